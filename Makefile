@@ -1,0 +1,121 @@
+# Yard: the Kore module (obj/yard.so), tests, benches and helpers.
+# The two commands a person needs are `make run` and `make test`.
+
+OBJDIR?=	obj
+PKGS=		jansson libcurl libpq hiredis libcrypto
+KORE_FEATURES=	$(shell cat /usr/share/kore/features 2>/dev/null)
+
+CFLAGS+=	-std=c99 -pedantic -D_GNU_SOURCE -Isrc
+CFLAGS+=	-Wall -Wextra -Werror -Wno-unused-parameter
+CFLAGS+=	-Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations
+CFLAGS+=	-Wshadow -Wpointer-arith -Wcast-qual -Wsign-compare
+CFLAGS+=	-Wtype-limits -Wformat=2 -fstack-protector-strong
+CFLAGS+=	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS+=	$(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+ifneq ("$(SANITIZE)", "")
+CFLAGS+=	-g -O1 -fno-omit-frame-pointer -fsanitize=$(SANITIZE)
+CFLAGS+=	-fno-sanitize-recover=all
+LDFLAGS+=	-fsanitize=$(SANITIZE)
+else ifneq ("$(NOOPT)", "")
+CFLAGS+=	-g -O0
+else
+CFLAGS+=	-g -O2 -D_FORTIFY_SOURCE=2
+endif
+
+# Kore-free sources: linked by the module, unit tests and fuzzers alike.
+AUTH_SRCS=	src/auth/token.c src/auth/keyset.c src/auth/cache.c \
+		src/auth/perm.c
+PURE_SRCS=	src/settings.c $(AUTH_SRCS)
+MODULE_SRCS=	$(PURE_SRCS) src/app.c src/auth/sso.c src/store/db.c \
+		src/store/redis.c src/api/common.c src/api/me.c \
+		src/api/users.c src/api/grants.c src/api/audit.c \
+		src/api/nodes.c src/api/health.c src/api/ui.c
+MODULE_OBJS=	$(MODULE_SRCS:src/%.c=$(OBJDIR)/%.o)
+
+UNIT_TESTS=	$(OBJDIR)/tests/test_settings $(OBJDIR)/tests/test_auth \
+		$(OBJDIR)/tests/test_perm
+FUZZERS=	fuzz_token fuzz_jwks fuzz_grants fuzz_settings
+FUZZ_SECONDS?=	30
+
+.PHONY: all deps run test unit integ e2e bench fuzz format format-check \
+	lint clean
+
+all: $(OBJDIR)/yard.so
+
+deps:
+	@./scripts/install-deps.sh
+
+$(OBJDIR)/yard.so: $(MODULE_OBJS)
+	$(CC) -shared $(LDFLAGS) -o $@ $(MODULE_OBJS) $(LDLIBS)
+
+$(OBJDIR)/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(KORE_FEATURES) -fPIC -MMD -c $< -o $@
+
+$(OBJDIR)/tests/test_settings: tests/unit/test_settings.c src/settings.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka
+
+$(OBJDIR)/tests/test_auth: tests/unit/test_auth.c $(AUTH_SRCS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ljwt -lcmocka
+
+$(OBJDIR)/tests/test_perm: tests/unit/test_perm.c $(AUTH_SRCS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(OBJDIR)/bench/verify_bench: tests/bench/verify_bench.c $(AUTH_SRCS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ljwt
+
+run: deps all
+	@./scripts/run.sh
+
+unit: $(UNIT_TESTS)
+	@for t in $(UNIT_TESTS); do $$t || exit 1; done
+
+# Every suite; the last line is "N passed, N failed".
+test: deps all $(UNIT_TESTS)
+	@./scripts/test.sh $(UNIT_TESTS)
+
+integ: all
+	@./scripts/test.sh --only integration
+
+e2e: all
+	@./scripts/test.sh --only e2e
+
+bench: deps all $(OBJDIR)/bench/verify_bench
+	@./scripts/bench.sh
+
+$(OBJDIR)/fuzz/%: tests/fuzz/%.c $(PURE_SRCS)
+	@mkdir -p $(@D)
+	clang -g -O1 -std=c99 -D_GNU_SOURCE -Isrc \
+	    -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+
+fuzz: $(FUZZERS:%=$(OBJDIR)/fuzz/%)
+	@for f in $(FUZZERS); do \
+		mkdir -p $(OBJDIR)/fuzz/corpus-$$f; \
+		echo "fuzz: $$f for $(FUZZ_SECONDS) s"; \
+		$(OBJDIR)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) \
+		    -max_len=16384 $(OBJDIR)/fuzz/corpus-$$f \
+		    tests/fuzz/corpus/$$f 2>&1 | tail -n 2 || exit 1; \
+	done
+
+FORMAT_SRCS=	$(shell find src tests/unit tests/fuzz tests/bench -name '*.[ch]')
+
+format:
+	clang-format -i $(FORMAT_SRCS)
+
+format-check:
+	clang-format --dry-run -Werror $(FORMAT_SRCS)
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+	    --std=c99 -Isrc --suppress=missingIncludeSystem \
+	    --inline-suppr src
+
+clean:
+	rm -rf $(OBJDIR)
+
+-include $(MODULE_OBJS:.o=.d)

@@ -1,0 +1,22 @@
+#!/bin/sh
+# Install what Yard needs on Debian 12, only what is missing (idempotent).
+set -eu
+PKGS="kore libjwt-dev libhiredis-dev libjansson-dev libcurl4-openssl-dev
+libpq-dev libarchive-dev libxml2-dev libcmocka-dev libssl-dev pkg-config
+postgresql-15 redis-server chromium wrk gcc make clang"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+	    missing="$missing $p"
+done
+# Node may come from another packaging that bundles npm: check commands.
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
+if [ -n "$missing" ]; then
+	echo "install-deps: installing$missing"
+	SUDO=""
+	[ "$(id -u)" -eq 0 ] || SUDO=sudo
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+	    --no-install-recommends $missing
+fi

@@ -1,0 +1,102 @@
+/*
+ * Copyright (c) 2026 Yard authors.  ISC licence.
+ *
+ * Liveness, readiness and Prometheus metrics for operators.
+ */
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include "app.h"
+#include "api/api.h"
+#include "auth/auth.h"
+#include "store/store.h"
+
+int
+api_health_get(struct http_request *req)
+{
+	http_response_header(req, "content-type", "application/json");
+	http_response_header(req, "cache-control", "no-store");
+	http_response(req, 200, "{\"status\":\"ok\"}", 15);
+	return (KORE_RESULT_OK);
+}
+
+/* Ready when PostgreSQL answers a query and Redis answered a PING lately. */
+int
+api_ready_get(struct http_request *req)
+{
+	struct api_ctx	*c;
+	enum api_step	 s;
+	int		 pg, redis;
+	char		 body[128];
+
+	c = api_ctx_get(req);
+	if (c->step == 0) {
+		/* Check Redis first: no waiting when it is already down. */
+		c->id = store_redis_healthy();
+		c->step = 1;
+	}
+	s = api_db(req, c, "SELECT 1", 0, NULL, NULL);
+	if (s == API_WAIT)
+		return (KORE_RESULT_RETRY);
+	pg = s == API_GO;
+	api_db_clear(c);
+	redis = (int)c->id;
+	if (!pg) {
+		/* api_db answered 503 already; nothing more to say. */
+		return (KORE_RESULT_OK);
+	}
+	snprintf(body, sizeof(body),
+	    "{\"status\":\"%s\",\"postgres\":\"ok\",\"redis\":\"%s\"}",
+	    redis ? "ready" : "unavailable", redis ? "ok" : "down");
+	http_response_header(req, "content-type", "application/json");
+	http_response_header(req, "cache-control", "no-store");
+	if (!redis)
+		http_response_header(req, "retry-after", "2");
+	http_response(req, redis ? 200 : 503, body, strlen(body));
+	return (KORE_RESULT_OK);
+}
+
+int
+api_prom_get(struct http_request *req)
+{
+	struct kore_buf	b;
+
+	kore_buf_init(&b, 1024);
+	kore_buf_appendf(&b,
+	    "# HELP yard_build_info Yard version.\n"
+	    "# TYPE yard_build_info gauge\n"
+	    "yard_build_info{version=\"%s\"} 1\n"
+	    "# HELP yard_token_cache_hits_total Verified-token cache hits "
+	    "(this worker).\n"
+	    "# TYPE yard_token_cache_hits_total counter\n"
+	    "yard_token_cache_hits_total{worker=\"%u\"} %" PRIu64 "\n"
+	    "# TYPE yard_token_cache_misses_total counter\n"
+	    "yard_token_cache_misses_total{worker=\"%u\"} %" PRIu64 "\n"
+	    "# HELP yard_tokens_rejected_total Tokens that failed checks.\n"
+	    "# TYPE yard_tokens_rejected_total counter\n"
+	    "yard_tokens_rejected_total{worker=\"%u\"} %" PRIu64 "\n"
+	    "# TYPE yard_jwks_fetches_total counter\n"
+	    "yard_jwks_fetches_total{worker=\"%u\"} %" PRIu64 "\n"
+	    "# TYPE yard_jwks_failures_total counter\n"
+	    "yard_jwks_failures_total{worker=\"%u\"} %" PRIu64 "\n"
+	    "# TYPE yard_redis_up gauge\n"
+	    "yard_redis_up{worker=\"%u\"} %d\n",
+	    APP_VERSION,
+	    worker->id, auth_sso_stats.cache_hits,
+	    worker->id, auth_sso_stats.cache_misses,
+	    worker->id, auth_sso_stats.rejected,
+	    worker->id, auth_sso_stats.jwks_fetches,
+	    worker->id, auth_sso_stats.jwks_failures,
+	    worker->id, store_redis_healthy());
+	http_response_header(req, "content-type",
+	    "text/plain; version=0.0.4");
+	http_response_header(req, "cache-control", "no-store");
+	http_response(req, 200, b.data, b.offset);
+	kore_buf_cleanup(&b);
+	return (KORE_RESULT_OK);
+}

@@ -1,0 +1,244 @@
+/*
+ * Copyright (c) 2026 Yard authors.  ISC licence.
+ *
+ * Kore hooks of the Yard server: settings, keys and migrations in the
+ * parent before the workers fork; stores and caches in each worker.
+ */
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+#include <kore/pgsql.h>
+#include <kore/seccomp.h>
+
+#include <curl/curl.h>
+
+#include "app.h"
+#include "api/api.h"
+#include "auth/auth.h"
+#include "store/store.h"
+
+/*
+ * What the workers need beyond Kore's own filters on Debian 12 (see
+ * shared/notes/kore-4.1-debian.md 1.6): glibc 2.36 stats with newfstatat,
+ * libcurl calls getpeername and uname, the resolver uses sendmmsg and a
+ * netlink socket; libpq (its Kerberos library) lists directories with
+ * getdents64 while connecting.  Threads (the JWKS task) would use clone3, which we
+ * refuse with ENOSYS so glibc falls back to clone (allowed by Kore's task
+ * filter); rseq is still needed by every new thread.
+ */
+KORE_SECCOMP_FILTER("yard",
+    KORE_SYSCALL_ALLOW(newfstatat),
+    KORE_SYSCALL_ALLOW(faccessat2),
+    KORE_SYSCALL_ALLOW(getdents64),
+    KORE_SYSCALL_ALLOW(getpeername),
+    KORE_SYSCALL_ALLOW(uname),
+    KORE_SYSCALL_ALLOW(sendmmsg),
+    KORE_SYSCALL_ALLOW(rseq),
+    KORE_SYSCALL_DENY(clone3, ENOSYS),
+    KORE_SYSCALL_ALLOW_ARG(socket, 0, AF_NETLINK),
+    KORE_SYSCALL_ALLOW(bind),
+    KORE_SYSCALL_ALLOW(recvmsg),
+    KORE_SYSCALL_ALLOW(pipe2),
+    KORE_SYSCALL_ALLOW(eventfd2)
+)
+
+void	kore_parent_configure(int, char **);
+void	kore_worker_configure(void);
+
+static void	app_load_keys(void);
+static void	app_load_origins(void);
+static const char	*app_env(const char *);
+
+struct app_state	app;
+
+int64_t
+app_now(void)
+{
+	return ((int64_t)time(NULL));
+}
+
+char *
+app_file_read(const char *path, size_t max, size_t *len)
+{
+	struct stat	 st;
+	char		*buf;
+	ssize_t		 n;
+	size_t		 off;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (NULL);
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (size_t)st.st_size > max) {
+		close(fd);
+		errno = EFBIG;
+		return (NULL);
+	}
+	buf = kore_malloc((size_t)st.st_size + 1);
+	off = 0;
+	while (off < (size_t)st.st_size) {
+		n = read(fd, buf + off, (size_t)st.st_size - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	close(fd);
+	buf[off] = '\0';
+	*len = off;
+	return (buf);
+}
+
+static const char *
+app_env(const char *name)
+{
+	return (getenv(name));
+}
+
+static void
+app_load_keys(void)
+{
+	char		*list, *path, *save, *pem, *body, err[256];
+	size_t		 len, skipped;
+
+	if ((app.keys = auth_keyset_new()) == NULL)
+		fatal("auth: out of memory");
+
+	if (app.cfg.ews_public_key_file != NULL) {
+		list = kore_strdup(app.cfg.ews_public_key_file);
+		for (path = strtok_r(list, ",", &save); path != NULL;
+		    path = strtok_r(NULL, ",", &save)) {
+			if ((pem = app_file_read(path, 64 * 1024, &len)) == NULL)
+				fatal("YARD_EWS_PUBLIC_KEY_FILE: cannot read %s: "
+				    "%s (set it empty when keys come from "
+				    "YARD_EWS_JWKS_URL only)", path, errno_s);
+			if (!auth_keyset_add_pem(app.keys, pem, len, NULL, err,
+			    sizeof(err)))
+				fatal("YARD_EWS_PUBLIC_KEY_FILE: %s: %s", path,
+				    err);
+			kore_free(pem);
+		}
+		kore_free(list);
+	}
+
+	if (app.cfg.ews_hs256_secret_file != NULL) {
+		if ((pem = app_file_read(app.cfg.ews_hs256_secret_file, 4096,
+		    &len)) == NULL)
+			fatal("YARD_EWS_HS256_SECRET_FILE: cannot read %s: %s",
+			    app.cfg.ews_hs256_secret_file, errno_s);
+		while (len > 0 && (pem[len - 1] == '\n' || pem[len - 1] == '\r'))
+			len--;
+		if (!auth_keyset_add_secret(app.keys, (uint8_t *)pem, len, err,
+		    sizeof(err)))
+			fatal("YARD_EWS_HS256_SECRET_FILE: %s", err);
+		explicit_bzero(pem, len);
+		kore_free(pem);
+	} else if (app.policy.algs & AUTH_ALG_HS256) {
+		fatal("YARD_EWS_ALGS: HS256 needs YARD_EWS_HS256_SECRET_FILE");
+	}
+
+	if (app.cfg.ews_jwks_url != NULL) {
+		/* Blocking is fine here: no worker exists yet. */
+		if (!auth_jwks_fetch(app.cfg.ews_jwks_url, &body, &len, err,
+		    sizeof(err))) {
+			if (auth_keyset_count(app.keys) == 0)
+				fatal("YARD_EWS_JWKS_URL: %s", err);
+			kore_log(LOG_WARNING, "YARD_EWS_JWKS_URL: %s (will "
+			    "retry when an unknown kid arrives)", err);
+		} else {
+			if (!auth_keyset_set_jwks(app.keys, body, len, &skipped,
+			    err, sizeof(err)))
+				fatal("YARD_EWS_JWKS_URL: %s", err);
+			free(body);
+		}
+	}
+
+	if (auth_keyset_count(app.keys) == 0)
+		fatal("no usable verification key: set YARD_EWS_PUBLIC_KEY_FILE "
+		    "or YARD_EWS_JWKS_URL");
+}
+
+static void
+app_load_origins(void)
+{
+	struct kore_buf	 b;
+	char		*list, *o, *save;
+
+	list = kore_strdup(app.cfg.ews_origins);
+	kore_buf_init(&b, 256);
+	kore_buf_appendf(&b, "default-src 'self'; script-src 'self'; "
+	    "style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+	    "base-uri 'none'; form-action 'self'; frame-ancestors 'self'");
+	for (o = strtok_r(list, " ,", &save); o != NULL;
+	    o = strtok_r(NULL, " ,", &save)) {
+		if (app.norigins == APP_ORIGINS_MAX)
+			fatal("YARD_EWS_ORIGINS: at most %d origins",
+			    APP_ORIGINS_MAX);
+		app.origins[app.norigins++] = kore_strdup(o);
+		kore_buf_appendf(&b, " %s", o);
+	}
+	kore_free(list);
+	app.csp_page = kore_buf_stringify(&b, NULL);
+	app.csp_page = kore_strdup(app.csp_page);
+	kore_buf_cleanup(&b);
+}
+
+void
+kore_parent_configure(int argc, char **argv)
+{
+	char		 err[512], dir[1024], *text;
+	const char	*file;
+	size_t		 len;
+
+	text = NULL;
+	len = 0;
+	if ((file = getenv("YARD_SETTINGS_FILE")) != NULL &&
+	    (text = app_file_read(file, 1024 * 1024, &len)) == NULL)
+		fatal("YARD_SETTINGS_FILE: cannot read %s: %s", file, errno_s);
+	if (!app_settings_load(&app.cfg, text, len, app_env, err, sizeof(err)))
+		fatal("settings: %s", err);
+	kore_free(text);
+
+	app.policy.issuer = app.cfg.ews_issuer;
+	app.policy.audience = app.cfg.ews_audience;
+	app.policy.skew = app.cfg.ews_clock_skew;
+	app.policy.admin_role = app.cfg.ews_admin_role;
+	if ((app.policy.algs = auth_algs_parse(app.cfg.ews_algs)) == 0)
+		fatal("YARD_EWS_ALGS: expected a list of RS256, RS384, RS512, "
+		    "ES256, ES384, ES512, HS256");
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		fatal("curl_global_init failed");
+
+	app_load_keys();
+	app_load_origins();
+	api_ui_load();
+
+	snprintf(dir, sizeof(dir), "%s/src/store/migrations", app.cfg.home);
+	if (!store_db_migrate(app.cfg.pg_dsn, dir, 30, err, sizeof(err)))
+		fatal("%s", err);
+	if (!kore_pgsql_register(APP_DB, app.cfg.pg_dsn))
+		fatal("cannot register the database");
+
+	kore_log(LOG_NOTICE, "yard %s: %zu verification key(s), issuer %s",
+	    APP_VERSION, auth_keyset_count(app.keys), app.cfg.ews_issuer);
+}
+
+void
+kore_worker_configure(void)
+{
+	api_worker_init();
+}
