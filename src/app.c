@@ -228,7 +228,7 @@ kore_parent_configure(int argc, char **argv)
 	api_ui_load();
 
 	snprintf(dir, sizeof(dir), "%s/src/store/migrations", app.cfg.home);
-	if (!store_db_migrate(app.cfg.pg_dsn, dir, 30, err, sizeof(err)))
+	if (!store_db_migrate(app.cfg.pg_dsn, dir, (int)app.cfg.pg_start_wait, err, sizeof(err)))
 		fatal("%s", err);
 	if (!kore_pgsql_register(APP_DB, app.cfg.pg_dsn))
 		fatal("cannot register the database");

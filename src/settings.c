@@ -71,6 +71,7 @@ static const struct set_def set_defs[] = {
 	{ "YARD_APOLLO_URL",		SET_STR, S(apollo_url), "", 0, 0, CHECK_HTTP_URL },
 	{ "YARD_THEME_CSS",		SET_STR, S(theme_css), "", 0, 0, CHECK_NONE },
 	{ "YARD_WORKERS",		SET_INT, S(workers), "2", 1, 64, CHECK_NONE },
+	{ "YARD_PG_START_WAIT",		SET_INT, S(pg_start_wait), "30", 0, 600, CHECK_NONE },
 	{ "YARD_JWKS_REFRESH_MIN",	SET_INT, S(jwks_refresh_min), "60", 10, 86400, CHECK_NONE },
 	{ "YARD_AUTHZ_CACHE_TTL",	SET_INT, S(authz_cache_ttl), "5", 0, 300, CHECK_NONE },
 	{ "YARD_TOKEN_CACHE_SLOTS",	SET_INT, S(token_cache_slots), "4096", 16, 1048576, CHECK_NONE },

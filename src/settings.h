@@ -41,6 +41,7 @@ struct app_settings {
 	char		*apollo_url;
 	char		*theme_css;
 	int64_t		 workers;
+	int64_t		 pg_start_wait;	/* seconds to wait for PostgreSQL at start */
 	int64_t		 jwks_refresh_min;	/* seconds between JWKS refetches */
 	int64_t		 authz_cache_ttl;	/* seconds a cached user may live */
 	int64_t		 token_cache_slots;

@@ -1,0 +1,70 @@
+// Start-up refuses bad settings with a message naming the variable, and
+// refuses to run without a usable verification key (SPEC 9, issue 2).
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert');
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { TOP } = require('../lib/stack.js');
+const jwt = require('../lib/jwt.js');
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'yard-startup-'));
+const keys = jwt.keys();
+fs.writeFileSync(path.join(dir, 'rsa.pem'), keys.rsaPem);
+fs.writeFileSync(path.join(dir, 'junk.pem'), 'not a key\n');
+test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function start(env) {
+  const r = spawnSync(path.join(TOP, 'scripts', 'yard-server'), [], {
+    env: Object.assign({}, process.env, {
+      YARD_LISTEN: '127.0.0.1:1', YARD_RUN_DIR: path.join(dir, 'run'),
+      YARD_PG_DSN: 'postgresql://nobody@127.0.0.1:1/none?connect_timeout=1',
+      YARD_EWS_PUBLIC_KEY_FILE: path.join(dir, 'rsa.pem'), YARD_PG_START_WAIT: '1',
+    }, env),
+    encoding: 'utf8', timeout: 20000,
+  });
+  return { code: r.status, out: (r.stdout || '') + (r.stderr || '') };
+}
+
+for (const [env, needle] of [
+  [{ YARD_EWS_CLOCK_SKEW: 'abc' }, 'YARD_EWS_CLOCK_SKEW'],
+  [{ YARD_EWS_CLOCK_SKEW: '601' }, 'YARD_EWS_CLOCK_SKEW'],
+  [{ YARD_AUTO_PROVISION: '2' }, 'YARD_AUTO_PROVISION'],
+  [{ YARD_EWS_ORIGINS: 'http://ews.example/path' }, 'YARD_EWS_ORIGINS'],
+  [{ YARD_EWS_LOGIN_URL: 'javascript:alert(1)' }, 'YARD_EWS_LOGIN_URL'],
+  [{ YARD_EWS_ISSUER: '' }, 'YARD_EWS_ISSUER'],
+  [{ YARD_REDIS_URL: 'http://x' }, 'YARD_REDIS_URL'],
+  [{ YARD_SMTP_URL: 'ftp://x' }, 'YARD_SMTP_URL'],
+  [{ YARD_EWS_ALGS: 'RS256,none' }, 'YARD_EWS_ALGS'],
+  [{ YARD_EWS_ALGS: 'HS256' }, 'YARD_EWS_HS256_SECRET_FILE'],
+  [{ YARD_EWS_PUBLIC_KEY_FILE: '/nonexistent.pem' }, 'YARD_EWS_PUBLIC_KEY_FILE'],
+  [{ YARD_EWS_PUBLIC_KEY_FILE: path.join(dir, 'junk.pem') }, 'YARD_EWS_PUBLIC_KEY_FILE'],
+  [{ YARD_EWS_PUBLIC_KEY_FILE: '' }, 'no usable verification key'],
+  [{ YARD_EWS_PUBLIC_KEY_FILE: '', YARD_EWS_JWKS_URL: 'http://127.0.0.1:1/jwks' }, 'YARD_EWS_JWKS_URL'],
+  [{ YARD_SETTINGS_FILE: '/nonexistent.conf' }, 'YARD_SETTINGS_FILE'],
+]) {
+  test(`refuses ${JSON.stringify(env)}`, () => {
+    const r = start(env);
+    assert.notStrictEqual(r.code, 0, r.out);
+    assert.ok(r.out.includes(needle), `expected "${needle}" in:\n${r.out}`);
+  });
+}
+
+test('a settings file: unknown keys and bad values name the line', () => {
+  const f = path.join(dir, 'settings.conf');
+  fs.writeFileSync(f, '# comment\news_issuer corp-ews\nbogus_key 1\n');
+  let r = start({ YARD_SETTINGS_FILE: f });
+  assert.notStrictEqual(r.code, 0);
+  assert.match(r.out, /settings file:3: unknown setting 'bogus_key'/);
+  fs.writeFileSync(f, 'ews_clock_skew -5\n');
+  r = start({ YARD_SETTINGS_FILE: f });
+  assert.match(r.out, /settings file:1: YARD_EWS_CLOCK_SKEW/);
+});
+
+test('with good settings it gets as far as PostgreSQL and says so', () => {
+  const r = start({});
+  assert.notStrictEqual(r.code, 0);
+  assert.match(r.out, /YARD_PG_DSN: cannot connect/);
+});

@@ -1,0 +1,207 @@
+// Test stack: real PostgreSQL, Redis and Yard servers on loopback.
+//
+// scripts/test.sh starts one PostgreSQL cluster for the whole run and
+// exports YARD_TEST_PG_PORT; each test file then gets its own database, its
+// own Redis and its own server (production seccomp filter, 2 workers).  Run
+// alone, a file starts a private cluster.  stop() fails the file when any
+// worker died (for instance from a sandbox violation).
+'use strict';
+const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const crypto = require('node:crypto');
+
+const TOP = path.resolve(__dirname, '..', '..');
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+const isRoot = process.getuid() === 0;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function asPg(cmd, args, opts = {}) {
+  if (isRoot) return execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], opts);
+  return execFileSync(cmd, args, opts);
+}
+
+function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
+
+async function waitFor(fn, ms, what) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try { if (await fn()) return; } catch (e) { last = e; }
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? ': ' + last.message : ''}`);
+}
+
+// A PostgreSQL cluster in dir on port (initdb on first use).
+async function pgCluster(dir, port) {
+  fs.mkdirSync(dir, { recursive: true });
+  if (isRoot) execFileSync('chown', ['postgres', dir]);
+  if (!fs.existsSync(path.join(dir, 'data', 'PG_VERSION'))) {
+    asPg(PG_BIN + '/initdb', ['-D', dir + '/data', '-A', 'trust', '-U', 'postgres',
+      '--no-sync', '-E', 'UTF8'], { stdio: 'ignore' });
+  }
+  asPg(PG_BIN + '/pg_ctl', ['-D', dir + '/data', '-l', dir + '/postgres.log', '-w', '-o',
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
+    'start'], { stdio: 'ignore' });
+  return {
+    port,
+    stop() {
+      try {
+        asPg(PG_BIN + '/pg_ctl', ['-D', dir + '/data', '-m', 'immediate', 'stop'],
+          { stdio: 'ignore' });
+      } catch { /* already down */ }
+    },
+    start() {
+      asPg(PG_BIN + '/pg_ctl', ['-D', dir + '/data', '-l', dir + '/postgres.log', '-w', '-o',
+        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
+        'start'], { stdio: 'ignore' });
+    },
+  };
+}
+
+function psql(port, db, sql) {
+  return asPg('psql', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', db,
+    '-qAt', '-v', 'ON_ERROR_STOP=1', '-c', sql], { encoding: 'utf8' }).trim();
+}
+
+async function redisServer(dir) {
+  const port = await freePort();
+  fs.mkdirSync(dir, { recursive: true });
+  const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1',
+    '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  await waitFor(() => new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => { s.end(); resolve(true); });
+    s.on('error', () => resolve(false));
+  }), 5000, 'redis');
+  return { port, proc: p, stop() { try { p.kill('SIGKILL'); } catch { /* gone */ } } };
+}
+
+// Start a Yard server.  env: extra YARD_* settings.
+async function yardServer(dir, env) {
+  const port = await freePort();
+  const log = path.join(dir, `yard-${port}.log`);
+  const out = fs.openSync(log, 'w');
+  const full = Object.assign({}, process.env, {
+    YARD_LISTEN: `127.0.0.1:${port}`,
+    YARD_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    YARD_RUN_DIR: path.join(dir, `run-${port}`),
+    YARD_HOME: TOP,
+    YARD_WORKERS: '2',
+  }, env);
+  const p = spawn(path.join(TOP, 'scripts', 'yard-server'), [], {
+    env: full, stdio: ['ignore', out, out], detached: true,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const srv = {
+    url, port, log, proc: p,
+    logText() { return fs.readFileSync(log, 'utf8'); },
+    deaths() {
+      return this.logText().split('\n').filter((l) =>
+        /died from sandbox violation|exited with status|worker .* gone/.test(l));
+    },
+    async stop() {
+      try { process.kill(-p.pid, 'SIGTERM'); } catch { /* gone */ }
+      await new Promise((r) => { if (p.exitCode !== null) r(); else p.once('exit', r); setTimeout(r, 5000); });
+      try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone */ }
+    },
+  };
+  try {
+    await waitFor(async () => (await fetch(url + '/healthz')).ok, 20000, 'yard server');
+  } catch (e) {
+    throw new Error(e.message + '\n' + srv.logText().slice(-3000));
+  }
+  return srv;
+}
+
+// startStack(opts): { pg, pgPort, db, redis, yard, dir, keys, token(),
+// stop() }.  opts.env adds settings; opts.keys chooses test keys.
+async function startStack(opts = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'yard-test-'));
+  fs.chmodSync(dir, 0o755);
+  let pg = null;
+  let pgPort = opts.privatePg ? 0 : Number(process.env.YARD_TEST_PG_PORT || 0);
+  if (!pgPort) {
+    pgPort = await freePort();
+    pg = await pgCluster(path.join(dir, 'pg'), pgPort);
+  }
+  const db = 'yard_' + crypto.randomBytes(6).toString('hex');
+  psql(pgPort, 'postgres', `CREATE DATABASE ${db}`);
+  const redis = await redisServer(path.join(dir, 'redis'));
+
+  const jwt = require('./jwt.js');
+  const keys = opts.keys || jwt.keys();
+  fs.writeFileSync(path.join(dir, 'rsa.pem'), keys.rsaPem);
+  fs.writeFileSync(path.join(dir, 'ec.pem'), keys.ecPem);
+
+  const env = Object.assign({
+    YARD_PG_DSN: `postgresql://postgres@127.0.0.1:${pgPort}/${db}?connect_timeout=2`,
+    YARD_REDIS_URL: `redis://127.0.0.1:${redis.port}/0`,
+    YARD_EWS_ISSUER: 'test-ews',
+    YARD_EWS_AUDIENCE: 'yard',
+    YARD_EWS_PUBLIC_KEY_FILE: `${dir}/rsa.pem,${dir}/ec.pem`,
+    YARD_EWS_ORIGINS: 'http://127.0.0.1:1',
+    YARD_EWS_LOGIN_URL: 'http://127.0.0.1:1/login',
+    YARD_PACKAGE_DIR: path.join(dir, 'packages'),
+  }, opts.env || {});
+  const servers = [];
+  const yard = await yardServer(dir, env);
+  servers.push(yard);
+
+  const stack = {
+    dir, pg, pgPort, db, redis, yard, keys, env,
+    sql(q) { return psql(pgPort, db, q); },
+    // A signed RS256 token for sub with extra claims.
+    token(sub = 'u-test', over = {}) {
+      return jwt.sign({ alg: 'RS256', typ: 'JWT' }, jwt.claims(Object.assign({ sub }, over)),
+        keys.rsa.privateKey);
+    },
+    adminToken(sub = 'u-admin', over = {}) {
+      return this.token(sub, Object.assign({ roles: ['yard-admin'] }, over));
+    },
+    async api(method, p, { token, body, headers } = {}) {
+      const h = Object.assign({}, headers || {});
+      if (token) h.authorization = 'Bearer ' + token;
+      if (body !== undefined) h['content-type'] = h['content-type'] || 'application/json';
+      const r = await fetch(yard.url + p, {
+        method, headers: h,
+        body: body === undefined ? undefined : (typeof body === 'string' ? body : JSON.stringify(body)),
+      });
+      const text = await r.text();
+      let json = null;
+      try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+      return { status: r.status, headers: r.headers, json, text };
+    },
+    async startAnother(extraEnv = {}) {
+      const s = await yardServer(dir, Object.assign({}, env, extraEnv));
+      servers.push(s);
+      return s;
+    },
+    deaths() { return servers.flatMap((s) => s.deaths()); },
+    async stop() {
+      const dead = this.deaths();
+      for (const s of servers) await s.stop();
+      redis.stop();
+      try { psql(pgPort, 'postgres', `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`); } catch { /* down */ }
+      if (pg) pg.stop();
+      if (!process.env.YARD_TEST_KEEP) fs.rmSync(dir, { recursive: true, force: true });
+      if (dead.length) throw new Error('Kore workers died during the test:\n' + dead.join('\n'));
+    },
+  };
+  return stack;
+}
+
+module.exports = { startStack, freePort, pgCluster, psql, redisServer, yardServer, waitFor, sleep, TOP };

@@ -1,0 +1,176 @@
+/*
+ * Copyright (c) 2026 Yard authors.  ISC licence.
+ *
+ * Unit tests for the settings table: defaults, file, environment,
+ * validation messages that name the variable.
+ */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "settings.h"
+
+static const char	*env_names[8];
+static const char	*env_values[8];
+static size_t		 env_count;
+
+static const char *
+fake_env(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < env_count; i++) {
+		if (strcmp(env_names[i], name) == 0)
+			return (env_values[i]);
+	}
+	return (NULL);
+}
+
+static void
+env_set(const char *name, const char *value)
+{
+	env_names[env_count] = name;
+	env_values[env_count] = value;
+	env_count++;
+}
+
+static int
+setup(void **state)
+{
+	env_count = 0;
+	return (0);
+}
+
+static void
+load_ok(struct app_settings *s, const char *file)
+{
+	char	err[256];
+
+	assert_int_equal(app_settings_load(s, file, file ? strlen(file) : 0,
+	    fake_env, err, sizeof(err)), 1);
+}
+
+static void
+load_err(const char *file, const char *needle)
+{
+	struct app_settings	s;
+	char			err[256];
+
+	err[0] = '\0';
+	assert_int_equal(app_settings_load(&s, file, file ? strlen(file) : 0,
+	    fake_env, err, sizeof(err)), 0);
+	if (strstr(err, needle) == NULL)
+		fail_msg("expected '%s' in '%s'", needle, err);
+}
+
+static void
+test_settings_defaults(void **state)
+{
+	struct app_settings	s;
+
+	load_ok(&s, NULL);
+	assert_string_equal(s.listen, "127.0.0.1:8080");
+	assert_string_equal(s.ews_algs, "RS256,ES256");
+	assert_string_equal(s.ews_admin_role, "yard-admin");
+	assert_int_equal(s.auto_provision, 1);
+	assert_int_equal(s.ews_clock_skew, 60);
+	assert_int_equal(s.package_max_bytes, 1073741824);
+	assert_null(s.ews_jwks_url);
+	assert_null(s.smtp_url);
+	app_settings_cleanup(&s);
+}
+
+static void
+test_settings_precedence(void **state)
+{
+	struct app_settings	s;
+
+	env_set("YARD_EWS_ISSUER", "from-env");
+	load_ok(&s, "ews_issuer from-file\news_audience aud-file\n");
+	assert_string_equal(s.ews_issuer, "from-env");
+	assert_string_equal(s.ews_audience, "aud-file");
+	app_settings_cleanup(&s);
+}
+
+static void
+test_settings_file_syntax(void **state)
+{
+	struct app_settings	s;
+
+	load_ok(&s, "# comment\n\n  ews_clock_skew   30  \r\nworkers 4");
+	assert_int_equal(s.ews_clock_skew, 30);
+	assert_int_equal(s.workers, 4);
+	app_settings_cleanup(&s);
+	load_err("nope 1\n", "settings file:1: unknown setting 'nope'");
+	load_err("workers 2\nworkers 3\n", "settings file:2: YARD_WORKERS set twice");
+	load_err("\nworkers 0\n", "settings file:2: YARD_WORKERS");
+}
+
+static void
+test_settings_bad_values(void **state)
+{
+	env_set("YARD_EWS_CLOCK_SKEW", "12x");
+	load_err(NULL, "YARD_EWS_CLOCK_SKEW: expected an integer from 0 to 600");
+	env_count = 0;
+	env_set("YARD_LISTEN", "localhost");
+	load_err(NULL, "YARD_LISTEN");
+	env_count = 0;
+	env_set("YARD_EWS_ORIGINS", "https://a.example, https://b.example/x");
+	load_err(NULL, "YARD_EWS_ORIGINS");
+	env_count = 0;
+	env_set("YARD_EWS_LOGIN_URL", "");
+	load_err(NULL, "YARD_EWS_LOGIN_URL");
+	env_count = 0;
+	env_set("YARD_EWS_RETURN_PARAM", "a b");
+	load_err(NULL, "YARD_EWS_RETURN_PARAM");
+	env_count = 0;
+	env_set("YARD_EWS_ISSUER", "bad\x01value");
+	load_err(NULL, "YARD_EWS_ISSUER: control character");
+}
+
+static void
+test_settings_origins_and_hostport(void **state)
+{
+	char		host[64];
+	uint16_t	port;
+
+	assert_int_equal(app_origin_valid("https://ews.corp.example"), 1);
+	assert_int_equal(app_origin_valid("http://127.0.0.1:8090"), 1);
+	assert_int_equal(app_origin_valid("https://ews.example/"), 0);
+	assert_int_equal(app_origin_valid("ews.example"), 0);
+	assert_int_equal(app_origin_valid("https://u@ews.example"), 0);
+	assert_int_equal(app_split_hostport("127.0.0.1:8080", host,
+	    sizeof(host), &port), 1);
+	assert_string_equal(host, "127.0.0.1");
+	assert_int_equal(port, 8080);
+	assert_int_equal(app_split_hostport("[::1]:80", host, sizeof(host),
+	    &port), 1);
+	assert_string_equal(host, "::1");
+	assert_int_equal(app_split_hostport("::1:80", host, sizeof(host),
+	    &port), 0);
+	assert_int_equal(app_split_hostport("h:0", host, sizeof(host), &port),
+	    0);
+	assert_int_equal(app_split_hostport("h:65536", host, sizeof(host),
+	    &port), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_settings_defaults, setup),
+		cmocka_unit_test_setup(test_settings_precedence, setup),
+		cmocka_unit_test_setup(test_settings_file_syntax, setup),
+		cmocka_unit_test_setup(test_settings_bad_values, setup),
+		cmocka_unit_test_setup(test_settings_origins_and_hostport,
+		    setup),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
