@@ -20,3 +20,10 @@ if [ -n "$missing" ]; then
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
 	    --no-install-recommends $missing
 fi
+
+# Browser tests drive Debian's chromium through playwright-core (npm).
+cd "$(dirname "$0")/.."
+if [ ! -d node_modules/playwright-core ]; then
+	echo "install-deps: npm ci"
+	npm ci --no-audit --no-fund --loglevel=error
+fi

@@ -38,6 +38,7 @@
  * refuse with ENOSYS so glibc falls back to clone (allowed by Kore's task
  * filter); rseq is still needed by every new thread.
  */
+/* clang-format off */
 KORE_SECCOMP_FILTER("yard",
     KORE_SYSCALL_ALLOW(newfstatat),
     KORE_SYSCALL_ALLOW(faccessat2),
@@ -51,17 +52,17 @@ KORE_SECCOMP_FILTER("yard",
     KORE_SYSCALL_ALLOW(bind),
     KORE_SYSCALL_ALLOW(recvmsg),
     KORE_SYSCALL_ALLOW(pipe2),
-    KORE_SYSCALL_ALLOW(eventfd2)
-)
+    KORE_SYSCALL_ALLOW(eventfd2))
+/* clang-format on */
 
-void	kore_parent_configure(int, char **);
-void	kore_worker_configure(void);
+void kore_parent_configure(int, char **);
+void kore_worker_configure(void);
 
-static void	app_load_keys(void);
-static void	app_load_origins(void);
-static const char	*app_env(const char *);
+static void	   app_load_keys(void);
+static void	   app_load_origins(void);
+static const char *app_env(const char *);
 
-struct app_state	app;
+struct app_state app;
 
 int64_t
 app_now(void)
@@ -72,11 +73,11 @@ app_now(void)
 char *
 app_file_read(const char *path, size_t max, size_t *len)
 {
-	struct stat	 st;
-	char		*buf;
-	ssize_t		 n;
-	size_t		 off;
-	int		 fd;
+	struct stat st;
+	char	   *buf;
+	ssize_t	    n;
+	size_t	    off;
+	int	    fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return (NULL);
@@ -111,8 +112,8 @@ app_env(const char *name)
 static void
 app_load_keys(void)
 {
-	char		*list, *path, *save, *pem, *body, err[256];
-	size_t		 len, skipped;
+	char  *list, *path, *save, *pem, *body, err[256];
+	size_t len, skipped;
 
 	if ((app.keys = auth_keyset_new()) == NULL)
 		fatal("auth: out of memory");
@@ -120,13 +121,16 @@ app_load_keys(void)
 	if (app.cfg.ews_public_key_file != NULL) {
 		list = kore_strdup(app.cfg.ews_public_key_file);
 		for (path = strtok_r(list, ",", &save); path != NULL;
-		    path = strtok_r(NULL, ",", &save)) {
-			if ((pem = app_file_read(path, 64 * 1024, &len)) == NULL)
-				fatal("YARD_EWS_PUBLIC_KEY_FILE: cannot read %s: "
+		     path = strtok_r(NULL, ",", &save)) {
+			if ((pem = app_file_read(path, 64 * 1024, &len)) ==
+			    NULL)
+				fatal(
+				    "YARD_EWS_PUBLIC_KEY_FILE: cannot read %s: "
 				    "%s (set it empty when keys come from "
-				    "YARD_EWS_JWKS_URL only)", path, errno_s);
+				    "YARD_EWS_JWKS_URL only)",
+				    path, errno_s);
 			if (!auth_keyset_add_pem(app.keys, pem, len, NULL, err,
-			    sizeof(err)))
+				sizeof(err)))
 				fatal("YARD_EWS_PUBLIC_KEY_FILE: %s: %s", path,
 				    err);
 			kore_free(pem);
@@ -136,13 +140,14 @@ app_load_keys(void)
 
 	if (app.cfg.ews_hs256_secret_file != NULL) {
 		if ((pem = app_file_read(app.cfg.ews_hs256_secret_file, 4096,
-		    &len)) == NULL)
+			 &len)) == NULL)
 			fatal("YARD_EWS_HS256_SECRET_FILE: cannot read %s: %s",
 			    app.cfg.ews_hs256_secret_file, errno_s);
-		while (len > 0 && (pem[len - 1] == '\n' || pem[len - 1] == '\r'))
+		while (
+		    len > 0 && (pem[len - 1] == '\n' || pem[len - 1] == '\r'))
 			len--;
 		if (!auth_keyset_add_secret(app.keys, (uint8_t *)pem, len, err,
-		    sizeof(err)))
+			sizeof(err)))
 			fatal("YARD_EWS_HS256_SECRET_FILE: %s", err);
 		explicit_bzero(pem, len);
 		kore_free(pem);
@@ -153,37 +158,41 @@ app_load_keys(void)
 	if (app.cfg.ews_jwks_url != NULL) {
 		/* Blocking is fine here: no worker exists yet. */
 		if (!auth_jwks_fetch(app.cfg.ews_jwks_url, &body, &len, err,
-		    sizeof(err))) {
+			sizeof(err))) {
 			if (auth_keyset_count(app.keys) == 0)
 				fatal("YARD_EWS_JWKS_URL: %s", err);
-			kore_log(LOG_WARNING, "YARD_EWS_JWKS_URL: %s (will "
-			    "retry when an unknown kid arrives)", err);
+			kore_log(LOG_WARNING,
+			    "YARD_EWS_JWKS_URL: %s (will "
+			    "retry when an unknown kid arrives)",
+			    err);
 		} else {
 			if (!auth_keyset_set_jwks(app.keys, body, len, &skipped,
-			    err, sizeof(err)))
+				err, sizeof(err)))
 				fatal("YARD_EWS_JWKS_URL: %s", err);
 			free(body);
 		}
 	}
 
 	if (auth_keyset_count(app.keys) == 0)
-		fatal("no usable verification key: set YARD_EWS_PUBLIC_KEY_FILE "
+		fatal(
+		    "no usable verification key: set YARD_EWS_PUBLIC_KEY_FILE "
 		    "or YARD_EWS_JWKS_URL");
 }
 
 static void
 app_load_origins(void)
 {
-	struct kore_buf	 b;
-	char		*list, *o, *save;
+	struct kore_buf b;
+	char	       *list, *o, *save;
 
 	list = kore_strdup(app.cfg.ews_origins);
 	kore_buf_init(&b, 256);
-	kore_buf_appendf(&b, "default-src 'self'; script-src 'self'; "
+	kore_buf_appendf(&b,
+	    "default-src 'self'; script-src 'self'; "
 	    "style-src 'self'; img-src 'self' data:; connect-src 'self'; "
 	    "base-uri 'none'; form-action 'self'; frame-ancestors 'self'");
 	for (o = strtok_r(list, " ,", &save); o != NULL;
-	    o = strtok_r(NULL, " ,", &save)) {
+	     o = strtok_r(NULL, " ,", &save)) {
 		if (app.norigins == APP_ORIGINS_MAX)
 			fatal("YARD_EWS_ORIGINS: at most %d origins",
 			    APP_ORIGINS_MAX);
@@ -199,9 +208,9 @@ app_load_origins(void)
 void
 kore_parent_configure(int argc, char **argv)
 {
-	char		 err[512], dir[1024], *text;
-	const char	*file;
-	size_t		 len;
+	char	    err[512], dir[1024], *text;
+	const char *file;
+	size_t	    len;
 
 	text = NULL;
 	len = 0;
@@ -218,7 +227,7 @@ kore_parent_configure(int argc, char **argv)
 	app.policy.admin_role = app.cfg.ews_admin_role;
 	if ((app.policy.algs = auth_algs_parse(app.cfg.ews_algs)) == 0)
 		fatal("YARD_EWS_ALGS: expected a list of RS256, RS384, RS512, "
-		    "ES256, ES384, ES512, HS256");
+		      "ES256, ES384, ES512, HS256");
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatal("curl_global_init failed");
@@ -228,7 +237,8 @@ kore_parent_configure(int argc, char **argv)
 	api_ui_load();
 
 	snprintf(dir, sizeof(dir), "%s/src/store/migrations", app.cfg.home);
-	if (!store_db_migrate(app.cfg.pg_dsn, dir, (int)app.cfg.pg_start_wait, err, sizeof(err)))
+	if (!store_db_migrate(app.cfg.pg_dsn, dir, (int)app.cfg.pg_start_wait,
+		err, sizeof(err)))
 		fatal("%s", err);
 	if (!kore_pgsql_register(APP_DB, app.cfg.pg_dsn))
 		fatal("cannot register the database");

@@ -13,28 +13,28 @@
 #include "settings.h"
 #include "auth/auth.h"
 
-#define APP_VERSION		"0.1.0"
-#define APP_DB			"db"
-#define APP_ORIGINS_MAX		16
+#define APP_VERSION	"0.1.0"
+#define APP_DB		"db"
+#define APP_ORIGINS_MAX 16
 
 struct app_state {
-	struct app_settings	 cfg;
-	struct auth_policy	 policy;
-	struct auth_keyset	*keys;
-	char			*origins[APP_ORIGINS_MAX];
-	size_t			 norigins;
-	char			*csp_page;	/* Content-Security-Policy for pages */
-	char			*pg_conninfo;	/* YARD_PG_DSN as given */
-	uint16_t		 listen_port;
+	struct app_settings cfg;
+	struct auth_policy  policy;
+	struct auth_keyset *keys;
+	char		   *origins[APP_ORIGINS_MAX];
+	size_t		    norigins;
+	char		   *csp_page; /* Content-Security-Policy for pages */
+	char		   *pg_conninfo; /* YARD_PG_DSN as given */
+	uint16_t	    listen_port;
 };
 
-extern struct app_state	app;
+extern struct app_state app;
 
 /* Wall-clock seconds (token times are wall-clock by definition). */
-int64_t		app_now(void);
+int64_t app_now(void);
 
 /* Read a whole file (<= max bytes) into a kore_malloc'd NUL-terminated
  * buffer; NULL with errno set on failure. */
-char		*app_file_read(const char *path, size_t max, size_t *len);
+char *app_file_read(const char *path, size_t max, size_t *len);
 
 #endif /* APP_H */

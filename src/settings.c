@@ -20,27 +20,27 @@ enum set_type { SET_STR, SET_INT };
 
 enum set_check {
 	CHECK_NONE,
-	CHECK_REQUIRED,		/* non-empty string */
-	CHECK_HTTP_URL,		/* http:// or https://, may be empty */
+	CHECK_REQUIRED, /* non-empty string */
+	CHECK_HTTP_URL, /* http:// or https://, may be empty */
 	CHECK_HTTP_URL_REQ,
 	CHECK_HOSTPORT,
 	CHECK_ORIGINS,
 	CHECK_REDIS_URL,
 	CHECK_SMTP_URL,
-	CHECK_TOKEN		/* [A-Za-z0-9_.-]+ */
+	CHECK_TOKEN /* [A-Za-z0-9_.-]+ */
 };
 
 struct set_def {
-	const char	*env;		/* YARD_...; file key is its tail, lower */
-	enum set_type	 type;
-	size_t		 off;
-	const char	*def;
-	int64_t		 min;
-	int64_t		 max;
-	enum set_check	 check;
+	const char    *env; /* YARD_...; file key is its tail, lower */
+	enum set_type  type;
+	size_t	       off;
+	const char    *def;
+	int64_t	       min;
+	int64_t	       max;
+	enum set_check check;
 };
 
-#define S(f)	offsetof(struct app_settings, f)
+#define S(f) offsetof(struct app_settings, f)
 
 /* clang-format off */
 static const struct set_def set_defs[] = {
@@ -78,22 +78,21 @@ static const struct set_def set_defs[] = {
 };
 /* clang-format on */
 
-#define SET_NDEFS	(sizeof(set_defs) / sizeof(set_defs[0]))
+#define SET_NDEFS (sizeof(set_defs) / sizeof(set_defs[0]))
 
-static int	set_apply(struct app_settings *, const struct set_def *,
-		    const char *, char *, size_t);
-static int	set_check(const struct set_def *, const char *, char *,
-		    size_t);
-static int	set_http_url(const char *);
-static const struct set_def	*set_by_filekey(const char *, size_t);
+static int set_apply(struct app_settings *, const struct set_def *,
+    const char *, char *, size_t);
+static int set_check(const struct set_def *, const char *, char *, size_t);
+static int set_http_url(const char *);
+static const struct set_def *set_by_filekey(const char *, size_t);
 
 int
 app_split_hostport(const char *in, char *host, size_t hostlen, uint16_t *port)
 {
-	const char	*colon, *h;
-	size_t		 hl;
-	char		*end;
-	long		 p;
+	const char *colon, *h;
+	size_t	    hl;
+	char	   *end;
+	long	    p;
 
 	if (in == NULL || *in == '\0')
 		return (0);
@@ -127,8 +126,8 @@ app_split_hostport(const char *in, char *host, size_t hostlen, uint16_t *port)
 int
 app_origin_valid(const char *o)
 {
-	const char	*rest;
-	size_t		 i;
+	const char *rest;
+	size_t	    i;
 
 	if (strncmp(o, "http://", 7) == 0)
 		rest = o + 7;
@@ -151,8 +150,8 @@ app_origin_valid(const char *o)
 static int
 set_http_url(const char *v)
 {
-	const char	*rest;
-	size_t		 i;
+	const char *rest;
+	size_t	    i;
 
 	if (strncmp(v, "http://", 7) == 0)
 		rest = v + 7;
@@ -173,10 +172,10 @@ set_http_url(const char *v)
 static int
 set_check(const struct set_def *d, const char *v, char *err, size_t errlen)
 {
-	char		 host[256], *copy, *tok, *save;
-	uint16_t	 port;
-	size_t		 i, n;
-	int		 ok;
+	char	 host[256], *copy, *tok, *save;
+	uint16_t port;
+	size_t	 i, n;
+	int	 ok;
 
 	switch (d->check) {
 	case CHECK_NONE:
@@ -207,7 +206,7 @@ set_check(const struct set_def *d, const char *v, char *err, size_t errlen)
 		ok = 1;
 		n = 0;
 		for (tok = strtok_r(copy, " ,", &save); tok != NULL;
-		    tok = strtok_r(NULL, " ,", &save)) {
+		     tok = strtok_r(NULL, " ,", &save)) {
 			n++;
 			if (!app_origin_valid(tok))
 				ok = 0;
@@ -217,7 +216,8 @@ set_check(const struct set_def *d, const char *v, char *err, size_t errlen)
 			return (1);
 		snprintf(err, errlen,
 		    "%s: expected origins like https://ews.example.com "
-		    "(scheme, host, optional port; no path)", d->env);
+		    "(scheme, host, optional port; no path)",
+		    d->env);
 		return (0);
 	case CHECK_REDIS_URL:
 		if (strncmp(v, "redis://", 8) == 0 && v[8] != '\0')
@@ -226,7 +226,8 @@ set_check(const struct set_def *d, const char *v, char *err, size_t errlen)
 			return (1);
 		snprintf(err, errlen,
 		    "%s: expected redis://[:password@]host:port[/db] or "
-		    "unix:///path", d->env);
+		    "unix:///path",
+		    d->env);
 		return (0);
 	case CHECK_SMTP_URL:
 		if (*v == '\0' || (strncmp(v, "smtp://", 7) == 0 && v[7]) ||
@@ -254,11 +255,11 @@ static int
 set_apply(struct app_settings *s, const struct set_def *d, const char *v,
     char *err, size_t errlen)
 {
-	char		**sp;
-	int64_t		*ip;
-	long long	 n;
-	char		*end;
-	size_t		 i;
+	char	**sp;
+	int64_t	 *ip;
+	long long n;
+	char	 *end;
+	size_t	  i;
 
 	if (strlen(v) > APP_SETTING_MAX) {
 		snprintf(err, errlen, "%s: value too long", d->env);
@@ -278,7 +279,8 @@ set_apply(struct app_settings *s, const struct set_def *d, const char *v,
 		if (errno != 0 || end == v || *end != '\0' || n < d->min ||
 		    n > d->max) {
 			snprintf(err, errlen,
-			    "%s: expected an integer from %" PRId64 " to %" PRId64,
+			    "%s: expected an integer from %" PRId64
+			    " to %" PRId64,
 			    d->env, d->min, d->max);
 			return (0);
 		}
@@ -305,11 +307,11 @@ set_apply(struct app_settings *s, const struct set_def *d, const char *v,
 static const struct set_def *
 set_by_filekey(const char *key, size_t len)
 {
-	size_t		 i, j;
-	const char	*tail;
+	size_t	    i, j;
+	const char *tail;
 
 	for (i = 0; i < SET_NDEFS; i++) {
-		tail = set_defs[i].env + 5;	/* skip "YARD_" */
+		tail = set_defs[i].env + 5; /* skip "YARD_" */
 		if (strlen(tail) != len)
 			continue;
 		for (j = 0; j < len; j++) {
@@ -326,11 +328,11 @@ int
 app_settings_load(struct app_settings *s, const char *text, size_t len,
     app_getenv_fn env, char *err, size_t errlen)
 {
-	const struct set_def	*d;
-	unsigned char		 seen[SET_NDEFS];
-	const char		*p, *end, *eol, *k, *v, *ev;
-	char			 val[APP_SETTING_MAX + 1], sub[512];
-	size_t			 i, klen, vlen, line;
+	const struct set_def *d;
+	unsigned char	      seen[SET_NDEFS];
+	const char	     *p, *end, *eol, *k, *v, *ev;
+	char		      val[APP_SETTING_MAX + 1], sub[512];
+	size_t		      i, klen, vlen, line;
 
 	memset(s, 0, sizeof(*s));
 	memset(seen, 0, sizeof(seen));
@@ -363,13 +365,15 @@ app_settings_load(struct app_settings *s, const char *text, size_t len,
 			p++;
 		v = p;
 		vlen = (size_t)(eol - v);
-		while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t' ||
-		    v[vlen - 1] == '\r'))
+		while (vlen > 0 &&
+		    (v[vlen - 1] == ' ' || v[vlen - 1] == '\t' ||
+			v[vlen - 1] == '\r'))
 			vlen--;
 		if ((d = set_by_filekey(k, klen)) == NULL) {
-			snprintf(err, errlen, "settings file:%zu: unknown "
-			    "setting '%.*s'", line, (int)(klen > 64 ? 64 : klen),
-			    k);
+			snprintf(err, errlen,
+			    "settings file:%zu: unknown "
+			    "setting '%.*s'",
+			    line, (int)(klen > 64 ? 64 : klen), k);
 			goto fail;
 		}
 		if (seen[d - set_defs]) {
@@ -379,8 +383,10 @@ app_settings_load(struct app_settings *s, const char *text, size_t len,
 		}
 		seen[d - set_defs] = 1;
 		if (vlen > APP_SETTING_MAX) {
-			snprintf(err, errlen, "settings file:%zu: %s: value too "
-			    "long", line, d->env);
+			snprintf(err, errlen,
+			    "settings file:%zu: %s: value too "
+			    "long",
+			    line, d->env);
 			goto fail;
 		}
 		memcpy(val, v, vlen);
@@ -419,8 +425,8 @@ fail:
 void
 app_settings_cleanup(struct app_settings *s)
 {
-	size_t	 i;
-	char	**sp;
+	size_t i;
+	char **sp;
 
 	for (i = 0; i < SET_NDEFS; i++) {
 		if (set_defs[i].type != SET_STR)
@@ -435,9 +441,9 @@ void
 app_settings_dump(const struct app_settings *s,
     void (*out)(const char *, void *), void *arg)
 {
-	char		 line[APP_SETTING_MAX + 64];
-	const char	*v;
-	size_t		 i;
+	char	    line[APP_SETTING_MAX + 64];
+	const char *v;
+	size_t	    i;
 
 	/* Only paths and URLs live here; secrets are in files, never shown. */
 	for (i = 0; i < SET_NDEFS; i++) {
@@ -445,7 +451,7 @@ app_settings_dump(const struct app_settings *s,
 			snprintf(line, sizeof(line), "%s=%" PRId64,
 			    set_defs[i].env,
 			    *(const int64_t *)(const void *)((const char *)s +
-			    set_defs[i].off));
+				set_defs[i].off));
 		} else {
 			v = *(char *const *)(const void *)((const char *)s +
 			    set_defs[i].off);

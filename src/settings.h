@@ -11,44 +11,44 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define APP_SETTING_MAX		4096	/* longest accepted value, bytes */
+#define APP_SETTING_MAX 4096 /* longest accepted value, bytes */
 
 struct app_settings {
-	char		*home;		/* where frontend-fragments/, migrations live */
-	char		*listen;
-	char		*public_url;
-	char		*pg_dsn;
-	char		*redis_url;
-	char		*package_dir;
-	int64_t		 package_max_bytes;
-	char		*ews_issuer;
-	char		*ews_audience;
-	char		*ews_public_key_file;	/* comma-separated list */
-	char		*ews_jwks_url;
-	char		*ews_hs256_secret_file;
-	char		*ews_algs;
-	char		*ews_login_url;
-	char		*ews_return_param;
-	char		*ews_origins;		/* space or comma separated */
-	char		*ews_admin_role;
-	int64_t		 auto_provision;
-	int64_t		 ews_clock_skew;
-	char		*ews_notify_url;
-	char		*smtp_url;
-	char		*smtp_user;
-	char		*smtp_password_file;
-	char		*smtp_from;
-	char		*apollo_url;
-	char		*theme_css;
-	int64_t		 workers;
-	int64_t		 pg_start_wait;	/* seconds to wait for PostgreSQL at start */
-	int64_t		 jwks_refresh_min;	/* seconds between JWKS refetches */
-	int64_t		 authz_cache_ttl;	/* seconds a cached user may live */
-	int64_t		 token_cache_slots;
+	char   *home; /* where frontend-fragments/, migrations live */
+	char   *listen;
+	char   *public_url;
+	char   *pg_dsn;
+	char   *redis_url;
+	char   *package_dir;
+	int64_t package_max_bytes;
+	char   *ews_issuer;
+	char   *ews_audience;
+	char   *ews_public_key_file; /* comma-separated list */
+	char   *ews_jwks_url;
+	char   *ews_hs256_secret_file;
+	char   *ews_algs;
+	char   *ews_login_url;
+	char   *ews_return_param;
+	char   *ews_origins; /* space or comma separated */
+	char   *ews_admin_role;
+	int64_t auto_provision;
+	int64_t ews_clock_skew;
+	char   *ews_notify_url;
+	char   *smtp_url;
+	char   *smtp_user;
+	char   *smtp_password_file;
+	char   *smtp_from;
+	char   *apollo_url;
+	char   *theme_css;
+	int64_t workers;
+	int64_t pg_start_wait; /* seconds to wait for PostgreSQL at start */
+	int64_t jwks_refresh_min; /* seconds between JWKS refetches */
+	int64_t authz_cache_ttl; /* seconds a cached user may live */
+	int64_t token_cache_slots;
 };
 
 /* Looks up an environment variable; NULL when unset. */
-typedef const char	*(*app_getenv_fn)(const char *);
+typedef const char *(*app_getenv_fn)(const char *);
 
 /*
  * Fill *s from defaults, then the settings file text (may be NULL), then
@@ -56,22 +56,22 @@ typedef const char	*(*app_getenv_fn)(const char *);
  * Returns 1, or 0 with err naming the variable (and the file line).
  * Strings in *s are malloc'd; release them with app_settings_cleanup().
  */
-int	app_settings_load(struct app_settings *s, const char *file_text,
-	    size_t file_len, app_getenv_fn env, char *err, size_t errlen);
-void	app_settings_cleanup(struct app_settings *s);
+int  app_settings_load(struct app_settings *s, const char *file_text,
+     size_t file_len, app_getenv_fn env, char *err, size_t errlen);
+void app_settings_cleanup(struct app_settings *s);
 
 /* Print every setting as "NAME=value" lines, secrets never included. */
-void	app_settings_dump(const struct app_settings *s,
-	    void (*out)(const char *line, void *arg), void *arg);
+void app_settings_dump(const struct app_settings *s,
+    void (*out)(const char *line, void *arg), void *arg);
 
 /*
  * Split a host:port string.  Returns 1 and copies the host (brackets
  * removed for IPv6) into host, or 0 when malformed.
  */
-int	app_split_hostport(const char *in, char *host, size_t hostlen,
-	    uint16_t *port);
+int app_split_hostport(const char *in, char *host, size_t hostlen,
+    uint16_t *port);
 
 /* Origins: "scheme://host[:port]" with no path, query or fragment. */
-int	app_origin_valid(const char *origin);
+int app_origin_valid(const char *origin);
 
 #endif /* SETTINGS_H */

@@ -18,44 +18,44 @@
 
 #include "auth/auth.h"
 
-#define API_BODY_MAX		(64 * 1024)
-#define API_LIMIT_DEFAULT	50
-#define API_LIMIT_MAX		200
+#define API_BODY_MAX	  (64 * 1024)
+#define API_LIMIT_DEFAULT 50
+#define API_LIMIT_MAX	  200
 
 /* What a shared step tells its handler. */
 enum api_step {
-	API_GO = 0,		/* carry on */
-	API_WAIT,		/* request is parked; return KORE_RESULT_RETRY */
-	API_DONE		/* a reply was sent; return KORE_RESULT_OK */
+	API_GO = 0, /* carry on */
+	API_WAIT, /* request is parked; return KORE_RESULT_RETRY */
+	API_DONE /* a reply was sent; return KORE_RESULT_OK */
 };
 
 /* api_begin() flags. */
-#define API_NEED_ADMIN		0x01	/* 403 unless the caller is an admin */
-#define API_NEED_BODY		0x02	/* parse a JSON object body */
+#define API_NEED_ADMIN 0x01 /* 403 unless the caller is an admin */
+#define API_NEED_BODY  0x02 /* parse a JSON object body */
 
 /* Per-request state, kept across KORE_RESULT_RETRY re-entries. */
 struct api_ctx {
-	int			 step;		/* the handler's own progress */
-	int			 phase;		/* api_begin's progress */
-	struct auth_claims	 claims;
-	struct auth_principal	 who;		/* grants malloc'd */
-	struct kore_pgsql	 sql;
-	int			 sql_phase;
-	PGresult		*res;		/* last result, owned */
-	char			 sqlstate[6];
-	json_t			*body;
-	int64_t			 id;		/* object id from the path */
-	json_t			*out;		/* reply being built */
-	int			 parked;	/* on the JWKS waiter list */
-	struct http_request	*req;
-	TAILQ_ENTRY(api_ctx)	 wait;
+	int		      step; /* the handler's own progress */
+	int		      phase; /* api_begin's progress */
+	struct auth_claims    claims;
+	struct auth_principal who; /* grants malloc'd */
+	struct kore_pgsql     sql;
+	int		      sql_phase;
+	PGresult	     *res; /* last result, owned */
+	char		      sqlstate[6];
+	json_t		     *body;
+	int64_t		      id; /* object id from the path */
+	json_t		     *out; /* reply being built */
+	int		      parked; /* on the JWKS waiter list */
+	struct http_request  *req;
+	TAILQ_ENTRY(api_ctx) wait;
 };
 
 /* The request's state, created on first use (no sign-in). */
-struct api_ctx	*api_ctx_get(struct http_request *);
+struct api_ctx *api_ctx_get(struct http_request *);
 
 /* Authenticate, load the principal, check flags; see enum api_step. */
-enum api_step	api_begin(struct http_request *, struct api_ctx **, int);
+enum api_step api_begin(struct http_request *, struct api_ctx **, int);
 
 /*
  * Run one SQL statement (text parameters, NULL for SQL NULL) for this
@@ -65,72 +65,71 @@ enum api_step	api_begin(struct http_request *, struct api_ctx **, int);
  * (409 for a unique violation when conflict is non-NULL, 503 when the
  * store is down, 500 otherwise) and returns API_DONE.
  */
-enum api_step	api_db(struct http_request *, struct api_ctx *,
-		    const char *sql, int n, const char *const *vals,
-		    const char *conflict);
-void		api_db_clear(struct api_ctx *);
+enum api_step api_db(struct http_request *, struct api_ctx *, const char *sql,
+    int n, const char *const *vals, const char *conflict);
+void	      api_db_clear(struct api_ctx *);
 
 /* Replies; each returns KORE_RESULT_OK so handlers can `return` them. */
-int	api_error(struct http_request *, int status, const char *code,
-	    const char *message, const char *field);
-int	api_reply_json(struct http_request *, int status, json_t *steal);
-int	api_reply_empty(struct http_request *, int status);
-int	api_return(enum api_step);
+int api_error(struct http_request *, int status, const char *code,
+    const char *message, const char *field);
+int api_reply_json(struct http_request *, int status, json_t *steal);
+int api_reply_empty(struct http_request *, int status);
+int api_return(enum api_step);
 /* c->res rows are (json text, id): {"items":[...],"next":"id"|null}. */
-int	api_reply_list(struct http_request *, struct api_ctx *, int64_t limit);
+int api_reply_list(struct http_request *, struct api_ctx *, int64_t limit);
 /* c->res row 0 column 0 is a json text; 404 when there is no row. */
-int	api_reply_row(struct http_request *, struct api_ctx *, int status);
+int api_reply_row(struct http_request *, struct api_ctx *, int status);
 
 /* Query-string helpers: reply 400 naming the field and return 0 on bad
  * input; 1 otherwise (*out = def when absent). */
-int	api_qs_int(struct http_request *, const char *name, int64_t min,
-	    int64_t max, int64_t def, int64_t *out);
-int	api_qs_str(struct http_request *, const char *name, size_t max,
-	    char *out, size_t outlen);
-int	api_qs_page(struct http_request *, int64_t *limit, int64_t *cursor);
+int api_qs_int(struct http_request *, const char *name, int64_t min,
+    int64_t max, int64_t def, int64_t *out);
+int api_qs_str(struct http_request *, const char *name, size_t max, char *out,
+    size_t outlen);
+int api_qs_page(struct http_request *, int64_t *limit, int64_t *cursor);
 
 /* The numeric id after prefix in req->path ("/api/v1/users/" -> 12). */
-int	api_path_id(struct http_request *, const char *prefix, int64_t *);
+int api_path_id(struct http_request *, const char *prefix, int64_t *);
 
 /* Body field helpers over c->body: reply 400 naming the field on error. */
-int	api_body_str(struct http_request *, struct api_ctx *, const char *,
-	    int required, size_t max, const char **out);
-int	api_body_bool(struct http_request *, struct api_ctx *, const char *,
-	    int *present, int *out);
-int	api_body_id(struct http_request *, struct api_ctx *, const char *,
-	    int *present, int64_t *out);
+int api_body_str(struct http_request *, struct api_ctx *, const char *,
+    int required, size_t max, const char **out);
+int api_body_bool(struct http_request *, struct api_ctx *, const char *,
+    int *present, int *out);
+int api_body_id(struct http_request *, struct api_ctx *, const char *,
+    int *present, int64_t *out);
 
 /* Result helpers over c->res. */
-const char	*api_val(struct api_ctx *, int row, int col); /* NULL if NULL */
-int64_t		 api_val_int(struct api_ctx *, int row, int col);
-int		 api_rows(struct api_ctx *);
+const char *api_val(struct api_ctx *, int row, int col); /* NULL if NULL */
+int64_t	    api_val_int(struct api_ctx *, int row, int col);
+int	    api_rows(struct api_ctx *);
 /* Row as JSON: the statement selects one json column (row_to_json). */
-json_t		*api_val_json(struct api_ctx *, int row, int col);
+json_t *api_val_json(struct api_ctx *, int row, int col);
 
 /* Peer address for the audit log. */
-void	api_remote_addr(struct http_request *, char *, size_t);
+void api_remote_addr(struct http_request *, char *, size_t);
 
 /* Permission cache: drop every cached principal (grants changed). */
-void	api_authz_changed(int publish);
-void	api_worker_init(void);
+void api_authz_changed(int publish);
+void api_worker_init(void);
 
 /* UI: load pages and assets at start-up (parent). */
-void	api_ui_load(void);
+void api_ui_load(void);
 
 /* Handlers. */
-int	api_health_get(struct http_request *);
-int	api_ready_get(struct http_request *);
-int	api_prom_get(struct http_request *);
-int	api_me(struct http_request *);
-int	api_users(struct http_request *);
-int	api_user(struct http_request *);
-int	api_grants(struct http_request *);
-int	api_grant(struct http_request *);
-int	api_audit(struct http_request *);
-int	api_nodes(struct http_request *);
-int	api_tasks(struct http_request *);
-int	api_ui_page(struct http_request *);
-int	api_ui_static(struct http_request *);
-int	api_not_found(struct http_request *);
+int api_health_get(struct http_request *);
+int api_ready_get(struct http_request *);
+int api_prom_get(struct http_request *);
+int api_me(struct http_request *);
+int api_users(struct http_request *);
+int api_user(struct http_request *);
+int api_grants(struct http_request *);
+int api_grant(struct http_request *);
+int api_audit(struct http_request *);
+int api_nodes(struct http_request *);
+int api_tasks(struct http_request *);
+int api_ui_page(struct http_request *);
+int api_ui_static(struct http_request *);
+int api_not_found(struct http_request *);
 
 #endif /* API_H */

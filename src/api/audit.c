@@ -27,18 +27,18 @@ static const char *sql_list =
     " AND ($7 = '' OR at < $7::timestamptz)"
     " ORDER BY id DESC LIMIT $8::bigint + 1) x";
 
-static int	audit_time_ok(const char *);
+static int audit_time_ok(const char *);
 
 /* RFC 3339 date or date-time, so a bad value is a 400 naming the field. */
 static int
 audit_time_ok(const char *s)
 {
-	const char	*shape = "dddd-dd-dd";
-	size_t		 i;
+	const char *shape = "dddd-dd-dd";
+	size_t	    i;
 
 	for (i = 0; shape[i] != '\0'; i++) {
-		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) :
-		    s[i] != shape[i])
+		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i])
+				    : s[i] != shape[i])
 			return (0);
 	}
 	s += i;
@@ -61,12 +61,12 @@ audit_time_ok(const char *s)
 int
 api_audit(struct http_request *req)
 {
-	struct api_ctx	*c;
-	enum api_step	 s;
-	int64_t		 limit, cursor, actor, oid;
-	char		 cur[32], lim[32], a[32], o[32];
-	char		 action[64], otype[64], from[40], to[40];
-	const char	*vals[8];
+	struct api_ctx *c;
+	enum api_step	s;
+	int64_t		limit, cursor, actor, oid;
+	char		cur[32], lim[32], a[32], o[32];
+	char		action[64], otype[64], from[40], to[40];
+	const char     *vals[8];
 
 	if (req->method != HTTP_METHOD_GET)
 		return (api_error(req, 405, "method_not_allowed", NULL, NULL));

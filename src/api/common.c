@@ -35,42 +35,38 @@ enum ctx_phase {
 	PHASE_READY
 };
 
-enum sql_phase {
-	SQL_IDLE = 0,
-	SQL_RUNNING,
-	SQL_DRAINING
-};
+enum sql_phase { SQL_IDLE = 0, SQL_RUNNING, SQL_DRAINING };
 
-#define UCACHE_SLOTS	1024
+#define UCACHE_SLOTS 1024
 
 /* A cached principal: what the database says about a sub. */
 struct ucache_entry {
-	char			 sub[AUTH_CLAIM_MAX];
-	int64_t			 user_id;
-	int			 admin;		/* marked admin in Yard */
-	int			 disabled;
-	struct auth_grant	*grants;
-	size_t			 ngrants;
-	uint64_t		 loaded;	/* kore_time_ms() */
+	char		   sub[AUTH_CLAIM_MAX];
+	int64_t		   user_id;
+	int		   admin; /* marked admin in Yard */
+	int		   disabled;
+	struct auth_grant *grants;
+	size_t		   ngrants;
+	uint64_t	   loaded; /* kore_time_ms() */
 };
 
-static void		ctx_free(struct http_request *);
-static enum api_step	ctx_principal(struct http_request *, struct api_ctx *);
-static int		ctx_set_principal(struct api_ctx *, int64_t, int, int,
-			    const char *, size_t);
-static void		ctx_jwks_done(void);
-static int		ctx_reply_401(struct http_request *, const char *);
-static void		ucache_put(const char *, int64_t, int, int,
-			    const struct auth_grant *, size_t);
-static struct ucache_entry	*ucache_get(const char *);
-static uint32_t		ucache_hash(const char *);
-static void		on_redis_message(const char *, const char *, size_t);
-static const char	*qs_find(struct http_request *, const char *, char *,
-			    size_t, int *);
+static void	     ctx_free(struct http_request *);
+static enum api_step ctx_principal(struct http_request *, struct api_ctx *);
+static int  ctx_set_principal(struct api_ctx *, int64_t, int, int, const char *,
+     size_t);
+static void ctx_jwks_done(void);
+static int  ctx_reply_401(struct http_request *, const char *);
+static void ucache_put(const char *, int64_t, int, int,
+    const struct auth_grant *, size_t);
+static struct ucache_entry *ucache_get(const char *);
+static uint32_t		    ucache_hash(const char *);
+static void	   on_redis_message(const char *, const char *, size_t);
+static const char *qs_find(struct http_request *, const char *, char *, size_t,
+    int *);
 
-static TAILQ_HEAD(, api_ctx)	jwks_waiters =
-    TAILQ_HEAD_INITIALIZER(jwks_waiters);
-static struct ucache_entry	*ucache;
+static TAILQ_HEAD(, api_ctx) jwks_waiters = TAILQ_HEAD_INITIALIZER(
+    jwks_waiters);
+static struct ucache_entry *ucache;
 
 /* The sign-in statements: create on first use (SPEC 3.1) or only update. */
 static const char *sql_provision =
@@ -121,7 +117,7 @@ on_redis_message(const char *chan, const char *msg, size_t len)
 void
 api_authz_changed(int publish)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < UCACHE_SLOTS; i++) {
 		free(ucache[i].grants);
@@ -130,7 +126,8 @@ api_authz_changed(int publish)
 	/* Other workers and instances drop theirs too; the TTL bounds the
 	 * staleness when Redis is down. */
 	if (publish && !store_redis_publish(STORE_CHAN_AUTHZ, "changed"))
-		kore_log(LOG_NOTICE, "api: authz change not published "
+		kore_log(LOG_NOTICE,
+		    "api: authz change not published "
 		    "(redis down); caches expire in %" PRId64 " s",
 		    app.cfg.authz_cache_ttl);
 }
@@ -138,7 +135,7 @@ api_authz_changed(int publish)
 static uint32_t
 ucache_hash(const char *s)
 {
-	uint32_t	h = 2166136261u;
+	uint32_t h = 2166136261u;
 
 	while (*s != '\0') {
 		h ^= (unsigned char)*s++;
@@ -150,7 +147,7 @@ ucache_hash(const char *s)
 static struct ucache_entry *
 ucache_get(const char *sub)
 {
-	struct ucache_entry	*e;
+	struct ucache_entry *e;
 
 	if (app.cfg.authz_cache_ttl == 0)
 		return (NULL);
@@ -167,7 +164,7 @@ static void
 ucache_put(const char *sub, int64_t id, int admin, int disabled,
     const struct auth_grant *g, size_t n)
 {
-	struct ucache_entry	*e;
+	struct ucache_entry *e;
 
 	if (app.cfg.authz_cache_ttl == 0)
 		return;
@@ -190,7 +187,7 @@ ucache_put(const char *sub, int64_t id, int admin, int disabled,
 static void
 ctx_free(struct http_request *req)
 {
-	struct api_ctx	*c = http_state_get(req);
+	struct api_ctx *c = http_state_get(req);
 
 	/* Kore may call onfree twice (pending tasks): be idempotent. */
 	if (c == NULL)
@@ -220,7 +217,7 @@ ctx_free(struct http_request *req)
 static void
 ctx_jwks_done(void)
 {
-	struct api_ctx	*c;
+	struct api_ctx *c;
 
 	while ((c = TAILQ_FIRST(&jwks_waiters)) != NULL) {
 		TAILQ_REMOVE(&jwks_waiters, c, wait);
@@ -233,10 +230,10 @@ ctx_jwks_done(void)
 static int
 ctx_reply_401(struct http_request *req, const char *code)
 {
-	json_t		*j;
-	char		 back[1024], url[4096];
-	const char	*ref;
-	size_t		 plen;
+	json_t	   *j;
+	char	    back[1024], url[4096];
+	const char *ref;
+	size_t	    plen;
 
 	/* Come back to the page that made the call when it is one of ours. */
 	plen = strlen(app.cfg.public_url);
@@ -251,9 +248,11 @@ ctx_reply_401(struct http_request *req, const char *code)
 	auth_sso_login_url(back, url, sizeof(url));
 
 	j = json_pack("{s:s, s:s, s:s}", "error", code, "message",
-	    strcmp(code, "token_expired") == 0 ? "the sign-in has expired" :
-	    strcmp(code, "missing_token") == 0 ? "no bearer token" :
-	    "the token was not accepted", "login_url", url);
+	    strcmp(code, "token_expired") == 0 ? "the sign-in has expired"
+		: strcmp(code, "missing_token") == 0
+		? "no bearer token"
+		: "the token was not accepted",
+	    "login_url", url);
 	http_response_header(req, "www-authenticate",
 	    "Bearer error=\"invalid_token\"");
 	return (api_reply_json(req, 401, j));
@@ -262,7 +261,7 @@ ctx_reply_401(struct http_request *req, const char *code)
 struct api_ctx *
 api_ctx_get(struct http_request *req)
 {
-	struct api_ctx	*c;
+	struct api_ctx *c;
 
 	if ((c = http_state_get(req)) == NULL) {
 		c = http_state_create(req, sizeof(*c), ctx_free);
@@ -275,16 +274,16 @@ api_ctx_get(struct http_request *req)
 enum api_step
 api_begin(struct http_request *req, struct api_ctx **out, int flags)
 {
-	struct api_ctx		*c;
-	const char		*tok;
-	size_t			 len;
-	enum auth_result	 r;
-	enum api_step		 s;
-	json_error_t		 jerr;
-	char			 buf[API_BODY_MAX + 1];
-	ssize_t			 n;
-	size_t			 total;
-	const char		*ctype;
+	struct api_ctx	*c;
+	const char	*tok;
+	size_t		 len;
+	enum auth_result r;
+	enum api_step	 s;
+	json_error_t	 jerr;
+	char		 buf[API_BODY_MAX + 1];
+	ssize_t		 n;
+	size_t		 total;
+	const char	*ctype;
 
 	c = api_ctx_get(req);
 	*out = c;
@@ -358,12 +357,12 @@ api_begin(struct http_request *req, struct api_ctx **out, int flags)
 				return (API_DONE);
 			}
 		}
-		c->body = json_loadb(buf, total,
-		    JSON_REJECT_DUPLICATES, &jerr);
+		c->body = json_loadb(buf, total, JSON_REJECT_DUPLICATES, &jerr);
 		if (c->body == NULL || !json_is_object(c->body)) {
 			api_error(req, 400, "bad_json",
-			    c->body == NULL ? jerr.text :
-			    "the body must be a JSON object", NULL);
+			    c->body == NULL ? jerr.text
+					    : "the body must be a JSON object",
+			    NULL);
 			return (API_DONE);
 		}
 	}
@@ -374,8 +373,8 @@ static int
 ctx_set_principal(struct api_ctx *c, int64_t id, int admin, int disabled,
     const char *grants, size_t glen)
 {
-	struct auth_grant	*g;
-	size_t			 n;
+	struct auth_grant *g;
+	size_t		   n;
 
 	if (!auth_grants_parse(grants, glen, &g, &n))
 		return (0);
@@ -391,12 +390,12 @@ ctx_set_principal(struct api_ctx *c, int64_t id, int admin, int disabled,
 static enum api_step
 ctx_principal(struct http_request *req, struct api_ctx *c)
 {
-	struct ucache_entry	*e;
-	const char		*vals[5];
-	char			 remote[64];
-	enum api_step		 s;
-	int			 admin, disabled;
-	const char		*g;
+	struct ucache_entry *e;
+	const char	    *vals[5];
+	char		     remote[64];
+	enum api_step	     s;
+	int		     admin, disabled;
+	const char	    *g;
 
 	if ((e = ucache_get(c->claims.sub)) != NULL) {
 		if (e->disabled) {
@@ -425,8 +424,9 @@ ctx_principal(struct http_request *req, struct api_ctx *c)
 	vals[2] = c->claims.email;
 	vals[3] = c->claims.admin ? "true" : "false";
 	vals[4] = remote;
-	s = api_db(req, c, app.cfg.auto_provision ? sql_provision :
-	    sql_known_only, 5, vals, NULL);
+	s = api_db(req, c,
+	    app.cfg.auto_provision ? sql_provision : sql_known_only, 5, vals,
+	    NULL);
 	if (s != API_GO)
 		return (s);
 
@@ -440,7 +440,7 @@ ctx_principal(struct http_request *req, struct api_ctx *c)
 	disabled = strcmp(api_val(c, 0, 2), "t") == 0;
 	g = api_val(c, 0, 3);
 	if (!ctx_set_principal(c, api_val_int(c, 0, 0), admin, disabled, g,
-	    strlen(g))) {
+		strlen(g))) {
 		api_db_clear(c);
 		api_error(req, 500, "internal", "bad grants row", NULL);
 		return (API_DONE);
@@ -460,7 +460,7 @@ enum api_step
 api_db(struct http_request *req, struct api_ctx *c, const char *sql, int n,
     const char *const *vals, const char *conflict)
 {
-	const char	*st, *cn;
+	const char *st, *cn;
 
 	switch (c->sql_phase) {
 	case SQL_IDLE:
@@ -474,7 +474,7 @@ api_db(struct http_request *req, struct api_ctx *c, const char *sql, int n,
 			goto fail;
 		}
 		if (!kore_pgsql_query_param_fields(&c->sql, sql, 0, n,
-		    (const char **)(uintptr_t)vals, NULL, NULL)) {
+			(const char **)(uintptr_t)vals, NULL, NULL)) {
 			/* A dead connection: try to bring it back for the
 			 * next request (loopback refuses at once). */
 			if (c->sql.conn != NULL &&
@@ -520,8 +520,7 @@ fail:
 	cn = NULL;
 	if (c->sql.result != NULL) {
 		st = PQresultErrorField(c->sql.result, PG_DIAG_SQLSTATE);
-		cn = PQresultErrorField(c->sql.result,
-		    PG_DIAG_CONSTRAINT_NAME);
+		cn = PQresultErrorField(c->sql.result, PG_DIAG_CONSTRAINT_NAME);
 	}
 	if (st != NULL)
 		kore_strlcpy(c->sqlstate, st, sizeof(c->sqlstate));
@@ -529,12 +528,16 @@ fail:
 		api_error(req, 409, conflict, "it exists already", NULL);
 	} else if (st != NULL && strcmp(st, "23503") == 0) {
 		/* A referenced object does not exist: name its column. */
-		api_error(req, 404, "not_found", "a referenced object does "
-		    "not exist", cn == NULL ? NULL : strstr(cn, "user_id") ?
-		    "user_id" : strstr(cn, "node_id") ? "node_id" :
-		    strstr(cn, "task_id") ? "task_id" : NULL);
-	} else if (st != NULL && (strncmp(st, "22", 2) == 0 ||
-	    strncmp(st, "23", 2) == 0)) {
+		api_error(req, 404, "not_found",
+		    "a referenced object does "
+		    "not exist",
+		    cn == NULL			? NULL
+			: strstr(cn, "user_id") ? "user_id"
+			: strstr(cn, "node_id") ? "node_id"
+			: strstr(cn, "task_id") ? "task_id"
+						: NULL);
+	} else if (st != NULL &&
+	    (strncmp(st, "22", 2) == 0 || strncmp(st, "23", 2) == 0)) {
 		api_error(req, 400, "bad_request", "a value was not accepted",
 		    NULL);
 	} else if (st != NULL && strncmp(st, "08", 2) != 0 &&
@@ -579,7 +582,7 @@ api_val(struct api_ctx *c, int row, int col)
 int64_t
 api_val_int(struct api_ctx *c, int row, int col)
 {
-	const char	*v;
+	const char *v;
 
 	if ((v = api_val(c, row, col)) == NULL)
 		return (0);
@@ -589,7 +592,7 @@ api_val_int(struct api_ctx *c, int row, int col)
 json_t *
 api_val_json(struct api_ctx *c, int row, int col)
 {
-	const char	*v;
+	const char *v;
 
 	if ((v = api_val(c, row, col)) == NULL)
 		return (json_null());
@@ -619,7 +622,7 @@ api_headers(struct http_request *req)
 int
 api_reply_json(struct http_request *req, int status, json_t *j)
 {
-	char	*s;
+	char *s;
 
 	if (j == NULL) {
 		api_headers(req);
@@ -650,7 +653,7 @@ int
 api_error(struct http_request *req, int status, const char *code,
     const char *message, const char *field)
 {
-	json_t	*j;
+	json_t *j;
 
 	j = json_pack("{s:s}", "error", code);
 	if (j != NULL && message != NULL)
@@ -673,9 +676,9 @@ static const char *
 qs_find(struct http_request *req, const char *name, char *buf, size_t len,
     int *bad)
 {
-	const char	*p, *e, *v;
-	size_t		 nl, o;
-	int		 hi, lo;
+	const char *p, *e, *v;
+	size_t	    nl, o;
+	int	    hi, lo;
 
 	*bad = 0;
 	if (req->query_string == NULL)
@@ -698,10 +701,12 @@ qs_find(struct http_request *req, const char *name, char *buf, size_t len,
 			} else if (*v == '%' && e - v > 2 &&
 			    isxdigit((unsigned char)v[1]) &&
 			    isxdigit((unsigned char)v[2])) {
-				hi = isdigit((unsigned char)v[1]) ? v[1] - '0' :
-				    (tolower((unsigned char)v[1]) - 'a' + 10);
-				lo = isdigit((unsigned char)v[2]) ? v[2] - '0' :
-				    (tolower((unsigned char)v[2]) - 'a' + 10);
+				hi = isdigit((unsigned char)v[1])
+				    ? v[1] - '0'
+				    : (tolower((unsigned char)v[1]) - 'a' + 10);
+				lo = isdigit((unsigned char)v[2])
+				    ? v[2] - '0'
+				    : (tolower((unsigned char)v[2]) - 'a' + 10);
 				buf[o++] = (char)(hi * 16 + lo);
 				v += 2;
 			} else {
@@ -710,20 +715,20 @@ qs_find(struct http_request *req, const char *name, char *buf, size_t len,
 		}
 		buf[o] = '\0';
 		if (strlen(buf) != o)
-			*bad = 1;	/* %00 */
+			*bad = 1; /* %00 */
 		return (*bad ? NULL : buf);
 	}
 	return (NULL);
 }
 
 int
-api_qs_int(struct http_request *req, const char *name, int64_t min,
-    int64_t max, int64_t def, int64_t *out)
+api_qs_int(struct http_request *req, const char *name, int64_t min, int64_t max,
+    int64_t def, int64_t *out)
 {
-	char		 buf[32], msg[128], *end;
-	const char	*v;
-	long long	 n;
-	int		 bad;
+	char	    buf[32], msg[128], *end;
+	const char *v;
+	long long   n;
+	int	    bad;
 
 	*out = def;
 	if ((v = qs_find(req, name, buf, sizeof(buf), &bad)) == NULL) {
@@ -738,20 +743,21 @@ api_qs_int(struct http_request *req, const char *name, int64_t min,
 			return (1);
 		}
 	}
-	snprintf(msg, sizeof(msg), "%s must be an integer from %" PRId64
-	    " to %" PRId64, name, min, max);
+	snprintf(msg, sizeof(msg),
+	    "%s must be an integer from %" PRId64 " to %" PRId64, name, min,
+	    max);
 	api_error(req, 400, "bad_request", msg, name);
 	return (0);
 }
 
 int
-api_qs_str(struct http_request *req, const char *name, size_t max,
-    char *out, size_t outlen)
+api_qs_str(struct http_request *req, const char *name, size_t max, char *out,
+    size_t outlen)
 {
-	const char	*v;
-	char		 msg[128];
-	size_t		 i;
-	int		 bad;
+	const char *v;
+	char	    msg[128];
+	size_t	    i;
+	int	    bad;
 
 	out[0] = '\0';
 	if (max + 1 > outlen)
@@ -765,8 +771,10 @@ api_qs_str(struct http_request *req, const char *name, size_t max,
 	if (!bad)
 		return (1);
 	out[0] = '\0';
-	snprintf(msg, sizeof(msg), "%s: at most %zu characters, no control "
-	    "characters", name, max);
+	snprintf(msg, sizeof(msg),
+	    "%s: at most %zu characters, no control "
+	    "characters",
+	    name, max);
 	api_error(req, 400, "bad_request", msg, name);
 	return (0);
 }
@@ -775,7 +783,7 @@ int
 api_qs_page(struct http_request *req, int64_t *limit, int64_t *cursor)
 {
 	if (!api_qs_int(req, "limit", 1, API_LIMIT_MAX, API_LIMIT_DEFAULT,
-	    limit))
+		limit))
 		return (0);
 	return (api_qs_int(req, "cursor", 0, INT64_MAX, 0, cursor));
 }
@@ -783,10 +791,10 @@ api_qs_page(struct http_request *req, int64_t *limit, int64_t *cursor)
 int
 api_path_id(struct http_request *req, const char *prefix, int64_t *id)
 {
-	const char	*p;
-	char		*end;
-	long long	 n;
-	size_t		 len;
+	const char *p;
+	char	   *end;
+	long long   n;
+	size_t	    len;
 
 	len = strlen(prefix);
 	if (strncmp(req->path, prefix, len) != 0)
@@ -814,8 +822,8 @@ int
 api_body_str(struct http_request *req, struct api_ctx *c, const char *name,
     int required, size_t max, const char **out)
 {
-	json_t	*v;
-	char	 msg[160];
+	json_t *v;
+	char	msg[160];
 
 	*out = NULL;
 	v = json_object_get(c->body, name);
@@ -830,9 +838,10 @@ api_body_str(struct http_request *req, struct api_ctx *c, const char *name,
 	    strlen(json_string_value(v)) != json_string_length(v) ||
 	    !body_text_ok(json_string_value(v)) ||
 	    (required && json_string_length(v) == 0)) {
-		snprintf(msg, sizeof(msg), "%s must be a %sstring of at most "
-		    "%zu bytes without control characters", name,
-		    required ? "non-empty " : "", max);
+		snprintf(msg, sizeof(msg),
+		    "%s must be a %sstring of at most "
+		    "%zu bytes without control characters",
+		    name, required ? "non-empty " : "", max);
 		api_error(req, 400, "bad_request", msg, name);
 		return (0);
 	}
@@ -844,8 +853,8 @@ int
 api_body_bool(struct http_request *req, struct api_ctx *c, const char *name,
     int *present, int *out)
 {
-	json_t	*v;
-	char	 msg[128];
+	json_t *v;
+	char	msg[128];
 
 	*present = 0;
 	if ((v = json_object_get(c->body, name)) == NULL)
@@ -864,8 +873,8 @@ int
 api_body_id(struct http_request *req, struct api_ctx *c, const char *name,
     int *present, int64_t *out)
 {
-	json_t	*v;
-	char	 msg[128];
+	json_t *v;
+	char	msg[128];
 
 	*present = 0;
 	v = json_object_get(c->body, name);
@@ -885,8 +894,8 @@ api_body_id(struct http_request *req, struct api_ctx *c, const char *name,
 void
 api_remote_addr(struct http_request *req, char *out, size_t len)
 {
-	struct connection	*c = req->owner;
-	const char		*xr;
+	struct connection *c = req->owner;
+	const char	  *xr;
 
 	out[0] = '\0';
 	if (c == NULL)
@@ -905,9 +914,9 @@ api_remote_addr(struct http_request *req, char *out, size_t len)
 int
 api_reply_list(struct http_request *req, struct api_ctx *c, int64_t limit)
 {
-	struct kore_buf	 b;
-	int		 i, n;
-	const char	*v;
+	struct kore_buf b;
+	int		i, n;
+	const char     *v;
 
 	/* Rows are (json text, id); one row past limit means "more". */
 	n = api_rows(c);
@@ -934,7 +943,7 @@ api_reply_list(struct http_request *req, struct api_ctx *c, int64_t limit)
 int
 api_reply_row(struct http_request *req, struct api_ctx *c, int status)
 {
-	const char	*v;
+	const char *v;
 
 	/* The statement answers one json text column. */
 	if (api_rows(c) < 1 || (v = api_val(c, 0, 0)) == NULL) {

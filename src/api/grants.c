@@ -16,19 +16,18 @@
 #include "api/api.h"
 
 #define GRANT_SELECT \
-    "SELECT g.id, g.user_id, u.sub AS user_sub, u.name AS user_name," \
-    " g.node_id, n.name AS node_name, g.task_id, t.name AS task_name," \
-    " t.node_id AS task_node_id, g.level, g.created_at, g.created_by"
+	"SELECT g.id, g.user_id, u.sub AS user_sub, u.name AS user_name," \
+	" g.node_id, n.name AS node_name, g.task_id, t.name AS task_name," \
+	" t.node_id AS task_node_id, g.level, g.created_at, g.created_by"
 
 #define GRANT_JOINS \
-    " JOIN users u ON u.id = g.user_id" \
-    " LEFT JOIN nodes n ON n.id = g.node_id" \
-    " LEFT JOIN tasks t ON t.id = g.task_id"
+	" JOIN users u ON u.id = g.user_id" \
+	" LEFT JOIN nodes n ON n.id = g.node_id" \
+	" LEFT JOIN tasks t ON t.id = g.task_id"
 
 static const char *sql_list =
     "SELECT row_to_json(x)::text, x.id FROM (" GRANT_SELECT
-    " FROM grants g" GRANT_JOINS
-    " WHERE g.id > $1::bigint"
+    " FROM grants g" GRANT_JOINS " WHERE g.id > $1::bigint"
     " AND ($2::bigint IS NULL OR g.user_id = $2::bigint)"
     " AND ($3::bigint IS NULL OR g.node_id = $3::bigint)"
     " AND ($4::bigint IS NULL OR g.task_id = $4::bigint)"
@@ -40,18 +39,18 @@ static const char *sql_get =
 
 /* One statement per target kind: each conflicts on its own index. */
 #define GRANT_UPSERT(col) \
-    "WITH g AS (INSERT INTO grants (user_id, " col ", level, created_by)" \
-    " VALUES ($1::bigint, $2::bigint, $3, $4::bigint)" \
-    " ON CONFLICT (user_id, " col ") WHERE " col " IS NOT NULL" \
-    " DO UPDATE SET level = EXCLUDED.level" \
-    " RETURNING *, (xmax = 0) AS created)," \
-    " a AS (INSERT INTO audit (actor_id, actor_sub, action, object_type," \
-    "  object_id, detail, remote_addr) SELECT $4::bigint, $5," \
-    "  CASE WHEN created THEN 'grant.create' ELSE 'grant.update' END," \
-    "  'grant', id, jsonb_build_object('user_id', user_id, '" col "', " \
-    col ", 'level', level), $6 FROM g)" \
-    " SELECT row_to_json(x)::text, x.created FROM (" GRANT_SELECT \
-    ", g.created FROM g" GRANT_JOINS ") x"
+	"WITH g AS (INSERT INTO grants (user_id, " col ", level, created_by)" \
+	" VALUES ($1::bigint, $2::bigint, $3, $4::bigint)" \
+	" ON CONFLICT (user_id, " col ") WHERE " col " IS NOT NULL" \
+	" DO UPDATE SET level = EXCLUDED.level" \
+	" RETURNING *, (xmax = 0) AS created)," \
+	" a AS (INSERT INTO audit (actor_id, actor_sub, action, object_type," \
+	"  object_id, detail, remote_addr) SELECT $4::bigint, $5," \
+	"  CASE WHEN created THEN 'grant.create' ELSE 'grant.update' END," \
+	"  'grant', id, jsonb_build_object('user_id', user_id, '" col \
+	"', " col ", 'level', level), $6 FROM g)" \
+	" SELECT row_to_json(x)::text, x.created FROM (" GRANT_SELECT \
+	", g.created FROM g" GRANT_JOINS ") x"
 
 static const char *sql_upsert_node = GRANT_UPSERT("node_id");
 static const char *sql_upsert_task = GRANT_UPSERT("task_id");
@@ -65,14 +64,14 @@ static const char *sql_delete =
     "  $4 FROM d)"
     " SELECT id FROM d";
 
-static int	grants_list(struct http_request *, struct api_ctx *);
-static int	grants_create(struct http_request *, struct api_ctx *);
+static int grants_list(struct http_request *, struct api_ctx *);
+static int grants_create(struct http_request *, struct api_ctx *);
 
 int
 api_grants(struct http_request *req)
 {
-	struct api_ctx	*c;
-	enum api_step	 s;
+	struct api_ctx *c;
+	enum api_step	s;
 
 	if (req->method == HTTP_METHOD_GET) {
 		if ((s = api_begin(req, &c, API_NEED_ADMIN)) != API_GO)
@@ -91,10 +90,10 @@ api_grants(struct http_request *req)
 static int
 grants_list(struct http_request *req, struct api_ctx *c)
 {
-	int64_t		 limit, cursor, uid, nid, tid;
-	char		 cur[32], lim[32], u[32], n[32], t[32];
-	const char	*vals[5];
-	enum api_step	 s;
+	int64_t	      limit, cursor, uid, nid, tid;
+	char	      cur[32], lim[32], u[32], n[32], t[32];
+	const char   *vals[5];
+	enum api_step s;
 
 	if (!api_qs_page(req, &limit, &cursor) ||
 	    !api_qs_int(req, "user_id", 1, INT64_MAX, 0, &uid) ||
@@ -119,11 +118,11 @@ grants_list(struct http_request *req, struct api_ctx *c)
 static int
 grants_create(struct http_request *req, struct api_ctx *c)
 {
-	const char	*level, *vals[6];
-	char		 u[32], target[32], actor[32], remote[64];
-	int		 has_user, has_node, has_task, created;
-	int64_t		 uid, nid, tid;
-	enum api_step	 s;
+	const char   *level, *vals[6];
+	char	      u[32], target[32], actor[32], remote[64];
+	int	      has_user, has_node, has_task, created;
+	int64_t	      uid, nid, tid;
+	enum api_step s;
 
 	if (!api_body_id(req, c, "user_id", &has_user, &uid) ||
 	    !api_body_id(req, c, "node_id", &has_node, &nid) ||
@@ -151,8 +150,8 @@ grants_create(struct http_request *req, struct api_ctx *c)
 	vals[3] = actor;
 	vals[4] = c->claims.sub;
 	vals[5] = remote;
-	if ((s = api_db(req, c, has_node ? sql_upsert_node : sql_upsert_task,
-	    6, vals, NULL)) != API_GO)
+	if ((s = api_db(req, c, has_node ? sql_upsert_node : sql_upsert_task, 6,
+		 vals, NULL)) != API_GO)
 		return (api_return(s));
 	created = api_rows(c) == 1 && api_val(c, 0, 1) != NULL &&
 	    strcmp(api_val(c, 0, 1), "t") == 0;
@@ -163,11 +162,11 @@ grants_create(struct http_request *req, struct api_ctx *c)
 int
 api_grant(struct http_request *req)
 {
-	struct api_ctx	*c;
-	enum api_step	 s;
-	const char	*vals[4];
-	char		 id[32], actor[32], remote[64];
-	int64_t		 gid;
+	struct api_ctx *c;
+	enum api_step	s;
+	const char     *vals[4];
+	char		id[32], actor[32], remote[64];
+	int64_t		gid;
 
 	if (!api_path_id(req, "/api/v1/grants/", &gid))
 		return (api_not_found(req));

@@ -29,10 +29,10 @@ api_health_get(struct http_request *req)
 int
 api_ready_get(struct http_request *req)
 {
-	struct api_ctx	*c;
-	enum api_step	 s;
-	int		 pg, redis;
-	char		 body[128];
+	struct api_ctx *c;
+	enum api_step	s;
+	int		pg, redis;
+	char		body[128];
 
 	c = api_ctx_get(req);
 	if (c->step == 0) {
@@ -64,7 +64,7 @@ api_ready_get(struct http_request *req)
 int
 api_prom_get(struct http_request *req)
 {
-	struct kore_buf	b;
+	struct kore_buf b;
 
 	kore_buf_init(&b, 1024);
 	kore_buf_appendf(&b,
@@ -86,15 +86,11 @@ api_prom_get(struct http_request *req)
 	    "yard_jwks_failures_total{worker=\"%u\"} %" PRIu64 "\n"
 	    "# TYPE yard_redis_up gauge\n"
 	    "yard_redis_up{worker=\"%u\"} %d\n",
-	    APP_VERSION,
-	    worker->id, auth_sso_stats.cache_hits,
-	    worker->id, auth_sso_stats.cache_misses,
-	    worker->id, auth_sso_stats.rejected,
-	    worker->id, auth_sso_stats.jwks_fetches,
-	    worker->id, auth_sso_stats.jwks_failures,
-	    worker->id, store_redis_healthy());
-	http_response_header(req, "content-type",
-	    "text/plain; version=0.0.4");
+	    APP_VERSION, worker->id, auth_sso_stats.cache_hits, worker->id,
+	    auth_sso_stats.cache_misses, worker->id, auth_sso_stats.rejected,
+	    worker->id, auth_sso_stats.jwks_fetches, worker->id,
+	    auth_sso_stats.jwks_failures, worker->id, store_redis_healthy());
+	http_response_header(req, "content-type", "text/plain; version=0.0.4");
 	http_response_header(req, "cache-control", "no-store");
 	http_response(req, 200, b.data, b.offset);
 	kore_buf_cleanup(&b);

@@ -16,10 +16,10 @@
 int
 api_me(struct http_request *req)
 {
-	struct api_ctx	*c;
-	enum api_step	 s;
-	json_t		*j, *grants, *g;
-	size_t		 i;
+	struct api_ctx *c;
+	enum api_step	s;
+	json_t	       *j, *grants, *g;
+	size_t		i;
 
 	if (req->method != HTTP_METHOD_GET)
 		return (api_error(req, 405, "method_not_allowed", NULL, NULL));
@@ -29,22 +29,21 @@ api_me(struct http_request *req)
 	if ((grants = json_array()) == NULL)
 		return (api_reply_json(req, 500, NULL));
 	for (i = 0; i < c->who.ngrants; i++) {
-		g = json_pack("{s:I, s:o, s:o, s:s}",
-		    "id", (json_int_t)c->who.grants[i].id,
-		    "node_id", c->who.grants[i].node_id ?
-		    json_integer(c->who.grants[i].node_id) : json_null(),
-		    "task_id", c->who.grants[i].task_id ?
-		    json_integer(c->who.grants[i].task_id) : json_null(),
+		g = json_pack("{s:I, s:o, s:o, s:s}", "id",
+		    (json_int_t)c->who.grants[i].id, "node_id",
+		    c->who.grants[i].node_id
+			? json_integer(c->who.grants[i].node_id)
+			: json_null(),
+		    "task_id",
+		    c->who.grants[i].task_id
+			? json_integer(c->who.grants[i].task_id)
+			: json_null(),
 		    "level", auth_level_str(c->who.grants[i].level));
 		json_array_append_new(grants, g);
 	}
-	j = json_pack("{s:I, s:s, s:s, s:s, s:b, s:b, s:o}",
-	    "id", (json_int_t)c->who.user_id,
-	    "sub", c->claims.sub,
-	    "name", c->claims.name,
-	    "email", c->claims.email,
-	    "admin", c->who.admin,
-	    "upload", c->claims.upload,
-	    "grants", grants);
+	j = json_pack("{s:I, s:s, s:s, s:s, s:b, s:b, s:o}", "id",
+	    (json_int_t)c->who.user_id, "sub", c->claims.sub, "name",
+	    c->claims.name, "email", c->claims.email, "admin", c->who.admin,
+	    "upload", c->claims.upload, "grants", grants);
 	return (api_reply_json(req, 200, j));
 }

@@ -41,11 +41,11 @@ static const char *sql_tasks =
 int
 api_nodes(struct http_request *req)
 {
-	struct api_ctx	*c;
-	enum api_step	 s;
-	int64_t		 limit, cursor;
-	char		 cur[32], lim[32], uid[32], q[256];
-	const char	*vals[5];
+	struct api_ctx *c;
+	enum api_step	s;
+	int64_t		limit, cursor;
+	char		cur[32], lim[32], uid[32], q[256];
+	const char     *vals[5];
 
 	if (req->method != HTTP_METHOD_GET)
 		return (api_error(req, 405, "method_not_allowed", NULL, NULL));
@@ -70,11 +70,11 @@ api_nodes(struct http_request *req)
 int
 api_tasks(struct http_request *req)
 {
-	struct api_ctx	*c;
-	enum api_step	 s;
-	int64_t		 limit, cursor, node;
-	char		 cur[32], lim[32], uid[32], nid[32], q[256];
-	const char	*vals[6];
+	struct api_ctx *c;
+	enum api_step	s;
+	int64_t		limit, cursor, node;
+	char		cur[32], lim[32], uid[32], nid[32], q[256];
+	const char     *vals[6];
 
 	if (req->method != HTTP_METHOD_GET)
 		return (api_error(req, 405, "method_not_allowed", NULL, NULL));

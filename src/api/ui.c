@@ -23,30 +23,29 @@
 #include "app.h"
 #include "api/api.h"
 
-#define UI_FILES_MAX	512
-#define UI_BYTES_MAX	(32 * 1024 * 1024)
-#define UI_DEPTH_MAX	4
+#define UI_FILES_MAX 512
+#define UI_BYTES_MAX (32 * 1024 * 1024)
+#define UI_DEPTH_MAX 4
 
 struct ui_file {
-	char		*path;		/* "shared/bridge.js" */
-	char		*data;
-	size_t		 len;
-	const char	*type;
-	char		 etag[24];
+	char	   *path; /* "shared/bridge.js" */
+	char	   *data;
+	size_t	    len;
+	const char *type;
+	char	    etag[24];
 };
 
-static void		 ui_walk(const char *, const char *, int);
-static void		 ui_add(const char *, char *, size_t);
-static const char	*ui_type(const char *);
-static struct ui_file	*ui_find(const char *);
-static void		 ui_etag(struct ui_file *);
-static int		 ui_send(struct http_request *, struct ui_file *, int);
-static char		*ui_page_render(const char *, const char *, size_t,
-			    size_t *);
+static void	       ui_walk(const char *, const char *, int);
+static void	       ui_add(const char *, char *, size_t);
+static const char     *ui_type(const char *);
+static struct ui_file *ui_find(const char *);
+static void	       ui_etag(struct ui_file *);
+static int	       ui_send(struct http_request *, struct ui_file *, int);
+static char *ui_page_render(const char *, const char *, size_t, size_t *);
 
-static struct ui_file	ui_files[UI_FILES_MAX];
-static size_t		ui_nfiles;
-static size_t		ui_bytes;
+static struct ui_file ui_files[UI_FILES_MAX];
+static size_t	      ui_nfiles;
+static size_t	      ui_bytes;
 
 static const char *ui_missing =
     "<!doctype html><meta charset=\"utf-8\"><title>Yard</title>"
@@ -56,7 +55,7 @@ static const char *ui_missing =
 static const char *
 ui_type(const char *path)
 {
-	const char	*dot;
+	const char *dot;
 
 	if ((dot = strrchr(path, '.')) == NULL)
 		return (NULL);
@@ -80,8 +79,8 @@ ui_type(const char *path)
 static void
 ui_etag(struct ui_file *f)
 {
-	uint64_t	h = 1469598103934665603ULL;
-	size_t		i;
+	uint64_t h = 1469598103934665603ULL;
+	size_t	 i;
 
 	for (i = 0; i < f->len; i++) {
 		h ^= (unsigned char)f->data[i];
@@ -93,7 +92,7 @@ ui_etag(struct ui_file *f)
 static void
 ui_add(const char *rel, char *data, size_t len)
 {
-	struct ui_file	*f;
+	struct ui_file *f;
 
 	if (ui_nfiles == UI_FILES_MAX)
 		fatal("ui: more than %d files in frontend-fragments",
@@ -113,11 +112,11 @@ ui_add(const char *rel, char *data, size_t len)
 static void
 ui_walk(const char *root, const char *rel, int depth)
 {
-	DIR		*d;
-	struct dirent	*de;
-	struct stat	 st;
-	char		 dir[1024], path[1400], sub[512], *data;
-	size_t		 len;
+	DIR	      *d;
+	struct dirent *de;
+	struct stat    st;
+	char	       dir[1024], path[1400], sub[512], *data;
+	size_t	       len;
 
 	if (depth > UI_DEPTH_MAX)
 		return;
@@ -147,24 +146,22 @@ ui_walk(const char *root, const char *rel, int depth)
 
 /* index.html with {{YARD_CONFIG}} replaced by attribute-escaped JSON. */
 static char *
-ui_page_render(const char *module, const char *html, size_t len,
-    size_t *outlen)
+ui_page_render(const char *module, const char *html, size_t len, size_t *outlen)
 {
-	static const char	 mark[] = "{{YARD_CONFIG}}";
-	struct kore_buf		 b;
-	json_t			*cfg, *origins;
-	char			*js, *p, *out;
-	const char		*at;
-	size_t			 i;
+	static const char mark[] = "{{YARD_CONFIG}}";
+	struct kore_buf	  b;
+	json_t		 *cfg, *origins;
+	char		 *js, *p, *out;
+	const char	 *at;
+	size_t		  i;
 
 	origins = json_array();
 	for (i = 0; i < app.norigins; i++)
 		json_array_append_new(origins, json_string(app.origins[i]));
-	cfg = json_pack("{s:s, s:o, s:s, s:s, s:s, s:s}",
-	    "module", module, "ewsOrigins", origins,
-	    "loginUrl", app.cfg.ews_login_url,
-	    "returnParam", app.cfg.ews_return_param,
-	    "apiBase", "/api/v1", "version", APP_VERSION);
+	cfg = json_pack("{s:s, s:o, s:s, s:s, s:s, s:s}", "module", module,
+	    "ewsOrigins", origins, "loginUrl", app.cfg.ews_login_url,
+	    "returnParam", app.cfg.ews_return_param, "apiBase", "/api/v1",
+	    "version", APP_VERSION);
 	if (cfg == NULL || (js = json_dumps(cfg, JSON_COMPACT)) == NULL)
 		fatal("ui: cannot build the page configuration");
 	json_decref(cfg);
@@ -210,9 +207,9 @@ ui_page_render(const char *module, const char *html, size_t len,
 void
 api_ui_load(void)
 {
-	char		 root[1024], name[256], *data;
-	size_t		 i, n, len, rlen;
-	struct ui_file	*f;
+	char		root[1024], name[256], *data;
+	size_t		i, n, len, rlen;
+	struct ui_file *f;
 
 	snprintf(root, sizeof(root), "%s/frontend-fragments", app.cfg.home);
 	ui_walk(root, "", 0);
@@ -237,7 +234,7 @@ api_ui_load(void)
 	/* An operator's theme replaces ours (SPEC 3.4). */
 	if (app.cfg.theme_css != NULL && (f = ui_find("shared/theme.css"))) {
 		if ((data = app_file_read(app.cfg.theme_css, 1024 * 1024,
-		    &len)) == NULL)
+			 &len)) == NULL)
 			fatal("YARD_THEME_CSS: %s: %s", app.cfg.theme_css,
 			    errno_s);
 		f->data = data;
@@ -250,7 +247,7 @@ api_ui_load(void)
 static struct ui_file *
 ui_find(const char *path)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < ui_nfiles; i++) {
 		if (strcmp(ui_files[i].path, path) == 0)
@@ -262,7 +259,7 @@ ui_find(const char *path)
 static int
 ui_send(struct http_request *req, struct ui_file *f, int page)
 {
-	const char	*inm;
+	const char *inm;
 
 	if (page) {
 		/* Framed by EWS only (SPEC 3.4); no X-Frame-Options. */
@@ -279,16 +276,17 @@ ui_send(struct http_request *req, struct ui_file *f, int page)
 		return (KORE_RESULT_OK);
 	}
 	http_response_header(req, "content-type", f->type);
-	http_response(req, 200, req->method == HTTP_METHOD_HEAD ? NULL :
-	    f->data, req->method == HTTP_METHOD_HEAD ? 0 : f->len);
+	http_response(req, 200,
+	    req->method == HTTP_METHOD_HEAD ? NULL : f->data,
+	    req->method == HTTP_METHOD_HEAD ? 0 : f->len);
 	return (KORE_RESULT_OK);
 }
 
 int
 api_ui_page(struct http_request *req)
 {
-	struct ui_file	*f;
-	char		 key[64];
+	struct ui_file *f;
+	char		key[64];
 
 	if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_HEAD)
 		return (api_error(req, 405, "method_not_allowed", NULL, NULL));
@@ -309,8 +307,8 @@ missing:
 int
 api_ui_static(struct http_request *req)
 {
-	struct ui_file	*f;
-	const char	*p;
+	struct ui_file *f;
+	const char     *p;
 
 	if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_HEAD)
 		return (api_error(req, 405, "method_not_allowed", NULL, NULL));

@@ -17,7 +17,7 @@
 #include "api/api.h"
 
 #define USER_COLS \
-    "id, sub, name, email, admin, role_admin, disabled, created_at, last_seen"
+	"id, sub, name, email, admin, role_admin, disabled, created_at, last_seen"
 
 static const char *sql_list =
     "SELECT row_to_json(x)::text, x.id FROM (SELECT " USER_COLS
@@ -52,14 +52,14 @@ static const char *sql_update =
     "  $5::text)), $8 FROM u)"
     " SELECT row_to_json(x)::text FROM (SELECT " USER_COLS " FROM u) x";
 
-static int	users_list(struct http_request *, struct api_ctx *);
-static int	users_create(struct http_request *, struct api_ctx *);
+static int users_list(struct http_request *, struct api_ctx *);
+static int users_create(struct http_request *, struct api_ctx *);
 
 int
 api_users(struct http_request *req)
 {
-	struct api_ctx	*c;
-	enum api_step	 s;
+	struct api_ctx *c;
+	enum api_step	s;
 
 	if (req->method == HTTP_METHOD_GET) {
 		if ((s = api_begin(req, &c, API_NEED_ADMIN)) != API_GO)
@@ -78,10 +78,10 @@ api_users(struct http_request *req)
 static int
 users_list(struct http_request *req, struct api_ctx *c)
 {
-	int64_t		 limit, cursor;
-	char		 q[256], cur[32], lim[32];
-	const char	*vals[3];
-	enum api_step	 s;
+	int64_t	      limit, cursor;
+	char	      q[256], cur[32], lim[32];
+	const char   *vals[3];
+	enum api_step s;
 
 	if (!api_qs_page(req, &limit, &cursor) ||
 	    !api_qs_str(req, "q", 200, q, sizeof(q)))
@@ -99,10 +99,10 @@ users_list(struct http_request *req, struct api_ctx *c)
 static int
 users_create(struct http_request *req, struct api_ctx *c)
 {
-	const char	*sub, *name, *email, *vals[7];
-	char		 actor[32], remote[64];
-	int		 has_admin, admin;
-	enum api_step	 s;
+	const char   *sub, *name, *email, *vals[7];
+	char	      actor[32], remote[64];
+	int	      has_admin, admin;
+	enum api_step s;
 
 	if (!api_body_str(req, c, "sub", 1, 255, &sub) ||
 	    !api_body_str(req, c, "name", 0, 255, &name) ||
@@ -126,12 +126,12 @@ users_create(struct http_request *req, struct api_ctx *c)
 int
 api_user(struct http_request *req)
 {
-	struct api_ctx	*c;
-	enum api_step	 s;
-	const char	*name, *email, *vals[8];
-	char		 id[32], actor[32], remote[64];
-	int		 has_admin, admin, has_dis, dis;
-	int64_t		 uid;
+	struct api_ctx *c;
+	enum api_step	s;
+	const char     *name, *email, *vals[8];
+	char		id[32], actor[32], remote[64];
+	int		has_admin, admin, has_dis, dis;
+	int64_t		uid;
 
 	if (!api_path_id(req, "/api/v1/users/", &uid))
 		return (api_not_found(req));
@@ -160,11 +160,12 @@ api_user(struct http_request *req)
 		    "nothing to change: give admin, disabled, name or email",
 		    NULL));
 	/* An admin cannot lock themselves out. */
-	if (uid == c->who.user_id && ((has_admin && !admin) ||
-	    (has_dis && dis)))
+	if (uid == c->who.user_id &&
+	    ((has_admin && !admin) || (has_dis && dis)))
 		return (api_error(req, 409, "self",
 		    "you cannot remove your own admin right or disable "
-		    "yourself", has_admin ? "admin" : "disabled"));
+		    "yourself",
+		    has_admin ? "admin" : "disabled"));
 
 	snprintf(id, sizeof(id), "%" PRId64, uid);
 	snprintf(actor, sizeof(actor), "%" PRId64, c->who.user_id);

@@ -21,21 +21,21 @@
 #include "auth/auth.h"
 
 struct sso_buf {
-	char	*data;
-	size_t	 len;
-	int	 overflow;
+	char  *data;
+	size_t len;
+	int    overflow;
 };
 
-static size_t	sso_curl_write(char *, size_t, size_t, void *);
-static int	sso_task_run(struct kore_task *);
-static void	sso_task_done(struct kore_task *);
+static size_t sso_curl_write(char *, size_t, size_t, void *);
+static int    sso_task_run(struct kore_task *);
+static void   sso_task_done(struct kore_task *);
 
-struct auth_sso_stats	 auth_sso_stats;
+struct auth_sso_stats auth_sso_stats;
 
-static struct auth_cache	*sso_cache;
-static struct kore_task		*sso_task;
-static int64_t			 sso_last_fetch;
-static void			(*sso_done)(void);
+static struct auth_cache *sso_cache;
+static struct kore_task	 *sso_task;
+static int64_t		  sso_last_fetch;
+static void (*sso_done)(void);
 
 void
 auth_sso_init(size_t slots)
@@ -49,7 +49,7 @@ auth_sso_init(size_t slots)
 int
 auth_sso_bearer(struct http_request *req, const char **tok, size_t *len)
 {
-	const char	*h;
+	const char *h;
 
 	if (!http_request_header(req, "authorization", &h))
 		return (0);
@@ -68,12 +68,12 @@ auth_sso_bearer(struct http_request *req, const char **tok, size_t *len)
 enum auth_result
 auth_sso_verify(const char *tok, size_t len, struct auth_claims *out)
 {
-	enum auth_result	r;
+	enum auth_result r;
 
 	if (len > AUTH_TOKEN_MAX)
 		return (AUTH_MALFORMED);
-	if (auth_cache_get(sso_cache, tok, len, app_now(),
-	    app.policy.skew, out)) {
+	if (auth_cache_get(sso_cache, tok, len, app_now(), app.policy.skew,
+		out)) {
 		auth_sso_stats.cache_hits++;
 		return (AUTH_OK);
 	}
@@ -89,10 +89,10 @@ auth_sso_verify(const char *tok, size_t len, struct auth_claims *out)
 void
 auth_sso_login_url(const char *return_to, char *out, size_t outlen)
 {
-	const char	*hex = "0123456789ABCDEF";
-	size_t		 o;
-	const char	*p;
-	unsigned char	 ch;
+	const char   *hex = "0123456789ABCDEF";
+	size_t	      o;
+	const char   *p;
+	unsigned char ch;
 
 	o = (size_t)snprintf(out, outlen, "%s%c%s=", app.cfg.ews_login_url,
 	    strchr(app.cfg.ews_login_url, '?') != NULL ? '&' : '?',
@@ -115,9 +115,9 @@ auth_sso_login_url(const char *return_to, char *out, size_t outlen)
 static size_t
 sso_curl_write(char *ptr, size_t size, size_t nmemb, void *arg)
 {
-	struct sso_buf	*b = arg;
-	size_t		 n = size * nmemb;
-	char		*p;
+	struct sso_buf *b = arg;
+	size_t		n = size * nmemb;
+	char	       *p;
 
 	if (b->len + n > AUTH_JWKS_MAX) {
 		b->overflow = 1;
@@ -136,12 +136,12 @@ int
 auth_jwks_fetch(const char *url, char **body, size_t *len, char *err,
     size_t errlen)
 {
-	CURL		*c;
-	CURLcode	 rc;
-	long		 status;
-	struct sso_buf	 b;
-	char		 ebuf[CURL_ERROR_SIZE];
-	int		 ret;
+	CURL	      *c;
+	CURLcode       rc;
+	long	       status;
+	struct sso_buf b;
+	char	       ebuf[CURL_ERROR_SIZE];
+	int	       ret;
 
 	ret = 0;
 	memset(&b, 0, sizeof(b));
@@ -162,8 +162,10 @@ auth_jwks_fetch(const char *url, char **body, size_t *len, char *err,
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "yard/" APP_VERSION);
 
 	if ((rc = curl_easy_perform(c)) != CURLE_OK) {
-		snprintf(err, errlen, "%s", b.overflow ? "JWKS too large" :
-		    ebuf[0] != '\0' ? ebuf : curl_easy_strerror(rc));
+		snprintf(err, errlen, "%s",
+		    b.overflow		  ? "JWKS too large"
+			: ebuf[0] != '\0' ? ebuf
+					  : curl_easy_strerror(rc));
 		goto cleanup;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -210,12 +212,12 @@ auth_sso_jwks_refresh(void (*done)(void))
 static int
 sso_task_run(struct kore_task *t)
 {
-	char	*body, *msg, err[256];
-	size_t	 len;
+	char  *body, *msg, err[256];
+	size_t len;
 
 	body = NULL;
 	if (!auth_jwks_fetch(app.cfg.ews_jwks_url, &body, &len, err,
-	    sizeof(err))) {
+		sizeof(err))) {
 		len = strlen(err);
 		if ((msg = malloc(len + 1)) == NULL)
 			return (0);
@@ -238,9 +240,9 @@ sso_task_run(struct kore_task *t)
 static void
 sso_task_done(struct kore_task *t)
 {
-	char		*buf, err[256];
-	u_int32_t	 n;
-	size_t		 skipped;
+	char	 *buf, err[256];
+	u_int32_t n;
+	size_t	  skipped;
 
 	if (!kore_task_finished(t))
 		return;
@@ -255,13 +257,14 @@ sso_task_done(struct kore_task *t)
 		kore_log(LOG_WARNING, "auth: jwks refresh: %.*s",
 		    (int)(n - 1 > 200 ? 200 : n - 1), buf + 1);
 	} else if (!auth_keyset_set_jwks(app.keys, buf + 1, n - 1, &skipped,
-	    err, sizeof(err))) {
+		       err, sizeof(err))) {
 		auth_sso_stats.jwks_failures++;
 		kore_log(LOG_WARNING, "auth: jwks refresh: %s", err);
 	} else {
 		/* Keys may have been withdrawn: forget what they vouched for. */
 		auth_cache_clear(sso_cache);
-		kore_log(LOG_INFO, "auth: jwks refreshed, %zu keys (%zu skipped)",
+		kore_log(LOG_INFO,
+		    "auth: jwks refreshed, %zu keys (%zu skipped)",
 		    auth_keyset_count(app.keys), skipped);
 	}
 	kore_free(buf);

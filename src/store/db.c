@@ -18,14 +18,14 @@
 
 #include "store/store.h"
 
-#define MIGRATION_MAX		64
-#define MIGRATION_BYTES_MAX	(1024 * 1024)
+#define MIGRATION_MAX	    64
+#define MIGRATION_BYTES_MAX (1024 * 1024)
 /* Arbitrary constant: the advisory lock that serialises migrations. */
-#define MIGRATION_LOCK		"734561"
+#define MIGRATION_LOCK "734561"
 
-static int	mig_cmp(const void *, const void *);
-static char	*mig_read(const char *, const char *, char *, size_t);
-static int	mig_exec(PGconn *, const char *, char *, size_t);
+static int   mig_cmp(const void *, const void *);
+static char *mig_read(const char *, const char *, char *, size_t);
+static int   mig_exec(PGconn *, const char *, char *, size_t);
 
 static int
 mig_cmp(const void *a, const void *b)
@@ -36,9 +36,9 @@ mig_cmp(const void *a, const void *b)
 static char *
 mig_read(const char *dir, const char *name, char *err, size_t errlen)
 {
-	char	 path[1024], *buf;
-	FILE	*fp;
-	size_t	 n;
+	char   path[1024], *buf;
+	FILE  *fp;
+	size_t n;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if ((fp = fopen(path, "r")) == NULL) {
@@ -64,8 +64,8 @@ mig_read(const char *dir, const char *name, char *err, size_t errlen)
 static int
 mig_exec(PGconn *db, const char *sql, char *err, size_t errlen)
 {
-	PGresult	*res;
-	int		 ok;
+	PGresult *res;
+	int	  ok;
 
 	res = PQexec(db, sql);
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK ||
@@ -80,14 +80,14 @@ int
 store_db_migrate(const char *conninfo, const char *dir, int wait_secs,
     char *err, size_t errlen)
 {
-	PGconn		*db;
-	PGresult	*res;
-	DIR		*d;
-	struct dirent	*de;
-	char		*names[MIGRATION_MAX], *sql, sub[512];
-	const char	*params[1];
-	size_t		 n, i, len;
-	int		 ret, tries, locked;
+	PGconn	      *db;
+	PGresult      *res;
+	DIR	      *d;
+	struct dirent *de;
+	char	      *names[MIGRATION_MAX], *sql, sub[512];
+	const char    *params[1];
+	size_t	       n, i, len;
+	int	       ret, tries, locked;
 
 	ret = 0;
 	n = 0;
@@ -95,7 +95,8 @@ store_db_migrate(const char *conninfo, const char *dir, int wait_secs,
 	db = NULL;
 
 	if ((d = opendir(dir)) == NULL) {
-		snprintf(err, errlen, "migrations %s: %s", dir, strerror(errno));
+		snprintf(err, errlen, "migrations %s: %s", dir,
+		    strerror(errno));
 		return (0);
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -133,14 +134,16 @@ store_db_migrate(const char *conninfo, const char *dir, int wait_secs,
 	}
 
 	if (!mig_exec(db, "SELECT pg_advisory_lock(" MIGRATION_LOCK ")", sub,
-	    sizeof(sub))) {
+		sizeof(sub))) {
 		snprintf(err, errlen, "migration lock: %s", sub);
 		goto cleanup;
 	}
 	locked = 1;
-	if (!mig_exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-	    "name text PRIMARY KEY, applied_at timestamptz NOT NULL "
-	    "DEFAULT now())", sub, sizeof(sub))) {
+	if (!mig_exec(db,
+		"CREATE TABLE IF NOT EXISTS schema_migrations ("
+		"name text PRIMARY KEY, applied_at timestamptz NOT NULL "
+		"DEFAULT now())",
+		sub, sizeof(sub))) {
 		snprintf(err, errlen, "schema_migrations: %s", sub);
 		goto cleanup;
 	}
@@ -167,7 +170,8 @@ store_db_migrate(const char *conninfo, const char *dir, int wait_secs,
 		    !mig_exec(db, sql, sub, sizeof(sub))) {
 			free(sql);
 			(void)mig_exec(db, "ROLLBACK", err, 1);
-			snprintf(err, errlen, "migration %s: %s", names[i], sub);
+			snprintf(err, errlen, "migration %s: %s", names[i],
+			    sub);
 			goto cleanup;
 		}
 		free(sql);
@@ -183,7 +187,8 @@ store_db_migrate(const char *conninfo, const char *dir, int wait_secs,
 		}
 		PQclear(res);
 		if (!mig_exec(db, "COMMIT", sub, sizeof(sub))) {
-			snprintf(err, errlen, "migration %s: %s", names[i], sub);
+			snprintf(err, errlen, "migration %s: %s", names[i],
+			    sub);
 			goto cleanup;
 		}
 	}
@@ -191,8 +196,9 @@ store_db_migrate(const char *conninfo, const char *dir, int wait_secs,
 
 cleanup:
 	if (locked)
-		(void)mig_exec(db, "SELECT pg_advisory_unlock(" MIGRATION_LOCK ")",
-		    sub, sizeof(sub));
+		(void)mig_exec(db,
+		    "SELECT pg_advisory_unlock(" MIGRATION_LOCK ")", sub,
+		    sizeof(sub));
 	if (db != NULL)
 		PQfinish(db);
 	for (i = 0; i < n; i++)

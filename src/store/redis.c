@@ -21,55 +21,54 @@
 
 #include "store/store.h"
 
-#define RC_TICK_MS		1000
-#define STORE_EVT_REDIS		0x40	/* our own kore_event type */
-#define RC_CONNECT_MAX_MS	3000
-#define RC_HEALTHY_MS		3000
-#define RC_STALE_MS		5000
+#define RC_TICK_MS	  1000
+#define STORE_EVT_REDIS	  0x40 /* our own kore_event type */
+#define RC_CONNECT_MAX_MS 3000
+#define RC_HEALTHY_MS	  3000
+#define RC_STALE_MS	  5000
 
 struct rconn {
-	struct kore_event	 evt;	/* first: Kore hands us this pointer */
-	redisAsyncContext	*ac;
-	const char		*name;
-	int			 fd;
-	int			 reading;
-	int			 writing;
-	int			 registered;
-	int			 connected;
-	int			 subscriber;
-	uint64_t		 started;	/* when the connect began */
+	struct kore_event  evt; /* first: Kore hands us this pointer */
+	redisAsyncContext *ac;
+	const char	  *name;
+	int		   fd;
+	int		   reading;
+	int		   writing;
+	int		   registered;
+	int		   connected;
+	int		   subscriber;
+	uint64_t	   started; /* when the connect began */
 };
 
-static void	rc_connect(struct rconn *);
-static void	rc_schedule(struct rconn *);
-static void	rc_handle(void *, int);
-static void	rc_add_read(void *);
-static void	rc_del_read(void *);
-static void	rc_add_write(void *);
-static void	rc_del_write(void *);
-static void	rc_cleanup(void *);
-static void	rc_on_connect(const redisAsyncContext *, int);
-static void	rc_on_disconnect(const redisAsyncContext *, int);
-static void	rc_on_pong(redisAsyncContext *, void *, void *);
-static void	rc_on_sub(redisAsyncContext *, void *, void *);
-static void	rc_tick(void *, uint64_t);
+static void rc_connect(struct rconn *);
+static void rc_schedule(struct rconn *);
+static void rc_handle(void *, int);
+static void rc_add_read(void *);
+static void rc_del_read(void *);
+static void rc_add_write(void *);
+static void rc_del_write(void *);
+static void rc_cleanup(void *);
+static void rc_on_connect(const redisAsyncContext *, int);
+static void rc_on_disconnect(const redisAsyncContext *, int);
+static void rc_on_pong(redisAsyncContext *, void *, void *);
+static void rc_on_sub(redisAsyncContext *, void *, void *);
+static void rc_tick(void *, uint64_t);
 
-static struct store_redis_addr	rc_addr;
-static struct rconn		rc_cmd = { .name = "command" };
-static struct rconn		rc_sub = { .name = "subscriber", .subscriber = 1 };
-static uint64_t			rc_last_pong;
-static uint64_t			rc_ping_sent;
-static int			rc_ping_pending;
-static void			(*rc_message_cb)(const char *, const char *,
-				    size_t);
+static struct store_redis_addr rc_addr;
+static struct rconn	       rc_cmd = { .name = "command" };
+static struct rconn rc_sub = { .name = "subscriber", .subscriber = 1 };
+static uint64_t	    rc_last_pong;
+static uint64_t	    rc_ping_sent;
+static int	    rc_ping_pending;
+static void (*rc_message_cb)(const char *, const char *, size_t);
 
 int
 store_redis_parse_url(const char *url, struct store_redis_addr *out)
 {
-	const char	*p, *at, *slash, *colon;
-	char		*end;
-	long		 v;
-	size_t		 len;
+	const char *p, *at, *slash, *colon;
+	char	   *end;
+	long	    v;
+	size_t	    len;
 
 	memset(out, 0, sizeof(*out));
 	if (strncmp(url, "unix://", 7) == 0) {
@@ -117,8 +116,8 @@ store_redis_parse_url(const char *url, struct store_redis_addr *out)
 }
 
 void
-store_redis_init(const char *url, void (*on_message)(const char *,
-    const char *, size_t))
+store_redis_init(const char *url,
+    void (*on_message)(const char *, const char *, size_t))
 {
 	if (!store_redis_parse_url(url, &rc_addr)) {
 		kore_log(LOG_ERR, "redis: bad YARD_REDIS_URL");
@@ -142,14 +141,14 @@ store_redis_publish(const char *chan, const char *msg)
 {
 	if (!rc_cmd.connected || rc_cmd.ac == NULL)
 		return (0);
-	return (redisAsyncCommand(rc_cmd.ac, NULL, NULL, "PUBLISH %s %s",
-	    chan, msg) == REDIS_OK);
+	return (redisAsyncCommand(rc_cmd.ac, NULL, NULL, "PUBLISH %s %s", chan,
+		    msg) == REDIS_OK);
 }
 
 static void
 rc_connect(struct rconn *rc)
 {
-	redisAsyncContext	*ac;
+	redisAsyncContext *ac;
 
 	if (rc_addr.path[0] != '\0')
 		ac = redisAsyncConnectUnix(rc_addr.path);
@@ -196,7 +195,7 @@ rc_connect(struct rconn *rc)
 static void
 rc_schedule(struct rconn *rc)
 {
-	int	events;
+	int events;
 
 	events = (rc->reading ? EPOLLIN | EPOLLRDHUP : 0) |
 	    (rc->writing ? EPOLLOUT : 0);
@@ -215,7 +214,7 @@ rc_schedule(struct rconn *rc)
 static void
 rc_add_read(void *arg)
 {
-	struct rconn	*rc = arg;
+	struct rconn *rc = arg;
 
 	if (!rc->reading) {
 		rc->reading = 1;
@@ -226,7 +225,7 @@ rc_add_read(void *arg)
 static void
 rc_del_read(void *arg)
 {
-	struct rconn	*rc = arg;
+	struct rconn *rc = arg;
 
 	if (rc->reading) {
 		rc->reading = 0;
@@ -237,7 +236,7 @@ rc_del_read(void *arg)
 static void
 rc_add_write(void *arg)
 {
-	struct rconn	*rc = arg;
+	struct rconn *rc = arg;
 
 	if (!rc->writing) {
 		rc->writing = 1;
@@ -248,7 +247,7 @@ rc_add_write(void *arg)
 static void
 rc_del_write(void *arg)
 {
-	struct rconn	*rc = arg;
+	struct rconn *rc = arg;
 
 	if (rc->writing) {
 		rc->writing = 0;
@@ -260,7 +259,7 @@ rc_del_write(void *arg)
 static void
 rc_cleanup(void *arg)
 {
-	struct rconn	*rc = arg;
+	struct rconn *rc = arg;
 
 	rc->reading = rc->writing = 0;
 	rc_schedule(rc);
@@ -271,8 +270,8 @@ rc_cleanup(void *arg)
 static void
 rc_handle(void *arg, int error)
 {
-	struct rconn	*rc = arg;
-	int		 flags;
+	struct rconn *rc = arg;
+	int	      flags;
 
 	flags = rc->evt.flags;
 	rc->evt.flags = 0;
@@ -285,7 +284,7 @@ rc_handle(void *arg, int error)
 static void
 rc_on_connect(const redisAsyncContext *ac, int status)
 {
-	struct rconn	*rc = ac->data;
+	struct rconn *rc = ac->data;
 
 	if (status != REDIS_OK) {
 		kore_log(LOG_NOTICE, "redis: %s connect failed: %s", rc->name,
@@ -299,7 +298,7 @@ rc_on_connect(const redisAsyncContext *ac, int status)
 static void
 rc_on_disconnect(const redisAsyncContext *ac, int status)
 {
-	struct rconn	*rc = ac->data;
+	struct rconn *rc = ac->data;
 
 	if (status != REDIS_OK)
 		kore_log(LOG_NOTICE, "redis: %s lost: %s", rc->name,
@@ -312,7 +311,7 @@ rc_on_disconnect(const redisAsyncContext *ac, int status)
 static void
 rc_on_pong(redisAsyncContext *ac, void *r, void *priv)
 {
-	redisReply	*reply = r;
+	redisReply *reply = r;
 
 	rc_ping_pending = 0;
 	if (reply != NULL && reply->type == REDIS_REPLY_STATUS)
@@ -322,7 +321,7 @@ rc_on_pong(redisAsyncContext *ac, void *r, void *priv)
 static void
 rc_on_sub(redisAsyncContext *ac, void *r, void *priv)
 {
-	redisReply	*reply = r;
+	redisReply *reply = r;
 
 	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
 	    reply->elements != 3)
@@ -341,8 +340,8 @@ rc_on_sub(redisAsyncContext *ac, void *r, void *priv)
 static void
 rc_tick(void *arg, uint64_t now)
 {
-	struct rconn	*all[2] = { &rc_cmd, &rc_sub };
-	size_t		 i;
+	struct rconn *all[2] = { &rc_cmd, &rc_sub };
+	size_t	      i;
 
 	for (i = 0; i < 2; i++) {
 		if (all[i]->ac == NULL) {

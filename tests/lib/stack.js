@@ -91,8 +91,8 @@ async function redisServer(dir) {
 }
 
 // Start a Yard server.  env: extra YARD_* settings.
-async function yardServer(dir, env) {
-  const port = await freePort();
+async function yardServer(dir, env, fixedPort) {
+  const port = fixedPort || await freePort();
   const log = path.join(dir, `yard-${port}.log`);
   const out = fs.openSync(log, 'w');
   const full = Object.assign({}, process.env, {
@@ -158,7 +158,7 @@ async function startStack(opts = {}) {
     YARD_PACKAGE_DIR: path.join(dir, 'packages'),
   }, opts.env || {});
   const servers = [];
-  const yard = await yardServer(dir, env);
+  const yard = await yardServer(dir, env, opts.port);
   servers.push(yard);
 
   const stack = {
@@ -204,4 +204,43 @@ async function startStack(opts = {}) {
   return stack;
 }
 
-module.exports = { startStack, freePort, pgCluster, psql, redisServer, yardServer, waitFor, sleep, TOP };
+// startE2E(opts): a stack whose tokens come from a real development EWS
+// (tools/dev-ews) on its own port.  Adds ews: {url, close}.
+async function startE2E(opts = {}) {
+  const devEws = require(path.join(TOP, 'tools', 'dev-ews', 'server.js'));
+  const yardPort = await freePort();
+  const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'yard-ews-'));
+  const ews = await devEws.start({
+    listen: '127.0.0.1:0', yardUrl: `http://127.0.0.1:${yardPort}`, keyDir,
+    ttl: opts.ttl || 600, log: false, testMint: true,
+  });
+  const stack = await startStack({
+    port: yardPort,
+    env: Object.assign({
+      YARD_EWS_ISSUER: 'dev-ews',
+      YARD_EWS_PUBLIC_KEY_FILE: path.join(keyDir, 'public.pem'),
+      YARD_EWS_ORIGINS: new URL(ews.url).origin,
+      YARD_EWS_LOGIN_URL: ews.url + '/login',
+    }, opts.env || {}),
+  });
+  const stop = stack.stop.bind(stack);
+  stack.ews = ews;
+  stack.stop = async () => {
+    await ews.close();
+    fs.rmSync(keyDir, { recursive: true, force: true });
+    await stop();
+  };
+  return stack;
+}
+
+// A headless Debian chromium driven by playwright-core.
+async function browser() {
+  const { chromium } = require(path.join(TOP, 'node_modules', 'playwright-core'));
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium', headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+}
+
+module.exports = { startE2E, browser, startStack, freePort, pgCluster, psql, redisServer, yardServer, waitFor, sleep, TOP };

@@ -16,14 +16,14 @@
 
 #include "settings.h"
 
-static const char	*env_names[8];
-static const char	*env_values[8];
-static size_t		 env_count;
+static const char *env_names[8];
+static const char *env_values[8];
+static size_t	   env_count;
 
 static const char *
 fake_env(const char *name)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < env_count; i++) {
 		if (strcmp(env_names[i], name) == 0)
@@ -50,21 +50,23 @@ setup(void **state)
 static void
 load_ok(struct app_settings *s, const char *file)
 {
-	char	err[256];
+	char err[256];
 
 	assert_int_equal(app_settings_load(s, file, file ? strlen(file) : 0,
-	    fake_env, err, sizeof(err)), 1);
+			     fake_env, err, sizeof(err)),
+	    1);
 }
 
 static void
 load_err(const char *file, const char *needle)
 {
-	struct app_settings	s;
-	char			err[256];
+	struct app_settings s;
+	char		    err[256];
 
 	err[0] = '\0';
 	assert_int_equal(app_settings_load(&s, file, file ? strlen(file) : 0,
-	    fake_env, err, sizeof(err)), 0);
+			     fake_env, err, sizeof(err)),
+	    0);
 	if (strstr(err, needle) == NULL)
 		fail_msg("expected '%s' in '%s'", needle, err);
 }
@@ -72,7 +74,7 @@ load_err(const char *file, const char *needle)
 static void
 test_settings_defaults(void **state)
 {
-	struct app_settings	s;
+	struct app_settings s;
 
 	load_ok(&s, NULL);
 	assert_string_equal(s.listen, "127.0.0.1:8080");
@@ -89,7 +91,7 @@ test_settings_defaults(void **state)
 static void
 test_settings_precedence(void **state)
 {
-	struct app_settings	s;
+	struct app_settings s;
 
 	env_set("YARD_EWS_ISSUER", "from-env");
 	load_ok(&s, "ews_issuer from-file\news_audience aud-file\n");
@@ -101,14 +103,15 @@ test_settings_precedence(void **state)
 static void
 test_settings_file_syntax(void **state)
 {
-	struct app_settings	s;
+	struct app_settings s;
 
 	load_ok(&s, "# comment\n\n  ews_clock_skew   30  \r\nworkers 4");
 	assert_int_equal(s.ews_clock_skew, 30);
 	assert_int_equal(s.workers, 4);
 	app_settings_cleanup(&s);
 	load_err("nope 1\n", "settings file:1: unknown setting 'nope'");
-	load_err("workers 2\nworkers 3\n", "settings file:2: YARD_WORKERS set twice");
+	load_err("workers 2\nworkers 3\n",
+	    "settings file:2: YARD_WORKERS set twice");
 	load_err("\nworkers 0\n", "settings file:2: YARD_WORKERS");
 }
 
@@ -116,7 +119,8 @@ static void
 test_settings_bad_values(void **state)
 {
 	env_set("YARD_EWS_CLOCK_SKEW", "12x");
-	load_err(NULL, "YARD_EWS_CLOCK_SKEW: expected an integer from 0 to 600");
+	load_err(NULL,
+	    "YARD_EWS_CLOCK_SKEW: expected an integer from 0 to 600");
 	env_count = 0;
 	env_set("YARD_LISTEN", "localhost");
 	load_err(NULL, "YARD_LISTEN");
@@ -137,8 +141,8 @@ test_settings_bad_values(void **state)
 static void
 test_settings_origins_and_hostport(void **state)
 {
-	char		host[64];
-	uint16_t	port;
+	char	 host[64];
+	uint16_t port;
 
 	assert_int_equal(app_origin_valid("https://ews.corp.example"), 1);
 	assert_int_equal(app_origin_valid("http://127.0.0.1:8090"), 1);
@@ -146,18 +150,22 @@ test_settings_origins_and_hostport(void **state)
 	assert_int_equal(app_origin_valid("ews.example"), 0);
 	assert_int_equal(app_origin_valid("https://u@ews.example"), 0);
 	assert_int_equal(app_split_hostport("127.0.0.1:8080", host,
-	    sizeof(host), &port), 1);
+			     sizeof(host), &port),
+	    1);
 	assert_string_equal(host, "127.0.0.1");
 	assert_int_equal(port, 8080);
 	assert_int_equal(app_split_hostport("[::1]:80", host, sizeof(host),
-	    &port), 1);
+			     &port),
+	    1);
 	assert_string_equal(host, "::1");
 	assert_int_equal(app_split_hostport("::1:80", host, sizeof(host),
-	    &port), 0);
+			     &port),
+	    0);
 	assert_int_equal(app_split_hostport("h:0", host, sizeof(host), &port),
 	    0);
 	assert_int_equal(app_split_hostport("h:65536", host, sizeof(host),
-	    &port), 0);
+			     &port),
+	    0);
 }
 
 int
