@@ -1,0 +1,1033 @@
+/*
+ * Yard embed bridge (SPEC 3.2-3.4): exposes window.Yard.
+ *
+ * Loaded as a plain (blocking) script in <head>, after i18n.js, so that the
+ * theme and language are set before the first paint and the URL fragment
+ * token leaves the address bar at once.  It owns the page's EWS token (in
+ * memory only), the postMessage protocol with EWS, the API client with its
+ * 401 -> refresh -> retry path, the expired-login overlay, iframe resizing,
+ * and small DOM/i18n helpers shared by the module pages.
+ */
+(function () {
+	"use strict";
+
+	var W = window;
+	var D = document;
+
+	var TOKEN_MAX = 8192;
+	var TOKEN_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+	var WAIT_MS = 5000;		/* SPEC 3.2: no fresh token within 5 s */
+	var REFRESH_LEAD_MS = 60000;	/* ask ~60 s before exp ... */
+	var REFRESH_FRACTION = 0.8;	/* ... or at 80% of a shorter life */
+	var MAX_TIMER_MS = 2147483647;
+	var MAX_ATTEMPTS = 3;		/* tokens one API call may go through */
+	var SKEW_TRUST_S = 120;		/* local clock vs iat: beyond, trust life */
+
+	var framed = (function () {
+		try {
+			return W.parent !== W;
+		} catch (e) {
+			return true;
+		}
+	})();
+
+	var params = new URLSearchParams(W.location.search);
+	var theme = params.get("theme") === "dark" ? "dark" : "light";
+	var lang = /^en(-|$)/i.test(params.get("lang") || "") ? "en" : "zh-CN";
+
+	D.documentElement.dataset.theme = theme;
+	D.documentElement.lang = lang;
+
+	/* ---- i18n ---------------------------------------------------------- */
+
+	var strings = W.YardI18n || {};
+
+	/*
+	 * Yard.t(key, vars): the string for key in the page language, with
+	 * "{name}" replaced by vars.name.  Falls back to zh-CN, then the key.
+	 */
+	function t(key, vars) {
+		var table = strings[lang] || {};
+		var s = Object.prototype.hasOwnProperty.call(table, key) ?
+		    table[key] : undefined;
+		if (s === undefined && strings["zh-CN"] &&
+		    Object.prototype.hasOwnProperty.call(strings["zh-CN"], key))
+			s = strings["zh-CN"][key];
+		if (s === undefined)
+			return key;
+		if (vars) {
+			s = s.replace(/\{([a-zA-Z0-9_]+)\}/g, function (m, k) {
+				return Object.prototype.hasOwnProperty.call(vars,
+				    k) && vars[k] !== null && vars[k] !== undefined ?
+				    String(vars[k]) : m;
+			});
+		}
+		return s;
+	}
+
+	function has(key) {
+		var table = strings[lang] || {};
+		var zh = strings["zh-CN"] || {};
+		return Object.prototype.hasOwnProperty.call(table, key) ||
+		    Object.prototype.hasOwnProperty.call(zh, key);
+	}
+
+	/* Fill data-i18n* attributes under root. */
+	function applyI18n(root) {
+		var map = [
+			["data-i18n", null],
+			["data-i18n-placeholder", "placeholder"],
+			["data-i18n-title", "title"],
+			["data-i18n-aria-label", "aria-label"]
+		];
+		map.forEach(function (m) {
+			var nodes = (root || D).querySelectorAll("[" + m[0] + "]");
+			nodes.forEach(function (n) {
+				var key = n.getAttribute(m[0]);
+				if (m[1] === null)
+					n.textContent = t(key);
+				else
+					n.setAttribute(m[1], t(key));
+			});
+		});
+	}
+
+	/* ---- configuration ------------------------------------------------- */
+
+	function readConfig() {
+		var meta = D.querySelector('meta[name="yard-config"]');
+		var c;
+
+		if (meta === null)
+			return null;
+		try {
+			c = JSON.parse(meta.getAttribute("content") || "");
+		} catch (e) {
+			return null;
+		}
+		if (c === null || typeof c !== "object" ||
+		    !Array.isArray(c.ewsOrigins) ||
+		    !c.ewsOrigins.every(function (o) {
+			    return typeof o === "string" && o !== "" &&
+				o !== "*" && o !== "null";
+		    }) ||
+		    typeof c.loginUrl !== "string" || c.loginUrl === "" ||
+		    typeof c.apiBase !== "string" || c.apiBase.charAt(0) !== "/")
+			return null;
+		if (typeof c.returnParam !== "string" || c.returnParam === "")
+			c.returnParam = "redirect_uri";
+		return c;
+	}
+
+	var cfg = readConfig();
+
+	/* ---- DOM helpers --------------------------------------------------- */
+
+	var domReady = D.readyState !== "loading";
+	var domQueue = [];
+
+	function whenDom(fn) {
+		if (domReady)
+			fn();
+		else
+			domQueue.push(fn);
+	}
+
+	/*
+	 * Yard.el(tag, attrs, ...children): build an element.  attrs: "class",
+	 * "text" (textContent), "dataset" (object), "on<event>" (function),
+	 * boolean properties (hidden, disabled, checked, selected, required),
+	 * anything else via setAttribute.  Children: nodes, strings (as text),
+	 * arrays; null/undefined/false are skipped.  Never parses HTML.
+	 */
+	function el(tag, attrs) {
+		var n = D.createElement(tag);
+		var k, v, i;
+
+		attrs = attrs || {};
+		for (k in attrs) {
+			if (!Object.prototype.hasOwnProperty.call(attrs, k))
+				continue;
+			v = attrs[k];
+			if (v === null || v === undefined || v === false)
+				continue;
+			if (k === "class") {
+				n.className = Array.isArray(v) ?
+				    v.filter(Boolean).join(" ") : v;
+			} else if (k === "text") {
+				n.textContent = String(v);
+			} else if (k === "dataset") {
+				Object.keys(v).forEach(function (dk) {
+					if (v[dk] !== null && v[dk] !== undefined)
+						n.dataset[dk] = String(v[dk]);
+				});
+			} else if (k.slice(0, 2) === "on" &&
+			    typeof v === "function") {
+				n.addEventListener(k.slice(2), v);
+			} else if (k === "innerHTML" || k === "style") {
+				throw new Error("Yard.el: " + k + " not allowed");
+			} else if (k === "hidden" || k === "disabled" ||
+			    k === "checked" || k === "selected" ||
+			    k === "required") {
+				n[k] = Boolean(v);
+			} else if (k === "value") {
+				n.value = String(v);
+			} else {
+				n.setAttribute(k, v === true ? "" : String(v));
+			}
+		}
+		for (i = 2; i < arguments.length; i++)
+			append(n, arguments[i]);
+		return n;
+	}
+
+	function append(parent, child) {
+		if (child === null || child === undefined || child === false)
+			return;
+		if (Array.isArray(child)) {
+			child.forEach(function (c) {
+				append(parent, c);
+			});
+		} else if (child instanceof Node) {
+			parent.appendChild(child);
+		} else {
+			parent.appendChild(D.createTextNode(String(child)));
+		}
+	}
+
+	function clear(n) {
+		while (n.firstChild)
+			n.removeChild(n.firstChild);
+		return n;
+	}
+
+	/* Query string from an object, skipping null/undefined/"". */
+	function qs(obj) {
+		var p = new URLSearchParams();
+		Object.keys(obj || {}).forEach(function (k) {
+			var v = obj[k];
+			if (v !== null && v !== undefined && v !== "")
+				p.set(k, String(v));
+		});
+		var s = p.toString();
+		return s === "" ? "" : "?" + s;
+	}
+
+	function toDate(v) {
+		var d;
+
+		if (v === null || v === undefined || v === "")
+			return null;
+		d = typeof v === "number" ? new Date(v * 1000) : new Date(v);
+		return isNaN(d.getTime()) ? null : d;
+	}
+
+	function pad2(n) {
+		return (n < 10 ? "0" : "") + n;
+	}
+
+	/*
+	 * Yard.formatTime(v): a timestamp (ISO string or epoch seconds) as a
+	 * compact local "MM-DD HH:mm" (this year) or "YYYY-MM-DD HH:mm";
+	 * "never" for null.  Yard.formatTimeFull(v): with seconds and zone,
+	 * for tooltips.
+	 */
+	function formatTime(v) {
+		var d = toDate(v);
+		var day;
+
+		if (d === null)
+			return v === null || v === undefined || v === "" ?
+			    t("common.never") : String(v);
+		day = pad2(d.getMonth() + 1) + "-" + pad2(d.getDate());
+		if (d.getFullYear() !== new Date().getFullYear())
+			day = d.getFullYear() + "-" + day;
+		return day + " " + pad2(d.getHours()) + ":" + pad2(d.getMinutes());
+	}
+
+	function formatTimeFull(v) {
+		var d = toDate(v);
+
+		if (d === null)
+			return "";
+		try {
+			return new Intl.DateTimeFormat(lang, {
+				dateStyle: "full", timeStyle: "long"
+			}).format(d);
+		} catch (e) {
+			return d.toString();
+		}
+	}
+
+	function setPageState(s) {
+		whenDom(function () {
+			D.body.dataset.yardPage = s;
+		});
+	}
+
+	/* ---- messages to and from EWS ------------------------------------- */
+
+	function pickTargetOrigin() {
+		var list = cfg.ewsOrigins;
+		var o = null;
+		var ao = W.location.ancestorOrigins;
+
+		try {
+			if (D.referrer)
+				o = new URL(D.referrer).origin;
+		} catch (e) {
+			o = null;
+		}
+		if (o !== null && list.indexOf(o) !== -1)
+			return o;
+		if (ao && ao.length > 0 && list.indexOf(ao[0]) !== -1)
+			return ao[0];
+		return list.length > 0 ? list[0] : null;
+	}
+
+	var targetOrigin = cfg && framed ? pickTargetOrigin() : null;
+
+	function post(msg) {
+		if (!framed || targetOrigin === null)
+			return;
+		try {
+			W.parent.postMessage(msg, targetOrigin);
+		} catch (e) {
+			/* A wrong origin throws nothing; a detached parent might. */
+		}
+	}
+
+	function validToken(tok) {
+		return typeof tok === "string" && tok.length > 0 &&
+		    tok.length <= TOKEN_MAX && TOKEN_RE.test(tok);
+	}
+
+	function onMessage(ev) {
+		var d = ev.data;
+
+		if (!framed || ev.source !== W.parent)
+			return;
+		if (cfg.ewsOrigins.indexOf(ev.origin) === -1)
+			return;
+		if (d === null || typeof d !== "object" || Array.isArray(d))
+			return;
+		if (typeof d.type !== "string")
+			return;
+		if (d.type === "ews:token") {
+			if (!validToken(d.token))
+				return;
+			acceptToken(d.token);
+		}
+	}
+
+	/* ---- token state --------------------------------------------------- */
+
+	var A = {
+		token: null,
+		stale: false,		/* current token refused or expired */
+		rejected: [],		/* recently refused tokens, never reused */
+		state: "pending",	/* pending | ok | expired */
+		started: false,		/* /me requested */
+		ready: false,		/* /me answered: Yard.me is set */
+		waiters: [],		/* API calls waiting for a token */
+		waitTimer: null,	/* 5 s: initial token or refresh */
+		refreshTimer: null,
+		expiryTimer: null
+	};
+	var readyFns = [];
+
+	function setAuthState(s) {
+		A.state = s;
+		whenDom(function () {
+			D.body.dataset.yardAuth = A.state;
+			updateAuthUi();
+		});
+	}
+
+	function decodePayload(tok) {
+		var s, bin, bytes, i, p;
+
+		try {
+			s = tok.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+			while (s.length % 4 !== 0)
+				s += "=";
+			bin = W.atob(s);
+			bytes = new Uint8Array(bin.length);
+			for (i = 0; i < bin.length; i++)
+				bytes[i] = bin.charCodeAt(i);
+			p = JSON.parse(new TextDecoder().decode(bytes));
+			return p !== null && typeof p === "object" ? p : null;
+		} catch (e) {
+			return null;
+		}
+	}
+
+	/*
+	 * When the token stops working, in local milliseconds, or null when it
+	 * has no usable exp.  If the local clock disagrees with the issuer's
+	 * iat by more than SKEW_TRUST_S, count the token's life from now
+	 * instead, so that a skewed PC neither refreshes in a loop nor
+	 * declares every fresh token expired.
+	 */
+	function tokenDeadline(tok) {
+		var p = decodePayload(tok);
+		var now = Date.now() / 1000;
+
+		if (p === null || typeof p.exp !== "number" || !isFinite(p.exp))
+			return null;
+		if (typeof p.iat === "number" && isFinite(p.iat) &&
+		    p.iat <= p.exp && Math.abs(now - p.iat) > SKEW_TRUST_S)
+			return Date.now() + (p.exp - p.iat) * 1000;
+		return p.exp * 1000;
+	}
+
+	function clearTimer(name) {
+		if (A[name] !== null) {
+			clearTimeout(A[name]);
+			A[name] = null;
+		}
+	}
+
+	function rememberRejected(tok) {
+		if (tok === null || A.rejected.indexOf(tok) !== -1)
+			return;
+		A.rejected.push(tok);
+		if (A.rejected.length > 8)
+			A.rejected.shift();
+	}
+
+	function acceptToken(tok) {
+		if (A.rejected.indexOf(tok) !== -1)
+			return;		/* the server already refused it */
+		if (tok === A.token && !A.stale && A.state === "ok")
+			return;		/* same token again */
+		A.token = tok;
+		A.stale = false;
+		clearTimer("waitTimer");
+		scheduleRefresh();
+		if (A.stale)
+			return;		/* arrived expired: a refresh is asked */
+		setAuthState("ok");
+		flushWaiters();
+		if (!A.started) {
+			A.started = true;
+			loadMe();
+		}
+	}
+
+	function scheduleRefresh() {
+		var dl, remaining, delay, tok = A.token;
+
+		clearTimer("refreshTimer");
+		clearTimer("expiryTimer");
+		dl = tokenDeadline(tok);
+		if (dl === null)
+			return;
+		remaining = dl - Date.now();
+		if (remaining <= 0) {
+			/* Arrived already expired: do not use it. */
+			markStale(tok);
+			W.setTimeout(requestFresh, 0);
+			return;
+		}
+		delay = Math.max(remaining - REFRESH_LEAD_MS,
+		    remaining * REFRESH_FRACTION);
+		if (framed) {
+			A.refreshTimer = W.setTimeout(function () {
+				A.refreshTimer = null;
+				if (A.token === tok)
+					post({ type: "yard:token-request" });
+			}, Math.min(delay, MAX_TIMER_MS));
+		}
+		A.expiryTimer = W.setTimeout(function () {
+			A.expiryTimer = null;
+			if (A.token === tok && !A.stale) {
+				markStale(tok);
+				requestFresh();
+			}
+		}, Math.min(remaining, MAX_TIMER_MS));
+	}
+
+	function markStale(tok) {
+		rememberRejected(tok);
+		if (tok === A.token)
+			A.stale = true;
+	}
+
+	/* Ask EWS for a fresh token; expire if none comes within 5 s. */
+	function requestFresh() {
+		if (A.state === "expired")
+			return;		/* waiting for a sign-in already */
+		if (!framed) {
+			expire();
+			return;
+		}
+		if (A.waitTimer !== null)
+			return;		/* a request is out already */
+		if (A.state === "ok")
+			setAuthState("pending");
+		post({ type: "yard:token-request" });
+		A.waitTimer = W.setTimeout(expire, WAIT_MS);
+	}
+
+	/* The login URL with this page (without fragment) to come back to. */
+	function loginUrl() {
+		var here = W.location.href.split("#")[0];
+		var base = cfg.loginUrl;
+		return base + (base.indexOf("?") !== -1 ? "&" : "?") +
+		    cfg.returnParam + "=" + encodeURIComponent(here);
+	}
+
+	/*
+	 * Expired flow.  Top level before the page ever worked: go to the EWS
+	 * login at once.  Otherwise (framed, or top level with work on the
+	 * page): tell EWS, and show the overlay over the untouched page until
+	 * a fresh token arrives.
+	 */
+	function expire() {
+		var L;
+
+		clearTimer("waitTimer");
+		clearTimer("refreshTimer");
+		clearTimer("expiryTimer");
+		if (A.token !== null)
+			markStale(A.token);
+		L = loginUrl();
+		if (!framed && !A.ready) {
+			A.state = "expired";
+			W.location.replace(L);
+			return;
+		}
+		if (A.state === "expired")
+			return;
+		setAuthState("expired");
+		if (framed)
+			post({ type: "yard:login-expired", loginUrl: L });
+		whenDom(function () {
+			var a = D.getElementById("yard-relogin");
+			if (a !== null)
+				a.setAttribute("href", L);
+		});
+	}
+
+	function flushWaiters() {
+		var ws = A.waiters.splice(0);
+		ws.forEach(function (resolve) {
+			resolve();
+		});
+	}
+
+	function usable() {
+		return A.token !== null && !A.stale && A.state === "ok";
+	}
+
+	/* Resolves once a usable token is in hand (queued until then). */
+	async function waitToken() {
+		while (!usable()) {
+			await new Promise(function (resolve) {
+				A.waiters.push(resolve);
+			});
+		}
+	}
+
+	/* ---- API client ---------------------------------------------------- */
+
+	function apiError(status, data, fallbackCode) {
+		var e, msg = null, code = fallbackCode || null, field = null;
+
+		if (data !== null && typeof data === "object") {
+			if (typeof data.error === "string")
+				code = data.error;
+			if (typeof data.message === "string")
+				msg = data.message;
+			if (typeof data.field === "string")
+				field = data.field;
+		}
+		e = new Error(msg !== null ? msg : "HTTP " + status);
+		e.status = status;
+		e.code = code;
+		e.field = field;
+		e.serverMessage = msg;
+		return e;
+	}
+
+	/*
+	 * Yard.request(method, path, body): fetch apiBase + path with the
+	 * bearer token.  Resolves to {status, data} where data is the parsed
+	 * JSON (null for 204 or an empty body).  Rejects with an Error
+	 * carrying status, code, field and message (status 0: network).
+	 * A 401 asks EWS for a fresh token and retries once it arrives; calls
+	 * made meanwhile wait in the queue.
+	 */
+	async function request(method, path, body) {
+		var attempt = 0, tok, res, text, data, opts;
+
+		if (cfg === null)
+			throw apiError(0, null, "config");
+		for (;;) {
+			await waitToken();
+			tok = A.token;
+			opts = {
+				method: method,
+				headers: {
+					"Accept": "application/json",
+					"Authorization": "Bearer " + tok
+				},
+				credentials: "omit",
+				cache: "no-store"
+			};
+			if (body !== undefined) {
+				opts.headers["Content-Type"] = "application/json";
+				opts.body = JSON.stringify(body);
+			}
+			try {
+				res = await fetch(cfg.apiBase + path, opts);
+			} catch (e) {
+				throw apiError(0, null, "network");
+			}
+			if (res.status === 401) {
+				attempt++;
+				try {
+					data = JSON.parse(await res.text());
+				} catch (e) {
+					data = null;
+				}
+				if (tok === A.token) {
+					markStale(tok);
+					if (attempt >= MAX_ATTEMPTS) {
+						expire();
+						throw apiError(401, data);
+					}
+					if (attempt === 1)
+						requestFresh();
+					else
+						expire();
+				} else if (attempt >= MAX_ATTEMPTS) {
+					throw apiError(401, data);
+				}
+				continue;
+			}
+			try {
+				text = await res.text();
+			} catch (e) {
+				throw apiError(0, null, "network");
+			}
+			data = null;
+			if (text !== "") {
+				try {
+					data = JSON.parse(text);
+				} catch (e) {
+					if (res.ok)
+						throw apiError(res.status, null,
+						    "bad_response");
+				}
+			}
+			if (res.ok)
+				return { status: res.status,
+				    data: res.status === 204 ? null : data };
+			throw apiError(res.status, data);
+		}
+	}
+
+	/* Yard.api(method, path, body): Yard.request, resolving to data only. */
+	async function api(method, path, body) {
+		return (await request(method, path, body)).data;
+	}
+
+	/* A user-facing sentence for an error from Yard.api. */
+	function errorText(err) {
+		if (err === null || err === undefined)
+			return t("error.generic", { status: "?" });
+		if (err.code && has("error." + err.code))
+			return t("error." + err.code);
+		/*
+		 * Unknown code (e.g. bad_request): the server's sentence says
+		 * what was wrong but is English; zh-CN leads with our own words.
+		 */
+		if (err.serverMessage)
+			return t("error.detail", {
+				text: t(has("error.status." + err.status) ?
+				    "error.status." + err.status : "error.generic",
+				    { status: err.status }),
+				detail: err.serverMessage
+			});
+		if (err.status && has("error.status." + err.status))
+			return t("error.status." + err.status);
+		if (err.status)
+			return t("error.generic", { status: err.status });
+		return String(err.message || err);
+	}
+
+	/* ---- /me and readiness -------------------------------------------- */
+
+	function loadMe() {
+		api("GET", "/me").then(function (me) {
+			Yard.me = me;
+			A.ready = true;
+			whenDom(function () {
+				renderUser(me);
+				readyFns.splice(0).forEach(runReady);
+			});
+		}, function (err) {
+			whenDom(function () {
+				showStartError(err);
+			});
+		});
+	}
+
+	function runReady(fn) {
+		try {
+			fn(Yard.me);
+		} catch (e) {
+			W.setTimeout(function () {
+				throw e;
+			}, 0);
+		}
+	}
+
+	function onReady(fn) {
+		if (A.ready && domReady)
+			Promise.resolve().then(function () {
+				runReady(fn);
+			});
+		else
+			readyFns.push(fn);
+	}
+
+	function renderUser(me) {
+		var slot = D.getElementById("yard-user");
+		if (slot === null || me === null || typeof me !== "object")
+			return;
+		clear(slot);
+		append(slot, [
+			el("span", { class: "visually-hidden",
+			    text: t("header.signedIn") }),
+			el("span", { class: "yard-user__name",
+			    text: me.name || me.sub || "",
+			    title: me.email || me.sub || "" }),
+			me.admin ? el("span", { class: "badge badge--accent",
+			    text: t("header.admin") }) : null
+		]);
+	}
+
+	function showStartError(err) {
+		var main = D.querySelector("main") || D.body;
+		var box = D.getElementById("yard-start-error");
+
+		if (box !== null)
+			box.remove();
+		/* 403 (disabled, not provisioned) will not change on a retry. */
+		box = el("div", { id: "yard-start-error",
+		    class: "banner banner--error", role: "alert",
+		    dataset: { code: err.code || err.status } },
+		    el("span", { class: "banner__text", text: errorText(err) }),
+		    err.status === 403 ? null : el("button", { type: "button",
+			class: "btn btn--small", text: t("common.retry"),
+			onclick: function () {
+				box.remove();
+				loadMe();
+			} }));
+		main.insertBefore(box, main.firstChild);
+		setPageState("error");
+	}
+
+	/* ---- auth UI: signing-in note and expired overlay ------------------ */
+
+	function buildAuthUi() {
+		var L = cfg ? loginUrl() : "#";
+
+		if (D.getElementById("yard-expired") !== null)
+			return;
+		D.body.appendChild(el("div", { id: "yard-signin",
+		    role: "status", hidden: true, text: t("auth.signingIn") }));
+		D.body.appendChild(el("div", { id: "yard-expired",
+		    role: "alertdialog", "aria-modal": "true",
+		    "aria-labelledby": "yard-expired-title", hidden: true },
+		    el("div", { class: "yard-expired__box" },
+			el("div", { id: "yard-expired-title",
+			    class: "yard-expired__title",
+			    text: t("auth.expired.title") }),
+			el("p", { class: "yard-expired__text",
+			    text: t("auth.expired.text") }),
+			el("a", { id: "yard-relogin", class: "btn btn--primary",
+			    href: L, target: "_top", rel: "noopener",
+			    text: t("auth.expired.link") }))));
+	}
+
+	function updateAuthUi() {
+		var signin = D.getElementById("yard-signin");
+		var over = D.getElementById("yard-expired");
+		var a;
+
+		if (signin === null || over === null)
+			return;
+		signin.hidden = A.state !== "pending";
+		over.hidden = A.state !== "expired";
+		if (A.state === "expired") {
+			a = D.getElementById("yard-relogin");
+			a.setAttribute("href", loginUrl());
+			placeNear(over.firstChild, lastPointerY);
+		}
+	}
+
+	/* ---- banners and confirmation ------------------------------------- */
+
+	/*
+	 * Yard.banner(container, kind, text): replace container's content with
+	 * one dismissable banner (kind: error | success | warning | info).
+	 * Yard.banner(container) clears it.
+	 */
+	function banner(container, kind, text) {
+		clear(container);
+		if (!kind) {
+			container.hidden = true;
+			return;
+		}
+		container.hidden = false;
+		container.appendChild(el("div", {
+			class: "banner banner--" + kind,
+			role: kind === "error" ? "alert" : "status",
+			dataset: { kind: kind }
+		},
+		    el("span", { class: "banner__text", text: text }),
+		    el("button", { type: "button", class: "banner__close",
+			"aria-label": t("common.close"), text: "×",
+			onclick: function () {
+				banner(container);
+			} })));
+	}
+
+	/*
+	 * Yard.confirm({text, ok, danger}): an in-page modal (dialog#yard-confirm,
+	 * buttons data-action="confirm" / "cancel").  Resolves true or false.
+	 */
+	function confirmBox(opts) {
+		var dlg = D.getElementById("yard-confirm");
+
+		if (dlg !== null)
+			dlg.remove();
+		return new Promise(function (resolve) {
+			var done = false;
+			function finish(v) {
+				if (done)
+					return;
+				done = true;
+				if (dlg.open)
+					dlg.close();
+				dlg.remove();
+				D.body.classList.remove("yard-modal-open");
+				resolve(v);
+			}
+			dlg = el("dialog", { id: "yard-confirm", class: "yard-dialog",
+			    "aria-labelledby": "yard-confirm-title" },
+			    el("div", { class: "yard-dialog__body" },
+				el("div", { id: "yard-confirm-title",
+				    class: "yard-dialog__title",
+				    text: opts.title || t("confirm.title") }),
+				el("div", { class: "yard-dialog__text",
+				    text: opts.text || "" })),
+			    el("div", { class: "yard-dialog__actions" },
+				el("button", { type: "button", class: "btn",
+				    dataset: { action: "cancel" },
+				    text: opts.cancel || t("common.cancel"),
+				    onclick: function () {
+					    finish(false);
+				    } }),
+				el("button", { type: "button",
+				    class: opts.danger ? "btn btn--danger" :
+					"btn btn--primary",
+				    dataset: { action: "confirm" },
+				    text: opts.ok || t("common.confirm"),
+				    onclick: function () {
+					    finish(true);
+				    } })));
+			dlg.addEventListener("cancel", function (ev) {
+				ev.preventDefault();
+				finish(false);
+			});
+			D.body.appendChild(dlg);
+			D.body.classList.add("yard-modal-open");
+			dlg.showModal();
+			placeNear(dlg, opts.anchor ? opts.anchor.getBoundingClientRect().top :
+			    lastPointerY);
+			dlg.querySelector('[data-action="confirm"]').focus();
+		});
+	}
+
+	/*
+	 * Framed, the page is as tall as its content and EWS scrolls it, so
+	 * the middle of our viewport may be far from where the user looks.
+	 * Put dialogs near the y the user last touched instead (CSSOM is not
+	 * inline style: CSP allows it).
+	 */
+	var lastPointerY = null;
+
+	D.addEventListener("pointerdown", function (ev) {
+		lastPointerY = ev.clientY;
+	}, true);
+
+	function placeNear(box, y) {
+		var h, top;
+
+		if (!framed || y === null || y === undefined)
+			return;
+		h = box.getBoundingClientRect().height;
+		top = Math.round(Math.max(8, Math.min(y - h / 2,
+		    W.innerHeight - h - 8)));
+		if (box.tagName === "DIALOG") {
+			box.style.margin = "0 auto";
+			box.style.top = top + "px";
+		} else {
+			box.style.marginTop = "0";
+			box.style.marginTop = Math.max(0, top -
+			    box.getBoundingClientRect().top) + "px";
+		}
+	}
+
+	/* ---- resize and navigation ---------------------------------------- */
+
+	var lastHeight = -1;
+	var rafPending = false;
+
+	function measure() {
+		var h;
+
+		rafPending = false;
+		h = Math.ceil(D.documentElement.getBoundingClientRect().height);
+		if (h === lastHeight)
+			return;
+		lastHeight = h;
+		post({ type: "yard:resize", height: h });
+	}
+
+	function scheduleMeasure() {
+		if (rafPending)
+			return;
+		rafPending = true;
+		W.requestAnimationFrame(measure);
+	}
+
+	/*
+	 * Yard.navigate(module, query): open another module.  query is a
+	 * string ("task=42") or an object.  Framed: ask EWS; top level: go.
+	 */
+	function navigate(module, query) {
+		var q, p;
+
+		if (typeof module !== "string" || !/^[a-z][a-z0-9-]{0,31}$/.test(module))
+			throw new Error("Yard.navigate: bad module");
+		if (typeof query === "string")
+			q = query.replace(/^\?/, "");
+		else
+			q = qs(query || {}).replace(/^\?/, "");
+		if (framed) {
+			post({ type: "yard:navigate", module: module, query: q });
+			return;
+		}
+		/* Keep the look across modules at the top level. */
+		p = new URLSearchParams(q);
+		["theme", "lang"].forEach(function (k) {
+			if (params.has(k) && !p.has(k))
+				p.set(k, params.get(k));
+		});
+		q = p.toString();
+		W.location.assign(W.location.pathname.replace(/[^/]*$/, "") +
+		    module + (q !== "" ? "?" + q : ""));
+	}
+
+	/* ---- public object ------------------------------------------------- */
+
+	var Yard = {
+		config: cfg,
+		framed: framed,
+		lang: lang,
+		theme: theme,
+		me: null,
+		t: t,
+		applyI18n: applyI18n,
+		el: el,
+		clear: clear,
+		qs: qs,
+		formatTime: formatTime,
+		formatTimeFull: formatTimeFull,
+		api: api,
+		request: request,
+		errorText: errorText,
+		onReady: onReady,
+		navigate: navigate,
+		banner: banner,
+		confirm: confirmBox,
+		setPageState: setPageState,
+		authState: function () {
+			return A.state;
+		}
+	};
+	Object.defineProperty(W, "Yard", { value: Yard, writable: false,
+	    configurable: false, enumerable: true });
+
+	/* ---- start --------------------------------------------------------- */
+
+	D.addEventListener("DOMContentLoaded", function () {
+		domReady = true;
+		applyI18n(D);
+		D.body.dataset.yardAuth = A.state;
+		if (cfg === null) {
+			setPageState("error");
+			(D.querySelector("main") || D.body).prepend(el("div", {
+				id: "yard-start-error", role: "alert",
+				class: "banner banner--error" },
+			    el("span", { class: "banner__text",
+				text: t("auth.config") })));
+			return;
+		}
+		buildAuthUi();
+		domQueue.splice(0).forEach(function (fn) {
+			fn();
+		});
+		updateAuthUi();
+		if (framed) {
+			if (typeof ResizeObserver === "function")
+				new ResizeObserver(scheduleMeasure).observe(
+				    D.documentElement);
+			scheduleMeasure();
+		}
+		if (A.ready)
+			readyFns.splice(0).forEach(runReady);
+	});
+
+	if (cfg === null)
+		return;
+
+	if (framed)
+		W.addEventListener("message", onMessage);
+
+	/* Handoff 2: #access_token=JWT, removed from the address bar at once. */
+	var fragToken = null;
+	if (W.location.hash.length > 1) {
+		var fp = new URLSearchParams(W.location.hash.slice(1));
+		if (fp.has("access_token")) {
+			fragToken = fp.get("access_token");
+			W.history.replaceState(W.history.state, "",
+			    W.location.pathname + W.location.search);
+			if (!validToken(fragToken))
+				fragToken = null;
+		}
+	}
+
+	if (!framed) {
+		var dl = fragToken !== null ? tokenDeadline(fragToken) : null;
+		if (fragToken === null || (dl !== null && dl <= Date.now())) {
+			A.state = "expired";
+			W.location.replace(loginUrl());
+			return;
+		}
+	}
+	if (fragToken !== null)
+		acceptToken(fragToken);
+	if (framed) {
+		/* Handoff 1: say we are ready; EWS answers with ews:token. */
+		post({ type: "yard:ready" });
+		if (A.token === null)
+			A.waitTimer = W.setTimeout(expire, WAIT_MS);
+	}
+})();

@@ -1,0 +1,221 @@
+// HTML pages of the development EWS (test tool).  Every value that reaches
+// the markup goes through esc(); pages load /portal.css and, where needed,
+// /portal.js or /upload.js (no inline script or style: see the CSP in
+// server.js).
+'use strict';
+
+const NOTE = 'Development EWS — test tool, not for production';
+
+const LABELS = {
+  tasks: 'Tasks', nodes: 'Nodes', logs: 'Logs', metrics: 'Metrics', commands: 'Commands',
+  packages: 'Packages', notifications: 'Notifications', permissions: 'Permissions',
+  users: 'Users', alerts: 'Alerts',
+};
+const ADMIN_ONLY = new Set(['permissions', 'users']);
+
+function esc(v) {
+  return String(v === undefined || v === null ? '' : v).replace(/[&<>"']/g, (c) => ({
+    '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;',
+  })[c]);
+}
+
+function label(m) {
+  return LABELS[m] || m.charAt(0).toUpperCase() + m.slice(1);
+}
+
+function layout({ title, user, modules, active, body, scripts = [], bodyClass = '', head = '' }) {
+  const menu = modules ? `
+<nav class="ews-menu" aria-label="Menu">
+  <div class="ews-menu__group">Yard — service scheduling</div>
+  <ul id="ews-menu">
+${modules.map((m) => `    <li><a href="/?module=${esc(encodeURIComponent(m))}" data-module="${esc(m)}"${m === active ? ' class="active" aria-current="page"' : ''}>${esc(label(m))}${ADMIN_ONLY.has(m) ? ' <span class="ews-tag">admin</span>' : ''}</a></li>`).join('\n')}
+  </ul>
+  <div class="ews-menu__group">EWS</div>
+  <ul>
+    <li><a href="/upload"${active === '#upload' ? ' class="active" aria-current="page"' : ''}>Upload package</a></li>
+    <li><a href="/.well-known/jwks.json">JWKS</a></li>
+  </ul>
+</nav>` : '';
+  const who = user ? `
+  <div class="ews-user">
+    <span id="ews-user-name" title="${esc(user.sub)}">${esc(user.name)}</span>
+    <span class="ews-user__sub">${esc(user.sub)}${user.roles.length ? ' · ' + esc(user.roles.join(', ')) : ''}</span>
+    <form method="post" action="/logout" class="ews-inline"><button type="submit" class="ews-btn ews-btn--header">Log out</button></form>
+  </div>` : '';
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
+<title>${esc(title)} — Development EWS</title>
+<link rel="stylesheet" href="/portal.css">${head}
+${scripts.map((s) => `<script src="${esc(s)}" defer></script>`).join('\n')}
+</head>
+<body class="${esc(bodyClass)}">
+<div class="ews-devnote" id="ews-devnote" role="note">${esc(NOTE)}</div>
+<header class="ews-header">
+  <a class="ews-brand" href="/">EWS</a>
+  <span class="ews-brand__sub">Enterprise Workspace · development</span>${who}
+</header>
+<div class="ews-body">${menu}
+<main class="ews-main">
+${body}
+</main>
+</div>
+</body>
+</html>
+`;
+}
+
+function loginPage({ user, redirectUri, users, target, yardOrigin }) {
+  const where = target
+    ? (target.yard
+      ? `<p class="ews-hint">After signing in you go back to <code>${esc(target.url.href.split('#')[0])}</code> with a fresh token in the URL fragment (<code>#access_token=…</code>).</p>`
+      : `<p class="ews-hint">After signing in you go back to <code>${esc(target.url.href.split('#')[0])}</code>.</p>`)
+    : '<p class="ews-hint">After signing in you go to the portal.</p>';
+  const hidden = `<input type="hidden" name="redirect_uri" value="${esc(redirectUri)}">`;
+  const body = `
+<section class="ews-panel ews-login">
+  <h1>Sign in</h1>
+  <p>Pick a test user. There are no passwords: this is a test tool.</p>
+  ${user ? `<p class="ews-hint">Signed in now as <strong>${esc(user.name)}</strong> (${esc(user.sub)}).</p>` : ''}
+  ${where}
+  <form method="post" action="/login" id="ews-login-users">
+    ${hidden}
+    <table class="ews-table">
+      <thead><tr><th>User</th><th>sub</th><th>e-mail</th><th>roles</th><th></th></tr></thead>
+      <tbody>
+${users.map((u) => `        <tr><td>${esc(u.name)}</td><td><code>${esc(u.sub)}</code></td><td>${esc(u.email)}</td><td>${esc(u.roles.join(', ') || '—')}</td>
+          <td><button type="submit" name="user" value="${esc(u.sub)}" class="ews-btn ews-btn--primary" id="login-${esc(u.sub)}">Sign in</button></td></tr>`).join('\n')}
+      </tbody>
+    </table>
+  </form>
+  <form method="post" action="/login" id="ews-login-custom" class="ews-row">
+    ${hidden}
+    <label for="ews-custom-sub">Other user (sub, no roles)</label>
+    <input type="text" id="ews-custom-sub" name="user" required maxlength="128" pattern="[A-Za-z0-9._@:+\\-]{1,128}" placeholder="u-someone">
+    <button type="submit" class="ews-btn">Sign in as this sub</button>
+  </form>
+  <p class="ews-hint">Tokens: issuer-signed RS256 JWTs for <code>${esc(yardOrigin)}</code>; the session is a cookie on this EWS only.</p>
+</section>`;
+  return layout({ title: 'Sign in', user: null, modules: null, body });
+}
+
+function portalPage({ user, modules, view, frameSrc, problem, config, settings, yardOrigin, portalUrl }) {
+  const back = new URL(portalUrl).pathname + new URL(portalUrl).search;
+  const head = `
+<meta name="ews-config" content="${esc(JSON.stringify(config))}">`;
+  const body = `
+<div class="ews-toolbar">
+  <h1 id="ews-title">${esc(label(view.module))}</h1>
+  <span class="ews-crumb">Yard · <code id="ews-frame-url">${esc(frameSrc || '')}</code></span>
+  <form method="get" action="/" class="ews-inline ews-look" id="ews-look">
+    <input type="hidden" name="module" value="${esc(view.module)}">
+    <input type="hidden" name="query" value="${esc(view.query)}">
+    <label>Theme <select name="theme">
+      <option value=""${view.theme === '' ? ' selected' : ''}>(Yard default)</option>
+      <option value="light"${view.theme === 'light' ? ' selected' : ''}>light</option>
+      <option value="dark"${view.theme === 'dark' ? ' selected' : ''}>dark</option>
+    </select></label>
+    <label>Language <select name="lang">
+      <option value=""${view.lang === '' ? ' selected' : ''}>(Yard default)</option>
+      <option value="zh-CN"${view.lang === 'zh-CN' ? ' selected' : ''}>zh-CN</option>
+      <option value="en"${view.lang === 'en' ? ' selected' : ''}>en</option>
+    </select></label>
+    <button type="submit" class="ews-btn">Apply</button>
+  </form>
+</div>
+<div class="ews-devbar">
+  <form method="post" action="/settings" id="ews-settings" class="ews-inline">
+    <input type="hidden" name="back" value="${esc(back)}">
+    <label><input type="checkbox" name="refuse_refresh" id="ews-refuse" value="1"${settings.refuse_refresh ? ' checked' : ''}> refuse token refresh</label>
+    <label>on login-expired <select name="on_expired" id="ews-on-expired">
+      <option value="navigate"${settings.on_expired === 'navigate' ? ' selected' : ''}>navigate</option>
+      <option value="stay"${settings.on_expired === 'stay' ? ' selected' : ''}>stay</option>
+    </select></label>
+    <label>token TTL <input type="number" name="ttl" id="ews-ttl" min="1" max="86400" value="${esc(settings.ttl)}"> s</label>
+    <button type="submit" class="ews-btn">Save</button>
+  </form>
+  <div class="ews-status-wrap">Last event: <output id="ews-status" role="status" aria-live="polite" data-event="">page loaded</output>
+    <details class="ews-log"><summary>log</summary><ol id="ews-log"></ol></details>
+  </div>
+</div>
+<div id="ews-expired" class="ews-banner" role="alert" hidden>
+  Yard reports the login expired. <a id="ews-expired-link" href="/login?redirect_uri=${esc(encodeURIComponent(portalUrl))}">Sign in again</a>
+</div>
+${problem
+    ? `<div class="ews-banner ews-banner--error" role="alert" id="ews-problem">${esc(problem)}</div>`
+    : `<iframe id="yard-frame" title="Yard — ${esc(label(view.module))}" src="${esc(frameSrc)}" referrerpolicy="origin"></iframe>`}
+<p class="ews-hint">Messages are accepted only from <code>${esc(yardOrigin)}</code> and only from this frame; tokens are posted to that origin only.</p>`;
+  return layout({
+    title: label(view.module), user, modules, active: view.module, body,
+    scripts: ['/portal.js'], bodyClass: 'ews-portal', head,
+  });
+}
+
+function uploadPage({ user, modules, yardBase, max }) {
+  const body = `
+<div class="ews-toolbar"><h1>Upload package</h1></div>
+<section class="ews-panel">
+  <p>The EWS backend streams the file to <code>${esc(yardBase)}/api/v1/packages</code> (SPEC 3.5) as
+  <code>multipart/form-data</code> with a service token (<code>sub svc-ews</code>, <code>scope packages:upload</code>).
+  Limit ${esc(Math.round(max / 1024 / 1024 / 1024))} GiB.</p>
+  <form method="post" action="/upload" enctype="multipart/form-data" id="ews-upload" class="ews-form">
+    <label for="up-file">Package (zip)</label><input type="file" id="up-file" name="file" accept=".zip,application/zip" required>
+    <label for="up-name">Name</label><input type="text" id="up-name" name="name" required maxlength="200">
+    <label for="up-version">Version</label><input type="text" id="up-version" name="version" required maxlength="100">
+    <label for="up-task">Target task id</label><input type="text" id="up-task" name="task_id" maxlength="64" placeholder="optional">
+    <label for="up-node">Target node id</label><input type="text" id="up-node" name="node_id" maxlength="64" placeholder="optional">
+    <label for="up-notes">Notes</label><textarea id="up-notes" name="notes" rows="3" maxlength="4000" placeholder="optional"></textarea>
+    <span></span><span><button type="submit" class="ews-btn ews-btn--primary">Upload to Yard</button>
+    <span class="ews-hint">Empty optional fields are left out.</span></span>
+  </form>
+</section>`;
+  return layout({ title: 'Upload package', user, modules, active: '#upload', body, scripts: ['/upload.js'] });
+}
+
+function uploadResultPage({ user, modules, status, statusText, body, contentType, bytes, ms, target, error }) {
+  let pretty = body;
+  if (body && /json/i.test(contentType || '')) {
+    try {
+      pretty = JSON.stringify(JSON.parse(body), null, 2);
+    } catch { /* show as is */ }
+  }
+  let verdict;
+  if (error) verdict = `<div class="ews-banner ews-banner--error" id="ews-upload-verdict" role="alert">${esc(error)}</div>`;
+  else if (status === 404) {
+    verdict = `<div class="ews-banner ews-banner--error" id="ews-upload-verdict" role="alert">Yard answered 404 Not Found: this Yard has no package upload endpoint (<code>POST /api/v1/packages</code>) yet.</div>`;
+  } else if (status >= 200 && status < 300) {
+    verdict = `<div class="ews-banner ews-banner--ok" id="ews-upload-verdict" role="status">Yard accepted the package (${esc(status)}).</div>`;
+  } else {
+    verdict = `<div class="ews-banner ews-banner--error" id="ews-upload-verdict" role="alert">Yard refused the upload (${esc(status)} ${esc(statusText || '')}).</div>`;
+  }
+  const page = `
+<div class="ews-toolbar"><h1>Upload result</h1></div>
+<section class="ews-panel">
+  ${verdict}
+  <table class="ews-table ews-table--kv">
+    <tr><th>Target</th><td><code>${esc(target)}</code></td></tr>
+    <tr><th>Yard status</th><td id="ews-upload-status">${esc(status || '—')} ${esc(statusText || '')}</td></tr>
+    <tr><th>Bytes sent</th><td>${esc(bytes)}</td></tr>
+    <tr><th>Time</th><td>${esc(ms)} ms</td></tr>
+  </table>
+  ${error ? '' : `<h2>Yard's answer</h2><pre id="ews-upload-answer" class="ews-pre">${esc(pretty || '(empty body)')}</pre>`}
+  <p><a href="/upload" class="ews-btn">Upload another</a></p>
+</section>`;
+  return layout({ title: 'Upload result', user, modules, active: '#upload', body: page });
+}
+
+function errorPage(status, message) {
+  const body = `
+<section class="ews-panel">
+  <h1>${esc(status)}</h1>
+  <p id="ews-error">${esc(message)}</p>
+  <p><a href="/">Portal</a> · <a href="/login">Sign in</a></p>
+</section>`;
+  return layout({ title: String(status), user: null, modules: null, body });
+}
+
+module.exports = { loginPage, portalPage, uploadPage, uploadResultPage, errorPage, esc, NOTE };
