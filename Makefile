@@ -26,11 +26,13 @@ endif
 # Kore-free sources: linked by the module, unit tests and fuzzers alike.
 AUTH_SRCS=	src/auth/token.c src/auth/keyset.c src/auth/cache.c \
 		src/auth/perm.c
-PURE_SRCS=	src/settings.c $(AUTH_SRCS)
+PROTO_SRCS=	src/agentproto/agentproto.c
+PURE_SRCS=	src/settings.c $(AUTH_SRCS) $(PROTO_SRCS)
 MODULE_SRCS=	$(PURE_SRCS) src/app.c src/auth/sso.c src/store/db.c \
 		src/store/redis.c src/api/common.c src/api/me.c \
 		src/api/users.c src/api/grants.c src/api/audit.c \
-		src/api/nodes.c src/api/health.c src/api/ui.c
+		src/api/nodes.c src/api/health.c src/api/ui.c \
+		src/api/enroll.c src/api/commands.c src/api/agent.c
 MODULE_OBJS=	$(MODULE_SRCS:src/%.c=$(OBJDIR)/%.o)
 
 UNIT_TESTS=	$(OBJDIR)/tests/test_settings $(OBJDIR)/tests/test_auth \

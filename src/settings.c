@@ -74,6 +74,11 @@ static const struct set_def set_defs[] = {
 	{ "YARD_PG_START_WAIT",		SET_INT, S(pg_start_wait), "30", 0, 600, CHECK_NONE },
 	{ "YARD_JWKS_REFRESH_MIN",	SET_INT, S(jwks_refresh_min), "60", 10, 86400, CHECK_NONE },
 	{ "YARD_AUTHZ_CACHE_TTL",	SET_INT, S(authz_cache_ttl), "5", 0, 300, CHECK_NONE },
+	{ "YARD_HEARTBEAT_INTERVAL",	SET_INT, S(heartbeat_interval), "5", 1, 300, CHECK_NONE },
+	{ "YARD_POLL_TIMEOUT",		SET_INT, S(poll_timeout), "25", 5, 60, CHECK_NONE },
+	{ "YARD_NODE_OFFLINE_AFTER",	SET_INT, S(node_offline_after), "15", 2, 3600, CHECK_NONE },
+	{ "YARD_NODE_LOST_AFTER",	SET_INT, S(node_lost_after), "600", 10, 604800, CHECK_NONE },
+	{ "YARD_COMMAND_TIMEOUT",	SET_INT, S(command_timeout), "120", 5, 86400, CHECK_NONE },
 	{ "YARD_TOKEN_CACHE_SLOTS",	SET_INT, S(token_cache_slots), "4096", 16, 1048576, CHECK_NONE },
 };
 /* clang-format on */

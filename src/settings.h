@@ -45,6 +45,11 @@ struct app_settings {
 	int64_t jwks_refresh_min; /* seconds between JWKS refetches */
 	int64_t authz_cache_ttl; /* seconds a cached user may live */
 	int64_t token_cache_slots;
+	int64_t heartbeat_interval; /* seconds, told to agents */
+	int64_t poll_timeout; /* agents' long-poll, seconds */
+	int64_t node_offline_after; /* no heartbeat for this long: offline */
+	int64_t node_lost_after; /* ... and for this long: lost */
+	int64_t command_timeout; /* seconds before a command times out */
 };
 
 /* Looks up an environment variable; NULL when unset. */

@@ -49,6 +49,11 @@ struct api_ctx {
 	int		      parked; /* on the JWKS waiter list */
 	struct http_request  *req;
 	TAILQ_ENTRY(api_ctx) wait;
+	char scratch[128]; /* survives re-entries */
+	void (*on_free)(struct api_ctx *); /* e.g. leave a wait list */
+	int64_t t0; /* handler timing */
+	char   *raw; /* request body, read once */
+	size_t	rawlen;
 };
 
 /* The request's state, created on first use (no sign-in). */
@@ -106,6 +111,26 @@ int	    api_rows(struct api_ctx *);
 /* Row as JSON: the statement selects one json column (row_to_json). */
 json_t *api_val_json(struct api_ctx *, int row, int col);
 
+/* 32 random bytes as 43 base64url characters (enrolment tokens, secrets). */
+void api_random_token(char *, size_t);
+/* Lower-case hex SHA-256 (65 bytes with NUL). */
+void api_sha256_hex(const char *, size_t, char *, size_t);
+
+/* RFC 3339 date or date-time (a bad one is a 400 naming the field). */
+int api_time_ok(const char *);
+
+/* Nodes: wake a node's parked long-poll on every instance; drop cached
+ * node credentials after a revocation. */
+void api_node_wake(int64_t);
+void api_agent_message(const char *, const char *, size_t);
+void api_agent_worker_init(void);
+void api_nodes_changed(int64_t);
+
+/* The request body, read once and kept across re-entries (Kore's body
+ * read consumes it).  Replies 413 and returns 0 when over max. */
+int api_body_raw(struct http_request *, struct api_ctx *, size_t max,
+    const char **, size_t *);
+
 /* Peer address for the audit log. */
 void api_remote_addr(struct http_request *, char *, size_t);
 
@@ -127,6 +152,15 @@ int api_grants(struct http_request *);
 int api_grant(struct http_request *);
 int api_audit(struct http_request *);
 int api_nodes(struct http_request *);
+int api_node(struct http_request *);
+int api_metrics(struct http_request *);
+int api_enrollments(struct http_request *);
+int api_commands(struct http_request *);
+int api_command(struct http_request *);
+int api_agent_enroll(struct http_request *);
+int api_agent_heartbeat(struct http_request *);
+int api_agent_commands(struct http_request *);
+int api_agent_result(struct http_request *);
 int api_tasks(struct http_request *);
 int api_ui_page(struct http_request *);
 int api_ui_static(struct http_request *);

@@ -27,11 +27,9 @@ static const char *sql_list =
     " AND ($7 = '' OR at < $7::timestamptz)"
     " ORDER BY id DESC LIMIT $8::bigint + 1) x";
 
-static int audit_time_ok(const char *);
-
 /* RFC 3339 date or date-time, so a bad value is a 400 naming the field. */
-static int
-audit_time_ok(const char *s)
+int
+api_time_ok(const char *s)
 {
 	const char *shape = "dddd-dd-dd";
 	size_t	    i;
@@ -81,10 +79,10 @@ api_audit(struct http_request *req)
 	    !api_qs_str(req, "from", 35, from, sizeof(from)) ||
 	    !api_qs_str(req, "to", 35, to, sizeof(to)))
 		return (KORE_RESULT_OK);
-	if (from[0] != '\0' && !audit_time_ok(from))
+	if (from[0] != '\0' && !api_time_ok(from))
 		return (api_error(req, 400, "bad_request",
 		    "from must be an RFC 3339 date or time", "from"));
-	if (to[0] != '\0' && !audit_time_ok(to))
+	if (to[0] != '\0' && !api_time_ok(to))
 		return (api_error(req, 400, "bad_request",
 		    "to must be an RFC 3339 date or time", "to"));
 

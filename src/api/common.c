@@ -104,14 +104,20 @@ api_worker_init(void)
 {
 	ucache = kore_calloc(UCACHE_SLOTS, sizeof(*ucache));
 	auth_sso_init((size_t)app.cfg.token_cache_slots);
+	api_agent_worker_init();
 	store_redis_init(app.cfg.redis_url, on_redis_message);
 }
 
 static void
 on_redis_message(const char *chan, const char *msg, size_t len)
 {
-	if (strcmp(chan, STORE_CHAN_AUTHZ) == 0)
+	if (strcmp(chan, STORE_CHAN_AUTHZ) == 0) {
 		api_authz_changed(0);
+		/* After a reconnect, wake-ups may have been missed too. */
+		if (strcmp(msg, "reconnected") == 0)
+			api_agent_message(STORE_CHAN_WAKE, "all", 3);
+	} else
+		api_agent_message(chan, msg, len);
 }
 
 void
@@ -196,6 +202,10 @@ ctx_free(struct http_request *req)
 		TAILQ_REMOVE(&jwks_waiters, c, wait);
 		c->parked = 0;
 	}
+	if (c->on_free != NULL) {
+		c->on_free(c);
+		c->on_free = NULL;
+	}
 	kore_pgsql_cleanup(&c->sql);
 	if (c->res != NULL) {
 		PQclear(c->res);
@@ -211,6 +221,8 @@ ctx_free(struct http_request *req)
 	}
 	free(c->who.grants);
 	c->who.grants = NULL;
+	kore_free(c->raw);
+	c->raw = NULL;
 	explicit_bzero(&c->claims, sizeof(c->claims));
 }
 
@@ -954,4 +966,37 @@ api_reply_row(struct http_request *req, struct api_ctx *c, int status)
 	http_response(req, status, v, strlen(v));
 	api_db_clear(c);
 	return (KORE_RESULT_OK);
+}
+
+int
+api_body_raw(struct http_request *req, struct api_ctx *c, size_t max,
+    const char **out, size_t *len)
+{
+	ssize_t n;
+
+	if (c->raw == NULL) {
+		if (req->http_body_length > max) {
+			api_error(req, 413, "too_large", "body too large",
+			    NULL);
+			return (0);
+		}
+		c->raw = kore_malloc(req->http_body_length + 1);
+		c->rawlen = 0;
+		while (c->rawlen < max) {
+			n = http_body_read(req, c->raw + c->rawlen,
+			    req->http_body_length);
+			if (n == -1) {
+				api_error(req, 400, "bad_body",
+				    "cannot read the body", NULL);
+				return (0);
+			}
+			if (n == 0)
+				break;
+			c->rawlen += (size_t)n;
+		}
+		c->raw[c->rawlen] = '\0';
+	}
+	*out = c->raw;
+	*len = c->rawlen;
+	return (1);
 }

@@ -185,8 +185,8 @@ rc_connect(struct rconn *rc)
 	if (rc_addr.password[0] != '\0')
 		redisAsyncCommand(ac, NULL, NULL, "AUTH %s", rc_addr.password);
 	if (rc->subscriber) {
-		redisAsyncCommand(ac, rc_on_sub, NULL, "SUBSCRIBE %s",
-		    STORE_CHAN_AUTHZ);
+		redisAsyncCommand(ac, rc_on_sub, NULL, "SUBSCRIBE %s %s %s",
+		    STORE_CHAN_AUTHZ, STORE_CHAN_WAKE, STORE_CHAN_NODES);
 	} else if (rc_addr.db != 0) {
 		redisAsyncCommand(ac, NULL, NULL, "SELECT %d", rc_addr.db);
 	}
@@ -292,6 +292,9 @@ rc_on_connect(const redisAsyncContext *ac, int status)
 		return;
 	}
 	rc->connected = 1;
+	/* Messages may have been missed while we were away. */
+	if (rc->subscriber && rc_message_cb != NULL)
+		rc_message_cb(STORE_CHAN_AUTHZ, "reconnected", 11);
 	kore_log(LOG_INFO, "redis: %s connected", rc->name);
 }
 

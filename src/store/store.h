@@ -13,6 +13,10 @@
 
 /* Redis channel on which any instance announces a permission change. */
 #define STORE_CHAN_AUTHZ "yard:authz"
+/* A node has new commands (payload: node id, or "all"). */
+#define STORE_CHAN_WAKE "yard:wake"
+/* A node was revoked (payload: node id). */
+#define STORE_CHAN_NODES "yard:nodes"
 
 /*
  * Apply every migration in dir (files NNN_name.sql, in order) that the

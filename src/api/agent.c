@@ -1,0 +1,755 @@
+/*
+ * Copyright (c) 2026 Yard authors.  ISC licence.
+ *
+ * The agent side of the server (docs/agent-protocol.md): enrolment, node
+ * credentials, heartbeats, the command long-poll and results.
+ *
+ * Heartbeats touch only this worker's memory on the hot path; a timer
+ * flushes the latest state and the samples to PostgreSQL in one statement
+ * every two seconds.  Long-polls park in a per-worker table and are woken
+ * by a Redis message on every instance (or at once when the command was
+ * issued by this worker); with Redis down they re-check PostgreSQL every
+ * second instead.
+ */
+
+#include <sys/queue.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+#include <kore/pgsql.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "app.h"
+#include "api/api.h"
+#include "agentproto/agentproto.h"
+#include "store/store.h"
+
+#define NCACHE_SLOTS   4096
+#define NCACHE_TTL_MS  30000
+#define HB_SLOTS       4096
+#define HB_SAMPLES_MAX 128 /* per node between two flushes */
+#define FLUSH_MS       2000
+#define TICK_MS	       1000
+
+enum poll_step { POLL_AUTH = 0, POLL_QUERY, POLL_PARKED };
+
+/* A node credential this worker has checked against PostgreSQL. */
+struct ncache_entry {
+	int64_t	 node_id;
+	char	 hash[65];
+	int	 revoked;
+	uint64_t loaded;
+};
+
+/* Latest heartbeat and the samples since the last flush, per node. */
+struct hb_entry {
+	int64_t node_id;
+	int64_t seen; /* server clock, seconds */
+	char   *facts; /* JSON text, malloc'd */
+	char   *metrics; /* JSON text, malloc'd */
+	char   *version;
+	json_t *samples; /* [[time, cpu, mem_used, mem_total, load1]] */
+	int	dirty;
+};
+
+/* A parked long-poll. */
+struct poller {
+	struct api_ctx *c;
+	int64_t		node_id;
+	uint64_t	deadline;
+	int		woken;
+	TAILQ_ENTRY(poller) list;
+};
+
+static enum api_step node_auth(struct http_request *, struct api_ctx *);
+static void	     hb_flush(void *, uint64_t);
+static void	     hb_flush_done(struct kore_pgsql *, void *);
+static void	     agent_tick(void *, uint64_t);
+static void	     poller_free(struct api_ctx *);
+static void	     pollers_wake(int64_t);
+static int	     reply_raw(struct http_request *, int, const char *);
+static char	    *facts_text(const struct agentproto_facts *);
+static char	    *metrics_text(const struct agentproto_metrics *);
+
+static struct ncache_entry *ncache;
+static struct hb_entry	   *hbs;
+static TAILQ_HEAD(, poller) pollers = TAILQ_HEAD_INITIALIZER(pollers);
+static struct kore_pgsql flush_sql;
+static int		 flush_busy;
+static int		 sweeping;
+static struct kore_pgsql sweep_sql;
+
+static const char *sql_node_secret =
+    "SELECT encode(secret_hash, 'hex'), revoked_at IS NOT NULL FROM nodes"
+    " WHERE id = $1::bigint";
+
+/* Consume the token and create the node in one statement. */
+static const char *sql_enroll =
+    "WITH e AS (UPDATE enrollments SET used_at = now()"
+    "  WHERE token_hash = decode($1, 'hex') AND used_at IS NULL"
+    "  AND expires_at > now() RETURNING id, created_by),"
+    " n AS (INSERT INTO nodes (name, hostname, secret_hash, enrolled_at,"
+    "  facts, agent_version, status, last_seen)"
+    "  SELECT CASE WHEN EXISTS (SELECT 1 FROM nodes WHERE name = $2)"
+    "   THEN $2 || '-' || e.id ELSE $2 END, $2, decode($3, 'hex'), now(),"
+    "   $4::jsonb, $5, 'online', now() FROM e RETURNING id, name),"
+    " ev AS (INSERT INTO node_events (node_id, status) SELECT id, 'enrolled'"
+    "  FROM n),"
+    " a AS (INSERT INTO audit (actor_id, actor_sub, action, object_type,"
+    "  object_id, detail, remote_addr) SELECT e.created_by, '', 'node.enroll',"
+    "  'node', n.id, jsonb_build_object('name', n.name, 'enrollment', e.id),"
+    "  $6 FROM n, e)"
+    " SELECT id, name FROM n";
+
+/* Hand out pending commands, marking the queued ones dispatched. */
+static const char *sql_dispatch =
+    "WITH p AS (SELECT id, state FROM commands WHERE node_id = $1::bigint"
+    "  AND seq > $2::bigint AND state IN ('queued', 'dispatched', 'running')"
+    "  AND deadline > now() ORDER BY seq LIMIT 50 FOR UPDATE),"
+    " d AS (UPDATE commands c SET state = CASE WHEN p.state = 'queued' THEN"
+    "  'dispatched' ELSE c.state END, dispatched_at ="
+    "  coalesce(c.dispatched_at, now()) FROM p WHERE c.id = p.id"
+    "  RETURNING c.id, c.seq, c.type, c.payload, c.issued_at, p.state AS was),"
+    " ev AS (INSERT INTO command_events (command_id, state)"
+    "  SELECT id, 'dispatched' FROM d WHERE was = 'queued')"
+    " SELECT count(*), json_build_object('v', 1, 'commands',"
+    "  coalesce(json_agg(json_build_object('id', id, 'seq', seq, 'type',"
+    "  type, 'payload', payload, 'issued_at', issued_at) ORDER BY seq),"
+    "  '[]'))::text FROM d";
+
+/* Record a result once; a repeated final result changes nothing. */
+static const char *sql_result =
+    "WITH c AS (UPDATE commands SET state = $3, exit_status = $4::integer,"
+    "  output = $5, agent_received_ms = $6::bigint,"
+    "  agent_finished_ms = $7::bigint, finished_at = CASE WHEN $3 IN"
+    "  ('succeeded', 'failed') THEN now() ELSE NULL END"
+    "  WHERE id = $1::uuid AND node_id = $2::bigint AND state IN"
+    "  ('queued', 'dispatched', 'running') RETURNING id, state),"
+    " ev AS (INSERT INTO command_events (command_id, state, detail)"
+    "  SELECT id, state, jsonb_strip_nulls(jsonb_build_object("
+    "  'exit_status', $4::integer)) FROM c)"
+    " SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM commands"
+    "  WHERE id = $1::uuid AND node_id = $2::bigint)";
+
+/* The flush: latest state per node, then the samples. */
+static const char *sql_flush =
+    "WITH v AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id bigint,"
+    "  seen bigint, facts jsonb, metrics jsonb, version text, samples jsonb)),"
+    " u AS (UPDATE nodes n SET last_seen = to_timestamp(v.seen),"
+    "  facts = v.facts, metrics = v.metrics, agent_version = v.version"
+    "  FROM v WHERE n.id = v.id AND n.revoked_at IS NULL RETURNING n.id)"
+    " INSERT INTO node_metrics (node_id, at, cpu, mem_used, mem_total, load1)"
+    " SELECT v.id, to_timestamp((s->>0)::bigint), (s->>1)::real,"
+    "  (s->>2)::bigint, (s->>3)::bigint, (s->>4)::real"
+    " FROM v, jsonb_array_elements(v.samples) s"
+    " WHERE v.id IN (SELECT id FROM u) ON CONFLICT DO NOTHING";
+
+/* Presence transitions and command deadlines, by the server's clock. */
+static const char *sql_sweep =
+    "WITH ch AS (UPDATE nodes n SET status = s.now_status,"
+    "  status_changed_at = now() FROM (SELECT id, yard_node_status("
+    "  revoked_at, last_seen, $1::integer, $2::integer) AS now_status"
+    "  FROM nodes) s WHERE n.id = s.id AND n.status <> s.now_status"
+    "  AND n.status <> 'new' RETURNING n.id, n.status),"
+    " ne AS (INSERT INTO node_events (node_id, status) SELECT id, status"
+    "  FROM ch),"
+    " t AS (UPDATE commands SET state = 'timed_out', finished_at = now()"
+    "  WHERE state IN ('queued', 'dispatched', 'running')"
+    "  AND deadline <= now() RETURNING id)"
+    " INSERT INTO command_events (command_id, state) SELECT id, 'timed_out'"
+    " FROM t";
+
+void
+api_agent_worker_init(void)
+{
+	ncache = kore_calloc(NCACHE_SLOTS, sizeof(*ncache));
+	hbs = kore_calloc(HB_SLOTS, sizeof(*hbs));
+	kore_timer_add(hb_flush, FLUSH_MS, NULL, 0);
+	kore_timer_add(agent_tick, TICK_MS, NULL, 0);
+}
+
+void
+api_agent_message(const char *chan, const char *msg, size_t len)
+{
+	int64_t id;
+
+	if (strcmp(chan, STORE_CHAN_WAKE) == 0) {
+		id = strcmp(msg, "all") == 0 ? 0 : strtoll(msg, NULL, 10);
+		pollers_wake(id);
+	} else if (strcmp(chan, STORE_CHAN_NODES) == 0) {
+		id = strtoll(msg, NULL, 10);
+		memset(&ncache[(uint64_t)id % NCACHE_SLOTS], 0,
+		    sizeof(*ncache));
+		/* A revoked node's parked poll must not hang on. */
+		pollers_wake(id);
+	}
+}
+
+void
+api_node_wake(int64_t node_id)
+{
+	char buf[32];
+
+	pollers_wake(node_id);
+	snprintf(buf, sizeof(buf), "%" PRId64, node_id);
+	(void)store_redis_publish(STORE_CHAN_WAKE, buf);
+}
+
+void
+api_nodes_changed(int64_t node_id)
+{
+	char buf[32];
+
+	memset(&ncache[(uint64_t)node_id % NCACHE_SLOTS], 0, sizeof(*ncache));
+	pollers_wake(node_id);
+	snprintf(buf, sizeof(buf), "%" PRId64, node_id);
+	(void)store_redis_publish(STORE_CHAN_NODES, buf);
+}
+
+static char *
+facts_text(const struct agentproto_facts *f)
+{
+	json_t *j;
+	char   *s;
+
+	if ((j = agentproto_facts_to_json(f)) == NULL)
+		return (NULL);
+	s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return (s);
+}
+
+static char *
+metrics_text(const struct agentproto_metrics *m)
+{
+	json_t *j;
+	char   *s;
+
+	j = json_pack("{s:f, s:I, s:I, s:f, s:f, s:f}", "cpu", m->cpu,
+	    "mem_used", (json_int_t)m->mem_used, "mem_total",
+	    (json_int_t)m->mem_total, "load1", m->load1, "load5", m->load5,
+	    "load15", m->load15);
+	if (j == NULL)
+		return (NULL);
+	s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return (s);
+}
+
+static int
+reply_raw(struct http_request *req, int status, const char *json)
+{
+	http_response_header(req, "content-type", "application/json");
+	http_response_header(req, "cache-control", "no-store");
+	http_response(req, status, json, json == NULL ? 0 : strlen(json));
+	return (KORE_RESULT_OK);
+}
+
+static int
+agent_error(struct http_request *req, int status, const char *code,
+    const struct agentproto_err *e)
+{
+	return (api_error(req, status, code, e != NULL ? e->msg : NULL,
+	    e != NULL && e->field[0] != '\0' ? e->field : NULL));
+}
+
+/*
+ * Check "YardNode <id>:<secret>" against the stored SHA-256, through a
+ * per-worker cache that a revocation (Redis) clears.
+ */
+static enum api_step
+node_auth(struct http_request *req, struct api_ctx *c)
+{
+	struct ncache_entry  *e;
+	const char	     *h, *vals[1];
+	char		      secret[AGENTPROTO_SECRET_LEN + 1], hex[65];
+	char		      id[32];
+	struct agentproto_err perr;
+	int64_t		      node_id;
+	enum api_step	      s;
+
+	if (!http_request_header(req, "authorization", &h) ||
+	    !agentproto_auth_parse(h, &node_id, secret, &perr)) {
+		api_error(req, 401, "node_unauthorized",
+		    "expected Authorization: YardNode <id>:<secret>", NULL);
+		return (API_DONE);
+	}
+	api_sha256_hex(secret, strlen(secret), hex, sizeof(hex));
+	explicit_bzero(secret, sizeof(secret));
+
+	e = &ncache[(uint64_t)node_id % NCACHE_SLOTS];
+	if (e->node_id != node_id ||
+	    kore_time_ms() - e->loaded > NCACHE_TTL_MS) {
+		snprintf(id, sizeof(id), "%" PRId64, node_id);
+		vals[0] = id;
+		if ((s = api_db(req, c, sql_node_secret, 1, vals, NULL)) !=
+		    API_GO)
+			return (s);
+		memset(e, 0, sizeof(*e));
+		if (api_rows(c) == 1 && api_val(c, 0, 0) != NULL) {
+			e->node_id = node_id;
+			kore_strlcpy(e->hash, api_val(c, 0, 0),
+			    sizeof(e->hash));
+			e->revoked = strcmp(api_val(c, 0, 1), "t") == 0;
+			e->loaded = kore_time_ms();
+		}
+		api_db_clear(c);
+	}
+	if (e->node_id != node_id || e->revoked ||
+	    CRYPTO_memcmp(e->hash, hex, 64) != 0) {
+		kore_log(LOG_NOTICE,
+		    "agent: node %" PRId64 " refused "
+		    "(unknown, revoked or wrong secret)",
+		    node_id);
+		api_error(req, 401, "node_unauthorized",
+		    "unknown node, revoked node or wrong secret", NULL);
+		return (API_DONE);
+	}
+	c->id = node_id;
+	return (API_GO);
+}
+
+/* POST /agent/v1/enroll */
+int
+api_agent_enroll(struct http_request *req)
+{
+	struct api_ctx		    *c;
+	struct agentproto_enroll_req en;
+	struct agentproto_err	     err;
+	enum api_step		     s;
+	char			     thex[65], shex[65], remote[64];
+	const char		    *buf;
+	char			    *facts, out[256];
+	const char		    *vals[6];
+	size_t			     len;
+
+	if (req->method != HTTP_METHOD_POST)
+		return (api_error(req, 405, "method_not_allowed", NULL, NULL));
+	c = api_ctx_get(req);
+	if (!api_body_raw(req, c, AGENTPROTO_BODY_MAX, &buf, &len))
+		return (KORE_RESULT_OK);
+	if (!agentproto_enroll_req_decode(buf, len, &en, &err)) {
+		return (agent_error(req, 400, "bad_request", &err));
+	}
+
+	/* The node's secret is made once and kept across re-entries. */
+	if (c->scratch[0] == '\0')
+		api_random_token(c->scratch, sizeof(c->scratch));
+	api_sha256_hex(en.token, strlen(en.token), thex, sizeof(thex));
+	api_sha256_hex(c->scratch, strlen(c->scratch), shex, sizeof(shex));
+	api_remote_addr(req, remote, sizeof(remote));
+	if ((facts = facts_text(&en.facts)) == NULL) {
+		explicit_bzero(&en, sizeof(en));
+		return (api_error(req, 500, "internal", NULL, NULL));
+	}
+	vals[0] = thex;
+	vals[1] = en.facts.hostname;
+	vals[2] = shex;
+	vals[3] = facts;
+	vals[4] = en.facts.agent_version;
+	vals[5] = remote;
+	s = api_db(req, c, sql_enroll, 6, vals, "exists");
+	free(facts);
+	explicit_bzero(&en, sizeof(en));
+	if (s != API_GO)
+		return (api_return(s));
+	if (api_rows(c) != 1) {
+		api_db_clear(c);
+		explicit_bzero(c->scratch, sizeof(c->scratch));
+		return (api_error(req, 401, "bad_enrollment_token",
+		    "the enrolment token is unknown, used or expired", NULL));
+	}
+	snprintf(out, sizeof(out),
+	    "{\"v\":1,\"node_id\":%s,\"secret\":\"%s\","
+	    "\"heartbeat_interval\":%" PRId64 ",\"poll_timeout\":%" PRId64 "}",
+	    api_val(c, 0, 0), c->scratch, app.cfg.heartbeat_interval,
+	    app.cfg.poll_timeout);
+	kore_log(LOG_INFO, "agent: node %s enrolled as %s", api_val(c, 0, 0),
+	    api_val(c, 0, 1));
+	api_db_clear(c);
+	explicit_bzero(c->scratch, sizeof(c->scratch));
+	reply_raw(req, 201, out);
+	explicit_bzero(out, sizeof(out));
+	return (KORE_RESULT_OK);
+}
+
+static struct hb_entry *
+hb_slot(int64_t node_id)
+{
+	struct hb_entry *e;
+	size_t		 i, n;
+
+	/* Open addressing; a full table drops to the oldest flushable slot. */
+	n = (size_t)((uint64_t)node_id % HB_SLOTS);
+	for (i = 0; i < HB_SLOTS; i++) {
+		e = &hbs[(n + i) % HB_SLOTS];
+		if (e->node_id == node_id || e->node_id == 0)
+			return (e);
+	}
+	return (NULL);
+}
+
+/* POST /agent/v1/heartbeat: memory only; hb_flush() writes it down. */
+int
+api_agent_heartbeat(struct http_request *req)
+{
+	struct api_ctx		   *c;
+	struct agentproto_heartbeat hb;
+	struct agentproto_err	    err;
+	struct hb_entry		   *e;
+	enum api_step		    s;
+	char			    out[128];
+	const char		   *buf;
+	size_t			    len, i;
+
+	if (req->method != HTTP_METHOD_POST)
+		return (api_error(req, 405, "method_not_allowed", NULL, NULL));
+	c = api_ctx_get(req);
+	if ((s = node_auth(req, c)) != API_GO)
+		return (api_return(s));
+
+	if (!api_body_raw(req, c, AGENTPROTO_BODY_MAX, &buf, &len))
+		return (KORE_RESULT_OK);
+	if (!agentproto_heartbeat_decode(buf, len, &hb, &err)) {
+		return (agent_error(req, 400, "bad_request", &err));
+	}
+
+	if ((e = hb_slot(c->id)) == NULL) {
+		agentproto_heartbeat_cleanup(&hb);
+		return (
+		    api_error(req, 503, "busy", "heartbeat table full", NULL));
+	}
+	if (e->node_id == 0) {
+		e->node_id = c->id;
+		e->samples = json_array();
+	}
+	free(e->facts);
+	free(e->metrics);
+	free(e->version);
+	e->facts = facts_text(&hb.facts);
+	e->metrics = metrics_text(&hb.metrics);
+	e->version = strdup(hb.facts.agent_version);
+	e->seen = app_now();
+	e->dirty = 1;
+	for (i = 0;
+	     i < hb.nbacklog && json_array_size(e->samples) < HB_SAMPLES_MAX;
+	     i++) {
+		json_array_append_new(e->samples,
+		    json_pack("[I, f, I, I, f]", (json_int_t)hb.backlog[i].time,
+			hb.backlog[i].metrics.cpu,
+			(json_int_t)hb.backlog[i].metrics.mem_used,
+			(json_int_t)hb.backlog[i].metrics.mem_total,
+			hb.backlog[i].metrics.load1));
+	}
+	if (json_array_size(e->samples) < HB_SAMPLES_MAX)
+		json_array_append_new(e->samples,
+		    json_pack("[I, f, I, I, f]", (json_int_t)e->seen,
+			hb.metrics.cpu, (json_int_t)hb.metrics.mem_used,
+			(json_int_t)hb.metrics.mem_total, hb.metrics.load1));
+	agentproto_heartbeat_cleanup(&hb);
+
+	snprintf(out, sizeof(out),
+	    "{\"v\":1,\"heartbeat_interval\":%" PRId64
+	    ",\"poll_timeout\":%" PRId64 "}",
+	    app.cfg.heartbeat_interval, app.cfg.poll_timeout);
+	return (reply_raw(req, 200, out));
+}
+
+static void
+hb_flush(void *arg, uint64_t now)
+{
+	json_t *rows, *r;
+	char   *text;
+	size_t	i;
+
+	if (flush_busy)
+		return;
+	if ((rows = json_array()) == NULL)
+		return;
+	for (i = 0; i < HB_SLOTS; i++) {
+		if (hbs[i].node_id == 0 || !hbs[i].dirty)
+			continue;
+		r = json_pack("{s:I, s:I, s:o, s:o, s:s, s:O}", "id",
+		    (json_int_t)hbs[i].node_id, "seen", (json_int_t)hbs[i].seen,
+		    "facts",
+		    json_loads(hbs[i].facts ? hbs[i].facts : "{}", 0, NULL),
+		    "metrics",
+		    json_loads(hbs[i].metrics ? hbs[i].metrics : "{}", 0, NULL),
+		    "version", hbs[i].version ? hbs[i].version : "", "samples",
+		    hbs[i].samples);
+		if (r != NULL)
+			json_array_append_new(rows, r);
+	}
+	if (json_array_size(rows) == 0) {
+		json_decref(rows);
+		return;
+	}
+	text = json_dumps(rows, JSON_COMPACT);
+	json_decref(rows);
+	if (text == NULL)
+		return;
+
+	kore_pgsql_init(&flush_sql);
+	kore_pgsql_bind_callback(&flush_sql, hb_flush_done, NULL);
+	if (!kore_pgsql_setup(&flush_sql, APP_DB, KORE_PGSQL_ASYNC) ||
+	    !kore_pgsql_query_params(&flush_sql, sql_flush, 0, 1,
+		KORE_PGSQL_PARAM_TEXT(text))) {
+		/* Kept dirty: the next tick tries again (PostgreSQL down). */
+		if (flush_sql.state != KORE_PGSQL_STATE_INIT ||
+		    flush_sql.error != NULL)
+			kore_pgsql_cleanup(&flush_sql);
+		else
+			flush_busy = 1; /* queued by Kore; callback follows */
+		free(text);
+		return;
+	}
+	free(text);
+	flush_busy = 1;
+	/* What was sent is now in flight: start collecting afresh. */
+	for (i = 0; i < HB_SLOTS; i++) {
+		if (hbs[i].node_id == 0 || !hbs[i].dirty)
+			continue;
+		hbs[i].dirty = 0;
+		json_array_clear(hbs[i].samples);
+	}
+}
+
+static void
+hb_flush_done(struct kore_pgsql *sql, void *arg)
+{
+	switch (sql->state) {
+	case KORE_PGSQL_STATE_WAIT:
+		return;
+	case KORE_PGSQL_STATE_ERROR:
+		kore_pgsql_logerror(sql);
+		break;
+	case KORE_PGSQL_STATE_RESULT:
+	case KORE_PGSQL_STATE_DONE:
+		kore_pgsql_continue(sql);
+		return;
+	case KORE_PGSQL_STATE_COMPLETE:
+		break;
+	case KORE_PGSQL_STATE_INIT:
+		/* Was queued for a connection: the next tick retries. */
+		break;
+	default:
+		return;
+	}
+	kore_pgsql_cleanup(sql);
+	flush_busy = 0;
+}
+
+static void
+sweep_done(struct kore_pgsql *sql, void *arg)
+{
+	switch (sql->state) {
+	case KORE_PGSQL_STATE_WAIT:
+		return;
+	case KORE_PGSQL_STATE_RESULT:
+	case KORE_PGSQL_STATE_DONE:
+		kore_pgsql_continue(sql);
+		return;
+	case KORE_PGSQL_STATE_ERROR:
+		kore_pgsql_logerror(sql);
+		break;
+	default:
+		break;
+	}
+	kore_pgsql_cleanup(sql);
+	sweeping = 0;
+}
+
+static void
+agent_tick(void *arg, uint64_t now)
+{
+	struct poller *p;
+	char	       off[16], lost[16];
+	int	       redis_ok;
+
+	/* Deadlines; and without Redis, re-check PostgreSQL every tick. */
+	redis_ok = store_redis_healthy();
+	TAILQ_FOREACH (p, &pollers, list) {
+		if (!p->woken && (!redis_ok || now >= p->deadline)) {
+			p->woken = 1;
+			http_request_wakeup(p->c->req);
+		}
+	}
+
+	/* One worker per instance sweeps presence and deadlines. */
+	if (worker->id != 1 || sweeping)
+		return;
+	snprintf(off, sizeof(off), "%" PRId64, app.cfg.node_offline_after);
+	snprintf(lost, sizeof(lost), "%" PRId64, app.cfg.node_lost_after);
+	kore_pgsql_init(&sweep_sql);
+	kore_pgsql_bind_callback(&sweep_sql, sweep_done, NULL);
+	if (!kore_pgsql_setup(&sweep_sql, APP_DB, KORE_PGSQL_ASYNC) ||
+	    !kore_pgsql_query_params(&sweep_sql, sql_sweep, 0, 2,
+		KORE_PGSQL_PARAM_TEXT(off), KORE_PGSQL_PARAM_TEXT(lost))) {
+		if (sweep_sql.state != KORE_PGSQL_STATE_INIT ||
+		    sweep_sql.error != NULL)
+			kore_pgsql_cleanup(&sweep_sql);
+		else
+			sweeping = 1;
+		return;
+	}
+	sweeping = 1;
+}
+
+static void
+pollers_wake(int64_t node_id)
+{
+	struct poller *p;
+
+	TAILQ_FOREACH (p, &pollers, list) {
+		if ((node_id == 0 || p->node_id == node_id) && !p->woken) {
+			p->woken = 1;
+			http_request_wakeup(p->c->req);
+		}
+	}
+}
+
+static void
+poller_free(struct api_ctx *c)
+{
+	struct poller *p;
+
+	TAILQ_FOREACH (p, &pollers, list) {
+		if (p->c == c) {
+			TAILQ_REMOVE(&pollers, p, list);
+			kore_free(p);
+			return;
+		}
+	}
+}
+
+/* GET /agent/v1/commands?after=SEQ&wait=SECONDS: the long-poll. */
+int
+api_agent_commands(struct http_request *req)
+{
+	struct api_ctx *c;
+	struct poller  *p;
+	enum api_step	s;
+	int64_t		after, wait;
+	char		nid[32], aft[32];
+	const char     *vals[2];
+
+	if (req->method != HTTP_METHOD_GET)
+		return (api_error(req, 405, "method_not_allowed", NULL, NULL));
+	c = api_ctx_get(req);
+	if (c->step == POLL_AUTH) {
+		if ((s = node_auth(req, c)) != API_GO)
+			return (api_return(s));
+		c->step = POLL_QUERY;
+		c->t0 = (int64_t)kore_time_ms();
+	}
+	if (!api_qs_int(req, "after", 0, INT64_MAX, 0, &after) ||
+	    !api_qs_int(req, "wait", 0, 60, app.cfg.poll_timeout, &wait))
+		return (KORE_RESULT_OK);
+
+	if (c->step == POLL_PARKED) {
+		TAILQ_FOREACH (p, &pollers, list) {
+			if (p->c == c)
+				break;
+		}
+		if (p != NULL && !p->woken)
+			return (KORE_RESULT_RETRY);
+		if (p != NULL && kore_time_ms() >= p->deadline) {
+			poller_free(c);
+			c->on_free = NULL;
+			return (reply_raw(req, 204, NULL));
+		}
+		poller_free(c);
+		c->on_free = NULL;
+		c->step = POLL_QUERY;
+	}
+
+	snprintf(nid, sizeof(nid), "%" PRId64, c->id);
+	snprintf(aft, sizeof(aft), "%" PRId64, after);
+	vals[0] = nid;
+	vals[1] = aft;
+	if ((s = api_db(req, c, sql_dispatch, 2, vals, NULL)) != API_GO)
+		return (api_return(s));
+	if (api_val_int(c, 0, 0) > 0) {
+		reply_raw(req, 200, api_val(c, 0, 1));
+		api_db_clear(c);
+		return (KORE_RESULT_OK);
+	}
+	api_db_clear(c);
+	if (wait == 0 || (int64_t)kore_time_ms() - c->t0 >= wait * 1000)
+		return (reply_raw(req, 204, NULL));
+
+	/* Nothing yet: park until a wake-up or the deadline. */
+	p = kore_calloc(1, sizeof(*p));
+	p->c = c;
+	p->node_id = c->id;
+	p->deadline = (uint64_t)c->t0 + (uint64_t)wait * 1000;
+	TAILQ_INSERT_TAIL(&pollers, p, list);
+	c->on_free = poller_free;
+	c->step = POLL_PARKED;
+	http_request_sleep(req);
+	return (KORE_RESULT_RETRY);
+}
+
+/* POST /agent/v1/commands/{id}/result */
+int
+api_agent_result(struct http_request *req)
+{
+	struct api_ctx		*c;
+	struct agentproto_result r;
+	struct agentproto_err	 err;
+	enum api_step		 s;
+	char			 id[40], nid[32], ex[16], rcv[32];
+	char			 fin[32];
+	const char		*buf;
+	const char		*p, *vals[7];
+	size_t			 len;
+
+	if (req->method != HTTP_METHOD_POST)
+		return (api_error(req, 405, "method_not_allowed", NULL, NULL));
+	p = req->path + strlen("/agent/v1/commands/");
+	if (strlen(p) != 36 + 7 || strcmp(p + 36, "/result") != 0)
+		return (api_not_found(req));
+	memcpy(id, p, 36);
+	id[36] = '\0';
+	c = api_ctx_get(req);
+	if ((s = node_auth(req, c)) != API_GO)
+		return (api_return(s));
+
+	if (!api_body_raw(req, c, AGENTPROTO_BODY_MAX, &buf, &len))
+		return (KORE_RESULT_OK);
+	if (!agentproto_result_decode(buf, len, &r, &err)) {
+		return (agent_error(req, 400, "bad_request", &err));
+	}
+	if (!agentproto_uuid_valid(id)) {
+		agentproto_result_cleanup(&r);
+		return (api_not_found(req));
+	}
+	snprintf(nid, sizeof(nid), "%" PRId64, c->id);
+	snprintf(ex, sizeof(ex), "%" PRId64, r.exit_status);
+	snprintf(rcv, sizeof(rcv), "%" PRId64, r.received_at);
+	snprintf(fin, sizeof(fin), "%" PRId64, r.finished_at);
+	vals[0] = id;
+	vals[1] = nid;
+	vals[2] = agentproto_state_name(r.state);
+	vals[3] = r.has_exit_status ? ex : NULL;
+	vals[4] = r.output != NULL ? r.output : "";
+	vals[5] = r.received_at ? rcv : NULL;
+	vals[6] = r.has_finished_at ? fin : NULL;
+	s = api_db(req, c, sql_result, 7, vals, NULL);
+	agentproto_result_cleanup(&r);
+	if (s != API_GO)
+		return (api_return(s));
+	if (api_val_int(c, 0, 1) == 0) {
+		api_db_clear(c);
+		return (api_not_found(req));
+	}
+	api_db_clear(c);
+	return (reply_raw(req, 200, "{\"v\":1}"));
+}

@@ -1,0 +1,259 @@
+/*
+ * Copyright (c) 2026 Yard authors.  ISC licence.
+ *
+ * The command ledger (SPEC 7): issue a command, list and follow them.
+ * Commands are rows in PostgreSQL; a Redis publish wakes whichever
+ * instance holds the node's long-poll.
+ */
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include "app.h"
+#include "api/api.h"
+
+/* Who may see a command: admins, node grants, or a grant on its task. */
+#define CMD_VISIBLE \
+	"($2::boolean OR EXISTS (SELECT 1 FROM grants g WHERE" \
+	" g.user_id = $3::bigint AND (g.node_id = c.node_id OR" \
+	" (c.task_id IS NOT NULL AND g.task_id = c.task_id))))"
+
+#define CMD_COLS \
+	"c.id, c.seq, c.type, c.node_id, n.name AS node_name, c.task_id," \
+	" c.payload, c.state, c.issued_by, u.sub AS issued_by_sub," \
+	" c.issued_at, c.dispatched_at, c.finished_at, c.deadline," \
+	" c.exit_status, c.agent_received_ms, c.agent_finished_ms"
+
+static const char *sql_issue =
+    "WITH p AS (SELECT n.id, n.revoked_at IS NOT NULL AS revoked,"
+    "  ($2::boolean OR EXISTS (SELECT 1 FROM grants g LEFT JOIN tasks t"
+    "   ON t.id = g.task_id WHERE g.user_id = $3::bigint AND"
+    "   (g.node_id = n.id OR t.node_id = n.id))) AS can_view,"
+    "  ($2::boolean OR EXISTS (SELECT 1 FROM grants g WHERE"
+    "   g.user_id = $3::bigint AND g.node_id = n.id AND"
+    "   g.level = 'operate')) AS can_operate"
+    "  FROM nodes n WHERE n.id = $1::bigint),"
+    " c AS (INSERT INTO commands (type, node_id, payload, issued_by,"
+    "  deadline) SELECT $4, id, $5::jsonb, $3::bigint,"
+    "  now() + make_interval(secs => $6::integer) FROM p"
+    "  WHERE can_operate AND NOT revoked RETURNING *),"
+    " ev AS (INSERT INTO command_events (command_id, state)"
+    "  SELECT id, 'queued' FROM c),"
+    " a AS (INSERT INTO audit (actor_id, actor_sub, action, object_type,"
+    "  object_id, detail, remote_addr) SELECT $3::bigint, $7,"
+    "  'command.issue', 'node', node_id, jsonb_build_object('command', id,"
+    "  'type', type), $8 FROM c)"
+    " SELECT p.can_view, p.can_operate, p.revoked, (SELECT row_to_json(x)::text"
+    "  FROM (SELECT c.id, c.seq, c.type, c.node_id, c.task_id, c.payload,"
+    "  c.state, c.issued_at, c.deadline FROM c) x) FROM p";
+
+static const char *sql_list =
+    "SELECT row_to_json(x)::text, x.seq FROM (SELECT " CMD_COLS
+    " FROM commands c JOIN nodes n ON n.id = c.node_id"
+    " LEFT JOIN users u ON u.id = c.issued_by"
+    " WHERE ($1::bigint = 0 OR c.seq < $1::bigint) AND " CMD_VISIBLE
+    " AND ($4::bigint IS NULL OR c.node_id = $4::bigint)"
+    " AND ($5::bigint IS NULL OR c.task_id = $5::bigint)"
+    " AND ($6 = '' OR c.state = $6)"
+    " AND ($7::bigint IS NULL OR c.issued_by = $7::bigint)"
+    " AND ($8 = '' OR c.issued_at >= $8::timestamptz)"
+    " AND ($9 = '' OR c.issued_at < $9::timestamptz)"
+    " ORDER BY c.seq DESC LIMIT $10::bigint + 1) x";
+
+static const char *sql_get =
+    "SELECT row_to_json(x)::text FROM (SELECT " CMD_COLS ", c.output,"
+    " (SELECT coalesce(json_agg(e ORDER BY e.id), '[]') FROM (SELECT id, at,"
+    "  state, detail FROM command_events WHERE command_id = c.id) e)"
+    "  AS events"
+    " FROM commands c JOIN nodes n ON n.id = c.node_id"
+    " LEFT JOIN users u ON u.id = c.issued_by"
+    " WHERE c.id = $1::uuid AND " CMD_VISIBLE ") x";
+
+static int commands_issue(struct http_request *, struct api_ctx *);
+static int commands_list(struct http_request *, struct api_ctx *);
+static int uuid_ok(const char *);
+
+static int
+uuid_ok(const char *s)
+{
+	size_t i;
+
+	if (strlen(s) != 36)
+		return (0);
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return (0);
+		} else if (!isxdigit((unsigned char)s[i])) {
+			return (0);
+		}
+	}
+	return (1);
+}
+
+int
+api_commands(struct http_request *req)
+{
+	struct api_ctx *c;
+	enum api_step	s;
+
+	if (req->method == HTTP_METHOD_GET) {
+		if ((s = api_begin(req, &c, 0)) != API_GO)
+			return (api_return(s));
+		return (commands_list(req, c));
+	}
+	if (req->method == HTTP_METHOD_POST) {
+		if ((s = api_begin(req, &c, API_NEED_BODY)) != API_GO)
+			return (api_return(s));
+		return (commands_issue(req, c));
+	}
+	return (api_error(req, 405, "method_not_allowed", NULL, NULL));
+}
+
+static int
+commands_issue(struct http_request *req, struct api_ctx *c)
+{
+	const char   *type, *vals[8], *cv, *co, *rv;
+	char	      nid[32], uid[32], tmo[16], remote[64], *payload;
+	int	      has_node, has_task;
+	int64_t	      node, task;
+	enum api_step s;
+	json_t	     *pl;
+
+	if (!api_body_str(req, c, "type", 1, 32, &type) ||
+	    !api_body_id(req, c, "node_id", &has_node, &node) ||
+	    !api_body_id(req, c, "task_id", &has_task, &task))
+		return (KORE_RESULT_OK);
+	/* This release knows "ping"; task commands come with tasks. */
+	if (strcmp(type, "ping") != 0)
+		return (api_error(req, 400, "bad_request",
+		    "type must be one of: ping", "type"));
+	if (has_task)
+		return (api_error(req, 400, "bad_request",
+		    "ping targets a node: give node_id", "task_id"));
+	if (!has_node)
+		return (api_error(req, 400, "bad_request",
+		    "node_id is required", "node_id"));
+	pl = json_object_get(c->body, "payload");
+	if (pl != NULL && !json_is_object(pl))
+		return (api_error(req, 400, "bad_request",
+		    "payload must be an object", "payload"));
+
+	snprintf(nid, sizeof(nid), "%" PRId64, node);
+	snprintf(uid, sizeof(uid), "%" PRId64, c->who.user_id);
+	snprintf(tmo, sizeof(tmo), "%" PRId64, app.cfg.command_timeout);
+	api_remote_addr(req, remote, sizeof(remote));
+	if ((payload = json_dumps(pl != NULL ? pl : json_object(),
+		 JSON_COMPACT)) == NULL)
+		return (api_error(req, 500, "internal", NULL, NULL));
+	vals[0] = nid;
+	vals[1] = c->who.admin ? "true" : "false";
+	vals[2] = uid;
+	vals[3] = type;
+	vals[4] = payload;
+	vals[5] = tmo;
+	vals[6] = c->claims.sub;
+	vals[7] = remote;
+	s = api_db(req, c, sql_issue, 8, vals, NULL);
+	free(payload);
+	if (s != API_GO)
+		return (api_return(s));
+
+	cv = api_val(c, 0, 0);
+	co = api_val(c, 0, 1);
+	rv = api_val(c, 0, 2);
+	if (api_rows(c) != 1 || cv == NULL || strcmp(cv, "t") != 0) {
+		api_db_clear(c);
+		return (api_not_found(req));
+	}
+	if (strcmp(co, "t") != 0) {
+		api_db_clear(c);
+		return (api_error(req, 403, "forbidden",
+		    "you may view this node but not operate it", NULL));
+	}
+	if (strcmp(rv, "t") == 0) {
+		api_db_clear(c);
+		return (api_error(req, 409, "node_revoked",
+		    "this node has been revoked", "node_id"));
+	}
+	api_node_wake(node);
+	http_response_header(req, "content-type",
+	    "application/json; charset=utf-8");
+	http_response_header(req, "cache-control", "no-store");
+	http_response(req, 201, api_val(c, 0, 3), strlen(api_val(c, 0, 3)));
+	api_db_clear(c);
+	return (KORE_RESULT_OK);
+}
+
+static int
+commands_list(struct http_request *req, struct api_ctx *c)
+{
+	int64_t	      limit, cursor, node, task, user;
+	char	      cur[32], lim[32], uid[32], n[32], t[32], u[32];
+	char	      state[16], from[40], to[40];
+	const char   *vals[10];
+	enum api_step s;
+
+	if (!api_qs_page(req, &limit, &cursor) ||
+	    !api_qs_int(req, "node_id", 1, INT64_MAX, 0, &node) ||
+	    !api_qs_int(req, "task_id", 1, INT64_MAX, 0, &task) ||
+	    !api_qs_int(req, "user_id", 1, INT64_MAX, 0, &user) ||
+	    !api_qs_str(req, "state", 12, state, sizeof(state)) ||
+	    !api_qs_str(req, "from", 35, from, sizeof(from)) ||
+	    !api_qs_str(req, "to", 35, to, sizeof(to)))
+		return (KORE_RESULT_OK);
+	if (from[0] != '\0' && !api_time_ok(from))
+		return (api_error(req, 400, "bad_request",
+		    "from must be an RFC 3339 date or time", "from"));
+	if (to[0] != '\0' && !api_time_ok(to))
+		return (api_error(req, 400, "bad_request",
+		    "to must be an RFC 3339 date or time", "to"));
+	snprintf(cur, sizeof(cur), "%" PRId64, cursor);
+	snprintf(lim, sizeof(lim), "%" PRId64, limit);
+	snprintf(uid, sizeof(uid), "%" PRId64, c->who.user_id);
+	snprintf(n, sizeof(n), "%" PRId64, node);
+	snprintf(t, sizeof(t), "%" PRId64, task);
+	snprintf(u, sizeof(u), "%" PRId64, user);
+	vals[0] = cur;
+	vals[1] = c->who.admin ? "true" : "false";
+	vals[2] = uid;
+	vals[3] = node ? n : NULL;
+	vals[4] = task ? t : NULL;
+	vals[5] = state;
+	vals[6] = user ? u : NULL;
+	vals[7] = from;
+	vals[8] = to;
+	vals[9] = lim;
+	if ((s = api_db(req, c, sql_list, 10, vals, NULL)) != API_GO)
+		return (api_return(s));
+	return (api_reply_list(req, c, limit));
+}
+
+int
+api_command(struct http_request *req)
+{
+	struct api_ctx *c;
+	enum api_step	s;
+	const char     *id, *vals[3];
+	char		uid[32];
+
+	if (req->method != HTTP_METHOD_GET)
+		return (api_error(req, 405, "method_not_allowed", NULL, NULL));
+	id = req->path + strlen("/api/v1/commands/");
+	if (!uuid_ok(id))
+		return (api_not_found(req));
+	if ((s = api_begin(req, &c, 0)) != API_GO)
+		return (api_return(s));
+	snprintf(uid, sizeof(uid), "%" PRId64, c->who.user_id);
+	vals[0] = id;
+	vals[1] = c->who.admin ? "true" : "false";
+	vals[2] = uid;
+	if ((s = api_db(req, c, sql_get, 3, vals, NULL)) != API_GO)
+		return (api_return(s));
+	return (api_reply_row(req, c, 200));
+}
