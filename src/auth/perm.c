@@ -1,0 +1,229 @@
+/*
+ * Copyright (c) 2026 Yard authors.  ISC licence.
+ *
+ * Permission logic (SPEC 4): admins operate everything, a grant is view or
+ * operate on one node (and all its tasks) or one task, deny by default.
+ */
+
+#include <sys/types.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "auth/auth.h"
+
+#define PERM_GRANTS_MAX 100000
+/* Generous for 100000 rows of [id, id, null, "operate"]. */
+#define PERM_JSON_MAX (PERM_GRANTS_MAX * 96)
+
+/* clang-format off */
+static enum auth_level	grant_level(const struct auth_grant *);
+static int		grant_id(json_t *, int64_t *);
+/* clang-format on */
+
+/* Any value but VIEW and OPERATE grants nothing. */
+static enum auth_level
+grant_level(const struct auth_grant *g)
+{
+	if (g->level == AUTH_LEVEL_VIEW || g->level == AUTH_LEVEL_OPERATE)
+		return (g->level);
+	return (AUTH_LEVEL_NONE);
+}
+
+/*
+ * Ids are positive (PostgreSQL serials); 0 means "not this kind of grant",
+ * so asking about id 0 or below answers NONE rather than matching every
+ * grant of the other kind.
+ */
+enum auth_level
+auth_level_node(const struct auth_principal *p, int64_t node_id)
+{
+	enum auth_level best, l;
+	size_t		i;
+
+	if (p == NULL || node_id <= 0)
+		return (AUTH_LEVEL_NONE);
+	if (p->admin)
+		return (AUTH_LEVEL_OPERATE);
+
+	best = AUTH_LEVEL_NONE;
+	for (i = 0; p->grants != NULL && i < p->ngrants; i++) {
+		if (p->grants[i].task_id != 0 ||
+		    p->grants[i].node_id != node_id)
+			continue;
+		l = grant_level(&p->grants[i]);
+		if (l > best)
+			best = l;
+	}
+
+	return (best);
+}
+
+enum auth_level
+auth_level_task(const struct auth_principal *p, int64_t task_id,
+    int64_t node_id)
+{
+	const struct auth_grant *g;
+	enum auth_level		 best, l;
+	size_t			 i;
+
+	if (p == NULL || task_id <= 0)
+		return (AUTH_LEVEL_NONE);
+	if (p->admin)
+		return (AUTH_LEVEL_OPERATE);
+
+	best = AUTH_LEVEL_NONE;
+	for (i = 0; p->grants != NULL && i < p->ngrants; i++) {
+		g = &p->grants[i];
+		if (g->node_id == 0 && g->task_id == task_id)
+			l = grant_level(g);
+		else if (g->task_id == 0 && node_id > 0 &&
+		    g->node_id == node_id)
+			l = grant_level(g);
+		else
+			continue;
+		if (l > best)
+			best = l;
+	}
+
+	return (best);
+}
+
+/* Asking for NONE means "any grant at all", i.e. VIEW. */
+int
+auth_any_grant(const struct auth_principal *p, enum auth_level level)
+{
+	size_t i;
+
+	if (p == NULL)
+		return (0);
+	if (p->admin)
+		return (1);
+	if (level < AUTH_LEVEL_VIEW)
+		level = AUTH_LEVEL_VIEW;
+
+	for (i = 0; p->grants != NULL && i < p->ngrants; i++) {
+		if (grant_level(&p->grants[i]) >= level)
+			return (1);
+	}
+
+	return (0);
+}
+
+enum auth_level
+auth_level_parse(const char *s)
+{
+	if (s == NULL)
+		return (AUTH_LEVEL_NONE);
+	if (strcmp(s, "view") == 0)
+		return (AUTH_LEVEL_VIEW);
+	if (strcmp(s, "operate") == 0)
+		return (AUTH_LEVEL_OPERATE);
+	return (AUTH_LEVEL_NONE);
+}
+
+const char *
+auth_level_str(enum auth_level l)
+{
+	switch (l) {
+	case AUTH_LEVEL_VIEW:
+		return ("view");
+	case AUTH_LEVEL_OPERATE:
+		return ("operate");
+	case AUTH_LEVEL_NONE:
+		break;
+	}
+	return ("none");
+}
+
+/* A positive JSON integer id, or null (*id 0).  0 for anything else. */
+static int
+grant_id(json_t *v, int64_t *id)
+{
+	*id = 0;
+	if (json_is_null(v))
+		return (1);
+	if (!json_is_integer(v) || json_integer_value(v) <= 0)
+		return (0);
+	*id = (int64_t)json_integer_value(v);
+	return (1);
+}
+
+/*
+ * On success *out is an array of *n grants the caller frees with free()
+ * (NULL when there are none).  Any bad row rejects the whole input: a
+ * half-read grant list would silently deny or, worse, mis-grant.
+ */
+int
+auth_grants_parse(const char *json, size_t len, struct auth_grant **out,
+    size_t *n)
+{
+	struct auth_grant *g;
+	json_t		  *doc, *row, *v;
+	json_error_t	   jerr;
+	size_t		   i, count;
+	int		   ret;
+
+	ret = 0;
+	doc = NULL;
+	g = NULL;
+	if (out != NULL)
+		*out = NULL;
+	if (n != NULL)
+		*n = 0;
+	if (json == NULL || out == NULL || n == NULL || len > PERM_JSON_MAX)
+		return (0);
+
+	doc = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_array(doc))
+		goto cleanup;
+	count = json_array_size(doc);
+	if (count > PERM_GRANTS_MAX)
+		goto cleanup;
+	if (count == 0) {
+		ret = 1;
+		goto cleanup;
+	}
+
+	if ((g = calloc(count, sizeof(*g))) == NULL)
+		goto cleanup;
+
+	for (i = 0; i < count; i++) {
+		row = json_array_get(doc, i);
+		if (!json_is_array(row) || json_array_size(row) != 4)
+			goto cleanup;
+
+		v = json_array_get(row, 0);
+		if (!json_is_integer(v) || json_integer_value(v) <= 0)
+			goto cleanup;
+		g[i].id = (int64_t)json_integer_value(v);
+
+		if (!grant_id(json_array_get(row, 1), &g[i].node_id) ||
+		    !grant_id(json_array_get(row, 2), &g[i].task_id))
+			goto cleanup;
+		/* Exactly one target: a node or a task. */
+		if ((g[i].node_id == 0) == (g[i].task_id == 0))
+			goto cleanup;
+
+		v = json_array_get(row, 3);
+		if (!json_is_string(v))
+			goto cleanup;
+		g[i].level = auth_level_parse(json_string_value(v));
+		if (g[i].level == AUTH_LEVEL_NONE)
+			goto cleanup;
+	}
+
+	*out = g;
+	*n = count;
+	g = NULL;
+	ret = 1;
+
+cleanup:
+	free(g);
+	json_decref(doc);
+
+	return (ret);
+}
