@@ -13,54 +13,54 @@
 #include <stdint.h>
 
 /* SPEC 3.1: a token is at most 8 KiB. */
-#define AUTH_TOKEN_MAX		8192
-#define AUTH_CLAIM_MAX		256	/* sub, name, email, jti: bytes + NUL */
-#define AUTH_KID_MAX		128
-#define AUTH_ROLES_MAX		32
-#define AUTH_KEYS_MAX		64
+#define AUTH_TOKEN_MAX 8192
+#define AUTH_CLAIM_MAX 256 /* sub, name, email, jti: bytes + NUL */
+#define AUTH_KID_MAX   128
+#define AUTH_ROLES_MAX 32
+#define AUTH_KEYS_MAX  64
 
 /* Algorithms, as bits so that an allow-list is one unsigned int. */
-#define AUTH_ALG_RS256		0x01
-#define AUTH_ALG_RS384		0x02
-#define AUTH_ALG_RS512		0x04
-#define AUTH_ALG_ES256		0x08
-#define AUTH_ALG_ES384		0x10
-#define AUTH_ALG_ES512		0x20
-#define AUTH_ALG_HS256		0x40
+#define AUTH_ALG_RS256 0x01
+#define AUTH_ALG_RS384 0x02
+#define AUTH_ALG_RS512 0x04
+#define AUTH_ALG_ES256 0x08
+#define AUTH_ALG_ES384 0x10
+#define AUTH_ALG_ES512 0x20
+#define AUTH_ALG_HS256 0x40
 
 enum auth_result {
 	AUTH_OK = 0,
-	AUTH_MALFORMED,		/* size, shape, base64url, JSON, duplicate keys */
-	AUTH_BAD_ALG,		/* alg not allowed, "none", or no key of its type */
-	AUTH_FORBIDDEN_HEADER,	/* jku, x5u, x5c, jwk or crit present */
-	AUTH_UNKNOWN_KID,	/* kid names no key we hold */
+	AUTH_MALFORMED, /* size, shape, base64url, JSON, duplicate keys */
+	AUTH_BAD_ALG, /* alg not allowed, "none", or no key of its type */
+	AUTH_FORBIDDEN_HEADER, /* jku, x5u, x5c, jwk or crit present */
+	AUTH_UNKNOWN_KID, /* kid names no key we hold */
 	AUTH_BAD_SIGNATURE,
-	AUTH_EXPIRED,		/* exp + skew <= now */
-	AUTH_NOT_YET_VALID,	/* nbf or iat later than now + skew */
+	AUTH_EXPIRED, /* exp + skew <= now */
+	AUTH_NOT_YET_VALID, /* nbf or iat later than now + skew */
 	AUTH_BAD_ISSUER,
 	AUTH_BAD_AUDIENCE,
-	AUTH_BAD_CLAIMS		/* sub/exp missing, wrong types, too long */
+	AUTH_BAD_CLAIMS /* sub/exp missing, wrong types, too long */
 };
 
 /* What a token must satisfy besides its signature. */
 struct auth_policy {
-	const char	*issuer;	/* exact match of iss */
-	const char	*audience;	/* aud equals it or contains it */
-	int64_t		skew;		/* seconds of clock-skew allowance */
-	unsigned int	algs;		/* AUTH_ALG_* bits allowed */
-	const char	*admin_role;	/* roles[] entry that makes an admin */
+	const char  *issuer; /* exact match of iss */
+	const char  *audience; /* aud equals it or contains it */
+	int64_t	     skew; /* seconds of clock-skew allowance */
+	unsigned int algs; /* AUTH_ALG_* bits allowed */
+	const char  *admin_role; /* roles[] entry that makes an admin */
 };
 
 /* What Yard reads from a verified token (SPEC 3.1). */
 struct auth_claims {
-	char		sub[AUTH_CLAIM_MAX];
-	char		name[AUTH_CLAIM_MAX];	/* "" when absent */
-	char		email[AUTH_CLAIM_MAX];	/* "" when absent */
-	char		jti[AUTH_CLAIM_MAX];	/* "" when absent */
-	int		admin;		/* roles contains policy admin_role */
-	int		upload;		/* scope contains "packages:upload" */
-	int64_t		exp;
-	int64_t		iat;		/* 0 when absent */
+	char	sub[AUTH_CLAIM_MAX];
+	char	name[AUTH_CLAIM_MAX]; /* "" when absent */
+	char	email[AUTH_CLAIM_MAX]; /* "" when absent */
+	char	jti[AUTH_CLAIM_MAX]; /* "" when absent */
+	int	admin; /* roles contains policy admin_role */
+	int	upload; /* scope contains "packages:upload" */
+	int64_t exp;
+	int64_t iat; /* 0 when absent */
 };
 
 /*
@@ -72,21 +72,21 @@ struct auth_claims {
  */
 struct auth_keyset;
 
-struct auth_keyset	*auth_keyset_new(void);
-void			 auth_keyset_free(struct auth_keyset *);
-size_t			 auth_keyset_count(const struct auth_keyset *);
+struct auth_keyset *auth_keyset_new(void);
+void		    auth_keyset_free(struct auth_keyset *);
+size_t		    auth_keyset_count(const struct auth_keyset *);
 
 /*
  * Add one public key in PEM form (SubjectPublicKeyInfo or an X.509
  * certificate).  kid may be NULL.  Returns KORE_RESULT_OK style 1 / 0; on
  * failure err says why (never containing key material).
  */
-int	auth_keyset_add_pem(struct auth_keyset *, const char *pem, size_t len,
-	    const char *kid, char *err, size_t errlen);
+int auth_keyset_add_pem(struct auth_keyset *, const char *pem, size_t len,
+    const char *kid, char *err, size_t errlen);
 
 /* Add an HMAC secret (HS256 only); at least 32 bytes or it is refused. */
-int	auth_keyset_add_secret(struct auth_keyset *, const uint8_t *secret,
-	    size_t len, char *err, size_t errlen);
+int auth_keyset_add_secret(struct auth_keyset *, const uint8_t *secret,
+    size_t len, char *err, size_t errlen);
 
 /*
  * Replace every JWKS-sourced key with the keys of a JWKS document.  Keys of
@@ -94,11 +94,11 @@ int	auth_keyset_add_secret(struct auth_keyset *, const uint8_t *secret,
  * skipped (counted in *skipped).  The document is rejected as a whole (set
  * unchanged, returns 0) when it is not a JSON object with a "keys" array.
  */
-int	auth_keyset_set_jwks(struct auth_keyset *, const char *json,
-	    size_t len, size_t *skipped, char *err, size_t errlen);
+int auth_keyset_set_jwks(struct auth_keyset *, const char *json, size_t len,
+    size_t *skipped, char *err, size_t errlen);
 
 /* Parse an allow-list such as "RS256,ES256" into AUTH_ALG_* bits; 0 on error. */
-unsigned int	auth_algs_parse(const char *list);
+unsigned int auth_algs_parse(const char *list);
 
 /*
  * Verify a compact JWS and check its claims.  Order: size and shape
@@ -108,14 +108,14 @@ unsigned int	auth_algs_parse(const char *list);
  * there is no kid), then claims (duplicates rejected, iss, aud, exp, nbf,
  * iat, sub).  On AUTH_OK *out is filled; otherwise *out is zeroed.
  */
-enum auth_result	auth_verify(const struct auth_keyset *,
-			    const struct auth_policy *, const char *token,
-			    size_t len, int64_t now, struct auth_claims *out);
+enum auth_result auth_verify(const struct auth_keyset *,
+    const struct auth_policy *, const char *token, size_t len, int64_t now,
+    struct auth_claims *out);
 
 /* "token_expired" for AUTH_EXPIRED, "invalid_token" for the rest. */
-const char	*auth_result_code(enum auth_result);
+const char *auth_result_code(enum auth_result);
 /* Short English reason for logs ("bad signature", ...). */
-const char	*auth_result_str(enum auth_result);
+const char *auth_result_str(enum auth_result);
 
 /*
  * Verified-token cache: SHA-256(token) -> claims, fixed size, per worker.
@@ -124,13 +124,13 @@ const char	*auth_result_str(enum auth_result);
  */
 struct auth_cache;
 
-struct auth_cache	*auth_cache_new(size_t slots);
-void			 auth_cache_free(struct auth_cache *);
-int	auth_cache_get(struct auth_cache *, const char *token, size_t len,
-	    int64_t now, int64_t skew, struct auth_claims *out);
-void	auth_cache_put(struct auth_cache *, const char *token, size_t len,
-	    const struct auth_claims *);
-void	auth_cache_clear(struct auth_cache *);
+struct auth_cache *auth_cache_new(size_t slots);
+void		   auth_cache_free(struct auth_cache *);
+int  auth_cache_get(struct auth_cache *, const char *token, size_t len,
+     int64_t now, int64_t skew, struct auth_claims *out);
+void auth_cache_put(struct auth_cache *, const char *token, size_t len,
+    const struct auth_claims *);
+void auth_cache_clear(struct auth_cache *);
 
 /* Permissions (SPEC 4). */
 enum auth_level {
@@ -141,37 +141,49 @@ enum auth_level {
 
 struct auth_grant {
 	int64_t		id;
-	int64_t		node_id;	/* 0 when the grant is on a task */
-	int64_t		task_id;	/* 0 when the grant is on a node */
-	enum auth_level	level;
+	int64_t		node_id; /* 0 when the grant is on a task */
+	int64_t		task_id; /* 0 when the grant is on a node */
+	enum auth_level level;
 };
 
 struct auth_principal {
-	int64_t			 user_id;
-	int			 admin;
-	struct auth_grant	*grants;
-	size_t			 ngrants;
+	int64_t		   user_id;
+	int		   admin;
+	struct auth_grant *grants;
+	size_t		   ngrants;
 };
 
 /* Level on a node: admin -> operate; else the best node grant. */
-enum auth_level	auth_level_node(const struct auth_principal *, int64_t node_id);
+enum auth_level auth_level_node(const struct auth_principal *, int64_t node_id);
 /* Level on a task: admin -> operate; else best of task grant and the grant
  * on the task's node (node grants cover all its tasks). */
-enum auth_level	auth_level_task(const struct auth_principal *, int64_t task_id,
-		    int64_t node_id);
+enum auth_level auth_level_task(const struct auth_principal *, int64_t task_id,
+    int64_t node_id);
 /* Whether the principal may view anything at all (admin or any grant). */
-int		auth_any_grant(const struct auth_principal *, enum auth_level);
+int auth_any_grant(const struct auth_principal *, enum auth_level);
 
 /*
  * Parse grants from the JSON the database returns:
  * [[id, node_id|null, task_id|null, "view"|"operate"], ...].
  * Returns 1 and an array the caller frees with free(), or 0 on bad input.
  */
-int	auth_grants_parse(const char *json, size_t len,
-	    struct auth_grant **out, size_t *n);
+int auth_grants_parse(const char *json, size_t len, struct auth_grant **out,
+    size_t *n);
 
-enum auth_level	auth_level_parse(const char *);	/* NONE on bad input */
-const char	*auth_level_str(enum auth_level);
+enum auth_level auth_level_parse(const char *); /* NONE on bad input */
+const char     *auth_level_str(enum auth_level);
+
+/*
+ * Internal to src/auth (token.c reads keyset.c's keys and keyset.c uses
+ * token.c's decoder); declared here so the two files cannot drift.
+ * key: the idx-th key's kid (NULL if none), algorithms, and either a
+ * public key or an HMAC secret, all borrowed.  Returns 0 past the end.
+ */
+struct evp_pkey_st;
+int auth_keyset_get(const struct auth_keyset *, size_t, const char **,
+    unsigned int *, struct evp_pkey_st **, const uint8_t **, size_t *);
+/* Strict base64url (no padding, zero trailing bits); 1 on success. */
+int auth_b64url_decode(const char *, size_t, uint8_t *, size_t, size_t *);
 
 /*
  * Kore glue (sso.c): the worker's verified-token cache and JWKS refresh.
@@ -179,41 +191,40 @@ const char	*auth_level_str(enum auth_level);
  */
 struct http_request;
 
-#define AUTH_JWKS_MAX		(256 * 1024)
+#define AUTH_JWKS_MAX (256 * 1024)
 
 /* Worker start: allocate the token cache. */
-void	auth_sso_init(size_t cache_slots);
+void auth_sso_init(size_t cache_slots);
 
 /* The bearer token of a request; 0 when there is none. */
-int	auth_sso_bearer(struct http_request *, const char **, size_t *);
+int auth_sso_bearer(struct http_request *, const char **, size_t *);
 
 /* Cache lookup, else full verification (and cache fill on success). */
-enum auth_result	auth_sso_verify(const char *, size_t,
-			    struct auth_claims *);
+enum auth_result auth_sso_verify(const char *, size_t, struct auth_claims *);
 
 /*
  * Start fetching the JWKS in a Kore task unless one ran less than
  * YARD_JWKS_REFRESH_MIN seconds ago.  Returns 1 when a fetch is under way
  * (done() runs in the worker when it ends), 0 when none will happen.
  */
-int	auth_sso_jwks_refresh(void (*done)(void));
+int auth_sso_jwks_refresh(void (*done)(void));
 
 /* Blocking JWKS fetch with libcurl (parent at start-up, or a task thread).
  * On success *body is malloc'd (caller frees with free()). */
-int	auth_jwks_fetch(const char *url, char **body, size_t *len, char *err,
-	    size_t errlen);
+int auth_jwks_fetch(const char *url, char **body, size_t *len, char *err,
+    size_t errlen);
 
 /* login_url of SPEC 3.3 for a page to come back to. */
-void	auth_sso_login_url(const char *return_to, char *out, size_t outlen);
+void auth_sso_login_url(const char *return_to, char *out, size_t outlen);
 
 /* Counters for /metrics. */
 struct auth_sso_stats {
-	uint64_t	cache_hits;
-	uint64_t	cache_misses;
-	uint64_t	rejected;
-	uint64_t	jwks_fetches;
-	uint64_t	jwks_failures;
+	uint64_t cache_hits;
+	uint64_t cache_misses;
+	uint64_t rejected;
+	uint64_t jwks_fetches;
+	uint64_t jwks_failures;
 };
-extern struct auth_sso_stats	auth_sso_stats;
+extern struct auth_sso_stats auth_sso_stats;
 
 #endif /* AUTH_H */

@@ -34,9 +34,6 @@
  * these are declared in both files: keep the two copies identical.
  */
 /* clang-format off */
-int	auth_keyset_get(const struct auth_keyset *, size_t, const char **,
-	    unsigned int *, EVP_PKEY **, const uint8_t **, size_t *);
-int	auth_b64url_decode(const char *, size_t, uint8_t *, size_t, size_t *);
 
 struct token_alg {
 	const char	*name;
