@@ -285,7 +285,8 @@ node_auth(struct http_request *req, struct api_ctx *c)
 	explicit_bzero(secret, sizeof(secret));
 
 	e = &ncache[(uint64_t)node_id % NCACHE_SLOTS];
-	if (e->node_id != node_id ||
+	/* Finish our own lookup even if another request filled the slot. */
+	if (api_db_busy(c) || e->node_id != node_id ||
 	    kore_time_ms() - e->loaded > NCACHE_TTL_MS) {
 		snprintf(id, sizeof(id), "%" PRId64, node_id);
 		vals[0] = id;

@@ -73,6 +73,8 @@ enum api_step api_begin(struct http_request *, struct api_ctx **, int);
 enum api_step api_db(struct http_request *, struct api_ctx *, const char *sql,
     int n, const char *const *vals, const char *conflict);
 void	      api_db_clear(struct api_ctx *);
+/* 1 while a statement of this request is in flight. */
+int api_db_busy(struct api_ctx *);
 
 /* Replies; each returns KORE_RESULT_OK so handlers can `return` them. */
 int api_error(struct http_request *, int status, const char *code,

@@ -409,7 +409,10 @@ ctx_principal(struct http_request *req, struct api_ctx *c)
 	int		     admin, disabled;
 	const char	    *g;
 
-	if ((e = ucache_get(c->claims.sub)) != NULL) {
+	/* A query of ours in flight must finish even if another request
+	 * warmed the cache meanwhile, or its result would leak into the
+	 * handler's next statement. */
+	if (!api_db_busy(c) && (e = ucache_get(c->claims.sub)) != NULL) {
 		if (e->disabled) {
 			api_error(req, 403, "user_disabled",
 			    "this user is disabled in Yard", NULL);
@@ -999,4 +1002,10 @@ api_body_raw(struct http_request *req, struct api_ctx *c, size_t max,
 	*out = c->raw;
 	*len = c->rawlen;
 	return (1);
+}
+
+int
+api_db_busy(struct api_ctx *c)
+{
+	return (c->sql_phase != SQL_IDLE);
 }

@@ -129,9 +129,21 @@ test('duplicate claims and header members are refused', async () => {
 });
 
 test('kid, jku, x5u and jwk tricks are refused and never fetched', async () => {
-  for (const extra of [{ kid: '../../../../dev/null' }, { kid: "x' UNION SELECT 1--" },
-    { jku: 'http://127.0.0.1:1/jwks' }, { x5u: 'http://127.0.0.1:1/cert' },
-    { jwk: { kty: 'RSA', n: 'AQAB', e: 'AQAB' } }, { crit: ['exp'] }]) {
+  const other = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  // A kid is only ever a key into the configured keys: never a path, never
+  // SQL.  Signed by a foreign key, any kid is refused...
+  for (const kid of ['../../../../dev/null', "x' UNION SELECT 1--", '']) {
+    const r = await me(jwt.sign({ alg: 'RS256', typ: 'JWT', kid }, jwt.claims({ sub: 'alice' }), other.privateKey));
+    assert.strictEqual(r.status, 401, kid);
+  }
+  // ...and signed by a configured key it does not change which key verifies.
+  const r0 = await me(jwt.sign({ alg: 'RS256', typ: 'JWT', kid: '../../../../dev/null' },
+    jwt.claims({ sub: 'alice' }), s.keys.rsa.privateKey));
+  assert.strictEqual(r0.status, 200);
+  // Header-borne keys and key URLs are refused outright, even when the
+  // signature is good.
+  for (const extra of [{ jku: 'http://127.0.0.1:1/jwks' }, { x5u: 'http://127.0.0.1:1/cert' },
+    { jwk: { kty: 'RSA', n: 'AQAB', e: 'AQAB' } }, { x5c: ['AAAA'] }, { crit: ['exp'] }]) {
     const r = await me(jwt.sign(Object.assign({ alg: 'RS256', typ: 'JWT' }, extra),
       jwt.claims({ sub: 'alice' }), s.keys.rsa.privateKey));
     assert.strictEqual(r.status, 401, JSON.stringify(extra));

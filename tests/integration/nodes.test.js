@@ -246,3 +246,34 @@ test('with Redis down, commands still arrive by polling', async () => {
 test('no worker died', () => {
   assert.deepStrictEqual(s.deaths(), []);
 });
+
+// Regression: a request whose credential lookup was in flight when another
+// request warmed the cache used to hand that lookup's row to its next
+// statement (a poll answered 200 "f").
+test('concurrent cold-cache requests each get their own answers', async () => {
+  const fresh = await s.startAnother({ YARD_WORKERS: '1' });
+  const nodes = [];
+  for (let i = 0; i < 12; i++) nodes.push(await enroll('race-' + i, fresh.url));
+  const calls = [];
+  for (const n of nodes) {
+    for (let i = 0; i < 8; i++) {
+      calls.push(agentCall(n, 'GET', '/agent/v1/commands?after=0&wait=1', undefined, fresh.url)
+        .then(async (r) => ({ kind: 'poll', status: r.status, text: await r.text() })));
+      calls.push(agentCall(n, 'POST', '/agent/v1/heartbeat', { v: 1, seq: i + 1, time: Math.floor(Date.now() / 1000),
+        facts: facts('race'), metrics, tasks: [] }, fresh.url).then(async (r) => ({ kind: 'hb', status: r.status, text: await r.text() })));
+    }
+  }
+  const user = 'race-admin-' + Date.now();
+  for (let i = 0; i < 16; i++) {
+    calls.push(fetch(fresh.url + '/api/v1/users?limit=1', { headers: { authorization: 'Bearer ' + s.adminToken(user) } })
+      .then(async (r) => ({ kind: 'users', status: r.status, text: await r.text() })));
+  }
+  for (const r of await Promise.all(calls)) {
+    if (r.kind === 'poll') assert.ok(r.status === 204 || (r.status === 200 && JSON.parse(r.text).v === 1), JSON.stringify(r));
+    if (r.kind === 'hb') assert.strictEqual(r.status, 200, JSON.stringify(r));
+    if (r.kind === 'users') {
+      assert.strictEqual(r.status, 200, JSON.stringify(r));
+      assert.ok(Array.isArray(JSON.parse(r.text).items), r.text);
+    }
+  }
+});
