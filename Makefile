@@ -36,14 +36,19 @@ MODULE_SRCS=	$(PURE_SRCS) src/app.c src/auth/sso.c src/store/db.c \
 MODULE_OBJS=	$(MODULE_SRCS:src/%.c=$(OBJDIR)/%.o)
 
 UNIT_TESTS=	$(OBJDIR)/tests/test_settings $(OBJDIR)/tests/test_auth \
-		$(OBJDIR)/tests/test_perm
+		$(OBJDIR)/tests/test_perm $(AGENT_UNIT_TESTS)
 FUZZERS=	fuzz_token fuzz_jwks fuzz_grants fuzz_settings
 FUZZ_SECONDS?=	30
 
-.PHONY: all deps run test unit integ e2e bench fuzz format format-check \
+.PHONY: all agent deps run test unit integ e2e bench fuzz format format-check \
 	lint clean
 
-all: $(OBJDIR)/yard.so
+all: $(OBJDIR)/yard.so $(OBJDIR)/yard-agent
+
+# yard-agent, the agentproto unit tests and fuzzers.
+include agent/agent.mk
+
+agent: $(AGENT_BIN)
 
 deps:
 	@./scripts/install-deps.sh
@@ -95,7 +100,7 @@ $(OBJDIR)/fuzz/%: tests/fuzz/%.c $(PURE_SRCS)
 	clang -g -O1 -std=c99 -D_GNU_SOURCE -Isrc \
 	    -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
 
-fuzz: $(FUZZERS:%=$(OBJDIR)/fuzz/%)
+fuzz: $(FUZZERS:%=$(OBJDIR)/fuzz/%) agent-fuzz
 	@for f in $(FUZZERS); do \
 		mkdir -p $(OBJDIR)/fuzz/corpus-$$f; \
 		echo "fuzz: $$f for $(FUZZ_SECONDS) s"; \
@@ -104,7 +109,7 @@ fuzz: $(FUZZERS:%=$(OBJDIR)/fuzz/%)
 		    tests/fuzz/corpus/$$f 2>&1 | tail -n 2 || exit 1; \
 	done
 
-FORMAT_SRCS=	$(shell find src tests/unit tests/fuzz tests/bench -name '*.[ch]')
+FORMAT_SRCS=	$(shell find src agent tests/unit tests/fuzz tests/bench -name '*.[ch]')
 
 format:
 	clang-format -i $(FORMAT_SRCS)
@@ -115,7 +120,7 @@ format-check:
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	    --std=c99 -Isrc --suppress=missingIncludeSystem \
-	    --inline-suppr src
+	    --inline-suppr src agent
 
 clean:
 	rm -rf $(OBJDIR)

@@ -275,6 +275,9 @@ node_auth(struct http_request *req, struct api_ctx *c)
 	int64_t		      node_id;
 	enum api_step	      s;
 
+	/* Once per request: on re-entries our statements are others'. */
+	if (c->id != 0)
+		return (API_GO);
 	if (!http_request_header(req, "authorization", &h) ||
 	    !agentproto_auth_parse(h, &node_id, secret, &perr)) {
 		api_error(req, 401, "node_unauthorized",

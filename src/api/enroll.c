@@ -27,7 +27,8 @@ static const char *sql_create =
     " a AS (INSERT INTO audit (actor_id, actor_sub, action, object_type,"
     "  object_id, detail, remote_addr) SELECT $2::bigint, $3,"
     "  'enrollment.create', 'enrollment', id, '{}', $4 FROM e)"
-    " SELECT id, created_at, expires_at FROM e";
+    " SELECT id, to_json(created_at) #>> '{}',"
+    " to_json(expires_at) #>> '{}' FROM e";
 
 static const char *sql_list =
     "SELECT row_to_json(x)::text, x.id FROM (SELECT e.id, e.created_at,"

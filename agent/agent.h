@@ -1,0 +1,151 @@
+/*
+ * Copyright (c) 2026 Yard authors.  ISC licence.
+ *
+ * yard-agent: shared structs, constants and prototypes.  The agent only
+ * dials out (docs/agent-protocol.md); see agent/README.md.
+ */
+
+#ifndef AGENT_H
+#define AGENT_H
+
+#include <sys/queue.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+
+#include "agentproto/agentproto.h"
+
+#define AGENT_VERSION	       "0.1.0"
+#define AGENT_STATE_DIR	       "/var/lib/yard-agent"
+#define AGENT_STATE_ENV	       "YARD_AGENT_STATE_DIR"
+#define AGENT_URL_MAX	       1024
+#define AGENT_PATH_MAX	       1024
+#define AGENT_NODE_FILE	       "node.json"
+#define AGENT_NODE_FILE_MAX    (16 * 1024)
+#define AGENT_JOURNAL_FILE     "journal"
+#define AGENT_JOURNAL_KEEP     1024 /* entries kept by compaction */
+#define AGENT_JOURNAL_LINE_MAX (AGENTPROTO_BODY_MAX + 128)
+#define AGENT_BACKOFF_CAP_MS   60000
+#define AGENT_CONNECT_TIMEOUT  10 /* seconds */
+#define AGENT_POLL_SLACK       10 /* client timeout = wait + this */
+#define AGENT_UNAUTH_LOG_MS    60000
+
+/* log.c: after OpenBSD httpd's log.c. */
+void log_init(int, int);
+void log_setverbose(int);
+void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* state.c: node.json, atomic writes, the command journal. */
+struct agent_node {
+	char	server[AGENT_URL_MAX + 1]; /* no trailing '/' */
+	int64_t node_id;
+	char	secret[AGENTPROTO_SECRET_LEN + 1];
+	int64_t heartbeat_interval;
+	int64_t poll_timeout;
+};
+
+#define AGENT_J_RECEIVED 0x01
+#define AGENT_J_FINISHED 0x02
+#define AGENT_J_ACKED	 0x04
+
+struct agent_jentry {
+	char	id[AGENTPROTO_UUID_LEN + 1];
+	int64_t seq;
+	int64_t received_at; /* ms */
+	int	flags;
+};
+
+struct agent_journal {
+	int		     fd;
+	char		     path[AGENT_PATH_MAX];
+	char		     dir[AGENT_PATH_MAX];
+	struct agent_jentry *v;
+	size_t		     n;
+	size_t		     cap;
+	int64_t		     after; /* highest finished seq */
+	size_t		     records; /* lines in the file */
+};
+
+int  agent_state_dir(const char *, char *, size_t);
+int  agent_state_dir_init(const char *);
+int  agent_write_atomic(const char *, const char *, const char *, size_t, int);
+int  agent_url_valid(const char *);
+int  agent_node_load(const char *, struct agent_node *, int);
+int  agent_node_save(const char *, const struct agent_node *);
+void agent_node_wipe(struct agent_node *);
+int  agent_journal_open(struct agent_journal *, const char *, int);
+void agent_journal_close(struct agent_journal *);
+int  agent_journal_rotate(const char *);
+struct agent_jentry *agent_journal_find(struct agent_journal *, const char *);
+int   agent_journal_received(struct agent_journal *, const char *, int64_t,
+      int64_t);
+int   agent_journal_finished(struct agent_journal *, const char *, int64_t,
+      const char *);
+int   agent_journal_acked(struct agent_journal *, const char *);
+char *agent_journal_result(struct agent_journal *, const char *);
+int   agent_journal_print(const char *, size_t);
+
+/* facts.c: node facts and metrics from /proc, with fds kept open. */
+struct agent_sys {
+	int			fd_stat;
+	int			fd_meminfo;
+	int			fd_loadavg;
+	int			fd_uptime;
+	uint64_t		prev_total;
+	uint64_t		prev_idle;
+	size_t			nroots;
+	const char	       *roots[AGENTPROTO_DISKS_MAX];
+	struct agentproto_facts facts; /* the static part */
+};
+
+int	 agent_sys_open(struct agent_sys *, const char **, size_t);
+void	 agent_sys_close(struct agent_sys *);
+void	 agent_sys_refresh(struct agent_sys *);
+int	 agent_sys_facts(struct agent_sys *, struct agentproto_facts *);
+int	 agent_sys_metrics(struct agent_sys *, struct agentproto_metrics *);
+int64_t	 agent_now_ms(void);
+uint64_t agent_mono_ms(void);
+
+/* http.c: one reusable easy handle per activity, capped bodies. */
+struct agent_xfer {
+	CURL		  *easy;
+	struct curl_slist *hdrs;
+	char		  *body; /* response, NUL-terminated */
+	size_t		   len;
+	size_t		   cap;
+	int		   overflow;
+	char		  *post; /* owned request body, or NULL */
+	char		   errbuf[CURL_ERROR_SIZE];
+	long		   status;
+	CURLcode	   result;
+	int		   busy;
+	uint64_t	   started; /* mono ms */
+};
+
+int  agent_xfer_init(struct agent_xfer *);
+void agent_xfer_cleanup(struct agent_xfer *);
+int  agent_xfer_prepare(struct agent_xfer *, const char *, const char *, char *,
+     long);
+void agent_xfer_finish(struct agent_xfer *, CURLcode);
+void agent_xfer_release(struct agent_xfer *);
+const char *agent_xfer_error(const struct agent_xfer *);
+
+/* run.c */
+struct agent_opts {
+	char	    state_dir[AGENT_PATH_MAX];
+	int	    debug;
+	size_t	    nroots;
+	const char *roots[AGENTPROTO_DISKS_MAX];
+};
+
+int	 agent_run(struct agent_opts *);
+uint64_t agent_backoff_ms(unsigned int);
+
+#endif /* AGENT_H */

@@ -1,0 +1,99 @@
+# yard-agent, the agentproto unit tests and fuzzers.
+#
+# A make fragment: the top-level Makefile includes it (after its `all:`
+# rule, so that it does not become the default goal); it also works on its
+# own:  make -f agent/agent.mk obj/yard-agent obj/tests/test_agentproto
+#
+# It keeps its own flags (AGENT_CFLAGS) so that it neither needs nor
+# disturbs the module's CFLAGS; it honours SANITIZE= and NOOPT= the same
+# way.  Variables for the lead: AGENT_BIN, AGENT_UNIT_TESTS, AGENT_FUZZERS,
+# AGENTPROTO_SRCS (add it to PURE_SRCS to link the codecs into yard.so).
+
+OBJDIR?=	obj
+FUZZ_SECONDS?=	30
+
+AGENT_PKGS=	jansson libcurl
+AGENTPROTO_SRCS=	src/agentproto/agentproto.c
+AGENT_SRCS=	agent/main.c agent/log.c agent/state.c agent/facts.c \
+		agent/http.c agent/run.c
+AGENT_OBJS=	$(AGENT_SRCS:agent/%.c=$(OBJDIR)/agent/%.o) \
+		$(OBJDIR)/agent/agentproto.o
+AGENT_BIN=	$(OBJDIR)/yard-agent
+AGENT_UNIT_TESTS=	$(OBJDIR)/tests/test_agentproto
+AGENT_FUZZ_NAMES=	fuzz_agentproto_enroll fuzz_agentproto_heartbeat \
+		fuzz_agentproto_poll fuzz_agentproto_result \
+		fuzz_agentproto_auth
+AGENT_FUZZERS=	$(AGENT_FUZZ_NAMES:%=$(OBJDIR)/fuzz/%)
+AGENT_FUZZ_DICT=	tests/fuzz/corpus/fuzz_agentproto_dict/agentproto.dict
+
+AGENT_CFLAGS=	-std=c99 -pedantic -D_GNU_SOURCE -Isrc -Iagent
+AGENT_CFLAGS+=	-Wall -Wextra -Werror -Wno-unused-parameter
+AGENT_CFLAGS+=	-Wstrict-prototypes -Wmissing-prototypes
+AGENT_CFLAGS+=	-Wmissing-declarations -Wshadow -Wpointer-arith
+AGENT_CFLAGS+=	-Wcast-qual -Wsign-compare -Wtype-limits -Wformat=2
+AGENT_CFLAGS+=	-fstack-protector-strong
+AGENT_CFLAGS+=	$(shell pkg-config --cflags $(AGENT_PKGS) 2>/dev/null)
+AGENT_LDLIBS=	$(shell pkg-config --libs $(AGENT_PKGS) 2>/dev/null)
+AGENT_LDFLAGS=
+
+ifneq ("$(SANITIZE)", "")
+AGENT_CFLAGS+=	-g -O1 -fno-omit-frame-pointer -fsanitize=$(SANITIZE)
+AGENT_CFLAGS+=	-fno-sanitize-recover=all
+AGENT_LDFLAGS+=	-fsanitize=$(SANITIZE)
+else ifneq ("$(NOOPT)", "")
+AGENT_CFLAGS+=	-g -O0
+else
+AGENT_CFLAGS+=	-g -O2 -D_FORTIFY_SOURCE=2
+endif
+
+AGENT_SAVED_GOAL:=	$(.DEFAULT_GOAL)
+
+.PHONY: agent-build agent-unit agent-fuzz
+
+agent-build: $(AGENT_BIN)
+
+$(AGENT_BIN): $(AGENT_OBJS)
+	$(CC) $(AGENT_LDFLAGS) -o $@ $(AGENT_OBJS) $(AGENT_LDLIBS)
+
+$(OBJDIR)/agent/%.o: agent/%.c
+	@mkdir -p $(@D)
+	$(CC) $(AGENT_CFLAGS) -MMD -c $< -o $@
+
+# The codecs again, without -fPIC and Kore's feature flags.
+$(OBJDIR)/agent/agentproto.o: $(AGENTPROTO_SRCS)
+	@mkdir -p $(@D)
+	$(CC) $(AGENT_CFLAGS) -MMD -c $< -o $@
+
+$(OBJDIR)/tests/test_agentproto: tests/unit/test_agentproto.c \
+    $(AGENTPROTO_SRCS)
+	@mkdir -p $(@D)
+	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ \
+	    tests/unit/test_agentproto.c $(AGENTPROTO_SRCS) \
+	    $(shell pkg-config --libs jansson) -lcmocka
+
+agent-unit: $(AGENT_UNIT_TESTS)
+	@for t in $(AGENT_UNIT_TESTS); do $$t || exit 1; done
+
+$(OBJDIR)/fuzz/fuzz_agentproto_%: tests/fuzz/fuzz_agentproto_%.c \
+    $(AGENTPROTO_SRCS)
+	@mkdir -p $(@D)
+	clang -g -O1 -std=c99 -D_GNU_SOURCE -Isrc \
+	    $(shell pkg-config --cflags jansson) \
+	    -fsanitize=fuzzer,address,undefined -o $@ $^ \
+	    $(shell pkg-config --libs jansson)
+
+agent-fuzz: $(AGENT_FUZZERS)
+	@for f in $(AGENT_FUZZ_NAMES); do \
+		mkdir -p $(OBJDIR)/fuzz/corpus-$$f; \
+		echo "fuzz: $$f for $(FUZZ_SECONDS) s"; \
+		$(OBJDIR)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) \
+		    -max_len=65536 -dict=$(AGENT_FUZZ_DICT) \
+		    $(OBJDIR)/fuzz/corpus-$$f \
+		    tests/fuzz/corpus/$$f 2>&1 | tail -n 2 || exit 1; \
+	done
+
+ifneq ("$(AGENT_SAVED_GOAL)", "")
+.DEFAULT_GOAL:=	$(AGENT_SAVED_GOAL)
+endif
+
+-include $(AGENT_OBJS:.o=.d)

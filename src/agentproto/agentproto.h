@@ -1,0 +1,240 @@
+/*
+ * Copyright (c) 2026 Yard authors.  ISC licence.
+ *
+ * The agent wire format (docs/agent-protocol.md): structs, limits and the
+ * codecs that encode, decode and validate every message.  No Kore symbols:
+ * built into the server, the agent, the unit tests and the fuzzers.
+ */
+
+#ifndef AGENTPROTO_H
+#define AGENTPROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define AGENTPROTO_VERSION	1
+#define AGENTPROTO_BODY_MAX	(256 * 1024)
+#define AGENTPROTO_STR_MAX	255
+#define AGENTPROTO_BOOT_ID_MAX	64
+#define AGENTPROTO_DISKS_MAX	16
+#define AGENTPROTO_BACKLOG_MAX	120
+#define AGENTPROTO_TASKS_MAX	1024
+#define AGENTPROTO_COMMANDS_MAX 256
+#define AGENTPROTO_OUTPUT_MAX	(64 * 1024)
+#define AGENTPROTO_TOKEN_MAX	128
+#define AGENTPROTO_SECRET_LEN	43
+#define AGENTPROTO_UUID_LEN	36
+#define AGENTPROTO_TYPE_MAX	32
+#define AGENTPROTO_TIME_STR_MAX 64
+#define AGENTPROTO_ERROR_MAX	64
+#define AGENTPROTO_MESSAGE_MAX	512
+#define AGENTPROTO_NODE_ID_MAX	9007199254740992LL /* 2^53 */
+#define AGENTPROTO_INTERVAL_MIN 1
+#define AGENTPROTO_INTERVAL_MAX 3600
+#define AGENTPROTO_INTERVAL_DEF 5
+#define AGENTPROTO_WAIT_MAX	60
+#define AGENTPROTO_WAIT_DEF	25
+#define AGENTPROTO_AUTH_SCHEME	"YardNode"
+#define AGENTPROTO_AUTH_MAX	128
+
+/* Why a decoder refused its input: a dotted path and a sentence. */
+struct agentproto_err {
+	char field[64]; /* "facts.disks[2].path"; "" for the whole body */
+	char msg[128];
+};
+
+struct agentproto_disk {
+	char	path[AGENTPROTO_STR_MAX + 1];
+	int64_t total;
+	int64_t free;
+};
+
+/* Node facts (enrol and heartbeat).  Every member is required except
+ * disks, which may be absent (no disks). */
+struct agentproto_facts {
+	char		       hostname[AGENTPROTO_STR_MAX + 1];
+	char		       os[AGENTPROTO_STR_MAX + 1];
+	char		       kernel[AGENTPROTO_STR_MAX + 1];
+	char		       arch[AGENTPROTO_STR_MAX + 1];
+	int64_t		       cpus;
+	int64_t		       mem_total;
+	char		       boot_id[AGENTPROTO_BOOT_ID_MAX + 1];
+	int64_t		       uptime;
+	char		       agent_version[AGENTPROTO_STR_MAX + 1];
+	size_t		       ndisks;
+	struct agentproto_disk disks[AGENTPROTO_DISKS_MAX];
+};
+
+/* cpu is a percentage of the whole machine (0-100), memory in bytes. */
+struct agentproto_metrics {
+	double	cpu;
+	int64_t mem_used;
+	int64_t mem_total;
+	double	load1;
+	double	load5;
+	double	load15;
+};
+
+struct agentproto_sample {
+	int64_t			  time;
+	struct agentproto_metrics metrics;
+};
+
+struct agentproto_enroll_req {
+	char			token[AGENTPROTO_TOKEN_MAX + 1];
+	struct agentproto_facts facts;
+};
+
+struct agentproto_enroll_resp {
+	int64_t node_id;
+	char	secret[AGENTPROTO_SECRET_LEN + 1];
+	int64_t heartbeat_interval; /* optional: AGENTPROTO_INTERVAL_DEF */
+	int64_t poll_timeout; /* optional: AGENTPROTO_WAIT_DEF */
+};
+
+/*
+ * A heartbeat.  tasks is a borrowed-then-owned jansson array (validated to
+ * be an array of at most AGENTPROTO_TASKS_MAX members; NULL encodes as
+ * []); it is released by agentproto_heartbeat_cleanup().  tasks and backlog
+ * may be absent on the wire.
+ */
+struct agentproto_heartbeat {
+	int64_t			  seq;
+	int64_t			  time;
+	struct agentproto_facts	  facts;
+	struct agentproto_metrics metrics;
+	json_t			 *tasks;
+	size_t			  nbacklog;
+	struct agentproto_sample  backlog[AGENTPROTO_BACKLOG_MAX];
+};
+
+/* Heartbeat answer: both members optional, defaults as in enrol. */
+struct agentproto_heartbeat_resp {
+	int64_t heartbeat_interval;
+	int64_t poll_timeout;
+};
+
+enum agentproto_cmd_type {
+	AGENTPROTO_CMD_UNKNOWN = 0, /* well-formed but not known here */
+	AGENTPROTO_CMD_PING
+};
+
+struct agentproto_command {
+	char			 id[AGENTPROTO_UUID_LEN + 1]; /* lower case */
+	int64_t			 seq;
+	enum agentproto_cmd_type kind;
+	char			 type[AGENTPROTO_TYPE_MAX + 1];
+	json_t			*payload; /* owned object; {} if absent */
+	char			 issued_at[AGENTPROTO_TIME_STR_MAX + 1];
+};
+
+/* GET /agent/v1/commands answer; commands is owned (calloc'd). */
+struct agentproto_poll {
+	size_t			   ncommands;
+	struct agentproto_command *commands;
+};
+
+enum agentproto_state {
+	AGENTPROTO_STATE_RUNNING = 0,
+	AGENTPROTO_STATE_SUCCEEDED,
+	AGENTPROTO_STATE_FAILED
+};
+
+/*
+ * A command result.  output is owned (malloc'd, NUL-terminated, valid
+ * UTF-8, at most AGENTPROTO_OUTPUT_MAX bytes; NULL encodes as "").
+ * finished_at is required unless the state is running.
+ */
+struct agentproto_result {
+	enum agentproto_state state;
+	int		      has_exit_status;
+	int64_t		      exit_status;
+	char		     *output;
+	int64_t		      received_at;
+	int		      has_finished_at;
+	int64_t		      finished_at;
+};
+
+/* {"error":"…","message":"…","field":"…"}; message and field optional. */
+struct agentproto_error_reply {
+	char error[AGENTPROTO_ERROR_MAX + 1];
+	char message[AGENTPROTO_MESSAGE_MAX + 1];
+	char field[64];
+};
+
+/*
+ * Decoders.  Each takes the raw body (len bytes, not necessarily
+ * NUL-terminated), refuses more than AGENTPROTO_BODY_MAX bytes, invalid
+ * UTF-8, duplicate keys, a missing or wrong "v", and any known member of
+ * the wrong type, range or length; unknown members are ignored.  They
+ * zero the output first.  Return 1 on success; 0 with *err naming the
+ * offending member on failure (outputs then own nothing).  err may be NULL.
+ */
+int agentproto_enroll_req_decode(const char *, size_t,
+    struct agentproto_enroll_req *, struct agentproto_err *);
+int agentproto_enroll_resp_decode(const char *, size_t,
+    struct agentproto_enroll_resp *, struct agentproto_err *);
+int agentproto_heartbeat_decode(const char *, size_t,
+    struct agentproto_heartbeat *, struct agentproto_err *);
+int agentproto_heartbeat_resp_decode(const char *, size_t,
+    struct agentproto_heartbeat_resp *, struct agentproto_err *);
+int agentproto_poll_decode(const char *, size_t, struct agentproto_poll *,
+    struct agentproto_err *);
+int agentproto_result_decode(const char *, size_t, struct agentproto_result *,
+    struct agentproto_err *);
+/* An error reply carries no "v" (it comes from the generic error path). */
+int agentproto_error_decode(const char *, size_t,
+    struct agentproto_error_reply *, struct agentproto_err *);
+/* Facts alone, from a decoded object (the server stores them as jsonb). */
+int agentproto_facts_from_json(const json_t *, struct agentproto_facts *,
+    struct agentproto_err *);
+
+/*
+ * Encoders: compact JSON text, malloc'd (the caller free()s it), or NULL
+ * when a string is not valid UTF-8, a number is not finite, or memory
+ * runs out.  They do not re-validate ranges: decode what you receive.
+ */
+char *agentproto_enroll_req_encode(const struct agentproto_enroll_req *);
+char *agentproto_enroll_resp_encode(const struct agentproto_enroll_resp *);
+char *agentproto_heartbeat_encode(const struct agentproto_heartbeat *);
+char *agentproto_heartbeat_resp_encode(
+    const struct agentproto_heartbeat_resp *);
+char *agentproto_poll_encode(const struct agentproto_poll *);
+char *agentproto_result_encode(const struct agentproto_result *);
+char *agentproto_error_encode(const char *, const char *, const char *);
+/* Facts as a new jansson object (caller json_decref()s), NULL on error. */
+json_t *agentproto_facts_to_json(const struct agentproto_facts *);
+
+/* Release what a decoded (or filled-in) struct owns; safe to repeat. */
+void agentproto_heartbeat_cleanup(struct agentproto_heartbeat *);
+void agentproto_poll_cleanup(struct agentproto_poll *);
+void agentproto_result_cleanup(struct agentproto_result *);
+
+/*
+ * "YardNode <id>:<secret>": id 1..2^53 in decimal without leading zeros,
+ * secret exactly 43 base64url characters.  parse returns 1 and fills id
+ * and secret (AGENTPROTO_SECRET_LEN + 1 bytes), else 0 with *err set.
+ * format writes the header value into buf and returns 1, 0 if it does
+ * not fit or the inputs are invalid.
+ */
+int agentproto_auth_parse(const char *, int64_t *, char *,
+    struct agentproto_err *);
+int agentproto_auth_format(char *, size_t, int64_t, const char *);
+
+/* Small validators shared by both sides. */
+int	    agentproto_secret_valid(const char *);
+int	    agentproto_uuid_valid(const char *);
+const char *agentproto_state_name(enum agentproto_state);
+const char *agentproto_cmd_type_name(enum agentproto_cmd_type);
+
+/*
+ * Copy src (srclen bytes) into dst (dstlen bytes, NUL-terminated) as valid
+ * UTF-8: invalid sequences and control characters other than tab and
+ * newline become '?', and the copy is cut on a character boundary.
+ * Returns the number of bytes written, without the NUL.
+ */
+size_t agentproto_utf8_clean(char *, size_t, const char *, size_t);
+
+#endif /* AGENTPROTO_H */

@@ -1,0 +1,35 @@
+/*
+ * Copyright (c) 2026 Yard authors.  ISC licence.
+ *
+ * libFuzzer harness for the command result (server side).
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agentproto/agentproto.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	struct agentproto_result r, r2;
+	struct agentproto_err	 err;
+	char			*s;
+
+	if (!agentproto_result_decode((const char *)data, len, &r, &err))
+		return (0);
+	if ((s = agentproto_result_encode(&r)) == NULL)
+		abort();
+	if (!agentproto_result_decode(s, strlen(s), &r2, &err) ||
+	    r.state != r2.state || r.received_at != r2.received_at ||
+	    strcmp(r.output ? r.output : "", r2.output ? r2.output : "") != 0)
+		abort();
+	agentproto_result_cleanup(&r2);
+	agentproto_result_cleanup(&r);
+	free(s);
+	return (0);
+}

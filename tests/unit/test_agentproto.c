@@ -1,0 +1,1138 @@
+/*
+ * Copyright (c) 2026 Yard authors.  ISC licence.
+ *
+ * Unit tests for the agent protocol codecs: round trips, every refusal
+ * names the right member, caps, duplicates, types, ranges and encodings.
+ */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <jansson.h>
+
+#include "agentproto/agentproto.h"
+
+#define SECRET "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123-_x"
+#define UUID1  "9b2e6f1c-1d2e-4f3a-8b4c-5d6e7f8a9b0c"
+
+enum kind {
+	K_ENROLL_REQ,
+	K_ENROLL_RESP,
+	K_HEARTBEAT,
+	K_HEARTBEAT_RESP,
+	K_POLL,
+	K_RESULT,
+	K_ERROR
+};
+
+static const char *facts_json =
+    "{\"hostname\":\"app-01\",\"os\":\"Debian GNU/Linux 12 (bookworm)\","
+    "\"kernel\":\"6.1.0-18-amd64\",\"arch\":\"x86_64\",\"cpus\":4,"
+    "\"mem_total\":8231440384,\"boot_id\":\"4f1c0e2a-1111-2222-3333-"
+    "444455556666\",\"uptime\":86400,\"agent_version\":\"0.1.0\","
+    "\"disks\":[{\"path\":\"/\",\"total\":1000,\"free\":10},"
+    "{\"path\":\"/opt\",\"total\":2000,\"free\":20},"
+    "{\"path\":\"/srv\",\"total\":3000,\"free\":30}]}";
+
+static const char *metrics_json =
+    "{\"cpu\":12.5,\"mem_used\":2101000192,\"mem_total\":8231440384,"
+    "\"load1\":0.42,\"load5\":0.3,\"load15\":0.25}";
+
+static int
+decode(enum kind k, const char *buf, size_t len, struct agentproto_err *err)
+{
+	struct agentproto_enroll_req	 erq;
+	struct agentproto_enroll_resp	 ers;
+	struct agentproto_heartbeat	*hb;
+	struct agentproto_heartbeat_resp hr;
+	struct agentproto_poll		 p;
+	struct agentproto_result	 r;
+	struct agentproto_error_reply	 e;
+	int				 ok;
+
+	memset(err, 0, sizeof(*err));
+	switch (k) {
+	case K_ENROLL_REQ:
+		return (agentproto_enroll_req_decode(buf, len, &erq, err));
+	case K_ENROLL_RESP:
+		return (agentproto_enroll_resp_decode(buf, len, &ers, err));
+	case K_HEARTBEAT:
+		hb = malloc(sizeof(*hb));
+		assert_non_null(hb);
+		ok = agentproto_heartbeat_decode(buf, len, hb, err);
+		if (!ok)
+			assert_null(hb->tasks);
+		agentproto_heartbeat_cleanup(hb);
+		free(hb);
+		return (ok);
+	case K_HEARTBEAT_RESP:
+		return (agentproto_heartbeat_resp_decode(buf, len, &hr, err));
+	case K_POLL:
+		ok = agentproto_poll_decode(buf, len, &p, err);
+		if (!ok)
+			assert_null(p.commands);
+		agentproto_poll_cleanup(&p);
+		return (ok);
+	case K_RESULT:
+		ok = agentproto_result_decode(buf, len, &r, err);
+		if (!ok)
+			assert_null(r.output);
+		agentproto_result_cleanup(&r);
+		return (ok);
+	case K_ERROR:
+		return (agentproto_error_decode(buf, len, &e, err));
+	}
+	return (0);
+}
+
+static json_t *
+base(enum kind k)
+{
+	char	buf[4096];
+	json_t *j;
+
+	switch (k) {
+	case K_ENROLL_REQ:
+		snprintf(buf, sizeof(buf),
+		    "{\"v\":1,\"token\":\"tok-EN_1\",\"facts\":%s}",
+		    facts_json);
+		break;
+	case K_ENROLL_RESP:
+		snprintf(buf, sizeof(buf),
+		    "{\"v\":1,\"node_id\":12,\"secret\":\"" SECRET "\","
+		    "\"heartbeat_interval\":5,\"poll_timeout\":25}");
+		break;
+	case K_HEARTBEAT:
+		snprintf(buf, sizeof(buf),
+		    "{\"v\":1,\"seq\":1042,\"time\":1795468349,\"facts\":%s,"
+		    "\"metrics\":%s,\"tasks\":[],\"backlog\":[{\"time\":1,"
+		    "\"metrics\":%s},{\"time\":2,\"metrics\":%s}]}",
+		    facts_json, metrics_json, metrics_json, metrics_json);
+		break;
+	case K_HEARTBEAT_RESP:
+		snprintf(buf, sizeof(buf),
+		    "{\"v\":1,\"heartbeat_interval\":5,\"poll_timeout\":25}");
+		break;
+	case K_POLL:
+		snprintf(buf, sizeof(buf),
+		    "{\"v\":1,\"commands\":[{\"id\":\"" UUID1 "\",\"seq\":7,"
+		    "\"type\":\"ping\",\"payload\":{},\"issued_at\":"
+		    "\"2026-11-23T21:40:00Z\"},{\"id\":\"" UUID1 "\","
+		    "\"seq\":8,\"type\":\"ping\",\"payload\":{}}]}");
+		break;
+	case K_RESULT:
+		snprintf(buf, sizeof(buf),
+		    "{\"v\":1,\"state\":\"succeeded\",\"exit_status\":0,"
+		    "\"output\":\"pong\",\"received_at\":1795468349123,"
+		    "\"finished_at\":1795468349125}");
+		break;
+	case K_ERROR:
+		snprintf(buf, sizeof(buf),
+		    "{\"error\":\"bad_request\",\"message\":\"no\","
+		    "\"field\":\"facts.os\"}");
+		break;
+	}
+	j = json_loads(buf, 0, NULL);
+	assert_non_null(j);
+	return (j);
+}
+
+/*
+ * Replace (value != NULL, a JSON text) or delete (NULL) the member at a
+ * dotted path such as "facts.disks[2].path" or "commands[0]".
+ */
+static void
+set_path(json_t *root, const char *path, const char *value)
+{
+	char	buf[128], *tok, *br, *save;
+	json_t *cur, *parent, *v;
+	size_t	idx;
+	int	isidx;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	cur = root;
+	parent = NULL;
+	idx = 0;
+	isidx = 0;
+	tok = strtok_r(buf, ".", &save);
+	v = value != NULL ? json_loads(value, JSON_DECODE_ANY, NULL) : NULL;
+	if (value != NULL)
+		assert_non_null(v);
+	while (tok != NULL) {
+		char *next = strtok_r(NULL, ".", &save);
+
+		br = strchr(tok, '[');
+		if (br != NULL)
+			*br = '\0';
+		parent = cur;
+		isidx = 0;
+		if (next == NULL && br == NULL) {
+			if (v == NULL)
+				json_object_del(parent, tok);
+			else
+				json_object_set_new(parent, tok, v);
+			return;
+		}
+		cur = json_object_get(parent, tok);
+		assert_non_null(cur);
+		while (br != NULL) {
+			idx = strtoul(br + 1, NULL, 10);
+			br = strchr(br + 1, '[');
+			if (next == NULL && br == NULL) {
+				if (v == NULL)
+					json_array_remove(cur, idx);
+				else
+					json_array_set_new(cur, idx, v);
+				return;
+			}
+			cur = json_array_get(cur, idx);
+			assert_non_null(cur);
+		}
+		tok = next;
+	}
+	(void)isidx;
+	fail_msg("bad path %s", path);
+}
+
+/* Decode base(k) with path set to value; expect failure naming field. */
+static void
+expect_field(enum kind k, const char *path, const char *value,
+    const char *field)
+{
+	struct agentproto_err err;
+	json_t		     *j;
+	char		     *s;
+
+	j = base(k);
+	set_path(j, path, value);
+	s = json_dumps(j, JSON_COMPACT);
+	assert_non_null(s);
+	if (decode(k, s, strlen(s), &err))
+		fail_msg("kind %d: %s=%s accepted", k, path,
+		    value ? value : "(deleted)");
+	if (strcmp(err.field, field) != 0)
+		fail_msg("kind %d: %s=%s: field '%s' (%s), want '%s'", k, path,
+		    value ? value : "(deleted)", err.field, err.msg, field);
+	assert_true(err.msg[0] != '\0');
+	free(s);
+	json_decref(j);
+}
+
+static void
+expect_ok(enum kind k, const char *path, const char *value)
+{
+	struct agentproto_err err;
+	json_t		     *j;
+	char		     *s;
+
+	j = base(k);
+	if (path != NULL)
+		set_path(j, path, value);
+	s = json_dumps(j, JSON_COMPACT);
+	assert_non_null(s);
+	if (!decode(k, s, strlen(s), &err))
+		fail_msg("kind %d: %s=%s refused: %s: %s", k, path ? path : "-",
+		    value ? value : "(deleted)", err.field, err.msg);
+	free(s);
+	json_decref(j);
+}
+
+/* Decode raw text; expect failure with this field and msg substring. */
+static void
+expect_raw(enum kind k, const char *text, size_t len, const char *field,
+    const char *needle)
+{
+	struct agentproto_err err;
+
+	if (decode(k, text, len, &err))
+		fail_msg("kind %d: raw input accepted", k);
+	assert_string_equal(err.field, field);
+	if (needle != NULL && strstr(err.msg, needle) == NULL)
+		fail_msg("expected '%s' in '%s'", needle, err.msg);
+}
+
+static void
+fill_facts(struct agentproto_facts *f)
+{
+	size_t i;
+
+	memset(f, 0, sizeof(*f));
+	snprintf(f->hostname, sizeof(f->hostname), "app-01");
+	snprintf(f->os, sizeof(f->os), "Debian GNU/Linux 12 (bookworm) é");
+	snprintf(f->kernel, sizeof(f->kernel), "6.1.0-18-amd64");
+	snprintf(f->arch, sizeof(f->arch), "x86_64");
+	f->cpus = 4;
+	f->mem_total = 8231440384LL;
+	snprintf(f->boot_id, sizeof(f->boot_id), "4f1c");
+	f->uptime = 86400;
+	snprintf(f->agent_version, sizeof(f->agent_version), "0.1.0");
+	f->ndisks = AGENTPROTO_DISKS_MAX;
+	for (i = 0; i < f->ndisks; i++) {
+		snprintf(f->disks[i].path, sizeof(f->disks[i].path), "/d%zu",
+		    i);
+		f->disks[i].total = (int64_t)i * 1000 + 1;
+		f->disks[i].free = (int64_t)i;
+	}
+}
+
+static void
+assert_facts_equal(const struct agentproto_facts *a,
+    const struct agentproto_facts		 *b)
+{
+	size_t i;
+
+	assert_string_equal(a->hostname, b->hostname);
+	assert_string_equal(a->os, b->os);
+	assert_string_equal(a->kernel, b->kernel);
+	assert_string_equal(a->arch, b->arch);
+	assert_int_equal(a->cpus, b->cpus);
+	assert_int_equal(a->mem_total, b->mem_total);
+	assert_string_equal(a->boot_id, b->boot_id);
+	assert_int_equal(a->uptime, b->uptime);
+	assert_string_equal(a->agent_version, b->agent_version);
+	assert_int_equal(a->ndisks, b->ndisks);
+	for (i = 0; i < a->ndisks; i++) {
+		assert_string_equal(a->disks[i].path, b->disks[i].path);
+		assert_int_equal(a->disks[i].total, b->disks[i].total);
+		assert_int_equal(a->disks[i].free, b->disks[i].free);
+	}
+}
+
+static void
+test_agentproto_enroll_roundtrip(void **state)
+{
+	struct agentproto_enroll_req  in, out;
+	struct agentproto_enroll_resp rin, rout;
+	struct agentproto_err	      err;
+	char			     *s;
+
+	memset(&in, 0, sizeof(in));
+	snprintf(in.token, sizeof(in.token), "AbC-_09");
+	fill_facts(&in.facts);
+	s = agentproto_enroll_req_encode(&in);
+	assert_non_null(s);
+	assert_int_equal(agentproto_enroll_req_decode(s, strlen(s), &out, &err),
+	    1);
+	assert_string_equal(out.token, in.token);
+	assert_facts_equal(&in.facts, &out.facts);
+	free(s);
+
+	memset(&rin, 0, sizeof(rin));
+	rin.node_id = AGENTPROTO_NODE_ID_MAX;
+	snprintf(rin.secret, sizeof(rin.secret), "%s", SECRET);
+	rin.heartbeat_interval = 7;
+	rin.poll_timeout = 60;
+	s = agentproto_enroll_resp_encode(&rin);
+	assert_non_null(s);
+	assert_int_equal(agentproto_enroll_resp_decode(s, strlen(s), &rout,
+			     &err),
+	    1);
+	assert_int_equal(rout.node_id, AGENTPROTO_NODE_ID_MAX);
+	assert_string_equal(rout.secret, SECRET);
+	assert_int_equal(rout.heartbeat_interval, 7);
+	assert_int_equal(rout.poll_timeout, 60);
+	free(s);
+}
+
+static void
+test_agentproto_enroll_resp_defaults(void **state)
+{
+	struct agentproto_enroll_resp r;
+	struct agentproto_err	      err;
+	const char		     *s = "{\"v\":1,\"node_id\":3,"
+					  "\"secret\":\"" SECRET "\"}";
+
+	assert_int_equal(agentproto_enroll_resp_decode(s, strlen(s), &r, &err),
+	    1);
+	assert_int_equal(r.heartbeat_interval, AGENTPROTO_INTERVAL_DEF);
+	assert_int_equal(r.poll_timeout, AGENTPROTO_WAIT_DEF);
+}
+
+static void
+test_agentproto_heartbeat_roundtrip(void **state)
+{
+	struct agentproto_heartbeat *in, *out;
+	struct agentproto_err	     err;
+	char			    *s;
+	size_t			     i;
+
+	in = calloc(1, sizeof(*in));
+	out = calloc(1, sizeof(*out));
+	assert_non_null(in);
+	assert_non_null(out);
+	in->seq = 1042;
+	in->time = 1795468349;
+	fill_facts(&in->facts);
+	in->metrics.cpu = 12.5;
+	in->metrics.mem_used = 2101000192;
+	in->metrics.mem_total = 8231440384LL;
+	in->metrics.load1 = 0.42;
+	in->metrics.load5 = 0.3;
+	in->metrics.load15 = 100;
+	in->nbacklog = AGENTPROTO_BACKLOG_MAX;
+	for (i = 0; i < in->nbacklog; i++) {
+		in->backlog[i].time = (int64_t)i;
+		in->backlog[i].metrics = in->metrics;
+		in->backlog[i].metrics.cpu = (double)i / 2;
+	}
+	s = agentproto_heartbeat_encode(in);
+	assert_non_null(s);
+	/* Reals keep a short form on the wire. */
+	assert_non_null(strstr(s, "\"load1\":0.42,"));
+	assert_true(strlen(s) < AGENTPROTO_BODY_MAX);
+	assert_int_equal(agentproto_heartbeat_decode(s, strlen(s), out, &err),
+	    1);
+	assert_int_equal(out->seq, 1042);
+	assert_int_equal(out->time, 1795468349);
+	assert_facts_equal(&in->facts, &out->facts);
+	assert_true(out->metrics.cpu == 12.5);
+	assert_int_equal(out->metrics.mem_used, 2101000192);
+	assert_true(out->metrics.load1 == 0.42);
+	assert_true(out->metrics.load15 == 100);
+	assert_non_null(out->tasks);
+	assert_true(json_is_array(out->tasks));
+	assert_int_equal(json_array_size(out->tasks), 0);
+	assert_int_equal(out->nbacklog, AGENTPROTO_BACKLOG_MAX);
+	assert_int_equal(out->backlog[119].time, 119);
+	assert_true(out->backlog[3].metrics.cpu == 1.5);
+	agentproto_heartbeat_cleanup(out);
+	agentproto_heartbeat_cleanup(out);
+	assert_null(out->tasks);
+	free(s);
+	free(in);
+	free(out);
+}
+
+static void
+test_agentproto_heartbeat_optional(void **state)
+{
+	/* tasks and backlog may be absent; disks too. */
+	expect_ok(K_HEARTBEAT, "tasks", NULL);
+	expect_ok(K_HEARTBEAT, "backlog", NULL);
+	expect_ok(K_HEARTBEAT, "facts.disks", NULL);
+	expect_ok(K_HEARTBEAT, "tasks", "[{\"id\":1},2]");
+	expect_ok(K_HEARTBEAT, "metrics.cpu", "0");
+	expect_ok(K_HEARTBEAT, "metrics.cpu", "100");
+	expect_ok(K_HEARTBEAT, "facts.hostname", "\"\"");
+}
+
+static void
+test_agentproto_heartbeat_resp(void **state)
+{
+	struct agentproto_heartbeat_resp r;
+	struct agentproto_err		 err;
+	char				*s;
+
+	r.heartbeat_interval = 10;
+	r.poll_timeout = 30;
+	s = agentproto_heartbeat_resp_encode(&r);
+	assert_non_null(s);
+	memset(&r, 0xff, sizeof(r));
+	assert_int_equal(agentproto_heartbeat_resp_decode(s, strlen(s), &r,
+			     &err),
+	    1);
+	assert_int_equal(r.heartbeat_interval, 10);
+	assert_int_equal(r.poll_timeout, 30);
+	free(s);
+	assert_int_equal(agentproto_heartbeat_resp_decode("{\"v\":1}", 7, &r,
+			     &err),
+	    1);
+	assert_int_equal(r.heartbeat_interval, 5);
+	assert_int_equal(r.poll_timeout, 25);
+	expect_field(K_HEARTBEAT_RESP, "heartbeat_interval", "0",
+	    "heartbeat_interval");
+	expect_field(K_HEARTBEAT_RESP, "heartbeat_interval", "3601",
+	    "heartbeat_interval");
+	expect_field(K_HEARTBEAT_RESP, "poll_timeout", "61", "poll_timeout");
+	expect_field(K_HEARTBEAT_RESP, "poll_timeout", "\"25\"",
+	    "poll_timeout");
+}
+
+static void
+test_agentproto_poll_roundtrip(void **state)
+{
+	struct agentproto_poll	  in, out;
+	struct agentproto_command cmds[2];
+	struct agentproto_err	  err;
+	char			 *s;
+	const char		 *raw;
+
+	memset(cmds, 0, sizeof(cmds));
+	snprintf(cmds[0].id, sizeof(cmds[0].id), "%s", UUID1);
+	cmds[0].seq = 7;
+	snprintf(cmds[0].type, sizeof(cmds[0].type), "ping");
+	snprintf(cmds[0].issued_at, sizeof(cmds[0].issued_at),
+	    "2026-11-23T21:40:00Z");
+	snprintf(cmds[1].id, sizeof(cmds[1].id),
+	    "00000000-0000-0000-0000-000000000001");
+	cmds[1].seq = INT64_MAX;
+	snprintf(cmds[1].type, sizeof(cmds[1].type), "apply-config");
+	cmds[1].payload = json_pack("{s:i}", "x", 1);
+	in.ncommands = 2;
+	in.commands = cmds;
+	s = agentproto_poll_encode(&in);
+	assert_non_null(s);
+	json_decref(cmds[1].payload);
+	assert_int_equal(agentproto_poll_decode(s, strlen(s), &out, &err), 1);
+	assert_int_equal(out.ncommands, 2);
+	assert_string_equal(out.commands[0].id, UUID1);
+	assert_int_equal(out.commands[0].seq, 7);
+	assert_int_equal(out.commands[0].kind, AGENTPROTO_CMD_PING);
+	assert_string_equal(out.commands[0].issued_at, "2026-11-23T21:40:00Z");
+	assert_true(json_is_object(out.commands[0].payload));
+	/* Unknown types decode but are flagged. */
+	assert_int_equal(out.commands[1].kind, AGENTPROTO_CMD_UNKNOWN);
+	assert_string_equal(out.commands[1].type, "apply-config");
+	assert_int_equal(out.commands[1].seq, INT64_MAX);
+	assert_int_equal(json_integer_value(
+			     json_object_get(out.commands[1].payload, "x")),
+	    1);
+	agentproto_poll_cleanup(&out);
+	agentproto_poll_cleanup(&out);
+	free(s);
+
+	/* Upper-case UUIDs are folded; payload defaults to {}; empty list. */
+	raw = "{\"v\":1,\"commands\":[{\"id\":"
+	      "\"9B2E6F1C-1D2E-4F3A-8B4C-5D6E7F8A9B0C\",\"seq\":1,"
+	      "\"type\":\"zzz\"}]}";
+	assert_int_equal(agentproto_poll_decode(raw, strlen(raw), &out, &err),
+	    1);
+	assert_string_equal(out.commands[0].id, UUID1);
+	assert_true(json_is_object(out.commands[0].payload));
+	assert_int_equal(out.commands[0].kind, AGENTPROTO_CMD_UNKNOWN);
+	agentproto_poll_cleanup(&out);
+	raw = "{\"v\":1,\"commands\":[]}";
+	assert_int_equal(agentproto_poll_decode(raw, strlen(raw), &out, &err),
+	    1);
+	assert_int_equal(out.ncommands, 0);
+	assert_null(out.commands);
+}
+
+static void
+test_agentproto_result_roundtrip(void **state)
+{
+	struct agentproto_result in, out;
+	struct agentproto_err	 err;
+	char			*s;
+
+	memset(&in, 0, sizeof(in));
+	in.state = AGENTPROTO_STATE_FAILED;
+	in.has_exit_status = 1;
+	in.exit_status = -1;
+	in.output = strdup("line 1\nünïcode \"quoted\"\t");
+	in.received_at = 1795468349123LL;
+	in.has_finished_at = 1;
+	in.finished_at = 1795468349125LL;
+	s = agentproto_result_encode(&in);
+	assert_non_null(s);
+	assert_int_equal(agentproto_result_decode(s, strlen(s), &out, &err), 1);
+	assert_int_equal(out.state, AGENTPROTO_STATE_FAILED);
+	assert_int_equal(out.has_exit_status, 1);
+	assert_int_equal(out.exit_status, -1);
+	assert_string_equal(out.output, in.output);
+	assert_int_equal(out.received_at, in.received_at);
+	assert_int_equal(out.finished_at, in.finished_at);
+	agentproto_result_cleanup(&out);
+	agentproto_result_cleanup(&out);
+	agentproto_result_cleanup(&in);
+	free(s);
+
+	/* running needs no finished_at nor exit_status; output optional. */
+	s = "{\"v\":1,\"state\":\"running\",\"received_at\":5}";
+	assert_int_equal(agentproto_result_decode(s, strlen(s), &out, &err), 1);
+	assert_int_equal(out.state, AGENTPROTO_STATE_RUNNING);
+	assert_int_equal(out.has_finished_at, 0);
+	assert_int_equal(out.has_exit_status, 0);
+	assert_null(out.output);
+	agentproto_result_cleanup(&out);
+	expect_field(K_RESULT, "finished_at", NULL, "finished_at");
+	expect_ok(K_RESULT, "exit_status", NULL);
+	expect_ok(K_RESULT, "output", NULL);
+}
+
+static void
+test_agentproto_error_reply(void **state)
+{
+	struct agentproto_error_reply r;
+	struct agentproto_err	      err;
+	char			     *s;
+
+	s = agentproto_error_encode("bad_request", NULL, "facts.disks[2].path");
+	assert_non_null(s);
+	assert_string_equal(s,
+	    "{\"error\":\"bad_request\",\"field\":\"facts.disks[2].path\"}");
+	assert_int_equal(agentproto_error_decode(s, strlen(s), &r, &err), 1);
+	assert_string_equal(r.error, "bad_request");
+	assert_string_equal(r.field, "facts.disks[2].path");
+	assert_string_equal(r.message, "");
+	free(s);
+	s = "{\"error\":\"node_unauthorized\"}";
+	assert_int_equal(agentproto_error_decode(s, strlen(s), &r, &err), 1);
+	assert_string_equal(r.error, "node_unauthorized");
+	expect_field(K_ERROR, "error", NULL, "error");
+	expect_field(K_ERROR, "error", "\"\"", "error");
+	expect_field(K_ERROR, "error", "7", "error");
+	expect_field(K_ERROR, "message", "[]", "message");
+	expect_field(K_ERROR, "field", "null", "field");
+	assert_null(agentproto_error_encode(NULL, NULL, NULL));
+}
+
+/* Every member of every message, missing and of the wrong type. */
+static void
+test_agentproto_fields_named(void **state)
+{
+	static const struct {
+		enum kind   k;
+		const char *path;
+		const char *value;
+		const char *field;
+	} t[] = {
+		{ K_ENROLL_REQ, "v", NULL, "v" },
+		{ K_ENROLL_REQ, "v", "2", "v" },
+		{ K_ENROLL_REQ, "v", "\"1\"", "v" },
+		{ K_ENROLL_REQ, "v", "1.0", "v" },
+		{ K_ENROLL_REQ, "token", NULL, "token" },
+		{ K_ENROLL_REQ, "token", "\"\"", "token" },
+		{ K_ENROLL_REQ, "token", "\"a b\"", "token" },
+		{ K_ENROLL_REQ, "token", "\"a+b\"", "token" },
+		{ K_ENROLL_REQ, "facts", NULL, "facts" },
+		{ K_ENROLL_REQ, "facts", "[]", "facts" },
+		{ K_ENROLL_REQ, "facts.hostname", NULL, "facts.hostname" },
+		{ K_ENROLL_REQ, "facts.hostname", "1", "facts.hostname" },
+		{ K_ENROLL_REQ, "facts.os", "null", "facts.os" },
+		{ K_ENROLL_REQ, "facts.kernel", "{}", "facts.kernel" },
+		{ K_ENROLL_REQ, "facts.arch", NULL, "facts.arch" },
+		{ K_ENROLL_REQ, "facts.cpus", "-1", "facts.cpus" },
+		{ K_ENROLL_REQ, "facts.cpus", "1.5", "facts.cpus" },
+		{ K_ENROLL_REQ, "facts.mem_total", "\"8\"", "facts.mem_total" },
+		{ K_ENROLL_REQ, "facts.boot_id", NULL, "facts.boot_id" },
+		{ K_ENROLL_REQ, "facts.uptime", "-5", "facts.uptime" },
+		{ K_ENROLL_REQ, "facts.agent_version", "true",
+		    "facts.agent_version" },
+		{ K_ENROLL_REQ, "facts.disks", "{}", "facts.disks" },
+		{ K_ENROLL_REQ, "facts.disks[1]", "\"/x\"", "facts.disks[1]" },
+		{ K_ENROLL_REQ, "facts.disks[2].path", NULL,
+		    "facts.disks[2].path" },
+		{ K_ENROLL_REQ, "facts.disks[2].path", "\"\"",
+		    "facts.disks[2].path" },
+		{ K_ENROLL_REQ, "facts.disks[2].path", "5",
+		    "facts.disks[2].path" },
+		{ K_ENROLL_REQ, "facts.disks[0].total", "-1",
+		    "facts.disks[0].total" },
+		{ K_ENROLL_REQ, "facts.disks[1].free", NULL,
+		    "facts.disks[1].free" },
+		{ K_ENROLL_RESP, "v", NULL, "v" },
+		{ K_ENROLL_RESP, "node_id", NULL, "node_id" },
+		{ K_ENROLL_RESP, "node_id", "0", "node_id" },
+		{ K_ENROLL_RESP, "node_id", "-3", "node_id" },
+		{ K_ENROLL_RESP, "node_id", "9007199254740993", "node_id" },
+		{ K_ENROLL_RESP, "node_id", "\"12\"", "node_id" },
+		{ K_ENROLL_RESP, "secret", NULL, "secret" },
+		{ K_ENROLL_RESP, "secret", "\"short\"", "secret" },
+		{ K_ENROLL_RESP, "secret",
+		    "\"abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123+/x\"",
+		    "secret" },
+		{ K_ENROLL_RESP, "secret",
+		    "\"abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123-_xy\"",
+		    "secret" },
+		{ K_ENROLL_RESP, "heartbeat_interval", "0",
+		    "heartbeat_interval" },
+		{ K_ENROLL_RESP, "poll_timeout", "-1", "poll_timeout" },
+		{ K_HEARTBEAT, "v", "0", "v" },
+		{ K_HEARTBEAT, "seq", NULL, "seq" },
+		{ K_HEARTBEAT, "seq", "0", "seq" },
+		{ K_HEARTBEAT, "seq", "-1", "seq" },
+		{ K_HEARTBEAT, "time", NULL, "time" },
+		{ K_HEARTBEAT, "time", "-1", "time" },
+		{ K_HEARTBEAT, "time", "1.5", "time" },
+		{ K_HEARTBEAT, "facts", NULL, "facts" },
+		{ K_HEARTBEAT, "facts.disks[2].path", "[]",
+		    "facts.disks[2].path" },
+		{ K_HEARTBEAT, "metrics", NULL, "metrics" },
+		{ K_HEARTBEAT, "metrics", "1", "metrics" },
+		{ K_HEARTBEAT, "metrics.cpu", NULL, "metrics.cpu" },
+		{ K_HEARTBEAT, "metrics.cpu", "100.5", "metrics.cpu" },
+		{ K_HEARTBEAT, "metrics.cpu", "-0.1", "metrics.cpu" },
+		{ K_HEARTBEAT, "metrics.cpu", "\"1\"", "metrics.cpu" },
+		{ K_HEARTBEAT, "metrics.mem_used", "-1", "metrics.mem_used" },
+		{ K_HEARTBEAT, "metrics.mem_used", "1.5", "metrics.mem_used" },
+		{ K_HEARTBEAT, "metrics.mem_total", NULL, "metrics.mem_total" },
+		{ K_HEARTBEAT, "metrics.load1", "-1", "metrics.load1" },
+		{ K_HEARTBEAT, "metrics.load5", "null", "metrics.load5" },
+		{ K_HEARTBEAT, "metrics.load15", "1e10", "metrics.load15" },
+		{ K_HEARTBEAT, "tasks", "{}", "tasks" },
+		{ K_HEARTBEAT, "tasks", "null", "tasks" },
+		{ K_HEARTBEAT, "backlog", "{}", "backlog" },
+		{ K_HEARTBEAT, "backlog[1]", "[]", "backlog[1]" },
+		{ K_HEARTBEAT, "backlog[1].time", NULL, "backlog[1].time" },
+		{ K_HEARTBEAT, "backlog[0].time", "-1", "backlog[0].time" },
+		{ K_HEARTBEAT, "backlog[1].metrics", NULL,
+		    "backlog[1].metrics" },
+		{ K_HEARTBEAT, "backlog[1].metrics", "[]",
+		    "backlog[1].metrics" },
+		{ K_HEARTBEAT, "backlog[1].metrics.load15", "-2",
+		    "backlog[1].metrics.load15" },
+		{ K_HEARTBEAT_RESP, "v", "\"x\"", "v" },
+		{ K_POLL, "v", NULL, "v" },
+		{ K_POLL, "commands", NULL, "commands" },
+		{ K_POLL, "commands", "{}", "commands" },
+		{ K_POLL, "commands[1]", "5", "commands[1]" },
+		{ K_POLL, "commands[0].id", NULL, "commands[0].id" },
+		{ K_POLL, "commands[0].id", "7", "commands[0].id" },
+		{ K_POLL, "commands[1].id", "\"9b2e6f1c-1d2e-4f3a-8b4c\"",
+		    "commands[1].id" },
+		{ K_POLL, "commands[1].id",
+		    "\"9b2e6f1c-1d2e-4f3a-8b4c-5d6e7f8a9b0g\"",
+		    "commands[1].id" },
+		{ K_POLL, "commands[1].id",
+		    "\"9b2e6f1c11d2e-4f3a-8b4c-5d6e7f8a9b0c\"",
+		    "commands[1].id" },
+		{ K_POLL, "commands[0].seq", NULL, "commands[0].seq" },
+		{ K_POLL, "commands[0].seq", "0", "commands[0].seq" },
+		{ K_POLL, "commands[0].seq", "-7", "commands[0].seq" },
+		{ K_POLL, "commands[0].seq", "7.0", "commands[0].seq" },
+		{ K_POLL, "commands[1].type", NULL, "commands[1].type" },
+		{ K_POLL, "commands[1].type", "\"\"", "commands[1].type" },
+		{ K_POLL, "commands[1].type", "\"Ping\"", "commands[1].type" },
+		{ K_POLL, "commands[1].type", "\"p i\"", "commands[1].type" },
+		{ K_POLL, "commands[1].type",
+		    "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"",
+		    "commands[1].type" },
+		{ K_POLL, "commands[1].type", "1", "commands[1].type" },
+		{ K_POLL, "commands[0].payload", "[]", "commands[0].payload" },
+		{ K_POLL, "commands[0].payload", "null",
+		    "commands[0].payload" },
+		{ K_POLL, "commands[0].issued_at", "1",
+		    "commands[0].issued_at" },
+		{ K_RESULT, "v", NULL, "v" },
+		{ K_RESULT, "state", NULL, "state" },
+		{ K_RESULT, "state", "\"done\"", "state" },
+		{ K_RESULT, "state", "\"\"", "state" },
+		{ K_RESULT, "state", "1", "state" },
+		{ K_RESULT, "exit_status", "\"0\"", "exit_status" },
+		{ K_RESULT, "exit_status", "2147483648", "exit_status" },
+		{ K_RESULT, "exit_status", "-2147483649", "exit_status" },
+		{ K_RESULT, "output", "[]", "output" },
+		{ K_RESULT, "output", "null", "output" },
+		{ K_RESULT, "received_at", NULL, "received_at" },
+		{ K_RESULT, "received_at", "-1", "received_at" },
+		{ K_RESULT, "finished_at", "-1", "finished_at" },
+		{ K_RESULT, "finished_at", "1.5", "finished_at" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		expect_field(t[i].k, t[i].path, t[i].value, t[i].field);
+}
+
+static void
+test_agentproto_bases_ok(void **state)
+{
+	enum kind k;
+
+	for (k = K_ENROLL_REQ; k <= K_ERROR; k++)
+		expect_ok(k, NULL, NULL);
+	/* Edges that must pass. */
+	expect_ok(K_ENROLL_RESP, "node_id", "9007199254740992");
+	expect_ok(K_ENROLL_RESP, "node_id", "1");
+	expect_ok(K_RESULT, "exit_status", "2147483647");
+	expect_ok(K_RESULT, "exit_status", "-2147483648");
+	expect_ok(K_POLL, "commands[0].seq", "9223372036854775807");
+	expect_ok(K_HEARTBEAT, "metrics.load1", "0");
+	expect_ok(K_HEARTBEAT, "facts.mem_total", "9223372036854775807");
+}
+
+static char *
+string_of(size_t n, char c)
+{
+	char *s;
+
+	s = malloc(n + 3);
+	assert_non_null(s);
+	s[0] = '"';
+	memset(s + 1, c, n);
+	s[n + 1] = '"';
+	s[n + 2] = '\0';
+	return (s);
+}
+
+static void
+check_len(enum kind k, const char *path, size_t max, char c)
+{
+	char *s;
+
+	s = string_of(max, c);
+	expect_ok(k, path, s);
+	free(s);
+	s = string_of(max + 1, c);
+	expect_field(k, path, s, path);
+	free(s);
+}
+
+static void
+test_agentproto_caps(void **state)
+{
+	struct agentproto_err err;
+	json_t		     *j, *a;
+	char		     *s, *big;
+	size_t		      i, len;
+
+	check_len(K_ENROLL_REQ, "facts.hostname", 255, 'h');
+	check_len(K_ENROLL_REQ, "facts.os", 255, 'o');
+	check_len(K_ENROLL_REQ, "facts.kernel", 255, 'k');
+	check_len(K_ENROLL_REQ, "facts.arch", 255, 'a');
+	check_len(K_ENROLL_REQ, "facts.agent_version", 255, 'v');
+	check_len(K_ENROLL_REQ, "facts.boot_id", 64, 'b');
+	check_len(K_ENROLL_REQ, "facts.disks[0].path", 255, 'p');
+	check_len(K_ENROLL_REQ, "token", AGENTPROTO_TOKEN_MAX, 't');
+	check_len(K_HEARTBEAT, "facts.hostname", 255, 'h');
+	check_len(K_RESULT, "output", AGENTPROTO_OUTPUT_MAX, 'x');
+	check_len(K_POLL, "commands[0].issued_at", 64, '1');
+	check_len(K_ERROR, "error", AGENTPROTO_ERROR_MAX, 'e');
+	check_len(K_ERROR, "message", AGENTPROTO_MESSAGE_MAX, 'm');
+
+	/* Multi-byte characters count in bytes: 128 x 2 bytes > 255. */
+	big = malloc(2 * 128 + 3);
+	assert_non_null(big);
+	big[0] = '"';
+	for (i = 0; i < 128; i++)
+		memcpy(big + 1 + 2 * i, "\xc3\xa9", 2);
+	strcpy(big + 1 + 256, "\"");
+	expect_field(K_ENROLL_REQ, "facts.os", big, "facts.os");
+	free(big);
+
+	/* 16 disks pass, 17 do not. */
+	j = base(K_ENROLL_REQ);
+	a = json_object_get(json_object_get(j, "facts"), "disks");
+	while (json_array_size(a) < AGENTPROTO_DISKS_MAX)
+		json_array_append(a, json_array_get(a, 0));
+	s = json_dumps(j, 0);
+	assert_int_equal(decode(K_ENROLL_REQ, s, strlen(s), &err), 1);
+	free(s);
+	json_array_append(a, json_array_get(a, 0));
+	s = json_dumps(j, 0);
+	assert_int_equal(decode(K_ENROLL_REQ, s, strlen(s), &err), 0);
+	assert_string_equal(err.field, "facts.disks");
+	free(s);
+	json_decref(j);
+
+	/* 120 backlog samples pass, 121 do not. */
+	j = base(K_HEARTBEAT);
+	a = json_object_get(j, "backlog");
+	while (json_array_size(a) < AGENTPROTO_BACKLOG_MAX)
+		json_array_append(a, json_array_get(a, 0));
+	s = json_dumps(j, 0);
+	assert_int_equal(decode(K_HEARTBEAT, s, strlen(s), &err), 1);
+	free(s);
+	json_array_append(a, json_array_get(a, 0));
+	s = json_dumps(j, 0);
+	assert_int_equal(decode(K_HEARTBEAT, s, strlen(s), &err), 0);
+	assert_string_equal(err.field, "backlog");
+	free(s);
+	json_decref(j);
+
+	/* Tasks capped. */
+	j = base(K_HEARTBEAT);
+	a = json_object_get(j, "tasks");
+	for (i = 0; i <= AGENTPROTO_TASKS_MAX; i++)
+		json_array_append_new(a, json_object());
+	s = json_dumps(j, 0);
+	assert_int_equal(decode(K_HEARTBEAT, s, strlen(s), &err), 0);
+	assert_string_equal(err.field, "tasks");
+	free(s);
+	json_decref(j);
+
+	/* Commands capped. */
+	j = base(K_POLL);
+	a = json_object_get(j, "commands");
+	while (json_array_size(a) < AGENTPROTO_COMMANDS_MAX)
+		json_array_append(a, json_array_get(a, 0));
+	s = json_dumps(j, 0);
+	assert_int_equal(decode(K_POLL, s, strlen(s), &err), 1);
+	free(s);
+	json_array_append(a, json_array_get(a, 0));
+	s = json_dumps(j, 0);
+	assert_int_equal(decode(K_POLL, s, strlen(s), &err), 0);
+	assert_string_equal(err.field, "commands");
+	free(s);
+	json_decref(j);
+
+	/* A body over 256 KiB is refused before parsing, even if valid. */
+	len = AGENTPROTO_BODY_MAX + 1;
+	big = malloc(len + 1);
+	assert_non_null(big);
+	memset(big, ' ', len);
+	memcpy(big, "{\"v\":1,\"commands\":[]}", 21);
+	big[len] = '\0';
+	expect_raw(K_POLL, big, len, "", "larger");
+	/* Exactly 256 KiB of the same is fine. */
+	assert_int_equal(decode(K_POLL, big, len - 1, &err), 1);
+	free(big);
+}
+
+static void
+test_agentproto_duplicates(void **state)
+{
+	const char *s;
+
+	s = "{\"v\":1,\"v\":1,\"commands\":[]}";
+	expect_raw(K_POLL, s, strlen(s), "", "duplicate");
+	s = "{\"v\":1,\"commands\":[{\"id\":\"" UUID1 "\",\"seq\":1,"
+	    "\"seq\":2,\"type\":\"ping\"}]}";
+	expect_raw(K_POLL, s, strlen(s), "", "duplicate");
+	s = "{\"v\":1,\"state\":\"failed\",\"state\":\"succeeded\","
+	    "\"received_at\":1,\"finished_at\":2}";
+	expect_raw(K_RESULT, s, strlen(s), "", "duplicate");
+	s = "{\"v\":1,\"node_id\":1,\"secret\":\"" SECRET "\","
+	    "\"secret\":\"" SECRET "\"}";
+	expect_raw(K_ENROLL_RESP, s, strlen(s), "", "duplicate");
+}
+
+static void
+test_agentproto_bad_json(void **state)
+{
+	struct agentproto_err err;
+	const char	     *s;
+	enum kind	      k;
+
+	for (k = K_ENROLL_REQ; k <= K_ERROR; k++) {
+		expect_raw(k, "", 0, "", "invalid JSON");
+		expect_raw(k, NULL, 0, "", "invalid JSON");
+		expect_raw(k, "[]", 2, "", "object");
+		expect_raw(k, "{", 1, "", "invalid JSON");
+		expect_raw(k, "{\"v\":1}x", 8, "", "invalid JSON");
+		/* Non-UTF-8 anywhere: jansson refuses. */
+		s = "{\"v\":1,\"x\":\"\xff\"}";
+		expect_raw(k, s, strlen(s), "", "invalid JSON");
+		s = "{\"v\":1,\"x\":\"\xc0\xaf\"}";
+		expect_raw(k, s, strlen(s), "", "invalid JSON");
+		/* An embedded NUL (raw or escaped) is refused too. */
+		expect_raw(k, "{\"v\":1}\0", 8, "", "invalid JSON");
+		s = "{\"error\":\"a\\u0000b\",\"v\":1}";
+		expect_raw(k, s, strlen(s), "", "invalid JSON");
+	}
+	/* Huge numbers: jansson refuses integers over int64 and reals that
+	 * overflow a double. */
+	s = "{\"v\":1,\"node_id\":99999999999999999999,\"secret\":\"" SECRET
+	    "\"}";
+	expect_raw(K_ENROLL_RESP, s, strlen(s), "", "invalid JSON");
+	s = "{\"v\":1,\"seq\":1,\"time\":1e400}";
+	expect_raw(K_HEARTBEAT, s, strlen(s), "", "invalid JSON");
+	expect_field(K_POLL, "commands[0].seq", "-9223372036854775808",
+	    "commands[0].seq");
+	/* Error text is sanitised to printable ASCII. */
+	assert_int_equal(decode(K_POLL, "\x01\x02", 2, &err), 0);
+	for (s = err.msg; *s != '\0'; s++)
+		assert_true(*s >= 0x20 && *s < 0x7f);
+	/* err may be NULL. */
+	{
+		struct agentproto_poll p;
+
+		assert_int_equal(agentproto_poll_decode("{", 1, &p, NULL), 0);
+	}
+}
+
+static void
+test_agentproto_unknown_members(void **state)
+{
+	expect_ok(K_ENROLL_REQ, "extra", "{\"nested\":[1,2,{\"a\":null}]}");
+	expect_ok(K_ENROLL_REQ, "facts.gpu", "\"none\"");
+	expect_ok(K_ENROLL_REQ, "facts.disks[0].inodes", "5");
+	expect_ok(K_ENROLL_RESP, "new_thing", "true");
+	expect_ok(K_HEARTBEAT, "metrics.swap", "1");
+	expect_ok(K_HEARTBEAT, "backlog[0].boot_id", "\"x\"");
+	expect_ok(K_POLL, "commands[0].deadline", "\"2026\"");
+	expect_ok(K_RESULT, "task_id", "7");
+	expect_ok(K_ERROR, "v", "1");
+}
+
+static void
+test_agentproto_auth(void **state)
+{
+	static const char *bad[] = {
+		"",
+		"YardNode",
+		"YardNode ",
+		"YardNode 12",
+		"YardNode 12:",
+		"YardNode :" SECRET,
+		"YardNode 0:" SECRET,
+		"YardNode 012:" SECRET,
+		"YardNode -1:" SECRET,
+		"YardNode +1:" SECRET,
+		"YardNode 9007199254740993:" SECRET,
+		"YardNode 99999999999999999999:" SECRET,
+		"YardNode 12:" SECRET "x",
+		"YardNode 12:" SECRET " ",
+		"YardNode 12:abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123-_",
+		"YardNode 12:abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123-=x",
+		"YardNode  12:" SECRET,
+		"YardNode\t12:" SECRET,
+		"Bearer 12:" SECRET,
+		"YardNodes 12:" SECRET,
+	};
+	struct agentproto_err err;
+	char		      secret[AGENTPROTO_SECRET_LEN + 1], buf[128];
+	int64_t		      id;
+	size_t		      i;
+
+	assert_int_equal(agentproto_auth_parse("YardNode 12:" SECRET, &id,
+			     secret, &err),
+	    1);
+	assert_int_equal(id, 12);
+	assert_string_equal(secret, SECRET);
+	assert_int_equal(
+	    agentproto_auth_parse("yardnode 9007199254740992:" SECRET, &id,
+		secret, &err),
+	    1);
+	assert_int_equal(id, AGENTPROTO_NODE_ID_MAX);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		if (agentproto_auth_parse(bad[i], &id, secret, &err))
+			fail_msg("accepted '%s'", bad[i]);
+		assert_string_equal(err.field, "authorization");
+		assert_int_equal(id, 0);
+		assert_string_equal(secret, "");
+	}
+	assert_int_equal(agentproto_auth_parse(NULL, &id, secret, &err), 0);
+
+	assert_int_equal(agentproto_auth_format(buf, sizeof(buf), 12, SECRET),
+	    1);
+	assert_string_equal(buf, "YardNode 12:" SECRET);
+	assert_int_equal(agentproto_auth_parse(buf, &id, secret, &err), 1);
+	assert_int_equal(agentproto_auth_format(buf, 20, 12, SECRET), 0);
+	assert_int_equal(agentproto_auth_format(buf, sizeof(buf), 0, SECRET),
+	    0);
+	assert_int_equal(agentproto_auth_format(buf, sizeof(buf), 1, "x"), 0);
+}
+
+static void
+test_agentproto_encode_failures(void **state)
+{
+	struct agentproto_result     r;
+	struct agentproto_heartbeat *h;
+	char			    *s;
+
+	memset(&r, 0, sizeof(r));
+	r.state = AGENTPROTO_STATE_SUCCEEDED;
+	r.output = strdup("bad \xff byte");
+	assert_null(agentproto_result_encode(&r));
+	agentproto_result_cleanup(&r);
+
+	h = calloc(1, sizeof(*h));
+	assert_non_null(h);
+	h->seq = 1;
+	h->metrics.cpu = 0.0 / 0.0;
+	assert_null(agentproto_heartbeat_encode(h));
+	h->metrics.cpu = 1;
+	s = agentproto_heartbeat_encode(h);
+	assert_non_null(s);
+	assert_non_null(strstr(s, "\"tasks\":[]"));
+	free(s);
+	free(h);
+}
+
+static void
+test_agentproto_utf8_clean(void **state)
+{
+	char   out[16];
+	size_t n;
+
+	n = agentproto_utf8_clean(out, sizeof(out), "ab\tc\n", 5);
+	assert_string_equal(out, "ab\tc\n");
+	assert_int_equal(n, 5);
+	agentproto_utf8_clean(out, sizeof(out),
+	    "a\x01\x7f\xff"
+	    "b",
+	    5);
+	assert_string_equal(out, "a???b");
+	/* Overlong, surrogate, beyond U+10FFFF, truncated sequence. */
+	agentproto_utf8_clean(out, sizeof(out), "\xc0\xaf", 2);
+	assert_string_equal(out, "??");
+	agentproto_utf8_clean(out, sizeof(out), "\xed\xa0\x80", 3);
+	assert_string_equal(out, "???");
+	agentproto_utf8_clean(out, sizeof(out), "\xf4\x90\x80\x80", 4);
+	assert_string_equal(out, "????");
+	agentproto_utf8_clean(out, sizeof(out), "x\xe2\x82", 3);
+	assert_string_equal(out, "x??");
+	/* Cut on a character boundary: "é" does not fit in the last byte. */
+	n = agentproto_utf8_clean(out, 4, "ab\xc3\xa9", 4);
+	assert_string_equal(out, "ab");
+	assert_int_equal(n, 2);
+	agentproto_utf8_clean(out, sizeof(out), "\xf0\x9f\x98\x80", 4);
+	assert_string_equal(out, "\xf0\x9f\x98\x80");
+	assert_int_equal(agentproto_utf8_clean(out, 0, "x", 1), 0);
+	assert_int_equal(agentproto_utf8_clean(out, 1, "x", 1), 0);
+	assert_string_equal(out, "");
+}
+
+static void
+test_agentproto_validators(void **state)
+{
+	assert_int_equal(agentproto_uuid_valid(UUID1), 1);
+	assert_int_equal(agentproto_uuid_valid(UUID1 "0"), 0);
+	assert_int_equal(agentproto_uuid_valid(""), 0);
+	assert_int_equal(agentproto_secret_valid(SECRET), 1);
+	assert_int_equal(agentproto_secret_valid(""), 0);
+	assert_string_equal(agentproto_state_name(AGENTPROTO_STATE_RUNNING),
+	    "running");
+	assert_string_equal(agentproto_state_name(AGENTPROTO_STATE_SUCCEEDED),
+	    "succeeded");
+	assert_string_equal(agentproto_cmd_type_name(AGENTPROTO_CMD_PING),
+	    "ping");
+	assert_string_equal(agentproto_cmd_type_name(AGENTPROTO_CMD_UNKNOWN),
+	    "unknown");
+}
+
+static void
+test_agentproto_facts_json(void **state)
+{
+	struct agentproto_facts in, out;
+	struct agentproto_err	err;
+	json_t		       *j;
+
+	fill_facts(&in);
+	j = agentproto_facts_to_json(&in);
+	assert_non_null(j);
+	assert_int_equal(agentproto_facts_from_json(j, &out, &err), 1);
+	assert_facts_equal(&in, &out);
+	json_object_set_new(j, "cpus", json_string("4"));
+	assert_int_equal(agentproto_facts_from_json(j, &out, &err), 0);
+	assert_string_equal(err.field, "facts.cpus");
+	json_decref(j);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_agentproto_enroll_roundtrip),
+		cmocka_unit_test(test_agentproto_enroll_resp_defaults),
+		cmocka_unit_test(test_agentproto_heartbeat_roundtrip),
+		cmocka_unit_test(test_agentproto_heartbeat_optional),
+		cmocka_unit_test(test_agentproto_heartbeat_resp),
+		cmocka_unit_test(test_agentproto_poll_roundtrip),
+		cmocka_unit_test(test_agentproto_result_roundtrip),
+		cmocka_unit_test(test_agentproto_error_reply),
+		cmocka_unit_test(test_agentproto_fields_named),
+		cmocka_unit_test(test_agentproto_bases_ok),
+		cmocka_unit_test(test_agentproto_caps),
+		cmocka_unit_test(test_agentproto_duplicates),
+		cmocka_unit_test(test_agentproto_bad_json),
+		cmocka_unit_test(test_agentproto_unknown_members),
+		cmocka_unit_test(test_agentproto_auth),
+		cmocka_unit_test(test_agentproto_encode_failures),
+		cmocka_unit_test(test_agentproto_utf8_clean),
+		cmocka_unit_test(test_agentproto_validators),
+		cmocka_unit_test(test_agentproto_facts_json),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
