@@ -41,8 +41,10 @@ if [ -z "${YARD_REDIS_URL:-}" ]; then
 fi
 
 dev_key "$var/dev-ews"
+# EWS_TEST_MINT lets this script mint an admin token to enrol the local
+# agent (the development EWS is a loopback test tool).
 EWS_LISTEN=$ews_listen YARD_URL=$YARD_PUBLIC_URL EWS_KEY_DIR=$var/dev-ews \
-    node tools/dev-ews/server.js >"$var/dev-ews.log" 2>&1 &
+    EWS_TEST_MINT=1 node tools/dev-ews/server.js >"$var/dev-ews.log" 2>&1 &
 pids="$pids $!"
 
 YARD_RUN_DIR=$var/run scripts/yard-server >"$var/yard.log" 2>&1 &
@@ -54,5 +56,20 @@ if ! wait_http "$YARD_PUBLIC_URL/healthz" 30; then
 	exit 1
 fi
 wait_http "$ews_url/login" 10 || { tail -n 20 "$var/dev-ews.log" >&2; exit 1; }
+
+# A local agent, enrolled once (state in var/agent), like any other node.
+if [ ! -f "$var/agent/node.json" ]; then
+	admin=$(curl -fsS -X POST -H 'content-type: application/json' \
+	    -d '{"sub":"u-admin","name":"Ada Admin","roles":["yard-admin"]}' \
+	    "$ews_url/api/mint" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+	enroll=$(curl -fsS -X POST -H "authorization: Bearer $admin" \
+	    "$YARD_PUBLIC_URL/api/v1/enrollments" |
+	    sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+	YARD_AGENT_TOKEN=$enroll obj/yard-agent enroll --server \
+	    "$YARD_PUBLIC_URL" --state-dir "$var/agent" >/dev/null ||
+	    { echo "enrolling the local agent failed" >&2; exit 1; }
+fi
+obj/yard-agent run -d --state-dir "$var/agent" >"$var/agent.log" 2>&1 &
+pids="$pids $!"
 echo "Yard is ready: $ews_url/"
 wait

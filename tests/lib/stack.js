@@ -109,6 +109,11 @@ async function yardServer(dir, env, fixedPort) {
   const srv = {
     url, port, log, proc: p,
     logText() { return fs.readFileSync(log, 'utf8'); },
+    async restart() {
+      await this.stop();
+      const again = await yardServer(dir, env, port);
+      Object.assign(this, { proc: again.proc, log: again.log });
+    },
     deaths() {
       return this.logText().split('\n').filter((l) =>
         /died from sandbox violation|exited with status|worker .* gone/.test(l));
@@ -158,6 +163,7 @@ async function startStack(opts = {}) {
     YARD_PACKAGE_DIR: path.join(dir, 'packages'),
   }, opts.env || {});
   const servers = [];
+  const agents = [];
   const yard = await yardServer(dir, env, opts.port);
   servers.push(yard);
 
@@ -191,7 +197,35 @@ async function startStack(opts = {}) {
       return s;
     },
     deaths() { return servers.flatMap((s) => s.deaths()); },
+    // Enrol and run a real yard-agent with its own state directory.
+    async agent(name, url = yard.url) {
+      const tok = await this.api('POST', '/api/v1/enrollments', { token: this.adminToken('agent-enroller') });
+      if (tok.status !== 201) throw new Error('enrollment: ' + tok.text);
+      const state = path.join(dir, 'agent-' + name);
+      execFileSync(path.join(TOP, 'obj', 'yard-agent'), ['enroll', '--server', url, '--state-dir', state],
+        { env: Object.assign({}, process.env, { YARD_AGENT_TOKEN: tok.json.token }), stdio: 'pipe' });
+      const nodeId = Number(JSON.parse(fs.readFileSync(path.join(state, 'node.json'), 'utf8')).node_id);
+      const log = path.join(dir, `agent-${name}.log`);
+      const a = {
+        name, state, nodeId, log, proc: null,
+        start() {
+          const out = fs.openSync(log, 'a');
+          this.proc = spawn(path.join(TOP, 'obj', 'yard-agent'), ['run', '-d', '--state-dir', state],
+            { stdio: ['ignore', out, out] });
+          return this;
+        },
+        async stop(sig = 'SIGTERM') {
+          if (!this.proc || this.proc.exitCode !== null) return;
+          const p = this.proc;
+          await new Promise((r) => { p.once('exit', r); p.kill(sig); });
+        },
+        logText() { return fs.readFileSync(log, 'utf8'); },
+      };
+      agents.push(a);
+      return a.start();
+    },
     async stop() {
+      for (const a of agents) await a.stop();
       const dead = this.deaths();
       for (const s of servers) await s.stop();
       redis.stop();
