@@ -218,6 +218,13 @@
 
 		if (v === null || v === undefined || v === "")
 			return null;
+		/*
+		 * PostgreSQL's text form ("2026-11-24 21:56:03.52+00") as
+		 * ISO 8601, which every browser parses.
+		 */
+		if (typeof v === "string")
+			v = v.replace(/^(\d{4}-\d\d-\d\d) (\d)/, "$1T$2")
+			    .replace(/(T[\d:.]+[+-]\d\d)$/, "$1:00");
 		d = typeof v === "number" ? new Date(v * 1000) : new Date(v);
 		return isNaN(d.getTime()) ? null : d;
 	}

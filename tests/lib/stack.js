@@ -198,9 +198,13 @@ async function startStack(opts = {}) {
     },
     deaths() { return servers.flatMap((s) => s.deaths()); },
     // Enrol and run a real yard-agent with its own state directory.
-    async agent(name, url = yard.url) {
-      const tok = await this.api('POST', '/api/v1/enrollments', { token: this.adminToken('agent-enroller') });
-      if (tok.status !== 201) throw new Error('enrollment: ' + tok.text);
+    // token: an enrolment token to use (default: a fresh one).
+    async agent(name, url = yard.url, token = null) {
+      let tok = { json: { token } };
+      if (!token) {
+        tok = await this.api('POST', '/api/v1/enrollments', { token: this.adminToken('agent-enroller') });
+        if (tok.status !== 201) throw new Error('enrollment: ' + tok.text);
+      }
       const state = path.join(dir, 'agent-' + name);
       execFileSync(path.join(TOP, 'obj', 'yard-agent'), ['enroll', '--server', url, '--state-dir', state],
         { env: Object.assign({}, process.env, { YARD_AGENT_TOKEN: tok.json.token }), stdio: 'pipe' });
