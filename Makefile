@@ -120,6 +120,8 @@ format-check:
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	    --std=c99 -Isrc --suppress=missingIncludeSystem \
+	    --include=/usr/include/x86_64-linux-gnu/sys/queue.h \
+	    '-DKORE_SECCOMP_FILTER(...)=' \
 	    --inline-suppr src agent
 
 clean:
