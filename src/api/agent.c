@@ -507,9 +507,10 @@ hb_flush(void *arg, uint64_t now)
 		KORE_PGSQL_PARAM_TEXT(text))) {
 		/* Kept dirty: the next tick tries again (PostgreSQL down). */
 		if (flush_sql.state != KORE_PGSQL_STATE_INIT ||
-		    flush_sql.error != NULL)
+		    flush_sql.error != NULL) {
+			api_pg_repair(&flush_sql);
 			kore_pgsql_cleanup(&flush_sql);
-		else
+		} else
 			flush_busy = 1; /* queued by Kore; callback follows */
 		free(text);
 		return;
@@ -577,6 +578,23 @@ agent_tick(void *arg, uint64_t now)
 	char	       off[16], lost[16];
 	int	       redis_ok;
 
+	/*
+	 * Kore does not call a callback-bound query's callback when its
+	 * connection dies mid-query (PostgreSQL restarted): it only marks
+	 * the query failed.  Notice that here, or the flush and the sweep
+	 * would wait for it forever.  (That flush's batch is lost.)
+	 */
+	if (flush_busy && flush_sql.state == KORE_PGSQL_STATE_ERROR) {
+		kore_pgsql_logerror(&flush_sql);
+		kore_pgsql_cleanup(&flush_sql);
+		flush_busy = 0;
+	}
+	if (sweeping && sweep_sql.state == KORE_PGSQL_STATE_ERROR) {
+		kore_pgsql_logerror(&sweep_sql);
+		kore_pgsql_cleanup(&sweep_sql);
+		sweeping = 0;
+	}
+
 	/* Deadlines; and without Redis, re-check PostgreSQL every tick. */
 	redis_ok = store_redis_healthy();
 	TAILQ_FOREACH (p, &pollers, list) {
@@ -597,9 +615,10 @@ agent_tick(void *arg, uint64_t now)
 	    !kore_pgsql_query_params(&sweep_sql, sql_sweep, 0, 2,
 		KORE_PGSQL_PARAM_TEXT(off), KORE_PGSQL_PARAM_TEXT(lost))) {
 		if (sweep_sql.state != KORE_PGSQL_STATE_INIT ||
-		    sweep_sql.error != NULL)
+		    sweep_sql.error != NULL) {
+			api_pg_repair(&sweep_sql);
 			kore_pgsql_cleanup(&sweep_sql);
-		else
+		} else
 			sweeping = 1;
 		return;
 	}

@@ -75,6 +75,8 @@ enum api_step api_db(struct http_request *, struct api_ctx *, const char *sql,
 void	      api_db_clear(struct api_ctx *);
 /* 1 while a statement of this request is in flight. */
 int api_db_busy(struct api_ctx *);
+/* After a failed query: reset its connection if it died while idle. */
+void api_pg_repair(struct kore_pgsql *);
 
 /* Replies; each returns KORE_RESULT_OK so handlers can `return` them. */
 int api_error(struct http_request *, int status, const char *code,
@@ -94,6 +96,8 @@ int api_qs_int(struct http_request *, const char *name, int64_t min,
 int api_qs_str(struct http_request *, const char *name, size_t max, char *out,
     size_t outlen);
 int api_qs_page(struct http_request *, int64_t *limit, int64_t *cursor);
+/* An optional RFC 3339 time ("" when absent; 400 naming it when bad). */
+int api_qs_time(struct http_request *, const char *, char *, size_t);
 
 /* The numeric id after prefix in req->path ("/api/v1/users/" -> 12). */
 int api_path_id(struct http_request *, const char *prefix, int64_t *);

@@ -76,15 +76,9 @@ api_audit(struct http_request *req)
 	    !api_qs_int(req, "object_id", 1, INT64_MAX, 0, &oid) ||
 	    !api_qs_str(req, "action", 60, action, sizeof(action)) ||
 	    !api_qs_str(req, "object_type", 60, otype, sizeof(otype)) ||
-	    !api_qs_str(req, "from", 35, from, sizeof(from)) ||
-	    !api_qs_str(req, "to", 35, to, sizeof(to)))
+	    !api_qs_time(req, "from", from, sizeof(from)) ||
+	    !api_qs_time(req, "to", to, sizeof(to)))
 		return (KORE_RESULT_OK);
-	if (from[0] != '\0' && !api_time_ok(from))
-		return (api_error(req, 400, "bad_request",
-		    "from must be an RFC 3339 date or time", "from"));
-	if (to[0] != '\0' && !api_time_ok(to))
-		return (api_error(req, 400, "bad_request",
-		    "to must be an RFC 3339 date or time", "to"));
 
 	snprintf(cur, sizeof(cur), "%" PRId64, cursor);
 	snprintf(lim, sizeof(lim), "%" PRId64, limit);

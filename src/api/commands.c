@@ -204,15 +204,9 @@ commands_list(struct http_request *req, struct api_ctx *c)
 	    !api_qs_int(req, "task_id", 1, INT64_MAX, 0, &task) ||
 	    !api_qs_int(req, "user_id", 1, INT64_MAX, 0, &user) ||
 	    !api_qs_str(req, "state", 12, state, sizeof(state)) ||
-	    !api_qs_str(req, "from", 35, from, sizeof(from)) ||
-	    !api_qs_str(req, "to", 35, to, sizeof(to)))
+	    !api_qs_time(req, "from", from, sizeof(from)) ||
+	    !api_qs_time(req, "to", to, sizeof(to)))
 		return (KORE_RESULT_OK);
-	if (from[0] != '\0' && !api_time_ok(from))
-		return (api_error(req, 400, "bad_request",
-		    "from must be an RFC 3339 date or time", "from"));
-	if (to[0] != '\0' && !api_time_ok(to))
-		return (api_error(req, 400, "bad_request",
-		    "to must be an RFC 3339 date or time", "to"));
 	snprintf(cur, sizeof(cur), "%" PRId64, cursor);
 	snprintf(lim, sizeof(lim), "%" PRId64, limit);
 	snprintf(uid, sizeof(uid), "%" PRId64, c->who.user_id);

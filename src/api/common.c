@@ -490,11 +490,7 @@ api_db(struct http_request *req, struct api_ctx *c, const char *sql, int n,
 		}
 		if (!kore_pgsql_query_param_fields(&c->sql, sql, 0, n,
 			(const char **)(uintptr_t)vals, NULL, NULL)) {
-			/* A dead connection: try to bring it back for the
-			 * next request (loopback refuses at once). */
-			if (c->sql.conn != NULL &&
-			    PQstatus(c->sql.conn->db) == CONNECTION_BAD)
-				PQreset(c->sql.conn->db);
+			api_pg_repair(&c->sql);
 			goto fail;
 		}
 		c->sql_phase = SQL_RUNNING;
@@ -1008,4 +1004,32 @@ int
 api_db_busy(struct api_ctx *c)
 {
 	return (c->sql_phase != SQL_IDLE);
+}
+
+int
+api_qs_time(struct http_request *req, const char *name, char *out,
+    size_t outlen)
+{
+	char msg[96];
+
+	if (!api_qs_str(req, name, 35, out, outlen))
+		return (0);
+	if (out[0] == '\0' || api_time_ok(out))
+		return (1);
+	snprintf(msg, sizeof(msg), "%s must be an RFC 3339 date or time", name);
+	api_error(req, 400, "bad_request", msg, name);
+	return (0);
+}
+
+void
+api_pg_repair(struct kore_pgsql *sql)
+{
+	/*
+	 * Kore keeps a connection that died while idle (PostgreSQL
+	 * restarted) in its pool, and every query on it fails at once.
+	 * Bring it back for the next user; on loopback a refused connect
+	 * answers at once, elsewhere connect_timeout bounds the wait.
+	 */
+	if (sql->conn != NULL && PQstatus(sql->conn->db) == CONNECTION_BAD)
+		PQreset(sql->conn->db);
 }

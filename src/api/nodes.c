@@ -231,18 +231,12 @@ api_metrics(struct http_request *req)
 		return (api_return(s));
 	if (!api_qs_int(req, "node", 1, INT64_MAX, 0, &node) ||
 	    !api_qs_int(req, "step", 0, 86400, 0, &step) ||
-	    !api_qs_str(req, "from", 35, from, sizeof(from)) ||
-	    !api_qs_str(req, "to", 35, to, sizeof(to)))
+	    !api_qs_time(req, "from", from, sizeof(from)) ||
+	    !api_qs_time(req, "to", to, sizeof(to)))
 		return (KORE_RESULT_OK);
 	if (node == 0)
 		return (api_error(req, 400, "bad_request", "node is required",
 		    "node"));
-	if (from[0] != '\0' && !api_time_ok(from))
-		return (api_error(req, 400, "bad_request",
-		    "from must be an RFC 3339 date or time", "from"));
-	if (to[0] != '\0' && !api_time_ok(to))
-		return (api_error(req, 400, "bad_request",
-		    "to must be an RFC 3339 date or time", "to"));
 	snprintf(n, sizeof(n), "%" PRId64, node);
 	snprintf(uid, sizeof(uid), "%" PRId64, c->who.user_id);
 	snprintf(st, sizeof(st), "%" PRId64, step);

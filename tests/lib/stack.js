@@ -106,22 +106,26 @@ async function yardServer(dir, env, fixedPort) {
     env: full, stdio: ['ignore', out, out], detached: true,
   });
   const url = `http://127.0.0.1:${port}`;
+  const logs = [log];
   const srv = {
     url, port, log, proc: p,
-    logText() { return fs.readFileSync(log, 'utf8'); },
+    logText() { return fs.readFileSync(this.log, 'utf8'); },
     async restart() {
       await this.stop();
       const again = await yardServer(dir, env, port);
       Object.assign(this, { proc: again.proc, log: again.log });
+      logs.push(again.log);
     },
     deaths() {
-      return this.logText().split('\n').filter((l) =>
+      return logs.flatMap((f) => fs.readFileSync(f, 'utf8').split('\n')).filter((l) =>
         /died from sandbox violation|exited with status|worker .* gone/.test(l));
     },
     async stop() {
-      try { process.kill(-p.pid, 'SIGTERM'); } catch { /* gone */ }
-      await new Promise((r) => { if (p.exitCode !== null) r(); else p.once('exit', r); setTimeout(r, 5000); });
-      try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone */ }
+      // this.proc: restart() replaces the process.
+      const cur = this.proc;
+      try { process.kill(-cur.pid, 'SIGTERM'); } catch { /* gone */ }
+      await new Promise((r) => { if (cur.exitCode !== null) r(); else cur.once('exit', r); setTimeout(r, 5000); });
+      try { process.kill(-cur.pid, 'SIGKILL'); } catch { /* gone */ }
     },
   };
   try {
