@@ -62,7 +62,7 @@ if [ ! -f "$var/agent/node.json" ]; then
 	admin=$(curl -fsS -X POST -H 'content-type: application/json' \
 	    -d '{"sub":"u-admin","name":"Ada Admin","roles":["yard-admin"]}' \
 	    "$ews_url/api/mint" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
-	enroll=$(curl -fsS -X POST -H "authorization: Bearer $admin" \
+	enroll=$(curl -fsS -X POST -d "" -H "authorization: Bearer $admin" \
 	    "$YARD_PUBLIC_URL/api/v1/enrollments" |
 	    sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
 	YARD_AGENT_TOKEN=$enroll obj/yard-agent enroll --server \

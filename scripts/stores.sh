@@ -24,9 +24,13 @@ pg_start() {
 		    --no-sync -E UTF8 >"$_d/initdb.log" 2>&1 ||
 		    { cat "$_d/initdb.log" >&2; return 1; }
 	fi
-	as_pg "$PG_BIN/pg_ctl" -D "$_d/data" -l "$_d/postgres.log" -w \
-	    -o "-p $_p -k $_d -c listen_addresses=127.0.0.1 -c fsync=off" \
-	    start >/dev/null || { tail -n 20 "$_d/postgres.log" >&2; return 1; }
+	# Already running (an earlier make run that was not stopped): reuse.
+	if ! as_pg "$PG_BIN/pg_ctl" -D "$_d/data" status >/dev/null 2>&1; then
+		as_pg "$PG_BIN/pg_ctl" -D "$_d/data" -l "$_d/postgres.log" -w \
+		    -o "-p $_p -k $_d -c listen_addresses=127.0.0.1 -c fsync=off" \
+		    start >/dev/null ||
+		    { tail -n 20 "$_d/postgres.log" >&2; return 1; }
+	fi
 	as_pg psql -h 127.0.0.1 -p "$_p" -U postgres -qAt -c \
 	    "SELECT 1 FROM pg_roles WHERE rolname = 'yard'" | grep -q 1 ||
 	    as_pg psql -h 127.0.0.1 -p "$_p" -U postgres -q -c \
@@ -45,6 +49,7 @@ pg_stop() {
 redis_start() {
 	mkdir -p "$1"
 	_r=$(cd "$1" && pwd)
+	redis-cli -p "$2" ping >/dev/null 2>&1 && return 0
 	redis-server --port "$2" --bind 127.0.0.1 --dir "$_r" --save '' \
 	    --appendonly no --daemonize yes --pidfile "$_r/redis.pid" \
 	    --logfile "$_r/redis.log" >/dev/null
