@@ -52,8 +52,8 @@ struct ncache_entry {
 struct hb_entry {
 	int64_t node_id;
 	int64_t seen; /* server clock, seconds */
-	char   *facts; /* JSON text, malloc'd */
-	char   *metrics; /* JSON text, malloc'd */
+	json_t *facts; /* latest, owned */
+	json_t *metrics; /* latest, owned */
 	char   *version;
 	json_t *samples; /* [[time, cpu, mem_used, mem_total, load1]] */
 	int	dirty;
@@ -76,7 +76,7 @@ static void	     poller_free(struct api_ctx *);
 static void	     pollers_wake(int64_t);
 static int	     reply_raw(struct http_request *, int, const char *);
 static char	    *facts_text(const struct agentproto_facts *);
-static char	    *metrics_text(const struct agentproto_metrics *);
+static json_t	    *metrics_json(const struct agentproto_metrics *);
 
 static struct ncache_entry *ncache;
 static struct hb_entry	   *hbs;
@@ -143,7 +143,8 @@ static const char *sql_flush =
     "WITH v AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id bigint,"
     "  seen bigint, facts jsonb, metrics jsonb, version text, samples jsonb)),"
     " u AS (UPDATE nodes n SET last_seen = to_timestamp(v.seen),"
-    "  facts = v.facts, metrics = v.metrics, agent_version = v.version"
+    "  facts = coalesce(v.facts, n.facts),"
+    "  metrics = coalesce(v.metrics, n.metrics), agent_version = v.version"
     "  FROM v WHERE n.id = v.id AND n.revoked_at IS NULL RETURNING n.id)"
     " INSERT INTO node_metrics (node_id, at, cpu, mem_used, mem_total, load1)"
     " SELECT v.id, to_timestamp((s->>0)::bigint), (s->>1)::real,"
@@ -226,21 +227,13 @@ facts_text(const struct agentproto_facts *f)
 	return (s);
 }
 
-static char *
-metrics_text(const struct agentproto_metrics *m)
+static json_t *
+metrics_json(const struct agentproto_metrics *m)
 {
-	json_t *j;
-	char   *s;
-
-	j = json_pack("{s:f, s:I, s:I, s:f, s:f, s:f}", "cpu", m->cpu,
+	return (json_pack("{s:f, s:I, s:I, s:f, s:f, s:f}", "cpu", m->cpu,
 	    "mem_used", (json_int_t)m->mem_used, "mem_total",
 	    (json_int_t)m->mem_total, "load1", m->load1, "load5", m->load5,
-	    "load15", m->load15);
-	if (j == NULL)
-		return (NULL);
-	s = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
-	return (s);
+	    "load15", m->load15));
 }
 
 static int
@@ -434,11 +427,12 @@ api_agent_heartbeat(struct http_request *req)
 		e->node_id = c->id;
 		e->samples = json_array();
 	}
-	free(e->facts);
-	free(e->metrics);
+	json_decref(e->facts);
+	json_decref(e->metrics);
 	free(e->version);
-	e->facts = facts_text(&hb.facts);
-	e->metrics = metrics_text(&hb.metrics);
+	/* Kept as JSON values: the flush sends them as they are. */
+	e->facts = agentproto_facts_to_json(&hb.facts);
+	e->metrics = metrics_json(&hb.metrics);
 	e->version = strdup(hb.facts.agent_version);
 	e->seen = app_now();
 	e->dirty = 1;
@@ -480,13 +474,10 @@ hb_flush(void *arg, uint64_t now)
 	for (i = 0; i < HB_SLOTS; i++) {
 		if (hbs[i].node_id == 0 || !hbs[i].dirty)
 			continue;
-		r = json_pack("{s:I, s:I, s:o, s:o, s:s, s:O}", "id",
+		r = json_pack("{s:I, s:I, s:O?, s:O?, s:s, s:O}", "id",
 		    (json_int_t)hbs[i].node_id, "seen", (json_int_t)hbs[i].seen,
-		    "facts",
-		    json_loads(hbs[i].facts ? hbs[i].facts : "{}", 0, NULL),
-		    "metrics",
-		    json_loads(hbs[i].metrics ? hbs[i].metrics : "{}", 0, NULL),
-		    "version", hbs[i].version ? hbs[i].version : "", "samples",
+		    "facts", hbs[i].facts, "metrics", hbs[i].metrics, "version",
+		    hbs[i].version ? hbs[i].version : "", "samples",
 		    hbs[i].samples);
 		if (r != NULL)
 			json_array_append_new(rows, r);

@@ -292,9 +292,8 @@ api_begin(struct http_request *req, struct api_ctx **out, int flags)
 	enum auth_result r;
 	enum api_step	 s;
 	json_error_t	 jerr;
-	char		 buf[API_BODY_MAX + 1];
-	ssize_t		 n;
-	size_t		 total;
+	const char	*raw;
+	size_t		 rawlen;
 	const char	*ctype;
 
 	c = api_ctx_get(req);
@@ -346,30 +345,10 @@ api_begin(struct http_request *req, struct api_ctx **out, int flags)
 			    "send application/json", NULL);
 			return (API_DONE);
 		}
-		if (req->http_body_length > API_BODY_MAX) {
-			api_error(req, 413, "too_large", "body over 64 KiB",
-			    NULL);
+		if (!api_body_raw(req, c, API_BODY_MAX, &raw, &rawlen))
 			return (API_DONE);
-		}
-		total = 0;
-		for (;;) {
-			n = http_body_read(req, buf + total,
-			    sizeof(buf) - 1 - total);
-			if (n == -1) {
-				api_error(req, 400, "bad_body",
-				    "cannot read the body", NULL);
-				return (API_DONE);
-			}
-			if (n == 0)
-				break;
-			total += (size_t)n;
-			if (total >= sizeof(buf) - 1) {
-				api_error(req, 413, "too_large",
-				    "body over 64 KiB", NULL);
-				return (API_DONE);
-			}
-		}
-		c->body = json_loadb(buf, total, JSON_REJECT_DUPLICATES, &jerr);
+		c->body =
+		    json_loadb(raw, rawlen, JSON_REJECT_DUPLICATES, &jerr);
 		if (c->body == NULL || !json_is_object(c->body)) {
 			api_error(req, 400, "bad_json",
 			    c->body == NULL ? jerr.text
