@@ -71,6 +71,8 @@ struct poller {
 static enum api_step node_auth(struct http_request *, struct api_ctx *);
 static void	     hb_flush(void *, uint64_t);
 static void	     hb_flush_done(struct kore_pgsql *, void *);
+static void	     hb_flush_failed(void);
+static void	     pg_release(struct kore_pgsql *);
 static void	     agent_tick(void *, uint64_t);
 static void	     poller_free(struct api_ctx *);
 static void	     pollers_wake(int64_t);
@@ -83,6 +85,7 @@ static struct hb_entry	   *hbs;
 static TAILQ_HEAD(, poller) pollers = TAILQ_HEAD_INITIALIZER(pollers);
 static struct kore_pgsql flush_sql;
 static int		 flush_busy;
+static json_t		*flush_rows; /* the batch in flight, until it lands */
 static int		 sweeping;
 static struct kore_pgsql sweep_sql;
 
@@ -460,6 +463,20 @@ api_agent_heartbeat(struct http_request *req)
 	return (reply_raw(req, 200, out));
 }
 
+/*
+ * Clean up a callback-bound query.  Unbind the callback first: when the
+ * query still holds its connection, kore_pgsql_cleanup() releases it and
+ * calls the callback again (state COMPLETE) after it has freed the error
+ * text but before it forgets it, so a callback that cleans up in turn
+ * frees it twice and glibc aborts the worker.
+ */
+static void
+pg_release(struct kore_pgsql *sql)
+{
+	sql->cb = NULL;
+	kore_pgsql_cleanup(sql);
+}
+
 static void
 hb_flush(void *arg, uint64_t now)
 {
@@ -487,9 +504,10 @@ hb_flush(void *arg, uint64_t now)
 		return;
 	}
 	text = json_dumps(rows, JSON_COMPACT);
-	json_decref(rows);
-	if (text == NULL)
+	if (text == NULL) {
+		json_decref(rows);
 		return;
+	}
 
 	kore_pgsql_init(&flush_sql);
 	kore_pgsql_bind_callback(&flush_sql, hb_flush_done, NULL);
@@ -500,20 +518,24 @@ hb_flush(void *arg, uint64_t now)
 		if (flush_sql.state != KORE_PGSQL_STATE_INIT ||
 		    flush_sql.error != NULL) {
 			api_pg_repair(&flush_sql);
-			kore_pgsql_cleanup(&flush_sql);
+			pg_release(&flush_sql);
 		} else
 			flush_busy = 1; /* queued by Kore; callback follows */
 		free(text);
+		json_decref(rows);
 		return;
 	}
 	free(text);
 	flush_busy = 1;
+	flush_rows = rows;
 	/* What was sent is now in flight: start collecting afresh. */
 	for (i = 0; i < HB_SLOTS; i++) {
 		if (hbs[i].node_id == 0 || !hbs[i].dirty)
 			continue;
 		hbs[i].dirty = 0;
-		json_array_clear(hbs[i].samples);
+		/* A new array: the batch keeps the old one until it lands. */
+		json_decref(hbs[i].samples);
+		hbs[i].samples = json_array();
 	}
 }
 
@@ -525,12 +547,15 @@ hb_flush_done(struct kore_pgsql *sql, void *arg)
 		return;
 	case KORE_PGSQL_STATE_ERROR:
 		kore_pgsql_logerror(sql);
+		hb_flush_failed();
 		break;
 	case KORE_PGSQL_STATE_RESULT:
 	case KORE_PGSQL_STATE_DONE:
 		kore_pgsql_continue(sql);
 		return;
 	case KORE_PGSQL_STATE_COMPLETE:
+		json_decref(flush_rows);
+		flush_rows = NULL;
 		break;
 	case KORE_PGSQL_STATE_INIT:
 		/* Was queued for a connection: the next tick retries. */
@@ -538,8 +563,49 @@ hb_flush_done(struct kore_pgsql *sql, void *arg)
 	default:
 		return;
 	}
-	kore_pgsql_cleanup(sql);
+	pg_release(sql);
 	flush_busy = 0;
+}
+
+/*
+ * The batch in flight did not land: put its samples back in front of the
+ * ones gathered since, so that the next flush sends them again.  Both
+ * statements of the flush are idempotent (latest state, samples keyed by
+ * node and second), so a batch that did land in part is harmless to
+ * resend.  A node's latest facts in memory are at least as new as the
+ * batch's, so only the samples are merged.
+ */
+static void
+hb_flush_failed(void)
+{
+	struct hb_entry *e;
+	json_t		*r, *old, *merged;
+	json_int_t	 id;
+	size_t		 i, j;
+
+	json_array_foreach(flush_rows, i, r)
+	{
+		id = json_integer_value(json_object_get(r, "id"));
+		if ((e = hb_slot(id)) == NULL || e->node_id != id)
+			continue;
+		old = json_object_get(r, "samples");
+		if ((merged = json_array()) == NULL)
+			break;
+		for (j = 0; j < json_array_size(old) &&
+		     json_array_size(merged) < HB_SAMPLES_MAX;
+		     j++)
+			json_array_append(merged, json_array_get(old, j));
+		for (j = 0; j < json_array_size(e->samples) &&
+		     json_array_size(merged) < HB_SAMPLES_MAX;
+		     j++)
+			json_array_append(merged,
+			    json_array_get(e->samples, j));
+		json_decref(e->samples);
+		e->samples = merged;
+		e->dirty = 1;
+	}
+	json_decref(flush_rows);
+	flush_rows = NULL;
 }
 
 static void
@@ -558,7 +624,7 @@ sweep_done(struct kore_pgsql *sql, void *arg)
 	default:
 		break;
 	}
-	kore_pgsql_cleanup(sql);
+	pg_release(sql);
 	sweeping = 0;
 }
 
@@ -573,16 +639,17 @@ agent_tick(void *arg, uint64_t now)
 	 * Kore does not call a callback-bound query's callback when its
 	 * connection dies mid-query (PostgreSQL restarted): it only marks
 	 * the query failed.  Notice that here, or the flush and the sweep
-	 * would wait for it forever.  (That flush's batch is lost.)
+	 * would wait for it forever.  That flush's batch is sent again.
 	 */
 	if (flush_busy && flush_sql.state == KORE_PGSQL_STATE_ERROR) {
 		kore_pgsql_logerror(&flush_sql);
-		kore_pgsql_cleanup(&flush_sql);
+		hb_flush_failed();
+		pg_release(&flush_sql);
 		flush_busy = 0;
 	}
 	if (sweeping && sweep_sql.state == KORE_PGSQL_STATE_ERROR) {
 		kore_pgsql_logerror(&sweep_sql);
-		kore_pgsql_cleanup(&sweep_sql);
+		pg_release(&sweep_sql);
 		sweeping = 0;
 	}
 
@@ -608,7 +675,7 @@ agent_tick(void *arg, uint64_t now)
 		if (sweep_sql.state != KORE_PGSQL_STATE_INIT ||
 		    sweep_sql.error != NULL) {
 			api_pg_repair(&sweep_sql);
-			kore_pgsql_cleanup(&sweep_sql);
+			pg_release(&sweep_sql);
 		} else
 			sweeping = 1;
 		return;

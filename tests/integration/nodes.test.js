@@ -243,6 +243,33 @@ test('with Redis down, commands still arrive by polling', async () => {
   s.redis.stop = () => { try { p.kill('SIGKILL'); } catch { /* gone */ } };
 });
 
+// Regression: a flush whose PostgreSQL connection died mid-query used to
+// drop its batch; the samples must be sent again.
+test('a heartbeat flush cut off mid-query is sent again: no sample lost', async () => {
+  const n = await enroll('app-flush');
+  // Hold node_metrics so that the next flush waits inside PostgreSQL.
+  const args = ['-h', '127.0.0.1', '-p', String(s.pgPort), '-U', 'postgres', '-d', s.db, '-qAt'];
+  const holder = process.getuid() === 0
+    ? spawn('runuser', ['-u', 'postgres', '--', 'psql', ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
+    : spawn('psql', args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  holder.stdout.on('data', (d) => { out += d; });
+  holder.stdin.write("BEGIN; LOCK TABLE node_metrics IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n");
+  try {
+    await waitFor(() => out.includes('locked'), 5000, 'the lock');
+    const r = await beat(n);
+    assert.strictEqual(r.status, 200);
+    const waiting = `FROM pg_stat_activity WHERE datname = current_database()
+      AND wait_event_type = 'Lock' AND query LIKE '%node_metrics%'`;
+    await waitFor(() => s.sql(`SELECT count(*) ${waiting}`) !== '0', 8000, 'the flush to block');
+    s.sql(`SELECT pg_terminate_backend(pid) ${waiting}`);
+  } finally {
+    holder.stdin.end('COMMIT;\n');
+  }
+  await waitFor(() => s.sql(`SELECT count(*) FROM node_metrics WHERE node_id = ${n.id}`) === '1',
+    10000, 'the sample, sent again');
+});
+
 test('no worker died', () => {
   assert.deepStrictEqual(s.deaths(), []);
 });
