@@ -17,6 +17,7 @@
 	var TOKEN_MAX = 8192;
 	var TOKEN_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 	var WAIT_MS = 5000;		/* SPEC 3.2: no fresh token within 5 s */
+	var ASK_AGAIN_MS = [1000, 2500];	/* ... asking again meanwhile */
 	var REFRESH_LEAD_MS = 60000;	/* ask ~60 s before exp ... */
 	var REFRESH_FRACTION = 0.8;	/* ... or at 80% of a shorter life */
 	var MAX_TIMER_MS = 2147483647;
@@ -338,6 +339,8 @@
 		ready: false,		/* /me answered: Yard.me is set */
 		waiters: [],		/* API calls waiting for a token */
 		waitTimer: null,	/* 5 s: initial token or refresh */
+		askTimer: null,		/* the same request again */
+		asked: 0,		/* how often it was repeated */
 		refreshTimer: null,
 		expiryTimer: null
 	};
@@ -411,6 +414,7 @@
 		A.token = tok;
 		A.stale = false;
 		clearTimer("waitTimer");
+		clearTimer("askTimer");
 		scheduleRefresh();
 		if (A.stale)
 			return;		/* arrived expired: a refresh is asked */
@@ -473,8 +477,35 @@
 			return;		/* a request is out already */
 		if (A.state === "ok")
 			setAuthState("pending");
-		post({ type: "yard:token-request" });
+		ask("yard:token-request");
+	}
+
+	/*
+	 * Post a request for a token and wait up to 5 s for it, repeating the
+	 * request meanwhile: a host page may not listen yet when the first
+	 * one arrives (its script deferred behind our frame's load), and
+	 * postMessage has no delivery receipt.  Both requests are harmless
+	 * to repeat.
+	 */
+	function ask(type) {
+		post({ type: type });
+		A.asked = 0;
 		A.waitTimer = W.setTimeout(expire, WAIT_MS);
+		askLater(type);
+	}
+
+	function askLater(type) {
+		if (A.asked >= ASK_AGAIN_MS.length)
+			return;
+		A.askTimer = W.setTimeout(function () {
+			A.askTimer = null;
+			if (A.waitTimer === null)
+				return;
+			post({ type: type });
+			A.asked++;
+			askLater(type);
+		}, ASK_AGAIN_MS[A.asked] - (A.asked > 0 ?
+		    ASK_AGAIN_MS[A.asked - 1] : 0));
 	}
 
 	/* The login URL with this page (without fragment) to come back to. */
@@ -495,6 +526,7 @@
 		var L;
 
 		clearTimer("waitTimer");
+		clearTimer("askTimer");
 		clearTimer("refreshTimer");
 		clearTimer("expiryTimer");
 		if (A.token !== null)
@@ -1033,8 +1065,9 @@
 		acceptToken(fragToken);
 	if (framed) {
 		/* Handoff 1: say we are ready; EWS answers with ews:token. */
-		post({ type: "yard:ready" });
 		if (A.token === null)
-			A.waitTimer = W.setTimeout(expire, WAIT_MS);
+			ask("yard:ready");
+		else
+			post({ type: "yard:ready" });
 	}
 })();

@@ -70,6 +70,27 @@ test('admin signs in once on EWS and manages users inside the iframe', async (t)
   });
 });
 
+// Regression (seen in CI): EWS's deferred script may start listening after
+// the framed page has posted yard:ready; the page must ask again.
+test('a host that starts listening late still hands over the token', async (t) => {
+  await withPage(t, async (page) => {
+    await signIn(page, 'u-admin', 'users');
+    await page.frameLocator('#yard-frame').locator('tr[data-user-sub="u-admin"]').waitFor({ timeout: 15000 });
+    let delayed = 0;
+    await page.route('**/portal.js', async (route) => {
+      delayed++;
+      await new Promise((r) => setTimeout(r, 1500));
+      await route.continue();
+    });
+    await page.reload();
+    const f = page.frameLocator('#yard-frame');
+    await f.locator('tr[data-user-sub="u-admin"]').waitFor({ timeout: 15000 });
+    assert.strictEqual(delayed, 1);
+    assert.match(page.url(), /module=users/);
+    assert.strictEqual(await f.locator('#yard-expired').isVisible(), false);
+  });
+});
+
 test('a grant made on the Permissions page sticks across reloads', async (t) => {
   await withPage(t, async (page) => {
     // The implementer exists once they have signed in somewhere.
