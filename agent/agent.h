@@ -124,6 +124,7 @@ struct agent_xfer {
 	char		  *post; /* owned request body, or NULL */
 	char		   errbuf[CURL_ERROR_SIZE];
 	long		   status;
+	long		   retry_after; /* s, from a 429 or 503; else 0 */
 	CURLcode	   result;
 	int		   busy;
 	uint64_t	   started; /* mono ms */

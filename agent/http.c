@@ -97,6 +97,7 @@ agent_xfer_prepare(struct agent_xfer *x, const char *url, const char *auth,
 	x->len = 0;
 	x->overflow = 0;
 	x->status = 0;
+	x->retry_after = 0;
 	x->result = CURLE_OK;
 	x->errbuf[0] = '\0';
 	if (x->body != NULL)
@@ -162,11 +163,21 @@ fail:
 void
 agent_xfer_finish(struct agent_xfer *x, CURLcode rc)
 {
+	curl_off_t ra = 0;
+
 	x->result = rc;
 	x->status = 0;
-	if (rc == CURLE_OK)
-		(void)curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE,
-		    &x->status);
+	x->retry_after = 0;
+	if (rc != CURLE_OK)
+		return;
+	(void)curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
+	/* Either form (seconds or an HTTP date); libcurl gives seconds. */
+	if ((x->status == 429 || x->status == 503) &&
+	    curl_easy_getinfo(x->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK &&
+	    ra > 0)
+		x->retry_after = ra > AGENT_BACKOFF_CAP_MS / 1000
+		    ? AGENT_BACKOFF_CAP_MS / 1000
+		    : (long)ra;
 }
 
 /* Drop the request body and headers; shrink a large response buffer. */

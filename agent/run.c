@@ -177,14 +177,26 @@ activity_stop(struct agent_state *s, struct activity *a)
 	a->next = 0;
 }
 
-/* Back off; log the first failure of a run of them, the rest at debug. */
+/*
+ * Back off; log the first failure of a run of them, the rest at debug.
+ * A Retry-After from the server (429, 503) is a floor, capped at 60 s,
+ * plus up to 1 s of jitter so that a fleet told the same does not return
+ * in step.
+ */
 static void
 activity_fail(struct agent_state *s, struct activity *a, const char *why)
 {
-	uint64_t d;
+	uint64_t d, floor;
 
 	a->fails++;
 	d = agent_backoff_ms(a->fails);
+	if (a->x.retry_after > 0) {
+		floor = (uint64_t)a->x.retry_after * 1000;
+		if (d < floor)
+			d = floor + agent_backoff_ms(0);
+		if (d > AGENT_BACKOFF_CAP_MS)
+			d = AGENT_BACKOFF_CAP_MS;
+	}
 	a->next = agent_mono_ms() + d;
 	if (why == NULL)
 		return;

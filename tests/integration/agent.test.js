@@ -6,6 +6,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('node:fs');
 const path = require('node:path');
+const { spawn } = require('node:child_process');
 const { startStack, waitFor, sleep } = require('../lib/stack.js');
 
 let s, admin, a1, a2;
@@ -103,6 +104,60 @@ test('a revoked node is refused and says so in its log', async () => {
   await waitFor(() => /unauthorized/i.test(a1.logText()), 15000, 'agent logs the refusal');
   assert.strictEqual((await node(a1.nodeId)).status, 'revoked');
   assert.strictEqual(a1.proc.exitCode, null, 'the agent keeps running (an admin may re-enrol)');
+});
+
+// A server that is shedding load says when to come back; the agent waits
+// at least that long (its own back-off alone would retry within 2 s).
+// A server that is shedding load says when to come back; the agent waits
+// at least that long (its own back-off alone would retry within 2 s).
+// The fake server is a child process: enrolment runs synchronously here.
+const FAKE_SHEDDING = `
+const http = require('node:http');
+const srv = http.createServer((req, res) => {
+  req.resume();
+  req.on('end', () => {
+    if (req.url === '/agent/v1/enroll') {
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ v: 1, node_id: 77, secret: 'S'.repeat(43),
+        heartbeat_interval: 1, poll_timeout: 25 }));
+      return;
+    }
+    if (req.url === '/agent/v1/heartbeat') console.log('beat ' + Date.now());
+    res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '3' });
+    res.end('{"error":"unavailable"}');
+  });
+});
+srv.listen(0, '127.0.0.1', () => console.log('port ' + srv.address().port));
+`;
+
+test('503 with Retry-After: the agent waits at least that long', async () => {
+  const fake = spawn(process.execPath, ['-e', FAKE_SHEDDING], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const beats = [];
+  let port = 0, out = '';
+  fake.stdout.on('data', (d) => {
+    out += d;
+    for (;;) {
+      const nl = out.indexOf('\n');
+      if (nl < 0) break;
+      const [k, v] = out.slice(0, nl).split(' ');
+      out = out.slice(nl + 1);
+      if (k === 'port') port = Number(v);
+      if (k === 'beat') beats.push(Number(v));
+    }
+  });
+  let a;
+  try {
+    await waitFor(() => port > 0, 5000, 'the fake server');
+    a = await s.agent('shed', `http://127.0.0.1:${port}`, 'T'.repeat(43));
+    await waitFor(() => beats.length >= 3, 15000, 'three heartbeats');
+  } finally {
+    if (a) await a.stop();
+    fake.kill();
+  }
+  for (let i = 1; i < beats.length; i++) {
+    const gap = beats[i] - beats[i - 1];
+    assert.ok(gap >= 2900 && gap <= 4500, `heartbeat ${i} came ${gap} ms after the one before`);
+  }
 });
 
 test('no worker died', () => {
