@@ -6,8 +6,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('node:fs');
 const path = require('node:path');
-const { spawn } = require('node:child_process');
-const { startStack, waitFor, sleep } = require('../lib/stack.js');
+const { startStack, netfake, waitFor, sleep } = require('../lib/stack.js');
 
 let s, admin, a1, a2;
 test.before(async () => {
@@ -108,55 +107,78 @@ test('a revoked node is refused and says so in its log', async () => {
 
 // A server that is shedding load says when to come back; the agent waits
 // at least that long (its own back-off alone would retry within 2 s).
-// A server that is shedding load says when to come back; the agent waits
-// at least that long (its own back-off alone would retry within 2 s).
-// The fake server is a child process: enrolment runs synchronously here.
-const FAKE_SHEDDING = `
-const http = require('node:http');
-const srv = http.createServer((req, res) => {
-  req.resume();
-  req.on('end', () => {
-    if (req.url === '/agent/v1/enroll') {
-      res.writeHead(201, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ v: 1, node_id: 77, secret: 'S'.repeat(43),
-        heartbeat_interval: 1, poll_timeout: 25 }));
-      return;
-    }
-    if (req.url === '/agent/v1/heartbeat') console.log('beat ' + Date.now());
-    res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '3' });
-    res.end('{"error":"unavailable"}');
-  });
-});
-srv.listen(0, '127.0.0.1', () => console.log('port ' + srv.address().port));
-`;
-
 test('503 with Retry-After: the agent waits at least that long', async () => {
-  const fake = spawn(process.execPath, ['-e', FAKE_SHEDDING], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const beats = [];
-  let port = 0, out = '';
-  fake.stdout.on('data', (d) => {
-    out += d;
-    for (;;) {
-      const nl = out.indexOf('\n');
-      if (nl < 0) break;
-      const [k, v] = out.slice(0, nl).split(' ');
-      out = out.slice(nl + 1);
-      if (k === 'port') port = Number(v);
-      if (k === 'beat') beats.push(Number(v));
-    }
-  });
+  const fake = await netfake('shed');
   let a;
+  const beats = () => fake.events.filter(([k]) => k === 'beat').map(([, v]) => Number(v));
   try {
-    await waitFor(() => port > 0, 5000, 'the fake server');
-    a = await s.agent('shed', `http://127.0.0.1:${port}`, 'T'.repeat(43));
-    await waitFor(() => beats.length >= 3, 15000, 'three heartbeats');
+    a = await s.agent('shed', `http://127.0.0.1:${fake.port}`, 'T'.repeat(43));
+    await waitFor(() => beats().length >= 3, 15000, 'three heartbeats');
   } finally {
     if (a) await a.stop();
     fake.kill();
   }
-  for (let i = 1; i < beats.length; i++) {
-    const gap = beats[i] - beats[i - 1];
+  const b = beats();
+  for (let i = 1; i < b.length; i++) {
+    const gap = b[i] - b[i - 1];
     assert.ok(gap >= 2900 && gap <= 4500, `heartbeat ${i} came ${gap} ms after the one before`);
+  }
+});
+
+// At-least-once delivery: the same command may come twice (a lost
+// acknowledgement); the agent journals ids and acts once.
+test('a replayed command is not applied twice', async () => {
+  const proxy = await netfake('replay', s.yard.port);
+  const a = await s.agent('replay', `http://127.0.0.1:${proxy.port}`);
+  try {
+    await waitFor(async () => (await node(a.nodeId)).status === 'online', 10000, 'online');
+    const { d } = await ping(a.nodeId);
+    assert.strictEqual(d.state, 'succeeded');
+    await waitFor(() => proxy.events.some(([k, v]) => k === 'replayed' && v === d.id), 10000, 'the replay');
+    await waitFor(() => /is journaled: not acting again/.test(a.logText()), 10000, 'the agent noticing');
+    // Acted on once: one journal entry, one "command ...: ping" log line,
+    // one result recorded.
+    const journal = fs.readFileSync(path.join(a.state, 'journal'), 'utf8');
+    assert.strictEqual(journal.split('\n').filter((l) => l.startsWith(`R ${d.id} `)).length, 1, journal);
+    assert.strictEqual(a.logText().split('\n').filter((l) => l.includes(`command ${d.id} (seq ${d.seq}): ping`)).length, 1);
+    const again = (await s.api('GET', `/api/v1/commands/${d.id}`, { token: admin })).json;
+    assert.deepStrictEqual(again.events.map((e) => e.state), ['queued', 'dispatched', 'succeeded']);
+    assert.strictEqual(again.agent_received_ms, d.agent_received_ms);
+  } finally {
+    await a.stop();
+    proxy.kill();
+  }
+});
+
+// Two instances behind a balancer (how Yard scales past one machine):
+// either can stop, and a command issued meanwhile still arrives.
+test('two instances: either can be stopped without losing a command', async () => {
+  const other = await s.startAnother();
+  const lb = await netfake('balance', s.yard.port, other.port);
+  const a = await s.agent('lb', `http://127.0.0.1:${lb.port}`);
+  try {
+    await waitFor(async () => (await node(a.nodeId)).status === 'online', 10000, 'online');
+    for (const [down, up] of [[other, s.yard], [s.yard, other]]) {
+      await down.stop();
+      // Issued the moment the instance is gone, through the survivor,
+      // while the agent's poll is broken or parked on the dead one.
+      const c = await fetch(up.url + '/api/v1/commands', {
+        method: 'POST', headers: { authorization: 'Bearer ' + admin, 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'ping', node_id: a.nodeId }),
+      });
+      assert.strictEqual(c.status, 201);
+      const id = (await c.json()).id;
+      let d;
+      await waitFor(async () => {
+        d = await (await fetch(up.url + '/api/v1/commands/' + id, { headers: { authorization: 'Bearer ' + admin } })).json();
+        return d.state === 'succeeded';
+      }, 30000, `the command with ${down === other ? 'the second' : 'the first'} instance stopped`);
+      await down.restart();
+    }
+  } finally {
+    await a.stop();
+    lb.kill();
+    await other.stop();
   }
 });
 

@@ -94,7 +94,7 @@ async function redisServer(dir) {
 async function yardServer(dir, env, fixedPort) {
   const port = fixedPort || await freePort();
   const log = path.join(dir, `yard-${port}.log`);
-  const out = fs.openSync(log, 'w');
+  const out = fs.openSync(log, 'a');
   const full = Object.assign({}, process.env, {
     YARD_LISTEN: `127.0.0.1:${port}`,
     YARD_PUBLIC_URL: `http://127.0.0.1:${port}`,
@@ -246,6 +246,32 @@ async function startStack(opts = {}) {
   return stack;
 }
 
+// netfake(mode, ...ports): tests/lib/netfake.js as a child process.
+// Resolves to { port, events: [[kind, value]...], kill() } once listening.
+async function netfake(mode, ...ports) {
+  const p = spawn(process.execPath, [path.join(__dirname, 'netfake.js'), mode, ...ports.map(String)],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+  const f = { port: 0, events: [], kill() { try { p.kill('SIGKILL'); } catch { /* gone */ } } };
+  let out = '';
+  p.stdout.on('data', (d) => {
+    out += d;
+    let nl;
+    while ((nl = out.indexOf('\n')) >= 0) {
+      const [k, v] = out.slice(0, nl).split(' ');
+      out = out.slice(nl + 1);
+      if (k === 'port') f.port = Number(v);
+      else f.events.push([k, v]);
+    }
+  });
+  try {
+    await waitFor(() => f.port > 0, 5000, 'netfake ' + mode);
+  } catch (e) {
+    f.kill();
+    throw e;
+  }
+  return f;
+}
+
 // startE2E(opts): a stack whose tokens come from a real development EWS
 // (tools/dev-ews) on its own port.  Adds ews: {url, close}.
 async function startE2E(opts = {}) {
@@ -285,4 +311,4 @@ async function browser() {
   });
 }
 
-module.exports = { startE2E, browser, startStack, freePort, pgCluster, psql, redisServer, yardServer, waitFor, sleep, TOP };
+module.exports = { startE2E, browser, startStack, netfake, freePort, pgCluster, psql, redisServer, yardServer, waitFor, sleep, TOP };
