@@ -22,7 +22,7 @@ AGENT_BIN=	$(OBJDIR)/yard-agent
 AGENT_UNIT_TESTS=	$(OBJDIR)/tests/test_agentproto
 AGENT_FUZZ_NAMES=	fuzz_agentproto_enroll fuzz_agentproto_heartbeat \
 		fuzz_agentproto_poll fuzz_agentproto_result \
-		fuzz_agentproto_auth
+		fuzz_agentproto_auth fuzz_agentproto_task
 AGENT_FUZZERS=	$(AGENT_FUZZ_NAMES:%=$(OBJDIR)/fuzz/%)
 AGENT_FUZZ_DICT=	tests/fuzz/corpus/fuzz_agentproto_dict/agentproto.dict
 

@@ -223,6 +223,14 @@ int agentproto_auth_parse(const char *, int64_t *, char *,
     struct agentproto_err *);
 int agentproto_auth_format(char *, size_t, int64_t, const char *);
 
+/*
+ * A task's spec (kind, deploy_dir, env, the kind's own object, restart,
+ * stop_grace, health, log_files; docs/api.md) checked in full and returned
+ * as a new normalised object with every default filled in, or NULL with
+ * *err naming the offending member.  Unknown members are dropped.
+ */
+json_t *agentproto_task_spec(const json_t *, struct agentproto_err *);
+
 /* Small validators shared by both sides. */
 int	    agentproto_secret_valid(const char *);
 int	    agentproto_uuid_valid(const char *);

@@ -1109,11 +1109,169 @@ test_agentproto_facts_json(void **state)
 	json_decref(j);
 }
 
+/* Normalise a spec given as JSON text; NULL and err filled on refusal. */
+static json_t *
+spec_of(const char *text, struct agentproto_err *err)
+{
+	json_error_t jerr;
+	json_t	    *in, *out;
+
+	in = json_loads(text, JSON_ALLOW_NUL, &jerr);
+	assert_non_null(in);
+	out = agentproto_task_spec(in, err);
+	json_decref(in);
+	return (out);
+}
+
+static void
+spec_refused(const char *text, const char *field)
+{
+	struct agentproto_err err;
+	json_t		     *out;
+
+	out = spec_of(text, &err);
+	if (out != NULL)
+		fail_msg("accepted: %s", text);
+	if (strcmp(err.field, field) != 0)
+		fail_msg("%s: field \"%s\" (%s), want \"%s\"", text, err.field,
+		    err.msg, field);
+	assert_true(err.msg[0] != '\0');
+}
+
+static void
+test_agentproto_task_spec_defaults(void **state)
+{
+	struct agentproto_err err;
+	json_t		     *o;
+
+	o = spec_of("{\"kind\":\"console\",\"deploy_dir\":\"/opt/a\","
+		    "\"console\":{\"command\":\"./run.sh\"},\"extra\":1}",
+	    &err);
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(o, "deploy_dir")),
+	    "/opt/a");
+	assert_int_equal(json_integer_value(json_object_get(o, "stop_grace")),
+	    10);
+	assert_string_equal(json_string_value(
+				json_object_get(json_object_get(o, "restart"),
+				    "policy")),
+	    "on-failure");
+	assert_int_equal(json_integer_value(
+			     json_object_get(json_object_get(o, "restart"),
+				 "backoff_max")),
+	    60);
+	assert_int_equal(json_array_size(
+			     json_object_get(json_object_get(o, "console"),
+				 "args")),
+	    0);
+	assert_int_equal(json_object_size(json_object_get(o, "env")), 0);
+	assert_null(json_object_get(o, "health"));
+	assert_null(json_object_get(o, "extra"));
+	json_decref(o);
+
+	o = spec_of("{\"kind\":\"jar\",\"deploy_dir\":\"/opt/j\","
+		    "\"jar\":{\"jar\":\"app.jar\",\"port\":8081,"
+		    "\"jvm_options\":[\"-Xmx64m\"]},"
+		    "\"health\":{\"path\":\"/actuator/health\"},"
+		    "\"env\":{\"JAVA_TOOL_OPTIONS\":\"-Dx=<&>\"}}",
+	    &err);
+	assert_non_null(o);
+	assert_string_equal(json_string_value(
+				json_object_get(json_object_get(o, "jar"),
+				    "java")),
+	    "/usr/bin/java");
+	assert_int_equal(json_integer_value(
+			     json_object_get(json_object_get(o, "health"),
+				 "interval")),
+	    10);
+	assert_string_equal(json_string_value(
+				json_object_get(json_object_get(o, "env"),
+				    "JAVA_TOOL_OPTIONS")),
+	    "-Dx=<&>");
+	json_decref(o);
+
+	o = spec_of("{\"kind\":\"tomcat\",\"deploy_dir\":\"/opt/t\","
+		    "\"tomcat\":{\"home\":\"/usr/share/tomcat10\","
+		    "\"port\":8080}}",
+	    &err);
+	assert_non_null(o);
+	assert_string_equal(json_string_value(
+				json_object_get(json_object_get(o, "tomcat"),
+				    "app_path")),
+	    "/");
+	json_decref(o);
+}
+
+static void
+test_agentproto_task_spec_refusals(void **state)
+{
+	spec_refused("[]", "");
+	spec_refused("{}", "kind");
+	spec_refused("{\"kind\":\"docker\"}", "kind");
+	spec_refused("{\"kind\":\"console\",\"console\":{\"command\":\"x\"}}",
+	    "deploy_dir");
+	spec_refused("{\"kind\":\"console\",\"deploy_dir\":\"opt/a\","
+		     "\"console\":{\"command\":\"x\"}}",
+	    "deploy_dir");
+	spec_refused("{\"kind\":\"console\",\"deploy_dir\":\"/opt/../etc\","
+		     "\"console\":{\"command\":\"x\"}}",
+	    "deploy_dir");
+	spec_refused("{\"kind\":\"console\",\"deploy_dir\":\"/opt/a\"}",
+	    "console");
+	spec_refused("{\"kind\":\"console\",\"deploy_dir\":\"/opt/a\","
+		     "\"console\":{\"command\":\"x\"},\"jar\":{}}",
+	    "jar");
+	spec_refused("{\"kind\":\"console\",\"deploy_dir\":\"/opt/a\","
+		     "\"console\":{}}",
+	    "console.command");
+	spec_refused("{\"kind\":\"console\",\"deploy_dir\":\"/opt/a\","
+		     "\"console\":{\"command\":\"x\",\"args\":[\"a\",1]}}",
+	    "console.args[1]");
+	spec_refused(
+	    "{\"kind\":\"console\",\"deploy_dir\":\"/opt/a\","
+	    "\"console\":{\"command\":\"x\",\"args\":[\"a\\u0000b\"]}}",
+	    "console.args[0]");
+	spec_refused("{\"kind\":\"console\",\"deploy_dir\":\"/opt/a\","
+		     "\"console\":{\"command\":\"x\"},\"env\":{\"1A\":\"v\"}}",
+	    "env");
+	spec_refused("{\"kind\":\"console\",\"deploy_dir\":\"/opt/a\","
+		     "\"console\":{\"command\":\"x\"},\"env\":{\"A\":2}}",
+	    "env.A");
+	spec_refused("{\"kind\":\"console\",\"deploy_dir\":\"/opt/a\","
+		     "\"console\":{\"command\":\"x\"},\"stop_grace\":-1}",
+	    "stop_grace");
+	spec_refused("{\"kind\":\"console\",\"deploy_dir\":\"/opt/a\","
+		     "\"console\":{\"command\":\"x\"},"
+		     "\"restart\":{\"policy\":\"sometimes\"}}",
+	    "restart.policy");
+	spec_refused("{\"kind\":\"console\",\"deploy_dir\":\"/opt/a\","
+		     "\"console\":{\"command\":\"x\"},\"restart\":"
+		     "{\"backoff_initial\":30,\"backoff_max\":10}}",
+	    "restart.backoff_max");
+	spec_refused("{\"kind\":\"console\",\"deploy_dir\":\"/opt/a\","
+		     "\"console\":{\"command\":\"x\"},"
+		     "\"health\":{\"path\":\"/h\"}}",
+	    "health.port");
+	spec_refused("{\"kind\":\"jar\",\"deploy_dir\":\"/opt/a\","
+		     "\"jar\":{\"jar\":\"a.jar\",\"port\":80},"
+		     "\"health\":{\"path\":\"h\"}}",
+	    "health.path");
+	spec_refused("{\"kind\":\"tomcat\",\"deploy_dir\":\"/opt/a\","
+		     "\"tomcat\":{\"home\":\"/t\",\"port\":70000}}",
+	    "tomcat.port");
+	spec_refused("{\"kind\":\"console\",\"deploy_dir\":\"/opt/a\","
+		     "\"console\":{\"command\":\"x\"},"
+		     "\"log_files\":[\"../../etc/shadow\"]}",
+	    "log_files[0]");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_agentproto_enroll_roundtrip),
+		cmocka_unit_test(test_agentproto_task_spec_defaults),
+		cmocka_unit_test(test_agentproto_task_spec_refusals),
 		cmocka_unit_test(test_agentproto_enroll_resp_defaults),
 		cmocka_unit_test(test_agentproto_heartbeat_roundtrip),
 		cmocka_unit_test(test_agentproto_heartbeat_optional),
