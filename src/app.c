@@ -240,7 +240,8 @@ kore_parent_configure(int argc, char **argv)
 	if (!store_db_migrate(app.cfg.pg_dsn, dir, (int)app.cfg.pg_start_wait,
 		err, sizeof(err)))
 		fatal("%s", err);
-	if (!kore_pgsql_register(APP_DB, app.cfg.pg_dsn))
+	if (!kore_pgsql_register(APP_DB, app.cfg.pg_dsn) ||
+	    !kore_pgsql_register(APP_DB_BG, app.cfg.pg_dsn))
 		fatal("cannot register the database");
 
 	kore_log(LOG_NOTICE, "yard %s: %zu verification key(s), issuer %s",

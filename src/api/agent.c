@@ -511,7 +511,7 @@ hb_flush(void *arg, uint64_t now)
 
 	kore_pgsql_init(&flush_sql);
 	kore_pgsql_bind_callback(&flush_sql, hb_flush_done, NULL);
-	if (!kore_pgsql_setup(&flush_sql, APP_DB, KORE_PGSQL_ASYNC) ||
+	if (!kore_pgsql_setup(&flush_sql, APP_DB_BG, KORE_PGSQL_ASYNC) ||
 	    !kore_pgsql_query_params(&flush_sql, sql_flush, 0, 1,
 		KORE_PGSQL_PARAM_TEXT(text))) {
 		/* Kept dirty: the next tick tries again (PostgreSQL down). */
@@ -558,8 +558,13 @@ hb_flush_done(struct kore_pgsql *sql, void *arg)
 		flush_rows = NULL;
 		break;
 	case KORE_PGSQL_STATE_INIT:
-		/* Was queued for a connection: the next tick retries. */
-		break;
+		/*
+		 * Woken from Kore's wait queue for a connection.  Kore
+		 * takes the waiter off its queue only after this call
+		 * returns, so cleaning up here would free it twice (a
+		 * fatal "was not busy"); agent_tick() does it.
+		 */
+		return;
 	default:
 		return;
 	}
@@ -621,6 +626,8 @@ sweep_done(struct kore_pgsql *sql, void *arg)
 	case KORE_PGSQL_STATE_ERROR:
 		kore_pgsql_logerror(sql);
 		break;
+	case KORE_PGSQL_STATE_INIT:
+		return; /* see hb_flush_done() */
 	default:
 		break;
 	}
@@ -647,6 +654,15 @@ agent_tick(void *arg, uint64_t now)
 		pg_release(&flush_sql);
 		flush_busy = 0;
 	}
+	/* Still (or no longer) waiting for a connection: retry afresh. */
+	if (flush_busy && flush_sql.state == KORE_PGSQL_STATE_INIT) {
+		pg_release(&flush_sql);
+		flush_busy = 0;
+	}
+	if (sweeping && sweep_sql.state == KORE_PGSQL_STATE_INIT) {
+		pg_release(&sweep_sql);
+		sweeping = 0;
+	}
 	if (sweeping && sweep_sql.state == KORE_PGSQL_STATE_ERROR) {
 		kore_pgsql_logerror(&sweep_sql);
 		pg_release(&sweep_sql);
@@ -669,7 +685,7 @@ agent_tick(void *arg, uint64_t now)
 	snprintf(lost, sizeof(lost), "%" PRId64, app.cfg.node_lost_after);
 	kore_pgsql_init(&sweep_sql);
 	kore_pgsql_bind_callback(&sweep_sql, sweep_done, NULL);
-	if (!kore_pgsql_setup(&sweep_sql, APP_DB, KORE_PGSQL_ASYNC) ||
+	if (!kore_pgsql_setup(&sweep_sql, APP_DB_BG, KORE_PGSQL_ASYNC) ||
 	    !kore_pgsql_query_params(&sweep_sql, sql_sweep, 0, 2,
 		KORE_PGSQL_PARAM_TEXT(off), KORE_PGSQL_PARAM_TEXT(lost))) {
 		if (sweep_sql.state != KORE_PGSQL_STATE_INIT ||

@@ -35,7 +35,7 @@ enum ctx_phase {
 	PHASE_READY
 };
 
-enum sql_phase { SQL_IDLE = 0, SQL_RUNNING, SQL_DRAINING };
+enum sql_phase { SQL_IDLE = 0, SQL_QUEUED, SQL_RUNNING, SQL_DRAINING };
 
 #define UCACHE_SLOTS 1024
 
@@ -457,14 +457,28 @@ api_db(struct http_request *req, struct api_ctx *c, const char *sql, int n,
 	const char *st, *cn;
 
 	switch (c->sql_phase) {
+	case SQL_QUEUED:
+		/*
+		 * Woken, by Kore's connection queue or by something else
+		 * (which leaves our entry in the queue: drop it, or a later
+		 * wake-up would be spent on us).  Kore wakes one waiter per
+		 * released connection, so a woken request must go on to use
+		 * it: api_db_busy() keeps callers on this statement.
+		 */
+		kore_pgsql_cleanup(&c->sql);
+		kore_pgsql_init(&c->sql);
+		c->sql_phase = SQL_IDLE;
+		/* FALLTHROUGH */
 	case SQL_IDLE:
 		if (c->sql.req == NULL)
 			kore_pgsql_bind_request(&c->sql, req);
 		if (!kore_pgsql_setup(&c->sql, APP_DB, KORE_PGSQL_ASYNC)) {
 			/* All connections busy: Kore queued us; retry later. */
 			if (c->sql.state == KORE_PGSQL_STATE_INIT &&
-			    c->sql.error == NULL)
+			    c->sql.error == NULL) {
+				c->sql_phase = SQL_QUEUED;
 				return (API_WAIT);
+			}
 			goto fail;
 		}
 		if (!kore_pgsql_query_param_fields(&c->sql, sql, 0, n,

@@ -270,6 +270,40 @@ test('a heartbeat flush cut off mid-query is sent again: no sample lost', async 
     10000, 'the sample, sent again');
 });
 
+// Regressions: (1) when the heartbeat flush or the presence sweep waited
+// in Kore's queue for a PostgreSQL connection, our callback cleaned up
+// while Kore still held the waiter, and the worker died ("was not busy");
+// (2) a request woken from that queue that then found the node cache warm
+// did not use the connection, and Kore (one wake-up per release) left the
+// rest of the queue waiting.  Flood one worker so that requests queue.
+test('a flood that exhausts PostgreSQL connections kills no worker', async () => {
+  const one = await s.startAnother({ YARD_WORKERS: '1' });
+  const nodes = [];
+  for (let i = 0; i < 40; i++) nodes.push(await enroll('flood-' + i, one.url));
+  const end = Date.now() + 6000;
+  let ok = 0, other = 0;
+  const lane = async (n) => {
+    while (Date.now() < end) {
+      const [p, h] = await Promise.all([
+        agentCall(n, 'GET', '/agent/v1/commands?after=0&wait=1', undefined, one.url),
+        agentCall(n, 'POST', '/agent/v1/heartbeat',
+          { v: 1, seq: ++seq, time: Math.floor(Date.now() / 1000), facts: facts('f'), metrics, tasks: [] }, one.url),
+      ]);
+      for (const r of [p, h]) {
+        await r.arrayBuffer();
+        if (r.status < 500) ok++; else other++;
+      }
+    }
+  };
+  const lanes = [];
+  for (const n of nodes) for (let k = 0; k < 5; k++) lanes.push(lane(n));
+  await Promise.all(lanes);
+  await one.stop();
+  assert.deepStrictEqual(one.deaths().concat(one.logText().split('\n').filter((l) => /was not busy/.test(l))), []);
+  // Before the fixes the worker died, or stalled for a minute (400).
+  assert.ok(ok > 800, `${ok} answers below 500, ${other} above in 6 s`);
+});
+
 test('no worker died', () => {
   assert.deepStrictEqual(s.deaths(), []);
 });
