@@ -92,6 +92,28 @@ int   agent_journal_acked(struct agent_journal *, const char *);
 char *agent_journal_result(struct agent_journal *, const char *);
 int   agent_journal_print(const char *, size_t);
 
+/* procstat.c: one watched process, sampled from /proc/<pid>/stat. */
+struct agent_proc {
+	int	 pid;
+	int	 fd; /* /proc/<pid>/stat, kept open */
+	int	 gone;
+	int	 sampled;
+	char	 state;
+	int64_t	 utime, stime; /* clock ticks */
+	int64_t	 threads;
+	int64_t	 starttime; /* ticks after boot */
+	int64_t	 rss; /* bytes */
+	uint64_t at_ms; /* mono ms of this sample */
+	int64_t	 prev_ticks; /* utime + stime before; -1 if none */
+	uint64_t prev_ms;
+};
+
+int    agent_proc_parse(const char *, size_t, struct agent_proc *);
+int    agent_proc_open(struct agent_proc *, int);
+int    agent_proc_sample(struct agent_proc *);
+void   agent_proc_close(struct agent_proc *);
+double agent_proc_cpu(const struct agent_proc *, long);
+
 /* facts.c: node facts and metrics from /proc, with fds kept open. */
 struct agent_sys {
 	int			fd_stat;

@@ -15,14 +15,15 @@ FUZZ_SECONDS?=	30
 AGENT_PKGS=	jansson libcurl
 AGENTPROTO_SRCS=	src/agentproto/agentproto.c
 AGENT_SRCS=	agent/main.c agent/log.c agent/state.c agent/facts.c \
-		agent/http.c agent/run.c
+		agent/http.c agent/run.c agent/procstat.c
 AGENT_OBJS=	$(AGENT_SRCS:agent/%.c=$(OBJDIR)/agent/%.o) \
 		$(OBJDIR)/agent/agentproto.o
 AGENT_BIN=	$(OBJDIR)/yard-agent
-AGENT_UNIT_TESTS=	$(OBJDIR)/tests/test_agentproto
+AGENT_UNIT_TESTS=	$(OBJDIR)/tests/test_agentproto \
+		$(OBJDIR)/tests/test_procstat
 AGENT_FUZZ_NAMES=	fuzz_agentproto_enroll fuzz_agentproto_heartbeat \
 		fuzz_agentproto_poll fuzz_agentproto_result \
-		fuzz_agentproto_auth fuzz_agentproto_task
+		fuzz_agentproto_auth fuzz_agentproto_task fuzz_procstat
 AGENT_FUZZERS=	$(AGENT_FUZZ_NAMES:%=$(OBJDIR)/fuzz/%)
 AGENT_FUZZ_DICT=	tests/fuzz/corpus/fuzz_agentproto_dict/agentproto.dict
 
@@ -71,6 +72,17 @@ $(OBJDIR)/tests/test_agentproto: tests/unit/test_agentproto.c \
 	    tests/unit/test_agentproto.c $(AGENTPROTO_SRCS) \
 	    $(shell pkg-config --libs jansson) -lcmocka
 
+# procstat.c with what it uses of the agent (the clock, the log).
+PROCSTAT_SRCS=	agent/procstat.c agent/facts.c agent/log.c $(AGENTPROTO_SRCS)
+
+$(OBJDIR)/tests/test_procstat: tests/unit/test_procstat.c $(PROCSTAT_SRCS)
+	@mkdir -p $(@D)
+	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
+
+$(OBJDIR)/bench/sweep_bench: tests/bench/sweep_bench.c $(PROCSTAT_SRCS)
+	@mkdir -p $(@D)
+	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS)
+
 agent-unit: $(AGENT_UNIT_TESTS)
 	@for t in $(AGENT_UNIT_TESTS); do $$t || exit 1; done
 
@@ -81,6 +93,13 @@ $(OBJDIR)/fuzz/fuzz_agentproto_%: tests/fuzz/fuzz_agentproto_%.c \
 	    $(shell pkg-config --cflags jansson) \
 	    -fsanitize=fuzzer,address,undefined -o $@ $^ \
 	    $(shell pkg-config --libs jansson)
+
+$(OBJDIR)/fuzz/fuzz_procstat: tests/fuzz/fuzz_procstat.c $(PROCSTAT_SRCS)
+	@mkdir -p $(@D)
+	clang -g -O1 -std=c99 -D_GNU_SOURCE -Isrc -Iagent \
+	    $(shell pkg-config --cflags jansson libcurl) \
+	    -fsanitize=fuzzer,address,undefined -o $@ $^ \
+	    $(shell pkg-config --libs jansson libcurl)
 
 agent-fuzz: $(AGENT_FUZZERS)
 	@for f in $(AGENT_FUZZ_NAMES); do \

@@ -1,0 +1,196 @@
+/*
+ * Copyright (c) 2026 Yard authors.  ISC licence.
+ *
+ * Per-process samples from /proc/<pid>/stat for supervised tasks: CPU
+ * ticks, resident memory, threads, state and start time.  Each watched
+ * process keeps its stat file open and is re-read with pread(): no
+ * open/close per sweep, and a descriptor opened on one process never
+ * reads another that later gets the same pid (the kernel answers ESRCH
+ * once the first has gone), so pid reuse cannot be mistaken for the task.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+static long page_size;
+
+static int parse_int(const char **, const char *, int64_t *);
+
+/* A decimal integer (optionally negative) then a space or the end. */
+static int
+parse_int(const char **pp, const char *end, int64_t *out)
+{
+	const char *p = *pp;
+	int64_t	    v = 0;
+	int	    neg = 0, digits = 0;
+
+	if (p < end && *p == '-') {
+		neg = 1;
+		p++;
+	}
+	while (p < end && *p >= '0' && *p <= '9') {
+		if (v > (INT64_MAX - 9) / 10)
+			return (0);
+		v = v * 10 + (*p - '0');
+		p++;
+		digits++;
+	}
+	if (digits == 0 || (p < end && *p != ' ' && *p != '\n'))
+		return (0);
+	if (p < end)
+		p++;
+	*out = neg ? -v : v;
+	*pp = p;
+	return (1);
+}
+
+/*
+ * Parse one /proc/<pid>/stat line (len bytes).  The command name is in
+ * parentheses and may itself hold spaces and ')': fields start after
+ * the last ')'.  Returns 1 and fills p (pid, state, utime, stime,
+ * threads, starttime, rss in bytes), else 0.
+ */
+int
+agent_proc_parse(const char *buf, size_t len, struct agent_proc *p)
+{
+	const char *s, *end = buf + len, *q;
+	int64_t	    v, pid;
+	int	    field;
+
+	if (buf == NULL || len == 0)
+		return (0);
+	q = buf;
+	if (!parse_int(&q, end, &pid) || pid < 1 || pid > INT32_MAX)
+		return (0);
+	for (s = end; s > buf && s[-1] != ')'; s--)
+		;
+	if (s == buf || s < q || end - s < 3 || s[0] != ' ')
+		return (0);
+	s++;
+	if (*s < 'A' || *s > 'z' || s[1] != ' ')
+		return (0);
+	p->pid = (int)pid;
+	p->state = *s;
+	s += 2;
+	/* Fields 4 (ppid) to 24 (rss). */
+	for (field = 4; field <= 24; field++) {
+		if (!parse_int(&s, end, &v))
+			return (0);
+		switch (field) {
+		case 14:
+			p->utime = v;
+			break;
+		case 15:
+			p->stime = v;
+			break;
+		case 20:
+			p->threads = v;
+			break;
+		case 22:
+			p->starttime = v;
+			break;
+		case 24:
+			if (page_size == 0)
+				page_size = sysconf(_SC_PAGESIZE);
+			if (page_size <= 0 || v > INT64_MAX / page_size)
+				return (0);
+			p->rss = v < 0 ? 0 : v * page_size;
+			break;
+		}
+	}
+	if (p->utime < 0 || p->stime < 0 || p->starttime < 0)
+		return (0);
+	return (1);
+}
+
+/* Start watching pid: 1, or 0 when it does not exist (errno set). */
+int
+agent_proc_open(struct agent_proc *p, int pid)
+{
+	char path[32];
+
+	memset(p, 0, sizeof(*p));
+	p->fd = -1;
+	p->pid = pid;
+	(void)snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if ((p->fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		p->gone = 1;
+		return (0);
+	}
+	if (agent_proc_sample(p) != 1) {
+		agent_proc_close(p);
+		p->gone = 1;
+		return (0);
+	}
+	return (1);
+}
+
+void
+agent_proc_close(struct agent_proc *p)
+{
+	if (p->fd != -1)
+		(void)close(p->fd);
+	p->fd = -1;
+}
+
+/*
+ * Take a sample; the previous one moves to p->prev_*.  Returns 1, 0 when
+ * the process has gone (p->gone is set and the descriptor closed), or -1
+ * on an unreadable line.
+ */
+int
+agent_proc_sample(struct agent_proc *p)
+{
+	struct agent_proc n;
+	char		  buf[1024];
+	ssize_t		  r;
+
+	if (p->fd == -1 || p->gone)
+		return (0);
+	do {
+		r = pread(p->fd, buf, sizeof(buf) - 1, 0);
+	} while (r == -1 && errno == EINTR);
+	if (r <= 0) {
+		p->gone = 1;
+		agent_proc_close(p);
+		return (0);
+	}
+	buf[r] = '\0';
+	memset(&n, 0, sizeof(n));
+	if (!agent_proc_parse(buf, (size_t)r, &n) || n.pid != p->pid)
+		return (-1);
+	p->prev_ticks = p->sampled ? p->utime + p->stime : -1;
+	p->prev_ms = p->at_ms;
+	p->state = n.state;
+	p->utime = n.utime;
+	p->stime = n.stime;
+	p->threads = n.threads;
+	p->starttime = n.starttime;
+	p->rss = n.rss;
+	p->at_ms = agent_mono_ms();
+	p->sampled = 1;
+	return (1);
+}
+
+/* CPU % of one core between the last two samples; -1 before two. */
+double
+agent_proc_cpu(const struct agent_proc *p, long hz)
+{
+	int64_t	 dt;
+	uint64_t dms;
+
+	if (p->prev_ticks < 0 || !p->sampled || hz <= 0 ||
+	    p->at_ms <= p->prev_ms)
+		return (-1);
+	dt = p->utime + p->stime - p->prev_ticks;
+	dms = p->at_ms - p->prev_ms;
+	if (dt < 0)
+		return (-1);
+	return ((double)dt * 1000.0 / (double)hz * 100.0 / (double)dms);
+}

@@ -1,0 +1,130 @@
+/*
+ * Copyright (c) 2026 Yard authors.  ISC licence.
+ *
+ * Unit tests for agent/procstat.c: the /proc/<pid>/stat parser, real
+ * samples of this process, a child that has gone, and pid reuse.
+ */
+
+#include <sys/wait.h>
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent.h"
+
+static const char *good =
+    "4242 (java -jar (x) y) S 1 4242 4242 0 -1 4194560 5000 0 12 0 "
+    "731 212 0 0 20 0 37 0 123456 3000000000 2048 18446744073709551615 "
+    "1 1 0 0 0 0 0 4096 0 0 0 17 1 0 0 0 0 0\n";
+
+static void
+test_parse_good(void **state)
+{
+	struct agent_proc p;
+
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(agent_proc_parse(good, strlen(good), &p), 1);
+	assert_int_equal(p.pid, 4242);
+	assert_int_equal(p.state, 'S');
+	assert_int_equal(p.utime, 731);
+	assert_int_equal(p.stime, 212);
+	assert_int_equal(p.threads, 37);
+	assert_int_equal(p.starttime, 123456);
+	assert_int_equal(p.rss, 2048 * sysconf(_SC_PAGESIZE));
+}
+
+static void
+test_parse_bad(void **state)
+{
+	static const char *bad[] = {
+		"",
+		"x (a) S 1",
+		"12 (a) S 1 2 3", /* truncated */
+		"12 (a)S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21",
+		"12 (a) S 1 2 3 4 5 6 7 8 9 10 -11 12 13 14 15 16 17 18 19 20 21",
+		"12 (a) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 x 19 20 21",
+		"12 a S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21",
+		/* rss in pages overflows in bytes (found by fuzz_procstat) */
+		"12 (a) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 "
+		"9000000000000000000",
+		"99999999999999999999 (a) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 "
+		"16 17 18 19 20 21",
+	};
+	struct agent_proc p;
+	size_t		  i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&p, 0, sizeof(p));
+		if (agent_proc_parse(bad[i], strlen(bad[i]), &p) != 0)
+			fail_msg("accepted: %s", bad[i]);
+	}
+	/* Every prefix of a good line is refused or parsed, never read past. */
+	for (i = 0; i < strlen(good); i++)
+		(void)agent_proc_parse(good, i, &p);
+}
+
+static void
+test_sample_self(void **state)
+{
+	struct agent_proc p;
+	volatile double	  x = 0;
+	long		  i;
+
+	assert_int_equal(agent_proc_open(&p, getpid()), 1);
+	assert_int_equal(p.pid, getpid());
+	assert_true(p.rss > 0);
+	assert_true(p.threads >= 1);
+	assert_true(agent_proc_cpu(&p, sysconf(_SC_CLK_TCK)) < 0);
+	for (i = 0; i < 30000000; i++)
+		x += (double)i;
+	assert_int_equal(agent_proc_sample(&p), 1);
+	assert_true(agent_proc_cpu(&p, sysconf(_SC_CLK_TCK)) >= 0);
+	agent_proc_close(&p);
+}
+
+/* A child that exits, and another process given its pid, are "gone":
+ * the kept descriptor never reads a stranger. */
+static void
+test_gone(void **state)
+{
+	struct agent_proc p;
+	pid_t		  pid;
+	int		  st;
+
+	if ((pid = fork()) == 0) {
+		pause();
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(agent_proc_open(&p, pid), 1);
+	assert_int_equal(agent_proc_sample(&p), 1);
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_int_equal(agent_proc_sample(&p), 0);
+	assert_int_equal(p.gone, 1);
+	assert_int_equal(p.fd, -1);
+	assert_int_equal(agent_proc_sample(&p), 0);
+	assert_int_equal(agent_proc_open(&p, pid), 0);
+	assert_int_equal(p.gone, 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_good),
+		cmocka_unit_test(test_parse_bad),
+		cmocka_unit_test(test_sample_self),
+		cmocka_unit_test(test_gone),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
