@@ -76,6 +76,11 @@ $(OBJDIR)/bench/verify_bench: tests/bench/verify_bench.c $(AUTH_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ljwt
 
+# Simulated agents for make bench (real protocol, one multi handle).
+$(OBJDIR)/bench/agentsim: tests/bench/agentsim.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcurl -ljansson
+
 run: deps all
 	@./scripts/run.sh
 
@@ -92,7 +97,9 @@ integ: all
 e2e: all
 	@./scripts/test.sh --only e2e
 
-bench: deps all $(OBJDIR)/bench/verify_bench
+bench: deps all $(OBJDIR)/bench/verify_bench $(OBJDIR)/bench/agentsim \
+    $(OBJDIR)/bench/sweep_bench
+	@./scripts/install-deps.sh bench
 	@./scripts/bench.sh
 
 $(OBJDIR)/fuzz/%: tests/fuzz/%.c $(PURE_SRCS)

@@ -4,6 +4,11 @@
 #   B1 authenticated API read: GET /api/v1/me (token cache warm) vs a bare
 #      Kore route (/healthz) on the same server, wrk, 3 interleaved rounds.
 #   B2 cold token verification: our cached-key path vs libjwt's jwt_decode.
+#   B3 heartbeat ingest: server CPU (Kore + Redis) per heartbeat from
+#      simulated agents speaking the real protocol (obj/bench/agentsim).
+#   B4 command dispatch: API call to agent receipt with 1,000 agents parked.
+#   B5 one metrics sweep of 100 processes (agent/procstat.c).
+#   B6 yard-agent idle RSS next to zabbix_agentd's, both running now.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -18,10 +23,12 @@ DURATION=${BENCH_SECONDS:-5}
 ROUNDS=${BENCH_ROUNDS:-3}
 
 cleanup() {
+	[ -n "${apid:-}" ] && kill "$apid" 2>/dev/null
+	[ -f "$dir/zabbix/agentd.pid" ] && kill "$(cat "$dir/zabbix/agentd.pid")" 2>/dev/null
 	[ -n "${ypid:-}" ] && kill -- "-$ypid" 2>/dev/null
 	redis_stop "$dir/redis" "$rport"
 	pg_stop "$dir/pg"
-	rm -rf "$dir"
+	[ -n "${BENCH_KEEP:-}" ] && echo "bench files kept in $dir" || rm -rf "$dir"
 }
 trap cleanup EXIT INT TERM
 
@@ -67,6 +74,95 @@ echo "  median ratio $median (budget >= 0.50): $verdict budget"
 echo "B2: token verification per call (cold: signature + claims; libjwt re-parses the PEM)"
 "$top/obj/bench/verify_bench" | sed 's/^/  /'
 
+admin=$(node -e '
+const jwt = require("./tests/lib/jwt.js");
+const key = require("crypto").createPrivateKey(require("fs").readFileSync(process.argv[1]));
+process.stdout.write(jwt.sign({ alg: "RS256", typ: "JWT" },
+    jwt.claims({ iss: "dev-ews", sub: "bench-admin", roles: ["yard-admin"],
+    exp: Math.floor(Date.now()/1000) + 3600 }), key));
+' "$dir/keys/private.pem")
+export YARD_BENCH_TOKEN="$admin"
+
+# CPU accounting: the Kore processes (parent and workers), Redis, and
+# PostgreSQL (for information: history is flushed in batches).
+kore_pids=$(pgrep -g "$ypid" | tr '\n' ' ')
+redis_pid=$(cat "$dir/redis/redis.pid")
+pg_main=$(head -n 1 "$dir/pg/data/postmaster.pid")
+pg_pids="$pg_main $(pgrep -P "$pg_main" | tr '\n' ' ')"
+HB_AGENTS=${BENCH_HB_AGENTS:-200}
+HB_RATE=${BENCH_HB_RATE:-2000}
+echo "B3: heartbeat ingest, $HB_AGENTS simulated agents, $HB_RATE heartbeats/s for ${DURATION}s"
+out=$("$top/obj/bench/agentsim" heartbeat "http://127.0.0.1:$yport" \
+    "$HB_AGENTS" "$HB_RATE" "$DURATION" \
+    kore $kore_pids -- redis "$redis_pid" -- postgresql $pg_pids) || {
+	echo "$out"; echo "  agentsim failed"; exit 1; }
+echo "$out" | sed 's/^/  /'
+kore_us=$(echo "$out" | awk '/^cpu kore:/ { print $3 }')
+redis_us=$(echo "$out" | awk '/^cpu redis:/ { print $3 }')
+hb_us=$(awk -v a="$kore_us" -v b="$redis_us" 'BEGIN { printf "%.1f", a + b }')
+hb_verdict=$(awk -v m="$hb_us" 'BEGIN { print (m <= 120) ? "within" : "OVER" }')
+echo "  Kore + Redis: $hb_us us per heartbeat (budget <= 120): $hb_verdict budget"
+
+DISPATCH_AGENTS=${BENCH_DISPATCH_AGENTS:-1000}
+DISPATCH_CMDS=${BENCH_DISPATCH_COMMANDS:-300}
+echo "B4: dispatch, $DISPATCH_CMDS pings one at a time to $DISPATCH_AGENTS parked agents"
+out=$("$top/obj/bench/agentsim" dispatch "http://127.0.0.1:$yport" \
+    "$DISPATCH_AGENTS" "$DISPATCH_CMDS") || {
+	echo "$out"; echo "  agentsim failed"; exit 1; }
+echo "$out" | sed 's/^/  /'
+p50=$(echo "$out" | grep '^dispatch:' | sed -n 's/.* p50 \([0-9.]*\) ms.*/\1/p')
+p99=$(echo "$out" | grep '^dispatch:' | sed -n 's/.* p99 \([0-9.]*\) ms.*/\1/p')
+d_verdict=$(awk -v a="$p50" -v b="$p99" 'BEGIN { print (a <= 5 && b <= 50) ? "within" : "OVER" }')
+echo "  p50 $p50 ms (budget <= 5), p99 $p99 ms (budget <= 50): $d_verdict budget"
+
+echo "B5: one metrics sweep of 100 processes (procstat, kept /proc descriptors)"
+out=$("$top/obj/bench/sweep_bench") || { echo "$out"; exit 1; }
+echo "  $out"
+sw_p99=$(echo "$out" | sed -n 's/.* p99 \([0-9.]*\) ms.*/\1/p')
+sw_verdict=$(awk -v m="$sw_p99" 'BEGIN { print (m <= 2) ? "within" : "OVER" }')
+echo "  p99 $sw_p99 ms (budget <= 2 ms): $sw_verdict budget"
+
+# Sum of VmRSS (kB) over pids.
+rss_kb() {
+	for p in "$@"; do
+		awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null
+	done | awk '{ s += $1 } END { print s + 0 }'
+}
+echo "B6: idle RSS, yard-agent (enrolled, heartbeating, parked) vs zabbix_agentd"
+etok=$(curl -fsS -X POST -H "Authorization: Bearer $admin" \
+    -H 'Content-Type: application/json' -d '{}' \
+    "http://127.0.0.1:$yport/api/v1/enrollments" |
+    sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+YARD_AGENT_TOKEN=$etok "$top/obj/yard-agent" enroll \
+    --server "http://127.0.0.1:$yport" --state-dir "$dir/agent" >/dev/null 2>"$dir/enroll.log"
+"$top/obj/yard-agent" run -d --state-dir "$dir/agent" 2>"$dir/agent.log" &
+apid=$!
+# zabbix_agentd takes ports 1024-32767 only.
+zport=$(python3 -c '
+import random, socket
+for _ in range(100):
+    p = random.randint(20000, 32767); s = socket.socket()
+    try: s.bind(("127.0.0.1", p)); print(p); break
+    except OSError: pass')
+mkdir -p "$dir/zabbix"
+printf '%s\n' "PidFile=$dir/zabbix/agentd.pid" "LogFile=$dir/zabbix/agentd.log" \
+    "Server=127.0.0.1" "ListenIP=127.0.0.1" "ListenPort=$zport" "AllowRoot=1" \
+    >"$dir/zabbix/agentd.conf"
+zabbix_agentd -c "$dir/zabbix/agentd.conf"
+sleep "${BENCH_IDLE_SECONDS:-10}"
+yard_kb=$(rss_kb "$apid")
+zmain=$(cat "$dir/zabbix/agentd.pid")
+zpids="$zmain $(pgrep -P "$zmain" | tr '\n' ' ')"
+zab_kb=$(rss_kb $zpids)
+nz=$(echo $zpids | wc -w)
+awk -v y="$yard_kb" -v z="$zab_kb" -v n="$nz" 'BEGIN {
+	printf "  yard-agent %.1f MB (1 process); zabbix_agentd %.1f MB (%d processes); ratio %.2f\n",
+	    y / 1024, z / 1024, n, (z > 0) ? y / z : 0 }'
+rss_verdict=$(awk -v k="$yard_kb" 'BEGIN { print (k > 0 && k <= 11 * 1024) ? "within" : "OVER" }')
+echo "  yard-agent idle, no tasks yet (the 50-task figure comes with tasks), <= 11 MB: $rss_verdict budget"
+
 deaths=$(grep -c "died from sandbox violation" "$dir/yard.log" || true)
 echo "workers killed by the sandbox during the bench: $deaths"
-[ "$verdict" = within ] && [ "$deaths" -eq 0 ]
+[ "$verdict" = within ] && [ "$hb_verdict" = within ] &&
+    [ "$d_verdict" = within ] && [ "$sw_verdict" = within ] &&
+    [ "$rss_verdict" = within ] && [ "$deaths" -eq 0 ]

@@ -4,6 +4,8 @@ set -eu
 PKGS="kore libjwt-dev libhiredis-dev libjansson-dev libcurl4-openssl-dev
 libpq-dev libarchive-dev libxml2-dev libcmocka-dev libssl-dev pkg-config
 postgresql-15 redis-server chromium wrk gcc make clang"
+# make bench measures the agent against Zabbix's agent in the same run.
+[ "${1:-}" = bench ] && PKGS="$PKGS zabbix-agent"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

@@ -1,0 +1,695 @@
+/*
+ * Copyright (c) 2026 Yard authors.  ISC licence.
+ *
+ * agentsim: many simulated agents speaking the real agent protocol v1
+ * (docs/agent-protocol.md) from one process, for make bench.
+ *
+ *   agentsim heartbeat URL N RATE SECONDS PIDS...
+ *	enrol N nodes (enrolment tokens from the admin API, then
+ *	/agent/v1/enroll), then send RATE heartbeats a second spread over
+ *	them for SECONDS, and report the CPU the processes PIDS used
+ *	(utime + stime from /proc) per heartbeat answered.  PIDS are
+ *	groups separated by "--": "server 12 13 14 -- redis 20 -- pg 30 31".
+ *   agentsim dispatch URL N COMMANDS
+ *	enrol N nodes, park a long-poll for each, then issue COMMANDS pings
+ *	one at a time through the API to random nodes and report the time
+ *	from the API call to the agent's receipt (p50, p90, p99, max).
+ *
+ * The admin JWT comes from $YARD_BENCH_TOKEN.  Everything runs on one
+ * libcurl multi handle; all times are CLOCK_MONOTONIC.  Exits 1 on any
+ * unexpected answer, naming it.
+ */
+
+#include <sys/epoll.h>
+#include <sys/resource.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#define ENROL_PARALLEL	64
+#define CMD_DEADLINE_MS 5000
+#define CMD_GAP_MS	8
+#define GROUPS_MAX	8
+
+enum xkind { X_ENROL_TOKEN, X_ENROL, X_BEAT, X_POLL, X_RESULT, X_ISSUE };
+
+struct xfer {
+	CURL		  *easy;
+	struct curl_slist *hdrs;
+	char		  *body;
+	size_t		   len, cap;
+	char		  *post;
+	enum xkind	   kind;
+	int		   busy;
+	struct sim	  *a;
+};
+
+struct sim {
+	int64_t	    node_id;
+	char	    auth[160];
+	char	    token[128];
+	int64_t	    after;
+	struct xfer req; /* enrolment, heartbeats, results */
+	struct xfer poll;
+};
+
+static CURLM	  *multi;
+static const char *base;
+static const char *admin;
+static struct sim *sims;
+static int	   nsims;
+static struct xfer api;
+static int	   running;
+
+/* Dispatch bookkeeping: the command in flight. */
+static char   want_id[64];
+static int    want_node;
+static double t_issue;
+static double t_receipt;
+static double t_answer; /* the API answered 201 */
+static int    got_issue, got_receipt;
+
+static void die(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("agentsim: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(1);
+}
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6);
+}
+
+static size_t
+on_body(char *p, size_t sz, size_t n, void *arg)
+{
+	struct xfer *x = arg;
+	size_t	     len = sz * n;
+
+	if (x->len + len + 1 > x->cap) {
+		x->cap = (x->len + len + 1) * 2;
+		if ((x->body = realloc(x->body, x->cap)) == NULL)
+			die("out of memory");
+	}
+	memcpy(x->body + x->len, p, len);
+	x->len += len;
+	x->body[x->len] = '\0';
+	return (len);
+}
+
+static void
+xfer_init(struct xfer *x, enum xkind kind, struct sim *a)
+{
+	memset(x, 0, sizeof(*x));
+	if ((x->easy = curl_easy_init()) == NULL)
+		die("curl_easy_init");
+	x->kind = kind;
+	x->a = a;
+}
+
+/* Start a request: GET when post is NULL; post is owned. */
+static void
+xfer_start(struct xfer *x, enum xkind kind, const char *path, const char *auth,
+    char *post, long timeout_ms)
+{
+	char url[512], hdr[4400];
+
+	if (x->busy)
+		die("transfer started twice");
+	curl_slist_free_all(x->hdrs);
+	free(x->post);
+	x->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+	x->hdrs = curl_slist_append(x->hdrs, "Expect:");
+	if (auth != NULL) {
+		snprintf(hdr, sizeof(hdr), "Authorization: %s", auth);
+		x->hdrs = curl_slist_append(x->hdrs, hdr);
+	}
+	x->kind = kind;
+	x->post = post;
+	x->len = 0;
+	snprintf(url, sizeof(url), "%s%s", base, path);
+	curl_easy_setopt(x->easy, CURLOPT_URL, url);
+	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->hdrs);
+	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
+	curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(x->easy, CURLOPT_TCP_NODELAY, 1L);
+	if (post != NULL) {
+		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, post);
+		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE,
+		    (long)strlen(post));
+	} else
+		curl_easy_setopt(x->easy, CURLOPT_HTTPGET, 1L);
+	if (curl_multi_add_handle(multi, x->easy) != CURLM_OK)
+		die("curl_multi_add_handle");
+	x->busy = 1;
+	running++;
+}
+
+static json_t *
+body_json(struct xfer *x)
+{
+	json_error_t e;
+
+	return (json_loadb(x->body ? x->body : "", x->len, 0, &e));
+}
+
+#define FACTS_FMT \
+	"\"facts\":{\"hostname\":\"sim-%d\",\"os\":\"Debian GNU/Linux 12\"," \
+	"\"kernel\":\"6.1.0\",\"arch\":\"x86_64\",\"cpus\":2," \
+	"\"mem_total\":8000000000,\"boot_id\":\"sim\",\"uptime\":100," \
+	"\"agent_version\":\"0.1.0\",\"disks\":[{\"path\":\"/\"," \
+	"\"total\":100000000000,\"free\":50000000000}]}"
+
+static char *xprintf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static char *
+xprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char   *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		die("out of memory");
+	va_end(ap);
+	return (s);
+}
+
+static void
+beat(struct sim *a, int64_t seq)
+{
+	char facts[512];
+
+	snprintf(facts, sizeof(facts), FACTS_FMT, (int)(a - sims));
+	xfer_start(&a->req, X_BEAT, "/agent/v1/heartbeat", a->auth,
+	    xprintf("{\"v\":1,\"seq\":%" PRId64 ",\"time\":%ld,%s,"
+		    "\"metrics\":{\"cpu\":12.5,\"mem_used\":2000000000,"
+		    "\"mem_total\":8000000000,\"load1\":0.5,\"load5\":0.4,"
+		    "\"load15\":0.3},\"tasks\":[]}",
+		seq, (long)time(NULL), facts),
+	    5000);
+}
+
+static void
+park(struct sim *a)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path),
+	    "/agent/v1/commands?after=%" PRId64 "&wait=60", a->after);
+	xfer_start(&a->poll, X_POLL, path, a->auth, NULL, 70000);
+}
+
+/* Counters. */
+static long beats_ok, beats_bad;
+static long fail_status[600]; /* failed heartbeats by HTTP status */
+static char fail_curl[CURL_ERROR_SIZE];
+static int  enrolled, enrol_next;
+
+static void
+enrol_start(struct sim *a)
+{
+	char auth[4200];
+
+	snprintf(auth, sizeof(auth), "Bearer %s", admin);
+	xfer_start(&a->req, X_ENROL_TOKEN, "/api/v1/enrollments", auth,
+	    strdup("{}"), 10000);
+}
+
+/* A finished transfer. */
+static void
+done(struct xfer *x, CURLcode rc)
+{
+	struct sim *a = x->a;
+	json_t	   *j, *cmds, *c;
+	long	    status = 0;
+	char	    facts[512], path[128];
+	size_t	    i;
+
+	curl_multi_remove_handle(multi, x->easy);
+	x->busy = 0;
+	running--;
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+	switch (x->kind) {
+	case X_ENROL_TOKEN:
+		if (status != 201 || (j = body_json(x)) == NULL)
+			die("enrolment token: HTTP %ld %s %.300s", status,
+			    rc != CURLE_OK ? curl_easy_strerror(rc) : "",
+			    x->body ? x->body : "");
+		snprintf(a->token, sizeof(a->token), "%s",
+		    json_string_value(json_object_get(j, "token")));
+		json_decref(j);
+		snprintf(facts, sizeof(facts), FACTS_FMT, (int)(a - sims));
+		xfer_start(x, X_ENROL, "/agent/v1/enroll", NULL,
+		    xprintf("{\"v\":1,\"token\":\"%s\",%s}", a->token, facts),
+		    10000);
+		break;
+	case X_ENROL:
+		if (status != 201 || (j = body_json(x)) == NULL)
+			die("enrol: HTTP %ld", status);
+		a->node_id = json_integer_value(json_object_get(j, "node_id"));
+		snprintf(a->auth, sizeof(a->auth), "YardNode %" PRId64 ":%s",
+		    a->node_id,
+		    json_string_value(json_object_get(j, "secret")));
+		json_decref(j);
+		enrolled++;
+		if (enrol_next < nsims)
+			enrol_start(&sims[enrol_next++]);
+		break;
+	case X_BEAT:
+		if (status == 200)
+			beats_ok++;
+		else {
+			beats_bad++;
+			fail_status[status >= 0 && status < 600 ? status : 0]++;
+			if (rc != CURLE_OK)
+				snprintf(fail_curl, sizeof(fail_curl), "%s",
+				    curl_easy_strerror(rc));
+		}
+		break;
+	case X_POLL:
+		if (status == 204) {
+			park(a);
+			break;
+		}
+		if (status != 200 || (j = body_json(x)) == NULL)
+			die("poll: HTTP %ld %s", status,
+			    rc != CURLE_OK ? curl_easy_strerror(rc) : "");
+		cmds = json_object_get(j, "commands");
+		json_array_foreach(cmds, i, c)
+		{
+			const char *id =
+			    json_string_value(json_object_get(c, "id"));
+			int64_t seq =
+			    json_integer_value(json_object_get(c, "seq"));
+
+			if (id != NULL && strcmp(id, want_id) == 0 &&
+			    !got_receipt) {
+				t_receipt = now_ms();
+				got_receipt = 1;
+			} else if (id != NULL && want_id[0] == '\0' &&
+			    a == &sims[want_node] && !got_receipt) {
+				/* Arrived before the API call answered. */
+				snprintf(want_id, sizeof(want_id), "%s", id);
+				t_receipt = now_ms();
+				got_receipt = 1;
+			}
+			if (seq > a->after)
+				a->after = seq;
+			snprintf(path, sizeof(path),
+			    "/agent/v1/commands/%s/result", id ? id : "x");
+			if (!a->req.busy)
+				xfer_start(&a->req, X_RESULT, path, a->auth,
+				    xprintf("{\"v\":1,\"state\":\"succeeded\","
+					    "\"exit_status\":0,\"output\":"
+					    "\"pong\",\"received_at\":%ld000,"
+					    "\"finished_at\":%ld000}",
+					(long)time(NULL), (long)time(NULL)),
+				    5000);
+		}
+		json_decref(j);
+		park(a);
+		break;
+	case X_RESULT:
+		if (status != 200)
+			die("result: HTTP %ld", status);
+		break;
+	case X_ISSUE:
+		if (status != 201 || (j = body_json(x)) == NULL)
+			die("issue: HTTP %ld %.200s", status,
+			    x->body ? x->body : "");
+		if (want_id[0] == '\0')
+			snprintf(want_id, sizeof(want_id), "%s",
+			    json_string_value(json_object_get(j, "id")));
+		else if (strcmp(want_id,
+			     json_string_value(json_object_get(j, "id"))) != 0)
+			die("receipt of an unexpected command");
+		json_decref(j);
+		t_answer = now_ms();
+		got_issue = 1;
+		break;
+	}
+}
+
+/*
+ * The event loop: libcurl's socket interface on epoll, so that a loop
+ * turn costs what is ready, not what is open (curl_multi_perform() and
+ * curl_multi_poll() visit every one of a thousand parked transfers).
+ */
+static int  epfd = -1;
+static long curl_timeout_ms = -1;
+
+static int
+on_socket(CURL *e, curl_socket_t fd, int what, void *arg, void *sockp)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.data.fd = fd;
+	if (what == CURL_POLL_REMOVE) {
+		(void)epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+		return (0);
+	}
+	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) |
+	    (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+	if (epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev) == -1 &&
+	    epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == -1)
+		die("epoll_ctl: %s", strerror(errno));
+	return (0);
+}
+
+static int
+on_timer(CURLM *m, long ms, void *arg)
+{
+	curl_timeout_ms = ms;
+	return (0);
+}
+
+static void
+reap(void)
+{
+	struct xfer *x;
+	CURLMsg	    *m;
+	int	     left;
+
+	while ((m = curl_multi_info_read(multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
+		    (char **)&x);
+		done(x, m->data.result);
+	}
+}
+
+/* Run the loop for up to ms, or until cond() holds. */
+static void
+pump(double ms, int (*cond)(void))
+{
+	struct epoll_event evs[256];
+	double		   end = now_ms() + ms, left;
+	int		   n, i, wait, flags, still;
+
+	/* Transfers added since the last turn start on a timeout kick. */
+	curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &still);
+	reap();
+	while ((left = end - now_ms()) > 0 && (cond == NULL || !cond())) {
+		wait = (int)left + 1;
+		if (curl_timeout_ms >= 0 && curl_timeout_ms < wait)
+			wait = (int)curl_timeout_ms;
+		n = epoll_wait(epfd, evs, 256, wait);
+		if (n == -1 && errno != EINTR)
+			die("epoll_wait: %s", strerror(errno));
+		for (i = 0; i < n; i++) {
+			flags =
+			    (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+			    (evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+			    (evs[i].events & (EPOLLERR | EPOLLHUP)
+				    ? CURL_CSELECT_ERR
+				    : 0);
+			curl_multi_socket_action(multi, evs[i].data.fd, flags,
+			    &still);
+		}
+		if (n <= 0)
+			curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0,
+			    &still);
+		reap();
+		/* Requests started by done() need their kick too. */
+		curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &still);
+		reap();
+	}
+}
+
+static int
+all_enrolled(void)
+{
+	return (enrolled == nsims);
+}
+
+static void
+enrol_all(void)
+{
+	double t0 = now_ms();
+
+	for (enrol_next = 0; enrol_next < nsims && enrol_next < ENROL_PARALLEL;
+	     enrol_next++)
+		enrol_start(&sims[enrol_next]);
+	pump(120000, all_enrolled);
+	if (!all_enrolled())
+		die("only %d of %d nodes enrolled", enrolled, nsims);
+	printf("enrolled %d nodes in %.1f s\n", nsims, (now_ms() - t0) / 1e3);
+}
+
+/* utime + stime of pid in clock ticks; 0 if it is gone. */
+static long long
+cpu_ticks(long pid)
+{
+	char	  path[64], buf[2048], *p;
+	FILE	 *f;
+	long long ut = 0, st = 0;
+	size_t	  n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return (0);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	if ((p = strrchr(buf, ')')) == NULL)
+		return (0);
+	/* After ") ": state(3) ... utime(14) stime(15). */
+	if (sscanf(p + 2,
+		"%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lld "
+		"%lld",
+		&ut, &st) != 2)
+		return (0);
+	return (ut + st);
+}
+
+/* Nothing in flight (an idle keep-alive connection must not outlive
+ * Kore's header timeout, or it answers 408). */
+static int
+idle(void)
+{
+	return (running == 0);
+}
+
+struct group {
+	const char *name;
+	long	    pids[256];
+	int	    npids;
+	long long   t0, t1;
+};
+
+static int
+heartbeat_mode(int argc, char **argv)
+{
+	struct group g[GROUPS_MAX];
+	double	     rate, secs, t0, next, gap, hz;
+	long	     sent = 0, skipped = 0;
+	int	     ng = 0, i, k;
+
+	if (argc < 4)
+		die("usage: heartbeat URL N RATE SECONDS [name PID... -- ...]");
+	rate = atof(argv[2]);
+	secs = atof(argv[3]);
+	memset(g, 0, sizeof(g));
+	for (i = 4; i < argc && ng < GROUPS_MAX; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			continue;
+		g[ng].name = argv[i];
+		for (i++; i < argc && strcmp(argv[i], "--") != 0; i++) {
+			if (g[ng].npids < 256)
+				g[ng].pids[g[ng].npids++] = atol(argv[i]);
+		}
+		ng++;
+	}
+	enrol_all();
+
+	/* Warm up: one heartbeat each (node auth cache, keepalive). */
+	for (k = 0; k < nsims; k++)
+		beat(&sims[k], 1);
+	pump(10000, idle);
+	if (beats_bad != 0 || beats_ok != nsims)
+		die("warm-up: %ld of %d heartbeats answered 200", beats_ok,
+		    nsims);
+	beats_ok = 0;
+
+	for (i = 0; i < ng; i++)
+		for (k = 0; k < g[i].npids; k++)
+			g[i].t0 += cpu_ticks(g[i].pids[k]);
+	gap = 1000.0 / rate;
+	t0 = now_ms();
+	next = t0;
+	k = 0;
+	while (now_ms() - t0 < secs * 1000) {
+		while (next <= now_ms()) {
+			if (sims[k].req.busy)
+				skipped++;
+			else {
+				beat(&sims[k], 2 + sent);
+				sent++;
+			}
+			k = (k + 1) % nsims;
+			next += gap;
+		}
+		pump(next - now_ms() > 0 ? next - now_ms() : 0, NULL);
+	}
+	pump(5000, idle);
+	for (i = 0; i < ng; i++)
+		for (k = 0; k < g[i].npids; k++)
+			g[i].t1 += cpu_ticks(g[i].pids[k]);
+	if (running > 0)
+		die("%d requests still unanswered", running);
+
+	hz = (double)sysconf(_SC_CLK_TCK);
+	printf("heartbeats: %ld sent, %ld answered 200, %ld failed, %ld "
+	       "skipped (agent busy); %.0f/s achieved (target %.0f/s)\n",
+	    sent, beats_ok, beats_bad, skipped, beats_ok / secs, rate);
+	for (k = 0; k < 600; k++) {
+		if (fail_status[k] != 0)
+			printf("failed with HTTP %d: %ld%s%s\n", k,
+			    fail_status[k], k == 0 ? ", last: " : "",
+			    k == 0 ? fail_curl : "");
+	}
+	for (i = 0; i < ng; i++)
+		printf("cpu %s: %.1f us per heartbeat (%.2f s over %.0f s)\n",
+		    g[i].name,
+		    (double)(g[i].t1 - g[i].t0) / hz * 1e6 /
+			(double)(beats_ok ? beats_ok : 1),
+		    (double)(g[i].t1 - g[i].t0) / hz, secs);
+	return (beats_bad == 0 && skipped * 100 < sent ? 0 : 1);
+}
+
+static int
+issue_done(void)
+{
+	return (got_issue && got_receipt);
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
+static int
+dispatch_mode(int argc, char **argv)
+{
+	double *lat, *alat;
+	char	auth[4200];
+	int	ncmd, i, k;
+
+	if (argc < 3)
+		die("usage: dispatch URL N COMMANDS");
+	ncmd = atoi(argv[2]);
+	if (ncmd < 1)
+		die("COMMANDS must be at least 1");
+	enrol_all();
+	for (k = 0; k < nsims; k++)
+		park(&sims[k]);
+	pump(3000, NULL); /* all parked on the server */
+
+	if ((lat = calloc((size_t)ncmd, sizeof(*lat))) == NULL ||
+	    (alat = calloc((size_t)ncmd, sizeof(*alat))) == NULL)
+		die("out of memory");
+	snprintf(auth, sizeof(auth), "Bearer %s", admin);
+	for (i = 0; i < ncmd; i++) {
+		want_node = rand() % nsims;
+		want_id[0] = '\0';
+		got_issue = got_receipt = 0;
+		t_issue = now_ms();
+		xfer_start(&api, X_ISSUE, "/api/v1/commands", auth,
+		    xprintf("{\"type\":\"ping\",\"node_id\":%" PRId64 "}",
+			sims[want_node].node_id),
+		    CMD_DEADLINE_MS);
+		pump(CMD_DEADLINE_MS, issue_done);
+		if (!issue_done())
+			die("command %d to node %" PRId64 " not received "
+			    "within %d ms",
+			    i, sims[want_node].node_id, CMD_DEADLINE_MS);
+		lat[i] = t_receipt - t_issue;
+		alat[i] = t_answer - t_issue;
+		pump(CMD_GAP_MS, NULL);
+	}
+	qsort(lat, (size_t)ncmd, sizeof(*lat), cmp_double);
+	printf("dispatch: %d pings to %d parked agents: p50 %.2f ms, p90 "
+	       "%.2f ms, p99 %.2f ms, max %.2f ms\n",
+	    ncmd, nsims, lat[ncmd / 2], lat[ncmd * 90 / 100],
+	    lat[ncmd * 99 / 100], lat[ncmd - 1]);
+	qsort(alat, (size_t)ncmd, sizeof(*alat), cmp_double);
+	printf("the API call alone (to its 201): p50 %.2f ms, p99 %.2f ms\n",
+	    alat[ncmd / 2], alat[ncmd * 99 / 100]);
+	free(lat);
+	free(alat);
+	return (0);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct rlimit rl;
+	int	      k;
+
+	if (argc < 4)
+		die("usage: agentsim heartbeat|dispatch URL N ...");
+	if ((admin = getenv("YARD_BENCH_TOKEN")) == NULL)
+		die("YARD_BENCH_TOKEN is not set");
+	base = argv[2];
+	nsims = atoi(argv[3]);
+	if (nsims < 1 || nsims > 5000)
+		die("N must be 1 to 5000");
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if ((multi = curl_multi_init()) == NULL)
+		die("curl_multi_init");
+	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)(2 * nsims + 16));
+	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		die("epoll_create1: %s", strerror(errno));
+	if ((sims = calloc((size_t)nsims, sizeof(*sims))) == NULL)
+		die("out of memory");
+	for (k = 0; k < nsims; k++) {
+		xfer_init(&sims[k].req, X_ENROL, &sims[k]);
+		xfer_init(&sims[k].poll, X_POLL, &sims[k]);
+	}
+	xfer_init(&api, X_ISSUE, NULL);
+	srand((unsigned int)getpid());
+	if (strcmp(argv[1], "heartbeat") == 0)
+		return (heartbeat_mode(argc - 2, argv + 2));
+	if (strcmp(argv[1], "dispatch") == 0)
+		return (dispatch_mode(argc - 2, argv + 2));
+	die("unknown mode %s", argv[1]);
+}
