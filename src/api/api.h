@@ -168,6 +168,7 @@ int api_agent_heartbeat(struct http_request *);
 int api_agent_commands(struct http_request *);
 int api_agent_result(struct http_request *);
 int api_tasks(struct http_request *);
+int api_task(struct http_request *);
 int api_ui_page(struct http_request *);
 int api_ui_static(struct http_request *);
 int api_not_found(struct http_request *);
