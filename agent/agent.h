@@ -9,6 +9,7 @@
 #define AGENT_H
 
 #include <sys/queue.h>
+#include <sys/types.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -113,6 +114,49 @@ int    agent_proc_open(struct agent_proc *, int);
 int    agent_proc_sample(struct agent_proc *);
 void   agent_proc_close(struct agent_proc *);
 double agent_proc_cpu(const struct agent_proc *, long);
+
+/* supervise.c: one task's processes (SPEC 5). */
+enum agent_task_state {
+	AGENT_TASK_STOPPED = 0,
+	AGENT_TASK_RUNNING,
+	AGENT_TASK_STOPPING,
+	AGENT_TASK_EXITED /* ended by itself (crash or exit) */
+};
+
+enum agent_stop_how {
+	AGENT_STOP_NONE = 0,
+	AGENT_STOP_TERM, /* the group ended after SIGTERM */
+	AGENT_STOP_TERM_STRAYS, /* ... and marked strays were killed */
+	AGENT_STOP_KILL /* the grace period ran out: SIGKILL */
+};
+
+struct agent_task {
+	int64_t		      id;
+	char		      mark[96]; /* YARD_TASK_MARK of its processes */
+	json_t		     *spec; /* normalised (agentproto_task_spec) */
+	enum agent_task_state state;
+	pid_t		      pid; /* main process and group; 0 if none */
+	int64_t		      starttime; /* of pid, for adoption */
+	int		      adopted; /* pid is not our child */
+	int		      main_gone;
+	int		      exit_status; /* last end; -1 unknown */
+	enum agent_stop_how   stop_how;
+	uint64_t	      stop_started, stop_deadline; /* mono ms */
+	uint64_t	      stop_ms; /* how long the last stop took */
+	int64_t		      started_ms; /* wall clock */
+	struct agent_proc     proc;
+};
+
+void	    agent_supervise_init(void);
+void	    agent_task_init(struct agent_task *, int64_t, const char *);
+int	    agent_task_start(struct agent_task *, const char *, char *, size_t);
+void	    agent_task_stop(struct agent_task *);
+int	    agent_task_tick(struct agent_task *);
+void	    agent_tasks_reap(struct agent_task *, size_t);
+int	    agent_task_adopt(struct agent_task *, pid_t, int64_t);
+int	    agent_task_signal_marked(const struct agent_task *, int);
+void	    agent_task_cleanup(struct agent_task *);
+const char *agent_task_state_name(enum agent_task_state);
 
 /* facts.c: node facts and metrics from /proc, with fds kept open. */
 struct agent_sys {

@@ -15,12 +15,12 @@ FUZZ_SECONDS?=	30
 AGENT_PKGS=	jansson libcurl
 AGENTPROTO_SRCS=	src/agentproto/agentproto.c
 AGENT_SRCS=	agent/main.c agent/log.c agent/state.c agent/facts.c \
-		agent/http.c agent/run.c agent/procstat.c
+		agent/http.c agent/run.c agent/procstat.c agent/supervise.c
 AGENT_OBJS=	$(AGENT_SRCS:agent/%.c=$(OBJDIR)/agent/%.o) \
 		$(OBJDIR)/agent/agentproto.o
 AGENT_BIN=	$(OBJDIR)/yard-agent
 AGENT_UNIT_TESTS=	$(OBJDIR)/tests/test_agentproto \
-		$(OBJDIR)/tests/test_procstat
+		$(OBJDIR)/tests/test_procstat $(OBJDIR)/tests/test_supervise
 AGENT_FUZZ_NAMES=	fuzz_agentproto_enroll fuzz_agentproto_heartbeat \
 		fuzz_agentproto_poll fuzz_agentproto_result \
 		fuzz_agentproto_auth fuzz_agentproto_task fuzz_procstat
@@ -76,6 +76,11 @@ $(OBJDIR)/tests/test_agentproto: tests/unit/test_agentproto.c \
 PROCSTAT_SRCS=	agent/procstat.c agent/facts.c agent/log.c $(AGENTPROTO_SRCS)
 
 $(OBJDIR)/tests/test_procstat: tests/unit/test_procstat.c $(PROCSTAT_SRCS)
+	@mkdir -p $(@D)
+	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
+
+$(OBJDIR)/tests/test_supervise: tests/unit/test_supervise.c \
+    agent/supervise.c $(PROCSTAT_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
 

@@ -1,0 +1,228 @@
+/*
+ * Copyright (c) 2026 Yard authors.  ISC licence.
+ *
+ * Unit tests for agent/supervise.c with real processes: start, graceful
+ * stop, SIGKILL after the grace period for a program that ignores
+ * SIGTERM, a double-forked daemon that left the group, a crash, one
+ * instance per task, and adoption after an agent restart (with the pid
+ * reuse check).
+ */
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent.h"
+
+static char dir[256];
+
+static void
+task_new(struct agent_task *t, int64_t id, const char *script, int grace)
+{
+	struct agentproto_err err;
+	json_t		     *in;
+
+	in = json_pack("{s:s, s:s, s:{s:s, s:[s, s]}, s:i, s:{s:s}}", "kind",
+	    "console", "deploy_dir", dir, "console", "command", "/bin/sh",
+	    "args", "-c", script, "stop_grace", grace, "env", "TASK_GREETING",
+	    "h\xc3\xa9llo <&>");
+	assert_non_null(in);
+	agent_task_init(t, id, "test");
+	t->spec = agentproto_task_spec(in, &err);
+	json_decref(in);
+	assert_non_null(t->spec);
+}
+
+/* Tick and reap until the task reaches state, within ms. */
+static int
+drive(struct agent_task *t, enum agent_task_state state, int ms)
+{
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	int		i;
+
+	for (i = 0; i < ms / 20; i++) {
+		agent_tasks_reap(t, 1);
+		(void)agent_task_tick(t);
+		if (t->state == state)
+			return (1);
+		nanosleep(&ts, NULL);
+	}
+	return (0);
+}
+
+static int
+marked(struct agent_task *t)
+{
+	return (agent_task_signal_marked(t, 0));
+}
+
+static void
+test_start_stop(void **state)
+{
+	struct agent_task t;
+	char		  err[256], path[512], buf[256];
+	FILE		 *f;
+	size_t		  n;
+
+	task_new(&t, 1, "echo \"$TASK_GREETING\"; exec sleep 100", 5);
+	assert_true(agent_task_start(&t, dir, err, sizeof(err)));
+	assert_int_equal(t.state, AGENT_TASK_RUNNING);
+	assert_true(t.pid > 0);
+	assert_true(t.starttime > 0);
+	assert_int_equal(getpgid(t.pid), t.pid); /* a group of its own */
+	/* One instance per task. */
+	assert_false(agent_task_start(&t, dir, err, sizeof(err)));
+	assert_non_null(strstr(err, "already running"));
+	usleep(200 * 1000);
+	agent_task_stop(&t);
+	assert_true(drive(&t, AGENT_TASK_STOPPED, 3000));
+	assert_int_equal(t.stop_how, AGENT_STOP_TERM);
+	assert_int_equal(marked(&t), 0);
+	/* Its output went to the log, byte for byte. */
+	snprintf(path, sizeof(path), "%s/1.log", dir);
+	assert_non_null(f = fopen(path, "r"));
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	assert_string_equal(buf, "h\xc3\xa9llo <&>\n");
+	agent_task_cleanup(&t);
+}
+
+static void
+test_ignores_sigterm(void **state)
+{
+	struct agent_task t;
+	char		  err[256];
+	uint64_t	  t0;
+
+	task_new(&t, 2, "trap '' TERM; while :; do sleep 0.05; done", 1);
+	assert_true(agent_task_start(&t, dir, err, sizeof(err)));
+	usleep(200 * 1000);
+	t0 = agent_mono_ms();
+	agent_task_stop(&t);
+	assert_true(drive(&t, AGENT_TASK_STOPPED, 5000));
+	assert_int_equal(t.stop_how, AGENT_STOP_KILL);
+	assert_true(agent_mono_ms() - t0 >= 1000);
+	assert_int_equal(marked(&t), 0);
+	agent_task_cleanup(&t);
+}
+
+static void
+test_double_fork(void **state)
+{
+	struct agent_task t;
+	char		  err[256];
+
+	/* A daemon: forks, leaves the group and session, outlives its
+	 * parent's group. */
+	task_new(&t, 3, "setsid sh -c 'trap \"\" TERM; sleep 100' & sleep 100",
+	    1);
+	assert_true(agent_task_start(&t, dir, err, sizeof(err)));
+	usleep(300 * 1000);
+	/* sh and sleep in the group; the daemon's sh and sleep outside. */
+	assert_true(marked(&t) >= 3);
+	agent_task_stop(&t);
+	assert_true(drive(&t, AGENT_TASK_STOPPED, 5000));
+	usleep(100 * 1000);
+	agent_tasks_reap(&t, 1); /* we are their subreaper: no zombies */
+	assert_int_equal(marked(&t), 0);
+	agent_task_cleanup(&t);
+}
+
+static void
+test_crash(void **state)
+{
+	struct agent_task t;
+	char		  err[256];
+
+	task_new(&t, 4, "sleep 0.1; exit 3", 5);
+	assert_true(agent_task_start(&t, dir, err, sizeof(err)));
+	assert_true(drive(&t, AGENT_TASK_EXITED, 3000));
+	assert_int_equal(t.exit_status, 3);
+	assert_int_equal(t.pid, 0);
+	agent_task_cleanup(&t);
+}
+
+static void
+test_cannot_run(void **state)
+{
+	struct agent_task     t;
+	struct agentproto_err perr;
+	json_t		     *in;
+	char		      err[256];
+
+	/* A program that cannot be run is a failed start, saying why. */
+	in = json_pack("{s:s, s:s, s:{s:s}}", "kind", "console", "deploy_dir",
+	    dir, "console", "command", "/nonexistent/program");
+	agent_task_init(&t, 5, "test");
+	assert_non_null(t.spec = agentproto_task_spec(in, &perr));
+	json_decref(in);
+	assert_false(agent_task_start(&t, dir, err, sizeof(err)));
+	assert_non_null(strstr(err, "cannot run /nonexistent/program"));
+	assert_int_equal(t.state, AGENT_TASK_STOPPED);
+	assert_int_equal(t.pid, 0);
+	agent_task_cleanup(&t);
+}
+
+static void
+test_adopt(void **state)
+{
+	struct agent_task t, again, wrong;
+	char		  err[256];
+
+	task_new(&t, 6, "exec sleep 100", 1);
+	assert_true(agent_task_start(&t, dir, err, sizeof(err)));
+	usleep(100 * 1000);
+	/* The agent restarts: a new struct learns pid + start time. */
+	task_new(&again, 6, "exec sleep 100", 1);
+	assert_true(agent_task_adopt(&again, t.pid, t.starttime));
+	assert_int_equal(again.state, AGENT_TASK_RUNNING);
+	/* Same pid, another start time: a recycled pid is not the task. */
+	task_new(&wrong, 6, "exec sleep 100", 1);
+	assert_false(agent_task_adopt(&wrong, t.pid, t.starttime + 1));
+	assert_int_equal(wrong.state, AGENT_TASK_STOPPED);
+	agent_task_stop(&again);
+	/* Our struct t still owns the child for waitpid: reap through it. */
+	assert_true(drive(&again, AGENT_TASK_STOPPED, 3000));
+	agent_tasks_reap(&t, 1);
+	agent_task_cleanup(&t);
+	agent_task_cleanup(&again);
+	agent_task_cleanup(&wrong);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_start_stop),
+		cmocka_unit_test(test_ignores_sigterm),
+		cmocka_unit_test(test_double_fork),
+		cmocka_unit_test(test_crash),
+		cmocka_unit_test(test_cannot_run),
+		cmocka_unit_test(test_adopt),
+	};
+	int rc;
+
+	snprintf(dir, sizeof(dir), "/tmp/yard-supervise-XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return (1);
+	log_init(1, 0);
+	agent_supervise_init();
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	/* Best effort: logs and the deploy dir. */
+	(void)!system("rm -rf /tmp/yard-supervise-??????");
+	return (rc);
+}
