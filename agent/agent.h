@@ -152,11 +152,51 @@ void	    agent_task_init(struct agent_task *, int64_t, const char *);
 int	    agent_task_start(struct agent_task *, const char *, char *, size_t);
 void	    agent_task_stop(struct agent_task *);
 int	    agent_task_tick(struct agent_task *);
-void	    agent_tasks_reap(struct agent_task *, size_t);
+void	    agent_tasks_reap(struct agent_task **, size_t);
 int	    agent_task_adopt(struct agent_task *, pid_t, int64_t);
 int	    agent_task_signal_marked(const struct agent_task *, int);
 void	    agent_task_cleanup(struct agent_task *);
 const char *agent_task_state_name(enum agent_task_state);
+
+/* tasks.c: the node's tasks, their commands and tasks.json. */
+#define AGENT_TASKS_MAX 256
+
+struct agent_slot {
+	struct agent_task t;
+	int		  wanted; /* should run (start/restart, not stop) */
+	int		  restarts;
+	int		  crash_loop;
+	uint64_t	  restart_at; /* mono ms; 0: none planned */
+	uint64_t	  window_start; /* crash-loop window */
+	int		  window_restarts;
+	char		  cmd[AGENTPROTO_UUID_LEN + 1]; /* pending stop */
+	int64_t		  cmd_seq;
+	int64_t		  cmd_received;
+	int		  cmd_kind;
+};
+
+struct agent_tasks {
+	char		   dir[1024];
+	char		   logdir[1100];
+	char		   mark[32];
+	struct agent_slot  v[AGENT_TASKS_MAX];
+	struct agent_task *ptrs[AGENT_TASKS_MAX];
+	size_t		   n;
+	int		   changed; /* report soon */
+	/* A pending command finished (body is the result, handed over). */
+	void (*done)(void *, const char *, int64_t, char *);
+	void *arg;
+};
+
+void agent_tasks_init(struct agent_tasks *, const char *, int64_t);
+void agent_tasks_load(struct agent_tasks *);
+int agent_tasks_command(struct agent_tasks *, const struct agentproto_command *,
+    int64_t, char **);
+int agent_tasks_tick(struct agent_tasks *);
+json_t *agent_tasks_status(struct agent_tasks *, long);
+int	agent_tasks_pending(const struct agent_tasks *, const char *);
+int64_t agent_tasks_pending_seq(const struct agent_tasks *);
+void	agent_tasks_free(struct agent_tasks *);
 
 /* facts.c: node facts and metrics from /proc, with fds kept open. */
 struct agent_sys {

@@ -15,7 +15,8 @@ FUZZ_SECONDS?=	30
 AGENT_PKGS=	jansson libcurl
 AGENTPROTO_SRCS=	src/agentproto/agentproto.c
 AGENT_SRCS=	agent/main.c agent/log.c agent/state.c agent/facts.c \
-		agent/http.c agent/run.c agent/procstat.c agent/supervise.c
+		agent/http.c agent/run.c agent/procstat.c agent/supervise.c \
+		agent/tasks.c
 AGENT_OBJS=	$(AGENT_SRCS:agent/%.c=$(OBJDIR)/agent/%.o) \
 		$(OBJDIR)/agent/agentproto.o
 AGENT_BIN=	$(OBJDIR)/yard-agent

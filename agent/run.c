@@ -74,6 +74,8 @@ struct agent_state {
 	char		   *res_id_sent;
 	uint64_t	    unauth_logged;
 	int		    unauth_seen;
+
+	struct agent_tasks tasks;
 };
 
 static struct agent_state st;
@@ -101,6 +103,7 @@ static void  res_start(struct agent_state *);
 static void  res_done(struct agent_state *);
 static void  signals_read(struct agent_state *);
 static int   transient_4xx(long);
+static void  task_done(void *, const char *, int64_t, char *);
 
 /* sleep = random(0, min(60 s, 1 s x 2^n)), in milliseconds. */
 uint64_t
@@ -132,6 +135,10 @@ state_load(struct agent_state *s)
 		return (0);
 	}
 	s->enrolled = 1;
+	agent_tasks_init(&s->tasks, s->opts->state_dir, s->node.node_id);
+	s->tasks.done = task_done;
+	s->tasks.arg = s;
+	agent_tasks_load(&s->tasks);
 	results_recover(s);
 	log_info("node %" PRId64 " on %s, commands after seq %" PRId64,
 	    s->node.node_id, s->node.server, s->journal.after);
@@ -145,6 +152,7 @@ state_unload(struct agent_state *s)
 	activity_stop(s, &s->poll);
 	activity_stop(s, &s->res);
 	results_clear(s);
+	agent_tasks_free(&s->tasks);
 	if (s->enrolled)
 		agent_journal_close(&s->journal);
 	agent_node_wipe(&s->node);
@@ -282,11 +290,14 @@ hb_start(struct agent_state *s)
 	h->time = agent_now_ms() / 1000;
 	(void)agent_sys_facts(&s->sys, &h->facts);
 	h->metrics = s->ring[(s->ring_head + n - 1) % RING_MAX].metrics;
-	h->tasks = NULL;
+	h->tasks = agent_tasks_status(&s->tasks, sysconf(_SC_CLK_TCK));
 	h->nbacklog = n - 1;
 	for (i = 0; i < n - 1; i++)
 		h->backlog[i] = s->ring[(s->ring_head + i) % RING_MAX];
-	if ((body = agentproto_heartbeat_encode(h)) == NULL) {
+	body = agentproto_heartbeat_encode(h);
+	json_decref(h->tasks);
+	h->tasks = NULL;
+	if (body == NULL) {
 		log_warnx("heartbeat: cannot encode");
 		activity_fail(s, &s->hb, NULL);
 		return;
@@ -352,11 +363,17 @@ hb_done(struct agent_state *s)
 static void
 poll_start(struct agent_state *s)
 {
-	char url[AGENT_URL_MAX + 128];
+	char	url[AGENT_URL_MAX + 128];
+	int64_t after;
 
+	/* Past commands still in progress (a stop in its grace period) too:
+	 * the server would hand them out again at once. */
+	after = agent_tasks_pending_seq(&s->tasks);
+	if (after < s->journal.after)
+		after = s->journal.after;
 	(void)snprintf(url, sizeof(url),
 	    "%s/agent/v1/commands?after=%" PRId64 "&wait=%" PRId64,
-	    s->node.server, s->journal.after, s->node.poll_timeout);
+	    s->node.server, after, s->node.poll_timeout);
 	if (!agent_xfer_prepare(&s->poll.x, url, s->auth, NULL,
 		(long)(s->node.poll_timeout + AGENT_POLL_SLACK) * 1000)) {
 		activity_fail(s, &s->poll, "cannot prepare the request");
@@ -434,6 +451,10 @@ command_handle(struct agent_state *s, const struct agentproto_command *c)
 	int64_t			 now;
 
 	if ((e = agent_journal_find(&s->journal, c->id)) != NULL) {
+		if (agent_tasks_pending(&s->tasks, c->id)) {
+			log_debug("command %s is in progress", c->id);
+			return (0);
+		}
 		log_info("command %s (seq %" PRId64 ") is journaled: not "
 			 "acting again, re-sending its result",
 		    c->id, c->seq);
@@ -465,6 +486,22 @@ command_handle(struct agent_state *s, const struct agentproto_command *c)
 	if (!agent_journal_received(&s->journal, c->id, c->seq, now))
 		return (-1);
 	log_info("command %s (seq %" PRId64 "): %s", c->id, c->seq, c->type);
+	if (c->kind == AGENTPROTO_CMD_START || c->kind == AGENTPROTO_CMD_STOP ||
+	    c->kind == AGENTPROTO_CMD_RESTART) {
+		/* A stop answers when the processes are gone: task_done(). */
+		if (agent_tasks_command(&s->tasks, c, now, &body) == 0)
+			return (1);
+		if (body == NULL) {
+			log_warnx("command %s: cannot encode its result",
+			    c->id);
+			return (1);
+		}
+		if (!agent_journal_finished(&s->journal, c->id, c->seq, body))
+			log_warnx("command %s: cannot journal its result",
+			    c->id);
+		results_queue(s, c->id, body);
+		return (1);
+	}
 	if ((body = command_execute(c, now)) == NULL) {
 		log_warnx("command %s: cannot encode its result", c->id);
 		return (1);
@@ -493,6 +530,9 @@ command_execute(const struct agentproto_command *c, int64_t received)
 		r.exit_status = 0;
 		r.output = strdup("pong");
 		break;
+	case AGENTPROTO_CMD_START: /* handled by command_handle() */
+	case AGENTPROTO_CMD_STOP:
+	case AGENTPROTO_CMD_RESTART:
 	case AGENTPROTO_CMD_UNKNOWN:
 		r.state = AGENTPROTO_STATE_FAILED;
 		r.exit_status = 1;
@@ -506,6 +546,19 @@ command_execute(const struct agentproto_command *c, int64_t received)
 	body = agentproto_result_encode(&r);
 	agentproto_result_cleanup(&r);
 	return (body);
+}
+
+/* A task command that took time (a stop) finished. */
+static void
+task_done(void *arg, const char *id, int64_t seq, char *body)
+{
+	struct agent_state *s = arg;
+
+	if (body == NULL)
+		return;
+	if (!agent_journal_finished(&s->journal, id, seq, body))
+		log_warnx("command %s: cannot journal its result", id);
+	results_queue(s, id, body);
 }
 
 /* Queue a result for delivery unless it is already queued. */
@@ -699,7 +752,7 @@ agent_run(struct agent_opts *opts)
 	sigset_t	    mask;
 	uint64_t	    now, wake;
 	long		    ct;
-	int		    running, left, timeout;
+	int		    running, left, timeout, tnext;
 
 	memset(s, 0, sizeof(*s));
 	s->opts = opts;
@@ -712,6 +765,7 @@ agent_run(struct agent_opts *opts)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD); /* tasks: reaped in agent_tasks_tick() */
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1)
 		fatal("sigprocmask");
 	if ((s->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
@@ -731,6 +785,7 @@ agent_run(struct agent_opts *opts)
 
 	log_info("yard-agent %s starting, state in %s", AGENT_VERSION,
 	    opts->state_dir);
+	agent_supervise_init();
 	if (!state_load(s))
 		log_warnx("not enrolled: waiting for yard-agent enroll "
 			  "(then SIGHUP, or within %d s)",
@@ -750,6 +805,12 @@ agent_run(struct agent_opts *opts)
 			}
 			s->next_sample = 0;
 		}
+		tnext = agent_tasks_tick(&s->tasks);
+		if (s->tasks.changed) {
+			/* Report a task's new state now, not in 5 s. */
+			s->tasks.changed = 0;
+			s->next_sample = now;
+		}
 		if (now >= s->next_sample) {
 			sample_take(s);
 			s->next_sample =
@@ -765,6 +826,8 @@ agent_run(struct agent_opts *opts)
 
 		/* Sleep until the next timer, a transfer or a signal. */
 		wake = s->next_sample;
+		if (now + (uint64_t)tnext < wake)
+			wake = now + (uint64_t)tnext;
 		if (!s->hb.x.busy && s->ring_n > 0 && s->hb.next < wake)
 			wake = s->hb.next;
 		if (!s->poll.x.busy && s->poll.next < wake)

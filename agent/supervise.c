@@ -405,7 +405,7 @@ agent_task_signal_marked(const struct agent_task *t, int sig)
 
 /* Reap children (our tasks and adopted orphans); note our tasks' ends. */
 void
-agent_tasks_reap(struct agent_task *tasks, size_t n)
+agent_tasks_reap(struct agent_task **tasks, size_t n)
 {
 	pid_t  pid;
 	int    status;
@@ -413,12 +413,12 @@ agent_tasks_reap(struct agent_task *tasks, size_t n)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		for (i = 0; i < n; i++) {
-			if (tasks[i].pid != pid)
+			if (tasks[i]->pid != pid)
 				continue;
-			tasks[i].exit_status = WIFEXITED(status)
+			tasks[i]->exit_status = WIFEXITED(status)
 			    ? WEXITSTATUS(status)
 			    : 128 + WTERMSIG(status);
-			tasks[i].main_gone = 1;
+			tasks[i]->main_gone = 1;
 		}
 	}
 }

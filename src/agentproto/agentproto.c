@@ -336,6 +336,9 @@ command_decode(const json_t *o, const char *pfx, struct agentproto_command *c,
 		return (0);
 	}
 	c->kind = strcmp(c->type, "ping") == 0 ? AGENTPROTO_CMD_PING
+	    : strcmp(c->type, "start") == 0    ? AGENTPROTO_CMD_START
+	    : strcmp(c->type, "stop") == 0     ? AGENTPROTO_CMD_STOP
+	    : strcmp(c->type, "restart") == 0  ? AGENTPROTO_CMD_RESTART
 					       : AGENTPROTO_CMD_UNKNOWN;
 	if (!get_str(o, pfx, "issued_at", 0, 0, AGENTPROTO_TIME_STR_MAX,
 		c->issued_at, sizeof(c->issued_at), err))
@@ -472,6 +475,8 @@ agentproto_heartbeat_decode(const char *buf, size_t len,
 			    AGENTPROTO_TASKS_MAX);
 			goto cleanup;
 		}
+		if (!agentproto_task_status_check(m, err))
+			goto cleanup;
 		h->tasks = json_incref((json_t *)(uintptr_t)m);
 	}
 
@@ -1045,7 +1050,18 @@ agentproto_state_name(enum agentproto_state s)
 const char *
 agentproto_cmd_type_name(enum agentproto_cmd_type t)
 {
-	return (t == AGENTPROTO_CMD_PING ? "ping" : "unknown");
+	switch (t) {
+	case AGENTPROTO_CMD_PING:
+		return ("ping");
+	case AGENTPROTO_CMD_START:
+		return ("start");
+	case AGENTPROTO_CMD_STOP:
+		return ("stop");
+	case AGENTPROTO_CMD_RESTART:
+		return ("restart");
+	default:
+		return ("unknown");
+	}
 }
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
@@ -1471,4 +1487,60 @@ fail:
 		err_set(err, "", "", "out of memory");
 	json_decref(out);
 	return (NULL);
+}
+
+int
+agentproto_task_status_check(const json_t *a, struct agentproto_err *err)
+{
+	static const char *states[] = { "running", "stopping", "stopped",
+		"failed", "crash_loop" };
+	const json_t	  *o, *st;
+	char		   pfx[32];
+	int64_t		   v;
+	double		   d;
+	size_t		   i, k;
+
+	if (!json_is_array(a) || json_array_size(a) > AGENTPROTO_TASKS_MAX) {
+		err_set(err, "", "tasks", "must be an array of at most %d",
+		    AGENTPROTO_TASKS_MAX);
+		return (0);
+	}
+	json_array_foreach(a, i, o)
+	{
+		(void)snprintf(pfx, sizeof(pfx), "tasks[%zu]", i);
+		if (!json_is_object(o)) {
+			err_set(err, pfx, "", "must be an object");
+			return (0);
+		}
+		if (!get_int(o, pfx, "id", 1, 1, AGENTPROTO_NODE_ID_MAX, &v,
+			NULL, err) ||
+		    !get_int(o, pfx, "pid", 0, 0, INT32_MAX, &v, NULL, err) ||
+		    !get_int(o, pfx, "started_at", 0, 0, INT64_MAX, &v, NULL,
+			err) ||
+		    !get_int(o, pfx, "exit_status", 0, -1, 255 + 128, &v, NULL,
+			err) ||
+		    !get_int(o, pfx, "restarts", 0, 0, INT32_MAX, &v, NULL,
+			err) ||
+		    !get_int(o, pfx, "rss", 0, 0, INT64_MAX, &v, NULL, err) ||
+		    !get_int(o, pfx, "threads", 0, 0, INT32_MAX, &v, NULL, err))
+			return (0);
+		if (member(o, pfx, "cpu", 0, NULL) != NULL &&
+		    !get_num(o, pfx, "cpu", 0, 100000, &d, err))
+			return (0);
+		st = member(o, pfx, "state", 1, err);
+		for (k = 0; st != NULL && json_is_string(st) &&
+		     k < sizeof(states) / sizeof(states[0]);
+		     k++) {
+			if (strcmp(json_string_value(st), states[k]) == 0)
+				break;
+		}
+		if (st == NULL || !json_is_string(st) ||
+		    k == sizeof(states) / sizeof(states[0])) {
+			err_set(err, pfx, "state",
+			    "must be running, stopping, stopped, failed or "
+			    "crash_loop");
+			return (0);
+		}
+	}
+	return (1);
 }

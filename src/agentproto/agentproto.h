@@ -118,7 +118,10 @@ struct agentproto_heartbeat_resp {
 
 enum agentproto_cmd_type {
 	AGENTPROTO_CMD_UNKNOWN = 0, /* well-formed but not known here */
-	AGENTPROTO_CMD_PING
+	AGENTPROTO_CMD_PING,
+	AGENTPROTO_CMD_START, /* payload {"task":{"id","name","spec"}} */
+	AGENTPROTO_CMD_STOP,
+	AGENTPROTO_CMD_RESTART
 };
 
 struct agentproto_command {
@@ -222,6 +225,15 @@ void agentproto_result_cleanup(struct agentproto_result *);
 int agentproto_auth_parse(const char *, int64_t *, char *,
     struct agentproto_err *);
 int agentproto_auth_format(char *, size_t, int64_t, const char *);
+
+/*
+ * A heartbeat's "tasks": an array of at most AGENTPROTO_TASKS_MAX
+ * {"id":int>0, "state":"running"|"stopping"|"stopped"|"failed"|"crash_loop",
+ *  "pid":int>=0, "started_at":ms>=0, "exit_status":int, "restarts":int>=0,
+ *  "cpu":0..100*cpus, "rss":bytes, "threads":int>=0} (all but id and state
+ * optional).  Returns 1, else 0 with *err naming the member.
+ */
+int agentproto_task_status_check(const json_t *, struct agentproto_err *);
 
 /*
  * A task's spec (kind, deploy_dir, env, the kind's own object, restart,

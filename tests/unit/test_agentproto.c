@@ -417,7 +417,11 @@ test_agentproto_heartbeat_optional(void **state)
 	expect_ok(K_HEARTBEAT, "tasks", NULL);
 	expect_ok(K_HEARTBEAT, "backlog", NULL);
 	expect_ok(K_HEARTBEAT, "facts.disks", NULL);
-	expect_ok(K_HEARTBEAT, "tasks", "[{\"id\":1},2]");
+	expect_ok(K_HEARTBEAT, "tasks",
+	    "[{\"id\":1,\"state\":\"running\",\"pid\":42,"
+	    "\"started_at\":1795468349000,\"cpu\":3.5,\"rss\":1000,"
+	    "\"threads\":4,\"restarts\":0,\"future\":1},"
+	    "{\"id\":2,\"state\":\"failed\",\"exit_status\":3}]");
 	expect_ok(K_HEARTBEAT, "metrics.cpu", "0");
 	expect_ok(K_HEARTBEAT, "metrics.cpu", "100");
 	expect_ok(K_HEARTBEAT, "facts.hostname", "\"\"");
@@ -668,6 +672,15 @@ test_agentproto_fields_named(void **state)
 		{ K_HEARTBEAT, "metrics.load5", "null", "metrics.load5" },
 		{ K_HEARTBEAT, "metrics.load15", "1e10", "metrics.load15" },
 		{ K_HEARTBEAT, "tasks", "{}", "tasks" },
+		{ K_HEARTBEAT, "tasks", "[2]", "tasks[0]" },
+		{ K_HEARTBEAT, "tasks", "[{\"id\":1}]", "tasks[0].state" },
+		{ K_HEARTBEAT, "tasks", "[{\"id\":0,\"state\":\"running\"}]",
+		    "tasks[0].id" },
+		{ K_HEARTBEAT, "tasks",
+		    "[{\"id\":1,\"state\":\"running\",\"pid\":-1}]",
+		    "tasks[0].pid" },
+		{ K_HEARTBEAT, "tasks", "[{\"id\":1,\"state\":\"dancing\"}]",
+		    "tasks[0].state" },
 		{ K_HEARTBEAT, "tasks", "null", "tasks" },
 		{ K_HEARTBEAT, "backlog", "{}", "backlog" },
 		{ K_HEARTBEAT, "backlog[1]", "[]", "backlog[1]" },

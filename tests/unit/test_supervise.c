@@ -54,7 +54,7 @@ drive(struct agent_task *t, enum agent_task_state state, int ms)
 	int		i;
 
 	for (i = 0; i < ms / 20; i++) {
-		agent_tasks_reap(t, 1);
+		agent_tasks_reap(&t, 1);
 		(void)agent_task_tick(t);
 		if (t->state == state)
 			return (1);
@@ -123,7 +123,7 @@ test_ignores_sigterm(void **state)
 static void
 test_double_fork(void **state)
 {
-	struct agent_task t;
+	struct agent_task t, *tp;
 	char		  err[256];
 
 	/* A daemon: forks, leaves the group and session, outlives its
@@ -137,7 +137,8 @@ test_double_fork(void **state)
 	agent_task_stop(&t);
 	assert_true(drive(&t, AGENT_TASK_STOPPED, 5000));
 	usleep(100 * 1000);
-	agent_tasks_reap(&t, 1); /* we are their subreaper: no zombies */
+	tp = &t;
+	agent_tasks_reap(&tp, 1); /* we are their subreaper: no zombies */
 	assert_int_equal(marked(&t), 0);
 	agent_task_cleanup(&t);
 }
@@ -180,7 +181,7 @@ test_cannot_run(void **state)
 static void
 test_adopt(void **state)
 {
-	struct agent_task t, again, wrong;
+	struct agent_task t, again, wrong, *tp;
 	char		  err[256];
 
 	task_new(&t, 6, "exec sleep 100", 1);
@@ -197,7 +198,8 @@ test_adopt(void **state)
 	agent_task_stop(&again);
 	/* Our struct t still owns the child for waitpid: reap through it. */
 	assert_true(drive(&again, AGENT_TASK_STOPPED, 3000));
-	agent_tasks_reap(&t, 1);
+	tp = &t;
+	agent_tasks_reap(&tp, 1);
 	agent_task_cleanup(&t);
 	agent_task_cleanup(&again);
 	agent_task_cleanup(&wrong);

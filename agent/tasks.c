@@ -1,0 +1,518 @@
+/*
+ * Copyright (c) 2026 Yard authors.  ISC licence.
+ *
+ * The agent's tasks: the start, stop and restart commands, the restart
+ * policy, their state for heartbeats, and <state-dir>/tasks.json, which
+ * lets a restarted agent adopt the tasks it left running (pid plus /proc
+ * start time: see agent_task_adopt()).
+ *
+ * A start answers at once (started, or why not); a stop answers when the
+ * task's processes are gone, saying whether SIGTERM was enough or the
+ * grace period ran out; a restart answers once the new instance runs.
+ */
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+#define CRASH_WINDOW_MS (10 * 60 * 1000)
+#define TASKS_FILE	"tasks.json"
+
+static struct agent_slot *slot_find(struct agent_tasks *, int64_t);
+static struct agent_slot *slot_get(struct agent_tasks *, int64_t,
+    const json_t *);
+static char		 *result(int ok, int64_t received, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void	   save(struct agent_tasks *);
+static void	   finish(struct agent_tasks *, struct agent_slot *, char *);
+static const char *state_name(const struct agent_slot *);
+
+void
+agent_tasks_init(struct agent_tasks *ts, const char *state_dir, int64_t node_id)
+{
+	memset(ts, 0, sizeof(*ts));
+	(void)snprintf(ts->dir, sizeof(ts->dir), "%s", state_dir);
+	(void)snprintf(ts->logdir, sizeof(ts->logdir), "%s/logs", state_dir);
+	(void)snprintf(ts->mark, sizeof(ts->mark), "node%" PRId64, node_id);
+}
+
+static struct agent_slot *
+slot_find(struct agent_tasks *ts, int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < ts->n; i++) {
+		if (ts->v[i].t.id == id)
+			return (&ts->v[i]);
+	}
+	return (NULL);
+}
+
+/* The task's slot, created on first sight; spec replaces the old one. */
+static struct agent_slot *
+slot_get(struct agent_tasks *ts, int64_t id, const json_t *spec)
+{
+	struct agent_slot *sl;
+
+	if ((sl = slot_find(ts, id)) == NULL) {
+		if (ts->n == AGENT_TASKS_MAX)
+			return (NULL);
+		sl = &ts->v[ts->n++];
+		memset(sl, 0, sizeof(*sl));
+		agent_task_init(&sl->t, id, ts->mark);
+	}
+	if (spec != NULL) {
+		json_decref(sl->t.spec);
+		sl->t.spec = json_incref((json_t *)(uintptr_t)spec);
+	}
+	return (sl);
+}
+
+static char *
+result(int ok, int64_t received, const char *fmt, ...)
+{
+	struct agentproto_result r;
+	va_list			 ap;
+	char			*out = NULL, *body;
+
+	memset(&r, 0, sizeof(r));
+	va_start(ap, fmt);
+	if (vasprintf(&out, fmt, ap) == -1)
+		out = NULL;
+	va_end(ap);
+	r.state = ok ? AGENTPROTO_STATE_SUCCEEDED : AGENTPROTO_STATE_FAILED;
+	r.has_exit_status = 1;
+	r.exit_status = ok ? 0 : 1;
+	r.output = out;
+	r.received_at = received;
+	r.finished_at = agent_now_ms();
+	r.has_finished_at = 1;
+	body = agentproto_result_encode(&r);
+	agentproto_result_cleanup(&r);
+	return (body);
+}
+
+/* tasks.json: what a restarted agent needs to adopt its tasks. */
+static void
+save(struct agent_tasks *ts)
+{
+	json_t *a, *o;
+	char	path[1200], tmp[1300];
+	size_t	i;
+	int	fd;
+
+	if ((a = json_array()) == NULL)
+		return;
+	for (i = 0; i < ts->n; i++) {
+		o = json_pack("{s:I, s:O, s:i, s:I, s:i, s:b}", "id",
+		    (json_int_t)ts->v[i].t.id, "spec", ts->v[i].t.spec, "pid",
+		    (int)ts->v[i].t.pid, "starttime",
+		    (json_int_t)ts->v[i].t.starttime, "restarts",
+		    ts->v[i].restarts, "wanted", ts->v[i].wanted);
+		if (o != NULL)
+			json_array_append_new(a, o);
+	}
+	(void)snprintf(path, sizeof(path), "%s/%s", ts->dir, TASKS_FILE);
+	(void)snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
+		-1 ||
+	    json_dumpfd(a, fd, JSON_COMPACT) == -1 || fsync(fd) == -1 ||
+	    close(fd) == -1 || rename(tmp, path) == -1)
+		log_warn("%s", path);
+	json_decref(a);
+}
+
+/* Adopt what the last run left running; the rest is stopped. */
+void
+agent_tasks_load(struct agent_tasks *ts)
+{
+	struct agentproto_err err;
+	struct agent_slot    *sl;
+	json_error_t	      jerr;
+	json_t		     *a, *o, *spec;
+	char		      path[1200];
+	size_t		      i;
+	int64_t		      id;
+
+	(void)snprintf(path, sizeof(path), "%s/%s", ts->dir, TASKS_FILE);
+	if ((a = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+		if (access(path, F_OK) == 0)
+			log_warnx("%s: %s: starting without tasks", path,
+			    jerr.text);
+		return;
+	}
+	json_array_foreach(a, i, o)
+	{
+		id = json_integer_value(json_object_get(o, "id"));
+		spec = agentproto_task_spec(json_object_get(o, "spec"), &err);
+		if (id <= 0 || spec == NULL) {
+			log_warnx("%s: task %zu: %s %s: skipped", path, i,
+			    err.field, err.msg);
+			json_decref(spec);
+			continue;
+		}
+		sl = slot_get(ts, id, spec);
+		json_decref(spec);
+		if (sl == NULL)
+			break;
+		sl->restarts =
+		    (int)json_integer_value(json_object_get(o, "restarts"));
+		sl->wanted = json_is_true(json_object_get(o, "wanted"));
+		if (json_integer_value(json_object_get(o, "pid")) > 0 &&
+		    agent_task_adopt(&sl->t,
+			(pid_t)json_integer_value(json_object_get(o, "pid")),
+			json_integer_value(json_object_get(o, "starttime"))))
+			log_info("task %" PRId64 ": adopted pid %d", id,
+			    (int)sl->t.pid);
+		else if (sl->wanted)
+			sl->restart_at = agent_mono_ms(); /* ended meanwhile */
+	}
+	json_decref(a);
+}
+
+/* A pending command finished: hand its result to the caller's queue. */
+static void
+finish(struct agent_tasks *ts, struct agent_slot *sl, char *body)
+{
+	if (ts->done != NULL && sl->cmd[0] != '\0')
+		ts->done(ts->arg, sl->cmd, sl->cmd_seq, body);
+	else
+		free(body);
+	sl->cmd[0] = '\0';
+	sl->cmd_kind = AGENTPROTO_CMD_UNKNOWN;
+}
+
+/*
+ * start, stop or restart.  Returns 1 with *body (the result) when the
+ * command is done, 0 when its result will come through ts->done, -1 on
+ * a bad payload (then *body holds the failed result too).
+ */
+int
+agent_tasks_command(struct agent_tasks *ts, const struct agentproto_command *c,
+    int64_t received, char **body)
+{
+	struct agentproto_err err;
+	struct agent_slot    *sl;
+	const json_t	     *task;
+	json_t		     *spec = NULL;
+	char		      why[256];
+	int64_t		      id;
+
+	task = json_object_get(c->payload, "task");
+	id = json_integer_value(json_object_get(task, "id"));
+	if (id <= 0) {
+		*body = result(0, received, "bad payload: task.id is missing");
+		return (-1);
+	}
+	if (c->kind != AGENTPROTO_CMD_STOP || json_object_get(task, "spec")) {
+		if ((spec = agentproto_task_spec(json_object_get(task, "spec"),
+			 &err)) == NULL) {
+			*body = result(0, received,
+			    "bad payload: task.spec%s%s: %s",
+			    err.field[0] ? "." : "", err.field, err.msg);
+			return (-1);
+		}
+	}
+	if ((sl = slot_get(ts, id, spec)) == NULL) {
+		json_decref(spec);
+		*body = result(0, received, "too many tasks on this node");
+		return (-1);
+	}
+	json_decref(spec);
+	if (sl->cmd[0] != '\0') {
+		*body = result(0, received,
+		    "another command (%s) is in "
+		    "progress for this task",
+		    sl->cmd);
+		return (1);
+	}
+
+	switch (c->kind) {
+	case AGENTPROTO_CMD_START:
+		sl->wanted = 1;
+		sl->restart_at = 0;
+		sl->crash_loop = 0;
+		if (sl->t.state == AGENT_TASK_RUNNING) {
+			save(ts);
+			*body = result(1, received, "already running (pid %d)",
+			    (int)sl->t.pid);
+			return (1);
+		}
+		if (sl->t.state == AGENT_TASK_STOPPING) {
+			*body = result(0, received, "it is stopping");
+			return (1);
+		}
+		if (!agent_task_start(&sl->t, ts->logdir, why, sizeof(why))) {
+			sl->wanted = 0;
+			save(ts);
+			*body = result(0, received, "start failed: %s", why);
+			return (1);
+		}
+		save(ts);
+		ts->changed = 1;
+		*body = result(1, received, "started, pid %d", (int)sl->t.pid);
+		return (1);
+	case AGENTPROTO_CMD_STOP:
+	case AGENTPROTO_CMD_RESTART:
+		sl->wanted = c->kind == AGENTPROTO_CMD_RESTART;
+		sl->restart_at = 0;
+		if (sl->t.state != AGENT_TASK_RUNNING &&
+		    sl->t.state != AGENT_TASK_STOPPING) {
+			if (c->kind == AGENTPROTO_CMD_STOP) {
+				save(ts);
+				*body = result(1, received, "not running");
+				return (1);
+			}
+			sl->crash_loop = 0;
+			if (!agent_task_start(&sl->t, ts->logdir, why,
+				sizeof(why))) {
+				sl->wanted = 0;
+				save(ts);
+				*body = result(0, received, "start failed: %s",
+				    why);
+				return (1);
+			}
+			save(ts);
+			ts->changed = 1;
+			*body = result(1, received,
+			    "was not running; started, pid %d", (int)sl->t.pid);
+			return (1);
+		}
+		(void)snprintf(sl->cmd, sizeof(sl->cmd), "%s", c->id);
+		sl->cmd_seq = c->seq;
+		sl->cmd_kind = c->kind;
+		sl->cmd_received = received;
+		agent_task_stop(&sl->t);
+		save(ts);
+		ts->changed = 1;
+		*body = NULL;
+		return (0);
+	default:
+		*body = result(0, received, "not a task command");
+		return (-1);
+	}
+}
+
+/*
+ * Drive every task: reap, grace periods, pending stop results, the
+ * restart policy.  Returns the ms until it wants to run again.
+ */
+int
+agent_tasks_tick(struct agent_tasks *ts)
+{
+	struct agent_slot *sl;
+	const json_t	  *rs;
+	const char	  *policy;
+	char		   why[256], how[160];
+	uint64_t	   now;
+	int64_t		   b0, bmax, delay;
+	size_t		   i;
+	int		   next = 60000, k;
+
+	if (ts->n == 0)
+		return (next);
+	for (i = 0; i < ts->n; i++)
+		ts->ptrs[i] = &ts->v[i].t;
+	agent_tasks_reap(ts->ptrs, ts->n);
+	now = agent_mono_ms();
+	for (i = 0; i < ts->n; i++) {
+		sl = &ts->v[i];
+		if (agent_task_tick(&sl->t)) {
+			ts->changed = 1;
+			if (sl->t.state == AGENT_TASK_STOPPED &&
+			    sl->cmd[0] != '\0') {
+				(void)snprintf(how, sizeof(how),
+				    "%s in %" PRIu64 " ms",
+				    sl->t.stop_how == AGENT_STOP_KILL
+					? "killed with SIGKILL after the "
+					  "grace period"
+					: sl->t.stop_how ==
+					    AGENT_STOP_TERM_STRAYS
+					? "stopped by SIGTERM; processes that "
+					  "had left its group were killed"
+					: "stopped by SIGTERM",
+				    sl->t.stop_ms);
+				if (sl->cmd_kind == AGENTPROTO_CMD_RESTART) {
+					if (agent_task_start(&sl->t, ts->logdir,
+						why, sizeof(why)))
+						finish(ts, sl,
+						    result(1, sl->cmd_received,
+							"%s; started again, "
+							"pid %d",
+							how, (int)sl->t.pid));
+					else {
+						sl->wanted = 0;
+						finish(ts, sl,
+						    result(0, sl->cmd_received,
+							"%s; start failed: %s",
+							how, why));
+					}
+				} else
+					finish(ts, sl,
+					    result(1, sl->cmd_received, "%s",
+						how));
+			} else if (sl->t.state == AGENT_TASK_EXITED) {
+				log_info("task %" PRId64 ": exited with status "
+					 "%d",
+				    sl->t.id, sl->t.exit_status);
+				rs = json_object_get(sl->t.spec, "restart");
+				policy = json_string_value(
+				    json_object_get(rs, "policy"));
+				if (sl->wanted && policy != NULL &&
+				    (strcmp(policy, "always") == 0 ||
+					(strcmp(policy, "on-failure") == 0 &&
+					    sl->t.exit_status != 0))) {
+					/* Exponential back-off; a crash loop
+					 * when it keeps dying. */
+					if (now - sl->window_start >
+					    CRASH_WINDOW_MS) {
+						sl->window_start = now;
+						sl->window_restarts = 0;
+					}
+					b0 = json_integer_value(
+					    json_object_get(rs,
+						"backoff_initial"));
+					bmax = json_integer_value(
+					    json_object_get(rs, "backoff_max"));
+					delay = b0;
+					for (k = 0; k < sl->window_restarts &&
+					     delay < bmax;
+					     k++)
+						delay *= 2;
+					if (delay > bmax)
+						delay = bmax;
+					if (sl->window_restarts >=
+					    json_integer_value(
+						json_object_get(rs,
+						    "crash_loop"))) {
+						sl->crash_loop = 1;
+						log_warnx("task %" PRId64
+							  ": crash "
+							  "loop: not "
+							  "restarting",
+						    sl->t.id);
+					} else
+						sl->restart_at = now +
+						    (uint64_t)delay * 1000;
+				}
+			}
+			save(ts);
+		}
+		if (sl->restart_at != 0 && now >= sl->restart_at &&
+		    sl->t.state != AGENT_TASK_RUNNING &&
+		    sl->t.state != AGENT_TASK_STOPPING) {
+			sl->restart_at = 0;
+			sl->restarts++;
+			sl->window_restarts++;
+			if (agent_task_start(&sl->t, ts->logdir, why,
+				sizeof(why)))
+				log_info("task %" PRId64 ": restarted, pid %d",
+				    sl->t.id, (int)sl->t.pid);
+			else
+				log_warnx("task %" PRId64 ": restart failed: "
+					  "%s",
+				    sl->t.id, why);
+			ts->changed = 1;
+			save(ts);
+		}
+		if (sl->t.state == AGENT_TASK_RUNNING ||
+		    sl->t.state == AGENT_TASK_STOPPING)
+			next = 100;
+		if (sl->restart_at != 0 && now < sl->restart_at &&
+		    (int64_t)(sl->restart_at - now) < next)
+			next = (int)(sl->restart_at - now);
+	}
+	return (next);
+}
+
+static const char *
+state_name(const struct agent_slot *sl)
+{
+	if (sl->crash_loop)
+		return ("crash_loop");
+	return (agent_task_state_name(sl->t.state));
+}
+
+/* The heartbeat's "tasks": state, pid, start, CPU and memory. */
+json_t *
+agent_tasks_status(struct agent_tasks *ts, long hz)
+{
+	struct agent_slot *sl;
+	json_t		  *a, *o;
+	double		   cpu;
+	size_t		   i;
+
+	if ((a = json_array()) == NULL)
+		return (NULL);
+	for (i = 0; i < ts->n; i++) {
+		sl = &ts->v[i];
+		o = json_pack("{s:I, s:s, s:i, s:I}", "id",
+		    (json_int_t)sl->t.id, "state", state_name(sl), "restarts",
+		    sl->restarts, "pid", (json_int_t)sl->t.pid);
+		if (o == NULL)
+			continue;
+		if (sl->t.state == AGENT_TASK_RUNNING && sl->t.proc.fd != -1 &&
+		    agent_proc_sample(&sl->t.proc) == 1) {
+			(void)json_object_set_new(o, "started_at",
+			    json_integer(sl->t.started_ms));
+			(void)json_object_set_new(o, "rss",
+			    json_integer(sl->t.proc.rss));
+			(void)json_object_set_new(o, "threads",
+			    json_integer(sl->t.proc.threads));
+			if ((cpu = agent_proc_cpu(&sl->t.proc, hz)) >= 0)
+				(void)json_object_set_new(o, "cpu",
+				    json_real(cpu));
+		}
+		if (sl->t.exit_status >= 0)
+			(void)json_object_set_new(o, "exit_status",
+			    json_integer(sl->t.exit_status));
+		json_array_append_new(a, o);
+	}
+	return (a);
+}
+
+/* Whether command id is in progress here (a stop waiting on processes). */
+int
+agent_tasks_pending(const struct agent_tasks *ts, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < ts->n; i++) {
+		if (strcmp(ts->v[i].cmd, id) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/* The highest seq of the commands in progress; 0 when none. */
+int64_t
+agent_tasks_pending_seq(const struct agent_tasks *ts)
+{
+	int64_t max = 0;
+	size_t	i;
+
+	for (i = 0; i < ts->n; i++) {
+		if (ts->v[i].cmd[0] != '\0' && ts->v[i].cmd_seq > max)
+			max = ts->v[i].cmd_seq;
+	}
+	return (max);
+}
+
+void
+agent_tasks_free(struct agent_tasks *ts)
+{
+	size_t i;
+
+	for (i = 0; i < ts->n; i++)
+		agent_task_cleanup(&ts->v[i].t);
+	ts->n = 0;
+}
