@@ -56,6 +56,7 @@ struct hb_entry {
 	json_t *metrics; /* latest, owned */
 	char   *version;
 	json_t *samples; /* [[time, cpu, mem_used, mem_total, load1]] */
+	json_t *tasks; /* latest task states, owned; NULL: none reported */
 	int	dirty;
 };
 
@@ -144,11 +145,26 @@ static const char *sql_result =
 /* The flush: latest state per node, then the samples. */
 static const char *sql_flush =
     "WITH v AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id bigint,"
-    "  seen bigint, facts jsonb, metrics jsonb, version text, samples jsonb)),"
+    "  seen bigint, facts jsonb, metrics jsonb, version text, samples jsonb,"
+    "  tasks jsonb)),"
     " u AS (UPDATE nodes n SET last_seen = to_timestamp(v.seen),"
     "  facts = coalesce(v.facts, n.facts),"
     "  metrics = coalesce(v.metrics, n.metrics), agent_version = v.version"
-    "  FROM v WHERE n.id = v.id AND n.revoked_at IS NULL RETURNING n.id)"
+    "  FROM v WHERE n.id = v.id AND n.revoked_at IS NULL RETURNING n.id),"
+    /* Task states as the agent reports them (its own tasks only). */
+    " tu AS (UPDATE tasks t SET state = x.state, pid = nullif(x.pid, 0),"
+    "  started_at = CASE WHEN x.state = 'running' AND x.started_at > 0 THEN"
+    "  to_timestamp(x.started_at / 1000.0) END,"
+    "  restarts = coalesce(x.restarts, 0),"
+    "  metrics = CASE WHEN x.state = 'running' THEN jsonb_strip_nulls("
+    "  jsonb_build_object('cpu', x.cpu, 'rss', x.rss, 'threads', x.threads,"
+    "  'exit_status', x.exit_status)) ELSE jsonb_strip_nulls("
+    "  jsonb_build_object('exit_status', x.exit_status)) END,"
+    "  updated_at = now()"
+    "  FROM v, jsonb_to_recordset(coalesce(v.tasks, '[]')) AS x(id bigint,"
+    "  state text, pid integer, started_at bigint, restarts integer,"
+    "  cpu real, rss bigint, threads integer, exit_status integer)"
+    "  WHERE t.id = x.id AND t.node_id = v.id AND v.id IN (SELECT id FROM u))"
     " INSERT INTO node_metrics (node_id, at, cpu, mem_used, mem_total, load1)"
     " SELECT v.id, to_timestamp((s->>0)::bigint), (s->>1)::real,"
     "  (s->>2)::bigint, (s->>3)::bigint, (s->>4)::real"
@@ -437,6 +453,10 @@ api_agent_heartbeat(struct http_request *req)
 	e->facts = agentproto_facts_to_json(&hb.facts);
 	e->metrics = metrics_json(&hb.metrics);
 	e->version = strdup(hb.facts.agent_version);
+	if (hb.tasks != NULL) {
+		json_decref(e->tasks);
+		e->tasks = json_incref(hb.tasks);
+	}
 	e->seen = app_now();
 	e->dirty = 1;
 	for (i = 0;
@@ -491,11 +511,11 @@ hb_flush(void *arg, uint64_t now)
 	for (i = 0; i < HB_SLOTS; i++) {
 		if (hbs[i].node_id == 0 || !hbs[i].dirty)
 			continue;
-		r = json_pack("{s:I, s:I, s:O?, s:O?, s:s, s:O}", "id",
+		r = json_pack("{s:I, s:I, s:O?, s:O?, s:s, s:O, s:O?}", "id",
 		    (json_int_t)hbs[i].node_id, "seen", (json_int_t)hbs[i].seen,
 		    "facts", hbs[i].facts, "metrics", hbs[i].metrics, "version",
 		    hbs[i].version ? hbs[i].version : "", "samples",
-		    hbs[i].samples);
+		    hbs[i].samples, "tasks", hbs[i].tasks);
 		if (r != NULL)
 			json_array_append_new(rows, r);
 	}

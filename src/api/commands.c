@@ -52,6 +52,41 @@ static const char *sql_issue =
     "  FROM (SELECT c.id, c.seq, c.type, c.node_id, c.task_id, c.payload,"
     "  c.state, c.issued_at, c.deadline FROM c) x) FROM p";
 
+/*
+ * A task command: the payload carries the task's current spec.  At most
+ * one command per task is in progress (a unique index backs the check).
+ */
+static const char *sql_task_issue =
+    "WITH t AS (SELECT t.id, t.node_id, t.name, t.spec,"
+    "  n.revoked_at IS NOT NULL AS revoked,"
+    "  ($2::boolean OR EXISTS (SELECT 1 FROM grants g WHERE"
+    "   g.user_id = $3::bigint AND (g.node_id = t.node_id OR"
+    "   g.task_id = t.id))) AS can_view,"
+    "  ($2::boolean OR EXISTS (SELECT 1 FROM grants g WHERE"
+    "   g.user_id = $3::bigint AND (g.node_id = t.node_id OR"
+    "   g.task_id = t.id) AND g.level = 'operate')) AS can_operate"
+    "  FROM tasks t JOIN nodes n ON n.id = t.node_id"
+    "  WHERE t.id = $1::bigint),"
+    " busy AS (SELECT c.id FROM commands c, t WHERE c.task_id = t.id AND"
+    "  c.state IN ('queued', 'dispatched', 'running') LIMIT 1),"
+    " c AS (INSERT INTO commands (type, node_id, task_id, payload,"
+    "  issued_by, deadline) SELECT $4, t.node_id, t.id,"
+    "  jsonb_build_object('task', jsonb_build_object('id', t.id, 'name',"
+    "  t.name, 'spec', t.spec)), $3::bigint,"
+    "  now() + make_interval(secs => $5::integer) FROM t"
+    "  WHERE can_operate AND NOT revoked AND NOT EXISTS (SELECT 1 FROM busy)"
+    "  RETURNING *),"
+    " ev AS (INSERT INTO command_events (command_id, state)"
+    "  SELECT id, 'queued' FROM c),"
+    " a AS (INSERT INTO audit (actor_id, actor_sub, action, object_type,"
+    "  object_id, detail, remote_addr) SELECT $3::bigint, $6,"
+    "  'command.issue', 'task', task_id, jsonb_build_object('command', id,"
+    "  'type', type), $7 FROM c)"
+    " SELECT t.can_view, t.can_operate, t.revoked, (SELECT row_to_json(x)::text"
+    "  FROM (SELECT c.id, c.seq, c.type, c.node_id, c.task_id, c.payload,"
+    "  c.state, c.issued_at, c.deadline FROM c) x), t.node_id,"
+    "  (SELECT id::text FROM busy) FROM t";
+
 static const char *sql_list =
     "SELECT row_to_json(x)::text, x.seq FROM (SELECT " CMD_COLS
     " FROM commands c JOIN nodes n ON n.id = c.node_id"
@@ -75,6 +110,8 @@ static const char *sql_get =
     " WHERE c.id = $1::uuid AND " CMD_VISIBLE ") x";
 
 static int commands_issue(struct http_request *, struct api_ctx *);
+static int task_issue(struct http_request *, struct api_ctx *, const char *,
+    int64_t);
 static int commands_list(struct http_request *, struct api_ctx *);
 static int uuid_ok(const char *);
 
@@ -129,10 +166,20 @@ commands_issue(struct http_request *req, struct api_ctx *c)
 	    !api_body_id(req, c, "node_id", &has_node, &node) ||
 	    !api_body_id(req, c, "task_id", &has_task, &task))
 		return (KORE_RESULT_OK);
-	/* This release knows "ping"; task commands come with tasks. */
+	if (strcmp(type, "start") == 0 || strcmp(type, "stop") == 0 ||
+	    strcmp(type, "restart") == 0) {
+		if (!has_task)
+			return (api_error(req, 400, "bad_request",
+			    "task commands need task_id", "task_id"));
+		if (has_node)
+			return (api_error(req, 400, "bad_request",
+			    "give task_id only: the task names its node",
+			    "node_id"));
+		return (task_issue(req, c, type, task));
+	}
 	if (strcmp(type, "ping") != 0)
 		return (api_error(req, 400, "bad_request",
-		    "type must be one of: ping", "type"));
+		    "type must be one of: ping, start, stop, restart", "type"));
 	if (has_task)
 		return (api_error(req, 400, "bad_request",
 		    "ping targets a node: give node_id", "task_id"));
@@ -250,4 +297,60 @@ api_command(struct http_request *req)
 	if ((s = api_db(req, c, sql_get, 3, vals, NULL)) != API_GO)
 		return (api_return(s));
 	return (api_reply_row(req, c, 200));
+}
+
+static int
+task_issue(struct http_request *req, struct api_ctx *c, const char *type,
+    int64_t task)
+{
+	const char   *vals[7], *cv, *co, *rv, *busy;
+	char	      tid[32], uid[32], tmo[16], remote[64];
+	int64_t	      node;
+	enum api_step s;
+	int	      rc;
+
+	snprintf(tid, sizeof(tid), "%" PRId64, task);
+	snprintf(uid, sizeof(uid), "%" PRId64, c->who.user_id);
+	snprintf(tmo, sizeof(tmo), "%" PRId64, app.cfg.command_timeout);
+	api_remote_addr(req, remote, sizeof(remote));
+	vals[0] = tid;
+	vals[1] = c->who.admin ? "true" : "false";
+	vals[2] = uid;
+	vals[3] = type;
+	vals[4] = tmo;
+	vals[5] = c->claims.sub;
+	vals[6] = remote;
+	if ((s = api_db(req, c, sql_task_issue, 7, vals,
+		 "command_in_progress")) != API_GO)
+		return (api_return(s));
+
+	cv = api_val(c, 0, 0);
+	co = api_val(c, 0, 1);
+	rv = api_val(c, 0, 2);
+	busy = api_val(c, 0, 5);
+	if (api_rows(c) != 1 || cv == NULL || strcmp(cv, "t") != 0)
+		rc =
+		    api_error(req, 404, "not_found", "no such task", "task_id");
+	else if (strcmp(co, "t") != 0)
+		rc = api_error(req, 403, "forbidden",
+		    "you may view this task but not operate it", NULL);
+	else if (strcmp(rv, "t") == 0)
+		rc = api_error(req, 409, "node_revoked",
+		    "the task's node has been revoked", "task_id");
+	else if (api_val(c, 0, 3) == NULL)
+		rc = api_error(req, 409, "command_in_progress",
+		    busy != NULL ? busy : "another command is in progress",
+		    "task_id");
+	else {
+		node = api_val_int(c, 0, 4);
+		api_node_wake(node);
+		http_response_header(req, "content-type",
+		    "application/json; charset=utf-8");
+		http_response_header(req, "cache-control", "no-store");
+		http_response(req, 201, api_val(c, 0, 3),
+		    strlen(api_val(c, 0, 3)));
+		rc = KORE_RESULT_OK;
+	}
+	api_db_clear(c);
+	return (rc);
 }

@@ -259,8 +259,9 @@ test('a heartbeat flush cut off mid-query is sent again: no sample lost', async 
     await waitFor(() => out.includes('locked'), 5000, 'the lock');
     const r = await beat(n);
     assert.strictEqual(r.status, 200);
+    // By its first words: pg_stat_activity keeps only the first 1 KiB.
     const waiting = `FROM pg_stat_activity WHERE datname = current_database()
-      AND wait_event_type = 'Lock' AND query LIKE '%node_metrics%'`;
+      AND wait_event_type = 'Lock' AND query LIKE 'WITH v AS (SELECT * FROM jsonb_to_recordset%'`;
     await waitFor(() => s.sql(`SELECT count(*) ${waiting}`) !== '0', 8000, 'the flush to block');
     s.sql(`SELECT pg_terminate_backend(pid) ${waiting}`);
   } finally {

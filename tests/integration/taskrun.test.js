@@ -1,0 +1,157 @@
+// Tasks run by a real yard-agent against the real server: start, the
+// state and pid coming back with heartbeats, one instance per task, a
+// graceful stop, SIGKILL after the grace period, a daemon that left its
+// group, adoption after the agent restarts, the restart policy and its
+// crash loop, and permissions on task commands.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('node:fs');
+const path = require('node:path');
+const { startStack, waitFor, sleep } = require('../lib/stack.js');
+
+let s, admin, agent;
+test.before(async () => {
+  s = await startStack({ privatePg: true, env: { YARD_HEARTBEAT_INTERVAL: '1' } });
+  admin = s.adminToken('run-admin');
+  agent = await s.agent('runner');
+});
+test.after(async () => {
+  // Whatever a failed test left running.
+  for (const pid of markedPids()) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  await s.stop();
+});
+
+// Processes carrying a task mark of this agent's node.
+function markedPids(taskId) {
+  const want = `YARD_TASK_MARK=node${agent.nodeId}-` + (taskId === undefined ? '' : `${taskId}`);
+  const out = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    let env;
+    try { env = fs.readFileSync(`/proc/${d}/environ`, 'latin1').split('\0'); } catch { continue; }
+    if (env.some((e) => (taskId === undefined ? e.startsWith(want) : e === want))) out.push(Number(d));
+  }
+  return out;
+}
+
+async function createTask(name, script, over = {}) {
+  const spec = Object.assign({
+    kind: 'console', deploy_dir: path.join(s.dir, 'deploy', name),
+    console: { command: '/bin/sh', args: ['-c', script] }, stop_grace: 5,
+  }, over);
+  const r = await s.api('POST', '/api/v1/tasks', { token: admin, body: { node_id: agent.nodeId, name, spec } });
+  assert.strictEqual(r.status, 201, r.text);
+  return r.json.id;
+}
+
+async function command(type, taskId, token = admin) {
+  return s.api('POST', '/api/v1/commands', { token, body: { type, task_id: taskId } });
+}
+
+async function run(type, taskId, ms = 20000) {
+  const c = await command(type, taskId);
+  assert.strictEqual(c.status, 201, c.text);
+  let d;
+  await waitFor(async () => {
+    d = (await s.api('GET', `/api/v1/commands/${c.json.id}`, { token: admin })).json;
+    return ['succeeded', 'failed', 'timed_out'].includes(d.state);
+  }, ms, `${type} result`);
+  return d;
+}
+
+const task = async (id) => (await s.api('GET', `/api/v1/tasks/${id}`, { token: admin })).json;
+
+test('start: the program runs in its own group; state and pid come back', async () => {
+  const id = await createTask('sleeper', 'echo started; exec sleep 300');
+  const d = await run('start', id);
+  assert.strictEqual(d.state, 'succeeded', d.output);
+  const pid = Number(/pid (\d+)/.exec(d.output)[1]);
+  assert.ok(pid > 1);
+  await waitFor(async () => { const t = await task(id); return t.state === 'running' && t.pid === pid; },
+    10000, 'running with its pid');
+  assert.deepStrictEqual(markedPids(id), [pid]);
+  const t = await task(id);
+  assert.ok(t.metrics.rss > 0, JSON.stringify(t.metrics));
+  // Its output went to the agent's log for the task.
+  const log = fs.readFileSync(path.join(agent.state, 'logs', `${id}.log`), 'utf8');
+  assert.match(log, /started/);
+  // One instance: another start leaves the same process.
+  const again = await run('start', id);
+  assert.strictEqual(again.state, 'succeeded');
+  assert.match(again.output, /already running/);
+  assert.deepStrictEqual(markedPids(id), [pid]);
+});
+
+test('a second command while one is in progress is refused (409)', async () => {
+  const id = await createTask('slowstop', "trap '' TERM; while :; do sleep 0.1; done", { stop_grace: 2 });
+  assert.strictEqual((await run('start', id)).state, 'succeeded');
+  const stop = await command('stop', id);
+  assert.strictEqual(stop.status, 201);
+  const second = await command('start', id);
+  assert.strictEqual(second.status, 409, second.text);
+  assert.strictEqual(second.json.error, 'command_in_progress');
+  let d;
+  await waitFor(async () => {
+    d = (await s.api('GET', `/api/v1/commands/${stop.json.id}`, { token: admin })).json;
+    return d.state === 'succeeded';
+  }, 15000, 'the stop');
+  // It ignored SIGTERM: killed after its 2 s grace period.
+  assert.match(d.output, /SIGKILL after the grace period/);
+  assert.deepStrictEqual(markedPids(id), []);
+  await waitFor(async () => (await task(id)).state === 'stopped', 10000, 'stopped');
+});
+
+test('stop is graceful, and takes a daemon that left the group with it', async () => {
+  const id = await createTask('daemon', "setsid sh -c 'sleep 300' & exec sleep 300");
+  assert.strictEqual((await run('start', id)).state, 'succeeded');
+  await waitFor(() => markedPids(id).length === 3, 5000, 'three processes');
+  const d = await run('stop', id);
+  assert.strictEqual(d.state, 'succeeded');
+  assert.match(d.output, /stopped by SIGTERM; processes that had left its group were killed/);
+  await waitFor(() => markedPids(id).length === 0, 3000, 'nothing left');
+});
+
+test('an agent restart leaves tasks running and adopts them again', async () => {
+  const id = await createTask('survivor', 'exec sleep 300');
+  const d = await run('start', id);
+  const pid = Number(/pid (\d+)/.exec(d.output)[1]);
+  await agent.stop('SIGTERM');
+  await sleep(300);
+  assert.deepStrictEqual(markedPids(id), [pid], 'the task outlived the agent');
+  agent.start();
+  await waitFor(() => /task \d+: adopted pid/.test(agent.logText()), 10000, 'adoption');
+  const st = await run('stop', id);
+  assert.strictEqual(st.state, 'succeeded', st.output);
+  assert.match(st.output, /stopped by SIGTERM/);
+  await waitFor(() => markedPids(id).length === 0, 3000, 'stopped after adoption');
+});
+
+test('restart policy: a crashing task is restarted with back-off, then declared a crash loop', async () => {
+  const id = await createTask('crasher', 'sleep 0.2; exit 3',
+    { restart: { policy: 'on-failure', backoff_initial: 1, backoff_max: 2, crash_loop: 2 } });
+  assert.strictEqual((await run('start', id)).state, 'succeeded');
+  await waitFor(async () => (await task(id)).state === 'crash_loop', 20000, 'crash loop');
+  const t = await task(id);
+  assert.strictEqual(t.restarts, 2);
+  assert.strictEqual(t.metrics.exit_status, 3);
+});
+
+test('viewers cannot act on tasks; strangers do not see them', async () => {
+  const id = await createTask('guarded', 'exec sleep 300');
+  await s.api('GET', '/api/v1/me', { token: s.token('run-viewer') });
+  const uid = Number(s.sql(`SELECT id FROM users WHERE sub = 'run-viewer'`));
+  let r = await command('start', id, s.token('run-viewer'));
+  assert.strictEqual(r.status, 404);
+  await s.api('POST', '/api/v1/grants', { token: admin, body: { user_id: uid, task_id: id, level: 'view' } });
+  r = await command('start', id, s.token('run-viewer'));
+  assert.strictEqual(r.status, 403);
+  r = await s.api('POST', '/api/v1/commands', { token: admin, body: { type: 'start', node_id: agent.nodeId } });
+  assert.strictEqual(r.status, 400);
+  assert.strictEqual(r.json.field, 'task_id');
+  assert.deepStrictEqual(markedPids(id), []);
+});
+
+test('no worker died', () => {
+  assert.deepStrictEqual(s.deaths(), []);
+});
