@@ -1,0 +1,394 @@
+/*
+ * Yard "tasks" module page: the tasks the user may view, their state,
+ * pid, CPU and memory (refreshed every 2 s), start / stop / restart with
+ * confirmation for the disruptive ones, the command's outcome, and a
+ * create form per kind with the server's field errors shown inline.
+ * Viewers see the buttons disabled, with the reason in their title.
+ *
+ * Test hooks: <tr data-task-id data-task-name data-state>, buttons
+ * data-action="start" | "stop" | "restart", form#task-create, #task-last,
+ * #banner, body[data-yard-page=loading|ready|error].
+ */
+(function () {
+	"use strict";
+
+	var Y = window.Yard;
+	var t = Y.t;
+	var el = Y.el;
+	var REFRESH_MS = 2000;
+	var COMMAND_POLL_MS = 400;
+	var FINAL = ["succeeded", "failed", "timed_out", "cancelled"];
+
+	var S = {
+		q: "",
+		items: [],
+		nodes: [],
+		busy: {},		/* task id -> command id in progress */
+		seq: 0,
+		loaded: false,
+		focus: null,		/* ?task=ID */
+		timer: null
+	};
+
+	function $(id) {
+		return document.getElementById(id);
+	}
+
+	Y.onReady(init);
+
+	function init() {
+		var p = new URLSearchParams(location.search);
+
+		if (/^[0-9]{1,18}$/.test(p.get("task") || ""))
+			S.focus = Number(p.get("task"));
+		$("task-search").addEventListener("input", function (ev) {
+			S.q = ev.target.value.trim();
+			load();
+		});
+		$("task-kind").addEventListener("change", showKind);
+		$("task-create").addEventListener("submit", onCreate);
+		$("task-create").addEventListener("input", function (ev) {
+			var box = ev.target.getAttribute("aria-describedby");
+			if (box && $(box))
+				showError($(box), null);
+		});
+		showKind();
+		loadNodes();
+		load();
+	}
+
+	/* ---- permissions ----------------------------------------------------- */
+
+	function canOperate(task) {
+		var me = Y.me;
+
+		if (!me)
+			return false;
+		if (me.admin)
+			return true;
+		return (me.grants || []).some(function (g) {
+			return g.level === "operate" &&
+			    (g.node_id === task.node_id || g.task_id === task.id);
+		});
+	}
+
+	function canOperateNode(node) {
+		var me = Y.me;
+
+		if (!me)
+			return false;
+		return me.admin || (me.grants || []).some(function (g) {
+			return g.level === "operate" && g.node_id === node.id;
+		});
+	}
+
+	/* ---- nodes for the create form --------------------------------------- */
+
+	async function loadNodes() {
+		var res, sel = $("task-node");
+
+		try {
+			res = await Y.api("GET", "/nodes" + Y.qs({ limit: 200 }));
+		} catch (err) {
+			return;
+		}
+		S.nodes = (res.items || []).filter(function (n) {
+			return n.status !== "revoked" && canOperateNode(n);
+		});
+		Y.clear(sel);
+		S.nodes.forEach(function (n) {
+			sel.appendChild(el("option", { value: String(n.id),
+			    text: n.name + " (" + n.hostname + ")" }));
+		});
+		$("create-panel").hidden = S.nodes.length === 0;
+	}
+
+	/* ---- list ------------------------------------------------------------ */
+
+	async function load() {
+		var seq = ++S.seq, res;
+
+		clearTimeout(S.timer);
+		try {
+			res = await Y.api("GET", "/tasks" + Y.qs({ q: S.q,
+			    limit: 200 }));
+		} catch (err) {
+			if (seq !== S.seq)
+				return;
+			Y.banner($("banner"), "error", Y.errorText(err));
+			if (!S.loaded)
+				Y.setPageState("error");
+			S.timer = setTimeout(load, REFRESH_MS * 2);
+			return;
+		}
+		if (seq !== S.seq)
+			return;
+		Y.banner($("banner"), null);
+		S.items = res.items || [];
+		S.loaded = true;
+		$("tasks-panel").hidden = false;
+		render();
+		Y.setPageState("ready");
+		S.timer = setTimeout(load, REFRESH_MS);
+	}
+
+	function stateBadge(state) {
+		var kind = {
+			running: "success", stopping: "warning",
+			starting: "info", unhealthy: "warning",
+			failed: "danger", crash_loop: "danger"
+		}[state] || "";
+
+		return el("span", { class: "badge" + (kind ? " badge--" + kind :
+		    ""), text: t("tasks.state." + state) });
+	}
+
+	function fmtMem(b) {
+		if (typeof b !== "number")
+			return "—";
+		return (b / 1048576).toFixed(b < 10485760 ? 1 : 0) + " MB";
+	}
+
+	function actionButton(task, action) {
+		var running = task.state === "running" ||
+		    task.state === "unhealthy" || task.state === "starting";
+		var why = null;
+		var b;
+
+		if (!canOperate(task))
+			why = t("tasks.why.view");
+		else if (S.busy[task.id])
+			why = t("tasks.why.busy");
+		else if (action === "start" && (running ||
+		    task.state === "stopping"))
+			why = t("tasks.why.running");
+		else if (action === "stop" && !running)
+			why = t("tasks.why.stopped");
+		b = el("button", { type: "button", class: "btn btn--small" +
+		    (action === "stop" ? " btn--danger-text" : ""),
+		    dataset: { action: action }, text: t("tasks.action." +
+		    action) });
+		if (why !== null) {
+			b.disabled = true;
+			b.title = why;
+		}
+		b.addEventListener("click", function () {
+			act(task, action, b);
+		});
+		return b;
+	}
+
+	function render() {
+		var body = $("tasks-body");
+
+		Y.clear(body);
+		if (S.items.length === 0) {
+			body.appendChild(el("tr", { class: "empty-row" },
+			    el("td", { colspan: "9", class: "empty",
+				text: t("tasks.empty") })));
+		}
+		S.items.forEach(function (task) {
+			var m = task.metrics || {};
+			var tr = el("tr", { dataset: { taskId: String(task.id),
+			    taskName: task.name, state: task.state } },
+			    el("td", { text: task.name }),
+			    el("td", { text: task.node_name }),
+			    el("td", { text: t("tasks.kind." + task.kind) }),
+			    el("td", {}, stateBadge(task.state)),
+			    el("td", { class: "cell-num", text: task.pid ?
+				String(task.pid) : "—" }),
+			    el("td", { class: "cell-num", text: typeof m.cpu ===
+				"number" && task.state === "running" ?
+				m.cpu.toFixed(1) + "%" : "—" }),
+			    el("td", { class: "cell-num", text: task.state ===
+				"running" ? fmtMem(m.rss) : "—" }),
+			    el("td", { class: "cell-num", text: String(task.restarts ||
+				0) }),
+			    el("td", { class: "cell-actions" },
+				el("div", { class: "row-actions" },
+				    actionButton(task, "start"),
+				    actionButton(task, "restart"),
+				    actionButton(task, "stop"))));
+			if (task.id === S.focus)
+				tr.classList.add("is-highlight");
+			body.appendChild(tr);
+		});
+		$("tasks-count").textContent = t("tasks.count",
+		    { n: S.items.length });
+		if (S.focus !== null) {
+			var row = body.querySelector('tr[data-task-id="' +
+			    S.focus + '"]');
+			if (row !== null && !S.scrolled) {
+				S.scrolled = true;
+				row.scrollIntoView({ block: "center" });
+			}
+		}
+	}
+
+	/* ---- commands -------------------------------------------------------- */
+
+	async function act(task, action, button) {
+		var c, d;
+
+		if (action !== "start") {
+			var ok = await Y.confirm({
+				title: t("tasks.confirm." + action + ".title",
+				    { name: task.name }),
+				text: t("tasks.confirm." + action + ".text"),
+				ok: t("tasks.action." + action),
+				danger: true,
+				anchor: button
+			});
+			if (!ok)
+				return;
+		}
+		try {
+			c = await Y.api("POST", "/commands", { type: action,
+			    task_id: task.id });
+		} catch (err) {
+			Y.banner($("banner"), "error", Y.errorText(err));
+			return;
+		}
+		S.busy[task.id] = c.id;
+		render();
+		status(task, action, "queued", "");
+		for (;;) {
+			await new Promise(function (r) {
+				setTimeout(r, COMMAND_POLL_MS);
+			});
+			try {
+				d = await Y.api("GET", "/commands/" + c.id);
+			} catch (err) {
+				continue;
+			}
+			status(task, action, d.state, d.output || "");
+			if (FINAL.indexOf(d.state) !== -1)
+				break;
+		}
+		delete S.busy[task.id];
+		load();
+	}
+
+	function status(task, action, state, output) {
+		var box = $("task-last");
+
+		box.dataset.state = state;
+		box.textContent = t("tasks.last", { name: task.name,
+		    action: t("tasks.action." + action),
+		    state: t("tasks.cmdstate." + state) }) +
+		    (output ? " — " + output : "");
+	}
+
+	/* ---- create ---------------------------------------------------------- */
+
+	function showKind() {
+		var kind = $("task-kind").value;
+
+		document.querySelectorAll("#task-create [data-kind]").forEach(
+		    function (f) {
+			f.hidden = f.dataset.kind.split(" ").indexOf(kind) === -1;
+		});
+	}
+
+	function lines(v) {
+		return v.split("\n").map(function (s) {
+			return s.replace(/\r$/, "");
+		}).filter(function (s) {
+			return s !== "";
+		});
+	}
+
+	function buildSpec(f) {
+		var kind = f.kind.value;
+		var spec = { kind: kind, deploy_dir: f.deploy_dir.value.trim(),
+		    restart: { policy: f.restart.value }, env: {} };
+		var port = f.port.value === "" ? undefined : Number(f.port.value);
+		var bad = null;
+
+		if (f.stop_grace.value !== "")
+			spec.stop_grace = Number(f.stop_grace.value);
+		lines(f.env.value).forEach(function (l) {
+			var i = l.indexOf("=");
+
+			if (i < 1)
+				bad = l;
+			else
+				spec.env[l.slice(0, i)] = l.slice(i + 1);
+		});
+		if (bad !== null)
+			return { error: "spec.env", text: t("tasks.error.env",
+			    { line: bad }) };
+		if (kind === "console")
+			spec.console = { command: f.command.value.trim(),
+			    args: lines(f.args.value) };
+		else if (kind === "jar")
+			spec.jar = { jar: f.jar.value.trim(), port: port };
+		else
+			spec.tomcat = { home: f.home.value.trim(), port: port };
+		return { spec: spec };
+	}
+
+	function showError(box, text) {
+		var input;
+
+		box.textContent = text || "";
+		box.hidden = !text;
+		input = document.querySelector('[aria-describedby="' + box.id +
+		    '"]');
+		if (input !== null) {
+			if (text)
+				input.setAttribute("aria-invalid", "true");
+			else
+				input.removeAttribute("aria-invalid");
+		}
+	}
+
+	/* spec.console.args[3] -> the args box; ports of either kind -> port. */
+	function errorBox(field) {
+		var f = (field || "").replace(/\[\d+\]$/, "")
+		    .replace(/^spec\.(jar|tomcat)\.port$/, "spec.port")
+		    .replace(/^spec\.env\..*$/, "spec.env");
+		var box = $("task-create").querySelector('[data-field-error="' +
+		    f + '"]');
+
+		if (box === null && /^spec\./.test(f))
+			box = $("task-create").querySelector(
+			    '[data-field-error="spec"]');
+		return box;
+	}
+
+	async function onCreate(ev) {
+		var f = ev.target.elements, b, task, box;
+
+		ev.preventDefault();
+		$("task-create").querySelectorAll("[data-field-error]").forEach(
+		    function (x) {
+			showError(x, null);
+		});
+		b = buildSpec(f);
+		if (b.error) {
+			showError(errorBox(b.error), b.text);
+			return;
+		}
+		try {
+			task = await Y.api("POST", "/tasks", {
+				node_id: Number(f.node_id.value),
+				name: f.name.value.trim(),
+				spec: b.spec
+			});
+		} catch (err) {
+			box = errorBox(err.field);
+			if (box !== null) {
+				showError(box, (err.field || "") + ": " +
+				    (err.serverMessage || Y.errorText(err)));
+				return;
+			}
+			Y.banner($("banner"), "error", Y.errorText(err));
+			return;
+		}
+		S.focus = task.id;
+		S.scrolled = false;
+		f.name.value = "";
+		load();
+	}
+})();

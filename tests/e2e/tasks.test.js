@@ -1,0 +1,118 @@
+// Browser: on the Tasks page an admin creates a console task on a node with
+// a real agent, starts it, watches it run (pid, memory), stops it with
+// confirmation, and sees the command's outcome; a field error from the
+// server lands next to its field; a viewer's buttons are disabled with the
+// reason (issue 4).
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('node:fs');
+const path = require('node:path');
+const { startE2E, browser, TOP } = require('../lib/stack.js');
+
+let s, b, agent, admin;
+
+// A token from the development EWS (the server trusts only its keys).
+async function mint(sub, roles = []) {
+  const r = await fetch(s.ews.url + '/api/mint', {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ sub, roles }),
+  });
+  return (await r.json()).token;
+}
+
+test.before(async () => {
+  s = await startE2E({ env: { YARD_HEARTBEAT_INTERVAL: '1' } });
+  b = await browser();
+  admin = await mint('e2e-admin', ['yard-admin']);
+  const e = await s.api('POST', '/api/v1/enrollments', { token: admin });
+  assert.strictEqual(e.status, 201, e.text);
+  agent = await s.agent('tasks-page', s.yard.url, e.json.token);
+});
+test.after(async () => {
+  if (b) await b.close();
+  if (s) await s.stop();
+});
+
+async function withPage(name, sub, fn) {
+  const ctx = await b.newContext({ viewport: { width: 1100, height: 900 } });
+  const page = await ctx.newPage();
+  try {
+    await page.goto(`${s.ews.url}/?module=tasks`);
+    await page.waitForURL(/\/login/);
+    await page.click(`#login-${sub}`);
+    await fn(page, page.frameLocator('#yard-frame'));
+  } catch (e) {
+    fs.mkdirSync(path.join(TOP, 'tests', 'e2e', 'screenshots'), { recursive: true });
+    await page.screenshot({ path: path.join(TOP, 'tests', 'e2e', 'screenshots', name + '.png'), fullPage: true }).catch(() => {});
+    throw e;
+  } finally {
+    await ctx.close();
+  }
+}
+
+test('create a console task, start it, watch it run, stop it', async () => {
+  await withPage('tasks-run', 'u-admin', async (page, f) => {
+    const form = f.locator('#task-create');
+    await form.waitFor({ timeout: 15000 });
+    await f.locator(`#task-node option[value="${agent.nodeId}"]`).waitFor({ state: 'attached', timeout: 10000 });
+    await f.locator('#task-node').selectOption(String(agent.nodeId));
+    await f.locator('#task-name').fill('web-echo');
+    // A relative deploy directory: the server's error lands by the field.
+    await f.locator('#task-deploy').fill('relative/dir');
+    await f.locator('#task-command').fill('/bin/sh');
+    await f.locator('#task-args').fill('-c\necho hello; exec sleep 300');
+    await f.locator('#task-grace').fill('3');
+    await form.locator('button[type=submit]').click();
+    const err = f.locator('#task-deploy-error');
+    await err.waitFor({ state: 'visible', timeout: 10000 });
+    assert.match(await err.innerText(), /spec\.deploy_dir/);
+    assert.strictEqual(s.sql(`SELECT count(*) FROM tasks WHERE name = 'web-echo'`), '0');
+
+    await f.locator('#task-deploy').fill(path.join(s.dir, 'deploy', 'web-echo'));
+    await form.locator('button[type=submit]').click();
+    const row = f.locator('tr[data-task-name="web-echo"]');
+    await row.waitFor({ timeout: 10000 });
+    assert.strictEqual(await row.getAttribute('data-state'), 'new');
+    assert.strictEqual(await row.locator('[data-action="stop"]').isDisabled(), true);
+
+    await row.locator('[data-action="start"]').click();
+    await f.locator('#task-last[data-state="succeeded"]').waitFor({ timeout: 15000 });
+    assert.match(await f.locator('#task-last').innerText(), /pid \d+/);
+    await f.locator('tr[data-task-name="web-echo"][data-state="running"]').waitFor({ timeout: 15000 });
+    const pid = Number(await row.locator('td').nth(4).innerText());
+    assert.ok(pid > 1);
+    await f.locator('tr[data-task-name="web-echo"] td:nth-child(7)', { hasText: /MB/ }).waitFor({ timeout: 10000 });
+    assert.strictEqual(await row.locator('[data-action="start"]').isDisabled(), true);
+
+    await row.locator('[data-action="stop"]').click();
+    await f.locator('#yard-confirm [data-action="confirm"]').click({ timeout: 5000 });
+    await f.locator('#task-last[data-state="succeeded"]', { hasText: /SIGTERM/ }).waitFor({ timeout: 15000 });
+    await f.locator('tr[data-task-name="web-echo"][data-state="stopped"]').waitFor({ timeout: 15000 });
+    let alive = true;
+    try { process.kill(pid, 0); } catch { alive = false; }
+    assert.strictEqual(alive, false, 'the program is gone');
+    // Every action is in the ledger.
+    assert.strictEqual(s.sql(`SELECT string_agg(c.type || ':' || c.state, ',' ORDER BY c.seq) FROM commands c
+      JOIN tasks t ON t.id = c.task_id WHERE t.name = 'web-echo'`), 'start:succeeded,stop:succeeded');
+  });
+});
+
+test('a viewer sees the task but its buttons say why they are disabled', async () => {
+  assert.strictEqual((await s.api('GET', '/api/v1/me', { token: await mint('u-viewer') })).status, 200);
+  const uid = s.sql(`SELECT id FROM users WHERE sub = 'u-viewer'`);
+  const r = await s.api('POST', '/api/v1/grants', { token: admin, body: { user_id: Number(uid), node_id: agent.nodeId, level: 'view' } });
+  assert.strictEqual(r.status, 201, r.text);
+  await withPage('tasks-viewer', 'u-viewer', async (page, f) => {
+    const row = f.locator('tr[data-task-name="web-echo"]');
+    await row.waitFor({ timeout: 15000 });
+    const start = row.locator('[data-action="start"]');
+    assert.strictEqual(await start.isDisabled(), true);
+    assert.ok((await start.getAttribute('title')).length > 0);
+    assert.strictEqual(await f.locator('#create-panel').isHidden(), true);
+  });
+});
+
+test('no worker died', () => {
+  assert.deepStrictEqual(s.deaths(), []);
+});
