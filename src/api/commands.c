@@ -25,6 +25,7 @@
 
 #define CMD_COLS \
 	"c.id, c.seq, c.type, c.node_id, n.name AS node_name, c.task_id," \
+	" (SELECT name FROM tasks WHERE id = c.task_id) AS task_name," \
 	" c.payload, c.state, c.issued_by, u.sub AS issued_by_sub," \
 	" c.issued_at, c.dispatched_at, c.finished_at, c.deadline," \
 	" c.exit_status, c.agent_received_ms, c.agent_finished_ms"

@@ -2,7 +2,7 @@
 // a real agent, starts it, watches it run (pid, memory), stops it with
 // confirmation, and sees the command's outcome; a field error from the
 // server lands next to its field; a viewer's buttons are disabled with the
-// reason (issue 4).
+// reason; the Commands page shows every action with its timeline (issue 4).
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
@@ -111,6 +111,38 @@ test('a viewer sees the task but its buttons say why they are disabled', async (
     assert.ok((await start.getAttribute('title')).length > 0);
     assert.strictEqual(await f.locator('#create-panel').isHidden(), true);
   });
+});
+
+test('every action is on the Commands page, filtered by task, with its timeline', async () => {
+  const taskId = s.sql(`SELECT id FROM tasks WHERE name = 'web-echo'`);
+  const ctx = await b.newContext({ viewport: { width: 1100, height: 900 } });
+  const page = await ctx.newPage();
+  try {
+    await page.goto(`${s.ews.url}/?module=commands&query=${encodeURIComponent('task=' + taskId)}`);
+    await page.waitForURL(/\/login/);
+    await page.click('#login-u-admin');
+    const f = page.frameLocator('#yard-frame');
+    await f.locator('#commands-panel').waitFor({ timeout: 15000 });
+    // Preselected by the deep link: only this task's commands.
+    assert.strictEqual(await f.locator('#f-task').inputValue(), taskId);
+    await f.locator('tr[data-type="stop"][data-state="succeeded"]').waitFor({ timeout: 10000 });
+    const types = await f.locator('#commands-body tr').evaluateAll((rows) => rows.map((r) => r.dataset.type));
+    assert.deepStrictEqual(types, ['stop', 'start']);
+    await f.locator('#f-state').selectOption('failed');
+    await f.locator('#commands-body tr.empty-row').waitFor({ timeout: 10000 });
+    await f.locator('#f-state').selectOption('');
+    await f.locator('tr[data-type="stop"]').click();
+    await f.locator('#command-detail').waitFor({ state: 'visible', timeout: 10000 });
+    const states = await f.locator('#detail-events li').evaluateAll((li) => li.map((x) => x.dataset.state));
+    assert.deepStrictEqual(states, ['queued', 'dispatched', 'succeeded']);
+    assert.match(await f.locator('#detail-output').innerText(), /stopped by SIGTERM/);
+  } catch (e) {
+    fs.mkdirSync(path.join(TOP, 'tests', 'e2e', 'screenshots'), { recursive: true });
+    await page.screenshot({ path: path.join(TOP, 'tests', 'e2e', 'screenshots', 'commands.png'), fullPage: true }).catch(() => {});
+    throw e;
+  } finally {
+    await ctx.close();
+  }
 });
 
 test('no worker died', () => {
