@@ -178,6 +178,17 @@
 		return b;
 	}
 
+	/* The task's commands, on the Commands page (through EWS). */
+	function historyButton(task) {
+		return el("button", { type: "button",
+		    class: "btn btn--small btn--link",
+		    dataset: { action: "history" },
+		    text: t("tasks.action.history"),
+		    onclick: function () {
+			    Y.navigate("commands", { task: task.id });
+		    } });
+	}
+
 	function render() {
 		var body = $("tasks-body");
 
@@ -208,7 +219,8 @@
 				el("div", { class: "row-actions" },
 				    actionButton(task, "start"),
 				    actionButton(task, "restart"),
-				    actionButton(task, "stop"))));
+				    actionButton(task, "stop"),
+				    historyButton(task))));
 			if (task.id === S.focus)
 				tr.classList.add("is-highlight");
 			body.appendChild(tr);

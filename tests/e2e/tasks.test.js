@@ -118,10 +118,14 @@ test('every action is on the Commands page, filtered by task, with its timeline'
   const ctx = await b.newContext({ viewport: { width: 1100, height: 900 } });
   const page = await ctx.newPage();
   try {
-    await page.goto(`${s.ews.url}/?module=commands&query=${encodeURIComponent('task=' + taskId)}`);
+    // From the task's row: History opens the Commands page through EWS.
+    await page.goto(`${s.ews.url}/?module=tasks`);
     await page.waitForURL(/\/login/);
     await page.click('#login-u-admin');
-    const f = page.frameLocator('#yard-frame');
+    let f = page.frameLocator('#yard-frame');
+    await f.locator('tr[data-task-name="web-echo"] [data-action="history"]').click({ timeout: 15000 });
+    await page.waitForURL(/module=commands/, { timeout: 10000 });
+    f = page.frameLocator('#yard-frame');
     await f.locator('#commands-panel').waitFor({ timeout: 15000 });
     // Preselected by the deep link: only this task's commands.
     assert.strictEqual(await f.locator('#f-task').inputValue(), taskId);
