@@ -156,10 +156,14 @@ void	    agent_tasks_reap(struct agent_task **, size_t);
 int	    agent_task_adopt(struct agent_task *, pid_t, int64_t);
 int	    agent_task_signal_marked(const struct agent_task *, int);
 void	    agent_task_cleanup(struct agent_task *);
+int	    agent_task_log_rotate(const char *, int64_t, off_t, int);
 const char *agent_task_state_name(enum agent_task_state);
 
 /* tasks.c: the node's tasks, their commands and tasks.json. */
-#define AGENT_TASKS_MAX 256
+#define AGENT_TASKS_MAX	   256
+#define AGENT_LOG_MAX	   (10 * 1024 * 1024) /* rotate a task log past this */
+#define AGENT_LOG_KEEP	   5 /* old parts kept */
+#define AGENT_LOG_CHECK_MS 10000
 
 struct agent_slot {
 	struct agent_task t;
@@ -183,6 +187,8 @@ struct agent_tasks {
 	struct agent_task *ptrs[AGENT_TASKS_MAX];
 	size_t		   n;
 	int		   changed; /* report soon */
+	uint64_t	   log_check; /* mono ms of the next rotation check */
+	off_t		   log_max; /* 0: AGENT_LOG_MAX */
 	/* A pending command finished (body is the result, handed over). */
 	void (*done)(void *, const char *, int64_t, char *);
 	void *arg;

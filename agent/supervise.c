@@ -509,3 +509,51 @@ agent_task_cleanup(struct agent_task *t)
 	json_decref(t->spec);
 	t->spec = NULL;
 }
+
+/*
+ * Size-based rotation of a task's log (logdir/<id>.log) by copy and
+ * truncate: the task keeps writing through its O_APPEND descriptor and
+ * needs no signal (as logrotate's copytruncate, a line written between
+ * the copy and the truncate can be lost).  <id>.log.1 is the
+ * newest old part; at most keep parts are kept.  Returns 1 when it
+ * rotated, 0 when not needed, -1 on error (errno set).
+ */
+int
+agent_task_log_rotate(const char *logdir, int64_t id, off_t max, int keep)
+{
+	struct stat st;
+	char	    path[1200], from[1220], to[1220], buf[65536];
+	ssize_t	    n;
+	int	    in, out, i;
+
+	(void)snprintf(path, sizeof(path), "%s/%" PRId64 ".log", logdir, id);
+	if (stat(path, &st) == -1)
+		return (errno == ENOENT ? 0 : -1);
+	if (st.st_size <= max || keep < 1)
+		return (0);
+	for (i = keep - 1; i >= 1; i--) {
+		(void)snprintf(from, sizeof(from), "%s.%d", path, i);
+		(void)snprintf(to, sizeof(to), "%s.%d", path, i + 1);
+		if (rename(from, to) == -1 && errno != ENOENT)
+			return (-1);
+	}
+	(void)snprintf(to, sizeof(to), "%s.1", path);
+	if ((in = open(path, O_RDWR | O_CLOEXEC)) == -1)
+		return (-1);
+	if ((out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) ==
+	    -1) {
+		(void)close(in);
+		return (-1);
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		if (write(out, buf, (size_t)n) != n) {
+			n = -1;
+			break;
+		}
+	}
+	if (n == 0)
+		n = ftruncate(in, 0);
+	(void)close(out);
+	(void)close(in);
+	return (n == 0 ? 1 : -1);
+}

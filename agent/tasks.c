@@ -324,6 +324,16 @@ agent_tasks_tick(struct agent_tasks *ts)
 		ts->ptrs[i] = &ts->v[i].t;
 	agent_tasks_reap(ts->ptrs, ts->n);
 	now = agent_mono_ms();
+	if (now >= ts->log_check) {
+		ts->log_check = now + AGENT_LOG_CHECK_MS;
+		for (i = 0; i < ts->n; i++) {
+			if (agent_task_log_rotate(ts->logdir, ts->v[i].t.id,
+				ts->log_max ? ts->log_max : AGENT_LOG_MAX,
+				AGENT_LOG_KEEP) == -1)
+				log_warn("task %" PRId64 ": log rotation",
+				    ts->v[i].t.id);
+		}
+	}
 	for (i = 0; i < ts->n; i++) {
 		sl = &ts->v[i];
 		if (agent_task_tick(&sl->t)) {

@@ -205,6 +205,42 @@ test_adopt(void **state)
 	agent_task_cleanup(&wrong);
 }
 
+/* A running task keeps writing through the rotation; old parts are capped. */
+static void
+test_log_rotate(void **state)
+{
+	struct agent_task t;
+	struct stat	  st;
+	char		  err[256], path[512];
+	int		  i, rotated = 0;
+
+	task_new(&t, 7,
+	    "i=0; while [ $i -lt 400 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxx;"
+	    " i=$((i+1)); done; exec sleep 100",
+	    1);
+	assert_true(agent_task_start(&t, dir, err, sizeof(err)));
+	for (i = 0; i < 100 && rotated < 3; i++) {
+		usleep(20 * 1000);
+		if (agent_task_log_rotate(dir, 7, 2048, 2) == 1)
+			rotated++;
+	}
+	assert_true(rotated >= 1);
+	snprintf(path, sizeof(path), "%s/7.log.3", dir);
+	assert_int_equal(stat(path, &st), -1); /* at most 2 old parts */
+	usleep(300 * 1000);
+	snprintf(path, sizeof(path), "%s/7.log", dir);
+	assert_int_equal(stat(path, &st), 0);
+	snprintf(path, sizeof(path), "%s/7.log.1", dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_size > 0);
+	agent_task_stop(&t);
+	assert_true(drive(&t, AGENT_TASK_STOPPED, 3000));
+	agent_task_cleanup(&t);
+	/* Not needed: below the limit. */
+	assert_int_equal(agent_task_log_rotate(dir, 7, 1 << 30, 2), 0);
+	assert_int_equal(agent_task_log_rotate(dir, 99, 1, 2), 0);
+}
+
 int
 main(void)
 {
@@ -215,6 +251,7 @@ main(void)
 		cmocka_unit_test(test_crash),
 		cmocka_unit_test(test_cannot_run),
 		cmocka_unit_test(test_adopt),
+		cmocka_unit_test(test_log_rotate),
 	};
 	int rc;
 
