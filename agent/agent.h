@@ -159,51 +159,6 @@ void	    agent_task_cleanup(struct agent_task *);
 int	    agent_task_log_rotate(const char *, int64_t, off_t, int);
 const char *agent_task_state_name(enum agent_task_state);
 
-/* tasks.c: the node's tasks, their commands and tasks.json. */
-#define AGENT_TASKS_MAX	   256
-#define AGENT_LOG_MAX	   (10 * 1024 * 1024) /* rotate a task log past this */
-#define AGENT_LOG_KEEP	   5 /* old parts kept */
-#define AGENT_LOG_CHECK_MS 10000
-
-struct agent_slot {
-	struct agent_task t;
-	int		  wanted; /* should run (start/restart, not stop) */
-	int		  restarts;
-	int		  crash_loop;
-	uint64_t	  restart_at; /* mono ms; 0: none planned */
-	uint64_t	  window_start; /* crash-loop window */
-	int		  window_restarts;
-	char		  cmd[AGENTPROTO_UUID_LEN + 1]; /* pending stop */
-	int64_t		  cmd_seq;
-	int64_t		  cmd_received;
-	int		  cmd_kind;
-};
-
-struct agent_tasks {
-	char		   dir[1024];
-	char		   logdir[1100];
-	char		   mark[32];
-	struct agent_slot  v[AGENT_TASKS_MAX];
-	struct agent_task *ptrs[AGENT_TASKS_MAX];
-	size_t		   n;
-	int		   changed; /* report soon */
-	uint64_t	   log_check; /* mono ms of the next rotation check */
-	off_t		   log_max; /* 0: AGENT_LOG_MAX */
-	/* A pending command finished (body is the result, handed over). */
-	void (*done)(void *, const char *, int64_t, char *);
-	void *arg;
-};
-
-void agent_tasks_init(struct agent_tasks *, const char *, int64_t);
-void agent_tasks_load(struct agent_tasks *);
-int agent_tasks_command(struct agent_tasks *, const struct agentproto_command *,
-    int64_t, char **);
-int agent_tasks_tick(struct agent_tasks *);
-json_t *agent_tasks_status(struct agent_tasks *, long);
-int	agent_tasks_pending(const struct agent_tasks *, const char *);
-int64_t agent_tasks_pending_seq(const struct agent_tasks *);
-void	agent_tasks_free(struct agent_tasks *);
-
 /* facts.c: node facts and metrics from /proc, with fds kept open. */
 struct agent_sys {
 	int			fd_stat;
@@ -260,5 +215,58 @@ struct agent_opts {
 
 int	 agent_run(struct agent_opts *);
 uint64_t agent_backoff_ms(unsigned int);
+
+/* tasks.c: the node's tasks, their commands and tasks.json. */
+#define AGENT_TASKS_MAX	   256
+#define AGENT_LOG_MAX	   (10 * 1024 * 1024) /* rotate a task log past this */
+#define AGENT_LOG_KEEP	   5 /* old parts kept */
+#define AGENT_LOG_CHECK_MS 10000
+
+struct agent_slot {
+	struct agent_task t;
+	int		  wanted; /* should run (start/restart, not stop) */
+	int		  restarts;
+	int		  crash_loop;
+	uint64_t	  restart_at; /* mono ms; 0: none planned */
+	uint64_t	  window_start; /* crash-loop window */
+	int		  window_restarts;
+	/* Health check (spec.health): an HTTP GET on loopback. */
+	struct agent_xfer hx;
+	int		  hx_ready; /* hx initialised */
+	int		  health; /* 0 unknown (starting), 1 ok, 2 failing */
+	uint64_t	  health_next; /* mono ms */
+	char		  health_why[128];
+	char		  cmd[AGENTPROTO_UUID_LEN + 1]; /* pending stop */
+	int64_t		  cmd_seq;
+	int64_t		  cmd_received;
+	int		  cmd_kind;
+};
+
+struct agent_tasks {
+	char		   dir[1024];
+	char		   logdir[1100];
+	char		   mark[32];
+	struct agent_slot  v[AGENT_TASKS_MAX];
+	struct agent_task *ptrs[AGENT_TASKS_MAX];
+	size_t		   n;
+	int		   changed; /* report soon */
+	uint64_t	   log_check; /* mono ms of the next rotation check */
+	off_t		   log_max; /* 0: AGENT_LOG_MAX */
+	CURLM *multi; /* health checks run on the agent's multi handle */
+	/* A pending command finished (body is the result, handed over). */
+	void (*done)(void *, const char *, int64_t, char *);
+	void *arg;
+};
+
+void agent_tasks_init(struct agent_tasks *, const char *, int64_t);
+void agent_tasks_load(struct agent_tasks *);
+int agent_tasks_command(struct agent_tasks *, const struct agentproto_command *,
+    int64_t, char **);
+int agent_tasks_tick(struct agent_tasks *);
+json_t *agent_tasks_status(struct agent_tasks *, long);
+int	agent_tasks_pending(const struct agent_tasks *, const char *);
+int	agent_tasks_health_done(struct agent_tasks *, struct agent_xfer *);
+int64_t agent_tasks_pending_seq(const struct agent_tasks *);
+void	agent_tasks_free(struct agent_tasks *);
 
 #endif /* AGENT_H */

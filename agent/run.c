@@ -138,6 +138,7 @@ state_load(struct agent_state *s)
 	agent_tasks_init(&s->tasks, s->opts->state_dir, s->node.node_id);
 	s->tasks.done = task_done;
 	s->tasks.arg = s;
+	s->tasks.multi = s->multi;
 	agent_tasks_load(&s->tasks);
 	results_recover(s);
 	log_info("node %" PRId64 " on %s, commands after seq %" PRId64,
@@ -869,6 +870,8 @@ wait:
 				poll_done(s);
 			else if (x == &s->res.x)
 				res_done(s);
+			else
+				(void)agent_tasks_health_done(&s->tasks, x);
 			agent_xfer_release(x);
 		}
 	}

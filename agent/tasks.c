@@ -35,6 +35,7 @@ static char		 *result(int ok, int64_t received, const char *fmt, ...)
 static void	   save(struct agent_tasks *);
 static void	   finish(struct agent_tasks *, struct agent_slot *, char *);
 static const char *state_name(const struct agent_slot *);
+static void health_start(struct agent_tasks *, struct agent_slot *, uint64_t);
 
 void
 agent_tasks_init(struct agent_tasks *ts, const char *state_dir, int64_t node_id)
@@ -434,6 +435,19 @@ agent_tasks_tick(struct agent_tasks *ts)
 			ts->changed = 1;
 			save(ts);
 		}
+		if (sl->t.state != AGENT_TASK_RUNNING) {
+			sl->health = 0;
+			sl->health_next = 0;
+		} else if (json_object_get(sl->t.spec, "health") != NULL &&
+		    !sl->hx.busy) {
+			if (sl->health_next == 0)
+				sl->health_next = now + 1000; /* let it bind */
+			else if (now >= sl->health_next)
+				health_start(ts, sl, now);
+			if (sl->health_next > now &&
+			    (int64_t)(sl->health_next - now) < next)
+				next = (int)(sl->health_next - now);
+		}
 		if (sl->t.state == AGENT_TASK_RUNNING ||
 		    sl->t.state == AGENT_TASK_STOPPING)
 			next = 100;
@@ -449,7 +463,98 @@ state_name(const struct agent_slot *sl)
 {
 	if (sl->crash_loop)
 		return ("crash_loop");
+	if (sl->t.state == AGENT_TASK_RUNNING &&
+	    json_object_get(sl->t.spec, "health") != NULL)
+		return (sl->health == 1	  ? "running"
+			: sl->health == 2 ? "unhealthy"
+					  : "starting");
 	return (agent_task_state_name(sl->t.state));
+}
+
+/* The port a health check asks: its own, else the kind's. */
+static int64_t
+health_port(const json_t *spec)
+{
+	const json_t *h = json_object_get(spec, "health");
+	const char   *kind = json_string_value(json_object_get(spec, "kind"));
+
+	if (json_object_get(h, "port") != NULL)
+		return (json_integer_value(json_object_get(h, "port")));
+	if (kind == NULL)
+		return (0);
+	return (json_integer_value(
+	    json_object_get(json_object_get(spec, kind), "port")));
+}
+
+static void
+health_start(struct agent_tasks *ts, struct agent_slot *sl, uint64_t now)
+{
+	const json_t *h = json_object_get(sl->t.spec, "health");
+	char	      url[1200];
+	int64_t	      port, timeout;
+
+	sl->health_next = now +
+	    (uint64_t)json_integer_value(json_object_get(h, "interval")) * 1000;
+	if (ts->multi == NULL || (port = health_port(sl->t.spec)) <= 0)
+		return;
+	if (!sl->hx_ready) {
+		if (!agent_xfer_init(&sl->hx))
+			return;
+		sl->hx_ready = 1;
+	}
+	timeout = json_integer_value(json_object_get(h, "timeout"));
+	(void)snprintf(url, sizeof(url), "http://127.0.0.1:%" PRId64 "%s", port,
+	    json_string_value(json_object_get(h, "path")));
+	if (!agent_xfer_prepare(&sl->hx, url, NULL, NULL, timeout * 1000))
+		return;
+	if (curl_multi_add_handle(ts->multi, sl->hx.easy) != CURLM_OK) {
+		agent_xfer_release(&sl->hx);
+		return;
+	}
+	sl->hx.busy = 1;
+}
+
+/* A finished transfer: 1 when it was a health check (and is handled). */
+int
+agent_tasks_health_done(struct agent_tasks *ts, struct agent_xfer *x)
+{
+	struct agent_slot *sl;
+	int64_t		   want;
+	size_t		   i;
+	int		   h;
+
+	for (i = 0; i < ts->n; i++) {
+		sl = &ts->v[i];
+		if (!sl->hx_ready || x != &sl->hx)
+			continue;
+		want = json_integer_value(
+		    json_object_get(json_object_get(sl->t.spec, "health"),
+			"expect_status"));
+		if (x->result != CURLE_OK) {
+			h = 2;
+			(void)snprintf(sl->health_why, sizeof(sl->health_why),
+			    "%s", agent_xfer_error(x));
+		} else if (x->status != want) {
+			h = 2;
+			(void)snprintf(sl->health_why, sizeof(sl->health_why),
+			    "HTTP %ld, expected %" PRId64, x->status, want);
+		} else {
+			h = 1;
+			sl->health_why[0] = '\0';
+		}
+		if (sl->t.state != AGENT_TASK_RUNNING)
+			return (1);
+		if (h != sl->health) {
+			if (h == 2 || sl->health == 2)
+				log_info("task %" PRId64 ": health %s%s%s",
+				    sl->t.id, h == 1 ? "ok" : "failing",
+				    h == 2 ? ": " : "", sl->health_why);
+			sl->health = h;
+			ts->changed = 1;
+		}
+		return (1);
+	}
+	return (0);
 }
 
 /* The heartbeat's "tasks": state, pid, start, CPU and memory. */
@@ -485,6 +590,9 @@ agent_tasks_status(struct agent_tasks *ts, long hz)
 		if (sl->t.exit_status >= 0)
 			(void)json_object_set_new(o, "exit_status",
 			    json_integer(sl->t.exit_status));
+		if (sl->t.state == AGENT_TASK_RUNNING && sl->health != 0)
+			(void)json_object_set_new(o, "health",
+			    json_string(sl->health == 1 ? "ok" : "failing"));
 		json_array_append_new(a, o);
 	}
 	return (a);
@@ -522,7 +630,14 @@ agent_tasks_free(struct agent_tasks *ts)
 {
 	size_t i;
 
-	for (i = 0; i < ts->n; i++)
+	for (i = 0; i < ts->n; i++) {
+		if (ts->v[i].hx_ready) {
+			if (ts->v[i].hx.busy && ts->multi != NULL)
+				(void)curl_multi_remove_handle(ts->multi,
+				    ts->v[i].hx.easy);
+			agent_xfer_cleanup(&ts->v[i].hx);
+		}
 		agent_task_cleanup(&ts->v[i].t);
+	}
 	ts->n = 0;
 }

@@ -200,6 +200,9 @@
 		}
 		S.items.forEach(function (task) {
 			var m = task.metrics || {};
+			var up = task.state === "running" ||
+			    task.state === "starting" ||
+			    task.state === "unhealthy";
 			var tr = el("tr", { dataset: { taskId: String(task.id),
 			    taskName: task.name, state: task.state } },
 			    el("td", { text: task.name }),
@@ -209,10 +212,9 @@
 			    el("td", { class: "cell-num", text: task.pid ?
 				String(task.pid) : "—" }),
 			    el("td", { class: "cell-num", text: typeof m.cpu ===
-				"number" && task.state === "running" ?
-				m.cpu.toFixed(1) + "%" : "—" }),
-			    el("td", { class: "cell-num", text: task.state ===
-				"running" ? fmtMem(m.rss) : "—" }),
+				"number" && up ? m.cpu.toFixed(1) + "%" : "—" }),
+			    el("td", { class: "cell-num", text: up ?
+				fmtMem(m.rss) : "—" }),
 			    el("td", { class: "cell-num", text: String(task.restarts ||
 				0) }),
 			    el("td", { class: "cell-actions" },

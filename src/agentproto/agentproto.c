@@ -1492,8 +1492,9 @@ fail:
 int
 agentproto_task_status_check(const json_t *a, struct agentproto_err *err)
 {
-	static const char *states[] = { "running", "stopping", "stopped",
-		"failed", "crash_loop" };
+	static const char *states[] = { "starting", "running", "unhealthy",
+		"stopping", "stopped", "failed", "crash_loop" };
+	const json_t	  *hl;
 	const json_t	  *o, *st;
 	char		   pfx[32];
 	int64_t		   v;
@@ -1537,8 +1538,16 @@ agentproto_task_status_check(const json_t *a, struct agentproto_err *err)
 		if (st == NULL || !json_is_string(st) ||
 		    k == sizeof(states) / sizeof(states[0])) {
 			err_set(err, pfx, "state",
-			    "must be running, stopping, stopped, failed or "
-			    "crash_loop");
+			    "must be starting, running, unhealthy, stopping, "
+			    "stopped, failed or crash_loop");
+			return (0);
+		}
+		hl = member(o, pfx, "health", 0, NULL);
+		if (hl != NULL &&
+		    (!json_is_string(hl) ||
+			(strcmp(json_string_value(hl), "ok") != 0 &&
+			    strcmp(json_string_value(hl), "failing") != 0))) {
+			err_set(err, pfx, "health", "must be ok or failing");
 			return (0);
 		}
 	}

@@ -228,7 +228,8 @@ int agentproto_auth_format(char *, size_t, int64_t, const char *);
 
 /*
  * A heartbeat's "tasks": an array of at most AGENTPROTO_TASKS_MAX
- * {"id":int>0, "state":"running"|"stopping"|"stopped"|"failed"|"crash_loop",
+ * {"id":int>0, "state":"starting"|"running"|"unhealthy"|"stopping"|
+ *  "stopped"|"failed"|"crash_loop", "health":"ok"|"failing",
  *  "pid":int>=0, "started_at":ms>=0, "exit_status":int, "restarts":int>=0,
  *  "cpu":0..100*cpus, "rss":bytes, "threads":int>=0} (all but id and state
  * optional).  Returns 1, else 0 with *err naming the member.

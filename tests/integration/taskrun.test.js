@@ -2,7 +2,7 @@
 // state and pid coming back with heartbeats, one instance per task, a
 // graceful stop, SIGKILL after the grace period, a daemon that left its
 // group, adoption after the agent restarts, the restart policy and its
-// crash loop, and permissions on task commands.
+// crash loop, health checks, and permissions on task commands.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
@@ -135,6 +135,21 @@ test('restart policy: a crashing task is restarted with back-off, then declared 
   const t = await task(id);
   assert.strictEqual(t.restarts, 2);
   assert.strictEqual(t.metrics.exit_status, 3);
+});
+
+test('health checks: running when the check passes, unhealthy when it fails', async () => {
+  const port = 20000 + Math.floor(Math.random() * 10000);
+  const good = await createTask('web-ok', `exec python3 -m http.server ${port} --bind 127.0.0.1`,
+    { health: { path: '/', port, interval: 1, timeout: 1 } });
+  const bad = await createTask('web-bad', 'exec sleep 300',
+    { health: { path: '/health', port: port + 1, interval: 1, timeout: 1 } });
+  assert.strictEqual((await run('start', good)).state, 'succeeded');
+  assert.strictEqual((await run('start', bad)).state, 'succeeded');
+  await waitFor(async () => { const t = await task(good); return t.state === 'running' && t.health === 'ok'; },
+    15000, 'the web task healthy');
+  await waitFor(async () => { const t = await task(bad); return t.state === 'unhealthy' && t.health === 'failing'; },
+    15000, 'the other unhealthy');
+  for (const id of [good, bad]) assert.strictEqual((await run('stop', id)).state, 'succeeded');
 });
 
 test('viewers cannot act on tasks; strangers do not see them', async () => {
