@@ -138,6 +138,7 @@ struct agent_task {
 	pid_t		      pid; /* main process and group; 0 if none */
 	int64_t		      starttime; /* of pid, for adoption */
 	int		      adopted; /* pid is not our child */
+	int		      created_dir; /* the agent made deploy_dir */
 	int		      main_gone;
 	int		      exit_status; /* last end; -1 unknown */
 	enum agent_stop_how   stop_how;
@@ -147,16 +148,18 @@ struct agent_task {
 	struct agent_proc     proc;
 };
 
-void	    agent_supervise_init(void);
-void	    agent_task_init(struct agent_task *, int64_t, const char *);
-int	    agent_task_start(struct agent_task *, const char *, char *, size_t);
-void	    agent_task_stop(struct agent_task *);
-int	    agent_task_tick(struct agent_task *);
-void	    agent_tasks_reap(struct agent_task **, size_t);
-int	    agent_task_adopt(struct agent_task *, pid_t, int64_t);
-int	    agent_task_signal_marked(const struct agent_task *, int);
-void	    agent_task_cleanup(struct agent_task *);
-int	    agent_task_log_rotate(const char *, int64_t, off_t, int);
+void agent_supervise_init(void);
+void agent_task_init(struct agent_task *, int64_t, const char *);
+int  agent_task_start(struct agent_task *, const char *, char *, size_t);
+void agent_task_stop(struct agent_task *);
+int  agent_task_tick(struct agent_task *);
+void agent_tasks_reap(struct agent_task **, size_t);
+int  agent_task_adopt(struct agent_task *, pid_t, int64_t);
+int  agent_task_signal_marked(const struct agent_task *, int);
+void agent_task_cleanup(struct agent_task *);
+int  agent_task_log_rotate(const char *, int64_t, off_t, int);
+int  agent_task_remove_files(const struct agent_task *, const char *, char *,
+     size_t);
 const char *agent_task_state_name(enum agent_task_state);
 
 /* facts.c: node facts and metrics from /proc, with fds kept open. */
@@ -252,7 +255,9 @@ struct agent_tasks {
 	int		   changed; /* report soon */
 	uint64_t	   log_check; /* mono ms of the next rotation check */
 	off_t		   log_max; /* 0: AGENT_LOG_MAX */
-	CURLM *multi; /* health checks run on the agent's multi handle */
+	CURLM  *multi; /* health checks run on the agent's multi handle */
+	char	gone_cmd[AGENTPROTO_UUID_LEN + 1]; /* uninstall's command */
+	int64_t gone_seq;
 	/* A pending command finished (body is the result, handed over). */
 	void (*done)(void *, const char *, int64_t, char *);
 	void *arg;

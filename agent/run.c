@@ -488,7 +488,8 @@ command_handle(struct agent_state *s, const struct agentproto_command *c)
 		return (-1);
 	log_info("command %s (seq %" PRId64 "): %s", c->id, c->seq, c->type);
 	if (c->kind == AGENTPROTO_CMD_START || c->kind == AGENTPROTO_CMD_STOP ||
-	    c->kind == AGENTPROTO_CMD_RESTART) {
+	    c->kind == AGENTPROTO_CMD_RESTART ||
+	    c->kind == AGENTPROTO_CMD_UNINSTALL) {
 		/* A stop answers when the processes are gone: task_done(). */
 		if (agent_tasks_command(&s->tasks, c, now, &body) == 0)
 			return (1);
@@ -534,6 +535,7 @@ command_execute(const struct agentproto_command *c, int64_t received)
 	case AGENTPROTO_CMD_START: /* handled by command_handle() */
 	case AGENTPROTO_CMD_STOP:
 	case AGENTPROTO_CMD_RESTART:
+	case AGENTPROTO_CMD_UNINSTALL:
 	case AGENTPROTO_CMD_UNKNOWN:
 		r.state = AGENTPROTO_STATE_FAILED;
 		r.exit_status = 1;

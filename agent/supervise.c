@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 
 #include <dirent.h>
+#include <ftw.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -263,6 +264,9 @@ agent_task_start(struct agent_task *t, const char *logdir, char *err,
 		return (0);
 	}
 	dir = json_string_value(json_object_get(t->spec, "deploy_dir"));
+	/* What the agent creates, uninstall may remove; nothing else. */
+	if (dir != NULL && access(dir, F_OK) == -1 && errno == ENOENT)
+		t->created_dir = 1;
 	if (dir == NULL || !mkdirs(dir) || !mkdirs(logdir)) {
 		(void)snprintf(err, errlen, "cannot create %s: %s",
 		    dir != NULL ? dir : "(no deploy_dir)", strerror(errno));
@@ -556,4 +560,52 @@ agent_task_log_rotate(const char *logdir, int64_t id, off_t max, int keep)
 	(void)close(out);
 	(void)close(in);
 	return (n == 0 ? 1 : -1);
+}
+
+static int
+remove_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	if (flag == FTW_DP)
+		return (rmdir(path) == -1 ? -1 : 0);
+	return (unlink(path) == -1 ? -1 : 0);
+}
+
+/*
+ * Uninstall: remove what the agent created for the task, its logs and,
+ * when the agent made it, its deploy directory (depth first, never
+ * following links or crossing into another file system).  A directory
+ * the user provided is left alone.  Returns 1, or 0 with why.
+ */
+int
+agent_task_remove_files(const struct agent_task *t, const char *logdir,
+    char *why, size_t whylen)
+{
+	const char *dir;
+	char	    path[1200];
+	int	    i;
+
+	for (i = 0; i <= AGENT_LOG_KEEP + 1; i++) {
+		if (i == 0)
+			(void)snprintf(path, sizeof(path), "%s/%" PRId64 ".log",
+			    logdir, t->id);
+		else
+			(void)snprintf(path, sizeof(path),
+			    "%s/%" PRId64 ".log.%d", logdir, t->id, i);
+		(void)unlink(path);
+	}
+	dir = json_string_value(json_object_get(t->spec, "deploy_dir"));
+	if (!t->created_dir || dir == NULL)
+		return (1);
+	/* Never a top-level directory, whatever the record says. */
+	if (strchr(dir + 1, '/') == NULL) {
+		(void)snprintf(why, whylen, "refusing to remove %s", dir);
+		return (0);
+	}
+	if (nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) == -1 &&
+	    errno != ENOENT) {
+		(void)snprintf(why, whylen, "cannot remove %s: %s", dir,
+		    strerror(errno));
+		return (0);
+	}
+	return (1);
 }

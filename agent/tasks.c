@@ -35,7 +35,10 @@ static char		 *result(int ok, int64_t received, const char *fmt, ...)
 static void	   save(struct agent_tasks *);
 static void	   finish(struct agent_tasks *, struct agent_slot *, char *);
 static const char *state_name(const struct agent_slot *);
-static void health_start(struct agent_tasks *, struct agent_slot *, uint64_t);
+static void  health_start(struct agent_tasks *, struct agent_slot *, uint64_t);
+static char *uninstall(struct agent_tasks *, struct agent_slot *, int64_t,
+    const char *);
+static void  slot_drop(struct agent_tasks *, struct agent_slot *);
 
 void
 agent_tasks_init(struct agent_tasks *ts, const char *state_dir, int64_t node_id)
@@ -114,11 +117,12 @@ save(struct agent_tasks *ts)
 	if ((a = json_array()) == NULL)
 		return;
 	for (i = 0; i < ts->n; i++) {
-		o = json_pack("{s:I, s:O, s:i, s:I, s:i, s:b}", "id",
+		o = json_pack("{s:I, s:O, s:i, s:I, s:i, s:b, s:b}", "id",
 		    (json_int_t)ts->v[i].t.id, "spec", ts->v[i].t.spec, "pid",
 		    (int)ts->v[i].t.pid, "starttime",
 		    (json_int_t)ts->v[i].t.starttime, "restarts",
-		    ts->v[i].restarts, "wanted", ts->v[i].wanted);
+		    ts->v[i].restarts, "wanted", ts->v[i].wanted, "created_dir",
+		    ts->v[i].t.created_dir);
 		if (o != NULL)
 			json_array_append_new(a, o);
 	}
@@ -168,6 +172,8 @@ agent_tasks_load(struct agent_tasks *ts)
 		sl->restarts =
 		    (int)json_integer_value(json_object_get(o, "restarts"));
 		sl->wanted = json_is_true(json_object_get(o, "wanted"));
+		sl->t.created_dir =
+		    json_is_true(json_object_get(o, "created_dir"));
 		if (json_integer_value(json_object_get(o, "pid")) > 0 &&
 		    agent_task_adopt(&sl->t,
 			(pid_t)json_integer_value(json_object_get(o, "pid")),
@@ -262,6 +268,23 @@ agent_tasks_command(struct agent_tasks *ts, const struct agentproto_command *c,
 		ts->changed = 1;
 		*body = result(1, received, "started, pid %d", (int)sl->t.pid);
 		return (1);
+	case AGENTPROTO_CMD_UNINSTALL:
+		sl->wanted = 0;
+		sl->restart_at = 0;
+		if (sl->t.state != AGENT_TASK_RUNNING &&
+		    sl->t.state != AGENT_TASK_STOPPING) {
+			*body = uninstall(ts, sl, received, "was not running");
+			return (1);
+		}
+		(void)snprintf(sl->cmd, sizeof(sl->cmd), "%s", c->id);
+		sl->cmd_seq = c->seq;
+		sl->cmd_kind = c->kind;
+		sl->cmd_received = received;
+		agent_task_stop(&sl->t);
+		save(ts);
+		ts->changed = 1;
+		*body = NULL;
+		return (0);
 	case AGENTPROTO_CMD_STOP:
 	case AGENTPROTO_CMD_RESTART:
 		sl->wanted = c->kind == AGENTPROTO_CMD_RESTART;
@@ -352,6 +375,18 @@ agent_tasks_tick(struct agent_tasks *ts)
 					  "had left its group were killed"
 					: "stopped by SIGTERM",
 				    sl->t.stop_ms);
+				if (sl->cmd_kind == AGENTPROTO_CMD_UNINSTALL) {
+					char *body = uninstall(ts, sl,
+					    sl->cmd_received, how);
+
+					if (ts->done != NULL)
+						ts->done(ts->arg, ts->gone_cmd,
+						    ts->gone_seq, body);
+					else
+						free(body);
+					i--; /* the slot was dropped */
+					continue;
+				}
 				if (sl->cmd_kind == AGENTPROTO_CMD_RESTART) {
 					if (agent_task_start(&sl->t, ts->logdir,
 						why, sizeof(why)))
@@ -596,6 +631,56 @@ agent_tasks_status(struct agent_tasks *ts, long hz)
 		json_array_append_new(a, o);
 	}
 	return (a);
+}
+
+/*
+ * Uninstall a stopped task: remove its files and forget it.  The result
+ * (how it stopped, what was removed); the slot is gone afterwards, with
+ * its pending command id kept in ts->gone_cmd for the caller.
+ */
+static char *
+uninstall(struct agent_tasks *ts, struct agent_slot *sl, int64_t received,
+    const char *how)
+{
+	char	why[256];
+	char   *body;
+	int64_t id = sl->t.id;
+	int	ok;
+
+	why[0] = '\0';
+	ok = agent_task_remove_files(&sl->t, ts->logdir, why, sizeof(why));
+	body = ok ? result(1, received, "%s; uninstalled: logs removed%s", how,
+			sl->t.created_dir ? ", deploy directory removed"
+					  : " (the deploy directory was not "
+					    "created by the agent: kept)")
+		  : result(0, received, "%s; %s", how, why);
+	(void)snprintf(ts->gone_cmd, sizeof(ts->gone_cmd), "%s", sl->cmd);
+	ts->gone_seq = sl->cmd_seq;
+	if (ok) {
+		slot_drop(ts, sl);
+		log_info("task %" PRId64 ": uninstalled", id);
+	} else
+		sl->cmd[0] = '\0';
+	save(ts);
+	ts->changed = 1;
+	return (body);
+}
+
+/* Forget a task (its processes are gone): compact the array. */
+static void
+slot_drop(struct agent_tasks *ts, struct agent_slot *sl)
+{
+	size_t i = (size_t)(sl - ts->v);
+
+	if (sl->hx_ready) {
+		if (sl->hx.busy && ts->multi != NULL)
+			(void)curl_multi_remove_handle(ts->multi, sl->hx.easy);
+		agent_xfer_cleanup(&sl->hx);
+	}
+	agent_task_cleanup(&sl->t);
+	if (i != ts->n - 1)
+		ts->v[i] = ts->v[ts->n - 1];
+	ts->n--;
 }
 
 /* Whether command id is in progress here (a stop waiting on processes). */

@@ -6,7 +6,8 @@
  * Viewers see the buttons disabled, with the reason in their title.
  *
  * Test hooks: <tr data-task-id data-task-name data-state>, buttons
- * data-action="start" | "stop" | "restart", form#task-create, #task-last,
+ * data-action="start" | "stop" | "restart" | "uninstall" | "history",
+ * form#task-create, #task-last,
  * #banner, body[data-yard-page=loading|ready|error].
  */
 (function () {
@@ -165,7 +166,8 @@
 		else if (action === "stop" && !running)
 			why = t("tasks.why.stopped");
 		b = el("button", { type: "button", class: "btn btn--small" +
-		    (action === "stop" ? " btn--danger-text" : ""),
+		    (action === "stop" || action === "uninstall" ?
+		    " btn--danger-text" : ""),
 		    dataset: { action: action }, text: t("tasks.action." +
 		    action) });
 		if (why !== null) {
@@ -222,6 +224,7 @@
 				    actionButton(task, "start"),
 				    actionButton(task, "restart"),
 				    actionButton(task, "stop"),
+				    actionButton(task, "uninstall"),
 				    historyButton(task))));
 			if (task.id === S.focus)
 				tr.classList.add("is-highlight");

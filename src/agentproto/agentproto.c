@@ -335,11 +335,12 @@ command_decode(const json_t *o, const char *pfx, struct agentproto_command *c,
 		    "must be lower-case letters, digits, '_' or '-'");
 		return (0);
 	}
-	c->kind = strcmp(c->type, "ping") == 0 ? AGENTPROTO_CMD_PING
-	    : strcmp(c->type, "start") == 0    ? AGENTPROTO_CMD_START
-	    : strcmp(c->type, "stop") == 0     ? AGENTPROTO_CMD_STOP
-	    : strcmp(c->type, "restart") == 0  ? AGENTPROTO_CMD_RESTART
-					       : AGENTPROTO_CMD_UNKNOWN;
+	c->kind = strcmp(c->type, "ping") == 0	? AGENTPROTO_CMD_PING
+	    : strcmp(c->type, "start") == 0	? AGENTPROTO_CMD_START
+	    : strcmp(c->type, "stop") == 0	? AGENTPROTO_CMD_STOP
+	    : strcmp(c->type, "restart") == 0	? AGENTPROTO_CMD_RESTART
+	    : strcmp(c->type, "uninstall") == 0 ? AGENTPROTO_CMD_UNINSTALL
+						: AGENTPROTO_CMD_UNKNOWN;
 	if (!get_str(o, pfx, "issued_at", 0, 0, AGENTPROTO_TIME_STR_MAX,
 		c->issued_at, sizeof(c->issued_at), err))
 		return (0);
@@ -1059,6 +1060,8 @@ agentproto_cmd_type_name(enum agentproto_cmd_type t)
 		return ("stop");
 	case AGENTPROTO_CMD_RESTART:
 		return ("restart");
+	case AGENTPROTO_CMD_UNINSTALL:
+		return ("uninstall");
 	default:
 		return ("unknown");
 	}

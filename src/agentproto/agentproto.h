@@ -121,7 +121,8 @@ enum agentproto_cmd_type {
 	AGENTPROTO_CMD_PING,
 	AGENTPROTO_CMD_START, /* payload {"task":{"id","name","spec"}} */
 	AGENTPROTO_CMD_STOP,
-	AGENTPROTO_CMD_RESTART
+	AGENTPROTO_CMD_RESTART,
+	AGENTPROTO_CMD_UNINSTALL
 };
 
 struct agentproto_command {

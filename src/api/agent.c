@@ -135,10 +135,14 @@ static const char *sql_result =
     "  agent_finished_ms = $7::bigint, finished_at = CASE WHEN $3 IN"
     "  ('succeeded', 'failed') THEN now() ELSE NULL END"
     "  WHERE id = $1::uuid AND node_id = $2::bigint AND state IN"
-    "  ('queued', 'dispatched', 'running') RETURNING id, state),"
+    "  ('queued', 'dispatched', 'running') RETURNING id, state, task_id,"
+    "  type),"
     " ev AS (INSERT INTO command_events (command_id, state, detail)"
     "  SELECT id, state, jsonb_strip_nulls(jsonb_build_object("
-    "  'exit_status', $4::integer)) FROM c)"
+    "  'exit_status', $4::integer)) FROM c),"
+    /* An uninstalled task is gone; its commands stay in the ledger. */
+    " del AS (DELETE FROM tasks WHERE $3 = 'succeeded' AND id = (SELECT"
+    "  task_id FROM c WHERE type = 'uninstall') AND node_id = $2::bigint)"
     " SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM commands"
     "  WHERE id = $1::uuid AND node_id = $2::bigint)";
 

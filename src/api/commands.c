@@ -168,7 +168,7 @@ commands_issue(struct http_request *req, struct api_ctx *c)
 	    !api_body_id(req, c, "task_id", &has_task, &task))
 		return (KORE_RESULT_OK);
 	if (strcmp(type, "start") == 0 || strcmp(type, "stop") == 0 ||
-	    strcmp(type, "restart") == 0) {
+	    strcmp(type, "restart") == 0 || strcmp(type, "uninstall") == 0) {
 		if (!has_task)
 			return (api_error(req, 400, "bad_request",
 			    "task commands need task_id", "task_id"));
@@ -180,7 +180,8 @@ commands_issue(struct http_request *req, struct api_ctx *c)
 	}
 	if (strcmp(type, "ping") != 0)
 		return (api_error(req, 400, "bad_request",
-		    "type must be one of: ping, start, stop, restart", "type"));
+		    "type must be one of: ping, start, stop, restart, uninstall",
+		    "type"));
 	if (has_task)
 		return (api_error(req, 400, "bad_request",
 		    "ping targets a node: give node_id", "task_id"));

@@ -149,6 +149,17 @@ test('every action is on the Commands page, filtered by task, with its timeline'
   }
 });
 
+test('uninstall from the page: confirmed, the task leaves the list', async () => {
+  await withPage('tasks-uninstall', 'u-admin', async (page, f) => {
+    const row = f.locator('tr[data-task-name="web-echo"]');
+    await row.locator('[data-action="uninstall"]').click({ timeout: 15000 });
+    await f.locator('#yard-confirm [data-action="confirm"]').click({ timeout: 5000 });
+    await f.locator('#task-last[data-state="succeeded"]', { hasText: /uninstalled/ }).waitFor({ timeout: 15000 });
+    await row.waitFor({ state: 'detached', timeout: 10000 });
+    assert.strictEqual(s.sql(`SELECT count(*) FROM tasks WHERE name = 'web-echo'`), '0');
+  });
+});
+
 test('no worker died', () => {
   assert.deepStrictEqual(s.deaths(), []);
 });

@@ -2,7 +2,7 @@
 // state and pid coming back with heartbeats, one instance per task, a
 // graceful stop, SIGKILL after the grace period, a daemon that left its
 // group, adoption after the agent restarts, the restart policy and its
-// crash loop, health checks, and permissions on task commands.
+// crash loop, health checks, uninstall, and permissions on task commands.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
@@ -150,6 +150,38 @@ test('health checks: running when the check passes, unhealthy when it fails', as
   await waitFor(async () => { const t = await task(bad); return t.state === 'unhealthy' && t.health === 'failing'; },
     15000, 'the other unhealthy');
   for (const id of [good, bad]) assert.strictEqual((await run('stop', id)).state, 'succeeded');
+});
+
+test('uninstall stops the task, removes what the agent created, and forgets it', async () => {
+  const deploy = path.join(s.dir, 'deploy', 'goner');
+  const id = await createTask('goner', 'echo bye > left-behind.txt; exec sleep 300');
+  const d = await run('start', id);
+  const pid = Number(/pid (\d+)/.exec(d.output)[1]);
+  await waitFor(() => fs.existsSync(path.join(deploy, 'left-behind.txt')), 5000, 'its file');
+  const u = await run('uninstall', id);
+  assert.strictEqual(u.state, 'succeeded', u.output);
+  assert.match(u.output, /stopped by SIGTERM.*uninstalled: logs removed, deploy directory removed/);
+  assert.deepStrictEqual(markedPids(id), []);
+  assert.throws(() => process.kill(pid, 0));
+  assert.strictEqual(fs.existsSync(deploy), false);
+  assert.strictEqual(fs.existsSync(path.join(agent.state, 'logs', `${id}.log`)), false);
+  assert.strictEqual((await s.api('GET', `/api/v1/tasks/${id}`, { token: admin })).status, 404);
+  // The ledger keeps its history.
+  assert.strictEqual(s.sql(`SELECT count(*) FROM commands WHERE id = '${u.id}' AND state = 'succeeded'`), '1');
+  const tasksJson = JSON.parse(fs.readFileSync(path.join(agent.state, 'tasks.json'), 'utf8'));
+  assert.ok(!tasksJson.some((t) => t.id === id));
+});
+
+test('uninstall keeps a deploy directory the agent did not create', async () => {
+  const deploy = path.join(s.dir, 'deploy', 'theirs');
+  fs.mkdirSync(deploy, { recursive: true });
+  fs.writeFileSync(path.join(deploy, 'precious.txt'), 'keep me');
+  const id = await createTask('theirs', 'exec sleep 300');
+  assert.strictEqual((await run('start', id)).state, 'succeeded');
+  const u = await run('uninstall', id);
+  assert.strictEqual(u.state, 'succeeded', u.output);
+  assert.match(u.output, /was not created by the agent: kept/);
+  assert.strictEqual(fs.readFileSync(path.join(deploy, 'precious.txt'), 'utf8'), 'keep me');
 });
 
 test('viewers cannot act on tasks; strangers do not see them', async () => {
