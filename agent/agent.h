@@ -273,5 +273,51 @@ int	agent_tasks_pending(const struct agent_tasks *, const char *);
 int	agent_tasks_health_done(struct agent_tasks *, struct agent_xfer *);
 int64_t agent_tasks_pending_seq(const struct agent_tasks *);
 void	agent_tasks_free(struct agent_tasks *);
+const struct agent_task *agent_tasks_find(struct agent_tasks *, int64_t);
+
+/* logs.c: log requests from the server (docs/agent-protocol.md, "Logs"). */
+#define AGENT_LOGREQS 8 /* answered at once; more wait or evict a follow */
+
+struct agent_logreq {
+	int			 used;
+	int			 dropme; /* over: release after its transfer */
+	struct agentproto_logreq r;
+	struct agent_xfer	 x;
+	char			 path[AGENT_PATH_MAX * 2 + 2];
+	json_t	    *files; /* what the task's logs can be read from */
+	int64_t	     seq; /* of the next chunk */
+	off_t	     pos; /* follow, download: next byte */
+	off_t	     end; /* download: where it stops */
+	uint64_t     ino; /* of the followed file */
+	char	    *body; /* chunk to send (again) */
+	int	     last; /* body is the final chunk */
+	unsigned int fails;
+	uint64_t     started, next, last_post, retry_at; /* mono ms */
+};
+
+struct agent_logs {
+	struct agent_logreq v[AGENT_LOGREQS];
+	CURLM		   *multi;
+};
+
+void agent_logs_init(struct agent_logs *, CURLM *);
+void agent_logs_request(struct agent_logs *, struct agent_tasks *,
+    const struct agentproto_logreq *);
+int  agent_logs_tick(struct agent_logs *, const char *, const char *);
+int  agent_logs_done(struct agent_logs *, struct agent_xfer *);
+void agent_logs_reap(struct agent_logs *);
+void agent_logs_free(struct agent_logs *);
+
+/* logread.c: reading task logs (clean UTF-8 text, at most LOG_RAW_MAX). */
+#define LOG_RAW_MAX (96 * 1024) /* bytes read for one chunk */
+
+json_t *agent_log_files(const json_t *);
+int agent_log_path(const json_t *, const char *, int64_t, const char *, char *,
+    size_t);
+int agent_log_open(const char *, off_t *);
+char *agent_log_tail(const char *, int64_t, off_t *, int *);
+char *agent_log_search(const char *, const char *, int64_t, int64_t *, off_t *,
+    int *);
+char *agent_log_read(const char *, off_t *, uint64_t *, off_t, int *);
 
 #endif /* AGENT_H */

@@ -76,6 +76,7 @@ struct agent_state {
 	int		    unauth_seen;
 
 	struct agent_tasks tasks;
+	struct agent_logs  logs;
 };
 
 static struct agent_state st;
@@ -153,6 +154,7 @@ state_unload(struct agent_state *s)
 	activity_stop(s, &s->poll);
 	activity_stop(s, &s->res);
 	results_clear(s);
+	agent_logs_free(&s->logs);
 	agent_tasks_free(&s->tasks);
 	if (s->enrolled)
 		agent_journal_close(&s->journal);
@@ -428,6 +430,10 @@ poll_done(struct agent_state *s)
 			acted = 1;
 			break;
 		}
+	}
+	for (i = 0; i < p.nlogs; i++) {
+		agent_logs_request(&s->logs, &s->tasks, &p.logs[i]);
+		acted = 1;
 	}
 	agentproto_poll_cleanup(&p);
 	/* Ask again at once, unless a server keeps answering quickly with
@@ -755,7 +761,7 @@ agent_run(struct agent_opts *opts)
 	sigset_t	    mask;
 	uint64_t	    now, wake;
 	long		    ct;
-	int		    running, left, timeout, tnext;
+	int		    running, left, timeout, tnext, k;
 
 	memset(s, 0, sizeof(*s));
 	s->opts = opts;
@@ -783,6 +789,7 @@ agent_run(struct agent_opts *opts)
 	    !agent_xfer_init(&s->hb.x) || !agent_xfer_init(&s->poll.x) ||
 	    !agent_xfer_init(&s->res.x))
 		fatalx("cannot set up libcurl");
+	agent_logs_init(&s->logs, s->multi);
 	if (!agent_sys_open(&s->sys, opts->roots, opts->nroots))
 		log_warnx("cannot read /proc: metrics will be zero");
 
@@ -826,6 +833,9 @@ agent_run(struct agent_opts *opts)
 		if (!s->res.x.busy && !TAILQ_EMPTY(&s->results) &&
 		    now >= s->res.next)
 			res_start(s);
+		k = agent_logs_tick(&s->logs, s->node.server, s->auth);
+		if (k < tnext)
+			tnext = k;
 
 		/* Sleep until the next timer, a transfer or a signal. */
 		wake = s->next_sample;
@@ -872,13 +882,15 @@ wait:
 				poll_done(s);
 			else if (x == &s->res.x)
 				res_done(s);
-			else
+			else if (!agent_logs_done(&s->logs, x))
 				(void)agent_tasks_health_done(&s->tasks, x);
 			agent_xfer_release(x);
 		}
+		agent_logs_reap(&s->logs);
 	}
 
 	state_unload(s);
+	agent_logs_free(&s->logs);
 	agent_xfer_cleanup(&s->hb.x);
 	agent_xfer_cleanup(&s->poll.x);
 	agent_xfer_cleanup(&s->res.x);

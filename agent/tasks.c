@@ -683,6 +683,15 @@ slot_drop(struct agent_tasks *ts, struct agent_slot *sl)
 	ts->n--;
 }
 
+/* A task this agent knows, or NULL. */
+const struct agent_task *
+agent_tasks_find(struct agent_tasks *ts, int64_t id)
+{
+	struct agent_slot *sl = slot_find(ts, id);
+
+	return (sl != NULL ? &sl->t : NULL);
+}
+
 /* Whether command id is in progress here (a stop waiting on processes). */
 int
 agent_tasks_pending(const struct agent_tasks *ts, const char *id)

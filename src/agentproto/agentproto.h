@@ -134,10 +134,56 @@ struct agentproto_command {
 	char			 issued_at[AGENTPROTO_TIME_STR_MAX + 1];
 };
 
-/* GET /agent/v1/commands answer; commands is owned (calloc'd). */
+/*
+ * A log request handed out with the commands (docs/agent-protocol.md,
+ * "Logs").  file is "stdout" (the task's captured output) or a path
+ * relative to the task's deploy_dir that one of its log_files globs
+ * matches; q (search) is "" for none.
+ */
+#define AGENTPROTO_LOGREQS_MAX	 16
+#define AGENTPROTO_LOG_FILE_MAX	 1024
+#define AGENTPROTO_LOG_Q_MAX	 200
+#define AGENTPROTO_LOG_LINES_MAX 5000
+#define AGENTPROTO_LOG_DATA_MAX	 (128 * 1024)
+#define AGENTPROTO_LOG_FILES_MAX 64
+
+enum agentproto_log_mode {
+	AGENTPROTO_LOG_TAIL = 0, /* the last lines (or matches of q) */
+	AGENTPROTO_LOG_FOLLOW, /* the last lines, then what is appended */
+	AGENTPROTO_LOG_DOWNLOAD /* the whole file, in chunks */
+};
+
+struct agentproto_logreq {
+	char			 id[AGENTPROTO_UUID_LEN + 1]; /* lower case */
+	int64_t			 task_id;
+	enum agentproto_log_mode mode;
+	char			 file[AGENTPROTO_LOG_FILE_MAX + 1];
+	int64_t			 lines; /* 1..AGENTPROTO_LOG_LINES_MAX */
+	char			 q[AGENTPROTO_LOG_Q_MAX + 1];
+};
+
+/* GET /agent/v1/commands answer; commands and logs are owned. */
 struct agentproto_poll {
 	size_t			   ncommands;
 	struct agentproto_command *commands;
+	size_t			   nlogs;
+	struct agentproto_logreq  *logs;
+};
+
+/*
+ * POST /agent/v1/logs/{id}: one chunk of a log request's answer.  data is
+ * owned (valid UTF-8, at most AGENTPROTO_LOG_DATA_MAX bytes), files owned
+ * (an array of strings) or NULL; matches is -1 when absent.
+ */
+struct agentproto_logchunk {
+	int64_t seq;
+	char   *data;
+	int64_t size; /* the file's size: where this chunk ends */
+	int64_t matches;
+	int	truncated;
+	int	done;
+	char	error[AGENTPROTO_MESSAGE_MAX + 1];
+	json_t *files;
 };
 
 enum agentproto_state {
@@ -188,6 +234,11 @@ int agentproto_poll_decode(const char *, size_t, struct agentproto_poll *,
     struct agentproto_err *);
 int agentproto_result_decode(const char *, size_t, struct agentproto_result *,
     struct agentproto_err *);
+int agentproto_logchunk_decode(const char *, size_t,
+    struct agentproto_logchunk *, struct agentproto_err *);
+/* The answer to a chunk: {"v":1,"follow":bool}. */
+int agentproto_logack_decode(const char *, size_t, int *,
+    struct agentproto_err *);
 /* An error reply carries no "v" (it comes from the generic error path). */
 int agentproto_error_decode(const char *, size_t,
     struct agentproto_error_reply *, struct agentproto_err *);
@@ -207,6 +258,7 @@ char *agentproto_heartbeat_resp_encode(
     const struct agentproto_heartbeat_resp *);
 char *agentproto_poll_encode(const struct agentproto_poll *);
 char *agentproto_result_encode(const struct agentproto_result *);
+char *agentproto_logchunk_encode(const struct agentproto_logchunk *);
 char *agentproto_error_encode(const char *, const char *, const char *);
 /* Facts as a new jansson object (caller json_decref()s), NULL on error. */
 json_t *agentproto_facts_to_json(const struct agentproto_facts *);
@@ -215,6 +267,7 @@ json_t *agentproto_facts_to_json(const struct agentproto_facts *);
 void agentproto_heartbeat_cleanup(struct agentproto_heartbeat *);
 void agentproto_poll_cleanup(struct agentproto_poll *);
 void agentproto_result_cleanup(struct agentproto_result *);
+void agentproto_logchunk_cleanup(struct agentproto_logchunk *);
 
 /*
  * "YardNode <id>:<secret>": id 1..2^53 in decimal without leading zeros,
@@ -246,8 +299,11 @@ int agentproto_task_status_check(const json_t *, struct agentproto_err *);
 json_t *agentproto_task_spec(const json_t *, struct agentproto_err *);
 
 /* Small validators shared by both sides. */
-int	    agentproto_secret_valid(const char *);
-int	    agentproto_uuid_valid(const char *);
+int agentproto_secret_valid(const char *);
+int agentproto_uuid_valid(const char *);
+/* "stdout", or a relative path without "..", "." or empty components. */
+int	    agentproto_log_file_valid(const char *);
+const char *agentproto_log_mode_name(enum agentproto_log_mode);
 const char *agentproto_state_name(enum agentproto_state);
 const char *agentproto_cmd_type_name(enum agentproto_cmd_type);
 

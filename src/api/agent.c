@@ -122,11 +122,22 @@ static const char *sql_dispatch =
     "  coalesce(c.dispatched_at, now()) FROM p WHERE c.id = p.id"
     "  RETURNING c.id, c.seq, c.type, c.payload, c.issued_at, p.state AS was),"
     " ev AS (INSERT INTO command_events (command_id, state)"
-    "  SELECT id, 'dispatched' FROM d WHERE was = 'queued')"
-    " SELECT count(*), json_build_object('v', 1, 'commands',"
+    "  SELECT id, 'dispatched' FROM d WHERE was = 'queued'),"
+    /* Log requests go out once, with the commands. */
+    " l AS (UPDATE log_requests SET delivered_at = now() WHERE id IN"
+    "  (SELECT id FROM log_requests WHERE node_id = $1::bigint"
+    "  AND wanted_until > now() AND (delivered_at IS NULL OR"
+    /* handed to a poll that was gone (an agent restarting)? again */
+    "  (answered_at IS NULL AND delivered_at < now() - interval '2 seconds'))"
+    "  ORDER BY created_at LIMIT 16 FOR UPDATE SKIP LOCKED)"
+    "  RETURNING id, task_id, mode, file, lines, q)"
+    " SELECT (SELECT count(*) FROM d) + (SELECT count(*) FROM l),"
+    "  json_build_object('v', 1, 'commands', (SELECT"
     "  coalesce(json_agg(json_build_object('id', id, 'seq', seq, 'type',"
     "  type, 'payload', payload, 'issued_at', issued_at) ORDER BY seq),"
-    "  '[]'))::text FROM d";
+    "  '[]') FROM d), 'logs', (SELECT coalesce(json_agg(json_build_object("
+    "  'id', id, 'task_id', task_id, 'mode', mode, 'file', file, 'lines',"
+    "  lines, 'q', q)), '[]') FROM l))::text";
 
 /* Record a result once; a repeated final result changes nothing. */
 static const char *sql_result =
@@ -145,6 +156,24 @@ static const char *sql_result =
     "  task_id FROM c WHERE type = 'uninstall') AND node_id = $2::bigint)"
     " SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM commands"
     "  WHERE id = $1::uuid AND node_id = $2::bigint)";
+
+/* A log chunk: stored once; says whether anyone still follows. */
+static const char *sql_log_chunk =
+    "WITH r AS (SELECT id, mode, done, wanted_until > now() AS wanted"
+    "  FROM log_requests WHERE id = $1::uuid AND node_id = $2::bigint"
+    "  FOR UPDATE),"
+    " c AS (INSERT INTO log_chunks (request_id, seq, data)"
+    "  SELECT id, $3::integer, $4 FROM r WHERE NOT done AND ($4 <> ''"
+    "  OR $3::integer = 0 OR $5::boolean) ON CONFLICT DO NOTHING"
+    "  RETURNING seq),"
+    " u AS (UPDATE log_requests l SET done = $5::boolean, answered_at = now(),"
+    "  error = coalesce($6, l.error), files = coalesce($7::jsonb, l.files),"
+    "  size = $8::bigint, matches = coalesce($9::bigint, l.matches),"
+    "  truncated = l.truncated OR $10::boolean FROM r"
+    "  WHERE l.id = r.id AND NOT r.done RETURNING l.id)"
+    " SELECT (SELECT count(*) FROM r), (SELECT wanted AND mode = 'follow'"
+    "  AND NOT $5::boolean FROM r), (SELECT count(*) FROM c) +"
+    "  (SELECT count(*) FROM u WHERE $5::boolean OR $6 IS NOT NULL)";
 
 /* The flush: latest state per node, then the samples. */
 static const char *sql_flush =
@@ -188,6 +217,8 @@ static const char *sql_sweep =
     "  AND n.status <> 'new' RETURNING n.id, n.status),"
     " ne AS (INSERT INTO node_events (node_id, status) SELECT id, status"
     "  FROM ch),"
+    " lr AS (DELETE FROM log_requests WHERE wanted_until <"
+    "  now() - interval '1 minute'),"
     " t AS (UPDATE commands SET state = 'timed_out', finished_at = now()"
     "  WHERE state IN ('queued', 'dispatched', 'running')"
     "  AND deadline <= now() RETURNING id)"
@@ -211,6 +242,8 @@ api_agent_message(const char *chan, const char *msg, size_t len)
 	if (strcmp(chan, STORE_CHAN_WAKE) == 0) {
 		id = strcmp(msg, "all") == 0 ? 0 : strtoll(msg, NULL, 10);
 		pollers_wake(id);
+	} else if (strcmp(chan, STORE_CHAN_LOGS) == 0) {
+		api_logs_message(msg);
 	} else if (strcmp(chan, STORE_CHAN_NODES) == 0) {
 		id = strtoll(msg, NULL, 10);
 		memset(&ncache[(uint64_t)id % NCACHE_SLOTS], 0,
@@ -877,4 +910,67 @@ api_agent_result(struct http_request *req)
 	}
 	api_db_clear(c);
 	return (reply_raw(req, 200, "{\"v\":1}"));
+}
+
+/* POST /agent/v1/logs/{id}: one chunk of a log request's answer. */
+int
+api_agent_logs(struct http_request *req)
+{
+	struct api_ctx		  *c;
+	struct agentproto_logchunk ch;
+	struct agentproto_err	   err;
+	enum api_step		   s;
+	char			   id[40], nid[32], seq[16], size[32], m[32];
+	char			  *files;
+	const char		  *buf, *p, *vals[10];
+	size_t			   len;
+	int			   follow;
+
+	if (req->method != HTTP_METHOD_POST)
+		return (api_error(req, 405, "method_not_allowed", NULL, NULL));
+	p = req->path + strlen("/agent/v1/logs/");
+	if (strlen(p) != 36 || !agentproto_uuid_valid(p))
+		return (api_not_found(req));
+	(void)snprintf(id, sizeof(id), "%s", p);
+	c = api_ctx_get(req);
+	if ((s = node_auth(req, c)) != API_GO)
+		return (api_return(s));
+	if (!api_body_raw(req, c, AGENTPROTO_BODY_MAX, &buf, &len))
+		return (KORE_RESULT_OK);
+	if (!agentproto_logchunk_decode(buf, len, &ch, &err))
+		return (agent_error(req, 400, "bad_request", &err));
+	files = ch.files != NULL ? json_dumps(ch.files, JSON_COMPACT) : NULL;
+	(void)snprintf(nid, sizeof(nid), "%" PRId64, c->id);
+	(void)snprintf(seq, sizeof(seq), "%" PRId64, ch.seq);
+	(void)snprintf(size, sizeof(size), "%" PRId64, ch.size);
+	(void)snprintf(m, sizeof(m), "%" PRId64, ch.matches);
+	vals[0] = id;
+	vals[1] = nid;
+	vals[2] = seq;
+	vals[3] = ch.data;
+	vals[4] = ch.done ? "true" : "false";
+	vals[5] = ch.error[0] != '\0' ? ch.error : NULL;
+	vals[6] = files;
+	vals[7] = size;
+	vals[8] = ch.matches >= 0 ? m : NULL;
+	vals[9] = ch.truncated ? "true" : "false";
+	s = api_db(req, c, sql_log_chunk, 10, vals, NULL);
+	free(files);
+	agentproto_logchunk_cleanup(&ch);
+	if (s != API_GO)
+		return (api_return(s));
+	if (api_val_int(c, 0, 0) == 0) {
+		api_db_clear(c);
+		return (api_not_found(req));
+	}
+	follow = api_val(c, 0, 1) != NULL && strcmp(api_val(c, 0, 1), "t") == 0;
+	if (api_val_int(c, 0, 2) > 0) {
+		/* Wake the browsers waiting for it, here and elsewhere. */
+		api_logs_message(id);
+		(void)store_redis_publish(STORE_CHAN_LOGS, id);
+	}
+	api_db_clear(c);
+	return (reply_raw(req, 200,
+	    follow ? "{\"v\":1,\"follow\":true}"
+		   : "{\"v\":1,\"follow\":false}"));
 }

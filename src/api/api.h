@@ -130,6 +130,8 @@ int api_time_ok(const char *);
 void api_node_wake(int64_t);
 void api_agent_message(const char *, const char *, size_t);
 void api_agent_worker_init(void);
+/* Logs: wake the browser requests waiting on a log request (its id). */
+void api_logs_message(const char *);
 void api_nodes_changed(int64_t);
 
 /* The request body, read once and kept across re-entries (Kore's body
@@ -167,6 +169,8 @@ int api_agent_enroll(struct http_request *);
 int api_agent_heartbeat(struct http_request *);
 int api_agent_commands(struct http_request *);
 int api_agent_result(struct http_request *);
+int api_agent_logs(struct http_request *);
+int api_task_logs(struct http_request *);
 int api_tasks(struct http_request *);
 int api_task(struct http_request *);
 int api_ui_page(struct http_request *);

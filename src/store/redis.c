@@ -185,8 +185,9 @@ rc_connect(struct rconn *rc)
 	if (rc_addr.password[0] != '\0')
 		redisAsyncCommand(ac, NULL, NULL, "AUTH %s", rc_addr.password);
 	if (rc->subscriber) {
-		redisAsyncCommand(ac, rc_on_sub, NULL, "SUBSCRIBE %s %s %s",
-		    STORE_CHAN_AUTHZ, STORE_CHAN_WAKE, STORE_CHAN_NODES);
+		redisAsyncCommand(ac, rc_on_sub, NULL, "SUBSCRIBE %s %s %s %s",
+		    STORE_CHAN_AUTHZ, STORE_CHAN_WAKE, STORE_CHAN_NODES,
+		    STORE_CHAN_LOGS);
 	} else if (rc_addr.db != 0) {
 		redisAsyncCommand(ac, NULL, NULL, "SELECT %d", rc_addr.db);
 	}

@@ -15,6 +15,8 @@
 #define STORE_CHAN_AUTHZ "yard:authz"
 /* A node has new commands (payload: node id, or "all"). */
 #define STORE_CHAN_WAKE "yard:wake"
+/* A log request has news (payload: its id). */
+#define STORE_CHAN_LOGS "yard:logs"
 /* A node was revoked (payload: node id). */
 #define STORE_CHAN_NODES "yard:nodes"
 

@@ -479,6 +479,7 @@ test_agentproto_poll_roundtrip(void **state)
 	cmds[1].seq = INT64_MAX;
 	snprintf(cmds[1].type, sizeof(cmds[1].type), "apply-config");
 	cmds[1].payload = json_pack("{s:i}", "x", 1);
+	memset(&in, 0, sizeof(in));
 	in.ncommands = 2;
 	in.commands = cmds;
 	s = agentproto_poll_encode(&in);
@@ -1281,6 +1282,115 @@ test_agentproto_task_spec_refusals(void **state)
 	    "log_files[0]");
 }
 
+/* Log requests in a poll answer, chunks and their answers. */
+static void
+test_agentproto_logs(void **state)
+{
+	struct agentproto_poll	   p;
+	struct agentproto_logchunk c;
+	struct agentproto_err	   err;
+	const char		  *good =
+	    "{\"v\":1,\"commands\":[],\"logs\":[{\"id\":"
+	    "\"9B2E0000-0000-4000-8000-000000000001\",\"task_id\":7,"
+	    "\"mode\":\"follow\",\"file\":\"logs/catalina.out\","
+	    "\"q\":\"ERROR\"}]}";
+	char  *s;
+	int    follow;
+	size_t i;
+	static const struct {
+		const char *file;
+		int	    ok;
+	} files[] = { { "stdout", 1 }, { "logs/a.log", 1 }, { "..a", 1 },
+		{ "a/..b/c", 1 }, { "", 0 }, { "/etc/passwd", 0 },
+		{ "../x", 0 }, { "a/../b", 0 }, { "a/./b", 0 }, { "a//b", 0 },
+		{ "a/", 0 }, { "..", 0 }, { ".", 0 }, { "a\nb", 0 } };
+
+	assert_int_equal(agentproto_poll_decode(good, strlen(good), &p, &err),
+	    1);
+	assert_int_equal(p.nlogs, 1);
+	assert_string_equal(p.logs[0].id,
+	    "9b2e0000-0000-4000-8000-000000000001");
+	assert_int_equal(p.logs[0].mode, AGENTPROTO_LOG_FOLLOW);
+	assert_int_equal(p.logs[0].lines, 200); /* the default */
+	assert_string_equal(p.logs[0].q, "ERROR");
+	agentproto_poll_cleanup(&p);
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		assert_int_equal(agentproto_log_file_valid(files[i].file),
+		    files[i].ok);
+
+#define BADPOLL(body, want) \
+	do { \
+		const char *b_ = \
+		    "{\"v\":1,\"commands\":[],\"logs\":[" body "]}"; \
+		assert_int_equal(agentproto_poll_decode(b_, strlen(b_), &p, \
+				     &err), \
+		    0); \
+		assert_string_equal(err.field, want); \
+	} while (0)
+#define LID "\"id\":\"9b2e0000-0000-4000-8000-000000000001\""
+	BADPOLL("{" LID ",\"task_id\":7,\"mode\":\"tail\",\"file\":\"../x\"}",
+	    "logs[0].file");
+	BADPOLL("{" LID ",\"task_id\":7,\"mode\":\"grep\",\"file\":\"x\"}",
+	    "logs[0].mode");
+	BADPOLL("{" LID ",\"task_id\":0,\"mode\":\"tail\",\"file\":\"x\"}",
+	    "logs[0].task_id");
+	BADPOLL("{" LID ",\"task_id\":7,\"mode\":\"tail\",\"file\":\"x\","
+		"\"lines\":5001}",
+	    "logs[0].lines");
+	BADPOLL("{" LID ",\"task_id\":7,\"mode\":\"tail\",\"file\":\"x\","
+		"\"q\":\"a\\nb\"}",
+	    "logs[0].q");
+	BADPOLL("{\"id\":\"nope\",\"task_id\":7,\"mode\":\"tail\","
+		"\"file\":\"x\"}",
+	    "logs[0].id");
+
+	/* A chunk survives a round trip; bad ones name their member. */
+	memset(&c, 0, sizeof(c));
+	c.seq = 3;
+	c.data = strdup("l\u00e9 \"q\"\n");
+	c.size = 99;
+	c.matches = -1;
+	c.done = 1;
+	assert_non_null(s = agentproto_logchunk_encode(&c));
+	agentproto_logchunk_cleanup(&c);
+	assert_int_equal(agentproto_logchunk_decode(s, strlen(s), &c, &err), 1);
+	assert_int_equal(c.seq, 3);
+	assert_int_equal(c.done, 1);
+	assert_int_equal(c.matches, -1);
+	assert_null(c.files);
+	agentproto_logchunk_cleanup(&c);
+	free(s);
+#define BADCHUNK(body, want) \
+	do { \
+		const char *b_ = body; \
+		assert_int_equal(agentproto_logchunk_decode(b_, strlen(b_), \
+				     &c, &err), \
+		    0); \
+		assert_string_equal(err.field, want); \
+	} while (0)
+	BADCHUNK("{\"v\":1,\"data\":\"\",\"size\":0}", "seq");
+	BADCHUNK("{\"v\":1,\"seq\":0,\"size\":0}", "data");
+	/* jansson refuses an escaped NUL outright (invalid JSON). */
+	BADCHUNK("{\"v\":1,\"seq\":0,\"data\":\"a\\u0000b\",\"size\":0}", "");
+	BADCHUNK("{\"v\":1,\"seq\":0,\"data\":\"\",\"size\":-1}", "size");
+	BADCHUNK("{\"v\":1,\"seq\":0,\"data\":\"\",\"size\":0,"
+		 "\"files\":[\"/etc\"]}",
+	    "files[0]");
+	BADCHUNK("{\"v\":1,\"seq\":0,\"data\":\"\",\"size\":0,"
+		 "\"done\":1}",
+	    "done");
+
+	s = "{\"v\":1,\"follow\":true}";
+	assert_int_equal(agentproto_logack_decode(s, strlen(s), &follow, &err),
+	    1);
+	assert_int_equal(follow, 1);
+	s = "{\"v\":1,\"follow\":1}";
+	assert_int_equal(agentproto_logack_decode(s, strlen(s), &follow, &err),
+	    0);
+	assert_int_equal(follow, 0);
+}
+
 int
 main(void)
 {
@@ -1306,6 +1416,7 @@ main(void)
 		cmocka_unit_test(test_agentproto_utf8_clean),
 		cmocka_unit_test(test_agentproto_validators),
 		cmocka_unit_test(test_agentproto_facts_json),
+		cmocka_unit_test(test_agentproto_logs),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

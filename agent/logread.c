@@ -1,0 +1,351 @@
+/*
+ * Copyright (c) 2026 Yard authors.  ISC licence.
+ *
+ * Reading task logs: the files a task's logs may be read from, the last
+ * lines, a search across rotated parts, and reads from an offset (follow,
+ * download).  What is read is a task's output, so it is outside input:
+ * everything returned is valid UTF-8 text (agentproto_utf8_clean) and
+ * bounded by LOG_RAW_MAX.  Kept apart from logs.c (the requests and
+ * their transfers) so that it can be tested and fuzzed alone.
+ */
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+#define LOG_SEARCH_LINE 4096 /* longer lines are searched in part */
+
+static char *clean(const char *, size_t);
+
+/* Open a regular file for reading, not through a final symlink. */
+int
+agent_log_open(const char *path, off_t *size)
+{
+	struct stat st;
+	int	    fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) ==
+	    -1)
+		return (-1);
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		(void)close(fd);
+		errno = EINVAL;
+		return (-1);
+	}
+	*size = st.st_size;
+	return (fd);
+}
+
+/* n bytes as valid UTF-8 text (malloc'd), never longer than the input. */
+static char *
+clean(const char *buf, size_t n)
+{
+	char *out;
+
+	if ((out = malloc(n + 1)) == NULL)
+		return (NULL);
+	(void)agentproto_utf8_clean(out, n + 1, buf, n);
+	return (out);
+}
+
+/*
+ * The files a task's logs can be read from: "stdout", then every file
+ * under deploy_dir that a log_files glob matches (relative names, sorted
+ * per glob, at most AGENTPROTO_LOG_FILES_MAX).  A new array.
+ */
+json_t *
+agent_log_files(const json_t *spec)
+{
+	const char *dir;
+	json_t	   *out, *g;
+	glob_t	    gl;
+	char	    pat[AGENT_PATH_MAX * 2 + 2];
+	size_t	    i, j, dl;
+
+	if ((out = json_array()) == NULL)
+		return (NULL);
+	(void)json_array_append_new(out, json_string("stdout"));
+	dir = json_string_value(json_object_get(spec, "deploy_dir"));
+	if (dir == NULL)
+		return (out);
+	dl = strlen(dir);
+	json_array_foreach(json_object_get(spec, "log_files"), i, g)
+	{
+		(void)snprintf(pat, sizeof(pat), "%s/%s", dir,
+		    json_string_value(g));
+		memset(&gl, 0, sizeof(gl));
+		if (glob(pat, GLOB_NOSORT | GLOB_ERR, NULL, &gl) != 0) {
+			globfree(&gl);
+			continue;
+		}
+		for (j = 0; j < gl.gl_pathc; j++) {
+			const char *rel = gl.gl_pathv[j] + dl + 1;
+			json_t	   *v;
+			size_t	    k;
+			int	    dup = 0;
+
+			if (json_array_size(out) >= AGENTPROTO_LOG_FILES_MAX)
+				break;
+			if (strncmp(gl.gl_pathv[j], dir, dl) != 0 ||
+			    gl.gl_pathv[j][dl] != '/' ||
+			    !agentproto_log_file_valid(rel))
+				continue;
+			json_array_foreach(out, k, v) dup |=
+			    strcmp(json_string_value(v), rel) == 0;
+			if (!dup)
+				(void)json_array_append_new(out,
+				    json_string(rel));
+		}
+		globfree(&gl);
+	}
+	return (out);
+}
+
+/*
+ * The file behind a request's name: the captured output, or one that
+ * the task's globs match now.  0 when the name is not one of them.
+ */
+int
+agent_log_path(const json_t *spec, const char *logdir, int64_t id,
+    const char *file, char *out, size_t len)
+{
+	json_t *files, *v;
+	size_t	i;
+	int	ok = 0;
+
+	if (strcmp(file, "stdout") == 0) {
+		(void)snprintf(out, len, "%s/%" PRId64 ".log", logdir, id);
+		return (1);
+	}
+	if ((files = agent_log_files(spec)) == NULL)
+		return (0);
+	json_array_foreach(files, i, v) ok |=
+	    strcmp(json_string_value(v), file) == 0;
+	json_decref(files);
+	if (ok)
+		(void)snprintf(out, len, "%s/%s",
+		    json_string_value(json_object_get(spec, "deploy_dir")),
+		    file);
+	return (ok);
+}
+
+/*
+ * The last `lines` lines of path (reaching into path.1 when the current
+ * part is short), at most LOG_RAW_MAX bytes of them, as clean text.
+ * *size is the current part's size (where a follow goes on from).
+ */
+char *
+agent_log_tail(const char *path, int64_t lines, off_t *size, int *truncated)
+{
+	char   *buf, *p, *start, *end, part[AGENT_PATH_MAX * 2 + 16];
+	off_t	sz, from = 0;
+	size_t	have = 0, want, n;
+	ssize_t r;
+	int64_t nl;
+	int	fd, i;
+
+	*truncated = 0;
+	*size = 0;
+	if ((buf = malloc(LOG_RAW_MAX)) == NULL)
+		return (NULL);
+	end = buf + LOG_RAW_MAX;
+	/* Fill buf from its end: the current part, then the one before. */
+	for (i = 0; i < 2 && have < LOG_RAW_MAX; i++) {
+		(void)snprintf(part, sizeof(part), i == 0 ? "%s" : "%s.1",
+		    path);
+		if ((fd = agent_log_open(part, &sz)) == -1) {
+			if (i == 0 && errno != ENOENT) {
+				free(buf);
+				return (NULL);
+			}
+			continue;
+		}
+		if (i == 0)
+			*size = sz;
+		want = LOG_RAW_MAX - have;
+		if ((off_t)want > sz)
+			want = (size_t)sz;
+		from = sz - (off_t)want;
+		for (n = 0; n < want; n += (size_t)r) {
+			r = pread(fd, end - have - want + n, want - n,
+			    from + (off_t)n);
+			if (r <= 0)
+				break;
+		}
+		(void)close(fd);
+		if (n < want) /* shrank meanwhile: keep what was read */
+			memmove(end - have - n, end - have - want, n);
+		have += n;
+		for (nl = 0, p = end - have; p < end - 1; p++)
+			nl += *p == '\n';
+		if (nl >= lines)
+			break;
+	}
+	/* Back from the end (a final newline ends the last line). */
+	start = end - have;
+	p = end;
+	if (p > start && p[-1] == '\n')
+		p--;
+	for (nl = 0; p > start; p--) {
+		if (p[-1] == '\n' && ++nl >= lines)
+			break;
+	}
+	if (p == start && from > 0 && have > 0) {
+		/* The window began mid-file: drop its partial first line. */
+		while (p < end && *p != '\n')
+			p++;
+		if (p < end)
+			p++;
+		*truncated = 1;
+	}
+	p = clean(p, (size_t)(end - p));
+	free(buf);
+	return (p);
+}
+
+/*
+ * The last `lines` lines of all parts (oldest first) that contain q,
+ * case-insensitively; *matches counts every matching line.
+ */
+char *
+agent_log_search(const char *path, const char *q, int64_t lines,
+    int64_t *matches, off_t *size, int *truncated)
+{
+	char  **ring, *line = NULL, part[AGENT_PATH_MAX * 2 + 16], *out, *o;
+	size_t	cap = 0, total = 0, k, n, start;
+	ssize_t len;
+	off_t	sz;
+	FILE   *f;
+	int64_t have = 0;
+	int	fd, i;
+
+	*matches = 0;
+	*truncated = 0;
+	*size = 0;
+	if ((ring = calloc((size_t)lines, sizeof(*ring))) == NULL)
+		return (NULL);
+	for (i = AGENT_LOG_KEEP; i >= 0; i--) {
+		if (i == 0)
+			(void)snprintf(part, sizeof(part), "%s", path);
+		else
+			(void)snprintf(part, sizeof(part), "%s.%d", path, i);
+		if ((fd = agent_log_open(part, &sz)) == -1)
+			continue;
+		if (i == 0)
+			*size = sz;
+		if ((f = fdopen(fd, "r")) == NULL) {
+			(void)close(fd);
+			continue;
+		}
+		while ((len = getline(&line, &cap, f)) > 0) {
+			if ((size_t)len > LOG_SEARCH_LINE) {
+				line[LOG_SEARCH_LINE] = '\0';
+				len = LOG_SEARCH_LINE;
+			}
+			if (strcasestr(line, q) == NULL)
+				continue;
+			(*matches)++;
+			k = (size_t)(have % lines);
+			free(ring[k]);
+			ring[k] = strndup(line, (size_t)len);
+			have++;
+		}
+		(void)fclose(f);
+	}
+	free(line);
+	/* Oldest kept match first; the newest that fit in LOG_RAW_MAX. */
+	n = have < lines ? (size_t)have : (size_t)lines;
+	start = have < lines ? 0 : (size_t)(have % lines);
+	for (k = n; k > 0; k--) {
+		char *l = ring[(start + k - 1) % (size_t)lines];
+		if (total + strlen(l) + 1 > LOG_RAW_MAX) {
+			*truncated = 1;
+			break;
+		}
+		total += strlen(l) + 1;
+	}
+	if ((out = o = malloc(total + 1)) != NULL) {
+		for (; k < n; k++) {
+			char  *l = ring[(start + k) % (size_t)lines];
+			size_t ll = strlen(l);
+
+			memcpy(o, l, ll);
+			o += ll;
+			if (ll == 0 || l[ll - 1] != '\n')
+				*o++ = '\n';
+		}
+		*o = '\0';
+	}
+	for (k = 0; k < (size_t)lines; k++)
+		free(ring[k]);
+	free(ring);
+	if (out != NULL) {
+		o = clean(out, strlen(out));
+		free(out);
+		out = o;
+	}
+	return (out);
+}
+
+/*
+ * Up to LOG_RAW_MAX bytes of path from *pos, cut after the last newline
+ * when there is one (so that a chunk ends on a whole line and a
+ * character); *pos moves past what was taken.  A file that shrank or was
+ * replaced (rotated) is read again from its start.  NULL on error; ""
+ * when nothing is new.
+ */
+char *
+agent_log_read(const char *path, off_t *pos, uint64_t *ino, off_t limit,
+    int *restarted)
+{
+	struct stat st;
+	char	   *buf, *out;
+	size_t	    want, n = 0;
+	ssize_t	    r;
+	off_t	    sz;
+	int	    fd;
+
+	*restarted = 0;
+	if ((fd = agent_log_open(path, &sz)) == -1)
+		return (errno == ENOENT ? strdup("") : NULL);
+	if (fstat(fd, &st) == 0) {
+		if (*ino != 0 && *ino != (uint64_t)st.st_ino)
+			*restarted = 1;
+		*ino = (uint64_t)st.st_ino;
+	}
+	if (sz < *pos)
+		*restarted = 1;
+	if (*restarted)
+		*pos = 0;
+	if (limit > 0 && sz > limit)
+		sz = limit;
+	want = sz - *pos > LOG_RAW_MAX ? LOG_RAW_MAX : (size_t)(sz - *pos);
+	if ((buf = malloc(want + 1)) == NULL) {
+		(void)close(fd);
+		return (NULL);
+	}
+	while (n < want) {
+		r = pread(fd, buf + n, want - n, *pos + (off_t)n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	(void)close(fd);
+	/* End on a line when the chunk is full or the line is unfinished;
+	 * a line longer than a chunk is sent in pieces. */
+	while (n > 0 && buf[n - 1] != '\n' && memchr(buf, '\n', n) != NULL)
+		n--;
+	*pos += (off_t)n;
+	out = clean(buf, n);
+	free(buf);
+	return (out);
+}

@@ -1,0 +1,339 @@
+/*
+ * Copyright (c) 2026 Yard authors.  ISC licence.
+ *
+ * Task logs on request (docs/agent-protocol.md, "Logs"): the server hands
+ * out log requests with the commands; the agent answers each with chunks
+ * POSTed to /agent/v1/logs/{id}: the last lines or the matches of a
+ * search, the whole file for a download, or, for a follow, the last lines
+ * and then whatever is appended, until the server says nobody follows.
+ *
+ * Only two kinds of file are ever read: the task's captured output
+ * (<state>/logs/<id>.log and its rotated parts) and files that one of the
+ * task's log_files globs matches under its deploy_dir, opened without
+ * following a final symbolic link and only when regular.
+ */
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+#define LOG_FOLLOW_MS	  200 /* a followed file is checked this often */
+#define LOG_KEEPALIVE_MS  5000 /* ask whether anyone still follows */
+#define LOG_FOLLOW_MAX_MS (3600 * 1000)
+#define LOG_DOWNLOAD_MAX  ((off_t)16 * 1024 * 1024) /* the end of a file */
+#define LOG_POST_MS	  20000
+#define LOG_FAILS_MAX	  5
+
+static void req_drop(struct agent_logs *, struct agent_logreq *);
+static void req_fail(struct agent_logreq *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+static int  req_step(struct agent_logreq *);
+static void req_post(struct agent_logs *, struct agent_logreq *, const char *,
+    const char *);
+
+void
+agent_logs_init(struct agent_logs *ls, CURLM *multi)
+{
+	memset(ls, 0, sizeof(*ls));
+	ls->multi = multi;
+}
+
+/* A new request from the poll: answer it, or start following. */
+void
+agent_logs_request(struct agent_logs *ls, struct agent_tasks *ts,
+    const struct agentproto_logreq *r)
+{
+	struct agent_logreq	*q = NULL;
+	const struct agent_task *t;
+	size_t			 i;
+	int			 fd;
+
+	for (i = 0; i < AGENT_LOGREQS; i++) {
+		if (ls->v[i].used && strcmp(ls->v[i].r.id, r->id) == 0)
+			return; /* handed out again: already on it */
+		if (!ls->v[i].used && q == NULL)
+			q = &ls->v[i];
+	}
+	if (q == NULL) {
+		/* Every slot busy: the oldest follow gives way. */
+		for (i = 0; i < AGENT_LOGREQS; i++) {
+			if (ls->v[i].r.mode == AGENTPROTO_LOG_FOLLOW &&
+			    !ls->v[i].x.busy &&
+			    (q == NULL || ls->v[i].started < q->started))
+				q = &ls->v[i];
+		}
+		if (q == NULL) {
+			log_warnx("log request %s: too many at once; "
+				  "ignored",
+			    r->id);
+			return;
+		}
+		req_drop(ls, q);
+	}
+	memset(q, 0, sizeof(*q));
+	if (!agent_xfer_init(&q->x)) {
+		log_warnx("log request %s: cannot set up a transfer", r->id);
+		return;
+	}
+	q->used = 1;
+	q->r = *r;
+	q->started = agent_mono_ms();
+	q->next = 0;
+	if ((t = agent_tasks_find(ts, r->task_id)) == NULL)
+		req_fail(q, "this agent does not know task %" PRId64,
+		    r->task_id);
+	else if (!agent_log_path(t->spec, ts->logdir, r->task_id, r->file,
+		     q->path, sizeof(q->path)))
+		req_fail(q, "%s is not one of the task's log files", r->file);
+	else if ((q->files = agent_log_files(t->spec)) == NULL)
+		req_fail(q, "out of memory");
+	else if (r->mode == AGENTPROTO_LOG_DOWNLOAD) {
+		/* What the file holds now; its last LOG_DOWNLOAD_MAX bytes. */
+		if ((fd = agent_log_open(q->path, &q->end)) != -1)
+			(void)close(fd);
+		q->pos =
+		    q->end > LOG_DOWNLOAD_MAX ? q->end - LOG_DOWNLOAD_MAX : 0;
+	}
+	log_debug("log request %s: %s %s of task %" PRId64, r->id,
+	    agentproto_log_mode_name(r->mode), r->file, r->task_id);
+}
+
+/* Answer with an error (one final chunk). */
+static void
+req_fail(struct agent_logreq *q, const char *fmt, ...)
+{
+	struct agentproto_logchunk c;
+	va_list			   ap;
+
+	memset(&c, 0, sizeof(c));
+	c.seq = q->seq;
+	c.matches = -1;
+	c.done = 1;
+	va_start(ap, fmt);
+	(void)vsnprintf(c.error, sizeof(c.error), fmt, ap);
+	va_end(ap);
+	free(q->body);
+	q->body = agentproto_logchunk_encode(&c);
+	q->last = 1;
+}
+
+/*
+ * Make the request's next chunk in q->body.  Returns 1 when there is
+ * one to send now, 0 when not (yet), -1 when the request is over.
+ */
+static int
+req_step(struct agent_logreq *q)
+{
+	struct agentproto_logchunk c;
+	off_t			   size;
+	int			   restarted;
+	uint64_t		   now = agent_mono_ms();
+
+	if (q->body != NULL)
+		return (1);
+	if (q->last)
+		return (-1);
+	memset(&c, 0, sizeof(c));
+	c.seq = q->seq;
+	c.matches = -1;
+	if (q->seq == 0 && q->r.mode != AGENTPROTO_LOG_DOWNLOAD) {
+		if (q->r.q[0] != '\0')
+			c.data = agent_log_search(q->path, q->r.q, q->r.lines,
+			    &c.matches, &size, &c.truncated);
+		else
+			c.data = agent_log_tail(q->path, q->r.lines, &size,
+			    &c.truncated);
+		if (c.data == NULL) {
+			req_fail(q, "cannot read %s: %s", q->r.file,
+			    strerror(errno));
+			return (1);
+		}
+		c.size = size;
+		q->pos = size;
+		c.files = q->files;
+		c.done = q->r.mode == AGENTPROTO_LOG_TAIL;
+	} else if (q->r.mode == AGENTPROTO_LOG_DOWNLOAD) {
+		if (q->seq == 0)
+			c.truncated = q->pos > 0;
+		if (q->pos >= q->end)
+			c.data = strdup("");
+		else if ((c.data = agent_log_read(q->path, &q->pos, &q->ino,
+			      q->end, &restarted)) == NULL) {
+			req_fail(q, "cannot read %s: %s", q->r.file,
+			    strerror(errno));
+			return (1);
+		}
+		if (c.data == NULL)
+			return (-1);
+		if (q->seq == 0)
+			c.files = q->files;
+		c.size = q->pos;
+		/* Done at the end, or when it shrank under us. */
+		c.done = c.data[0] == '\0' || q->pos >= q->end || restarted;
+	} else {
+		/* Following: what was appended since, or a keep-alive. */
+		if (now < q->next)
+			return (0);
+		q->next = now + LOG_FOLLOW_MS;
+		if ((c.data = agent_log_read(q->path, &q->pos, &q->ino, 0,
+			 &restarted)) == NULL)
+			c.data = strdup("");
+		if (c.data == NULL)
+			return (0);
+		if (c.data[0] == '\0' &&
+		    now - q->last_post < LOG_KEEPALIVE_MS) {
+			free(c.data);
+			return (0);
+		}
+		c.size = q->pos;
+		c.truncated = restarted; /* rotated: read from its start */
+		if (now - q->started > LOG_FOLLOW_MAX_MS)
+			c.done = 1;
+	}
+	q->body = agentproto_logchunk_encode(&c);
+	q->last = c.done;
+	free(c.data);
+	if (q->body == NULL)
+		return (-1);
+	return (1);
+}
+
+static void
+req_post(struct agent_logs *ls, struct agent_logreq *q, const char *server,
+    const char *auth)
+{
+	char  url[AGENT_URL_MAX + 128];
+	char *post;
+
+	(void)snprintf(url, sizeof(url), "%s/agent/v1/logs/%s", server,
+	    q->r.id);
+	if ((post = strdup(q->body)) == NULL)
+		return;
+	if (!agent_xfer_prepare(&q->x, url, auth, post, LOG_POST_MS))
+		return;
+	if (curl_multi_add_handle(ls->multi, q->x.easy) != CURLM_OK) {
+		agent_xfer_release(&q->x);
+		return;
+	}
+	q->x.busy = 1;
+	q->last_post = agent_mono_ms();
+}
+
+/* Drive every request; the ms until one wants to run again. */
+int
+agent_logs_tick(struct agent_logs *ls, const char *server, const char *auth)
+{
+	struct agent_logreq *q;
+	uint64_t	     now = agent_mono_ms();
+	size_t		     i;
+	int		     next = 60000, r;
+
+	for (i = 0; i < AGENT_LOGREQS; i++) {
+		q = &ls->v[i];
+		if (!q->used || q->x.busy)
+			continue;
+		if (q->retry_at > now) {
+			if ((int)(q->retry_at - now) < next)
+				next = (int)(q->retry_at - now);
+			continue;
+		}
+		if ((r = req_step(q)) == -1) {
+			req_drop(ls, q);
+			continue;
+		}
+		if (r == 1)
+			req_post(ls, q, server, auth);
+		else if (q->next > now && (int)(q->next - now) < next)
+			next = (int)(q->next - now);
+	}
+	return (next);
+}
+
+/* A finished transfer: 1 when it was a log chunk (and is handled). */
+int
+agent_logs_done(struct agent_logs *ls, struct agent_xfer *x)
+{
+	struct agent_logreq *q;
+	size_t		     i;
+	int		     follow;
+
+	for (i = 0; i < AGENT_LOGREQS; i++) {
+		q = &ls->v[i];
+		if (!q->used || x != &q->x)
+			continue;
+		if (x->result != CURLE_OK || x->status >= 500 ||
+		    x->status == 408 || x->status == 429) {
+			if (++q->fails > LOG_FAILS_MAX) {
+				log_warnx("log request %s: giving up: %s",
+				    q->r.id, agent_xfer_error(x));
+				q->dropme = 1;
+			} else
+				q->retry_at = agent_mono_ms() +
+				    agent_backoff_ms(q->fails);
+			return (1);
+		}
+		q->fails = 0;
+		free(q->body);
+		q->body = NULL;
+		q->seq++;
+		if (x->status < 200 || x->status > 299) {
+			/* Unknown or expired request: nobody wants it. */
+			log_debug("log request %s: HTTP %ld; over", q->r.id,
+			    x->status);
+			q->dropme = 1;
+			return (1);
+		}
+		/* A follow goes on while someone follows; a download until
+		 * its last chunk. */
+		if (q->last ||
+		    !agentproto_logack_decode(x->body, x->len, &follow, NULL) ||
+		    (q->r.mode == AGENTPROTO_LOG_FOLLOW && !follow))
+			q->dropme = 1;
+		return (1);
+	}
+	return (0);
+}
+
+/* Release requests marked over (after their transfer was released). */
+void
+agent_logs_reap(struct agent_logs *ls)
+{
+	size_t i;
+
+	for (i = 0; i < AGENT_LOGREQS; i++) {
+		if (ls->v[i].used && ls->v[i].dropme && !ls->v[i].x.busy)
+			req_drop(ls, &ls->v[i]);
+	}
+}
+
+static void
+req_drop(struct agent_logs *ls, struct agent_logreq *q)
+{
+	if (q->x.busy && ls->multi != NULL)
+		(void)curl_multi_remove_handle(ls->multi, q->x.easy);
+	agent_xfer_cleanup(&q->x);
+	free(q->body);
+	if (q->files != NULL)
+		json_decref(q->files);
+	memset(q, 0, sizeof(*q));
+}
+
+void
+agent_logs_free(struct agent_logs *ls)
+{
+	size_t i;
+
+	for (i = 0; i < AGENT_LOGREQS; i++) {
+		if (ls->v[i].used)
+			req_drop(ls, &ls->v[i]);
+	}
+}
