@@ -596,9 +596,10 @@
 	 * JSON (null for 204 or an empty body).  Rejects with an Error
 	 * carrying status, code, field and message (status 0: network).
 	 * A 401 asks EWS for a fresh token and retries once it arrives; calls
-	 * made meanwhile wait in the queue.
+	 * made meanwhile wait in the queue.  With raw, a success resolves to
+	 * {status, text, headers} unparsed (a download).
 	 */
-	async function request(method, path, body) {
+	async function request(method, path, body, raw) {
 		var attempt = 0, tok, res, text, data, opts;
 
 		if (cfg === null)
@@ -651,6 +652,9 @@
 			} catch (e) {
 				throw apiError(0, null, "network");
 			}
+			if (raw && res.ok)
+				return { status: res.status, text: text,
+				    headers: res.headers };
 			data = null;
 			if (text !== "") {
 				try {

@@ -6,7 +6,7 @@
  * Viewers see the buttons disabled, with the reason in their title.
  *
  * Test hooks: <tr data-task-id data-task-name data-state>, buttons
- * data-action="start" | "stop" | "restart" | "uninstall" | "history",
+ * data-action="start" | "stop" | "restart" | "uninstall" | "logs" | "history",
  * form#task-create, #task-last,
  * #banner, body[data-yard-page=loading|ready|error].
  */
@@ -191,6 +191,17 @@
 		    } });
 	}
 
+	/* The task's logs, on the Logs page (through EWS). */
+	function logsButton(task) {
+		return el("button", { type: "button",
+		    class: "btn btn--small btn--link",
+		    dataset: { action: "logs" },
+		    text: t("tasks.action.logs"),
+		    onclick: function () {
+			    Y.navigate("logs", { task: task.id });
+		    } });
+	}
+
 	function render() {
 		var body = $("tasks-body");
 
@@ -225,6 +236,7 @@
 				    actionButton(task, "restart"),
 				    actionButton(task, "stop"),
 				    actionButton(task, "uninstall"),
+				    logsButton(task),
 				    historyButton(task))));
 			if (task.id === S.focus)
 				tr.classList.add("is-highlight");

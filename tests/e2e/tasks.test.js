@@ -2,7 +2,8 @@
 // a real agent, starts it, watches it run (pid, memory), stops it with
 // confirmation, and sees the command's outcome; a field error from the
 // server lands next to its field; a viewer's buttons are disabled with the
-// reason; the Commands page shows every action with its timeline (issue 4).
+// reason; the Commands page shows every action with its timeline; the Logs
+// page follows a task's output, searches it and downloads it (issue 4).
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
@@ -158,6 +159,46 @@ test('uninstall from the page: confirmed, the task leaves the list', async () =>
     await row.waitFor({ state: 'detached', timeout: 10000 });
     assert.strictEqual(s.sql(`SELECT count(*) FROM tasks WHERE name = 'web-echo'`), '0');
   });
+});
+
+test('Logs: open from the task row, follow new lines, search, download', async () => {
+  const spec = { kind: 'console', deploy_dir: path.join(s.dir, 'deploy', 'chatty'),
+    console: { command: '/bin/sh', args: ['-c', 'echo "hello from chatty"; exec sleep 300'] }, stop_grace: 2 };
+  let r = await s.api('POST', '/api/v1/tasks', { token: admin, body: { node_id: agent.nodeId, name: 'chatty', spec } });
+  assert.strictEqual(r.status, 201, r.text);
+  const id = r.json.id;
+  r = await s.api('POST', '/api/v1/commands', { token: admin, body: { type: 'start', task_id: id } });
+  assert.strictEqual(r.status, 201, r.text);
+  const log = path.join(agent.state, 'logs', `${id}.log`);
+  const t0 = Date.now();
+  while (!(fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('hello')) && Date.now() - t0 < 15000) {
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  await withPage('tasks-logs', 'u-admin', async (page, f) => {
+    await f.locator('tr[data-task-name="chatty"] [data-action="logs"]').click({ timeout: 15000 });
+    await page.waitForURL(/module=logs/, { timeout: 10000 });
+    f = page.frameLocator('#yard-frame');
+    const out = f.locator('#log-output[data-state="following"]');
+    await out.waitFor({ timeout: 15000 });
+    assert.strictEqual(await f.locator('#l-task').inputValue(), String(id));
+    assert.match(await out.innerText(), /hello from chatty/);
+    // A line written now shows up without reloading.
+    fs.appendFileSync(log, 'a brand new line\n');
+    await f.locator('#log-output', { hasText: 'a brand new line' }).waitFor({ timeout: 5000 });
+    // Search: only matching lines, and how many matched.
+    await f.locator('#l-q').fill('BRAND');
+    await f.locator('#l-search').click();
+    await f.locator('#log-output[data-state="done"]').waitFor({ timeout: 10000 });
+    assert.strictEqual((await f.locator('#log-output').innerText()).trim(), 'a brand new line');
+    assert.match(await f.locator('#log-status').innerText(), /1/);
+    // Download: the file as it is on the node.
+    const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 10000 }),
+      f.locator('#l-download').click()]);
+    const saved = path.join(s.dir, 'download.log');
+    await dl.saveAs(saved);
+    assert.strictEqual(fs.readFileSync(saved, 'utf8'), fs.readFileSync(log, 'utf8'));
+  });
+  await s.api('POST', '/api/v1/commands', { token: admin, body: { type: 'stop', task_id: id } });
 });
 
 test('no worker died', () => {
