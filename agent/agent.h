@@ -239,7 +239,11 @@ struct agent_slot {
 	int		  health; /* 0 unknown (starting), 1 ok, 2 failing */
 	uint64_t	  health_next; /* mono ms */
 	char		  health_why[128];
-	char		  cmd[AGENTPROTO_UUID_LEN + 1]; /* pending stop */
+	int		  ever_healthy; /* since the last start */
+	uint64_t	  start_deadline; /* mono ms: healthy by then */
+	char		  cmd_note[192]; /* a restart's stop, for its result */
+	char		 *last_lines; /* of its log, when it ended by itself */
+	char		  cmd[AGENTPROTO_UUID_LEN + 1]; /* pending command */
 	int64_t		  cmd_seq;
 	int64_t		  cmd_received;
 	int		  cmd_kind;

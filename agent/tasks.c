@@ -13,6 +13,7 @@
 
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -39,6 +40,11 @@ static void  health_start(struct agent_tasks *, struct agent_slot *, uint64_t);
 static char *uninstall(struct agent_tasks *, struct agent_slot *, int64_t,
     const char *);
 static void  slot_drop(struct agent_tasks *, struct agent_slot *);
+static int   start(struct agent_tasks *, struct agent_slot *, char *, size_t);
+static int   started(struct agent_slot *, const char *, int64_t, int64_t,
+      const char *, char **);
+static void  start_check(struct agent_tasks *, struct agent_slot *, uint64_t);
+static char *log_end(struct agent_tasks *, struct agent_slot *);
 
 void
 agent_tasks_init(struct agent_tasks *ts, const char *state_dir, int64_t node_id)
@@ -186,6 +192,115 @@ agent_tasks_load(struct agent_tasks *ts)
 	json_decref(a);
 }
 
+/* Start the task; a fresh start for its health and its last lines. */
+static int
+start(struct agent_tasks *ts, struct agent_slot *sl, char *why, size_t len)
+{
+	const json_t *h = json_object_get(sl->t.spec, "health");
+
+	if (!agent_task_start(&sl->t, ts->logdir, why, len))
+		return (0);
+	sl->health = 0;
+	sl->health_next = 0;
+	sl->ever_healthy = 0;
+	sl->start_deadline = agent_mono_ms() +
+	    (uint64_t)json_integer_value(json_object_get(h, "start_timeout")) *
+		1000;
+	free(sl->last_lines);
+	sl->last_lines = NULL;
+	return (1);
+}
+
+/*
+ * A start command's task is running: with a health check the command
+ * waits for it (start_check() answers), else it answers now.  Returns as
+ * agent_tasks_command() does.
+ */
+static int
+started(struct agent_slot *sl, const char *id, int64_t seq, int64_t received,
+    const char *note, char **body)
+{
+	if (json_object_get(sl->t.spec, "health") == NULL) {
+		*body = result(1, received, "%sstarted, pid %d", note,
+		    (int)sl->t.pid);
+		return (1);
+	}
+	(void)snprintf(sl->cmd, sizeof(sl->cmd), "%s", id);
+	(void)snprintf(sl->cmd_note, sizeof(sl->cmd_note), "%s", note);
+	sl->cmd_seq = seq;
+	sl->cmd_kind = AGENTPROTO_CMD_START;
+	sl->cmd_received = received;
+	*body = NULL;
+	return (0);
+}
+
+/* The last lines of the task's log (at most 4 KiB), malloc'd. */
+static char *
+log_end(struct agent_tasks *ts, struct agent_slot *sl)
+{
+	char  path[1200], *s, *p;
+	off_t size;
+	int   trunc;
+
+	(void)snprintf(path, sizeof(path), "%s/%" PRId64 ".log", ts->logdir,
+	    sl->t.id);
+	if ((s = agent_log_tail(path, 20, &size, &trunc)) == NULL)
+		return (strdup(""));
+	if (strlen(s) > 4096) {
+		p = s + strlen(s) - 4096;
+		while (*p != '\0' && *p != '\n')
+			p++;
+		p = strdup(*p == '\n' ? p + 1 : p);
+		free(s);
+		s = p;
+	}
+	return (s);
+}
+
+/*
+ * A start waiting for its health check: succeeded once healthy; failed,
+ * with the last lines of its log, when it ends first or is not healthy
+ * within health.start_timeout (it keeps running, unhealthy).
+ */
+static void
+start_check(struct agent_tasks *ts, struct agent_slot *sl, uint64_t now)
+{
+	int64_t limit;
+	char   *end;
+
+	if (sl->cmd[0] == '\0' || sl->cmd_kind != AGENTPROTO_CMD_START)
+		return;
+	limit = json_integer_value(
+	    json_object_get(json_object_get(sl->t.spec, "health"),
+		"start_timeout"));
+	if (sl->t.state == AGENT_TASK_RUNNING && sl->health == 1) {
+		finish(ts, sl,
+		    result(1, sl->cmd_received,
+			"%sstarted, pid %d; healthy after %" PRIu64 " ms",
+			sl->cmd_note, (int)sl->t.pid,
+			now + (uint64_t)limit * 1000 - sl->start_deadline));
+		return;
+	}
+	if (sl->t.state == AGENT_TASK_RUNNING && now < sl->start_deadline)
+		return;
+	end = log_end(ts, sl);
+	if (sl->t.state != AGENT_TASK_RUNNING)
+		finish(ts, sl,
+		    result(0, sl->cmd_received,
+			"%sstarted, but it ended (exit status %d) before its "
+			"health check passed; the last lines of its log:\n%s",
+			sl->cmd_note, sl->t.exit_status, end));
+	else
+		finish(ts, sl,
+		    result(0, sl->cmd_received,
+			"%sstarted, pid %d, but not healthy within %" PRId64
+			" s (%s); the last lines of its log:\n%s",
+			sl->cmd_note, (int)sl->t.pid, limit,
+			sl->health_why[0] ? sl->health_why : "no answer yet",
+			end));
+	free(end);
+}
+
 /* A pending command finished: hand its result to the caller's queue. */
 static void
 finish(struct agent_tasks *ts, struct agent_slot *sl, char *body)
@@ -258,7 +373,7 @@ agent_tasks_command(struct agent_tasks *ts, const struct agentproto_command *c,
 			*body = result(0, received, "it is stopping");
 			return (1);
 		}
-		if (!agent_task_start(&sl->t, ts->logdir, why, sizeof(why))) {
+		if (!start(ts, sl, why, sizeof(why))) {
 			sl->wanted = 0;
 			save(ts);
 			*body = result(0, received, "start failed: %s", why);
@@ -266,8 +381,7 @@ agent_tasks_command(struct agent_tasks *ts, const struct agentproto_command *c,
 		}
 		save(ts);
 		ts->changed = 1;
-		*body = result(1, received, "started, pid %d", (int)sl->t.pid);
-		return (1);
+		return (started(sl, c->id, c->seq, received, "", body));
 	case AGENTPROTO_CMD_UNINSTALL:
 		sl->wanted = 0;
 		sl->restart_at = 0;
@@ -297,8 +411,7 @@ agent_tasks_command(struct agent_tasks *ts, const struct agentproto_command *c,
 				return (1);
 			}
 			sl->crash_loop = 0;
-			if (!agent_task_start(&sl->t, ts->logdir, why,
-				sizeof(why))) {
+			if (!start(ts, sl, why, sizeof(why))) {
 				sl->wanted = 0;
 				save(ts);
 				*body = result(0, received, "start failed: %s",
@@ -307,9 +420,8 @@ agent_tasks_command(struct agent_tasks *ts, const struct agentproto_command *c,
 			}
 			save(ts);
 			ts->changed = 1;
-			*body = result(1, received,
-			    "was not running; started, pid %d", (int)sl->t.pid);
-			return (1);
+			return (started(sl, c->id, c->seq, received,
+			    "was not running; ", body));
 		}
 		(void)snprintf(sl->cmd, sizeof(sl->cmd), "%s", c->id);
 		sl->cmd_seq = c->seq;
@@ -388,14 +500,21 @@ agent_tasks_tick(struct agent_tasks *ts)
 					continue;
 				}
 				if (sl->cmd_kind == AGENTPROTO_CMD_RESTART) {
-					if (agent_task_start(&sl->t, ts->logdir,
-						why, sizeof(why)))
-						finish(ts, sl,
-						    result(1, sl->cmd_received,
-							"%s; started again, "
-							"pid %d",
-							how, (int)sl->t.pid));
-					else {
+					if (start(ts, sl, why, sizeof(why))) {
+						char note[192], *b;
+						char
+						    id[AGENTPROTO_UUID_LEN + 1];
+
+						(void)snprintf(note,
+						    sizeof(note), "%s; ", how);
+						(void)snprintf(id, sizeof(id),
+						    "%s", sl->cmd);
+						/* Healthy first, if checked. */
+						if (started(sl, id, sl->cmd_seq,
+							sl->cmd_received, note,
+							&b) == 1)
+							finish(ts, sl, b);
+					} else {
 						sl->wanted = 0;
 						finish(ts, sl,
 						    result(0, sl->cmd_received,
@@ -410,6 +529,9 @@ agent_tasks_tick(struct agent_tasks *ts)
 				log_info("task %" PRId64 ": exited with status "
 					 "%d",
 				    sl->t.id, sl->t.exit_status);
+				/* Shown on the task while it is down. */
+				free(sl->last_lines);
+				sl->last_lines = log_end(ts, sl);
 				rs = json_object_get(sl->t.spec, "restart");
 				policy = json_string_value(
 				    json_object_get(rs, "policy"));
@@ -453,14 +575,14 @@ agent_tasks_tick(struct agent_tasks *ts)
 			}
 			save(ts);
 		}
+		start_check(ts, sl, now);
 		if (sl->restart_at != 0 && now >= sl->restart_at &&
 		    sl->t.state != AGENT_TASK_RUNNING &&
 		    sl->t.state != AGENT_TASK_STOPPING) {
 			sl->restart_at = 0;
 			sl->restarts++;
 			sl->window_restarts++;
-			if (agent_task_start(&sl->t, ts->logdir, why,
-				sizeof(why)))
+			if (start(ts, sl, why, sizeof(why)))
 				log_info("task %" PRId64 ": restarted, pid %d",
 				    sl->t.id, (int)sl->t.pid);
 			else
@@ -498,11 +620,16 @@ state_name(const struct agent_slot *sl)
 {
 	if (sl->crash_loop)
 		return ("crash_loop");
+	/* Failing checks before the first pass, within start_timeout, are
+	 * a slow start (Tomcat deploying), not ill health. */
 	if (sl->t.state == AGENT_TASK_RUNNING &&
 	    json_object_get(sl->t.spec, "health") != NULL)
-		return (sl->health == 1	  ? "running"
-			: sl->health == 2 ? "unhealthy"
-					  : "starting");
+		return (sl->health == 1 ? "running"
+			: sl->health == 2 &&
+			    (sl->ever_healthy ||
+				agent_mono_ms() >= sl->start_deadline)
+			? "unhealthy"
+			: "starting");
 	return (agent_task_state_name(sl->t.state));
 }
 
@@ -576,6 +703,8 @@ agent_tasks_health_done(struct agent_tasks *ts, struct agent_xfer *x)
 		} else {
 			h = 1;
 			sl->health_why[0] = '\0';
+			if (sl->t.state == AGENT_TASK_RUNNING)
+				sl->ever_healthy = 1;
 		}
 		if (sl->t.state != AGENT_TASK_RUNNING)
 			return (1);
@@ -592,6 +721,26 @@ agent_tasks_health_done(struct agent_tasks *ts, struct agent_xfer *x)
 	return (0);
 }
 
+/* Open files of pid (entries of /proc/<pid>/fd), -1 if unknown. */
+static int64_t
+count_fds(pid_t pid)
+{
+	struct dirent *d;
+	char	       path[64];
+	DIR	      *dir;
+	int64_t	       n = 0;
+
+	(void)snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	if ((dir = opendir(path)) == NULL)
+		return (-1);
+	while ((d = readdir(dir)) != NULL) {
+		if (d->d_name[0] != '.')
+			n++;
+	}
+	(void)closedir(dir);
+	return (n);
+}
+
 /* The heartbeat's "tasks": state, pid, start, CPU and memory. */
 json_t *
 agent_tasks_status(struct agent_tasks *ts, long hz)
@@ -599,6 +748,7 @@ agent_tasks_status(struct agent_tasks *ts, long hz)
 	struct agent_slot *sl;
 	json_t		  *a, *o;
 	double		   cpu;
+	int64_t		   fds;
 	size_t		   i;
 
 	if ((a = json_array()) == NULL)
@@ -618,6 +768,9 @@ agent_tasks_status(struct agent_tasks *ts, long hz)
 			    json_integer(sl->t.proc.rss));
 			(void)json_object_set_new(o, "threads",
 			    json_integer(sl->t.proc.threads));
+			if ((fds = count_fds(sl->t.pid)) >= 0)
+				(void)json_object_set_new(o, "fds",
+				    json_integer(fds));
 			if ((cpu = agent_proc_cpu(&sl->t.proc, hz)) >= 0)
 				(void)json_object_set_new(o, "cpu",
 				    json_real(cpu));
@@ -628,6 +781,9 @@ agent_tasks_status(struct agent_tasks *ts, long hz)
 		if (sl->t.state == AGENT_TASK_RUNNING && sl->health != 0)
 			(void)json_object_set_new(o, "health",
 			    json_string(sl->health == 1 ? "ok" : "failing"));
+		if (sl->t.state == AGENT_TASK_EXITED && sl->last_lines != NULL)
+			(void)json_object_set_new(o, "last_lines",
+			    json_string(sl->last_lines));
 		json_array_append_new(a, o);
 	}
 	return (a);
@@ -678,6 +834,7 @@ slot_drop(struct agent_tasks *ts, struct agent_slot *sl)
 		agent_xfer_cleanup(&sl->hx);
 	}
 	agent_task_cleanup(&sl->t);
+	free(sl->last_lines);
 	if (i != ts->n - 1)
 		ts->v[i] = ts->v[ts->n - 1];
 	ts->n--;
@@ -732,6 +889,8 @@ agent_tasks_free(struct agent_tasks *ts)
 			agent_xfer_cleanup(&ts->v[i].hx);
 		}
 		agent_task_cleanup(&ts->v[i].t);
+		free(ts->v[i].last_lines);
+		ts->v[i].last_lines = NULL;
 	}
 	ts->n = 0;
 }

@@ -6,7 +6,11 @@
  * end "now" refresh every 10 s.  The choice is kept in the URL
  * (?node=&range= or ?node=&from=&to=) with history.replaceState.
  *
- * Test hooks: select#metrics-node, button[data-range=15m|1h|6h|24h|7d]
+ * With a task picked (?task=ID, one of the node's tasks), the task's CPU
+ * and resident memory follow below the node's, over the same range.
+ *
+ * Test hooks: select#metrics-node, select#metrics-task,
+ * svg[data-chart=task-cpu|task-mem][data-points=N], button[data-range=15m|1h|6h|24h|7d]
  * [aria-pressed], #metrics-from, #metrics-to, [data-action=apply-range],
  * [data-action=node], svg[data-chart=cpu|mem][data-points=N],
  * #charts-panel state on body[data-metrics-state=none|loading|ready|error],
@@ -37,7 +41,9 @@
 		seq: 0,
 		busy: false,
 		data: null,
-		charts: { cpu: null, mem: null }
+		charts: { cpu: null, mem: null, tcpu: null, tmem: null },
+		taskId: null,		/* string */
+		tasksReady: Promise.resolve()
 	};
 
 	function $(id) {
@@ -65,7 +71,14 @@
 	function init() {
 		readUrl();
 		$("metrics-node").addEventListener("change", function (ev) {
+			S.taskId = null;
 			selectNode(ev.currentTarget.value);
+		});
+		$("metrics-task").addEventListener("change", function (ev) {
+			S.taskId = ev.currentTarget.value || null;
+			writeUrl();
+			if (S.nodeId !== null)
+				load(true);
 		});
 		document.querySelectorAll("[data-range]").forEach(function (b) {
 			b.addEventListener("click", function () {
@@ -87,6 +100,10 @@
 		    height: 220, series: [], points: 0 });
 		S.charts.mem = C.lineChart($("mem-chart"), { chart: "mem",
 		    height: 220, series: [], points: 0 });
+		S.charts.tcpu = C.lineChart($("task-cpu-chart"),
+		    { chart: "task-cpu", height: 180, series: [], points: 0 });
+		S.charts.tmem = C.lineChart($("task-mem-chart"),
+		    { chart: "task-mem", height: 180, series: [], points: 0 });
 		renderRange();
 		$("pick-panel").hidden = false;
 		setState("none");
@@ -114,6 +131,8 @@
 
 		if (node !== null && /^[0-9]{1,18}$/.test(node))
 			S.nodeId = node;
+		if (/^[0-9]{1,18}$/.test(p.get("task") || ""))
+			S.taskId = p.get("task");
 		if (from !== null) {
 			f = new Date(from);
 			tt = to !== null && to !== "" ? new Date(to) : null;
@@ -134,11 +153,13 @@
 		var p = new URLSearchParams(location.search);
 		var q;
 
-		["node", "range", "from", "to"].forEach(function (k) {
+		["node", "task", "range", "from", "to"].forEach(function (k) {
 			p.delete(k);
 		});
 		if (S.nodeId !== null)
 			p.set("node", S.nodeId);
+		if (S.taskId !== null)
+			p.set("task", S.taskId);
 		if (S.range === "custom") {
 			p.set("from", S.from.toISOString());
 			if (S.to !== null)
@@ -182,6 +203,7 @@
 		S.truncated = cursor !== null;
 		renderNodes();
 		Y.setPageState("ready");
+		S.tasksReady = loadTasks();
 		if (S.nodeId !== null)
 			load(true);
 		else
@@ -243,6 +265,7 @@
 		S.data = null;
 		writeUrl();
 		$("metrics-node-link").hidden = S.nodeId === null;
+		S.tasksReady = loadTasks();
 		if (S.nodeId === null) {
 			S.seq++;
 			S.busy = false;
@@ -413,6 +436,113 @@
 		S.data = res;
 		render(res);
 		setState("ready");
+		loadTask(q, seq);
+	}
+
+	/* ---- a task of the node ---------------------------------------------- */
+
+	/* The node's tasks in the picker; the chosen one kept if it is there. */
+	async function loadTasks() {
+		var sel = $("metrics-task"), res, id = S.nodeId;
+
+		while (sel.options.length > 1)
+			sel.remove(1);
+		if (id === null)
+			return;
+		try {
+			res = await Y.api("GET", "/tasks" + Y.qs({ node_id: id,
+			    limit: 200 }));
+		} catch (err) {
+			return;
+		}
+		if (id !== S.nodeId)
+			return;
+		(res.items || []).forEach(function (x) {
+			sel.appendChild(el("option", { value: String(x.id),
+			    text: x.name }));
+		});
+		sel.value = S.taskId !== null ? S.taskId : "";
+		if (sel.value !== (S.taskId || "")) {
+			S.taskId = null;
+			writeUrl();
+		}
+	}
+
+	async function loadTask(q, seq) {
+		var res, tq = Object.assign({}, q), pts, from, to, unit, maxB = 0;
+		var name;
+
+		await S.tasksReady; /* the picker names the task */
+		if (S.taskId === null) {
+			$("task-panel").hidden = true;
+			return;
+		}
+		delete tq.node;
+		tq.task = S.taskId;
+		try {
+			res = await Y.api("GET", "/metrics" + Y.qs(tq));
+		} catch (err) {
+			if (seq === S.seq)
+				$("task-panel").hidden = true;
+			return;
+		}
+		if (seq !== S.seq || res === null || !Array.isArray(res.points))
+			return;
+		pts = res.points.filter(function (p) {
+			return Array.isArray(p) && finite(p[0]);
+		});
+		from = Date.parse(res.from) / 1000;
+		to = Date.parse(res.to) / 1000;
+		pts.forEach(function (p) {
+			if (finite(p[2]))
+				maxB = Math.max(maxB, p[2]);
+		});
+		unit = C.bytesUnit(maxB);
+		name = $("metrics-task").selectedOptions.length ?
+		    $("metrics-task").selectedOptions[0].textContent : "";
+		$("task-title").textContent = t("metrics.task.title",
+		    { task: name });
+		$("task-panel").hidden = false;
+		S.charts.tcpu.update({
+			chart: "task-cpu", height: 180, from: from, to: to,
+			step: res.step, points: pts.length, yMin: 0, yMax: null,
+			label: t("metrics.task.cpu", { task: name }),
+			series: [{ name: t("metrics.series.cpu"), cls: 1,
+			    area: true, points: pts.map(function (p) {
+				    return [p[0], p[1]];
+			    }) }],
+			yFormat: function (v) {
+				return C.formatNumber(v, 0) + "%";
+			},
+			valueFormat: function (v) {
+				return C.formatNumber(v, 1) + "%";
+			},
+			emptyText: t("charts.empty"),
+			noDataText: t("charts.noData")
+		});
+		S.charts.tmem.update({
+			chart: "task-mem", height: 180, from: from, to: to,
+			step: res.step, points: pts.length, yMin: 0, yMax: null,
+			label: t("metrics.task.mem", { task: name }),
+			series: [{ name: t("metrics.series.rss"), cls: 2,
+			    area: true, points: pts.map(function (p) {
+				    return [p[0], finite(p[2]) ? p[2] / unit.div :
+					null];
+			    }) }],
+			yFormat: function (v) {
+				return C.formatNumber(v, 1) + " " + unit.unit;
+			},
+			valueFormat: function (v) {
+				return C.formatBytes(v * unit.div);
+			},
+			emptyText: t("charts.empty"),
+			noDataText: t("charts.noData")
+		});
+		var last = pts.length ? pts[pts.length - 1] : null;
+		$("task-summary").textContent = last !== null ?
+		    t("metrics.task.summary", { threads: last[3] === null ?
+			"—" : last[3], fds: last[4] === null ? "—" : last[4] }) :
+		    "";
 	}
 
 	function stepText(s) {

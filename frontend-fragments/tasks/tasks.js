@@ -191,6 +191,18 @@
 		    } });
 	}
 
+	/* The task's CPU and memory history, on the Metrics page. */
+	function metricsButton(task) {
+		return el("button", { type: "button",
+		    class: "btn btn--small btn--link",
+		    dataset: { action: "metrics" },
+		    text: t("tasks.action.metrics"),
+		    onclick: function () {
+			    Y.navigate("metrics", { node: task.node_id,
+				task: task.id });
+		    } });
+	}
+
 	/* The task's logs, on the Logs page (through EWS). */
 	function logsButton(task) {
 		return el("button", { type: "button",
@@ -237,10 +249,21 @@
 				    actionButton(task, "stop"),
 				    actionButton(task, "uninstall"),
 				    logsButton(task),
+				    metricsButton(task),
 				    historyButton(task))));
 			if (task.id === S.focus)
 				tr.classList.add("is-highlight");
 			body.appendChild(tr);
+			/* Why it is down: the end of its log, as the agent saw it. */
+			if ((task.state === "failed" ||
+			    task.state === "crash_loop") && task.last_lines)
+				body.appendChild(el("tr", { class: "row-detail",
+				    dataset: { lastLinesOf: String(task.id) } },
+				    el("td", { colspan: "9" },
+					el("div", { class: "muted",
+					    text: t("tasks.lastLines") }),
+					el("pre", { class: "command",
+					    text: task.last_lines }))));
 		});
 		$("tasks-count").textContent = t("tasks.count",
 		    { n: S.items.length });

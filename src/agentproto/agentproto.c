@@ -1753,6 +1753,8 @@ agentproto_task_spec(const json_t *in, struct agentproto_err *err)
 		    !ts_int(o, sub, "health", "interval", 0, 1, 3600, 10,
 			err) ||
 		    !ts_int(o, sub, "health", "timeout", 0, 1, 60, 3, err) ||
+		    !ts_int(o, sub, "health", "start_timeout", 0, 1, 3600, 120,
+			err) ||
 		    !ts_int(o, sub, "health", "expect_status", 0, 100, 599, 200,
 			err))
 			goto fail;
@@ -1808,8 +1810,17 @@ agentproto_task_status_check(const json_t *a, struct agentproto_err *err)
 		    !get_int(o, pfx, "restarts", 0, 0, INT32_MAX, &v, NULL,
 			err) ||
 		    !get_int(o, pfx, "rss", 0, 0, INT64_MAX, &v, NULL, err) ||
-		    !get_int(o, pfx, "threads", 0, 0, INT32_MAX, &v, NULL, err))
+		    !get_int(o, pfx, "threads", 0, 0, INT32_MAX, &v, NULL,
+			err) ||
+		    !get_int(o, pfx, "fds", 0, 0, INT32_MAX, &v, NULL, err))
 			return (0);
+		hl = member(o, pfx, "last_lines", 0, NULL);
+		if (hl != NULL &&
+		    (!json_is_string(hl) || json_string_length(hl) > 8192)) {
+			err_set(err, pfx, "last_lines",
+			    "must be a string of at most 8192 bytes");
+			return (0);
+		}
 		if (member(o, pfx, "cpu", 0, NULL) != NULL &&
 		    !get_num(o, pfx, "cpu", 0, 100000, &d, err))
 			return (0);

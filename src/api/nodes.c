@@ -173,12 +173,32 @@ static const char *sql_metrics =
     "  WHERE g.user_id = $3::bigint AND (g.node_id = n.id OR"
     "  t.node_id = n.id)))";
 
+/* A task's history: the same buckets over task_metrics. */
+static const char *sql_task_metrics =
+    "WITH r AS (SELECT coalesce(nullif($4, '')::timestamptz,"
+    "  now() - interval '1 hour') AS f, coalesce(nullif($5, '')::timestamptz,"
+    "  now()) AS t),"
+    " st AS (SELECT greatest($6::integer, ceil(extract(epoch FROM"
+    "  (r.t - r.f)) / 300)::integer, 5) AS s FROM r)"
+    " SELECT json_build_object('task_id', t.id, 'node_id', t.node_id,"
+    "  'from', r.f, 'to', r.t, 'step', st.s, 'points', coalesce((SELECT"
+    "  json_agg(json_build_array(extract(epoch FROM b)::bigint,"
+    "  round(avg_cpu::numeric, 2), avg_rss, max_threads, max_fds)"
+    "  ORDER BY b) FROM (SELECT date_bin(make_interval(secs => st.s), m.at,"
+    "  timestamptz '2000-01-01') AS b, avg(m.cpu) AS avg_cpu,"
+    "  avg(m.rss)::bigint AS avg_rss, max(m.threads) AS max_threads,"
+    "  max(m.fds) AS max_fds FROM task_metrics m WHERE m.task_id = t.id"
+    "  AND m.at >= r.f AND m.at < r.t GROUP BY 1) q), '[]'))::text"
+    " FROM tasks t, r, st WHERE t.id = $1::bigint AND ($2::boolean OR"
+    "  EXISTS (SELECT 1 FROM grants g WHERE g.user_id = $3::bigint AND"
+    "  (g.node_id = t.node_id OR g.task_id = t.id)))";
+
 int
 api_metrics(struct http_request *req)
 {
 	struct api_ctx *c;
 	enum api_step	s;
-	int64_t		node, step;
+	int64_t		node, task, step;
 	char		n[32], uid[32], st[16], from[40], to[40];
 	const char     *vals[6];
 
@@ -187,14 +207,15 @@ api_metrics(struct http_request *req)
 	if ((s = api_begin(req, &c, 0)) != API_GO)
 		return (api_return(s));
 	if (!api_qs_int(req, "node", 1, INT64_MAX, 0, &node) ||
+	    !api_qs_int(req, "task", 1, INT64_MAX, 0, &task) ||
 	    !api_qs_int(req, "step", 0, 86400, 0, &step) ||
 	    !api_qs_time(req, "from", from, sizeof(from)) ||
 	    !api_qs_time(req, "to", to, sizeof(to)))
 		return (KORE_RESULT_OK);
-	if (node == 0)
-		return (api_error(req, 400, "bad_request", "node is required",
-		    "node"));
-	snprintf(n, sizeof(n), "%" PRId64, node);
+	if ((node == 0) == (task == 0))
+		return (api_error(req, 400, "bad_request",
+		    "one of node or task is required", "node"));
+	snprintf(n, sizeof(n), "%" PRId64, task ? task : node);
 	snprintf(uid, sizeof(uid), "%" PRId64, c->who.user_id);
 	snprintf(st, sizeof(st), "%" PRId64, step);
 	vals[0] = n;
@@ -203,7 +224,8 @@ api_metrics(struct http_request *req)
 	vals[3] = from;
 	vals[4] = to;
 	vals[5] = st;
-	if ((s = api_db(req, c, sql_metrics, 6, vals, NULL)) != API_GO)
+	if ((s = api_db(req, c, task ? sql_task_metrics : sql_metrics, 6, vals,
+		 NULL)) != API_GO)
 		return (api_return(s));
 	return (api_reply_row(req, c, 200));
 }

@@ -23,7 +23,7 @@
 #define TASK_COLS \
 	"t.id, t.node_id, n.name AS node_name, t.name, t.kind, t.state," \
 	" t.health, t.pid, t.started_at, t.restarts, t.created_at," \
-	" t.updated_at, t.metrics"
+	" t.updated_at, t.metrics, t.last_lines"
 
 /* Visible: admin, or a grant on the task or on its node. */
 #define TASK_VISIBLE \

@@ -198,7 +198,27 @@ test('Logs: open from the task row, follow new lines, search, download', async (
     await dl.saveAs(saved);
     assert.strictEqual(fs.readFileSync(saved, 'utf8'), fs.readFileSync(log, 'utf8'));
   });
-  await s.api('POST', '/api/v1/commands', { token: admin, body: { type: 'stop', task_id: id } });
+});
+
+test('Metrics: a task\'s CPU and memory beside its node\'s, from the task row', async () => {
+  const id = s.sql(`SELECT id FROM tasks WHERE name = 'chatty'`);
+  // A few heartbeats (1 s apart here) with the task running.
+  const t0 = Date.now();
+  while (Number(s.sql(`SELECT count(*) FROM task_metrics WHERE task_id = ${id}`)) < 2 && Date.now() - t0 < 15000) {
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  await withPage('tasks-metrics', 'u-admin', async (page, f) => {
+    await f.locator('tr[data-task-name="chatty"] [data-action="metrics"]').click({ timeout: 15000 });
+    await page.waitForURL(/module=metrics/, { timeout: 10000 });
+    f = page.frameLocator('#yard-frame');
+    await f.locator('#task-panel').waitFor({ state: 'visible', timeout: 15000 });
+    assert.strictEqual(await f.locator('#metrics-task').inputValue(), id);
+    const n = Number(await f.locator('svg[data-chart="task-mem"]').getAttribute('data-points'));
+    assert.ok(n >= 1, `task-mem points ${n}`);
+    assert.match(await f.locator('#task-summary').innerText(), /\d/);
+  });
+  const r = await s.api('POST', '/api/v1/commands', { token: admin, body: { type: 'stop', task_id: Number(id) } });
+  assert.strictEqual(r.status, 201, r.text);
 });
 
 test('no worker died', () => {

@@ -137,19 +137,43 @@ test('restart policy: a crashing task is restarted with back-off, then declared 
   assert.strictEqual(t.metrics.exit_status, 3);
 });
 
-test('health checks: running when the check passes, unhealthy when it fails', async () => {
+test('health checks: a start waits for the first pass; unhealthy when it never comes', async () => {
   const port = 20000 + Math.floor(Math.random() * 10000);
   const good = await createTask('web-ok', `exec python3 -m http.server ${port} --bind 127.0.0.1`,
     { health: { path: '/', port, interval: 1, timeout: 1 } });
-  const bad = await createTask('web-bad', 'exec sleep 300',
-    { health: { path: '/health', port: port + 1, interval: 1, timeout: 1 } });
-  assert.strictEqual((await run('start', good)).state, 'succeeded');
-  assert.strictEqual((await run('start', bad)).state, 'succeeded');
+  const bad = await createTask('web-bad', 'echo "listening nowhere"; exec sleep 300',
+    { health: { path: '/health', port: port + 1, interval: 1, timeout: 1, start_timeout: 3 } });
+  let d = await run('start', good);
+  assert.strictEqual(d.state, 'succeeded', d.output);
+  assert.match(d.output, /^started, pid \d+; healthy after \d+ ms$/);
+  // The command answered once healthy, so the task is running already.
   await waitFor(async () => { const t = await task(good); return t.state === 'running' && t.health === 'ok'; },
-    15000, 'the web task healthy');
+    5000, 'the web task healthy');
+  // Never healthy: starting during start_timeout, then the start fails
+  // with its log's last lines and the task is unhealthy (still running).
+  const c = await command('start', bad);
+  await waitFor(async () => (await task(bad)).state === 'starting', 5000, 'starting');
+  d = await run('start', bad).catch(() => null); // 409 while the first runs
+  await waitFor(async () => {
+    d = (await s.api('GET', `/api/v1/commands/${c.json.id}`, { token: admin })).json;
+    return d.state === 'failed';
+  }, 15000, 'the start failing');
+  assert.match(d.output, /started, pid \d+, but not healthy within 3 s \(.*\); the last lines of its log:\nlistening nowhere/);
   await waitFor(async () => { const t = await task(bad); return t.state === 'unhealthy' && t.health === 'failing'; },
     15000, 'the other unhealthy');
   for (const id of [good, bad]) assert.strictEqual((await run('stop', id)).state, 'succeeded');
+});
+
+test('a web task that dies while starting: the start fails and shows its last lines', async () => {
+  const port = 20000 + Math.floor(Math.random() * 10000);
+  const id = await createTask('web-dies', 'echo "loading config"; echo "FATAL: port in use" >&2; sleep 1; exit 3',
+    { health: { path: '/', port, interval: 1, timeout: 1 }, restart: { policy: 'never' } });
+  const d = await run('start', id);
+  assert.strictEqual(d.state, 'failed', d.output);
+  assert.match(d.output, /ended \(exit status 3\) before its health check passed; the last lines of its log:\nloading config\nFATAL: port in use/);
+  // The task shows them too while it is down.
+  await waitFor(async () => { const t = await task(id); return t.state === 'failed' && /FATAL: port in use/.test(t.last_lines || ''); },
+    10000, 'last lines on the task');
 });
 
 test('uninstall stops the task, removes what the agent created, and forgets it', async () => {
@@ -197,6 +221,27 @@ test('viewers cannot act on tasks; strangers do not see them', async () => {
   assert.strictEqual(r.status, 400);
   assert.strictEqual(r.json.field, 'task_id');
   assert.deepStrictEqual(markedPids(id), []);
+});
+
+test('task metrics: open files on the task, history for the Metrics page', async () => {
+  const id = await createTask('metered', 'exec sleep 300');
+  assert.strictEqual((await run('start', id)).state, 'succeeded');
+  await waitFor(async () => { const t = await task(id); return t.metrics && t.metrics.fds >= 0 && t.metrics.rss > 0; },
+    10000, 'metrics with open files');
+  await waitFor(() => Number(s.sql(`SELECT count(*) FROM task_metrics WHERE task_id = ${id}`)) >= 2, 10000, 'history');
+  let r = await s.api('GET', `/api/v1/metrics?task=${id}`, { token: admin });
+  assert.strictEqual(r.status, 200, r.text);
+  assert.strictEqual(r.json.task_id, id);
+  assert.ok(r.json.points.length >= 1);
+  const p = r.json.points[r.json.points.length - 1];
+  assert.ok(p[2] > 0 && p[3] >= 1 && p[4] >= 0, JSON.stringify(p)); // rss, threads, fds
+  r = await s.api('GET', `/api/v1/metrics?task=${id}&node=${agent.nodeId}`, { token: admin });
+  assert.strictEqual(r.status, 400);
+  r = await s.api('GET', '/api/v1/metrics', { token: admin });
+  assert.strictEqual(r.status, 400);
+  r = await s.api('GET', `/api/v1/metrics?task=${id}`, { token: s.token('metrics-stranger') });
+  assert.strictEqual(r.status, 404);
+  assert.strictEqual((await run('stop', id)).state, 'succeeded');
 });
 
 test('no worker died', () => {
