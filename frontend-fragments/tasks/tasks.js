@@ -2,12 +2,15 @@
  * Yard "tasks" module page: the tasks the user may view, their state,
  * pid, CPU and memory (refreshed every 2 s), start / stop / restart with
  * confirmation for the disruptive ones, the command's outcome, and a
- * create form per kind with the server's field errors shown inline.
+ * create form per kind with the server's field errors shown inline; Edit
+ * loads a task's settings into the same form (node and kind fixed) and
+ * saves them with PUT, keeping settings the form does not show.
  * Viewers see the buttons disabled, with the reason in their title.
  *
  * Test hooks: <tr data-task-id data-task-name data-state>, buttons
- * data-action="start" | "stop" | "restart" | "uninstall" | "logs" | "history",
- * form#task-create, #task-last,
+ * data-action="start" | "stop" | "restart" | "uninstall" | "edit" | "logs" |
+ * "metrics" | "history", form#task-create (data-mode=create|edit),
+ * #task-cancel-edit, #task-last,
  * #banner, body[data-yard-page=loading|ready|error].
  */
 (function () {
@@ -28,7 +31,8 @@
 		seq: 0,
 		loaded: false,
 		focus: null,		/* ?task=ID */
-		timer: null
+		timer: null,
+		editing: null		/* {id, spec} while the form edits */
 	};
 
 	function $(id) {
@@ -48,6 +52,7 @@
 		});
 		$("task-kind").addEventListener("change", showKind);
 		$("task-create").addEventListener("submit", onCreate);
+		$("task-cancel-edit").addEventListener("click", endEdit);
 		$("task-create").addEventListener("input", function (ev) {
 			var box = ev.target.getAttribute("aria-describedby");
 			if (box && $(box))
@@ -248,6 +253,7 @@
 				    actionButton(task, "restart"),
 				    actionButton(task, "stop"),
 				    actionButton(task, "uninstall"),
+				    editButton(task),
 				    logsButton(task),
 				    metricsButton(task),
 				    historyButton(task))));
@@ -350,12 +356,35 @@
 		});
 	}
 
+	/* A number field's value, or undefined when empty. */
+	function num(input) {
+		return input.value === "" ? undefined : Number(input.value);
+	}
+
+	/*
+	 * The spec from the form.  Editing starts from the task's own spec,
+	 * so settings the form does not show (back-off, expect_status...)
+	 * are kept.
+	 */
 	function buildSpec(f) {
 		var kind = f.kind.value;
-		var spec = { kind: kind, deploy_dir: f.deploy_dir.value.trim(),
-		    restart: { policy: f.restart.value }, env: {} };
-		var port = f.port.value === "" ? undefined : Number(f.port.value);
-		var bad = null;
+		var base = S.editing ? JSON.parse(JSON.stringify(S.editing.spec)) :
+		    {};
+		var spec = Object.assign(base, { kind: kind,
+		    deploy_dir: f.deploy_dir.value.trim(), env: {} });
+		var port = num(f.port);
+		var bad = null, k;
+
+		spec.restart = Object.assign(spec.restart || {},
+		    { policy: f.restart.value });
+		spec.log_files = lines(f.log_files.value);
+		if (f.health_path.value.trim() !== "") {
+			spec.health = Object.assign(spec.health || {},
+			    { path: f.health_path.value.trim() });
+			spec.health.port = num(f.health_port);
+			spec.health.interval = num(f.health_interval);
+		} else
+			delete spec.health;
 
 		if (f.stop_grace.value !== "")
 			spec.stop_grace = Number(f.stop_grace.value);
@@ -370,14 +399,22 @@
 		if (bad !== null)
 			return { error: "spec.env", text: t("tasks.error.env",
 			    { line: bad }) };
+		k = spec[kind] || {};
 		if (kind === "console")
-			spec.console = { command: f.command.value.trim(),
-			    args: lines(f.args.value) };
+			Object.assign(k, { command: f.command.value.trim(),
+			    args: lines(f.args.value) });
 		else if (kind === "jar")
-			spec.jar = { jar: f.jar.value.trim(), port: port };
-		else
-			spec.tomcat = { home: f.home.value.trim(), port: port };
-		return { spec: spec };
+			Object.assign(k, { jar: f.jar.value.trim(), port: port,
+			    jvm_options: lines(f.jvm_options.value),
+			    args: lines(f.jar_args.value) });
+		else {
+			Object.assign(k, { home: f.home.value.trim(), port: port,
+			    base: f.base.value.trim() || undefined,
+			    app_path: f.app_path.value.trim() || undefined });
+		}
+		spec[kind] = k;
+		/* JSON drops the undefined members: the server's defaults. */
+		return { spec: JSON.parse(JSON.stringify(spec)) };
 	}
 
 	function showError(box, text) {
@@ -409,6 +446,91 @@
 		return box;
 	}
 
+	/* ---- edit ------------------------------------------------------------ */
+
+	function editButton(task) {
+		var b = el("button", { type: "button",
+		    class: "btn btn--small btn--link",
+		    dataset: { action: "edit" }, text: t("tasks.action.edit") });
+
+		if (!canOperate(task)) {
+			b.disabled = true;
+			b.title = t("tasks.why.view");
+		}
+		b.addEventListener("click", function () {
+			startEdit(task.id);
+		});
+		return b;
+	}
+
+	async function startEdit(id) {
+		var task, f = $("task-create").elements, sp, k, h;
+
+		try {
+			task = await Y.api("GET", "/tasks/" + id);
+		} catch (err) {
+			Y.banner($("banner"), "error", Y.errorText(err));
+			return;
+		}
+		sp = task.spec || {};
+		k = sp[task.kind] || {};
+		h = sp.health || {};
+		S.editing = { id: task.id, spec: sp };
+		if (!Array.prototype.some.call(f.node_id.options, function (o) {
+			return o.value === String(task.node_id);
+		}))
+			f.node_id.appendChild(el("option", { value:
+			    String(task.node_id), text: task.node_name }));
+		f.node_id.value = String(task.node_id);
+		f.node_id.disabled = true;
+		f.name.value = task.name;
+		f.kind.value = task.kind;
+		f.kind.disabled = true;
+		showKind();
+		f.deploy_dir.value = sp.deploy_dir || "";
+		f.command.value = k.command || "";
+		f.args.value = (task.kind === "console" ? k.args || [] : [])
+		    .join("\n");
+		f.jar.value = k.jar || "";
+		f.jvm_options.value = (k.jvm_options || []).join("\n");
+		f.jar_args.value = (task.kind === "jar" ? k.args || [] : [])
+		    .join("\n");
+		f.home.value = k.home || "";
+		f.base.value = k.base || "";
+		f.app_path.value = k.app_path || "";
+		f.port.value = k.port || "";
+		f.env.value = Object.keys(sp.env || {}).map(function (n) {
+			return n + "=" + sp.env[n];
+		}).join("\n");
+		f.stop_grace.value = sp.stop_grace;
+		f.restart.value = (sp.restart || {}).policy || "on-failure";
+		f.health_path.value = h.path || "";
+		f.health_port.value = h.port || "";
+		f.health_interval.value = h.interval || "";
+		f.log_files.value = (sp.log_files || []).join("\n");
+		$("task-create").dataset.mode = "edit";
+		$("form-title").textContent = t("tasks.edit.title",
+		    { name: task.name });
+		$("task-submit").textContent = t("tasks.edit.submit");
+		$("task-cancel-edit").hidden = false;
+		$("create-panel").hidden = false;
+		$("create-panel").scrollIntoView({ block: "start" });
+	}
+
+	function endEdit() {
+		var f = $("task-create").elements;
+
+		S.editing = null;
+		f.node_id.disabled = false;
+		f.kind.disabled = false;
+		$("task-create").dataset.mode = "create";
+		$("form-title").textContent = t("tasks.create.title");
+		$("task-submit").textContent = t("tasks.create.submit");
+		$("task-cancel-edit").hidden = true;
+		$("create-panel").hidden = S.nodes.length === 0;
+		f.name.value = "";
+	}
+
 	async function onCreate(ev) {
 		var f = ev.target.elements, b, task, box;
 
@@ -423,11 +545,15 @@
 			return;
 		}
 		try {
-			task = await Y.api("POST", "/tasks", {
-				node_id: Number(f.node_id.value),
-				name: f.name.value.trim(),
-				spec: b.spec
-			});
+			if (S.editing)
+				task = await Y.api("PUT", "/tasks/" + S.editing.id,
+				    { name: f.name.value.trim(), spec: b.spec });
+			else
+				task = await Y.api("POST", "/tasks", {
+					node_id: Number(f.node_id.value),
+					name: f.name.value.trim(),
+					spec: b.spec
+				});
 		} catch (err) {
 			box = errorBox(err.field);
 			if (box !== null) {
@@ -440,6 +566,11 @@
 		}
 		S.focus = task.id;
 		S.scrolled = false;
+		if (S.editing) {
+			endEdit();
+			Y.banner($("banner"), "success", t("tasks.edit.saved",
+			    { name: task.name }));
+		}
 		f.name.value = "";
 		load();
 	}

@@ -221,6 +221,42 @@ test('Metrics: a task\'s CPU and memory beside its node\'s, from the task row', 
   assert.strictEqual(r.status, 201, r.text);
 });
 
+test('Edit: change a task\'s settings on the page; settings the form hides are kept', async () => {
+  const spec = { kind: 'console', deploy_dir: path.join(s.dir, 'deploy', 'editable'),
+    console: { command: '/bin/sh', args: ['-c', 'exec sleep 300'] }, stop_grace: 4,
+    restart: { policy: 'always', backoff_initial: 7, backoff_max: 70, crash_loop: 3 } };
+  let r = await s.api('POST', '/api/v1/tasks', { token: admin, body: { node_id: agent.nodeId, name: 'editable', spec } });
+  assert.strictEqual(r.status, 201, r.text);
+  const id = r.json.id;
+  await withPage('tasks-edit', 'u-admin', async (page, f) => {
+    await f.locator('tr[data-task-name="editable"] [data-action="edit"]').click({ timeout: 15000 });
+    await f.locator('#task-create[data-mode="edit"]').waitFor({ timeout: 10000 });
+    assert.strictEqual(await f.locator('#task-name').inputValue(), 'editable');
+    assert.strictEqual(await f.locator('#task-kind').isDisabled(), true);
+    assert.strictEqual(await f.locator('#task-args').inputValue(), '-c\nexec sleep 300');
+    // A bad value: the server's error lands by its field, nothing changes.
+    await f.locator('#task-health-path').fill('no-slash');
+    await f.locator('#task-health-port').fill('8080');
+    await f.locator('#task-submit').click();
+    await f.locator('#task-health-path-error').waitFor({ state: 'visible', timeout: 10000 });
+    assert.match(await f.locator('#task-health-path-error').innerText(), /spec\.health\.path/);
+    await f.locator('#task-health-path').fill('/ready');
+    await f.locator('#task-log-files').fill('logs/*.log');
+    await f.locator('#task-grace').fill('9');
+    await f.locator('#task-submit').click();
+    await f.locator('#task-create[data-mode="create"]').waitFor({ timeout: 10000 });
+  });
+  r = await s.api('GET', `/api/v1/tasks/${id}`, { token: admin });
+  assert.strictEqual(r.json.spec.stop_grace, 9);
+  assert.deepStrictEqual(r.json.spec.log_files, ['logs/*.log']);
+  assert.strictEqual(r.json.spec.health.path, '/ready');
+  assert.strictEqual(r.json.spec.health.port, 8080);
+  // Kept although the form does not show them.
+  assert.strictEqual(r.json.spec.restart.backoff_initial, 7);
+  assert.strictEqual(r.json.spec.restart.crash_loop, 3);
+  assert.strictEqual(r.json.spec.restart.policy, 'always');
+});
+
 test('no worker died', () => {
   assert.deepStrictEqual(s.deaths(), []);
 });
