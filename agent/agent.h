@@ -101,6 +101,8 @@ struct agent_proc {
 	int	 sampled;
 	char	 state;
 	int64_t	 utime, stime; /* clock ticks */
+	int64_t	 cutime, cstime; /* of waited-for children */
+	int64_t	 session;
 	int64_t	 threads;
 	int64_t	 starttime; /* ticks after boot */
 	int64_t	 rss; /* bytes */
@@ -109,7 +111,16 @@ struct agent_proc {
 	uint64_t prev_ms;
 };
 
+/* A task's whole process tree: the processes of its session. */
+struct agent_tree {
+	int64_t ticks; /* utime + stime + cutime + cstime, summed */
+	int64_t rss;
+	int64_t threads;
+	int64_t procs;
+};
+
 int    agent_proc_parse(const char *, size_t, struct agent_proc *);
+int    agent_proc_tree(const int *, size_t, struct agent_tree *);
 int    agent_proc_open(struct agent_proc *, int);
 int    agent_proc_sample(struct agent_proc *);
 void   agent_proc_close(struct agent_proc *);
@@ -240,6 +251,8 @@ struct agent_slot {
 	uint64_t	  health_next; /* mono ms */
 	char		  health_why[128];
 	int		  ever_healthy; /* since the last start */
+	int64_t		  tree_ticks; /* CPU of its tree at tree_ms */
+	uint64_t	  tree_ms;
 	uint64_t	  start_deadline; /* mono ms: healthy by then */
 	char		  cmd_note[192]; /* a restart's stop, for its result */
 	char		 *last_lines; /* of its log, when it ended by itself */

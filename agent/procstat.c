@@ -9,6 +9,7 @@
  * once the first has gone), so pid reuse cannot be mistaken for the task.
  */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -83,11 +84,20 @@ agent_proc_parse(const char *buf, size_t len, struct agent_proc *p)
 		if (!parse_int(&s, end, &v))
 			return (0);
 		switch (field) {
+		case 6:
+			p->session = v;
+			break;
 		case 14:
 			p->utime = v;
 			break;
 		case 15:
 			p->stime = v;
+			break;
+		case 16:
+			p->cutime = v < 0 ? 0 : v;
+			break;
+		case 17:
+			p->cstime = v < 0 ? 0 : v;
 			break;
 		case 20:
 			p->threads = v;
@@ -193,4 +203,55 @@ agent_proc_cpu(const struct agent_proc *p, long hz)
 	if (dt < 0)
 		return (-1);
 	return ((double)dt * 1000.0 / (double)hz * 100.0 / (double)dms);
+}
+
+/*
+ * One pass over /proc: out[i] sums the processes whose session is
+ * leaders[i] (a task runs in a session of its own, so this is its whole
+ * tree, children and double-forked daemons included, unless they made a
+ * session of their own).  Children's time already waited for counts
+ * through cutime/cstime, so the sum grows as members come and go.
+ * Returns the processes read, or -1 when /proc cannot be read.
+ */
+int
+agent_proc_tree(const int *leaders, size_t n, struct agent_tree *out)
+{
+	struct agent_proc p;
+	struct dirent	 *d;
+	char		  path[64], buf[1024];
+	ssize_t		  len;
+	size_t		  i;
+	DIR		 *dir;
+	int		  fd, seen = 0;
+
+	memset(out, 0, n * sizeof(*out));
+	if ((dir = opendir("/proc")) == NULL)
+		return (-1);
+	while ((d = readdir(dir)) != NULL) {
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		(void)snprintf(path, sizeof(path), "/proc/%.20s/stat",
+		    d->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;
+		len = read(fd, buf, sizeof(buf) - 1);
+		(void)close(fd);
+		if (len <= 0)
+			continue;
+		memset(&p, 0, sizeof(p));
+		if (!agent_proc_parse(buf, (size_t)len, &p))
+			continue;
+		seen++;
+		for (i = 0; i < n; i++) {
+			if (leaders[i] <= 0 || p.session != leaders[i])
+				continue;
+			out[i].ticks += p.utime + p.stime + p.cutime + p.cstime;
+			out[i].rss += p.rss;
+			out[i].threads += p.threads;
+			out[i].procs++;
+			break;
+		}
+	}
+	(void)closedir(dir);
+	return (seen);
 }

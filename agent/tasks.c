@@ -203,6 +203,7 @@ start(struct agent_tasks *ts, struct agent_slot *sl, char *why, size_t len)
 	sl->health = 0;
 	sl->health_next = 0;
 	sl->ever_healthy = 0;
+	sl->tree_ms = 0;
 	sl->start_deadline = agent_mono_ms() +
 	    (uint64_t)json_integer_value(json_object_get(h, "start_timeout")) *
 		1000;
@@ -746,13 +747,25 @@ json_t *
 agent_tasks_status(struct agent_tasks *ts, long hz)
 {
 	struct agent_slot *sl;
+	struct agent_tree  tree[AGENT_TASKS_MAX];
+	int		   leaders[AGENT_TASKS_MAX], running = 0, scanned = 0;
 	json_t		  *a, *o;
 	double		   cpu;
 	int64_t		   fds;
+	uint64_t	   now = agent_mono_ms();
 	size_t		   i;
 
 	if ((a = json_array()) == NULL)
 		return (NULL);
+	/* Whole trees: one pass over /proc for all running tasks. */
+	for (i = 0; i < ts->n; i++) {
+		leaders[i] = ts->v[i].t.state == AGENT_TASK_RUNNING
+		    ? (int)ts->v[i].t.pid
+		    : 0;
+		running += leaders[i] > 0;
+	}
+	if (running > 0)
+		scanned = agent_proc_tree(leaders, ts->n, tree) > 0;
 	for (i = 0; i < ts->n; i++) {
 		sl = &ts->v[i];
 		o = json_pack("{s:I, s:s, s:i, s:I}", "id",
@@ -771,7 +784,29 @@ agent_tasks_status(struct agent_tasks *ts, long hz)
 			if ((fds = count_fds(sl->t.pid)) >= 0)
 				(void)json_object_set_new(o, "fds",
 				    json_integer(fds));
-			if ((cpu = agent_proc_cpu(&sl->t.proc, hz)) >= 0)
+			cpu = agent_proc_cpu(&sl->t.proc, hz);
+			if (scanned && tree[i].procs > 0) {
+				/* The tree's totals replace the main's. */
+				(void)json_object_set_new(o, "rss",
+				    json_integer(tree[i].rss));
+				(void)json_object_set_new(o, "threads",
+				    json_integer(tree[i].threads));
+				(void)json_object_set_new(o, "procs",
+				    json_integer(tree[i].procs));
+				cpu = -1;
+				if (sl->tree_ms != 0 && now > sl->tree_ms &&
+				    hz > 0)
+					cpu = (double)(tree[i].ticks >
+							  sl->tree_ticks
+						      ? tree[i].ticks -
+							  sl->tree_ticks
+						      : 0) *
+					    1000.0 / (double)hz * 100.0 /
+					    (double)(now - sl->tree_ms);
+				sl->tree_ticks = tree[i].ticks;
+				sl->tree_ms = now;
+			}
+			if (cpu >= 0)
 				(void)json_object_set_new(o, "cpu",
 				    json_real(cpu));
 		}

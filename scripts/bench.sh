@@ -124,8 +124,9 @@ echo "  p50 $p50 ms (budget <= 5), p99 $p99 ms (budget <= 50): $d_verdict budget
 
 echo "B5: one metrics sweep of 100 processes (procstat, kept /proc descriptors)"
 out=$("$top/obj/bench/sweep_bench") || { echo "$out"; exit 1; }
-echo "  $out"
-sw_p99=$(echo "$out" | sed -n 's/.* p99 \([0-9.]*\) ms.*/\1/p')
+echo "$out" | sed 's/^/  /'
+echo "  (the tree scan runs once per heartbeat, not per sweep: task totals)"
+sw_p99=$(echo "$out" | grep '^sweep of' | sed -n 's/.* p99 \([0-9.]*\) ms.*/\1/p')
 sw_verdict=$(awk -v m="$sw_p99" 'BEGIN { print (m <= 2) ? "within" : "OVER" }')
 echo "  p99 $sw_p99 ms (budget <= 2 ms): $sw_verdict budget"
 

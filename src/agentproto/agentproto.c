@@ -1812,7 +1812,8 @@ agentproto_task_status_check(const json_t *a, struct agentproto_err *err)
 		    !get_int(o, pfx, "rss", 0, 0, INT64_MAX, &v, NULL, err) ||
 		    !get_int(o, pfx, "threads", 0, 0, INT32_MAX, &v, NULL,
 			err) ||
-		    !get_int(o, pfx, "fds", 0, 0, INT32_MAX, &v, NULL, err))
+		    !get_int(o, pfx, "fds", 0, 0, INT32_MAX, &v, NULL, err) ||
+		    !get_int(o, pfx, "procs", 0, 0, INT32_MAX, &v, NULL, err))
 			return (0);
 		hl = member(o, pfx, "last_lines", 0, NULL);
 		if (hl != NULL &&

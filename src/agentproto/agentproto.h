@@ -286,6 +286,7 @@ int agentproto_auth_format(char *, size_t, int64_t, const char *);
  *  "stopped"|"failed"|"crash_loop", "health":"ok"|"failing",
  *  "pid":int>=0, "started_at":ms>=0, "exit_status":int, "restarts":int>=0,
  *  "cpu":0..100*cpus, "rss":bytes, "threads":int>=0, "fds":int>=0,
+ *  "procs":int>=0,
  *  "last_lines":string<=8192} (all but id and state optional).  Returns 1, else 0 with *err naming the member.
  */
 int agentproto_task_status_check(const json_t *, struct agentproto_err *);

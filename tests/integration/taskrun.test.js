@@ -223,11 +223,15 @@ test('viewers cannot act on tasks; strangers do not see them', async () => {
   assert.deepStrictEqual(markedPids(id), []);
 });
 
-test('task metrics: open files on the task, history for the Metrics page', async () => {
-  const id = await createTask('metered', 'exec sleep 300');
+test('task metrics: the whole process tree, open files, history for the Metrics page', async () => {
+  // Two processes: the whole tree is measured, not only the main one.
+  const id = await createTask('metered', 'sleep 300 & exec sleep 301');
   assert.strictEqual((await run('start', id)).state, 'succeeded');
   await waitFor(async () => { const t = await task(id); return t.metrics && t.metrics.fds >= 0 && t.metrics.rss > 0; },
     10000, 'metrics with open files');
+  const m = (await task(id)).metrics;
+  assert.strictEqual(m.procs, 2, JSON.stringify(m));
+  assert.strictEqual(m.threads, 2, JSON.stringify(m));
   await waitFor(() => Number(s.sql(`SELECT count(*) FROM task_metrics WHERE task_id = ${id}`)) >= 2, 10000, 'history');
   let r = await s.api('GET', `/api/v1/metrics?task=${id}`, { token: admin });
   assert.strictEqual(r.status, 200, r.text);

@@ -116,6 +116,48 @@ test_gone(void **state)
 	assert_int_equal(p.gone, 1);
 }
 
+/* A session leader with a child and a double-forked grandchild. */
+static void
+test_tree(void **state)
+{
+	struct agent_tree tr[2];
+	int		  p[2], leaders[2];
+	pid_t		  pid;
+	char		  c;
+
+	assert_int_equal(pipe(p), 0);
+	if ((pid = fork()) == 0) {
+		(void)setsid();
+		if (fork() == 0) {
+			if (fork() == 0) {
+				(void)close(p[0]);
+				if (write(p[1], "x", 1) != 1)
+					_exit(1);
+				pause();
+				_exit(0);
+			}
+			pause();
+			_exit(0);
+		}
+		pause();
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	(void)close(p[1]);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	leaders[0] = pid;
+	leaders[1] = 999999999; /* no such session */
+	assert_true(agent_proc_tree(leaders, 2, tr) > 3);
+	assert_int_equal(tr[0].procs, 3);
+	assert_true(tr[0].rss > 0);
+	assert_int_equal(tr[0].threads, 3);
+	assert_true(tr[0].ticks >= 0);
+	assert_int_equal(tr[1].procs, 0);
+	(void)kill(-pid, SIGKILL);
+	(void)waitpid(pid, NULL, 0);
+	(void)close(p[0]);
+}
+
 int
 main(void)
 {
@@ -124,6 +166,7 @@ main(void)
 		cmocka_unit_test(test_parse_bad),
 		cmocka_unit_test(test_sample_self),
 		cmocka_unit_test(test_gone),
+		cmocka_unit_test(test_tree),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
