@@ -336,5 +336,7 @@ char *agent_log_tail(const char *, int64_t, off_t *, int *);
 char *agent_log_search(const char *, const char *, int64_t, int64_t *, off_t *,
     int *);
 char *agent_log_read(const char *, off_t *, uint64_t *, off_t, int *);
+int   agent_log_rotate(const char *, off_t, int);
+int   agent_log_rotate_files(const json_t *, off_t, int);
 
 #endif /* AGENT_H */

@@ -87,7 +87,7 @@ $(OBJDIR)/tests/test_supervise: tests/unit/test_supervise.c \
 	@mkdir -p $(@D)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
 
-LOGREAD_SRCS=	agent/logread.c $(AGENTPROTO_SRCS)
+LOGREAD_SRCS=	agent/logread.c agent/log.c $(AGENTPROTO_SRCS)
 
 $(OBJDIR)/tests/test_logread: tests/unit/test_logread.c $(LOGREAD_SRCS)
 	@mkdir -p $(@D)

@@ -349,3 +349,88 @@ agent_log_read(const char *path, off_t *pos, uint64_t *ino, off_t limit,
 	free(buf);
 	return (out);
 }
+
+/*
+ * Size-based rotation by copy and truncate (as logrotate's copytruncate:
+ * the writer keeps its descriptor and needs no signal; a line written
+ * between the copy and the truncate can be lost).  path.1 is the newest
+ * old part; at most keep parts are kept.  Returns 1 when it rotated, 0
+ * when not needed, -1 on error (errno set).
+ */
+int
+agent_log_rotate(const char *path, off_t max, int keep)
+{
+	struct stat st;
+	char	    from[AGENT_PATH_MAX * 2 + 16], to[AGENT_PATH_MAX * 2 + 16];
+	char	    buf[65536];
+	ssize_t	    n;
+	int	    in, out, i;
+
+	if (lstat(path, &st) == -1)
+		return (errno == ENOENT ? 0 : -1);
+	if (!S_ISREG(st.st_mode) || st.st_size <= max || keep < 1)
+		return (0);
+	for (i = keep - 1; i >= 1; i--) {
+		(void)snprintf(from, sizeof(from), "%s.%d", path, i);
+		(void)snprintf(to, sizeof(to), "%s.%d", path, i + 1);
+		if (rename(from, to) == -1 && errno != ENOENT)
+			return (-1);
+	}
+	(void)snprintf(to, sizeof(to), "%s.1", path);
+	if ((in = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return (-1);
+	if ((out = open(to,
+		 O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		 0640)) == -1) {
+		(void)close(in);
+		return (-1);
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		if (write(out, buf, (size_t)n) != n) {
+			n = -1;
+			break;
+		}
+	}
+	if (n == 0)
+		n = ftruncate(in, 0);
+	(void)close(out);
+	(void)close(in);
+	return (n == 0 ? 1 : -1);
+}
+
+/*
+ * Rotate the task's configured log files (its log_files matches) past
+ * max, keeping keep parts; rotated parts themselves (a name ending in
+ * ".<digits>") are left alone.  Returns how many failed.
+ */
+int
+agent_log_rotate_files(const json_t *spec, off_t max, int keep)
+{
+	const char *dir, *rel, *p;
+	json_t	   *files, *v;
+	char	    path[AGENT_PATH_MAX * 2 + 2];
+	size_t	    i;
+	int	    failed = 0;
+
+	dir = json_string_value(json_object_get(spec, "deploy_dir"));
+	if (dir == NULL || (files = agent_log_files(spec)) == NULL)
+		return (0);
+	json_array_foreach(files, i, v)
+	{
+		rel = json_string_value(v);
+		if (strcmp(rel, "stdout") == 0)
+			continue;
+		for (p = rel + strlen(rel);
+		     p > rel && p[-1] >= '0' && p[-1] <= '9'; p--)
+			;
+		if (p < rel + strlen(rel) && p > rel && p[-1] == '.')
+			continue;
+		(void)snprintf(path, sizeof(path), "%s/%s", dir, rel);
+		if (agent_log_rotate(path, max, keep) == -1) {
+			log_warn("%s: log rotation", path);
+			failed++;
+		}
+	}
+	json_decref(files);
+	return (failed);
+}

@@ -469,6 +469,9 @@ agent_tasks_tick(struct agent_tasks *ts)
 				AGENT_LOG_KEEP) == -1)
 				log_warn("task %" PRId64 ": log rotation",
 				    ts->v[i].t.id);
+			(void)agent_log_rotate_files(ts->v[i].t.spec,
+			    ts->log_max ? ts->log_max : AGENT_LOG_MAX,
+			    AGENT_LOG_KEEP);
 		}
 	}
 	for (i = 0; i < ts->n; i++) {

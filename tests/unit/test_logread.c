@@ -253,6 +253,45 @@ test_files(void **state)
 	json_decref(spec);
 }
 
+static void
+test_rotate(void **state)
+{
+	char	    spec_text[512], p[200], sub[160];
+	json_t	   *spec;
+	struct stat st;
+
+	(void)snprintf(sub, sizeof(sub), "%s/rot", dir);
+	(void)mkdir(sub, 0700);
+	put("rot/app.log", "0123456789abcdef\n");
+	put("rot/app.log.1", "older\n");
+	put("rot/small.log", "x\n");
+	(void)snprintf(spec_text, sizeof(spec_text),
+	    "{\"deploy_dir\":\"%s\",\"log_files\":[\"rot/*\"]}", dir);
+	assert_non_null(spec = json_loads(spec_text, 0, NULL));
+	/* Past 10 bytes: app.log is copied to .1 (the old .1 moves to .2)
+	 * and truncated; small.log and the parts themselves stay. */
+	assert_int_equal(agent_log_rotate_files(spec, 10, 3), 0);
+	(void)snprintf(p, sizeof(p), "%s/rot/app.log", dir);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	(void)snprintf(p, sizeof(p), "%s/rot/app.log.1", dir);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_size, 17);
+	(void)snprintf(p, sizeof(p), "%s/rot/app.log.2", dir);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_size, 6);
+	(void)snprintf(p, sizeof(p), "%s/rot/app.log.1.1", dir);
+	assert_int_equal(stat(p, &st), -1);
+	(void)snprintf(p, sizeof(p), "%s/rot/small.log", dir);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_size, 2);
+	/* A symbolic link is not rotated (nor followed). */
+	(void)snprintf(p, sizeof(p), "%s/rot/link.log", dir);
+	assert_int_equal(symlink("/etc/passwd", p), 0);
+	assert_int_equal(agent_log_rotate(p, 1, 3), 0);
+	json_decref(spec);
+}
+
 int
 main(void)
 {
@@ -263,6 +302,7 @@ main(void)
 		cmocka_unit_test_setup(test_search, clear),
 		cmocka_unit_test_setup(test_read_chunks, clear),
 		cmocka_unit_test_setup(test_files, clear),
+		cmocka_unit_test_setup(test_rotate, clear),
 	};
 
 	return (cmocka_run_group_tests(tests, setup, teardown));
