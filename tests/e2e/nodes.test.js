@@ -27,7 +27,10 @@ test('admin enrols a node from the page and watches it come online', async () =>
     await page.click('#login-u-admin');
     const f = page.frameLocator('#yard-frame');
     await f.locator('[data-action="enroll"]').click({ timeout: 15000 });
-    const cmd = (await f.locator('#enroll-command').innerText({ timeout: 10000 })).trim();
+    // The box exists before the token arrives: wait for the command.
+    const box = f.locator('#enroll-command', { hasText: 'yard-agent enroll' });
+    await box.waitFor({ timeout: 10000 });
+    const cmd = (await box.innerText()).trim();
     const m = cmd.match(/^yard-agent enroll --server (\S+) --token ([A-Za-z0-9_-]{43})$/);
     assert.ok(m, cmd);
     assert.strictEqual(m[1], s.yard.url);
