@@ -8,46 +8,23 @@ const assert = require('node:assert');
 const fs = require('node:fs');
 const path = require('node:path');
 const { startStack, waitFor, sleep } = require('../lib/stack.js');
+const { taskKit } = require('../lib/tasks.js');
 
-let s, admin, agent;
+let s, admin, agent, kit, createTask, run;
 test.before(async () => {
   s = await startStack({ privatePg: true, env: { YARD_HEARTBEAT_INTERVAL: '1' } });
   admin = s.adminToken('logs-admin');
   agent = await s.agent('logger');
+  kit = taskKit(s, admin, agent);
+  createTask = (name, script, over = {}) => kit.console(name, script, Object.assign({ stop_grace: 2 }, over));
+  run = kit.run;
   await waitFor(async () => (await s.api('GET', `/api/v1/nodes/${agent.nodeId}`, { token: admin })).json.status === 'online',
     10000, 'node online');
 });
 test.after(async () => {
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const env = fs.readFileSync(`/proc/${d}/environ`, 'latin1');
-      if (env.includes(`YARD_TASK_MARK=node${agent.nodeId}-`)) process.kill(Number(d), 'SIGKILL');
-    } catch { /* gone */ }
-  }
+  if (kit) kit.killAll();
   await s.stop();
 });
-
-async function createTask(name, script, over = {}) {
-  const spec = Object.assign({
-    kind: 'console', deploy_dir: path.join(s.dir, 'deploy', name),
-    console: { command: '/bin/sh', args: ['-c', script] }, stop_grace: 2,
-  }, over);
-  const r = await s.api('POST', '/api/v1/tasks', { token: admin, body: { node_id: agent.nodeId, name, spec } });
-  assert.strictEqual(r.status, 201, r.text);
-  return r.json.id;
-}
-
-async function run(type, id) {
-  const c = await s.api('POST', '/api/v1/commands', { token: admin, body: { type, task_id: id } });
-  assert.strictEqual(c.status, 201, c.text);
-  let d;
-  await waitFor(async () => {
-    d = (await s.api('GET', `/api/v1/commands/${c.json.id}`, { token: admin })).json;
-    return ['succeeded', 'failed', 'timed_out'].includes(d.state);
-  }, 20000, `${type} result`);
-  return d;
-}
 
 const logs = (id, qs = '', token = admin) => s.api('GET', `/api/v1/tasks/${id}/logs${qs}`, { token });
 const logPath = (id) => path.join(agent.state, 'logs', `${id}.log`);

@@ -9,58 +9,22 @@ const assert = require('node:assert');
 const fs = require('node:fs');
 const path = require('node:path');
 const { startStack, waitFor, sleep } = require('../lib/stack.js');
+const { taskKit } = require('../lib/tasks.js');
 
 let s, admin, agent;
+let k, createTask, command, run, task, markedPids;
 test.before(async () => {
   s = await startStack({ privatePg: true, env: { YARD_HEARTBEAT_INTERVAL: '1' } });
   admin = s.adminToken('run-admin');
   agent = await s.agent('runner');
+  k = taskKit(s, admin, agent);
+  ({ command, run, task, markedPids } = k);
+  createTask = k.console;
 });
 test.after(async () => {
-  // Whatever a failed test left running.
-  for (const pid of markedPids()) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  if (k) k.killAll(); // whatever a failed test left running
   await s.stop();
 });
-
-// Processes carrying a task mark of this agent's node.
-function markedPids(taskId) {
-  const want = `YARD_TASK_MARK=node${agent.nodeId}-` + (taskId === undefined ? '' : `${taskId}`);
-  const out = [];
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    let env;
-    try { env = fs.readFileSync(`/proc/${d}/environ`, 'latin1').split('\0'); } catch { continue; }
-    if (env.some((e) => (taskId === undefined ? e.startsWith(want) : e === want))) out.push(Number(d));
-  }
-  return out;
-}
-
-async function createTask(name, script, over = {}) {
-  const spec = Object.assign({
-    kind: 'console', deploy_dir: path.join(s.dir, 'deploy', name),
-    console: { command: '/bin/sh', args: ['-c', script] }, stop_grace: 5,
-  }, over);
-  const r = await s.api('POST', '/api/v1/tasks', { token: admin, body: { node_id: agent.nodeId, name, spec } });
-  assert.strictEqual(r.status, 201, r.text);
-  return r.json.id;
-}
-
-async function command(type, taskId, token = admin) {
-  return s.api('POST', '/api/v1/commands', { token, body: { type, task_id: taskId } });
-}
-
-async function run(type, taskId, ms = 20000) {
-  const c = await command(type, taskId);
-  assert.strictEqual(c.status, 201, c.text);
-  let d;
-  await waitFor(async () => {
-    d = (await s.api('GET', `/api/v1/commands/${c.json.id}`, { token: admin })).json;
-    return ['succeeded', 'failed', 'timed_out'].includes(d.state);
-  }, ms, `${type} result`);
-  return d;
-}
-
-const task = async (id) => (await s.api('GET', `/api/v1/tasks/${id}`, { token: admin })).json;
 
 test('start: the program runs in its own group; state and pid come back', async () => {
   const id = await createTask('sleeper', 'echo started; exec sleep 300');

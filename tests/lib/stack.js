@@ -204,6 +204,13 @@ async function startStack(opts = {}) {
     // Enrol and run a real yard-agent with its own state directory.
     // token: an enrolment token to use (default: a fresh one).
     async agent(name, url = yard.url, token = null) {
+      // Task marks are node<id>-<task>: agents of test files running at
+      // once must not share node ids, or one file's stray-killing and
+      // process lookups would reach another's tasks.
+      if (!this.nodeIdsSpread) {
+        psql(pgPort, db, `SELECT setval('nodes_id_seq', greatest((SELECT max(id) FROM nodes), 0) + ${1000000 + crypto.randomInt(1000000000)})`);
+        this.nodeIdsSpread = true;
+      }
       let tok = { json: { token } };
       if (!token) {
         tok = await this.api('POST', '/api/v1/enrollments', { token: this.adminToken('agent-enroller') });
