@@ -138,7 +138,8 @@ enum agent_stop_how {
 	AGENT_STOP_NONE = 0,
 	AGENT_STOP_TERM, /* the group ended after SIGTERM */
 	AGENT_STOP_TERM_STRAYS, /* ... and marked strays were killed */
-	AGENT_STOP_KILL /* the grace period ran out: SIGKILL */
+	AGENT_STOP_KILL, /* the grace period ran out: SIGKILL */
+	AGENT_STOP_SCRIPT /* the group ended after Tomcat's stop script */
 };
 
 struct agent_task {
@@ -155,6 +156,9 @@ struct agent_task {
 	enum agent_stop_how   stop_how;
 	uint64_t	      stop_started, stop_deadline; /* mono ms */
 	uint64_t	      stop_ms; /* how long the last stop took */
+	pid_t		      stop_pid; /* the stop script while it runs */
+	int		      stop_status; /* its wait status; -1 running */
+	char		     *log; /* logdir/<id>.log, from the last start */
 	int64_t		      started_ms; /* wall clock */
 	struct agent_proc     proc;
 };

@@ -83,7 +83,7 @@ $(OBJDIR)/tests/test_procstat: tests/unit/test_procstat.c $(PROCSTAT_SRCS)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
 
 $(OBJDIR)/tests/test_supervise: tests/unit/test_supervise.c \
-    agent/supervise.c $(PROCSTAT_SRCS)
+    agent/supervise.c agent/logread.c $(PROCSTAT_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
 

@@ -2,10 +2,11 @@
  * Copyright (c) 2026 Yard authors.  ISC licence.
  *
  * Task supervision (SPEC 5): start a task's program in a session and
- * process group of its own, stop it gracefully (SIGTERM to the group,
- * the grace period, then SIGKILL to the group and to every process that
- * carries the task's mark), reap, and adopt a task again after the agent
- * restarts.  Non-blocking: agent_task_tick() drives each task.
+ * process group of its own, stop it gracefully (the kind's polite stop:
+ * SIGTERM to the group, or Tomcat's stop script; the grace period; then
+ * SIGKILL to the group and to every process that carries the task's
+ * mark), reap, and adopt a task again after the agent restarts.
+ * Non-blocking: agent_task_tick() drives each task.
  *
  * Every process of a task inherits YARD_TASK_MARK=<node-unique mark> in
  * its environment, so that descendants that left the group (double fork
@@ -41,8 +42,14 @@ static int    mkdirs(const char *);
 static int    has_mark(pid_t, const char *);
 static void   child_exec(const struct agent_task *, const char *,
       const char *const *, char *const *, int, int);
-static char **child_env(const struct agent_task *, const json_t *, size_t *);
+static char **child_env(const struct agent_task *, const json_t *, size_t *,
+    int);
 static char **argv_build(const struct agent_task *, const char **);
+static pid_t spawn(const struct agent_task *, const char *, const char *const *,
+    int, int, char *, size_t);
+static void  env_free(char **, size_t);
+static int   stop_script(struct agent_task *);
+static const char *tomcat_script(const struct agent_task *, const char *);
 
 void
 agent_supervise_init(void)
@@ -74,6 +81,7 @@ agent_task_init(struct agent_task *t, int64_t id, const char *mark_prefix)
 	memset(t, 0, sizeof(*t));
 	t->id = id;
 	t->exit_status = -1;
+	t->stop_status = -1;
 	t->proc.fd = -1;
 	(void)snprintf(t->mark, sizeof(t->mark), "%s-%" PRId64, mark_prefix,
 	    id);
@@ -143,20 +151,41 @@ argv_build(const struct agent_task *t, const char **file)
 	/* tomcat: catalina.sh run in the foreground, CATALINA_* in env. */
 	if ((argv = calloc(3, sizeof(*argv))) == NULL)
 		return (NULL);
-	*file = json_string_value(json_object_get(k, "start_script"));
-	if (*file == NULL)
-		*file = "bin/catalina.sh";
+	*file = tomcat_script(t, "start_script");
 	argv[0] = (char *)(uintptr_t)*file;
 	argv[1] = "run";
 	return (argv);
 }
 
 /*
- * The agent's environment plus the spec's, plus the task's mark.  The
- * first *ninh entries are the agent's own strings; the rest are ours.
+ * A Tomcat script of the spec (start_script or stop_script, default
+ * bin/catalina.sh): absolute as given, else relative to tomcat.home
+ * (CATALINA_HOME), where Tomcat keeps it.  In a static buffer: the agent
+ * has one thread and uses it before the next call.
+ */
+static const char *
+tomcat_script(const struct agent_task *t, const char *which)
+{
+	static char   buf[AGENT_PATH_MAX * 2 + 2];
+	const json_t *tc = json_object_get(t->spec, "tomcat");
+	const char   *s = json_string_value(json_object_get(tc, which));
+
+	if (s == NULL)
+		s = "bin/catalina.sh";
+	if (s[0] == '/')
+		return (s);
+	(void)snprintf(buf, sizeof(buf), "%s/%s",
+	    json_string_value(json_object_get(tc, "home")), s);
+	return (buf);
+}
+
+/*
+ * The agent's environment plus the spec's, plus the task's mark when
+ * mark is set.  The first *ninh entries are the agent's own strings; the
+ * rest are ours (env_free()).
  */
 static char **
-child_env(const struct agent_task *t, const json_t *env, size_t *ninh)
+child_env(const struct agent_task *t, const json_t *env, size_t *ninh, int mark)
 {
 	const char   *k, *kind;
 	const json_t *v, *tc;
@@ -193,10 +222,24 @@ child_env(const struct agent_task *t, const json_t *env, size_t *ninh)
 				  "deploy_dir"))) != -1)
 			out[j++] = s;
 	}
-	if (asprintf(&s, "%s=%s", MARK_ENV, t->mark) == -1)
-		return (NULL);
-	out[j++] = s;
+	if (mark) {
+		if (asprintf(&s, "%s=%s", MARK_ENV, t->mark) == -1)
+			return (NULL);
+		out[j++] = s;
+	}
 	return (out);
+}
+
+static void
+env_free(char **envp, size_t ninh)
+{
+	size_t i;
+
+	if (envp == NULL)
+		return;
+	for (i = ninh; envp[i] != NULL; i++)
+		free(envp[i]);
+	free(envp);
 }
 
 /*
@@ -240,6 +283,58 @@ child_exec(const struct agent_task *t, const char *file,
 }
 
 /*
+ * Fork and exec file in a session of its own (child_exec()), with the
+ * task's environment (its mark when mark is set) and logfd as stdout and
+ * stderr.  Waits only for the exec.  Returns the pid, or -1 with why.
+ */
+static pid_t
+spawn(const struct agent_task *t, const char *file, const char *const *argv,
+    int logfd, int mark, char *err, size_t errlen)
+{
+	char  **envp;
+	char	why[256];
+	pid_t	pid = -1;
+	ssize_t n;
+	size_t	ninh = 0;
+	int	sfd[2];
+
+	if ((envp = child_env(t, json_object_get(t->spec, "env"), &ninh,
+		 mark)) == NULL) {
+		(void)snprintf(err, errlen, "cannot build the environment");
+		return (-1);
+	}
+	if (pipe2(sfd, O_CLOEXEC) == -1) {
+		(void)snprintf(err, errlen, "pipe: %s", strerror(errno));
+		goto done;
+	}
+	if ((pid = fork()) == -1) {
+		(void)snprintf(err, errlen, "fork: %s", strerror(errno));
+		(void)close(sfd[0]);
+		(void)close(sfd[1]);
+		goto done;
+	}
+	if (pid == 0) {
+		(void)close(sfd[0]);
+		child_exec(t, file, argv, envp, logfd, sfd[1]);
+	}
+	/* Wait for exec (EOF) or the reason it did not happen. */
+	(void)close(sfd[1]);
+	do {
+		n = read(sfd[0], why, sizeof(why) - 1);
+	} while (n == -1 && errno == EINTR);
+	(void)close(sfd[0]);
+	if (n > 0) {
+		why[n] = '\0';
+		(void)waitpid(pid, NULL, 0);
+		(void)snprintf(err, errlen, "%s", why);
+		pid = -1;
+	}
+done:
+	env_free(envp, ninh);
+	return (pid);
+}
+
+/*
  * Start the task.  One instance per task: refused while it runs or
  * stops.  stdout and stderr go to logdir/<id>.log (appended).  Returns 1
  * once the program is exec'd in its own session, or 0 with why in err
@@ -251,12 +346,9 @@ agent_task_start(struct agent_task *t, const char *logdir, char *err,
 {
 	const char *file = NULL, *dir;
 	char	    path[1024];
-	char	  **argv = NULL, **envp = NULL;
+	char	  **argv = NULL;
 	pid_t	    pid;
-	ssize_t	    n;
-	char	    why[256];
-	int	    logfd = -1, ok = 0, sfd[2];
-	size_t	    i, ninh = 0;
+	int	    logfd = -1, ok = 0;
 
 	if (t->state == AGENT_TASK_RUNNING || t->state == AGENT_TASK_STOPPING) {
 		(void)snprintf(err, errlen, "already %s (pid %d)",
@@ -279,39 +371,13 @@ agent_task_start(struct agent_task *t, const char *logdir, char *err,
 		    strerror(errno));
 		return (0);
 	}
-	if ((argv = argv_build(t, &file)) == NULL || file == NULL ||
-	    (envp = child_env(t, json_object_get(t->spec, "env"), &ninh)) ==
-		NULL) {
+	if ((argv = argv_build(t, &file)) == NULL || file == NULL) {
 		(void)snprintf(err, errlen, "cannot build the command line");
 		goto done;
 	}
-	if (pipe2(sfd, O_CLOEXEC) == -1) {
-		(void)snprintf(err, errlen, "pipe: %s", strerror(errno));
+	if ((pid = spawn(t, file, (const char *const *)argv, logfd, 1, err,
+		 errlen)) == -1)
 		goto done;
-	}
-	if ((pid = fork()) == -1) {
-		(void)snprintf(err, errlen, "fork: %s", strerror(errno));
-		(void)close(sfd[0]);
-		(void)close(sfd[1]);
-		goto done;
-	}
-	if (pid == 0) {
-		(void)close(sfd[0]);
-		child_exec(t, file, (const char *const *)argv, envp, logfd,
-		    sfd[1]);
-	}
-	/* Wait for exec (EOF) or the reason it did not happen. */
-	(void)close(sfd[1]);
-	do {
-		n = read(sfd[0], why, sizeof(why) - 1);
-	} while (n == -1 && errno == EINTR);
-	(void)close(sfd[0]);
-	if (n > 0) {
-		why[n] = '\0';
-		(void)waitpid(pid, NULL, 0);
-		(void)snprintf(err, errlen, "%s", why);
-		goto done;
-	}
 
 	t->pid = pid;
 	t->state = AGENT_TASK_RUNNING;
@@ -320,33 +386,96 @@ agent_task_start(struct agent_task *t, const char *logdir, char *err,
 	t->exit_status = -1;
 	t->stop_how = AGENT_STOP_NONE;
 	t->started_ms = agent_now_ms();
+	free(t->log);
+	t->log = strdup(path); /* for the stop script's output */
 	agent_proc_close(&t->proc);
 	if (agent_proc_open(&t->proc, pid))
 		t->starttime = t->proc.starttime;
 	ok = 1;
 done:
-	if (envp != NULL) {
-		for (i = ninh; envp[i] != NULL; i++)
-			free(envp[i]);
-		free(envp);
-	}
 	free(argv);
 	(void)close(logfd);
 	return (ok);
 }
 
-/* Begin a graceful stop: SIGTERM to the group, SIGKILL after grace. */
+/*
+ * Tomcat's polite stop: "<stop_script> stop" (default bin/catalina.sh,
+ * found as the start script is: absolute, or under tomcat.home), run as
+ * the start script is (CATALINA_HOME, CATALINA_BASE and the spec's
+ * environment) but without the task's mark, so that it is never taken
+ * for a process of the task.  It runs in a session of its own, its
+ * output appended to the task's log; agent_tasks_reap() reaps it and
+ * agent_task_tick() falls back to SIGTERM when it fails.  Returns 1
+ * once it runs, else 0 (said in the task's log: the caller sends
+ * SIGTERM).
+ */
+static int
+stop_script(struct agent_task *t)
+{
+	const char *argv[3];
+	struct stat st;
+	char	    path[64], err[256];
+	pid_t	    pid;
+	int	    logfd = -1;
+
+	argv[0] = tomcat_script(t, "stop_script");
+	argv[1] = "stop";
+	argv[2] = NULL;
+	if (t->log != NULL)
+		logfd = open(t->log, O_WRONLY | O_APPEND | O_CLOEXEC);
+	else {
+		/* Adopted after a restart: the task's own stdout, if a file. */
+		(void)snprintf(path, sizeof(path), "/proc/%d/fd/1",
+		    (int)t->pid);
+		if ((logfd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) !=
+			-1 &&
+		    (fstat(logfd, &st) == -1 || !S_ISREG(st.st_mode))) {
+			(void)close(logfd);
+			logfd = -1;
+		}
+	}
+	if (logfd == -1 &&
+	    (logfd = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1) {
+		log_warn("task %" PRId64 ": /dev/null", t->id);
+		return (0);
+	}
+	pid = spawn(t, argv[0], argv, logfd, 0, err, sizeof(err));
+	if (pid == -1) {
+		log_warnx("task %" PRId64 ": stop script: %s: SIGTERM", t->id,
+		    err);
+		dprintf(logfd,
+		    "yard-agent: the stop script failed: %s; "
+		    "sending SIGTERM\n",
+		    err);
+	} else {
+		t->stop_pid = pid;
+		t->stop_status = -1;
+	}
+	(void)close(logfd);
+	return (pid != -1);
+}
+
+/*
+ * Begin a graceful stop: the kind's polite stop (Tomcat's stop script,
+ * else SIGTERM to the group), SIGKILL after grace.
+ */
 void
 agent_task_stop(struct agent_task *t)
 {
-	int64_t grace;
+	const char *kind;
+	int64_t	    grace;
 
 	if (t->state != AGENT_TASK_RUNNING)
 		return;
 	grace = json_integer_value(json_object_get(t->spec, "stop_grace"));
+	kind = json_string_value(json_object_get(t->spec, "kind"));
 	t->state = AGENT_TASK_STOPPING;
 	t->stop_started = agent_mono_ms();
 	t->stop_deadline = t->stop_started + (uint64_t)grace * 1000;
+	if (kind != NULL && strcmp(kind, "tomcat") == 0 && stop_script(t)) {
+		t->stop_how = AGENT_STOP_SCRIPT;
+		return;
+	}
 	t->stop_how = AGENT_STOP_TERM;
 	if (kill(-t->pid, SIGTERM) == -1 && errno == ESRCH)
 		(void)kill(t->pid, SIGTERM);
@@ -407,7 +536,10 @@ agent_task_signal_marked(const struct agent_task *t, int sig)
 	return (n);
 }
 
-/* Reap children (our tasks and adopted orphans); note our tasks' ends. */
+/*
+ * Reap children (our tasks, their stop scripts and adopted orphans);
+ * note our tasks' ends, and their stop scripts' (never a task's end).
+ */
 void
 agent_tasks_reap(struct agent_task **tasks, size_t n)
 {
@@ -417,6 +549,10 @@ agent_tasks_reap(struct agent_task **tasks, size_t n)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		for (i = 0; i < n; i++) {
+			if (tasks[i]->stop_pid == pid) {
+				tasks[i]->stop_status = status;
+				continue;
+			}
 			if (tasks[i]->pid != pid)
 				continue;
 			tasks[i]->exit_status = WIFEXITED(status)
@@ -459,6 +595,24 @@ agent_task_tick(struct agent_task *t)
 	}
 
 	/* STOPPING */
+	if (t->stop_pid != 0 && t->stop_status != -1) {
+		/* The stop script ended; when it failed, SIGTERM. */
+		if (t->stop_how == AGENT_STOP_SCRIPT &&
+		    (group || !t->main_gone) &&
+		    (!WIFEXITED(t->stop_status) ||
+			WEXITSTATUS(t->stop_status) != 0)) {
+			log_info("task %" PRId64 ": the stop script failed "
+				 "(status %d): SIGTERM",
+			    t->id,
+			    WIFEXITED(t->stop_status)
+				? WEXITSTATUS(t->stop_status)
+				: 128 + WTERMSIG(t->stop_status));
+			t->stop_how = AGENT_STOP_TERM;
+			if (kill(-t->pid, SIGTERM) == -1 && errno == ESRCH)
+				(void)kill(t->pid, SIGTERM);
+		}
+		t->stop_pid = 0;
+	}
 	if (group || !t->main_gone) {
 		if (agent_mono_ms() < t->stop_deadline)
 			return (0);
@@ -470,6 +624,14 @@ agent_task_tick(struct agent_task *t)
 		}
 		(void)kill(-t->pid, SIGKILL);
 		(void)kill(t->pid, SIGKILL);
+		if (t->stop_pid != 0)
+			(void)kill(-t->stop_pid, SIGKILL);
+		return (0);
+	}
+	/* The task is gone; its stop script may end until the deadline. */
+	if (t->stop_pid != 0) {
+		if (agent_mono_ms() >= t->stop_deadline)
+			(void)kill(-t->stop_pid, SIGKILL);
 		return (0);
 	}
 	/* The group is gone; so must be anything that left it. */
@@ -510,56 +672,23 @@ void
 agent_task_cleanup(struct agent_task *t)
 {
 	agent_proc_close(&t->proc);
+	free(t->log);
+	t->log = NULL;
 	json_decref(t->spec);
 	t->spec = NULL;
 }
 
 /*
- * Size-based rotation of a task's log (logdir/<id>.log) by copy and
- * truncate: the task keeps writing through its O_APPEND descriptor and
- * needs no signal (as logrotate's copytruncate, a line written between
- * the copy and the truncate can be lost).  <id>.log.1 is the
- * newest old part; at most keep parts are kept.  Returns 1 when it
- * rotated, 0 when not needed, -1 on error (errno set).
+ * Size-based rotation of a task's log (logdir/<id>.log): see
+ * agent_log_rotate().
  */
 int
 agent_task_log_rotate(const char *logdir, int64_t id, off_t max, int keep)
 {
-	struct stat st;
-	char	    path[1200], from[1220], to[1220], buf[65536];
-	ssize_t	    n;
-	int	    in, out, i;
+	char path[1200];
 
 	(void)snprintf(path, sizeof(path), "%s/%" PRId64 ".log", logdir, id);
-	if (stat(path, &st) == -1)
-		return (errno == ENOENT ? 0 : -1);
-	if (st.st_size <= max || keep < 1)
-		return (0);
-	for (i = keep - 1; i >= 1; i--) {
-		(void)snprintf(from, sizeof(from), "%s.%d", path, i);
-		(void)snprintf(to, sizeof(to), "%s.%d", path, i + 1);
-		if (rename(from, to) == -1 && errno != ENOENT)
-			return (-1);
-	}
-	(void)snprintf(to, sizeof(to), "%s.1", path);
-	if ((in = open(path, O_RDWR | O_CLOEXEC)) == -1)
-		return (-1);
-	if ((out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) ==
-	    -1) {
-		(void)close(in);
-		return (-1);
-	}
-	while ((n = read(in, buf, sizeof(buf))) > 0) {
-		if (write(out, buf, (size_t)n) != n) {
-			n = -1;
-			break;
-		}
-	}
-	if (n == 0)
-		n = ftruncate(in, 0);
-	(void)close(out);
-	(void)close(in);
-	return (n == 0 ? 1 : -1);
+	return (agent_log_rotate(path, max, keep));
 }
 
 static int

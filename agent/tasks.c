@@ -489,6 +489,8 @@ agent_tasks_tick(struct agent_tasks *ts)
 					    AGENT_STOP_TERM_STRAYS
 					? "stopped by SIGTERM; processes that "
 					  "had left its group were killed"
+					: sl->t.stop_how == AGENT_STOP_SCRIPT
+					? "stopped by the stop script"
 					: "stopped by SIGTERM",
 				    sl->t.stop_ms);
 				if (sl->cmd_kind == AGENTPROTO_CMD_UNINSTALL) {

@@ -3,7 +3,8 @@
 set -eu
 PKGS="kore libjwt-dev libhiredis-dev libjansson-dev libcurl4-openssl-dev
 libpq-dev libarchive-dev libxml2-dev libcmocka-dev libssl-dev pkg-config
-postgresql-15 redis-server chromium wrk gcc make clang"
+postgresql-15 redis-server chromium wrk gcc make clang
+default-jdk-headless tomcat10 tomcat10-user"
 # make bench measures the agent against Zabbix's agent in the same run.
 [ "${1:-}" = bench ] && PKGS="$PKGS zabbix-agent"
 missing=""
@@ -21,6 +22,18 @@ if [ -n "$missing" ]; then
 	$SUDO apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
 	    --no-install-recommends $missing
+	# tests/integration/webkinds.test.js runs Debian's Tomcat with a
+	# CATALINA_BASE of its own; the system service the package enables
+	# and starts (where systemd runs) would hold port 8080 for good:
+	# stop it when we installed it just now.
+	case " $missing " in
+	*" tomcat10 "*)
+		if [ -d /run/systemd/system ]; then
+			$SUDO systemctl disable --now tomcat10.service ||
+			    true
+		fi
+		;;
+	esac
 fi
 
 # Browser tests drive Debian's chromium through playwright-core (npm).
