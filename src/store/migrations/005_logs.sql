@@ -26,8 +26,9 @@ CREATE TABLE log_requests (
 	matches		bigint,
 	truncated	boolean NOT NULL DEFAULT false
 );
+-- The long-poll looks for unanswered requests of its node.
 CREATE INDEX log_requests_pending ON log_requests (node_id)
-	WHERE delivered_at IS NULL;
+	WHERE answered_at IS NULL;
 CREATE INDEX log_requests_wanted ON log_requests (wanted_until);
 
 CREATE TABLE log_chunks (
