@@ -257,6 +257,38 @@ test('Edit: change a task\'s settings on the page; settings the form hides are k
   assert.strictEqual(r.json.spec.restart.policy, 'always');
 });
 
+test('a web task from the form: health-checked, running, then stopped', async () => {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  await withPage('tasks-web', 'u-admin', async (page, f) => {
+    const form = f.locator('#task-create');
+    await form.waitFor({ timeout: 15000 });
+    await f.locator(`#task-node option[value="${agent.nodeId}"]`).waitFor({ state: 'attached', timeout: 10000 });
+    await f.locator('#task-node').selectOption(String(agent.nodeId));
+    await f.locator('#task-name').fill('web-python');
+    await f.locator('#task-deploy').fill(path.join(s.dir, 'deploy', 'web-python'));
+    await f.locator('#task-command').fill('python3');
+    await f.locator('#task-args').fill(`-m\nhttp.server\n${port}\n--bind\n127.0.0.1`);
+    await f.locator('#task-health-path').fill('/');
+    await f.locator('#task-health-port').fill(String(port));
+    await f.locator('#task-health-interval').fill('1');
+    await f.locator('#task-grace').fill('3');
+    await form.locator('button[type=submit]').click();
+    const row = f.locator('tr[data-task-name="web-python"]');
+    await row.waitFor({ timeout: 10000 });
+    await row.locator('[data-action="start"]').click();
+    // The start answers once the health check passes.
+    await f.locator('#task-last[data-state="succeeded"]', { hasText: /healthy after \d+ ms/ }).waitFor({ timeout: 20000 });
+    await f.locator('tr[data-task-name="web-python"][data-state="running"]').waitFor({ timeout: 15000 });
+    const r = await fetch(`http://127.0.0.1:${port}/`);
+    assert.strictEqual(r.status, 200);
+    await row.locator('[data-action="stop"]').click();
+    await f.locator('#yard-confirm [data-action="confirm"]').click({ timeout: 5000 });
+    await f.locator('tr[data-task-name="web-python"][data-state="stopped"]').waitFor({ timeout: 15000 });
+  });
+  assert.strictEqual(s.sql(`SELECT string_agg(c.type || ':' || c.state, ',' ORDER BY c.seq) FROM commands c
+    JOIN tasks t ON t.id = c.task_id WHERE t.name = 'web-python'`), 'start:succeeded,stop:succeeded');
+});
+
 test('no worker died', () => {
   assert.deepStrictEqual(s.deaths(), []);
 });
