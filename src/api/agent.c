@@ -226,6 +226,11 @@ static const char *sql_sweep =
     "  AND n.status <> 'new' RETURNING n.id, n.status),"
     " ne AS (INSERT INTO node_events (node_id, status) SELECT id, status"
     "  FROM ch),"
+    /* Metric history past its retention, every 10 minutes ($3). */
+    " pn AS (DELETE FROM node_metrics WHERE $3::boolean AND"
+    "  at < now() - make_interval(days => $4::integer)),"
+    " pt AS (DELETE FROM task_metrics WHERE $3::boolean AND"
+    "  at < now() - make_interval(days => $4::integer)),"
     " lr AS (DELETE FROM log_requests WHERE wanted_until <"
     "  now() - interval '1 minute'),"
     " t AS (UPDATE commands SET state = 'timed_out', finished_at = now()"
@@ -705,12 +710,15 @@ sweep_done(struct kore_pgsql *sql, void *arg)
 	sweeping = 0;
 }
 
+#define PRUNE_MS (10 * 60 * 1000)
+
 static void
 agent_tick(void *arg, uint64_t now)
 {
-	struct poller *p;
-	char	       off[16], lost[16];
-	int	       redis_ok;
+	static uint64_t next_prune; /* metric retention: 0, at start */
+	struct poller  *p;
+	char		off[16], lost[16], days[16];
+	int		redis_ok, prune;
 
 	/*
 	 * Kore does not call a callback-bound query's callback when its
@@ -753,11 +761,16 @@ agent_tick(void *arg, uint64_t now)
 		return;
 	snprintf(off, sizeof(off), "%" PRId64, app.cfg.node_offline_after);
 	snprintf(lost, sizeof(lost), "%" PRId64, app.cfg.node_lost_after);
+	snprintf(days, sizeof(days), "%" PRId64,
+	    app.cfg.metrics_retention_days);
+	prune = now >= next_prune;
 	kore_pgsql_init(&sweep_sql);
 	kore_pgsql_bind_callback(&sweep_sql, sweep_done, NULL);
 	if (!kore_pgsql_setup(&sweep_sql, APP_DB_BG, KORE_PGSQL_ASYNC) ||
-	    !kore_pgsql_query_params(&sweep_sql, sql_sweep, 0, 2,
-		KORE_PGSQL_PARAM_TEXT(off), KORE_PGSQL_PARAM_TEXT(lost))) {
+	    !kore_pgsql_query_params(&sweep_sql, sql_sweep, 0, 4,
+		KORE_PGSQL_PARAM_TEXT(off), KORE_PGSQL_PARAM_TEXT(lost),
+		KORE_PGSQL_PARAM_TEXT(prune ? "true" : "false"),
+		KORE_PGSQL_PARAM_TEXT(days))) {
 		if (sweep_sql.state != KORE_PGSQL_STATE_INIT ||
 		    sweep_sql.error != NULL) {
 			api_pg_repair(&sweep_sql);
@@ -767,6 +780,8 @@ agent_tick(void *arg, uint64_t now)
 		return;
 	}
 	sweeping = 1;
+	if (prune)
+		next_prune = now + PRUNE_MS;
 }
 
 static void

@@ -212,6 +212,21 @@ test('task metrics: the whole process tree, open files, history for the Metrics 
   assert.strictEqual((await run('stop', id)).state, 'succeeded');
 });
 
+test('metric history older than YARD_METRICS_RETENTION_DAYS is deleted', async () => {
+  const tid = s.sql(`SELECT id FROM tasks WHERE name = 'metered'`);
+  s.sql(`INSERT INTO node_metrics (node_id, at, cpu, mem_used, mem_total, load1)
+    VALUES (${agent.nodeId}, now() - interval '3 days', 1, 1, 1, 0)`);
+  s.sql(`INSERT INTO task_metrics (task_id, at, cpu, rss) VALUES (${tid}, now() - interval '3 days', 1, 1)`);
+  const recent = Number(s.sql(`SELECT count(*) FROM task_metrics WHERE task_id = ${tid}`)) - 1;
+  assert.ok(recent >= 1);
+  // An instance prunes when it starts, then every 10 minutes.
+  const other = await s.startAnother({ YARD_METRICS_RETENTION_DAYS: '2' });
+  await waitFor(() => s.sql(`SELECT (SELECT count(*) FROM node_metrics WHERE at < now() - interval '2 days')
+    + (SELECT count(*) FROM task_metrics WHERE at < now() - interval '2 days')`) === '0', 10000, 'old samples deleted');
+  assert.strictEqual(Number(s.sql(`SELECT count(*) FROM task_metrics WHERE task_id = ${tid}`)), recent);
+  await other.stop();
+});
+
 test('no worker died', () => {
   assert.deepStrictEqual(s.deaths(), []);
 });
