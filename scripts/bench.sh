@@ -10,6 +10,7 @@
 #   B5 one metrics sweep of 100 processes (agent/procstat.c).
 #   B6 yard-agent idle RSS next to zabbix_agentd's, both running now.
 #   B7 yard-agent RSS with 50 supervised tasks; start-to-running latency.
+#   B8 log follow delay: a line a task writes -> the follow in the API.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -190,9 +191,15 @@ sed -n 's/^start-to-running/  start-to-running/p' "$dir/tb.out"
 awk -v k="$tasks_kb" 'BEGIN { printf "  yard-agent with 50 running tasks: %.1f MB\n", k / 1024 }'
 rss_verdict=$(awk -v k="$tasks_kb" 'BEGIN { print (k > 0 && k <= 11 * 1024) ? "within" : "OVER" }')
 echo "  yard-agent RSS with 50 tasks <= 11 MB: $rss_verdict budget"
+echo "B8: log follow delay (a line written on the node -> the browser's follow)"
+sed -n 's/^log follow/  log follow/p' "$dir/tb.out"
+lf_max=$(sed -n 's/^log follow: .* max \([0-9]*\) ms.*/\1/p' "$dir/tb.out")
+lf_verdict=$(awk -v m="$lf_max" 'BEGIN { print (m != "" && m < 1000) ? "within" : "OVER" }')
+echo "  max $lf_max ms (issue 4: under a second): $lf_verdict budget"
 
 deaths=$(grep -c "died from sandbox violation" "$dir/yard.log" || true)
 echo "workers killed by the sandbox during the bench: $deaths"
 [ "$verdict" = within ] && [ "$hb_verdict" = within ] &&
     [ "$d_verdict" = within ] && [ "$sw_verdict" = within ] &&
-    [ "$rss_verdict" = within ] && [ "$deaths" -eq 0 ]
+    [ "$rss_verdict" = within ] && [ "$lf_verdict" = within ] &&
+    [ "$deaths" -eq 0 ]

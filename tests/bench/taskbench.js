@@ -6,7 +6,10 @@
 // 2. measures start-to-running of one trivial task through the whole path
 //    (API call -> ledger -> Redis wake -> agent -> fork/exec -> result
 //    recorded), 20 times, polling the command every 2 ms, and prints p50/max;
-// 3. stops every task.  Exits non-zero on any failure.
+// 3. measures the log follow delay: a task prints its clock every 100 ms,
+//    a follow through the API receives the lines (arrival minus the line's
+//    time, same machine), 50 lines, prints p50/max;
+// 4. stops every task.  Exits non-zero on any failure.
 'use strict';
 const [url, nodeId, root, nStr] = process.argv.slice(2);
 const N = Number(nStr);
@@ -66,5 +69,28 @@ async function finish(id, step = 2, ms = 30000) {
   }
   lat.sort((a, b) => a - b);
   console.log(`start-to-running: p50 ${lat[10].toFixed(1)} ms, max ${lat[19].toFixed(1)} ms (20 starts, polled every 2 ms)`);
+
+  // Log follow: a task prints its clock every 100 ms; a follow receives
+  // the lines; the delay is the arrival time minus the line's own time.
+  const lt = (await api('POST', '/tasks', { node_id: Number(nodeId), name: 'bench-log', spec: {
+    kind: 'console', deploy_dir: `${root}/bench-log`, stop_grace: 1,
+    console: { command: 'sh', args: ['-c', 'while :; do date +%s%N; sleep 0.1; done'] } } })).id;
+  await finish((await api('POST', '/commands', { type: 'start', task_id: lt })).id, 10);
+  let r = await api('GET', `/tasks/${lt}/logs?follow=1&lines=1`);
+  const rid = r.request;
+  let seq = r.seq === null ? -1 : r.seq;
+  const fol = [];
+  while (fol.length < 50) {
+    r = await api('GET', `/tasks/${lt}/logs?request=${rid}&after=${seq}`);
+    const now = Date.now();
+    if (r.ended) throw new Error('the follow ended');
+    seq = r.seq === null ? seq : r.seq;
+    for (const l of r.text.split('\n')) {
+      if (/^\d{19}$/.test(l)) fol.push(now - Number(BigInt(l) / 1000000n));
+    }
+  }
+  fol.sort((a, b) => a - b);
+  console.log(`log follow: p50 ${fol[Math.floor(fol.length / 2)]} ms, max ${fol[fol.length - 1]} ms (${fol.length} lines, one every 100 ms)`);
+  await finish((await api('POST', '/commands', { type: 'stop', task_id: lt })).id, 10);
   for (const id of ids) await finish((await api('POST', '/commands', { type: 'stop', task_id: id })).id, 20);
 })().catch((e) => { console.error('taskbench: ' + e.message); process.exit(1); });
