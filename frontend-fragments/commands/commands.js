@@ -1,12 +1,13 @@
 /*
  * Yard "commands" module page: the ledger of commands the user may view,
- * newest first, filtered by node, task, state, "issued by me" and time;
+ * newest first, filtered by node, task, state, user (admins pick anyone;
+ * everyone has "issued by me") and time;
  * a row opens its detail (every state change with its time, the agent's
  * output and exit status).  The first page refreshes every 3 s.
  * ?task=ID and ?node=ID preselect a filter.
  *
  * Test hooks: <tr data-command-id data-type data-state>, #f-node,
- * #f-task, #f-state, #f-mine, #command-detail, #detail-events li[data-state],
+ * #f-task, #f-state, #f-user (admins), #f-mine, #command-detail, #detail-events li[data-state],
  * #detail-output.
  */
 (function () {
@@ -49,7 +50,7 @@
 			$("command-detail").hidden = true;
 		});
 		Promise.all([options("/nodes", "f-node", "node"),
-		    options("/tasks", "f-task", "task")]).then(function () {
+		    options("/tasks", "f-task", "task"), users()]).then(function () {
 			load(true);
 		});
 	}
@@ -71,6 +72,24 @@
 			sel.value = S.preset[preset];
 	}
 
+	/* Admins filter by any user (the user list is theirs to read). */
+	async function users() {
+		var res, sel = $("f-user");
+
+		if (!Y.me || !Y.me.admin)
+			return;
+		try {
+			res = await Y.api("GET", "/users" + Y.qs({ limit: 200 }));
+		} catch (err) {
+			return;
+		}
+		(res.items || []).forEach(function (u) {
+			sel.appendChild(el("option", { value: String(u.id),
+			    text: u.name ? u.name + " (" + u.sub + ")" : u.sub }));
+		});
+		sel.hidden = false;
+	}
+
 	function isoOf(v) {
 		return v ? new Date(v).toISOString() : null;
 	}
@@ -84,7 +103,8 @@
 				node_id: f.node_id.value || null,
 				task_id: f.task_id.value || null,
 				state: f.state.value || null,
-				user_id: f.mine.checked && Y.me ? Y.me.id : null,
+				user_id: f.user_id.value ||
+				    (f.mine.checked && Y.me ? Y.me.id : null),
 				from: isoOf(f.from.value),
 				to: isoOf(f.to.value),
 				limit: PAGE,

@@ -141,6 +141,14 @@ test('every action is on the Commands page, filtered by task, with its timeline'
     const states = await f.locator('#detail-events li').evaluateAll((li) => li.map((x) => x.dataset.state));
     assert.deepStrictEqual(states, ['queued', 'dispatched', 'succeeded']);
     assert.match(await f.locator('#detail-output').innerText(), /stopped by SIGTERM/);
+    // An admin filters by who issued: the viewer issued nothing.
+    const viewerId = s.sql(`SELECT id FROM users WHERE sub = 'u-viewer'`);
+    const adminId = s.sql(`SELECT id FROM users WHERE sub = 'u-admin'`);
+    await f.locator(`#f-user option[value="${viewerId}"]`).waitFor({ state: 'attached', timeout: 10000 });
+    await f.locator('#f-user').selectOption(viewerId);
+    await f.locator('#commands-body tr.empty-row').waitFor({ timeout: 10000 });
+    await f.locator('#f-user').selectOption(adminId);
+    await f.locator('tr[data-type="stop"]').waitFor({ timeout: 10000 });
   } catch (e) {
     fs.mkdirSync(path.join(TOP, 'tests', 'e2e', 'screenshots'), { recursive: true });
     await page.screenshot({ path: path.join(TOP, 'tests', 'e2e', 'screenshots', 'commands.png'), fullPage: true }).catch(() => {});
