@@ -503,24 +503,16 @@
 		$("task-title").textContent = t("metrics.task.title",
 		    { task: name });
 		$("task-panel").hidden = false;
-		S.charts.tcpu.update({
+		S.charts.tcpu.update(common({
 			chart: "task-cpu", height: 180, from: from, to: to,
 			step: res.step, points: pts.length, yMin: 0, yMax: null,
 			label: t("metrics.task.cpu", { task: name }),
 			series: [{ name: t("metrics.series.cpu"), cls: 1,
 			    area: true, points: pts.map(function (p) {
 				    return [p[0], p[1]];
-			    }) }],
-			yFormat: function (v) {
-				return C.formatNumber(v, 0) + "%";
-			},
-			valueFormat: function (v) {
-				return C.formatNumber(v, 1) + "%";
-			},
-			emptyText: t("charts.empty"),
-			noDataText: t("charts.noData")
-		});
-		S.charts.tmem.update({
+			    }) }]
+		}, null));
+		S.charts.tmem.update(common({
 			chart: "task-mem", height: 180, from: from, to: to,
 			step: res.step, points: pts.length, yMin: 0, yMax: null,
 			label: t("metrics.task.mem", { task: name }),
@@ -528,21 +520,33 @@
 			    area: true, points: pts.map(function (p) {
 				    return [p[0], finite(p[2]) ? p[2] / unit.div :
 					null];
-			    }) }],
-			yFormat: function (v) {
-				return C.formatNumber(v, 1) + " " + unit.unit;
-			},
-			valueFormat: function (v) {
-				return C.formatBytes(v * unit.div);
-			},
-			emptyText: t("charts.empty"),
-			noDataText: t("charts.noData")
-		});
+			    }) }]
+		}, unit));
 		var last = pts.length ? pts[pts.length - 1] : null;
 		$("task-summary").textContent = last !== null ?
 		    t("metrics.task.summary", { threads: last[3] === null ?
 			"—" : last[3], fds: last[4] === null ? "—" : last[4] }) :
 		    "";
+	}
+
+	/*
+	 * What every chart shares: value formats (percent, or bytes shown in
+	 * unit when one is given) and the texts for no data.
+	 */
+	function common(o, unit) {
+		o.yFormat = unit ? function (v) {
+			return C.formatNumber(v, 1) + " " + unit.unit;
+		} : function (v) {
+			return C.formatNumber(v, 0) + "%";
+		};
+		o.valueFormat = unit ? function (v) {
+			return C.formatBytes(v * unit.div);
+		} : function (v) {
+			return C.formatNumber(v, 1) + "%";
+		};
+		o.emptyText = t("charts.empty");
+		o.noDataText = t("charts.noData");
+		return o;
 	}
 
 	function stepText(s) {
@@ -603,23 +607,15 @@
 		labelVars = { node: name, from: C.tipTime(from),
 		    to: C.tipTime(to), n: pts.length };
 
-		S.charts.cpu.update({
+		S.charts.cpu.update(common({
 			chart: "cpu", height: 220, from: from, to: to,
 			step: step, points: pts.length, yMin: 0, yMax: 100,
 			label: t("metrics.chart.label", Object.assign({
 			    chart: t("metrics.chart.cpu") }, labelVars)),
 			series: [{ name: t("metrics.series.cpu"), cls: 1,
-			    area: true, points: cpu }],
-			yFormat: function (v) {
-				return C.formatNumber(v, 0) + "%";
-			},
-			valueFormat: function (v) {
-				return C.formatNumber(v, 1) + "%";
-			},
-			emptyText: t("charts.empty"),
-			noDataText: t("charts.noData")
-		});
-		S.charts.mem.update({
+			    area: true, points: cpu }]
+		}, null));
+		S.charts.mem.update(common({
 			chart: "mem", height: 220, from: from, to: to,
 			step: step, points: pts.length, yMin: 0, yMax: null,
 			label: t("metrics.chart.label", Object.assign({
@@ -629,16 +625,8 @@
 				    area: true, points: used },
 				{ name: t("metrics.series.total"), cls: 3,
 				    points: total }
-			],
-			yFormat: function (v) {
-				return C.formatNumber(v, 1) + " " + unit.unit;
-			},
-			valueFormat: function (v) {
-				return C.formatBytes(v * unit.div);
-			},
-			emptyText: t("charts.empty"),
-			noDataText: t("charts.noData")
-		});
+			]
+		}, unit));
 
 		$("cpu-summary").textContent = n > 0 ? t("metrics.summary.cpu", {
 			avg: pct(sum / n), max: pct(max) }) : "";

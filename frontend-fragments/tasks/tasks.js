@@ -185,37 +185,17 @@
 		return b;
 	}
 
-	/* The task's commands, on the Commands page (through EWS). */
-	function historyButton(task) {
+	/*
+	 * A button opening another module about this task (through EWS):
+	 * its commands, logs or metrics.
+	 */
+	function navButton(action, module, query) {
 		return el("button", { type: "button",
 		    class: "btn btn--small btn--link",
-		    dataset: { action: "history" },
-		    text: t("tasks.action.history"),
+		    dataset: { action: action },
+		    text: t("tasks.action." + action),
 		    onclick: function () {
-			    Y.navigate("commands", { task: task.id });
-		    } });
-	}
-
-	/* The task's CPU and memory history, on the Metrics page. */
-	function metricsButton(task) {
-		return el("button", { type: "button",
-		    class: "btn btn--small btn--link",
-		    dataset: { action: "metrics" },
-		    text: t("tasks.action.metrics"),
-		    onclick: function () {
-			    Y.navigate("metrics", { node: task.node_id,
-				task: task.id });
-		    } });
-	}
-
-	/* The task's logs, on the Logs page (through EWS). */
-	function logsButton(task) {
-		return el("button", { type: "button",
-		    class: "btn btn--small btn--link",
-		    dataset: { action: "logs" },
-		    text: t("tasks.action.logs"),
-		    onclick: function () {
-			    Y.navigate("logs", { task: task.id });
+			    Y.navigate(module, query);
 		    } });
 	}
 
@@ -254,9 +234,11 @@
 				    actionButton(task, "stop"),
 				    actionButton(task, "uninstall"),
 				    editButton(task),
-				    logsButton(task),
-				    metricsButton(task),
-				    historyButton(task))));
+				    navButton("logs", "logs", { task: task.id }),
+				    navButton("metrics", "metrics",
+					{ node: task.node_id, task: task.id }),
+				    navButton("history", "commands",
+					{ task: task.id }))));
 			if (task.id === S.focus)
 				tr.classList.add("is-highlight");
 			body.appendChild(tr);
