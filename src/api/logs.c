@@ -324,8 +324,10 @@ logs_reply(struct http_request *req, struct api_ctx *c, int64_t task,
 	done = strcmp(api_val(c, 0, 0), "t") == 0;
 	err = api_val(c, 0, 1);
 	text = api_val(c, 0, 6);
+	/* The first answer is any chunk (an empty log too); a follow poll
+	 * waits for new text. */
 	have = api_val(c, 0, 7) != NULL && text != NULL &&
-	    (text[0] != '\0' || done);
+	    (!follow_poll || text[0] != '\0' || done);
 	mode = api_val(c, 0, 8);
 	/* A follow the agent stopped answering (it restarted, say) ends:
 	 * the browser asks afresh. */

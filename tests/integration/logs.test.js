@@ -96,6 +96,23 @@ test('follow: an appended line reaches the browser in under a second', async () 
   assert.strictEqual((await logs(id, `?request=${first.json.request}&after=0`, other)).status, 404);
 });
 
+test('following an empty log answers at once, then waits for lines', async () => {
+  const id = await createTask('silent', 'exec sleep 300');
+  assert.strictEqual((await run('start', id)).state, 'succeeded');
+  let t0 = Date.now();
+  const first = await logs(id, '?follow=1');
+  assert.strictEqual(first.status, 200, first.text);
+  assert.strictEqual(first.json.text, '');
+  assert.ok(Date.now() - t0 < 2000, `first answer took ${Date.now() - t0} ms`);
+  const poll = logs(id, `?request=${first.json.request}&after=${first.json.seq}`);
+  await sleep(500);
+  t0 = Date.now();
+  fs.appendFileSync(logPath(id), 'finally\n');
+  const r = await poll;
+  assert.strictEqual(r.json.text, 'finally\n');
+  assert.ok(Date.now() - t0 < 1000);
+});
+
 test('download: the whole file as text/plain', async () => {
   const r = await fetch(`${s.yard.url}/api/v1/tasks/${counter}/logs?download=1`,
     { headers: { authorization: 'Bearer ' + admin } });
