@@ -235,10 +235,11 @@ int	 agent_run(struct agent_opts *);
 uint64_t agent_backoff_ms(unsigned int);
 
 /* tasks.c: the node's tasks, their commands and tasks.json. */
-#define AGENT_TASKS_MAX	   256
-#define AGENT_LOG_MAX	   (10 * 1024 * 1024) /* rotate a task log past this */
-#define AGENT_LOG_KEEP	   5 /* old parts kept */
-#define AGENT_LOG_CHECK_MS 10000
+#define AGENT_TASKS_MAX	      256
+#define AGENT_LOG_MAX	      (10 * 1024 * 1024) /* rotate a task log past this */
+#define AGENT_LOG_KEEP	      5 /* old parts kept */
+#define AGENT_LOG_CHECK_MS    10000
+#define AGENT_START_SETTLE_MS 5000 /* jar/tomcat start without a check */
 
 struct agent_slot {
 	struct agent_task t;

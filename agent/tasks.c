@@ -221,10 +221,17 @@ static int
 started(struct agent_slot *sl, const char *id, int64_t seq, int64_t received,
     const char *note, char **body)
 {
+	const char *kind =
+	    json_string_value(json_object_get(sl->t.spec, "kind"));
+
 	if (json_object_get(sl->t.spec, "health") == NULL) {
-		*body = result(1, received, "%sstarted, pid %d", note,
-		    (int)sl->t.pid);
-		return (1);
+		if (kind == NULL || strcmp(kind, "console") == 0) {
+			*body = result(1, received, "%sstarted, pid %d", note,
+			    (int)sl->t.pid);
+			return (1);
+		}
+		/* A JVM that fails to start fails within seconds. */
+		sl->start_deadline = agent_mono_ms() + AGENT_START_SETTLE_MS;
 	}
 	(void)snprintf(sl->cmd, sizeof(sl->cmd), "%s", id);
 	(void)snprintf(sl->cmd_note, sizeof(sl->cmd_note), "%s", note);
@@ -271,6 +278,29 @@ start_check(struct agent_tasks *ts, struct agent_slot *sl, uint64_t now)
 
 	if (sl->cmd[0] == '\0' || sl->cmd_kind != AGENTPROTO_CMD_START)
 		return;
+	if (json_object_get(sl->t.spec, "health") == NULL) {
+		/* jar or tomcat without a check: still running once settled? */
+		if (sl->t.state == AGENT_TASK_RUNNING &&
+		    now < sl->start_deadline)
+			return;
+		if (sl->t.state == AGENT_TASK_RUNNING) {
+			finish(ts, sl,
+			    result(1, sl->cmd_received,
+				"%sstarted, pid %d; still running after %d s",
+				sl->cmd_note, (int)sl->t.pid,
+				AGENT_START_SETTLE_MS / 1000));
+			return;
+		}
+		end = log_end(ts, sl);
+		finish(ts, sl,
+		    result(0, sl->cmd_received,
+			"%sstarted, but it ended (exit status %d) within %d s; "
+			"the last lines of its log:\n%s",
+			sl->cmd_note, sl->t.exit_status,
+			AGENT_START_SETTLE_MS / 1000, end));
+		free(end);
+		return;
+	}
 	limit = json_integer_value(
 	    json_object_get(json_object_get(sl->t.spec, "health"),
 		"start_timeout"));

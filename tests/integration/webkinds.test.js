@@ -239,12 +239,16 @@ test('tomcat: its HTTP port taken with EXIT_ON_INIT_FAILURE: the task fails', { 
   const base = tomcatBase(path.join(s.dir, 'deploy', 'tomcat-strict'), http, shut);
   const holder = await holdPort(http);
   try {
-    // No health check: the start answers once Tomcat runs; then it ends.
+    // No health check: a Tomcat start settles for 5 s; it ends sooner, so
+    // the start fails and shows the end of its log.
     const id = await createTask('tomcat-strict', tomcatSpec(base, http, {
       env: { CATALINA_OPTS: '-Dorg.apache.catalina.startup.EXIT_ON_INIT_FAILURE=true' },
       health: null,
     }));
-    assert.strictEqual((await run('start', id)).state, 'succeeded');
+    const d = await run('start', id);
+    assert.strictEqual(d.state, 'failed', d.output);
+    assert.match(d.output, /^started, but it ended \(exit status 1\) within 5 s; the last lines of its log:\n./);
+    assert.match(d.output, /BindException: Address already in use/);
     await waitState(id, 'failed', 60000);
     const t = await task(id);
     assert.strictEqual(t.metrics.exit_status, 1, JSON.stringify(t));
@@ -264,7 +268,9 @@ test('tomcat: a broken server.xml ends in a crash loop', { timeout: 120000 }, as
     restart: { policy: 'on-failure', backoff_initial: 1, backoff_max: 1, crash_loop: 1 },
     health: null,
   }));
-  assert.strictEqual((await run('start', id)).state, 'succeeded');
+  const d = await run('start', id);
+  assert.strictEqual(d.state, 'failed', d.output);
+  assert.match(d.output, /ended \(exit status 1\) within 5 s; the last lines of its log:\n(.|\n)*Server instance is not configured/);
   await waitState(id, 'crash_loop', 60000);
   const t = await task(id);
   assert.strictEqual(t.restarts, 1);
