@@ -75,21 +75,24 @@ static const char *sql_create =
 /*
  * What has arrived after chunk $4; a follow poll ($5) also keeps the
  * request wanted.  The caller must be the one who made it and still see
- * the task.
+ * the task.  The keep-alive is a CTE the read does not use: an UPDATE
+ * that waits for an agent's chunk would see that chunk's "done" (READ
+ * COMMITTED re-reads the locked row) but not the chunk itself, which
+ * the statement's snapshot predates; a plain read sees both or neither.
  */
 static const char *sql_read =
-    "WITH r AS (UPDATE log_requests l SET wanted_until = CASE WHEN $5 AND"
-    "  l.mode = 'follow' THEN now() + interval '30 seconds' ELSE"
-    "  l.wanted_until END FROM tasks t WHERE l.id = $6::uuid"
-    "  AND l.task_id = $1::bigint AND l.user_id = $3::bigint"
-    "  AND t.id = l.task_id AND " LOG_TASK_VISIBLE " RETURNING l.*)"
+    "WITH k AS (UPDATE log_requests SET wanted_until = now() +"
+    "  interval '30 seconds' WHERE $5::boolean AND id = $6::uuid"
+    "  AND mode = 'follow' AND user_id = $3::bigint)"
     " SELECT r.done, r.error, coalesce(r.files, '[]')::text, r.size,"
     "  r.matches, r.truncated, (SELECT coalesce(string_agg(data, '' ORDER BY"
     "  seq), '') FROM log_chunks WHERE request_id = r.id AND seq >"
     "  $4::integer), (SELECT max(seq) FROM log_chunks WHERE request_id ="
     "  r.id), r.mode, r.file, r.mode = 'follow' AND NOT r.done AND"
     "  coalesce(r.answered_at, r.created_at) < now() - interval '15 seconds'"
-    " FROM r";
+    " FROM log_requests r JOIN tasks t ON t.id = r.task_id"
+    " WHERE r.id = $6::uuid AND r.task_id = $1::bigint"
+    "  AND r.user_id = $3::bigint AND " LOG_TASK_VISIBLE;
 
 static void waiter_free(struct api_ctx *);
 static void waiters_wake(const char *);
