@@ -22,6 +22,16 @@
 #define API_LIMIT_DEFAULT 50
 #define API_LIMIT_MAX	  200
 
+/*
+ * SQL: task t is visible to the caller - an admin ($2), or a grant of
+ * user $3 on the task or on its node (SPEC 4).  For statements that
+ * bind $2 and $3 so.
+ */
+#define API_TASK_VISIBLE \
+	"($2::boolean OR EXISTS (SELECT 1 FROM grants g" \
+	" WHERE g.user_id = $3::bigint AND" \
+	" (g.node_id = t.node_id OR g.task_id = t.id)))"
+
 /* What a shared step tells its handler. */
 enum api_step {
 	API_GO = 0, /* carry on */

@@ -52,18 +52,12 @@ enum logs_step {
 static TAILQ_HEAD(, waiter) waiters = TAILQ_HEAD_INITIALIZER(waiters);
 static int timer_on;
 
-/* Visible: admin, or a grant on the task or on its node. */
-#define LOG_TASK_VISIBLE \
-	"($2::boolean OR EXISTS (SELECT 1 FROM grants g" \
-	" WHERE g.user_id = $3::bigint AND" \
-	" (g.node_id = t.node_id OR g.task_id = t.id)))"
-
 /* A new request, only for a visible task on an online node. */
 static const char *sql_create =
     "WITH t AS (SELECT t.id, t.node_id, n.revoked_at IS NULL AND"
     "  n.last_seen > now() - make_interval(secs => $8::integer) AS online"
     "  FROM tasks t"
-    "  JOIN nodes n ON n.id = t.node_id WHERE t.id = $1::bigint AND " LOG_TASK_VISIBLE
+    "  JOIN nodes n ON n.id = t.node_id WHERE t.id = $1::bigint AND " API_TASK_VISIBLE
     "),"
     " r AS (INSERT INTO log_requests (node_id, task_id, user_id, mode, file,"
     "  lines, q, wanted_until) SELECT node_id, id, $3::bigint, $4, $5,"
@@ -92,7 +86,7 @@ static const char *sql_read =
     "  coalesce(r.answered_at, r.created_at) < now() - interval '15 seconds'"
     " FROM log_requests r JOIN tasks t ON t.id = r.task_id"
     " WHERE r.id = $6::uuid AND r.task_id = $1::bigint"
-    "  AND r.user_id = $3::bigint AND " LOG_TASK_VISIBLE;
+    "  AND r.user_id = $3::bigint AND " API_TASK_VISIBLE;
 
 static void waiter_free(struct api_ctx *);
 static void waiters_wake(const char *);

@@ -25,16 +25,10 @@
 	" t.health, t.pid, t.started_at, t.restarts, t.created_at," \
 	" t.updated_at, t.metrics, t.last_lines"
 
-/* Visible: admin, or a grant on the task or on its node. */
-#define TASK_VISIBLE \
-	"($2::boolean OR EXISTS (SELECT 1 FROM grants g" \
-	" WHERE g.user_id = $3::bigint AND" \
-	" (g.node_id = t.node_id OR g.task_id = t.id)))"
-
 static const char *sql_list =
     "SELECT row_to_json(x)::text, x.id FROM (SELECT " TASK_COLS
     " FROM tasks t JOIN nodes n ON n.id = t.node_id"
-    " WHERE t.id > $1::bigint AND " TASK_VISIBLE
+    " WHERE t.id > $1::bigint AND " API_TASK_VISIBLE
     " AND ($4 = '' OR strpos(lower(t.name), lower($4)) > 0)"
     " AND ($5::bigint IS NULL OR t.node_id = $5::bigint)"
     " ORDER BY t.id LIMIT $6::bigint + 1) x";
@@ -42,7 +36,7 @@ static const char *sql_list =
 static const char *sql_get =
     "SELECT row_to_json(x)::text, x.node_id FROM (SELECT " TASK_COLS
     ", t.spec FROM tasks t JOIN nodes n ON n.id = t.node_id"
-    " WHERE t.id = $1::bigint AND " TASK_VISIBLE ") x";
+    " WHERE t.id = $1::bigint AND " API_TASK_VISIBLE ") x";
 
 /*
  * Create when the caller may operate the node ($4, decided from the
