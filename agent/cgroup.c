@@ -15,6 +15,7 @@
 #include <sys/types.h>
 #include <sys/vfs.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -35,6 +36,7 @@ static char base[AGENT_CGROUP_MAX - 32]; /* .../yard-<install id> or "" */
 static char *read_file(const char *, size_t, size_t *);
 static int   unescape(const char *, size_t, char *, size_t);
 static int   cg_file(char *, size_t, const char *, const char *);
+static void  sweep(void);
 
 /* A whole file, NUL-terminated, at most max bytes; malloc'd. */
 static char *
@@ -291,6 +293,7 @@ agent_cgroup_init(const char *install_id)
 		goto fallback;
 	}
 	(void)snprintf(base, sizeof(base), "%s", path);
+	sweep();
 	log_info("tracking: cgroup v2 at %s", base);
 	return (1);
 fallback:
@@ -298,13 +301,40 @@ fallback:
 	return (0);
 }
 
-/* At exit: the installation's cgroup goes when no task is left in it;
- * tasks started later are tracked by session. */
+/*
+ * Remove the empty task cgroups under base (rmdir fails on the others):
+ * what tasks that ended while no agent watched, or tasks stopped by hand,
+ * left behind.
+ */
+static void
+sweep(void)
+{
+	struct dirent *de;
+	DIR	      *d;
+	char	       path[AGENT_CGROUP_MAX + 256];
+
+	if ((d = opendir(base)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "task-", 5) != 0)
+			continue;
+		(void)snprintf(path, sizeof(path), "%s/%s", base, de->d_name);
+		(void)rmdir(path);
+	}
+	(void)closedir(d);
+}
+
+/*
+ * At exit: the empty task cgroups go, and the installation's when no
+ * task is left in it; tasks started later are tracked by session.
+ */
 void
 agent_cgroup_fini(void)
 {
-	if (base[0] != '\0')
+	if (base[0] != '\0') {
+		sweep();
 		(void)rmdir(base);
+	}
 	base[0] = '\0';
 }
 

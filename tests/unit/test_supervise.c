@@ -441,8 +441,10 @@ static void
 test_cgroup_adopt(void **state)
 {
 	struct agent_task t, again, gone, *tp;
-	char		  err[256];
+	struct stat	  st;
+	char		  err[256], cg[AGENT_CGROUP_MAX];
 	pid_t		  daemon;
+	int		  i;
 
 	if (!cgroup_on()) {
 		skip();
@@ -476,10 +478,17 @@ test_cgroup_adopt(void **state)
 	(void)waitpid(t.pid, NULL, 0);
 	task_new(&gone, 12, "exec sleep 100", 1);
 	(void)snprintf(gone.cgroup, sizeof(gone.cgroup), "%s", t.cgroup);
+	(void)snprintf(cg, sizeof(cg), "%s", t.cgroup);
 	assert_false(agent_task_adopt(&gone, t.pid, t.starttime));
-	usleep(200 * 1000);
-	agent_tasks_reap(&tp, 1);
+	/* Its cgroup goes once empty, on a later tick. */
+	for (i = 0; i < 100 && gone.cgroup[0] != '\0'; i++) {
+		usleep(20 * 1000);
+		agent_tasks_reap(&tp, 1);
+		(void)agent_task_tick(&gone);
+	}
 	assert_int_equal(kill(daemon, 0), -1);
+	assert_string_equal(gone.cgroup, "");
+	assert_int_equal(stat(cg, &st), -1);
 	agent_task_cleanup(&t);
 	agent_task_cleanup(&gone);
 	agent_cgroup_fini();
