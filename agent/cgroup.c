@@ -292,7 +292,7 @@ agent_cgroup_init(const char *install_id)
 		(void)rmdir(path);
 		goto fallback;
 	}
-	(void)snprintf(base, sizeof(base), "%s", path);
+	memcpy(base, path, strlen(path) + 1); /* it fits: checked above */
 	sweep();
 	log_info("tracking: cgroup v2 at %s", base);
 	return (1);

@@ -22,9 +22,12 @@ let s, s2, admin, agent, other, twin, k, kOther, kTwin;
 const strangers = [];
 
 // Whether this host gives the agent a cgroup v2 it can use: cgroup2
-// mounted (read here, independently of the agent) and we are root.
+// mounted writable (read here, independently of the agent), and root.
 const cgroupHost = process.getuid() === 0 &&
-  fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => / - cgroup2 /.test(l));
+  fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => {
+    if (!/ - cgroup2 /.test(l)) return false;
+    try { fs.accessSync(l.split(' ')[4].replace(/\\040/g, ' '), fs.constants.W_OK); return true; } catch { return false; }
+  });
 
 test.before(async () => {
   s = await startStack({ privatePg: true, env: { YARD_HEARTBEAT_INTERVAL: '1' } });
