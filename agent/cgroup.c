@@ -516,11 +516,29 @@ agent_cgroup_kill(const char *path)
 	return (ok);
 }
 
-/* rmdir the cgroup; 1 when it is gone, 0 while processes are left. */
+/*
+ * rmdir the cgroup; 1 when it is gone, 0 while processes are left.  A
+ * task cgroup of an earlier run in another cgroup takes its yard-<install
+ * id> parent along once that is empty.
+ */
 int
 agent_cgroup_remove(const char *path)
 {
-	if (rmdir(path) == 0 || errno == ENOENT)
+	const char *slash;
+	char	    parent[AGENT_CGROUP_MAX];
+	size_t	    n;
+
+	if (rmdir(path) == -1 && errno != ENOENT)
+		return (0);
+	if ((slash = strrchr(path, '/')) == NULL)
 		return (1);
-	return (0);
+	n = (size_t)(slash - path);
+	if (n > 0 && n < sizeof(parent) &&
+	    (strlen(base) != n || strncmp(base, path, n) != 0)) {
+		memcpy(parent, path, n);
+		parent[n] = '\0';
+		if (strncmp(strrchr(parent, '/'), "/yard-", 6) == 0)
+			(void)rmdir(parent);
+	}
+	return (1);
 }

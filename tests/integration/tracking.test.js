@@ -12,22 +12,24 @@ const assert = require('node:assert');
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { startStack, waitFor } = require('../lib/stack.js');
+const { startStack, waitFor, TOP } = require('../lib/stack.js');
 const { taskKit, installId, cgroupOf } = require('../lib/tasks.js');
 
 // A daemon: the task forks a process that makes a session of its own.
 const DAEMON = "setsid sh -c 'sleep 300' & exec sleep 300";
 
-let s, s2, admin, agent, other, twin, k, kOther, kTwin;
+let s, s2, admin, agent, other, twin, k, kOther, kTwin, moved;
 const strangers = [];
 
-// Whether this host gives the agent a cgroup v2 it can use: cgroup2
-// mounted writable (read here, independently of the agent), and root.
-const cgroupHost = process.getuid() === 0 &&
-  fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => {
-    if (!/ - cgroup2 /.test(l)) return false;
-    try { fs.accessSync(l.split(' ')[4].replace(/\\040/g, ' '), fs.constants.W_OK); return true; } catch { return false; }
-  });
+// The writable cgroup2 mount, read here independently of the agent (root
+// only): where this host gives the agent a cgroup v2 it can use.
+const cgroupMount = process.getuid() !== 0 ? null
+  : fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => {
+    if (!/ - cgroup2 /.test(l)) return null;
+    const m = l.split(' ')[4].replace(/\\040/g, ' ');
+    try { fs.accessSync(m, fs.constants.W_OK); return m; } catch { return null; }
+  }).find((m) => m) || null;
+const cgroupHost = cgroupMount !== null;
 
 test.before(async () => {
   s = await startStack({ privatePg: true, env: { YARD_HEARTBEAT_INTERVAL: '1' } });
@@ -43,6 +45,7 @@ test.after(async () => {
   for (const kit of [k, kOther, kTwin]) if (kit) kit.killAll();
   if (s2) await s2.stop();
   await s.stop();
+  if (moved) fs.rmdirSync(moved);
 });
 
 // A process the test starts: not a task's, whatever mark it carries.
@@ -134,7 +137,7 @@ test('cgroup: a stop kills the escaped daemon, never a stranger with the task\'s
   assert.ok(!fs.existsSync(dir), dir);
 });
 
-test('cgroup: after the agent is SIGKILLed and restarts, a stop still kills the escaped daemon', async (t) => {
+test('cgroup: after the agent is SIGKILLed and restarts elsewhere, a stop still kills the escaped daemon', async (t) => {
   if (!cgroupHost) return t.skip('no cgroup2 here, or not root');
   const id = await k.console('survivor', DAEMON);
   const { pid, own } = await startDaemon(k, id);
@@ -146,14 +149,26 @@ test('cgroup: after the agent is SIGKILLed and restarts, a stop still kills the 
   assert.strictEqual(rec.uid, uidOf(pid));
   await agent.stop('SIGKILL');
   assert.ok(own.every(alive), 'the task outlived the agent');
-  agent.start();
-  await waitFor(() => new RegExp(`task ${id}: adopted pid ${pid} in cgroup /\\S+/task-${id}\\n`).test(agent.logText()),
+  // It comes back in another cgroup (a unit of another name, say): its
+  // new tasks would go there, and it still finds the one it left.
+  moved = path.join(cgroupMount, `yard-test-moved-${process.pid}`);
+  fs.mkdirSync(moved);
+  const out = fs.openSync(agent.log, 'a');
+  agent.proc = spawn('/bin/sh', ['-c', 'echo 0 > "$1/cgroup.procs" && exec "$2" run -d --state-dir "$3"',
+    'sh', moved, path.join(TOP, 'obj', 'yard-agent'), agent.state], { stdio: ['ignore', out, out] });
+  await waitFor(() => agent.logText().includes(`tracking: cgroup v2 at ${moved}/yard-${installId(agent)}\n`),
+    10000, 'the agent in its new cgroup');
+  await waitFor(() => agent.logText().includes(`task ${id}: adopted pid ${pid} in cgroup ${rec.cgroup}\n`),
     10000, 'adoption');
+  assert.ok(cgroupOf(agent.proc.pid).endsWith(`/yard-test-moved-${process.pid}`), cgroupOf(agent.proc.pid));
   const st = await k.run('stop', id);
   assert.strictEqual(st.state, 'succeeded', st.output);
   assert.match(st.output, /processes that had left its group were killed/);
   await waitFor(() => own.every((p) => !alive(p)), 3000, 'the task\'s processes gone');
   assert.ok(alive(exact), 'the stranger survived');
+  // Its old cgroup went, and with it the old installation cgroup.
+  assert.ok(!fs.existsSync(rec.cgroup), rec.cgroup);
+  assert.ok(!fs.existsSync(path.dirname(rec.cgroup)), path.dirname(rec.cgroup));
 });
 
 test('two agents of two servers, same node id and task id: a stop touches only its own', async () => {
