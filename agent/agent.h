@@ -32,6 +32,10 @@
 #define AGENT_CONNECT_TIMEOUT  10 /* seconds */
 #define AGENT_POLL_SLACK       10 /* client timeout = wait + this */
 #define AGENT_UNAUTH_LOG_MS    60000
+#define AGENT_INSTALL_ID_FILE  "install-id"
+#define AGENT_INSTALL_ID_LEN   16 /* lower-case hex digits */
+#define AGENT_NO_CGROUP_ENV    "YARD_AGENT_NO_CGROUP" /* tests, diagnosis */
+#define AGENT_CGROUP_MAX       512 /* a task cgroup's path, with its NUL */
 
 /* log.c: after OpenBSD httpd's log.c. */
 void log_init(int, int);
@@ -76,6 +80,7 @@ struct agent_journal {
 
 int  agent_state_dir(const char *, char *, size_t);
 int  agent_state_dir_init(const char *);
+int  agent_install_id(const char *, char *, size_t);
 int  agent_write_atomic(const char *, const char *, const char *, size_t, int);
 int  agent_url_valid(const char *);
 int  agent_node_load(const char *, struct agent_node *, int);
@@ -119,12 +124,34 @@ struct agent_tree {
 	int64_t procs;
 };
 
-int    agent_proc_parse(const char *, size_t, struct agent_proc *);
-int    agent_proc_tree(const int *, size_t, struct agent_tree *);
-int    agent_proc_open(struct agent_proc *, int);
-int    agent_proc_sample(struct agent_proc *);
-void   agent_proc_close(struct agent_proc *);
-double agent_proc_cpu(const struct agent_proc *, long);
+int	agent_proc_parse(const char *, size_t, struct agent_proc *);
+int	agent_proc_tree(const int *, size_t, struct agent_tree *);
+int	agent_proc_tree_cgroup(const char *, struct agent_tree *);
+int64_t agent_proc_status_uid(const char *, size_t);
+int64_t agent_proc_uid(int);
+int	agent_proc_open(struct agent_proc *, int);
+int	agent_proc_sample(struct agent_proc *);
+void	agent_proc_close(struct agent_proc *);
+double	agent_proc_cpu(const struct agent_proc *, long);
+
+/*
+ * cgroup.c: a cgroup v2 per task (<mount><agent's cgroup>/yard-<install
+ * id>/task-<id>) where the host has a usable one; else tasks are tracked
+ * by their session and YARD_TASK_MARK.
+ */
+int	    agent_cgroup_init(const char *);
+void	    agent_cgroup_fini(void);
+const char *agent_tracking_name(void);
+int agent_cgroup_mount_parse(const char *, char *, size_t, char *, size_t);
+int agent_cgroup_self_parse(const char *, char *, size_t);
+int agent_cgroup_join(const char *, const char *, const char *, char *, size_t);
+int agent_cgroup_task(int64_t, char *, size_t);
+int agent_cgroup_valid(const char *, int64_t);
+int agent_cgroup_open_procs(const char *);
+int agent_cgroup_populated(const char *);
+int agent_cgroup_kill(const char *);
+int agent_cgroup_signal(const char *, int);
+int agent_cgroup_remove(const char *);
 
 /* supervise.c: one task's processes (SPEC 5). */
 enum agent_task_state {
@@ -137,7 +164,7 @@ enum agent_task_state {
 enum agent_stop_how {
 	AGENT_STOP_NONE = 0,
 	AGENT_STOP_TERM, /* the group ended after SIGTERM */
-	AGENT_STOP_TERM_STRAYS, /* ... and marked strays were killed */
+	AGENT_STOP_TERM_STRAYS, /* ... and what had left it was killed */
 	AGENT_STOP_KILL, /* the grace period ran out: SIGKILL */
 	AGENT_STOP_SCRIPT /* the group ended after Tomcat's stop script */
 };
@@ -161,6 +188,9 @@ struct agent_task {
 	char		     *log; /* logdir/<id>.log, from the last start */
 	int64_t		      started_ms; /* wall clock */
 	struct agent_proc     proc;
+	char		      cgroup[AGENT_CGROUP_MAX]; /* "": none */
+	int64_t		      uid; /* real uid of its processes; -1 unknown */
+	uint64_t	      strays_until; /* mono ms: wait for the killed */
 };
 
 void agent_supervise_init(void);
@@ -270,7 +300,8 @@ struct agent_slot {
 struct agent_tasks {
 	char		   dir[1024];
 	char		   logdir[1100];
-	char		   mark[32];
+	char		   mark[32]; /* the install id: marks <id>-<task> */
+	char		   old_mark[32]; /* node<id>: older agents' marks */
 	struct agent_slot  v[AGENT_TASKS_MAX];
 	struct agent_task *ptrs[AGENT_TASKS_MAX];
 	size_t		   n;

@@ -16,13 +16,14 @@ AGENT_PKGS=	jansson libcurl
 AGENTPROTO_SRCS=	src/agentproto/agentproto.c
 AGENT_SRCS=	agent/main.c agent/log.c agent/state.c agent/facts.c \
 		agent/http.c agent/run.c agent/procstat.c agent/supervise.c \
-		agent/tasks.c agent/logs.c agent/logread.c
+		agent/tasks.c agent/logs.c agent/logread.c \
+		agent/cgroup.c
 AGENT_OBJS=	$(AGENT_SRCS:agent/%.c=$(OBJDIR)/agent/%.o) \
 		$(OBJDIR)/agent/agentproto.o
 AGENT_BIN=	$(OBJDIR)/yard-agent
 AGENT_UNIT_TESTS=	$(OBJDIR)/tests/test_agentproto \
 		$(OBJDIR)/tests/test_procstat $(OBJDIR)/tests/test_supervise \
-		$(OBJDIR)/tests/test_logread
+		$(OBJDIR)/tests/test_logread $(OBJDIR)/tests/test_cgroup
 AGENT_FUZZ_NAMES=	fuzz_agentproto_enroll fuzz_agentproto_heartbeat \
 		fuzz_agentproto_poll fuzz_agentproto_result \
 		fuzz_agentproto_auth fuzz_agentproto_task fuzz_procstat \
@@ -83,7 +84,13 @@ $(OBJDIR)/tests/test_procstat: tests/unit/test_procstat.c $(PROCSTAT_SRCS)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
 
 $(OBJDIR)/tests/test_supervise: tests/unit/test_supervise.c \
-    agent/supervise.c agent/logread.c $(PROCSTAT_SRCS)
+    agent/supervise.c agent/logread.c agent/cgroup.c $(PROCSTAT_SRCS)
+	@mkdir -p $(@D)
+	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
+
+# cgroup.c's parsers and the cgroup calls (against the host's cgroup2).
+$(OBJDIR)/tests/test_cgroup: tests/unit/test_cgroup.c agent/cgroup.c \
+    $(PROCSTAT_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
 

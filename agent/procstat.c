@@ -255,3 +255,93 @@ agent_proc_tree(const int *leaders, size_t n, struct agent_tree *out)
 	(void)closedir(dir);
 	return (seen);
 }
+
+/*
+ * The same sums over the processes of a cgroup (its cgroup.procs): the
+ * task's whole tree, whatever sessions its members made.  Returns the
+ * processes read, or -1 when the cgroup's list cannot be read.
+ */
+int
+agent_proc_tree_cgroup(const char *cgdir, struct agent_tree *out)
+{
+	struct agent_proc p;
+	char		  path[AGENT_PATH_MAX + 32], buf[1024];
+	ssize_t		  len;
+	FILE		 *f;
+	long		  pid;
+	int		  fd, seen = 0;
+
+	memset(out, 0, sizeof(*out));
+	(void)snprintf(path, sizeof(path), "%s/cgroup.procs", cgdir);
+	if ((f = fopen(path, "re")) == NULL)
+		return (-1);
+	while (fscanf(f, "%ld", &pid) == 1) {
+		if (pid < 1 || pid > INT32_MAX)
+			continue;
+		(void)snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;
+		len = read(fd, buf, sizeof(buf) - 1);
+		(void)close(fd);
+		if (len <= 0)
+			continue;
+		memset(&p, 0, sizeof(p));
+		if (!agent_proc_parse(buf, (size_t)len, &p))
+			continue;
+		seen++;
+		out->ticks += p.utime + p.stime + p.cutime + p.cstime;
+		out->rss += p.rss;
+		out->threads += p.threads;
+		out->procs++;
+	}
+	(void)fclose(f);
+	return (seen);
+}
+
+/* The real uid in a /proc/<pid>/status text ("Uid:\t<real>\t..."), -1. */
+int64_t
+agent_proc_status_uid(const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len;
+	int64_t	    v = 0;
+	int	    digits = 0;
+
+	while (p < end) {
+		if ((size_t)(end - p) > 4 && memcmp(p, "Uid:", 4) == 0)
+			break;
+		while (p < end && *p != '\n')
+			p++;
+		if (p < end)
+			p++;
+	}
+	if ((size_t)(end - p) <= 4)
+		return (-1);
+	for (p += 4; p < end && (*p == '\t' || *p == ' '); p++)
+		;
+	for (; p < end && *p >= '0' && *p <= '9' && digits < 11; p++) {
+		v = v * 10 + (*p - '0');
+		digits++;
+	}
+	if (digits == 0 || digits > 10 || v > UINT32_MAX ||
+	    (p < end && *p != '\t' && *p != ' ' && *p != '\n'))
+		return (-1);
+	return (v);
+}
+
+/* The real uid of pid (zombies too), or -1 when it cannot be read. */
+int64_t
+agent_proc_uid(int pid)
+{
+	char	path[64], buf[2048];
+	ssize_t n;
+	int	fd;
+
+	(void)snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (-1);
+	n = read(fd, buf, sizeof(buf));
+	(void)close(fd);
+	if (n <= 0)
+		return (-1);
+	return (agent_proc_status_uid(buf, (size_t)n));
+}

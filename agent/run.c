@@ -758,6 +758,7 @@ agent_run(struct agent_opts *opts)
 	CURLMsg		   *msg;
 	struct agent_xfer  *x;
 	char		   *priv;
+	char		    iid[AGENT_INSTALL_ID_LEN + 1];
 	sigset_t	    mask;
 	uint64_t	    now, wake;
 	long		    ct;
@@ -796,6 +797,9 @@ agent_run(struct agent_opts *opts)
 	log_info("yard-agent %s starting, state in %s", AGENT_VERSION,
 	    opts->state_dir);
 	agent_supervise_init();
+	if (!agent_install_id(opts->state_dir, iid, sizeof(iid)))
+		fatalx("cannot use the state directory %s", opts->state_dir);
+	(void)agent_cgroup_init(iid);
 	if (!state_load(s))
 		log_warnx("not enrolled: waiting for yard-agent enroll "
 			  "(then SIGHUP, or within %d s)",
@@ -897,6 +901,7 @@ wait:
 	curl_multi_cleanup(s->multi);
 	curl_global_cleanup();
 	agent_sys_close(&s->sys);
+	agent_cgroup_fini();
 	close(s->sigfd);
 	log_info("stopped");
 	return (0);

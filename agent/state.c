@@ -6,6 +6,7 @@
  * command ids that makes each command act at most once.
  */
 
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -37,6 +38,7 @@ static int journal_apply(struct agent_journal *, char *, size_t);
 static int journal_compact(struct agent_journal *);
 static int journal_keep(const struct agent_journal *, const char *);
 static int parse_int64(const char *, int64_t, int64_t, int64_t *, char **);
+static int install_id_valid(const char *, size_t);
 
 int
 agent_state_dir(const char *opt, char *buf, size_t len)
@@ -79,6 +81,74 @@ agent_state_dir_init(const char *dir)
 			log_warn("chmod %s", dir);
 			return (0);
 		}
+	}
+	return (agent_install_id(dir, NULL, 0));
+}
+
+/* Exactly AGENT_INSTALL_ID_LEN lower-case hex digits, then "\n" or end. */
+static int
+install_id_valid(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == AGENT_INSTALL_ID_LEN + 1 && s[AGENT_INSTALL_ID_LEN] == '\n')
+		n--;
+	if (n != AGENT_INSTALL_ID_LEN)
+		return (0);
+	for (i = 0; i < n; i++) {
+		if ((s[i] < '0' || s[i] > '9') && (s[i] < 'a' || s[i] > 'f'))
+			return (0);
+	}
+	return (1);
+}
+
+/*
+ * The installation's id (<dir>/install-id, 0600): 16 lower-case hex
+ * digits made once per state directory, so that the task marks and task
+ * cgroups of two agents on one host never meet.  Creates the file when
+ * it is missing.  Copies the id to buf when buf is not NULL (len at least
+ * AGENT_INSTALL_ID_LEN + 1).  Returns 1, or 0 with why logged (a file
+ * that is not an id is left alone).
+ */
+int
+agent_install_id(const char *dir, char *buf, size_t len)
+{
+	unsigned char raw[AGENT_INSTALL_ID_LEN / 2];
+	char	      path[AGENT_PATH_MAX], id[AGENT_INSTALL_ID_LEN + 2];
+	ssize_t	      n;
+	size_t	      i;
+	int	      fd;
+
+	if (buf != NULL && len < AGENT_INSTALL_ID_LEN + 1)
+		return (0);
+	(void)snprintf(path, sizeof(path), "%s/%s", dir, AGENT_INSTALL_ID_FILE);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+		n = read(fd, id, sizeof(id));
+		(void)close(fd);
+		if (n < 0 || !install_id_valid(id, (size_t)n)) {
+			log_warnx("%s: not %d lower-case hex digits (remove it "
+				  "to make a new one while no task runs)",
+			    path, AGENT_INSTALL_ID_LEN);
+			return (0);
+		}
+	} else if (errno != ENOENT) {
+		log_warn("%s", path);
+		return (0);
+	} else {
+		if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+			log_warn("getrandom");
+			return (0);
+		}
+		for (i = 0; i < sizeof(raw); i++)
+			(void)snprintf(id + i * 2, 3, "%02x", raw[i]);
+		id[AGENT_INSTALL_ID_LEN] = '\n';
+		if (!agent_write_atomic(dir, AGENT_INSTALL_ID_FILE, id,
+			AGENT_INSTALL_ID_LEN + 1, 0600))
+			return (0);
+	}
+	if (buf != NULL) {
+		memcpy(buf, id, AGENT_INSTALL_ID_LEN);
+		buf[AGENT_INSTALL_ID_LEN] = '\0';
 	}
 	return (1);
 }

@@ -4,15 +4,18 @@
  * Task supervision (SPEC 5): start a task's program in a session and
  * process group of its own, stop it gracefully (the kind's polite stop:
  * SIGTERM to the group, or Tomcat's stop script; the grace period; then
- * SIGKILL to the group and to every process that carries the task's
- * mark), reap, and adopt a task again after the agent restarts.
- * Non-blocking: agent_task_tick() drives each task.
+ * SIGKILL to the group and to whatever of the task is left), reap, and
+ * adopt a task again after the agent restarts.  Non-blocking:
+ * agent_task_tick() drives each task.
  *
- * Every process of a task inherits YARD_TASK_MARK=<node-unique mark> in
- * its environment, so that descendants that left the group (double fork
- * plus setsid, as daemons do) are still found and stopped.  The agent is
- * a child subreaper (agent_supervise_init()), so such orphans are its
- * children and are reaped: no zombies are left behind.
+ * Descendants that left the group (double fork plus setsid, as daemons
+ * do) are found by the task's cgroup v2 where the host has one
+ * (cgroup.c): the child enters it before exec, and everything it forks
+ * stays there.  Otherwise by the mark every process of a task inherits,
+ * YARD_TASK_MARK=<install id>-<task id>, unique per agent installation,
+ * and only in processes of the task's user.  The agent is a child
+ * subreaper (agent_supervise_init()), so such orphans are its children
+ * and are reaped: no zombies are left behind.
  */
 
 #include <sys/prctl.h>
@@ -33,10 +36,14 @@
 
 #include "agent.h"
 
-#define MARK_ENV    "YARD_TASK_MARK"
-#define ENVIRON_MAX (256 * 1024)
+#define MARK_ENV       "YARD_TASK_MARK"
+#define ENVIRON_MAX    (256 * 1024)
+#define STRAYS_WAIT_MS 2000 /* for killed strays to go, at most */
 
 extern char **environ;
+
+/* cgroup.procs of the task's cgroup, for the child spawn() forks. */
+static int spawn_cgfd = -1;
 
 static int    mkdirs(const char *);
 static int    has_mark(pid_t, const char *);
@@ -45,10 +52,14 @@ static void   child_exec(const struct agent_task *, const char *,
 static char **child_env(const struct agent_task *, const json_t *, size_t *,
     int);
 static char **argv_build(const struct agent_task *, const char **);
-static pid_t spawn(const struct agent_task *, const char *, const char *const *,
-    int, int, char *, size_t);
-static void  env_free(char **, size_t);
-static int   stop_script(struct agent_task *);
+static pid_t  spawn(struct agent_task *, const char *, const char *const *, int,
+     int, char *, size_t);
+static int    cgroup_prepare(struct agent_task *, char *, size_t);
+static void   cgroup_enter(int);
+static void   cgroup_tidy(struct agent_task *);
+static int    kill_rest(struct agent_task *);
+static void   env_free(char **, size_t);
+static int    stop_script(struct agent_task *);
 static const char *tomcat_script(const struct agent_task *, const char *);
 
 void
@@ -83,6 +94,7 @@ agent_task_init(struct agent_task *t, int64_t id, const char *mark_prefix)
 	t->exit_status = -1;
 	t->stop_status = -1;
 	t->proc.fd = -1;
+	t->uid = -1;
 	(void)snprintf(t->mark, sizeof(t->mark), "%s-%" PRId64, mark_prefix,
 	    id);
 }
@@ -257,6 +269,7 @@ child_exec(const struct agent_task *t, const char *file,
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	(void)signal(SIGPIPE, SIG_DFL);
+	cgroup_enter(statusfd);
 	if (setsid() == -1) {
 		dprintf(statusfd, "setsid: %s", strerror(errno));
 		_exit(126);
@@ -283,12 +296,96 @@ child_exec(const struct agent_task *t, const char *file,
 }
 
 /*
+ * The task's cgroup, made ready for a start: what the last instance may
+ * have left in it is killed, its cgroup.procs is opened for the child
+ * (spawn_cgfd).  Without cgroup tracking t->cgroup is "".  Returns 1, or
+ * 0 with why.
+ */
+static int
+cgroup_prepare(struct agent_task *t, char *err, size_t errlen)
+{
+	char path[AGENT_CGROUP_MAX];
+
+	if (t->cgroup[0] != '\0' && agent_cgroup_populated(t->cgroup) == 1) {
+		log_warnx("task %" PRId64 ": killing what its last run left "
+			  "in %s",
+		    t->id, t->cgroup);
+		(void)agent_cgroup_kill(t->cgroup);
+	}
+	if (t->cgroup[0] != '\0' && agent_cgroup_remove(t->cgroup))
+		t->cgroup[0] = '\0';
+	if (agent_cgroup_task(t->id, path, sizeof(path)) == -1) {
+		(void)snprintf(err, errlen, "cannot create its cgroup: %s",
+		    strerror(errno));
+		return (0);
+	}
+	if (path[0] == '\0')
+		return (1);
+	(void)snprintf(t->cgroup, sizeof(t->cgroup), "%s", path);
+	if ((spawn_cgfd = agent_cgroup_open_procs(path)) == -1) {
+		(void)snprintf(err, errlen, "cannot open %s/cgroup.procs: %s",
+		    path, strerror(errno));
+		return (0);
+	}
+	return (1);
+}
+
+/*
+ * In the child, first thing: enter the task's cgroup, before it can fork
+ * and before it changes user (the kernel checks the opener's rights, but
+ * kernels before 5.16 checked the writer's).  Writing "0" to a
+ * cgroup.procs the parent opened (rather than clone3 CLONE_INTO_CGROUP,
+ * Linux 5.7 and not wrapped by glibc) works on every cgroup v2 kernel,
+ * and a failure is a failed start like any other before exec.
+ */
+static void
+cgroup_enter(int statusfd)
+{
+	if (spawn_cgfd == -1)
+		return;
+	if (write(spawn_cgfd, "0", 1) != 1) {
+		dprintf(statusfd, "cannot enter its cgroup: %s",
+		    strerror(errno));
+		_exit(126);
+	}
+	(void)close(spawn_cgfd);
+}
+
+/* After the task's processes went: its empty cgroup is removed. */
+static void
+cgroup_tidy(struct agent_task *t)
+{
+	if (t->cgroup[0] == '\0' || agent_cgroup_populated(t->cgroup) == 1)
+		return;
+	if (agent_cgroup_remove(t->cgroup))
+		t->cgroup[0] = '\0';
+}
+
+/*
+ * SIGKILL what is left of the task outside its group: its cgroup, or
+ * the processes carrying its mark.  Returns 1 when anything was left.
+ */
+static int
+kill_rest(struct agent_task *t)
+{
+	if (t->cgroup[0] != '\0') {
+		if (agent_cgroup_populated(t->cgroup) != 1)
+			return (0);
+		(void)agent_cgroup_kill(t->cgroup);
+		return (1);
+	}
+	return (agent_task_signal_marked(t, SIGKILL) > 0);
+}
+
+/*
  * Fork and exec file in a session of its own (child_exec()), with the
  * task's environment (its mark when mark is set) and logfd as stdout and
- * stderr.  Waits only for the exec.  Returns the pid, or -1 with why.
+ * stderr.  The task's processes (mark set) enter its cgroup; the stop
+ * script does not.  Waits only for the exec.  Returns the pid, or -1
+ * with why.
  */
 static pid_t
-spawn(const struct agent_task *t, const char *file, const char *const *argv,
+spawn(struct agent_task *t, const char *file, const char *const *argv,
     int logfd, int mark, char *err, size_t errlen)
 {
 	char  **envp;
@@ -303,6 +400,8 @@ spawn(const struct agent_task *t, const char *file, const char *const *argv,
 		(void)snprintf(err, errlen, "cannot build the environment");
 		return (-1);
 	}
+	if (mark && !cgroup_prepare(t, err, errlen))
+		goto done;
 	if (pipe2(sfd, O_CLOEXEC) == -1) {
 		(void)snprintf(err, errlen, "pipe: %s", strerror(errno));
 		goto done;
@@ -329,7 +428,16 @@ spawn(const struct agent_task *t, const char *file, const char *const *argv,
 		(void)snprintf(err, errlen, "%s", why);
 		pid = -1;
 	}
+	/* Whose processes the fallback may signal: the exec'd child's. */
+	if (mark && pid != -1)
+		t->uid = agent_proc_uid((int)pid);
 done:
+	if (spawn_cgfd != -1) {
+		(void)close(spawn_cgfd);
+		spawn_cgfd = -1;
+	}
+	if (mark && pid == -1)
+		cgroup_tidy(t);
 	env_free(envp, ninh);
 	return (pid);
 }
@@ -513,7 +621,11 @@ has_mark(pid_t pid, const char *mark)
 	return (found);
 }
 
-/* Send sig to every process that carries the task's mark; how many. */
+/*
+ * Send sig to every process that carries the task's mark and runs as the
+ * task's user (its real uid: a process of another user that copied the
+ * mark is not the task's); how many.  None while the user is unknown.
+ */
 int
 agent_task_signal_marked(const struct agent_task *t, int sig)
 {
@@ -523,13 +635,15 @@ agent_task_signal_marked(const struct agent_task *t, int sig)
 	long	       pid;
 	int	       n = 0;
 
-	if ((d = opendir("/proc")) == NULL)
+	if (t->uid < 0 || (d = opendir("/proc")) == NULL)
 		return (0);
 	while ((de = readdir(d)) != NULL) {
 		pid = strtol(de->d_name, &end, 10);
 		if (*end != '\0' || pid <= 1 || pid == (long)getpid())
 			continue;
-		if (has_mark((pid_t)pid, t->mark) && kill((pid_t)pid, sig) == 0)
+		if (has_mark((pid_t)pid, t->mark) &&
+		    agent_proc_uid((int)pid) == t->uid &&
+		    kill((pid_t)pid, sig) == 0)
 			n++;
 	}
 	(void)closedir(d);
@@ -570,10 +684,13 @@ agent_tasks_reap(struct agent_task **tasks, size_t n)
 int
 agent_task_tick(struct agent_task *t)
 {
-	int group;
+	uint64_t now;
+	int	 group;
 
-	if (t->state != AGENT_TASK_RUNNING && t->state != AGENT_TASK_STOPPING)
+	if (t->state != AGENT_TASK_RUNNING && t->state != AGENT_TASK_STOPPING) {
+		cgroup_tidy(t);
 		return (0);
+	}
 	/* An adopted main process is not our child: watch its /proc file. */
 	if (!t->main_gone && t->adopted && agent_proc_sample(&t->proc) == 0)
 		t->main_gone = 1;
@@ -584,10 +701,10 @@ agent_task_tick(struct agent_task *t)
 	if (t->state == AGENT_TASK_RUNNING) {
 		if (!t->main_gone)
 			return (0);
-		/* The main process ended by itself: its group goes too. */
+		/* The main process ended by itself: the rest goes too. */
 		if (group)
 			(void)kill(-t->pid, SIGKILL);
-		(void)agent_task_signal_marked(t, SIGKILL);
+		(void)kill_rest(t);
 		t->state = AGENT_TASK_EXITED;
 		t->pid = 0;
 		agent_proc_close(&t->proc);
@@ -624,6 +741,8 @@ agent_task_tick(struct agent_task *t)
 		}
 		(void)kill(-t->pid, SIGKILL);
 		(void)kill(t->pid, SIGKILL);
+		if (t->cgroup[0] != '\0')
+			(void)agent_cgroup_kill(t->cgroup);
 		if (t->stop_pid != 0)
 			(void)kill(-t->stop_pid, SIGKILL);
 		return (0);
@@ -635,13 +754,27 @@ agent_task_tick(struct agent_task *t)
 		return (0);
 	}
 	/* The group is gone; so must be anything that left it. */
-	if (agent_task_signal_marked(t, SIGKILL) > 0 &&
-	    t->stop_how == AGENT_STOP_TERM)
-		t->stop_how = AGENT_STOP_TERM_STRAYS;
-	t->stop_ms = agent_mono_ms() - t->stop_started;
+	now = agent_mono_ms();
+	if (kill_rest(t)) {
+		if (t->stop_how == AGENT_STOP_TERM)
+			t->stop_how = AGENT_STOP_TERM_STRAYS;
+		/* A cgroup: stopped once it is empty (or we gave up). */
+		if (t->cgroup[0] != '\0') {
+			if (t->strays_until == 0)
+				t->strays_until = now + STRAYS_WAIT_MS;
+			if (now < t->strays_until)
+				return (0);
+			log_warnx("task %" PRId64 ": processes are left in %s "
+				  "after SIGKILL",
+			    t->id, t->cgroup);
+		}
+	}
+	t->strays_until = 0;
+	t->stop_ms = now - t->stop_started;
 	t->state = AGENT_TASK_STOPPED;
 	t->pid = 0;
 	agent_proc_close(&t->proc);
+	cgroup_tidy(t);
 	return (1);
 }
 
@@ -658,6 +791,12 @@ agent_task_adopt(struct agent_task *t, pid_t pid, int64_t starttime)
 		agent_proc_close(&t->proc);
 		t->state = AGENT_TASK_STOPPED;
 		t->pid = 0;
+		/* It ended while we were away: the rest of it goes too. */
+		if (kill_rest(t))
+			log_info("task %" PRId64 ": killed what its ended "
+				 "run left",
+			    t->id);
+		cgroup_tidy(t);
 		return (0);
 	}
 	t->pid = pid;
@@ -665,6 +804,8 @@ agent_task_adopt(struct agent_task *t, pid_t pid, int64_t starttime)
 	t->state = AGENT_TASK_RUNNING;
 	t->adopted = 1;
 	t->main_gone = 0;
+	if (t->uid < 0)
+		t->uid = agent_proc_uid((int)pid);
 	return (1);
 }
 
@@ -713,6 +854,8 @@ agent_task_remove_files(const struct agent_task *t, const char *logdir,
 	char	    path[1200];
 	int	    i;
 
+	if (t->cgroup[0] != '\0')
+		(void)agent_cgroup_remove(t->cgroup);
 	for (i = 0; i <= AGENT_LOG_KEEP + 1; i++) {
 		if (i == 0)
 			(void)snprintf(path, sizeof(path), "%s/%" PRId64 ".log",

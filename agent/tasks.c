@@ -52,7 +52,12 @@ agent_tasks_init(struct agent_tasks *ts, const char *state_dir, int64_t node_id)
 	memset(ts, 0, sizeof(*ts));
 	(void)snprintf(ts->dir, sizeof(ts->dir), "%s", state_dir);
 	(void)snprintf(ts->logdir, sizeof(ts->logdir), "%s/logs", state_dir);
-	(void)snprintf(ts->mark, sizeof(ts->mark), "node%" PRId64, node_id);
+	/* Marks are <install id>-<task>: unique on the host, unlike the
+	 * node id, which another server may have given another agent. */
+	if (!agent_install_id(state_dir, ts->mark, sizeof(ts->mark)))
+		fatalx("%s: no usable install id", state_dir);
+	(void)snprintf(ts->old_mark, sizeof(ts->old_mark), "node%" PRId64,
+	    node_id);
 }
 
 static struct agent_slot *
@@ -123,12 +128,14 @@ save(struct agent_tasks *ts)
 	if ((a = json_array()) == NULL)
 		return;
 	for (i = 0; i < ts->n; i++) {
-		o = json_pack("{s:I, s:O, s:i, s:I, s:i, s:b, s:b}", "id",
-		    (json_int_t)ts->v[i].t.id, "spec", ts->v[i].t.spec, "pid",
-		    (int)ts->v[i].t.pid, "starttime",
+		o = json_pack("{s:I, s:O, s:i, s:I, s:i, s:b, s:b, s:s, s:s, "
+			      "s:I}",
+		    "id", (json_int_t)ts->v[i].t.id, "spec", ts->v[i].t.spec,
+		    "pid", (int)ts->v[i].t.pid, "starttime",
 		    (json_int_t)ts->v[i].t.starttime, "restarts",
 		    ts->v[i].restarts, "wanted", ts->v[i].wanted, "created_dir",
-		    ts->v[i].t.created_dir);
+		    ts->v[i].t.created_dir, "mark", ts->v[i].t.mark, "cgroup",
+		    ts->v[i].t.cgroup, "uid", (json_int_t)ts->v[i].t.uid);
 		if (o != NULL)
 			json_array_append_new(a, o);
 	}
@@ -142,7 +149,26 @@ save(struct agent_tasks *ts)
 	json_decref(a);
 }
 
-/* Adopt what the last run left running; the rest is stopped. */
+/* A mark from tasks.json: printable, no '=' or space, and it fits. */
+static int
+mark_valid(const char *m, size_t max)
+{
+	size_t i;
+
+	if (m == NULL || m[0] == '\0' || strlen(m) >= max)
+		return (0);
+	for (i = 0; m[i] != '\0'; i++) {
+		if (m[i] <= ' ' || m[i] >= 0x7f || m[i] == '=')
+			return (0);
+	}
+	return (1);
+}
+
+/*
+ * Adopt what the last run left running; the rest is stopped.  A task
+ * keeps the mark, cgroup and user it was started with (older agents
+ * recorded none: node<id>-<task>, no cgroup).
+ */
 void
 agent_tasks_load(struct agent_tasks *ts)
 {
@@ -150,6 +176,7 @@ agent_tasks_load(struct agent_tasks *ts)
 	struct agent_slot    *sl;
 	json_error_t	      jerr;
 	json_t		     *a, *o, *spec;
+	const char	     *s;
 	char		      path[1200];
 	size_t		      i;
 	int64_t		      id;
@@ -180,12 +207,36 @@ agent_tasks_load(struct agent_tasks *ts)
 		sl->wanted = json_is_true(json_object_get(o, "wanted"));
 		sl->t.created_dir =
 		    json_is_true(json_object_get(o, "created_dir"));
+		s = json_string_value(json_object_get(o, "mark"));
+		if (mark_valid(s, sizeof(sl->t.mark)))
+			(void)snprintf(sl->t.mark, sizeof(sl->t.mark), "%s", s);
+		else if (json_object_get(o, "mark") == NULL)
+			(void)snprintf(sl->t.mark, sizeof(sl->t.mark),
+			    "%s-%" PRId64, ts->old_mark, id);
+		s = json_string_value(json_object_get(o, "cgroup"));
+		if (s != NULL && s[0] != '\0') {
+			if (strlen(s) < sizeof(sl->t.cgroup) &&
+			    agent_cgroup_valid(s, id))
+				(void)snprintf(sl->t.cgroup,
+				    sizeof(sl->t.cgroup), "%s", s);
+			else if (errno != ENOENT) /* gone: all is well */
+				log_warnx("task %" PRId64 ": %.256s is not a "
+					  "task cgroup: ignored",
+				    id, s);
+		}
+		if (json_is_integer(json_object_get(o, "uid")) &&
+		    json_integer_value(json_object_get(o, "uid")) >= 0 &&
+		    json_integer_value(json_object_get(o, "uid")) <= UINT32_MAX)
+			sl->t.uid =
+			    json_integer_value(json_object_get(o, "uid"));
 		if (json_integer_value(json_object_get(o, "pid")) > 0 &&
 		    agent_task_adopt(&sl->t,
 			(pid_t)json_integer_value(json_object_get(o, "pid")),
 			json_integer_value(json_object_get(o, "starttime"))))
-			log_info("task %" PRId64 ": adopted pid %d", id,
-			    (int)sl->t.pid);
+			log_info("task %" PRId64 ": adopted pid %d%s%s", id,
+			    (int)sl->t.pid,
+			    sl->t.cgroup[0] != '\0' ? " in cgroup " : "",
+			    sl->t.cgroup);
 		else if (sl->wanted)
 			sl->restart_at = agent_mono_ms(); /* ended meanwhile */
 	}
@@ -784,6 +835,7 @@ agent_tasks_status(struct agent_tasks *ts, long hz)
 	struct agent_slot *sl;
 	struct agent_tree  tree[AGENT_TASKS_MAX];
 	int		   leaders[AGENT_TASKS_MAX], running = 0, scanned = 0;
+	int		   cg[AGENT_TASKS_MAX];
 	json_t		  *a, *o;
 	double		   cpu;
 	int64_t		   fds;
@@ -792,15 +844,30 @@ agent_tasks_status(struct agent_tasks *ts, long hz)
 
 	if ((a = json_array()) == NULL)
 		return (NULL);
-	/* Whole trees: one pass over /proc for all running tasks. */
+	/*
+	 * Whole trees: a task's cgroup, else its session (one pass over
+	 * /proc for all the running tasks without a cgroup).
+	 */
 	for (i = 0; i < ts->n; i++) {
 		leaders[i] = ts->v[i].t.state == AGENT_TASK_RUNNING
 		    ? (int)ts->v[i].t.pid
 		    : 0;
+		cg[i] = leaders[i] > 0 && ts->v[i].t.cgroup[0] != '\0';
+		if (cg[i])
+			leaders[i] = 0;
 		running += leaders[i] > 0;
 	}
 	if (running > 0)
 		scanned = agent_proc_tree(leaders, ts->n, tree) > 0;
+	else
+		memset(tree, 0, ts->n * sizeof(*tree));
+	for (i = 0; i < ts->n; i++) {
+		if (cg[i] &&
+		    agent_proc_tree_cgroup(ts->v[i].t.cgroup, &tree[i]) < 0)
+			memset(&tree[i], 0, sizeof(tree[i]));
+		if (cg[i])
+			scanned = 1;
+	}
 	for (i = 0; i < ts->n; i++) {
 		sl = &ts->v[i];
 		o = json_pack("{s:I, s:s, s:i, s:I}", "id",

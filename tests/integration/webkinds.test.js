@@ -157,7 +157,7 @@ test('jar: a real service runs, turns healthy, logs, and stops on SIGTERM', { ti
   assert.deepStrictEqual([r.status, r.text], [200, 'ok\n']);
   // Its stdout reached the task's log, and it carries the task's mark.
   assert.match(logOf(id), new RegExp(`svc: listening on 127\\.0\\.0\\.1:${port}, ` +
-    `task mark node${agent.nodeId}-${id}\\n`));
+    `task mark ${kit.mark(id)}\\n`));
 
   const st = await run('stop', id);
   assert.strictEqual(st.state, 'succeeded', st.output);

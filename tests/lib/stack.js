@@ -142,7 +142,8 @@ async function startStack(opts = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'yard-test-'));
   fs.chmodSync(dir, 0o755);
   let pg = null;
-  let pgPort = opts.privatePg ? 0 : Number(process.env.YARD_TEST_PG_PORT || 0);
+  // opts.pgPort: a cluster another stack of this file started.
+  let pgPort = opts.pgPort || (opts.privatePg ? 0 : Number(process.env.YARD_TEST_PG_PORT || 0));
   if (!pgPort) {
     pgPort = await freePort();
     pg = await pgCluster(path.join(dir, 'pg'), pgPort);
@@ -202,11 +203,11 @@ async function startStack(opts = {}) {
     },
     deaths() { return servers.flatMap((s) => s.deaths()); },
     // Enrol and run a real yard-agent with its own state directory.
-    // token: an enrolment token to use (default: a fresh one).
-    async agent(name, url = yard.url, token = null) {
-      // Task marks are node<id>-<task>: agents of test files running at
-      // once must not share node ids, or one file's stray-killing and
-      // process lookups would reach another's tasks.
+    // token: an enrolment token to use (default: a fresh one); env: extra
+    // environment for `yard-agent run` (YARD_AGENT_NO_CGROUP=1, say).
+    async agent(name, url = yard.url, token = null, env = {}) {
+      // Test files running at once get node ids far apart (older agents
+      // marked tasks node<id>-<task>; marks are per installation now).
       if (!this.nodeIdsSpread) {
         psql(pgPort, db, `SELECT setval('nodes_id_seq', greatest((SELECT max(id) FROM nodes), 0) + ${1000000 + crypto.randomInt(1000000000)})`);
         this.nodeIdsSpread = true;
@@ -226,7 +227,7 @@ async function startStack(opts = {}) {
         start() {
           const out = fs.openSync(log, 'a');
           this.proc = spawn(path.join(TOP, 'obj', 'yard-agent'), ['run', '-d', '--state-dir', state],
-            { stdio: ['ignore', out, out] });
+            { stdio: ['ignore', out, out], env: Object.assign({}, process.env, env) });
           return this;
         },
         async stop(sig = 'SIGTERM') {

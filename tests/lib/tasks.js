@@ -1,6 +1,8 @@
 // Helpers for tests that run tasks through a real agent: create a task,
 // issue a command and wait for its outcome, read a task, find the
-// processes carrying the agent's task marks.
+// processes carrying the agent's task marks (YARD_TASK_MARK=<install
+// id>-<task id>, the install id from the agent's state directory) or
+// living in a task's cgroup.
 'use strict';
 const assert = require('node:assert');
 const fs = require('node:fs');
@@ -17,6 +19,19 @@ function environs() {
     } catch { /* gone */ }
   }
   return out;
+}
+
+// The agent's installation id (<state>/install-id, made at enrolment).
+function installId(agent) {
+  return fs.readFileSync(path.join(agent.state, 'install-id'), 'utf8').trim();
+}
+
+// The cgroup v2 path of pid (its "0::" line), or null.
+function cgroupOf(pid) {
+  try {
+    const l = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((x) => x.startsWith('0::'));
+    return l ? l.slice(3) : null;
+  } catch { return null; }
 }
 
 // taskKit(stack, token, agent): the helpers bound to one stack and agent.
@@ -51,9 +66,11 @@ function taskKit(s, token, agent) {
     async task(id) {
       return (await s.api('GET', `/api/v1/tasks/${id}`, { token })).json;
     },
-    // Processes carrying a task mark of this agent's node (of one task).
+    // The task mark this agent gives task taskId.
+    mark(taskId) { return `${installId(agent)}-${taskId}`; },
+    // Processes carrying a task mark of this agent (of one task).
     markedPids(taskId) {
-      const want = `YARD_TASK_MARK=node${agent.nodeId}-` + (taskId === undefined ? '' : `${taskId}`);
+      const want = `YARD_TASK_MARK=${installId(agent)}-` + (taskId === undefined ? '' : `${taskId}`);
       return environs().filter(([, env]) =>
         env.some((e) => (taskId === undefined ? e.startsWith(want) : e === want))).map(([pid]) => pid);
     },
@@ -65,4 +82,4 @@ function taskKit(s, token, agent) {
   return kit;
 }
 
-module.exports = { taskKit, environs };
+module.exports = { taskKit, environs, installId, cgroupOf };

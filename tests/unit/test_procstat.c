@@ -2,9 +2,11 @@
  * Copyright (c) 2026 Yard authors.  ISC licence.
  *
  * Unit tests for agent/procstat.c: the /proc/<pid>/stat parser, real
- * samples of this process, a child that has gone, and pid reuse.
+ * samples of this process, a child that has gone, and pid reuse; a
+ * cgroup's tree (from its cgroup.procs) and the real uid of a process.
  */
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <setjmp.h>
@@ -13,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -158,6 +161,60 @@ test_tree(void **state)
 	(void)close(p[0]);
 }
 
+/* A cgroup's tree: the processes its cgroup.procs lists (a fake one). */
+static void
+test_tree_cgroup(void **state)
+{
+	struct agent_tree tr;
+	char		  dir[] = "/tmp/yard-procstat-XXXXXX", path[128];
+	FILE		 *f;
+
+	assert_non_null(mkdtemp(dir));
+	(void)snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	assert_non_null(f = fopen(path, "w"));
+	/* Ourselves, a pid that does not exist, and us again. */
+	fprintf(f, "%d\n999999999\n%d\n", (int)getpid(), (int)getpid());
+	fclose(f);
+	assert_int_equal(agent_proc_tree_cgroup(dir, &tr), 2);
+	assert_int_equal(tr.procs, 2);
+	assert_true(tr.rss > 0);
+	assert_true(tr.threads >= 2);
+	assert_int_equal(unlink(path), 0);
+	/* No list: -1 and nothing counted. */
+	assert_int_equal(agent_proc_tree_cgroup(dir, &tr), -1);
+	assert_int_equal(tr.procs, 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+static void
+test_status_uid(void **state)
+{
+	const char *st = "Name:\tsleep\nUmask:\t0022\nState:\tS\n"
+			 "Uid:\t1000\t0\t0\t0\nGid:\t100\t100\t100\t100\n";
+	const char *bad[] = {
+		"Name:\tx\nGid:\t0\t0\t0\t0\n",
+		"Uid:\t\n",
+		"Uid:\t12x\t0\n",
+		"Uid:\t99999999999\t0\n",
+		"Uid:",
+		"",
+	};
+	size_t i;
+
+	/* The real uid: the first of the four. */
+	assert_int_equal(agent_proc_status_uid(st, strlen(st)), 1000);
+	assert_int_equal(agent_proc_status_uid("Uid:\t0\t0\t0\t0",
+			     strlen("Uid:\t0\t0\t0\t0")),
+	    0);
+	/* Only as far as len. */
+	assert_int_equal(agent_proc_status_uid(st, 30), -1);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(agent_proc_status_uid(bad[i], strlen(bad[i])),
+		    -1);
+	assert_int_equal(agent_proc_uid((int)getpid()), (int64_t)getuid());
+	assert_int_equal(agent_proc_uid(999999999), -1);
+}
+
 int
 main(void)
 {
@@ -167,6 +224,8 @@ main(void)
 		cmocka_unit_test(test_sample_self),
 		cmocka_unit_test(test_gone),
 		cmocka_unit_test(test_tree),
+		cmocka_unit_test(test_tree_cgroup),
+		cmocka_unit_test(test_status_uid),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -5,12 +5,15 @@
  * stop, SIGKILL after the grace period for a program that ignores
  * SIGTERM, a double-forked daemon that left the group, a crash, one
  * instance per task, and adoption after an agent restart (with the pid
- * reuse check).
+ * reuse check).  Tracked by session and mark (only processes of the
+ * task's user), then by a cgroup v2 per task where the host has one:
+ * strangers carrying the task's exact mark survive its stop.
  */
 
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -28,6 +31,7 @@
 #include "agent.h"
 
 static char dir[256];
+static char iid[AGENT_INSTALL_ID_LEN + 1];
 
 static void
 task_new(struct agent_task *t, int64_t id, const char *script, int grace)
@@ -67,6 +71,69 @@ static int
 marked(struct agent_task *t)
 {
 	return (agent_task_signal_marked(t, 0));
+}
+
+/* A process that is not the task's, carrying mark, as uid (-1: ours). */
+static pid_t
+stranger(const char *mark, int uid)
+{
+	pid_t pid;
+
+	if ((pid = fork()) == 0) {
+		(void)setenv("YARD_TASK_MARK", mark, 1);
+		if (uid >= 0 && setuid((uid_t)uid) == -1)
+			_exit(2);
+		execl("/bin/sleep", "sleep", "100", (char *)NULL);
+		_exit(3);
+	}
+	assert_true(pid > 0);
+	usleep(50 * 1000);
+	return (pid);
+}
+
+static int
+alive(pid_t pid)
+{
+	int st;
+
+	return (waitpid(pid, &st, WNOHANG) == 0 && kill(pid, 0) == 0);
+}
+
+static void
+stranger_end(pid_t pid)
+{
+	(void)kill(pid, SIGKILL);
+	(void)waitpid(pid, NULL, 0);
+}
+
+/* A child of the task's main process that made a session of its own. */
+static pid_t
+find_child(const struct agent_task *t, pid_t skip)
+{
+	struct dirent *de;
+	DIR	      *d;
+	char	       path[300], buf[512], *p;
+	FILE	      *f;
+	int	       pid, ppid, found = -1;
+
+	assert_non_null(d = opendir("/proc"));
+	while (found == -1 && (de = readdir(d)) != NULL) {
+		if ((pid = atoi(de->d_name)) <= 0 || pid == skip)
+			continue;
+		(void)snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		buf[fread(buf, 1, sizeof(buf) - 1, f)] = '\0';
+		fclose(f);
+		/* "pid (comm) S ppid ...": after the last ')'. */
+		if ((p = strrchr(buf, ')')) == NULL ||
+		    sscanf(p + 1, " %*c %d", &ppid) != 1)
+			continue;
+		if (ppid == (int)t->pid && getsid(pid) == pid)
+			found = pid;
+	}
+	(void)closedir(d);
+	return (found);
 }
 
 static void
@@ -241,6 +308,194 @@ test_log_rotate(void **state)
 	assert_int_equal(agent_task_log_rotate(dir, 99, 1, 2), 0);
 }
 
+/* Session and mark: a process of another user with the mark survives. */
+static void
+test_marked_uid(void **state)
+{
+	struct agent_task t;
+	char		  err[256];
+	pid_t		  other;
+
+	task_new(&t, 8, "exec sleep 100", 1);
+	assert_true(agent_task_start(&t, dir, err, sizeof(err)));
+	assert_string_equal(t.cgroup, "");
+	assert_int_equal(t.uid, (int64_t)getuid());
+	other = stranger(t.mark, 65534);
+	assert_true(alive(other));
+	assert_int_equal(marked(&t), 1); /* the task, not the stranger */
+	agent_task_stop(&t);
+	assert_true(drive(&t, AGENT_TASK_STOPPED, 3000));
+	assert_true(alive(other));
+	stranger_end(other);
+	/* Unknown user: nothing is signalled. */
+	t.uid = -1;
+	other = stranger(t.mark, -1);
+	assert_int_equal(marked(&t), 0);
+	stranger_end(other);
+	agent_task_cleanup(&t);
+}
+
+/* Cgroup tracking for the tests below, else they are skipped. */
+static int
+cgroup_on(void)
+{
+	if (geteuid() != 0 || !agent_cgroup_init(iid))
+		return (0);
+	return (1);
+}
+
+/* A line of /proc/<pid>/cgroup: the v2 path ends with want. */
+static int
+in_cgroup(pid_t pid, const char *want)
+{
+	char  path[64], buf[1024], *p;
+	FILE *f;
+
+	(void)snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return (0);
+	buf[fread(buf, 1, sizeof(buf) - 1, f)] = '\0';
+	fclose(f);
+	if ((p = strstr(buf, "0::")) == NULL)
+		return (0);
+	return (strstr(p, want) != NULL);
+}
+
+static void
+test_cgroup_double_fork(void **state)
+{
+	struct agent_task t, *tp;
+	struct stat	  st;
+	char		  err[256], want[64], cg[AGENT_CGROUP_MAX];
+	pid_t		  same, daemon;
+
+	if (!cgroup_on()) {
+		skip();
+		return;
+	}
+	task_new(&t, 9,
+	    "setsid sh -c 'trap \"\" TERM; exec sleep 100' & exec sleep 100",
+	    1);
+	assert_true(agent_task_start(&t, dir, err, sizeof(err)));
+	(void)snprintf(want, sizeof(want), "/yard-%s/task-9\n", iid);
+	assert_non_null(strstr(t.cgroup, "/task-9"));
+	(void)snprintf(cg, sizeof(cg), "%s", t.cgroup);
+	usleep(300 * 1000);
+	assert_true(in_cgroup(t.pid, want));
+	assert_true((daemon = find_child(&t, t.pid)) > 0);
+	assert_true(in_cgroup(daemon, want));
+	/* Ours, with the task's exact mark: the cgroup says it is not. */
+	same = stranger(t.mark, -1);
+	assert_false(in_cgroup(same, want));
+	agent_task_stop(&t);
+	assert_true(drive(&t, AGENT_TASK_STOPPED, 5000));
+	assert_int_equal(t.stop_how, AGENT_STOP_TERM_STRAYS);
+	tp = &t;
+	agent_tasks_reap(&tp, 1);
+	assert_int_equal(kill(daemon, 0), -1);
+	assert_true(alive(same));
+	/* The empty cgroup was removed. */
+	assert_string_equal(t.cgroup, "");
+	assert_int_equal(stat(cg, &st), -1);
+	stranger_end(same);
+	agent_task_cleanup(&t);
+	agent_cgroup_fini();
+}
+
+/* The main process ends by itself: the rest of its cgroup goes too. */
+static void
+test_cgroup_exit(void **state)
+{
+	struct agent_task t, *tp;
+	struct stat	  st;
+	char		  err[256], cg[AGENT_CGROUP_MAX];
+	pid_t		  daemon;
+	int		  i;
+
+	if (!cgroup_on()) {
+		skip();
+		return;
+	}
+	task_new(&t, 10, "setsid sleep 100 & sleep 0.5; exit 4", 1);
+	assert_true(agent_task_start(&t, dir, err, sizeof(err)));
+	(void)snprintf(cg, sizeof(cg), "%s", t.cgroup);
+	usleep(200 * 1000);
+	assert_true((daemon = find_child(&t, t.pid)) > 0);
+	assert_true(drive(&t, AGENT_TASK_EXITED, 3000));
+	assert_int_equal(t.exit_status, 4);
+	tp = &t;
+	for (i = 0; i < 100 && t.cgroup[0] != '\0'; i++) {
+		usleep(20 * 1000);
+		agent_tasks_reap(&tp, 1);
+		(void)agent_task_tick(&t);
+	}
+	agent_tasks_reap(&tp, 1); /* an empty cgroup may leave zombies */
+	assert_int_equal(kill(daemon, 0), -1);
+	assert_string_equal(t.cgroup, "");
+	assert_int_equal(stat(cg, &st), -1);
+	agent_task_cleanup(&t);
+	agent_cgroup_fini();
+}
+
+/* Adopted after a restart (the cgroup from tasks.json), still whole. */
+static void
+test_cgroup_adopt(void **state)
+{
+	struct agent_task t, again, gone, *tp;
+	struct stat	  st;
+	char		  err[256], cg[AGENT_CGROUP_MAX];
+	pid_t		  daemon;
+	int		  i;
+
+	if (!cgroup_on()) {
+		skip();
+		return;
+	}
+	task_new(&t, 11, "setsid sleep 100 & exec sleep 100", 1);
+	assert_true(agent_task_start(&t, dir, err, sizeof(err)));
+	usleep(200 * 1000);
+	assert_true((daemon = find_child(&t, t.pid)) > 0);
+	task_new(&again, 11, "setsid sleep 100 & exec sleep 100", 1);
+	(void)snprintf(again.cgroup, sizeof(again.cgroup), "%s", t.cgroup);
+	assert_true(agent_cgroup_valid(again.cgroup, 11));
+	assert_true(agent_task_adopt(&again, t.pid, t.starttime));
+	assert_int_equal(again.uid, (int64_t)getuid());
+	agent_task_stop(&again);
+	assert_true(drive(&again, AGENT_TASK_STOPPED, 3000));
+	assert_int_equal(again.stop_how, AGENT_STOP_TERM_STRAYS);
+	tp = &t;
+	agent_tasks_reap(&tp, 1);
+	assert_int_equal(kill(daemon, 0), -1);
+	agent_task_cleanup(&t);
+	agent_task_cleanup(&again);
+
+	/* Its main process ended while the agent was away: the rest of
+	 * its cgroup is killed when the adoption fails. */
+	task_new(&t, 12, "setsid sleep 100 & exec sleep 100", 1);
+	assert_true(agent_task_start(&t, dir, err, sizeof(err)));
+	usleep(200 * 1000);
+	assert_true((daemon = find_child(&t, t.pid)) > 0);
+	(void)kill(t.pid, SIGKILL);
+	(void)waitpid(t.pid, NULL, 0);
+	task_new(&gone, 12, "exec sleep 100", 1);
+	(void)snprintf(gone.cgroup, sizeof(gone.cgroup), "%s", t.cgroup);
+	(void)snprintf(cg, sizeof(cg), "%s", t.cgroup);
+	assert_false(agent_task_adopt(&gone, t.pid, t.starttime));
+	/* Its cgroup goes once empty, on a later tick. */
+	for (i = 0; i < 100 && gone.cgroup[0] != '\0'; i++) {
+		usleep(20 * 1000);
+		agent_tasks_reap(&tp, 1);
+		(void)agent_task_tick(&gone);
+	}
+	agent_tasks_reap(&tp, 1); /* an empty cgroup may leave zombies */
+	assert_int_equal(kill(daemon, 0), -1);
+	assert_string_equal(gone.cgroup, "");
+	assert_int_equal(stat(cg, &st), -1);
+	agent_task_cleanup(&t);
+	agent_task_cleanup(&gone);
+	agent_cgroup_fini();
+}
+
 int
 main(void)
 {
@@ -252,12 +507,18 @@ main(void)
 		cmocka_unit_test(test_cannot_run),
 		cmocka_unit_test(test_adopt),
 		cmocka_unit_test(test_log_rotate),
+		cmocka_unit_test(test_marked_uid),
+		cmocka_unit_test(test_cgroup_double_fork),
+		cmocka_unit_test(test_cgroup_exit),
+		cmocka_unit_test(test_cgroup_adopt),
 	};
 	int rc;
 
 	snprintf(dir, sizeof(dir), "/tmp/yard-supervise-XXXXXX");
 	if (mkdtemp(dir) == NULL)
 		return (1);
+	(void)snprintf(iid, sizeof(iid), "%08x%08x", (unsigned int)getpid(),
+	    (unsigned int)time(NULL));
 	log_init(1, 0);
 	agent_supervise_init();
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
