@@ -685,7 +685,7 @@ int
 agent_task_tick(struct agent_task *t)
 {
 	uint64_t now;
-	int	 group;
+	int	 group, status;
 
 	if (t->state != AGENT_TASK_RUNNING && t->state != AGENT_TASK_STOPPING) {
 		cgroup_tidy(t);
@@ -694,8 +694,17 @@ agent_task_tick(struct agent_task *t)
 	/* An adopted main process is not our child: watch its /proc file. */
 	if (!t->main_gone && t->adopted && agent_proc_sample(&t->proc) == 0)
 		t->main_gone = 1;
-	if (!t->main_gone && t->proc.fd != -1 && t->proc.state == 'Z')
+	if (!t->main_gone && t->proc.fd != -1 && t->proc.state == 'Z') {
+		/*
+		 * A sample saw our child as a zombie before agent_tasks_reap()
+		 * did: reap it here, or its exit status would read unknown.
+		 */
+		if (!t->adopted && waitpid(t->pid, &status, WNOHANG) == t->pid)
+			t->exit_status = WIFEXITED(status)
+			    ? WEXITSTATUS(status)
+			    : 128 + WTERMSIG(status);
 		t->main_gone = 1;
+	}
 	group = kill(-t->pid, 0) == 0;
 
 	if (t->state == AGENT_TASK_RUNNING) {

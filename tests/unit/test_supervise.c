@@ -224,6 +224,27 @@ test_crash(void **state)
 	agent_task_cleanup(&t);
 }
 
+/*
+ * A metrics sample that sees the main process as a zombie before the
+ * reaper runs must not lose its exit status (it read -1, "unknown").
+ */
+static void
+test_zombie_status(void **state)
+{
+	struct agent_task t;
+	char		  err[256];
+
+	task_new(&t, 14, "exit 5", 5);
+	assert_true(agent_task_start(&t, dir, err, sizeof(err)));
+	usleep(300 * 1000);
+	(void)agent_proc_sample(&t.proc);
+	assert_int_equal(t.proc.state, 'Z');
+	assert_int_equal(agent_task_tick(&t), 1);
+	assert_int_equal(t.state, AGENT_TASK_EXITED);
+	assert_int_equal(t.exit_status, 5);
+	agent_task_cleanup(&t);
+}
+
 static void
 test_cannot_run(void **state)
 {
@@ -504,6 +525,7 @@ main(void)
 		cmocka_unit_test(test_ignores_sigterm),
 		cmocka_unit_test(test_double_fork),
 		cmocka_unit_test(test_crash),
+		cmocka_unit_test(test_zombie_status),
 		cmocka_unit_test(test_cannot_run),
 		cmocka_unit_test(test_adopt),
 		cmocka_unit_test(test_log_rotate),
