@@ -23,14 +23,14 @@
 #define API_LIMIT_MAX	  200
 
 /*
- * SQL: task t is visible to the caller - an admin ($2), or a grant of
- * user $3 on the task or on its node (SPEC 4).  For statements that
- * bind $2 and $3 so.
+ * SQL: the caller's level on task t, 0 none, 1 view, 2 operate, 3 manage
+ * (the values of enum auth_level), and whether t is visible at all.  The
+ * rule is yard_level() (src/store/migrations/006_levels.sql): an admin
+ * ($2), or the better of a grant of user $3 on the task and one on its
+ * node.  For statements that bind $2 and $3 so.
  */
-#define API_TASK_VISIBLE \
-	"($2::boolean OR EXISTS (SELECT 1 FROM grants g" \
-	" WHERE g.user_id = $3::bigint AND" \
-	" (g.node_id = t.node_id OR g.task_id = t.id)))"
+#define API_TASK_LEVEL	 "yard_level($3::bigint, $2::boolean, t.node_id, t.id)"
+#define API_TASK_VISIBLE "(" API_TASK_LEVEL " >= 1)"
 
 /* What a shared step tells its handler. */
 enum api_step {
