@@ -57,8 +57,9 @@ static int timer_on;
  * needs operate; viewers get 403) on an online node.
  */
 static const char *sql_create =
-    "WITH t AS (SELECT t.id, t.node_id, n.revoked_at IS NULL AND"
-    "  n.last_seen > now() - make_interval(secs => $8::integer) AS online,"
+    "WITH t AS (SELECT t.id, t.node_id, coalesce(n.revoked_at IS NULL AND"
+    "  n.last_seen > now() - make_interval(secs => $8::integer), false)"
+    "  AS online,"
     "  " API_TASK_LEVEL " AS lvl FROM tasks t"
     "  JOIN nodes n ON n.id = t.node_id WHERE t.id = $1::bigint),"
     " r AS (INSERT INTO log_requests (node_id, task_id, user_id, mode, file,"
