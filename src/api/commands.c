@@ -19,10 +19,15 @@
 #include "app.h"
 #include "api/api.h"
 
-/* Who may see a command: view on its task, or on its node for a node
- * command (a task grant shows no other command of the node). */
-#define CMD_VISIBLE \
-	"(yard_level($3::bigint, $2::boolean, c.node_id, c.task_id) >= 1)"
+/*
+ * Who may see a command: view on its task, or on its node for a node
+ * command (a task grant shows no other command of the node).  Join after
+ * "FROM commands c"; see API_TASK_LEVEL_JOIN.
+ */
+#define CMD_LEVEL_JOIN \
+	" CROSS JOIN LATERAL yard_level_row($3::bigint, $2::boolean," \
+	" c.node_id, c.task_id) lv"
+#define CMD_VISIBLE "(lv.level >= 1)"
 
 #define CMD_COLS \
 	"c.id, c.seq, c.type, c.node_id, n.name AS node_name, c.task_id," \
@@ -58,8 +63,8 @@ static const char *sql_issue =
  */
 static const char *sql_task_issue =
     "WITH t AS (SELECT t.id, t.node_id, t.name, t.spec,"
-    "  n.revoked_at IS NOT NULL AS revoked, " API_TASK_LEVEL " AS lvl"
-    "  FROM tasks t JOIN nodes n ON n.id = t.node_id"
+    "  n.revoked_at IS NOT NULL AS revoked, lv.level AS lvl"
+    "  FROM tasks t JOIN nodes n ON n.id = t.node_id" API_TASK_LEVEL_JOIN
     "  WHERE t.id = $1::bigint),"
     " busy AS (SELECT c.id FROM commands c, t WHERE c.task_id = t.id AND"
     "  c.state IN ('queued', 'dispatched', 'running') LIMIT 1),"
@@ -84,7 +89,7 @@ static const char *sql_task_issue =
 
 static const char *sql_list =
     "SELECT row_to_json(x)::text, x.seq FROM (SELECT " CMD_COLS
-    " FROM commands c JOIN nodes n ON n.id = c.node_id"
+    " FROM commands c JOIN nodes n ON n.id = c.node_id" CMD_LEVEL_JOIN
     " LEFT JOIN users u ON u.id = c.issued_by"
     " WHERE ($1::bigint = 0 OR c.seq < $1::bigint) AND " CMD_VISIBLE
     " AND ($4::bigint IS NULL OR c.node_id = $4::bigint)"
@@ -100,7 +105,7 @@ static const char *sql_get =
     " (SELECT coalesce(json_agg(e ORDER BY e.id), '[]') FROM (SELECT id, at,"
     "  state, detail FROM command_events WHERE command_id = c.id) e)"
     "  AS events"
-    " FROM commands c JOIN nodes n ON n.id = c.node_id"
+    " FROM commands c JOIN nodes n ON n.id = c.node_id" CMD_LEVEL_JOIN
     " LEFT JOIN users u ON u.id = c.issued_by"
     " WHERE c.id = $1::uuid AND " CMD_VISIBLE ") x";
 

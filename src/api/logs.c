@@ -60,8 +60,9 @@ static const char *sql_create =
     "WITH t AS (SELECT t.id, t.node_id, coalesce(n.revoked_at IS NULL AND"
     "  n.last_seen > now() - make_interval(secs => $8::integer), false)"
     "  AS online,"
-    "  " API_TASK_LEVEL " AS lvl FROM tasks t"
-    "  JOIN nodes n ON n.id = t.node_id WHERE t.id = $1::bigint),"
+    "  lv.level AS lvl FROM tasks t"
+    "  JOIN nodes n ON n.id = t.node_id" API_TASK_LEVEL_JOIN
+    "  WHERE t.id = $1::bigint),"
     " r AS (INSERT INTO log_requests (node_id, task_id, user_id, mode, file,"
     "  lines, q, wanted_until) SELECT node_id, id, $3::bigint, $4, $5,"
     "  $6::integer, $7, now() + interval '30 seconds' FROM t"
@@ -87,9 +88,9 @@ static const char *sql_read =
     "  $4::integer), (SELECT max(seq) FROM log_chunks WHERE request_id ="
     "  r.id), r.mode, r.file, r.mode = 'follow' AND NOT r.done AND"
     "  coalesce(r.answered_at, r.created_at) < now() - interval '15 seconds'"
-    " FROM log_requests r JOIN tasks t ON t.id = r.task_id"
+    " FROM log_requests r JOIN tasks t ON t.id = r.task_id" API_TASK_LEVEL_JOIN
     " WHERE r.id = $6::uuid AND r.task_id = $1::bigint"
-    "  AND r.user_id = $3::bigint AND " API_TASK_LEVEL " >= 2";
+    "  AND r.user_id = $3::bigint AND lv.level >= 2";
 
 static void waiter_free(struct api_ctx *);
 static void waiters_wake(const char *);

@@ -186,7 +186,8 @@ static const char *sql_task_metrics =
     "  avg(m.rss)::bigint AS avg_rss, max(m.threads) AS max_threads,"
     "  max(m.fds) AS max_fds FROM task_metrics m WHERE m.task_id = t.id"
     "  AND m.at >= r.f AND m.at < r.t GROUP BY 1) q), '[]'))::text"
-    " FROM tasks t, r, st WHERE t.id = $1::bigint AND " API_TASK_VISIBLE;
+    " FROM tasks t" API_TASK_LEVEL_JOIN ", r, st WHERE t.id = $1::bigint"
+    " AND " API_TASK_VISIBLE;
 
 int
 api_metrics(struct http_request *req)

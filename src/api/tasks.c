@@ -30,7 +30,7 @@
 	"t.id, t.node_id, n.name AS node_name, t.name, t.kind, t.state," \
 	" t.health, t.pid, t.started_at, t.restarts, t.created_at," \
 	" t.updated_at, t.metrics, t.last_lines," \
-	" yard_level_name(" API_TASK_LEVEL ") AS level," \
+	" yard_level_name(lv.level) AS level," \
 	" (SELECT json_build_object('id', c.id, 'type', c.type, 'state'," \
 	"  c.state, 'output', left(c.output, " TASK_OUTPUT_MAX ")," \
 	"  'output_truncated', length(c.output) > " TASK_OUTPUT_MAX "," \
@@ -40,7 +40,7 @@
 
 static const char *sql_list =
     "SELECT row_to_json(x)::text, x.id FROM (SELECT " TASK_COLS
-    " FROM tasks t JOIN nodes n ON n.id = t.node_id"
+    " FROM tasks t JOIN nodes n ON n.id = t.node_id" API_TASK_LEVEL_JOIN
     " WHERE t.id > $1::bigint AND " API_TASK_VISIBLE
     " AND ($4 = '' OR strpos(lower(t.name), lower($4)) > 0)"
     " AND ($5::bigint IS NULL OR t.node_id = $5::bigint)"
@@ -48,7 +48,7 @@ static const char *sql_list =
 
 static const char *sql_get =
     "SELECT row_to_json(x)::text, x.node_id FROM (SELECT " TASK_COLS
-    ", t.spec FROM tasks t JOIN nodes n ON n.id = t.node_id"
+    ", t.spec FROM tasks t JOIN nodes n ON n.id = t.node_id" API_TASK_LEVEL_JOIN
     " WHERE t.id = $1::bigint AND " API_TASK_VISIBLE ") x";
 
 /*
@@ -77,8 +77,9 @@ static const char *sql_create =
 
 /* Before an edit: the task's kind, the caller's level, its node's roots. */
 static const char *sql_edit_check =
-    "SELECT t.kind, " API_TASK_LEVEL ", (n.facts->'policy'->'roots')::text"
-    " FROM tasks t JOIN nodes n ON n.id = t.node_id WHERE t.id = $1::bigint";
+    "SELECT t.kind, lv.level, (n.facts->'policy'->'roots')::text"
+    " FROM tasks t JOIN nodes n ON n.id = t.node_id" API_TASK_LEVEL_JOIN
+    " WHERE t.id = $1::bigint";
 
 /*
  * Edit: name and spec together, when the caller (still) manages the task;
