@@ -4,7 +4,8 @@
 // node picker offering only nodes they manage), a viewer sees none of
 // them; a failed latest command's output shows under its task (a policy
 // refusal marked as such); the form offers the node's allowed deploy roots
-// and refuses a directory outside them before sending anything.
+// and refuses a directory outside them before sending anything; the Nodes
+// page offers Test connection only with operate and shows the policy.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
@@ -199,6 +200,19 @@ test('the form offers the node\'s roots and refuses a directory outside them bef
     assert.strictEqual(requests, 1);
   });
   await waitFor(() => Number(s.sql('SELECT count(*) FROM tasks')) === Number(before) + 1, 5000, 'one task created');
+});
+
+test('the Nodes page offers Test connection only with operate, and shows the node\'s policy roots', async () => {
+  // u-viewer holds view on lv-node by now, u-impl manage.
+  for (const [sub, ping] of [['u-viewer', false], ['u-impl', true]]) {
+    await withPage('levels-nodes-' + sub, sub, 'nodes', async (page, f) => {
+      await f.locator(`tr[data-node-id="${n1}"]`).click({ timeout: 15000 });
+      await f.locator(`#node-detail[data-node-id="${n1}"][data-state="ready"]`).waitFor({ timeout: 10000 });
+      assert.strictEqual(await f.locator('#ping-wrap').isVisible(), ping, sub);
+      const roots = await f.locator('[data-fact="policy"] [data-root]').evaluateAll((d) => d.map((x) => x.dataset.root));
+      assert.deepStrictEqual(roots, ['/srv/yard', '/opt/legacy'], sub);
+    });
+  }
 });
 
 test('no worker died', () => {
