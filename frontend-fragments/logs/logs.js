@@ -3,7 +3,8 @@
  * files, read live from its node.  Last N lines, search, download, and a
  * follow that appends new lines as they come (a long-poll per chunk; the
  * server answers within ~0.3 s of a write).  ?task=ID (and &file=)
- * preselect; switching task, file or lines starts afresh.
+ * preselect; switching task, file or lines starts afresh.  Only tasks the
+ * caller may operate are offered (reading logs needs operate).
  *
  * Test hooks: #l-task, #l-file, #l-lines, #l-q, #l-follow, #l-download,
  * #log-output (data-state = loading | following | done | error),
@@ -39,7 +40,14 @@
 			Y.banner($("banner"), "error", Y.errorText(err));
 			res = { items: [] };
 		}
+		/* Reading logs needs operate on the task. */
 		(res.items || []).forEach(function (x) {
+			if (!Y.may(x.level, "operate")) {
+				if (String(x.id) === S.preset.task)
+					S.refused = t("logs.needOperate",
+					    { name: x.name });
+				return;
+			}
 			$("l-task").appendChild(el("option", { value: String(x.id),
 			    text: x.name + " @ " + x.node_name }));
 		});
@@ -61,6 +69,13 @@
 		window.addEventListener("beforeunload", function () {
 			S.gen++;
 		});
+		/* Asked for a task whose logs this user may not read: say so,
+		 * rather than showing another task's. */
+		if (S.refused) {
+			Y.banner($("banner"), "warning", S.refused);
+			setState("done", "");
+			return;
+		}
 		start();
 	}
 

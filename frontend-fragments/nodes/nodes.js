@@ -898,18 +898,13 @@
 		});
 	}
 
-	/* May this user operate node id, as far as /me tells? */
-	function mayOperate(id) {
-		var me = Y.me;
-
-		if (!me)
-			return false;
-		if (me.admin)
-			return true;
-		return (me.grants || []).some(function (g) {
-			return g.level === "operate" && g.node_id !== null &&
-			    String(g.node_id) === String(id);
-		});
+	/*
+	 * May this user operate node d (ping it)?  The server reports the
+	 * caller's level on each node ("none" for a node seen only through a
+	 * grant on one of its tasks); it checks the ping regardless.
+	 */
+	function mayOperate(d) {
+		return Y.may(d.level, "operate");
 	}
 
 	function renderDetail(d) {
@@ -928,9 +923,10 @@
 		}
 		$("detail-host").textContent = d.hostname &&
 		    d.hostname !== d.name ? d.hostname : "";
-		if (dchanged("access", [admin, mayOperate(d.id)])) {
+		if (dchanged("access", [admin, d.level])) {
 			Y.clear($("detail-access"));
-			if (!mayOperate(d.id))
+			$("ping-wrap").hidden = !mayOperate(d);
+			if (!mayOperate(d))
 				$("detail-access").appendChild(el("span", {
 				    class: "badge",
 				    title: t("nodes.detail.viewOnly.title"),
@@ -1045,6 +1041,27 @@
 			title: opts.title || null }, value));
 	}
 
+	/*
+	 * The node's own policy (it reports it with its facts; older agents
+	 * do not): where tasks may be deployed and as whom they run.
+	 */
+	function policyText(p) {
+		if (!p || typeof p !== "object" || !Array.isArray(p.roots))
+			return el("span", { class: "muted",
+			    text: t("nodes.policy.none") });
+		if (p.roots.length === 0)
+			return t("nodes.policy.noRoots");
+		return p.roots.map(function (r) {
+			var path = typeof r === "string" ? r : r && r.path;
+			var user = r && typeof r === "object" ? r.user : null;
+
+			return el("div", { class: "mono", dataset: { root: String(
+			    path) }, text: user ? t("nodes.policy.root",
+			    { path: String(path), user: String(user) }) :
+			    String(path) });
+		});
+	}
+
 	function renderFacts(d) {
 		var box = Y.clear($("detail-facts"));
 		var f = d.facts && typeof d.facts === "object" ? d.facts : {};
@@ -1086,6 +1103,7 @@
 		items.push(factItem("agent_version", str(d.agent_version ||
 		    f.agent_version), { mono: true }));
 		items.push(factItem("boot_id", str(f.boot_id), { mono: true }));
+		items.push(factItem("policy", policyText(f.policy)));
 		items.push(factItem("last_seen", ago(d.last_seen),
 		    { id: "detail-last-seen", title: Y.formatTimeFull(
 		    d.last_seen) || null }));

@@ -6,7 +6,7 @@
  *
  * Test hooks: select#grant-user, form#grant-create with
  * select#grant-target-type (node|task), select#grant-target,
- * select#grant-level (view|operate); <tr data-grant-id data-target-type
+ * select#grant-level (view|operate|manage); <tr data-grant-id data-target-type
  * data-target-id data-level>, buttons data-action="revoke";
  * #grants-panel[data-state=none|loading|ready|error], #banner, #forbidden,
  * body[data-yard-page=loading|ready|forbidden|error].
@@ -362,7 +362,7 @@
 	}
 
 	function levelLabel(level) {
-		return level === "operate" || level === "view" ?
+		return ["view", "operate", "manage"].indexOf(level) !== -1 ?
 		    t("perm.level." + level) : String(level);
 	}
 
@@ -401,8 +401,11 @@
 				t("perm.target.onNode", { node: taskNode(g) })
 			}) : null),
 		    el("td", null, el("span", {
-			class: g.level === "operate" ? "badge badge--warning" :
+			class: g.level === "manage" ? "badge badge--danger" :
+			    g.level === "operate" ? "badge badge--warning" :
 			    "badge badge--success",
+			title: ["view", "operate", "manage"].indexOf(g.level) !==
+			    -1 ? t("perm.level." + g.level + ".title") : null,
 			text: levelLabel(g.level) })),
 		    el("td", { title: Y.formatTimeFull(g.created_at),
 			text: Y.formatTime(g.created_at) }),

@@ -677,6 +677,19 @@
 		return (await request(method, path, body)).data;
 	}
 
+	/*
+	 * Yard.may(level, need): whether a level the server reported on an
+	 * object ("none", "view", "operate", "manage") includes need.  Pages
+	 * show actions by it; the server checks every call regardless.
+	 */
+	var LEVELS = { none: 0, view: 1, operate: 2, manage: 3 };
+
+	function may(level, need) {
+		return Object.prototype.hasOwnProperty.call(LEVELS, level) &&
+		    Object.prototype.hasOwnProperty.call(LEVELS, need) &&
+		    LEVELS[level] >= LEVELS[need];
+	}
+
 	/* A user-facing sentence for an error from Yard.api. */
 	function errorText(err) {
 		if (err === null || err === undefined)
@@ -996,6 +1009,7 @@
 		api: api,
 		request: request,
 		errorText: errorText,
+		may: may,
 		onReady: onReady,
 		navigate: navigate,
 		banner: banner,

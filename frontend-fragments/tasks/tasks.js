@@ -5,13 +5,22 @@
  * create form per kind with the server's field errors shown inline; Edit
  * loads a task's settings into the same form (node and kind fixed) and
  * saves them with PUT, keeping settings the form does not show.
- * Viewers see the buttons disabled, with the reason in their title.
+ * Actions follow the caller's level on each task, as the server reports
+ * it (task.level): start, stop, restart and Logs need operate; Edit and
+ * Uninstall need manage; creating needs manage on a node (the picker
+ * offers only those).  Actions a level does not allow are not shown; the
+ * server checks every call regardless.  A task whose latest command failed
+ * shows that command's output under its row (a start the node's policy
+ * refused says why); the deploy directory field offers the roots the
+ * chosen node's policy allows and refuses others before sending.
  *
- * Test hooks: <tr data-task-id data-task-name data-state>, buttons
- * data-action="start" | "stop" | "restart" | "uninstall" | "edit" | "logs" |
- * "metrics" | "history", form#task-create (data-mode=create|edit),
- * #task-cancel-edit, #task-last,
- * #banner, body[data-yard-page=loading|ready|error].
+ * Test hooks: <tr data-task-id data-task-name data-state data-level>,
+ * buttons data-action="start" | "stop" | "restart" | "uninstall" |
+ * "edit" | "logs" | "metrics" | "history", span[data-view-only],
+ * tr[data-last-lines-of], tr[data-last-command-of][data-policy],
+ * form#task-create (data-mode=create|edit), #task-cancel-edit,
+ * #task-deploy-roots (datalist), #task-deploy-hint[data-roots],
+ * #task-last, #banner, body[data-yard-page=loading|ready|error].
  */
 (function () {
 	"use strict";
@@ -26,7 +35,8 @@
 	var S = {
 		q: "",
 		items: [],
-		nodes: [],
+		nodes: [],		/* nodes the caller manages */
+		allNodes: [],		/* every visible node, for its roots */
 		busy: {},		/* task id -> command id in progress */
 		seq: 0,
 		loaded: false,
@@ -51,6 +61,7 @@
 			load();
 		});
 		$("task-kind").addEventListener("change", showKind);
+		$("task-node").addEventListener("change", showRoots);
 		$("task-create").addEventListener("submit", onCreate);
 		$("task-cancel-edit").addEventListener("click", endEdit);
 		$("task-create").addEventListener("input", function (ev) {
@@ -65,27 +76,13 @@
 
 	/* ---- permissions ----------------------------------------------------- */
 
+	/* The server reports the caller's level on every task and node. */
 	function canOperate(task) {
-		var me = Y.me;
-
-		if (!me)
-			return false;
-		if (me.admin)
-			return true;
-		return (me.grants || []).some(function (g) {
-			return g.level === "operate" &&
-			    (g.node_id === task.node_id || g.task_id === task.id);
-		});
+		return Y.may(task.level, "operate");
 	}
 
-	function canOperateNode(node) {
-		var me = Y.me;
-
-		if (!me)
-			return false;
-		return me.admin || (me.grants || []).some(function (g) {
-			return g.level === "operate" && g.node_id === node.id;
-		});
+	function canManage(task) {
+		return Y.may(task.level, "manage");
 	}
 
 	/* ---- nodes for the create form --------------------------------------- */
@@ -98,15 +95,98 @@
 		} catch (err) {
 			return;
 		}
-		S.nodes = (res.items || []).filter(function (n) {
-			return n.status !== "revoked" && canOperateNode(n);
+		S.allNodes = res.items || [];
+		S.nodes = S.allNodes.filter(function (n) {
+			return n.status !== "revoked" && Y.may(n.level, "manage");
 		});
 		Y.clear(sel);
 		S.nodes.forEach(function (n) {
 			sel.appendChild(el("option", { value: String(n.id),
 			    text: n.name + " (" + n.hostname + ")" }));
 		});
-		$("create-panel").hidden = S.nodes.length === 0;
+		if (!S.editing)
+			$("create-panel").hidden = S.nodes.length === 0;
+		showRoots();
+	}
+
+	/* ---- the node's policy: allowed deploy roots ------------------------- */
+
+	/* [{path, user}] of a node's reported policy, or null (none). */
+	function nodeRoots(id) {
+		var n = S.allNodes.find(function (x) {
+			return String(x.id) === String(id);
+		});
+		var p = n && n.facts && n.facts.policy;
+
+		if (!p || !Array.isArray(p.roots))
+			return null;
+		return p.roots.map(function (r) {
+			return typeof r === "string" ? { path: r } : r;
+		}).filter(function (r) {
+			return r && typeof r.path === "string";
+		});
+	}
+
+	/* An absolute path's components, without empty and "." ones. */
+	function components(path) {
+		return path.split("/").filter(function (c) {
+			return c !== "" && c !== ".";
+		});
+	}
+
+	/* dir strictly under root, whole components (as the server checks). */
+	function under(dir, root) {
+		var d = components(dir), r = components(root), i;
+
+		if (dir.charAt(0) !== "/" || root.charAt(0) !== "/" ||
+		    d.indexOf("..") !== -1 || d.length <= r.length)
+			return false;
+		for (i = 0; i < r.length; i++) {
+			if (d[i] !== r[i])
+				return false;
+		}
+		return true;
+	}
+
+	/* Offer the chosen node's roots for the deploy directory. */
+	function showRoots() {
+		var roots = nodeRoots($("task-node").value);
+		var list = Y.clear($("task-deploy-roots"));
+		var hint = $("task-deploy-hint");
+
+		if (roots === null) {
+			hint.hidden = true;
+			hint.textContent = "";
+			delete hint.dataset.roots;
+			return;
+		}
+		roots.forEach(function (r) {
+			list.appendChild(el("option", { value: r.path.replace(/\/+$/,
+			    "") + "/" }));
+		});
+		hint.dataset.roots = roots.map(function (r) {
+			return r.path;
+		}).join(" ");
+		hint.textContent = roots.length === 0 ? t("tasks.roots.none") :
+		    t("tasks.roots.hint", { roots: roots.map(function (r) {
+			    return r.user ? t("tasks.roots.as", { path: r.path,
+				user: r.user }) : r.path;
+		    }).join(t("tasks.roots.sep")) });
+		hint.hidden = false;
+	}
+
+	/* A message when dir lies outside the node's roots; null when fine. */
+	function rootsError(dir) {
+		var roots = nodeRoots($("task-node").value);
+
+		if (roots === null || roots.some(function (r) {
+			return under(dir, r.path);
+		}))
+			return null;
+		return t("tasks.error.roots", { dir: dir,
+		    roots: roots.map(function (r) {
+			    return r.path;
+		    }).join(t("tasks.roots.sep")) || t("common.none") });
 	}
 
 	/* ---- list ------------------------------------------------------------ */
@@ -155,15 +235,17 @@
 		return (b / 1048576).toFixed(b < 10485760 ? 1 : 0) + " MB";
 	}
 
+	/* A command button, or null when the caller's level does not allow
+	 * it (start, stop, restart: operate; uninstall: manage). */
 	function actionButton(task, action) {
 		var running = task.state === "running" ||
 		    task.state === "unhealthy" || task.state === "starting";
 		var why = null;
 		var b;
 
-		if (!canOperate(task))
-			why = t("tasks.why.view");
-		else if (S.busy[task.id])
+		if (action === "uninstall" ? !canManage(task) : !canOperate(task))
+			return null;
+		if (S.busy[task.id])
 			why = t("tasks.why.busy");
 		else if (action === "start" && (running ||
 		    task.state === "stopping"))
@@ -183,6 +265,14 @@
 			act(task, action, b);
 		});
 		return b;
+	}
+
+	/* What a viewer sees instead of the buttons they may not use. */
+	function viewOnly(task) {
+		if (canOperate(task))
+			return null;
+		return el("span", { class: "badge", dataset: { viewOnly: "" },
+		    title: t("tasks.why.view"), text: t("tasks.viewOnly") });
 	}
 
 	/*
@@ -210,11 +300,13 @@
 		}
 		S.items.forEach(function (task) {
 			var m = task.metrics || {};
+			var lc = task.last_command;
 			var up = task.state === "running" ||
 			    task.state === "starting" ||
 			    task.state === "unhealthy";
 			var tr = el("tr", { dataset: { taskId: String(task.id),
-			    taskName: task.name, state: task.state } },
+			    taskName: task.name, state: task.state,
+			    level: task.level || "none" } },
 			    el("td", { text: task.name }),
 			    el("td", { text: task.node_name }),
 			    el("td", { text: t("tasks.kind." + task.kind) }),
@@ -229,12 +321,14 @@
 				0) }),
 			    el("td", { class: "cell-actions" },
 				el("div", { class: "row-actions" },
+				    viewOnly(task),
 				    actionButton(task, "start"),
 				    actionButton(task, "restart"),
 				    actionButton(task, "stop"),
 				    actionButton(task, "uninstall"),
 				    editButton(task),
-				    navButton("logs", "logs", { task: task.id }),
+				    canOperate(task) ? navButton("logs", "logs",
+					{ task: task.id }) : null,
 				    navButton("metrics", "metrics",
 					{ node: task.node_id, task: task.id }),
 				    navButton("history", "commands",
@@ -252,6 +346,10 @@
 					    text: t("tasks.lastLines") }),
 					el("pre", { class: "command",
 					    text: task.last_lines }))));
+			/* Why its latest command failed (a policy refusal, say). */
+			if (lc && (lc.state === "failed" ||
+			    lc.state === "timed_out") && !S.busy[task.id])
+				body.appendChild(lastCommandRow(task, lc));
 		});
 		$("tasks-count").textContent = t("tasks.count",
 		    { n: S.items.length });
@@ -263,6 +361,31 @@
 				row.scrollIntoView({ block: "center" });
 			}
 		}
+	}
+
+	/* The agent's refusal by policy reads "...: policy: <rule>". */
+	function isPolicy(output) {
+		return /(^|: )policy: /.test(output || "");
+	}
+
+	function lastCommandRow(task, lc) {
+		var policy = isPolicy(lc.output);
+
+		return el("tr", { class: "row-detail", dataset: {
+		    lastCommandOf: String(task.id), commandState: lc.state,
+		    policy: policy ? "1" : "0" } },
+		    el("td", { colspan: "9" },
+			el("div", { class: "muted", title: Y.formatTimeFull(
+			    lc.finished_at || lc.issued_at) || null,
+			    text: t(policy ? "tasks.lastCommand.policy" :
+				"tasks.lastCommand.failed", {
+				    action: t("tasks.action." + lc.type),
+				    state: t("tasks.cmdstate." + lc.state),
+				    time: Y.formatTime(lc.finished_at ||
+					lc.issued_at) }) }),
+			el("pre", { class: "command", text: (lc.output ||
+			    t("common.none")) + (lc.output_truncated ? "\n…" :
+			    "") })));
 	}
 
 	/* ---- commands -------------------------------------------------------- */
@@ -430,19 +553,16 @@
 
 	/* ---- edit ------------------------------------------------------------ */
 
+	/* Edit: manage only (it decides what the task runs). */
 	function editButton(task) {
-		var b = el("button", { type: "button",
+		if (!canManage(task))
+			return null;
+		return el("button", { type: "button",
 		    class: "btn btn--small btn--link",
-		    dataset: { action: "edit" }, text: t("tasks.action.edit") });
-
-		if (!canOperate(task)) {
-			b.disabled = true;
-			b.title = t("tasks.why.view");
-		}
-		b.addEventListener("click", function () {
-			startEdit(task.id);
-		});
-		return b;
+		    dataset: { action: "edit" }, text: t("tasks.action.edit"),
+		    onclick: function () {
+			    startEdit(task.id);
+		    } });
 	}
 
 	async function startEdit(id) {
@@ -465,6 +585,7 @@
 			    String(task.node_id), text: task.node_name }));
 		f.node_id.value = String(task.node_id);
 		f.node_id.disabled = true;
+		showRoots();
 		f.name.value = task.name;
 		f.kind.value = task.kind;
 		f.kind.disabled = true;
@@ -509,7 +630,15 @@
 		$("form-title").textContent = t("tasks.create.title");
 		$("task-submit").textContent = t("tasks.create.submit");
 		$("task-cancel-edit").hidden = true;
+		/* A node the caller does not manage was only there to edit. */
+		Array.prototype.slice.call(f.node_id.options).forEach(function (o) {
+			if (!S.nodes.some(function (n) {
+				return String(n.id) === o.value;
+			}))
+				o.remove();
+		});
 		$("create-panel").hidden = S.nodes.length === 0;
+		showRoots();
 		f.name.value = "";
 	}
 
@@ -522,6 +651,9 @@
 			showError(x, null);
 		});
 		b = buildSpec(f);
+		if (!b.error && rootsError(b.spec.deploy_dir) !== null)
+			b = { error: "spec.deploy_dir",
+			    text: rootsError(b.spec.deploy_dir) };
 		if (b.error) {
 			showError(errorBox(b.error), b.text);
 			return;

@@ -23,14 +23,17 @@
 #define API_LIMIT_MAX	  200
 
 /*
- * SQL: task t is visible to the caller - an admin ($2), or a grant of
- * user $3 on the task or on its node (SPEC 4).  For statements that
- * bind $2 and $3 so.
+ * SQL: join after "FROM tasks t" to have the caller's level on task t as
+ * lv.level, 0 none, 1 view, 2 operate, 3 manage (the values of enum
+ * auth_level); API_TASK_VISIBLE is whether t is visible at all.  The rule
+ * is yard_level_row() (src/store/migrations/006_levels.sql): an admin
+ * ($2), or the better of a grant of user $3 on the task and one on its
+ * node.  For statements that bind $2 and $3 so.
  */
-#define API_TASK_VISIBLE \
-	"($2::boolean OR EXISTS (SELECT 1 FROM grants g" \
-	" WHERE g.user_id = $3::bigint AND" \
-	" (g.node_id = t.node_id OR g.task_id = t.id)))"
+#define API_TASK_LEVEL_JOIN \
+	" CROSS JOIN LATERAL yard_level_row($3::bigint, $2::boolean," \
+	" t.node_id, t.id) lv"
+#define API_TASK_VISIBLE "(lv.level >= 1)"
 
 /* What a shared step tells its handler. */
 enum api_step {

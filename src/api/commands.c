@@ -3,7 +3,9 @@
  *
  * The command ledger (SPEC 7): issue a command, list and follow them.
  * Commands are rows in PostgreSQL; a Redis publish wakes whichever
- * instance holds the node's long-poll.
+ * instance holds the node's long-poll.  Levels (yard_level()): start,
+ * stop, restart and ping need operate, uninstall needs manage; viewers
+ * of the target get 403, others 404.
  */
 
 #include <ctype.h>
@@ -17,11 +19,15 @@
 #include "app.h"
 #include "api/api.h"
 
-/* Who may see a command: admins, node grants, or a grant on its task. */
-#define CMD_VISIBLE \
-	"($2::boolean OR EXISTS (SELECT 1 FROM grants g WHERE" \
-	" g.user_id = $3::bigint AND (g.node_id = c.node_id OR" \
-	" (c.task_id IS NOT NULL AND g.task_id = c.task_id))))"
+/*
+ * Who may see a command: view on its task, or on its node for a node
+ * command (a task grant shows no other command of the node).  Join after
+ * "FROM commands c"; see API_TASK_LEVEL_JOIN.
+ */
+#define CMD_LEVEL_JOIN \
+	" CROSS JOIN LATERAL yard_level_row($3::bigint, $2::boolean," \
+	" c.node_id, c.task_id) lv"
+#define CMD_VISIBLE "(lv.level >= 1)"
 
 #define CMD_COLS \
 	"c.id, c.seq, c.type, c.node_id, n.name AS node_name, c.task_id," \
@@ -30,43 +36,35 @@
 	" c.issued_at, c.dispatched_at, c.finished_at, c.deadline," \
 	" c.exit_status, c.agent_received_ms, c.agent_finished_ms"
 
+/* A node command (ping): needs operate on the node ($9). */
 static const char *sql_issue =
     "WITH p AS (SELECT n.id, n.revoked_at IS NOT NULL AS revoked,"
-    "  ($2::boolean OR EXISTS (SELECT 1 FROM grants g LEFT JOIN tasks t"
-    "   ON t.id = g.task_id WHERE g.user_id = $3::bigint AND"
-    "   (g.node_id = n.id OR t.node_id = n.id))) AS can_view,"
-    "  ($2::boolean OR EXISTS (SELECT 1 FROM grants g WHERE"
-    "   g.user_id = $3::bigint AND g.node_id = n.id AND"
-    "   g.level = 'operate')) AS can_operate"
+    "  yard_node_visible($3::bigint, $2::boolean, n.id) AS can_view,"
+    "  yard_level($3::bigint, $2::boolean, n.id, NULL) AS lvl"
     "  FROM nodes n WHERE n.id = $1::bigint),"
     " c AS (INSERT INTO commands (type, node_id, payload, issued_by,"
     "  deadline) SELECT $4, id, $5::jsonb, $3::bigint,"
     "  now() + make_interval(secs => $6::integer) FROM p"
-    "  WHERE can_operate AND NOT revoked RETURNING *),"
+    "  WHERE lvl >= $9::integer AND NOT revoked RETURNING *),"
     " ev AS (INSERT INTO command_events (command_id, state)"
     "  SELECT id, 'queued' FROM c),"
     " a AS (INSERT INTO audit (actor_id, actor_sub, action, object_type,"
     "  object_id, detail, remote_addr) SELECT $3::bigint, $7,"
     "  'command.issue', 'node', node_id, jsonb_build_object('command', id,"
     "  'type', type), $8 FROM c)"
-    " SELECT p.can_view, p.can_operate, p.revoked, (SELECT row_to_json(x)::text"
+    " SELECT p.can_view, p.lvl, p.revoked, (SELECT row_to_json(x)::text"
     "  FROM (SELECT c.id, c.seq, c.type, c.node_id, c.task_id, c.payload,"
     "  c.state, c.issued_at, c.deadline FROM c) x) FROM p";
 
 /*
  * A task command: the payload carries the task's current spec.  At most
  * one command per task is in progress (a unique index backs the check).
+ * It needs level $8 on the task.
  */
 static const char *sql_task_issue =
     "WITH t AS (SELECT t.id, t.node_id, t.name, t.spec,"
-    "  n.revoked_at IS NOT NULL AS revoked,"
-    "  ($2::boolean OR EXISTS (SELECT 1 FROM grants g WHERE"
-    "   g.user_id = $3::bigint AND (g.node_id = t.node_id OR"
-    "   g.task_id = t.id))) AS can_view,"
-    "  ($2::boolean OR EXISTS (SELECT 1 FROM grants g WHERE"
-    "   g.user_id = $3::bigint AND (g.node_id = t.node_id OR"
-    "   g.task_id = t.id) AND g.level = 'operate')) AS can_operate"
-    "  FROM tasks t JOIN nodes n ON n.id = t.node_id"
+    "  n.revoked_at IS NOT NULL AS revoked, lv.level AS lvl"
+    "  FROM tasks t JOIN nodes n ON n.id = t.node_id" API_TASK_LEVEL_JOIN
     "  WHERE t.id = $1::bigint),"
     " busy AS (SELECT c.id FROM commands c, t WHERE c.task_id = t.id AND"
     "  c.state IN ('queued', 'dispatched', 'running') LIMIT 1),"
@@ -75,7 +73,8 @@ static const char *sql_task_issue =
     "  jsonb_build_object('task', jsonb_build_object('id', t.id, 'name',"
     "  t.name, 'spec', t.spec)), $3::bigint,"
     "  now() + make_interval(secs => $5::integer) FROM t"
-    "  WHERE can_operate AND NOT revoked AND NOT EXISTS (SELECT 1 FROM busy)"
+    "  WHERE lvl >= $8::integer AND NOT revoked"
+    "  AND NOT EXISTS (SELECT 1 FROM busy)"
     "  RETURNING *),"
     " ev AS (INSERT INTO command_events (command_id, state)"
     "  SELECT id, 'queued' FROM c),"
@@ -83,14 +82,14 @@ static const char *sql_task_issue =
     "  object_id, detail, remote_addr) SELECT $3::bigint, $6,"
     "  'command.issue', 'task', task_id, jsonb_build_object('command', id,"
     "  'type', type), $7 FROM c)"
-    " SELECT t.can_view, t.can_operate, t.revoked, (SELECT row_to_json(x)::text"
+    " SELECT t.lvl, t.revoked, (SELECT row_to_json(x)::text"
     "  FROM (SELECT c.id, c.seq, c.type, c.node_id, c.task_id, c.payload,"
     "  c.state, c.issued_at, c.deadline FROM c) x), t.node_id,"
     "  (SELECT id::text FROM busy) FROM t";
 
 static const char *sql_list =
     "SELECT row_to_json(x)::text, x.seq FROM (SELECT " CMD_COLS
-    " FROM commands c JOIN nodes n ON n.id = c.node_id"
+    " FROM commands c JOIN nodes n ON n.id = c.node_id" CMD_LEVEL_JOIN
     " LEFT JOIN users u ON u.id = c.issued_by"
     " WHERE ($1::bigint = 0 OR c.seq < $1::bigint) AND " CMD_VISIBLE
     " AND ($4::bigint IS NULL OR c.node_id = $4::bigint)"
@@ -106,7 +105,7 @@ static const char *sql_get =
     " (SELECT coalesce(json_agg(e ORDER BY e.id), '[]') FROM (SELECT id, at,"
     "  state, detail FROM command_events WHERE command_id = c.id) e)"
     "  AS events"
-    " FROM commands c JOIN nodes n ON n.id = c.node_id"
+    " FROM commands c JOIN nodes n ON n.id = c.node_id" CMD_LEVEL_JOIN
     " LEFT JOIN users u ON u.id = c.issued_by"
     " WHERE c.id = $1::uuid AND " CMD_VISIBLE ") x";
 
@@ -115,6 +114,7 @@ static int task_issue(struct http_request *, struct api_ctx *, const char *,
     int64_t);
 static int commands_list(struct http_request *, struct api_ctx *);
 static int uuid_ok(const char *);
+static enum auth_level task_need(const char *);
 
 static int
 uuid_ok(const char *s)
@@ -156,8 +156,8 @@ api_commands(struct http_request *req)
 static int
 commands_issue(struct http_request *req, struct api_ctx *c)
 {
-	const char   *type, *vals[8], *cv, *co, *rv;
-	char	      nid[32], uid[32], tmo[16], remote[64], *payload;
+	const char   *type, *vals[9], *cv, *rv;
+	char	      nid[32], uid[32], tmo[16], remote[64], need[4], *payload;
 	int	      has_node, has_task;
 	int64_t	      node, task;
 	enum api_step s;
@@ -208,22 +208,25 @@ commands_issue(struct http_request *req, struct api_ctx *c)
 	vals[5] = tmo;
 	vals[6] = c->claims.sub;
 	vals[7] = remote;
-	s = api_db(req, c, sql_issue, 8, vals, NULL);
+	(void)snprintf(need, sizeof(need), "%d", AUTH_LEVEL_OPERATE);
+	vals[8] = need;
+	s = api_db(req, c, sql_issue, 9, vals, NULL);
 	free(payload);
 	if (s != API_GO)
 		return (api_return(s));
 
 	cv = api_val(c, 0, 0);
-	co = api_val(c, 0, 1);
 	rv = api_val(c, 0, 2);
 	if (api_rows(c) != 1 || cv == NULL || strcmp(cv, "t") != 0) {
 		api_db_clear(c);
 		return (api_not_found(req));
 	}
-	if (strcmp(co, "t") != 0) {
+	if (api_val_int(c, 0, 1) < AUTH_LEVEL_OPERATE) {
 		api_db_clear(c);
 		return (api_error(req, 403, "forbidden",
-		    "you may view this node but not operate it", NULL));
+		    "you may view this node but not operate it: ping needs "
+		    "operate on the node",
+		    NULL));
 	}
 	if (strcmp(rv, "t") == 0) {
 		api_db_clear(c);
@@ -301,19 +304,30 @@ api_command(struct http_request *req)
 	return (api_reply_row(req, c, 200));
 }
 
+/* The level a task command needs: uninstall decides what runs. */
+static enum auth_level
+task_need(const char *type)
+{
+	return (strcmp(type, "uninstall") == 0 ? AUTH_LEVEL_MANAGE
+					       : AUTH_LEVEL_OPERATE);
+}
+
 static int
 task_issue(struct http_request *req, struct api_ctx *c, const char *type,
     int64_t task)
 {
-	const char   *vals[7], *cv, *co, *rv, *busy;
-	char	      tid[32], uid[32], tmo[16], remote[64];
+	const char   *vals[8], *rv, *busy;
+	char	      tid[32], uid[32], tmo[16], remote[64], need[4], msg[128];
 	int64_t	      node;
 	enum api_step s;
-	int	      rc;
+	enum auth_level lvl, want;
+	int		rc;
 
+	want = task_need(type);
 	snprintf(tid, sizeof(tid), "%" PRId64, task);
 	snprintf(uid, sizeof(uid), "%" PRId64, c->who.user_id);
 	snprintf(tmo, sizeof(tmo), "%" PRId64, app.cfg.command_timeout);
+	snprintf(need, sizeof(need), "%d", want);
 	api_remote_addr(req, remote, sizeof(remote));
 	vals[0] = tid;
 	vals[1] = c->who.admin ? "true" : "false";
@@ -322,35 +336,39 @@ task_issue(struct http_request *req, struct api_ctx *c, const char *type,
 	vals[4] = tmo;
 	vals[5] = c->claims.sub;
 	vals[6] = remote;
-	if ((s = api_db(req, c, sql_task_issue, 7, vals,
+	vals[7] = need;
+	if ((s = api_db(req, c, sql_task_issue, 8, vals,
 		 "command_in_progress")) != API_GO)
 		return (api_return(s));
 
-	cv = api_val(c, 0, 0);
-	co = api_val(c, 0, 1);
-	rv = api_val(c, 0, 2);
-	busy = api_val(c, 0, 5);
-	if (api_rows(c) != 1 || cv == NULL || strcmp(cv, "t") != 0)
+	lvl = api_rows(c) == 1 ? (enum auth_level)api_val_int(c, 0, 0)
+			       : AUTH_LEVEL_NONE;
+	rv = api_val(c, 0, 1);
+	busy = api_val(c, 0, 4);
+	if (lvl == AUTH_LEVEL_NONE)
 		rc =
 		    api_error(req, 404, "not_found", "no such task", "task_id");
-	else if (strcmp(co, "t") != 0)
-		rc = api_error(req, 403, "forbidden",
-		    "you may view this task but not operate it", NULL);
-	else if (strcmp(rv, "t") == 0)
+	else if (lvl < want) {
+		(void)snprintf(msg, sizeof(msg),
+		    "you may %s this task but not %s it: %s needs %s",
+		    auth_level_str(lvl), auth_level_str(want), type,
+		    auth_level_str(want));
+		rc = api_error(req, 403, "forbidden", msg, NULL);
+	} else if (strcmp(rv, "t") == 0)
 		rc = api_error(req, 409, "node_revoked",
 		    "the task's node has been revoked", "task_id");
-	else if (api_val(c, 0, 3) == NULL)
+	else if (api_val(c, 0, 2) == NULL)
 		rc = api_error(req, 409, "command_in_progress",
 		    busy != NULL ? busy : "another command is in progress",
 		    "task_id");
 	else {
-		node = api_val_int(c, 0, 4);
+		node = api_val_int(c, 0, 3);
 		api_node_wake(node);
 		http_response_header(req, "content-type",
 		    "application/json; charset=utf-8");
 		http_response_header(req, "cache-control", "no-store");
-		http_response(req, 201, api_val(c, 0, 3),
-		    strlen(api_val(c, 0, 3)));
+		http_response(req, 201, api_val(c, 0, 2),
+		    strlen(api_val(c, 0, 2)));
 		rc = KORE_RESULT_OK;
 	}
 	api_db_clear(c);

@@ -85,8 +85,9 @@ static const char *sql_provision =
     "  SELECT id, $1, 'user.provision', 'user', id,"
     "  jsonb_build_object('name', $2::text), $5 FROM u WHERE created)"
     " SELECT u.id, u.admin, u.disabled, (SELECT coalesce(json_agg("
-    "  json_build_array(g.id, g.node_id, g.task_id, g.level)"
-    "  ORDER BY g.id), '[]') FROM grants g WHERE g.user_id = u.id)::text"
+    "  json_build_array(g.id, g.node_id, g.task_id, g.level, t.node_id)"
+    "  ORDER BY g.id), '[]') FROM grants g LEFT JOIN tasks t"
+    "  ON t.id = g.task_id WHERE g.user_id = u.id)::text"
     " FROM u";
 
 static const char *sql_known_only =
@@ -96,8 +97,9 @@ static const char *sql_known_only =
     " role_admin = $4::boolean, last_seen = now()"
     " WHERE sub = $1 AND $5::text IS NOT NULL"
     " RETURNING id, admin, disabled, (SELECT coalesce(json_agg("
-    "  json_build_array(g.id, g.node_id, g.task_id, g.level)"
-    "  ORDER BY g.id), '[]') FROM grants g WHERE g.user_id = users.id)::text";
+    "  json_build_array(g.id, g.node_id, g.task_id, g.level, t.node_id)"
+    "  ORDER BY g.id), '[]') FROM grants g LEFT JOIN tasks t"
+    "  ON t.id = g.task_id WHERE g.user_id = users.id)::text";
 
 void
 api_worker_init(void)

@@ -1,8 +1,9 @@
 /*
  * Copyright (c) 2026 Yard authors.  ISC licence.
  *
- * Grants (admin): a user may view or operate one node (and all its tasks)
- * or one task.  Granting again on the same target changes the level.
+ * Grants (admin): a user may view, operate or manage one node (and all
+ * its tasks) or one task; each level implies the ones before it.
+ * Granting again on the same target changes the level.
  */
 
 #include <inttypes.h>
@@ -138,7 +139,7 @@ grants_create(struct http_request *req, struct api_ctx *c)
 		    has_node ? "task_id" : "node_id"));
 	if (auth_level_parse(level) == AUTH_LEVEL_NONE)
 		return (api_error(req, 400, "bad_request",
-		    "level must be view or operate", "level"));
+		    "level must be view, operate or manage", "level"));
 
 	snprintf(u, sizeof(u), "%" PRId64, uid);
 	snprintf(target, sizeof(target), "%" PRId64, has_node ? nid : tid);

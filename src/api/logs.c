@@ -52,24 +52,28 @@ enum logs_step {
 static TAILQ_HEAD(, waiter) waiters = TAILQ_HEAD_INITIALIZER(waiters);
 static int timer_on;
 
-/* A new request, only for a visible task on an online node. */
+/*
+ * A new request, only for a task the caller may operate (reading logs
+ * needs operate; viewers get 403) on an online node.
+ */
 static const char *sql_create =
-    "WITH t AS (SELECT t.id, t.node_id, n.revoked_at IS NULL AND"
-    "  n.last_seen > now() - make_interval(secs => $8::integer) AS online"
-    "  FROM tasks t"
-    "  JOIN nodes n ON n.id = t.node_id WHERE t.id = $1::bigint AND " API_TASK_VISIBLE
-    "),"
+    "WITH t AS (SELECT t.id, t.node_id, coalesce(n.revoked_at IS NULL AND"
+    "  n.last_seen > now() - make_interval(secs => $8::integer), false)"
+    "  AS online,"
+    "  lv.level AS lvl FROM tasks t"
+    "  JOIN nodes n ON n.id = t.node_id" API_TASK_LEVEL_JOIN
+    "  WHERE t.id = $1::bigint),"
     " r AS (INSERT INTO log_requests (node_id, task_id, user_id, mode, file,"
     "  lines, q, wanted_until) SELECT node_id, id, $3::bigint, $4, $5,"
     "  $6::integer, $7, now() + interval '30 seconds' FROM t"
-    "  WHERE online RETURNING id)"
+    "  WHERE online AND lvl >= 2 RETURNING id)"
     " SELECT (SELECT online FROM t), (SELECT id FROM r)::text,"
-    "  (SELECT node_id FROM t)";
+    "  (SELECT node_id FROM t), (SELECT lvl FROM t)";
 
 /*
  * What has arrived after chunk $4; a follow poll ($5) also keeps the
- * request wanted.  The caller must be the one who made it and still see
- * the task.  The keep-alive is a CTE the read does not use: an UPDATE
+ * request wanted.  The caller must be the one who made it and still may
+ * operate the task.  The keep-alive is a CTE the read does not use: an UPDATE
  * that waits for an agent's chunk would see that chunk's "done" (READ
  * COMMITTED re-reads the locked row) but not the chunk itself, which
  * the statement's snapshot predates; a plain read sees both or neither.
@@ -84,9 +88,9 @@ static const char *sql_read =
     "  $4::integer), (SELECT max(seq) FROM log_chunks WHERE request_id ="
     "  r.id), r.mode, r.file, r.mode = 'follow' AND NOT r.done AND"
     "  coalesce(r.answered_at, r.created_at) < now() - interval '15 seconds'"
-    " FROM log_requests r JOIN tasks t ON t.id = r.task_id"
+    " FROM log_requests r JOIN tasks t ON t.id = r.task_id" API_TASK_LEVEL_JOIN
     " WHERE r.id = $6::uuid AND r.task_id = $1::bigint"
-    "  AND r.user_id = $3::bigint AND " API_TASK_VISIBLE;
+    "  AND r.user_id = $3::bigint AND lv.level >= 2";
 
 static void waiter_free(struct api_ctx *);
 static void waiters_wake(const char *);
@@ -270,9 +274,17 @@ api_task_logs(struct http_request *req)
 		vals[7] = off;
 		if ((s = api_db(req, c, sql_create, 8, vals, NULL)) != API_GO)
 			return (api_return(s));
-		if (api_rows(c) == 0 || api_val(c, 0, 0) == NULL) {
+		if (api_rows(c) == 0 || api_val(c, 0, 0) == NULL ||
+		    api_val_int(c, 0, 3) < AUTH_LEVEL_VIEW) {
 			api_db_clear(c);
 			return (api_not_found(req));
+		}
+		if (api_val_int(c, 0, 3) < AUTH_LEVEL_OPERATE) {
+			api_db_clear(c);
+			return (api_error(req, 403, "forbidden",
+			    "you may view this task but not operate it: "
+			    "reading its logs needs operate",
+			    NULL));
 		}
 		if (api_val(c, 0, 1) == NULL) {
 			api_db_clear(c);

@@ -1,9 +1,11 @@
 /*
  * Copyright (c) 2026 Yard authors.  ISC licence.
  *
- * Node lists, answering only what the caller may view (SPEC 4):
- * admins see everything; a node grant shows the node and all its tasks; a
- * task grant shows that task and, so that it can be placed, its node.
+ * Node lists, answering only what the caller may view: admins see
+ * everything; a node grant shows the node and all its tasks; a task grant
+ * shows that task and, so that it can be placed, its node (with no level
+ * on it: an action on the node is then a 403).  yard_node_visible() and
+ * yard_level() (src/store/migrations/006_levels.sql) decide.
  */
 
 #include <inttypes.h>
@@ -23,13 +25,11 @@
 	"n.id, n.name, n.hostname, " NODE_STATUS(off, \
 	    lost) " AS status," \
 		  " n.last_seen, n.agent_version, n.facts, n.metrics, n.enrolled_at," \
-		  " n.revoked_at, n.created_at"
+		  " n.revoked_at, n.created_at, yard_level_name(yard_level(" \
+		  "$3::bigint, $2::boolean, n.id, NULL)) AS level"
 
 /* A node is visible to admins, and through a grant on it or its tasks. */
-#define NODE_VISIBLE \
-	"($2::boolean OR EXISTS (SELECT 1 FROM grants g" \
-	" LEFT JOIN tasks t ON t.id = g.task_id WHERE g.user_id = $3::bigint" \
-	" AND (g.node_id = n.id OR t.node_id = n.id)))"
+#define NODE_VISIBLE "yard_node_visible($3::bigint, $2::boolean, n.id)"
 
 static const char *sql_nodes =
     "SELECT row_to_json(x)::text, x.id FROM (SELECT " NODE_COLS("7",
@@ -116,7 +116,7 @@ api_node(struct http_request *req)
 	if (req->method == HTTP_METHOD_DELETE) {
 		if (!c->who.admin) {
 			/* Visible nodes say 403, invisible ones 404. */
-			if (auth_level_node(&c->who, nid) == AUTH_LEVEL_NONE)
+			if (!auth_node_visible(&c->who, nid))
 				return (api_not_found(req));
 			return (api_error(req, 403, "forbidden",
 			    "only administrators revoke nodes", NULL));
@@ -168,10 +168,7 @@ static const char *sql_metrics =
     "  avg(m.mem_used)::bigint AS avg_used, max(m.mem_total) AS max_total,"
     "  avg(m.load1) AS avg_load FROM node_metrics m WHERE m.node_id = n.id"
     "  AND m.at >= r.f AND m.at < r.t GROUP BY 1) q), '[]'))::text"
-    " FROM nodes n, r, st WHERE n.id = $1::bigint AND ($2::boolean OR"
-    "  EXISTS (SELECT 1 FROM grants g LEFT JOIN tasks t ON t.id = g.task_id"
-    "  WHERE g.user_id = $3::bigint AND (g.node_id = n.id OR"
-    "  t.node_id = n.id)))";
+    " FROM nodes n, r, st WHERE n.id = $1::bigint AND " NODE_VISIBLE;
 
 /* A task's history: the same buckets over task_metrics. */
 static const char *sql_task_metrics =
@@ -189,7 +186,8 @@ static const char *sql_task_metrics =
     "  avg(m.rss)::bigint AS avg_rss, max(m.threads) AS max_threads,"
     "  max(m.fds) AS max_fds FROM task_metrics m WHERE m.task_id = t.id"
     "  AND m.at >= r.f AND m.at < r.t GROUP BY 1) q), '[]'))::text"
-    " FROM tasks t, r, st WHERE t.id = $1::bigint AND " API_TASK_VISIBLE;
+    " FROM tasks t" API_TASK_LEVEL_JOIN ", r, st WHERE t.id = $1::bigint"
+    " AND " API_TASK_VISIBLE;
 
 int
 api_metrics(struct http_request *req)

@@ -4,9 +4,11 @@
  * Tasks: list, create, read and edit (SPEC 5, docs/api.md).  A task's
  * settings are a spec checked in full by agentproto_task_spec() and
  * stored normalised; a bad member is a 400 naming it ("spec.console.args[3]")
- * and writes nothing.  Creating needs operate on the node, editing
- * operate on the task (a grant on the task or on its node); what the
- * caller may not see answers 404, what they may see but not change 403.
+ * and writes nothing.  Creating needs manage on the node, editing manage
+ * on the task (a grant on the task or on its node); what the caller may
+ * not see answers 404, what they may see but not change 403.  Where the
+ * node reports its policy, a deploy_dir outside its roots is a 400 (the
+ * agent refuses it anyway; this is the early, friendly answer).
  */
 
 #include <inttypes.h>
@@ -20,14 +22,25 @@
 #include "agentproto/agentproto.h"
 #include "api/api.h"
 
+/* Characters of the latest command's output a task carries. */
+#define TASK_OUTPUT_MAX "2000"
+
+/* With the caller's level on the task and its latest command. */
 #define TASK_COLS \
 	"t.id, t.node_id, n.name AS node_name, t.name, t.kind, t.state," \
 	" t.health, t.pid, t.started_at, t.restarts, t.created_at," \
-	" t.updated_at, t.metrics, t.last_lines"
+	" t.updated_at, t.metrics, t.last_lines," \
+	" yard_level_name(lv.level) AS level," \
+	" (SELECT json_build_object('id', c.id, 'type', c.type, 'state'," \
+	"  c.state, 'output', left(c.output, " TASK_OUTPUT_MAX ")," \
+	"  'output_truncated', length(c.output) > " TASK_OUTPUT_MAX "," \
+	"  'issued_at', c.issued_at, 'finished_at', c.finished_at)" \
+	"  FROM commands c WHERE c.task_id = t.id ORDER BY c.seq DESC" \
+	"  LIMIT 1) AS last_command"
 
 static const char *sql_list =
     "SELECT row_to_json(x)::text, x.id FROM (SELECT " TASK_COLS
-    " FROM tasks t JOIN nodes n ON n.id = t.node_id"
+    " FROM tasks t JOIN nodes n ON n.id = t.node_id" API_TASK_LEVEL_JOIN
     " WHERE t.id > $1::bigint AND " API_TASK_VISIBLE
     " AND ($4 = '' OR strpos(lower(t.name), lower($4)) > 0)"
     " AND ($5::bigint IS NULL OR t.node_id = $5::bigint)"
@@ -35,33 +48,47 @@ static const char *sql_list =
 
 static const char *sql_get =
     "SELECT row_to_json(x)::text, x.node_id FROM (SELECT " TASK_COLS
-    ", t.spec FROM tasks t JOIN nodes n ON n.id = t.node_id"
+    ", t.spec FROM tasks t JOIN nodes n ON n.id = t.node_id" API_TASK_LEVEL_JOIN
     " WHERE t.id = $1::bigint AND " API_TASK_VISIBLE ") x";
 
 /*
- * Create when the caller may operate the node ($4, decided from the
- * principal's grants); say whether the node is visible at all so that a
- * refusal can be 403 or 404.
+ * Before a create: may the caller see the node, their level on it, and
+ * the deploy roots it reports (NULL when it reports no policy).
  */
-static const char *sql_create =
-    "WITH n AS (SELECT n.id, n.revoked_at IS NOT NULL AS revoked,"
-    "  ($2::boolean OR EXISTS (SELECT 1 FROM grants g LEFT JOIN tasks t"
-    "   ON t.id = g.task_id WHERE g.user_id = $3::bigint AND"
-    "   (g.node_id = n.id OR t.node_id = n.id))) AS visible"
-    "  FROM nodes n WHERE n.id = $1::bigint),"
-    " t AS (INSERT INTO tasks (node_id, name, kind, spec, created_by)"
-    "  SELECT id, $5, $6, $7::jsonb, $3::bigint FROM n"
-    "  WHERE $4::boolean AND NOT revoked RETURNING id, node_id, name, kind),"
-    " a AS (INSERT INTO audit (actor_id, actor_sub, action, object_type,"
-    "  object_id, detail, remote_addr) SELECT $3::bigint, $8, 'task.create',"
-    "  'task', id, jsonb_build_object('name', name, 'node', node_id,"
-    "  'kind', kind), $9 FROM t)"
-    " SELECT n.visible, n.revoked, (SELECT id FROM t) FROM n";
+static const char *sql_create_check =
+    "SELECT yard_node_visible($3::bigint, $2::boolean, n.id),"
+    " yard_level($3::bigint, $2::boolean, n.id, NULL),"
+    " n.revoked_at IS NOT NULL, (n.facts->'policy'->'roots')::text"
+    " FROM nodes n WHERE n.id = $1::bigint";
 
-/* Edit: name and spec together; the kind stays what it was created as. */
+/* Create when the caller (still) manages the node. */
+static const char *sql_create =
+    "WITH n AS (SELECT n.id FROM nodes n WHERE n.id = $1::bigint"
+    "  AND n.revoked_at IS NULL"
+    "  AND yard_level($3::bigint, $2::boolean, n.id, NULL) >= 3),"
+    " t AS (INSERT INTO tasks (node_id, name, kind, spec, created_by)"
+    "  SELECT id, $4, $5, $6::jsonb, $3::bigint FROM n"
+    "  RETURNING id, node_id, name, kind),"
+    " a AS (INSERT INTO audit (actor_id, actor_sub, action, object_type,"
+    "  object_id, detail, remote_addr) SELECT $3::bigint, $7, 'task.create',"
+    "  'task', id, jsonb_build_object('name', name, 'node', node_id,"
+    "  'kind', kind), $8 FROM t)"
+    " SELECT id FROM t";
+
+/* Before an edit: the task's kind, the caller's level, its node's roots. */
+static const char *sql_edit_check =
+    "SELECT t.kind, lv.level, (n.facts->'policy'->'roots')::text"
+    " FROM tasks t JOIN nodes n ON n.id = t.node_id" API_TASK_LEVEL_JOIN
+    " WHERE t.id = $1::bigint";
+
+/*
+ * Edit: name and spec together, when the caller (still) manages the task;
+ * the kind stays what it was created as.
+ */
 static const char *sql_edit =
     "WITH t AS (UPDATE tasks SET name = $2, spec = $3::jsonb,"
     "  updated_at = now() WHERE id = $1::bigint AND kind = $4"
+    "  AND yard_level($5::bigint, $8::boolean, node_id, id) >= 3"
     "  RETURNING id, name),"
     " a AS (INSERT INTO audit (actor_id, actor_sub, action, object_type,"
     "  object_id, detail, remote_addr) SELECT $5::bigint, $6, 'task.edit',"
@@ -77,6 +104,9 @@ static int task_get(struct http_request *, struct api_ctx *, int64_t);
 static int name_ok(const char *);
 static int spec_take(struct http_request *, struct api_ctx *, char **,
     const char **);
+static int roots_check(struct http_request *, struct api_ctx *, const char *);
+static int level_refused(struct http_request *, enum auth_level, const char *,
+    const char *, const char *);
 
 /* c->step of a request that writes, then answers with the task. */
 
@@ -114,7 +144,7 @@ api_task(struct http_request *req)
 		 req->method == HTTP_METHOD_PUT ? API_NEED_BODY : 0)) != API_GO)
 		return (api_return(s));
 	if (!api_path_id(req, "/api/v1/tasks/", &id))
-		return (KORE_RESULT_OK);
+		return (api_not_found(req));
 	if (req->method == HTTP_METHOD_GET || c->step == TASK_READ)
 		return (task_get(req, c, id));
 	return (task_edit(req, c, id));
@@ -200,14 +230,56 @@ spec_take(struct http_request *req, struct api_ctx *c, char **text,
 	return (1);
 }
 
+/*
+ * A deploy_dir outside the roots the node reports (roots: JSON text, NULL
+ * when it reports none): a 400 naming spec.deploy_dir has been sent and 0
+ * is returned.
+ */
+static int
+roots_check(struct http_request *req, struct api_ctx *c, const char *roots)
+{
+	const char *dir;
+	char	    msg[1280], list[768];
+
+	dir = json_string_value(
+	    json_object_get(json_object_get(c->body, "spec"), "deploy_dir"));
+	if (roots == NULL || dir == NULL ||
+	    auth_dir_in_roots(dir, roots, strlen(roots), list, sizeof(list)))
+		return (1);
+	(void)snprintf(msg, sizeof(msg),
+	    "deploy_dir %.200s is outside the node's allowed roots (%s): "
+	    "its policy refuses it",
+	    dir, list[0] != '\0' ? list : "none");
+	api_error(req, 400, "bad_request", msg, "spec.deploy_dir");
+	return (0);
+}
+
+/* 403 naming the level held and the one needed ("why" says for what). */
+static int
+level_refused(struct http_request *req, enum auth_level have, const char *what,
+    const char *why, const char *field)
+{
+	char msg[192];
+
+	(void)snprintf(msg, sizeof(msg),
+	    "you may %s this %s but not manage it: %s",
+	    have == AUTH_LEVEL_OPERATE ? "operate" : "view", what, why);
+	return (api_error(req, 403, "forbidden", msg, field));
+}
+
+/*
+ * POST /api/v1/tasks {"node_id", "name", "spec"}: check the node (seen,
+ * level, revoked, roots), then insert when the caller still manages it.
+ */
 static int
 tasks_create(struct http_request *req, struct api_ctx *c)
 {
-	enum api_step s;
-	const char   *name, *kind, *vals[9];
-	char	     *spec, nid[32], uid[32], remote[64];
-	int64_t	      node;
-	int	      has_node, rc;
+	enum api_step	s;
+	enum auth_level lvl;
+	const char     *name, *kind, *vals[8], *roots;
+	char	       *spec, nid[32], uid[32], remote[64];
+	int64_t		node;
+	int		has_node, visible, revoked;
 
 	if (!api_body_id(req, c, "node_id", &has_node, &node) ||
 	    !api_body_str(req, c, "name", 1, 64, &name))
@@ -225,40 +297,72 @@ tasks_create(struct http_request *req, struct api_ctx *c)
 
 	snprintf(nid, sizeof(nid), "%" PRId64, node);
 	snprintf(uid, sizeof(uid), "%" PRId64, c->who.user_id);
-	api_remote_addr(req, remote, sizeof(remote));
 	vals[0] = nid;
 	vals[1] = c->who.admin ? "true" : "false";
 	vals[2] = uid;
-	vals[3] = auth_level_node(&c->who, node) == AUTH_LEVEL_OPERATE
-	    ? "true"
-	    : "false";
-	vals[4] = name;
-	vals[5] = kind;
-	vals[6] = spec;
-	vals[7] = c->claims.sub;
-	vals[8] = remote;
-	s = api_db(req, c, sql_create, 9, vals, "task_exists");
+
+	if (c->step == TASK_LOAD) {
+		if ((s = api_db(req, c, sql_create_check, 3, vals, NULL)) !=
+		    API_GO) {
+			free(spec);
+			return (api_return(s));
+		}
+		visible =
+		    api_rows(c) == 1 && strcmp(api_val(c, 0, 0), "t") == 0;
+		lvl = visible ? (enum auth_level)api_val_int(c, 0, 1)
+			      : AUTH_LEVEL_NONE;
+		revoked = visible && strcmp(api_val(c, 0, 2), "t") == 0;
+		roots = visible ? api_val(c, 0, 3) : NULL;
+		if (!visible) {
+			api_db_clear(c);
+			free(spec);
+			return (api_error(req, 404, "not_found", "no such node",
+			    "node_id"));
+		}
+		if (revoked) {
+			api_db_clear(c);
+			free(spec);
+			return (api_error(req, 409, "node_revoked",
+			    "the node is revoked", "node_id"));
+		}
+		if (lvl < AUTH_LEVEL_MANAGE) {
+			api_db_clear(c);
+			free(spec);
+			return (level_refused(req, lvl, "node",
+			    "creating tasks needs manage on the node",
+			    "node_id"));
+		}
+		if (!roots_check(req, c, roots)) {
+			api_db_clear(c);
+			free(spec);
+			return (KORE_RESULT_OK);
+		}
+		api_db_clear(c);
+		c->step = TASK_WRITE;
+	}
+
+	api_remote_addr(req, remote, sizeof(remote));
+	vals[3] = name;
+	vals[4] = kind;
+	vals[5] = spec;
+	vals[6] = c->claims.sub;
+	vals[7] = remote;
+	s = api_db(req, c, sql_create, 8, vals, "task_exists");
 	free(spec);
 	if (s != API_GO)
 		return (api_return(s));
-	if (api_rows(c) == 0 || strcmp(api_val(c, 0, 0), "t") != 0)
-		rc =
-		    api_error(req, 404, "not_found", "no such node", "node_id");
-	else if (strcmp(api_val(c, 0, 1), "t") == 0)
-		rc = api_error(req, 409, "node_revoked", "the node is revoked",
-		    "node_id");
-	else if (api_val(c, 0, 2) == NULL)
-		rc = api_error(req, 403, "forbidden",
-		    "you may view this node but not operate it", "node_id");
-	else {
-		/* Answer with the stored task, as GET would. */
-		c->id = api_val_int(c, 0, 2);
-		c->step = TASK_READ;
+	if (api_rows(c) != 1 || api_val(c, 0, 0) == NULL) {
+		/* The node was revoked or the grant taken away meanwhile. */
 		api_db_clear(c);
-		return (task_get(req, c, c->id));
+		return (api_error(req, 409, "conflict",
+		    "the node or your grant on it changed: try again",
+		    "node_id"));
 	}
+	/* Answer with the stored task, as GET would. */
+	c->id = api_val_int(c, 0, 0);
+	c->step = TASK_READ;
 	api_db_clear(c);
-	return (rc);
+	return (task_get(req, c, c->id));
 }
 
 static int
@@ -281,18 +385,18 @@ task_get(struct http_request *req, struct api_ctx *c, int64_t id)
 }
 
 /*
- * PUT /api/v1/tasks/{id} {"name", "spec"}: load the task (visibility,
- * node, kind), check operate, then write name and spec together.
+ * PUT /api/v1/tasks/{id} {"name", "spec"}: load the task (kind, the
+ * caller's level, its node's roots), check manage, then write name and
+ * spec together.
  */
 static int
 task_edit(struct http_request *req, struct api_ctx *c, int64_t id)
 {
-	enum api_step s;
-	const char   *name, *kind, *vals[7];
-	char	     *spec, tid[32], uid[32], remote[64];
-	json_t	     *row;
-	int64_t	      node;
-	int	      rc;
+	enum api_step	s;
+	enum auth_level lvl;
+	const char     *name, *kind, *vals[8];
+	char	       *spec, tid[32], uid[32], remote[64];
+	int		rc;
 
 	if (!api_body_str(req, c, "name", 1, 64, &name))
 		return (KORE_RESULT_OK);
@@ -310,33 +414,31 @@ task_edit(struct http_request *req, struct api_ctx *c, int64_t id)
 		vals[0] = tid;
 		vals[1] = c->who.admin ? "true" : "false";
 		vals[2] = uid;
-		if ((s = api_db(req, c, sql_get, 3, vals, NULL)) != API_GO) {
+		if ((s = api_db(req, c, sql_edit_check, 3, vals, NULL)) !=
+		    API_GO) {
 			free(spec);
 			return (api_return(s));
 		}
-		if (api_rows(c) == 0) {
-			free(spec);
-			api_db_clear(c);
-			return (api_error(req, 404, "not_found", "no such task",
-			    NULL));
-		}
-		node = api_val_int(c, 0, 1);
-		row = api_val_json(c, 0, 0);
-		rc = row != NULL &&
-		    strcmp(json_string_value(json_object_get(row, "kind")),
-			kind) == 0;
-		json_decref(row);
-		api_db_clear(c);
-		if (auth_level_task(&c->who, id, node) != AUTH_LEVEL_OPERATE) {
-			free(spec);
-			return (api_error(req, 403, "forbidden",
-			    "you may view this task but not change it", NULL));
-		}
-		if (!rc) {
-			free(spec);
-			return (api_error(req, 400, "bad_request",
+		lvl = api_rows(c) == 1 ? (enum auth_level)api_val_int(c, 0, 1)
+				       : AUTH_LEVEL_NONE;
+		if (lvl == AUTH_LEVEL_NONE)
+			rc = api_error(req, 404, "not_found", "no such task",
+			    NULL);
+		else if (lvl < AUTH_LEVEL_MANAGE)
+			rc = level_refused(req, lvl, "task",
+			    "editing a task needs manage", NULL);
+		else if (strcmp(api_val(c, 0, 0), kind) != 0)
+			rc = api_error(req, 400, "bad_request",
 			    "a task's kind cannot change: create another task",
-			    "spec.kind"));
+			    "spec.kind");
+		else if (!roots_check(req, c, api_val(c, 0, 2)))
+			rc = KORE_RESULT_OK;
+		else
+			rc = -1;
+		api_db_clear(c);
+		if (rc != -1) {
+			free(spec);
+			return (rc);
 		}
 		c->step = TASK_WRITE;
 	}
@@ -348,7 +450,8 @@ task_edit(struct http_request *req, struct api_ctx *c, int64_t id)
 	vals[4] = uid;
 	vals[5] = c->claims.sub;
 	vals[6] = remote;
-	s = api_db(req, c, sql_edit, 7, vals, "task_exists");
+	vals[7] = c->who.admin ? "true" : "false";
+	s = api_db(req, c, sql_edit, 8, vals, "task_exists");
 	free(spec);
 	if (s != API_GO)
 		return (api_return(s));

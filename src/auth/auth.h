@@ -132,11 +132,17 @@ void auth_cache_put(struct auth_cache *, const char *token, size_t len,
     const struct auth_claims *);
 void auth_cache_clear(struct auth_cache *);
 
-/* Permissions (SPEC 4). */
+/*
+ * Permissions: levels view < operate < manage, each implying the ones
+ * before.  The same rule is defined for SQL statements by the functions
+ * yard_level() and yard_node_visible() (src/store/migrations/006_levels.sql);
+ * the two must agree.
+ */
 enum auth_level {
 	AUTH_LEVEL_NONE = 0,
-	AUTH_LEVEL_VIEW = 1,
-	AUTH_LEVEL_OPERATE = 2
+	AUTH_LEVEL_VIEW = 1, /* see it, its state, metrics, commands, events */
+	AUTH_LEVEL_OPERATE = 2, /* start, stop, restart; logs */
+	AUTH_LEVEL_MANAGE = 3 /* decide what runs: create, edit, uninstall */
 };
 
 struct auth_grant {
@@ -144,6 +150,7 @@ struct auth_grant {
 	int64_t		node_id; /* 0 when the grant is on a task */
 	int64_t		task_id; /* 0 when the grant is on a node */
 	enum auth_level level;
+	int64_t		task_node_id; /* a task grant's node; 0 if unknown */
 };
 
 struct auth_principal {
@@ -153,25 +160,44 @@ struct auth_principal {
 	size_t		   ngrants;
 };
 
-/* Level on a node: admin -> operate; else the best node grant. */
+/* Level on a node: admin -> manage; else the best grant on the node.  A
+ * grant on one of its tasks gives no level on the node. */
 enum auth_level auth_level_node(const struct auth_principal *, int64_t node_id);
-/* Level on a task: admin -> operate; else best of task grant and the grant
- * on the task's node (node grants cover all its tasks). */
+/* Level on a task: admin -> manage; else best of the task grant and the
+ * grant on the task's node (node grants cover all its tasks). */
 enum auth_level auth_level_task(const struct auth_principal *, int64_t task_id,
     int64_t node_id);
-/* Whether the principal may view anything at all (admin or any grant). */
+/* Whether the node is visible: a level on it, or a grant on one of its
+ * tasks (the task's node is shown so that the task can be placed). */
+int auth_node_visible(const struct auth_principal *, int64_t node_id);
+/* Whether the principal holds level somewhere (admin, or such a grant). */
 int auth_any_grant(const struct auth_principal *, enum auth_level);
 
 /*
  * Parse grants from the JSON the database returns:
- * [[id, node_id|null, task_id|null, "view"|"operate"], ...].
- * Returns 1 and an array the caller frees with free(), or 0 on bad input.
+ * [[id, node_id|null, task_id|null, "view"|"operate"|"manage"
+ *   (, task_node_id|null)], ...]; the fifth member is the node of a task
+ * grant's task.  Returns 1 and an array the caller frees with free(), or 0
+ * on bad input.
  */
 int auth_grants_parse(const char *json, size_t len, struct auth_grant **out,
     size_t *n);
 
 enum auth_level auth_level_parse(const char *); /* NONE on bad input */
 const char     *auth_level_str(enum auth_level);
+
+/*
+ * Node policy (the "policy" member of a node's facts): whether deploy
+ * directory dir lies strictly under one of roots, the policy's "roots"
+ * as JSON text (an array of {"path":...} objects; plain strings are taken
+ * too).  Paths compare whole components after empty and "." components are
+ * dropped: "/srv/yard/" is "/srv/yard", and "/srv/yardx" is not under it.
+ * Returns 1 when dir is under a root or roots is NULL or not an array (the
+ * node reports no policy), 0 otherwise; list gets the roots, comma
+ * separated, for a message (truncated to listlen).
+ */
+int auth_dir_in_roots(const char *dir, const char *roots, size_t len,
+    char *list, size_t listlen);
 
 /*
  * Internal to src/auth (token.c reads keyset.c's keys and keyset.c uses

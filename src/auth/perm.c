@@ -1,13 +1,17 @@
 /*
  * Copyright (c) 2026 Yard authors.  ISC licence.
  *
- * Permission logic (SPEC 4): admins operate everything, a grant is view or
- * operate on one node (and all its tasks) or one task, deny by default.
+ * Permission logic: admins may do everything; a grant is view, operate or
+ * manage on one node (and all its tasks) or one task, deny by default.
+ * SQL statements use the same rule through yard_level() and
+ * yard_node_visible() (src/store/migrations/006_levels.sql).  Also the
+ * node policy's deploy roots, checked early on the server.
  */
 
 #include <sys/types.h>
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,19 +20,23 @@
 #include "auth/auth.h"
 
 #define PERM_GRANTS_MAX 100000
-/* Generous for 100000 rows of [id, id, null, "operate"]. */
-#define PERM_JSON_MAX (PERM_GRANTS_MAX * 96)
+/* Generous for 100000 rows of [id, id, null, "manage", id]. */
+#define PERM_JSON_MAX (PERM_GRANTS_MAX * 128)
+#define PERM_PATH_MAX 4096
 
 /* clang-format off */
 static enum auth_level	grant_level(const struct auth_grant *);
 static int		grant_id(json_t *, int64_t *);
+static int		path_norm(const char *, char *, size_t);
+static int		path_under(const char *, const char *);
 /* clang-format on */
 
-/* Any value but VIEW and OPERATE grants nothing. */
+/* Any value but VIEW, OPERATE and MANAGE grants nothing. */
 static enum auth_level
 grant_level(const struct auth_grant *g)
 {
-	if (g->level == AUTH_LEVEL_VIEW || g->level == AUTH_LEVEL_OPERATE)
+	if (g->level == AUTH_LEVEL_VIEW || g->level == AUTH_LEVEL_OPERATE ||
+	    g->level == AUTH_LEVEL_MANAGE)
 		return (g->level);
 	return (AUTH_LEVEL_NONE);
 }
@@ -47,7 +55,7 @@ auth_level_node(const struct auth_principal *p, int64_t node_id)
 	if (p == NULL || node_id <= 0)
 		return (AUTH_LEVEL_NONE);
 	if (p->admin)
-		return (AUTH_LEVEL_OPERATE);
+		return (AUTH_LEVEL_MANAGE);
 
 	best = AUTH_LEVEL_NONE;
 	for (i = 0; p->grants != NULL && i < p->ngrants; i++) {
@@ -73,7 +81,7 @@ auth_level_task(const struct auth_principal *p, int64_t task_id,
 	if (p == NULL || task_id <= 0)
 		return (AUTH_LEVEL_NONE);
 	if (p->admin)
-		return (AUTH_LEVEL_OPERATE);
+		return (AUTH_LEVEL_MANAGE);
 
 	best = AUTH_LEVEL_NONE;
 	for (i = 0; p->grants != NULL && i < p->ngrants; i++) {
@@ -90,6 +98,29 @@ auth_level_task(const struct auth_principal *p, int64_t task_id,
 	}
 
 	return (best);
+}
+
+/*
+ * Visible: a level on the node, or a grant (of any level) on one of its
+ * tasks.  A task grant whose node is unknown (0) shows no node.
+ */
+int
+auth_node_visible(const struct auth_principal *p, int64_t node_id)
+{
+	size_t i;
+
+	if (auth_level_node(p, node_id) != AUTH_LEVEL_NONE)
+		return (1);
+	if (p == NULL || node_id <= 0)
+		return (0);
+	for (i = 0; p->grants != NULL && i < p->ngrants; i++) {
+		if (p->grants[i].task_id != 0 &&
+		    p->grants[i].task_node_id == node_id &&
+		    grant_level(&p->grants[i]) != AUTH_LEVEL_NONE)
+			return (1);
+	}
+
+	return (0);
 }
 
 /* Asking for NONE means "any grant at all", i.e. VIEW. */
@@ -122,6 +153,8 @@ auth_level_parse(const char *s)
 		return (AUTH_LEVEL_VIEW);
 	if (strcmp(s, "operate") == 0)
 		return (AUTH_LEVEL_OPERATE);
+	if (strcmp(s, "manage") == 0)
+		return (AUTH_LEVEL_MANAGE);
 	return (AUTH_LEVEL_NONE);
 }
 
@@ -133,6 +166,8 @@ auth_level_str(enum auth_level l)
 		return ("view");
 	case AUTH_LEVEL_OPERATE:
 		return ("operate");
+	case AUTH_LEVEL_MANAGE:
+		return ("manage");
 	case AUTH_LEVEL_NONE:
 		break;
 	}
@@ -193,7 +228,8 @@ auth_grants_parse(const char *json, size_t len, struct auth_grant **out,
 
 	for (i = 0; i < count; i++) {
 		row = json_array_get(doc, i);
-		if (!json_is_array(row) || json_array_size(row) != 4)
+		if (!json_is_array(row) || json_array_size(row) < 4 ||
+		    json_array_size(row) > 5)
 			goto cleanup;
 
 		v = json_array_get(row, 0);
@@ -214,6 +250,12 @@ auth_grants_parse(const char *json, size_t len, struct auth_grant **out,
 		g[i].level = auth_level_parse(json_string_value(v));
 		if (g[i].level == AUTH_LEVEL_NONE)
 			goto cleanup;
+
+		/* A task grant's node, when given; a node grant has none. */
+		if (json_array_size(row) == 5 &&
+		    (!grant_id(json_array_get(row, 4), &g[i].task_node_id) ||
+			(g[i].task_id == 0 && g[i].task_node_id != 0)))
+			goto cleanup;
 	}
 
 	*out = g;
@@ -226,4 +268,98 @@ cleanup:
 	json_decref(doc);
 
 	return (ret);
+}
+
+/*
+ * Copy absolute path in to out without empty and "." components and
+ * without a trailing slash ("/" stays "/").  0 when in is not absolute,
+ * has a ".." component, or does not fit.
+ */
+static int
+path_norm(const char *in, char *out, size_t outlen)
+{
+	const char *seg;
+	size_t	    n, len;
+
+	if (in == NULL || in[0] != '/' || outlen < 2)
+		return (0);
+	len = 0;
+	while (*in != '\0') {
+		while (*in == '/')
+			in++;
+		seg = in;
+		while (*in != '\0' && *in != '/')
+			in++;
+		n = (size_t)(in - seg);
+		if (n == 0 || (n == 1 && seg[0] == '.'))
+			continue;
+		if (n == 2 && seg[0] == '.' && seg[1] == '.')
+			return (0);
+		if (len + 1 + n >= outlen)
+			return (0);
+		out[len++] = '/';
+		memcpy(out + len, seg, n);
+		len += n;
+	}
+	if (len == 0)
+		out[len++] = '/';
+	out[len] = '\0';
+	return (1);
+}
+
+/* Normalised dir strictly under normalised root, whole components. */
+static int
+path_under(const char *dir, const char *root)
+{
+	size_t n;
+
+	if (strcmp(root, "/") == 0)
+		return (strcmp(dir, "/") != 0);
+	n = strlen(root);
+	return (strncmp(dir, root, n) == 0 && dir[n] == '/');
+}
+
+int
+auth_dir_in_roots(const char *dir, const char *roots, size_t len, char *list,
+    size_t listlen)
+{
+	json_t	    *doc, *r, *p;
+	json_error_t jerr;
+	const char  *path;
+	char	     d[PERM_PATH_MAX], root[PERM_PATH_MAX];
+	size_t	     i, used;
+	int	     ok;
+
+	if (list != NULL && listlen > 0)
+		list[0] = '\0';
+	if (roots == NULL)
+		return (1);
+	doc = json_loadb(roots, len, 0, &jerr);
+	if (!json_is_array(doc)) {
+		json_decref(doc);
+		return (1);
+	}
+
+	ok = 0;
+	used = 0;
+	if (!path_norm(dir, d, sizeof(d)))
+		d[0] = '\0';
+	for (i = 0; i < json_array_size(doc); i++) {
+		r = json_array_get(doc, i);
+		p = json_is_object(r) ? json_object_get(r, "path") : r;
+		if ((path = json_string_value(p)) == NULL)
+			continue;
+		if (list != NULL && used + 1 < listlen) {
+			used += (size_t)snprintf(list + used, listlen - used,
+			    "%s%s", used > 0 ? ", " : "", path);
+			if (used >= listlen)
+				used = listlen - 1;
+		}
+		if (d[0] != '\0' && path_norm(path, root, sizeof(root)) &&
+		    path_under(d, root))
+			ok = 1;
+	}
+	json_decref(doc);
+
+	return (ok);
 }

@@ -32,7 +32,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (g[i].node_id == 0) == (g[i].task_id == 0) ||
 		    g[i].node_id < 0 || g[i].task_id < 0 ||
 		    (g[i].level != AUTH_LEVEL_VIEW &&
-			g[i].level != AUTH_LEVEL_OPERATE))
+			g[i].level != AUTH_LEVEL_OPERATE &&
+			g[i].level != AUTH_LEVEL_MANAGE) ||
+		    g[i].task_node_id < 0 ||
+		    (g[i].node_id != 0 && g[i].task_node_id != 0))
 			abort();
 	}
 
@@ -46,6 +49,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (g[i].node_id != 0 &&
 		    auth_level_node(&p, g[i].node_id) < g[i].level)
+			abort();
+		/* A task grant shows its node without a level on it. */
+		if (g[i].task_node_id != 0 &&
+		    !auth_node_visible(&p, g[i].task_node_id))
 			abort();
 		(void)auth_level_str(
 		    auth_level_task(&p, g[i].id, g[i].node_id));

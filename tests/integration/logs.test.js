@@ -182,14 +182,23 @@ test('bad requests are refused before anything is asked of the agent', async () 
   assert.strictEqual((await s.api('POST', `/api/v1/tasks/${counter}/logs`, { token: admin })).status, 405);
 });
 
-test('only users who may view the task read its logs', async () => {
-  const viewer = s.token('logs-viewer');
-  await s.api('GET', '/api/v1/me', { token: viewer });
-  assert.strictEqual((await logs(counter, '', viewer)).status, 404);
+test('only users who may operate the task read its logs; viewers get 403', async () => {
+  const reader = s.token('logs-viewer');
+  await s.api('GET', '/api/v1/me', { token: reader });
+  assert.strictEqual((await logs(counter, '', reader)).status, 404);
   const uid = Number(s.sql(`SELECT id FROM users WHERE sub = 'logs-viewer'`));
-  const g = await s.api('POST', '/api/v1/grants', { token: admin, body: { user_id: uid, task_id: counter, level: 'view' } });
+  const before = s.sql('SELECT count(*) FROM log_requests');
+  let g = await s.api('POST', '/api/v1/grants', { token: admin, body: { user_id: uid, task_id: counter, level: 'view' } });
   assert.strictEqual(g.status, 201, g.text);
-  const r = await logs(counter, '?lines=1', viewer);
+  let r = await logs(counter, '?lines=1', reader);
+  assert.strictEqual(r.status, 403, r.text);
+  assert.match(r.json.message, /not operate it/);
+  r = await logs(counter, '?download=1', reader);
+  assert.strictEqual(r.status, 403, r.text);
+  assert.strictEqual(s.sql('SELECT count(*) FROM log_requests'), before, 'nothing asked of the agent');
+  g = await s.api('POST', '/api/v1/grants', { token: admin, body: { user_id: uid, task_id: counter, level: 'operate' } });
+  assert.strictEqual(g.status, 200, g.text);
+  r = await logs(counter, '?lines=1', reader);
   assert.strictEqual(r.status, 200, r.text);
   assert.strictEqual(r.json.text, 'ERROR boom\n');
 });

@@ -1,7 +1,8 @@
 // Tasks API against the real server: specs checked in full (a bad member
 // is a 400 naming it and writes nothing), defaults filled in, permissions
-// (operate on the node to create, on the task to edit; 403 for what the
+// (manage on the node to create, on the task to edit; 403 for what the
 // caller may see, 404 for what they may not), audit, and kinds that stay.
+// tests/integration/levels.test.js covers every level on every call.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
@@ -86,7 +87,7 @@ test('names are unique per node; a revoked or unknown node is refused', async ()
   assert.strictEqual(r.json.error, 'node_revoked');
 });
 
-test('permissions: strangers 404, viewers 403, operators create and edit', async () => {
+test('permissions: strangers 404, viewers and operators 403, managers create and edit', async () => {
   const before = count();
   const stranger = await userWith('t-stranger');
   let r = await s.api('POST', '/api/v1/tasks', { token: stranger, body: { node_id: nodeId, name: 'mine', spec: consoleSpec() } });
@@ -103,17 +104,28 @@ test('permissions: strangers 404, viewers 403, operators create and edit', async
   r = await s.api('PUT', `/api/v1/tasks/${echoId}`, { token: stranger, body: { name: 'echo', spec: consoleSpec() } });
   assert.strictEqual(r.status, 404);
 
+  // Operate starts and stops; it does not decide what runs.
   const op = await userWith('t-operator', { node_id: nodeId, level: 'operate' });
   r = await s.api('POST', '/api/v1/tasks', { token: op, body: { node_id: nodeId, name: 'mine', spec: consoleSpec() } });
-  assert.strictEqual(r.status, 201, r.text);
+  assert.strictEqual(r.status, 403, r.text);
+  assert.match(r.json.message, /not manage/);
   r = await s.api('PUT', `/api/v1/tasks/${echoId}`, { token: op, body: { name: 'echo2', spec: consoleSpec({ stop_grace: 30 }) } });
+  assert.strictEqual(r.status, 403, r.text);
+  assert.match(r.json.message, /you may operate this task but not manage it/);
+  assert.strictEqual(count(), before);
+
+  const mg = await userWith('t-manager', { node_id: nodeId, level: 'manage' });
+  r = await s.api('POST', '/api/v1/tasks', { token: mg, body: { node_id: nodeId, name: 'mine', spec: consoleSpec() } });
+  assert.strictEqual(r.status, 201, r.text);
+  assert.strictEqual(r.json.level, 'manage');
+  r = await s.api('PUT', `/api/v1/tasks/${echoId}`, { token: mg, body: { name: 'echo2', spec: consoleSpec({ stop_grace: 30 }) } });
   assert.strictEqual(r.status, 200, r.text);
   assert.strictEqual(r.json.name, 'echo2');
   assert.strictEqual(r.json.spec.stop_grace, 30);
   assert.strictEqual(s.sql(`SELECT count(*) FROM audit WHERE action = 'task.edit' AND object_id = ${echoId}`), '1');
-  // A task grant alone: operate on that task, nothing else on the node.
+  // A task grant alone: manage on that task, nothing else on the node.
   const mineId = Number(s.sql(`SELECT id FROM tasks WHERE name = 'mine'`));
-  const tg = await userWith('t-taskop', { task_id: mineId, level: 'operate' });
+  const tg = await userWith('t-taskop', { task_id: mineId, level: 'manage' });
   r = await s.api('PUT', `/api/v1/tasks/${mineId}`, { token: tg, body: { name: 'mine', spec: consoleSpec({ stop_grace: 5 }) } });
   assert.strictEqual(r.status, 200, r.text);
   r = await s.api('PUT', `/api/v1/tasks/${echoId}`, { token: tg, body: { name: 'echo2', spec: consoleSpec() } });
@@ -134,6 +146,16 @@ test('a task keeps its kind; a bad edit changes nothing', async () => {
   r = await s.api('PUT', `/api/v1/tasks/${id}`, { token: admin, body: { name: 'mine', spec: consoleSpec() } });
   assert.strictEqual(r.status, 409);
   assert.strictEqual(s.sql(`SELECT spec::text || name FROM tasks WHERE id = ${id}`), before);
+});
+
+// Regression: a task path without a usable id left the request unanswered.
+test('a task path without a positive id answers 404 at once', async () => {
+  for (const p of ['/api/v1/tasks/0', '/api/v1/tasks/-3', '/api/v1/tasks/x']) {
+    for (const m of ['GET', 'PUT']) {
+      const r = await s.api(m, p, { token: admin, body: m === 'PUT' ? { name: 'x', spec: consoleSpec() } : undefined });
+      assert.strictEqual(r.status, 404, `${m} ${p}`);
+    }
+  }
 });
 
 test('no worker died', () => {
