@@ -65,7 +65,7 @@ agent_logs_request(struct agent_logs *ls, struct agent_tasks *ts,
 	struct agent_logreq	*q = NULL;
 	const struct agent_task *t;
 	size_t			 i;
-	int			 fd, have, found = 0;
+	int			 fd, have = 0, found = 0;
 
 	for (i = 0; i < AGENT_LOGREQS; i++) {
 		if (ls->v[i].used && strcmp(ls->v[i].r.id, r->id) == 0)

@@ -550,9 +550,9 @@ agent_path_resolve(const char *path, char *out, size_t outlen)
 		}
 		cut = (size_t)(slash - buf);
 		if (cut == 0) {
-			/* "/" always exists; only a race brings us here. */
-			errno = ENOENT;
-			return (0);
+			/* Nothing below "/" exists: all of it is the rest. */
+			(void)snprintf(real, sizeof(real), "/");
+			break;
 		}
 		*slash = '\0';
 	}

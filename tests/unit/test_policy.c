@@ -363,6 +363,11 @@ test_path_resolve(void **state)
 	assert_int_equal(agent_path_resolve("relative", out, sizeof(out)), 0);
 	assert_int_equal(agent_path_resolve("/", out, sizeof(out)), 1);
 	assert_string_equal(out, "/");
+	/* Nothing of it exists below "/" (a fresh node's /srv/yard/x). */
+	assert_int_equal(agent_path_resolve("/no-such-dir-yard/x/y", out,
+			     sizeof(out)),
+	    1);
+	assert_string_equal(out, "/no-such-dir-yard/x/y");
 
 	assert_true(agent_path_inside("/srv/yard/a", "/srv/yard"));
 	assert_true(agent_path_inside("/srv/yard", "/srv/yard"));
