@@ -299,6 +299,14 @@ child_exec(const struct agent_task *t, const char *file,
 	}
 	(void)dup2(logfd, 1);
 	(void)dup2(logfd, 2);
+	/* Nothing else of the agent's reaches the program: its
+	 * connections, journal and state files close on exec. */
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == -1) {
+		long max = sysconf(_SC_OPEN_MAX);
+
+		for (fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+			(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
 	/* The policy's account, for good (system calls only: the agent
 	 * may have had threads when it forked). */
 	if (t->acct.valid && t->acct.change) {

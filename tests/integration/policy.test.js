@@ -101,6 +101,7 @@ test('a task runs as yard-task, unprivileged, with a clean documented environmen
   const dir = deployOf('whoami');
   const { id, d } = await startConsole('whoami',
     'echo "uid=$(id -u) gid=$(id -g)"; grep CapEff /proc/self/status; env | sort | sed "s/^/env: /";' +
+    ' echo "fds:" $(ls /proc/self/fd);' +
     ' touch /etc/yard-policy-probe 2>/dev/null && echo "wrote /etc"; echo ok > mine; echo done; exec sleep 300',
     { env: { APP_MODE: 'test' } });
   assert.strictEqual(d.state, 'succeeded', d.output);
@@ -108,6 +109,9 @@ test('a task runs as yard-task, unprivileged, with a clean documented environmen
   const log = logOf(id);
   assert.match(log, new RegExp(`^uid=${uid} gid=${gid}$`, 'm'));
   assert.match(log, /^CapEff:\s+0+$/m);
+  // None of the agent's descriptors (connections, journal): only
+  // stdin, stdout, stderr and the one ls opens to list them.
+  assert.match(log, /^fds: 0 1 2 3$/m);
   assert.doesNotMatch(log, /wrote \/etc/);
   assert.ok(!fs.existsSync('/etc/yard-policy-probe'));
   // The deploy directory the agent made is the account's.
