@@ -798,6 +798,52 @@ remove_one(const char *path, const struct stat *st, int flag, struct FTW *f)
 	return (unlink(path) == -1 ? -1 : 0);
 }
 
+/* As remove_one(), but the top directory stays (its parent removes it). */
+static int
+remove_below(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	if (f->level == 0)
+		return (0);
+	return (remove_one(path, st, flag, f));
+}
+
+/*
+ * Empty dir as the task's account, in a child: a task's files are its
+ * account's to change, so a link swapped in during the walk (by another
+ * process of that account) can only lead to what the account could
+ * remove anyway, never to what only root may.  Returns 1, or 0 (errno).
+ */
+static int
+remove_as(const struct agent_account *a, const char *dir)
+{
+	pid_t pid;
+	int   status;
+
+	if ((pid = fork()) == -1)
+		return (0);
+	if (pid == 0) {
+		if (setgroups((size_t)a->ngroups, a->groups) == -1 ||
+		    setgid(a->gid) == -1 || setuid(a->uid) == -1 ||
+		    setuid(0) != -1)
+			_exit(2);
+		_exit(nftw(dir, remove_below, 16,
+			  FTW_DEPTH | FTW_PHYS | FTW_MOUNT) == -1 &&
+			    errno != ENOENT
+			? 1
+			: 0);
+	}
+	while (waitpid(pid, &status, 0) == -1) {
+		if (errno != EINTR)
+			return (0);
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		errno = WIFEXITED(status) && WEXITSTATUS(status) == 2 ? EPERM
+								      : EACCES;
+		return (0);
+	}
+	return (1);
+}
+
 /*
  * Uninstall: remove what the agent created for the task, its logs and,
  * when the agent made it, its deploy directory (depth first, never
@@ -828,6 +874,17 @@ agent_task_remove_files(const struct agent_task *t, const char *logdir,
 	if (strchr(dir + 1, '/') == NULL) {
 		(void)snprintf(why, whylen, "refusing to remove %s", dir);
 		return (0);
+	}
+	/* Run as another account, the task removes what it holds as that
+	 * account; the agent then removes the empty directory it made. */
+	if (t->acct.valid && t->acct.change) {
+		if ((!remove_as(&t->acct, dir) ||
+			(rmdir(dir) == -1 && errno != ENOENT))) {
+			(void)snprintf(why, whylen, "cannot remove %s: %s", dir,
+			    strerror(errno));
+			return (0);
+		}
+		return (1);
 	}
 	if (nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) == -1 &&
 	    errno != ENOENT) {

@@ -977,6 +977,17 @@ uninstall(struct agent_tasks *ts, struct agent_slot *sl, int64_t received,
 		    why);
 		sl->t.created_dir = 0;
 	}
+	/* Removed as the task's account (agent_task_remove_files()): the
+	 * policy's, when this run of the agent never started it. */
+	if (sl->t.created_dir && ts->policy != NULL && !sl->t.acct.valid &&
+	    !agent_policy_task(ts->policy, sl->t.spec, ts->dir, &sl->t.acct,
+		rdir, sizeof(rdir), why, sizeof(why))) {
+		log_warnx("task %" PRId64 ": not removing its deploy "
+			  "directory: %s",
+		    id, why);
+		memset(&sl->t.acct, 0, sizeof(sl->t.acct));
+		sl->t.created_dir = 0;
+	}
 	ok = agent_task_remove_files(&sl->t, ts->logdir, why, sizeof(why));
 	body = ok ? result(1, received, "%s; uninstalled: logs removed%s", how,
 			sl->t.created_dir ? ", deploy directory removed"

@@ -182,6 +182,26 @@ test('rotation never truncates a file outside the deploy directory', { timeout: 
   assert.strictEqual((await kit.run('stop', id)).state, 'succeeded');
 });
 
+test('uninstall removes the deploy directory as the task\'s account, never as root', { skip: !isRoot && 'needs root' }, async () => {
+  const { id, d } = await startConsole('leaver', 'mkdir -p data; echo x > data/f; echo made; exec sleep 300');
+  assert.strictEqual(d.state, 'succeeded', d.output);
+  await waitFor(() => /made/.test(logOf(id)), 10000, 'the task wrote');
+  // Something only root may remove, inside: the account cannot, so the
+  // uninstall says so and leaves it.
+  const dir = deployOf('leaver');
+  fs.mkdirSync(path.join(dir, 'rootonly'));
+  fs.writeFileSync(path.join(dir, 'rootonly', 'keep'), 'root\n');
+  let u = await kit.run('uninstall', id);
+  assert.strictEqual(u.state, 'failed', u.output);
+  assert.match(u.output, new RegExp(`cannot remove ${dir}: Permission denied`));
+  assert.ok(fs.existsSync(path.join(dir, 'rootonly', 'keep')));
+  assert.ok(!fs.existsSync(path.join(dir, 'data')), 'what the account holds went');
+  fs.rmSync(path.join(dir, 'rootonly'), { recursive: true });
+  u = await kit.run('uninstall', id);
+  assert.strictEqual(u.state, 'succeeded', u.output);
+  assert.ok(!fs.existsSync(dir));
+});
+
 test('root runs only below a root entry that names it', async () => {
   const { id, d } = await startConsole('legacy', 'echo "uid=$(id -u)"; exec sleep 300',
     { deploy_dir: path.join(legacy, 'app') });
