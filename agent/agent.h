@@ -11,6 +11,7 @@
 #include <sys/queue.h>
 #include <sys/types.h>
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -153,6 +154,56 @@ int agent_cgroup_kill(const char *);
 int agent_cgroup_signal(const char *, int);
 int agent_cgroup_remove(const char *);
 
+/* policy.c: the node policy (agent/README.md, "Node policy"). */
+#define AGENT_POLICY_FILE "/etc/yard-agent/policy.json"
+#define AGENT_POLICY_ROOT "/srv/yard" /* the default root */
+#define AGENT_POLICY_USER "yard-task" /* the default account */
+#define AGENT_POLICY_MAX  (64 * 1024) /* bytes of policy file */
+#define AGENT_GROUPS_MAX  64
+
+struct agent_policy {
+	struct agentproto_policy p; /* as reported: roots with their users */
+	unsigned char named[AGENTPROTO_POLICY_ROOTS_MAX]; /* root names one */
+	char	      file[AGENT_PATH_MAX]; /* "": the defaults */
+};
+
+/* The account a task runs as, looked up when it starts. */
+struct agent_account {
+	int   valid;
+	char  name[AGENTPROTO_USER_MAX + 1];
+	uid_t uid;
+	gid_t gid;
+	int   change; /* the child takes it: the agent is root, it is not */
+	int   ngroups;
+	gid_t groups[AGENT_GROUPS_MAX];
+	char  home[AGENT_PATH_MAX]; /* its home, else the deploy dir */
+};
+
+/* What a task may expose: files inside root, never in deny. */
+struct agent_confine {
+	char root[PATH_MAX]; /* the real deploy directory */
+	char deny[PATH_MAX]; /* the agent's real state directory */
+};
+
+void agent_policy_default(struct agent_policy *);
+int  agent_policy_parse(struct agent_policy *, const char *, size_t, char *,
+     size_t);
+int  agent_policy_accounts(const struct agent_policy *, char *, size_t);
+int  agent_policy_load(struct agent_policy *, const char *, char *, size_t);
+int  agent_path_resolve(const char *, char *, size_t);
+int  agent_path_inside(const char *, const char *);
+int  agent_path_below(const char *, const char *);
+int  agent_policy_dir(const struct agent_policy *, const char *, const char *,
+     char *, size_t, int *, char *, size_t);
+int  agent_account_get(const char *, const char *, struct agent_account *,
+     char *, size_t);
+int agent_policy_task(const struct agent_policy *, const json_t *, const char *,
+    struct agent_account *, char *, size_t, char *, size_t);
+int agent_confine_init(struct agent_confine *, const struct agent_policy *,
+    const json_t *, const char *);
+int agent_confine_path(const struct agent_confine *, const char *);
+int agent_confine_fd(const struct agent_confine *, int, char *, size_t);
+
 /* supervise.c: one task's processes (SPEC 5). */
 enum agent_task_state {
 	AGENT_TASK_STOPPED = 0,
@@ -191,6 +242,10 @@ struct agent_task {
 	char		      cgroup[AGENT_CGROUP_MAX]; /* "": none */
 	int64_t		      uid; /* real uid of its processes; -1 unknown */
 	uint64_t	      strays_until; /* mono ms: wait for the killed */
+	/* From the policy check before a start (policy.c); rdir "": the
+	 * spec's deploy_dir as it is, acct not valid: the agent's own. */
+	struct agent_account acct;
+	char		     rdir[PATH_MAX]; /* resolved deploy_dir */
 };
 
 void agent_supervise_init(void);
@@ -209,15 +264,16 @@ const char *agent_task_state_name(enum agent_task_state);
 
 /* facts.c: node facts and metrics from /proc, with fds kept open. */
 struct agent_sys {
-	int			fd_stat;
-	int			fd_meminfo;
-	int			fd_loadavg;
-	int			fd_uptime;
-	uint64_t		prev_total;
-	uint64_t		prev_idle;
-	size_t			nroots;
-	const char	       *roots[AGENTPROTO_DISKS_MAX];
-	struct agentproto_facts facts; /* the static part */
+	int				fd_stat;
+	int				fd_meminfo;
+	int				fd_loadavg;
+	int				fd_uptime;
+	uint64_t			prev_total;
+	uint64_t			prev_idle;
+	size_t				nroots;
+	const char		       *roots[AGENTPROTO_DISKS_MAX];
+	struct agentproto_facts		facts; /* the static part */
+	const struct agentproto_policy *policy; /* reported; may be NULL */
 };
 
 int	 agent_sys_open(struct agent_sys *, const char **, size_t);
@@ -255,10 +311,12 @@ const char *agent_xfer_error(const struct agent_xfer *);
 
 /* run.c */
 struct agent_opts {
-	char	    state_dir[AGENT_PATH_MAX];
-	int	    debug;
-	size_t	    nroots;
-	const char *roots[AGENTPROTO_DISKS_MAX];
+	char		    state_dir[AGENT_PATH_MAX];
+	int		    debug;
+	size_t		    nroots;
+	const char	   *roots[AGENTPROTO_DISKS_MAX];
+	const char	   *policy_file; /* --policy; NULL: the default */
+	struct agent_policy policy;
 };
 
 int	 agent_run(struct agent_opts *);
@@ -308,6 +366,7 @@ struct agent_tasks {
 	int		   changed; /* report soon */
 	uint64_t	   log_check; /* mono ms of the next rotation check */
 	off_t		   log_max; /* 0: AGENT_LOG_MAX */
+	const struct agent_policy *policy; /* NULL: none (unit tests) */
 	CURLM  *multi; /* health checks run on the agent's multi handle */
 	char	gone_cmd[AGENTPROTO_UUID_LEN + 1]; /* uninstall's command */
 	int64_t gone_seq;
@@ -336,7 +395,9 @@ struct agent_logreq {
 	int			 dropme; /* over: release after its transfer */
 	struct agentproto_logreq r;
 	struct agent_xfer	 x;
-	char			 path[AGENT_PATH_MAX * 2 + 2];
+	char			 path[PATH_MAX]; /* resolved, unless stdout */
+	struct agent_confine	 conf; /* where a task's file must lie */
+	int			 confined; /* path is a task's file */
 	json_t	    *files; /* what the task's logs can be read from */
 	int64_t	     seq; /* of the next chunk */
 	off_t	     pos; /* follow, download: next byte */
@@ -364,15 +425,18 @@ void agent_logs_free(struct agent_logs *);
 /* logread.c: reading task logs (clean UTF-8 text, at most LOG_RAW_MAX). */
 #define LOG_RAW_MAX (96 * 1024) /* bytes read for one chunk */
 
-json_t *agent_log_files(const json_t *);
-int agent_log_path(const json_t *, const char *, int64_t, const char *, char *,
-    size_t);
-int agent_log_open(const char *, off_t *);
-char *agent_log_tail(const char *, int64_t, off_t *, int *);
-char *agent_log_search(const char *, const char *, int64_t, int64_t *, off_t *,
-    int *);
-char *agent_log_read(const char *, off_t *, uint64_t *, off_t, int *);
-int   agent_log_rotate(const char *, off_t, int);
-int   agent_log_rotate_files(const json_t *, off_t, int);
+json_t *agent_log_files(const json_t *, const struct agent_confine *);
+int	agent_log_path(const json_t *, const char *, int64_t, const char *,
+	const struct agent_confine *, char *, size_t);
+int	agent_log_open(const char *, const struct agent_confine *, off_t *);
+char   *agent_log_tail(const char *, const struct agent_confine *, int64_t,
+      off_t *, int *);
+char *agent_log_search(const char *, const struct agent_confine *, const char *,
+    int64_t, int64_t *, off_t *, int *);
+char *agent_log_read(const char *, const struct agent_confine *, off_t *,
+    uint64_t *, off_t, int *);
+int   agent_log_rotate(const char *, const struct agent_confine *, off_t, int);
+int agent_log_rotate_files(const json_t *, const struct agent_confine *, off_t,
+    int);
 
 #endif /* AGENT_H */

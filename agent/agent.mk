@@ -16,18 +16,19 @@ AGENT_PKGS=	jansson libcurl
 AGENTPROTO_SRCS=	src/agentproto/agentproto.c
 AGENT_SRCS=	agent/main.c agent/log.c agent/state.c agent/facts.c \
 		agent/http.c agent/run.c agent/procstat.c agent/supervise.c \
-		agent/tasks.c agent/logs.c agent/logread.c \
+		agent/tasks.c agent/logs.c agent/logread.c agent/policy.c \
 		agent/cgroup.c
 AGENT_OBJS=	$(AGENT_SRCS:agent/%.c=$(OBJDIR)/agent/%.o) \
 		$(OBJDIR)/agent/agentproto.o
 AGENT_BIN=	$(OBJDIR)/yard-agent
 AGENT_UNIT_TESTS=	$(OBJDIR)/tests/test_agentproto \
 		$(OBJDIR)/tests/test_procstat $(OBJDIR)/tests/test_supervise \
-		$(OBJDIR)/tests/test_logread $(OBJDIR)/tests/test_cgroup
+		$(OBJDIR)/tests/test_logread $(OBJDIR)/tests/test_cgroup \
+		$(OBJDIR)/tests/test_policy
 AGENT_FUZZ_NAMES=	fuzz_agentproto_enroll fuzz_agentproto_heartbeat \
 		fuzz_agentproto_poll fuzz_agentproto_result \
 		fuzz_agentproto_auth fuzz_agentproto_task fuzz_procstat \
-		fuzz_agentproto_logchunk fuzz_logread
+		fuzz_agentproto_logchunk fuzz_logread fuzz_policy
 AGENT_FUZZERS=	$(AGENT_FUZZ_NAMES:%=$(OBJDIR)/fuzz/%)
 AGENT_FUZZ_DICT=	tests/fuzz/corpus/fuzz_agentproto_dict/agentproto.dict
 
@@ -84,7 +85,7 @@ $(OBJDIR)/tests/test_procstat: tests/unit/test_procstat.c $(PROCSTAT_SRCS)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
 
 $(OBJDIR)/tests/test_supervise: tests/unit/test_supervise.c \
-    agent/supervise.c agent/logread.c agent/cgroup.c $(PROCSTAT_SRCS)
+    agent/supervise.c agent/logread.c agent/cgroup.c agent/policy.c $(PROCSTAT_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
 
@@ -94,7 +95,21 @@ $(OBJDIR)/tests/test_cgroup: tests/unit/test_cgroup.c agent/cgroup.c \
 	@mkdir -p $(@D)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
 
-LOGREAD_SRCS=	agent/logread.c agent/log.c $(AGENTPROTO_SRCS)
+LOGREAD_SRCS=	agent/logread.c agent/policy.c agent/log.c $(AGENTPROTO_SRCS)
+
+# The policy parser and path checks, Kore-free (and the log they use).
+POLICY_SRCS=	agent/policy.c agent/log.c $(AGENTPROTO_SRCS)
+
+$(OBJDIR)/tests/test_policy: tests/unit/test_policy.c $(POLICY_SRCS)
+	@mkdir -p $(@D)
+	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
+
+$(OBJDIR)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(POLICY_SRCS)
+	@mkdir -p $(@D)
+	clang -g -O1 -std=c99 -D_GNU_SOURCE -Isrc -Iagent \
+	    $(shell pkg-config --cflags jansson libcurl) \
+	    -fsanitize=fuzzer,address,undefined -o $@ $^ \
+	    $(shell pkg-config --libs jansson libcurl)
 
 $(OBJDIR)/tests/test_logread: tests/unit/test_logread.c $(LOGREAD_SRCS)
 	@mkdir -p $(@D)

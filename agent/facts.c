@@ -161,7 +161,8 @@ agent_sys_refresh(struct agent_sys *s)
 	    AGENT_VERSION);
 }
 
-/* Static facts plus uptime, memory and the deploy roots' disk space. */
+/* Static facts plus uptime, memory, the deploy roots' disk space and
+ * the node policy (s->policy). */
 int
 agent_sys_facts(struct agent_sys *s, struct agentproto_facts *f)
 {
@@ -171,6 +172,10 @@ agent_sys_facts(struct agent_sys *s, struct agentproto_facts *f)
 	size_t	       i;
 
 	*f = s->facts;
+	if (s->policy != NULL) {
+		f->has_policy = 1;
+		f->policy = *s->policy;
+	}
 	if (proc_read(s->fd_uptime, buf, sizeof(buf)) > 0)
 		f->uptime = strtoll(buf, NULL, 10);
 	if (meminfo(s, &total, &used))

@@ -26,19 +26,32 @@
 
 static char *clean(const char *, size_t);
 
-/* Open a regular file for reading, not through a final symlink. */
+/*
+ * Open a regular file for reading.  Unconfined (c NULL: the agent's own
+ * files) not through a final symlink; confined (a task's file) through
+ * any, but then what was opened must lie inside the task's deploy
+ * directory (agent_confine_fd(), after the open) and have no other
+ * name.  -1 with errno (EACCES when confinement refused it).
+ */
 int
-agent_log_open(const char *path, off_t *size)
+agent_log_open(const char *path, const struct agent_confine *c, off_t *size)
 {
 	struct stat st;
 	int	    fd;
 
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) ==
-	    -1)
+	if ((fd = open(path,
+		 O_RDONLY | O_NONBLOCK | O_CLOEXEC |
+		     (c == NULL ? O_NOFOLLOW : 0))) == -1)
 		return (-1);
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		(void)close(fd);
 		errno = EINVAL;
+		return (-1);
+	}
+	if (c != NULL &&
+	    (st.st_nlink != 1 || !agent_confine_fd(c, fd, NULL, 0))) {
+		(void)close(fd);
+		errno = EACCES;
 		return (-1);
 	}
 	*size = st.st_size;
@@ -58,25 +71,24 @@ clean(const char *buf, size_t n)
 }
 
 /*
- * The files a task's logs can be read from: "stdout", then every file
- * under deploy_dir that a log_files glob matches (relative names, sorted
- * per glob, at most AGENTPROTO_LOG_FILES_MAX).  A new array.
+ * Every file under deploy_dir that one of the task's log_files globs
+ * matches, as names relative to deploy_dir, in order (at most
+ * AGENTPROTO_LOG_FILES_MAX), each passed to fn with arg; fn returns 0
+ * to stop.
  */
-json_t *
-agent_log_files(const json_t *spec)
+static void
+globbed(const json_t *spec, int (*fn)(const char *, const char *, void *),
+    void	     *arg)
 {
 	const char *dir;
-	json_t	   *out, *g;
+	json_t	   *g;
 	glob_t	    gl;
 	char	    pat[AGENT_PATH_MAX * 2 + 2];
 	size_t	    i, j, dl;
 
-	if ((out = json_array()) == NULL)
-		return (NULL);
-	(void)json_array_append_new(out, json_string("stdout"));
 	dir = json_string_value(json_object_get(spec, "deploy_dir"));
 	if (dir == NULL)
-		return (out);
+		return;
 	dl = strlen(dir);
 	json_array_foreach(json_object_get(spec, "log_files"), i, g)
 	{
@@ -89,53 +101,112 @@ agent_log_files(const json_t *spec)
 		}
 		for (j = 0; j < gl.gl_pathc; j++) {
 			const char *rel = gl.gl_pathv[j] + dl + 1;
-			json_t	   *v;
-			size_t	    k;
-			int	    dup = 0;
 
-			if (json_array_size(out) >= AGENTPROTO_LOG_FILES_MAX)
-				break;
 			if (strncmp(gl.gl_pathv[j], dir, dl) != 0 ||
 			    gl.gl_pathv[j][dl] != '/' ||
 			    !agentproto_log_file_valid(rel))
 				continue;
-			json_array_foreach(out, k, v) dup |=
-			    strcmp(json_string_value(v), rel) == 0;
-			if (!dup)
-				(void)json_array_append_new(out,
-				    json_string(rel));
+			if (!fn(gl.gl_pathv[j], rel, arg)) {
+				globfree(&gl);
+				return;
+			}
 		}
 		globfree(&gl);
 	}
-	return (out);
+}
+
+struct listing {
+	json_t			   *out;
+	const struct agent_confine *c;
+};
+
+/* globbed(): list a match that resolves inside the deploy directory. */
+static int
+list_one(const char *path, const char *rel, void *arg)
+{
+	struct listing *l = arg;
+	json_t	       *v;
+	char		real[PATH_MAX];
+	size_t		k;
+
+	if (json_array_size(l->out) >= AGENTPROTO_LOG_FILES_MAX)
+		return (0);
+	if (realpath(path, real) == NULL || !agent_confine_path(l->c, real))
+		return (1);
+	json_array_foreach(l->out, k, v)
+	{
+		if (strcmp(json_string_value(v), rel) == 0)
+			return (1);
+	}
+	(void)json_array_append_new(l->out, json_string(rel));
+	return (1);
+}
+
+/*
+ * The files a task's logs can be read from: "stdout", then every file
+ * under deploy_dir that a log_files glob matches and that resolves,
+ * with every symlink followed, inside the deploy directory (c; none
+ * when c is NULL).  A new array.
+ */
+json_t *
+agent_log_files(const json_t *spec, const struct agent_confine *c)
+{
+	struct listing l;
+
+	if ((l.out = json_array()) == NULL)
+		return (NULL);
+	(void)json_array_append_new(l.out, json_string("stdout"));
+	l.c = c;
+	if (c != NULL)
+		globbed(spec, list_one, &l);
+	return (l.out);
+}
+
+struct lookup {
+	const char *want;
+	int	    found;
+};
+
+static int
+find_one(const char *path, const char *rel, void *arg)
+{
+	struct lookup *l = arg;
+
+	if (strcmp(rel, l->want) != 0)
+		return (1);
+	l->found = 1;
+	return (0);
 }
 
 /*
  * The file behind a request's name: the captured output, or one that
- * the task's globs match now.  0 when the name is not one of them.
+ * the task's globs match now, resolved (its real path, which must lie
+ * inside the deploy directory: c).  1 with out; 0 when the name is not
+ * one of them; -1 when it is, but resolves outside (or c is NULL).
  */
 int
 agent_log_path(const json_t *spec, const char *logdir, int64_t id,
-    const char *file, char *out, size_t len)
+    const char *file, const struct agent_confine *c, char *out, size_t len)
 {
-	json_t *files, *v;
-	size_t	i;
-	int	ok = 0;
+	struct lookup l;
+	char	      path[AGENT_PATH_MAX * 2 + 2], real[PATH_MAX];
 
 	if (strcmp(file, "stdout") == 0) {
 		(void)snprintf(out, len, "%s/%" PRId64 ".log", logdir, id);
 		return (1);
 	}
-	if ((files = agent_log_files(spec)) == NULL)
+	l.want = file;
+	l.found = 0;
+	globbed(spec, find_one, &l);
+	if (!l.found)
 		return (0);
-	json_array_foreach(files, i, v) ok |=
-	    strcmp(json_string_value(v), file) == 0;
-	json_decref(files);
-	if (ok)
-		(void)snprintf(out, len, "%s/%s",
-		    json_string_value(json_object_get(spec, "deploy_dir")),
-		    file);
-	return (ok);
+	(void)snprintf(path, sizeof(path), "%s/%s",
+	    json_string_value(json_object_get(spec, "deploy_dir")), file);
+	if (c == NULL || realpath(path, real) == NULL ||
+	    !agent_confine_path(c, real) ||
+	    (size_t)snprintf(out, len, "%s", real) >= len)
+		return (-1);
+	return (1);
 }
 
 /*
@@ -144,7 +215,8 @@ agent_log_path(const json_t *spec, const char *logdir, int64_t id,
  * *size is the current part's size (where a follow goes on from).
  */
 char *
-agent_log_tail(const char *path, int64_t lines, off_t *size, int *truncated)
+agent_log_tail(const char *path, const struct agent_confine *c, int64_t lines,
+    off_t *size, int *truncated)
 {
 	char   *buf, *p, *start, *end, part[AGENT_PATH_MAX * 2 + 16];
 	off_t	sz, from = 0;
@@ -162,7 +234,7 @@ agent_log_tail(const char *path, int64_t lines, off_t *size, int *truncated)
 	for (i = 0; i < 2 && have < LOG_RAW_MAX; i++) {
 		(void)snprintf(part, sizeof(part), i == 0 ? "%s" : "%s.1",
 		    path);
-		if ((fd = agent_log_open(part, &sz)) == -1) {
+		if ((fd = agent_log_open(part, c, &sz)) == -1) {
 			if (i == 0 && errno != ENOENT) {
 				free(buf);
 				return (NULL);
@@ -217,8 +289,8 @@ agent_log_tail(const char *path, int64_t lines, off_t *size, int *truncated)
  * case-insensitively; *matches counts every matching line.
  */
 char *
-agent_log_search(const char *path, const char *q, int64_t lines,
-    int64_t *matches, off_t *size, int *truncated)
+agent_log_search(const char *path, const struct agent_confine *c, const char *q,
+    int64_t lines, int64_t *matches, off_t *size, int *truncated)
 {
 	char  **ring, *line = NULL, part[AGENT_PATH_MAX * 2 + 16], *out, *o;
 	size_t	cap = 0, total = 0, k, n, start;
@@ -238,7 +310,7 @@ agent_log_search(const char *path, const char *q, int64_t lines,
 			(void)snprintf(part, sizeof(part), "%s", path);
 		else
 			(void)snprintf(part, sizeof(part), "%s.%d", path, i);
-		if ((fd = agent_log_open(part, &sz)) == -1)
+		if ((fd = agent_log_open(part, c, &sz)) == -1)
 			continue;
 		if (i == 0)
 			*size = sz;
@@ -304,8 +376,8 @@ agent_log_search(const char *path, const char *q, int64_t lines,
  * when nothing is new.
  */
 char *
-agent_log_read(const char *path, off_t *pos, uint64_t *ino, off_t limit,
-    int *restarted)
+agent_log_read(const char *path, const struct agent_confine *c, off_t *pos,
+    uint64_t *ino, off_t limit, int *restarted)
 {
 	struct stat st;
 	char	   *buf, *out;
@@ -315,7 +387,7 @@ agent_log_read(const char *path, off_t *pos, uint64_t *ino, off_t limit,
 	int	    fd;
 
 	*restarted = 0;
-	if ((fd = agent_log_open(path, &sz)) == -1)
+	if ((fd = agent_log_open(path, c, &sz)) == -1)
 		return (errno == ENOENT ? strdup("") : NULL);
 	if (fstat(fd, &st) == 0) {
 		if (*ino != 0 && *ino != (uint64_t)st.st_ino)
@@ -354,83 +426,147 @@ agent_log_read(const char *path, off_t *pos, uint64_t *ino, off_t limit,
  * Size-based rotation by copy and truncate (as logrotate's copytruncate:
  * the writer keeps its descriptor and needs no signal; a line written
  * between the copy and the truncate can be lost).  path.1 is the newest
- * old part; at most keep parts are kept.  Returns 1 when it rotated, 0
- * when not needed, -1 on error (errno set).
+ * old part; at most keep parts are kept.  Confined (c: a task's file),
+ * only a file that passes agent_log_open()'s checks is touched, and the
+ * parts are renamed and made in its checked directory (renameat), never
+ * through a link.  Returns 1 when it rotated, 0 when not needed, -1 on
+ * error (errno set).
  */
 int
-agent_log_rotate(const char *path, off_t max, int keep)
+agent_log_rotate(const char *path, const struct agent_confine *c, off_t max,
+    int keep)
 {
-	struct stat st;
-	char	    from[AGENT_PATH_MAX * 2 + 16], to[AGENT_PATH_MAX * 2 + 16];
-	char	    buf[65536];
+	struct stat st, st2;
+	char	    real[PATH_MAX], from[PATH_MAX + 16], to[PATH_MAX + 16];
+	char	    buf[65536], *base;
 	ssize_t	    n;
-	int	    in, out, i;
+	off_t	    size;
+	int	    fd, dfd = -1, wfd = -1, out = -1, i, ret = -1;
 
-	if (lstat(path, &st) == -1)
-		return (errno == ENOENT ? 0 : -1);
-	if (!S_ISREG(st.st_mode) || st.st_size <= max || keep < 1)
-		return (0);
+	if ((fd = agent_log_open(path, c, &size)) == -1)
+		return (errno == ENOENT || errno == ELOOP || errno == EINVAL
+			? 0
+			: -1);
+	if (fstat(fd, &st) == -1)
+		goto done;
+	if (size <= max || keep < 1) {
+		ret = 0;
+		goto done;
+	}
+	if (c != NULL) {
+		if (!agent_confine_fd(c, fd, real, sizeof(real))) {
+			errno = EACCES;
+			goto done;
+		}
+	} else if ((size_t)snprintf(real, sizeof(real), "%s", path) >=
+	    sizeof(real)) {
+		errno = ENAMETOOLONG;
+		goto done;
+	}
+	if ((base = strrchr(real, '/')) == NULL || base[1] == '\0') {
+		errno = EINVAL;
+		goto done;
+	}
+	*base++ = '\0';
+	if ((dfd = open(real[0] != '\0' ? real : "/",
+		 O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		goto done;
+	if (c != NULL && !agent_confine_fd(c, dfd, NULL, 0)) {
+		errno = EACCES;
+		goto done;
+	}
+	/* The directory still holds the file that was checked. */
+	if ((wfd = openat(dfd, base,
+		 O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) == -1)
+		goto done;
+	if (fstat(wfd, &st2) == -1 || st2.st_dev != st.st_dev ||
+	    st2.st_ino != st.st_ino) {
+		errno = EACCES;
+		goto done;
+	}
 	for (i = keep - 1; i >= 1; i--) {
-		(void)snprintf(from, sizeof(from), "%s.%d", path, i);
-		(void)snprintf(to, sizeof(to), "%s.%d", path, i + 1);
-		if (rename(from, to) == -1 && errno != ENOENT)
-			return (-1);
+		(void)snprintf(from, sizeof(from), "%s.%d", base, i);
+		(void)snprintf(to, sizeof(to), "%s.%d", base, i + 1);
+		if (renameat(dfd, from, dfd, to) == -1 && errno != ENOENT)
+			goto done;
 	}
-	(void)snprintf(to, sizeof(to), "%s.1", path);
-	if ((in = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC)) == -1)
-		return (-1);
-	if ((out = open(to,
-		 O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-		 0640)) == -1) {
-		(void)close(in);
-		return (-1);
-	}
-	while ((n = read(in, buf, sizeof(buf))) > 0) {
+	(void)snprintf(to, sizeof(to), "%s.1", base);
+	if (unlinkat(dfd, to, 0) == -1 && errno != ENOENT)
+		goto done;
+	if ((out = openat(dfd, to,
+		 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640)) ==
+	    -1)
+		goto done;
+	/* The part keeps the owner of the file it came from. */
+	if (geteuid() == 0 && fchown(out, st.st_uid, st.st_gid) == -1)
+		log_warn("%s/%s: chown", real, to);
+	while ((n = read(wfd, buf, sizeof(buf))) > 0) {
 		if (write(out, buf, (size_t)n) != n) {
 			n = -1;
 			break;
 		}
 	}
-	if (n == 0)
-		n = ftruncate(in, 0);
-	(void)close(out);
-	(void)close(in);
-	return (n == 0 ? 1 : -1);
+	if (n == 0 && ftruncate(wfd, 0) == 0)
+		ret = 1;
+done:
+	if (out != -1)
+		(void)close(out);
+	if (wfd != -1)
+		(void)close(wfd);
+	if (dfd != -1)
+		(void)close(dfd);
+	(void)close(fd);
+	return (ret);
+}
+
+struct rotation {
+	const struct agent_confine *c;
+	off_t			    max;
+	int			    keep;
+	int			    failed;
+};
+
+/* globbed(): rotate one match; rotated parts (".<digits>") stay. */
+static int
+rotate_one(const char *path, const char *rel, void *arg)
+{
+	struct rotation *r = arg;
+	const char	*p;
+	char		 real[PATH_MAX];
+
+	for (p = rel + strlen(rel); p > rel && p[-1] >= '0' && p[-1] <= '9';
+	     p--)
+		;
+	if (p < rel + strlen(rel) && p > rel && p[-1] == '.')
+		return (1);
+	/* Not the task's file (it leads outside): not a failure either;
+	 * agent_log_rotate() checks again on what it opens. */
+	if (realpath(path, real) == NULL || !agent_confine_path(r->c, real))
+		return (1);
+	if (agent_log_rotate(path, r->c, r->max, r->keep) == -1) {
+		log_warn("%s: log rotation", path);
+		r->failed++;
+	}
+	return (1);
 }
 
 /*
  * Rotate the task's configured log files (its log_files matches) past
- * max, keeping keep parts; rotated parts themselves (a name ending in
- * ".<digits>") are left alone.  Returns how many failed.
+ * max, keeping keep parts; only files inside the deploy directory (c)
+ * are touched: nothing when c is NULL.  Returns how many failed.
  */
 int
-agent_log_rotate_files(const json_t *spec, off_t max, int keep)
+agent_log_rotate_files(const json_t *spec, const struct agent_confine *c,
+    off_t max, int keep)
 {
-	const char *dir, *rel, *p;
-	json_t	   *files, *v;
-	char	    path[AGENT_PATH_MAX * 2 + 2];
-	size_t	    i;
-	int	    failed = 0;
+	struct rotation r;
 
-	dir = json_string_value(json_object_get(spec, "deploy_dir"));
-	if (dir == NULL || (files = agent_log_files(spec)) == NULL)
+	if (c == NULL)
 		return (0);
-	json_array_foreach(files, i, v)
-	{
-		rel = json_string_value(v);
-		if (strcmp(rel, "stdout") == 0)
-			continue;
-		for (p = rel + strlen(rel);
-		     p > rel && p[-1] >= '0' && p[-1] <= '9'; p--)
-			;
-		if (p < rel + strlen(rel) && p > rel && p[-1] == '.')
-			continue;
-		(void)snprintf(path, sizeof(path), "%s/%s", dir, rel);
-		if (agent_log_rotate(path, max, keep) == -1) {
-			log_warn("%s: log rotation", path);
-			failed++;
-		}
-	}
-	json_decref(files);
-	return (failed);
+	r.c = c;
+	r.max = max;
+	r.keep = keep;
+	r.failed = 0;
+	globbed(spec, rotate_one, &r);
+	return (r.failed);
 }

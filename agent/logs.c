@@ -9,8 +9,10 @@
  *
  * Only two kinds of file are ever read: the task's captured output
  * (<state>/logs/<id>.log and its rotated parts) and files that one of the
- * task's log_files globs matches under its deploy_dir, opened without
- * following a final symbolic link and only when regular.
+ * task's log_files globs matches under its deploy_dir, only when regular
+ * and when, with every symbolic link followed, they lie inside the
+ * deploy directory (itself allowed by the node policy) and not in the
+ * agent's state directory; checked again on the open descriptor.
  */
 
 #include <sys/stat.h>
@@ -39,6 +41,14 @@ static void req_fail(struct agent_logreq *, const char *, ...)
 static int  req_step(struct agent_logreq *);
 static void req_post(struct agent_logs *, struct agent_logreq *, const char *,
     const char *);
+static const struct agent_confine *req_conf(const struct agent_logreq *);
+
+/* Where the request's file must lie: NULL for the agent's own. */
+static const struct agent_confine *
+req_conf(const struct agent_logreq *q)
+{
+	return (q->confined ? &q->conf : NULL);
+}
 
 void
 agent_logs_init(struct agent_logs *ls, CURLM *multi)
@@ -55,7 +65,7 @@ agent_logs_request(struct agent_logs *ls, struct agent_tasks *ts,
 	struct agent_logreq	*q = NULL;
 	const struct agent_task *t;
 	size_t			 i;
-	int			 fd;
+	int			 fd, have = 0, found = 0;
 
 	for (i = 0; i < AGENT_LOGREQS; i++) {
 		if (ls->v[i].used && strcmp(ls->v[i].r.id, r->id) == 0)
@@ -88,17 +98,30 @@ agent_logs_request(struct agent_logs *ls, struct agent_tasks *ts,
 	q->r = *r;
 	q->started = agent_mono_ms();
 	q->next = 0;
-	if ((t = agent_tasks_find(ts, r->task_id)) == NULL)
+	if ((t = agent_tasks_find(ts, r->task_id)) != NULL) {
+		/* A task's own files only inside its deploy directory. */
+		have =
+		    agent_confine_init(&q->conf, ts->policy, t->spec, ts->dir);
+		q->confined = strcmp(r->file, "stdout") != 0;
+		found = agent_log_path(t->spec, ts->logdir, r->task_id, r->file,
+		    have ? &q->conf : NULL, q->path, sizeof(q->path));
+	}
+	if (t == NULL)
 		req_fail(q, "this agent does not know task %" PRId64,
 		    r->task_id);
-	else if (!agent_log_path(t->spec, ts->logdir, r->task_id, r->file,
-		     q->path, sizeof(q->path)))
+	else if (found == 0)
 		req_fail(q, "%s is not one of the task's log files", r->file);
-	else if ((q->files = agent_log_files(t->spec)) == NULL)
+	else if (found == -1)
+		req_fail(q,
+		    "policy: %s resolves outside the task's deploy "
+		    "directory, or that directory is not allowed",
+		    r->file);
+	else if ((q->files = agent_log_files(t->spec,
+		      have ? &q->conf : NULL)) == NULL)
 		req_fail(q, "out of memory");
 	else if (r->mode == AGENTPROTO_LOG_DOWNLOAD) {
 		/* What the file holds now; its last LOG_DOWNLOAD_MAX bytes. */
-		if ((fd = agent_log_open(q->path, &q->end)) != -1)
+		if ((fd = agent_log_open(q->path, req_conf(q), &q->end)) != -1)
 			(void)close(fd);
 		q->pos =
 		    q->end > LOG_DOWNLOAD_MAX ? q->end - LOG_DOWNLOAD_MAX : 0;
@@ -147,11 +170,11 @@ req_step(struct agent_logreq *q)
 	c.matches = -1;
 	if (q->seq == 0 && q->r.mode != AGENTPROTO_LOG_DOWNLOAD) {
 		if (q->r.q[0] != '\0')
-			c.data = agent_log_search(q->path, q->r.q, q->r.lines,
-			    &c.matches, &size, &c.truncated);
+			c.data = agent_log_search(q->path, req_conf(q), q->r.q,
+			    q->r.lines, &c.matches, &size, &c.truncated);
 		else
-			c.data = agent_log_tail(q->path, q->r.lines, &size,
-			    &c.truncated);
+			c.data = agent_log_tail(q->path, req_conf(q),
+			    q->r.lines, &size, &c.truncated);
 		if (c.data == NULL) {
 			req_fail(q, "cannot read %s: %s", q->r.file,
 			    strerror(errno));
@@ -166,8 +189,8 @@ req_step(struct agent_logreq *q)
 			c.truncated = q->pos > 0;
 		if (q->pos >= q->end)
 			c.data = strdup("");
-		else if ((c.data = agent_log_read(q->path, &q->pos, &q->ino,
-			      q->end, &restarted)) == NULL) {
+		else if ((c.data = agent_log_read(q->path, req_conf(q), &q->pos,
+			      &q->ino, q->end, &restarted)) == NULL) {
 			req_fail(q, "cannot read %s: %s", q->r.file,
 			    strerror(errno));
 			return (1);
@@ -184,8 +207,8 @@ req_step(struct agent_logreq *q)
 		if (now < q->next)
 			return (0);
 		q->next = now + LOG_FOLLOW_MS;
-		if ((c.data = agent_log_read(q->path, &q->pos, &q->ino, 0,
-			 &restarted)) == NULL)
+		if ((c.data = agent_log_read(q->path, req_conf(q), &q->pos,
+			 &q->ino, 0, &restarted)) == NULL)
 			c.data = strdup("");
 		if (c.data == NULL)
 			return (0);

@@ -29,11 +29,13 @@ static const struct option enroll_opts[] = { { "server", required_argument,
 						 NULL, 's' },
 	{ "token", required_argument, NULL, 't' },
 	{ "state-dir", required_argument, NULL, 'D' },
-	{ "root", required_argument, NULL, 'r' }, { NULL, 0, NULL, 0 } };
+	{ "root", required_argument, NULL, 'r' },
+	{ "policy", required_argument, NULL, 'p' }, { NULL, 0, NULL, 0 } };
 
 static const struct option run_opts[] = { { "state-dir", required_argument,
 					      NULL, 'D' },
 	{ "root", required_argument, NULL, 'r' },
+	{ "policy", required_argument, NULL, 'p' },
 	{ "debug", no_argument, NULL, 'd' }, { NULL, 0, NULL, 0 } };
 
 static const struct option status_opts[] = {
@@ -46,12 +48,14 @@ usage(void)
 	fprintf(stderr,
 	    "usage: yard-agent --version\n"
 	    "       yard-agent enroll --server URL --token TOKEN "
-	    "[--state-dir DIR] [--root PATH]...\n"
-	    "       yard-agent run [-d] [--state-dir DIR] [--root PATH]...\n"
+	    "[--state-dir DIR] [--root PATH]... [--policy FILE]\n"
+	    "       yard-agent run [-d] [--state-dir DIR] [--root PATH]... "
+	    "[--policy FILE]\n"
 	    "       yard-agent status [--state-dir DIR]\n"
 	    "The state directory defaults to $%s or %s.\n"
+	    "The node policy defaults to %s (when it exists).\n"
 	    "enroll also reads the token from $YARD_AGENT_TOKEN.\n",
-	    AGENT_STATE_ENV, AGENT_STATE_DIR);
+	    AGENT_STATE_ENV, AGENT_STATE_DIR, AGENT_POLICY_FILE);
 	exit(2);
 }
 
@@ -96,6 +100,7 @@ cmd_enroll(int argc, char **argv)
 	struct agent_xfer	      x;
 	const char		     *dir = NULL, *server = NULL;
 	char			     *token = NULL, url[AGENT_URL_MAX + 64];
+	char			      perr[1024];
 	char			     *body;
 	size_t			      n;
 	int			      ch, ret;
@@ -116,12 +121,20 @@ cmd_enroll(int argc, char **argv)
 			if (!add_root(&o, optarg))
 				return (2);
 			break;
+		case 'p':
+			o.policy_file = optarg;
+			break;
 		default:
 			usage();
 		}
 	}
 	if (optind != argc)
 		usage();
+	/* Enrolment reports the policy too: a bad one stops it here. */
+	if (!agent_policy_load(&o.policy, o.policy_file, perr, sizeof(perr))) {
+		fprintf(stderr, "yard-agent: %s\n", perr);
+		return (1);
+	}
 	if (token == NULL)
 		token = getenv("YARD_AGENT_TOKEN");
 	if (server == NULL || token == NULL)
@@ -151,6 +164,7 @@ cmd_enroll(int argc, char **argv)
 	    !agent_state_dir_init(o.state_dir))
 		return (1);
 	(void)agent_sys_open(&sys, o.roots, o.nroots);
+	sys.policy = &o.policy.p;
 	(void)agent_sys_facts(&sys, &req.facts);
 	agent_sys_close(&sys);
 	body = agentproto_enroll_req_encode(&req);
@@ -220,9 +234,10 @@ cleanup:
 static int
 cmd_run(int argc, char **argv)
 {
-	struct agent_opts o;
-	const char	 *dir = NULL;
-	int		  ch;
+	static struct agent_opts o;
+	const char		*dir = NULL;
+	char			 err[1024];
+	int			 ch;
 
 	memset(&o, 0, sizeof(o));
 	while ((ch = getopt_long(argc, argv, "d", run_opts, NULL)) != -1) {
@@ -237,6 +252,9 @@ cmd_run(int argc, char **argv)
 			if (!add_root(&o, optarg))
 				return (2);
 			break;
+		case 'p':
+			o.policy_file = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -246,6 +264,11 @@ cmd_run(int argc, char **argv)
 	if (!agent_state_dir(dir, o.state_dir, sizeof(o.state_dir))) {
 		fprintf(stderr, "yard-agent: state directory name too long\n");
 		return (2);
+	}
+	/* A policy file given but missing or wrong: nothing runs. */
+	if (!agent_policy_load(&o.policy, o.policy_file, err, sizeof(err))) {
+		fprintf(stderr, "yard-agent: %s\n", err);
+		return (1);
 	}
 	log_init(o.debug, LOG_DAEMON);
 	return (agent_run(&o));

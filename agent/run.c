@@ -105,6 +105,44 @@ static void  res_done(struct agent_state *);
 static void  signals_read(struct agent_state *);
 static int   transient_4xx(long);
 static void  task_done(void *, const char *, int64_t, char *);
+static void  policy_log(const struct agent_policy *);
+static void  policy_reload(struct agent_state *);
+
+/* What the node allows, once at start and after a reload. */
+static void
+policy_log(const struct agent_policy *pol)
+{
+	size_t i;
+
+	log_info("policy: %s%s", pol->file[0] != '\0' ? pol->file : "defaults",
+	    pol->file[0] != '\0' ? "" : " (no " AGENT_POLICY_FILE ")");
+	for (i = 0; i < pol->p.nroots; i++)
+		log_info("policy: root %s, tasks as %s", pol->p.roots[i].path,
+		    pol->p.roots[i].user);
+	for (i = 0; i < pol->p.nkinds; i++)
+		log_info("policy: %s tasks as %s", pol->p.kinds[i].kind,
+		    pol->p.kinds[i].user);
+}
+
+/*
+ * SIGHUP: read the policy file again.  A bad one changes nothing (the
+ * running policy stays, and says so).  Tasks that run keep running; the
+ * next start is checked against the new policy.
+ */
+static void
+policy_reload(struct agent_state *s)
+{
+	struct agent_policy pol;
+	char		    err[1024];
+
+	if (!agent_policy_load(&pol, s->opts->policy_file, err, sizeof(err))) {
+		log_warnx("%s: keeping the policy in force", err);
+		return;
+	}
+	s->opts->policy = pol;
+	s->tasks.log_max = (off_t)pol.p.log_bytes;
+	policy_log(&s->opts->policy);
+}
 
 /* sleep = random(0, min(60 s, 1 s x 2^n)), in milliseconds. */
 uint64_t
@@ -137,6 +175,8 @@ state_load(struct agent_state *s)
 	}
 	s->enrolled = 1;
 	agent_tasks_init(&s->tasks, s->opts->state_dir, s->node.node_id);
+	s->tasks.policy = &s->opts->policy;
+	s->tasks.log_max = (off_t)s->opts->policy.p.log_bytes;
 	s->tasks.done = task_done;
 	s->tasks.arg = s;
 	s->tasks.multi = s->multi;
@@ -738,6 +778,7 @@ signals_read(struct agent_state *s)
 			s->quit = 1;
 			break;
 		case SIGHUP:
+			policy_reload(s);
 			log_info("SIGHUP: re-reading the state directory");
 			state_unload(s);
 			agent_sys_refresh(&s->sys);
@@ -793,6 +834,8 @@ agent_run(struct agent_opts *opts)
 	agent_logs_init(&s->logs, s->multi);
 	if (!agent_sys_open(&s->sys, opts->roots, opts->nroots))
 		log_warnx("cannot read /proc: metrics will be zero");
+	s->sys.policy = &opts->policy.p;
+	policy_log(&opts->policy);
 
 	log_info("yard-agent %s starting, state in %s", AGENT_VERSION,
 	    opts->state_dir);

@@ -27,6 +27,7 @@
 #include <ftw.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,8 +40,7 @@
 #define MARK_ENV       "YARD_TASK_MARK"
 #define ENVIRON_MAX    (256 * 1024)
 #define STRAYS_WAIT_MS 2000 /* for killed strays to go, at most */
-
-extern char **environ;
+#define BASE_PATH      "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* cgroup.procs of the task's cgroup, for the child spawn() forks. */
 static int spawn_cgfd = -1;
@@ -192,37 +192,64 @@ tomcat_script(const struct agent_task *t, const char *which)
 }
 
 /*
- * The agent's environment plus the spec's, plus the task's mark when
- * mark is set.  The first *ninh entries are the agent's own strings; the
- * rest are ours (env_free()).
+ * A task's environment: nothing of the agent's, but a documented base
+ * (PATH, HOME, USER, LOGNAME, SHELL, LANG, TZ when the agent has it),
+ * then the spec's variables (which may replace the base's), then
+ * CATALINA_HOME and CATALINA_BASE for Tomcat, then the task's mark when
+ * mark is set; the agent's own names win over the spec's.  *ninh is 0:
+ * every string is ours (env_free()).
  */
 static char **
 child_env(const struct agent_task *t, const json_t *env, size_t *ninh, int mark)
 {
-	const char   *k, *kind;
+	const char   *k, *kind, *home, *user, *lang, *tz;
 	const json_t *v, *tc;
 	char	    **out, *s;
 	size_t	      n, i, j = 0;
+	int	      tomcat;
 
-	for (n = 0; environ[n] != NULL; n++)
-		;
-	n += json_object_size(env) + 4;
+	*ninh = 0;
+	kind = json_string_value(json_object_get(t->spec, "kind"));
+	tomcat = kind != NULL && strcmp(kind, "tomcat") == 0;
+	n = json_object_size(env) + 12;
 	if ((out = calloc(n, sizeof(*out))) == NULL)
 		return (NULL);
-	for (i = 0; environ[i] != NULL; i++) {
-		if (strncmp(environ[i], MARK_ENV "=", sizeof(MARK_ENV)) == 0)
-			continue;
-		out[j++] = environ[i];
+	home = t->acct.valid ? t->acct.home
+	    : t->rdir[0] != '\0'
+	    ? t->rdir
+	    : json_string_value(json_object_get(t->spec, "deploy_dir"));
+	user = t->acct.valid ? t->acct.name : NULL;
+	lang = getenv("LANG");
+	tz = getenv("TZ");
+	/* The base, less what the spec sets itself. */
+	{
+		const char *base[][2] = { { "PATH", BASE_PATH },
+			{ "HOME", home }, { "USER", user }, { "LOGNAME", user },
+			{ "SHELL", "/bin/sh" },
+			{ "LANG", lang != NULL ? lang : "C.UTF-8" },
+			{ "TZ", tz } };
+
+		for (i = 0; i < sizeof(base) / sizeof(base[0]); i++) {
+			if (base[i][1] == NULL ||
+			    json_object_get(env, base[i][0]) != NULL)
+				continue;
+			if (asprintf(&s, "%s=%s", base[i][0], base[i][1]) == -1)
+				goto fail;
+			out[j++] = s;
+		}
 	}
-	*ninh = j;
 	json_object_foreach((json_t *)(uintptr_t)env, k, v)
 	{
+		if (strcmp(k, MARK_ENV) == 0 ||
+		    (tomcat &&
+			(strcmp(k, "CATALINA_HOME") == 0 ||
+			    strcmp(k, "CATALINA_BASE") == 0)))
+			continue;
 		if (asprintf(&s, "%s=%s", k, json_string_value(v)) == -1)
-			return (NULL);
+			goto fail;
 		out[j++] = s;
 	}
-	kind = json_string_value(json_object_get(t->spec, "kind"));
-	if (kind != NULL && strcmp(kind, "tomcat") == 0) {
+	if (tomcat) {
 		tc = json_object_get(t->spec, "tomcat");
 		if (asprintf(&s, "CATALINA_HOME=%s",
 			json_string_value(json_object_get(tc, "home"))) != -1)
@@ -236,10 +263,13 @@ child_env(const struct agent_task *t, const json_t *env, size_t *ninh, int mark)
 	}
 	if (mark) {
 		if (asprintf(&s, "%s=%s", MARK_ENV, t->mark) == -1)
-			return (NULL);
+			goto fail;
 		out[j++] = s;
 	}
 	return (out);
+fail:
+	env_free(out, 0);
+	return (NULL);
 }
 
 static void
@@ -263,6 +293,7 @@ child_exec(const struct agent_task *t, const char *file,
     const char *const *argv, char *const *envp, int logfd, int statusfd)
 {
 	const char *dir, *cwd;
+	char	    here[PATH_MAX];
 	sigset_t    none;
 	int	    fd;
 
@@ -281,13 +312,52 @@ child_exec(const struct agent_task *t, const char *file,
 	}
 	(void)dup2(logfd, 1);
 	(void)dup2(logfd, 2);
-	dir = json_string_value(json_object_get(t->spec, "deploy_dir"));
+	/* Nothing else of the agent's reaches the program: its
+	 * connections, journal and state files close on exec. */
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == -1) {
+		long max = sysconf(_SC_OPEN_MAX);
+
+		for (fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+			(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+	/* The policy's account, for good (system calls only: the agent
+	 * may have had threads when it forked). */
+	if (t->acct.valid && t->acct.change) {
+		if (setgroups((size_t)t->acct.ngroups, t->acct.groups) == -1 ||
+		    setgid(t->acct.gid) == -1 || setuid(t->acct.uid) == -1) {
+			dprintf(statusfd, "cannot become %s: %s", t->acct.name,
+			    strerror(errno));
+			_exit(126);
+		}
+		if (setuid(0) != -1 || getuid() != t->acct.uid ||
+		    geteuid() != t->acct.uid || getgid() != t->acct.gid ||
+		    getegid() != t->acct.gid) {
+			dprintf(statusfd, "cannot drop root for %s",
+			    t->acct.name);
+			_exit(126);
+		}
+	}
+	dir = t->rdir[0] != '\0'
+	    ? t->rdir
+	    : json_string_value(json_object_get(t->spec, "deploy_dir"));
 	cwd = json_string_value(
 	    json_object_get(json_object_get(t->spec, "console"), "cwd"));
-	if (dir == NULL || chdir(dir) == -1 ||
-	    (cwd != NULL && chdir(cwd) == -1)) {
+	if (dir == NULL || chdir(dir) == -1) {
 		dprintf(statusfd, "cannot enter %s: %s",
-		    cwd != NULL ? cwd : dir, strerror(errno));
+		    dir != NULL ? dir : "(no deploy_dir)", strerror(errno));
+		_exit(126);
+	}
+	/* What was checked is where it runs: no link swapped in since. */
+	if (t->rdir[0] != '\0' &&
+	    (getcwd(here, sizeof(here)) == NULL || strcmp(here, dir) != 0)) {
+		dprintf(statusfd,
+		    "policy: deploy_dir %s changed while it "
+		    "was checked",
+		    dir);
+		_exit(126);
+	}
+	if (cwd != NULL && chdir(cwd) == -1) {
+		dprintf(statusfd, "cannot enter %s: %s", cwd, strerror(errno));
 		_exit(126);
 	}
 	execvpe(file, (char *const *)(uintptr_t)argv, envp);
@@ -453,25 +523,47 @@ agent_task_start(struct agent_task *t, const char *logdir, char *err,
     size_t errlen)
 {
 	const char *file = NULL, *dir;
-	char	    path[1024];
+	char	    path[1024], real[PATH_MAX];
 	char	  **argv = NULL;
 	pid_t	    pid;
-	int	    logfd = -1, ok = 0;
+	int	    logfd = -1, ok = 0, made, dfd = -1;
 
 	if (t->state == AGENT_TASK_RUNNING || t->state == AGENT_TASK_STOPPING) {
 		(void)snprintf(err, errlen, "already %s (pid %d)",
 		    agent_task_state_name(t->state), (int)t->pid);
 		return (0);
 	}
-	dir = json_string_value(json_object_get(t->spec, "deploy_dir"));
+	dir = t->rdir[0] != '\0'
+	    ? t->rdir
+	    : json_string_value(json_object_get(t->spec, "deploy_dir"));
 	/* What the agent creates, uninstall may remove; nothing else. */
-	if (dir != NULL && access(dir, F_OK) == -1 && errno == ENOENT)
+	made = dir != NULL && access(dir, F_OK) == -1 && errno == ENOENT;
+	if (made)
 		t->created_dir = 1;
 	if (dir == NULL || !mkdirs(dir) || !mkdirs(logdir)) {
 		(void)snprintf(err, errlen, "cannot create %s: %s",
 		    dir != NULL ? dir : "(no deploy_dir)", strerror(errno));
 		return (0);
 	}
+	if (t->rdir[0] != '\0' &&
+	    (realpath(dir, real) == NULL || strcmp(real, dir) != 0)) {
+		(void)snprintf(err, errlen,
+		    "policy: deploy_dir %s changed while it was checked", dir);
+		return (0);
+	}
+	/* A directory the agent made belongs to the task's account. */
+	if (made && t->acct.valid && t->acct.change &&
+	    ((dfd = open(dir,
+		  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1 ||
+		fchown(dfd, t->acct.uid, t->acct.gid) == -1)) {
+		(void)snprintf(err, errlen, "cannot give %s to %s: %s", dir,
+		    t->acct.name, strerror(errno));
+		if (dfd != -1)
+			(void)close(dfd);
+		return (0);
+	}
+	if (dfd != -1)
+		(void)close(dfd);
 	(void)snprintf(path, sizeof(path), "%s/%" PRId64 ".log", logdir, t->id);
 	if ((logfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 		 0640)) == -1) {
@@ -526,6 +618,13 @@ stop_script(struct agent_task *t)
 	pid_t	    pid;
 	int	    logfd = -1;
 
+	/* Adopted, its account unknown: never the stop script as root. */
+	if (t->adopted && !t->acct.valid) {
+		log_warnx("task %" PRId64 ": its account is unknown: no stop "
+			  "script, SIGTERM",
+		    t->id);
+		return (0);
+	}
 	argv[0] = tomcat_script(t, "stop_script");
 	argv[1] = "stop";
 	argv[2] = NULL;
@@ -838,7 +937,7 @@ agent_task_log_rotate(const char *logdir, int64_t id, off_t max, int keep)
 	char path[1200];
 
 	(void)snprintf(path, sizeof(path), "%s/%" PRId64 ".log", logdir, id);
-	return (agent_log_rotate(path, max, keep));
+	return (agent_log_rotate(path, NULL, max, keep));
 }
 
 static int
@@ -847,6 +946,52 @@ remove_one(const char *path, const struct stat *st, int flag, struct FTW *f)
 	if (flag == FTW_DP)
 		return (rmdir(path) == -1 ? -1 : 0);
 	return (unlink(path) == -1 ? -1 : 0);
+}
+
+/* As remove_one(), but the top directory stays (its parent removes it). */
+static int
+remove_below(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	if (f->level == 0)
+		return (0);
+	return (remove_one(path, st, flag, f));
+}
+
+/*
+ * Empty dir as the task's account, in a child: a task's files are its
+ * account's to change, so a link swapped in during the walk (by another
+ * process of that account) can only lead to what the account could
+ * remove anyway, never to what only root may.  Returns 1, or 0 (errno).
+ */
+static int
+remove_as(const struct agent_account *a, const char *dir)
+{
+	pid_t pid;
+	int   status;
+
+	if ((pid = fork()) == -1)
+		return (0);
+	if (pid == 0) {
+		if (setgroups((size_t)a->ngroups, a->groups) == -1 ||
+		    setgid(a->gid) == -1 || setuid(a->uid) == -1 ||
+		    setuid(0) != -1)
+			_exit(2);
+		_exit(nftw(dir, remove_below, 16,
+			  FTW_DEPTH | FTW_PHYS | FTW_MOUNT) == -1 &&
+			    errno != ENOENT
+			? 1
+			: 0);
+	}
+	while (waitpid(pid, &status, 0) == -1) {
+		if (errno != EINTR)
+			return (0);
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		errno = WIFEXITED(status) && WEXITSTATUS(status) == 2 ? EPERM
+								      : EACCES;
+		return (0);
+	}
+	return (1);
 }
 
 /*
@@ -881,6 +1026,17 @@ agent_task_remove_files(const struct agent_task *t, const char *logdir,
 	if (strchr(dir + 1, '/') == NULL) {
 		(void)snprintf(why, whylen, "refusing to remove %s", dir);
 		return (0);
+	}
+	/* Run as another account, the task removes what it holds as that
+	 * account; the agent then removes the empty directory it made. */
+	if (t->acct.valid && t->acct.change) {
+		if ((!remove_as(&t->acct, dir) ||
+			(rmdir(dir) == -1 && errno != ENOENT))) {
+			(void)snprintf(why, whylen, "cannot remove %s: %s", dir,
+			    strerror(errno));
+			return (0);
+		}
+		return (1);
 	}
 	if (nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) == -1 &&
 	    errno != ENOENT) {

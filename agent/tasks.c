@@ -40,6 +40,9 @@ static void  health_start(struct agent_tasks *, struct agent_slot *, uint64_t);
 static char *uninstall(struct agent_tasks *, struct agent_slot *, int64_t,
     const char *);
 static void  slot_drop(struct agent_tasks *, struct agent_slot *);
+static void  adopt_account(struct agent_slot *, const char *);
+static int   allowed(struct agent_tasks *, int64_t, const json_t *, char *,
+      size_t);
 static int   start(struct agent_tasks *, struct agent_slot *, char *, size_t);
 static int   started(struct agent_slot *, const char *, int64_t, int64_t,
       const char *, char **);
@@ -86,6 +89,11 @@ slot_get(struct agent_tasks *ts, int64_t id, const json_t *spec)
 		agent_task_init(&sl->t, id, ts->mark);
 	}
 	if (spec != NULL) {
+		/* The agent made the old directory, not a new one. */
+		if (sl->t.spec != NULL &&
+		    !json_equal(json_object_get(sl->t.spec, "deploy_dir"),
+			json_object_get(spec, "deploy_dir")))
+			sl->t.created_dir = 0;
 		json_decref(sl->t.spec);
 		sl->t.spec = json_incref((json_t *)(uintptr_t)spec);
 	}
@@ -136,6 +144,10 @@ save(struct agent_tasks *ts)
 		    ts->v[i].restarts, "wanted", ts->v[i].wanted, "created_dir",
 		    ts->v[i].t.created_dir, "mark", ts->v[i].t.mark, "cgroup",
 		    ts->v[i].t.cgroup, "uid", (json_int_t)ts->v[i].t.uid);
+		/* The account it runs as, for its stop script once adopted. */
+		if (o != NULL && ts->v[i].t.acct.valid)
+			(void)json_object_set_new(o, "user",
+			    json_string(ts->v[i].t.acct.name));
 		if (o != NULL)
 			json_array_append_new(a, o);
 	}
@@ -232,23 +244,88 @@ agent_tasks_load(struct agent_tasks *ts)
 		if (json_integer_value(json_object_get(o, "pid")) > 0 &&
 		    agent_task_adopt(&sl->t,
 			(pid_t)json_integer_value(json_object_get(o, "pid")),
-			json_integer_value(json_object_get(o, "starttime"))))
+			json_integer_value(json_object_get(o, "starttime")))) {
 			log_info("task %" PRId64 ": adopted pid %d%s%s", id,
 			    (int)sl->t.pid,
 			    sl->t.cgroup[0] != '\0' ? " in cgroup " : "",
 			    sl->t.cgroup);
-		else if (sl->wanted)
+			/* Left running whatever the policy says now; its
+			 * next start is checked. */
+			adopt_account(sl,
+			    json_string_value(json_object_get(o, "user")));
+		} else if (sl->wanted)
 			sl->restart_at = agent_mono_ms(); /* ended meanwhile */
 	}
 	json_decref(a);
 }
 
-/* Start the task; a fresh start for its health and its last lines. */
+/*
+ * An adopted task's account (saved in tasks.json), for its stop script;
+ * unknown (no stop script) when it was not saved or is gone.
+ */
+static void
+adopt_account(struct agent_slot *sl, const char *user)
+{
+	const char *dir =
+	    json_string_value(json_object_get(sl->t.spec, "deploy_dir"));
+	char why[256];
+
+	if (dir == NULL ||
+	    !agent_path_resolve(dir, sl->t.rdir, sizeof(sl->t.rdir)))
+		sl->t.rdir[0] = '\0';
+	if (user == NULL ||
+	    !agent_account_get(user, sl->t.rdir[0] != '\0' ? sl->t.rdir : "/",
+		&sl->t.acct, why, sizeof(why))) {
+		memset(&sl->t.acct, 0, sizeof(sl->t.acct));
+		log_warnx("task %" PRId64 ": its account is unknown%s%s",
+		    sl->t.id, user != NULL ? ": " : "",
+		    user != NULL ? why : "");
+	}
+}
+
+/*
+ * Whether a start or restart of task id with spec may go ahead: a new
+ * task within limits.tasks, and the spec within the policy.  Returns 1,
+ * or 0 with why ("policy: ...").
+ */
+static int
+allowed(struct agent_tasks *ts, int64_t id, const json_t *spec, char *why,
+    size_t len)
+{
+	struct agent_account acct;
+	char		     rdir[PATH_MAX];
+
+	if (ts->policy == NULL)
+		return (1);
+	if (slot_find(ts, id) == NULL &&
+	    (int64_t)ts->n >= ts->policy->p.tasks) {
+		(void)snprintf(why, len,
+		    "policy: this node already has %zu tasks (limits.tasks "
+		    "%" PRId64 ")",
+		    ts->n, ts->policy->p.tasks);
+		return (0);
+	}
+	return (agent_policy_task(ts->policy, spec, ts->dir, &acct, rdir,
+	    sizeof(rdir), why, len));
+}
+
+/*
+ * Start the task, within the policy (every start: commands, restarts,
+ * the restart policy); a fresh start for its health and its last lines.
+ */
 static int
 start(struct agent_tasks *ts, struct agent_slot *sl, char *why, size_t len)
 {
 	const json_t *h = json_object_get(sl->t.spec, "health");
 
+	memset(&sl->t.acct, 0, sizeof(sl->t.acct));
+	sl->t.rdir[0] = '\0';
+	if (ts->policy != NULL &&
+	    !agent_policy_task(ts->policy, sl->t.spec, ts->dir, &sl->t.acct,
+		sl->t.rdir, sizeof(sl->t.rdir), why, len)) {
+		log_warnx("task %" PRId64 ": %s", sl->t.id, why);
+		return (0);
+	}
 	if (!agent_task_start(&sl->t, ts->logdir, why, len))
 		return (0);
 	sl->health = 0;
@@ -303,7 +380,7 @@ log_end(struct agent_tasks *ts, struct agent_slot *sl)
 
 	(void)snprintf(path, sizeof(path), "%s/%" PRId64 ".log", ts->logdir,
 	    sl->t.id);
-	if ((s = agent_log_tail(path, 20, &size, &trunc)) == NULL)
+	if ((s = agent_log_tail(path, NULL, 20, &size, &trunc)) == NULL)
 		return (strdup(""));
 	if (strlen(s) > 4096) {
 		p = s + strlen(s) - 4096;
@@ -408,7 +485,7 @@ agent_tasks_command(struct agent_tasks *ts, const struct agentproto_command *c,
 	struct agent_slot    *sl;
 	const json_t	     *task;
 	json_t		     *spec = NULL;
-	char		      why[256];
+	char		      why[1024];
 	int64_t		      id;
 
 	task = json_object_get(c->payload, "task");
@@ -425,6 +502,15 @@ agent_tasks_command(struct agent_tasks *ts, const struct agentproto_command *c,
 			    err.field[0] ? "." : "", err.field, err.msg);
 			return (-1);
 		}
+	}
+	/* A start the policy refuses changes nothing here. */
+	if ((c->kind == AGENTPROTO_CMD_START ||
+		c->kind == AGENTPROTO_CMD_RESTART) &&
+	    !allowed(ts, id, spec, why, sizeof(why))) {
+		json_decref(spec);
+		log_warnx("task %" PRId64 ": %s", id, why);
+		*body = result(0, received, "start failed: %s", why);
+		return (1);
 	}
 	if ((sl = slot_get(ts, id, spec)) == NULL) {
 		json_decref(spec);
@@ -527,14 +613,15 @@ agent_tasks_command(struct agent_tasks *ts, const struct agentproto_command *c,
 int
 agent_tasks_tick(struct agent_tasks *ts)
 {
-	struct agent_slot *sl;
-	const json_t	  *rs;
-	const char	  *policy;
-	char		   why[256], how[160];
-	uint64_t	   now;
-	int64_t		   b0, bmax, delay;
-	size_t		   i;
-	int		   next = 60000, k;
+	static struct agent_confine conf;
+	struct agent_slot	   *sl;
+	const json_t		   *rs;
+	const char		   *policy;
+	char			    why[1024], how[160];
+	uint64_t		    now;
+	int64_t			    b0, bmax, delay;
+	size_t			    i;
+	int			    next = 60000, k;
 
 	if (ts->n == 0)
 		return (next);
@@ -550,9 +637,13 @@ agent_tasks_tick(struct agent_tasks *ts)
 				AGENT_LOG_KEEP) == -1)
 				log_warn("task %" PRId64 ": log rotation",
 				    ts->v[i].t.id);
-			(void)agent_log_rotate_files(ts->v[i].t.spec,
-			    ts->log_max ? ts->log_max : AGENT_LOG_MAX,
-			    AGENT_LOG_KEEP);
+			/* Only files inside the task's deploy directory. */
+			if (agent_confine_init(&conf, ts->policy,
+				ts->v[i].t.spec, ts->dir))
+				(void)agent_log_rotate_files(ts->v[i].t.spec,
+				    &conf,
+				    ts->log_max ? ts->log_max : AGENT_LOG_MAX,
+				    AGENT_LOG_KEEP);
 		}
 	}
 	for (i = 0; i < ts->n; i++) {
@@ -935,12 +1026,35 @@ static char *
 uninstall(struct agent_tasks *ts, struct agent_slot *sl, int64_t received,
     const char *how)
 {
-	char	why[256];
-	char   *body;
-	int64_t id = sl->t.id;
-	int	ok;
+	const char *dir;
+	char	    why[512], rdir[PATH_MAX];
+	char	   *body;
+	int64_t	    id = sl->t.id;
+	int	    ok;
 
 	why[0] = '\0';
+	/* Remove a directory the agent made only where the policy allows a
+	 * deploy directory, whatever the record says. */
+	if (sl->t.created_dir && ts->policy != NULL &&
+	    (dir = json_string_value(
+		 json_object_get(sl->t.spec, "deploy_dir"))) != NULL &&
+	    !agent_policy_dir(ts->policy, dir, ts->dir, rdir, sizeof(rdir),
+		NULL, why, sizeof(why))) {
+		log_warnx("task %" PRId64 ": not removing %s: %s", id, dir,
+		    why);
+		sl->t.created_dir = 0;
+	}
+	/* Removed as the task's account (agent_task_remove_files()): the
+	 * policy's, when this run of the agent never started it. */
+	if (sl->t.created_dir && ts->policy != NULL && !sl->t.acct.valid &&
+	    !agent_policy_task(ts->policy, sl->t.spec, ts->dir, &sl->t.acct,
+		rdir, sizeof(rdir), why, sizeof(why))) {
+		log_warnx("task %" PRId64 ": not removing its deploy "
+			  "directory: %s",
+		    id, why);
+		memset(&sl->t.acct, 0, sizeof(sl->t.acct));
+		sl->t.created_dir = 0;
+	}
 	ok = agent_task_remove_files(&sl->t, ts->logdir, why, sizeof(why));
 	body = ok ? result(1, received, "%s; uninstalled: logs removed%s", how,
 			sl->t.created_dir ? ", deploy directory removed"

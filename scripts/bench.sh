@@ -142,9 +142,17 @@ etok=$(curl -fsS -X POST -H "Authorization: Bearer $admin" \
     -H 'Content-Type: application/json' -d '{}' \
     "http://127.0.0.1:$yport/api/v1/enrollments" |
     sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+# Its node policy: the bench's tasks deploy under $dir/deploy, as
+# yard-task when root (install-deps creates it), else as us.
+task_user=yard-task
+[ "$(id -u)" -eq 0 ] || task_user=$(id -un)
+printf '{"roots": ["%s/deploy"], "user": "%s"}\n' "$dir" "$task_user" \
+    >"$dir/policy.json"
 YARD_AGENT_TOKEN=$etok "$top/obj/yard-agent" enroll \
-    --server "http://127.0.0.1:$yport" --state-dir "$dir/agent" >/dev/null 2>"$dir/enroll.log"
-"$top/obj/yard-agent" run -d --state-dir "$dir/agent" 2>"$dir/agent.log" &
+    --server "http://127.0.0.1:$yport" --state-dir "$dir/agent" \
+    --policy "$dir/policy.json" >/dev/null 2>"$dir/enroll.log"
+"$top/obj/yard-agent" run -d --state-dir "$dir/agent" \
+    --policy "$dir/policy.json" 2>"$dir/agent.log" &
 apid=$!
 # zabbix_agentd takes ports 1024-32767 only.
 zport=$(python3 -c '

@@ -1,6 +1,8 @@
 #!/bin/sh
-# Install yard-agent on this machine: the binary, the systemd unit and the
-# state directory (0700); enrol when --server and --token are given, then
+# Install yard-agent on this machine: the binary, the systemd unit, the
+# state directory (0700), the yard-task account tasks run as and the node
+# policy /etc/yard-agent/policy.json (a commented default, never replacing
+# one that exists); enrol when --server and --token are given, then
 # enable and (re)start the service.
 #
 #   scripts/install-agent.sh [--binary PATH] [--server URL --token TOKEN]
@@ -19,7 +21,7 @@ token="${YARD_AGENT_TOKEN:-}"
 start=1
 
 usage() {
-	sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -56,6 +58,20 @@ install -m 0755 "$binary" "$prefix/bin/yard-agent.new"
 mv -f "$prefix/bin/yard-agent.new" "$prefix/bin/yard-agent"
 install -d -m 0700 "$state_dir"
 chmod 0700 "$state_dir"
+
+# Tasks run as an unprivileged account of their own (the node policy).
+if ! getent passwd yard-task >/dev/null 2>&1; then
+	useradd --system --no-create-home --shell /usr/sbin/nologin yard-task
+	echo "install-agent: created the yard-task account"
+fi
+install -d -m 0755 /etc/yard-agent
+if [ ! -e /etc/yard-agent/policy.json ]; then
+	install -m 0644 "$top/conf/yard-agent-policy.json" \
+	    /etc/yard-agent/policy.json
+	echo "install-agent: installed /etc/yard-agent/policy.json" \
+	    "(deploy root /srv/yard, tasks as yard-task)"
+fi
+install -d -m 0755 /srv/yard
 
 if [ -d /etc/systemd/system ]; then
 	sed -e "s#/usr/local/bin/yard-agent#$prefix/bin/yard-agent#" \

@@ -42,3 +42,13 @@ if [ ! -d node_modules/playwright-core ]; then
 	echo "install-deps: npm ci"
 	npm ci --no-audit --no-fund --loglevel=error
 fi
+
+# Tasks run as the dedicated unprivileged account yard-task (the agent's
+# node policy, agent/README.md); the integration tests rely on it.
+if ! getent passwd yard-task >/dev/null 2>&1; then
+	echo "install-deps: creating the yard-task account"
+	SUDO=""
+	[ "$(id -u)" -eq 0 ] || SUDO=sudo
+	$SUDO useradd --system --no-create-home --shell /usr/sbin/nologin \
+	    yard-task
+fi

@@ -58,6 +58,15 @@ fi
 wait_http "$ews_url/login" 10 || { tail -n 20 "$var/dev-ews.log" >&2; exit 1; }
 
 # A local agent, enrolled once (state in var/agent), like any other node.
+# Its node policy: deploy directories under var/deploy, tasks as yard-task
+# when we are root (scripts/install-deps.sh creates it), else as us.
+mkdir -p "$var/deploy"
+task_user=yard-task
+[ "$(id -u)" -eq 0 ] || task_user=$(id -un)
+cat >"$var/agent-policy.json" <<EOF
+{"#": "the local agent of make run (scripts/run.sh writes this file)",
+ "roots": ["$var/deploy"], "user": "$task_user"}
+EOF
 if [ ! -f "$var/agent/node.json" ]; then
 	admin=$(curl -fsS -X POST -H 'content-type: application/json' \
 	    -d '{"sub":"u-admin","name":"Ada Admin","roles":["yard-admin"]}' \
@@ -66,10 +75,12 @@ if [ ! -f "$var/agent/node.json" ]; then
 	    "$YARD_PUBLIC_URL/api/v1/enrollments" |
 	    sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
 	YARD_AGENT_TOKEN=$enroll obj/yard-agent enroll --server \
-	    "$YARD_PUBLIC_URL" --state-dir "$var/agent" >/dev/null ||
+	    "$YARD_PUBLIC_URL" --state-dir "$var/agent" \
+	    --policy "$var/agent-policy.json" >/dev/null ||
 	    { echo "enrolling the local agent failed" >&2; exit 1; }
 fi
-obj/yard-agent run -d --state-dir "$var/agent" >"$var/agent.log" 2>&1 &
+obj/yard-agent run -d --state-dir "$var/agent" \
+    --policy "$var/agent-policy.json" >"$var/agent.log" 2>&1 &
 pids="$pids $!"
 echo "Yard is ready: $ews_url/"
 wait

@@ -37,15 +37,18 @@ static int get_str(const json_t *, const char *, const char *, int, size_t,
     size_t, char *, size_t, struct agentproto_err *);
 static int facts_decode(const json_t *, const char *, struct agentproto_facts *,
     struct agentproto_err *);
-static int metrics_decode(const json_t *, const char *,
-    struct agentproto_metrics *, struct agentproto_err *);
-static int command_decode(const json_t *, const char *,
-    struct agentproto_command *, struct agentproto_err *);
-static int logreq_decode(const json_t *, const char *,
-    struct agentproto_logreq *, struct agentproto_err *);
-static int interval_decode(const json_t *, int64_t *, int64_t *,
-    struct agentproto_err *);
-static int type_valid(const char *);
+static int policy_decode(const json_t *, const char *,
+    struct agentproto_policy *, struct agentproto_err *);
+static json_t *policy_to_json(const struct agentproto_policy *);
+static int     metrics_decode(const json_t *, const char *,
+	struct agentproto_metrics *, struct agentproto_err *);
+static int     command_decode(const json_t *, const char *,
+	struct agentproto_command *, struct agentproto_err *);
+static int     logreq_decode(const json_t *, const char *,
+	struct agentproto_logreq *, struct agentproto_err *);
+static int     interval_decode(const json_t *, int64_t *, int64_t *,
+	struct agentproto_err *);
+static int     type_valid(const char *);
 static json_t *metrics_to_json(const struct agentproto_metrics *);
 static int     set(json_t *, const char *, json_t *);
 static char   *dump(json_t *);
@@ -245,6 +248,12 @@ facts_decode(const json_t *o, const char *pfx, struct agentproto_facts *f,
 		f->agent_version, sizeof(f->agent_version), err))
 		return (0);
 
+	if ((d = member(o, pfx, "policy", 0, err)) != NULL) {
+		path_join(dp, sizeof(dp), pfx, "policy");
+		if (!policy_decode(d, dp, &f->policy, err))
+			return (0);
+		f->has_policy = 1;
+	}
 	if ((disks = member(o, pfx, "disks", 0, err)) == NULL)
 		return (1);
 	if (!json_is_array(disks)) {
@@ -274,6 +283,121 @@ facts_decode(const json_t *o, const char *pfx, struct agentproto_facts *f,
 		f->ndisks++;
 	}
 	return (1);
+}
+
+/*
+ * facts.policy: {"roots":[{"path","user"}...],"user","kinds":{"<kind>":
+ * {"user"}},"refuse_env":["LD_*"...],"limits":{"tasks","log_bytes"}}.
+ * The agent validated it against the node's accounts; here only shapes
+ * and sizes are checked (it is stored and shown).
+ */
+static int
+policy_decode(const json_t *o, const char *pfx, struct agentproto_policy *p,
+    struct agentproto_err *err)
+{
+	const json_t *a, *v, *lim;
+	const char   *k;
+	char	      ip[PATH_MAX_LEN * 2];
+	size_t	      i;
+
+	if (!json_is_object(o)) {
+		err_set(err, pfx, "", "must be an object");
+		return (0);
+	}
+	if ((a = member(o, pfx, "roots", 1, err)) == NULL)
+		return (0);
+	if (!json_is_array(a) ||
+	    json_array_size(a) > AGENTPROTO_POLICY_ROOTS_MAX) {
+		err_set(err, pfx, "roots",
+		    "must be an array of at most %d roots",
+		    AGENTPROTO_POLICY_ROOTS_MAX);
+		return (0);
+	}
+	json_array_foreach(a, i, v)
+	{
+		(void)snprintf(ip, sizeof(ip), "%s.roots[%zu]", pfx, i);
+		if (!json_is_object(v)) {
+			err_set(err, ip, "", "must be an object");
+			return (0);
+		}
+		if (!get_str(v, ip, "path", 1, 1, AGENTPROTO_STR_MAX,
+			p->roots[i].path, sizeof(p->roots[i].path), err) ||
+		    !get_str(v, ip, "user", 1, 1, AGENTPROTO_USER_MAX,
+			p->roots[i].user, sizeof(p->roots[i].user), err))
+			return (0);
+		p->nroots++;
+	}
+	if (!get_str(o, pfx, "user", 1, 1, AGENTPROTO_USER_MAX, p->user,
+		sizeof(p->user), err))
+		return (0);
+	if ((a = member(o, pfx, "kinds", 1, err)) == NULL)
+		return (0);
+	if (!json_is_object(a) ||
+	    json_object_size(a) > AGENTPROTO_POLICY_KINDS_MAX) {
+		err_set(err, pfx, "kinds",
+		    "must be an object of at most %d kinds",
+		    AGENTPROTO_POLICY_KINDS_MAX);
+		return (0);
+	}
+	path_join(ip, sizeof(ip), pfx, "kinds");
+	json_object_foreach((json_t *)(uintptr_t)a, k, v)
+	{
+		if (strlen(k) > AGENTPROTO_KIND_MAX || !type_valid(k)) {
+			err_set(err, ip, "",
+			    "kind names are at most %d "
+			    "lower-case letters, digits, '_' "
+			    "or '-'",
+			    AGENTPROTO_KIND_MAX);
+			return (0);
+		}
+		if (!json_is_object(v)) {
+			err_set(err, ip, k, "must be an object");
+			return (0);
+		}
+		memcpy(p->kinds[p->nkinds].kind, k, strlen(k) + 1);
+		(void)snprintf(ip, sizeof(ip), "%s.kinds.%s", pfx, k);
+		if (!get_str(v, ip, "user", 1, 1, AGENTPROTO_USER_MAX,
+			p->kinds[p->nkinds].user,
+			sizeof(p->kinds[p->nkinds].user), err))
+			return (0);
+		path_join(ip, sizeof(ip), pfx, "kinds");
+		p->nkinds++;
+	}
+	if ((a = member(o, pfx, "refuse_env", 1, err)) == NULL)
+		return (0);
+	if (!json_is_array(a) ||
+	    json_array_size(a) > AGENTPROTO_POLICY_ENV_MAX) {
+		err_set(err, pfx, "refuse_env",
+		    "must be an array of at most %d patterns",
+		    AGENTPROTO_POLICY_ENV_MAX);
+		return (0);
+	}
+	json_array_foreach(a, i, v)
+	{
+		if (!json_is_string(v) || json_string_length(v) < 1 ||
+		    json_string_length(v) > AGENTPROTO_PATTERN_MAX ||
+		    strlen(json_string_value(v)) != json_string_length(v)) {
+			(void)snprintf(ip, sizeof(ip), "refuse_env[%zu]", i);
+			err_set(err, pfx, ip,
+			    "must be a string of 1 to %d bytes",
+			    AGENTPROTO_PATTERN_MAX);
+			return (0);
+		}
+		memcpy(p->refuse_env[i], json_string_value(v),
+		    json_string_length(v) + 1);
+		p->nrefuse_env++;
+	}
+	if ((lim = member(o, pfx, "limits", 1, err)) == NULL)
+		return (0);
+	path_join(ip, sizeof(ip), pfx, "limits");
+	if (!json_is_object(lim)) {
+		err_set(err, ip, "", "must be an object");
+		return (0);
+	}
+	return (
+	    get_int(lim, ip, "tasks", 1, 0, INT64_MAX, &p->tasks, NULL, err) &&
+	    get_int(lim, ip, "log_bytes", 1, 0, INT64_MAX, &p->log_bytes, NULL,
+		err));
 }
 
 static int
@@ -962,6 +1086,52 @@ agentproto_facts_to_json(const struct agentproto_facts *f)
 		    !set(d, "free", json_integer(f->disks[i].free)))
 			goto fail;
 	}
+	if (f->has_policy && !set(o, "policy", policy_to_json(&f->policy)))
+		goto fail;
+	return (o);
+fail:
+	json_decref(o);
+	return (NULL);
+}
+
+/* facts.policy (see policy_decode()) as a new object. */
+static json_t *
+policy_to_json(const struct agentproto_policy *p)
+{
+	json_t *o, *a, *k, *r;
+	size_t	i;
+
+	if ((o = json_object()) == NULL)
+		return (NULL);
+	if (!set(o, "roots", a = json_array()))
+		goto fail;
+	for (i = 0; i < p->nroots && i < AGENTPROTO_POLICY_ROOTS_MAX; i++) {
+		if ((r = json_object()) == NULL ||
+		    json_array_append_new(a, r) != 0 ||
+		    !set(r, "path", json_string(p->roots[i].path)) ||
+		    !set(r, "user", json_string(p->roots[i].user)))
+			goto fail;
+	}
+	if (!set(o, "user", json_string(p->user)) ||
+	    !set(o, "kinds", k = json_object()))
+		goto fail;
+	for (i = 0; i < p->nkinds && i < AGENTPROTO_POLICY_KINDS_MAX; i++) {
+		if ((r = json_object()) == NULL ||
+		    json_object_set_new(k, p->kinds[i].kind, r) != 0 ||
+		    !set(r, "user", json_string(p->kinds[i].user)))
+			goto fail;
+	}
+	if (!set(o, "refuse_env", a = json_array()))
+		goto fail;
+	for (i = 0; i < p->nrefuse_env && i < AGENTPROTO_POLICY_ENV_MAX; i++) {
+		if (json_array_append_new(a, json_string(p->refuse_env[i])) !=
+		    0)
+			goto fail;
+	}
+	if (!set(o, "limits", r = json_object()) ||
+	    !set(r, "tasks", json_integer(p->tasks)) ||
+	    !set(r, "log_bytes", json_integer(p->log_bytes)))
+		goto fail;
 	return (o);
 fail:
 	json_decref(o);

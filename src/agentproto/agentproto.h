@@ -51,20 +51,58 @@ struct agentproto_disk {
 	int64_t free;
 };
 
+/*
+ * A node's policy as the agent reports it (docs/agent-protocol.md, "Node
+ * policy"): every root with the account tasks below it run as, the
+ * default account, the accounts per task kind, the refused environment
+ * names (fnmatch patterns) and the limits.
+ */
+#define AGENTPROTO_POLICY_ROOTS_MAX 32
+#define AGENTPROTO_POLICY_KINDS_MAX 8
+#define AGENTPROTO_POLICY_ENV_MAX   32
+#define AGENTPROTO_PATTERN_MAX	    128
+#define AGENTPROTO_USER_MAX	    32
+#define AGENTPROTO_KIND_MAX	    32
+
+struct agentproto_policy_root {
+	char path[AGENTPROTO_STR_MAX + 1];
+	char user[AGENTPROTO_USER_MAX + 1];
+};
+
+struct agentproto_policy_kind {
+	char kind[AGENTPROTO_KIND_MAX + 1];
+	char user[AGENTPROTO_USER_MAX + 1];
+};
+
+struct agentproto_policy {
+	size_t			      nroots;
+	struct agentproto_policy_root roots[AGENTPROTO_POLICY_ROOTS_MAX];
+	char			      user[AGENTPROTO_USER_MAX + 1];
+	size_t			      nkinds;
+	struct agentproto_policy_kind kinds[AGENTPROTO_POLICY_KINDS_MAX];
+	size_t			      nrefuse_env;
+	char refuse_env[AGENTPROTO_POLICY_ENV_MAX][AGENTPROTO_PATTERN_MAX + 1];
+	int64_t tasks; /* most tasks on the node */
+	int64_t log_bytes; /* a task log rotates past this */
+};
+
 /* Node facts (enrol and heartbeat).  Every member is required except
- * disks, which may be absent (no disks). */
+ * disks, which may be absent (no disks), and policy (older agents send
+ * none: has_policy is then 0). */
 struct agentproto_facts {
-	char		       hostname[AGENTPROTO_STR_MAX + 1];
-	char		       os[AGENTPROTO_STR_MAX + 1];
-	char		       kernel[AGENTPROTO_STR_MAX + 1];
-	char		       arch[AGENTPROTO_STR_MAX + 1];
-	int64_t		       cpus;
-	int64_t		       mem_total;
-	char		       boot_id[AGENTPROTO_BOOT_ID_MAX + 1];
-	int64_t		       uptime;
-	char		       agent_version[AGENTPROTO_STR_MAX + 1];
-	size_t		       ndisks;
-	struct agentproto_disk disks[AGENTPROTO_DISKS_MAX];
+	char			 hostname[AGENTPROTO_STR_MAX + 1];
+	char			 os[AGENTPROTO_STR_MAX + 1];
+	char			 kernel[AGENTPROTO_STR_MAX + 1];
+	char			 arch[AGENTPROTO_STR_MAX + 1];
+	int64_t			 cpus;
+	int64_t			 mem_total;
+	char			 boot_id[AGENTPROTO_BOOT_ID_MAX + 1];
+	int64_t			 uptime;
+	char			 agent_version[AGENTPROTO_STR_MAX + 1];
+	size_t			 ndisks;
+	struct agentproto_disk	 disks[AGENTPROTO_DISKS_MAX];
+	int			 has_policy;
+	struct agentproto_policy policy;
 };
 
 /* cpu is a percentage of the whole machine (0-100), memory in bytes. */

@@ -28,7 +28,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			abort();
 		if (!agentproto_heartbeat_decode(s, strlen(s), &h2, &err) ||
 		    h.seq != h2.seq || h.nbacklog != h2.nbacklog ||
-		    h.facts.ndisks != h2.facts.ndisks)
+		    h.facts.ndisks != h2.facts.ndisks ||
+		    h.facts.has_policy != h2.facts.has_policy ||
+		    h.facts.policy.nroots != h2.facts.policy.nroots ||
+		    h.facts.policy.nkinds != h2.facts.policy.nkinds ||
+		    h.facts.policy.nrefuse_env != h2.facts.policy.nrefuse_env)
 			abort();
 		agentproto_heartbeat_cleanup(&h2);
 		free(s);

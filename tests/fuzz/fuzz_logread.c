@@ -78,15 +78,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	put("t.log", data + 2 + cut, len - 2 - cut);
 	(void)snprintf(path, sizeof(path), "%s/t.log", dir);
 
-	valid(s = agent_log_tail(path, lines, &size, &trunc));
+	valid(s = agent_log_tail(path, NULL, lines, &size, &trunc));
 	free(s);
-	valid(s = agent_log_search(path, "a", lines, &matches, &size, &trunc));
+	valid(s = agent_log_search(path, NULL, "a", lines, &matches, &size,
+		  &trunc));
 	if (matches < 0)
 		abort();
 	free(s);
 	for (i = 0; i < 100000; i++) {
-		if ((s = agent_log_read(path, &pos, &ino, 0, &restarted)) ==
-		    NULL)
+		if ((s = agent_log_read(path, NULL, &pos, &ino, 0,
+			 &restarted)) == NULL)
 			abort();
 		valid(s);
 		if (restarted || s[0] == '\0') {

@@ -151,8 +151,9 @@ test('configured log files are listed and readable; others are not', async () =>
   fs.writeFileSync(path.join(dir, 'secret.txt'), 'not a log\n');
   fs.symlinkSync('/etc/passwd', path.join(dir, 'logs', 'passwd.log'));
 
+  // A link out of the deploy directory is not one of its files.
   let r = await logs(id, '');
-  assert.deepStrictEqual(r.json.files.sort(), ['logs/app.log', 'logs/passwd.log', 'stdout']);
+  assert.deepStrictEqual(r.json.files.sort(), ['logs/app.log', 'stdout']);
   r = await logs(id, '?file=logs/app.log');
   assert.strictEqual(r.status, 200, r.text);
   assert.strictEqual(r.json.text, 'app started\n');
@@ -162,6 +163,7 @@ test('configured log files are listed and readable; others are not', async () =>
   assert.match(r.json.message, /not one of the task's log files/);
   r = await logs(id, '?file=logs/passwd.log');
   assert.strictEqual(r.status, 409, r.text);
+  assert.match(r.json.message, /^policy: logs\/passwd\.log resolves outside the task's deploy directory/);
   assert.doesNotMatch(r.text, /root:/);
 });
 

@@ -144,6 +144,37 @@ async function finish(node, cmd, url) {
   return r.status;
 }
 
+test('a node\'s policy in its facts is stored as sent; an older agent sends none; a bad one is refused', async () => {
+  const n = await enroll('app-pol');
+  const policy = {
+    roots: [{ path: '/srv/yard', user: 'yard-task' }, { path: '/opt/legacy', user: 'root' }],
+    user: 'yard-task', kinds: { tomcat: { user: 'tomcat' } }, refuse_env: ['LD_*'],
+    limits: { tasks: 256, log_bytes: 10485760 },
+  };
+  const hb = (f) => agentCall(n, 'POST', '/agent/v1/heartbeat',
+    { v: 1, seq: ++seq, time: Math.floor(Date.now() / 1000), facts: f, metrics, tasks: [] });
+  assert.strictEqual((await hb(Object.assign(facts('pol'), { policy }))).status, 200);
+  await waitFor(async () => {
+    const r = await s.api('GET', `/api/v1/nodes/${n.id}`, { token: admin });
+    return r.json.facts && r.json.facts.hostname === 'pol';
+  }, 5000, 'the facts stored');
+  let r = await s.api('GET', `/api/v1/nodes/${n.id}`, { token: admin });
+  assert.deepStrictEqual(r.json.facts.policy, policy);
+  let bad = await hb(Object.assign(facts('pol2'), { policy: Object.assign({}, policy, { roots: '/srv/yard' }) }));
+  assert.strictEqual(bad.status, 400);
+  assert.strictEqual((await bad.json()).field, 'facts.policy.roots');
+  bad = await hb(Object.assign(facts('pol2'), { policy: Object.assign({}, policy, { limits: { tasks: 1 } }) }));
+  assert.strictEqual(bad.status, 400);
+  assert.strictEqual((await bad.json()).field, 'facts.policy.limits.log_bytes');
+  // An agent from before the policy: its facts simply have none.
+  assert.strictEqual((await hb(facts('old'))).status, 200);
+  await waitFor(async () => {
+    r = await s.api('GET', `/api/v1/nodes/${n.id}`, { token: admin });
+    return r.json.facts && r.json.facts.hostname === 'old';
+  }, 5000, 'the older facts stored');
+  assert.strictEqual(r.json.facts.policy, undefined);
+});
+
 test('ping reaches a parked long-poll at once and round-trips; results are recorded once', async () => {
   const n = await enroll('app-05');
   const t0 = Date.now();

@@ -37,7 +37,7 @@ test.before(async () => {
   agent = await s.agent('tracker');
   k = taskKit(s, admin, agent);
   // The fallback: an agent told not to use cgroups.
-  other = await s.agent('fallback', s.yard.url, null, { YARD_AGENT_NO_CGROUP: '1' });
+  other = await s.agent('fallback', s.yard.url, null, { env: { YARD_AGENT_NO_CGROUP: '1' } });
   kOther = taskKit(s, admin, other);
 });
 test.after(async () => {
@@ -177,7 +177,7 @@ test('two agents of two servers, same node id and task id: a stop touches only i
   s2 = await startStack({ pgPort: s.pgPort, env: { YARD_HEARTBEAT_INTERVAL: '1' } });
   s2.nodeIdsSpread = true;
   s2.sql(`SELECT setval('nodes_id_seq', ${agent.nodeId}, false)`);
-  twin = await s2.agent('twin', s2.yard.url, null, { YARD_AGENT_NO_CGROUP: '1' });
+  twin = await s2.agent('twin', s2.yard.url, null, { env: { YARD_AGENT_NO_CGROUP: '1' } });
   assert.strictEqual(twin.nodeId, agent.nodeId);
   kTwin = taskKit(s2, s2.adminToken('twin-admin'), twin);
   const id = await k.console('mine', DAEMON);

@@ -14,7 +14,7 @@ const net = require('node:net');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const { startStack, waitFor, freePort } = require('../lib/stack.js');
-const { taskKit, environs } = require('../lib/tasks.js');
+const { taskKit, environs, ownByTaskUser } = require('../lib/tasks.js');
 
 const FIX = path.join(__dirname, '..', 'fixtures', 'webkinds');
 const CATALINA_HOME = '/usr/share/tomcat10';
@@ -120,7 +120,8 @@ function tomcatBase(dir, httpPort, shutPort) {
     .replace(conn, `<Connector address="127.0.0.1" port="${httpPort}"`);
   fs.writeFileSync(xml, conf);
   fs.cpSync(path.join(FIX, 'hello'), path.join(dir, 'webapps', 'hello'), { recursive: true });
-  return dir;
+  // Tomcat runs as the node policy's account: it writes logs/, work/.
+  return ownByTaskUser(dir);
 }
 
 function tomcatSpec(base, httpPort, over = {}) {
@@ -286,6 +287,7 @@ async function fakeTomcat(name, fakeStop, over = {}) {
   fs.mkdirSync(path.join(deploy, 'bin'), { recursive: true });
   fs.copyFileSync(path.join(FIX, 'fake-catalina.sh'), path.join(deploy, 'bin', 'catalina.sh'));
   fs.chmodSync(path.join(deploy, 'bin', 'catalina.sh'), 0o755);
+  ownByTaskUser(deploy);
   const id = await createTask(name, Object.assign({
     kind: 'tomcat', deploy_dir: deploy, env: { FAKE_STOP: fakeStop },
     tomcat: { home: deploy, port: 1 }, stop_grace: 2, restart: { policy: 'never' },

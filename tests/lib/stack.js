@@ -203,9 +203,12 @@ async function startStack(opts = {}) {
     },
     deaths() { return servers.flatMap((s) => s.deaths()); },
     // Enrol and run a real yard-agent with its own state directory.
-    // token: an enrolment token to use (default: a fresh one); env: extra
-    // environment for `yard-agent run` (YARD_AGENT_NO_CGROUP=1, say).
-    async agent(name, url = yard.url, token = null, env = {}) {
+    // token: an enrolment token to use (default: a fresh one).
+    // opts.policy: members of its node policy over the default (roots
+    // [the stack's dir], user yard-task when root, else our own account);
+    // opts.env: variables added to the agent's environment
+    // (YARD_AGENT_NO_CGROUP=1, say).
+    async agent(name, url = yard.url, token = null, opts = {}) {
       // Test files running at once get node ids far apart (older agents
       // marked tasks node<id>-<task>; marks are per installation now).
       if (!this.nodeIdsSpread) {
@@ -218,17 +221,27 @@ async function startStack(opts = {}) {
         if (tok.status !== 201) throw new Error('enrollment: ' + tok.text);
       }
       const state = path.join(dir, 'agent-' + name);
-      execFileSync(path.join(TOP, 'obj', 'yard-agent'), ['enroll', '--server', url, '--state-dir', state],
-        { env: Object.assign({}, process.env, { YARD_AGENT_TOKEN: tok.json.token }), stdio: 'pipe' });
+      const policy = path.join(dir, `policy-${name}.json`);
+      writePolicy(policy, opts.policy);
+      execFileSync(path.join(TOP, 'obj', 'yard-agent'), ['enroll', '--server', url, '--state-dir', state,
+        '--policy', policy],
+      { env: Object.assign({}, process.env, { YARD_AGENT_TOKEN: tok.json.token }), stdio: 'pipe' });
       const nodeId = Number(JSON.parse(fs.readFileSync(path.join(state, 'node.json'), 'utf8')).node_id);
       const log = path.join(dir, `agent-${name}.log`);
       const a = {
-        name, state, nodeId, log, proc: null,
+        name, state, nodeId, log, policy, proc: null,
         start() {
           const out = fs.openSync(log, 'a');
-          this.proc = spawn(path.join(TOP, 'obj', 'yard-agent'), ['run', '-d', '--state-dir', state],
-            { stdio: ['ignore', out, out], env: Object.assign({}, process.env, env) });
+          this.proc = spawn(path.join(TOP, 'obj', 'yard-agent'), ['run', '-d', '--state-dir', state,
+            '--policy', policy],
+          { stdio: ['ignore', out, out], env: Object.assign({}, process.env, opts.env || {}) });
           return this;
+        },
+        // Replace its policy (members over the default) and have it
+        // read it again (SIGHUP).
+        setPolicy(over) {
+          writePolicy(policy, over);
+          this.proc.kill('SIGHUP');
         },
         async stop(sig = 'SIGTERM') {
           if (!this.proc || this.proc.exitCode !== null) return;
@@ -252,6 +265,18 @@ async function startStack(opts = {}) {
     },
   };
   return stack;
+}
+
+// The account tasks run as in tests: yard-task (scripts/install-deps.sh)
+// when we are root, else our own (an agent that is not root cannot
+// switch accounts).
+const TASK_USER = isRoot ? 'yard-task' : os.userInfo().username;
+
+// A node policy for a test agent: roots [the file's directory (the
+// stack's)], TASK_USER, then over's members.
+function writePolicy(file, over = {}) {
+  const p = Object.assign({ roots: [path.dirname(file)], user: TASK_USER }, over || {});
+  fs.writeFileSync(file, JSON.stringify(p, null, 2));
 }
 
 // netfake(mode, ...ports): tests/lib/netfake.js as a child process.
@@ -319,4 +344,4 @@ async function browser() {
   });
 }
 
-module.exports = { startE2E, browser, startStack, netfake, freePort, pgCluster, psql, redisServer, yardServer, waitFor, sleep, TOP };
+module.exports = { startE2E, browser, startStack, netfake, freePort, pgCluster, psql, redisServer, yardServer, waitFor, sleep, TOP, TASK_USER };

@@ -7,7 +7,15 @@
 const assert = require('node:assert');
 const fs = require('node:fs');
 const path = require('node:path');
-const { waitFor } = require('./stack.js');
+const { execFileSync } = require('node:child_process');
+const { waitFor, TASK_USER } = require('./stack.js');
+
+// Give a directory a test made itself to the account tasks run as (the
+// agent chowns only the deploy directories it creates).
+function ownByTaskUser(dir) {
+  if (process.getuid() === 0) execFileSync('chown', ['-R', `${TASK_USER}:`, dir]);
+  return dir;
+}
 
 // [pid, environ entries] of every process we can read.
 function environs() {
@@ -82,4 +90,4 @@ function taskKit(s, token, agent) {
   return kit;
 }
 
-module.exports = { taskKit, environs, installId, cgroupOf };
+module.exports = { taskKit, environs, installId, cgroupOf, ownByTaskUser };

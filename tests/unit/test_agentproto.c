@@ -39,7 +39,11 @@ static const char *facts_json =
     "444455556666\",\"uptime\":86400,\"agent_version\":\"0.1.0\","
     "\"disks\":[{\"path\":\"/\",\"total\":1000,\"free\":10},"
     "{\"path\":\"/opt\",\"total\":2000,\"free\":20},"
-    "{\"path\":\"/srv\",\"total\":3000,\"free\":30}]}";
+    "{\"path\":\"/srv\",\"total\":3000,\"free\":30}],"
+    "\"policy\":{\"roots\":[{\"path\":\"/srv/yard\",\"user\":\"yard-task\"},"
+    "{\"path\":\"/opt/legacy\",\"user\":\"root\"}],\"user\":\"yard-task\","
+    "\"kinds\":{\"tomcat\":{\"user\":\"tomcat\"}},\"refuse_env\":[\"LD_*\"],"
+    "\"limits\":{\"tasks\":256,\"log_bytes\":10485760}}}";
 
 static const char *metrics_json =
     "{\"cpu\":12.5,\"mem_used\":2101000192,\"mem_total\":8231440384,"
@@ -280,6 +284,32 @@ fill_facts(struct agentproto_facts *f)
 		f->disks[i].total = (int64_t)i * 1000 + 1;
 		f->disks[i].free = (int64_t)i;
 	}
+	f->has_policy = 1;
+	f->policy.nroots = AGENTPROTO_POLICY_ROOTS_MAX;
+	for (i = 0; i < f->policy.nroots; i++) {
+		snprintf(f->policy.roots[i].path,
+		    sizeof(f->policy.roots[i].path), "/srv/r%zu", i);
+		snprintf(f->policy.roots[i].user,
+		    sizeof(f->policy.roots[i].user), "%s",
+		    i == 1 ? "root" : "yard-task");
+	}
+	snprintf(f->policy.user, sizeof(f->policy.user), "yard-task");
+	f->policy.nkinds = 2;
+	snprintf(f->policy.kinds[0].kind, sizeof(f->policy.kinds[0].kind),
+	    "tomcat");
+	snprintf(f->policy.kinds[0].user, sizeof(f->policy.kinds[0].user),
+	    "tomcat");
+	snprintf(f->policy.kinds[1].kind, sizeof(f->policy.kinds[1].kind),
+	    "jar");
+	snprintf(f->policy.kinds[1].user, sizeof(f->policy.kinds[1].user),
+	    "java-apps");
+	f->policy.nrefuse_env = 2;
+	snprintf(f->policy.refuse_env[0], sizeof(f->policy.refuse_env[0]),
+	    "LD_*");
+	snprintf(f->policy.refuse_env[1], sizeof(f->policy.refuse_env[1]),
+	    "JAVA_TOOL_OPTIONS");
+	f->policy.tasks = 256;
+	f->policy.log_bytes = 10485760;
 }
 
 static void
@@ -303,6 +333,35 @@ assert_facts_equal(const struct agentproto_facts *a,
 		assert_int_equal(a->disks[i].total, b->disks[i].total);
 		assert_int_equal(a->disks[i].free, b->disks[i].free);
 	}
+	assert_int_equal(a->has_policy, b->has_policy);
+	assert_int_equal(a->policy.nroots, b->policy.nroots);
+	for (i = 0; i < a->policy.nroots; i++) {
+		assert_string_equal(a->policy.roots[i].path,
+		    b->policy.roots[i].path);
+		assert_string_equal(a->policy.roots[i].user,
+		    b->policy.roots[i].user);
+	}
+	assert_string_equal(a->policy.user, b->policy.user);
+	assert_int_equal(a->policy.nkinds, b->policy.nkinds);
+	/* kinds is a JSON object: its order may change. */
+	for (i = 0; i < a->policy.nkinds; i++) {
+		size_t j;
+
+		for (j = 0; j < b->policy.nkinds; j++) {
+			if (strcmp(a->policy.kinds[i].kind,
+				b->policy.kinds[j].kind) == 0)
+				break;
+		}
+		assert_true(j < b->policy.nkinds);
+		assert_string_equal(a->policy.kinds[i].user,
+		    b->policy.kinds[j].user);
+	}
+	assert_int_equal(a->policy.nrefuse_env, b->policy.nrefuse_env);
+	for (i = 0; i < a->policy.nrefuse_env; i++)
+		assert_string_equal(a->policy.refuse_env[i],
+		    b->policy.refuse_env[i]);
+	assert_int_equal(a->policy.tasks, b->policy.tasks);
+	assert_int_equal(a->policy.log_bytes, b->policy.log_bytes);
 }
 
 static void
@@ -417,6 +476,11 @@ test_agentproto_heartbeat_optional(void **state)
 	expect_ok(K_HEARTBEAT, "tasks", NULL);
 	expect_ok(K_HEARTBEAT, "backlog", NULL);
 	expect_ok(K_HEARTBEAT, "facts.disks", NULL);
+	/* Older agents report no policy. */
+	expect_ok(K_HEARTBEAT, "facts.policy", NULL);
+	expect_ok(K_ENROLL_REQ, "facts.policy", NULL);
+	expect_ok(K_ENROLL_REQ, "facts.policy.kinds", "{}");
+	expect_ok(K_ENROLL_REQ, "facts.policy.refuse_env", "[]");
 	expect_ok(K_HEARTBEAT, "tasks",
 	    "[{\"id\":1,\"state\":\"running\",\"pid\":42,"
 	    "\"started_at\":1795468349000,\"cpu\":3.5,\"rss\":1000,"
@@ -633,6 +697,41 @@ test_agentproto_fields_named(void **state)
 		    "facts.disks[0].total" },
 		{ K_ENROLL_REQ, "facts.disks[1].free", NULL,
 		    "facts.disks[1].free" },
+		{ K_ENROLL_REQ, "facts.policy", "[]", "facts.policy" },
+		{ K_ENROLL_REQ, "facts.policy.roots", NULL,
+		    "facts.policy.roots" },
+		{ K_ENROLL_REQ, "facts.policy.roots", "{}",
+		    "facts.policy.roots" },
+		{ K_ENROLL_REQ, "facts.policy.roots[1]", "\"/x\"",
+		    "facts.policy.roots[1]" },
+		{ K_ENROLL_REQ, "facts.policy.roots[0].path", "\"\"",
+		    "facts.policy.roots[0].path" },
+		{ K_ENROLL_REQ, "facts.policy.roots[1].user", NULL,
+		    "facts.policy.roots[1].user" },
+		{ K_ENROLL_REQ, "facts.policy.user", "5", "facts.policy.user" },
+		{ K_ENROLL_REQ, "facts.policy.user",
+		    "\"abcdefghijklmnopqrstuvwxyz0123456\"",
+		    "facts.policy.user" },
+		{ K_ENROLL_REQ, "facts.policy.kinds", "[]",
+		    "facts.policy.kinds" },
+		{ K_ENROLL_REQ, "facts.policy.kinds.tomcat", "\"tomcat\"",
+		    "facts.policy.kinds.tomcat" },
+		{ K_ENROLL_REQ, "facts.policy.kinds.tomcat.user", NULL,
+		    "facts.policy.kinds.tomcat.user" },
+		{ K_ENROLL_REQ, "facts.policy.kinds.Tom Cat", "{}",
+		    "facts.policy.kinds" },
+		{ K_ENROLL_REQ, "facts.policy.refuse_env", "[\"\"]",
+		    "facts.policy.refuse_env[0]" },
+		{ K_ENROLL_REQ, "facts.policy.refuse_env", "\"LD_*\"",
+		    "facts.policy.refuse_env" },
+		{ K_ENROLL_REQ, "facts.policy.limits", NULL,
+		    "facts.policy.limits" },
+		{ K_ENROLL_REQ, "facts.policy.limits.tasks", "-1",
+		    "facts.policy.limits.tasks" },
+		{ K_ENROLL_REQ, "facts.policy.limits.log_bytes", "\"1\"",
+		    "facts.policy.limits.log_bytes" },
+		{ K_HEARTBEAT, "facts.policy.roots[0].path", "1",
+		    "facts.policy.roots[0].path" },
 		{ K_ENROLL_RESP, "v", NULL, "v" },
 		{ K_ENROLL_RESP, "node_id", NULL, "node_id" },
 		{ K_ENROLL_RESP, "node_id", "0", "node_id" },
@@ -1123,6 +1222,15 @@ test_agentproto_facts_json(void **state)
 	json_object_set_new(j, "cpus", json_string("4"));
 	assert_int_equal(agentproto_facts_from_json(j, &out, &err), 0);
 	assert_string_equal(err.field, "facts.cpus");
+	json_decref(j);
+
+	/* Without a policy (older agents): none comes back either. */
+	in.has_policy = 0;
+	j = agentproto_facts_to_json(&in);
+	assert_non_null(j);
+	assert_null(json_object_get(j, "policy"));
+	assert_int_equal(agentproto_facts_from_json(j, &out, &err), 1);
+	assert_int_equal(out.has_policy, 0);
 	json_decref(j);
 }
 

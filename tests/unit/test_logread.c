@@ -77,26 +77,26 @@ test_tail(void **state)
 	int   trunc;
 
 	put("7.log", "one\ntwo\nthree\n");
-	assert_non_null(s = agent_log_tail(path, 2, &size, &trunc));
+	assert_non_null(s = agent_log_tail(path, NULL, 2, &size, &trunc));
 	assert_string_equal(s, "two\nthree\n");
 	assert_int_equal(size, 14);
 	assert_int_equal(trunc, 0);
 	free(s);
 	/* An unfinished last line counts as a line. */
 	put("7.log", "one\ntwo\nthr");
-	assert_non_null(s = agent_log_tail(path, 2, &size, &trunc));
+	assert_non_null(s = agent_log_tail(path, NULL, 2, &size, &trunc));
 	assert_string_equal(s, "two\nthr");
 	free(s);
 	/* Short current part: the rotated one supplies the rest. */
 	put("7.log.1", "old1\nold2\n");
 	put("7.log", "new\n");
-	assert_non_null(s = agent_log_tail(path, 3, &size, &trunc));
+	assert_non_null(s = agent_log_tail(path, NULL, 3, &size, &trunc));
 	assert_string_equal(s, "old1\nold2\nnew\n");
 	assert_int_equal(size, 4);
 	free(s);
 	/* No file yet: nothing, not an error. */
 	(void)snprintf(path, sizeof(path), "%s/8.log", dir);
-	assert_non_null(s = agent_log_tail(path, 3, &size, &trunc));
+	assert_non_null(s = agent_log_tail(path, NULL, 3, &size, &trunc));
 	assert_string_equal(s, "");
 	free(s);
 	(void)snprintf(path, sizeof(path), "%s/7.log", dir);
@@ -120,7 +120,7 @@ test_tail_bounded(void **state)
 	(void)fclose(f);
 	/* Asking for more lines than fit: at most LOG_RAW_MAX, whole
 	 * lines only, and it says so. */
-	assert_non_null(s = agent_log_tail(path, 5000, &size, &trunc));
+	assert_non_null(s = agent_log_tail(path, NULL, 5000, &size, &trunc));
 	assert_true(strlen(s) <= LOG_RAW_MAX);
 	assert_true(strlen(s) > LOG_RAW_MAX - 200);
 	assert_int_equal(strlen(s) % 100, 0);
@@ -137,7 +137,7 @@ test_dirty_bytes(void **state)
 	int   trunc;
 
 	put("7.log", "caf\xc3\xa9 \x1b[31mred\x1b[0m \xff\xfe\n");
-	assert_non_null(s = agent_log_tail(path, 5, &size, &trunc));
+	assert_non_null(s = agent_log_tail(path, NULL, 5, &size, &trunc));
 	assert_string_equal(s, "caf\xc3\xa9 ?[31mred?[0m ??\n");
 	free(s);
 }
@@ -154,16 +154,16 @@ test_search(void **state)
 	put("7.log.1", "error b\n");
 	put("7.log", "fine\nan Error c\nERROR d\n");
 	assert_non_null(
-	    s = agent_log_search(path, "error", 2, &m, &size, &trunc));
+	    s = agent_log_search(path, NULL, "error", 2, &m, &size, &trunc));
 	assert_string_equal(s, "an Error c\nERROR d\n");
 	assert_int_equal(m, 4);
 	free(s);
 	assert_non_null(
-	    s = agent_log_search(path, "error", 10, &m, &size, &trunc));
+	    s = agent_log_search(path, NULL, "error", 10, &m, &size, &trunc));
 	assert_string_equal(s, "ERROR a\nerror b\nan Error c\nERROR d\n");
 	free(s);
 	assert_non_null(
-	    s = agent_log_search(path, "nothing", 10, &m, &size, &trunc));
+	    s = agent_log_search(path, NULL, "nothing", 10, &m, &size, &trunc));
 	assert_string_equal(s, "");
 	assert_int_equal(m, 0);
 	free(s);
@@ -179,20 +179,24 @@ test_read_chunks(void **state)
 
 	put("7.log", "a\nb\npartial");
 	/* Up to the last newline first, then the unfinished line. */
-	assert_non_null(s = agent_log_read(path, &pos, &ino, 0, &restarted));
+	assert_non_null(
+	    s = agent_log_read(path, NULL, &pos, &ino, 0, &restarted));
 	assert_string_equal(s, "a\nb\n");
 	assert_int_equal(pos, 4);
 	free(s);
-	assert_non_null(s = agent_log_read(path, &pos, &ino, 0, &restarted));
+	assert_non_null(
+	    s = agent_log_read(path, NULL, &pos, &ino, 0, &restarted));
 	assert_string_equal(s, "partial");
 	free(s);
-	assert_non_null(s = agent_log_read(path, &pos, &ino, 0, &restarted));
+	assert_non_null(
+	    s = agent_log_read(path, NULL, &pos, &ino, 0, &restarted));
 	assert_string_equal(s, "");
 	assert_int_equal(restarted, 0);
 	free(s);
 	/* Truncated (copy-truncate rotation): read again from the start. */
 	put("7.log", "new\n");
-	assert_non_null(s = agent_log_read(path, &pos, &ino, 0, &restarted));
+	assert_non_null(
+	    s = agent_log_read(path, NULL, &pos, &ino, 0, &restarted));
 	assert_string_equal(s, "new\n");
 	assert_int_equal(restarted, 1);
 	free(s);
@@ -204,13 +208,15 @@ test_read_chunks(void **state)
 		(void)snprintf(o, sizeof(o), "%s/other", dir);
 		assert_int_equal(rename(o, path), 0);
 	}
-	assert_non_null(s = agent_log_read(path, &pos, &ino, 0, &restarted));
+	assert_non_null(
+	    s = agent_log_read(path, NULL, &pos, &ino, 0, &restarted));
 	assert_string_equal(s, "x\ny\nz\nw\n");
 	assert_int_equal(restarted, 1);
 	free(s);
 	/* A limit stops a download where the file was when it began. */
 	pos = 0;
-	assert_non_null(s = agent_log_read(path, &pos, &ino, 4, &restarted));
+	assert_non_null(
+	    s = agent_log_read(path, NULL, &pos, &ino, 4, &restarted));
 	assert_string_equal(s, "x\ny\n");
 	free(s);
 }
@@ -218,8 +224,9 @@ test_read_chunks(void **state)
 static void
 test_files(void **state)
 {
-	char	spec_text[512], p[2200], sub[160];
-	json_t *spec, *files;
+	struct agent_confine c;
+	char		     spec_text[512], p[PATH_MAX], sub[160];
+	json_t		    *spec, *files;
 
 	(void)snprintf(sub, sizeof(sub), "%s/logs", dir);
 	assert_int_equal(mkdir(sub, 0700), 0);
@@ -231,24 +238,33 @@ test_files(void **state)
 	    "\"logs/a.log\",\"missing/*\"]}",
 	    dir);
 	assert_non_null(spec = json_loads(spec_text, 0, NULL));
-	assert_non_null(files = agent_log_files(spec));
+	assert_int_equal(agent_confine_init(&c, NULL, spec, NULL), 1);
+	/* Without confinement, only the captured output. */
+	assert_non_null(files = agent_log_files(spec, NULL));
+	assert_int_equal(json_array_size(files), 1);
+	json_decref(files);
+	assert_non_null(files = agent_log_files(spec, &c));
 	assert_int_equal(json_array_size(files), 3); /* no duplicate */
 	assert_string_equal(json_string_value(json_array_get(files, 0)),
 	    "stdout");
 	json_decref(files);
 
-	assert_int_equal(agent_log_path(spec, "/var/ld", 9, "stdout", p,
+	assert_int_equal(agent_log_path(spec, "/var/ld", 9, "stdout", &c, p,
 			     sizeof(p)),
 	    1);
 	assert_string_equal(p, "/var/ld/9.log");
-	assert_int_equal(agent_log_path(spec, "/var/ld", 9, "logs/b.log", p,
+	assert_int_equal(agent_log_path(spec, "/var/ld", 9, "logs/b.log", &c, p,
 			     sizeof(p)),
 	    1);
-	assert_int_equal(agent_log_path(spec, "/var/ld", 9, "logs/c.txt", p,
+	assert_non_null(strstr(p, "/logs/b.log"));
+	assert_int_equal(agent_log_path(spec, "/var/ld", 9, "logs/b.log", NULL,
+			     p, sizeof(p)),
+	    -1);
+	assert_int_equal(agent_log_path(spec, "/var/ld", 9, "logs/c.txt", &c, p,
 			     sizeof(p)),
 	    0);
 	assert_int_equal(agent_log_path(spec, "/var/ld", 9,
-			     "logs/../logs/a.log", p, sizeof(p)),
+			     "logs/../logs/a.log", &c, p, sizeof(p)),
 	    0);
 	json_decref(spec);
 }
@@ -256,9 +272,10 @@ test_files(void **state)
 static void
 test_rotate(void **state)
 {
-	char	    spec_text[512], p[200], sub[160];
-	json_t	   *spec;
-	struct stat st;
+	struct agent_confine c;
+	char		     spec_text[512], p[200], sub[160];
+	json_t		    *spec;
+	struct stat	     st, before;
 
 	(void)snprintf(sub, sizeof(sub), "%s/rot", dir);
 	(void)mkdir(sub, 0700);
@@ -270,7 +287,8 @@ test_rotate(void **state)
 	assert_non_null(spec = json_loads(spec_text, 0, NULL));
 	/* Past 10 bytes: app.log is copied to .1 (the old .1 moves to .2)
 	 * and truncated; small.log and the parts themselves stay. */
-	assert_int_equal(agent_log_rotate_files(spec, 10, 3), 0);
+	assert_int_equal(agent_confine_init(&c, NULL, spec, NULL), 1);
+	assert_int_equal(agent_log_rotate_files(spec, &c, 10, 3), 0);
 	(void)snprintf(p, sizeof(p), "%s/rot/app.log", dir);
 	assert_int_equal(stat(p, &st), 0);
 	assert_int_equal(st.st_size, 0);
@@ -288,7 +306,15 @@ test_rotate(void **state)
 	/* A symbolic link is not rotated (nor followed). */
 	(void)snprintf(p, sizeof(p), "%s/rot/link.log", dir);
 	assert_int_equal(symlink("/etc/passwd", p), 0);
-	assert_int_equal(agent_log_rotate(p, 1, 3), 0);
+	assert_int_equal(stat("/etc/passwd", &before), 0);
+	assert_int_equal(agent_log_rotate(p, NULL, 1, 3), 0);
+	/* Confined, it is followed, and refused: it leads outside. */
+	assert_int_equal(agent_log_rotate(p, &c, 1, 3), -1);
+	assert_int_equal(agent_log_rotate_files(spec, &c, 1, 3), 0);
+	assert_int_equal(stat("/etc/passwd", &st), 0);
+	assert_int_equal(st.st_size, before.st_size);
+	(void)snprintf(p, sizeof(p), "/etc/passwd.1");
+	assert_int_equal(stat(p, &st), -1);
 	json_decref(spec);
 }
 
