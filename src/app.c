@@ -30,16 +30,20 @@
 #include "store/store.h"
 
 /*
- * What the workers need beyond Kore's own filters on Debian 12 (see
- * shared/notes/kore-4.1-debian.md 1.6): glibc 2.36 stats with newfstatat,
- * libcurl calls getpeername and uname, the resolver uses sendmmsg and a
- * netlink socket; libpq (its Kerberos library) lists directories with
- * getdents64 while connecting.  Threads (the JWKS task) would use clone3, which we
- * refuse with ENOSYS so glibc falls back to clone (allowed by Kore's task
- * filter); rseq is still needed by every new thread.
+ * What the workers need beyond Kore's own filters on Debian 12, found with
+ * Kore's seccomp_tracing (docs/operations.md, "Auditing the sandbox"):
+ * glibc realloc() grows a block it got from mmap with mremap (libpq's input
+ * buffer for answers of a megabyte or more: log downloads and follows);
+ * glibc 2.36 stats with newfstatat, libcurl calls getpeername and uname,
+ * the resolver uses sendmmsg and a netlink socket; libpq (its Kerberos
+ * library) lists directories with getdents64 while connecting.  Threads
+ * (the JWKS task) would use clone3, which we refuse with ENOSYS so glibc
+ * falls back to clone (allowed by Kore's task filter); rseq is still needed
+ * by every new thread.
  */
 /* clang-format off */
 KORE_SECCOMP_FILTER("yard",
+    KORE_SYSCALL_ALLOW(mremap),
     KORE_SYSCALL_ALLOW(newfstatat),
     KORE_SYSCALL_ALLOW(faccessat2),
     KORE_SYSCALL_ALLOW(getdents64),
