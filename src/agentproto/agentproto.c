@@ -1780,7 +1780,7 @@ int
 agentproto_task_status_check(const json_t *a, struct agentproto_err *err)
 {
 	static const char *states[] = { "starting", "running", "unhealthy",
-		"stopping", "stopped", "failed", "crash_loop" };
+		"stopping", "stopped", "exited", "failed", "crash_loop" };
 	const json_t	  *hl;
 	const json_t	  *o, *st;
 	char		   pfx[32];
