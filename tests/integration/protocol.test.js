@@ -61,3 +61,36 @@ test('a non-zero status or a signal is failed; on-failure restarts it', async ()
   await waitFor(async () => (await kit.task(id)).restarts >= 1, 15000, 'a restart');
   assert.strictEqual((await kit.run('stop', id)).state, 'succeeded');
 });
+
+// An enrolled node driven by hand (no agent process): its auth header.
+async function handNode() {
+  const e = await s.api('POST', '/api/v1/enrollments', { token: admin });
+  assert.strictEqual(e.status, 201, e.text);
+  const r = await fetch(s.yard.url + '/agent/v1/enroll', {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ v: 1, token: e.json.token, facts: {
+      hostname: 'by-hand', os: 'Debian', kernel: '6.1', arch: 'x86_64', cpus: 2, mem_total: 8e9,
+      boot_id: 'b0a7c0de-0000-4000-8000-000000000003', uptime: 100, agent_version: '0.1.0',
+    } }),
+  });
+  assert.strictEqual(r.status, 201);
+  const j = await r.json();
+  return { id: j.node_id, auth: `YardNode ${j.node_id}:${j.secret}` };
+}
+
+test('a result without received_at is recorded', async () => {
+  const node = await handNode();
+  const c = await s.api('POST', '/api/v1/commands', { token: admin, body: { type: 'ping', node_id: node.id } });
+  assert.strictEqual(c.status, 201, c.text);
+  const poll = await fetch(`${s.yard.url}/agent/v1/commands?after=0&wait=5`, { headers: { authorization: node.auth } });
+  assert.strictEqual(poll.status, 200);
+  assert.strictEqual((await poll.json()).commands[0].id, c.json.id);
+  const r = await fetch(`${s.yard.url}/agent/v1/commands/${c.json.id}/result`, {
+    method: 'POST', headers: { authorization: node.auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ v: 1, state: 'succeeded', exit_status: 0, output: 'pong', finished_at: Date.now() }),
+  });
+  assert.strictEqual(r.status, 200, await r.text());
+  const d = (await s.api('GET', `/api/v1/commands/${c.json.id}`, { token: admin })).json;
+  assert.strictEqual(d.state, 'succeeded');
+  assert.strictEqual(d.output, 'pong');
+});
