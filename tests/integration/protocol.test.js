@@ -78,6 +78,35 @@ async function handNode() {
   return { id: j.node_id, auth: `YardNode ${j.node_id}:${j.secret}` };
 }
 
+test('agent POSTs without a content-type: JSON answers, errors included', async () => {
+  const node = await handNode();
+  // A Uint8Array body: fetch adds no content-type.
+  const post = (p, body, auth = node.auth) => fetch(s.yard.url + p, {
+    method: 'POST', headers: auth ? { authorization: auth } : {}, body: new Uint8Array(Buffer.from(body)),
+  });
+  for (const [p, body, auth, status] of [
+    ['/agent/v1/heartbeat', '{"v":1}', node.auth, 400],
+    ['/agent/v1/heartbeat', 'not json', node.auth, 400],
+    ['/agent/v1/heartbeat', '{"v":1}', null, 401],
+    ['/agent/v1/enroll', '{"v":1,"token":"x"}', null, 400],
+    ['/agent/v1/logs/00000000-0000-4000-8000-000000000000', '{"v":1}', node.auth, 400],
+    ['/agent/v1/commands/00000000-0000-4000-8000-000000000000/result', '{"v":1}', node.auth, 400],
+  ]) {
+    const r = await post(p, body, auth);
+    assert.strictEqual(r.status, status, p);
+    assert.match(r.headers.get('content-type'), /^application\/json/, p);
+    const j = await r.json();
+    assert.match(j.error, /^[a-z_]+$/, p);
+  }
+  // And a good one is taken.
+  const hb = { v: 1, seq: 1, time: 1, facts: {
+    hostname: 'by-hand', os: 'Debian', kernel: '6.1', arch: 'x86_64', cpus: 2, mem_total: 8e9,
+    boot_id: 'b0a7c0de-0000-4000-8000-000000000003', uptime: 100, agent_version: '0.1.0',
+  }, metrics: { cpu: 1, mem_used: 1, mem_total: 2, load1: 0, load5: 0, load15: 0 } };
+  const r = await post('/agent/v1/heartbeat', JSON.stringify(hb));
+  assert.strictEqual(r.status, 200, await r.text());
+});
+
 test('a result without received_at is recorded', async () => {
   const node = await handNode();
   const c = await s.api('POST', '/api/v1/commands', { token: admin, body: { type: 'ping', node_id: node.id } });
