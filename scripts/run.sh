@@ -52,7 +52,7 @@ if [ -n "$dev_ews" ]; then
 	    node tools/dev-ews/server.js >"$var/dev-ews.log" 2>&1 &
 	pids="$pids $!"
 	# The server's default key file is the development EWS's.
-	export YARD_EWS_PUBLIC_KEY_FILE=${YARD_EWS_PUBLIC_KEY_FILE:-$var/dev-ews/public.pem}
+	export YARD_EWS_PUBLIC_KEY_FILE="${YARD_EWS_PUBLIC_KEY_FILE:-$var/dev-ews/public.pem}"
 fi
 
 YARD_RUN_DIR=$var/run scripts/yard-server >"$var/yard.log" 2>&1 &

@@ -125,25 +125,23 @@ test('bad arguments and an unreachable database: a clear error, no token, nothin
   assert.deepStrictEqual([count('enrollments'), count('audit')], before);
 });
 
-test('scripts/run.sh enrols its local agent when the issuer is a real EWS', async () => {
-  // run.sh on the stack's stores, its own ports and state directory, and
-  // an issuer that is not the development EWS.
+// Run scripts/run.sh on the stack's stores with its own ports and state
+// directory and the extra env; check(ctx) runs once it is ready, then
+// run.sh is stopped (SIGTERM, as Ctrl-C) and must say so.
+async function runSh(name, extraEnv, check) {
   const yardPort = await freePort();
   const ewsPort = await freePort();
-  const varDir = path.join(s.dir, 'run-var');
-  const url = `http://127.0.0.1:${yardPort}`;
-  const out = fs.openSync(path.join(s.dir, 'run.sh.log'), 'a');
+  const varDir = path.join(s.dir, name);
+  const logFile = path.join(s.dir, name + '.log');
+  const out = fs.openSync(logFile, 'a');
   const p = spawn(path.join(TOP, 'scripts', 'run.sh'), [], {
     env: Object.assign({}, process.env, {
       YARD_VAR_DIR: varDir, YARD_LISTEN: `127.0.0.1:${yardPort}`, EWS_LISTEN: `127.0.0.1:${ewsPort}`,
-      YARD_PG_DSN: s.env.YARD_PG_DSN, YARD_REDIS_URL: s.env.YARD_REDIS_URL,
-      YARD_EWS_ISSUER: ISSUER, YARD_EWS_PUBLIC_KEY_FILE: s.env.YARD_EWS_PUBLIC_KEY_FILE,
-      YARD_EWS_ORIGINS: 'https://ews.corp.example', YARD_EWS_LOGIN_URL: 'https://ews.corp.example/login',
-      YARD_HEARTBEAT_INTERVAL: '1',
-    }),
+      YARD_PG_DSN: s.env.YARD_PG_DSN, YARD_REDIS_URL: s.env.YARD_REDIS_URL, YARD_HEARTBEAT_INTERVAL: '1',
+    }, extraEnv),
     stdio: ['ignore', out, out], detached: true,
   });
-  const log = () => fs.readFileSync(path.join(s.dir, 'run.sh.log'), 'utf8');
+  const log = () => fs.readFileSync(logFile, 'utf8');
   try {
     await waitFor(() => /Yard is ready/.test(log()) || p.exitCode !== null, 60000, 'run.sh ready');
     assert.strictEqual(p.exitCode, null, log());
@@ -152,11 +150,9 @@ test('scripts/run.sh enrols its local agent when the issuer is a real EWS', asyn
     const nodeId = JSON.parse(fs.readFileSync(path.join(varDir, 'agent', 'node.json'), 'utf8')).node_id;
     await waitFor(async () => (await s.api('GET', `/api/v1/nodes/${nodeId}`, { token: admin })).json.status === 'online',
       15000, 'run.sh\'s agent online');
-    // No development EWS was started for a foreign issuer.
-    assert.ok(!fs.existsSync(path.join(varDir, 'dev-ews.log')), 'no development EWS');
-    assert.match(log(), new RegExp(`Yard is ready: ${url}/`));
     // No token in what run.sh printed.
     assert.doesNotMatch(log(), /[A-Za-z0-9_-]{43}/);
+    await check({ varDir, log, yardUrl: `http://127.0.0.1:${yardPort}`, ewsUrl: `http://127.0.0.1:${ewsPort}` });
   } finally {
     // run.sh stops what it started; the group is killed only if it hangs.
     try { process.kill(p.pid, 'SIGTERM'); } catch { /* gone */ }
@@ -164,4 +160,22 @@ test('scripts/run.sh enrols its local agent when the issuer is a real EWS', asyn
     try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone */ }
   }
   assert.match(log(), /stopped/);
+}
+
+test('scripts/run.sh enrols its local agent when the issuer is a real EWS', async () => {
+  await runSh('run-foreign', {
+    YARD_EWS_ISSUER: ISSUER, YARD_EWS_PUBLIC_KEY_FILE: s.env.YARD_EWS_PUBLIC_KEY_FILE,
+    YARD_EWS_ORIGINS: 'https://ews.corp.example', YARD_EWS_LOGIN_URL: 'https://ews.corp.example/login',
+  }, ({ varDir, log, yardUrl }) => {
+    // No development EWS for a foreign issuer.
+    assert.ok(!fs.existsSync(path.join(varDir, 'dev-ews.log')), 'no development EWS');
+    assert.match(log(), new RegExp(`Yard is ready: ${yardUrl}/ \\(sign in through your EWS\\)`));
+  });
+});
+
+test('scripts/run.sh with the development EWS, as make run starts it', async () => {
+  await runSh('run-dev', {}, async ({ log, ewsUrl }) => {
+    assert.match(log(), new RegExp(`Yard is ready: ${ewsUrl}/`));
+    assert.strictEqual((await fetch(ewsUrl + '/login')).status, 200);
+  });
 });
