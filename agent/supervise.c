@@ -81,6 +81,8 @@ agent_task_state_name(enum agent_task_state s)
 	case AGENT_TASK_STOPPING:
 		return ("stopping");
 	case AGENT_TASK_EXITED:
+		/* Without the status; state_name() in tasks.c tells an
+		 * "exited" (status 0) from a "failed" one. */
 		return ("failed");
 	}
 	return ("stopped");

@@ -798,6 +798,9 @@ state_name(const struct agent_slot *sl)
 {
 	if (sl->crash_loop)
 		return ("crash_loop");
+	/* Ended by itself: with status 0 it is done, not broken. */
+	if (sl->t.state == AGENT_TASK_EXITED)
+		return (sl->t.exit_status == 0 ? "exited" : "failed");
 	/* Failing checks before the first pass, within start_timeout, are
 	 * a slow start (Tomcat deploying), not ill health. */
 	if (sl->t.state == AGENT_TASK_RUNNING &&

@@ -2,14 +2,20 @@
 # make run: PostgreSQL, Redis, the development EWS and the Yard server on
 # loopback, with state under var/.  Ctrl-C stops everything it started.
 # A YARD_PG_DSN or YARD_REDIS_URL in the environment points the server at
-# an existing store instead, and no local one is started.
+# an existing store instead, and no local one is started.  A YARD_EWS_ISSUER
+# other than dev-ews means a real EWS: no development EWS is started (set
+# its keys, origins and login URL too, see docs/configuration.md).
+# YARD_VAR_DIR moves the state directory (default var/).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 . scripts/stores.sh
 
-var=$top/var
+var=${YARD_VAR_DIR:-$top/var}
 mkdir -p "$var"
+var=$(cd "$var" && pwd)
+dev_ews=1
+[ "${YARD_EWS_ISSUER:-dev-ews}" = dev-ews ] || dev_ews=""
 ews_listen=${EWS_LISTEN:-127.0.0.1:8090}
 ews_url="http://$ews_listen"
 yard_listen=${YARD_LISTEN:-127.0.0.1:8080}
@@ -40,24 +46,29 @@ if [ -z "${YARD_REDIS_URL:-}" ]; then
 	started_redis=1
 fi
 
-dev_key "$var/dev-ews"
-# EWS_TEST_MINT lets this script mint an admin token to enrol the local
-# agent (the development EWS is a loopback test tool).
-EWS_LISTEN=$ews_listen YARD_URL=$YARD_PUBLIC_URL EWS_KEY_DIR=$var/dev-ews \
-    EWS_TEST_MINT=1 node tools/dev-ews/server.js >"$var/dev-ews.log" 2>&1 &
-pids="$pids $!"
+if [ -n "$dev_ews" ]; then
+	dev_key "$var/dev-ews"
+	EWS_LISTEN=$ews_listen YARD_URL=$YARD_PUBLIC_URL EWS_KEY_DIR=$var/dev-ews \
+	    node tools/dev-ews/server.js >"$var/dev-ews.log" 2>&1 &
+	pids="$pids $!"
+	# The server's default key file is the development EWS's.
+	export YARD_EWS_PUBLIC_KEY_FILE="${YARD_EWS_PUBLIC_KEY_FILE:-$var/dev-ews/public.pem}"
+fi
 
 YARD_RUN_DIR=$var/run scripts/yard-server >"$var/yard.log" 2>&1 &
 pids="$pids $!"
 
 if ! wait_http "$YARD_PUBLIC_URL/healthz" 30; then
-	echo "the Yard server did not start; see var/yard.log:" >&2
+	echo "the Yard server did not start; see $var/yard.log:" >&2
 	tail -n 20 "$var/yard.log" >&2
 	exit 1
 fi
-wait_http "$ews_url/login" 10 || { tail -n 20 "$var/dev-ews.log" >&2; exit 1; }
+if [ -n "$dev_ews" ]; then
+	wait_http "$ews_url/login" 10 ||
+	    { tail -n 20 "$var/dev-ews.log" >&2; exit 1; }
+fi
 
-# A local agent, enrolled once (state in var/agent), like any other node.
+# A local agent, enrolled once (state in $var/agent), like any other node.
 # Its node policy: deploy directories under var/deploy, tasks as yard-task
 # when we are root (scripts/install-deps.sh creates it), else as us.
 mkdir -p "$var/deploy"
@@ -67,20 +78,22 @@ cat >"$var/agent-policy.json" <<EOF
 {"#": "the local agent of make run (scripts/run.sh writes this file)",
  "roots": ["$var/deploy"], "user": "$task_user"}
 EOF
+# The token comes straight from the database (scripts/yard-admin), so this
+# works whatever EWS signs users in; it only lives in this variable.
 if [ ! -f "$var/agent/node.json" ]; then
-	admin=$(curl -fsS -X POST -H 'content-type: application/json' \
-	    -d '{"sub":"u-admin","name":"Ada Admin","roles":["yard-admin"]}' \
-	    "$ews_url/api/mint" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
-	enroll=$(curl -fsS -X POST -d "" -H "authorization: Bearer $admin" \
-	    "$YARD_PUBLIC_URL/api/v1/enrollments" |
-	    sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
-	YARD_AGENT_TOKEN=$enroll obj/yard-agent enroll --server \
+	enroll=$(scripts/yard-admin enroll-token --ttl 600) &&
+	    YARD_AGENT_TOKEN=$enroll obj/yard-agent enroll --server \
 	    "$YARD_PUBLIC_URL" --state-dir "$var/agent" \
 	    --policy "$var/agent-policy.json" >/dev/null ||
 	    { echo "enrolling the local agent failed" >&2; exit 1; }
+	enroll=""
 fi
 obj/yard-agent run -d --state-dir "$var/agent" \
     --policy "$var/agent-policy.json" >"$var/agent.log" 2>&1 &
 pids="$pids $!"
-echo "Yard is ready: $ews_url/"
+if [ -n "$dev_ews" ]; then
+	echo "Yard is ready: $ews_url/"
+else
+	echo "Yard is ready: $YARD_PUBLIC_URL/ (sign in through your EWS)"
+fi
 wait

@@ -30,24 +30,36 @@
 #include "store/store.h"
 
 /*
- * What the workers need beyond Kore's own filters on Debian 12 (see
- * shared/notes/kore-4.1-debian.md 1.6): glibc 2.36 stats with newfstatat,
- * libcurl calls getpeername and uname, the resolver uses sendmmsg and a
- * netlink socket; libpq (its Kerberos library) lists directories with
- * getdents64 while connecting.  Threads (the JWKS task) would use clone3, which we
- * refuse with ENOSYS so glibc falls back to clone (allowed by Kore's task
- * filter); rseq is still needed by every new thread.
+ * What the workers need beyond Kore's own filters on Debian 12 (glibc 2.36,
+ * libcurl 7.88, libpq 15), found with Kore's seccomp_tracing: see
+ * docs/operations.md, "Auditing the sandbox".  A call missing here kills
+ * the worker serving the request (SIGSYS).
  */
 /* clang-format off */
 KORE_SECCOMP_FILTER("yard",
+    /* glibc realloc() of a block it got from mmap: libpq's input buffer
+     * growing for answers of a megabyte or more (log downloads, follows). */
+    KORE_SYSCALL_ALLOW(mremap),
+    /* glibc 2.36 stat()/fstat()/fopen(): libpq connecting, JWKS and CA
+     * files, the resolver's /etc files. */
     KORE_SYSCALL_ALLOW(newfstatat),
-    KORE_SYSCALL_ALLOW(faccessat2),
+    /* libpq (its Kerberos library) lists a directory while connecting. */
     KORE_SYSCALL_ALLOW(getdents64),
+    /* libcurl after each connect (the JWKS fetch). */
     KORE_SYSCALL_ALLOW(getpeername),
+    /* Every new thread (the JWKS task, curl's resolver thread). */
+    KORE_SYSCALL_ALLOW(rseq),
+    /* pthread_create(): ENOSYS makes glibc fall back to clone, which
+     * Kore's task filter allows. */
+    KORE_SYSCALL_DENY(clone3, ENOSYS),
+    /* glibc realpath() of a directory. */
+    KORE_SYSCALL_ALLOW(faccessat2),
+    /* Name resolution beyond /etc/hosts (a JWKS host name through DNS):
+     * uname, DNS queries sent with sendmmsg, getaddrinfo's netlink
+     * socket (socket, bind, recvmsg), curl's resolver wake-up (pipe2,
+     * eventfd2).  The test suites resolve no name through DNS. */
     KORE_SYSCALL_ALLOW(uname),
     KORE_SYSCALL_ALLOW(sendmmsg),
-    KORE_SYSCALL_ALLOW(rseq),
-    KORE_SYSCALL_DENY(clone3, ENOSYS),
     KORE_SYSCALL_ALLOW_ARG(socket, 0, AF_NETLINK),
     KORE_SYSCALL_ALLOW(bind),
     KORE_SYSCALL_ALLOW(recvmsg),

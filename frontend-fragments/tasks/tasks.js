@@ -337,7 +337,7 @@
 				tr.classList.add("is-highlight");
 			body.appendChild(tr);
 			/* Why it is down: the end of its log, as the agent saw it. */
-			if ((task.state === "failed" ||
+			if ((task.state === "exited" || task.state === "failed" ||
 			    task.state === "crash_loop") && task.last_lines)
 				body.appendChild(el("tr", { class: "row-detail",
 				    dataset: { lastLinesOf: String(task.id) } },

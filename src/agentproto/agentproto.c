@@ -836,7 +836,9 @@ agentproto_result_decode(const char *buf, size_t len,
 		memcpy(r->output, json_string_value(m), n);
 		r->output[n] = '\0';
 	}
-	if (!get_int(root, "", "received_at", 1, 0, INT64_MAX, &r->received_at,
+	/* received_at is informational (0: not given); finished_at is
+	 * what a final result needs. */
+	if (!get_int(root, "", "received_at", 0, 0, INT64_MAX, &r->received_at,
 		NULL, err) ||
 	    !get_int(root, "", "finished_at", 0, 0, INT64_MAX, &r->finished_at,
 		&r->has_finished_at, err))
@@ -1950,7 +1952,7 @@ int
 agentproto_task_status_check(const json_t *a, struct agentproto_err *err)
 {
 	static const char *states[] = { "starting", "running", "unhealthy",
-		"stopping", "stopped", "failed", "crash_loop" };
+		"stopping", "stopped", "exited", "failed", "crash_loop" };
 	const json_t	  *hl;
 	const json_t	  *o, *st;
 	char		   pfx[32];

@@ -233,7 +233,8 @@ enum agentproto_state {
 /*
  * A command result.  output is owned (malloc'd, NUL-terminated, valid
  * UTF-8, at most AGENTPROTO_OUTPUT_MAX bytes; NULL encodes as "").
- * finished_at is required unless the state is running.
+ * finished_at is required unless the state is running; received_at is
+ * optional (0 when not given).
  */
 struct agentproto_result {
 	enum agentproto_state state;

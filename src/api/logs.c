@@ -40,6 +40,7 @@ struct waiter {
 	uint64_t	rewake; /* wake the node's poll again then; 0: never */
 	int64_t		node_id;
 	int		woken;
+	int		missed; /* a chunk came while it read: read again */
 };
 
 enum logs_step {
@@ -113,10 +114,16 @@ waiters_wake(const char *id)
 	struct waiter *w;
 
 	TAILQ_FOREACH (w, &waiters, list) {
-		if (!w->woken && (id == NULL || strcmp(w->id, id) == 0)) {
-			w->woken = 1;
-			http_request_wakeup(w->c->req);
+		if (id != NULL && strcmp(w->id, id) != 0)
+			continue;
+		if (w->woken) {
+			/* Awake (reading, maybe): what came now may be past
+			 * its snapshot, so it reads again before parking. */
+			w->missed = 1;
+			continue;
 		}
+		w->woken = 1;
+		http_request_wakeup(w->c->req);
 	}
 }
 
@@ -180,15 +187,30 @@ logs_park(struct http_request *req, struct api_ctx *c, uint64_t deadline,
 		kore_timer_add(logs_timer, LOGS_RECHECK_MS, NULL, 0);
 		timer_on = 1;
 	}
-	w = kore_calloc(1, sizeof(*w));
-	w->c = c;
+	/* The waiter stays listed while the request reads (see
+	 * waiters_wake): a chunk that arrives meanwhile is not lost. */
+	TAILQ_FOREACH (w, &waiters, list) {
+		if (w->c == c)
+			break;
+	}
+	if (w == NULL) {
+		w = kore_calloc(1, sizeof(*w));
+		w->c = c;
+		TAILQ_INSERT_TAIL(&waiters, w, list);
+		c->on_free = waiter_free;
+	}
 	(void)snprintf(w->id, sizeof(w->id), "%.36s", c->scratch);
 	w->deadline = deadline;
+	w->rewake = 0;
 	if ((w->node_id = node_id) != 0)
 		w->rewake = kore_time_ms() + 2500;
-	TAILQ_INSERT_TAIL(&waiters, w, list);
-	c->on_free = waiter_free;
 	c->step = LOGS_PARKED;
+	if (w->missed) {
+		/* Still woken: run again at once and read. */
+		w->missed = 0;
+		return (KORE_RESULT_RETRY);
+	}
+	w->woken = 0;
 	http_request_sleep(req);
 	return (KORE_RESULT_RETRY);
 }
@@ -242,8 +264,9 @@ api_task_logs(struct http_request *req)
 		}
 		if (w != NULL && !w->woken)
 			return (KORE_RESULT_RETRY);
-		waiter_free(c);
-		c->on_free = NULL;
+		/* The read sees every chunk announced so far. */
+		if (w != NULL)
+			w->missed = 0;
 		c->step = LOGS_READ;
 	}
 	if (c->step == LOGS_AUTH) {
