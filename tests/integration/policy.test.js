@@ -53,7 +53,16 @@ async function startConsole(name, script, over = {}) {
 }
 
 test('deploy_dir / is refused with the policy rule, and nothing runs', async () => {
-  const { id, d } = await startConsole('slash', 'id; head -1 /etc/shadow', { deploy_dir: '/' });
+  // The server knows the node's roots from its facts and refuses at once.
+  const r = await s.api('POST', '/api/v1/tasks', { token: admin, body: { node_id: agent.nodeId,
+    name: 'slash0', spec: { kind: 'console', deploy_dir: '/', console: { command: '/bin/sh' } } } });
+  assert.strictEqual(r.status, 400, r.text);
+  assert.strictEqual(r.json.field, 'spec.deploy_dir');
+  // A server that is wrong (here: its database edited behind its back)
+  // still meets the node's own refusal.
+  const id = await kit.console('slash', 'id; head -1 /etc/shadow', { stop_grace: 2 });
+  s.sql(`UPDATE tasks SET spec = jsonb_set(spec, '{deploy_dir}', '"/"') WHERE id = ${id}`);
+  const d = await kit.run('start', id);
   assert.strictEqual(d.state, 'failed', d.output);
   assert.strictEqual(d.output, `start failed: policy: deploy_dir / is outside the allowed roots (${s.dir}, ${legacy})`);
   assert.doesNotMatch(logOf(id), /root:|uid=/);

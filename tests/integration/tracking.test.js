@@ -154,8 +154,10 @@ test('cgroup: after the agent is SIGKILLed and restarts elsewhere, a stop still 
   moved = path.join(cgroupMount, `yard-test-moved-${process.pid}`);
   fs.mkdirSync(moved);
   const out = fs.openSync(agent.log, 'a');
-  agent.proc = spawn('/bin/sh', ['-c', 'echo 0 > "$1/cgroup.procs" && exec "$2" run -d --state-dir "$3"',
-    'sh', moved, path.join(TOP, 'obj', 'yard-agent'), agent.state], { stdio: ['ignore', out, out] });
+  agent.proc = spawn('/bin/sh', ['-c',
+    'echo 0 > "$1/cgroup.procs" && exec "$2" run -d --state-dir "$3" --policy "$4"',
+    'sh', moved, path.join(TOP, 'obj', 'yard-agent'), agent.state, agent.policy],
+  { stdio: ['ignore', out, out] });
   await waitFor(() => agent.logText().includes(`tracking: cgroup v2 at ${moved}/yard-${installId(agent)}\n`),
     10000, 'the agent in its new cgroup');
   await waitFor(() => agent.logText().includes(`task ${id}: adopted pid ${pid} in cgroup ${rec.cgroup}\n`),
