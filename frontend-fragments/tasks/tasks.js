@@ -179,6 +179,10 @@
 	function rootsError(dir) {
 		var roots = nodeRoots($("task-node").value);
 
+		/* A path that is not absolute is wrong for another reason,
+		 * which the server's answer names. */
+		if (typeof dir !== "string" || dir.charAt(0) !== "/")
+			return null;
 		if (roots === null || roots.some(function (r) {
 			return under(dir, r.path);
 		}))
