@@ -42,7 +42,7 @@ FUZZERS=	fuzz_token fuzz_jwks fuzz_grants fuzz_settings
 FUZZ_SECONDS?=	30
 
 .PHONY: all agent deps run test unit integ e2e bench fuzz format format-check \
-	lint clean
+	lint lint-cppcheck lint-analyzer clean
 
 all: $(OBJDIR)/yard.so $(OBJDIR)/yard-agent
 
@@ -125,14 +125,46 @@ format:
 format-check:
 	clang-format --dry-run -Werror $(FORMAT_SRCS)
 
-lint:
+# make lint: cppcheck, then gcc's static analyzer (-fanalyzer) on every C
+# file of src/ and agent/, compiled (not linked) with the flags it is built
+# with and -Werror, so that any finding fails.  A stamp per file under
+# $(OBJDIR)/lint/ keeps reruns incremental; `make -j2 lint` runs two at once.
+LINT_CC?=	gcc
+ANALYZER=	-fanalyzer -fdiagnostics-plain-output
+# Skipped for now: these three files are being rewritten on another branch
+# (issue 8, the waiting room) and fix their findings there; the lead
+# re-enables them when merging (the list must end up empty).
+ANALYZER_SKIP=	src/api/common.c src/api/agent.c src/api/logs.c
+LINT_SRCS=	$(filter-out $(ANALYZER_SKIP),$(sort $(shell find src -name '*.c')))
+LINT_AGENT=	$(sort $(wildcard agent/*.c))
+LINT_STAMPS=	$(LINT_SRCS:%.c=$(OBJDIR)/lint/%.ok) \
+		$(LINT_AGENT:%.c=$(OBJDIR)/lint/%.ok)
+
+lint: lint-cppcheck lint-analyzer
+
+lint-cppcheck:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	    --std=c99 -Isrc --suppress=missingIncludeSystem \
 	    --include=/usr/include/x86_64-linux-gnu/sys/queue.h \
 	    '-DKORE_SECCOMP_FILTER(...)=' \
 	    --inline-suppr src agent
 
+lint-analyzer: $(LINT_STAMPS)
+
+$(OBJDIR)/lint/src/%.ok: src/%.c Makefile
+	@mkdir -p $(@D)
+	$(LINT_CC) $(CFLAGS) $(KORE_FEATURES) -fPIC $(ANALYZER) \
+	    -MMD -MF $(@:.ok=.d) -MT $@ -c $< -o /dev/null
+	@touch $@
+
+$(OBJDIR)/lint/agent/%.ok: agent/%.c Makefile agent/agent.mk
+	@mkdir -p $(@D)
+	$(LINT_CC) $(AGENT_CFLAGS) $(ANALYZER) \
+	    -MMD -MF $(@:.ok=.d) -MT $@ -c $< -o /dev/null
+	@touch $@
+
 clean:
 	rm -rf $(OBJDIR)
 
 -include $(MODULE_OBJS:.o=.d)
+-include $(LINT_STAMPS:.ok=.d)

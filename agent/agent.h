@@ -380,6 +380,8 @@ void agent_tasks_load(struct agent_tasks *);
 int agent_tasks_command(struct agent_tasks *, const struct agentproto_command *,
     int64_t, char **);
 int agent_tasks_tick(struct agent_tasks *);
+/* Write tasks.json now; 0 (logged, nothing left behind) on failure. */
+int	agent_tasks_save(struct agent_tasks *);
 json_t *agent_tasks_status(struct agent_tasks *, long);
 int	agent_tasks_pending(const struct agent_tasks *, const char *);
 int	agent_tasks_health_done(struct agent_tasks *, struct agent_xfer *);

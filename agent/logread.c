@@ -293,6 +293,7 @@ agent_log_search(const char *path, const struct agent_confine *c, const char *q,
     int64_t lines, int64_t *matches, off_t *size, int *truncated)
 {
 	char  **ring, *line = NULL, part[AGENT_PATH_MAX * 2 + 16], *out, *o;
+	char   *copy;
 	size_t	cap = 0, total = 0, k, n, start;
 	ssize_t len;
 	off_t	sz;
@@ -326,9 +327,12 @@ agent_log_search(const char *path, const struct agent_confine *c, const char *q,
 			if (strcasestr(line, q) == NULL)
 				continue;
 			(*matches)++;
+			/* Out of memory: the match is counted, not kept. */
+			if ((copy = strndup(line, (size_t)len)) == NULL)
+				continue;
 			k = (size_t)(have % lines);
 			free(ring[k]);
-			ring[k] = strndup(line, (size_t)len);
+			ring[k] = copy;
 			have++;
 		}
 		(void)fclose(f);

@@ -158,7 +158,7 @@ req_step(struct agent_logreq *q)
 {
 	struct agentproto_logchunk c;
 	off_t			   size;
-	int			   restarted;
+	int			   restarted = 0;
 	uint64_t		   now = agent_mono_ms();
 
 	if (q->body != NULL)

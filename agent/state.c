@@ -740,13 +740,16 @@ cleanup:
 	return (1);
 }
 
+/* A journal record shown by yard-agent status: its first 200 bytes. */
+#define JOURNAL_PRINT_LINE 201
+
 /* yard-agent status: the last n records, oldest first, no secrets. */
 int
 agent_journal_print(const char *dir, size_t last)
 {
 	struct agent_journal j;
 	FILE		    *f;
-	char		    *line, **ring, *p;
+	char		    *line, (*ring)[JOURNAL_PRINT_LINE], *p;
 	size_t		     lcap, i, count, pending;
 	ssize_t		     n;
 	time_t		     t;
@@ -765,6 +768,8 @@ agent_journal_print(const char *dir, size_t last)
 	printf("journaled commands: %zu (%zu results not yet acknowledged)\n",
 	    j.n, pending);
 	agent_journal_close(&j);
+	if (last == 0)
+		return (1);
 	if ((ring = calloc(last, sizeof(*ring))) == NULL)
 		return (0);
 	count = 0;
@@ -774,10 +779,9 @@ agent_journal_print(const char *dir, size_t last)
 		while ((n = getline(&line, &lcap, f)) != -1) {
 			if (line[0] == 'S')
 				continue;
-			if (n > 200)
-				line[200] = '\0';
-			free(ring[count % last]);
-			ring[count % last] = strdup(line);
+			/* Truncated to JOURNAL_PRINT_LINE - 1 bytes. */
+			(void)snprintf(ring[count % last], sizeof(ring[0]),
+			    "%s", line);
 			count++;
 		}
 		free(line);
@@ -788,8 +792,6 @@ agent_journal_print(const char *dir, size_t last)
 		printf("  (none)\n");
 	for (i = count > last ? count - last : 0; i < count; i++) {
 		p = ring[i % last];
-		if (p == NULL)
-			continue;
 		p[strcspn(p, "\n")] = '\0';
 		if (p[0] == 'R' &&
 		    sscanf(p + 2 + AGENTPROTO_UUID_LEN, " %" SCNd64 " %" SCNd64,
@@ -811,7 +813,6 @@ agent_journal_print(const char *dir, size_t last)
 			    seq, state);
 		} else if (p[0] == 'A')
 			printf("  result acknowledged %.36s\n", p + 2);
-		free(p);
 	}
 	free(ring);
 	return (1);

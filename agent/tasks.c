@@ -124,17 +124,27 @@ result(int ok, int64_t received, const char *fmt, ...)
 	return (body);
 }
 
-/* tasks.json: what a restarted agent needs to adopt its tasks. */
+/* Failing to save is logged; the tasks keep running. */
 static void
 save(struct agent_tasks *ts)
 {
+	(void)agent_tasks_save(ts);
+}
+
+/*
+ * tasks.json: what a restarted agent needs to adopt its tasks, written by
+ * agent_write_atomic; 0 when it could not be written.
+ */
+int
+agent_tasks_save(struct agent_tasks *ts)
+{
 	json_t *a, *o;
-	char	path[1200], tmp[1300];
+	char   *text;
 	size_t	i;
-	int	fd;
+	int	ok;
 
 	if ((a = json_array()) == NULL)
-		return;
+		return (0);
 	for (i = 0; i < ts->n; i++) {
 		o = json_pack("{s:I, s:O, s:i, s:I, s:i, s:b, s:b, s:s, s:s, "
 			      "s:I}",
@@ -151,14 +161,16 @@ save(struct agent_tasks *ts)
 		if (o != NULL)
 			json_array_append_new(a, o);
 	}
-	(void)snprintf(path, sizeof(path), "%s/%s", ts->dir, TASKS_FILE);
-	(void)snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
-		-1 ||
-	    json_dumpfd(a, fd, JSON_COMPACT) == -1 || fsync(fd) == -1 ||
-	    close(fd) == -1 || rename(tmp, path) == -1)
-		log_warn("%s", path);
+	text = json_dumps(a, JSON_COMPACT);
 	json_decref(a);
+	if (text == NULL) {
+		log_warnx("%s/%s: out of memory", ts->dir, TASKS_FILE);
+		return (0);
+	}
+	/* It logs why it failed and leaves no temporary file behind. */
+	ok = agent_write_atomic(ts->dir, TASKS_FILE, text, strlen(text), 0600);
+	free(text);
+	return (ok);
 }
 
 /* A mark from tasks.json: printable, no '=' or space, and it fits. */

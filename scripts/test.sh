@@ -49,6 +49,14 @@ run_node() {
 }
 
 if [ -z "$only" ]; then
+	# The layer rules (docs/architecture.md): one counted check.
+	echo "== check-layers"
+	if scripts/check-layers.sh >"$logdir/check-layers.log" 2>&1; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+	fi
+	sed 's/^/   /' "$logdir/check-layers.log"
 	for t in "$@"; do
 		name=$(basename "$t")
 		echo "== $name"

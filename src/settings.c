@@ -257,6 +257,14 @@ set_check(const struct set_def *d, const char *v, char *err, size_t errlen)
 	return (0);
 }
 
+/*
+ * gcc -fanalyzer (12) loses a pointer stored through the table's offset
+ * (s + d->off) and reports it leaked: app_settings_cleanup() frees it.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wanalyzer-malloc-leak"
+#endif
 static int
 set_apply(struct app_settings *s, const struct set_def *d, const char *v,
     char *err, size_t errlen)
@@ -309,6 +317,9 @@ set_apply(struct app_settings *s, const struct set_def *d, const char *v,
 	}
 	return (1);
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 static const struct set_def *
 set_by_filekey(const char *key, size_t len)

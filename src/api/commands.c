@@ -8,7 +8,6 @@
  * of the target get 403, others 404.
  */
 
-#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
+#include "agentproto/agentproto.h"
 #include "app.h"
 #include "api/api.h"
 
@@ -113,26 +113,7 @@ static int commands_issue(struct http_request *, struct api_ctx *);
 static int task_issue(struct http_request *, struct api_ctx *, const char *,
     int64_t);
 static int commands_list(struct http_request *, struct api_ctx *);
-static int uuid_ok(const char *);
 static enum auth_level task_need(const char *);
-
-static int
-uuid_ok(const char *s)
-{
-	size_t i;
-
-	if (strlen(s) != 36)
-		return (0);
-	for (i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return (0);
-		} else if (!isxdigit((unsigned char)s[i])) {
-			return (0);
-		}
-	}
-	return (1);
-}
 
 int
 api_commands(struct http_request *req)
@@ -161,7 +142,7 @@ commands_issue(struct http_request *req, struct api_ctx *c)
 	int	      has_node, has_task;
 	int64_t	      node, task;
 	enum api_step s;
-	json_t	     *pl;
+	json_t	     *pl, *j;
 
 	if (!api_body_str(req, c, "type", 1, 32, &type) ||
 	    !api_body_id(req, c, "node_id", &has_node, &node) ||
@@ -234,12 +215,10 @@ commands_issue(struct http_request *req, struct api_ctx *c)
 		    "this node has been revoked", "node_id"));
 	}
 	api_node_wake(node);
-	http_response_header(req, "content-type",
-	    "application/json; charset=utf-8");
-	http_response_header(req, "cache-control", "no-store");
-	http_response(req, 201, api_val(c, 0, 3), strlen(api_val(c, 0, 3)));
+	/* The shared reply: its security headers with the command. */
+	j = api_val_json(c, 0, 3);
 	api_db_clear(c);
-	return (KORE_RESULT_OK);
+	return (api_reply_json(req, 201, j));
 }
 
 static int
@@ -291,7 +270,7 @@ api_command(struct http_request *req)
 	if (req->method != HTTP_METHOD_GET)
 		return (api_error(req, 405, "method_not_allowed", NULL, NULL));
 	id = req->path + strlen("/api/v1/commands/");
-	if (!uuid_ok(id))
+	if (!agentproto_uuid_valid(id))
 		return (api_not_found(req));
 	if ((s = api_begin(req, &c, 0)) != API_GO)
 		return (api_return(s));
@@ -364,12 +343,7 @@ task_issue(struct http_request *req, struct api_ctx *c, const char *type,
 	else {
 		node = api_val_int(c, 0, 3);
 		api_node_wake(node);
-		http_response_header(req, "content-type",
-		    "application/json; charset=utf-8");
-		http_response_header(req, "cache-control", "no-store");
-		http_response(req, 201, api_val(c, 0, 2),
-		    strlen(api_val(c, 0, 2)));
-		rc = KORE_RESULT_OK;
+		rc = api_reply_json(req, 201, api_val_json(c, 0, 2));
 	}
 	api_db_clear(c);
 	return (rc);

@@ -9,6 +9,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,7 @@ static int   mig_exec(PGconn *, const char *, char *, size_t);
 static int
 mig_cmp(const void *a, const void *b)
 {
-	return (strcmp(*(char *const *)a, *(char *const *)b));
+	return (strcmp(a, b));
 }
 
 static char *
@@ -84,7 +85,7 @@ store_db_migrate(const char *conninfo, const char *dir, int wait_secs,
 	PGresult      *res;
 	DIR	      *d;
 	struct dirent *de;
-	char	      *names[MIGRATION_MAX], *sql, sub[512];
+	char	       names[MIGRATION_MAX][NAME_MAX + 1], *sql, sub[512];
 	const char    *params[1];
 	size_t	       n, i, len;
 	int	       ret, tries, locked;
@@ -108,11 +109,7 @@ store_db_migrate(const char *conninfo, const char *dir, int wait_secs,
 			closedir(d);
 			goto cleanup;
 		}
-		if ((names[n] = strdup(de->d_name)) == NULL) {
-			closedir(d);
-			snprintf(err, errlen, "out of memory");
-			goto cleanup;
-		}
+		(void)snprintf(names[n], sizeof(names[n]), "%s", de->d_name);
 		n++;
 	}
 	closedir(d);
@@ -201,7 +198,5 @@ cleanup:
 		    sizeof(sub));
 	if (db != NULL)
 		PQfinish(db);
-	for (i = 0; i < n; i++)
-		free(names[i]);
 	return (ret);
 }

@@ -1,0 +1,40 @@
+#!/bin/sh
+# The layer rules of docs/architecture.md ("Layers") that a grep can check:
+# a file under src/api/ holds no SQL (SELECT, INSERT INTO, UPDATE ... SET,
+# DELETE FROM inside a string literal) and includes none of the store's
+# internals (the database and Redis drivers, store/ headers other than
+# store/store.h).
+#
+# scripts/check-layers.allow lists what still breaks a rule today, one
+# "file rule" per line (rule: sql or include); the store move empties it.
+# This fails on a break that is not listed, and on a listed one that is
+# gone (delete the line), so the list only shrinks.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+allow=scripts/check-layers.allow
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+sql='"[^"]*(SELECT |INSERT INTO |DELETE FROM |UPDATE [A-Za-z_]+( [A-Za-z_]+)? SET )'
+internals='[<"](kore/pgsql\.h|libpq-fe\.h|hiredis/|store/)'
+for f in src/api/*.c src/api/*.h; do
+	[ -f "$f" ] || continue
+	grep -Eq "$sql" "$f" && echo "$f sql"
+	grep -E '^[[:space:]]*#[[:space:]]*include' "$f" | grep -E "$internals" |
+	    grep -vq '"store/store\.h"' && echo "$f include"
+done | sort -u >"$tmp/found"
+grep -Ev '^[[:space:]]*(#|$)' "$allow" | sort -u >"$tmp/listed"
+
+rc=0
+comm -23 "$tmp/found" "$tmp/listed" >"$tmp/new"
+comm -13 "$tmp/found" "$tmp/listed" >"$tmp/gone"
+while read -r f rule; do
+	echo "check-layers: $f breaks the rule '$rule' (docs/architecture.md, Layers): move it under src/store/"
+	rc=1
+done <"$tmp/new"
+while read -r f rule; do
+	echo "check-layers: $f no longer breaks '$rule': delete its line from $allow"
+	rc=1
+done <"$tmp/gone"
+[ $rc -eq 0 ] && echo "check-layers: ok, $(wc -l <"$tmp/listed") listed exceptions left"
+exit $rc
