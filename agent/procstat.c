@@ -22,6 +22,7 @@
 static long page_size;
 
 static int parse_int(const char **, const char *, int64_t *);
+static int stat_read(const char *, struct agent_proc *);
 
 /* A decimal integer (optionally negative) then a space or the end. */
 static int
@@ -205,6 +206,24 @@ agent_proc_cpu(const struct agent_proc *p, long hz)
 	return ((double)dt * 1000.0 / (double)hz * 100.0 / (double)dms);
 }
 
+/* Read and parse one /proc/<pid>/stat (path) into *p: 1, else 0. */
+static int
+stat_read(const char *path, struct agent_proc *p)
+{
+	char	buf[1024];
+	ssize_t len;
+	int	fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (0);
+	len = read(fd, buf, sizeof(buf) - 1);
+	(void)close(fd);
+	if (len <= 0)
+		return (0);
+	memset(p, 0, sizeof(*p));
+	return (agent_proc_parse(buf, (size_t)len, p));
+}
+
 /*
  * One pass over /proc: out[i] sums the processes whose session is
  * leaders[i] (a task runs in a session of its own, so this is its whole
@@ -218,11 +237,10 @@ agent_proc_tree(const int *leaders, size_t n, struct agent_tree *out)
 {
 	struct agent_proc p;
 	struct dirent	 *d;
-	char		  path[64], buf[1024];
-	ssize_t		  len;
+	char		  path[64];
 	size_t		  i;
 	DIR		 *dir;
-	int		  fd, seen = 0;
+	int		  seen = 0;
 
 	memset(out, 0, n * sizeof(*out));
 	if ((dir = opendir("/proc")) == NULL)
@@ -232,14 +250,7 @@ agent_proc_tree(const int *leaders, size_t n, struct agent_tree *out)
 			continue;
 		(void)snprintf(path, sizeof(path), "/proc/%.20s/stat",
 		    d->d_name);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-			continue;
-		len = read(fd, buf, sizeof(buf) - 1);
-		(void)close(fd);
-		if (len <= 0)
-			continue;
-		memset(&p, 0, sizeof(p));
-		if (!agent_proc_parse(buf, (size_t)len, &p))
+		if (!stat_read(path, &p))
 			continue;
 		seen++;
 		for (i = 0; i < n; i++) {
@@ -265,11 +276,10 @@ int
 agent_proc_tree_cgroup(const char *cgdir, struct agent_tree *out)
 {
 	struct agent_proc p;
-	char		  path[AGENT_PATH_MAX + 32], buf[1024];
-	ssize_t		  len;
+	char		  path[AGENT_PATH_MAX + 32];
 	FILE		 *f;
 	long		  pid;
-	int		  fd, seen = 0;
+	int		  seen = 0;
 
 	memset(out, 0, sizeof(*out));
 	(void)snprintf(path, sizeof(path), "%s/cgroup.procs", cgdir);
@@ -279,14 +289,7 @@ agent_proc_tree_cgroup(const char *cgdir, struct agent_tree *out)
 		if (pid < 1 || pid > INT32_MAX)
 			continue;
 		(void)snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-			continue;
-		len = read(fd, buf, sizeof(buf) - 1);
-		(void)close(fd);
-		if (len <= 0)
-			continue;
-		memset(&p, 0, sizeof(p));
-		if (!agent_proc_parse(buf, (size_t)len, &p))
+		if (!stat_read(path, &p))
 			continue;
 		seen++;
 		out->ticks += p.utime + p.stime + p.cutime + p.cstime;
