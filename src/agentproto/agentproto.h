@@ -4,6 +4,11 @@
  * The agent wire format (docs/agent-protocol.md): structs, limits and the
  * codecs that encode, decode and validate every message.  No Kore symbols:
  * built into the server, the agent, the unit tests and the fuzzers.
+ *
+ * One file per message family: common.c (helpers, UTF-8, UUIDs, error
+ * replies), auth.c, facts.c (facts and the node policy), enroll.c,
+ * heartbeat.c (metrics, task status), commands.c (poll, result), logs.c
+ * and taskspec.c (the task-spec schema).  internal.h is private to them.
  */
 
 #ifndef AGENTPROTO_H
