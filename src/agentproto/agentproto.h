@@ -91,12 +91,16 @@ struct agentproto_policy {
 	int64_t log_bytes; /* a task log rotates past this */
 };
 
+#define AGENTPROTO_OS_FAMILY_MAX 16
+
 /* Node facts (enrol and heartbeat).  Every member is required except
- * disks, which may be absent (no disks), and policy (older agents send
- * none: has_policy is then 0). */
+ * disks, which may be absent (no disks), policy (older agents send
+ * none: has_policy is then 0) and os_family ("linux" or "windows"; older
+ * agents send none, which decodes as "linux"; not encoded when empty). */
 struct agentproto_facts {
 	char			 hostname[AGENTPROTO_STR_MAX + 1];
 	char			 os[AGENTPROTO_STR_MAX + 1];
+	char			 os_family[AGENTPROTO_OS_FAMILY_MAX + 1];
 	char			 kernel[AGENTPROTO_STR_MAX + 1];
 	char			 arch[AGENTPROTO_STR_MAX + 1];
 	int64_t			 cpus;
@@ -404,6 +408,8 @@ const struct agentproto_task_field *agentproto_task_fields(size_t *);
 char *agentproto_task_spec_doc(void);
 
 /* Small validators shared by both sides. */
+/* "linux" or "windows": the OS families facts and task specs know. */
+int agentproto_os_family_valid(const char *);
 int agentproto_secret_valid(const char *);
 int agentproto_uuid_valid(const char *);
 /* "stdout", or a relative path without "..", "." or empty components. */

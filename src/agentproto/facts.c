@@ -49,6 +49,17 @@ agentproto_facts_decode(const json_t *o, const char *pfx,
 		err))
 		return (0);
 
+	/* Older agents send no os_family: they all ran on Linux. */
+	(void)snprintf(f->os_family, sizeof(f->os_family), "linux");
+	if (!agentproto_get_str(o, pfx, "os_family", 0, 1,
+		AGENTPROTO_OS_FAMILY_MAX, f->os_family, sizeof(f->os_family),
+		err))
+		return (0);
+	if (!agentproto_os_family_valid(f->os_family)) {
+		agentproto_err_set(err, pfx, "os_family",
+		    "must be linux or windows");
+		return (0);
+	}
 	if ((d = agentproto_member(o, pfx, "policy", 0, err)) != NULL) {
 		agentproto_path_join(dp, sizeof(dp), pfx, "policy");
 		if (!policy_decode(d, dp, &f->policy, err))
@@ -245,6 +256,9 @@ agentproto_facts_to_json(const struct agentproto_facts *f)
 		    !agentproto_set(d, "free", json_integer(f->disks[i].free)))
 			goto fail;
 	}
+	if (f->os_family[0] != '\0' &&
+	    !agentproto_set(o, "os_family", json_string(f->os_family)))
+		goto fail;
 	if (f->has_policy &&
 	    !agentproto_set(o, "policy", policy_to_json(&f->policy)))
 		goto fail;
@@ -296,4 +310,11 @@ policy_to_json(const struct agentproto_policy *p)
 fail:
 	json_decref(o);
 	return (NULL);
+}
+
+int
+agentproto_os_family_valid(const char *s)
+{
+	return (s != NULL &&
+	    (strcmp(s, "linux") == 0 || strcmp(s, "windows") == 0));
 }

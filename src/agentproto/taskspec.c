@@ -628,10 +628,11 @@ agentproto_task_spec_os(const json_t *in, const char *os_family,
 		memset(err, 0, sizeof(*err));
 	memset(&c, 0, sizeof(c));
 	c.err = err;
-	if (os_family == NULL || strcmp(os_family, "linux") == 0)
-		c.os = TS_LINUX;
-	else if (strcmp(os_family, "windows") == 0)
-		c.os = TS_WINDOWS;
+	if (os_family == NULL)
+		os_family = "linux";
+	if (agentproto_os_family_valid(os_family))
+		c.os =
+		    strcmp(os_family, "windows") == 0 ? TS_WINDOWS : TS_LINUX;
 	else {
 		agentproto_err_set(err, "", "os_family",
 		    "must be linux or windows");

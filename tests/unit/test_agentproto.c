@@ -270,6 +270,7 @@ fill_facts(struct agentproto_facts *f)
 	memset(f, 0, sizeof(*f));
 	snprintf(f->hostname, sizeof(f->hostname), "app-01");
 	snprintf(f->os, sizeof(f->os), "Debian GNU/Linux 12 (bookworm) é");
+	snprintf(f->os_family, sizeof(f->os_family), "windows");
 	snprintf(f->kernel, sizeof(f->kernel), "6.1.0-18-amd64");
 	snprintf(f->arch, sizeof(f->arch), "x86_64");
 	f->cpus = 4;
@@ -320,6 +321,7 @@ assert_facts_equal(const struct agentproto_facts *a,
 
 	assert_string_equal(a->hostname, b->hostname);
 	assert_string_equal(a->os, b->os);
+	assert_string_equal(a->os_family, b->os_family);
 	assert_string_equal(a->kernel, b->kernel);
 	assert_string_equal(a->arch, b->arch);
 	assert_int_equal(a->cpus, b->cpus);
@@ -1241,6 +1243,51 @@ test_agentproto_facts_json(void **state)
 	json_decref(j);
 }
 
+/* facts.os_family: optional (older agents: linux), linux or windows. */
+static void
+test_agentproto_facts_os_family(void **state)
+{
+	struct agentproto_facts in, out;
+	struct agentproto_err	err;
+	json_t		       *j;
+	char		       *s;
+
+	fill_facts(&in);
+	j = agentproto_facts_to_json(&in);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "os_family")),
+	    "windows");
+	assert_int_equal(agentproto_facts_from_json(j, &out, &err), 1);
+	assert_string_equal(out.os_family, "windows");
+
+	json_object_del(j, "os_family");
+	assert_int_equal(agentproto_facts_from_json(j, &out, &err), 1);
+	assert_string_equal(out.os_family, "linux");
+
+	json_object_set_new(j, "os_family", json_string("beos"));
+	assert_int_equal(agentproto_facts_from_json(j, &out, &err), 0);
+	assert_string_equal(err.field, "facts.os_family");
+	json_object_set_new(j, "os_family", json_integer(1));
+	assert_int_equal(agentproto_facts_from_json(j, &out, &err), 0);
+	assert_string_equal(err.field, "facts.os_family");
+	json_decref(j);
+
+	/* An agent that fills none sends none (the wire stays as it was). */
+	in.os_family[0] = '\0';
+	j = agentproto_facts_to_json(&in);
+	assert_non_null(j);
+	assert_null(json_object_get(j, "os_family"));
+	s = json_dumps(j, JSON_COMPACT);
+	assert_non_null(s);
+	assert_null(strstr(s, "os_family"));
+	free(s);
+	json_decref(j);
+	assert_true(agentproto_os_family_valid("linux"));
+	assert_true(agentproto_os_family_valid("windows"));
+	assert_false(agentproto_os_family_valid("Linux"));
+	assert_false(agentproto_os_family_valid(NULL));
+}
+
 /* Normalise a spec given as JSON text; NULL and err filled on refusal. */
 static json_t *
 spec_of(const char *text, struct agentproto_err *err)
@@ -1751,6 +1798,7 @@ main(void)
 		cmocka_unit_test(test_agentproto_utf8_clean),
 		cmocka_unit_test(test_agentproto_validators),
 		cmocka_unit_test(test_agentproto_facts_json),
+		cmocka_unit_test(test_agentproto_facts_os_family),
 		cmocka_unit_test(test_agentproto_logs),
 	};
 
