@@ -26,7 +26,7 @@ endif
 # Kore-free sources: linked by the module, unit tests and fuzzers alike.
 AUTH_SRCS=	src/auth/token.c src/auth/keyset.c src/auth/cache.c \
 		src/auth/perm.c
-PROTO_SRCS=	src/agentproto/agentproto.c
+PROTO_SRCS=	$(AGENTPROTO_SRCS)
 PURE_SRCS=	src/settings.c $(AUTH_SRCS) $(PROTO_SRCS)
 MODULE_SRCS=	$(PURE_SRCS) src/app.c src/auth/sso.c src/store/db.c \
 		src/store/redis.c src/api/common.c src/api/me.c \

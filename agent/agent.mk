@@ -13,13 +13,17 @@ OBJDIR?=	obj
 FUZZ_SECONDS?=	30
 
 AGENT_PKGS=	jansson libcurl
-AGENTPROTO_SRCS=	src/agentproto/agentproto.c
+AGENTPROTO_SRCS=	src/agentproto/common.c src/agentproto/auth.c \
+		src/agentproto/facts.c src/agentproto/enroll.c \
+		src/agentproto/heartbeat.c src/agentproto/commands.c \
+		src/agentproto/logs.c src/agentproto/taskspec.c
+AGENTPROTO_OBJS=	$(AGENTPROTO_SRCS:src/agentproto/%.c=$(OBJDIR)/agent/proto/%.o)
 AGENT_SRCS=	agent/main.c agent/log.c agent/state.c agent/facts.c \
 		agent/http.c agent/run.c agent/procstat.c agent/supervise.c \
 		agent/tasks.c agent/logs.c agent/logread.c agent/policy.c \
 		agent/cgroup.c
 AGENT_OBJS=	$(AGENT_SRCS:agent/%.c=$(OBJDIR)/agent/%.o) \
-		$(OBJDIR)/agent/agentproto.o
+		$(AGENTPROTO_OBJS)
 AGENT_BIN=	$(OBJDIR)/yard-agent
 AGENT_UNIT_TESTS=	$(OBJDIR)/tests/test_agentproto \
 		$(OBJDIR)/tests/test_procstat $(OBJDIR)/tests/test_supervise \
@@ -66,12 +70,12 @@ $(OBJDIR)/agent/%.o: agent/%.c
 	$(CC) $(AGENT_CFLAGS) -MMD -c $< -o $@
 
 # The codecs again, without -fPIC and Kore's feature flags.
-$(OBJDIR)/agent/agentproto.o: $(AGENTPROTO_SRCS)
+$(OBJDIR)/agent/proto/%.o: src/agentproto/%.c
 	@mkdir -p $(@D)
 	$(CC) $(AGENT_CFLAGS) -MMD -c $< -o $@
 
 $(OBJDIR)/tests/test_agentproto: tests/unit/test_agentproto.c \
-    $(AGENTPROTO_SRCS)
+    $(AGENTPROTO_SRCS) src/agentproto/agentproto.h src/agentproto/internal.h
 	@mkdir -p $(@D)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ \
 	    tests/unit/test_agentproto.c $(AGENTPROTO_SRCS) \

@@ -146,6 +146,7 @@ agent_sys_refresh(struct agent_sys *s)
 		    strlen(u.machine));
 	}
 	os_release(f->os, sizeof(f->os));
+	(void)snprintf(f->os_family, sizeof(f->os_family), "linux");
 	if ((ncpu = sysconf(_SC_NPROCESSORS_ONLN)) > 0)
 		f->cpus = ncpu;
 	if ((fd = open("/proc/sys/kernel/random/boot_id",

@@ -4,6 +4,11 @@
  * The agent wire format (docs/agent-protocol.md): structs, limits and the
  * codecs that encode, decode and validate every message.  No Kore symbols:
  * built into the server, the agent, the unit tests and the fuzzers.
+ *
+ * One file per message family: common.c (helpers, UTF-8, UUIDs, error
+ * replies), auth.c, facts.c (facts and the node policy), enroll.c,
+ * heartbeat.c (metrics, task status), commands.c (poll, result), logs.c
+ * and taskspec.c (the task-spec schema).  internal.h is private to them.
  */
 
 #ifndef AGENTPROTO_H
@@ -86,12 +91,16 @@ struct agentproto_policy {
 	int64_t log_bytes; /* a task log rotates past this */
 };
 
+#define AGENTPROTO_OS_FAMILY_MAX 16
+
 /* Node facts (enrol and heartbeat).  Every member is required except
- * disks, which may be absent (no disks), and policy (older agents send
- * none: has_policy is then 0). */
+ * disks, which may be absent (no disks), policy (older agents send
+ * none: has_policy is then 0) and os_family ("linux" or "windows"; older
+ * agents send none, which decodes as "linux"; not encoded when empty). */
 struct agentproto_facts {
 	char			 hostname[AGENTPROTO_STR_MAX + 1];
 	char			 os[AGENTPROTO_STR_MAX + 1];
+	char			 os_family[AGENTPROTO_OS_FAMILY_MAX + 1];
 	char			 kernel[AGENTPROTO_STR_MAX + 1];
 	char			 arch[AGENTPROTO_STR_MAX + 1];
 	int64_t			 cpus;
@@ -335,10 +344,72 @@ int agentproto_task_status_check(const json_t *, struct agentproto_err *);
  * stop_grace, health, log_files; docs/api.md) checked in full and returned
  * as a new normalised object with every default filled in, or NULL with
  * *err naming the offending member.  Unknown members are dropped.
+ * agentproto_task_spec() judges paths as a Linux node would;
+ * agentproto_task_spec_os() as a node of the given OS family would
+ * ("linux" or "windows"; NULL is "linux"; anything else is refused).
  */
 json_t *agentproto_task_spec(const json_t *, struct agentproto_err *);
+json_t *agentproto_task_spec_os(const json_t *, const char *,
+    struct agentproto_err *);
+
+/*
+ * The task-spec schema: one row per member, in the order members are
+ * checked and written.  It drives agentproto_task_spec() and the field
+ * list in docs/api.md ("Task specs"; agentproto_task_spec_doc() writes
+ * it, a unit test keeps the two equal).
+ */
+#define AGENTPROTO_KIND_CONSOLE 0x1
+#define AGENTPROTO_KIND_TOMCAT	0x2
+#define AGENTPROTO_KIND_JAR	0x4
+#define AGENTPROTO_KIND_ALL	0x7
+
+enum agentproto_field_type {
+	AGENTPROTO_FIELD_TEXT, /* a string without NUL, at most 4096 bytes */
+	AGENTPROTO_FIELD_PATH, /* absolute or relative, no "..", 1024 bytes */
+	AGENTPROTO_FIELD_ABSPATH, /* absolute for the node's OS, no ".." */
+	AGENTPROTO_FIELD_URLPATH, /* an HTTP path: '/' then no spaces */
+	AGENTPROTO_FIELD_INT, /* an integer from min to max */
+	AGENTPROTO_FIELD_TEXTS, /* an array of at most max TEXT strings */
+	AGENTPROTO_FIELD_PATHS, /* an array of at most max PATH strings */
+	AGENTPROTO_FIELD_ENV, /* {"NAME":"value"}, at most max names */
+	AGENTPROTO_FIELD_ENUM, /* one of values */
+	AGENTPROTO_FIELD_OBJECT /* the rows whose section is this name */
+};
+
+enum agentproto_presence {
+	AGENTPROTO_OPTIONAL = 0, /* absent (or a null object) stays absent */
+	AGENTPROTO_REQUIRED, /* absent is refused as "missing" */
+	AGENTPROTO_DEFAULTED /* absent takes the default ([] {} for lists) */
+};
+
+/* The default is a Linux path: on other OS families the member is
+ * required instead. */
+#define AGENTPROTO_FIELD_LINUX_DEFAULT 0x1
+
+struct agentproto_task_field {
+	const char		  *section; /* "" at the top, else its object */
+	const char		  *name;
+	enum agentproto_field_type type;
+	unsigned		   kinds; /* AGENTPROTO_KIND_* having it */
+	enum agentproto_presence   presence;
+	int64_t			   min; /* INT */
+	int64_t			   max; /* INT; the most members of lists */
+	int64_t			   def_int; /* INT default */
+	const char		  *def; /* string or ENUM default */
+	const char		  *values[4]; /* ENUM, NULL-terminated */
+	unsigned		   flags;
+	const char		  *doc; /* what it means (Markdown) */
+};
+
+/* The rows, *n of them. */
+const struct agentproto_task_field *agentproto_task_fields(size_t *);
+/* The Markdown field table for docs/api.md, malloc'd; NULL without
+ * memory. */
+char *agentproto_task_spec_doc(void);
 
 /* Small validators shared by both sides. */
+/* "linux" or "windows": the OS families facts and task specs know. */
+int agentproto_os_family_valid(const char *);
 int agentproto_secret_valid(const char *);
 int agentproto_uuid_valid(const char *);
 /* "stdout", or a relative path without "..", "." or empty components. */

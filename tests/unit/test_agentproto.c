@@ -270,6 +270,7 @@ fill_facts(struct agentproto_facts *f)
 	memset(f, 0, sizeof(*f));
 	snprintf(f->hostname, sizeof(f->hostname), "app-01");
 	snprintf(f->os, sizeof(f->os), "Debian GNU/Linux 12 (bookworm) é");
+	snprintf(f->os_family, sizeof(f->os_family), "windows");
 	snprintf(f->kernel, sizeof(f->kernel), "6.1.0-18-amd64");
 	snprintf(f->arch, sizeof(f->arch), "x86_64");
 	f->cpus = 4;
@@ -320,6 +321,7 @@ assert_facts_equal(const struct agentproto_facts *a,
 
 	assert_string_equal(a->hostname, b->hostname);
 	assert_string_equal(a->os, b->os);
+	assert_string_equal(a->os_family, b->os_family);
 	assert_string_equal(a->kernel, b->kernel);
 	assert_string_equal(a->arch, b->arch);
 	assert_int_equal(a->cpus, b->cpus);
@@ -1241,6 +1243,51 @@ test_agentproto_facts_json(void **state)
 	json_decref(j);
 }
 
+/* facts.os_family: optional (older agents: linux), linux or windows. */
+static void
+test_agentproto_facts_os_family(void **state)
+{
+	struct agentproto_facts in, out;
+	struct agentproto_err	err;
+	json_t		       *j;
+	char		       *s;
+
+	fill_facts(&in);
+	j = agentproto_facts_to_json(&in);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "os_family")),
+	    "windows");
+	assert_int_equal(agentproto_facts_from_json(j, &out, &err), 1);
+	assert_string_equal(out.os_family, "windows");
+
+	json_object_del(j, "os_family");
+	assert_int_equal(agentproto_facts_from_json(j, &out, &err), 1);
+	assert_string_equal(out.os_family, "linux");
+
+	json_object_set_new(j, "os_family", json_string("beos"));
+	assert_int_equal(agentproto_facts_from_json(j, &out, &err), 0);
+	assert_string_equal(err.field, "facts.os_family");
+	json_object_set_new(j, "os_family", json_integer(1));
+	assert_int_equal(agentproto_facts_from_json(j, &out, &err), 0);
+	assert_string_equal(err.field, "facts.os_family");
+	json_decref(j);
+
+	/* An agent that fills none sends none (the wire stays as it was). */
+	in.os_family[0] = '\0';
+	j = agentproto_facts_to_json(&in);
+	assert_non_null(j);
+	assert_null(json_object_get(j, "os_family"));
+	s = json_dumps(j, JSON_COMPACT);
+	assert_non_null(s);
+	assert_null(strstr(s, "os_family"));
+	free(s);
+	json_decref(j);
+	assert_true(agentproto_os_family_valid("linux"));
+	assert_true(agentproto_os_family_valid("windows"));
+	assert_false(agentproto_os_family_valid("Linux"));
+	assert_false(agentproto_os_family_valid(NULL));
+}
+
 /* Normalise a spec given as JSON text; NULL and err filled on refusal. */
 static json_t *
 spec_of(const char *text, struct agentproto_err *err)
@@ -1397,6 +1444,223 @@ test_agentproto_task_spec_refusals(void **state)
 	    "log_files[0]");
 }
 
+/* Paths per OS family: Linux POSIX, Windows drive or UNC. */
+static json_t *
+spec_os(const char *deploy_dir, const char *os, struct agentproto_err *err)
+{
+	json_t *in, *out;
+
+	in = json_pack("{s:s, s:s, s:{s:s}, s:[s]}", "kind", "console",
+	    "deploy_dir", deploy_dir, "console", "command", "run.cmd",
+	    "log_files", "logs\\*.log");
+	assert_non_null(in);
+	out = agentproto_task_spec_os(in, os, err);
+	json_decref(in);
+	return (out);
+}
+
+static void
+test_agentproto_task_spec_os(void **state)
+{
+	static const struct {
+		const char *path;
+		int	    linux_ok;
+		int	    windows_ok;
+	} paths[] = { { "/srv/yard/a", 1, 0 }, { "/", 1, 0 },
+		{ "C:\\apps\\x", 0, 1 }, { "c:/apps/x", 0, 1 },
+		{ "C:\\", 0, 1 }, { "\\\\server\\share\\x", 0, 1 },
+		{ "//server/share", 1, 1 }, { "C:apps", 0, 0 },
+		{ "\\apps", 0, 0 }, { "apps\\x", 0, 0 },
+		{ "C:\\a\\..\\b", 0, 0 }, { "C:/a/../b", 0, 0 },
+		{ "C:\\a\\b.", 0, 0 }, { "C:\\a\\b \\c", 0, 0 },
+		{ "C:\\a:stream", 0, 0 }, { "C:\\a|b", 0, 0 },
+		{ "\\\\?\\C:\\x", 0, 0 }, { "\\\\.\\pipe\\x", 0, 0 },
+		{ "\\\\server", 0, 0 }, { "\\\\server\\", 0, 0 },
+		{ "\\\\\\share", 0, 0 }, { "C:\\a\\.\\b", 0, 1 },
+		{ "/opt/../etc", 0, 0 }, { "C:\\a\tb", 0, 0 } };
+	struct agentproto_err err;
+	json_t		     *a, *b, *in;
+	size_t		      i;
+
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		a = spec_os(paths[i].path, "linux", &err);
+		if ((a != NULL) != paths[i].linux_ok)
+			fail_msg("linux %s: %s", paths[i].path,
+			    a != NULL ? "accepted" : err.msg);
+		if (a == NULL)
+			assert_string_equal(err.field, "deploy_dir");
+		json_decref(a);
+		a = spec_os(paths[i].path, "windows", &err);
+		if ((a != NULL) != paths[i].windows_ok)
+			fail_msg("windows %s: %s", paths[i].path,
+			    a != NULL ? "accepted" : err.msg);
+		if (a == NULL)
+			assert_string_equal(err.field, "deploy_dir");
+		json_decref(a);
+	}
+
+	/* agentproto_task_spec() is the Linux variant; NULL is Linux. */
+	a = spec_os("/srv/yard/a", NULL, &err);
+	assert_non_null(a);
+	in = json_pack("{s:s, s:s, s:{s:s}, s:[s]}", "kind", "console",
+	    "deploy_dir", "/srv/yard/a", "console", "command", "run.cmd",
+	    "log_files", "logs\\*.log");
+	b = agentproto_task_spec(in, &err);
+	assert_non_null(b);
+	assert_true(json_equal(a, b));
+	json_decref(a);
+	json_decref(b);
+	json_decref(in);
+
+	/* An unknown family is refused, not guessed. */
+	assert_null(spec_os("/srv/yard/a", "plan9", &err));
+	assert_string_equal(err.field, "os_family");
+
+	/* Relative paths and lists follow the family too. */
+	in = json_pack("{s:s, s:s, s:{s:s}, s:[s]}", "kind", "console",
+	    "deploy_dir", "D:\\yard\\a", "console", "command",
+	    "bin\\..\\..\\x.exe", "log_files", "a.log");
+	assert_null(agentproto_task_spec_os(in, "windows", &err));
+	assert_string_equal(err.field, "console.command");
+	json_decref(in);
+	in = json_pack("{s:s, s:s, s:{s:s}, s:[s]}", "kind", "console",
+	    "deploy_dir", "D:\\yard\\a", "console", "command", "bin\\x.exe",
+	    "log_files", "..\\secret.log");
+	assert_null(agentproto_task_spec_os(in, "windows", &err));
+	assert_string_equal(err.field, "log_files[0]");
+	json_decref(in);
+
+	/* jar.java defaults to a Linux path: on Windows it is required. */
+	in = json_pack("{s:s, s:s, s:{s:s}}", "kind", "jar", "deploy_dir",
+	    "D:\\yard\\j", "jar", "jar", "app.jar");
+	assert_null(agentproto_task_spec_os(in, "windows", &err));
+	assert_string_equal(err.field, "jar.java");
+	assert_string_equal(err.msg, "missing");
+	json_object_set_new(json_object_get(in, "jar"), "java",
+	    json_string("C:\\Program Files\\Java\\bin\\java.exe"));
+	a = agentproto_task_spec_os(in, "windows", &err);
+	assert_non_null(a);
+	json_decref(a);
+	json_decref(in);
+}
+
+/* Minimal specs of each kind, with a health check where it can be. */
+static const char *const minimal[] = {
+	"{\"kind\":\"console\",\"deploy_dir\":\"/d\",\"console\":"
+	"{\"command\":\"x\"},\"health\":{\"path\":\"/h\",\"port\":1}}",
+	"{\"kind\":\"tomcat\",\"deploy_dir\":\"/d\",\"tomcat\":"
+	"{\"home\":\"/t\",\"port\":8080},\"health\":{\"path\":\"/h\"}}",
+	"{\"kind\":\"jar\",\"deploy_dir\":\"/d\",\"jar\":{\"jar\":\"a.jar\"},"
+	"\"health\":{\"path\":\"/h\",\"port\":1}}",
+};
+
+/* The table drives the normaliser: every default it names is filled in,
+ * every member it requires is refused as missing, by its path. */
+static void
+test_agentproto_task_spec_table(void **state)
+{
+	const struct agentproto_task_field *f, *fields;
+	struct agentproto_err		    err;
+	json_t				   *in, *out, *sect, *v;
+	char				    path[64];
+	size_t				    i, k, n, checked;
+
+	fields = agentproto_task_fields(&n);
+	assert_true(n > 30);
+	assert_string_equal(fields[0].name, "kind");
+	checked = 0;
+	for (k = 0; k < 3; k++) {
+		for (i = 0; i < n; i++) {
+			f = &fields[i];
+			if ((f->kinds & (1U << k)) == 0)
+				continue;
+			in = json_loads(minimal[k], 0, NULL);
+			assert_non_null(in);
+			sect = f->section[0] == '\0'
+			    ? in
+			    : json_object_get(in, f->section);
+			if (f->presence == AGENTPROTO_REQUIRED &&
+			    json_object_get(sect, f->name) != NULL) {
+				json_object_del(sect, f->name);
+				assert_null(agentproto_task_spec(in, &err));
+				(void)snprintf(path, sizeof(path), "%s%s%s",
+				    f->section, f->section[0] ? "." : "",
+				    f->name);
+				assert_string_equal(err.field, path);
+				assert_string_equal(err.msg, "missing");
+				checked++;
+			} else if (f->presence == AGENTPROTO_DEFAULTED &&
+			    f->type != AGENTPROTO_FIELD_OBJECT) {
+				out = agentproto_task_spec(in, &err);
+				if (out == NULL)
+					fail_msg("%s: %s: %s", minimal[k],
+					    err.field, err.msg);
+				sect = f->section[0] == '\0'
+				    ? out
+				    : json_object_get(out, f->section);
+				v = json_object_get(sect, f->name);
+				if (v == NULL)
+					fail_msg("%s.%s: no default",
+					    f->section, f->name);
+				if (f->type == AGENTPROTO_FIELD_INT)
+					assert_int_equal(json_integer_value(v),
+					    f->def_int);
+				else if (f->def != NULL)
+					assert_string_equal(json_string_value(
+								v),
+					    f->def);
+				else
+					assert_int_equal(json_is_array(v)
+						? json_array_size(v)
+						: json_object_size(v),
+					    0);
+				json_decref(out);
+				checked++;
+			}
+			json_decref(in);
+		}
+	}
+	assert_true(checked > 40);
+}
+
+/* docs/api.md lists the fields exactly as the table says. */
+static void
+test_agentproto_task_spec_doc(void **state)
+{
+	static const char begin[] = "<!-- task-spec fields:";
+	static const char end[] = "<!-- end of task-spec fields -->";
+	FILE		 *fp;
+	char		 *doc, *want, *b, *e;
+	long		  len;
+
+	want = agentproto_task_spec_doc();
+	assert_non_null(want);
+	if ((fp = fopen("docs/api.md", "r")) == NULL)
+		fail_msg("docs/api.md: run from the repository's top");
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	len = ftell(fp);
+	assert_true(len > 0);
+	rewind(fp);
+	doc = calloc(1, (size_t)len + 1);
+	assert_non_null(doc);
+	assert_int_equal(fread(doc, 1, (size_t)len, fp), (size_t)len);
+	fclose(fp);
+	b = strstr(doc, begin);
+	assert_non_null(b);
+	b = strstr(b, "-->\n");
+	assert_non_null(b);
+	b += 4;
+	e = strstr(b, end);
+	assert_non_null(e);
+	*e = '\0';
+	if (strcmp(b, want) != 0)
+		fail_msg("docs/api.md's task-spec fields differ from the "
+			 "table; they should read:\n%s",
+		    want);
+	free(doc);
+	free(want);
+}
+
 /* Log requests in a poll answer, chunks and their answers. */
 static void
 test_agentproto_logs(void **state)
@@ -1513,6 +1777,9 @@ main(void)
 		cmocka_unit_test(test_agentproto_enroll_roundtrip),
 		cmocka_unit_test(test_agentproto_task_spec_defaults),
 		cmocka_unit_test(test_agentproto_task_spec_refusals),
+		cmocka_unit_test(test_agentproto_task_spec_os),
+		cmocka_unit_test(test_agentproto_task_spec_table),
+		cmocka_unit_test(test_agentproto_task_spec_doc),
 		cmocka_unit_test(test_agentproto_enroll_resp_defaults),
 		cmocka_unit_test(test_agentproto_heartbeat_roundtrip),
 		cmocka_unit_test(test_agentproto_heartbeat_optional),
@@ -1531,6 +1798,7 @@ main(void)
 		cmocka_unit_test(test_agentproto_utf8_clean),
 		cmocka_unit_test(test_agentproto_validators),
 		cmocka_unit_test(test_agentproto_facts_json),
+		cmocka_unit_test(test_agentproto_facts_os_family),
 		cmocka_unit_test(test_agentproto_logs),
 	};
 

@@ -1,0 +1,342 @@
+/*
+ * Copyright (c) 2026 Yard authors.  ISC licence.
+ *
+ * Commands: the poll answer (commands and log requests) and a command's
+ * result.
+ */
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "agentproto/agentproto.h"
+#include "agentproto/internal.h"
+
+static int command_decode(const json_t *, const char *,
+    struct agentproto_command *, struct agentproto_err *);
+
+static int
+command_decode(const json_t *o, const char *pfx, struct agentproto_command *c,
+    struct agentproto_err *err)
+{
+	const json_t *pl;
+	size_t	      i;
+
+	if (!json_is_object(o)) {
+		agentproto_err_set(err, pfx, "", "must be an object");
+		return (0);
+	}
+	if (!agentproto_get_str(o, pfx, "id", 1, AGENTPROTO_UUID_LEN,
+		AGENTPROTO_UUID_LEN, c->id, sizeof(c->id), err))
+		return (0);
+	if (!agentproto_uuid_valid(c->id)) {
+		agentproto_err_set(err, pfx, "id", "must be a UUID");
+		return (0);
+	}
+	for (i = 0; c->id[i] != '\0'; i++)
+		c->id[i] = (char)tolower((unsigned char)c->id[i]);
+	if (!agentproto_get_int(o, pfx, "seq", 1, 1, INT64_MAX, &c->seq, NULL,
+		err) ||
+	    !agentproto_get_str(o, pfx, "type", 1, 1, AGENTPROTO_TYPE_MAX,
+		c->type, sizeof(c->type), err))
+		return (0);
+	if (!agentproto_type_valid(c->type)) {
+		agentproto_err_set(err, pfx, "type",
+		    "must be lower-case letters, digits, '_' or '-'");
+		return (0);
+	}
+	c->kind = strcmp(c->type, "ping") == 0	? AGENTPROTO_CMD_PING
+	    : strcmp(c->type, "start") == 0	? AGENTPROTO_CMD_START
+	    : strcmp(c->type, "stop") == 0	? AGENTPROTO_CMD_STOP
+	    : strcmp(c->type, "restart") == 0	? AGENTPROTO_CMD_RESTART
+	    : strcmp(c->type, "uninstall") == 0 ? AGENTPROTO_CMD_UNINSTALL
+						: AGENTPROTO_CMD_UNKNOWN;
+	if (!agentproto_get_str(o, pfx, "issued_at", 0, 0,
+		AGENTPROTO_TIME_STR_MAX, c->issued_at, sizeof(c->issued_at),
+		err))
+		return (0);
+	if ((pl = agentproto_member(o, pfx, "payload", 0, err)) == NULL) {
+		if ((c->payload = json_object()) == NULL) {
+			agentproto_err_set(err, pfx, "payload",
+			    "out of memory");
+			return (0);
+		}
+		return (1);
+	}
+	if (!json_is_object(pl)) {
+		agentproto_err_set(err, pfx, "payload", "must be an object");
+		return (0);
+	}
+	c->payload = json_incref((json_t *)(uintptr_t)pl);
+	return (1);
+}
+
+int
+agentproto_poll_decode(const char *buf, size_t len, struct agentproto_poll *p,
+    struct agentproto_err *err)
+{
+	json_t	     *root;
+	const json_t *cmds;
+	char	      cp[AGENTPROTO_PFX_MAX];
+	size_t	      i, n;
+	int	      ret;
+
+	memset(p, 0, sizeof(*p));
+	if ((root = agentproto_load(buf, len, err)) == NULL)
+		return (0);
+	ret = 0;
+	if (!agentproto_check_v(root, err))
+		goto cleanup;
+	if ((cmds = agentproto_member(root, "", "commands", 1, err)) == NULL)
+		goto cleanup;
+	if (!json_is_array(cmds)) {
+		agentproto_err_set(err, "", "commands", "must be an array");
+		goto cleanup;
+	}
+	if ((n = json_array_size(cmds)) > AGENTPROTO_COMMANDS_MAX) {
+		agentproto_err_set(err, "", "commands", "at most %d commands",
+		    AGENTPROTO_COMMANDS_MAX);
+		goto cleanup;
+	}
+	if (n > 0 && (p->commands = calloc(n, sizeof(*p->commands))) == NULL) {
+		agentproto_err_set(err, "", "commands", "out of memory");
+		goto cleanup;
+	}
+	for (i = 0; i < n; i++) {
+		(void)snprintf(cp, sizeof(cp), "commands[%zu]", i);
+		/* Count first so that cleanup releases a partial payload. */
+		p->ncommands++;
+		if (!command_decode(json_array_get(cmds, i), cp,
+			&p->commands[i], err))
+			goto cleanup;
+	}
+	if ((cmds = agentproto_member(root, "", "logs", 0, err)) != NULL) {
+		if (!json_is_array(cmds)) {
+			agentproto_err_set(err, "", "logs", "must be an array");
+			goto cleanup;
+		}
+		if ((n = json_array_size(cmds)) > AGENTPROTO_LOGREQS_MAX) {
+			agentproto_err_set(err, "", "logs",
+			    "at most %d log requests", AGENTPROTO_LOGREQS_MAX);
+			goto cleanup;
+		}
+		if (n > 0 && (p->logs = calloc(n, sizeof(*p->logs))) == NULL) {
+			agentproto_err_set(err, "", "logs", "out of memory");
+			goto cleanup;
+		}
+		for (i = 0; i < n; i++) {
+			(void)snprintf(cp, sizeof(cp), "logs[%zu]", i);
+			p->nlogs++;
+			if (!agentproto_logreq_decode(json_array_get(cmds, i),
+				cp, &p->logs[i], err))
+				goto cleanup;
+		}
+	}
+	ret = 1;
+cleanup:
+	json_decref(root);
+	if (!ret)
+		agentproto_poll_cleanup(p);
+	return (ret);
+}
+
+void
+agentproto_poll_cleanup(struct agentproto_poll *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->ncommands; i++) {
+		if (p->commands[i].payload != NULL)
+			json_decref(p->commands[i].payload);
+	}
+	free(p->commands);
+	p->commands = NULL;
+	p->ncommands = 0;
+	free(p->logs);
+	p->logs = NULL;
+	p->nlogs = 0;
+}
+
+char *
+agentproto_poll_encode(const struct agentproto_poll *p)
+{
+	const struct agentproto_command *c;
+	json_t				*o, *cmds, *j;
+	size_t				 i;
+
+	if ((o = json_object()) == NULL)
+		return (NULL);
+	if (!agentproto_set(o, "v", json_integer(AGENTPROTO_VERSION)) ||
+	    !agentproto_set(o, "commands", cmds = json_array()))
+		goto fail;
+	for (i = 0; i < p->ncommands; i++) {
+		c = &p->commands[i];
+		if ((j = json_object()) == NULL)
+			goto fail;
+		if (json_array_append_new(cmds, j) != 0 ||
+		    !agentproto_set(j, "id", json_string(c->id)) ||
+		    !agentproto_set(j, "seq", json_integer(c->seq)) ||
+		    !agentproto_set(j, "type", json_string(c->type)) ||
+		    !agentproto_set(j, "payload",
+			c->payload != NULL ? json_incref(c->payload)
+					   : json_object()))
+			goto fail;
+		if (c->issued_at[0] != '\0' &&
+		    !agentproto_set(j, "issued_at", json_string(c->issued_at)))
+			goto fail;
+	}
+	if (p->nlogs > 0 && !agentproto_set(o, "logs", cmds = json_array()))
+		goto fail;
+	for (i = 0; i < p->nlogs; i++) {
+		j = json_pack("{s:s, s:I, s:s, s:s, s:I, s:s}", "id",
+		    p->logs[i].id, "task_id", (json_int_t)p->logs[i].task_id,
+		    "mode", agentproto_log_mode_name(p->logs[i].mode), "file",
+		    p->logs[i].file, "lines", (json_int_t)p->logs[i].lines, "q",
+		    p->logs[i].q);
+		if (j == NULL || json_array_append_new(cmds, j) != 0)
+			goto fail;
+	}
+	return (agentproto_dump(o));
+fail:
+	json_decref(o);
+	return (NULL);
+}
+
+int
+agentproto_result_decode(const char *buf, size_t len,
+    struct agentproto_result *r, struct agentproto_err *err)
+{
+	json_t	     *root;
+	const json_t *m;
+	char	      state[16];
+	size_t	      n;
+	int	      ret;
+
+	memset(r, 0, sizeof(*r));
+	if ((root = agentproto_load(buf, len, err)) == NULL)
+		return (0);
+	ret = 0;
+	if (!agentproto_check_v(root, err) ||
+	    !agentproto_get_str(root, "", "state", 1, 1, sizeof(state) - 1,
+		state, sizeof(state), err))
+		goto cleanup;
+	if (strcmp(state, "running") == 0)
+		r->state = AGENTPROTO_STATE_RUNNING;
+	else if (strcmp(state, "succeeded") == 0)
+		r->state = AGENTPROTO_STATE_SUCCEEDED;
+	else if (strcmp(state, "failed") == 0)
+		r->state = AGENTPROTO_STATE_FAILED;
+	else {
+		agentproto_err_set(err, "", "state",
+		    "must be running, succeeded or failed");
+		goto cleanup;
+	}
+	if (!agentproto_get_int(root, "", "exit_status", 0, INT32_MIN,
+		INT32_MAX, &r->exit_status, &r->has_exit_status, err))
+		goto cleanup;
+
+	if ((m = agentproto_member(root, "", "output", 0, err)) != NULL) {
+		if (!json_is_string(m)) {
+			agentproto_err_set(err, "", "output",
+			    "must be a string");
+			goto cleanup;
+		}
+		if ((n = json_string_length(m)) > AGENTPROTO_OUTPUT_MAX) {
+			agentproto_err_set(err, "", "output",
+			    "at most %d bytes", AGENTPROTO_OUTPUT_MAX);
+			goto cleanup;
+		}
+		if ((r->output = malloc(n + 1)) == NULL) {
+			agentproto_err_set(err, "", "output", "out of memory");
+			goto cleanup;
+		}
+		memcpy(r->output, json_string_value(m), n);
+		r->output[n] = '\0';
+	}
+	/* received_at is informational (0: not given); finished_at is
+	 * what a final result needs. */
+	if (!agentproto_get_int(root, "", "received_at", 0, 0, INT64_MAX,
+		&r->received_at, NULL, err) ||
+	    !agentproto_get_int(root, "", "finished_at", 0, 0, INT64_MAX,
+		&r->finished_at, &r->has_finished_at, err))
+		goto cleanup;
+	if (r->state != AGENTPROTO_STATE_RUNNING && !r->has_finished_at) {
+		agentproto_err_set(err, "", "finished_at", "missing");
+		goto cleanup;
+	}
+	ret = 1;
+cleanup:
+	json_decref(root);
+	if (!ret)
+		agentproto_result_cleanup(r);
+	return (ret);
+}
+
+void
+agentproto_result_cleanup(struct agentproto_result *r)
+{
+	free(r->output);
+	r->output = NULL;
+}
+
+char *
+agentproto_result_encode(const struct agentproto_result *r)
+{
+	json_t *o;
+
+	if ((o = json_object()) == NULL)
+		return (NULL);
+	if (!agentproto_set(o, "v", json_integer(AGENTPROTO_VERSION)) ||
+	    !agentproto_set(o, "state",
+		json_string(agentproto_state_name(r->state))) ||
+	    !agentproto_set(o, "output",
+		json_string(r->output != NULL ? r->output : "")) ||
+	    !agentproto_set(o, "received_at", json_integer(r->received_at)))
+		goto fail;
+	if (r->has_exit_status &&
+	    !agentproto_set(o, "exit_status", json_integer(r->exit_status)))
+		goto fail;
+	if (r->has_finished_at &&
+	    !agentproto_set(o, "finished_at", json_integer(r->finished_at)))
+		goto fail;
+	return (agentproto_dump(o));
+fail:
+	json_decref(o);
+	return (NULL);
+}
+
+const char *
+agentproto_state_name(enum agentproto_state s)
+{
+	switch (s) {
+	case AGENTPROTO_STATE_RUNNING:
+		return ("running");
+	case AGENTPROTO_STATE_SUCCEEDED:
+		return ("succeeded");
+	case AGENTPROTO_STATE_FAILED:
+		return ("failed");
+	}
+	return ("failed");
+}
+
+const char *
+agentproto_cmd_type_name(enum agentproto_cmd_type t)
+{
+	switch (t) {
+	case AGENTPROTO_CMD_PING:
+		return ("ping");
+	case AGENTPROTO_CMD_START:
+		return ("start");
+	case AGENTPROTO_CMD_STOP:
+		return ("stop");
+	case AGENTPROTO_CMD_RESTART:
+		return ("restart");
+	case AGENTPROTO_CMD_UNINSTALL:
+		return ("uninstall");
+	default:
+		return ("unknown");
+	}
+}

@@ -1,0 +1,347 @@
+/*
+ * Copyright (c) 2026 Yard authors.  ISC licence.
+ *
+ * What every codec shares (docs/agent-protocol.md): error paths, the body
+ * loader with its size cap, typed member getters, the encoders' set/dump
+ * pair, UTF-8 checks, UUIDs and the generic error reply.
+ */
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "agentproto/agentproto.h"
+#include "agentproto/internal.h"
+
+static size_t utf8_seq(const unsigned char *, size_t);
+
+const char agentproto_b64url[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+void
+agentproto_err_set(struct agentproto_err *err, const char *pfx,
+    const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL)
+		return;
+	agentproto_path_join(err->field, sizeof(err->field), pfx, name);
+	va_start(ap, fmt);
+	(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+}
+
+/* "facts.disks[2]" + "path" -> "facts.disks[2].path". */
+void
+agentproto_path_join(char *dst, size_t len, const char *pfx, const char *name)
+{
+	if (pfx == NULL)
+		pfx = "";
+	if (name == NULL)
+		name = "";
+	(void)snprintf(dst, len, "%s%s%s", pfx,
+	    pfx[0] != '\0' && name[0] != '\0' ? "." : "", name);
+}
+
+/* Parse a body into an object; only printable ASCII of jansson's error
+ * text reaches err (it quotes the input). */
+json_t *
+agentproto_load(const char *buf, size_t len, struct agentproto_err *err)
+{
+	json_error_t jerr;
+	json_t	    *root;
+	size_t	     i;
+
+	if (buf == NULL && len != 0) {
+		agentproto_err_set(err, "", "", "no body");
+		return (NULL);
+	}
+	if (len > AGENTPROTO_BODY_MAX) {
+		agentproto_err_set(err, "", "", "body larger than %d bytes",
+		    AGENTPROTO_BODY_MAX);
+		return (NULL);
+	}
+	if ((root = json_loadb(buf == NULL ? "" : buf, len,
+		 JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+		for (i = 0; jerr.text[i] != '\0'; i++) {
+			if (!isprint((unsigned char)jerr.text[i]))
+				jerr.text[i] = '?';
+		}
+		agentproto_err_set(err, "", "", "invalid JSON: %.100s",
+		    jerr.text);
+		return (NULL);
+	}
+	if (!json_is_object(root)) {
+		json_decref(root);
+		agentproto_err_set(err, "", "",
+		    "the body must be a JSON object");
+		return (NULL);
+	}
+	return (root);
+}
+
+int
+agentproto_check_v(const json_t *root, struct agentproto_err *err)
+{
+	int64_t v;
+
+	return (agentproto_get_int(root, "", "v", 1, AGENTPROTO_VERSION,
+	    AGENTPROTO_VERSION, &v, NULL, err));
+}
+
+/* A member of o; NULL (and err set when required) if absent. */
+const json_t *
+agentproto_member(const json_t *o, const char *pfx, const char *name,
+    int required, struct agentproto_err *err)
+{
+	const json_t *m;
+
+	/* jansson's getter takes a non-const object but does not modify it. */
+	m = json_object_get((json_t *)(uintptr_t)o, name);
+	if (m == NULL && required)
+		agentproto_err_set(err, pfx, name, "missing");
+	return (m);
+}
+
+int
+agentproto_get_int(const json_t *o, const char *pfx, const char *name,
+    int required, int64_t min, int64_t max, int64_t *out, int *present,
+    struct agentproto_err *err)
+{
+	const json_t *m;
+	json_int_t    v;
+
+	if (present != NULL)
+		*present = 0;
+	if ((m = agentproto_member(o, pfx, name, required, err)) == NULL)
+		return (!required);
+	if (!json_is_integer(m)) {
+		agentproto_err_set(err, pfx, name, "must be an integer");
+		return (0);
+	}
+	v = json_integer_value(m);
+	if (v < min || v > max) {
+		agentproto_err_set(err, pfx, name,
+		    "must be between %" PRId64 " and %" PRId64, min, max);
+		return (0);
+	}
+	*out = (int64_t)v;
+	if (present != NULL)
+		*present = 1;
+	return (1);
+}
+
+int
+agentproto_get_num(const json_t *o, const char *pfx, const char *name,
+    double min, double max, double *out, struct agentproto_err *err)
+{
+	const json_t *m;
+	double	      v;
+
+	if ((m = agentproto_member(o, pfx, name, 1, err)) == NULL)
+		return (0);
+	if (!json_is_number(m)) {
+		agentproto_err_set(err, pfx, name, "must be a number");
+		return (0);
+	}
+	v = json_number_value(m);
+	if (!isfinite(v) || v < min || v > max) {
+		agentproto_err_set(err, pfx, name, "must be between %g and %g",
+		    min, max);
+		return (0);
+	}
+	*out = v;
+	return (1);
+}
+
+/* A string of minlen..maxlen bytes copied into dst (dstlen > maxlen). */
+int
+agentproto_get_str(const json_t *o, const char *pfx, const char *name,
+    int required, size_t minlen, size_t maxlen, char *dst, size_t dstlen,
+    struct agentproto_err *err)
+{
+	const json_t *m;
+	size_t	      n;
+
+	if ((m = agentproto_member(o, pfx, name, required, err)) == NULL)
+		return (!required);
+	if (!json_is_string(m)) {
+		agentproto_err_set(err, pfx, name, "must be a string");
+		return (0);
+	}
+	n = json_string_length(m);
+	if (n < minlen || n > maxlen || n >= dstlen) {
+		agentproto_err_set(err, pfx, name,
+		    "must be %zu to %zu bytes long", minlen, maxlen);
+		return (0);
+	}
+	memcpy(dst, json_string_value(m), n);
+	dst[n] = '\0';
+	return (1);
+}
+
+/* Set o[key] = v, stealing v; 0 when v is NULL or on failure. */
+int
+agentproto_set(json_t *o, const char *key, json_t *v)
+{
+	if (v == NULL)
+		return (0);
+	return (json_object_set_new(o, key, v) == 0);
+}
+
+/* Dump and release root; NULL on failure. */
+char *
+agentproto_dump(json_t *root)
+{
+	char *s;
+
+	if (root == NULL)
+		return (NULL);
+	s = json_dumps(root, AGENTPROTO_DUMP_FLAGS);
+	json_decref(root);
+	return (s);
+}
+
+/* Lower-case letters, digits, '_' and '-': "ping", "apply-config". */
+int
+agentproto_type_valid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (!(s[i] >= 'a' && s[i] <= 'z') &&
+		    !(s[i] >= '0' && s[i] <= '9') && s[i] != '_' && s[i] != '-')
+			return (0);
+	}
+	return (i > 0);
+}
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	uint32_t cp;
+	size_t	 len, i;
+
+	if (s[0] < 0x80)
+		return (1);
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else
+		return (0);
+	if (n < len)
+		return (0);
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return (0);
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates, beyond U+10FFFF. */
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return (0);
+	return (len);
+}
+
+size_t
+agentproto_utf8_clean(char *dst, size_t dstlen, const char *src, size_t srclen)
+{
+	const unsigned char *s;
+	size_t		     i, o, n;
+
+	if (dstlen == 0)
+		return (0);
+	s = (const unsigned char *)src;
+	for (i = 0, o = 0; i < srclen;) {
+		n = utf8_seq(s + i, srclen - i);
+		if (n == 0 ||
+		    (n == 1 &&
+			((s[i] < 0x20 && s[i] != '\t' && s[i] != '\n') ||
+			    s[i] == 0x7f))) {
+			if (o + 1 >= dstlen)
+				break;
+			dst[o++] = '?';
+			i += n == 0 ? 1 : n;
+			continue;
+		}
+		if (o + n >= dstlen)
+			break;
+		memcpy(dst + o, s + i, n);
+		o += n;
+		i += n;
+	}
+	dst[o] = '\0';
+	return (o);
+}
+
+/* 8-4-4-4-12 hexadecimal digits, either case. */
+int
+agentproto_uuid_valid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < AGENTPROTO_UUID_LEN; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return (0);
+		} else if (!isxdigit((unsigned char)s[i])) {
+			return (0);
+		}
+	}
+	return (s[i] == '\0');
+}
+
+int
+agentproto_error_decode(const char *buf, size_t len,
+    struct agentproto_error_reply *r, struct agentproto_err *err)
+{
+	json_t *root;
+	int	ret;
+
+	memset(r, 0, sizeof(*r));
+	if ((root = agentproto_load(buf, len, err)) == NULL)
+		return (0);
+	ret = agentproto_get_str(root, "", "error", 1, 1, AGENTPROTO_ERROR_MAX,
+		  r->error, sizeof(r->error), err) &&
+	    agentproto_get_str(root, "", "message", 0, 0,
+		AGENTPROTO_MESSAGE_MAX, r->message, sizeof(r->message), err) &&
+	    agentproto_get_str(root, "", "field", 0, 0, sizeof(r->field) - 1,
+		r->field, sizeof(r->field), err);
+	json_decref(root);
+	if (!ret)
+		memset(r, 0, sizeof(*r));
+	return (ret);
+}
+
+char *
+agentproto_error_encode(const char *code, const char *message,
+    const char *field)
+{
+	json_t *o;
+
+	if (code == NULL || (o = json_object()) == NULL)
+		return (NULL);
+	if (!agentproto_set(o, "error", json_string(code)) ||
+	    (message != NULL &&
+		!agentproto_set(o, "message", json_string(message))) ||
+	    (field != NULL &&
+		!agentproto_set(o, "field", json_string(field)))) {
+		json_decref(o);
+		return (NULL);
+	}
+	return (agentproto_dump(o));
+}
