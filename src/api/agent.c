@@ -29,6 +29,7 @@
 #include "app.h"
 #include "api/api.h"
 #include "agentproto/agentproto.h"
+#include "core/core.h"
 #include "store/store.h"
 
 #define NCACHE_SLOTS   4096
@@ -37,6 +38,7 @@
 #define HB_SAMPLES_MAX 128 /* per node between two flushes */
 #define FLUSH_MS       2000
 #define TICK_MS	       1000
+#define PRUNE_MS       (10 * 60 * 1000)
 
 enum poll_step { POLL_AUTH = 0, POLL_QUERY, POLL_PARKED };
 
@@ -87,8 +89,6 @@ static TAILQ_HEAD(, poller) pollers = TAILQ_HEAD_INITIALIZER(pollers);
 static struct kore_pgsql flush_sql;
 static int		 flush_busy;
 static json_t		*flush_rows; /* the batch in flight, until it lands */
-static int		 sweeping;
-static struct kore_pgsql sweep_sql;
 
 static const char *sql_node_secret =
     "SELECT encode(secret_hash, 'hex'), revoked_at IS NOT NULL FROM nodes"
@@ -217,20 +217,18 @@ static const char *sql_flush =
     " FROM v, jsonb_array_elements(v.samples) s"
     " WHERE v.id IN (SELECT id FROM u) ON CONFLICT DO NOTHING";
 
-/* Presence transitions and command deadlines, by the server's clock. */
+/*
+ * Presence transitions and command deadlines, by the server's clock: once
+ * per cluster and second, by the instance that leads the duty.
+ */
 static const char *sql_sweep =
-    "WITH ch AS (UPDATE nodes n SET status = s.now_status,"
+    "WITH" CORE_DUTY_RECORD " ch AS (UPDATE nodes n SET status = s.now_status,"
     "  status_changed_at = now() FROM (SELECT id, yard_node_status("
-    "  revoked_at, last_seen, $1::integer, $2::integer) AS now_status"
+    "  revoked_at, last_seen, $3::integer, $4::integer) AS now_status"
     "  FROM nodes) s WHERE n.id = s.id AND n.status <> s.now_status"
     "  AND n.status <> 'new' RETURNING n.id, n.status),"
     " ne AS (INSERT INTO node_events (node_id, status) SELECT id, status"
     "  FROM ch),"
-    /* Metric history past its retention, every 10 minutes ($3). */
-    " pn AS (DELETE FROM node_metrics WHERE $3::boolean AND"
-    "  at < now() - make_interval(days => $4::integer)),"
-    " pt AS (DELETE FROM task_metrics WHERE $3::boolean AND"
-    "  at < now() - make_interval(days => $4::integer)),"
     " lr AS (DELETE FROM log_requests WHERE wanted_until <"
     "  now() - interval '1 minute'),"
     " t AS (UPDATE commands SET state = 'timed_out', finished_at = now()"
@@ -239,6 +237,50 @@ static const char *sql_sweep =
     " INSERT INTO command_events (command_id, state) SELECT id, 'timed_out'"
     " FROM t";
 
+/*
+ * Metric history past its retention ($3 days): every instance when it
+ * starts and every 10 minutes (so that a changed retention applies at
+ * once), never two at once (the transaction's advisory lock).
+ */
+static const char *sql_prune =
+    "WITH g AS (SELECT pg_try_advisory_xact_lock(hashtext('yard-duty'),"
+    "  hashtext($1)) AS ok),"
+    " pn AS (DELETE FROM node_metrics WHERE (SELECT ok FROM g) AND"
+    "  at < now() - make_interval(days => $3::integer)),"
+    " pt AS (DELETE FROM task_metrics WHERE (SELECT ok FROM g) AND"
+    "  at < now() - make_interval(days => $3::integer))"
+    " INSERT INTO duty_runs (duty, holder, runs, last_run)"
+    " SELECT $1, $2, 1, now() FROM g WHERE ok ON CONFLICT (duty) DO UPDATE"
+    " SET holder = EXCLUDED.holder, runs = duty_runs.runs + 1,"
+    " last_run = now()";
+
+static int
+sweep_prepare(struct core_duty *d, const char **vals, char buf[][32])
+{
+	(void)snprintf(buf[2], 32, "%" PRId64, app.cfg.node_offline_after);
+	(void)snprintf(buf[3], 32, "%" PRId64, app.cfg.node_lost_after);
+	vals[2] = buf[2];
+	vals[3] = buf[3];
+	return (4);
+}
+
+static int
+prune_prepare(struct core_duty *d, const char **vals, char buf[][32])
+{
+	(void)snprintf(buf[2], 32, "%" PRId64, app.cfg.metrics_retention_days);
+	vals[2] = buf[2];
+	return (3);
+}
+
+static struct core_duty sweep_duty = { .name = "presence-sweep",
+	.kind = CORE_DUTY_LEADER,
+	.every_ms = TICK_MS,
+	.prepare = sweep_prepare };
+static struct core_duty prune_duty = { .name = "metric-prune",
+	.kind = CORE_DUTY_EACH,
+	.every_ms = PRUNE_MS,
+	.prepare = prune_prepare };
+
 void
 api_agent_worker_init(void)
 {
@@ -246,6 +288,14 @@ api_agent_worker_init(void)
 	hbs = kore_calloc(HB_SLOTS, sizeof(*hbs));
 	kore_timer_add(hb_flush, FLUSH_MS, NULL, 0);
 	kore_timer_add(agent_tick, TICK_MS, NULL, 0);
+	/* One candidate per instance: worker 1. */
+	if (worker->id == 1) {
+		sweep_duty.sql = sql_sweep;
+		prune_duty.sql = sql_prune;
+		core_duty_add(&sweep_duty);
+		core_duty_add(&prune_duty);
+		core_leader_start(app.cfg.pg_dsn, app.cfg.listen);
+	}
 }
 
 void
@@ -452,19 +502,40 @@ api_agent_enroll(struct http_request *req)
 }
 
 static struct hb_entry *
-hb_slot(int64_t node_id)
+hb_slot(int64_t node_id, int create)
 {
-	struct hb_entry *e;
+	struct hb_entry *e, *stale;
 	size_t		 i, n;
 
-	/* Open addressing; a full table drops to the oldest flushable slot. */
+	/*
+	 * Open addressing; slots are never emptied (a lookup stops at an
+	 * empty one), so a full table hands over the slot of the node seen
+	 * least recently, provided it is flushed and that node has not been
+	 * heard from for node_offline_after: its state is in PostgreSQL
+	 * already.  When every slot is fresh the caller answers 503.
+	 */
 	n = (size_t)((uint64_t)node_id % HB_SLOTS);
+	stale = NULL;
 	for (i = 0; i < HB_SLOTS; i++) {
 		e = &hbs[(n + i) % HB_SLOTS];
-		if (e->node_id == node_id || e->node_id == 0)
+		if (e->node_id == node_id)
 			return (e);
+		if (e->node_id == 0)
+			return (create ? e : NULL);
+		if (!e->dirty &&
+		    app_now() - e->seen > app.cfg.node_offline_after &&
+		    (stale == NULL || e->seen < stale->seen))
+			stale = e;
 	}
-	return (NULL);
+	if (stale != NULL && create) {
+		json_decref(stale->facts);
+		json_decref(stale->metrics);
+		json_decref(stale->samples);
+		json_decref(stale->tasks);
+		free(stale->version);
+		memset(stale, 0, sizeof(*stale));
+	}
+	return (create ? stale : NULL);
 }
 
 /* POST /agent/v1/heartbeat: memory only; hb_flush() writes it down. */
@@ -492,7 +563,7 @@ api_agent_heartbeat(struct http_request *req)
 		return (agent_error(req, 400, "bad_request", &err));
 	}
 
-	if ((e = hb_slot(c->id)) == NULL) {
+	if ((e = hb_slot(c->id, 1)) == NULL) {
 		agentproto_heartbeat_cleanup(&hb);
 		return (
 		    api_error(req, 503, "busy", "heartbeat table full", NULL));
@@ -666,7 +737,7 @@ hb_flush_failed(void)
 	json_array_foreach(flush_rows, i, r)
 	{
 		id = json_integer_value(json_object_get(r, "id"));
-		if ((e = hb_slot(id)) == NULL || e->node_id != id)
+		if ((e = hb_slot(id, 0)) == NULL || e->node_id != id)
 			continue;
 		old = json_object_get(r, "samples");
 		if ((merged = json_array()) == NULL)
@@ -689,42 +760,16 @@ hb_flush_failed(void)
 }
 
 static void
-sweep_done(struct kore_pgsql *sql, void *arg)
-{
-	switch (sql->state) {
-	case KORE_PGSQL_STATE_WAIT:
-		return;
-	case KORE_PGSQL_STATE_RESULT:
-	case KORE_PGSQL_STATE_DONE:
-		kore_pgsql_continue(sql);
-		return;
-	case KORE_PGSQL_STATE_ERROR:
-		kore_pgsql_logerror(sql);
-		break;
-	case KORE_PGSQL_STATE_INIT:
-		return; /* see hb_flush_done() */
-	default:
-		break;
-	}
-	pg_release(sql);
-	sweeping = 0;
-}
-
-#define PRUNE_MS (10 * 60 * 1000)
-
-static void
 agent_tick(void *arg, uint64_t now)
 {
-	static uint64_t next_prune; /* metric retention: 0, at start */
-	struct poller  *p;
-	char		off[16], lost[16], days[16];
-	int		redis_ok, prune;
+	struct poller *p;
+	int	       redis_ok;
 
 	/*
 	 * Kore does not call a callback-bound query's callback when its
 	 * connection dies mid-query (PostgreSQL restarted): it only marks
-	 * the query failed.  Notice that here, or the flush and the sweep
-	 * would wait for it forever.  That flush's batch is sent again.
+	 * the query failed.  Notice that here, or the flush would wait for
+	 * it forever.  That flush's batch is sent again.
 	 */
 	if (flush_busy && flush_sql.state == KORE_PGSQL_STATE_ERROR) {
 		kore_pgsql_logerror(&flush_sql);
@@ -737,15 +782,6 @@ agent_tick(void *arg, uint64_t now)
 		pg_release(&flush_sql);
 		flush_busy = 0;
 	}
-	if (sweeping && sweep_sql.state == KORE_PGSQL_STATE_INIT) {
-		pg_release(&sweep_sql);
-		sweeping = 0;
-	}
-	if (sweeping && sweep_sql.state == KORE_PGSQL_STATE_ERROR) {
-		kore_pgsql_logerror(&sweep_sql);
-		pg_release(&sweep_sql);
-		sweeping = 0;
-	}
 
 	/* Deadlines; and without Redis, re-check PostgreSQL every tick. */
 	redis_ok = store_redis_healthy();
@@ -755,33 +791,6 @@ agent_tick(void *arg, uint64_t now)
 			http_request_wakeup(p->c->req);
 		}
 	}
-
-	/* One worker per instance sweeps presence and deadlines. */
-	if (worker->id != 1 || sweeping)
-		return;
-	snprintf(off, sizeof(off), "%" PRId64, app.cfg.node_offline_after);
-	snprintf(lost, sizeof(lost), "%" PRId64, app.cfg.node_lost_after);
-	snprintf(days, sizeof(days), "%" PRId64,
-	    app.cfg.metrics_retention_days);
-	prune = now >= next_prune;
-	kore_pgsql_init(&sweep_sql);
-	kore_pgsql_bind_callback(&sweep_sql, sweep_done, NULL);
-	if (!kore_pgsql_setup(&sweep_sql, APP_DB_BG, KORE_PGSQL_ASYNC) ||
-	    !kore_pgsql_query_params(&sweep_sql, sql_sweep, 0, 4,
-		KORE_PGSQL_PARAM_TEXT(off), KORE_PGSQL_PARAM_TEXT(lost),
-		KORE_PGSQL_PARAM_TEXT(prune ? "true" : "false"),
-		KORE_PGSQL_PARAM_TEXT(days))) {
-		if (sweep_sql.state != KORE_PGSQL_STATE_INIT ||
-		    sweep_sql.error != NULL) {
-			api_pg_repair(&sweep_sql);
-			pg_release(&sweep_sql);
-		} else
-			sweeping = 1;
-		return;
-	}
-	sweeping = 1;
-	if (prune)
-		next_prune = now + PRUNE_MS;
 }
 
 static void
