@@ -630,7 +630,8 @@ hb_flush(void *arg, uint64_t now)
 	char   *text;
 	size_t	i;
 
-	if (flush_busy)
+	/* PostgreSQL coming back: keep the batch for a later tick. */
+	if (flush_busy || core_pg_down())
 		return;
 	if ((rows = json_array()) == NULL)
 		return;
@@ -663,7 +664,7 @@ hb_flush(void *arg, uint64_t now)
 		/* Kept dirty: the next tick tries again (PostgreSQL down). */
 		if (flush_sql.state != KORE_PGSQL_STATE_INIT ||
 		    flush_sql.error != NULL) {
-			api_pg_repair(&flush_sql);
+			core_pg_failed(&flush_sql);
 			pg_release(&flush_sql);
 		} else
 			flush_busy = 1; /* queued by Kore; callback follows */
@@ -693,6 +694,7 @@ hb_flush_done(struct kore_pgsql *sql, void *arg)
 		return;
 	case KORE_PGSQL_STATE_ERROR:
 		kore_pgsql_logerror(sql);
+		core_pg_failed(sql);
 		hb_flush_failed();
 		break;
 	case KORE_PGSQL_STATE_RESULT:
@@ -773,6 +775,7 @@ agent_tick(void *arg, uint64_t now)
 	 */
 	if (flush_busy && flush_sql.state == KORE_PGSQL_STATE_ERROR) {
 		kore_pgsql_logerror(&flush_sql);
+		core_pg_failed(&flush_sql);
 		hb_flush_failed();
 		pg_release(&flush_sql);
 		flush_busy = 0;

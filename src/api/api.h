@@ -88,8 +88,6 @@ enum api_step api_db(struct http_request *, struct api_ctx *, const char *sql,
 void	      api_db_clear(struct api_ctx *);
 /* 1 while a statement of this request is in flight. */
 int api_db_busy(struct api_ctx *);
-/* After a failed query: reset its connection if it died while idle. */
-void api_pg_repair(struct kore_pgsql *);
 
 /* Replies; each returns KORE_RESULT_OK so handlers can `return` them. */
 int api_error(struct http_request *, int status, const char *code,

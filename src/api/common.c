@@ -25,6 +25,7 @@
 #include "app.h"
 #include "api/api.h"
 #include "auth/auth.h"
+#include "core/core.h"
 #include "store/store.h"
 
 enum ctx_phase {
@@ -105,6 +106,7 @@ void
 api_worker_init(void)
 {
 	ucache = kore_calloc(UCACHE_SLOTS, sizeof(*ucache));
+	core_pg_init(app.cfg.pg_dsn);
 	auth_sso_init((size_t)app.cfg.token_cache_slots);
 	api_agent_worker_init();
 	store_redis_init(app.cfg.redis_url, on_redis_message);
@@ -432,10 +434,15 @@ ctx_principal(struct http_request *req, struct api_ctx *c)
 		    "this user has not been created in Yard", NULL);
 		return (API_DONE);
 	}
-	admin = strcmp(api_val(c, 0, 1), "t") == 0;
-	disabled = strcmp(api_val(c, 0, 2), "t") == 0;
+	/* The statement never answers NULL here; a NULL is no flag and no
+	 * grants row (a 500) rather than a crash. */
+	g = api_val(c, 0, 1);
+	admin = g != NULL && strcmp(g, "t") == 0;
+	g = api_val(c, 0, 2);
+	disabled = g != NULL && strcmp(g, "t") == 0;
 	g = api_val(c, 0, 3);
-	if (!ctx_set_principal(c, api_val_int(c, 0, 0), admin, disabled, g,
+	if (g == NULL ||
+	    !ctx_set_principal(c, api_val_int(c, 0, 0), admin, disabled, g,
 		strlen(g))) {
 		api_db_clear(c);
 		api_error(req, 500, "internal", "bad grants row", NULL);
@@ -472,6 +479,14 @@ api_db(struct http_request *req, struct api_ctx *c, const char *sql, int n,
 		c->sql_phase = SQL_IDLE;
 		/* FALLTHROUGH */
 	case SQL_IDLE:
+		/* Reconnecting in the background: do not let Kore connect
+		 * (it would block); answer 503 at once. */
+		if (core_pg_down()) {
+			c->sqlstate[0] = '\0';
+			api_error(req, 503, "store_unavailable",
+			    "PostgreSQL is unavailable", NULL);
+			return (API_DONE);
+		}
 		if (c->sql.req == NULL)
 			kore_pgsql_bind_request(&c->sql, req);
 		if (!kore_pgsql_setup(&c->sql, APP_DB, KORE_PGSQL_ASYNC)) {
@@ -484,10 +499,8 @@ api_db(struct http_request *req, struct api_ctx *c, const char *sql, int n,
 			goto fail;
 		}
 		if (!kore_pgsql_query_param_fields(&c->sql, sql, 0, n,
-			(const char **)(uintptr_t)vals, NULL, NULL)) {
-			api_pg_repair(&c->sql);
+			(const char **)(uintptr_t)vals, NULL, NULL))
 			goto fail;
-		}
 		c->sql_phase = SQL_RUNNING;
 		return (API_WAIT);
 	case SQL_RUNNING:
@@ -521,6 +534,8 @@ api_db(struct http_request *req, struct api_ctx *c, const char *sql, int n,
 	}
 
 fail:
+	/* A connection that died is brought back in the background. */
+	core_pg_failed(&c->sql);
 	c->sqlstate[0] = '\0';
 	st = NULL;
 	cn = NULL;
@@ -931,7 +946,8 @@ api_reply_list(struct http_request *req, struct api_ctx *c, int64_t limit)
 	for (i = 0; i < n && i < limit; i++) {
 		if (i > 0)
 			kore_buf_append(&b, ",", 1);
-		v = api_val(c, i, 0);
+		if ((v = api_val(c, i, 0)) == NULL)
+			v = "null";
 		kore_buf_append(&b, v, strlen(v));
 	}
 	if (n > limit)
@@ -1014,17 +1030,4 @@ api_qs_time(struct http_request *req, const char *name, char *out,
 	snprintf(msg, sizeof(msg), "%s must be an RFC 3339 date or time", name);
 	api_error(req, 400, "bad_request", msg, name);
 	return (0);
-}
-
-void
-api_pg_repair(struct kore_pgsql *sql)
-{
-	/*
-	 * Kore keeps a connection that died while idle (PostgreSQL
-	 * restarted) in its pool, and every query on it fails at once.
-	 * Bring it back for the next user; on loopback a refused connect
-	 * answers at once, elsewhere connect_timeout bounds the wait.
-	 */
-	if (sql->conn != NULL && PQstatus(sql->conn->db) == CONNECTION_BAD)
-		PQreset(sql->conn->db);
 }

@@ -1,8 +1,9 @@
 /*
  * Copyright (c) 2026 Yard authors.  ISC licence.
  *
- * The Kore glue every feature shares: duties that run once per cluster
- * under a PostgreSQL advisory lock (leader.c).  Handlers and features
+ * The Kore glue every feature shares: PostgreSQL connections brought back
+ * without blocking (pg.c), duties that run once per cluster under a
+ * PostgreSQL advisory lock (leader.c).  Handlers and features
  * include this; it includes nothing of src/api/.
  */
 
@@ -12,6 +13,20 @@
 #include <sys/queue.h>
 
 #include <stdint.h>
+
+#include <kore/kore.h>
+#include <kore/pgsql.h>
+
+/*
+ * After a failed statement: when its connection is dead, reset it in the
+ * background (PQresetStart/PQresetPoll on a timer), never blocking.
+ */
+void core_pg_failed(struct kore_pgsql *);
+/* Worker: the conninfo Kore was given, for the background probe. */
+void core_pg_init(const char *);
+/* 1 while a dead connection is being brought back: answer 503 without
+ * asking Kore for a connection (Kore connects with a blocking call). */
+int core_pg_down(void);
 
 /*
  * A duty: a statement run every `every_ms` on this instance's leader
