@@ -62,33 +62,21 @@ struct hb_entry {
 	int	dirty;
 };
 
-/* A parked long-poll. */
-struct poller {
-	struct api_ctx *c;
-	int64_t		node_id;
-	uint64_t	deadline;
-	int		woken;
-	TAILQ_ENTRY(poller) list;
-};
-
 static enum api_step node_auth(struct http_request *, struct api_ctx *);
 static void	     hb_flush(void *, uint64_t);
 static void	     hb_flush_done(struct kore_pgsql *, void *);
 static void	     hb_flush_failed(void);
 static void	     pg_release(struct kore_pgsql *);
 static void	     agent_tick(void *, uint64_t);
-static void	     poller_free(struct api_ctx *);
-static void	     pollers_wake(int64_t);
 static int	     reply_raw(struct http_request *, int, const char *);
 static char	    *facts_text(const struct agentproto_facts *);
 static json_t	    *metrics_json(const struct agentproto_metrics *);
 
 static struct ncache_entry *ncache;
 static struct hb_entry	   *hbs;
-static TAILQ_HEAD(, poller) pollers = TAILQ_HEAD_INITIALIZER(pollers);
-static struct kore_pgsql flush_sql;
-static int		 flush_busy;
-static json_t		*flush_rows; /* the batch in flight, until it lands */
+static struct kore_pgsql    flush_sql;
+static int		    flush_busy;
+static json_t *flush_rows; /* the batch in flight, until it lands */
 
 static const char *sql_node_secret =
     "SELECT encode(secret_hash, 'hex'), revoked_at IS NOT NULL FROM nodes"
@@ -298,33 +286,31 @@ api_agent_worker_init(void)
 	}
 }
 
-void
-api_agent_message(const char *chan, const char *msg, size_t len)
+static void
+node_key(int64_t node_id, char *buf, size_t len)
 {
-	int64_t id;
+	(void)snprintf(buf, len, "node:%" PRId64, node_id);
+}
 
-	if (strcmp(chan, STORE_CHAN_WAKE) == 0) {
-		id = strcmp(msg, "all") == 0 ? 0 : strtoll(msg, NULL, 10);
-		pollers_wake(id);
-	} else if (strcmp(chan, STORE_CHAN_LOGS) == 0) {
-		api_logs_message(msg);
-	} else if (strcmp(chan, STORE_CHAN_NODES) == 0) {
-		id = strtoll(msg, NULL, 10);
-		memset(&ncache[(uint64_t)id % NCACHE_SLOTS], 0,
-		    sizeof(*ncache));
-		/* A revoked node's parked poll must not hang on. */
-		pollers_wake(id);
-	}
+/* A node was revoked (on any instance): forget its credential here and
+ * end its parked poll. */
+void
+api_agent_revoked(int64_t node_id)
+{
+	char key[32];
+
+	memset(&ncache[(uint64_t)node_id % NCACHE_SLOTS], 0, sizeof(*ncache));
+	node_key(node_id, key, sizeof(key));
+	core_wait_wake(key, 0);
 }
 
 void
 api_node_wake(int64_t node_id)
 {
-	char buf[32];
+	char key[32];
 
-	pollers_wake(node_id);
-	snprintf(buf, sizeof(buf), "%" PRId64, node_id);
-	(void)store_redis_publish(STORE_CHAN_WAKE, buf);
+	node_key(node_id, key, sizeof(key));
+	core_wake(key);
 }
 
 void
@@ -332,8 +318,7 @@ api_nodes_changed(int64_t node_id)
 {
 	char buf[32];
 
-	memset(&ncache[(uint64_t)node_id % NCACHE_SLOTS], 0, sizeof(*ncache));
-	pollers_wake(node_id);
+	api_agent_revoked(node_id);
 	snprintf(buf, sizeof(buf), "%" PRId64, node_id);
 	(void)store_redis_publish(STORE_CHAN_NODES, buf);
 }
@@ -764,8 +749,6 @@ hb_flush_failed(void)
 static void
 agent_tick(void *arg, uint64_t now)
 {
-	struct poller *p;
-	int	       redis_ok;
 
 	/*
 	 * Kore does not call a callback-bound query's callback when its
@@ -785,42 +768,6 @@ agent_tick(void *arg, uint64_t now)
 		pg_release(&flush_sql);
 		flush_busy = 0;
 	}
-
-	/* Deadlines; and without Redis, re-check PostgreSQL every tick. */
-	redis_ok = store_redis_healthy();
-	TAILQ_FOREACH (p, &pollers, list) {
-		if (!p->woken && (!redis_ok || now >= p->deadline)) {
-			p->woken = 1;
-			http_request_wakeup(p->c->req);
-		}
-	}
-}
-
-static void
-pollers_wake(int64_t node_id)
-{
-	struct poller *p;
-
-	TAILQ_FOREACH (p, &pollers, list) {
-		if ((node_id == 0 || p->node_id == node_id) && !p->woken) {
-			p->woken = 1;
-			http_request_wakeup(p->c->req);
-		}
-	}
-}
-
-static void
-poller_free(struct api_ctx *c)
-{
-	struct poller *p;
-
-	TAILQ_FOREACH (p, &pollers, list) {
-		if (p->c == c) {
-			TAILQ_REMOVE(&pollers, p, list);
-			kore_free(p);
-			return;
-		}
-	}
 }
 
 /* GET /agent/v1/commands?after=SEQ&wait=SECONDS: the long-poll. */
@@ -828,10 +775,9 @@ int
 api_agent_commands(struct http_request *req)
 {
 	struct api_ctx *c;
-	struct poller  *p;
 	enum api_step	s;
 	int64_t		after, wait;
-	char		nid[32], aft[32];
+	char		nid[32], aft[32], key[32];
 	const char     *vals[2];
 
 	if (req->method != HTTP_METHOD_GET)
@@ -848,19 +794,12 @@ api_agent_commands(struct http_request *req)
 		return (KORE_RESULT_OK);
 
 	if (c->step == POLL_PARKED) {
-		TAILQ_FOREACH (p, &pollers, list) {
-			if (p->c == c)
-				break;
-		}
-		if (p != NULL && !p->woken)
+		if (!core_wait_woken(&c->wait))
 			return (KORE_RESULT_RETRY);
-		if (p != NULL && kore_time_ms() >= p->deadline) {
-			poller_free(c);
-			c->on_free = NULL;
+		if (kore_time_ms() >= c->wait.deadline)
 			return (reply_raw(req, 204, NULL));
-		}
-		poller_free(c);
-		c->on_free = NULL;
+		/* Stay listed while reading: a wake-up meanwhile is kept. */
+		core_wait_read(&c->wait);
 		c->step = POLL_QUERY;
 	}
 
@@ -879,15 +818,12 @@ api_agent_commands(struct http_request *req)
 	if (wait == 0 || (int64_t)kore_time_ms() - c->t0 >= wait * 1000)
 		return (reply_raw(req, 204, NULL));
 
-	/* Nothing yet: park until a wake-up or the deadline. */
-	p = kore_calloc(1, sizeof(*p));
-	p->c = c;
-	p->node_id = c->id;
-	p->deadline = (uint64_t)c->t0 + (uint64_t)wait * 1000;
-	TAILQ_INSERT_TAIL(&pollers, p, list);
-	c->on_free = poller_free;
+	/* Nothing yet: park until a wake-up or the deadline; without Redis
+	 * read the ledger again every second. */
+	node_key(c->id, key, sizeof(key));
 	c->step = POLL_PARKED;
-	http_request_sleep(req);
+	(void)core_wait_park(&c->wait, req, key,
+	    (uint64_t)c->t0 + (uint64_t)wait * 1000, TICK_MS);
 	return (KORE_RESULT_RETRY);
 }
 
@@ -957,6 +893,7 @@ api_agent_logs(struct http_request *req)
 	struct agentproto_err	   err;
 	enum api_step		   s;
 	char			   id[40], nid[32], seq[16], size[32], m[32];
+	char			   key[48];
 	char			  *files;
 	const char		  *buf, *p, *vals[10];
 	size_t			   len;
@@ -1002,8 +939,8 @@ api_agent_logs(struct http_request *req)
 	follow = api_val(c, 0, 1) != NULL && strcmp(api_val(c, 0, 1), "t") == 0;
 	if (api_val_int(c, 0, 2) > 0) {
 		/* Wake the browsers waiting for it, here and elsewhere. */
-		api_logs_message(id);
-		(void)store_redis_publish(STORE_CHAN_LOGS, id);
+		(void)snprintf(key, sizeof(key), "log:%s", id);
+		core_wake(key);
 	}
 	api_db_clear(c);
 	return (reply_raw(req, 200,

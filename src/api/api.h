@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "auth/auth.h"
+#include "core/core.h"
 
 #define API_BODY_MAX	  (64 * 1024)
 #define API_LIMIT_DEFAULT 50
@@ -59,10 +60,9 @@ struct api_ctx {
 	json_t		     *body;
 	int64_t		      id; /* object id from the path */
 	json_t		     *out; /* reply being built */
-	int		      parked; /* on the JWKS waiter list */
 	struct http_request  *req;
-	TAILQ_ENTRY(api_ctx) wait;
-	char scratch[128]; /* survives re-entries */
+	struct core_wait      wait; /* parked in the waiting room */
+	char		      scratch[128]; /* survives re-entries */
 	void (*on_free)(struct api_ctx *); /* e.g. leave a wait list */
 	int64_t t0; /* handler timing */
 	char   *raw; /* request body, read once */
@@ -137,12 +137,10 @@ void api_sha256_hex(const char *, size_t, char *, size_t);
 int api_time_ok(const char *);
 
 /* Nodes: wake a node's parked long-poll on every instance; drop cached
- * node credentials after a revocation. */
+ * node credentials after a revocation (api_agent_revoked: from Redis). */
 void api_node_wake(int64_t);
-void api_agent_message(const char *, const char *, size_t);
+void api_agent_revoked(int64_t);
 void api_agent_worker_init(void);
-/* Logs: wake the browser requests waiting on a log request (its id). */
-void api_logs_message(const char *);
 void api_nodes_changed(int64_t);
 
 /* The request body, read once and kept across re-entries (Kore's body

@@ -65,8 +65,6 @@ static void	   on_redis_message(const char *, const char *, size_t);
 static const char *qs_find(struct http_request *, const char *, char *, size_t,
     int *);
 
-static TAILQ_HEAD(, api_ctx) jwks_waiters = TAILQ_HEAD_INITIALIZER(
-    jwks_waiters);
 static struct ucache_entry *ucache;
 
 /* The sign-in statements: create on first use (SPEC 3.1) or only update. */
@@ -115,13 +113,32 @@ api_worker_init(void)
 static void
 on_redis_message(const char *chan, const char *msg, size_t len)
 {
+	char key[64];
+
 	if (strcmp(chan, STORE_CHAN_AUTHZ) == 0) {
 		api_authz_changed(0);
-		/* After a reconnect, wake-ups may have been missed too. */
-		if (strcmp(msg, "reconnected") == 0)
-			api_agent_message(STORE_CHAN_WAKE, "all", 3);
-	} else
-		api_agent_message(chan, msg, len);
+		/* After a reconnect, wake-ups may have been missed too: every
+		 * long-poll and log reader reads again. */
+		if (strcmp(msg, "reconnected") == 0) {
+			core_wait_wake("node:", 1);
+			core_wait_wake("log:", 1);
+		}
+	} else if (strcmp(chan, STORE_CHAN_WAKE) == 0) {
+		/* The waiting room's key; a bare node id or "all" from an
+		 * older instance. */
+		if (strcmp(msg, "all") == 0)
+			core_wait_wake("node:", 1);
+		else if (msg[0] >= '0' && msg[0] <= '9') {
+			(void)snprintf(key, sizeof(key), "node:%s", msg);
+			core_wait_wake(key, 0);
+		} else
+			core_wait_wake(msg, 0);
+	} else if (strcmp(chan, STORE_CHAN_LOGS) == 0) {
+		(void)snprintf(key, sizeof(key), "log:%s", msg);
+		core_wait_wake(key, 0);
+	} else if (strcmp(chan, STORE_CHAN_NODES) == 0) {
+		api_agent_revoked(strtoll(msg, NULL, 10));
+	}
 }
 
 void
@@ -202,10 +219,7 @@ ctx_free(struct http_request *req)
 	/* Kore may call onfree twice (pending tasks): be idempotent. */
 	if (c == NULL)
 		return;
-	if (c->parked) {
-		TAILQ_REMOVE(&jwks_waiters, c, wait);
-		c->parked = 0;
-	}
+	core_wait_leave(&c->wait);
 	if (c->on_free != NULL) {
 		c->on_free(c);
 		c->on_free = NULL;
@@ -233,14 +247,7 @@ ctx_free(struct http_request *req)
 static void
 ctx_jwks_done(void)
 {
-	struct api_ctx *c;
-
-	while ((c = TAILQ_FIRST(&jwks_waiters)) != NULL) {
-		TAILQ_REMOVE(&jwks_waiters, c, wait);
-		c->parked = 0;
-		c->phase = PHASE_JWKS_DONE;
-		http_request_wakeup(c->req);
-	}
+	core_wait_wake("jwks", 0);
 }
 
 static int
@@ -304,6 +311,12 @@ api_begin(struct http_request *req, struct api_ctx **out, int flags)
 	*out = c;
 
 	switch (c->phase) {
+	case PHASE_JWKS_WAIT:
+		if (!core_wait_woken(&c->wait))
+			return (API_WAIT);
+		core_wait_leave(&c->wait);
+		c->phase = PHASE_JWKS_DONE;
+		/* FALLTHROUGH */
 	case PHASE_TOKEN:
 	case PHASE_JWKS_DONE:
 		if (!auth_sso_bearer(req, &tok, &len)) {
@@ -315,9 +328,7 @@ api_begin(struct http_request *req, struct api_ctx **out, int flags)
 		    auth_sso_jwks_refresh(ctx_jwks_done)) {
 			/* A key we have not seen yet: wait for the JWKS. */
 			c->phase = PHASE_JWKS_WAIT;
-			c->parked = 1;
-			TAILQ_INSERT_TAIL(&jwks_waiters, c, wait);
-			http_request_sleep(req);
+			(void)core_wait_park(&c->wait, req, "jwks", 0, 0);
 			return (API_WAIT);
 		}
 		if (r != AUTH_OK) {
@@ -331,8 +342,6 @@ api_begin(struct http_request *req, struct api_ctx **out, int flags)
 			return (s);
 		c->phase = PHASE_READY;
 		break;
-	case PHASE_JWKS_WAIT:
-		return (API_WAIT);
 	case PHASE_READY:
 		return (API_GO);
 	}

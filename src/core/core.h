@@ -1,8 +1,8 @@
 /*
  * Copyright (c) 2026 Yard authors.  ISC licence.
  *
- * The Kore glue every feature shares: PostgreSQL connections brought back
- * without blocking (pg.c), duties that run once per cluster under a
+ * The Kore glue every feature shares: the waiting room (wait.c),
+ * PostgreSQL connections brought back without blocking (pg.c), duties that run once per cluster under a
  * PostgreSQL advisory lock (leader.c).  Handlers and features
  * include this; it includes nothing of src/api/.
  */
@@ -15,7 +15,53 @@
 #include <stdint.h>
 
 #include <kore/kore.h>
+#include <kore/http.h>
 #include <kore/pgsql.h>
+
+/*
+ * The waiting room: park a request on a key with a deadline; wake it by key
+ * here and, through Redis, on every worker of every instance.  While Redis
+ * is down a waiter with a re-check interval is woken that often instead
+ * (it reads its source again).  Embed a struct core_wait (zeroed) in the
+ * request's state and call core_wait_leave() when the request is freed.
+ *
+ * Keys: "node:<id>" (an agent's long-poll), "log:<uuid>" (a log request's
+ * readers), "jwks" (requests waiting for the key set; local only).
+ */
+struct core_wait {
+	struct http_request *req;
+	char		     key[64];
+	uint64_t	     deadline; /* kore_time_ms(); 0: none */
+	uint64_t	     recheck_ms; /* without Redis; 0: never */
+	uint64_t	     recheck_at;
+	/* Optional: called by the room's 100 ms timer once now >= every_at
+	 * (the callback sets the next every_at). */
+	void (*every)(struct core_wait *, uint64_t now);
+	uint64_t every_at;
+	int64_t	 every_arg;
+	int	 listed;
+	int	 woken; /* woken and not parked again since */
+	int	 missed; /* a wake-up came while it ran */
+	TAILQ_ENTRY(core_wait) list;
+};
+
+/*
+ * Park: list it under key (if not yet), and sleep the request.  Returns 1
+ * when it sleeps; 0 when a wake-up came while it ran since its last park,
+ * in which case it is marked woken and must run again at once (return
+ * KORE_RESULT_RETRY either way).
+ */
+int core_wait_park(struct core_wait *, struct http_request *, const char *key,
+    uint64_t deadline, uint64_t recheck_ms);
+/* 1 when the request should run: woken, or not parked at all. */
+int core_wait_woken(const struct core_wait *);
+/* About to read the source: forget the wake-ups announced so far. */
+void core_wait_read(struct core_wait *);
+void core_wait_leave(struct core_wait *);
+/* Wake this worker's waiters on key (every key starting with it when
+ * prefix); core_wake() also tells every other worker and instance. */
+void core_wait_wake(const char *key, int prefix);
+void core_wake(const char *key);
 
 /*
  * After a failed statement: when its connection is dead, reset it in the
