@@ -68,6 +68,7 @@ static void	     hb_flush_done(struct kore_pgsql *, void *);
 static void	     hb_flush_failed(void);
 static void	     pg_release(struct kore_pgsql *);
 static void	     agent_tick(void *, uint64_t);
+static void	     api_agent_revoked(int64_t);
 static int	     reply_raw(struct http_request *, int, const char *);
 static char	    *facts_text(const struct agentproto_facts *);
 static json_t	    *metrics_json(const struct agentproto_metrics *);
@@ -269,6 +270,37 @@ static struct core_duty prune_duty = { .name = "metric-prune",
 	.every_ms = PRUNE_MS,
 	.prepare = prune_prepare };
 
+/* A node was revoked on some instance. */
+static void
+on_nodes(const char *msg, size_t len)
+{
+	api_agent_revoked(strtoll(msg, NULL, 10));
+}
+
+/* Wake-ups in the form of older instances: a bare node id or "all" on
+ * yard:wake, a log request id on yard:logs. */
+static void
+on_wake_legacy(const char *msg, size_t len)
+{
+	char key[64];
+
+	if (strcmp(msg, "all") == 0)
+		core_wait_wake("node:", 1);
+	else if (msg[0] >= '0' && msg[0] <= '9') {
+		(void)snprintf(key, sizeof(key), "node:%s", msg);
+		core_wait_wake(key, 0);
+	}
+}
+
+static void
+on_logs_legacy(const char *msg, size_t len)
+{
+	char key[64];
+
+	(void)snprintf(key, sizeof(key), "log:%s", msg);
+	core_wait_wake(key, 0);
+}
+
 void
 api_agent_worker_init(void)
 {
@@ -276,6 +308,9 @@ api_agent_worker_init(void)
 	hbs = kore_calloc(HB_SLOTS, sizeof(*hbs));
 	kore_timer_add(hb_flush, FLUSH_MS, NULL, 0);
 	kore_timer_add(agent_tick, TICK_MS, NULL, 0);
+	core_redis_route(STORE_CHAN_NODES, on_nodes);
+	core_redis_route(STORE_CHAN_WAKE, on_wake_legacy);
+	core_redis_route(STORE_CHAN_LOGS, on_logs_legacy);
 	/* One candidate per instance: worker 1. */
 	if (worker->id == 1) {
 		sweep_duty.sql = sql_sweep;
@@ -294,7 +329,7 @@ node_key(int64_t node_id, char *buf, size_t len)
 
 /* A node was revoked (on any instance): forget its credential here and
  * end its parked poll. */
-void
+static void
 api_agent_revoked(int64_t node_id)
 {
 	char key[32];

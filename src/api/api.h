@@ -137,9 +137,8 @@ void api_sha256_hex(const char *, size_t, char *, size_t);
 int api_time_ok(const char *);
 
 /* Nodes: wake a node's parked long-poll on every instance; drop cached
- * node credentials after a revocation (api_agent_revoked: from Redis). */
+ * node credentials after a revocation. */
 void api_node_wake(int64_t);
-void api_agent_revoked(int64_t);
 void api_agent_worker_init(void);
 void api_nodes_changed(int64_t);
 
@@ -153,6 +152,8 @@ void api_remote_addr(struct http_request *, char *, size_t);
 
 /* Permission cache: drop every cached principal (grants changed). */
 void api_authz_changed(int publish);
+/* Worker start: caches, Redis routes, the agent side's timers and duties
+ * (before core_redis_start()). */
 void api_worker_init(void);
 
 /* UI: load pages and assets at start-up (parent). */

@@ -61,7 +61,6 @@ static void ucache_put(const char *, int64_t, int, int,
     const struct auth_grant *, size_t);
 static struct ucache_entry *ucache_get(const char *);
 static uint32_t		    ucache_hash(const char *);
-static void	   on_redis_message(const char *, const char *, size_t);
 static const char *qs_find(struct http_request *, const char *, char *, size_t,
     int *);
 
@@ -100,45 +99,18 @@ static const char *sql_known_only =
     "  ORDER BY g.id), '[]') FROM grants g LEFT JOIN tasks t"
     "  ON t.id = g.task_id WHERE g.user_id = users.id)::text";
 
+static void
+on_authz(const char *msg, size_t len)
+{
+	api_authz_changed(0);
+}
+
 void
 api_worker_init(void)
 {
 	ucache = kore_calloc(UCACHE_SLOTS, sizeof(*ucache));
-	core_pg_init(app.cfg.pg_dsn);
-	auth_sso_init((size_t)app.cfg.token_cache_slots);
+	core_redis_route(STORE_CHAN_AUTHZ, on_authz);
 	api_agent_worker_init();
-	store_redis_init(app.cfg.redis_url, on_redis_message);
-}
-
-static void
-on_redis_message(const char *chan, const char *msg, size_t len)
-{
-	char key[64];
-
-	if (strcmp(chan, STORE_CHAN_AUTHZ) == 0) {
-		api_authz_changed(0);
-		/* After a reconnect, wake-ups may have been missed too: every
-		 * long-poll and log reader reads again. */
-		if (strcmp(msg, "reconnected") == 0) {
-			core_wait_wake("node:", 1);
-			core_wait_wake("log:", 1);
-		}
-	} else if (strcmp(chan, STORE_CHAN_WAKE) == 0) {
-		/* The waiting room's key; a bare node id or "all" from an
-		 * older instance. */
-		if (strcmp(msg, "all") == 0)
-			core_wait_wake("node:", 1);
-		else if (msg[0] >= '0' && msg[0] <= '9') {
-			(void)snprintf(key, sizeof(key), "node:%s", msg);
-			core_wait_wake(key, 0);
-		} else
-			core_wait_wake(msg, 0);
-	} else if (strcmp(chan, STORE_CHAN_LOGS) == 0) {
-		(void)snprintf(key, sizeof(key), "log:%s", msg);
-		core_wait_wake(key, 0);
-	} else if (strcmp(chan, STORE_CHAN_NODES) == 0) {
-		api_agent_revoked(strtoll(msg, NULL, 10));
-	}
 }
 
 void

@@ -1,7 +1,8 @@
 /*
  * Copyright (c) 2026 Yard authors.  ISC licence.
  *
- * The Kore glue every feature shares: the waiting room (wait.c),
+ * The Kore glue every feature shares: Redis routing (route.c), the waiting
+ * room (wait.c),
  * PostgreSQL connections brought back without blocking (pg.c), duties that run once per cluster under a
  * PostgreSQL advisory lock (leader.c).  Handlers and features
  * include this; it includes nothing of src/api/.
@@ -62,6 +63,19 @@ void core_wait_leave(struct core_wait *);
  * prefix); core_wake() also tells every other worker and instance. */
 void core_wait_wake(const char *key, int prefix);
 void core_wake(const char *key);
+
+/* Worker: the room's own Redis routes (core_redis_start() calls it). */
+void core_wait_routes(void);
+
+/*
+ * Redis routing: a handler per channel (several may share one), registered
+ * at worker start before core_redis_start().  After the subscriber
+ * reconnects, STORE_CHAN_AUTHZ carries "reconnected" (messages may have
+ * been missed meanwhile).
+ */
+void core_redis_route(const char *chan, void (*)(const char *msg, size_t len));
+/* Worker: connect to Redis (never blocks) and deliver to the routes. */
+void core_redis_start(const char *url);
 
 /*
  * After a failed statement: when its connection is dead, reset it in the

@@ -117,6 +117,34 @@ core_wake(const char *key)
 	(void)store_redis_publish(STORE_CHAN_WAKE, key);
 }
 
+static void
+wait_on_wake(const char *msg, size_t len)
+{
+	core_wait_wake(msg, 0);
+}
+
+/* After Redis reconnects wake-ups may have been lost: every waiter that
+ * relies on them (it has a re-check interval) reads again. */
+static void
+wait_on_authz(const char *msg, size_t len)
+{
+	struct core_wait *w;
+
+	if (strcmp(msg, "reconnected") != 0)
+		return;
+	TAILQ_FOREACH (w, &room, list) {
+		if (w->recheck_ms != 0)
+			wait_wake_one(w);
+	}
+}
+
+void
+core_wait_routes(void)
+{
+	core_redis_route(STORE_CHAN_WAKE, wait_on_wake);
+	core_redis_route(STORE_CHAN_AUTHZ, wait_on_authz);
+}
+
 /* Deadlines, re-checks while Redis cannot wake anyone, side duties. */
 static void
 wait_tick(void *arg, uint64_t now)
