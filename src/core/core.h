@@ -78,8 +78,10 @@ void core_redis_route(const char *chan, void (*)(const char *msg, size_t len));
 void core_redis_start(const char *url);
 
 /*
- * After a failed statement: when its connection is dead, reset it in the
- * background (PQresetStart/PQresetPoll on a timer), never blocking.
+ * After a failed statement, before releasing it (kore_pgsql_cleanup) in
+ * the same call: when its connection is dead, reset it in the background
+ * (PQresetStart/PQresetPoll on a timer, from the next tick on, once Kore
+ * has released it), never blocking.
  */
 void core_pg_failed(struct kore_pgsql *);
 /* Worker: the conninfo Kore was given, for the background probe. */

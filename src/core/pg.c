@@ -117,9 +117,16 @@ core_pg_failed(struct kore_pgsql *sql)
 		kore_log(LOG_WARNING,
 		    "postgresql: a connection died; reconnecting in the "
 		    "background");
+	/*
+	 * Not now: the failed statement still holds the connection, and
+	 * Kore, releasing it, takes its socket off epoll (and dies if that
+	 * socket is no longer the one it registered).  The next tick starts
+	 * the reset; until then core_pg_down() keeps everyone off it, and a
+	 * released connection is on no epoll list, so Kore cannot free it.
+	 */
 	memset(&resets[nresets], 0, sizeof(resets[nresets]));
 	resets[nresets].db = db;
-	pg_start(&resets[nresets], kore_time_ms());
+	resets[nresets].retry_at = kore_time_ms();
 	nresets++;
 }
 
