@@ -63,10 +63,9 @@ struct api_ctx {
 	struct http_request  *req;
 	struct core_wait      wait; /* parked in the waiting room */
 	char		      scratch[128]; /* survives re-entries */
-	void (*on_free)(struct api_ctx *); /* e.g. leave a wait list */
-	int64_t t0; /* handler timing */
-	char   *raw; /* request body, read once */
-	size_t	rawlen;
+	int64_t		      t0; /* handler timing */
+	char		     *raw; /* request body, read once */
+	size_t		      rawlen;
 };
 
 /* The request's state, created on first use (no sign-in). */

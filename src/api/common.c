@@ -192,10 +192,6 @@ ctx_free(struct http_request *req)
 	if (c == NULL)
 		return;
 	core_wait_leave(&c->wait);
-	if (c->on_free != NULL) {
-		c->on_free(c);
-		c->on_free = NULL;
-	}
 	kore_pgsql_cleanup(&c->sql);
 	if (c->res != NULL) {
 		PQclear(c->res);
