@@ -27,6 +27,7 @@
 #include "app.h"
 #include "api/api.h"
 #include "auth/auth.h"
+#include "core/core.h"
 #include "store/store.h"
 
 /*
@@ -169,8 +170,8 @@ app_load_keys(void)
 
 	if (app.cfg.ews_jwks_url != NULL) {
 		/* Blocking is fine here: no worker exists yet. */
-		if (!auth_jwks_fetch(app.cfg.ews_jwks_url, &body, &len, err,
-			sizeof(err))) {
+		if (!auth_jwks_fetch(app.cfg.ews_jwks_url, APP_USER_AGENT,
+			&body, &len, err, sizeof(err))) {
 			if (auth_keyset_count(app.keys) == 0)
 				fatal("YARD_EWS_JWKS_URL: %s", err);
 			kore_log(LOG_WARNING,
@@ -260,8 +261,27 @@ kore_parent_configure(int argc, char **argv)
 	    APP_VERSION, auth_keyset_count(app.keys), app.cfg.ews_issuer);
 }
 
+/*
+ * Worker start: each layer gets its configuration from here (src/auth/ and
+ * src/core/ include nothing of app.h); the features register their Redis
+ * routes before the subscriber connects.
+ */
 void
 kore_worker_configure(void)
 {
+	struct auth_sso_config sso;
+
+	memset(&sso, 0, sizeof(sso));
+	sso.keys = app.keys;
+	sso.policy = &app.policy;
+	sso.login_url = app.cfg.ews_login_url;
+	sso.return_param = app.cfg.ews_return_param;
+	sso.jwks_url = app.cfg.ews_jwks_url;
+	sso.user_agent = APP_USER_AGENT;
+	sso.jwks_refresh_min = app.cfg.jwks_refresh_min;
+	sso.cache_slots = (size_t)app.cfg.token_cache_slots;
+	auth_sso_init(&sso);
+	core_pg_init(app.cfg.pg_dsn);
 	api_worker_init();
+	core_redis_start(app.cfg.redis_url);
 }

@@ -29,6 +29,7 @@
 #include "app.h"
 #include "api/api.h"
 #include "agentproto/agentproto.h"
+#include "core/core.h"
 #include "store/store.h"
 
 #define NCACHE_SLOTS   4096
@@ -37,6 +38,7 @@
 #define HB_SAMPLES_MAX 128 /* per node between two flushes */
 #define FLUSH_MS       2000
 #define TICK_MS	       1000
+#define PRUNE_MS       (10 * 60 * 1000)
 
 enum poll_step { POLL_AUTH = 0, POLL_QUERY, POLL_PARKED };
 
@@ -60,35 +62,22 @@ struct hb_entry {
 	int	dirty;
 };
 
-/* A parked long-poll. */
-struct poller {
-	struct api_ctx *c;
-	int64_t		node_id;
-	uint64_t	deadline;
-	int		woken;
-	TAILQ_ENTRY(poller) list;
-};
-
 static enum api_step node_auth(struct http_request *, struct api_ctx *);
 static void	     hb_flush(void *, uint64_t);
 static void	     hb_flush_done(struct kore_pgsql *, void *);
 static void	     hb_flush_failed(void);
 static void	     pg_release(struct kore_pgsql *);
 static void	     agent_tick(void *, uint64_t);
-static void	     poller_free(struct api_ctx *);
-static void	     pollers_wake(int64_t);
+static void	     api_agent_revoked(int64_t);
 static int	     reply_raw(struct http_request *, int, const char *);
 static char	    *facts_text(const struct agentproto_facts *);
 static json_t	    *metrics_json(const struct agentproto_metrics *);
 
 static struct ncache_entry *ncache;
 static struct hb_entry	   *hbs;
-static TAILQ_HEAD(, poller) pollers = TAILQ_HEAD_INITIALIZER(pollers);
-static struct kore_pgsql flush_sql;
-static int		 flush_busy;
-static json_t		*flush_rows; /* the batch in flight, until it lands */
-static int		 sweeping;
-static struct kore_pgsql sweep_sql;
+static struct kore_pgsql    flush_sql;
+static int		    flush_busy;
+static json_t *flush_rows; /* the batch in flight, until it lands */
 
 static const char *sql_node_secret =
     "SELECT encode(secret_hash, 'hex'), revoked_at IS NOT NULL FROM nodes"
@@ -217,20 +206,18 @@ static const char *sql_flush =
     " FROM v, jsonb_array_elements(v.samples) s"
     " WHERE v.id IN (SELECT id FROM u) ON CONFLICT DO NOTHING";
 
-/* Presence transitions and command deadlines, by the server's clock. */
+/*
+ * Presence transitions and command deadlines, by the server's clock: once
+ * per cluster and second, by the instance that leads the duty.
+ */
 static const char *sql_sweep =
-    "WITH ch AS (UPDATE nodes n SET status = s.now_status,"
+    "WITH" CORE_DUTY_RECORD " ch AS (UPDATE nodes n SET status = s.now_status,"
     "  status_changed_at = now() FROM (SELECT id, yard_node_status("
-    "  revoked_at, last_seen, $1::integer, $2::integer) AS now_status"
+    "  revoked_at, last_seen, $3::integer, $4::integer) AS now_status"
     "  FROM nodes) s WHERE n.id = s.id AND n.status <> s.now_status"
     "  AND n.status <> 'new' RETURNING n.id, n.status),"
     " ne AS (INSERT INTO node_events (node_id, status) SELECT id, status"
     "  FROM ch),"
-    /* Metric history past its retention, every 10 minutes ($3). */
-    " pn AS (DELETE FROM node_metrics WHERE $3::boolean AND"
-    "  at < now() - make_interval(days => $4::integer)),"
-    " pt AS (DELETE FROM task_metrics WHERE $3::boolean AND"
-    "  at < now() - make_interval(days => $4::integer)),"
     " lr AS (DELETE FROM log_requests WHERE wanted_until <"
     "  now() - interval '1 minute'),"
     " t AS (UPDATE commands SET state = 'timed_out', finished_at = now()"
@@ -239,6 +226,81 @@ static const char *sql_sweep =
     " INSERT INTO command_events (command_id, state) SELECT id, 'timed_out'"
     " FROM t";
 
+/*
+ * Metric history past its retention ($3 days): every instance when it
+ * starts and every 10 minutes (so that a changed retention applies at
+ * once), never two at once (the transaction's advisory lock).
+ */
+static const char *sql_prune =
+    "WITH g AS (SELECT pg_try_advisory_xact_lock(hashtext('yard-duty'),"
+    "  hashtext($1)) AS ok),"
+    " pn AS (DELETE FROM node_metrics WHERE (SELECT ok FROM g) AND"
+    "  at < now() - make_interval(days => $3::integer)),"
+    " pt AS (DELETE FROM task_metrics WHERE (SELECT ok FROM g) AND"
+    "  at < now() - make_interval(days => $3::integer))"
+    " INSERT INTO duty_runs (duty, holder, runs, last_run)"
+    " SELECT $1, $2, 1, now() FROM g WHERE ok ON CONFLICT (duty) DO UPDATE"
+    " SET holder = EXCLUDED.holder, runs = duty_runs.runs + 1,"
+    " last_run = now()";
+
+static int
+sweep_prepare(struct core_duty *d, const char **vals, char buf[][32])
+{
+	(void)snprintf(buf[2], 32, "%" PRId64, app.cfg.node_offline_after);
+	(void)snprintf(buf[3], 32, "%" PRId64, app.cfg.node_lost_after);
+	vals[2] = buf[2];
+	vals[3] = buf[3];
+	return (4);
+}
+
+static int
+prune_prepare(struct core_duty *d, const char **vals, char buf[][32])
+{
+	(void)snprintf(buf[2], 32, "%" PRId64, app.cfg.metrics_retention_days);
+	vals[2] = buf[2];
+	return (3);
+}
+
+static struct core_duty sweep_duty = { .name = "presence-sweep",
+	.kind = CORE_DUTY_LEADER,
+	.every_ms = TICK_MS,
+	.prepare = sweep_prepare };
+static struct core_duty prune_duty = { .name = "metric-prune",
+	.kind = CORE_DUTY_EACH,
+	.every_ms = PRUNE_MS,
+	.prepare = prune_prepare };
+
+/* A node was revoked on some instance. */
+static void
+on_nodes(const char *msg, size_t len)
+{
+	api_agent_revoked(strtoll(msg, NULL, 10));
+}
+
+/* Wake-ups in the form of older instances: a bare node id or "all" on
+ * yard:wake, a log request id on yard:logs. */
+static void
+on_wake_legacy(const char *msg, size_t len)
+{
+	char key[64];
+
+	if (strcmp(msg, "all") == 0)
+		core_wait_wake("node:", 1);
+	else if (msg[0] >= '0' && msg[0] <= '9') {
+		(void)snprintf(key, sizeof(key), "node:%s", msg);
+		core_wait_wake(key, 0);
+	}
+}
+
+static void
+on_logs_legacy(const char *msg, size_t len)
+{
+	char key[64];
+
+	(void)snprintf(key, sizeof(key), "log:%s", msg);
+	core_wait_wake(key, 0);
+}
+
 void
 api_agent_worker_init(void)
 {
@@ -246,35 +308,44 @@ api_agent_worker_init(void)
 	hbs = kore_calloc(HB_SLOTS, sizeof(*hbs));
 	kore_timer_add(hb_flush, FLUSH_MS, NULL, 0);
 	kore_timer_add(agent_tick, TICK_MS, NULL, 0);
+	core_redis_route(STORE_CHAN_NODES, on_nodes);
+	core_redis_route(STORE_CHAN_WAKE, on_wake_legacy);
+	core_redis_route(STORE_CHAN_LOGS, on_logs_legacy);
+	/* One candidate per instance: worker 1. */
+	if (worker->id == 1) {
+		sweep_duty.sql = sql_sweep;
+		prune_duty.sql = sql_prune;
+		core_duty_add(&sweep_duty);
+		core_duty_add(&prune_duty);
+		core_leader_start(app.cfg.pg_dsn, app.cfg.listen);
+	}
 }
 
-void
-api_agent_message(const char *chan, const char *msg, size_t len)
+static void
+node_key(int64_t node_id, char *buf, size_t len)
 {
-	int64_t id;
+	(void)snprintf(buf, len, "node:%" PRId64, node_id);
+}
 
-	if (strcmp(chan, STORE_CHAN_WAKE) == 0) {
-		id = strcmp(msg, "all") == 0 ? 0 : strtoll(msg, NULL, 10);
-		pollers_wake(id);
-	} else if (strcmp(chan, STORE_CHAN_LOGS) == 0) {
-		api_logs_message(msg);
-	} else if (strcmp(chan, STORE_CHAN_NODES) == 0) {
-		id = strtoll(msg, NULL, 10);
-		memset(&ncache[(uint64_t)id % NCACHE_SLOTS], 0,
-		    sizeof(*ncache));
-		/* A revoked node's parked poll must not hang on. */
-		pollers_wake(id);
-	}
+/* A node was revoked (on any instance): forget its credential here and
+ * end its parked poll. */
+static void
+api_agent_revoked(int64_t node_id)
+{
+	char key[32];
+
+	memset(&ncache[(uint64_t)node_id % NCACHE_SLOTS], 0, sizeof(*ncache));
+	node_key(node_id, key, sizeof(key));
+	core_wait_wake(key, 0);
 }
 
 void
 api_node_wake(int64_t node_id)
 {
-	char buf[32];
+	char key[32];
 
-	pollers_wake(node_id);
-	snprintf(buf, sizeof(buf), "%" PRId64, node_id);
-	(void)store_redis_publish(STORE_CHAN_WAKE, buf);
+	node_key(node_id, key, sizeof(key));
+	core_wake(key);
 }
 
 void
@@ -282,8 +353,7 @@ api_nodes_changed(int64_t node_id)
 {
 	char buf[32];
 
-	memset(&ncache[(uint64_t)node_id % NCACHE_SLOTS], 0, sizeof(*ncache));
-	pollers_wake(node_id);
+	api_agent_revoked(node_id);
 	snprintf(buf, sizeof(buf), "%" PRId64, node_id);
 	(void)store_redis_publish(STORE_CHAN_NODES, buf);
 }
@@ -452,19 +522,40 @@ api_agent_enroll(struct http_request *req)
 }
 
 static struct hb_entry *
-hb_slot(int64_t node_id)
+hb_slot(int64_t node_id, int create)
 {
-	struct hb_entry *e;
+	struct hb_entry *e, *stale;
 	size_t		 i, n;
 
-	/* Open addressing; a full table drops to the oldest flushable slot. */
+	/*
+	 * Open addressing; slots are never emptied (a lookup stops at an
+	 * empty one), so a full table hands over the slot of the node seen
+	 * least recently, provided it is flushed and that node has not been
+	 * heard from for node_offline_after: its state is in PostgreSQL
+	 * already.  When every slot is fresh the caller answers 503.
+	 */
 	n = (size_t)((uint64_t)node_id % HB_SLOTS);
+	stale = NULL;
 	for (i = 0; i < HB_SLOTS; i++) {
 		e = &hbs[(n + i) % HB_SLOTS];
-		if (e->node_id == node_id || e->node_id == 0)
+		if (e->node_id == node_id)
 			return (e);
+		if (e->node_id == 0)
+			return (create ? e : NULL);
+		if (!e->dirty &&
+		    app_now() - e->seen > app.cfg.node_offline_after &&
+		    (stale == NULL || e->seen < stale->seen))
+			stale = e;
 	}
-	return (NULL);
+	if (stale != NULL && create) {
+		json_decref(stale->facts);
+		json_decref(stale->metrics);
+		json_decref(stale->samples);
+		json_decref(stale->tasks);
+		free(stale->version);
+		memset(stale, 0, sizeof(*stale));
+	}
+	return (create ? stale : NULL);
 }
 
 /* POST /agent/v1/heartbeat: memory only; hb_flush() writes it down. */
@@ -492,7 +583,7 @@ api_agent_heartbeat(struct http_request *req)
 		return (agent_error(req, 400, "bad_request", &err));
 	}
 
-	if ((e = hb_slot(c->id)) == NULL) {
+	if ((e = hb_slot(c->id, 1)) == NULL) {
 		agentproto_heartbeat_cleanup(&hb);
 		return (
 		    api_error(req, 503, "busy", "heartbeat table full", NULL));
@@ -559,7 +650,8 @@ hb_flush(void *arg, uint64_t now)
 	char   *text;
 	size_t	i;
 
-	if (flush_busy)
+	/* PostgreSQL coming back: keep the batch for a later tick. */
+	if (flush_busy || core_pg_down())
 		return;
 	if ((rows = json_array()) == NULL)
 		return;
@@ -592,7 +684,7 @@ hb_flush(void *arg, uint64_t now)
 		/* Kept dirty: the next tick tries again (PostgreSQL down). */
 		if (flush_sql.state != KORE_PGSQL_STATE_INIT ||
 		    flush_sql.error != NULL) {
-			api_pg_repair(&flush_sql);
+			core_pg_failed(&flush_sql);
 			pg_release(&flush_sql);
 		} else
 			flush_busy = 1; /* queued by Kore; callback follows */
@@ -622,6 +714,7 @@ hb_flush_done(struct kore_pgsql *sql, void *arg)
 		return;
 	case KORE_PGSQL_STATE_ERROR:
 		kore_pgsql_logerror(sql);
+		core_pg_failed(sql);
 		hb_flush_failed();
 		break;
 	case KORE_PGSQL_STATE_RESULT:
@@ -666,7 +759,7 @@ hb_flush_failed(void)
 	json_array_foreach(flush_rows, i, r)
 	{
 		id = json_integer_value(json_object_get(r, "id"));
-		if ((e = hb_slot(id)) == NULL || e->node_id != id)
+		if ((e = hb_slot(id, 0)) == NULL || e->node_id != id)
 			continue;
 		old = json_object_get(r, "samples");
 		if ((merged = json_array()) == NULL)
@@ -689,45 +782,18 @@ hb_flush_failed(void)
 }
 
 static void
-sweep_done(struct kore_pgsql *sql, void *arg)
-{
-	switch (sql->state) {
-	case KORE_PGSQL_STATE_WAIT:
-		return;
-	case KORE_PGSQL_STATE_RESULT:
-	case KORE_PGSQL_STATE_DONE:
-		kore_pgsql_continue(sql);
-		return;
-	case KORE_PGSQL_STATE_ERROR:
-		kore_pgsql_logerror(sql);
-		break;
-	case KORE_PGSQL_STATE_INIT:
-		return; /* see hb_flush_done() */
-	default:
-		break;
-	}
-	pg_release(sql);
-	sweeping = 0;
-}
-
-#define PRUNE_MS (10 * 60 * 1000)
-
-static void
 agent_tick(void *arg, uint64_t now)
 {
-	static uint64_t next_prune; /* metric retention: 0, at start */
-	struct poller  *p;
-	char		off[16], lost[16], days[16];
-	int		redis_ok, prune;
 
 	/*
 	 * Kore does not call a callback-bound query's callback when its
 	 * connection dies mid-query (PostgreSQL restarted): it only marks
-	 * the query failed.  Notice that here, or the flush and the sweep
-	 * would wait for it forever.  That flush's batch is sent again.
+	 * the query failed.  Notice that here, or the flush would wait for
+	 * it forever.  That flush's batch is sent again.
 	 */
 	if (flush_busy && flush_sql.state == KORE_PGSQL_STATE_ERROR) {
 		kore_pgsql_logerror(&flush_sql);
+		core_pg_failed(&flush_sql);
 		hb_flush_failed();
 		pg_release(&flush_sql);
 		flush_busy = 0;
@@ -737,78 +803,6 @@ agent_tick(void *arg, uint64_t now)
 		pg_release(&flush_sql);
 		flush_busy = 0;
 	}
-	if (sweeping && sweep_sql.state == KORE_PGSQL_STATE_INIT) {
-		pg_release(&sweep_sql);
-		sweeping = 0;
-	}
-	if (sweeping && sweep_sql.state == KORE_PGSQL_STATE_ERROR) {
-		kore_pgsql_logerror(&sweep_sql);
-		pg_release(&sweep_sql);
-		sweeping = 0;
-	}
-
-	/* Deadlines; and without Redis, re-check PostgreSQL every tick. */
-	redis_ok = store_redis_healthy();
-	TAILQ_FOREACH (p, &pollers, list) {
-		if (!p->woken && (!redis_ok || now >= p->deadline)) {
-			p->woken = 1;
-			http_request_wakeup(p->c->req);
-		}
-	}
-
-	/* One worker per instance sweeps presence and deadlines. */
-	if (worker->id != 1 || sweeping)
-		return;
-	snprintf(off, sizeof(off), "%" PRId64, app.cfg.node_offline_after);
-	snprintf(lost, sizeof(lost), "%" PRId64, app.cfg.node_lost_after);
-	snprintf(days, sizeof(days), "%" PRId64,
-	    app.cfg.metrics_retention_days);
-	prune = now >= next_prune;
-	kore_pgsql_init(&sweep_sql);
-	kore_pgsql_bind_callback(&sweep_sql, sweep_done, NULL);
-	if (!kore_pgsql_setup(&sweep_sql, APP_DB_BG, KORE_PGSQL_ASYNC) ||
-	    !kore_pgsql_query_params(&sweep_sql, sql_sweep, 0, 4,
-		KORE_PGSQL_PARAM_TEXT(off), KORE_PGSQL_PARAM_TEXT(lost),
-		KORE_PGSQL_PARAM_TEXT(prune ? "true" : "false"),
-		KORE_PGSQL_PARAM_TEXT(days))) {
-		if (sweep_sql.state != KORE_PGSQL_STATE_INIT ||
-		    sweep_sql.error != NULL) {
-			api_pg_repair(&sweep_sql);
-			pg_release(&sweep_sql);
-		} else
-			sweeping = 1;
-		return;
-	}
-	sweeping = 1;
-	if (prune)
-		next_prune = now + PRUNE_MS;
-}
-
-static void
-pollers_wake(int64_t node_id)
-{
-	struct poller *p;
-
-	TAILQ_FOREACH (p, &pollers, list) {
-		if ((node_id == 0 || p->node_id == node_id) && !p->woken) {
-			p->woken = 1;
-			http_request_wakeup(p->c->req);
-		}
-	}
-}
-
-static void
-poller_free(struct api_ctx *c)
-{
-	struct poller *p;
-
-	TAILQ_FOREACH (p, &pollers, list) {
-		if (p->c == c) {
-			TAILQ_REMOVE(&pollers, p, list);
-			kore_free(p);
-			return;
-		}
-	}
 }
 
 /* GET /agent/v1/commands?after=SEQ&wait=SECONDS: the long-poll. */
@@ -816,10 +810,9 @@ int
 api_agent_commands(struct http_request *req)
 {
 	struct api_ctx *c;
-	struct poller  *p;
 	enum api_step	s;
 	int64_t		after, wait;
-	char		nid[32], aft[32];
+	char		nid[32], aft[32], key[32];
 	const char     *vals[2];
 
 	if (req->method != HTTP_METHOD_GET)
@@ -836,19 +829,12 @@ api_agent_commands(struct http_request *req)
 		return (KORE_RESULT_OK);
 
 	if (c->step == POLL_PARKED) {
-		TAILQ_FOREACH (p, &pollers, list) {
-			if (p->c == c)
-				break;
-		}
-		if (p != NULL && !p->woken)
+		if (!core_wait_woken(&c->wait))
 			return (KORE_RESULT_RETRY);
-		if (p != NULL && kore_time_ms() >= p->deadline) {
-			poller_free(c);
-			c->on_free = NULL;
+		if (kore_time_ms() >= c->wait.deadline)
 			return (reply_raw(req, 204, NULL));
-		}
-		poller_free(c);
-		c->on_free = NULL;
+		/* Stay listed while reading: a wake-up meanwhile is kept. */
+		core_wait_read(&c->wait);
 		c->step = POLL_QUERY;
 	}
 
@@ -867,15 +853,12 @@ api_agent_commands(struct http_request *req)
 	if (wait == 0 || (int64_t)kore_time_ms() - c->t0 >= wait * 1000)
 		return (reply_raw(req, 204, NULL));
 
-	/* Nothing yet: park until a wake-up or the deadline. */
-	p = kore_calloc(1, sizeof(*p));
-	p->c = c;
-	p->node_id = c->id;
-	p->deadline = (uint64_t)c->t0 + (uint64_t)wait * 1000;
-	TAILQ_INSERT_TAIL(&pollers, p, list);
-	c->on_free = poller_free;
+	/* Nothing yet: park until a wake-up or the deadline; without Redis
+	 * read the ledger again every second. */
+	node_key(c->id, key, sizeof(key));
 	c->step = POLL_PARKED;
-	http_request_sleep(req);
+	(void)core_wait_park(&c->wait, req, key,
+	    (uint64_t)c->t0 + (uint64_t)wait * 1000, TICK_MS);
 	return (KORE_RESULT_RETRY);
 }
 
@@ -945,6 +928,7 @@ api_agent_logs(struct http_request *req)
 	struct agentproto_err	   err;
 	enum api_step		   s;
 	char			   id[40], nid[32], seq[16], size[32], m[32];
+	char			   key[48];
 	char			  *files;
 	const char		  *buf, *p, *vals[10];
 	size_t			   len;
@@ -990,8 +974,8 @@ api_agent_logs(struct http_request *req)
 	follow = api_val(c, 0, 1) != NULL && strcmp(api_val(c, 0, 1), "t") == 0;
 	if (api_val_int(c, 0, 2) > 0) {
 		/* Wake the browsers waiting for it, here and elsewhere. */
-		api_logs_message(id);
-		(void)store_redis_publish(STORE_CHAN_LOGS, id);
+		(void)snprintf(key, sizeof(key), "log:%s", id);
+		core_wake(key);
 	}
 	api_db_clear(c);
 	return (reply_raw(req, 200,

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "auth/auth.h"
+#include "core/core.h"
 
 #define API_BODY_MAX	  (64 * 1024)
 #define API_LIMIT_DEFAULT 50
@@ -59,14 +60,12 @@ struct api_ctx {
 	json_t		     *body;
 	int64_t		      id; /* object id from the path */
 	json_t		     *out; /* reply being built */
-	int		      parked; /* on the JWKS waiter list */
 	struct http_request  *req;
-	TAILQ_ENTRY(api_ctx) wait;
-	char scratch[128]; /* survives re-entries */
-	void (*on_free)(struct api_ctx *); /* e.g. leave a wait list */
-	int64_t t0; /* handler timing */
-	char   *raw; /* request body, read once */
-	size_t	rawlen;
+	struct core_wait      wait; /* parked in the waiting room */
+	char		      scratch[128]; /* survives re-entries */
+	int64_t		      t0; /* handler timing */
+	char		     *raw; /* request body, read once */
+	size_t		      rawlen;
 };
 
 /* The request's state, created on first use (no sign-in). */
@@ -88,8 +87,6 @@ enum api_step api_db(struct http_request *, struct api_ctx *, const char *sql,
 void	      api_db_clear(struct api_ctx *);
 /* 1 while a statement of this request is in flight. */
 int api_db_busy(struct api_ctx *);
-/* After a failed query: reset its connection if it died while idle. */
-void api_pg_repair(struct kore_pgsql *);
 
 /* Replies; each returns KORE_RESULT_OK so handlers can `return` them. */
 int api_error(struct http_request *, int status, const char *code,
@@ -141,10 +138,7 @@ int api_time_ok(const char *);
 /* Nodes: wake a node's parked long-poll on every instance; drop cached
  * node credentials after a revocation. */
 void api_node_wake(int64_t);
-void api_agent_message(const char *, const char *, size_t);
 void api_agent_worker_init(void);
-/* Logs: wake the browser requests waiting on a log request (its id). */
-void api_logs_message(const char *);
 void api_nodes_changed(int64_t);
 
 /* The request body, read once and kept across re-entries (Kore's body
@@ -157,6 +151,8 @@ void api_remote_addr(struct http_request *, char *, size_t);
 
 /* Permission cache: drop every cached principal (grants changed). */
 void api_authz_changed(int publish);
+/* Worker start: caches, Redis routes, the agent side's timers and duties
+ * (before core_redis_start()). */
 void api_worker_init(void);
 
 /* UI: load pages and assets at start-up (parent). */

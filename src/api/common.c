@@ -25,6 +25,7 @@
 #include "app.h"
 #include "api/api.h"
 #include "auth/auth.h"
+#include "core/core.h"
 #include "store/store.h"
 
 enum ctx_phase {
@@ -60,12 +61,9 @@ static void ucache_put(const char *, int64_t, int, int,
     const struct auth_grant *, size_t);
 static struct ucache_entry *ucache_get(const char *);
 static uint32_t		    ucache_hash(const char *);
-static void	   on_redis_message(const char *, const char *, size_t);
 static const char *qs_find(struct http_request *, const char *, char *, size_t,
     int *);
 
-static TAILQ_HEAD(, api_ctx) jwks_waiters = TAILQ_HEAD_INITIALIZER(
-    jwks_waiters);
 static struct ucache_entry *ucache;
 
 /* The sign-in statements: create on first use (SPEC 3.1) or only update. */
@@ -101,25 +99,18 @@ static const char *sql_known_only =
     "  ORDER BY g.id), '[]') FROM grants g LEFT JOIN tasks t"
     "  ON t.id = g.task_id WHERE g.user_id = users.id)::text";
 
+static void
+on_authz(const char *msg, size_t len)
+{
+	api_authz_changed(0);
+}
+
 void
 api_worker_init(void)
 {
 	ucache = kore_calloc(UCACHE_SLOTS, sizeof(*ucache));
-	auth_sso_init((size_t)app.cfg.token_cache_slots);
+	core_redis_route(STORE_CHAN_AUTHZ, on_authz);
 	api_agent_worker_init();
-	store_redis_init(app.cfg.redis_url, on_redis_message);
-}
-
-static void
-on_redis_message(const char *chan, const char *msg, size_t len)
-{
-	if (strcmp(chan, STORE_CHAN_AUTHZ) == 0) {
-		api_authz_changed(0);
-		/* After a reconnect, wake-ups may have been missed too. */
-		if (strcmp(msg, "reconnected") == 0)
-			api_agent_message(STORE_CHAN_WAKE, "all", 3);
-	} else
-		api_agent_message(chan, msg, len);
 }
 
 void
@@ -200,14 +191,7 @@ ctx_free(struct http_request *req)
 	/* Kore may call onfree twice (pending tasks): be idempotent. */
 	if (c == NULL)
 		return;
-	if (c->parked) {
-		TAILQ_REMOVE(&jwks_waiters, c, wait);
-		c->parked = 0;
-	}
-	if (c->on_free != NULL) {
-		c->on_free(c);
-		c->on_free = NULL;
-	}
+	core_wait_leave(&c->wait);
 	kore_pgsql_cleanup(&c->sql);
 	if (c->res != NULL) {
 		PQclear(c->res);
@@ -231,14 +215,7 @@ ctx_free(struct http_request *req)
 static void
 ctx_jwks_done(void)
 {
-	struct api_ctx *c;
-
-	while ((c = TAILQ_FIRST(&jwks_waiters)) != NULL) {
-		TAILQ_REMOVE(&jwks_waiters, c, wait);
-		c->parked = 0;
-		c->phase = PHASE_JWKS_DONE;
-		http_request_wakeup(c->req);
-	}
+	core_wait_wake("jwks", 0);
 }
 
 static int
@@ -302,6 +279,12 @@ api_begin(struct http_request *req, struct api_ctx **out, int flags)
 	*out = c;
 
 	switch (c->phase) {
+	case PHASE_JWKS_WAIT:
+		if (!core_wait_woken(&c->wait))
+			return (API_WAIT);
+		core_wait_leave(&c->wait);
+		c->phase = PHASE_JWKS_DONE;
+		/* FALLTHROUGH */
 	case PHASE_TOKEN:
 	case PHASE_JWKS_DONE:
 		if (!auth_sso_bearer(req, &tok, &len)) {
@@ -313,9 +296,7 @@ api_begin(struct http_request *req, struct api_ctx **out, int flags)
 		    auth_sso_jwks_refresh(ctx_jwks_done)) {
 			/* A key we have not seen yet: wait for the JWKS. */
 			c->phase = PHASE_JWKS_WAIT;
-			c->parked = 1;
-			TAILQ_INSERT_TAIL(&jwks_waiters, c, wait);
-			http_request_sleep(req);
+			(void)core_wait_park(&c->wait, req, "jwks", 0, 0);
 			return (API_WAIT);
 		}
 		if (r != AUTH_OK) {
@@ -329,8 +310,6 @@ api_begin(struct http_request *req, struct api_ctx **out, int flags)
 			return (s);
 		c->phase = PHASE_READY;
 		break;
-	case PHASE_JWKS_WAIT:
-		return (API_WAIT);
 	case PHASE_READY:
 		return (API_GO);
 	}
@@ -432,10 +411,15 @@ ctx_principal(struct http_request *req, struct api_ctx *c)
 		    "this user has not been created in Yard", NULL);
 		return (API_DONE);
 	}
-	admin = strcmp(api_val(c, 0, 1), "t") == 0;
-	disabled = strcmp(api_val(c, 0, 2), "t") == 0;
+	/* The statement never answers NULL here; a NULL is no flag and no
+	 * grants row (a 500) rather than a crash. */
+	g = api_val(c, 0, 1);
+	admin = g != NULL && strcmp(g, "t") == 0;
+	g = api_val(c, 0, 2);
+	disabled = g != NULL && strcmp(g, "t") == 0;
 	g = api_val(c, 0, 3);
-	if (!ctx_set_principal(c, api_val_int(c, 0, 0), admin, disabled, g,
+	if (g == NULL ||
+	    !ctx_set_principal(c, api_val_int(c, 0, 0), admin, disabled, g,
 		strlen(g))) {
 		api_db_clear(c);
 		api_error(req, 500, "internal", "bad grants row", NULL);
@@ -472,6 +456,14 @@ api_db(struct http_request *req, struct api_ctx *c, const char *sql, int n,
 		c->sql_phase = SQL_IDLE;
 		/* FALLTHROUGH */
 	case SQL_IDLE:
+		/* Reconnecting in the background: do not let Kore connect
+		 * (it would block); answer 503 at once. */
+		if (core_pg_down()) {
+			c->sqlstate[0] = '\0';
+			api_error(req, 503, "store_unavailable",
+			    "PostgreSQL is unavailable", NULL);
+			return (API_DONE);
+		}
 		if (c->sql.req == NULL)
 			kore_pgsql_bind_request(&c->sql, req);
 		if (!kore_pgsql_setup(&c->sql, APP_DB, KORE_PGSQL_ASYNC)) {
@@ -484,10 +476,8 @@ api_db(struct http_request *req, struct api_ctx *c, const char *sql, int n,
 			goto fail;
 		}
 		if (!kore_pgsql_query_param_fields(&c->sql, sql, 0, n,
-			(const char **)(uintptr_t)vals, NULL, NULL)) {
-			api_pg_repair(&c->sql);
+			(const char **)(uintptr_t)vals, NULL, NULL))
 			goto fail;
-		}
 		c->sql_phase = SQL_RUNNING;
 		return (API_WAIT);
 	case SQL_RUNNING:
@@ -521,6 +511,8 @@ api_db(struct http_request *req, struct api_ctx *c, const char *sql, int n,
 	}
 
 fail:
+	/* A connection that died is brought back in the background. */
+	core_pg_failed(&c->sql);
 	c->sqlstate[0] = '\0';
 	st = NULL;
 	cn = NULL;
@@ -931,7 +923,8 @@ api_reply_list(struct http_request *req, struct api_ctx *c, int64_t limit)
 	for (i = 0; i < n && i < limit; i++) {
 		if (i > 0)
 			kore_buf_append(&b, ",", 1);
-		v = api_val(c, i, 0);
+		if ((v = api_val(c, i, 0)) == NULL)
+			v = "null";
 		kore_buf_append(&b, v, strlen(v));
 	}
 	if (n > limit)
@@ -1014,17 +1007,4 @@ api_qs_time(struct http_request *req, const char *name, char *out,
 	snprintf(msg, sizeof(msg), "%s must be an RFC 3339 date or time", name);
 	api_error(req, 400, "bad_request", msg, name);
 	return (0);
-}
-
-void
-api_pg_repair(struct kore_pgsql *sql)
-{
-	/*
-	 * Kore keeps a connection that died while idle (PostgreSQL
-	 * restarted) in its pool, and every query on it fails at once.
-	 * Bring it back for the next user; on loopback a refused connect
-	 * answers at once, elsewhere connect_timeout bounds the wait.
-	 */
-	if (sql->conn != NULL && PQstatus(sql->conn->db) == CONNECTION_BAD)
-		PQreset(sql->conn->db);
 }

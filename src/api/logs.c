@@ -6,8 +6,9 @@
  * in log_requests that the node's long-poll hands out at once (the same
  * Redis wake-up as commands); the agent answers with chunks POSTed to
  * /agent/v1/logs/{id}; each chunk wakes the browser requests parked on
- * that log request, on whichever worker or instance they wait (Redis
- * yard:logs, or a re-check every 500 ms while Redis is down).
+ * that log request, on whichever worker or instance they wait (the
+ * waiting room, key "log:<id>"; a re-check every 500 ms while Redis is
+ * down).
  *
  *   GET /api/v1/tasks/{id}/logs?file=&lines=&q=       last lines, search
  *   GET /api/v1/tasks/{id}/logs?follow=1&...           same, then follow:
@@ -32,26 +33,12 @@
 #define LOGS_FOLLOW_MS	 20000 /* a follow poll with nothing new */
 #define LOGS_RECHECK_MS	 500 /* without Redis */
 
-struct waiter {
-	TAILQ_ENTRY(waiter) list;
-	struct api_ctx *c;
-	char		id[AGENTPROTO_UUID_LEN + 1];
-	uint64_t	deadline;
-	uint64_t	rewake; /* wake the node's poll again then; 0: never */
-	int64_t		node_id;
-	int		woken;
-	int		missed; /* a chunk came while it read: read again */
-};
-
 enum logs_step {
 	LOGS_AUTH = 0,
 	LOGS_CREATE, /* insert the request */
 	LOGS_READ, /* read what arrived */
 	LOGS_PARKED
 };
-
-static TAILQ_HEAD(, waiter) waiters = TAILQ_HEAD_INITIALIZER(waiters);
-static int timer_on;
 
 /*
  * A new request, only for a task the caller may operate (reading logs
@@ -93,73 +80,21 @@ static const char *sql_read =
     " WHERE r.id = $6::uuid AND r.task_id = $1::bigint"
     "  AND r.user_id = $3::bigint AND lv.level >= 2";
 
-static void waiter_free(struct api_ctx *);
-static void waiters_wake(const char *);
-static void logs_timer(void *, uint64_t);
+static void logs_rewake(struct core_wait *, uint64_t);
 static int  logs_park(struct http_request *, struct api_ctx *, uint64_t,
      int64_t);
 static int  logs_reply(struct http_request *, struct api_ctx *, int64_t, int,
      int);
 static int  task_id_from_path(struct http_request *, int64_t *);
 
-void
-api_logs_message(const char *msg)
-{
-	waiters_wake(msg);
-}
-
+/* Unanswered: the poll it went to may have been a dead one (an agent
+ * restarting); the ledger hands it out again after 2 s, so wake the
+ * node's poll again. */
 static void
-waiters_wake(const char *id)
+logs_rewake(struct core_wait *w, uint64_t now)
 {
-	struct waiter *w;
-
-	TAILQ_FOREACH (w, &waiters, list) {
-		if (id != NULL && strcmp(w->id, id) != 0)
-			continue;
-		if (w->woken) {
-			/* Awake (reading, maybe): what came now may be past
-			 * its snapshot, so it reads again before parking. */
-			w->missed = 1;
-			continue;
-		}
-		w->woken = 1;
-		http_request_wakeup(w->c->req);
-	}
-}
-
-/* Deadlines, and re-checks while Redis cannot wake anyone. */
-static void
-logs_timer(void *arg, uint64_t now)
-{
-	struct waiter *w;
-	int	       redis_ok = store_redis_healthy();
-
-	TAILQ_FOREACH (w, &waiters, list) {
-		if (!w->woken && (!redis_ok || now >= w->deadline)) {
-			w->woken = 1;
-			http_request_wakeup(w->c->req);
-		}
-		/* Unanswered: the poll it went to may have been a dead
-		 * one; the ledger hands it out again after 2 s. */
-		if (w->rewake != 0 && now >= w->rewake) {
-			w->rewake = now + 2500;
-			api_node_wake(w->node_id);
-		}
-	}
-}
-
-static void
-waiter_free(struct api_ctx *c)
-{
-	struct waiter *w;
-
-	TAILQ_FOREACH (w, &waiters, list) {
-		if (w->c == c) {
-			TAILQ_REMOVE(&waiters, w, list);
-			kore_free(w);
-			return;
-		}
-	}
+	w->every_at = now + 2500;
+	api_node_wake(w->every_arg);
 }
 
 static int
@@ -176,42 +111,20 @@ task_id_from_path(struct http_request *req, int64_t *id)
 	return (1);
 }
 
-/* Sleep until a chunk of c->scratch's request arrives, or until `ms`. */
+/* Sleep until a chunk of c->scratch's request arrives, or until deadline;
+ * while the node has not answered, wake its poll again every 2.5 s. */
 static int
 logs_park(struct http_request *req, struct api_ctx *c, uint64_t deadline,
     int64_t node_id)
 {
-	struct waiter *w;
+	char key[48];
 
-	if (!timer_on) {
-		kore_timer_add(logs_timer, LOGS_RECHECK_MS, NULL, 0);
-		timer_on = 1;
-	}
-	/* The waiter stays listed while the request reads (see
-	 * waiters_wake): a chunk that arrives meanwhile is not lost. */
-	TAILQ_FOREACH (w, &waiters, list) {
-		if (w->c == c)
-			break;
-	}
-	if (w == NULL) {
-		w = kore_calloc(1, sizeof(*w));
-		w->c = c;
-		TAILQ_INSERT_TAIL(&waiters, w, list);
-		c->on_free = waiter_free;
-	}
-	(void)snprintf(w->id, sizeof(w->id), "%.36s", c->scratch);
-	w->deadline = deadline;
-	w->rewake = 0;
-	if ((w->node_id = node_id) != 0)
-		w->rewake = kore_time_ms() + 2500;
+	(void)snprintf(key, sizeof(key), "log:%.36s", c->scratch);
+	c->wait.every = node_id != 0 ? logs_rewake : NULL;
+	c->wait.every_arg = node_id;
+	c->wait.every_at = node_id != 0 ? kore_time_ms() + 2500 : 0;
 	c->step = LOGS_PARKED;
-	if (w->missed) {
-		/* Still woken: run again at once and read. */
-		w->missed = 0;
-		return (KORE_RESULT_RETRY);
-	}
-	w->woken = 0;
-	http_request_sleep(req);
+	(void)core_wait_park(&c->wait, req, key, deadline, LOGS_RECHECK_MS);
 	return (KORE_RESULT_RETRY);
 }
 
@@ -220,7 +133,6 @@ int
 api_task_logs(struct http_request *req)
 {
 	struct api_ctx *c;
-	struct waiter  *w;
 	enum api_step	s;
 	int64_t		id, lines, follow, download, after, nid;
 	char file[AGENTPROTO_LOG_FILE_MAX + 1], q[AGENTPROTO_LOG_Q_MAX + 1];
@@ -258,15 +170,11 @@ api_task_logs(struct http_request *req)
 		    "follow and download do not go together", "download"));
 
 	if (c->step == LOGS_PARKED) {
-		TAILQ_FOREACH (w, &waiters, list) {
-			if (w->c == c)
-				break;
-		}
-		if (w != NULL && !w->woken)
+		if (!core_wait_woken(&c->wait))
 			return (KORE_RESULT_RETRY);
-		/* The read sees every chunk announced so far. */
-		if (w != NULL)
-			w->missed = 0;
+		/* The read sees every chunk announced so far; the request
+		 * stays listed, so a chunk announced meanwhile is kept. */
+		core_wait_read(&c->wait);
 		c->step = LOGS_READ;
 	}
 	if (c->step == LOGS_AUTH) {

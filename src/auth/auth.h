@@ -219,8 +219,21 @@ struct http_request;
 
 #define AUTH_JWKS_MAX (256 * 1024)
 
-/* Worker start: allocate the token cache. */
-void auth_sso_init(size_t cache_slots);
+/* What sso.c needs to know, given by the layer above at worker start
+ * (pointers must stay valid: the process-wide settings and keys). */
+struct auth_sso_config {
+	struct auth_keyset	 *keys; /* refreshed from the JWKS */
+	const struct auth_policy *policy;
+	const char		 *login_url; /* the portal's sign-in page */
+	const char		 *return_param; /* its return-to parameter */
+	const char		 *jwks_url; /* NULL: no refresh */
+	const char		 *user_agent; /* of the JWKS fetches */
+	int64_t			  jwks_refresh_min; /* seconds */
+	size_t			  cache_slots;
+};
+
+/* Worker start: keep the configuration, allocate the token cache. */
+void auth_sso_init(const struct auth_sso_config *);
 
 /* The bearer token of a request; 0 when there is none. */
 int auth_sso_bearer(struct http_request *, const char **, size_t *);
@@ -237,8 +250,8 @@ int auth_sso_jwks_refresh(void (*done)(void));
 
 /* Blocking JWKS fetch with libcurl (parent at start-up, or a task thread).
  * On success *body is malloc'd (caller frees with free()). */
-int auth_jwks_fetch(const char *url, char **body, size_t *len, char *err,
-    size_t errlen);
+int auth_jwks_fetch(const char *url, const char *user_agent, char **body,
+    size_t *len, char *err, size_t errlen);
 
 /* login_url of SPEC 3.3 for a page to come back to. */
 void auth_sso_login_url(const char *return_to, char *out, size_t outlen);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <kore/kore.h>
 #include <kore/http.h>
@@ -17,7 +18,6 @@
 
 #include <curl/curl.h>
 
-#include "app.h"
 #include "auth/auth.h"
 
 struct sso_buf {
@@ -36,14 +36,23 @@ static struct auth_cache *sso_cache;
 static struct kore_task	 *sso_task;
 static int64_t		  sso_last_fetch;
 static void (*sso_done)(void);
+static struct auth_sso_config sso;
+
+/* Wall-clock seconds (token times are wall-clock by definition). */
+static int64_t
+sso_now(void)
+{
+	return ((int64_t)time(NULL));
+}
 
 void
-auth_sso_init(size_t slots)
+auth_sso_init(const struct auth_sso_config *cfg)
 {
-	if ((sso_cache = auth_cache_new(slots)) == NULL)
+	sso = *cfg;
+	if ((sso_cache = auth_cache_new(sso.cache_slots)) == NULL)
 		fatal("auth: cannot allocate the token cache");
 	/* The parent fetched the JWKS just before forking us. */
-	sso_last_fetch = app_now();
+	sso_last_fetch = sso_now();
 }
 
 int
@@ -72,13 +81,13 @@ auth_sso_verify(const char *tok, size_t len, struct auth_claims *out)
 
 	if (len > AUTH_TOKEN_MAX)
 		return (AUTH_MALFORMED);
-	if (auth_cache_get(sso_cache, tok, len, app_now(), app.policy.skew,
+	if (auth_cache_get(sso_cache, tok, len, sso_now(), sso.policy->skew,
 		out)) {
 		auth_sso_stats.cache_hits++;
 		return (AUTH_OK);
 	}
 	auth_sso_stats.cache_misses++;
-	r = auth_verify(app.keys, &app.policy, tok, len, app_now(), out);
+	r = auth_verify(sso.keys, sso.policy, tok, len, sso_now(), out);
 	if (r == AUTH_OK)
 		auth_cache_put(sso_cache, tok, len, out);
 	else
@@ -94,9 +103,8 @@ auth_sso_login_url(const char *return_to, char *out, size_t outlen)
 	const char   *p;
 	unsigned char ch;
 
-	o = (size_t)snprintf(out, outlen, "%s%c%s=", app.cfg.ews_login_url,
-	    strchr(app.cfg.ews_login_url, '?') != NULL ? '&' : '?',
-	    app.cfg.ews_return_param);
+	o = (size_t)snprintf(out, outlen, "%s%c%s=", sso.login_url,
+	    strchr(sso.login_url, '?') != NULL ? '&' : '?', sso.return_param);
 	if (o >= outlen)
 		return;
 	for (p = return_to; *p != '\0' && o + 4 < outlen; p++) {
@@ -133,8 +141,8 @@ sso_curl_write(char *ptr, size_t size, size_t nmemb, void *arg)
 }
 
 int
-auth_jwks_fetch(const char *url, char **body, size_t *len, char *err,
-    size_t errlen)
+auth_jwks_fetch(const char *url, const char *user_agent, char **body,
+    size_t *len, char *err, size_t errlen)
 {
 	CURL	      *c;
 	CURLcode       rc;
@@ -159,7 +167,7 @@ auth_jwks_fetch(const char *url, char **body, size_t *len, char *err,
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sso_curl_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "yard/" APP_VERSION);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, user_agent);
 
 	if ((rc = curl_easy_perform(c)) != CURLE_OK) {
 		snprintf(err, errlen, "%s",
@@ -191,14 +199,14 @@ cleanup:
 int
 auth_sso_jwks_refresh(void (*done)(void))
 {
-	if (app.cfg.ews_jwks_url == NULL)
+	if (sso.jwks_url == NULL)
 		return (0);
 	if (sso_task != NULL)
 		return (1);
-	if (app_now() - sso_last_fetch < app.cfg.jwks_refresh_min)
+	if (sso_now() - sso_last_fetch < sso.jwks_refresh_min)
 		return (0);
 
-	sso_last_fetch = app_now();
+	sso_last_fetch = sso_now();
 	sso_done = done;
 	sso_task = kore_calloc(1, sizeof(*sso_task));
 	kore_task_create(sso_task, sso_task_run);
@@ -216,7 +224,7 @@ sso_task_run(struct kore_task *t)
 	size_t len;
 
 	body = NULL;
-	if (!auth_jwks_fetch(app.cfg.ews_jwks_url, &body, &len, err,
+	if (!auth_jwks_fetch(sso.jwks_url, sso.user_agent, &body, &len, err,
 		sizeof(err))) {
 		len = strlen(err);
 		if ((msg = malloc(len + 1)) == NULL)
@@ -256,7 +264,7 @@ sso_task_done(struct kore_task *t)
 		auth_sso_stats.jwks_failures++;
 		kore_log(LOG_WARNING, "auth: jwks refresh: %.*s",
 		    (int)(n - 1 > 200 ? 200 : n - 1), buf + 1);
-	} else if (!auth_keyset_set_jwks(app.keys, buf + 1, n - 1, &skipped,
+	} else if (!auth_keyset_set_jwks(sso.keys, buf + 1, n - 1, &skipped,
 		       err, sizeof(err))) {
 		auth_sso_stats.jwks_failures++;
 		kore_log(LOG_WARNING, "auth: jwks refresh: %s", err);
@@ -265,7 +273,7 @@ sso_task_done(struct kore_task *t)
 		auth_cache_clear(sso_cache);
 		kore_log(LOG_INFO,
 		    "auth: jwks refreshed, %zu keys (%zu skipped)",
-		    auth_keyset_count(app.keys), skipped);
+		    auth_keyset_count(sso.keys), skipped);
 	}
 	kore_free(buf);
 

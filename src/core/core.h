@@ -1,0 +1,140 @@
+/*
+ * Copyright (c) 2026 Yard authors.  ISC licence.
+ *
+ * The Kore glue every feature shares: Redis routing (route.c), the waiting
+ * room (wait.c),
+ * PostgreSQL connections brought back without blocking (pg.c), duties that run once per cluster under a
+ * PostgreSQL advisory lock (leader.c).  Handlers and features
+ * include this; it includes nothing of src/api/.
+ */
+
+#ifndef CORE_H
+#define CORE_H
+
+#include <sys/queue.h>
+
+#include <stdint.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+#include <kore/pgsql.h>
+
+/*
+ * The waiting room: park a request on a key with a deadline; wake it by key
+ * here and, through Redis, on every worker of every instance.  While Redis
+ * is down a waiter with a re-check interval is woken that often instead
+ * (it reads its source again).  Embed a struct core_wait (zeroed) in the
+ * request's state and call core_wait_leave() when the request is freed.
+ *
+ * Keys: "node:<id>" (an agent's long-poll), "log:<uuid>" (a log request's
+ * readers), "jwks" (requests waiting for the key set; local only).
+ */
+struct core_wait {
+	struct http_request *req;
+	char		     key[64];
+	uint64_t	     deadline; /* kore_time_ms(); 0: none */
+	uint64_t	     recheck_ms; /* without Redis; 0: never */
+	uint64_t	     recheck_at;
+	/* Optional: called by the room's 100 ms timer once now >= every_at
+	 * (the callback sets the next every_at). */
+	void (*every)(struct core_wait *, uint64_t now);
+	uint64_t every_at;
+	int64_t	 every_arg;
+	int	 listed;
+	int	 woken; /* woken and not parked again since */
+	int	 missed; /* a wake-up came while it ran */
+	TAILQ_ENTRY(core_wait) list;
+};
+
+/*
+ * Park: list it under key (if not yet), and sleep the request.  Returns 1
+ * when it sleeps; 0 when a wake-up came while it ran since its last park,
+ * in which case it is marked woken and must run again at once (return
+ * KORE_RESULT_RETRY either way).
+ */
+int core_wait_park(struct core_wait *, struct http_request *, const char *key,
+    uint64_t deadline, uint64_t recheck_ms);
+/* 1 when the request should run: woken, or not parked at all. */
+int core_wait_woken(const struct core_wait *);
+/* About to read the source: forget the wake-ups announced so far. */
+void core_wait_read(struct core_wait *);
+void core_wait_leave(struct core_wait *);
+/* Wake this worker's waiters on key (every key starting with it when
+ * prefix); core_wake() also tells every other worker and instance. */
+void core_wait_wake(const char *key, int prefix);
+void core_wake(const char *key);
+
+/* Worker: the room's own Redis routes (core_redis_start() calls it). */
+void core_wait_routes(void);
+
+/*
+ * Redis routing: a handler per channel (several may share one), registered
+ * at worker start before core_redis_start().  After the subscriber
+ * reconnects, STORE_CHAN_AUTHZ carries "reconnected" (messages may have
+ * been missed meanwhile).
+ */
+void core_redis_route(const char *chan, void (*)(const char *msg, size_t len));
+/* Worker: connect to Redis (never blocks) and deliver to the routes. */
+void core_redis_start(const char *url);
+
+/*
+ * After a failed statement, before releasing it (kore_pgsql_cleanup) in
+ * the same call: when its connection is dead, reset it in the background
+ * (PQresetStart/PQresetPoll on a timer, from the next tick on, once Kore
+ * has released it), never blocking.
+ */
+void core_pg_failed(struct kore_pgsql *);
+/* Worker: the conninfo Kore was given, for the background probe. */
+void core_pg_init(const char *);
+/* 1 while a dead connection is being brought back: answer 503 without
+ * asking Kore for a connection (Kore connects with a blocking call). */
+int core_pg_down(void);
+
+/*
+ * A duty: a statement run every `every_ms` on this instance's leader
+ * connection (worker 1's own libpq connection, connected and driven
+ * without blocking the event loop).
+ *
+ * CORE_DUTY_LEADER: once per cluster.  The connection takes a session
+ * advisory lock named after the duty and runs the statement only while it
+ * holds it; when the holder dies its session ends, PostgreSQL releases
+ * the lock, and another instance takes it at its next try (every_ms).
+ *
+ * CORE_DUTY_EACH: every instance runs it, but never two at once: the
+ * statement must guard itself with pg_try_advisory_xact_lock().
+ *
+ * The statement's $1 is the duty's name and $2 the holder ("listen/pid");
+ * prepare() fills vals[2..] and returns how many values there are.  Put
+ * CORE_DUTY_RECORD in the statement's WITH list to record the run in
+ * duty_runs (who ran it, how often).
+ */
+enum core_duty_kind { CORE_DUTY_LEADER = 0, CORE_DUTY_EACH };
+
+#define CORE_DUTY_VALS 8
+
+struct core_duty {
+	const char	   *name;
+	enum core_duty_kind kind;
+	uint64_t	    every_ms;
+	const char	   *sql;
+	int (*prepare)(struct core_duty *, const char **vals, char buf[][32]);
+	/* Internal. */
+	int	 leader; /* holds the lock (CORE_DUTY_LEADER) */
+	uint64_t next; /* kore_time_ms() of the next run */
+	TAILQ_ENTRY(core_duty) list;
+};
+
+#define CORE_DUTY_RECORD \
+	" rec AS (INSERT INTO duty_runs (duty, holder, runs, last_run)" \
+	"  VALUES ($1, $2, 1, now()) ON CONFLICT (duty) DO UPDATE SET" \
+	"  holder = EXCLUDED.holder, runs = duty_runs.runs + 1," \
+	"  last_run = now()),"
+
+/* Worker: register a duty (before or after core_leader_start()). */
+void core_duty_add(struct core_duty *);
+/* Worker: start the leader connection (conninfo as given to Kore). */
+void core_leader_start(const char *conninfo, const char *holder);
+/* 1 when this worker holds the duty's lock now. */
+int core_duty_leader(const struct core_duty *);
+
+#endif /* CORE_H */
