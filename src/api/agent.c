@@ -56,7 +56,7 @@ struct hb_entry {
 	int64_t seen; /* server clock, seconds */
 	json_t *facts; /* latest, owned */
 	json_t *metrics; /* latest, owned */
-	char   *version;
+	char	version[AGENTPROTO_STR_MAX + 1]; /* agent's version */
 	json_t *samples; /* [[time, cpu, mem_used, mem_total, load1]] */
 	json_t *tasks; /* latest task states, owned; NULL: none reported */
 	int	dirty;
@@ -552,7 +552,6 @@ hb_slot(int64_t node_id, int create)
 		json_decref(stale->metrics);
 		json_decref(stale->samples);
 		json_decref(stale->tasks);
-		free(stale->version);
 		memset(stale, 0, sizeof(*stale));
 	}
 	return (create ? stale : NULL);
@@ -594,11 +593,11 @@ api_agent_heartbeat(struct http_request *req)
 	}
 	json_decref(e->facts);
 	json_decref(e->metrics);
-	free(e->version);
 	/* Kept as JSON values: the flush sends them as they are. */
 	e->facts = agentproto_facts_to_json(&hb.facts);
 	e->metrics = metrics_json(&hb.metrics);
-	e->version = strdup(hb.facts.agent_version);
+	(void)snprintf(e->version, sizeof(e->version), "%s",
+	    hb.facts.agent_version);
 	if (hb.tasks != NULL) {
 		json_decref(e->tasks);
 		e->tasks = json_incref(hb.tasks);
@@ -661,8 +660,8 @@ hb_flush(void *arg, uint64_t now)
 		r = json_pack("{s:I, s:I, s:O?, s:O?, s:s, s:O, s:O?}", "id",
 		    (json_int_t)hbs[i].node_id, "seen", (json_int_t)hbs[i].seen,
 		    "facts", hbs[i].facts, "metrics", hbs[i].metrics, "version",
-		    hbs[i].version ? hbs[i].version : "", "samples",
-		    hbs[i].samples, "tasks", hbs[i].tasks);
+		    hbs[i].version, "samples", hbs[i].samples, "tasks",
+		    hbs[i].tasks);
 		if (r != NULL)
 			json_array_append_new(rows, r);
 	}
