@@ -282,6 +282,7 @@ kore_worker_configure(void)
 	sso.cache_slots = (size_t)app.cfg.token_cache_slots;
 	auth_sso_init(&sso);
 	core_pg_init(app.cfg.pg_dsn);
+	core_wait_routes();
 	api_worker_init();
 	core_redis_start(app.cfg.redis_url);
 }

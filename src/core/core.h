@@ -64,7 +64,7 @@ void core_wait_leave(struct core_wait *);
 void core_wait_wake(const char *key, int prefix);
 void core_wake(const char *key);
 
-/* Worker: the room's own Redis routes (core_redis_start() calls it). */
+/* Worker: the room's own Redis routes, registered before core_redis_start(). */
 void core_wait_routes(void);
 
 /*

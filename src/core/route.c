@@ -49,6 +49,5 @@ route_message(const char *chan, const char *msg, size_t len)
 void
 core_redis_start(const char *url)
 {
-	core_wait_routes();
 	store_redis_init(url, route_message);
 }
