@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +53,14 @@ static char *log_end(struct agent_tasks *, struct agent_slot *);
 void
 agent_tasks_init(struct agent_tasks *ts, const char *state_dir, int64_t node_id)
 {
-	memset(ts, 0, sizeof(*ts));
+	/*
+	 * Everything but the slots: a slot is several KiB (paths, the
+	 * account), and zeroing all AGENT_TASKS_MAX of them would make the
+	 * whole table resident.  slot_get() zeroes a slot as it comes into
+	 * use; ts->n says which are.
+	 */
+	memset(ts, 0, offsetof(struct agent_tasks, v));
+	memset(&ts->ptrs, 0, sizeof(*ts) - offsetof(struct agent_tasks, ptrs));
 	(void)snprintf(ts->dir, sizeof(ts->dir), "%s", state_dir);
 	(void)snprintf(ts->logdir, sizeof(ts->logdir), "%s/logs", state_dir);
 	/* Marks are <install id>-<task>: unique on the host, unlike the
