@@ -805,7 +805,11 @@ agent_run(struct agent_opts *opts)
 	long		    ct;
 	int		    running, left, timeout, tnext, k;
 
-	memset(s, 0, sizeof(*s));
+	/*
+	 * st is static, so it starts zeroed: no memset, which would make
+	 * every page of it resident (the task table alone is 256 slots of
+	 * about 7 KiB, used only as tasks come).  agent_run() runs once.
+	 */
 	s->opts = opts;
 	TAILQ_INIT(&s->results);
 	s->hb.name = "heartbeat";
