@@ -5,7 +5,6 @@
  * result.
  */
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,21 +22,13 @@ command_decode(const json_t *o, const char *pfx, struct agentproto_command *c,
     struct agentproto_err *err)
 {
 	const json_t *pl;
-	size_t	      i;
 
 	if (!json_is_object(o)) {
 		agentproto_err_set(err, pfx, "", "must be an object");
 		return (0);
 	}
-	if (!agentproto_get_str(o, pfx, "id", 1, AGENTPROTO_UUID_LEN,
-		AGENTPROTO_UUID_LEN, c->id, sizeof(c->id), err))
+	if (!agentproto_get_uuid(o, pfx, "id", c->id, sizeof(c->id), err))
 		return (0);
-	if (!agentproto_uuid_valid(c->id)) {
-		agentproto_err_set(err, pfx, "id", "must be a UUID");
-		return (0);
-	}
-	for (i = 0; c->id[i] != '\0'; i++)
-		c->id[i] = (char)tolower((unsigned char)c->id[i]);
 	if (!agentproto_get_int(o, pfx, "seq", 1, 1, INT64_MAX, &c->seq, NULL,
 		err) ||
 	    !agentproto_get_str(o, pfx, "type", 1, 1, AGENTPROTO_TYPE_MAX,

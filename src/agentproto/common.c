@@ -161,6 +161,25 @@ agentproto_get_num(const json_t *o, const char *pfx, const char *name,
 	return (1);
 }
 
+/* A UUID member, checked and turned to lower case. */
+int
+agentproto_get_uuid(const json_t *o, const char *pfx, const char *name,
+    char *dst, size_t dstlen, struct agentproto_err *err)
+{
+	size_t i;
+
+	if (!agentproto_get_str(o, pfx, name, 1, AGENTPROTO_UUID_LEN,
+		AGENTPROTO_UUID_LEN, dst, dstlen, err))
+		return (0);
+	if (!agentproto_uuid_valid(dst)) {
+		agentproto_err_set(err, pfx, name, "must be a UUID");
+		return (0);
+	}
+	for (i = 0; dst[i] != '\0'; i++)
+		dst[i] = (char)tolower((unsigned char)dst[i]);
+	return (1);
+}
+
 /* A string of minlen..maxlen bytes copied into dst (dstlen > maxlen). */
 int
 agentproto_get_str(const json_t *o, const char *pfx, const char *name,

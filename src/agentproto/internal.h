@@ -44,6 +44,9 @@ int agentproto_get_num(const json_t *, const char *, const char *, double,
     double, double *, struct agentproto_err *) AGENTPROTO_HIDDEN;
 int agentproto_get_str(const json_t *, const char *, const char *, int, size_t,
     size_t, char *, size_t, struct agentproto_err *) AGENTPROTO_HIDDEN;
+/* Member name: a UUID, returned in lower case in dst (> 36 bytes). */
+int agentproto_get_uuid(const json_t *, const char *, const char *, char *,
+    size_t, struct agentproto_err *) AGENTPROTO_HIDDEN;
 /* Set o[key] = v, stealing v; 0 when v is NULL or on failure. */
 int agentproto_set(json_t *, const char *, json_t *) AGENTPROTO_HIDDEN;
 /* Dump and release root; NULL on failure. */

@@ -5,7 +5,6 @@
  * them and the server's acknowledgement.
  */
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,22 +18,14 @@ int
 agentproto_logreq_decode(const json_t *o, const char *pfx,
     struct agentproto_logreq *l, struct agentproto_err *err)
 {
-	char   mode[16];
-	size_t i;
+	char mode[16];
 
 	if (!json_is_object(o)) {
 		agentproto_err_set(err, pfx, "", "must be an object");
 		return (0);
 	}
-	if (!agentproto_get_str(o, pfx, "id", 1, AGENTPROTO_UUID_LEN,
-		AGENTPROTO_UUID_LEN, l->id, sizeof(l->id), err))
+	if (!agentproto_get_uuid(o, pfx, "id", l->id, sizeof(l->id), err))
 		return (0);
-	if (!agentproto_uuid_valid(l->id)) {
-		agentproto_err_set(err, pfx, "id", "must be a UUID");
-		return (0);
-	}
-	for (i = 0; l->id[i] != '\0'; i++)
-		l->id[i] = (char)tolower((unsigned char)l->id[i]);
 	if (!agentproto_get_int(o, pfx, "task_id", 1, 1, AGENTPROTO_NODE_ID_MAX,
 		&l->task_id, NULL, err) ||
 	    !agentproto_get_str(o, pfx, "mode", 1, 1, sizeof(mode) - 1, mode,
