@@ -253,8 +253,8 @@ kore_parent_configure(int argc, char **argv)
 	if (!store_db_migrate(app.cfg.pg_dsn, dir, (int)app.cfg.pg_start_wait,
 		err, sizeof(err)))
 		fatal("%s", err);
-	if (!kore_pgsql_register(APP_DB, app.cfg.pg_dsn) ||
-	    !kore_pgsql_register(APP_DB_BG, app.cfg.pg_dsn))
+	if (!kore_pgsql_register(STORE_DB, app.cfg.pg_dsn) ||
+	    !kore_pgsql_register(STORE_DB_BG, app.cfg.pg_dsn))
 		fatal("cannot register the database");
 
 	kore_log(LOG_NOTICE, "yard %s: %zu verification key(s), issuer %s",
@@ -270,6 +270,7 @@ void
 kore_worker_configure(void)
 {
 	struct auth_sso_config sso;
+	struct store_config    store;
 
 	memset(&sso, 0, sizeof(sso));
 	sso.keys = app.keys;
@@ -281,7 +282,11 @@ kore_worker_configure(void)
 	sso.jwks_refresh_min = app.cfg.jwks_refresh_min;
 	sso.cache_slots = (size_t)app.cfg.token_cache_slots;
 	auth_sso_init(&sso);
-	core_pg_init(app.cfg.pg_dsn);
+	memset(&store, 0, sizeof(store));
+	store.node_offline_after = app.cfg.node_offline_after;
+	store.node_lost_after = app.cfg.node_lost_after;
+	store_init(&store);
+	store_pg_init(app.cfg.pg_dsn);
 	core_wait_routes();
 	api_worker_init();
 	core_redis_start(app.cfg.redis_url);

@@ -13,13 +13,8 @@
 #include "settings.h"
 #include "auth/auth.h"
 
-#define APP_VERSION    "0.1.0"
-#define APP_USER_AGENT "yard/" APP_VERSION
-#define APP_DB	       "db"
-/* The heartbeat flush and the presence sweep: at most one query each in
- * flight, on connections of their own, so they never wait in Kore's
- * connection queue (see hb_flush_done()). */
-#define APP_DB_BG	"db-bg"
+#define APP_VERSION	"0.1.0"
+#define APP_USER_AGENT	"yard/" APP_VERSION
 #define APP_ORIGINS_MAX 16
 
 struct app_state {

@@ -650,7 +650,7 @@ hb_flush(void *arg, uint64_t now)
 	size_t	i;
 
 	/* PostgreSQL coming back: keep the batch for a later tick. */
-	if (flush_busy || core_pg_down())
+	if (flush_busy || store_pg_down())
 		return;
 	if ((rows = json_array()) == NULL)
 		return;
@@ -677,13 +677,13 @@ hb_flush(void *arg, uint64_t now)
 
 	kore_pgsql_init(&flush_sql);
 	kore_pgsql_bind_callback(&flush_sql, hb_flush_done, NULL);
-	if (!kore_pgsql_setup(&flush_sql, APP_DB_BG, KORE_PGSQL_ASYNC) ||
+	if (!kore_pgsql_setup(&flush_sql, STORE_DB_BG, KORE_PGSQL_ASYNC) ||
 	    !kore_pgsql_query_params(&flush_sql, sql_flush, 0, 1,
 		KORE_PGSQL_PARAM_TEXT(text))) {
 		/* Kept dirty: the next tick tries again (PostgreSQL down). */
 		if (flush_sql.state != KORE_PGSQL_STATE_INIT ||
 		    flush_sql.error != NULL) {
-			core_pg_failed(&flush_sql);
+			store_pg_failed(&flush_sql);
 			pg_release(&flush_sql);
 		} else
 			flush_busy = 1; /* queued by Kore; callback follows */
@@ -713,7 +713,7 @@ hb_flush_done(struct kore_pgsql *sql, void *arg)
 		return;
 	case KORE_PGSQL_STATE_ERROR:
 		kore_pgsql_logerror(sql);
-		core_pg_failed(sql);
+		store_pg_failed(sql);
 		hb_flush_failed();
 		break;
 	case KORE_PGSQL_STATE_RESULT:
@@ -792,7 +792,7 @@ agent_tick(void *arg, uint64_t now)
 	 */
 	if (flush_busy && flush_sql.state == KORE_PGSQL_STATE_ERROR) {
 		kore_pgsql_logerror(&flush_sql);
-		core_pg_failed(&flush_sql);
+		store_pg_failed(&flush_sql);
 		hb_flush_failed();
 		pg_release(&flush_sql);
 		flush_busy = 0;

@@ -12,12 +12,12 @@
 
 #include <kore/kore.h>
 #include <kore/http.h>
-#include <kore/pgsql.h>
 
 #include <jansson.h>
 
 #include "auth/auth.h"
 #include "core/core.h"
+#include "store/store.h"
 
 #define API_BODY_MAX	  (64 * 1024)
 #define API_LIMIT_DEFAULT 50
@@ -43,6 +43,19 @@ enum api_step {
 	API_DONE /* a reply was sent; return KORE_RESULT_OK */
 };
 
+/*
+ * Handlers are http_state_run() machines with named states (one enum and
+ * one struct http_state table per handler).  A state callback answers an
+ * HTTP_STATE_* value, never a KORE_RESULT_* one: API_FIN() turns a reply
+ * helper's KORE_RESULT_OK into HTTP_STATE_COMPLETE, api_state() turns a
+ * step that is not API_GO into RETRY (parked) or COMPLETE (replied).
+ */
+#define API_NSTATES(t) ((u_int8_t)(sizeof(t) / sizeof((t)[0])))
+#define API_FIN(reply) ((void)(reply), HTTP_STATE_COMPLETE)
+int api_state(enum api_step);
+/* A first state: sign in (api_begin with flags), then go to state next. */
+int api_state_begin(struct http_request *, int flags, int next);
+
 /* api_begin() flags. */
 #define API_NEED_ADMIN 0x01 /* 403 unless the caller is an admin */
 #define API_NEED_BODY  0x02 /* parse a JSON object body */
@@ -53,10 +66,7 @@ struct api_ctx {
 	int		      phase; /* api_begin's progress */
 	struct auth_claims    claims;
 	struct auth_principal who; /* grants malloc'd */
-	struct kore_pgsql     sql;
-	int		      sql_phase;
-	PGresult	     *res; /* last result, owned */
-	char		      sqlstate[6];
+	struct store_q	     *q; /* this request's statements */
 	json_t		     *body;
 	int64_t		      id; /* object id from the path */
 	json_t		     *out; /* reply being built */
@@ -85,6 +95,11 @@ enum api_step api_begin(struct http_request *, struct api_ctx **, int);
 enum api_step api_db(struct http_request *, struct api_ctx *, const char *sql,
     int n, const char *const *vals, const char *conflict);
 void	      api_db_clear(struct api_ctx *);
+/* A store statement's step as the handler's: STORE_ERR replies (409 with
+ * code conflict for a unique violation when it is non-NULL, 404 naming
+ * the column of a missing reference, 400, 503, 500) and is API_DONE. */
+enum api_step api_store(struct http_request *, struct api_ctx *,
+    enum store_step, const char *conflict);
 /* 1 while a statement of this request is in flight. */
 int api_db_busy(struct api_ctx *);
 

@@ -18,7 +18,6 @@
 
 #include <kore/kore.h>
 #include <kore/http.h>
-#include <kore/pgsql.h>
 
 #include <jansson.h>
 
@@ -35,8 +34,6 @@ enum ctx_phase {
 	PHASE_PRINCIPAL,
 	PHASE_READY
 };
-
-enum sql_phase { SQL_IDLE = 0, SQL_QUEUED, SQL_RUNNING, SQL_DRAINING };
 
 #define UCACHE_SLOTS 1024
 
@@ -192,11 +189,8 @@ ctx_free(struct http_request *req)
 	if (c == NULL)
 		return;
 	core_wait_leave(&c->wait);
-	kore_pgsql_cleanup(&c->sql);
-	if (c->res != NULL) {
-		PQclear(c->res);
-		c->res = NULL;
-	}
+	store_q_free(c->q);
+	c->q = NULL;
 	if (c->body != NULL) {
 		json_decref(c->body);
 		c->body = NULL;
@@ -257,7 +251,7 @@ api_ctx_get(struct http_request *req)
 	if ((c = http_state_get(req)) == NULL) {
 		c = http_state_create(req, sizeof(*c), ctx_free);
 		c->req = req;
-		kore_pgsql_init(&c->sql);
+		c->q = store_q_new();
 	}
 	return (c);
 }
@@ -437,154 +431,75 @@ ctx_principal(struct http_request *req, struct api_ctx *c)
 }
 
 enum api_step
+api_store(struct http_request *req, struct api_ctx *c, enum store_step s,
+    const char *conflict)
+{
+	const char *col;
+
+	if (s == STORE_OK)
+		return (API_GO);
+	if (s == STORE_WAIT)
+		return (API_WAIT);
+	switch (store_q_err(c->q, &col)) {
+	case STORE_E_CONFLICT:
+		if (conflict != NULL) {
+			api_error(req, 409, conflict, "it exists already",
+			    NULL);
+			break;
+		}
+		/* FALLTHROUGH */
+	case STORE_E_VALUE:
+		api_error(req, 400, "bad_request", "a value was not accepted",
+		    NULL);
+		break;
+	case STORE_E_MISSING:
+		/* A referenced object does not exist: name its column. */
+		api_error(req, 404, "not_found",
+		    "a referenced object does not exist", col);
+		break;
+	case STORE_E_DOWN:
+		api_error(req, 503, "store_unavailable",
+		    "PostgreSQL is unavailable", NULL);
+		break;
+	case STORE_E_INTERNAL:
+	case STORE_E_NONE:
+	default:
+		api_error(req, 500, "internal", "database error", NULL);
+		break;
+	}
+	return (API_DONE);
+}
+
+enum api_step
 api_db(struct http_request *req, struct api_ctx *c, const char *sql, int n,
     const char *const *vals, const char *conflict)
 {
-	const char *st, *cn;
-
-	switch (c->sql_phase) {
-	case SQL_QUEUED:
-		/*
-		 * Woken, by Kore's connection queue or by something else
-		 * (which leaves our entry in the queue: drop it, or a later
-		 * wake-up would be spent on us).  Kore wakes one waiter per
-		 * released connection, so a woken request must go on to use
-		 * it: api_db_busy() keeps callers on this statement.
-		 */
-		kore_pgsql_cleanup(&c->sql);
-		kore_pgsql_init(&c->sql);
-		c->sql_phase = SQL_IDLE;
-		/* FALLTHROUGH */
-	case SQL_IDLE:
-		/* Reconnecting in the background: do not let Kore connect
-		 * (it would block); answer 503 at once. */
-		if (core_pg_down()) {
-			c->sqlstate[0] = '\0';
-			api_error(req, 503, "store_unavailable",
-			    "PostgreSQL is unavailable", NULL);
-			return (API_DONE);
-		}
-		if (c->sql.req == NULL)
-			kore_pgsql_bind_request(&c->sql, req);
-		if (!kore_pgsql_setup(&c->sql, APP_DB, KORE_PGSQL_ASYNC)) {
-			/* All connections busy: Kore queued us; retry later. */
-			if (c->sql.state == KORE_PGSQL_STATE_INIT &&
-			    c->sql.error == NULL) {
-				c->sql_phase = SQL_QUEUED;
-				return (API_WAIT);
-			}
-			goto fail;
-		}
-		if (!kore_pgsql_query_param_fields(&c->sql, sql, 0, n,
-			(const char **)(uintptr_t)vals, NULL, NULL))
-			goto fail;
-		c->sql_phase = SQL_RUNNING;
-		return (API_WAIT);
-	case SQL_RUNNING:
-		switch (c->sql.state) {
-		case KORE_PGSQL_STATE_WAIT:
-			return (API_WAIT);
-		case KORE_PGSQL_STATE_RESULT:
-			c->res = c->sql.result;
-			c->sql.result = NULL;
-			kore_pgsql_continue(&c->sql);
-			break;
-		case KORE_PGSQL_STATE_DONE:
-			break;
-		case KORE_PGSQL_STATE_ERROR:
-		default:
-			goto fail;
-		}
-		c->sql_phase = SQL_DRAINING;
-		/* FALLTHROUGH */
-	case SQL_DRAINING:
-		if (c->sql.state == KORE_PGSQL_STATE_WAIT)
-			return (API_WAIT);
-		if (c->sql.state == KORE_PGSQL_STATE_ERROR)
-			goto fail;
-		if (c->sql.state == KORE_PGSQL_STATE_DONE)
-			kore_pgsql_continue(&c->sql);
-		kore_pgsql_cleanup(&c->sql);
-		kore_pgsql_init(&c->sql);
-		c->sql_phase = SQL_IDLE;
-		return (API_GO);
-	}
-
-fail:
-	/* A connection that died is brought back in the background. */
-	core_pg_failed(&c->sql);
-	c->sqlstate[0] = '\0';
-	st = NULL;
-	cn = NULL;
-	if (c->sql.result != NULL) {
-		st = PQresultErrorField(c->sql.result, PG_DIAG_SQLSTATE);
-		cn = PQresultErrorField(c->sql.result, PG_DIAG_CONSTRAINT_NAME);
-	}
-	if (st != NULL)
-		kore_strlcpy(c->sqlstate, st, sizeof(c->sqlstate));
-	if (st != NULL && strcmp(st, "23505") == 0 && conflict != NULL) {
-		api_error(req, 409, conflict, "it exists already", NULL);
-	} else if (st != NULL && strcmp(st, "23503") == 0) {
-		/* A referenced object does not exist: name its column. */
-		api_error(req, 404, "not_found",
-		    "a referenced object does "
-		    "not exist",
-		    cn == NULL			? NULL
-			: strstr(cn, "user_id") ? "user_id"
-			: strstr(cn, "node_id") ? "node_id"
-			: strstr(cn, "task_id") ? "task_id"
-						: NULL);
-	} else if (st != NULL &&
-	    (strncmp(st, "22", 2) == 0 || strncmp(st, "23", 2) == 0)) {
-		api_error(req, 400, "bad_request", "a value was not accepted",
-		    NULL);
-	} else if (st != NULL && strncmp(st, "08", 2) != 0 &&
-	    strncmp(st, "57", 2) != 0) {
-		kore_pgsql_logerror(&c->sql);
-		api_error(req, 500, "internal", "database error", NULL);
-	} else {
-		kore_log(LOG_WARNING, "api: postgresql: %s",
-		    c->sql.error != NULL ? c->sql.error : "unavailable");
-		api_error(req, 503, "store_unavailable",
-		    "PostgreSQL is unavailable", NULL);
-	}
-	kore_pgsql_cleanup(&c->sql);
-	kore_pgsql_init(&c->sql);
-	c->sql_phase = SQL_IDLE;
-	return (API_DONE);
+	return (
+	    api_store(req, c, store_run(c->q, req, sql, n, vals), conflict));
 }
 
 void
 api_db_clear(struct api_ctx *c)
 {
-	if (c->res != NULL) {
-		PQclear(c->res);
-		c->res = NULL;
-	}
+	store_clear(c->q);
 }
 
 int
 api_rows(struct api_ctx *c)
 {
-	return (c->res == NULL ? 0 : PQntuples(c->res));
+	return (store_rows(c->q));
 }
 
 const char *
 api_val(struct api_ctx *c, int row, int col)
 {
-	if (c->res == NULL || PQgetisnull(c->res, row, col))
-		return (NULL);
-	return (PQgetvalue(c->res, row, col));
+	return (store_val(c->q, row, col));
 }
 
 int64_t
 api_val_int(struct api_ctx *c, int row, int col)
 {
-	const char *v;
-
-	if ((v = api_val(c, row, col)) == NULL)
-		return (0);
-	return (strtoll(v, NULL, 10));
+	return (store_val_int(c->q, row, col));
 }
 
 json_t *
@@ -595,6 +510,24 @@ api_val_json(struct api_ctx *c, int row, int col)
 	if ((v = api_val(c, row, col)) == NULL)
 		return (json_null());
 	return (json_loads(v, 0, NULL));
+}
+
+int
+api_state(enum api_step s)
+{
+	return (s == API_WAIT ? HTTP_STATE_RETRY : HTTP_STATE_COMPLETE);
+}
+
+int
+api_state_begin(struct http_request *req, int flags, int next)
+{
+	struct api_ctx *c;
+	enum api_step	s;
+
+	if ((s = api_begin(req, &c, flags)) != API_GO)
+		return (api_state(s));
+	req->fsm_state = (u_int8_t)next;
+	return (HTTP_STATE_CONTINUE);
 }
 
 int
@@ -991,7 +924,7 @@ api_body_raw(struct http_request *req, struct api_ctx *c, size_t max,
 int
 api_db_busy(struct api_ctx *c)
 {
-	return (c->sql_phase != SQL_IDLE);
+	return (store_q_busy(c->q));
 }
 
 int

@@ -3,8 +3,8 @@
  *
  * The Kore glue every feature shares: Redis routing (route.c), the waiting
  * room (wait.c),
- * PostgreSQL connections brought back without blocking (pg.c), duties that run once per cluster under a
- * PostgreSQL advisory lock (leader.c).  Handlers and features
+ * and duties that run once per cluster under a PostgreSQL advisory lock
+ * (leader.c).  Handlers and features
  * include this; it includes nothing of src/api/.
  */
 
@@ -76,19 +76,6 @@ void core_wait_routes(void);
 void core_redis_route(const char *chan, void (*)(const char *msg, size_t len));
 /* Worker: connect to Redis (never blocks) and deliver to the routes. */
 void core_redis_start(const char *url);
-
-/*
- * After a failed statement, before releasing it (kore_pgsql_cleanup) in
- * the same call: when its connection is dead, reset it in the background
- * (PQresetStart/PQresetPoll on a timer, from the next tick on, once Kore
- * has released it), never blocking.
- */
-void core_pg_failed(struct kore_pgsql *);
-/* Worker: the conninfo Kore was given, for the background probe. */
-void core_pg_init(const char *);
-/* 1 while a dead connection is being brought back: answer 503 without
- * asking Kore for a connection (Kore connects with a blocking call). */
-int core_pg_down(void);
 
 /*
  * A duty: a statement run every `every_ms` on this instance's leader

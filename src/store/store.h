@@ -1,8 +1,21 @@
 /*
  * Copyright (c) 2026 Yard authors.  ISC licence.
  *
- * The stores: PostgreSQL migrations (parent, blocking, before fork) and the
- * per-worker Redis connections driven by Kore's event loop.
+ * The stores: PostgreSQL migrations (parent, blocking, before fork), the
+ * statements every feature runs (each a named function below, grouped by
+ * the object it is about; the SQL text lives only under src/store/), and
+ * the per-worker Redis connections driven by Kore's event loop.
+ *
+ * Statements run asynchronously for a request: a statement function
+ * takes the request's struct store_q and the request, and is called again
+ * with the same arguments on every re-entry of the same state until it
+ * answers STORE_OK (the result is then in q until store_clear() or the
+ * next statement) or STORE_ERR (store_q_err() says what went wrong).
+ * STORE_WAIT: the request sleeps and is woken when there is news.
+ * Permission levels are 0 none, 1 view, 2 operate, 3 manage (the values of
+ * enum auth_level), decided by the SQL functions of migration
+ * 006_levels.sql, which every statement below that filters or checks by
+ * permission calls.
  */
 
 #ifndef STORE_H
@@ -10,6 +23,14 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+struct http_request;
+struct auth_principal;
+
+/* Kore's database names: requests, and the background jobs (heartbeat
+ * flush), which therefore never wait behind requests. */
+#define STORE_DB    "db"
+#define STORE_DB_BG "db-bg"
 
 /* Redis channel on which any instance announces a permission change. */
 #define STORE_CHAN_AUTHZ "yard:authz"
@@ -50,5 +71,96 @@ struct store_redis_addr {
 	int	 db;
 };
 int store_redis_parse_url(const char *url, struct store_redis_addr *out);
+
+/*
+ * One request's statements.  Created with the request's state, freed with
+ * it (store_q_free() also gives back a connection still held).
+ */
+struct store_q;
+
+enum store_step {
+	STORE_OK = 0, /* done: the result is in q */
+	STORE_WAIT, /* the request sleeps; call again when it runs */
+	STORE_ERR /* failed: see store_q_err() */
+};
+
+enum store_err {
+	STORE_E_NONE = 0,
+	STORE_E_DOWN, /* PostgreSQL unavailable (503) */
+	STORE_E_CONFLICT, /* a unique value exists already (409) */
+	STORE_E_MISSING, /* a referenced object does not exist (404) */
+	STORE_E_VALUE, /* a value was not accepted (400) */
+	STORE_E_INTERNAL /* anything else, logged (500) */
+};
+
+struct store_q *store_q_new(void);
+void		store_q_free(struct store_q *);
+/* 1 while a statement is in flight (or queued for a connection). */
+int store_q_busy(const struct store_q *);
+/* The last error; *column names the referencing column of a
+ * STORE_E_MISSING when known ("user_id", "node_id", "task_id"). */
+enum store_err store_q_err(const struct store_q *, const char **column);
+
+/* The last result: NULL for SQL NULL or no such row/column. */
+int	    store_rows(const struct store_q *);
+const char *store_val(const struct store_q *, int row, int col);
+int64_t	    store_val_int(const struct store_q *, int row, int col);
+/* 1 when the value is the boolean true ("t"). */
+int  store_val_bool(const struct store_q *, int row, int col);
+void store_clear(struct store_q *);
+
+/*
+ * PostgreSQL connections that die, and knowing when PostgreSQL is back
+ * (pg.c).  After a failed statement, before releasing it: repairs or
+ * probes in the background.  store_pg_down(): 1 while PostgreSQL is known
+ * unreachable (answer 503 at once, do not connect).
+ */
+struct kore_pgsql;
+void store_pg_failed(struct kore_pgsql *);
+void store_pg_init(const char *conninfo);
+int  store_pg_down(void);
+
+/* What the statements need of the settings; given at worker start. */
+struct store_config {
+	int64_t node_offline_after; /* seconds without a heartbeat */
+	int64_t node_lost_after;
+};
+void			   store_init(const struct store_config *);
+extern struct store_config store_cfg;
+
+/*
+ * Nodes (nodes.c).  A node is visible to admins, and through a grant on it
+ * or on one of its tasks.  Results are one row of one json text column,
+ * except lists: rows of (json text, id), one row past limit meaning more.
+ */
+struct store_node_filter {
+	int64_t	    cursor; /* ids after this */
+	int64_t	    limit;
+	const char *q; /* "" or a substring of name or hostname */
+	const char *status; /* "" or online/offline/lost/revoked */
+};
+enum store_step store_nodes_list(struct store_q *, struct http_request *,
+    const struct auth_principal *, const struct store_node_filter *);
+/* The node with its caller's level and its last 20 events; no row when
+ * the caller may not see it. */
+enum store_step store_node_get(struct store_q *, struct http_request *,
+    const struct auth_principal *, int64_t node);
+/* Revoke (admins; the caller checks): one row (id) when it was live. */
+enum store_step store_node_revoke(struct store_q *, struct http_request *,
+    int64_t node, int64_t actor, const char *actor_sub, const char *remote);
+
+/* Metrics (nodes.c): a node's or a task's history in step-second buckets
+ * over [from, to) ("" for the last hour; step 0: ~300 points); no row when
+ * the caller may not see the object. */
+enum store_step store_metrics_node(struct store_q *, struct http_request *,
+    const struct auth_principal *, int64_t node, const char *from,
+    const char *to, int64_t step);
+enum store_step store_metrics_task(struct store_q *, struct http_request *,
+    const struct auth_principal *, int64_t task, const char *from,
+    const char *to, int64_t step);
+
+/* XXX: for handlers not yet moved into the store; goes with the move. */
+enum store_step store_run(struct store_q *, struct http_request *,
+    const char *sql, int n, const char *const *vals);
 
 #endif /* STORE_H */

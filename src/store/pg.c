@@ -24,7 +24,7 @@
 #include <kore/kore.h>
 #include <kore/pgsql.h>
 
-#include "core/core.h"
+#include "store/store.h"
 
 #define PG_TICK_MS    50
 #define PG_CONNECT_MS 5000
@@ -46,7 +46,7 @@ static char	      *conninfo;
 static struct pg_probe probe;
 
 void
-core_pg_init(const char *dsn)
+store_pg_init(const char *dsn)
 {
 	conninfo = kore_strdup(dsn);
 }
@@ -73,13 +73,13 @@ pg_probe_start(uint64_t now)
 }
 
 int
-core_pg_down(void)
+store_pg_down(void)
 {
 	return (probe.db != NULL);
 }
 
 void
-core_pg_failed(struct kore_pgsql *sql)
+store_pg_failed(struct kore_pgsql *sql)
 {
 	PGconn *db;
 

@@ -1,0 +1,47 @@
+/*
+ * Copyright (c) 2026 Yard authors.  ISC licence.
+ *
+ * What the store's own files share: the request statement state and the
+ * statement runner.  Nothing outside src/store/ includes this.
+ */
+
+#ifndef STORE_INTERNAL_H
+#define STORE_INTERNAL_H
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include <kore/kore.h>
+#include <kore/pgsql.h>
+
+#include "auth/auth.h"
+#include "store/store.h"
+
+struct store_q {
+	struct kore_pgsql sql;
+	int		  phase;
+	PGresult	 *res; /* last result, owned */
+	enum store_err	  err;
+	char		  column[16];
+};
+
+/* Decimal text of a number, for a statement parameter. */
+#define STORE_NUM(buf, v) \
+	(snprintf((buf), sizeof(buf), "%" PRId64, (int64_t)(v)), \
+	    (const char *)(buf))
+#define STORE_BOOL(b) ((b) ? "true" : "false")
+
+/*
+ * SQL: join after "FROM tasks t" to have the caller's level on task t as
+ * lv.level, 0 none, 1 view, 2 operate, 3 manage; STORE_TASK_VISIBLE is
+ * whether t is visible at all.  The rule is yard_level_row()
+ * (migrations/006_levels.sql): an admin ($2), or the better of a grant of
+ * user $3 on the task and one on its node.  For statements that bind $2
+ * and $3 so.
+ */
+#define STORE_TASK_LEVEL_JOIN \
+	" CROSS JOIN LATERAL yard_level_row($3::bigint, $2::boolean," \
+	" t.node_id, t.id) lv"
+#define STORE_TASK_VISIBLE "(lv.level >= 1)"
+
+#endif /* STORE_INTERNAL_H */
