@@ -61,7 +61,7 @@ static uint32_t		    ucache_hash(const char *);
 static const char *qs_find(struct http_request *, const char *, char *, size_t,
     int *);
 
-static struct ucache_entry *ucache;
+static struct ucache_entry ucache[UCACHE_SLOTS];
 
 /* The sign-in statements: create on first use (SPEC 3.1) or only update. */
 static const char *sql_provision =
@@ -105,7 +105,6 @@ on_authz(const char *msg, size_t len)
 void
 api_worker_init(void)
 {
-	ucache = kore_calloc(UCACHE_SLOTS, sizeof(*ucache));
 	core_redis_route(STORE_CHAN_AUTHZ, on_authz);
 	api_agent_worker_init();
 }
@@ -161,17 +160,20 @@ ucache_put(const char *sub, int64_t id, int admin, int disabled,
     const struct auth_grant *g, size_t n)
 {
 	struct ucache_entry *e;
+	struct auth_grant   *copy;
 
 	if (app.cfg.authz_cache_ttl == 0)
 		return;
+	copy = NULL;
+	if (n > 0) {
+		if ((copy = calloc(n, sizeof(*g))) == NULL)
+			return;
+		memcpy(copy, g, n * sizeof(*g));
+	}
 	e = &ucache[ucache_hash(sub) % UCACHE_SLOTS];
 	free(e->grants);
 	memset(e, 0, sizeof(*e));
-	if (n > 0) {
-		if ((e->grants = calloc(n, sizeof(*g))) == NULL)
-			return;
-		memcpy(e->grants, g, n * sizeof(*g));
-	}
+	e->grants = copy;
 	kore_strlcpy(e->sub, sub, sizeof(e->sub));
 	e->user_id = id;
 	e->admin = admin;
@@ -524,7 +526,11 @@ api_state_begin(struct http_request *req, int flags, int next)
 	struct api_ctx *c;
 	enum api_step	s;
 
-	if ((s = api_begin(req, &c, flags)) != API_GO)
+	s = api_begin(req, &c, flags);
+	/* Already so; said for gcc's analyzer, which cannot see that the
+	 * state lives in the request and calls it a leak. */
+	req->hdlr_extra = c;
+	if (s != API_GO)
 		return (api_state(s));
 	req->fsm_state = (u_int8_t)next;
 	return (HTTP_STATE_CONTINUE);
