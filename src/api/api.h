@@ -76,7 +76,17 @@ struct api_ctx {
 	int64_t		      t0; /* handler timing */
 	char		     *raw; /* request body, read once */
 	size_t		      rawlen;
+	void		     *flow; /* the handler's own state, api_flow() */
+	void (*flow_free)(void *);
 };
+
+/*
+ * The handler's own state (its named fields, not the generic ones
+ * above): allocated zeroed on first call, the same pointer on every
+ * re-entry, freed with the request (flow_free, if given, first releases
+ * what it holds).  One handler, one struct.
+ */
+void *api_flow(struct api_ctx *, size_t, void (*flow_free)(void *));
 
 /* The request's state, created on first use (no sign-in). */
 struct api_ctx *api_ctx_get(struct http_request *);
