@@ -24,18 +24,26 @@ static struct http_state nodes_states[] = {
 };
 
 /* GET /api/v1/nodes/ID (viewers), DELETE revokes it (admins). */
-enum node_state { NODE_BEGIN = 0, NODE_ROUTE, NODE_GET, NODE_REVOKE };
+enum node_state {
+	NODE_BEGIN = 0,
+	NODE_ROUTE,
+	NODE_GET,
+	NODE_REVOKE,
+	NODE_FORBID
+};
 
 static int node_begin(struct http_request *);
 static int node_route(struct http_request *);
 static int node_get(struct http_request *);
 static int node_revoke(struct http_request *);
+static int node_forbid(struct http_request *);
 
 static struct http_state node_states[] = {
 	KORE_HTTP_STATE(node_begin),
 	KORE_HTTP_STATE(node_route),
 	KORE_HTTP_STATE(node_get),
 	KORE_HTTP_STATE(node_revoke),
+	KORE_HTTP_STATE(node_forbid),
 };
 
 /* GET /api/v1/metrics?node=ID|task=ID&from=&to=&step= */
@@ -111,15 +119,27 @@ node_route(struct http_request *req)
 		req->fsm_state = NODE_GET;
 		return (HTTP_STATE_CONTINUE);
 	}
-	if (!c->who.admin) {
-		/* Visible nodes say 403, invisible ones 404. */
-		if (!auth_node_visible(&c->who, c->id))
-			return (API_FIN(api_not_found(req)));
-		return (API_FIN(api_error(req, 403, "forbidden",
-		    "only administrators revoke nodes", NULL)));
-	}
-	req->fsm_state = NODE_REVOKE;
+	req->fsm_state = c->who.admin ? NODE_REVOKE : NODE_FORBID;
 	return (HTTP_STATE_CONTINUE);
+}
+
+/* Not an admin: a node the caller sees says 403, any other 404. */
+static int
+node_forbid(struct http_request *req)
+{
+	struct api_ctx *c = api_ctx_get(req);
+	enum api_step	s;
+
+	s = api_store(req, c, store_node_get(c->q, req, &c->who, c->id), NULL);
+	if (s != API_GO)
+		return (api_state(s));
+	if (api_rows(c) != 1) {
+		api_db_clear(c);
+		return (API_FIN(api_not_found(req)));
+	}
+	api_db_clear(c);
+	return (API_FIN(api_error(req, 403, "forbidden",
+	    "only administrators revoke nodes", NULL)));
 }
 
 static int

@@ -134,9 +134,9 @@ void auth_cache_clear(struct auth_cache *);
 
 /*
  * Permissions: levels view < operate < manage, each implying the ones
- * before.  The same rule is defined for SQL statements by the functions
- * yard_level() and yard_node_visible() (src/store/migrations/006_levels.sql);
- * the two must agree.
+ * before.  The rule (who holds which level on what) is SQL only: the
+ * functions yard_level() and yard_node_visible() of
+ * src/store/migrations/006_levels.sql, called by every statement.
  */
 enum auth_level {
 	AUTH_LEVEL_NONE = 0,
@@ -159,19 +159,6 @@ struct auth_principal {
 	struct auth_grant *grants;
 	size_t		   ngrants;
 };
-
-/* Level on a node: admin -> manage; else the best grant on the node.  A
- * grant on one of its tasks gives no level on the node. */
-enum auth_level auth_level_node(const struct auth_principal *, int64_t node_id);
-/* Level on a task: admin -> manage; else best of the task grant and the
- * grant on the task's node (node grants cover all its tasks). */
-enum auth_level auth_level_task(const struct auth_principal *, int64_t task_id,
-    int64_t node_id);
-/* Whether the node is visible: a level on it, or a grant on one of its
- * tasks (the task's node is shown so that the task can be placed). */
-int auth_node_visible(const struct auth_principal *, int64_t node_id);
-/* Whether the principal holds level somewhere (admin, or such a grant). */
-int auth_any_grant(const struct auth_principal *, enum auth_level);
 
 /*
  * Parse grants from the JSON the database returns:

@@ -1,11 +1,12 @@
 /*
  * Copyright (c) 2026 Yard authors.  ISC licence.
  *
- * Permission logic: admins may do everything; a grant is view, operate or
- * manage on one node (and all its tasks) or one task, deny by default.
- * SQL statements use the same rule through yard_level() and
- * yard_node_visible() (src/store/migrations/006_levels.sql).  Also the
- * node policy's deploy roots, checked early on the server.
+ * Permission values: level names and the grants the database hands back
+ * for a principal (shown by /api/v1/me).  Who may do what is decided in
+ * one place only, by the SQL functions yard_level() and
+ * yard_node_visible() (src/store/migrations/006_levels.sql) that every
+ * statement calls.  Also the node policy's deploy roots, checked early on
+ * the server.
  */
 
 #include <sys/types.h>
@@ -25,124 +26,10 @@
 #define PERM_PATH_MAX 4096
 
 /* clang-format off */
-static enum auth_level	grant_level(const struct auth_grant *);
 static int		grant_id(json_t *, int64_t *);
 static int		path_norm(const char *, char *, size_t);
 static int		path_under(const char *, const char *);
 /* clang-format on */
-
-/* Any value but VIEW, OPERATE and MANAGE grants nothing. */
-static enum auth_level
-grant_level(const struct auth_grant *g)
-{
-	if (g->level == AUTH_LEVEL_VIEW || g->level == AUTH_LEVEL_OPERATE ||
-	    g->level == AUTH_LEVEL_MANAGE)
-		return (g->level);
-	return (AUTH_LEVEL_NONE);
-}
-
-/*
- * Ids are positive (PostgreSQL serials); 0 means "not this kind of grant",
- * so asking about id 0 or below answers NONE rather than matching every
- * grant of the other kind.
- */
-enum auth_level
-auth_level_node(const struct auth_principal *p, int64_t node_id)
-{
-	enum auth_level best, l;
-	size_t		i;
-
-	if (p == NULL || node_id <= 0)
-		return (AUTH_LEVEL_NONE);
-	if (p->admin)
-		return (AUTH_LEVEL_MANAGE);
-
-	best = AUTH_LEVEL_NONE;
-	for (i = 0; p->grants != NULL && i < p->ngrants; i++) {
-		if (p->grants[i].task_id != 0 ||
-		    p->grants[i].node_id != node_id)
-			continue;
-		l = grant_level(&p->grants[i]);
-		if (l > best)
-			best = l;
-	}
-
-	return (best);
-}
-
-enum auth_level
-auth_level_task(const struct auth_principal *p, int64_t task_id,
-    int64_t node_id)
-{
-	const struct auth_grant *g;
-	enum auth_level		 best, l;
-	size_t			 i;
-
-	if (p == NULL || task_id <= 0)
-		return (AUTH_LEVEL_NONE);
-	if (p->admin)
-		return (AUTH_LEVEL_MANAGE);
-
-	best = AUTH_LEVEL_NONE;
-	for (i = 0; p->grants != NULL && i < p->ngrants; i++) {
-		g = &p->grants[i];
-		if (g->node_id == 0 && g->task_id == task_id)
-			l = grant_level(g);
-		else if (g->task_id == 0 && node_id > 0 &&
-		    g->node_id == node_id)
-			l = grant_level(g);
-		else
-			continue;
-		if (l > best)
-			best = l;
-	}
-
-	return (best);
-}
-
-/*
- * Visible: a level on the node, or a grant (of any level) on one of its
- * tasks.  A task grant whose node is unknown (0) shows no node.
- */
-int
-auth_node_visible(const struct auth_principal *p, int64_t node_id)
-{
-	size_t i;
-
-	if (auth_level_node(p, node_id) != AUTH_LEVEL_NONE)
-		return (1);
-	if (p == NULL || node_id <= 0)
-		return (0);
-	for (i = 0; p->grants != NULL && i < p->ngrants; i++) {
-		if (p->grants[i].task_id != 0 &&
-		    p->grants[i].task_node_id == node_id &&
-		    grant_level(&p->grants[i]) != AUTH_LEVEL_NONE)
-			return (1);
-	}
-
-	return (0);
-}
-
-/* Asking for NONE means "any grant at all", i.e. VIEW. */
-int
-auth_any_grant(const struct auth_principal *p, enum auth_level level)
-{
-	size_t i;
-
-	if (p == NULL)
-		return (0);
-	if (p->admin)
-		return (1);
-	if (level < AUTH_LEVEL_VIEW)
-		level = AUTH_LEVEL_VIEW;
-
-	for (i = 0; p->grants != NULL && i < p->ngrants; i++) {
-		if (grant_level(&p->grants[i]) >= level)
-			return (1);
-	}
-
-	return (0);
-}
 
 enum auth_level
 auth_level_parse(const char *s)

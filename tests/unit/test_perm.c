@@ -1,8 +1,9 @@
 /*
  * Copyright (c) 2026 Yard authors.  ISC licence.
  *
- * Unit tests for src/auth/perm.c: SPEC 4 permission rules and the grants
- * JSON the database hands back.
+ * Unit tests for src/auth/perm.c: level names, the grants JSON the
+ * database hands back, deploy directories under allowed roots.  The level
+ * rule itself is SQL (tests/integration/permsql.test.js).
  */
 
 #include <stdarg.h>
@@ -16,200 +17,6 @@
 #include <cmocka.h>
 
 #include "auth/auth.h"
-
-/* Node 1 has tasks 10 and 11; node 2 has task 20. */
-static struct auth_principal
-principal(struct auth_grant *g, size_t n)
-{
-	struct auth_principal p;
-
-	memset(&p, 0, sizeof(p));
-	p.user_id = 7;
-	p.grants = g;
-	p.ngrants = n;
-	return (p);
-}
-
-static void
-test_perm_admin(void **state)
-{
-	struct auth_principal p;
-
-	p = principal(NULL, 0);
-	p.admin = 1;
-	assert_int_equal(auth_level_node(&p, 1), AUTH_LEVEL_MANAGE);
-	assert_int_equal(auth_level_task(&p, 10, 1), AUTH_LEVEL_MANAGE);
-	assert_int_equal(auth_node_visible(&p, 1), 1);
-	assert_int_equal(auth_any_grant(&p, AUTH_LEVEL_MANAGE), 1);
-}
-
-static void
-test_perm_no_grants_deny(void **state)
-{
-	struct auth_principal p;
-
-	p = principal(NULL, 0);
-	assert_int_equal(auth_level_node(&p, 1), AUTH_LEVEL_NONE);
-	assert_int_equal(auth_level_task(&p, 10, 1), AUTH_LEVEL_NONE);
-	assert_int_equal(auth_any_grant(&p, AUTH_LEVEL_VIEW), 0);
-	assert_int_equal(auth_any_grant(&p, AUTH_LEVEL_NONE), 0);
-	assert_int_equal(auth_level_node(NULL, 1), AUTH_LEVEL_NONE);
-	assert_int_equal(auth_level_task(NULL, 10, 1), AUTH_LEVEL_NONE);
-	assert_int_equal(auth_node_visible(&p, 1), 0);
-	assert_int_equal(auth_node_visible(NULL, 1), 0);
-	assert_int_equal(auth_any_grant(NULL, AUTH_LEVEL_VIEW), 0);
-}
-
-static void
-test_perm_node_grant_covers_tasks(void **state)
-{
-	struct auth_grant     g[] = { { 1, 1, 0, AUTH_LEVEL_OPERATE, 0 } };
-	struct auth_principal p;
-
-	p = principal(g, 1);
-	assert_int_equal(auth_level_node(&p, 1), AUTH_LEVEL_OPERATE);
-	assert_int_equal(auth_level_task(&p, 10, 1), AUTH_LEVEL_OPERATE);
-	assert_int_equal(auth_level_task(&p, 11, 1), AUTH_LEVEL_OPERATE);
-	/* Not another node's task, nor another node. */
-	assert_int_equal(auth_level_task(&p, 20, 2), AUTH_LEVEL_NONE);
-	assert_int_equal(auth_level_node(&p, 2), AUTH_LEVEL_NONE);
-}
-
-static void
-test_perm_task_grant_narrow(void **state)
-{
-	struct auth_grant     g[] = { { 1, 0, 10, AUTH_LEVEL_VIEW, 0 } };
-	struct auth_principal p;
-
-	p = principal(g, 1);
-	assert_int_equal(auth_level_task(&p, 10, 1), AUTH_LEVEL_VIEW);
-	/* A sibling task on the same node: nothing. */
-	assert_int_equal(auth_level_task(&p, 11, 1), AUTH_LEVEL_NONE);
-	/* The node itself: nothing. */
-	assert_int_equal(auth_level_node(&p, 1), AUTH_LEVEL_NONE);
-	/* A task id that equals a node id is still a task id. */
-	assert_int_equal(auth_level_node(&p, 10), AUTH_LEVEL_NONE);
-	assert_int_equal(auth_any_grant(&p, AUTH_LEVEL_VIEW), 1);
-	assert_int_equal(auth_any_grant(&p, AUTH_LEVEL_OPERATE), 0);
-}
-
-/* Manage implies operate and view; on a node it covers every task. */
-static void
-test_perm_manage(void **state)
-{
-	struct auth_grant     g[] = { { 1, 1, 0, AUTH_LEVEL_MANAGE, 0 },
-		    { 2, 0, 20, AUTH_LEVEL_MANAGE, 2 } };
-	struct auth_principal p;
-
-	p = principal(g, 2);
-	assert_int_equal(auth_level_node(&p, 1), AUTH_LEVEL_MANAGE);
-	assert_true(auth_level_node(&p, 1) >= AUTH_LEVEL_OPERATE);
-	assert_true(auth_level_node(&p, 1) >= AUTH_LEVEL_VIEW);
-	assert_int_equal(auth_level_task(&p, 10, 1), AUTH_LEVEL_MANAGE);
-	assert_int_equal(auth_level_task(&p, 11, 1), AUTH_LEVEL_MANAGE);
-	/* Manage on task 20 manages that task, not its node: no creating
-	 * tasks there, no action on the node, no sibling task. */
-	assert_int_equal(auth_level_task(&p, 20, 2), AUTH_LEVEL_MANAGE);
-	assert_int_equal(auth_level_node(&p, 2), AUTH_LEVEL_NONE);
-	assert_int_equal(auth_level_task(&p, 21, 2), AUTH_LEVEL_NONE);
-	assert_int_equal(auth_any_grant(&p, AUTH_LEVEL_MANAGE), 1);
-}
-
-/* An operate grant is not enough to change what a task runs. */
-static void
-test_perm_operate_below_manage(void **state)
-{
-	struct auth_grant     g[] = { { 1, 0, 10, AUTH_LEVEL_OPERATE, 1 },
-		    { 2, 2, 0, AUTH_LEVEL_OPERATE, 0 } };
-	struct auth_principal p;
-
-	p = principal(g, 2);
-	assert_int_equal(auth_level_task(&p, 10, 1), AUTH_LEVEL_OPERATE);
-	assert_true(auth_level_task(&p, 10, 1) < AUTH_LEVEL_MANAGE);
-	assert_true(auth_level_node(&p, 2) < AUTH_LEVEL_MANAGE);
-	assert_true(auth_level_task(&p, 20, 2) < AUTH_LEVEL_MANAGE);
-	assert_int_equal(auth_any_grant(&p, AUTH_LEVEL_OPERATE), 1);
-	assert_int_equal(auth_any_grant(&p, AUTH_LEVEL_MANAGE), 0);
-}
-
-/*
- * A task grant shows the task's node (so a refused action on the node is
- * a 403, not a 404) but gives no level on it.
- */
-static void
-test_perm_task_grant_sees_node(void **state)
-{
-	struct auth_grant     g[] = { { 1, 0, 10, AUTH_LEVEL_VIEW, 1 },
-		    { 2, 0, 30, AUTH_LEVEL_MANAGE, 0 } };
-	struct auth_principal p;
-
-	p = principal(g, 2);
-	assert_int_equal(auth_node_visible(&p, 1), 1);
-	assert_int_equal(auth_level_node(&p, 1), AUTH_LEVEL_NONE);
-	assert_int_equal(auth_level_task(&p, 11, 1), AUTH_LEVEL_NONE);
-	/* Another node; a task grant whose node is not known shows none. */
-	assert_int_equal(auth_node_visible(&p, 2), 0);
-	assert_int_equal(auth_node_visible(&p, 0), 0);
-	assert_int_equal(auth_node_visible(&p, 30), 0);
-	assert_int_equal(auth_level_task(&p, 30, 3), AUTH_LEVEL_MANAGE);
-	/* A node grant shows its node. */
-	g[0].node_id = 4;
-	g[0].task_id = 0;
-	g[0].task_node_id = 0;
-	assert_int_equal(auth_node_visible(&p, 4), 1);
-	assert_int_equal(auth_node_visible(&p, 1), 0);
-}
-
-static void
-test_perm_best_of_several(void **state)
-{
-	struct auth_grant g[] = {
-		{ 1, 1, 0, AUTH_LEVEL_VIEW, 0 },
-		{ 2, 0, 10, AUTH_LEVEL_OPERATE, 0 },
-		{ 3, 0, 11, AUTH_LEVEL_VIEW, 0 },
-		{ 4, 2, 0, AUTH_LEVEL_OPERATE, 0 },
-		{ 5, 2, 0, AUTH_LEVEL_VIEW, 0 },
-	};
-	struct auth_principal p;
-
-	p = principal(g, 5);
-	assert_int_equal(auth_level_task(&p, 10, 1), AUTH_LEVEL_OPERATE);
-	assert_int_equal(auth_level_task(&p, 11, 1), AUTH_LEVEL_VIEW);
-	assert_int_equal(auth_level_node(&p, 1), AUTH_LEVEL_VIEW);
-	assert_int_equal(auth_level_node(&p, 2), AUTH_LEVEL_OPERATE);
-	assert_int_equal(auth_level_task(&p, 20, 2), AUTH_LEVEL_OPERATE);
-	assert_int_equal(auth_any_grant(&p, AUTH_LEVEL_OPERATE), 1);
-}
-
-/* Id 0 marks "no node"/"no task" in a grant; it must match nothing. */
-static void
-test_perm_zero_ids(void **state)
-{
-	struct auth_grant g[] = {
-		{ 1, 0, 10, AUTH_LEVEL_OPERATE, 0 },
-		{ 2, 1, 0, AUTH_LEVEL_OPERATE, 0 },
-	};
-	struct auth_principal p;
-
-	p = principal(g, 2);
-	assert_int_equal(auth_level_node(&p, 0), AUTH_LEVEL_NONE);
-	assert_int_equal(auth_level_task(&p, 0, 1), AUTH_LEVEL_NONE);
-	assert_int_equal(auth_level_node(&p, -1), AUTH_LEVEL_NONE);
-	/* Unknown node of the task: only task grants count. */
-	assert_int_equal(auth_level_task(&p, 10, 0), AUTH_LEVEL_OPERATE);
-	assert_int_equal(auth_level_task(&p, 12, 0), AUTH_LEVEL_NONE);
-}
-
-static void
-test_perm_bad_level_ignored(void **state)
-{
-	struct auth_grant     g[] = { { 1, 1, 0, (enum auth_level)7, 0 } };
-	struct auth_principal p;
-
-	p = principal(g, 1);
-	assert_int_equal(auth_level_node(&p, 1), AUTH_LEVEL_NONE);
-	assert_int_equal(auth_any_grant(&p, AUTH_LEVEL_VIEW), 0);
-}
 
 static void
 test_perm_level_strings(void **state)
@@ -358,17 +165,19 @@ test_perm_grants_parse_cap(void **state)
 static void
 test_perm_grants_roundtrip(void **state)
 {
-	struct auth_grant    *g;
-	struct auth_principal p;
-	size_t		      n;
+	struct auth_grant *g;
+	size_t		   n;
 
 	assert_int_equal(parse("[[1,1,null,\"view\"],[2,null,10,\"operate\"]]",
 			     &g, &n),
 	    1);
-	p = principal(g, n);
-	assert_int_equal(auth_level_task(&p, 10, 1), AUTH_LEVEL_OPERATE);
-	assert_int_equal(auth_level_task(&p, 11, 1), AUTH_LEVEL_VIEW);
-	assert_int_equal(auth_level_node(&p, 1), AUTH_LEVEL_VIEW);
+	assert_int_equal(n, 2);
+	assert_int_equal(g[0].node_id, 1);
+	assert_int_equal(g[0].task_id, 0);
+	assert_int_equal(g[0].level, AUTH_LEVEL_VIEW);
+	assert_int_equal(g[1].node_id, 0);
+	assert_int_equal(g[1].task_id, 10);
+	assert_int_equal(g[1].level, AUTH_LEVEL_OPERATE);
 	free(g);
 }
 
@@ -432,16 +241,6 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_perm_admin),
-		cmocka_unit_test(test_perm_no_grants_deny),
-		cmocka_unit_test(test_perm_node_grant_covers_tasks),
-		cmocka_unit_test(test_perm_task_grant_narrow),
-		cmocka_unit_test(test_perm_manage),
-		cmocka_unit_test(test_perm_operate_below_manage),
-		cmocka_unit_test(test_perm_task_grant_sees_node),
-		cmocka_unit_test(test_perm_best_of_several),
-		cmocka_unit_test(test_perm_zero_ids),
-		cmocka_unit_test(test_perm_bad_level_ignored),
 		cmocka_unit_test(test_perm_level_strings),
 		cmocka_unit_test(test_perm_grants_parse_good),
 		cmocka_unit_test(test_perm_grants_parse_bad),
