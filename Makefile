@@ -24,11 +24,11 @@ CFLAGS+=	-g -O2 -D_FORTIFY_SOURCE=2
 endif
 
 # Kore-free sources: linked by the module, unit tests and fuzzers alike.
-AUTH_SRCS=	src/auth/token.c src/auth/keyset.c src/auth/cache.c \
+AUTH_SRCS=	src/auth/token.c src/auth/keyset.c src/auth/cache.c src/auth/b64.c \
 		src/auth/perm.c
 PROTO_SRCS=	$(AGENTPROTO_SRCS)
 PURE_SRCS=	src/settings.c $(AUTH_SRCS) $(PROTO_SRCS)
-MODULE_SRCS=	$(PURE_SRCS) src/app.c src/auth/sso.c src/store/db.c \
+MODULE_SRCS=	$(PURE_SRCS) src/app.c src/appstate.c src/auth/sso.c src/store/db.c \
 		src/store/redis.c src/api/common.c src/api/me.c \
 		src/api/users.c src/api/grants.c src/api/audit.c \
 		src/api/nodes.c src/api/health.c src/api/ui.c \

@@ -75,47 +75,6 @@ static void	   app_load_keys(void);
 static void	   app_load_origins(void);
 static const char *app_env(const char *);
 
-struct app_state app;
-
-int64_t
-app_now(void)
-{
-	return ((int64_t)time(NULL));
-}
-
-char *
-app_file_read(const char *path, size_t max, size_t *len)
-{
-	struct stat st;
-	char	   *buf;
-	ssize_t	    n;
-	size_t	    off;
-	int	    fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return (NULL);
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (size_t)st.st_size > max) {
-		close(fd);
-		errno = EFBIG;
-		return (NULL);
-	}
-	buf = kore_malloc((size_t)st.st_size + 1);
-	off = 0;
-	while (off < (size_t)st.st_size) {
-		n = read(fd, buf + off, (size_t)st.st_size - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	close(fd);
-	buf[off] = '\0';
-	*len = off;
-	return (buf);
-}
-
 static const char *
 app_env(const char *name)
 {

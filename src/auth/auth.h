@@ -197,6 +197,8 @@ int auth_keyset_get(const struct auth_keyset *, size_t, const char **,
     unsigned int *, struct evp_pkey_st **, const uint8_t **, size_t *);
 /* Strict base64url (no padding, zero trailing bits); 1 on success. */
 int auth_b64url_decode(const char *, size_t, uint8_t *, size_t, size_t *);
+/* A base64url character's value (0..63), or -1. */
+int auth_b64url_val(unsigned char);
 
 /*
  * Kore glue (sso.c): the worker's verified-token cache and JWKS refresh.
