@@ -8,7 +8,7 @@
  * /agent/v1/logs/{id}; each chunk wakes the browser requests parked on
  * that log request, on whichever worker or instance they wait (the
  * waiting room, key "log:<id>"; a re-check every 500 ms while Redis is
- * down).
+ * down).  The statements are in src/store/logs.c.
  *
  *   GET /api/v1/tasks/{id}/logs?file=&lines=&q=       last lines, search
  *   GET /api/v1/tasks/{id}/logs?follow=1&...           same, then follow:
@@ -18,73 +18,63 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <kore/kore.h>
 #include <kore/http.h>
 
-#include "app.h"
 #include "agentproto/agentproto.h"
 #include "api/api.h"
-#include "store/store.h"
 
 #define LOGS_ANSWER_MS	 10000 /* the agent's first chunk */
 #define LOGS_DOWNLOAD_MS 60000 /* a whole download */
 #define LOGS_FOLLOW_MS	 20000 /* a follow poll with nothing new */
 #define LOGS_RECHECK_MS	 500 /* without Redis */
+#define LOGS_REWAKE_MS	 2500 /* wake an unanswering node's poll again */
 
-enum logs_step {
-	LOGS_AUTH = 0,
-	LOGS_CREATE, /* insert the request */
-	LOGS_READ, /* read what arrived */
-	LOGS_PARKED
+/* A request's own state (api_flow()), decoded once. */
+struct logs_flow {
+	int64_t	 task;
+	int64_t	 lines;
+	int64_t	 after; /* a follow poll: the last chunk seen */
+	int	 follow;
+	int	 download;
+	int	 follow_poll; /* ?request=: read what came after `after` */
+	uint64_t started; /* kore_time_ms() of the first run */
+	char	 file[AGENTPROTO_LOG_FILE_MAX + 1];
+	char	 q[AGENTPROTO_LOG_Q_MAX + 1];
+	char	 request[40]; /* the log request's UUID */
 };
 
-/*
- * A new request, only for a task the caller may operate (reading logs
- * needs operate; viewers get 403) on an online node.
- */
-static const char *sql_create =
-    "WITH t AS (SELECT t.id, t.node_id, coalesce(n.revoked_at IS NULL AND"
-    "  n.last_seen > now() - make_interval(secs => $8::integer), false)"
-    "  AS online,"
-    "  lv.level AS lvl FROM tasks t"
-    "  JOIN nodes n ON n.id = t.node_id" API_TASK_LEVEL_JOIN
-    "  WHERE t.id = $1::bigint),"
-    " r AS (INSERT INTO log_requests (node_id, task_id, user_id, mode, file,"
-    "  lines, q, wanted_until) SELECT node_id, id, $3::bigint, $4, $5,"
-    "  $6::integer, $7, now() + interval '30 seconds' FROM t"
-    "  WHERE online AND lvl >= 2 RETURNING id)"
-    " SELECT (SELECT online FROM t), (SELECT id FROM r)::text,"
-    "  (SELECT node_id FROM t), (SELECT lvl FROM t)";
+/* GET /api/v1/tasks/{id}/logs */
+enum logs_state {
+	LOGS_BEGIN = 0,
+	LOGS_DECODE,
+	LOGS_CREATE, /* insert the request */
+	LOGS_PARKED, /* asleep until a chunk or the deadline */
+	LOGS_READ /* read what arrived: answer, or park again */
+};
 
-/*
- * What has arrived after chunk $4; a follow poll ($5) also keeps the
- * request wanted.  The caller must be the one who made it and still may
- * operate the task.  The keep-alive is a CTE the read does not use: an UPDATE
- * that waits for an agent's chunk would see that chunk's "done" (READ
- * COMMITTED re-reads the locked row) but not the chunk itself, which
- * the statement's snapshot predates; a plain read sees both or neither.
- */
-static const char *sql_read =
-    "WITH k AS (UPDATE log_requests SET wanted_until = now() +"
-    "  interval '30 seconds' WHERE $5::boolean AND id = $6::uuid"
-    "  AND mode = 'follow' AND user_id = $3::bigint)"
-    " SELECT r.done, r.error, coalesce(r.files, '[]')::text, r.size,"
-    "  r.matches, r.truncated, (SELECT coalesce(string_agg(data, '' ORDER BY"
-    "  seq), '') FROM log_chunks WHERE request_id = r.id AND seq >"
-    "  $4::integer), (SELECT max(seq) FROM log_chunks WHERE request_id ="
-    "  r.id), r.mode, r.file, r.mode = 'follow' AND NOT r.done AND"
-    "  coalesce(r.answered_at, r.created_at) < now() - interval '15 seconds'"
-    " FROM log_requests r JOIN tasks t ON t.id = r.task_id" API_TASK_LEVEL_JOIN
-    " WHERE r.id = $6::uuid AND r.task_id = $1::bigint"
-    "  AND r.user_id = $3::bigint AND lv.level >= 2";
+static int logs_begin(struct http_request *);
+static int logs_decode(struct http_request *);
+static int logs_create(struct http_request *);
+static int logs_parked(struct http_request *);
+static int logs_read(struct http_request *);
+
+static struct http_state logs_states[] = {
+	KORE_HTTP_STATE(logs_begin),
+	KORE_HTTP_STATE(logs_decode),
+	KORE_HTTP_STATE(logs_create),
+	KORE_HTTP_STATE(logs_parked),
+	KORE_HTTP_STATE(logs_read),
+};
 
 static void logs_rewake(struct core_wait *, uint64_t);
-static int  logs_park(struct http_request *, struct api_ctx *, uint64_t,
-     int64_t);
-static int  logs_reply(struct http_request *, struct api_ctx *, int64_t, int,
-     int);
+static int  logs_park(struct http_request *, struct api_ctx *,
+     struct logs_flow *, uint64_t, int64_t);
+static int  logs_reply(struct http_request *, struct api_ctx *,
+     struct logs_flow *);
 static int  task_id_from_path(struct http_request *, int64_t *);
 
 /* Unanswered: the poll it went to may have been a dead one (an agent
@@ -93,7 +83,7 @@ static int  task_id_from_path(struct http_request *, int64_t *);
 static void
 logs_rewake(struct core_wait *w, uint64_t now)
 {
-	w->every_at = now + 2500;
+	w->every_at = now + LOGS_REWAKE_MS;
 	api_node_wake(w->every_arg);
 }
 
@@ -111,170 +101,188 @@ task_id_from_path(struct http_request *req, int64_t *id)
 	return (1);
 }
 
-/* Sleep until a chunk of c->scratch's request arrives, or until deadline;
- * while the node has not answered, wake its poll again every 2.5 s. */
+/* Sleep until a chunk of the log request arrives, or until deadline;
+ * while node (not 0) has not answered, wake its poll again every 2.5 s. */
 static int
-logs_park(struct http_request *req, struct api_ctx *c, uint64_t deadline,
-    int64_t node_id)
+logs_park(struct http_request *req, struct api_ctx *c, struct logs_flow *f,
+    uint64_t deadline, int64_t node_id)
 {
 	char key[48];
 
-	(void)snprintf(key, sizeof(key), "log:%.36s", c->scratch);
+	(void)snprintf(key, sizeof(key), "log:%.36s", f->request);
 	c->wait.every = node_id != 0 ? logs_rewake : NULL;
 	c->wait.every_arg = node_id;
-	c->wait.every_at = node_id != 0 ? kore_time_ms() + 2500 : 0;
-	c->step = LOGS_PARKED;
+	c->wait.every_at = node_id != 0 ? kore_time_ms() + LOGS_REWAKE_MS : 0;
+	req->fsm_state = LOGS_PARKED;
 	(void)core_wait_park(&c->wait, req, key, deadline, LOGS_RECHECK_MS);
-	return (KORE_RESULT_RETRY);
+	return (HTTP_STATE_RETRY);
 }
 
-/* GET /api/v1/tasks/{id}/logs */
 int
 api_task_logs(struct http_request *req)
 {
-	struct api_ctx *c;
-	enum api_step	s;
-	int64_t		id, lines, follow, download, after, nid;
-	char file[AGENTPROTO_LOG_FILE_MAX + 1], q[AGENTPROTO_LOG_Q_MAX + 1];
-	char rid[64], tid[32], uid[32], ln[16], af[16], off[16];
-	const char *vals[8], *mode;
-
 	if (req->method != HTTP_METHOD_GET)
 		return (api_error(req, 405, "method_not_allowed", NULL, NULL));
-	if ((s = api_begin(req, &c, 0)) != API_GO)
-		return (api_return(s));
-	if (!task_id_from_path(req, &id))
-		return (api_not_found(req));
-	if (!api_qs_str(req, "file", AGENTPROTO_LOG_FILE_MAX, file,
-		sizeof(file)) ||
-	    !api_qs_str(req, "q", AGENTPROTO_LOG_Q_MAX, q, sizeof(q)) ||
-	    !api_qs_str(req, "request", 36, rid, sizeof(rid)) ||
-	    !api_qs_int(req, "lines", 1, AGENTPROTO_LOG_LINES_MAX, 200,
-		&lines) ||
-	    !api_qs_int(req, "follow", 0, 1, 0, &follow) ||
-	    !api_qs_int(req, "download", 0, 1, 0, &download) ||
-	    !api_qs_int(req, "after", -1, INT32_MAX, -1, &after))
-		return (KORE_RESULT_OK);
-	if (file[0] == '\0')
-		(void)snprintf(file, sizeof(file), "stdout");
-	if (!agentproto_log_file_valid(file))
-		return (api_error(req, 400, "bad_request",
-		    "file must be stdout or a path relative to the task's "
-		    "deploy directory, without '..'",
-		    "file"));
-	if (rid[0] != '\0' && !agentproto_uuid_valid(rid))
-		return (api_error(req, 400, "bad_request",
-		    "request must be a UUID", "request"));
-	if (follow && download)
-		return (api_error(req, 400, "bad_request",
-		    "follow and download do not go together", "download"));
-
-	if (c->step == LOGS_PARKED) {
-		if (!core_wait_woken(&c->wait))
-			return (KORE_RESULT_RETRY);
-		/* The read sees every chunk announced so far; the request
-		 * stays listed, so a chunk announced meanwhile is kept. */
-		core_wait_read(&c->wait);
-		c->step = LOGS_READ;
-	}
-	if (c->step == LOGS_AUTH) {
-		c->t0 = (int64_t)kore_time_ms();
-		if (rid[0] != '\0') {
-			/* A follow poll: read what came after `after`. */
-			(void)snprintf(c->scratch, sizeof(c->scratch), "%s",
-			    rid);
-			c->step = LOGS_READ;
-		} else
-			c->step = LOGS_CREATE;
-	}
-
-	(void)snprintf(tid, sizeof(tid), "%" PRId64, id);
-	(void)snprintf(uid, sizeof(uid), "%" PRId64, c->who.user_id);
-	vals[0] = tid;
-	vals[1] = c->who.admin ? "true" : "false";
-	vals[2] = uid;
-	if (c->step == LOGS_CREATE) {
-		mode = download ? "download" : follow ? "follow" : "tail";
-		(void)snprintf(ln, sizeof(ln), "%" PRId64, lines);
-		vals[3] = mode;
-		vals[4] = file;
-		vals[5] = ln;
-		vals[6] = q;
-		(void)snprintf(off, sizeof(off), "%" PRId64,
-		    app.cfg.node_offline_after);
-		vals[7] = off;
-		if ((s = api_db(req, c, sql_create, 8, vals, NULL)) != API_GO)
-			return (api_return(s));
-		if (api_rows(c) == 0 || api_val(c, 0, 0) == NULL ||
-		    api_val_int(c, 0, 3) < AUTH_LEVEL_VIEW) {
-			api_db_clear(c);
-			return (api_not_found(req));
-		}
-		if (api_val_int(c, 0, 3) < AUTH_LEVEL_OPERATE) {
-			api_db_clear(c);
-			return (api_error(req, 403, "forbidden",
-			    "you may view this task but not operate it: "
-			    "reading its logs needs operate",
-			    NULL));
-		}
-		if (api_val(c, 0, 1) == NULL) {
-			api_db_clear(c);
-			return (api_error(req, 409, "node_offline",
-			    "the task's node is offline: its logs cannot be "
-			    "read now",
-			    NULL));
-		}
-		(void)snprintf(c->scratch, sizeof(c->scratch), "%s",
-		    api_val(c, 0, 1));
-		nid = api_val_int(c, 0, 2);
-		api_node_wake(nid);
-		api_db_clear(c);
-		c->step = LOGS_READ;
-		return (logs_park(req, c,
-		    (uint64_t)c->t0 +
-			(download ? LOGS_DOWNLOAD_MS : LOGS_ANSWER_MS),
-		    nid));
-	}
-
-	/* LOGS_READ */
-	(void)snprintf(af, sizeof(af), "%" PRId64, rid[0] != '\0' ? after : -1);
-	vals[3] = af;
-	vals[4] = rid[0] != '\0' ? "true" : "false";
-	vals[5] = c->scratch;
-	if ((s = api_db(req, c, sql_read, 6, vals, NULL)) != API_GO)
-		return (api_return(s));
-	return (logs_reply(req, c, id, download != 0, rid[0] != '\0'));
+	return (http_state_run(logs_states, API_NSTATES(logs_states), req));
 }
 
-/* Answer from the row sql_read returned, or park for more. */
 static int
-logs_reply(struct http_request *req, struct api_ctx *c, int64_t task,
-    int download, int follow_poll)
+logs_begin(struct http_request *req)
+{
+	return (api_state_begin(req, 0, LOGS_DECODE));
+}
+
+static int
+logs_decode(struct http_request *req)
+{
+	struct api_ctx	 *c = api_ctx_get(req);
+	struct logs_flow *f = api_flow(c, sizeof(*f), NULL);
+	int64_t		  follow, download;
+
+	if (!task_id_from_path(req, &f->task))
+		return (API_FIN(api_not_found(req)));
+	if (!api_qs_str(req, "file", AGENTPROTO_LOG_FILE_MAX, f->file,
+		sizeof(f->file)) ||
+	    !api_qs_str(req, "q", AGENTPROTO_LOG_Q_MAX, f->q, sizeof(f->q)) ||
+	    !api_qs_str(req, "request", 36, f->request, sizeof(f->request)) ||
+	    !api_qs_int(req, "lines", 1, AGENTPROTO_LOG_LINES_MAX, 200,
+		&f->lines) ||
+	    !api_qs_int(req, "follow", 0, 1, 0, &follow) ||
+	    !api_qs_int(req, "download", 0, 1, 0, &download) ||
+	    !api_qs_int(req, "after", -1, INT32_MAX, -1, &f->after))
+		return (HTTP_STATE_COMPLETE);
+	f->follow = follow != 0;
+	f->download = download != 0;
+	if (f->file[0] == '\0')
+		(void)snprintf(f->file, sizeof(f->file), "stdout");
+	if (!agentproto_log_file_valid(f->file))
+		return (API_FIN(api_error(req, 400, "bad_request",
+		    "file must be stdout or a path relative to the task's "
+		    "deploy directory, without '..'",
+		    "file")));
+	if (f->request[0] != '\0' && !agentproto_uuid_valid(f->request))
+		return (API_FIN(api_error(req, 400, "bad_request",
+		    "request must be a UUID", "request")));
+	if (f->follow && f->download)
+		return (API_FIN(api_error(req, 400, "bad_request",
+		    "follow and download do not go together", "download")));
+	f->started = kore_time_ms();
+	if (f->request[0] != '\0') {
+		/* A follow poll: read what came after `after`. */
+		f->follow_poll = 1;
+		req->fsm_state = LOGS_READ;
+	} else {
+		f->after = -1;
+		req->fsm_state = LOGS_CREATE;
+	}
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* A new log request; wake the node's poll to hand it out, and wait. */
+static int
+logs_create(struct http_request *req)
+{
+	struct api_ctx	     *c = api_ctx_get(req);
+	struct logs_flow     *f = api_flow(c, sizeof(*f), NULL);
+	struct store_log_want w;
+	enum api_step	      s;
+	int64_t		      nid;
+
+	w.task = f->task;
+	w.mode = f->download ? "download" : f->follow ? "follow" : "tail";
+	w.file = f->file;
+	w.lines = f->lines;
+	w.q = f->q;
+	s = api_store(req, c, store_log_request_new(c->q, req, &c->who, &w),
+	    NULL);
+	if (s != API_GO)
+		return (api_state(s));
+	if (api_rows(c) == 0 || api_val(c, 0, 0) == NULL ||
+	    api_val_int(c, 0, 3) < AUTH_LEVEL_VIEW) {
+		api_db_clear(c);
+		return (API_FIN(api_not_found(req)));
+	}
+	if (api_val_int(c, 0, 3) < AUTH_LEVEL_OPERATE) {
+		api_db_clear(c);
+		return (API_FIN(api_error(req, 403, "forbidden",
+		    "you may view this task but not operate it: "
+		    "reading its logs needs operate",
+		    NULL)));
+	}
+	if (api_val(c, 0, 1) == NULL) {
+		api_db_clear(c);
+		return (API_FIN(api_error(req, 409, "node_offline",
+		    "the task's node is offline: its logs cannot be "
+		    "read now",
+		    NULL)));
+	}
+	(void)snprintf(f->request, sizeof(f->request), "%s", api_val(c, 0, 1));
+	nid = api_val_int(c, 0, 2);
+	api_node_wake(nid);
+	api_db_clear(c);
+	return (logs_park(req, c, f,
+	    f->started + (f->download ? LOGS_DOWNLOAD_MS : LOGS_ANSWER_MS),
+	    nid));
+}
+
+static int
+logs_parked(struct http_request *req)
+{
+	struct api_ctx *c = api_ctx_get(req);
+
+	if (!core_wait_woken(&c->wait))
+		return (HTTP_STATE_RETRY);
+	/* The read sees every chunk announced so far; the request stays
+	 * listed, so a chunk announced meanwhile is kept. */
+	core_wait_read(&c->wait);
+	req->fsm_state = LOGS_READ;
+	return (HTTP_STATE_CONTINUE);
+}
+
+static int
+logs_read(struct http_request *req)
+{
+	struct api_ctx	 *c = api_ctx_get(req);
+	struct logs_flow *f = api_flow(c, sizeof(*f), NULL);
+	enum api_step	  s;
+
+	s = api_store(req, c,
+	    store_log_request_read(c->q, req, &c->who, f->task, f->request,
+		f->after, f->follow_poll),
+	    NULL);
+	if (s != API_GO)
+		return (api_state(s));
+	return (logs_reply(req, c, f));
+}
+
+/* Answer from the row the read returned, or park for more. */
+static int
+logs_reply(struct http_request *req, struct api_ctx *c, struct logs_flow *f)
 {
 	json_t	   *j;
 	const char *err, *text, *mode;
 	char	    disp[256];
-	int64_t	    wait, elapsed;
+	uint64_t    wait, elapsed;
 	int	    done, have;
 
 	if (api_rows(c) == 0) {
 		api_db_clear(c);
-		return (api_not_found(req));
+		return (API_FIN(api_not_found(req)));
 	}
-	done = strcmp(api_val(c, 0, 0), "t") == 0;
+	done = store_val_bool(c->q, 0, 0);
 	err = api_val(c, 0, 1);
 	text = api_val(c, 0, 6);
 	/* The first answer is any chunk (an empty log too); a follow poll
 	 * waits for new text. */
 	have = api_val(c, 0, 7) != NULL && text != NULL &&
-	    (!follow_poll || text[0] != '\0' || done);
+	    (!f->follow_poll || text[0] != '\0' || done);
 	mode = api_val(c, 0, 8);
 	/* A follow the agent stopped answering (it restarted, say) ends:
 	 * the browser asks afresh. */
-	if (follow_poll && strcmp(api_val(c, 0, 10), "t") == 0)
+	if (f->follow_poll && store_val_bool(c->q, 0, 10))
 		done = 1;
-	elapsed = (int64_t)kore_time_ms() - c->t0;
-	wait = follow_poll		    ? LOGS_FOLLOW_MS
+	elapsed = kore_time_ms() - f->started;
+	wait = f->follow_poll		    ? LOGS_FOLLOW_MS
 	    : strcmp(mode, "download") == 0 ? LOGS_DOWNLOAD_MS
 					    : LOGS_ANSWER_MS;
 
@@ -282,22 +290,23 @@ logs_reply(struct http_request *req, struct api_ctx *c, int64_t task,
 		j = json_pack("{s:s, s:s}", "error", "log_unavailable",
 		    "message", err);
 		api_db_clear(c);
-		return (api_reply_json(req,
-		    strstr(err, "not one of") != NULL ? 404 : 409, j));
+		return (API_FIN(api_reply_json(req,
+		    strstr(err, "not one of") != NULL ? 404 : 409, j)));
 	}
 	/* Not there yet: a download needs all of it, the rest a chunk. */
-	if ((download ? !done : !have && !done) && elapsed < wait) {
+	if ((f->download ? !done : !have && !done) && elapsed < wait) {
 		api_db_clear(c);
-		return (logs_park(req, c, (uint64_t)c->t0 + (uint64_t)wait, 0));
+		return (logs_park(req, c, f, f->started + wait, 0));
 	}
-	if (!follow_poll && (download ? !done : api_val(c, 0, 7) == NULL)) {
+	if (!f->follow_poll &&
+	    (f->download ? !done : api_val(c, 0, 7) == NULL)) {
 		api_db_clear(c);
-		return (api_error(req, 504, "agent_timeout",
-		    "the node's agent did not answer in time", NULL));
+		return (API_FIN(api_error(req, 504, "agent_timeout",
+		    "the node's agent did not answer in time", NULL)));
 	}
-	if (download) {
+	if (f->download) {
 		(void)snprintf(disp, sizeof(disp),
-		    "attachment; filename=\"task-%" PRId64 ".log\"", task);
+		    "attachment; filename=\"task-%" PRId64 ".log\"", f->task);
 		http_response_header(req, "content-type",
 		    "text/plain; charset=utf-8");
 		http_response_header(req, "content-disposition", disp);
@@ -305,16 +314,16 @@ logs_reply(struct http_request *req, struct api_ctx *c, int64_t task,
 		http_response_header(req, "x-content-type-options", "nosniff");
 		http_response_header(req, "content-security-policy",
 		    "default-src 'none'; frame-ancestors 'none'");
-		if (strcmp(api_val(c, 0, 5), "t") == 0)
+		if (store_val_bool(c->q, 0, 5))
 			http_response_header(req, "x-yard-truncated", "1");
 		http_response(req, 200, text, strlen(text));
 		api_db_clear(c);
-		return (KORE_RESULT_OK);
+		return (HTTP_STATE_COMPLETE);
 	}
 	j = json_pack("{s:s, s:s, s:s, s:b, s:b}", "file", api_val(c, 0, 9),
 	    "mode", mode, "text", text != NULL ? text : "", "truncated",
-	    strcmp(api_val(c, 0, 5), "t") == 0, "ended",
-	    done || (follow_poll ? 0 : strcmp(mode, "tail") == 0));
+	    store_val_bool(c->q, 0, 5), "ended",
+	    done || (f->follow_poll ? 0 : strcmp(mode, "tail") == 0));
 	if (j != NULL) {
 		(void)json_object_set_new(j, "files",
 		    json_loads(api_val(c, 0, 2), 0, NULL));
@@ -330,8 +339,8 @@ logs_reply(struct http_request *req, struct api_ctx *c, int64_t task,
 			    json_integer(api_val_int(c, 0, 4)));
 		if (strcmp(mode, "follow") == 0)
 			(void)json_object_set_new(j, "request",
-			    json_string(c->scratch));
+			    json_string(f->request));
 	}
 	api_db_clear(c);
-	return (api_reply_json(req, 200, j));
+	return (API_FIN(api_reply_json(req, 200, j)));
 }

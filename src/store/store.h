@@ -124,6 +124,7 @@ int  store_pg_down(void);
 struct store_config {
 	int64_t node_offline_after; /* seconds without a heartbeat */
 	int64_t node_lost_after;
+	int64_t command_timeout; /* seconds a queued command may take */
 };
 void			   store_init(const struct store_config *);
 extern struct store_config store_cfg;
@@ -158,6 +159,124 @@ enum store_step store_metrics_node(struct store_q *, struct http_request *,
 enum store_step store_metrics_task(struct store_q *, struct http_request *,
     const struct auth_principal *, int64_t task, const char *from,
     const char *to, int64_t step);
+
+/*
+ * Tasks (tasks.c).  A task is visible with view on it or on its node.
+ * Lists are rows of (json text, id), one row past limit meaning more.
+ */
+struct store_task_filter {
+	int64_t	    cursor; /* ids after this */
+	int64_t	    limit;
+	const char *q; /* "" or a substring of the name */
+	int64_t	    node; /* 0 or only this node's tasks */
+};
+enum store_step store_tasks_list(struct store_q *, struct http_request *,
+    const struct auth_principal *, const struct store_task_filter *);
+/* The task with its spec, the caller's level and its latest command:
+ * (json text, node id); no row when the caller may not see it. */
+enum store_step store_task_get(struct store_q *, struct http_request *,
+    const struct auth_principal *, int64_t task);
+/* Before a create, one row when the node exists: (visible bool, the
+ * caller's level, revoked bool, the roots of the policy the node reports
+ * as JSON text or NULL, its os_family: "linux" when it reports none). */
+enum store_step store_task_create_check(struct store_q *, struct http_request *,
+    const struct auth_principal *, int64_t node);
+/* A create or an edit: id is the node (create) or the task (edit); spec
+ * the normalised JSON text of kind's spec. */
+struct store_task_write {
+	int64_t	    id;
+	const char *name;
+	const char *kind;
+	const char *spec;
+	const char *actor_sub; /* for the audit row */
+	const char *remote;
+};
+/* Create when the caller (still) manages the node and it is not revoked:
+ * one row (the new task's id), none otherwise; a name the node has
+ * already is STORE_E_CONFLICT. */
+enum store_step store_task_create(struct store_q *, struct http_request *,
+    const struct auth_principal *, const struct store_task_write *);
+/* Before an edit, one row when the task exists: (kind, the caller's
+ * level, its node's roots as JSON text or NULL, its node's os_family). */
+enum store_step store_task_edit_check(struct store_q *, struct http_request *,
+    const struct auth_principal *, int64_t task);
+/* Edit name and spec when the caller (still) manages the task and kind is
+ * still its kind: one row, the count of tasks edited (0 or 1); a name the
+ * node has already is STORE_E_CONFLICT. */
+enum store_step store_task_edit(struct store_q *, struct http_request *,
+    const struct auth_principal *, const struct store_task_write *);
+
+/*
+ * Commands (commands.c): the ledger.  A command is visible with view on
+ * its task, or on its node for a node command.  Issuing reads the
+ * caller's level in the statement that writes and queues the command only
+ * when it is at least need and the node is not revoked; its deadline is
+ * store_cfg.command_timeout seconds away.
+ */
+struct store_command_issue {
+	int64_t	    id; /* the node (node command) or the task */
+	const char *type;
+	const char *payload; /* JSON object text (node commands) */
+	int	    need; /* the level it needs */
+	const char *actor_sub; /* for the audit row */
+	const char *remote;
+};
+/* A node command: one row when the node exists: (visible bool, the
+ * caller's level, revoked bool, the queued command as JSON text or
+ * NULL when it was not queued). */
+enum store_step store_command_issue_node(struct store_q *,
+    struct http_request *, const struct auth_principal *,
+    const struct store_command_issue *);
+/* A task command (its payload: the task's id, name and spec), queued
+ * only when no other command of the task is in progress: one row when
+ * the task exists: (the caller's level, revoked bool, the queued command
+ * as JSON text or NULL, node id, the id of a command in progress or
+ * NULL).  A race with another issue is STORE_E_CONFLICT. */
+enum store_step store_command_issue_task(struct store_q *,
+    struct http_request *, const struct auth_principal *,
+    const struct store_command_issue *);
+struct store_command_filter {
+	int64_t	    cursor; /* seqs before this; 0 none */
+	int64_t	    limit;
+	int64_t	    node, task, user; /* 0 or only these */
+	const char *state; /* "" or only this state */
+	const char *from, *to; /* "" or issued in [from, to) */
+};
+/* Newest first: rows of (json text, seq), one row past limit meaning
+ * more. */
+enum store_step store_commands_list(struct store_q *, struct http_request *,
+    const struct auth_principal *, const struct store_command_filter *);
+/* The command (a UUID) with its output and events: one row of json text;
+ * none when the caller may not see it. */
+enum store_step store_command_get(struct store_q *, struct http_request *,
+    const struct auth_principal *, const char *id);
+
+/*
+ * Log requests (logs.c): a read of a task's logs that the node's agent
+ * answers in chunks.  Both need operate on the task.
+ */
+struct store_log_want {
+	int64_t	    task;
+	const char *mode; /* tail, follow or download */
+	const char *file;
+	int64_t	    lines;
+	const char *q; /* "" or a search */
+};
+/* Make one when the caller may operate the task and its node is online:
+ * one row: (online bool, NULL when there is no such task; the request's
+ * UUID or NULL when none was made; node id; the caller's level). */
+enum store_step store_log_request_new(struct store_q *, struct http_request *,
+    const struct auth_principal *, const struct store_log_want *);
+/* What request (of this caller, on task) has after chunk after (-1: all);
+ * a follow poll also keeps the request wanted.  One row, or none when it
+ * is not the caller's or they may no longer operate the task: (done bool,
+ * error or NULL, files as JSON text, size or NULL, matches or NULL,
+ * truncated bool, the text after chunk after, the last chunk's seq or
+ * NULL when none arrived, mode, file, stale bool: a follow the agent
+ * stopped answering for 15 s). */
+enum store_step store_log_request_read(struct store_q *, struct http_request *,
+    const struct auth_principal *, int64_t task, const char *request,
+    int64_t after, int follow_poll);
 
 /* XXX: for handlers not yet moved into the store; goes with the move. */
 enum store_step store_run(struct store_q *, struct http_request *,

@@ -158,6 +158,54 @@ test('a task path without a positive id answers 404 at once', async () => {
   }
 });
 
+// A spec is judged as the node's OS would (facts.os_family; linux when the
+// facts say none): Windows paths on a Windows node, POSIX ones elsewhere.
+test('deploy paths follow the node\'s OS family, and so do its roots', async () => {
+  const node = (name, facts) => Number(s.sql(`INSERT INTO nodes (name, hostname, facts) VALUES ('${name}', '${name}.local',
+    '${JSON.stringify(facts)}') RETURNING id`));
+  const win = node('t-win', { hostname: 't-win.local', os_family: 'windows' });
+  const lin = node('t-lin', { hostname: 't-lin.local', os_family: 'linux' });
+  const winSpec = (dir) => ({ kind: 'console', deploy_dir: dir, console: { command: 'C:\\Python\\python.exe', args: ['app.py'] } });
+  const before = count();
+  for (const [n, dir] of [[win, '/srv/x'], [win, 'C:relative'], [win, 'C:\\apps\\..\\x'], [lin, 'C:\\apps\\x'], [nodeId, 'C:\\apps\\x']]) {
+    const r = await s.api('POST', '/api/v1/tasks', { token: admin, body: { node_id: n, name: 'w', spec: winSpec(dir) } });
+    assert.strictEqual(r.status, 400, `${dir}: ${r.text}`);
+    assert.strictEqual(r.json.field, 'spec.deploy_dir', r.text);
+    assert.match(r.json.message, n === win ? /Windows path/ : /absolute path/, r.text);
+  }
+  assert.strictEqual(count(), before);
+  let r = await s.api('POST', '/api/v1/tasks', { token: admin, body: { node_id: win, name: 'w', spec: winSpec('C:\\apps\\x') } });
+  assert.strictEqual(r.status, 201, r.text);
+  assert.strictEqual(r.json.spec.deploy_dir, 'C:\\apps\\x');
+  const id = r.json.id;
+  r = await s.api('POST', '/api/v1/tasks', { token: admin, body: { node_id: win, name: 'unc', spec: winSpec('\\\\files\\share\\app') } });
+  assert.strictEqual(r.status, 201, r.text);
+  // An edit is judged so too; a refused one changes nothing.
+  const was = s.sql(`SELECT spec::text FROM tasks WHERE id = ${id}`);
+  r = await s.api('PUT', `/api/v1/tasks/${id}`, { token: admin, body: { name: 'w', spec: winSpec('/srv/x') } });
+  assert.strictEqual(r.status, 400, r.text);
+  assert.strictEqual(r.json.field, 'spec.deploy_dir');
+  assert.strictEqual(s.sql(`SELECT spec::text FROM tasks WHERE id = ${id}`), was);
+  r = await s.api('PUT', `/api/v1/tasks/${id}`, { token: admin, body: { name: 'w', spec: winSpec('D:/apps/y') } });
+  assert.strictEqual(r.status, 200, r.text);
+  assert.strictEqual(r.json.spec.deploy_dir, 'D:/apps/y');
+
+  // A Windows node's roots compare as Windows does: either separator,
+  // case ignored, strictly below a root.
+  const winp = node('t-winp', { hostname: 't-winp.local', os_family: 'windows',
+    policy: { roots: [{ path: 'C:\\Yard', user: 'yard-task' }, { path: '\\\\files\\share', user: 'yard-task' }] } });
+  for (const [i, dir] of ['C:\\Yard\\app', 'c:/yard/App/', 'C:\\YARD\\.\\b', '\\\\FILES\\share\\c', '//files/share/d'].entries()) {
+    r = await s.api('POST', '/api/v1/tasks', { token: admin, body: { node_id: winp, name: 'in' + i, spec: winSpec(dir) } });
+    assert.strictEqual(r.status, 201, `${dir}: ${r.text}`);
+  }
+  for (const dir of ['C:\\Yard', 'c:\\yard\\', 'C:\\YardX\\app', 'D:\\Yard\\app', 'C:\\', '\\\\files\\sharex\\a', '\\\\other\\share\\a']) {
+    r = await s.api('POST', '/api/v1/tasks', { token: admin, body: { node_id: winp, name: 'out', spec: winSpec(dir) } });
+    assert.strictEqual(r.status, 400, `${dir}: ${r.text}`);
+    assert.strictEqual(r.json.field, 'spec.deploy_dir', dir);
+    assert.match(r.json.message, /outside the node's allowed roots \(C:\\Yard, \\\\files\\share\)/, dir);
+  }
+});
+
 test('no worker died', () => {
   assert.deepStrictEqual(s.deaths(), []);
 });
