@@ -236,7 +236,7 @@ hb_flush(void *arg, uint64_t now)
 	}
 	/* Not sent (PostgreSQL down, a flush still busy): kept dirty, the
 	 * next tick tries again. */
-	if (!store_heartbeat_flush(rows, n, hb_flush_done, NULL)) {
+	if (!store_heartbeat_flush(rows, n, NULL, hb_flush_done)) {
 		kore_free(rows);
 		return;
 	}

@@ -74,8 +74,8 @@ static const char *sql_flush =
     " WHERE v.id IN (SELECT id FROM u) ON CONFLICT DO NOTHING";
 
 int
-store_heartbeat_flush(const struct store_hb_row *rows, size_t n,
-    void (*done)(int, void *), void			     *arg)
+store_heartbeat_flush(const struct store_hb_row *rows, size_t n, void *arg,
+    void (*done)(int, void *))
 {
 	json_t *batch, *r;
 	char   *text;

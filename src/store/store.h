@@ -241,13 +241,13 @@ struct store_hb_row {
 };
 /*
  * Send a batch: 1 when it is in flight (done is called once, later, with
- * ok 1 when it landed and 0 when it did not: send it again); 0 when it
- * was not sent (PostgreSQL down or a flush still busy: keep it for a
- * later try).  Revoked nodes are left alone.  Both writes are idempotent
+ * ok 1 when it landed and 0 when it did not: send it again; and arg); 0
+ * when it was not sent (PostgreSQL down or a flush still busy: keep it
+ * for a later try).  Revoked nodes are left alone.  Both writes are idempotent
  * (latest state; samples keyed by node and second).
  */
-int store_heartbeat_flush(const struct store_hb_row *, size_t n,
-    void (*done)(int ok, void *), void			     *arg);
+int store_heartbeat_flush(const struct store_hb_row *, size_t n, void *arg,
+    void (*done)(int ok, void *arg));
 
 /*
  * Cluster duties (duties.c), registered with the core's leader at worker
