@@ -36,6 +36,10 @@ MODULE_SRCS=	$(PURE_SRCS) src/app.c src/appstate.c src/auth/sso.c src/store/db.c
 		src/api/tasks.c src/core/leader.c src/store/pg.c src/store/query.c src/store/nodes.c src/core/wait.c \
 		src/core/route.c
 MODULE_SRCS+=	src/store/tasks.c src/store/commands.c src/store/logs.c
+MODULE_SRCS+= src/store/agents.c
+MODULE_SRCS+= src/store/heartbeat.c
+MODULE_SRCS+= src/store/duties.c
+MODULE_SRCS+= src/api/heartbeat.c
 MODULE_OBJS=	$(MODULE_SRCS:src/%.c=$(OBJDIR)/%.o)
 
 UNIT_TESTS=	$(OBJDIR)/tests/test_settings $(OBJDIR)/tests/test_auth \

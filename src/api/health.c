@@ -25,40 +25,61 @@ api_health_get(struct http_request *req)
 	return (KORE_RESULT_OK);
 }
 
-/* Ready when PostgreSQL answers a query and Redis answered a PING lately. */
+/* GET /readyz: ready when PostgreSQL answers a statement and Redis
+ * answered a PING lately. */
+enum ready_state { READY_REDIS = 0, READY_PG };
+
+struct ready_flow {
+	int redis; /* Redis was healthy when the request came */
+};
+
+static int ready_redis(struct http_request *);
+static int ready_pg(struct http_request *);
+
+static struct http_state ready_states[] = {
+	KORE_HTTP_STATE(ready_redis),
+	KORE_HTTP_STATE(ready_pg),
+};
+
 int
 api_ready_get(struct http_request *req)
 {
-	struct api_ctx *c;
-	enum api_step	s;
-	int		pg, redis;
-	char		body[128];
+	return (http_state_run(ready_states, API_NSTATES(ready_states), req));
+}
 
-	c = api_ctx_get(req);
-	if (c->step == 0) {
-		/* Check Redis first: no waiting when it is already down. */
-		c->id = store_redis_healthy();
-		c->step = 1;
-	}
-	s = api_db(req, c, "SELECT 1", 0, NULL, NULL);
-	if (s == API_WAIT)
-		return (KORE_RESULT_RETRY);
-	pg = s == API_GO;
+/* Check Redis first: no waiting when it is already down. */
+static int
+ready_redis(struct http_request *req)
+{
+	struct ready_flow *f;
+
+	f = api_flow(api_ctx_get(req), sizeof(*f), NULL);
+	f->redis = store_redis_healthy();
+	req->fsm_state = READY_PG;
+	return (HTTP_STATE_CONTINUE);
+}
+
+static int
+ready_pg(struct http_request *req)
+{
+	struct api_ctx	  *c = api_ctx_get(req);
+	struct ready_flow *f = c->flow;
+	enum api_step	   s;
+	char		   body[128];
+
+	/* PostgreSQL down: api_store() answered 503 already. */
+	if ((s = api_store(req, c, store_ping(c->q, req), NULL)) != API_GO)
+		return (api_state(s));
 	api_db_clear(c);
-	redis = (int)c->id;
-	if (!pg) {
-		/* api_db answered 503 already; nothing more to say. */
-		return (KORE_RESULT_OK);
-	}
 	snprintf(body, sizeof(body),
 	    "{\"status\":\"%s\",\"postgres\":\"ok\",\"redis\":\"%s\"}",
-	    redis ? "ready" : "unavailable", redis ? "ok" : "down");
+	    f->redis ? "ready" : "unavailable", f->redis ? "ok" : "down");
 	http_response_header(req, "content-type", "application/json");
 	http_response_header(req, "cache-control", "no-store");
-	if (!redis)
+	if (!f->redis)
 		http_response_header(req, "retry-after", "2");
-	http_response(req, redis ? 200 : 503, body, strlen(body));
-	return (KORE_RESULT_OK);
+	http_response(req, f->redis ? 200 : 503, body, strlen(body));
+	return (HTTP_STATE_COMPLETE);
 }
 
 int

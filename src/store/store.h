@@ -125,6 +125,7 @@ struct store_config {
 	int64_t node_offline_after; /* seconds without a heartbeat */
 	int64_t node_lost_after;
 	int64_t command_timeout; /* seconds a queued command may take */
+	int64_t metrics_retention_days;
 };
 void			   store_init(const struct store_config *);
 extern struct store_config store_cfg;
@@ -277,6 +278,104 @@ enum store_step store_log_request_new(struct store_q *, struct http_request *,
 enum store_step store_log_request_read(struct store_q *, struct http_request *,
     const struct auth_principal *, int64_t task, const char *request,
     int64_t after, int follow_poll);
+
+/*
+ * Agents (agents.c): the statements of the agent protocol's requests, for
+ * the node that signed the request.
+ */
+/* A node's credential: one row (SHA-256 of its secret as 64 hex chars,
+ * NULL once revoked; revoked as a boolean); no row for an unknown node. */
+enum store_step store_agent_secret(struct store_q *, struct http_request *,
+    int64_t node);
+/* Enrolment: consume the token and create the node in one statement. */
+struct store_enrol {
+	const char *token_hash; /* SHA-256 hex of the enrolment token */
+	const char *hostname; /* the node's name (made unique) */
+	const char *secret_hash; /* SHA-256 hex of the node's new secret */
+	const char *facts; /* json text */
+	const char *version; /* the agent's */
+	const char *remote; /* peer address, for the audit log */
+};
+/* One row (node id, name) when the token was known, unused and
+ * unexpired; no row otherwise.  The node is enrolled (event) and audited. */
+enum store_step store_agent_enrol(struct store_q *, struct http_request *,
+    const struct store_enrol *);
+/* Hand out the node's pending commands after seq `after` (marking queued
+ * ones dispatched) and its log requests not yet delivered: one row (how
+ * many were handed out, {"v":1,"commands":[...],"logs":[...]} as text). */
+enum store_step store_agent_dispatch(struct store_q *, struct http_request *,
+    int64_t node, int64_t after);
+/* A command's result from its node; recorded once, a repeated final
+ * result changes nothing; a succeeded uninstall deletes its task. */
+struct store_cmd_result {
+	const char *command; /* uuid */
+	int64_t	    node;
+	const char *state; /* running, succeeded, failed */
+	int	    has_exit_status;
+	int64_t	    exit_status;
+	const char *output; /* never NULL */
+	int64_t	    received_ms; /* 0: not said */
+	int	    has_finished_ms;
+	int64_t	    finished_ms;
+};
+/* One row (1 when recorded now else 0, 1 when the node has that command
+ * else 0). */
+enum store_step store_agent_result(struct store_q *, struct http_request *,
+    const struct store_cmd_result *);
+/* A chunk of a log request's answer from its node: stored once. */
+struct store_log_chunk {
+	const char *request; /* uuid */
+	int64_t	    node;
+	int64_t	    seq;
+	const char *data; /* never NULL */
+	int	    done;
+	const char *error; /* NULL: none */
+	const char *files; /* json text, NULL: not sent */
+	int64_t	    size;
+	int64_t	    matches; /* < 0: not sent */
+	int	    truncated;
+};
+/* One row (1 when the node has that request else 0, whether someone still
+ * follows it as a boolean (NULL when no such request), how many changes a
+ * reader should be woken for). */
+enum store_step store_agent_log_chunk(struct store_q *, struct http_request *,
+    const struct store_log_chunk *);
+/* Readiness: one row when PostgreSQL answers a statement. */
+enum store_step store_ping(struct store_q *, struct http_request *);
+
+/*
+ * Heartbeats (heartbeat.c): the latest state of nodes and their samples
+ * since the last flush, written in one statement on STORE_DB_BG (never
+ * behind requests).  JSON values are borrowed for the call only.
+ */
+struct json_t;
+struct store_hb_row {
+	int64_t	       node;
+	int64_t	       seen; /* server clock, seconds */
+	struct json_t *facts; /* NULL: keep the stored ones */
+	struct json_t *metrics; /* NULL: keep the stored ones */
+	const char    *version;
+	struct json_t *samples; /* [[time, cpu, mem_used, mem_total, load1]] */
+	struct json_t *tasks; /* task states; NULL: none reported */
+};
+/*
+ * Send a batch: 1 when it is in flight (done is called once, later, with
+ * ok 1 when it landed and 0 when it did not: send it again; and arg); 0
+ * when it was not sent (PostgreSQL down or a flush still busy: keep it
+ * for a later try).  Revoked nodes are left alone.  Both writes are idempotent
+ * (latest state; samples keyed by node and second).
+ */
+int store_heartbeat_flush(const struct store_hb_row *, size_t n, void *arg,
+    void (*done)(int ok, void *arg));
+
+/*
+ * Cluster duties (duties.c), registered with the core's leader at worker
+ * start (worker 1 of each instance; before core_leader_start()): the
+ * presence sweep and command deadlines every second once per cluster, and
+ * the metric retention (store_config.metrics_retention_days) every 10
+ * minutes on each instance, never two at once.
+ */
+void store_duties_register(void);
 
 /* XXX: for handlers not yet moved into the store; goes with the move. */
 enum store_step store_run(struct store_q *, struct http_request *,

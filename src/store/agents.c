@@ -1,0 +1,177 @@
+/*
+ * Copyright (c) 2026 Yard authors.  ISC licence.
+ *
+ * Statements of the agent protocol (docs/agent-protocol.md): a node's
+ * credential, enrolment, the command long-poll's dispatch, command results
+ * and log chunks.  Every statement but enrolment is for the node that
+ * signed the request, and touches only what belongs to that node.
+ */
+
+#include "store/internal.h"
+
+static const char *sql_node_secret =
+    "SELECT encode(secret_hash, 'hex'), revoked_at IS NOT NULL FROM nodes"
+    " WHERE id = $1::bigint";
+
+/* Consume the token and create the node in one statement. */
+static const char *sql_enroll =
+    "WITH e AS (UPDATE enrollments SET used_at = now()"
+    "  WHERE token_hash = decode($1, 'hex') AND used_at IS NULL"
+    "  AND expires_at > now() RETURNING id, created_by),"
+    " n AS (INSERT INTO nodes (name, hostname, secret_hash, enrolled_at,"
+    "  facts, agent_version, status, last_seen)"
+    "  SELECT CASE WHEN EXISTS (SELECT 1 FROM nodes WHERE name = $2)"
+    "   THEN $2 || '-' || e.id ELSE $2 END, $2, decode($3, 'hex'), now(),"
+    "   $4::jsonb, $5, 'online', now() FROM e RETURNING id, name),"
+    " ev AS (INSERT INTO node_events (node_id, status) SELECT id, 'enrolled'"
+    "  FROM n),"
+    " a AS (INSERT INTO audit (actor_id, actor_sub, action, object_type,"
+    "  object_id, detail, remote_addr) SELECT e.created_by, '', 'node.enroll',"
+    "  'node', n.id, jsonb_build_object('name', n.name, 'enrollment', e.id),"
+    "  $6 FROM n, e)"
+    " SELECT id, name FROM n";
+
+/* Hand out pending commands, marking the queued ones dispatched. */
+static const char *sql_dispatch =
+    "WITH p AS (SELECT id, state FROM commands WHERE node_id = $1::bigint"
+    "  AND seq > $2::bigint AND state IN ('queued', 'dispatched', 'running')"
+    "  AND deadline > now() ORDER BY seq LIMIT 50 FOR UPDATE),"
+    " d AS (UPDATE commands c SET state = CASE WHEN p.state = 'queued' THEN"
+    "  'dispatched' ELSE c.state END, dispatched_at ="
+    "  coalesce(c.dispatched_at, now()) FROM p WHERE c.id = p.id"
+    "  RETURNING c.id, c.seq, c.type, c.payload, c.issued_at, p.state AS was),"
+    " ev AS (INSERT INTO command_events (command_id, state)"
+    "  SELECT id, 'dispatched' FROM d WHERE was = 'queued'),"
+    /* Log requests go out once, with the commands. */
+    " l AS (UPDATE log_requests SET delivered_at = now() WHERE id IN"
+    "  (SELECT id FROM log_requests WHERE node_id = $1::bigint"
+    "  AND wanted_until > now() AND (delivered_at IS NULL OR"
+    /* handed to a poll that was gone (an agent restarting)? again */
+    "  (answered_at IS NULL AND delivered_at < now() - interval '2 seconds'))"
+    "  ORDER BY created_at LIMIT 16 FOR UPDATE SKIP LOCKED)"
+    "  RETURNING id, task_id, mode, file, lines, q)"
+    " SELECT (SELECT count(*) FROM d) + (SELECT count(*) FROM l),"
+    "  json_build_object('v', 1, 'commands', (SELECT"
+    "  coalesce(json_agg(json_build_object('id', id, 'seq', seq, 'type',"
+    "  type, 'payload', payload, 'issued_at', issued_at) ORDER BY seq),"
+    "  '[]') FROM d), 'logs', (SELECT coalesce(json_agg(json_build_object("
+    "  'id', id, 'task_id', task_id, 'mode', mode, 'file', file, 'lines',"
+    "  lines, 'q', q)), '[]') FROM l))::text";
+
+/* Record a result once; a repeated final result changes nothing. */
+static const char *sql_result =
+    "WITH c AS (UPDATE commands SET state = $3, exit_status = $4::integer,"
+    "  output = $5, agent_received_ms = $6::bigint,"
+    "  agent_finished_ms = $7::bigint, finished_at = CASE WHEN $3 IN"
+    "  ('succeeded', 'failed') THEN now() ELSE NULL END"
+    "  WHERE id = $1::uuid AND node_id = $2::bigint AND state IN"
+    "  ('queued', 'dispatched', 'running') RETURNING id, state, task_id,"
+    "  type),"
+    " ev AS (INSERT INTO command_events (command_id, state, detail)"
+    "  SELECT id, state, jsonb_strip_nulls(jsonb_build_object("
+    "  'exit_status', $4::integer)) FROM c),"
+    /* An uninstalled task is gone; its commands stay in the ledger. */
+    " del AS (DELETE FROM tasks WHERE $3 = 'succeeded' AND id = (SELECT"
+    "  task_id FROM c WHERE type = 'uninstall') AND node_id = $2::bigint)"
+    " SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM commands"
+    "  WHERE id = $1::uuid AND node_id = $2::bigint)";
+
+/* A log chunk: stored once; says whether anyone still follows. */
+static const char *sql_log_chunk =
+    "WITH r AS (SELECT id, mode, done, wanted_until > now() AS wanted"
+    "  FROM log_requests WHERE id = $1::uuid AND node_id = $2::bigint"
+    "  FOR UPDATE),"
+    " c AS (INSERT INTO log_chunks (request_id, seq, data)"
+    "  SELECT id, $3::integer, $4 FROM r WHERE NOT done AND ($4 <> ''"
+    "  OR $3::integer = 0 OR $5::boolean) ON CONFLICT DO NOTHING"
+    "  RETURNING seq),"
+    " u AS (UPDATE log_requests l SET done = $5::boolean, answered_at = now(),"
+    "  error = coalesce($6, l.error), files = coalesce($7::jsonb, l.files),"
+    "  size = $8::bigint, matches = coalesce($9::bigint, l.matches),"
+    "  truncated = l.truncated OR $10::boolean FROM r"
+    "  WHERE l.id = r.id AND NOT r.done RETURNING l.id)"
+    " SELECT (SELECT count(*) FROM r), (SELECT wanted AND mode = 'follow'"
+    "  AND NOT $5::boolean FROM r), (SELECT count(*) FROM c) +"
+    "  (SELECT count(*) FROM u WHERE $5::boolean OR $6 IS NOT NULL)";
+
+static const char *sql_ping = "SELECT 1";
+
+enum store_step
+store_agent_secret(struct store_q *q, struct http_request *req, int64_t node)
+{
+	char	    id[24];
+	const char *vals[1];
+
+	vals[0] = STORE_NUM(id, node);
+	return (store_run(q, req, sql_node_secret, 1, vals));
+}
+
+enum store_step
+store_agent_enrol(struct store_q *q, struct http_request *req,
+    const struct store_enrol *en)
+{
+	const char *vals[6];
+
+	vals[0] = en->token_hash;
+	vals[1] = en->hostname;
+	vals[2] = en->secret_hash;
+	vals[3] = en->facts;
+	vals[4] = en->version;
+	vals[5] = en->remote;
+	return (store_run(q, req, sql_enroll, 6, vals));
+}
+
+enum store_step
+store_agent_dispatch(struct store_q *q, struct http_request *req, int64_t node,
+    int64_t after)
+{
+	char	    nid[24], aft[24];
+	const char *vals[2];
+
+	vals[0] = STORE_NUM(nid, node);
+	vals[1] = STORE_NUM(aft, after);
+	return (store_run(q, req, sql_dispatch, 2, vals));
+}
+
+enum store_step
+store_agent_result(struct store_q *q, struct http_request *req,
+    const struct store_cmd_result *r)
+{
+	char	    nid[24], ex[24], rcv[24], fin[24];
+	const char *vals[7];
+
+	vals[0] = r->command;
+	vals[1] = STORE_NUM(nid, r->node);
+	vals[2] = r->state;
+	vals[3] = r->has_exit_status ? STORE_NUM(ex, r->exit_status) : NULL;
+	vals[4] = r->output;
+	vals[5] = r->received_ms != 0 ? STORE_NUM(rcv, r->received_ms) : NULL;
+	vals[6] = r->has_finished_ms ? STORE_NUM(fin, r->finished_ms) : NULL;
+	return (store_run(q, req, sql_result, 7, vals));
+}
+
+enum store_step
+store_agent_log_chunk(struct store_q *q, struct http_request *req,
+    const struct store_log_chunk *ch)
+{
+	char	    nid[24], seq[24], size[24], m[24];
+	const char *vals[10];
+
+	vals[0] = ch->request;
+	vals[1] = STORE_NUM(nid, ch->node);
+	vals[2] = STORE_NUM(seq, ch->seq);
+	vals[3] = ch->data;
+	vals[4] = STORE_BOOL(ch->done);
+	vals[5] = ch->error;
+	vals[6] = ch->files;
+	vals[7] = STORE_NUM(size, ch->size);
+	vals[8] = ch->matches >= 0 ? STORE_NUM(m, ch->matches) : NULL;
+	vals[9] = STORE_BOOL(ch->truncated);
+	return (store_run(q, req, sql_log_chunk, 10, vals));
+}
+
+enum store_step
+store_ping(struct store_q *q, struct http_request *req)
+{
+	return (store_run(q, req, sql_ping, 0, NULL));
+}

@@ -1,0 +1,96 @@
+/*
+ * Copyright (c) 2026 Yard authors.  ISC licence.
+ *
+ * The cluster's duties (src/core/leader.c runs them on worker 1's leader
+ * connection): the statements, their values and how often they run.  This
+ * file alone of the store knows the core's duty runner, whose struct it
+ * fills.
+ */
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include <kore/kore.h>
+
+#include "core/core.h"
+#include "store/internal.h"
+
+#define SWEEP_MS 1000
+#define PRUNE_MS (10 * 60 * 1000)
+
+static int sweep_prepare(struct core_duty *, const char **, char[][32]);
+static int prune_prepare(struct core_duty *, const char **, char[][32]);
+
+/*
+ * Presence transitions and command deadlines, by the server's clock: once
+ * per cluster and second, by the instance that leads the duty.
+ */
+static const char *sql_sweep =
+    "WITH" CORE_DUTY_RECORD " ch AS (UPDATE nodes n SET status = s.now_status,"
+    "  status_changed_at = now() FROM (SELECT id, yard_node_status("
+    "  revoked_at, last_seen, $3::integer, $4::integer) AS now_status"
+    "  FROM nodes) s WHERE n.id = s.id AND n.status <> s.now_status"
+    "  AND n.status <> 'new' RETURNING n.id, n.status),"
+    " ne AS (INSERT INTO node_events (node_id, status) SELECT id, status"
+    "  FROM ch),"
+    " lr AS (DELETE FROM log_requests WHERE wanted_until <"
+    "  now() - interval '1 minute'),"
+    " t AS (UPDATE commands SET state = 'timed_out', finished_at = now()"
+    "  WHERE state IN ('queued', 'dispatched', 'running')"
+    "  AND deadline <= now() RETURNING id)"
+    " INSERT INTO command_events (command_id, state) SELECT id, 'timed_out'"
+    " FROM t";
+
+/*
+ * Metric history past its retention ($3 days): every instance when it
+ * starts and every 10 minutes (so that a changed retention applies at
+ * once), never two at once (the transaction's advisory lock).
+ */
+static const char *sql_prune =
+    "WITH g AS (SELECT pg_try_advisory_xact_lock(hashtext('yard-duty'),"
+    "  hashtext($1)) AS ok),"
+    " pn AS (DELETE FROM node_metrics WHERE (SELECT ok FROM g) AND"
+    "  at < now() - make_interval(days => $3::integer)),"
+    " pt AS (DELETE FROM task_metrics WHERE (SELECT ok FROM g) AND"
+    "  at < now() - make_interval(days => $3::integer))"
+    " INSERT INTO duty_runs (duty, holder, runs, last_run)"
+    " SELECT $1, $2, 1, now() FROM g WHERE ok ON CONFLICT (duty) DO UPDATE"
+    " SET holder = EXCLUDED.holder, runs = duty_runs.runs + 1,"
+    " last_run = now()";
+
+static struct core_duty sweep_duty = { .name = "presence-sweep",
+	.kind = CORE_DUTY_LEADER,
+	.every_ms = SWEEP_MS,
+	.prepare = sweep_prepare };
+static struct core_duty prune_duty = { .name = "metric-prune",
+	.kind = CORE_DUTY_EACH,
+	.every_ms = PRUNE_MS,
+	.prepare = prune_prepare };
+
+static int
+sweep_prepare(struct core_duty *d, const char **vals, char buf[][32])
+{
+	(void)snprintf(buf[2], 32, "%" PRId64, store_cfg.node_offline_after);
+	(void)snprintf(buf[3], 32, "%" PRId64, store_cfg.node_lost_after);
+	vals[2] = buf[2];
+	vals[3] = buf[3];
+	return (4);
+}
+
+static int
+prune_prepare(struct core_duty *d, const char **vals, char buf[][32])
+{
+	(void)snprintf(buf[2], 32, "%" PRId64,
+	    store_cfg.metrics_retention_days);
+	vals[2] = buf[2];
+	return (3);
+}
+
+void
+store_duties_register(void)
+{
+	sweep_duty.sql = sql_sweep;
+	prune_duty.sql = sql_prune;
+	core_duty_add(&sweep_duty);
+	core_duty_add(&prune_duty);
+}
