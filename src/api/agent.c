@@ -171,7 +171,7 @@ api_agent_worker_init(void)
 	core_redis_route(STORE_CHAN_LOGS, on_logs_legacy);
 	/* One candidate per instance: worker 1. */
 	if (worker->id == 1) {
-		store_duties_register();
+		store_duties_register(core_duty_add);
 		core_leader_start(app.cfg.pg_dsn, app.cfg.listen);
 	}
 }

@@ -19,6 +19,8 @@
 #include <kore/http.h>
 #include <kore/pgsql.h>
 
+#include "store/store.h"
+
 /*
  * The waiting room: park a request on a key with a deadline; wake it by key
  * here and, through Redis, on every worker of every instance.  While Redis
@@ -78,50 +80,17 @@ void core_redis_route(const char *chan, void (*)(const char *msg, size_t len));
 void core_redis_start(const char *url);
 
 /*
- * A duty: a statement run every `every_ms` on this instance's leader
- * connection (worker 1's own libpq connection, connected and driven
- * without blocking the event loop).
- *
- * CORE_DUTY_LEADER: once per cluster.  The connection takes a session
- * advisory lock named after the duty and runs the statement only while it
- * holds it; when the holder dies its session ends, PostgreSQL releases
- * the lock, and another instance takes it at its next try (every_ms).
- *
- * CORE_DUTY_EACH: every instance runs it, but never two at once: the
- * statement must guard itself with pg_try_advisory_xact_lock().
- *
- * The statement's $1 is the duty's name and $2 the holder ("listen/pid");
- * prepare() fills vals[2..] and returns how many values there are.  Put
- * CORE_DUTY_RECORD in the statement's WITH list to record the run in
- * duty_runs (who ran it, how often).
+ * Duties (struct store_duty, store/store.h): statements run every
+ * every_ms on this instance's leader connection (worker 1's own libpq
+ * connection, connected and driven without blocking the event loop);
+ * STORE_DUTY_LEADER ones only while holding the duty's session advisory
+ * lock, so once per cluster.
  */
-enum core_duty_kind { CORE_DUTY_LEADER = 0, CORE_DUTY_EACH };
-
-#define CORE_DUTY_VALS 8
-
-struct core_duty {
-	const char	   *name;
-	enum core_duty_kind kind;
-	uint64_t	    every_ms;
-	const char	   *sql;
-	int (*prepare)(struct core_duty *, const char **vals, char buf[][32]);
-	/* Internal. */
-	int	 leader; /* holds the lock (CORE_DUTY_LEADER) */
-	uint64_t next; /* kore_time_ms() of the next run */
-	TAILQ_ENTRY(core_duty) list;
-};
-
-#define CORE_DUTY_RECORD \
-	" rec AS (INSERT INTO duty_runs (duty, holder, runs, last_run)" \
-	"  VALUES ($1, $2, 1, now()) ON CONFLICT (duty) DO UPDATE SET" \
-	"  holder = EXCLUDED.holder, runs = duty_runs.runs + 1," \
-	"  last_run = now()),"
-
 /* Worker: register a duty (before or after core_leader_start()). */
-void core_duty_add(struct core_duty *);
+void core_duty_add(struct store_duty *);
 /* Worker: start the leader connection (conninfo as given to Kore). */
 void core_leader_start(const char *conninfo, const char *holder);
 /* 1 when this worker holds the duty's lock now. */
-int core_duty_leader(const struct core_duty *);
+int core_duty_leader(const struct store_duty *);
 
 #endif /* CORE_H */

@@ -36,22 +36,22 @@ enum leader_query { LQ_LOCK = 0, LQ_RUN };
 static void leader_tick(void *, uint64_t);
 static void leader_drop(uint64_t, const char *);
 static int  leader_ready(short);
-static void leader_send(struct core_duty *, uint64_t);
+static void leader_send(struct store_duty *, uint64_t);
 static void leader_result(PGresult *, uint64_t);
 
-static TAILQ_HEAD(, core_duty) duties = TAILQ_HEAD_INITIALIZER(duties);
+static TAILQ_HEAD(, store_duty) duties = TAILQ_HEAD_INITIALIZER(duties);
 static PGconn			*conn;
 static enum leader_state	 state;
 static PostgresPollingStatusType polling;
 static uint64_t			 since, next_try;
-static struct core_duty		*current;
+static struct store_duty	*current;
 static enum leader_query	 query;
 static char			*conninfo_copy;
 static char			 holder_name[128];
 static int			 warned;
 
 void
-core_duty_add(struct core_duty *d)
+core_duty_add(struct store_duty *d)
 {
 	d->leader = 0;
 	d->next = 0;
@@ -59,7 +59,7 @@ core_duty_add(struct core_duty *d)
 }
 
 int
-core_duty_leader(const struct core_duty *d)
+core_duty_leader(const struct store_duty *d)
 {
 	return (d->leader);
 }
@@ -89,7 +89,7 @@ leader_ready(short events)
 static void
 leader_drop(uint64_t now, const char *why)
 {
-	struct core_duty *d;
+	struct store_duty *d;
 
 	if (!warned || state != LS_CONNECTING)
 		kore_log(LOG_NOTICE, "leader: connection lost: %s", why);
@@ -109,15 +109,15 @@ leader_drop(uint64_t now, const char *why)
 }
 
 static void
-leader_send(struct core_duty *d, uint64_t now)
+leader_send(struct store_duty *d, uint64_t now)
 {
-	const char *vals[CORE_DUTY_VALS];
-	char	    buf[CORE_DUTY_VALS][32];
+	const char *vals[STORE_DUTY_VALS];
+	char	    buf[STORE_DUTY_VALS][32];
 	int	    n, ok;
 
 	vals[0] = d->name;
 	vals[1] = holder_name;
-	if (d->kind == CORE_DUTY_LEADER && !d->leader) {
+	if (d->kind == STORE_DUTY_LEADER && !d->leader) {
 		query = LQ_LOCK;
 		ok = PQsendQueryParams(conn,
 		    "SELECT pg_try_advisory_lock(hashtext('yard-duty'),"
@@ -141,8 +141,8 @@ leader_send(struct core_duty *d, uint64_t now)
 static void
 leader_result(PGresult *res, uint64_t now)
 {
-	struct core_duty *d = current;
-	ExecStatusType	  st = PQresultStatus(res);
+	struct store_duty *d = current;
+	ExecStatusType	   st = PQresultStatus(res);
 
 	if (d == NULL)
 		return;
@@ -170,8 +170,8 @@ leader_result(PGresult *res, uint64_t now)
 static void
 leader_tick(void *arg, uint64_t now)
 {
-	struct core_duty *d;
-	PGresult	 *res;
+	struct store_duty *d;
+	PGresult	  *res;
 
 	switch (state) {
 	case LS_DOWN:

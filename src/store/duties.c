@@ -12,21 +12,20 @@
 
 #include <kore/kore.h>
 
-#include "core/core.h"
 #include "store/internal.h"
 
 #define SWEEP_MS 1000
 #define PRUNE_MS (10 * 60 * 1000)
 
-static int sweep_prepare(struct core_duty *, const char **, char[][32]);
-static int prune_prepare(struct core_duty *, const char **, char[][32]);
+static int sweep_prepare(struct store_duty *, const char **, char[][32]);
+static int prune_prepare(struct store_duty *, const char **, char[][32]);
 
 /*
  * Presence transitions and command deadlines, by the server's clock: once
  * per cluster and second, by the instance that leads the duty.
  */
 static const char *sql_sweep =
-    "WITH" CORE_DUTY_RECORD " ch AS (UPDATE nodes n SET status = s.now_status,"
+    "WITH" STORE_DUTY_RECORD " ch AS (UPDATE nodes n SET status = s.now_status,"
     "  status_changed_at = now() FROM (SELECT id, yard_node_status("
     "  revoked_at, last_seen, $3::integer, $4::integer) AS now_status"
     "  FROM nodes) s WHERE n.id = s.id AND n.status <> s.now_status"
@@ -58,17 +57,17 @@ static const char *sql_prune =
     " SET holder = EXCLUDED.holder, runs = duty_runs.runs + 1,"
     " last_run = now()";
 
-static struct core_duty sweep_duty = { .name = "presence-sweep",
-	.kind = CORE_DUTY_LEADER,
+static struct store_duty sweep_duty = { .name = "presence-sweep",
+	.kind = STORE_DUTY_LEADER,
 	.every_ms = SWEEP_MS,
 	.prepare = sweep_prepare };
-static struct core_duty prune_duty = { .name = "metric-prune",
-	.kind = CORE_DUTY_EACH,
+static struct store_duty prune_duty = { .name = "metric-prune",
+	.kind = STORE_DUTY_EACH,
 	.every_ms = PRUNE_MS,
 	.prepare = prune_prepare };
 
 static int
-sweep_prepare(struct core_duty *d, const char **vals, char buf[][32])
+sweep_prepare(struct store_duty *d, const char **vals, char buf[][32])
 {
 	(void)snprintf(buf[2], 32, "%" PRId64, store_cfg.node_offline_after);
 	(void)snprintf(buf[3], 32, "%" PRId64, store_cfg.node_lost_after);
@@ -78,7 +77,7 @@ sweep_prepare(struct core_duty *d, const char **vals, char buf[][32])
 }
 
 static int
-prune_prepare(struct core_duty *d, const char **vals, char buf[][32])
+prune_prepare(struct store_duty *d, const char **vals, char buf[][32])
 {
 	(void)snprintf(buf[2], 32, "%" PRId64,
 	    store_cfg.metrics_retention_days);
@@ -87,10 +86,10 @@ prune_prepare(struct core_duty *d, const char **vals, char buf[][32])
 }
 
 void
-store_duties_register(void)
+store_duties_register(void (*add)(struct store_duty *))
 {
 	sweep_duty.sql = sql_sweep;
 	prune_duty.sql = sql_prune;
-	core_duty_add(&sweep_duty);
-	core_duty_add(&prune_duty);
+	add(&sweep_duty);
+	add(&prune_duty);
 }

@@ -44,4 +44,11 @@ struct store_q {
 	" t.node_id, t.id) lv"
 #define STORE_TASK_VISIBLE "(lv.level >= 1)"
 
+/* A duty statement's WITH member recording the run in duty_runs. */
+#define STORE_DUTY_RECORD \
+	" rec AS (INSERT INTO duty_runs (duty, holder, runs, last_run)" \
+	"  VALUES ($1, $2, 1, now()) ON CONFLICT (duty) DO UPDATE SET" \
+	"  holder = EXCLUDED.holder, runs = duty_runs.runs + 1," \
+	"  last_run = now()),"
+
 #endif /* STORE_INTERNAL_H */

@@ -21,6 +21,8 @@
 #ifndef STORE_H
 #define STORE_H
 
+#include <sys/queue.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -369,13 +371,47 @@ int store_heartbeat_flush(const struct store_hb_row *, size_t n, void *arg,
     void (*done)(int ok, void *arg));
 
 /*
+ * A duty: a statement run every `every_ms` on this instance's leader
+ * connection (worker 1's own libpq connection, connected and driven
+ * without blocking the event loop).
+ *
+ * STORE_DUTY_LEADER: once per cluster.  The connection takes a session
+ * advisory lock named after the duty and runs the statement only while it
+ * holds it; when the holder dies its session ends, PostgreSQL releases
+ * the lock, and another instance takes it at its next try (every_ms).
+ *
+ * STORE_DUTY_EACH: every instance runs it, but never two at once: the
+ * statement must guard itself with pg_try_advisory_xact_lock().
+ *
+ * The statement's $1 is the duty's name and $2 the holder ("listen/pid");
+ * prepare() fills vals[2..] and returns how many values there are.  Put
+ * STORE_DUTY_RECORD (store/internal.h) in the statement's WITH list to record the run in
+ * duty_runs (who ran it, how often).
+ */
+enum store_duty_kind { STORE_DUTY_LEADER = 0, STORE_DUTY_EACH };
+
+#define STORE_DUTY_VALS 8
+
+struct store_duty {
+	const char	    *name;
+	enum store_duty_kind kind;
+	uint64_t	     every_ms;
+	const char	    *sql;
+	int (*prepare)(struct store_duty *, const char **vals, char buf[][32]);
+	/* Internal. */
+	int	 leader; /* holds the lock (STORE_DUTY_LEADER) */
+	uint64_t next; /* kore_time_ms() of the next run */
+	TAILQ_ENTRY(store_duty) list;
+};
+
+/*
  * Cluster duties (duties.c), registered with the core's leader at worker
  * start (worker 1 of each instance; before core_leader_start()): the
  * presence sweep and command deadlines every second once per cluster, and
  * the metric retention (store_config.metrics_retention_days) every 10
  * minutes on each instance, never two at once.
  */
-void store_duties_register(void);
+void store_duties_register(void (*add)(struct store_duty *));
 
 /* XXX: for handlers not yet moved into the store; goes with the move. */
 enum store_step store_run(struct store_q *, struct http_request *,
