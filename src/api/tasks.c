@@ -93,8 +93,6 @@ static int spec_take(struct http_request *, struct api_ctx *, const char *,
     struct task_flow *);
 static int roots_check(struct http_request *, struct api_ctx *, const char *,
     const char *);
-static int win_in_roots(const char *, const char *, char *, size_t);
-static int win_norm(const char *, char *, size_t);
 static int level_refused(struct http_request *, enum auth_level, const char *,
     const char *, const char *);
 
@@ -462,7 +460,8 @@ roots_check(struct http_request *req, struct api_ctx *c, const char *roots,
 	if (roots == NULL || dir == NULL)
 		return (1);
 	if (os != NULL && strcmp(os, "windows") == 0)
-		in = win_in_roots(dir, roots, list, sizeof(list));
+		in = auth_dir_in_roots_win(dir, roots, strlen(roots), list,
+		    sizeof(list));
 	else
 		in = auth_dir_in_roots(dir, roots, strlen(roots), list,
 		    sizeof(list));
@@ -474,96 +473,6 @@ roots_check(struct http_request *req, struct api_ctx *c, const char *roots,
 	    dir, list[0] != '\0' ? list : "none");
 	api_error(req, 400, "bad_request", msg, "spec.deploy_dir");
 	return (0);
-}
-
-/*
- * auth_dir_in_roots() for a Windows node: whether dir lies strictly under
- * one of roots (JSON text: an array of {"path":...} or strings; 1 when it
- * is not an array), comparing as Windows does: either separator, ASCII
- * case ignored, empty and "." components dropped.  list gets the roots,
- * comma separated, for a message.
- */
-static int
-win_in_roots(const char *dir, const char *roots, char *list, size_t listlen)
-{
-	json_t	   *doc, *r;
-	const char *path;
-	char	    d[TASK_PATH_MAX], root[TASK_PATH_MAX];
-	size_t	    i, n, used;
-	int	    ok, w;
-
-	list[0] = '\0';
-	if ((doc = json_loads(roots, 0, NULL)) == NULL || !json_is_array(doc)) {
-		json_decref(doc);
-		return (1);
-	}
-	ok = 0;
-	used = 0;
-	if (!win_norm(dir, d, sizeof(d)))
-		d[0] = '\0';
-	for (i = 0; i < json_array_size(doc); i++) {
-		r = json_array_get(doc, i);
-		if (json_is_object(r))
-			r = json_object_get(r, "path");
-		if ((path = json_string_value(r)) == NULL)
-			continue;
-		if (used + 1 < listlen) {
-			w = snprintf(list + used, listlen - used, "%s%s",
-			    used > 0 ? ", " : "", path);
-			used = w < 0 || (size_t)w >= listlen - used
-			    ? listlen - 1
-			    : used + (size_t)w;
-		}
-		if (d[0] == '\0' || !win_norm(path, root, sizeof(root)))
-			continue;
-		n = strlen(root);
-		if (strncmp(d, root, n) == 0 && d[n] == '\\')
-			ok = 1;
-	}
-	json_decref(doc);
-	return (ok);
-}
-
-/*
- * A Windows path as one spelling: '\' separators, ASCII lower case, no
- * empty or "." components, no trailing separator; a UNC path keeps its
- * leading "\\".  0 for a ".." component or when out is too small.
- */
-static int
-win_norm(const char *in, char *out, size_t outlen)
-{
-	const char *seg;
-	size_t	    len, n, k;
-
-	len = 0;
-	if ((in[0] == '\\' || in[0] == '/') &&
-	    (in[1] == '\\' || in[1] == '/')) {
-		if (outlen < 3)
-			return (0);
-		out[len++] = '\\';
-		out[len++] = '\\';
-		in += 2;
-	}
-	while (*in != '\0') {
-		while (*in == '\\' || *in == '/')
-			in++;
-		seg = in;
-		while (*in != '\0' && *in != '\\' && *in != '/')
-			in++;
-		n = (size_t)(in - seg);
-		if (n == 0 || (n == 1 && seg[0] == '.'))
-			continue;
-		if (n == 2 && seg[0] == '.' && seg[1] == '.')
-			return (0);
-		if (len + n + 2 > outlen)
-			return (0);
-		if (len > 0 && out[len - 1] != '\\')
-			out[len++] = '\\';
-		for (k = 0; k < n; k++)
-			out[len++] = (char)tolower((unsigned char)seg[k]);
-	}
-	out[len] = '\0';
-	return (len > 0);
 }
 
 /* 403 naming the level held and the one needed ("why" says for what). */

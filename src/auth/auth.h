@@ -185,6 +185,10 @@ const char     *auth_level_str(enum auth_level);
  */
 int auth_dir_in_roots(const char *dir, const char *roots, size_t len,
     char *list, size_t listlen);
+/* The same for a Windows node: either separator, ASCII case ignored, a
+ * UNC path keeps its leading "\\"; a ".." component is never under. */
+int auth_dir_in_roots_win(const char *dir, const char *roots, size_t len,
+    char *list, size_t listlen);
 
 /*
  * Internal to src/auth (token.c reads keyset.c's keys and keyset.c uses

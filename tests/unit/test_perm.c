@@ -188,6 +188,38 @@ in_roots(const char *dir, const char *roots)
 	    auth_dir_in_roots(dir, roots, roots ? strlen(roots) : 0, NULL, 0));
 }
 
+static int
+in_roots_win(const char *dir, const char *roots)
+{
+	return (auth_dir_in_roots_win(dir, roots, roots ? strlen(roots) : 0,
+	    NULL, 0));
+}
+
+/* A Windows node: either separator, case ignored, whole components. */
+static void
+test_perm_dir_in_roots_win(void **state)
+{
+	const char *r =
+	    "[{\"path\":\"C:\\\\Yard\"},\"\\\\\\\\files\\\\share\"]";
+	char list[64];
+
+	assert_int_equal(in_roots_win("c:/yard/App/", r), 1);
+	assert_int_equal(in_roots_win("C:\\YARD\\.\\b", r), 1);
+	assert_int_equal(in_roots_win("\\\\FILES\\share\\c", r), 1);
+	assert_int_equal(in_roots_win("//files/share/d", r), 1);
+	assert_int_equal(in_roots_win("C:\\Yard", r), 0);
+	assert_int_equal(in_roots_win("C:\\YardX\\app", r), 0);
+	assert_int_equal(in_roots_win("D:\\Yard\\app", r), 0);
+	assert_int_equal(in_roots_win("C:\\", r), 0);
+	assert_int_equal(in_roots_win("\\\\files\\sharex\\a", r), 0);
+	assert_int_equal(in_roots_win("C:\\Yard\\..\\Windows", r), 0);
+	assert_int_equal(in_roots_win("C:\\Windows", NULL), 1);
+	assert_int_equal(auth_dir_in_roots_win("E:\\x", r, strlen(r), list,
+			     sizeof(list)),
+	    0);
+	assert_string_equal(list, "C:\\Yard, \\\\files\\share");
+}
+
 static void
 test_perm_dir_in_roots(void **state)
 {
@@ -247,6 +279,7 @@ main(void)
 		cmocka_unit_test(test_perm_grants_parse_cap),
 		cmocka_unit_test(test_perm_grants_roundtrip),
 		cmocka_unit_test(test_perm_dir_in_roots),
+		cmocka_unit_test(test_perm_dir_in_roots_win),
 	};
 
 	return (cmocka_run_group_tests_name("perm", tests, NULL, NULL));
