@@ -174,6 +174,9 @@ int api_path_id(struct http_request *, const char *prefix, int64_t *);
  * read consumes it).  Replies 413 and returns 0 when over max. */
 int api_body_raw(struct http_request *, struct api_ctx *, size_t max,
     const char **, size_t *);
+/* The body as a JSON object in c->body (API_NEED_BODY): replies 415
+ * unless application/json, 413, or 400 bad_json, and returns 0. */
+int api_body_object(struct http_request *, struct api_ctx *);
 /* Body member helpers over c->body: reply 400 naming the field on error. */
 int api_body_str(struct http_request *, struct api_ctx *, const char *,
     int required, size_t max, const char **out);

@@ -345,3 +345,31 @@ api_remote_addr(struct http_request *req, char *out, size_t len)
 	    strspn(xr, "0123456789abcdefABCDEF.:") == strlen(xr))
 		kore_strlcpy(out, xr, len);
 }
+
+int
+api_body_object(struct http_request *req, struct api_ctx *c)
+{
+	json_error_t jerr;
+	const char  *raw, *ctype;
+	size_t	     rawlen;
+
+	if (c->body != NULL)
+		return (1);
+	if (!http_request_header(req, "content-type", &ctype) ||
+	    strncasecmp(ctype, "application/json", 16) != 0) {
+		api_error(req, 415, "unsupported_media_type",
+		    "send application/json", NULL);
+		return (0);
+	}
+	if (!api_body_raw(req, c, API_BODY_MAX, &raw, &rawlen))
+		return (0);
+	c->body = json_loadb(raw, rawlen, JSON_REJECT_DUPLICATES, &jerr);
+	if (c->body == NULL || !json_is_object(c->body)) {
+		api_error(req, 400, "bad_json",
+		    c->body == NULL ? jerr.text
+				    : "the body must be a JSON object",
+		    NULL);
+		return (0);
+	}
+	return (1);
+}

@@ -189,10 +189,6 @@ api_begin(struct http_request *req, struct api_ctx **out, int flags)
 	size_t		 len;
 	enum auth_result r;
 	enum api_step	 s;
-	json_error_t	 jerr;
-	const char	*raw;
-	size_t		 rawlen;
-	const char	*ctype;
 
 	c = api_ctx_get(req);
 	*out = c;
@@ -238,25 +234,8 @@ api_begin(struct http_request *req, struct api_ctx **out, int flags)
 		return (API_DONE);
 	}
 
-	if (flags & API_NEED_BODY) {
-		if (!http_request_header(req, "content-type", &ctype) ||
-		    strncasecmp(ctype, "application/json", 16) != 0) {
-			api_error(req, 415, "unsupported_media_type",
-			    "send application/json", NULL);
-			return (API_DONE);
-		}
-		if (!api_body_raw(req, c, API_BODY_MAX, &raw, &rawlen))
-			return (API_DONE);
-		c->body =
-		    json_loadb(raw, rawlen, JSON_REJECT_DUPLICATES, &jerr);
-		if (c->body == NULL || !json_is_object(c->body)) {
-			api_error(req, 400, "bad_json",
-			    c->body == NULL ? jerr.text
-					    : "the body must be a JSON object",
-			    NULL);
-			return (API_DONE);
-		}
-	}
+	if ((flags & API_NEED_BODY) && !api_body_object(req, c))
+		return (API_DONE);
 	return (API_GO);
 }
 
