@@ -29,7 +29,8 @@ AUTH_SRCS=	src/auth/token.c src/auth/keyset.c src/auth/cache.c src/auth/b64.c \
 PROTO_SRCS=	$(AGENTPROTO_SRCS)
 PURE_SRCS=	src/settings.c $(AUTH_SRCS) $(PROTO_SRCS)
 MODULE_SRCS=	$(PURE_SRCS) src/app.c src/appstate.c src/auth/sso.c src/store/db.c \
-		src/store/redis.c src/api/common.c src/api/me.c \
+		src/store/redis.c src/api/flow.c src/api/signin.c \
+		src/api/reply.c src/api/input.c src/api/secret.c src/api/me.c \
 		src/api/users.c src/api/grants.c src/api/audit.c \
 		src/api/nodes.c src/api/health.c src/api/ui.c \
 		src/api/enroll.c src/api/commands.c src/api/agent.c src/api/logs.c \
@@ -40,6 +41,8 @@ MODULE_SRCS+= src/store/agents.c
 MODULE_SRCS+= src/store/heartbeat.c
 MODULE_SRCS+= src/store/duties.c
 MODULE_SRCS+= src/api/heartbeat.c
+MODULE_SRCS+=	src/store/users.c src/store/grants.c src/store/audit.c \
+		src/store/enroll.c
 MODULE_OBJS=	$(MODULE_SRCS:src/%.c=$(OBJDIR)/%.o)
 
 UNIT_TESTS=	$(OBJDIR)/tests/test_settings $(OBJDIR)/tests/test_auth \

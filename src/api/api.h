@@ -1,8 +1,10 @@
 /*
  * Copyright (c) 2026 Yard authors.  ISC licence.
  *
- * HTTP handlers and the request plumbing they share: sign-in, the
- * principal and its permissions, async PostgreSQL, JSON replies.
+ * HTTP handlers and the request plumbing they share: the request's state
+ * and named states (flow.c), sign-in and the principal (signin.c), JSON
+ * replies (reply.c), reading the request (input.c), secrets (secret.c).
+ * Statements live in the store (store/store.h).
  */
 
 #ifndef API_H
@@ -24,17 +26,8 @@
 #define API_LIMIT_MAX	  200
 
 /*
- * SQL: join after "FROM tasks t" to have the caller's level on task t as
- * lv.level, 0 none, 1 view, 2 operate, 3 manage (the values of enum
- * auth_level); API_TASK_VISIBLE is whether t is visible at all.  The rule
- * is yard_level_row() (src/store/migrations/006_levels.sql): an admin
- * ($2), or the better of a grant of user $3 on the task and one on its
- * node.  For statements that bind $2 and $3 so.
+ * The request's state and its steps (flow.c).
  */
-#define API_TASK_LEVEL_JOIN \
-	" CROSS JOIN LATERAL yard_level_row($3::bigint, $2::boolean," \
-	" t.node_id, t.id) lv"
-#define API_TASK_VISIBLE "(lv.level >= 1)"
 
 /* What a shared step tells its handler. */
 enum api_step {
@@ -56,24 +49,14 @@ int api_state(enum api_step);
 /* A first state: sign in (api_begin with flags), then go to state next. */
 int api_state_begin(struct http_request *, int flags, int next);
 
-/* api_begin() flags. */
-#define API_NEED_ADMIN 0x01 /* 403 unless the caller is an admin */
-#define API_NEED_BODY  0x02 /* parse a JSON object body */
-
 /* Per-request state, kept across KORE_RESULT_RETRY re-entries. */
 struct api_ctx {
-	int		      step; /* the handler's own progress */
 	int		      phase; /* api_begin's progress */
 	struct auth_claims    claims;
 	struct auth_principal who; /* grants malloc'd */
 	struct store_q	     *q; /* this request's statements */
 	json_t		     *body;
-	int64_t		      id; /* object id from the path */
-	json_t		     *out; /* reply being built */
-	struct http_request  *req;
 	struct core_wait      wait; /* parked in the waiting room */
-	char		      scratch[128]; /* survives re-entries */
-	int64_t		      t0; /* handler timing */
 	char		     *raw; /* request body, read once */
 	size_t		      rawlen;
 	void		     *flow; /* the handler's own state, api_flow() */
@@ -91,38 +74,60 @@ void *api_flow(struct api_ctx *, size_t, void (*flow_free)(void *));
 /* The request's state, created on first use (no sign-in). */
 struct api_ctx *api_ctx_get(struct http_request *);
 
-/* Authenticate, load the principal, check flags; see enum api_step. */
-enum api_step api_begin(struct http_request *, struct api_ctx **, int);
-
-/*
- * Run one SQL statement (text parameters, NULL for SQL NULL) for this
- * request.  Call it again with the same arguments on every re-entry until
- * it returns API_GO; then c->res holds the result (NULL for statements that
- * return no rows) until api_db_clear().  On a database error it replies
- * (409 for a unique violation when conflict is non-NULL, 503 when the
- * store is down, 500 otherwise) and returns API_DONE.
- */
-enum api_step api_db(struct http_request *, struct api_ctx *, const char *sql,
-    int n, const char *const *vals, const char *conflict);
-void	      api_db_clear(struct api_ctx *);
 /* A store statement's step as the handler's: STORE_ERR replies (409 with
  * code conflict for a unique violation when it is non-NULL, 404 naming
  * the column of a missing reference, 400, 503, 500) and is API_DONE. */
 enum api_step api_store(struct http_request *, struct api_ctx *,
     enum store_step, const char *conflict);
+
+/* Forget the last result now (it also goes with the next statement). */
+void api_db_clear(struct api_ctx *);
 /* 1 while a statement of this request is in flight. */
 int api_db_busy(struct api_ctx *);
 
-/* Replies; each returns KORE_RESULT_OK so handlers can `return` them. */
+/* Result helpers over c->q (store_rows() and the like). */
+const char *api_val(struct api_ctx *, int row, int col); /* NULL if NULL */
+int64_t	    api_val_int(struct api_ctx *, int row, int col);
+int	    api_rows(struct api_ctx *);
+/* Row as JSON: the statement selects one json column (row_to_json). */
+json_t *api_val_json(struct api_ctx *, int row, int col);
+
+/*
+ * Sign-in and the principal (signin.c).
+ */
+
+/* api_begin() flags. */
+#define API_NEED_ADMIN 0x01 /* 403 unless the caller is an admin */
+#define API_NEED_BODY  0x02 /* parse a JSON object body into c->body */
+
+/* Authenticate, load the principal, check flags; see enum api_step. */
+enum api_step api_begin(struct http_request *, struct api_ctx **, int);
+
+/* Permission cache: drop every cached principal (grants changed); with
+ * publish, on every worker of every instance too. */
+void api_authz_changed(int publish);
+/* Worker start: the principal cache's Redis route, the agent side's
+ * timers and duties (before core_redis_start()). */
+void api_worker_init(void);
+
+/*
+ * Replies (reply.c); each returns KORE_RESULT_OK so that a plain handler
+ * can `return` it and a named state API_FIN() it.
+ */
 int api_error(struct http_request *, int status, const char *code,
     const char *message, const char *field);
 int api_reply_json(struct http_request *, int status, json_t *steal);
 int api_reply_empty(struct http_request *, int status);
-int api_return(enum api_step);
-/* c->res rows are (json text, id): {"items":[...],"next":"id"|null}. */
+/* 404 "no such resource". */
+int api_not_found(struct http_request *);
+/* The result's rows are (json text, id): {"items":[...],"next":"id"|null}. */
 int api_reply_list(struct http_request *, struct api_ctx *, int64_t limit);
-/* c->res row 0 column 0 is a json text; 404 when there is no row. */
+/* The result's row 0 column 0 is a json text; 404 when there is no row. */
 int api_reply_row(struct http_request *, struct api_ctx *, int status);
+
+/*
+ * Reading the request (input.c).
+ */
 
 /* Query-string helpers: reply 400 naming the field and return 0 on bad
  * input; 1 otherwise (*out = def when absent). */
@@ -133,11 +138,20 @@ int api_qs_str(struct http_request *, const char *name, size_t max, char *out,
 int api_qs_page(struct http_request *, int64_t *limit, int64_t *cursor);
 /* An optional RFC 3339 time ("" when absent; 400 naming it when bad). */
 int api_qs_time(struct http_request *, const char *, char *, size_t);
+/* RFC 3339 date or date-time. */
+int api_time_ok(const char *);
 
 /* The numeric id after prefix in req->path ("/api/v1/users/" -> 12). */
 int api_path_id(struct http_request *, const char *prefix, int64_t *);
 
-/* Body field helpers over c->body: reply 400 naming the field on error. */
+/* The request body, read once and kept across re-entries (Kore's body
+ * read consumes it).  Replies 413 and returns 0 when over max. */
+int api_body_raw(struct http_request *, struct api_ctx *, size_t max,
+    const char **, size_t *);
+/* The body as a JSON object in c->body (API_NEED_BODY): replies 415
+ * unless application/json, 413, or 400 bad_json, and returns 0. */
+int api_body_object(struct http_request *, struct api_ctx *);
+/* Body member helpers over c->body: reply 400 naming the field on error. */
 int api_body_str(struct http_request *, struct api_ctx *, const char *,
     int required, size_t max, const char **out);
 int api_body_bool(struct http_request *, struct api_ctx *, const char *,
@@ -145,40 +159,25 @@ int api_body_bool(struct http_request *, struct api_ctx *, const char *,
 int api_body_id(struct http_request *, struct api_ctx *, const char *,
     int *present, int64_t *out);
 
-/* Result helpers over c->res. */
-const char *api_val(struct api_ctx *, int row, int col); /* NULL if NULL */
-int64_t	    api_val_int(struct api_ctx *, int row, int col);
-int	    api_rows(struct api_ctx *);
-/* Row as JSON: the statement selects one json column (row_to_json). */
-json_t *api_val_json(struct api_ctx *, int row, int col);
+/* Peer address for the audit log. */
+void api_remote_addr(struct http_request *, char *, size_t);
+
+/*
+ * Secrets (secret.c).
+ */
 
 /* 32 random bytes as 43 base64url characters (enrolment tokens, secrets). */
 void api_random_token(char *, size_t);
 /* Lower-case hex SHA-256 (65 bytes with NUL). */
 void api_sha256_hex(const char *, size_t, char *, size_t);
 
-/* RFC 3339 date or date-time (a bad one is a 400 naming the field). */
-int api_time_ok(const char *);
-
-/* Nodes: wake a node's parked long-poll on every instance; drop cached
- * node credentials after a revocation. */
+/*
+ * Nodes and agents (agent.c): wake a node's parked long-poll on every
+ * instance; drop cached node credentials after a revocation.
+ */
 void api_node_wake(int64_t);
 void api_agent_worker_init(void);
 void api_nodes_changed(int64_t);
-
-/* The request body, read once and kept across re-entries (Kore's body
- * read consumes it).  Replies 413 and returns 0 when over max. */
-int api_body_raw(struct http_request *, struct api_ctx *, size_t max,
-    const char **, size_t *);
-
-/* Peer address for the audit log. */
-void api_remote_addr(struct http_request *, char *, size_t);
-
-/* Permission cache: drop every cached principal (grants changed). */
-void api_authz_changed(int publish);
-/* Worker start: caches, Redis routes, the agent side's timers and duties
- * (before core_redis_start()). */
-void api_worker_init(void);
 
 /* UI: load pages and assets at start-up (parent). */
 void api_ui_load(void);
@@ -209,6 +208,5 @@ int api_tasks(struct http_request *);
 int api_task(struct http_request *);
 int api_ui_page(struct http_request *);
 int api_ui_static(struct http_request *);
-int api_not_found(struct http_request *);
 
 #endif /* API_H */

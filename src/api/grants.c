@@ -3,199 +3,200 @@
  *
  * Grants (admin): a user may view, operate or manage one node (and all
  * its tasks) or one task; each level implies the ones before it.
- * Granting again on the same target changes the level.
+ * Granting again on the same target changes the level.  Statements in
+ * src/store/grants.c; every change drops the principal caches.
  */
 
-#include <inttypes.h>
-#include <stdio.h>
-#include <string.h>
+#include <stdint.h>
 
 #include <kore/kore.h>
 #include <kore/http.h>
 
-#include "app.h"
 #include "api/api.h"
 
-#define GRANT_SELECT \
-	"SELECT g.id, g.user_id, u.sub AS user_sub, u.name AS user_name," \
-	" g.node_id, n.name AS node_name, g.task_id, t.name AS task_name," \
-	" t.node_id AS task_node_id, g.level, g.created_at, g.created_by"
+/* GET /api/v1/grants lists, POST grants (or changes the level). */
+enum grants_state { GRANTS_BEGIN = 0, GRANTS_LIST, GRANTS_DECODE, GRANTS_PUT };
 
-#define GRANT_JOINS \
-	" JOIN users u ON u.id = g.user_id" \
-	" LEFT JOIN nodes n ON n.id = g.node_id" \
-	" LEFT JOIN tasks t ON t.id = g.task_id"
+static int grants_begin(struct http_request *);
+static int grants_list(struct http_request *);
+static int grants_decode(struct http_request *);
+static int grants_put(struct http_request *);
 
-static const char *sql_list =
-    "SELECT row_to_json(x)::text, x.id FROM (" GRANT_SELECT
-    " FROM grants g" GRANT_JOINS " WHERE g.id > $1::bigint"
-    " AND ($2::bigint IS NULL OR g.user_id = $2::bigint)"
-    " AND ($3::bigint IS NULL OR g.node_id = $3::bigint)"
-    " AND ($4::bigint IS NULL OR g.task_id = $4::bigint)"
-    " ORDER BY g.id LIMIT $5::bigint + 1) x";
+static struct http_state grants_states[] = {
+	KORE_HTTP_STATE(grants_begin),
+	KORE_HTTP_STATE(grants_list),
+	KORE_HTTP_STATE(grants_decode),
+	KORE_HTTP_STATE(grants_put),
+};
 
-static const char *sql_get =
-    "SELECT row_to_json(x)::text FROM (" GRANT_SELECT
-    " FROM grants g" GRANT_JOINS " WHERE g.id = $1::bigint) x";
+struct grants_flow {
+	int64_t	    user;
+	int64_t	    node; /* or 0 */
+	int64_t	    task; /* or 0 */
+	const char *level; /* in c->body */
+};
 
-/* One statement per target kind: each conflicts on its own index. */
-#define GRANT_UPSERT(col) \
-	"WITH g AS (INSERT INTO grants (user_id, " col ", level, created_by)" \
-	" VALUES ($1::bigint, $2::bigint, $3, $4::bigint)" \
-	" ON CONFLICT (user_id, " col ") WHERE " col " IS NOT NULL" \
-	" DO UPDATE SET level = EXCLUDED.level" \
-	" RETURNING *, (xmax = 0) AS created)," \
-	" a AS (INSERT INTO audit (actor_id, actor_sub, action, object_type," \
-	"  object_id, detail, remote_addr) SELECT $4::bigint, $5," \
-	"  CASE WHEN created THEN 'grant.create' ELSE 'grant.update' END," \
-	"  'grant', id, jsonb_build_object('user_id', user_id, '" col \
-	"', " col ", 'level', level), $6 FROM g)" \
-	" SELECT row_to_json(x)::text, x.created FROM (" GRANT_SELECT \
-	", g.created FROM g" GRANT_JOINS ") x"
+/* GET /api/v1/grants/ID reads, DELETE revokes. */
+enum grant_state { GRANT_BEGIN = 0, GRANT_GET, GRANT_DELETE };
 
-static const char *sql_upsert_node = GRANT_UPSERT("node_id");
-static const char *sql_upsert_task = GRANT_UPSERT("task_id");
+static int grant_begin(struct http_request *);
+static int grant_get(struct http_request *);
+static int grant_delete(struct http_request *);
 
-static const char *sql_delete =
-    "WITH d AS (DELETE FROM grants WHERE id = $1::bigint RETURNING *),"
-    " a AS (INSERT INTO audit (actor_id, actor_sub, action, object_type,"
-    "  object_id, detail, remote_addr) SELECT $2::bigint, $3, 'grant.delete',"
-    "  'grant', id, jsonb_strip_nulls(jsonb_build_object('user_id',"
-    "  user_id, 'node_id', node_id, 'task_id', task_id, 'level', level)),"
-    "  $4 FROM d)"
-    " SELECT id FROM d";
+static struct http_state grant_states[] = {
+	KORE_HTTP_STATE(grant_begin),
+	KORE_HTTP_STATE(grant_get),
+	KORE_HTTP_STATE(grant_delete),
+};
 
-static int grants_list(struct http_request *, struct api_ctx *);
-static int grants_create(struct http_request *, struct api_ctx *);
+struct grant_flow {
+	int64_t id; /* from the path */
+};
 
 int
 api_grants(struct http_request *req)
 {
-	struct api_ctx *c;
-	enum api_step	s;
-
-	if (req->method == HTTP_METHOD_GET) {
-		if ((s = api_begin(req, &c, API_NEED_ADMIN)) != API_GO)
-			return (api_return(s));
-		return (grants_list(req, c));
-	}
-	if (req->method == HTTP_METHOD_POST) {
-		if ((s = api_begin(req, &c, API_NEED_ADMIN | API_NEED_BODY)) !=
-		    API_GO)
-			return (api_return(s));
-		return (grants_create(req, c));
-	}
-	return (api_error(req, 405, "method_not_allowed", NULL, NULL));
+	if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_POST)
+		return (api_error(req, 405, "method_not_allowed", NULL, NULL));
+	return (http_state_run(grants_states, API_NSTATES(grants_states), req));
 }
 
 static int
-grants_list(struct http_request *req, struct api_ctx *c)
+grants_begin(struct http_request *req)
 {
-	int64_t	      limit, cursor, uid, nid, tid;
-	char	      cur[32], lim[32], u[32], n[32], t[32];
-	const char   *vals[5];
-	enum api_step s;
-
-	if (!api_qs_page(req, &limit, &cursor) ||
-	    !api_qs_int(req, "user_id", 1, INT64_MAX, 0, &uid) ||
-	    !api_qs_int(req, "node_id", 1, INT64_MAX, 0, &nid) ||
-	    !api_qs_int(req, "task_id", 1, INT64_MAX, 0, &tid))
-		return (KORE_RESULT_OK);
-	snprintf(cur, sizeof(cur), "%" PRId64, cursor);
-	snprintf(lim, sizeof(lim), "%" PRId64, limit);
-	snprintf(u, sizeof(u), "%" PRId64, uid);
-	snprintf(n, sizeof(n), "%" PRId64, nid);
-	snprintf(t, sizeof(t), "%" PRId64, tid);
-	vals[0] = cur;
-	vals[1] = uid ? u : NULL;
-	vals[2] = nid ? n : NULL;
-	vals[3] = tid ? t : NULL;
-	vals[4] = lim;
-	if ((s = api_db(req, c, sql_list, 5, vals, NULL)) != API_GO)
-		return (api_return(s));
-	return (api_reply_list(req, c, limit));
+	if (req->method == HTTP_METHOD_POST)
+		return (api_state_begin(req, API_NEED_ADMIN | API_NEED_BODY,
+		    GRANTS_DECODE));
+	return (api_state_begin(req, API_NEED_ADMIN, GRANTS_LIST));
 }
 
 static int
-grants_create(struct http_request *req, struct api_ctx *c)
+grants_list(struct http_request *req)
 {
-	const char   *level, *vals[6];
-	char	      u[32], target[32], actor[32], remote[64];
-	int	      has_user, has_node, has_task, created;
-	int64_t	      uid, nid, tid;
-	enum api_step s;
+	struct api_ctx		 *c = api_ctx_get(req);
+	struct store_grant_filter f;
+	enum api_step		  s;
+
+	if (!api_qs_page(req, &f.limit, &f.cursor) ||
+	    !api_qs_int(req, "user_id", 1, INT64_MAX, 0, &f.user) ||
+	    !api_qs_int(req, "node_id", 1, INT64_MAX, 0, &f.node) ||
+	    !api_qs_int(req, "task_id", 1, INT64_MAX, 0, &f.task))
+		return (HTTP_STATE_COMPLETE);
+	s = api_store(req, c, store_grants_list(c->q, req, &f), NULL);
+	if (s != API_GO)
+		return (api_state(s));
+	return (API_FIN(api_reply_list(req, c, f.limit)));
+}
+
+static int
+grants_decode(struct http_request *req)
+{
+	struct api_ctx	   *c = api_ctx_get(req);
+	struct grants_flow *f;
+	int		    has_user, has_node, has_task;
+	int64_t		    uid, nid, tid;
+	const char	   *level;
 
 	if (!api_body_id(req, c, "user_id", &has_user, &uid) ||
 	    !api_body_id(req, c, "node_id", &has_node, &nid) ||
 	    !api_body_id(req, c, "task_id", &has_task, &tid) ||
 	    !api_body_str(req, c, "level", 1, 16, &level))
-		return (KORE_RESULT_OK);
+		return (HTTP_STATE_COMPLETE);
 	if (!has_user)
-		return (api_error(req, 400, "bad_request",
-		    "user_id is required", "user_id"));
+		return (API_FIN(api_error(req, 400, "bad_request",
+		    "user_id is required", "user_id")));
 	if (has_node == has_task)
-		return (api_error(req, 400, "bad_request",
+		return (API_FIN(api_error(req, 400, "bad_request",
 		    "give exactly one of node_id and task_id",
-		    has_node ? "task_id" : "node_id"));
+		    has_node ? "task_id" : "node_id")));
 	if (auth_level_parse(level) == AUTH_LEVEL_NONE)
-		return (api_error(req, 400, "bad_request",
-		    "level must be view, operate or manage", "level"));
+		return (API_FIN(api_error(req, 400, "bad_request",
+		    "level must be view, operate or manage", "level")));
+	f = api_flow(c, sizeof(*f), NULL);
+	f->user = uid;
+	f->node = has_node ? nid : 0;
+	f->task = has_task ? tid : 0;
+	f->level = level;
+	req->fsm_state = GRANTS_PUT;
+	return (HTTP_STATE_CONTINUE);
+}
 
-	snprintf(u, sizeof(u), "%" PRId64, uid);
-	snprintf(target, sizeof(target), "%" PRId64, has_node ? nid : tid);
-	snprintf(actor, sizeof(actor), "%" PRId64, c->who.user_id);
+static int
+grants_put(struct http_request *req)
+{
+	struct api_ctx	   *c = api_ctx_get(req);
+	struct grants_flow *f = api_flow(c, sizeof(*f), NULL);
+	enum api_step	    s;
+	char		    remote[64];
+
 	api_remote_addr(req, remote, sizeof(remote));
-	vals[0] = u;
-	vals[1] = target;
-	vals[2] = level;
-	vals[3] = actor;
-	vals[4] = c->claims.sub;
-	vals[5] = remote;
-	if ((s = api_db(req, c, has_node ? sql_upsert_node : sql_upsert_task, 6,
-		 vals, NULL)) != API_GO)
-		return (api_return(s));
-	created = api_rows(c) == 1 && api_val(c, 0, 1) != NULL &&
-	    strcmp(api_val(c, 0, 1), "t") == 0;
+	s = api_store(req, c,
+	    store_grant_put(c->q, req, f->user, f->node, f->task, f->level,
+		c->who.user_id, c->claims.sub, remote),
+	    NULL);
+	if (s != API_GO)
+		return (api_state(s));
 	api_authz_changed(1);
-	return (api_reply_row(req, c, created ? 201 : 200));
+	return (API_FIN(api_reply_row(req, c,
+	    store_rows(c->q) == 1 && store_val_bool(c->q, 0, 1) ? 201 : 200)));
 }
 
 int
 api_grant(struct http_request *req)
 {
-	struct api_ctx *c;
-	enum api_step	s;
-	const char     *vals[4];
-	char		id[32], actor[32], remote[64];
-	int64_t		gid;
+	int64_t gid;
 
 	if (!api_path_id(req, "/api/v1/grants/", &gid))
 		return (api_not_found(req));
 	if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_DELETE)
 		return (api_error(req, 405, "method_not_allowed", NULL, NULL));
-	if ((s = api_begin(req, &c, API_NEED_ADMIN)) != API_GO)
-		return (api_return(s));
+	return (http_state_run(grant_states, API_NSTATES(grant_states), req));
+}
 
-	snprintf(id, sizeof(id), "%" PRId64, gid);
-	vals[0] = id;
-	if (req->method == HTTP_METHOD_GET) {
-		if ((s = api_db(req, c, sql_get, 1, vals, NULL)) != API_GO)
-			return (api_return(s));
-		return (api_reply_row(req, c, 200));
-	}
+static int
+grant_begin(struct http_request *req)
+{
+	struct grant_flow *f;
 
-	snprintf(actor, sizeof(actor), "%" PRId64, c->who.user_id);
+	f = api_flow(api_ctx_get(req), sizeof(*f), NULL);
+	(void)api_path_id(req, "/api/v1/grants/", &f->id);
+	return (api_state_begin(req, API_NEED_ADMIN,
+	    req->method == HTTP_METHOD_GET ? GRANT_GET : GRANT_DELETE));
+}
+
+static int
+grant_get(struct http_request *req)
+{
+	struct api_ctx	  *c = api_ctx_get(req);
+	struct grant_flow *f = api_flow(c, sizeof(*f), NULL);
+	enum api_step	   s;
+
+	s = api_store(req, c, store_grant_get(c->q, req, f->id), NULL);
+	if (s != API_GO)
+		return (api_state(s));
+	return (API_FIN(api_reply_row(req, c, 200)));
+}
+
+static int
+grant_delete(struct http_request *req)
+{
+	struct api_ctx	  *c = api_ctx_get(req);
+	struct grant_flow *f = api_flow(c, sizeof(*f), NULL);
+	enum api_step	   s;
+	int		   found;
+	char		   remote[64];
+
 	api_remote_addr(req, remote, sizeof(remote));
-	vals[1] = actor;
-	vals[2] = c->claims.sub;
-	vals[3] = remote;
-	if ((s = api_db(req, c, sql_delete, 4, vals, NULL)) != API_GO)
-		return (api_return(s));
-	if (api_rows(c) != 1) {
-		api_db_clear(c);
-		return (api_not_found(req));
-	}
-	api_db_clear(c);
+	s = api_store(req, c,
+	    store_grant_delete(c->q, req, f->id, c->who.user_id, c->claims.sub,
+		remote),
+	    NULL);
+	if (s != API_GO)
+		return (api_state(s));
+	found = store_rows(c->q) == 1;
+	store_clear(c->q);
+	if (!found)
+		return (API_FIN(api_not_found(req)));
 	api_authz_changed(1);
-	return (api_reply_empty(req, 204));
+	return (API_FIN(api_reply_empty(req, 204)));
 }

@@ -10,24 +10,41 @@
 
 #include <jansson.h>
 
-#include "app.h"
 #include "api/api.h"
+
+enum me_state { ME_BEGIN = 0, ME_REPLY };
+
+static int me_begin(struct http_request *);
+static int me_reply(struct http_request *);
+
+static struct http_state me_states[] = {
+	KORE_HTTP_STATE(me_begin),
+	KORE_HTTP_STATE(me_reply),
+};
 
 int
 api_me(struct http_request *req)
 {
-	struct api_ctx *c;
-	enum api_step	s;
+	if (req->method != HTTP_METHOD_GET)
+		return (api_error(req, 405, "method_not_allowed", NULL, NULL));
+	return (http_state_run(me_states, API_NSTATES(me_states), req));
+}
+
+static int
+me_begin(struct http_request *req)
+{
+	return (api_state_begin(req, 0, ME_REPLY));
+}
+
+static int
+me_reply(struct http_request *req)
+{
+	struct api_ctx *c = api_ctx_get(req);
 	json_t	       *j, *grants, *g;
 	size_t		i;
 
-	if (req->method != HTTP_METHOD_GET)
-		return (api_error(req, 405, "method_not_allowed", NULL, NULL));
-	if ((s = api_begin(req, &c, 0)) != API_GO)
-		return (api_return(s));
-
 	if ((grants = json_array()) == NULL)
-		return (api_reply_json(req, 500, NULL));
+		return (API_FIN(api_reply_json(req, 500, NULL)));
 	for (i = 0; i < c->who.ngrants; i++) {
 		g = json_pack("{s:I, s:o, s:o, s:s}", "id",
 		    (json_int_t)c->who.grants[i].id, "node_id",
@@ -45,5 +62,5 @@ api_me(struct http_request *req)
 	    (json_int_t)c->who.user_id, "sub", c->claims.sub, "name",
 	    c->claims.name, "email", c->claims.email, "admin", c->who.admin,
 	    "upload", c->claims.upload, "grants", grants);
-	return (api_reply_json(req, 200, j));
+	return (API_FIN(api_reply_json(req, 200, j)));
 }

@@ -91,6 +91,15 @@ nodes_list(struct http_request *req)
 	return (API_FIN(api_reply_list(req, c, f.limit)));
 }
 
+/* The node of /api/v1/nodes/ID, checked by api_node() before any state. */
+static int64_t
+node_id(struct http_request *req)
+{
+	int64_t id;
+
+	return (api_path_id(req, "/api/v1/nodes/", &id) ? id : 0);
+}
+
 int
 api_node(struct http_request *req)
 {
@@ -114,7 +123,6 @@ node_route(struct http_request *req)
 {
 	struct api_ctx *c = api_ctx_get(req);
 
-	(void)api_path_id(req, "/api/v1/nodes/", &c->id);
 	if (req->method == HTTP_METHOD_GET) {
 		req->fsm_state = NODE_GET;
 		return (HTTP_STATE_CONTINUE);
@@ -130,7 +138,8 @@ node_forbid(struct http_request *req)
 	struct api_ctx *c = api_ctx_get(req);
 	enum api_step	s;
 
-	s = api_store(req, c, store_node_get(c->q, req, &c->who, c->id), NULL);
+	s = api_store(req, c, store_node_get(c->q, req, &c->who, node_id(req)),
+	    NULL);
 	if (s != API_GO)
 		return (api_state(s));
 	if (api_rows(c) != 1) {
@@ -148,7 +157,8 @@ node_get(struct http_request *req)
 	struct api_ctx *c = api_ctx_get(req);
 	enum api_step	s;
 
-	s = api_store(req, c, store_node_get(c->q, req, &c->who, c->id), NULL);
+	s = api_store(req, c, store_node_get(c->q, req, &c->who, node_id(req)),
+	    NULL);
 	if (s != API_GO)
 		return (api_state(s));
 	return (API_FIN(api_reply_row(req, c, 200)));
@@ -163,8 +173,8 @@ node_revoke(struct http_request *req)
 
 	api_remote_addr(req, remote, sizeof(remote));
 	s = api_store(req, c,
-	    store_node_revoke(c->q, req, c->id, c->who.user_id, c->claims.sub,
-		remote),
+	    store_node_revoke(c->q, req, node_id(req), c->who.user_id,
+		c->claims.sub, remote),
 	    NULL);
 	if (s != API_GO)
 		return (api_state(s));
@@ -173,7 +183,7 @@ node_revoke(struct http_request *req)
 		return (API_FIN(api_not_found(req)));
 	}
 	api_db_clear(c);
-	api_nodes_changed(c->id);
+	api_nodes_changed(node_id(req));
 	return (API_FIN(api_reply_empty(req, 204)));
 }
 

@@ -3,184 +3,198 @@
  *
  * Users (admin): list, create (for YARD_AUTO_PROVISION=0), read, mark
  * admin or disabled.  Every change lands in the audit log in the same
- * statement, so a rejected request changes nothing.
+ * statement (src/store/users.c), so a rejected request changes nothing.
  */
 
-#include <inttypes.h>
-#include <stdio.h>
-#include <string.h>
+#include <stdint.h>
 
 #include <kore/kore.h>
 #include <kore/http.h>
 
-#include "app.h"
 #include "api/api.h"
 
-#define USER_COLS \
-	"id, sub, name, email, admin, role_admin, disabled, created_at, last_seen"
+/* GET /api/v1/users lists, POST creates. */
+enum users_state { USERS_BEGIN = 0, USERS_LIST, USERS_CREATE };
 
-static const char *sql_list =
-    "SELECT row_to_json(x)::text, x.id FROM (SELECT " USER_COLS
-    " FROM users WHERE id > $1::bigint AND ($2 = '' OR"
-    " strpos(lower(sub), lower($2)) > 0 OR strpos(lower(name), lower($2)) > 0"
-    " OR strpos(lower(email), lower($2)) > 0)"
-    " ORDER BY id LIMIT $3::bigint + 1) x";
+static int users_begin(struct http_request *);
+static int users_list(struct http_request *);
+static int users_create(struct http_request *);
 
-static const char *sql_create =
-    "WITH u AS (INSERT INTO users (sub, name, email, admin, created_by)"
-    " VALUES ($1, $2, $3, $4::boolean, $5::bigint) RETURNING *),"
-    " a AS (INSERT INTO audit (actor_id, actor_sub, action, object_type,"
-    "  object_id, detail, remote_addr) SELECT $5::bigint, $6, 'user.create',"
-    "  'user', id, jsonb_build_object('sub', sub, 'admin', admin), $7"
-    "  FROM u)"
-    " SELECT row_to_json(x)::text FROM (SELECT " USER_COLS " FROM u) x";
+static struct http_state users_states[] = {
+	KORE_HTTP_STATE(users_begin),
+	KORE_HTTP_STATE(users_list),
+	KORE_HTTP_STATE(users_create),
+};
 
-static const char *sql_get =
-    "SELECT row_to_json(x)::text FROM (SELECT " USER_COLS
-    " FROM users WHERE id = $1::bigint) x";
+/* GET /api/v1/users/ID reads, PATCH changes. */
+enum user_state { USER_BEGIN = 0, USER_GET, USER_DECODE, USER_UPDATE };
 
-static const char *sql_update =
-    "WITH u AS (UPDATE users SET"
-    "  admin = coalesce($2::boolean, admin),"
-    "  disabled = coalesce($3::boolean, disabled),"
-    "  name = coalesce($4, name), email = coalesce($5, email)"
-    " WHERE id = $1::bigint RETURNING *),"
-    " a AS (INSERT INTO audit (actor_id, actor_sub, action, object_type,"
-    "  object_id, detail, remote_addr) SELECT $6::bigint, $7, 'user.update',"
-    "  'user', id, jsonb_strip_nulls(jsonb_build_object('admin',"
-    "  $2::boolean, 'disabled', $3::boolean, 'name', $4::text, 'email',"
-    "  $5::text)), $8 FROM u)"
-    " SELECT row_to_json(x)::text FROM (SELECT " USER_COLS " FROM u) x";
+static int user_begin(struct http_request *);
+static int user_get(struct http_request *);
+static int user_decode(struct http_request *);
+static int user_update(struct http_request *);
 
-static int users_list(struct http_request *, struct api_ctx *);
-static int users_create(struct http_request *, struct api_ctx *);
+static struct http_state user_states[] = {
+	KORE_HTTP_STATE(user_begin),
+	KORE_HTTP_STATE(user_get),
+	KORE_HTTP_STATE(user_decode),
+	KORE_HTTP_STATE(user_update),
+};
+
+struct user_flow {
+	int64_t			 id; /* from the path */
+	struct store_user_change ch; /* decoded from the body */
+};
+
+static struct user_flow *user_flow(struct api_ctx *);
 
 int
 api_users(struct http_request *req)
 {
-	struct api_ctx *c;
-	enum api_step	s;
-
-	if (req->method == HTTP_METHOD_GET) {
-		if ((s = api_begin(req, &c, API_NEED_ADMIN)) != API_GO)
-			return (api_return(s));
-		return (users_list(req, c));
-	}
-	if (req->method == HTTP_METHOD_POST) {
-		if ((s = api_begin(req, &c, API_NEED_ADMIN | API_NEED_BODY)) !=
-		    API_GO)
-			return (api_return(s));
-		return (users_create(req, c));
-	}
-	return (api_error(req, 405, "method_not_allowed", NULL, NULL));
+	if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_POST)
+		return (api_error(req, 405, "method_not_allowed", NULL, NULL));
+	return (http_state_run(users_states, API_NSTATES(users_states), req));
 }
 
 static int
-users_list(struct http_request *req, struct api_ctx *c)
+users_begin(struct http_request *req)
 {
-	int64_t	      limit, cursor;
-	char	      q[256], cur[32], lim[32];
-	const char   *vals[3];
-	enum api_step s;
+	if (req->method == HTTP_METHOD_POST)
+		return (api_state_begin(req, API_NEED_ADMIN | API_NEED_BODY,
+		    USERS_CREATE));
+	return (api_state_begin(req, API_NEED_ADMIN, USERS_LIST));
+}
+
+static int
+users_list(struct http_request *req)
+{
+	struct api_ctx *c = api_ctx_get(req);
+	enum api_step	s;
+	int64_t		limit, cursor;
+	char		q[256];
 
 	if (!api_qs_page(req, &limit, &cursor) ||
 	    !api_qs_str(req, "q", 200, q, sizeof(q)))
-		return (KORE_RESULT_OK);
-	snprintf(cur, sizeof(cur), "%" PRId64, cursor);
-	snprintf(lim, sizeof(lim), "%" PRId64, limit);
-	vals[0] = cur;
-	vals[1] = q;
-	vals[2] = lim;
-	if ((s = api_db(req, c, sql_list, 3, vals, NULL)) != API_GO)
-		return (api_return(s));
-	return (api_reply_list(req, c, limit));
+		return (HTTP_STATE_COMPLETE);
+	s = api_store(req, c, store_users_list(c->q, req, cursor, limit, q),
+	    NULL);
+	if (s != API_GO)
+		return (api_state(s));
+	return (API_FIN(api_reply_list(req, c, limit)));
 }
 
 static int
-users_create(struct http_request *req, struct api_ctx *c)
+users_create(struct http_request *req)
 {
-	const char   *sub, *name, *email, *vals[7];
-	char	      actor[32], remote[64];
-	int	      has_admin, admin;
-	enum api_step s;
+	struct api_ctx *c = api_ctx_get(req);
+	enum api_step	s;
+	const char     *sub, *name, *email;
+	char		remote[64];
+	int		has_admin, admin;
 
 	if (!api_body_str(req, c, "sub", 1, 255, &sub) ||
 	    !api_body_str(req, c, "name", 0, 255, &name) ||
 	    !api_body_str(req, c, "email", 0, 255, &email) ||
 	    !api_body_bool(req, c, "admin", &has_admin, &admin))
-		return (KORE_RESULT_OK);
-	snprintf(actor, sizeof(actor), "%" PRId64, c->who.user_id);
+		return (HTTP_STATE_COMPLETE);
 	api_remote_addr(req, remote, sizeof(remote));
-	vals[0] = sub;
-	vals[1] = name == NULL ? "" : name;
-	vals[2] = email == NULL ? "" : email;
-	vals[3] = has_admin && admin ? "true" : "false";
-	vals[4] = actor;
-	vals[5] = c->claims.sub;
-	vals[6] = remote;
-	if ((s = api_db(req, c, sql_create, 7, vals, "exists")) != API_GO)
-		return (api_return(s));
-	return (api_reply_row(req, c, 201));
+	s = api_store(req, c,
+	    store_user_create(c->q, req, sub, name, email, has_admin && admin,
+		c->who.user_id, c->claims.sub, remote),
+	    "exists");
+	if (s != API_GO)
+		return (api_state(s));
+	return (API_FIN(api_reply_row(req, c, 201)));
+}
+
+static struct user_flow *
+user_flow(struct api_ctx *c)
+{
+	return (api_flow(c, sizeof(struct user_flow), NULL));
 }
 
 int
 api_user(struct http_request *req)
 {
-	struct api_ctx *c;
-	enum api_step	s;
-	const char     *name, *email, *vals[8];
-	char		id[32], actor[32], remote[64];
-	int		has_admin, admin, has_dis, dis;
-	int64_t		uid;
+	int64_t uid;
 
 	if (!api_path_id(req, "/api/v1/users/", &uid))
 		return (api_not_found(req));
-
-	if (req->method == HTTP_METHOD_GET) {
-		if ((s = api_begin(req, &c, API_NEED_ADMIN)) != API_GO)
-			return (api_return(s));
-		snprintf(id, sizeof(id), "%" PRId64, uid);
-		vals[0] = id;
-		if ((s = api_db(req, c, sql_get, 1, vals, NULL)) != API_GO)
-			return (api_return(s));
-		return (api_reply_row(req, c, 200));
-	}
-	if (req->method != HTTP_METHOD_PATCH)
+	if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_PATCH)
 		return (api_error(req, 405, "method_not_allowed", NULL, NULL));
+	return (http_state_run(user_states, API_NSTATES(user_states), req));
+}
 
-	if ((s = api_begin(req, &c, API_NEED_ADMIN | API_NEED_BODY)) != API_GO)
-		return (api_return(s));
+static int
+user_begin(struct http_request *req)
+{
+	struct user_flow *f = user_flow(api_ctx_get(req));
+
+	(void)api_path_id(req, "/api/v1/users/", &f->id);
+	if (req->method == HTTP_METHOD_GET)
+		return (api_state_begin(req, API_NEED_ADMIN, USER_GET));
+	return (
+	    api_state_begin(req, API_NEED_ADMIN | API_NEED_BODY, USER_DECODE));
+}
+
+static int
+user_get(struct http_request *req)
+{
+	struct api_ctx	 *c = api_ctx_get(req);
+	struct user_flow *f = user_flow(c);
+	enum api_step	  s;
+
+	s = api_store(req, c, store_user_get(c->q, req, f->id), NULL);
+	if (s != API_GO)
+		return (api_state(s));
+	return (API_FIN(api_reply_row(req, c, 200)));
+}
+
+static int
+user_decode(struct http_request *req)
+{
+	struct api_ctx	 *c = api_ctx_get(req);
+	struct user_flow *f = user_flow(c);
+	int		  has_admin, admin, has_dis, dis;
+
 	if (!api_body_bool(req, c, "admin", &has_admin, &admin) ||
 	    !api_body_bool(req, c, "disabled", &has_dis, &dis) ||
-	    !api_body_str(req, c, "name", 0, 255, &name) ||
-	    !api_body_str(req, c, "email", 0, 255, &email))
-		return (KORE_RESULT_OK);
-	if (!has_admin && !has_dis && name == NULL && email == NULL)
-		return (api_error(req, 400, "bad_request",
+	    !api_body_str(req, c, "name", 0, 255, &f->ch.name) ||
+	    !api_body_str(req, c, "email", 0, 255, &f->ch.email))
+		return (HTTP_STATE_COMPLETE);
+	if (!has_admin && !has_dis && f->ch.name == NULL && f->ch.email == NULL)
+		return (API_FIN(api_error(req, 400, "bad_request",
 		    "nothing to change: give admin, disabled, name or email",
-		    NULL));
+		    NULL)));
 	/* An admin cannot lock themselves out. */
-	if (uid == c->who.user_id &&
+	if (f->id == c->who.user_id &&
 	    ((has_admin && !admin) || (has_dis && dis)))
-		return (api_error(req, 409, "self",
+		return (API_FIN(api_error(req, 409, "self",
 		    "you cannot remove your own admin right or disable "
 		    "yourself",
-		    has_admin ? "admin" : "disabled"));
+		    has_admin ? "admin" : "disabled")));
+	f->ch.admin = has_admin ? admin : -1;
+	f->ch.disabled = has_dis ? dis : -1;
+	req->fsm_state = USER_UPDATE;
+	return (HTTP_STATE_CONTINUE);
+}
 
-	snprintf(id, sizeof(id), "%" PRId64, uid);
-	snprintf(actor, sizeof(actor), "%" PRId64, c->who.user_id);
+static int
+user_update(struct http_request *req)
+{
+	struct api_ctx	 *c = api_ctx_get(req);
+	struct user_flow *f = user_flow(c);
+	enum api_step	  s;
+	char		  remote[64];
+
 	api_remote_addr(req, remote, sizeof(remote));
-	vals[0] = id;
-	vals[1] = has_admin ? (admin ? "true" : "false") : NULL;
-	vals[2] = has_dis ? (dis ? "true" : "false") : NULL;
-	vals[3] = name;
-	vals[4] = email;
-	vals[5] = actor;
-	vals[6] = c->claims.sub;
-	vals[7] = remote;
-	if ((s = api_db(req, c, sql_update, 8, vals, NULL)) != API_GO)
-		return (api_return(s));
-	if (api_rows(c) == 1)
+	s = api_store(req, c,
+	    store_user_update(c->q, req, f->id, &f->ch, c->who.user_id,
+		c->claims.sub, remote),
+	    NULL);
+	if (s != API_GO)
+		return (api_state(s));
+	if (store_rows(c->q) == 1)
 		api_authz_changed(1);
-	return (api_reply_row(req, c, 200));
+	return (API_FIN(api_reply_row(req, c, 200)));
 }

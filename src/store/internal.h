@@ -25,6 +25,14 @@ struct store_q {
 	char		  column[16];
 };
 
+/*
+ * Run one statement (text parameters, NULL for SQL NULL) for req (NULL:
+ * none to wake).  Call it again with the same arguments on every
+ * re-entry until it answers STORE_OK or STORE_ERR (store.h).
+ */
+enum store_step store_run(struct store_q *, struct http_request *,
+    const char *sql, int n, const char *const *vals);
+
 /* Decimal text of a number, for a statement parameter. */
 #define STORE_NUM(buf, v) \
 	(snprintf((buf), sizeof(buf), "%" PRId64, (int64_t)(v)), \

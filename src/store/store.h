@@ -413,8 +413,104 @@ struct store_duty {
  */
 void store_duties_register(void (*add)(struct store_duty *));
 
-/* XXX: for handlers not yet moved into the store; goes with the move. */
-enum store_step store_run(struct store_q *, struct http_request *,
-    const char *sql, int n, const char *const *vals);
+/*
+ * Users and sign-in (users.c).  Writes are admin actions (the caller
+ * checks) and insert their audit row in the same statement.  An actor is
+ * the acting user's id and sub, and the peer address, for the audit row.
+ */
+struct auth_claims;
+
+/* Sign-in with provisioning: create the user of the claims on first use
+ * (audited as user.provision) or update its name, email, role and
+ * last_seen.  One row: 0 id, 1 admin (t/f), 2 disabled (t/f), 3 grants,
+ * a json array text of [id, node_id, task_id, level, task's node_id]
+ * (auth_grants_parse()). */
+enum store_step store_user_provision(struct store_q *, struct http_request *,
+    const struct auth_claims *, const char *remote);
+/* Sign-in without provisioning: the same update and columns for a user
+ * that exists; no row otherwise. */
+enum store_step store_user_signin(struct store_q *, struct http_request *,
+    const struct auth_claims *, const char *remote);
+
+/* Users whose sub, name or email contain text ("" for all), ids after
+ * cursor: rows of (json text, id), one row past limit meaning more. */
+enum store_step store_users_list(struct store_q *, struct http_request *,
+    int64_t cursor, int64_t limit, const char *text);
+/* One row of one json text column; no row when there is no such user. */
+enum store_step store_user_get(struct store_q *, struct http_request *,
+    int64_t user);
+/* Create (user.create): one row of the user as json text; STORE_E_CONFLICT
+ * when the sub exists. */
+enum store_step store_user_create(struct store_q *, struct http_request *,
+    const char *sub, const char *name, const char *email, int admin,
+    int64_t actor, const char *actor_sub, const char *remote);
+/* What an update changes: a member left at -1 or NULL stays. */
+struct store_user_change {
+	int	    admin; /* -1, 0 or 1 */
+	int	    disabled; /* -1, 0 or 1 */
+	const char *name;
+	const char *email;
+};
+/* Update (user.update): one row of the user as json text; no row when
+ * there is no such user. */
+enum store_step store_user_update(struct store_q *, struct http_request *,
+    int64_t user, const struct store_user_change *, int64_t actor,
+    const char *actor_sub, const char *remote);
+
+/*
+ * Grants (grants.c; admins, the caller checks).  A grant as json text has
+ * id, user_id, user_sub, user_name, node_id, node_name, task_id,
+ * task_name, task_node_id, level, created_at, created_by.
+ */
+struct store_grant_filter {
+	int64_t cursor; /* ids after this */
+	int64_t limit;
+	int64_t user; /* 0 for any */
+	int64_t node; /* 0 for any */
+	int64_t task; /* 0 for any */
+};
+/* Rows of (json text, id), one row past limit meaning more. */
+enum store_step store_grants_list(struct store_q *, struct http_request *,
+    const struct store_grant_filter *);
+/* One row of one json text column; no row when there is no such grant. */
+enum store_step store_grant_get(struct store_q *, struct http_request *,
+    int64_t grant);
+/* Grant user level ("view", "operate", "manage") on node, or on task when
+ * node is 0; again on the same target changes the level (grant.create or
+ * grant.update).  One row: 0 the grant as json text, 1 created (t/f);
+ * STORE_E_MISSING naming user_id, node_id or task_id. */
+enum store_step store_grant_put(struct store_q *, struct http_request *,
+    int64_t user, int64_t node, int64_t task, const char *level, int64_t actor,
+    const char *actor_sub, const char *remote);
+/* Delete (grant.delete): one row (id) when it existed. */
+enum store_step store_grant_delete(struct store_q *, struct http_request *,
+    int64_t grant, int64_t actor, const char *actor_sub, const char *remote);
+
+/* The audit log (audit.c), newest first. */
+struct store_audit_filter {
+	int64_t	    cursor; /* ids before this; 0 for the newest */
+	int64_t	    limit;
+	int64_t	    actor; /* 0 for any */
+	int64_t	    object; /* 0 for any */
+	const char *action; /* "" for any */
+	const char *object_type; /* "" for any */
+	const char *from; /* "" or an RFC 3339 time, inclusive */
+	const char *to; /* "" or an RFC 3339 time, exclusive */
+};
+/* Rows of (json text, id), one row past limit meaning more. */
+enum store_step store_audit_list(struct store_q *, struct http_request *,
+    const struct store_audit_filter *);
+
+/* Enrolment tokens made by admins (enroll.c; the caller checks). */
+/* Rows of (json text, id) from cursor, one row past limit meaning more;
+ * usable says whether the token is unused and unexpired. */
+enum store_step store_enrollments_list(struct store_q *, struct http_request *,
+    int64_t cursor, int64_t limit);
+/* A token valid for 24 hours, known by its SHA-256 (64 hex characters;
+ * enrollment.create).  One row: 0 id, 1 created_at, 2 expires_at (RFC
+ * 3339 text). */
+enum store_step store_enrollment_create(struct store_q *, struct http_request *,
+    const char *token_sha256_hex, int64_t actor, const char *actor_sub,
+    const char *remote);
 
 #endif /* STORE_H */

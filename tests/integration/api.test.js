@@ -236,6 +236,94 @@ test('YARD_AUTO_PROVISION=0 admits only users an admin created', async () => {
   assert.strictEqual(r.status, 200);
 });
 
+test('users and grants: read one by id, change name and email, audited', async () => {
+  const id = await userId('hugo');
+  let r = await s.api('GET', `/api/v1/users/${id}`, { token: admin });
+  assert.strictEqual(r.status, 200, r.text);
+  assert.strictEqual(r.json.sub, 'hugo');
+  r = await s.api('GET', '/api/v1/users/999999', { token: admin });
+  assert.strictEqual(r.status, 404);
+  r = await s.api('GET', `/api/v1/users/${id}`, { token: s.token('plain') });
+  assert.strictEqual(r.status, 403);
+  r = await s.api('PATCH', `/api/v1/users/${id}`, { token: admin, body: { name: 'Hugo H', email: 'h@x.test' } });
+  assert.strictEqual(r.status, 200, r.text);
+  assert.deepStrictEqual([r.json.name, r.json.email, r.json.admin, r.json.disabled], ['Hugo H', 'h@x.test', false, false]);
+  const a = JSON.parse(s.sql(`SELECT row_to_json(a) FROM audit a WHERE action = 'user.update'
+    AND object_id = ${id} ORDER BY id DESC LIMIT 1`));
+  assert.deepStrictEqual(a.detail, { name: 'Hugo H', email: 'h@x.test' });
+  r = await s.api('PATCH', `/api/v1/users/${id}`, { token: admin, body: { email: 7 } });
+  assert.strictEqual(r.status, 400);
+  assert.strictEqual(r.json.field, 'email');
+  const self = Number(s.sql(`SELECT id FROM users WHERE sub = 'root-admin'`));
+  r = await s.api('PATCH', `/api/v1/users/${self}`, { token: admin, body: { admin: false } });
+  assert.strictEqual(r.status, 409);
+  assert.deepStrictEqual([r.json.error, r.json.field], ['self', 'admin']);
+
+  r = await s.api('POST', '/api/v1/grants', { token: admin, body: { user_id: id, task_id: ids.jobA, level: 'manage' } });
+  assert.strictEqual(r.status, 201, r.text);
+  assert.deepStrictEqual([r.json.task_name, r.json.task_node_id, r.json.level], ['job-node-a', ids.nodeA, 'manage']);
+  const gid = r.json.id;
+  r = await s.api('GET', `/api/v1/grants/${gid}`, { token: admin });
+  assert.strictEqual(r.status, 200);
+  assert.deepStrictEqual([r.json.id, r.json.user_sub, r.json.task_id], [gid, 'hugo', ids.jobA]);
+  r = await s.api('GET', `/api/v1/grants?task_id=${ids.jobA}&user_id=${id}`, { token: admin });
+  assert.deepStrictEqual(r.json.items.map((g) => g.id), [gid]);
+  r = await s.api('GET', '/api/v1/grants/999999', { token: admin });
+  assert.strictEqual(r.status, 404);
+  r = await s.api('PATCH', `/api/v1/grants/${gid}`, { token: admin, body: {} });
+  assert.strictEqual(r.status, 405);
+  r = await s.api('POST', '/api/v1/grants', { token: admin, body: { user_id: id, task_id: 999999, level: 'view' } });
+  assert.strictEqual(r.status, 404);
+  assert.strictEqual(r.json.field, 'task_id');
+});
+
+test('enrolments: a one-time token, only its SHA-256 stored, listed, audited', async () => {
+  let r = await s.api('POST', '/api/v1/enrollments', { token: admin });
+  assert.strictEqual(r.status, 201, r.text);
+  assert.match(r.json.token, /^[A-Za-z0-9_-]{43}$/);
+  assert.ok(r.json.command.endsWith(`--token ${r.json.token}`), r.json.command);
+  assert.ok(Date.parse(r.json.expires_at) - Date.parse(r.json.created_at) === 24 * 3600 * 1000, r.text);
+  const hash = require('node:crypto').createHash('sha256').update(r.json.token).digest('hex');
+  assert.strictEqual(s.sql(`SELECT encode(token_hash, 'hex') FROM enrollments WHERE id = ${r.json.id}`), hash);
+  assert.strictEqual(s.sql(`SELECT actor_sub FROM audit WHERE action = 'enrollment.create'
+    AND object_id = ${r.json.id}`), 'root-admin');
+  const id = r.json.id;
+  const again = await s.api('POST', '/api/v1/enrollments', { token: admin });
+  assert.notStrictEqual(again.json.token, r.json.token, 'a new token each time');
+  r = await s.api('GET', '/api/v1/enrollments?limit=200', { token: admin });
+  assert.strictEqual(r.status, 200);
+  const e = r.json.items.find((x) => x.id === id);
+  assert.deepStrictEqual([e.usable, e.created_by_sub, e.token], [true, 'root-admin', undefined]);
+  r = await s.api('GET', '/api/v1/enrollments?limit=0', { token: admin });
+  assert.strictEqual(r.status, 400);
+  assert.strictEqual(r.json.field, 'limit');
+  r = await s.api('DELETE', '/api/v1/enrollments', { token: admin });
+  assert.strictEqual(r.status, 405);
+  r = await s.api('GET', '/api/v1/enrollments', { token: s.token('plain') });
+  assert.strictEqual(r.status, 403);
+});
+
+test('audit: filters by actor and object, bad filters name their field', async () => {
+  const self = Number(s.sql(`SELECT id FROM users WHERE sub = 'root-admin'`));
+  const uid = await userId('ivan');
+  let r = await s.api('GET', `/api/v1/audit?object_type=user&object_id=${uid}`, { token: admin });
+  assert.strictEqual(r.status, 200);
+  assert.deepStrictEqual(r.json.items.map((e) => e.action), ['user.provision']);
+  r = await s.api('GET', `/api/v1/audit?actor_id=${self}&limit=1`, { token: admin });
+  assert.strictEqual(r.json.items.length, 1);
+  assert.strictEqual(r.json.items[0].actor_id, self);
+  assert.ok(r.json.next);
+  const next = await s.api('GET', `/api/v1/audit?actor_id=${self}&limit=1&cursor=${r.json.next}`, { token: admin });
+  assert.ok(next.json.items[0].id < r.json.items[0].id, 'the next page is older');
+  for (const q of ['actor_id=0', 'object_id=x', 'to=2020-13', 'action=' + 'a'.repeat(61)]) {
+    r = await s.api('GET', '/api/v1/audit?' + q, { token: admin });
+    assert.strictEqual(r.status, 400, q);
+    assert.strictEqual(r.json.field, q.split('=')[0], q);
+  }
+  r = await s.api('POST', '/api/v1/audit', { token: admin, body: {} });
+  assert.strictEqual(r.status, 405);
+});
+
 test('no worker died', () => {
   assert.deepStrictEqual(s.deaths(), []);
 });

@@ -1,0 +1,375 @@
+/*
+ * Copyright (c) 2026 Yard authors.  ISC licence.
+ *
+ * Reading a request: query-string values, the id in the path, the body
+ * (read once) and its JSON members, and the peer's address.  Each checker
+ * replies 400 (or 413) naming the offending field and returns 0 on bad
+ * input, so a handler only has to return.
+ */
+
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include <jansson.h>
+
+#include "api/api.h"
+
+static const char *qs_find(struct http_request *, const char *, char *, size_t,
+    int *);
+static int	   body_text_ok(const char *);
+
+/* Find name in the query string; decode into buf.  NULL when absent. */
+static const char *
+qs_find(struct http_request *req, const char *name, char *buf, size_t len,
+    int *bad)
+{
+	const char *p, *e, *v;
+	size_t	    nl, o;
+	int	    hi, lo;
+
+	*bad = 0;
+	if (req->query_string == NULL)
+		return (NULL);
+	nl = strlen(name);
+	for (p = req->query_string; *p != '\0'; p = *e ? e + 1 : e) {
+		if ((e = strchr(p, '&')) == NULL)
+			e = p + strlen(p);
+		if ((size_t)(e - p) <= nl || strncmp(p, name, nl) != 0 ||
+		    p[nl] != '=')
+			continue;
+		o = 0;
+		for (v = p + nl + 1; v < e; v++) {
+			if (o + 1 >= len) {
+				*bad = 1;
+				return (NULL);
+			}
+			if (*v == '+') {
+				buf[o++] = ' ';
+			} else if (*v == '%' && e - v > 2 &&
+			    isxdigit((unsigned char)v[1]) &&
+			    isxdigit((unsigned char)v[2])) {
+				hi = isdigit((unsigned char)v[1])
+				    ? v[1] - '0'
+				    : (tolower((unsigned char)v[1]) - 'a' + 10);
+				lo = isdigit((unsigned char)v[2])
+				    ? v[2] - '0'
+				    : (tolower((unsigned char)v[2]) - 'a' + 10);
+				buf[o++] = (char)(hi * 16 + lo);
+				v += 2;
+			} else {
+				buf[o++] = *v;
+			}
+		}
+		buf[o] = '\0';
+		if (strlen(buf) != o)
+			*bad = 1; /* %00 */
+		return (*bad ? NULL : buf);
+	}
+	return (NULL);
+}
+
+int
+api_qs_int(struct http_request *req, const char *name, int64_t min, int64_t max,
+    int64_t def, int64_t *out)
+{
+	char	    buf[32], msg[128], *end;
+	const char *v;
+	long long   n;
+	int	    bad;
+
+	*out = def;
+	if ((v = qs_find(req, name, buf, sizeof(buf), &bad)) == NULL) {
+		if (!bad)
+			return (1);
+	} else {
+		errno = 0;
+		n = strtoll(v, &end, 10);
+		if (errno == 0 && end != v && *end == '\0' && n >= min &&
+		    n <= max) {
+			*out = n;
+			return (1);
+		}
+	}
+	snprintf(msg, sizeof(msg),
+	    "%s must be an integer from %" PRId64 " to %" PRId64, name, min,
+	    max);
+	api_error(req, 400, "bad_request", msg, name);
+	return (0);
+}
+
+int
+api_qs_str(struct http_request *req, const char *name, size_t max, char *out,
+    size_t outlen)
+{
+	const char *v;
+	char	    msg[128];
+	size_t	    i;
+	int	    bad;
+
+	out[0] = '\0';
+	if (max + 1 > outlen)
+		max = outlen - 1;
+	if ((v = qs_find(req, name, out, max + 1, &bad)) == NULL && !bad)
+		return (1);
+	for (i = 0; v != NULL && v[i] != '\0'; i++) {
+		if ((unsigned char)v[i] < 0x20)
+			bad = 1;
+	}
+	if (!bad)
+		return (1);
+	out[0] = '\0';
+	snprintf(msg, sizeof(msg),
+	    "%s: at most %zu characters, no control "
+	    "characters",
+	    name, max);
+	api_error(req, 400, "bad_request", msg, name);
+	return (0);
+}
+
+int
+api_qs_page(struct http_request *req, int64_t *limit, int64_t *cursor)
+{
+	if (!api_qs_int(req, "limit", 1, API_LIMIT_MAX, API_LIMIT_DEFAULT,
+		limit))
+		return (0);
+	return (api_qs_int(req, "cursor", 0, INT64_MAX, 0, cursor));
+}
+
+int
+api_path_id(struct http_request *req, const char *prefix, int64_t *id)
+{
+	const char *p;
+	char	   *end;
+	long long   n;
+	size_t	    len;
+
+	len = strlen(prefix);
+	if (strncmp(req->path, prefix, len) != 0)
+		return (0);
+	p = req->path + len;
+	errno = 0;
+	n = strtoll(p, &end, 10);
+	if (errno != 0 || end == p || *end != '\0' || n <= 0)
+		return (0);
+	*id = n;
+	return (1);
+}
+
+static int
+body_text_ok(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return (0);
+	}
+	return (1);
+}
+
+int
+api_body_str(struct http_request *req, struct api_ctx *c, const char *name,
+    int required, size_t max, const char **out)
+{
+	json_t *v;
+	char	msg[160];
+
+	*out = NULL;
+	v = json_object_get(c->body, name);
+	if (v == NULL || json_is_null(v)) {
+		if (!required)
+			return (1);
+		snprintf(msg, sizeof(msg), "%s is required", name);
+		api_error(req, 400, "bad_request", msg, name);
+		return (0);
+	}
+	if (!json_is_string(v) || json_string_length(v) > max ||
+	    strlen(json_string_value(v)) != json_string_length(v) ||
+	    !body_text_ok(json_string_value(v)) ||
+	    (required && json_string_length(v) == 0)) {
+		snprintf(msg, sizeof(msg),
+		    "%s must be a %sstring of at most "
+		    "%zu bytes without control characters",
+		    name, required ? "non-empty " : "", max);
+		api_error(req, 400, "bad_request", msg, name);
+		return (0);
+	}
+	*out = json_string_value(v);
+	return (1);
+}
+
+int
+api_body_bool(struct http_request *req, struct api_ctx *c, const char *name,
+    int *present, int *out)
+{
+	json_t *v;
+	char	msg[128];
+
+	*present = 0;
+	if ((v = json_object_get(c->body, name)) == NULL)
+		return (1);
+	if (!json_is_boolean(v)) {
+		snprintf(msg, sizeof(msg), "%s must be true or false", name);
+		api_error(req, 400, "bad_request", msg, name);
+		return (0);
+	}
+	*present = 1;
+	*out = json_is_true(v);
+	return (1);
+}
+
+int
+api_body_id(struct http_request *req, struct api_ctx *c, const char *name,
+    int *present, int64_t *out)
+{
+	json_t *v;
+	char	msg[128];
+
+	*present = 0;
+	v = json_object_get(c->body, name);
+	if (v == NULL || json_is_null(v))
+		return (1);
+	if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+		snprintf(msg, sizeof(msg), "%s must be a positive integer",
+		    name);
+		api_error(req, 400, "bad_request", msg, name);
+		return (0);
+	}
+	*present = 1;
+	*out = json_integer_value(v);
+	return (1);
+}
+
+int
+api_qs_time(struct http_request *req, const char *name, char *out,
+    size_t outlen)
+{
+	char msg[96];
+
+	if (!api_qs_str(req, name, 35, out, outlen))
+		return (0);
+	if (out[0] == '\0' || api_time_ok(out))
+		return (1);
+	snprintf(msg, sizeof(msg), "%s must be an RFC 3339 date or time", name);
+	api_error(req, 400, "bad_request", msg, name);
+	return (0);
+}
+
+/* RFC 3339 date or date-time, so a bad value is a 400 naming the field. */
+int
+api_time_ok(const char *s)
+{
+	const char *shape = "dddd-dd-dd";
+	size_t	    i;
+
+	for (i = 0; shape[i] != '\0'; i++) {
+		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i])
+				    : s[i] != shape[i])
+			return (0);
+	}
+	s += i;
+	if (*s == '\0')
+		return (1);
+	if (*s != 'T' && *s != ' ')
+		return (0);
+	s++;
+	if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) ||
+	    s[2] != ':' || !isdigit((unsigned char)s[3]) ||
+	    !isdigit((unsigned char)s[4]))
+		return (0);
+	for (s += 5; *s != '\0'; s++) {
+		if (!isdigit((unsigned char)*s) && strchr(":.Z+-", *s) == NULL)
+			return (0);
+	}
+	return (1);
+}
+
+int
+api_body_raw(struct http_request *req, struct api_ctx *c, size_t max,
+    const char **out, size_t *len)
+{
+	ssize_t n;
+
+	if (c->raw == NULL) {
+		if (req->http_body_length > max) {
+			api_error(req, 413, "too_large", "body too large",
+			    NULL);
+			return (0);
+		}
+		c->raw = kore_malloc(req->http_body_length + 1);
+		c->rawlen = 0;
+		while (c->rawlen < max) {
+			n = http_body_read(req, c->raw + c->rawlen,
+			    req->http_body_length);
+			if (n == -1) {
+				api_error(req, 400, "bad_body",
+				    "cannot read the body", NULL);
+				return (0);
+			}
+			if (n == 0)
+				break;
+			c->rawlen += (size_t)n;
+		}
+		c->raw[c->rawlen] = '\0';
+	}
+	*out = c->raw;
+	*len = c->rawlen;
+	return (1);
+}
+
+void
+api_remote_addr(struct http_request *req, char *out, size_t len)
+{
+	struct connection *c = req->owner;
+	const char	  *xr;
+
+	out[0] = '\0';
+	if (c == NULL)
+		return;
+	if (c->family == AF_INET)
+		inet_ntop(AF_INET, &c->addr.ipv4.sin_addr, out, len);
+	else if (c->family == AF_INET6)
+		inet_ntop(AF_INET6, &c->addr.ipv6.sin6_addr, out, len);
+	/* Behind the loopback reverse proxy (SPEC 14) trust its X-Real-IP. */
+	if ((strcmp(out, "127.0.0.1") == 0 || strcmp(out, "::1") == 0) &&
+	    http_request_header(req, "x-real-ip", &xr) && strlen(xr) < len &&
+	    strspn(xr, "0123456789abcdefABCDEF.:") == strlen(xr))
+		kore_strlcpy(out, xr, len);
+}
+
+int
+api_body_object(struct http_request *req, struct api_ctx *c)
+{
+	json_error_t jerr;
+	const char  *raw, *ctype;
+	size_t	     rawlen;
+
+	if (c->body != NULL)
+		return (1);
+	if (!http_request_header(req, "content-type", &ctype) ||
+	    strncasecmp(ctype, "application/json", 16) != 0) {
+		api_error(req, 415, "unsupported_media_type",
+		    "send application/json", NULL);
+		return (0);
+	}
+	if (!api_body_raw(req, c, API_BODY_MAX, &raw, &rawlen))
+		return (0);
+	c->body = json_loadb(raw, rawlen, JSON_REJECT_DUPLICATES, &jerr);
+	if (c->body == NULL || !json_is_object(c->body)) {
+		api_error(req, 400, "bad_json",
+		    c->body == NULL ? jerr.text
+				    : "the body must be a JSON object",
+		    NULL);
+		return (0);
+	}
+	return (1);
+}

@@ -1,0 +1,133 @@
+/*
+ * Copyright (c) 2026 Yard authors.  ISC licence.
+ *
+ * JSON replies, all with the API's security headers: a value, nothing, an
+ * error naming its code (and the offending field), and the two shapes a
+ * statement answers directly, a page of a list and one row.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include <jansson.h>
+
+#include "api/api.h"
+#include "store/store.h"
+
+static void api_headers(struct http_request *);
+
+static void
+api_headers(struct http_request *req)
+{
+	http_response_header(req, "content-type",
+	    "application/json; charset=utf-8");
+	http_response_header(req, "cache-control", "no-store");
+	http_response_header(req, "x-content-type-options", "nosniff");
+	http_response_header(req, "referrer-policy", "no-referrer");
+	/* API answers are never framed. */
+	http_response_header(req, "content-security-policy",
+	    "default-src 'none'; frame-ancestors 'none'");
+	http_response_header(req, "x-frame-options", "DENY");
+}
+
+int
+api_reply_json(struct http_request *req, int status, json_t *j)
+{
+	char *s;
+
+	if (j == NULL) {
+		api_headers(req);
+		http_response(req, 500, "{\"error\":\"internal\"}", 20);
+		return (KORE_RESULT_OK);
+	}
+	s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	api_headers(req);
+	if (s == NULL) {
+		http_response(req, 500, "{\"error\":\"internal\"}", 20);
+		return (KORE_RESULT_OK);
+	}
+	http_response(req, status, s, strlen(s));
+	free(s);
+	return (KORE_RESULT_OK);
+}
+
+int
+api_reply_empty(struct http_request *req, int status)
+{
+	api_headers(req);
+	http_response(req, status, NULL, 0);
+	return (KORE_RESULT_OK);
+}
+
+int
+api_error(struct http_request *req, int status, const char *code,
+    const char *message, const char *field)
+{
+	json_t *j;
+
+	j = json_pack("{s:s}", "error", code);
+	if (j != NULL && message != NULL)
+		json_object_set_new(j, "message", json_string(message));
+	if (j != NULL && field != NULL)
+		json_object_set_new(j, "field", json_string(field));
+	if (status == 503)
+		http_response_header(req, "retry-after", "2");
+	return (api_reply_json(req, status, j));
+}
+
+int
+api_not_found(struct http_request *req)
+{
+	return (api_error(req, 404, "not_found", "no such resource", NULL));
+}
+
+int
+api_reply_list(struct http_request *req, struct api_ctx *c, int64_t limit)
+{
+	struct kore_buf b;
+	int		i, n;
+	const char     *v;
+
+	/* Rows are (json text, id); one row past limit means "more". */
+	n = store_rows(c->q);
+	kore_buf_init(&b, 4096);
+	kore_buf_append(&b, "{\"items\":[", 10);
+	for (i = 0; i < n && i < limit; i++) {
+		if (i > 0)
+			kore_buf_append(&b, ",", 1);
+		if ((v = store_val(c->q, i, 0)) == NULL)
+			v = "null";
+		kore_buf_append(&b, v, strlen(v));
+	}
+	if (n > limit)
+		kore_buf_appendf(&b, "],\"next\":\"%s\"}",
+		    store_val(c->q, (int)limit - 1, 1));
+	else
+		kore_buf_append(&b, "],\"next\":null}", 14);
+	store_clear(c->q);
+	api_headers(req);
+	http_response(req, 200, b.data, b.offset);
+	kore_buf_cleanup(&b);
+	return (KORE_RESULT_OK);
+}
+
+int
+api_reply_row(struct http_request *req, struct api_ctx *c, int status)
+{
+	const char *v;
+
+	/* The statement answers one json text column. */
+	if (store_rows(c->q) < 1 || (v = store_val(c->q, 0, 0)) == NULL) {
+		store_clear(c->q);
+		return (api_not_found(req));
+	}
+	api_headers(req);
+	http_response(req, status, v, strlen(v));
+	store_clear(c->q);
+	return (KORE_RESULT_OK);
+}

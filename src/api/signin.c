@@ -1,0 +1,337 @@
+/*
+ * Copyright (c) 2026 Yard authors.  ISC licence.
+ *
+ * Sign-in: the bearer token to verified claims (parking the request while
+ * an unknown key's JWKS is fetched), the claims to the principal (the
+ * user, its admin flag and grants; src/store/users.c) through a short
+ * per-worker cache that any change to users or grants drops on every
+ * worker of every instance over Redis, then the handler's flags.
+ */
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include <jansson.h>
+
+#include "app.h"
+#include "api/api.h"
+#include "auth/auth.h"
+#include "core/core.h"
+#include "store/store.h"
+
+enum signin_phase {
+	PHASE_TOKEN = 0,
+	PHASE_JWKS_WAIT,
+	PHASE_JWKS_DONE,
+	PHASE_PRINCIPAL,
+	PHASE_READY
+};
+
+#define UCACHE_SLOTS 1024
+
+/* A cached principal: what the database says about a sub. */
+struct ucache_entry {
+	char		   sub[AUTH_CLAIM_MAX];
+	int64_t		   user_id;
+	int		   admin; /* marked admin in Yard */
+	int		   disabled;
+	struct auth_grant *grants;
+	size_t		   ngrants;
+	uint64_t	   loaded; /* kore_time_ms() */
+};
+
+static enum api_step signin_principal(struct http_request *, struct api_ctx *);
+static int  signin_set_principal(struct api_ctx *, int64_t, int, const char *,
+     size_t);
+static void signin_jwks_done(void);
+static int  signin_reply_401(struct http_request *, const char *);
+static void on_authz(const char *, size_t);
+static void ucache_put(const char *, int64_t, int, int,
+    const struct auth_grant *, size_t);
+static struct ucache_entry *ucache_get(const char *);
+static uint32_t		    ucache_hash(const char *);
+
+static struct ucache_entry ucache[UCACHE_SLOTS];
+
+static void
+on_authz(const char *msg, size_t len)
+{
+	api_authz_changed(0);
+}
+
+void
+api_worker_init(void)
+{
+	core_redis_route(STORE_CHAN_AUTHZ, on_authz);
+	api_agent_worker_init();
+}
+
+void
+api_authz_changed(int publish)
+{
+	size_t i;
+
+	for (i = 0; i < UCACHE_SLOTS; i++) {
+		free(ucache[i].grants);
+		memset(&ucache[i], 0, sizeof(ucache[i]));
+	}
+	/* Other workers and instances drop theirs too; the TTL bounds the
+	 * staleness when Redis is down. */
+	if (publish && !store_redis_publish(STORE_CHAN_AUTHZ, "changed"))
+		kore_log(LOG_NOTICE,
+		    "api: authz change not published "
+		    "(redis down); caches expire in %" PRId64 " s",
+		    app.cfg.authz_cache_ttl);
+}
+
+static uint32_t
+ucache_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s != '\0') {
+		h ^= (unsigned char)*s++;
+		h *= 16777619u;
+	}
+	return (h);
+}
+
+static struct ucache_entry *
+ucache_get(const char *sub)
+{
+	struct ucache_entry *e;
+
+	if (app.cfg.authz_cache_ttl == 0)
+		return (NULL);
+	e = &ucache[ucache_hash(sub) % UCACHE_SLOTS];
+	if (e->user_id == 0 || strcmp(e->sub, sub) != 0)
+		return (NULL);
+	if (kore_time_ms() - e->loaded >
+	    (uint64_t)app.cfg.authz_cache_ttl * 1000)
+		return (NULL);
+	return (e);
+}
+
+static void
+ucache_put(const char *sub, int64_t id, int admin, int disabled,
+    const struct auth_grant *g, size_t n)
+{
+	struct ucache_entry *e;
+	struct auth_grant   *copy;
+
+	if (app.cfg.authz_cache_ttl == 0)
+		return;
+	copy = NULL;
+	if (n > 0) {
+		if ((copy = calloc(n, sizeof(*g))) == NULL)
+			return;
+		memcpy(copy, g, n * sizeof(*g));
+	}
+	e = &ucache[ucache_hash(sub) % UCACHE_SLOTS];
+	free(e->grants);
+	memset(e, 0, sizeof(*e));
+	e->grants = copy;
+	kore_strlcpy(e->sub, sub, sizeof(e->sub));
+	e->user_id = id;
+	e->admin = admin;
+	e->disabled = disabled;
+	e->ngrants = n;
+	e->loaded = kore_time_ms();
+}
+
+static void
+signin_jwks_done(void)
+{
+	core_wait_wake("jwks", 0);
+}
+
+static int
+signin_reply_401(struct http_request *req, const char *code)
+{
+	json_t	   *j;
+	char	    back[1024], url[4096];
+	const char *ref;
+	size_t	    plen;
+
+	/* Come back to the page that made the call when it is one of ours. */
+	plen = strlen(app.cfg.public_url);
+	if (http_request_header(req, "referer", &ref) &&
+	    strncmp(ref, app.cfg.public_url, plen) == 0 &&
+	    strncmp(ref + plen, "/ui/", 4) == 0 && strlen(ref) < sizeof(back)) {
+		kore_strlcpy(back, ref, sizeof(back));
+		back[strcspn(back, "#")] = '\0';
+	} else {
+		snprintf(back, sizeof(back), "%s/ui/tasks", app.cfg.public_url);
+	}
+	auth_sso_login_url(back, url, sizeof(url));
+
+	j = json_pack("{s:s, s:s, s:s}", "error", code, "message",
+	    strcmp(code, "token_expired") == 0 ? "the sign-in has expired"
+		: strcmp(code, "missing_token") == 0
+		? "no bearer token"
+		: "the token was not accepted",
+	    "login_url", url);
+	http_response_header(req, "www-authenticate",
+	    "Bearer error=\"invalid_token\"");
+	return (api_reply_json(req, 401, j));
+}
+
+enum api_step
+api_begin(struct http_request *req, struct api_ctx **out, int flags)
+{
+	struct api_ctx	*c;
+	const char	*tok;
+	size_t		 len;
+	enum auth_result r;
+	enum api_step	 s;
+
+	c = api_ctx_get(req);
+	*out = c;
+
+	switch (c->phase) {
+	case PHASE_JWKS_WAIT:
+		if (!core_wait_woken(&c->wait))
+			return (API_WAIT);
+		core_wait_leave(&c->wait);
+		c->phase = PHASE_JWKS_DONE;
+		/* FALLTHROUGH */
+	case PHASE_TOKEN:
+	case PHASE_JWKS_DONE:
+		if (!auth_sso_bearer(req, &tok, &len)) {
+			signin_reply_401(req, "missing_token");
+			return (API_DONE);
+		}
+		r = auth_sso_verify(tok, len, &c->claims);
+		if (r == AUTH_UNKNOWN_KID && c->phase == PHASE_TOKEN &&
+		    auth_sso_jwks_refresh(signin_jwks_done)) {
+			/* A key we have not seen yet: wait for the JWKS. */
+			c->phase = PHASE_JWKS_WAIT;
+			(void)core_wait_park(&c->wait, req, "jwks", 0, 0);
+			return (API_WAIT);
+		}
+		if (r != AUTH_OK) {
+			signin_reply_401(req, auth_result_code(r));
+			return (API_DONE);
+		}
+		c->phase = PHASE_PRINCIPAL;
+		/* FALLTHROUGH */
+	case PHASE_PRINCIPAL:
+		if ((s = signin_principal(req, c)) != API_GO)
+			return (s);
+		c->phase = PHASE_READY;
+		break;
+	case PHASE_READY:
+		return (API_GO);
+	}
+
+	if ((flags & API_NEED_ADMIN) && !c->who.admin) {
+		api_error(req, 403, "forbidden", "administrators only", NULL);
+		return (API_DONE);
+	}
+
+	if ((flags & API_NEED_BODY) && !api_body_object(req, c))
+		return (API_DONE);
+	return (API_GO);
+}
+
+static int
+signin_set_principal(struct api_ctx *c, int64_t id, int admin,
+    const char *grants, size_t glen)
+{
+	struct auth_grant *g;
+	size_t		   n;
+
+	if (!auth_grants_parse(grants, glen, &g, &n))
+		return (0);
+	free(c->who.grants);
+	c->who.user_id = id;
+	c->who.admin = admin || c->claims.admin;
+	c->who.grants = g;
+	c->who.ngrants = n;
+	return (1);
+}
+
+/*
+ * gcc 12's analyzer follows api_state_begin() into here, loses the
+ * request's state (it lives in req->hdlr_extra, set by Kore) and calls the
+ * principal's grants a leak; the request's state frees them (flow.c).
+ */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wanalyzer-malloc-leak"
+static enum api_step
+signin_principal(struct http_request *req, struct api_ctx *c)
+{
+	struct ucache_entry *e;
+	char		     remote[64];
+	enum api_step	     s;
+	int		     admin, disabled;
+	const char	    *g;
+
+	/* A query of ours in flight must finish even if another request
+	 * warmed the cache meanwhile, or its result would leak into the
+	 * handler's next statement. */
+	if (!store_q_busy(c->q) && (e = ucache_get(c->claims.sub)) != NULL) {
+		if (e->disabled) {
+			api_error(req, 403, "user_disabled",
+			    "this user is disabled in Yard", NULL);
+			return (API_DONE);
+		}
+		c->who.user_id = e->user_id;
+		c->who.admin = e->admin || c->claims.admin;
+		if (e->ngrants > 0) {
+			c->who.grants = calloc(e->ngrants, sizeof(*e->grants));
+			if (c->who.grants == NULL) {
+				api_error(req, 500, "internal", NULL, NULL);
+				return (API_DONE);
+			}
+			memcpy(c->who.grants, e->grants,
+			    e->ngrants * sizeof(*e->grants));
+		}
+		c->who.ngrants = e->ngrants;
+		return (API_GO);
+	}
+
+	api_remote_addr(req, remote, sizeof(remote));
+	s = api_store(req, c,
+	    app.cfg.auto_provision
+		? store_user_provision(c->q, req, &c->claims, remote)
+		: store_user_signin(c->q, req, &c->claims, remote),
+	    NULL);
+	if (s != API_GO)
+		return (s);
+
+	if (store_rows(c->q) != 1) {
+		store_clear(c->q);
+		api_error(req, 403, "not_provisioned",
+		    "this user has not been created in Yard", NULL);
+		return (API_DONE);
+	}
+	/* The statement never answers NULL here; a NULL is no flag and no
+	 * grants row (a 500) rather than a crash. */
+	admin = store_val_bool(c->q, 0, 1);
+	disabled = store_val_bool(c->q, 0, 2);
+	g = store_val(c->q, 0, 3);
+	if (g == NULL ||
+	    !signin_set_principal(c, store_val_int(c->q, 0, 0), admin, g,
+		strlen(g))) {
+		store_clear(c->q);
+		api_error(req, 500, "internal", "bad grants row", NULL);
+		return (API_DONE);
+	}
+	ucache_put(c->claims.sub, c->who.user_id, admin, disabled,
+	    c->who.grants, c->who.ngrants);
+	store_clear(c->q);
+	if (disabled) {
+		api_error(req, 403, "user_disabled",
+		    "this user is disabled in Yard", NULL);
+		return (API_DONE);
+	}
+	return (API_GO);
+}
+
+#pragma GCC diagnostic pop
