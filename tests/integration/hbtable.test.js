@@ -1,4 +1,4 @@
-// The per-worker heartbeat table (src/api/agent.c, 4,096 slots): a full
+// The per-worker heartbeat table (src/api/heartbeat.c, 4,096 slots): a full
 // table answers 503 while every node in it is fresh, and hands over the
 // slot of a node that has been silent for YARD_NODE_OFFLINE_AFTER once its
 // state is flushed, so a long-running worker does not refuse new nodes
