@@ -40,7 +40,7 @@ MODULE_SRCS+=	src/store/tasks.c src/store/commands.c src/store/logs.c
 MODULE_SRCS+= src/store/agents.c
 MODULE_SRCS+= src/store/heartbeat.c
 MODULE_SRCS+= src/store/duties.c
-MODULE_SRCS+= src/api/heartbeat.c
+MODULE_SRCS+= src/api/heartbeat.c src/api/nodeauth.c
 MODULE_SRCS+=	src/store/users.c src/store/grants.c src/store/audit.c \
 		src/store/enroll.c
 MODULE_OBJS=	$(MODULE_SRCS:src/%.c=$(OBJDIR)/%.o)

@@ -249,6 +249,7 @@ kore_worker_configure(void)
 	store_init(&store);
 	store_pg_init(app.cfg.pg_dsn);
 	core_wait_routes();
-	api_worker_init();
+	api_signin_init();
+	api_agent_worker_init();
 	core_redis_start(app.cfg.redis_url);
 }

@@ -30,17 +30,7 @@
 #include "core/core.h"
 #include "store/store.h"
 
-#define NCACHE_SLOTS  4096
-#define NCACHE_TTL_MS 30000
-#define RECHECK_MS    1000 /* a parked poll without Redis */
-
-/* A node credential this worker has checked against PostgreSQL. */
-struct ncache_entry {
-	int64_t	 node_id;
-	char	 hash[65];
-	int	 revoked;
-	uint64_t loaded;
-};
+#define RECHECK_MS 1000 /* a parked poll without Redis */
 
 /* POST /agent/v1/enroll */
 enum enrol_state { ENROL_DECODE = 0, ENROL_STORE };
@@ -125,17 +115,7 @@ static struct http_state chunk_states[] = {
 	KORE_HTTP_STATE(chunk_store),
 };
 
-static void  api_agent_revoked(int64_t);
 static char *facts_text(const struct agentproto_facts *);
-
-static struct ncache_entry *ncache;
-
-/* A node was revoked on some instance. */
-static void
-on_nodes(const char *msg, size_t len)
-{
-	api_agent_revoked(strtoll(msg, NULL, 10));
-}
 
 /* Wake-ups in the form of older instances: a bare node id or "all" on
  * yard:wake, a log request id on yard:logs. */
@@ -164,9 +144,8 @@ on_logs_legacy(const char *msg, size_t len)
 void
 api_agent_worker_init(void)
 {
-	ncache = kore_calloc(NCACHE_SLOTS, sizeof(*ncache));
+	api_nodeauth_init();
 	api_heartbeat_init();
-	core_redis_route(STORE_CHAN_NODES, on_nodes);
 	core_redis_route(STORE_CHAN_WAKE, on_wake_legacy);
 	core_redis_route(STORE_CHAN_LOGS, on_logs_legacy);
 	/* One candidate per instance: worker 1. */
@@ -176,41 +155,13 @@ api_agent_worker_init(void)
 	}
 }
 
-static void
-node_key(int64_t node_id, char *buf, size_t len)
-{
-	(void)snprintf(buf, len, "node:%" PRId64, node_id);
-}
-
-/* A node was revoked (on any instance): forget its credential here and
- * end its parked poll. */
-static void
-api_agent_revoked(int64_t node_id)
-{
-	char key[32];
-
-	memset(&ncache[(uint64_t)node_id % NCACHE_SLOTS], 0, sizeof(*ncache));
-	node_key(node_id, key, sizeof(key));
-	core_wait_wake(key, 0);
-}
-
 void
 api_node_wake(int64_t node_id)
 {
 	char key[32];
 
-	node_key(node_id, key, sizeof(key));
+	api_node_key(node_id, key, sizeof(key));
 	core_wake(key);
-}
-
-void
-api_nodes_changed(int64_t node_id)
-{
-	char buf[32];
-
-	api_agent_revoked(node_id);
-	snprintf(buf, sizeof(buf), "%" PRId64, node_id);
-	(void)store_redis_publish(STORE_CHAN_NODES, buf);
 }
 
 static char *
@@ -224,74 +175,6 @@ facts_text(const struct agentproto_facts *f)
 	s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	return (s);
-}
-
-int
-api_agent_reply(struct http_request *req, int status, const char *json)
-{
-	http_response_header(req, "content-type", "application/json");
-	http_response_header(req, "cache-control", "no-store");
-	http_response(req, status, json, json == NULL ? 0 : strlen(json));
-	return (KORE_RESULT_OK);
-}
-
-int
-api_agent_error(struct http_request *req, int status, const char *code,
-    const struct agentproto_err *e)
-{
-	return (api_error(req, status, code, e != NULL ? e->msg : NULL,
-	    e != NULL && e->field[0] != '\0' ? e->field : NULL));
-}
-
-enum api_step
-api_agent_auth(struct http_request *req, struct api_ctx *c, int64_t *node)
-{
-	struct ncache_entry  *e;
-	const char	     *h;
-	char		      secret[AGENTPROTO_SECRET_LEN + 1], hex[65];
-	struct agentproto_err perr;
-	int64_t		      node_id;
-	enum api_step	      s;
-
-	if (!http_request_header(req, "authorization", &h) ||
-	    !agentproto_auth_parse(h, &node_id, secret, &perr)) {
-		api_error(req, 401, "node_unauthorized",
-		    "expected Authorization: YardNode <id>:<secret>", NULL);
-		return (API_DONE);
-	}
-	api_sha256_hex(secret, strlen(secret), hex, sizeof(hex));
-	explicit_bzero(secret, sizeof(secret));
-
-	e = &ncache[(uint64_t)node_id % NCACHE_SLOTS];
-	/* Finish our own lookup even if another request filled the slot. */
-	if (api_db_busy(c) || e->node_id != node_id ||
-	    kore_time_ms() - e->loaded > NCACHE_TTL_MS) {
-		s = api_store(req, c, store_agent_secret(c->q, req, node_id),
-		    NULL);
-		if (s != API_GO)
-			return (s);
-		memset(e, 0, sizeof(*e));
-		if (api_rows(c) == 1 && api_val(c, 0, 0) != NULL) {
-			e->node_id = node_id;
-			kore_strlcpy(e->hash, api_val(c, 0, 0),
-			    sizeof(e->hash));
-			e->revoked = store_val_bool(c->q, 0, 1);
-			e->loaded = kore_time_ms();
-		}
-		api_db_clear(c);
-	}
-	if (e->node_id != node_id || e->revoked ||
-	    CRYPTO_memcmp(e->hash, hex, 64) != 0) {
-		kore_log(LOG_NOTICE,
-		    "agent: node %" PRId64 " refused "
-		    "(unknown, revoked or wrong secret)",
-		    node_id);
-		api_error(req, 401, "node_unauthorized",
-		    "unknown node, revoked node or wrong secret", NULL);
-		return (API_DONE);
-	}
-	*node = node_id;
-	return (API_GO);
 }
 
 int
@@ -432,7 +315,7 @@ poll_read(struct http_request *req)
 
 	/* Nothing yet: park until a wake-up or the deadline; without Redis
 	 * read the ledger again every second. */
-	node_key(f->node, key, sizeof(key));
+	api_node_key(f->node, key, sizeof(key));
 	req->fsm_state = POLL_PARKED;
 	(void)core_wait_park(&c->wait, req, key,
 	    f->t0 + (uint64_t)f->wait * 1000, RECHECK_MS);

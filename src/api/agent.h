@@ -2,7 +2,8 @@
  * Copyright (c) 2026 Yard authors.  ISC licence.
  *
  * What the agent side's handlers share (agent.c, heartbeat.c): the node's
- * sign-in and the protocol's replies.  Nothing outside them includes this.
+ * sign-in and the protocol's replies (nodeauth.c).  Nothing outside them
+ * includes this.
  */
 
 #ifndef API_AGENT_H
@@ -28,6 +29,11 @@ int api_agent_reply(struct http_request *, int status, const char *json);
 /* A decoding error (e names the field); returns KORE_RESULT_OK. */
 int api_agent_error(struct http_request *, int status, const char *code,
     const struct agentproto_err *e);
+
+/* Worker start: the credential cache and its revocation route. */
+void api_nodeauth_init(void);
+/* The waiting room's key of a node's long-poll ("node:<id>"). */
+void api_node_key(int64_t, char *, size_t);
 
 /* Worker start: the heartbeat table and its flush timer. */
 void api_heartbeat_init(void);

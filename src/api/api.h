@@ -106,9 +106,9 @@ enum api_step api_begin(struct http_request *, struct api_ctx **, int);
 /* Permission cache: drop every cached principal (grants changed); with
  * publish, on every worker of every instance too. */
 void api_authz_changed(int publish);
-/* Worker start: the principal cache's Redis route, the agent side's
- * timers and duties (before core_redis_start()). */
-void api_worker_init(void);
+/* Worker start: the principal cache's Redis route (before
+ * core_redis_start()). */
+void api_signin_init(void);
 
 /*
  * Replies (reply.c); each returns KORE_RESULT_OK so that a plain handler
@@ -171,12 +171,13 @@ void api_random_token(char *, size_t);
 /* Lower-case hex SHA-256 (65 bytes with NUL). */
 void api_sha256_hex(const char *, size_t, char *, size_t);
 
-/*
- * Nodes and agents (agent.c): wake a node's parked long-poll on every
- * instance; drop cached node credentials after a revocation.
- */
+/* Nodes and agents (agent.c): wake a node's parked long-poll on every
+ * instance; worker start of the agent side (credentials, heartbeat table,
+ * Redis routes, worker 1's duties). */
 void api_node_wake(int64_t);
 void api_agent_worker_init(void);
+/* nodeauth.c: drop a node's cached credential here and on every instance
+ * after a revocation, and end its parked poll. */
 void api_nodes_changed(int64_t);
 
 /* UI: load pages and assets at start-up (parent). */

@@ -153,18 +153,6 @@ api_state(enum api_step s)
 }
 
 int
-api_state_begin(struct http_request *req, int flags, int next)
-{
-	struct api_ctx *c;
-	enum api_step	s;
-
-	if ((s = api_begin(req, &c, flags)) != API_GO)
-		return (api_state(s));
-	req->fsm_state = (u_int8_t)next;
-	return (HTTP_STATE_CONTINUE);
-}
-
-int
 api_db_busy(struct api_ctx *c)
 {
 	return (store_q_busy(c->q));

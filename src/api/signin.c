@@ -65,10 +65,9 @@ on_authz(const char *msg, size_t len)
 }
 
 void
-api_worker_init(void)
+api_signin_init(void)
 {
 	core_redis_route(STORE_CHAN_AUTHZ, on_authz);
-	api_agent_worker_init();
 }
 
 void
@@ -335,3 +334,15 @@ signin_principal(struct http_request *req, struct api_ctx *c)
 }
 
 #pragma GCC diagnostic pop
+
+int
+api_state_begin(struct http_request *req, int flags, int next)
+{
+	struct api_ctx *c;
+	enum api_step	s;
+
+	if ((s = api_begin(req, &c, flags)) != API_GO)
+		return (api_state(s));
+	req->fsm_state = (u_int8_t)next;
+	return (HTTP_STATE_CONTINUE);
+}
