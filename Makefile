@@ -35,6 +35,7 @@ MODULE_SRCS=	$(PURE_SRCS) src/app.c src/auth/sso.c src/store/db.c \
 		src/api/enroll.c src/api/commands.c src/api/agent.c src/api/logs.c \
 		src/api/tasks.c src/core/leader.c src/store/pg.c src/store/query.c src/store/nodes.c src/core/wait.c \
 		src/core/route.c
+MODULE_SRCS+=	src/store/pool.c
 MODULE_OBJS=	$(MODULE_SRCS:src/%.c=$(OBJDIR)/%.o)
 
 UNIT_TESTS=	$(OBJDIR)/tests/test_settings $(OBJDIR)/tests/test_auth \
