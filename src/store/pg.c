@@ -8,9 +8,10 @@
  *
  * Kore opens a pool connection with a blocking PQconnectdb() whenever it
  * has fewer than its maximum, and keeps a connection that died in its
- * pool.  So: store_pg_down() is 1 while PostgreSQL is known unreachable
- * (our own pool found so, or a probe runs) or a dead Kore connection is
- * being reset, and a job checks it before asking Kore for a connection.
+ * pool.  So: store_pg_down() is 1 unless a connection of our own pool is
+ * up (which it then opens), while a probe runs, and while a dead Kore
+ * connection is being reset; a job checks it before asking Kore for a
+ * connection.
  * A dead Kore connection is reset in the background (PQresetStart(), then
  * PQresetPoll() on a timer) once Kore has taken it back into its free
  * list: nothing takes it from there meanwhile, since its only users ask
@@ -87,7 +88,9 @@ pg_probe_start(uint64_t now)
 int
 store_pg_down(void)
 {
-	return (probe.db != NULL || reset.db != NULL || store_pool_down());
+	/* Kore connects with a blocking PQconnectdb(): only while a
+	 * connection of ours shows that PostgreSQL answers. */
+	return (probe.db != NULL || reset.db != NULL || !store_pool_ready());
 }
 
 void

@@ -104,6 +104,27 @@ store_pool_down(void)
 	return (down);
 }
 
+static int pool_up(void);
+static int pool_count(enum pc_state);
+
+int
+store_pool_ready(void)
+{
+	int i;
+
+	if (pool_up() > 0)
+		return (1);
+	if (down || pool_count(PC_CONNECTING) > 0)
+		return (0);
+	for (i = 0; i < POOL_MAX; i++) {
+		if (pool[i].state == PC_CLOSED) {
+			pool_connect(&pool[i], kore_time_ms());
+			break;
+		}
+	}
+	return (pool_up() > 0);
+}
+
 /* Watch pc's socket for what it waits for (level-triggered). */
 static void
 pool_watch(struct pool_conn *pc, int events)
@@ -198,14 +219,17 @@ pool_connect_failed(struct pool_conn *pc, const char *why, uint64_t now)
 {
 	struct store_q *q;
 
-	if (!down && pool_up() == 0)
-		kore_log(LOG_WARNING, "store: postgresql: unreachable: %s",
-		    why);
+	char msg[STORE_WHY_LEN];
+
+	kore_strlcpy(msg, why, sizeof(msg)); /* why may be pc->db's */
 	pool_close(pc);
 	retry_at = now + POOL_RETRY_MS;
 	if (pool_up() > 0 || pool_count(PC_CONNECTING) > 0)
 		return;
 	/* Nothing left: answer everyone at once until a connect works. */
+	if (!down)
+		kore_log(LOG_WARNING, "store: postgresql: unreachable: %s",
+		    msg);
 	down = 1;
 	while ((q = TAILQ_FIRST(&waiters)) != NULL) {
 		pool_unqueue(q);

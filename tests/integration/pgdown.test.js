@@ -6,8 +6,8 @@
 // blocking connect would hold a worker for connect_timeout (2 s in the
 // test stack), so /healthz must never take a second; the API must answer
 // 503 (not hang, not 500) while PostgreSQL is away, no worker may die,
-// and everything works again once it is back.  p50/p99 are printed here
-// and measured by make bench (B9), not asserted.
+// and everything works again once it is back.  Then Redis is frozen.
+// p50/p99 are printed here and measured by make bench (B9), not asserted.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
@@ -94,6 +94,26 @@ test('PostgreSQL frozen under load: no worker waits for a connect', async () => 
   await sleep(1000);
   seen = lanes.take();
   assert.ok(seen.length > 0 && seen.every((a) => a.status === 200), JSON.stringify(answers(seen)));
+});
+
+// Redis connects are hiredis's non-blocking ones: a Redis that accepts
+// connections and never answers (frozen past the 5 s PING limit, so the
+// workers reconnect to it) must not hold /healthz or the API either.
+test('Redis frozen under load: /healthz and the API keep answering', async () => {
+  lanes.take();
+  process.kill(s.redis.proc.pid, 'SIGSTOP');
+  let h, seen;
+  try {
+    h = await probe(s.yard.url, 7000);
+  } finally {
+    seen = lanes.take();
+    process.kill(s.redis.proc.pid, 'SIGCONT');
+  }
+  console.log(`# /healthz while Redis is frozen: ${fmt(h.stats)}; API ${JSON.stringify(answers(seen))}`);
+  assert.deepStrictEqual(h.failed, [], 'every /healthz answered 200');
+  assert.ok(h.stats.max < 1000, `/healthz max ${h.stats.max.toFixed(1)} ms`);
+  assert.ok(seen.length > 0 && seen.every((a) => a.status === 200), JSON.stringify(answers(seen)));
+  assert.ok(stats(seen.map((a) => a.ms)).max < 1000, 'the API did not wait for Redis');
 });
 
 test('no worker died', async () => {
