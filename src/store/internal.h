@@ -34,7 +34,11 @@ struct pool_conn;
 struct store_q {
 	enum store_q_phase   phase;
 	struct http_request *req; /* woken when there is news */
-	struct pool_conn    *pc; /* the connection reserved or in use */
+	void (*cb)(struct store_q *, void *); /* or called (no request) */
+	void *cb_arg;
+	TAILQ_ENTRY(store_q) ready; /* cb owed */
+	int		  notified;
+	struct pool_conn *pc; /* the connection reserved or in use */
 	TAILQ_ENTRY(store_q) wait; /* in the pool's queue */
 	int	       queued;
 	int	       failed; /* the statement failed */
@@ -64,6 +68,15 @@ int		     store_pool_ready(void);
 enum store_pool_take store_pool_take(struct store_q *);
 int  store_pool_send(struct store_q *, const char *, int, const char *const *);
 void store_pool_drop(struct store_q *);
+
+/*
+ * A background job's statements (no request): store_run(q, NULL, ...) as
+ * a request would, and where a request would be woken cb(q, arg) is
+ * called, from a timer (never from inside store_run()), to call
+ * store_run() again.  Its statements go before requests' in the queue.
+ */
+void store_q_bind(struct store_q *, void (*cb)(struct store_q *, void *),
+    void *arg);
 
 /* Decimal text of a number, for a statement parameter. */
 #define STORE_NUM(buf, v) \

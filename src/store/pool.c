@@ -75,6 +75,8 @@ static char	   *conninfo;
 static uint64_t	    connect_ms = POOL_CONNECT_MS;
 static int	    down; /* a connect failed and no connection is up */
 static uint64_t	    retry_at; /* no new connect before */
+static TAILQ_HEAD(, store_q) ready = TAILQ_HEAD_INITIALIZER(ready);
+static int notify_timer;
 
 void
 store_pool_init(const char *dsn)
@@ -218,8 +220,7 @@ static void
 pool_connect_failed(struct pool_conn *pc, const char *why, uint64_t now)
 {
 	struct store_q *q;
-
-	char msg[STORE_WHY_LEN];
+	char		msg[STORE_WHY_LEN];
 
 	kore_strlcpy(msg, why, sizeof(msg)); /* why may be pc->db's */
 	pool_close(pc);
@@ -453,11 +454,43 @@ pool_tick(void *arg, uint64_t now)
 	pool_demand(now);
 }
 
+/* Background statements' callbacks, run from a timer: never inside
+ * store_run() or the pool's own bookkeeping. */
+static void
+pool_notify(void *arg, uint64_t now)
+{
+	struct store_q *q;
+
+	notify_timer = 0;
+	while ((q = TAILQ_FIRST(&ready)) != NULL) {
+		TAILQ_REMOVE(&ready, q, ready);
+		q->notified = 0;
+		q->cb(q, q->cb_arg);
+	}
+}
+
 static void
 pool_wake(struct store_q *q)
 {
-	if (q->req != NULL)
+	if (q->req != NULL) {
 		http_request_wakeup(q->req);
+		return;
+	}
+	if (q->cb == NULL || q->notified)
+		return;
+	TAILQ_INSERT_TAIL(&ready, q, ready);
+	q->notified = 1;
+	if (!notify_timer) {
+		kore_timer_add(pool_notify, 0, NULL, KORE_TIMER_ONESHOT);
+		notify_timer = 1;
+	}
+}
+
+void
+store_q_bind(struct store_q *q, void (*cb)(struct store_q *, void *), void *arg)
+{
+	q->cb = cb;
+	q->cb_arg = arg;
 }
 
 enum store_pool_take
@@ -475,7 +508,11 @@ store_pool_take(struct store_q *q)
 	}
 	if (nwaiters >= POOL_QUEUE_MAX)
 		return (STORE_POOL_FULL);
-	TAILQ_INSERT_TAIL(&waiters, q, wait);
+	/* A background job never waits behind requests. */
+	if (q->cb != NULL)
+		TAILQ_INSERT_HEAD(&waiters, q, wait);
+	else
+		TAILQ_INSERT_TAIL(&waiters, q, wait);
 	q->queued = 1;
 	nwaiters++;
 	/* May answer q at once (PostgreSQL refusing): see q->phase. */
@@ -524,6 +561,10 @@ store_pool_drop(struct store_q *q)
 {
 	struct pool_conn *pc;
 
+	if (q->notified) {
+		TAILQ_REMOVE(&ready, q, ready);
+		q->notified = 0;
+	}
 	pool_unqueue(q);
 	if ((pc = q->pc) == NULL)
 		return;
