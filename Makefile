@@ -43,6 +43,7 @@ MODULE_SRCS+= src/store/duties.c
 MODULE_SRCS+= src/api/heartbeat.c src/api/nodeauth.c
 MODULE_SRCS+=	src/store/users.c src/store/grants.c src/store/audit.c \
 		src/store/enroll.c
+MODULE_SRCS+=	src/store/pool.c
 MODULE_OBJS=	$(MODULE_SRCS:src/%.c=$(OBJDIR)/%.o)
 
 UNIT_TESTS=	$(OBJDIR)/tests/test_settings $(OBJDIR)/tests/test_auth \

@@ -11,6 +11,7 @@
 #   B6 yard-agent idle RSS next to zabbix_agentd's, both running now.
 #   B7 yard-agent RSS with 50 supervised tasks; start-to-running latency.
 #   B8 log follow delay: a line a task writes -> the follow in the API.
+#   B9 /healthz while PostgreSQL is stopped, then frozen, under API load.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -211,3 +212,24 @@ echo "workers killed by the sandbox during the bench: $deaths"
     [ "$d_verdict" = within ] && [ "$sw_verdict" = within ] &&
     [ "$rss_verdict" = within ] && [ "$lf_verdict" = within ] &&
     [ "$deaths" -eq 0 ]
+
+# B9 /healthz while PostgreSQL is down: stopped (pg_ctl -m fast), then
+# frozen (postmaster SIGSTOPped, the database's backends ended, so that a
+# connect is accepted and never answered), 20 clients listing nodes and
+# tasks meanwhile; no worker may wait for a connect (SPEC 13: p99 <= 50 ms).
+# Last: it takes PostgreSQL away.  The status of the verdicts above first
+# (set -e has stopped the script already when the last of them failed).
+before=$?
+echo "B9: /healthz while PostgreSQL is down, 20 clients on the API"
+node "$top/tests/bench/pgdown.js" "http://127.0.0.1:$yport" "$token" \
+    "$dir/pg" "$pgport" yard >"$dir/pgdown.out" 2>&1 || pgd_rc=$?
+sed 's/^/  /' "$dir/pgdown.out"
+pgd_verdict=$(awk '/^(stopped|frozen): / {
+	for (i = 1; i < NF; i++) if ($i == "p99") { n++; if ($(i + 1) + 0 > 50) over = 1 }
+	} END { print (n == 2 && !over) ? "within" : "OVER" }' "$dir/pgdown.out")
+[ "${pgd_rc:-0}" -eq 0 ] || pgd_verdict=OVER
+echo "  /healthz p99 <= 50 ms while stopped and while frozen: $pgd_verdict budget"
+pgd_deaths=$(grep -c -E "died from sandbox violation|exited with status" \
+    "$dir/yard.log" || true)
+echo "workers lost during the bench: $pgd_deaths"
+[ "$before" -eq 0 ] && [ "$pgd_verdict" = within ] && [ "$pgd_deaths" -eq 0 ]

@@ -212,8 +212,9 @@ kore_parent_configure(int argc, char **argv)
 	if (!store_db_migrate(app.cfg.pg_dsn, dir, (int)app.cfg.pg_start_wait,
 		err, sizeof(err)))
 		fatal("%s", err);
-	if (!kore_pgsql_register(STORE_DB, app.cfg.pg_dsn) ||
-	    !kore_pgsql_register(STORE_DB_BG, app.cfg.pg_dsn))
+	/* Kore's pool serves the background jobs only: requests use the
+	 * store's own connections (store_pg_init(), per worker). */
+	if (!kore_pgsql_register(STORE_DB_BG, app.cfg.pg_dsn))
 		fatal("cannot register the database");
 
 	kore_log(LOG_NOTICE, "yard %s: %zu verification key(s), issuer %s",

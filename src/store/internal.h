@@ -8,6 +8,8 @@
 #ifndef STORE_INTERNAL_H
 #define STORE_INTERNAL_H
 
+#include <sys/queue.h>
+
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -17,12 +19,14 @@
 #include "auth/auth.h"
 #include "store/store.h"
 
-struct store_q {
-	struct kore_pgsql sql;
-	int		  phase;
-	PGresult	 *res; /* last result, owned */
-	enum store_err	  err;
-	char		  column[16];
+#define STORE_WHY_LEN 256
+
+/* Where a request's statement is (q->phase). */
+enum store_q_phase {
+	STORE_Q_IDLE = 0,
+	STORE_Q_QUEUED, /* waiting for a connection, or woken to send */
+	STORE_Q_RUNNING, /* sent; the answer comes */
+	STORE_Q_DONE /* answered (q->failed or not), not yet collected */
 };
 
 /*
@@ -32,6 +36,54 @@ struct store_q {
  */
 enum store_step store_run(struct store_q *, struct http_request *,
     const char *sql, int n, const char *const *vals);
+struct pool_conn;
+
+struct store_q {
+	enum store_q_phase   phase;
+	struct http_request *req; /* woken when there is news */
+	void (*cb)(struct store_q *, void *); /* or called (no request) */
+	void *cb_arg;
+	TAILQ_ENTRY(store_q) ready; /* cb owed */
+	int		  notified;
+	struct pool_conn *pc; /* the connection reserved or in use */
+	TAILQ_ENTRY(store_q) wait; /* in the pool's queue */
+	int	       queued;
+	int	       failed; /* the statement failed */
+	PGresult      *res; /* last result, owned */
+	PGresult      *fail; /* its error answer, owned */
+	char	       why[STORE_WHY_LEN]; /* failed without an answer */
+	enum store_err err;
+	char	       column[16];
+};
+
+/*
+ * The store's own PostgreSQL connections (pool.c).  store_pool_take()
+ * reserves a free connection for q (q->pc), or queues q, which is then
+ * woken with a connection (q->pc) or answered (q->phase STORE_Q_DONE,
+ * PostgreSQL down); store_pool_send() sends on q->pc (0: failed at once,
+ * q->why says why); store_pool_drop() forgets q wherever it is.
+ */
+enum store_pool_take {
+	STORE_POOL_GOT,
+	STORE_POOL_QUEUED,
+	STORE_POOL_FULL /* the queue is full */
+};
+void store_pool_init(const char *conninfo);
+int  store_pool_down(void);
+/* 1 when a connection is up; else 0, and one is opened if none is. */
+int		     store_pool_ready(void);
+enum store_pool_take store_pool_take(struct store_q *);
+int  store_pool_send(struct store_q *, const char *, int, const char *const *);
+void store_pool_drop(struct store_q *);
+
+/*
+ * A background job's statements (no request): store_run(q, NULL, ...) as
+ * a request would, and where a request would be woken cb(q, arg) is
+ * called, from a timer (never from inside store_run()), to call
+ * store_run() again.  Its statements go before requests' in the queue.
+ */
+void store_q_bind(struct store_q *, void (*cb)(struct store_q *, void *),
+    void *arg);
 
 /* Decimal text of a number, for a statement parameter. */
 #define STORE_NUM(buf, v) \

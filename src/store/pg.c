@@ -1,21 +1,23 @@
 /*
  * Copyright (c) 2026 Yard authors.  ISC licence.
  *
- * PostgreSQL connections that die, and knowing when PostgreSQL is back.
+ * PostgreSQL connections that die, and knowing when PostgreSQL is back,
+ * for the background jobs still on Kore's pgsql pool (the heartbeat flush,
+ * database STORE_DB_BG).  Request statements run on the store's own
+ * connections (pool.c), which never block.
  *
- * Kore keeps a connection that died while idle (PostgreSQL restarted, a
- * proxy cut it) in its pool, and every statement on it fails at once.
- * When a statement could not even be sent (it never reached epoll), the
- * connection is reset there with PQreset(): blocking, bounded by
- * connect_timeout, and answered at once by a refused connect.  A reset
- * started in the background instead (PQresetStart()) let Kore hand the
- * connection to a queued statement mid-reset, which killed a worker in
- * tests/integration's black-holed runs: the background reset is withdrawn
- * until it can own the connection (XXX: issue 8).  When Kore itself
- * dropped the connection or could not open one, a probe connection of our
- * own (PQconnectStart) finds out when PostgreSQL answers again; meanwhile
- * callers answer 503 at once rather than ask Kore for a connection,
- * because Kore opens new pool connections with a blocking PQconnectdb().
+ * Kore opens a pool connection with a blocking PQconnectdb() whenever it
+ * has fewer than its maximum, and keeps a connection that died in its
+ * pool.  So: store_pg_down() is 1 unless a connection of our own pool is
+ * up (which it then opens), while a probe runs, and while a dead Kore
+ * connection is being reset; a job checks it before asking Kore for a
+ * connection.
+ * A dead Kore connection is reset in the background (PQresetStart(), then
+ * PQresetPoll() on a timer) once Kore has taken it back into its free
+ * list: nothing takes it from there meanwhile, since its only users ask
+ * store_pg_down() first.  When Kore itself dropped the connection or
+ * could not open one, a probe connection of our own (PQconnectStart)
+ * finds out when PostgreSQL answers again.
  */
 
 #include <poll.h>
@@ -24,7 +26,7 @@
 #include <kore/kore.h>
 #include <kore/pgsql.h>
 
-#include "store/store.h"
+#include "store/internal.h"
 
 #define PG_TICK_MS    50
 #define PG_CONNECT_MS 5000
@@ -41,14 +43,25 @@ struct pg_probe {
 static void pg_tick(void *, uint64_t);
 static int  pg_ready(PGconn *, short);
 
+/* A dead Kore connection: reset once Kore has it back, then polled. */
+struct pg_reset {
+	PGconn			 *db; /* NULL: none */
+	PostgresPollingStatusType polling;
+	uint64_t		  started;
+	uint64_t		  retry_at;
+	int			  active; /* PQresetStart() succeeded */
+};
+
 static int	       timer_on;
 static char	      *conninfo;
 static struct pg_probe probe;
+static struct pg_reset reset;
 
 void
 store_pg_init(const char *dsn)
 {
 	conninfo = kore_strdup(dsn);
+	store_pool_init(dsn);
 }
 
 static void
@@ -75,7 +88,9 @@ pg_probe_start(uint64_t now)
 int
 store_pg_down(void)
 {
-	return (probe.db != NULL);
+	/* Kore connects with a blocking PQconnectdb(): only while a
+	 * connection of ours shows that PostgreSQL answers. */
+	return (probe.db != NULL || reset.db != NULL || !store_pool_ready());
 }
 
 void
@@ -102,14 +117,28 @@ store_pg_failed(struct kore_pgsql *sql)
 	if ((db = sql->conn->db) == NULL || PQstatus(db) != CONNECTION_BAD)
 		return;
 	/*
-	 * Only a statement that was never sent: its socket is on no epoll
-	 * list, so Kore's release cannot trip over the new one.  A statement
-	 * that failed on the wire leaves its connection to the next user,
-	 * whose send then fails here.
+	 * libpq closed the socket when it read the end of the connection
+	 * (closing also took it off epoll).  Kore's release of a scheduled
+	 * statement would take PQsocket() (-1) off epoll, which is fatal to
+	 * the worker: tell it the statement is not scheduled.
 	 */
-	if (sql->flags & KORE_PGSQL_SCHEDULED)
+	if ((sql->flags & KORE_PGSQL_SCHEDULED) && PQsocket(db) < 0)
+		sql->flags &= ~KORE_PGSQL_SCHEDULED;
+	if (reset.db != NULL)
 		return;
-	PQreset(db);
+	/*
+	 * Not now: the caller releases the statement next, and Kore's
+	 * release takes the old socket off epoll (fatal if it were gone).
+	 * The timer starts the reset once the connection is back in Kore's
+	 * free list, where store_pg_down() keeps every user away from it.
+	 */
+	kore_log(LOG_WARNING,
+	    "postgresql: connection lost; resetting it "
+	    "in the background");
+	reset.db = db;
+	reset.active = 0;
+	reset.retry_at = 0;
+	pg_timer();
 }
 
 static int
@@ -125,8 +154,35 @@ pg_ready(PGconn *db, short events)
 }
 
 static void
+pg_reset_tick(uint64_t now)
+{
+	if (!reset.active || now - reset.started > PG_CONNECT_MS) {
+		reset.active = 0;
+		if (now < reset.retry_at)
+			return;
+		reset.active = PQresetStart(reset.db) == 1;
+		reset.polling = PGRES_POLLING_WRITING;
+		reset.started = now;
+		reset.retry_at = now + PG_RETRY_MS;
+		return;
+	}
+	if (pg_ready(reset.db,
+		reset.polling == PGRES_POLLING_READING ? POLLIN : POLLOUT))
+		reset.polling = PQresetPoll(reset.db);
+	if (reset.polling == PGRES_POLLING_FAILED)
+		reset.active = 0;
+	else if (reset.polling == PGRES_POLLING_OK) {
+		reset.db = NULL;
+		reset.active = 0;
+		kore_log(LOG_NOTICE, "postgresql: connection reset");
+	}
+}
+
+static void
 pg_tick(void *arg, uint64_t now)
 {
+	if (reset.db != NULL)
+		pg_reset_tick(now);
 	if (probe.db != NULL) {
 		if (!probe.active || now - probe.started > PG_CONNECT_MS) {
 			probe.active = 0;

@@ -1,13 +1,13 @@
 /*
  * Copyright (c) 2026 Yard authors.  ISC licence.
  *
- * One request's statements on Kore's async PostgreSQL pool.
+ * One request's statements, on the store's own connections (pool.c).
  *
- * When the request pool is busy Kore queues the statement and wakes one
- * waiter per released connection; a queued statement is its own phase so
- * that a woken request always goes on to use the connection (otherwise
- * the rest of Kore's queue stalls), and store_q_busy() keeps a caller on
- * the statement it started.
+ * store_run() is called again with the same arguments on every re-entry
+ * until it answers: queued for a connection, it stays queued (a wake-up
+ * for something else does not lose its place); woken with a connection,
+ * it sends; sent, it waits for the pool to collect the answer into q.
+ * store_q_busy() keeps a caller on the statement it started.
  */
 
 #include <stdlib.h>
@@ -15,20 +15,24 @@
 
 #include <kore/kore.h>
 #include <kore/http.h>
-#include <kore/pgsql.h>
 
 #include "store/internal.h"
-
-enum q_phase { Q_IDLE = 0, Q_QUEUED, Q_RUNNING, Q_DRAINING };
 
 struct store_q *
 store_q_new(void)
 {
-	struct store_q *q;
+	return (kore_calloc(1, sizeof(struct store_q)));
+}
 
-	q = kore_calloc(1, sizeof(*q));
-	kore_pgsql_init(&q->sql);
-	return (q);
+static void
+q_forget(struct store_q *q)
+{
+	if (q->fail != NULL) {
+		PQclear(q->fail);
+		q->fail = NULL;
+	}
+	q->failed = 0;
+	q->why[0] = '\0';
 }
 
 void
@@ -36,7 +40,8 @@ store_q_free(struct store_q *q)
 {
 	if (q == NULL)
 		return;
-	kore_pgsql_cleanup(&q->sql);
+	store_pool_drop(q);
+	q_forget(q);
 	store_clear(q);
 	kore_free(q);
 }
@@ -44,7 +49,7 @@ store_q_free(struct store_q *q)
 int
 store_q_busy(const struct store_q *q)
 {
-	return (q != NULL && q->phase != Q_IDLE);
+	return (q != NULL && q->phase != STORE_Q_IDLE);
 }
 
 enum store_err
@@ -55,18 +60,16 @@ store_q_err(const struct store_q *q, const char **column)
 	return (q->err);
 }
 
-/* Classify the failure of q->sql, log what needs logging, reset q. */
+/* Classify the failure of q's statement, log what needs logging. */
 static enum store_step
 q_fail(struct store_q *q)
 {
 	const char *st, *cn;
 
-	/* A connection that died is brought back in the background. */
-	store_pg_failed(&q->sql);
 	st = cn = NULL;
-	if (q->sql.result != NULL) {
-		st = PQresultErrorField(q->sql.result, PG_DIAG_SQLSTATE);
-		cn = PQresultErrorField(q->sql.result, PG_DIAG_CONSTRAINT_NAME);
+	if (q->fail != NULL) {
+		st = PQresultErrorField(q->fail, PG_DIAG_SQLSTATE);
+		cn = PQresultErrorField(q->fail, PG_DIAG_CONSTRAINT_NAME);
 	}
 	q->column[0] = '\0';
 	if (st != NULL && strcmp(st, "23505") == 0) {
@@ -84,88 +87,86 @@ q_fail(struct store_q *q)
 		q->err = STORE_E_VALUE;
 	} else if (st != NULL && strncmp(st, "08", 2) != 0 &&
 	    strncmp(st, "57", 2) != 0) {
-		kore_pgsql_logerror(&q->sql);
+		kore_log(LOG_NOTICE, "pgsql error: %s",
+		    PQresultErrorMessage(q->fail));
 		q->err = STORE_E_INTERNAL;
 	} else {
 		kore_log(LOG_WARNING, "store: postgresql: %s",
-		    q->sql.error != NULL ? q->sql.error : "unavailable");
+		    q->fail != NULL	    ? PQresultErrorMessage(q->fail)
+			: q->why[0] != '\0' ? q->why
+					    : "unavailable");
 		q->err = STORE_E_DOWN;
 	}
-	kore_pgsql_cleanup(&q->sql);
-	kore_pgsql_init(&q->sql);
-	q->phase = Q_IDLE;
+	store_clear(q);
+	q_forget(q);
+	q->phase = STORE_Q_IDLE;
 	return (STORE_ERR);
+}
+
+/* The pool answered q: collect. */
+static enum store_step
+q_end(struct store_q *q)
+{
+	if (q->failed)
+		return (q_fail(q));
+	q->phase = STORE_Q_IDLE;
+	return (STORE_OK);
+}
+
+static enum store_step
+q_wait(struct store_q *q)
+{
+	if (q->req != NULL)
+		http_request_sleep(q->req);
+	return (STORE_WAIT);
 }
 
 enum store_step
 store_run(struct store_q *q, struct http_request *req, const char *sql, int n,
     const char *const *vals)
 {
+	if (req != NULL)
+		q->req = req;
 	switch (q->phase) {
-	case Q_QUEUED:
-		/*
-		 * Woken, by Kore's connection queue or by something else
-		 * (which leaves our entry in the queue: drop it, or a later
-		 * wake-up would be spent on us).
-		 */
-		kore_pgsql_cleanup(&q->sql);
-		kore_pgsql_init(&q->sql);
-		q->phase = Q_IDLE;
-		/* FALLTHROUGH */
-	case Q_IDLE:
+	case STORE_Q_IDLE:
 		store_clear(q);
+		q_forget(q);
 		q->err = STORE_E_NONE;
 		q->column[0] = '\0';
-		/* Reconnecting in the background: do not let Kore connect
-		 * (it would block); fail at once. */
-		if (store_pg_down()) {
+		/* PostgreSQL known away: answer at once, do not queue. */
+		if (store_pool_down()) {
 			q->err = STORE_E_DOWN;
 			return (STORE_ERR);
 		}
-		if (q->sql.req == NULL && req != NULL)
-			kore_pgsql_bind_request(&q->sql, req);
-		if (!kore_pgsql_setup(&q->sql, STORE_DB, KORE_PGSQL_ASYNC)) {
-			/* All connections busy: Kore queued us; retry later. */
-			if (q->sql.state == KORE_PGSQL_STATE_INIT &&
-			    q->sql.error == NULL) {
-				q->phase = Q_QUEUED;
-				return (STORE_WAIT);
-			}
-			return (q_fail(q));
-		}
-		if (!kore_pgsql_query_param_fields(&q->sql, sql, 0, n,
-			(const char **)(uintptr_t)vals, NULL, NULL))
-			return (q_fail(q));
-		q->phase = Q_RUNNING;
-		return (STORE_WAIT);
-	case Q_RUNNING:
-		switch (q->sql.state) {
-		case KORE_PGSQL_STATE_WAIT:
-			return (STORE_WAIT);
-		case KORE_PGSQL_STATE_RESULT:
-			q->res = q->sql.result;
-			q->sql.result = NULL;
-			kore_pgsql_continue(&q->sql);
+		q->phase = STORE_Q_QUEUED;
+		switch (store_pool_take(q)) {
+		case STORE_POOL_GOT:
 			break;
-		case KORE_PGSQL_STATE_DONE:
-			break;
-		case KORE_PGSQL_STATE_ERROR:
+		case STORE_POOL_QUEUED:
+			/* Answered at once when PostgreSQL refused. */
+			if (q->phase == STORE_Q_DONE)
+				return (q_end(q));
+			return (q_wait(q));
+		case STORE_POOL_FULL:
 		default:
+			kore_strlcpy(q->why, "no available connection",
+			    sizeof(q->why));
 			return (q_fail(q));
 		}
-		q->phase = Q_DRAINING;
 		/* FALLTHROUGH */
-	case Q_DRAINING:
-		if (q->sql.state == KORE_PGSQL_STATE_WAIT)
-			return (STORE_WAIT);
-		if (q->sql.state == KORE_PGSQL_STATE_ERROR)
+	case STORE_Q_QUEUED:
+		if (q->pc == NULL)
+			return (q_wait(q));
+		if (!store_pool_send(q, sql, n, vals))
 			return (q_fail(q));
-		if (q->sql.state == KORE_PGSQL_STATE_DONE)
-			kore_pgsql_continue(&q->sql);
-		kore_pgsql_cleanup(&q->sql);
-		kore_pgsql_init(&q->sql);
-		q->phase = Q_IDLE;
-		return (STORE_OK);
+		/* Answered at once when the connection died sending. */
+		if (q->phase == STORE_Q_DONE)
+			return (q_end(q));
+		return (q_wait(q));
+	case STORE_Q_RUNNING:
+		return (q_wait(q));
+	case STORE_Q_DONE:
+		return (q_end(q));
 	}
 	return (q_fail(q));
 }

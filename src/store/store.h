@@ -29,9 +29,9 @@
 struct http_request;
 struct auth_principal;
 
-/* Kore's database names: requests, and the background jobs (heartbeat
- * flush), which therefore never wait behind requests. */
-#define STORE_DB    "db"
+/* Kore's database name for the background jobs (heartbeat flush).
+ * Requests use the store's own connections (src/store/pool.c), so jobs
+ * never wait behind them. */
 #define STORE_DB_BG "db-bg"
 
 /* Redis channel on which any instance announces a permission change. */
@@ -113,9 +113,12 @@ void store_clear(struct store_q *);
 
 /*
  * PostgreSQL connections that die, and knowing when PostgreSQL is back
- * (pg.c).  After a failed statement, before releasing it: repairs or
- * probes in the background.  store_pg_down(): 1 while PostgreSQL is known
- * unreachable (answer 503 at once, do not connect).
+ * (pg.c), for jobs on Kore's pool.  store_pg_failed(): after a failed
+ * statement, before releasing it: resets the connection or probes, in the
+ * background.  store_pg_down(): 1 while PostgreSQL is known unreachable
+ * or a connection is being reset: do not ask Kore for a connection (it
+ * would connect with a blocking PQconnectdb()).  store_pg_init(): at
+ * worker start; also starts the store's own connections (pool.c).
  */
 struct kore_pgsql;
 void store_pg_failed(struct kore_pgsql *);
