@@ -34,7 +34,7 @@ MODULE_SRCS=	$(PURE_SRCS) src/app.c src/appstate.c src/auth/sso.c src/store/db.c
 		src/api/users.c src/api/grants.c src/api/audit.c \
 		src/api/nodes.c src/api/health.c src/api/ui.c \
 		src/api/enroll.c src/api/commands.c src/api/agent.c src/api/logs.c \
-		src/api/tasks.c src/core/leader.c src/store/pg.c src/store/query.c src/store/nodes.c src/core/wait.c \
+		src/api/tasks.c src/core/leader.c src/store/query.c src/store/nodes.c src/core/wait.c \
 		src/core/route.c
 MODULE_SRCS+=	src/store/tasks.c src/store/commands.c src/store/logs.c
 MODULE_SRCS+= src/store/agents.c

@@ -19,7 +19,6 @@
 
 #include <kore/kore.h>
 #include <kore/http.h>
-#include <kore/pgsql.h>
 #include <kore/seccomp.h>
 
 #include <curl/curl.h>
@@ -212,10 +211,6 @@ kore_parent_configure(int argc, char **argv)
 	if (!store_db_migrate(app.cfg.pg_dsn, dir, (int)app.cfg.pg_start_wait,
 		err, sizeof(err)))
 		fatal("%s", err);
-	/* Kore's pool serves the background jobs only: requests use the
-	 * store's own connections (store_pg_init(), per worker). */
-	if (!kore_pgsql_register(STORE_DB_BG, app.cfg.pg_dsn))
-		fatal("cannot register the database");
 
 	kore_log(LOG_NOTICE, "yard %s: %zu verification key(s), issuer %s",
 	    APP_VERSION, auth_keyset_count(app.keys), app.cfg.ews_issuer);

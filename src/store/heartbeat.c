@@ -2,32 +2,26 @@
  * Copyright (c) 2026 Yard authors.  ISC licence.
  *
  * The heartbeat flush: the latest state of every node a worker heard
- * from, and the samples since, in one statement on STORE_DB_BG.  The
- * statement is driven by Kore's callback, not by a request; a 1 s timer
- * notices what Kore does not report (a connection that died mid-query, a
- * wake-up from Kore's connection queue) and sets the flush free again.
+ * from, and the samples since, in one statement on the store's own
+ * connections (pool.c), as a background job: no request, a callback
+ * instead (store_q_bind()), and ahead of requests in the pool's queue, so
+ * it never waits behind them.  At most one flush is in flight.
  */
 
 #include <stdlib.h>
 
 #include <kore/kore.h>
-#include <kore/pgsql.h>
 
 #include <jansson.h>
 
 #include "store/internal.h"
 
-#define FLUSH_TICK_MS 1000
-
-static void flush_cb(struct kore_pgsql *, void *);
-static void flush_tick(void *, uint64_t);
+static void flush_cb(struct store_q *, void *);
+static int  flush_step(void);
 static void flush_finish(int);
-static void pg_release(struct kore_pgsql *);
 
-static struct kore_pgsql flush_sql;
-static int		 flush_busy; /* flush_sql is in use */
-static int		 flush_sent; /* a batch in flight: done is owed */
-static int		 flush_timer;
+static struct store_q *flush_q;
+static char	      *flush_text; /* the batch in flight, json_dumps()'d */
 static void (*flush_done)(int, void *);
 static void *flush_arg;
 
@@ -81,12 +75,8 @@ store_heartbeat_flush(const struct store_hb_row *rows, size_t n, void *arg,
 	char   *text;
 	size_t	i;
 
-	if (!flush_timer) {
-		kore_timer_add(flush_tick, FLUSH_TICK_MS, NULL, 0);
-		flush_timer = 1;
-	}
-	/* PostgreSQL coming back: the caller keeps the batch for later. */
-	if (flush_busy || store_pg_down())
+	/* One at a time; PostgreSQL away: the caller keeps the batch. */
+	if (flush_text != NULL || store_pool_down())
 		return (0);
 	if ((batch = json_array()) == NULL)
 		return (0);
@@ -108,41 +98,48 @@ store_heartbeat_flush(const struct store_hb_row *rows, size_t n, void *arg,
 	if (text == NULL)
 		return (0);
 
-	kore_pgsql_init(&flush_sql);
-	kore_pgsql_bind_callback(&flush_sql, flush_cb, NULL);
-	if (!kore_pgsql_setup(&flush_sql, STORE_DB_BG, KORE_PGSQL_ASYNC) ||
-	    !kore_pgsql_query_params(&flush_sql, sql_flush, 0, 1,
-		KORE_PGSQL_PARAM_TEXT(text))) {
-		/* Not sent: the next tick tries again (PostgreSQL down). */
-		if (flush_sql.state != KORE_PGSQL_STATE_INIT ||
-		    flush_sql.error != NULL) {
-			store_pg_failed(&flush_sql);
-			pg_release(&flush_sql);
-		} else
-			flush_busy = 1; /* queued by Kore; flush_tick frees */
-		free(text);
+	if (flush_q == NULL) {
+		flush_q = store_q_new();
+		store_q_bind(flush_q, flush_cb, NULL);
+	}
+	flush_text = text;
+	/* Not even queued (PostgreSQL went away just now): not sent. */
+	if (!flush_step()) {
+		free(flush_text);
+		flush_text = NULL;
 		return (0);
 	}
-	free(text);
-	flush_busy = 1;
-	flush_sent = 1;
 	flush_done = done;
 	flush_arg = arg;
 	return (1);
 }
 
-/*
- * Clean up a callback-bound query.  Unbind the callback first: when the
- * query still holds its connection, kore_pgsql_cleanup() releases it and
- * calls the callback again (state COMPLETE) after it has freed the error
- * text but before it forgets it, so a callback that cleans up in turn
- * frees it twice and glibc aborts the worker.
- */
-static void
-pg_release(struct kore_pgsql *sql)
+/* Drive the statement: 1 while it is in flight, 0 once it is over (and
+ * then, once a caller waits for it, flush_finish() has told it). */
+static int
+flush_step(void)
 {
-	sql->cb = NULL;
-	kore_pgsql_cleanup(sql);
+	const char *vals[1];
+
+	vals[0] = flush_text;
+	switch (store_run(flush_q, NULL, sql_flush, 1, vals)) {
+	case STORE_WAIT:
+		return (1);
+	case STORE_OK:
+		store_clear(flush_q);
+		flush_finish(1);
+		return (0);
+	case STORE_ERR:
+	default:
+		flush_finish(0);
+		return (0);
+	}
+}
+
+static void
+flush_cb(struct store_q *q, void *arg)
+{
+	(void)flush_step();
 }
 
 /* The flush is over: free it, then tell the caller how its batch went. */
@@ -150,64 +147,12 @@ static void
 flush_finish(int ok)
 {
 	void (*done)(int, void *) = flush_done;
-	void *arg = flush_arg;
-	int   sent = flush_sent;
+	void *darg = flush_arg;
 
-	pg_release(&flush_sql);
-	flush_busy = 0;
-	flush_sent = 0;
+	free(flush_text);
+	flush_text = NULL;
 	flush_done = NULL;
 	flush_arg = NULL;
-	if (sent && done != NULL)
-		done(ok, arg);
-}
-
-static void
-flush_cb(struct kore_pgsql *sql, void *arg)
-{
-	switch (sql->state) {
-	case KORE_PGSQL_STATE_WAIT:
-		return;
-	case KORE_PGSQL_STATE_ERROR:
-		kore_pgsql_logerror(sql);
-		store_pg_failed(sql);
-		flush_finish(0);
-		break;
-	case KORE_PGSQL_STATE_RESULT:
-	case KORE_PGSQL_STATE_DONE:
-		kore_pgsql_continue(sql);
-		return;
-	case KORE_PGSQL_STATE_COMPLETE:
-		flush_finish(1);
-		break;
-	case KORE_PGSQL_STATE_INIT:
-		/*
-		 * Woken from Kore's wait queue for a connection.  Kore
-		 * takes the waiter off its queue only after this call
-		 * returns, so cleaning up here would free it twice (a
-		 * fatal "was not busy"); flush_tick() does it.
-		 */
-		return;
-	default:
-		return;
-	}
-}
-
-static void
-flush_tick(void *arg, uint64_t now)
-{
-	/*
-	 * Kore does not call a callback-bound query's callback when its
-	 * connection dies mid-query (PostgreSQL restarted): it only marks
-	 * the query failed.  Notice that here, or the flush would wait for
-	 * it forever.  That flush's batch is sent again.
-	 */
-	if (flush_busy && flush_sql.state == KORE_PGSQL_STATE_ERROR) {
-		kore_pgsql_logerror(&flush_sql);
-		store_pg_failed(&flush_sql);
-		flush_finish(0);
-	}
-	/* Still (or no longer) waiting for a connection: retry afresh. */
-	if (flush_busy && flush_sql.state == KORE_PGSQL_STATE_INIT)
-		flush_finish(0);
+	if (done != NULL)
+		done(ok, darg);
 }

@@ -68,8 +68,7 @@ enum store_pool_take {
 	STORE_POOL_QUEUED,
 	STORE_POOL_FULL /* the queue is full */
 };
-void store_pool_init(const char *conninfo);
-int  store_pool_down(void);
+int store_pool_down(void);
 /* 1 when a connection is up; else 0, and one is opened if none is. */
 int		     store_pool_ready(void);
 enum store_pool_take store_pool_take(struct store_q *);

@@ -79,7 +79,7 @@ static TAILQ_HEAD(, store_q) ready = TAILQ_HEAD_INITIALIZER(ready);
 static int notify_timer;
 
 void
-store_pool_init(const char *dsn)
+store_pg_init(const char *dsn)
 {
 	PQconninfoOption *opts, *o;
 	long		  v;

@@ -29,11 +29,6 @@
 struct http_request;
 struct auth_principal;
 
-/* Kore's database name for the background jobs (heartbeat flush).
- * Requests use the store's own connections (src/store/pool.c), so jobs
- * never wait behind them. */
-#define STORE_DB_BG "db-bg"
-
 /* Redis channel on which any instance announces a permission change. */
 #define STORE_CHAN_AUTHZ "yard:authz"
 /* A node has new commands (payload: node id, or "all"). */
@@ -111,19 +106,9 @@ int64_t	    store_val_int(const struct store_q *, int row, int col);
 int  store_val_bool(const struct store_q *, int row, int col);
 void store_clear(struct store_q *);
 
-/*
- * PostgreSQL connections that die, and knowing when PostgreSQL is back
- * (pg.c), for jobs on Kore's pool.  store_pg_failed(): after a failed
- * statement, before releasing it: resets the connection or probes, in the
- * background.  store_pg_down(): 1 while PostgreSQL is known unreachable
- * or a connection is being reset: do not ask Kore for a connection (it
- * would connect with a blocking PQconnectdb()).  store_pg_init(): at
- * worker start; also starts the store's own connections (pool.c).
- */
-struct kore_pgsql;
-void store_pg_failed(struct kore_pgsql *);
+/* Worker start: the store's own PostgreSQL connections (pool.c), opened
+ * and driven without blocking. */
 void store_pg_init(const char *conninfo);
-int  store_pg_down(void);
 
 /* What the statements need of the settings; given at worker start. */
 struct store_config {
@@ -350,8 +335,8 @@ enum store_step store_ping(struct store_q *, struct http_request *);
 
 /*
  * Heartbeats (heartbeat.c): the latest state of nodes and their samples
- * since the last flush, written in one statement on STORE_DB_BG (never
- * behind requests).  JSON values are borrowed for the call only.
+ * since the last flush, written in one statement as a background job of
+ * the store's own connections (ahead of requests in their queue).  JSON values are borrowed for the call only.
  */
 struct json_t;
 struct store_hb_row {

@@ -9,10 +9,13 @@ const assert = require('node:assert');
 const { startStack, sleep, waitFor } = require('../lib/stack.js');
 
 const SLOTS = 4096;
+// Long enough that filling the table on a loaded 2-core machine (up to
+// ~16 s seen) leaves the first nodes fresh.
+const OFFLINE = 30;
 const secret = 'S'.repeat(43);
 let s, ids;
 test.before(async () => {
-  s = await startStack({ env: { YARD_WORKERS: '1', YARD_NODE_OFFLINE_AFTER: '15' } });
+  s = await startStack({ env: { YARD_WORKERS: '1', YARD_NODE_OFFLINE_AFTER: String(OFFLINE) } });
   s.sql(`INSERT INTO nodes (name, hostname, secret_hash, enrolled_at, status, last_seen)
     SELECT 'hb-' || g, 'hb', sha256('${secret}'::bytea), now(), 'online', now()
     FROM generate_series(1, ${SLOTS + 1}) g`);
@@ -45,11 +48,11 @@ test('a full heartbeat table refuses a new node while all are fresh, then reuses
     for (let id = todo.pop(); id !== undefined; id = todo.pop()) assert.strictEqual(await beat(id), 200);
   };
   await Promise.all(Array.from({ length: 16 }, lane));
-  assert.ok(Date.now() - t0 < 12000, `filled in ${Date.now() - t0} ms: the first nodes are still fresh`);
+  assert.ok(Date.now() - t0 < (OFFLINE - 5) * 1000, `filled in ${Date.now() - t0} ms: the first nodes are still fresh`);
   const last = ids[SLOTS];
   assert.strictEqual(await beat(last), 503, 'the table is full of fresh nodes');
   // Silent past YARD_NODE_OFFLINE_AFTER and flushed (every 2 s): reusable.
-  await sleep(Math.max(0, t0 + 15000 + 2500 - Date.now()));
+  await sleep(Math.max(0, t0 + OFFLINE * 1000 + 2500 - Date.now()));
   assert.strictEqual(await beat(last), 200, 'a silent node\'s slot is handed over');
   await waitFor(() => s.sql(`SELECT facts->>'hostname' FROM nodes WHERE id = ${last}`) === 'hb',
     6000, 'the new node\'s heartbeat flushed');
