@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 
 #include "agentproto/agentproto.h"
+#include "os.h"
 
 #define AGENT_VERSION	       "0.1.0"
 #define AGENT_STATE_DIR	       "/var/lib/yard-agent"
@@ -99,84 +100,16 @@ int   agent_journal_acked(struct agent_journal *, const char *);
 char *agent_journal_result(struct agent_journal *, const char *);
 int   agent_journal_print(const char *, size_t);
 
-/* procstat.c: one watched process, sampled from /proc/<pid>/stat. */
-struct agent_proc {
-	int	 pid;
-	int	 fd; /* /proc/<pid>/stat, kept open */
-	int	 gone;
-	int	 sampled;
-	char	 state;
-	int64_t	 utime, stime; /* clock ticks */
-	int64_t	 cutime, cstime; /* of waited-for children */
-	int64_t	 session;
-	int64_t	 threads;
-	int64_t	 starttime; /* ticks after boot */
-	int64_t	 rss; /* bytes */
-	uint64_t at_ms; /* mono ms of this sample */
-	int64_t	 prev_ticks; /* utime + stime before; -1 if none */
-	uint64_t prev_ms;
-};
-
-/* A task's whole process tree: the processes of its session. */
-struct agent_tree {
-	int64_t ticks; /* utime + stime + cutime + cstime, summed */
-	int64_t rss;
-	int64_t threads;
-	int64_t procs;
-};
-
-int	agent_proc_parse(const char *, size_t, struct agent_proc *);
-int	agent_proc_tree(const int *, size_t, struct agent_tree *);
-int	agent_proc_tree_cgroup(const char *, struct agent_tree *);
-int64_t agent_proc_status_uid(const char *, size_t);
-int64_t agent_proc_uid(int);
-int	agent_proc_open(struct agent_proc *, int);
-int	agent_proc_sample(struct agent_proc *);
-void	agent_proc_close(struct agent_proc *);
-double	agent_proc_cpu(const struct agent_proc *, long);
-
-/*
- * cgroup.c: a cgroup v2 per task (<mount><agent's cgroup>/yard-<install
- * id>/task-<id>) where the host has a usable one; else tasks are tracked
- * by their session and YARD_TASK_MARK.
- */
-int	    agent_cgroup_init(const char *);
-void	    agent_cgroup_fini(void);
-const char *agent_tracking_name(void);
-int agent_cgroup_mount_parse(const char *, char *, size_t, char *, size_t);
-int agent_cgroup_self_parse(const char *, char *, size_t);
-int agent_cgroup_join(const char *, const char *, const char *, char *, size_t);
-int agent_cgroup_task(int64_t, char *, size_t);
-int agent_cgroup_valid(const char *, int64_t);
-int agent_cgroup_open_procs(const char *);
-int agent_cgroup_populated(const char *);
-int agent_cgroup_kill(const char *);
-int agent_cgroup_signal(const char *, int);
-int agent_cgroup_remove(const char *);
-
 /* policy.c: the node policy (agent/README.md, "Node policy"). */
 #define AGENT_POLICY_FILE "/etc/yard-agent/policy.json"
 #define AGENT_POLICY_ROOT "/srv/yard" /* the default root */
 #define AGENT_POLICY_USER "yard-task" /* the default account */
 #define AGENT_POLICY_MAX  (64 * 1024) /* bytes of policy file */
-#define AGENT_GROUPS_MAX  64
 
 struct agent_policy {
 	struct agentproto_policy p; /* as reported: roots with their users */
 	unsigned char named[AGENTPROTO_POLICY_ROOTS_MAX]; /* root names one */
 	char	      file[AGENT_PATH_MAX]; /* "": the defaults */
-};
-
-/* The account a task runs as, looked up when it starts. */
-struct agent_account {
-	int   valid;
-	char  name[AGENTPROTO_USER_MAX + 1];
-	uid_t uid;
-	gid_t gid;
-	int   change; /* the child takes it: the agent is root, it is not */
-	int   ngroups;
-	gid_t groups[AGENT_GROUPS_MAX];
-	char  home[AGENT_PATH_MAX]; /* its home, else the deploy dir */
 };
 
 /* What a task may expose: files inside root, never in deny. */
@@ -195,8 +128,6 @@ int  agent_path_inside(const char *, const char *);
 int  agent_path_below(const char *, const char *);
 int  agent_policy_dir(const struct agent_policy *, const char *, const char *,
      char *, size_t, int *, char *, size_t);
-int  agent_account_get(const char *, const char *, struct agent_account *,
-     char *, size_t);
 int agent_policy_task(const struct agent_policy *, const json_t *, const char *,
     struct agent_account *, char *, size_t, char *, size_t);
 int agent_confine_init(struct agent_confine *, const struct agent_policy *,
@@ -261,28 +192,6 @@ int  agent_task_log_rotate(const char *, int64_t, off_t, int);
 int  agent_task_remove_files(const struct agent_task *, const char *, char *,
      size_t);
 const char *agent_task_state_name(enum agent_task_state);
-
-/* facts.c: node facts and metrics from /proc, with fds kept open. */
-struct agent_sys {
-	int				fd_stat;
-	int				fd_meminfo;
-	int				fd_loadavg;
-	int				fd_uptime;
-	uint64_t			prev_total;
-	uint64_t			prev_idle;
-	size_t				nroots;
-	const char		       *roots[AGENTPROTO_DISKS_MAX];
-	struct agentproto_facts		facts; /* the static part */
-	const struct agentproto_policy *policy; /* reported; may be NULL */
-};
-
-int	 agent_sys_open(struct agent_sys *, const char **, size_t);
-void	 agent_sys_close(struct agent_sys *);
-void	 agent_sys_refresh(struct agent_sys *);
-int	 agent_sys_facts(struct agent_sys *, struct agentproto_facts *);
-int	 agent_sys_metrics(struct agent_sys *, struct agentproto_metrics *);
-int64_t	 agent_now_ms(void);
-uint64_t agent_mono_ms(void);
 
 /* http.c: one reusable easy handle per activity, capped bodies. */
 struct agent_xfer {

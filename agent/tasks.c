@@ -3,7 +3,7 @@
  *
  * The agent's tasks: the start, stop and restart commands, the restart
  * policy, their state for heartbeats, and <state-dir>/tasks.json, which
- * lets a restarted agent adopt the tasks it left running (pid plus /proc
+ * lets a restarted agent adopt the tasks it left running (pid plus its
  * start time: see agent_task_adopt()).
  *
  * A start answers at once (started, or why not); a stop answers when the
@@ -13,7 +13,6 @@
 
 #include <sys/stat.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -248,7 +247,7 @@ agent_tasks_load(struct agent_tasks *ts)
 		s = json_string_value(json_object_get(o, "cgroup"));
 		if (s != NULL && s[0] != '\0') {
 			if (strlen(s) < sizeof(sl->t.cgroup) &&
-			    agent_cgroup_valid(s, id))
+			    agent_os_group_valid(s, id))
 				(void)snprintf(sl->t.cgroup,
 				    sizeof(sl->t.cgroup), "%s", s);
 			else if (errno != ENOENT) /* gone: all is well */
@@ -922,66 +921,24 @@ agent_tasks_health_done(struct agent_tasks *ts, struct agent_xfer *x)
 	return (0);
 }
 
-/* Open files of pid (entries of /proc/<pid>/fd), -1 if unknown. */
-static int64_t
-count_fds(pid_t pid)
-{
-	struct dirent *d;
-	char	       path[64];
-	DIR	      *dir;
-	int64_t	       n = 0;
-
-	(void)snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	if ((dir = opendir(path)) == NULL)
-		return (-1);
-	while ((d = readdir(dir)) != NULL) {
-		if (d->d_name[0] != '.')
-			n++;
-	}
-	(void)closedir(dir);
-	return (n);
-}
-
 /* The heartbeat's "tasks": state, pid, start, CPU and memory. */
 json_t *
 agent_tasks_status(struct agent_tasks *ts, long hz)
 {
 	struct agent_slot *sl;
 	struct agent_tree  tree[AGENT_TASKS_MAX];
-	int		   leaders[AGENT_TASKS_MAX], running = 0, scanned = 0;
-	int		   cg[AGENT_TASKS_MAX];
 	json_t		  *a, *o;
 	double		   cpu;
 	int64_t		   fds;
 	uint64_t	   now = agent_mono_ms();
 	size_t		   i;
+	int		   scanned;
 
 	if ((a = json_array()) == NULL)
 		return (NULL);
-	/*
-	 * Whole trees: a task's cgroup, else its session (one pass over
-	 * /proc for all the running tasks without a cgroup).
-	 */
-	for (i = 0; i < ts->n; i++) {
-		leaders[i] = ts->v[i].t.state == AGENT_TASK_RUNNING
-		    ? (int)ts->v[i].t.pid
-		    : 0;
-		cg[i] = leaders[i] > 0 && ts->v[i].t.cgroup[0] != '\0';
-		if (cg[i])
-			leaders[i] = 0;
-		running += leaders[i] > 0;
-	}
-	if (running > 0)
-		scanned = agent_proc_tree(leaders, ts->n, tree) > 0;
-	else
-		memset(tree, 0, ts->n * sizeof(*tree));
-	for (i = 0; i < ts->n; i++) {
-		if (cg[i] &&
-		    agent_proc_tree_cgroup(ts->v[i].t.cgroup, &tree[i]) < 0)
-			memset(&tree[i], 0, sizeof(tree[i]));
-		if (cg[i])
-			scanned = 1;
-	}
+	for (i = 0; i < ts->n; i++)
+		ts->ptrs[i] = &ts->v[i].t;
+	scanned = agent_os_task_trees(ts->ptrs, ts->n, tree);
 	for (i = 0; i < ts->n; i++) {
 		sl = &ts->v[i];
 		o = json_pack("{s:I, s:s, s:i, s:I}", "id",
@@ -997,7 +954,7 @@ agent_tasks_status(struct agent_tasks *ts, long hz)
 			    json_integer(sl->t.proc.rss));
 			(void)json_object_set_new(o, "threads",
 			    json_integer(sl->t.proc.threads));
-			if ((fds = count_fds(sl->t.pid)) >= 0)
+			if ((fds = agent_os_open_files(sl->t.pid)) >= 0)
 				(void)json_object_set_new(o, "fds",
 				    json_integer(fds));
 			cpu = agent_proc_cpu(&sl->t.proc, hz);
