@@ -238,12 +238,26 @@ uint64_t agent_backoff_ms(unsigned int);
 #define AGENT_LOG_CHECK_MS    10000
 #define AGENT_START_SETTLE_MS 5000 /* jar/tomcat start without a check */
 
+/*
+ * A task's lifecycle: what the agent is doing with it, above what its
+ * processes do (enum agent_task_state).  The transitions are listed and
+ * made in tasks.c (life_set()).
+ */
+enum agent_life {
+	AGENT_LIFE_DOWN = 0, /* not running; nothing planned */
+	AGENT_LIFE_STARTING, /* running; a start waits to be healthy */
+	AGENT_LIFE_UP, /* running */
+	AGENT_LIFE_STOPPING, /* a stop, restart or uninstall waits for it */
+	AGENT_LIFE_BACKOFF, /* ended by itself; restarts at restart_at */
+	AGENT_LIFE_CRASH_LOOP /* ended too often: waits for a command */
+};
+
 struct agent_slot {
 	struct agent_task t;
+	enum agent_life	  life;
 	int		  wanted; /* should run (start/restart, not stop) */
 	int		  restarts;
-	int		  crash_loop;
-	uint64_t	  restart_at; /* mono ms; 0: none planned */
+	uint64_t	  restart_at; /* mono ms, in BACKOFF */
 	uint64_t	  window_start; /* crash-loop window */
 	int		  window_restarts;
 	/* Health check (spec.health): an HTTP GET on loopback. */
@@ -297,6 +311,9 @@ int	agent_tasks_health_done(struct agent_tasks *, struct agent_xfer *);
 int64_t agent_tasks_pending_seq(const struct agent_tasks *);
 void	agent_tasks_free(struct agent_tasks *);
 const struct agent_task *agent_tasks_find(struct agent_tasks *, int64_t);
+/* The lifecycle state of task id; -1 when the agent does not know it. */
+int	    agent_tasks_life(const struct agent_tasks *, int64_t);
+const char *agent_life_name(enum agent_life);
 
 /* logs.c: log requests from the server (docs/agent-protocol.md, "Logs"). */
 #define AGENT_LOGREQS 8 /* answered at once; more wait or evict a follow */
