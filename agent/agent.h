@@ -301,7 +301,7 @@ struct agent_tasks {
 void agent_tasks_init(struct agent_tasks *, const char *, int64_t);
 void agent_tasks_load(struct agent_tasks *);
 int agent_tasks_command(struct agent_tasks *, const struct agentproto_command *,
-    int64_t, char **);
+    int64_t, const json_t *, int64_t, char **);
 int agent_tasks_tick(struct agent_tasks *);
 /* Write tasks.json now; 0 (logged, nothing left behind) on failure. */
 int	agent_tasks_save(struct agent_tasks *);
@@ -314,6 +314,40 @@ const struct agent_task *agent_tasks_find(struct agent_tasks *, int64_t);
 /* The lifecycle state of task id; -1 when the agent does not know it. */
 int	    agent_tasks_life(const struct agent_tasks *, int64_t);
 const char *agent_life_name(enum agent_life);
+
+/*
+ * commands.c: the command table, one entry per command type of
+ * agentproto's list (agentproto_command_find()).  A command is
+ * validated (its payload), then run; its result is reported now or,
+ * for a task command that waits on its processes, later through the
+ * tasks' done callback.  Either way the caller journals and delivers it.
+ */
+struct agent_cmd_args {
+	int64_t task_id; /* task commands: payload.task.id */
+	json_t *spec; /* normalised payload.task.spec; NULL: none */
+};
+
+enum agent_cmd_outcome {
+	AGENT_CMD_DONE = 0, /* *body is the result (NULL: not encoded) */
+	AGENT_CMD_LATER /* the result comes through tasks->done */
+};
+
+struct agent_cmd {
+	enum agentproto_cmd_type kind;
+	/* 1 with *args filled (owned), or 0 with why (a bad payload). */
+	int (*validate)(const struct agentproto_command *,
+	    struct agent_cmd_args *, char *, size_t);
+	enum agent_cmd_outcome (*run)(struct agent_tasks *,
+	    const struct agentproto_command *, const struct agent_cmd_args *,
+	    int64_t, char **);
+};
+
+const struct agent_cmd *agent_command_get(enum agentproto_cmd_type);
+enum agent_cmd_outcome	agent_command_run(struct agent_tasks *,
+     const struct agentproto_command *, int64_t, char **);
+/* A finished command's result as JSON (malloc'd), or NULL. */
+char *agent_result(int, int64_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* logs.c: log requests from the server (docs/agent-protocol.md, "Logs"). */
 #define AGENT_LOGREQS 8 /* answered at once; more wait or evict a follow */

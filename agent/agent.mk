@@ -21,7 +21,7 @@ AGENTPROTO_OBJS=	$(AGENTPROTO_SRCS:src/agentproto/%.c=$(OBJDIR)/agent/proto/%.o)
 AGENT_SRCS=	agent/main.c agent/log.c agent/state.c agent/os_facts_linux.c \
 		agent/http.c agent/run.c agent/os_proc_linux.c agent/supervise.c \
 		agent/tasks.c agent/logs.c agent/logread.c agent/policy.c \
-		agent/cgroup.c agent/os_linux.c
+		agent/cgroup.c agent/os_linux.c agent/commands.c
 AGENT_OBJS=	$(AGENT_SRCS:agent/%.c=$(OBJDIR)/agent/%.o) \
 		$(AGENTPROTO_OBJS)
 AGENT_BIN=	$(OBJDIR)/yard-agent
@@ -29,7 +29,7 @@ AGENT_UNIT_TESTS=	$(OBJDIR)/tests/test_agentproto \
 		$(OBJDIR)/tests/test_procstat $(OBJDIR)/tests/test_supervise \
 		$(OBJDIR)/tests/test_logread $(OBJDIR)/tests/test_cgroup \
 		$(OBJDIR)/tests/test_policy $(OBJDIR)/tests/test_tasks \
-		$(OBJDIR)/tests/test_lifecycle
+		$(OBJDIR)/tests/test_lifecycle $(OBJDIR)/tests/test_commands
 AGENT_FUZZ_NAMES=	fuzz_agentproto_enroll fuzz_agentproto_heartbeat \
 		fuzz_agentproto_poll fuzz_agentproto_result \
 		fuzz_agentproto_auth fuzz_agentproto_task fuzz_procstat \
@@ -106,6 +106,11 @@ $(OBJDIR)/tests/test_cgroup: tests/unit/test_cgroup.c $(PROCSTAT_SRCS)
 TASKS_TEST_SRCS=	$(filter-out agent/main.c,$(AGENT_SRCS)) $(AGENTPROTO_SRCS)
 
 $(OBJDIR)/tests/test_tasks: tests/unit/test_tasks.c $(TASKS_TEST_SRCS)
+	@mkdir -p $(@D)
+	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
+
+# The agent's command table against agentproto's list.
+$(OBJDIR)/tests/test_commands: tests/unit/test_commands.c $(TASKS_TEST_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
 

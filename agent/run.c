@@ -77,32 +77,31 @@ struct agent_state {
 
 static struct agent_state st;
 
-static int   state_load(struct agent_state *);
-static void  state_unload(struct agent_state *);
-static void  activity_start(struct agent_state *, struct activity *);
-static void  activity_stop(struct agent_state *, struct activity *);
-static void  activity_fail(struct agent_state *, struct activity *,
-     const char *);
-static void  activity_ok(struct activity *);
-static int   unauthorized(struct agent_state *, struct activity *);
-static void  sample_take(struct agent_state *);
-static void  hb_start(struct agent_state *);
-static void  hb_done(struct agent_state *);
-static void  poll_start(struct agent_state *);
-static void  poll_done(struct agent_state *);
-static int   command_handle(struct agent_state *,
-      const struct agentproto_command *);
-static char *command_execute(const struct agentproto_command *, int64_t);
-static void  results_queue(struct agent_state *, const char *, char *);
-static void  results_recover(struct agent_state *);
-static void  results_clear(struct agent_state *);
-static void  res_start(struct agent_state *);
-static void  res_done(struct agent_state *);
-static void  events_read(struct agent_state *);
-static int   transient_4xx(long);
-static void  task_done(void *, const char *, int64_t, char *);
-static void  policy_log(const struct agent_policy *);
-static void  policy_reload(struct agent_state *);
+static int  state_load(struct agent_state *);
+static void state_unload(struct agent_state *);
+static void activity_start(struct agent_state *, struct activity *);
+static void activity_stop(struct agent_state *, struct activity *);
+static void activity_fail(struct agent_state *, struct activity *,
+    const char *);
+static void activity_ok(struct activity *);
+static int  unauthorized(struct agent_state *, struct activity *);
+static void sample_take(struct agent_state *);
+static void hb_start(struct agent_state *);
+static void hb_done(struct agent_state *);
+static void poll_start(struct agent_state *);
+static void poll_done(struct agent_state *);
+static int  command_handle(struct agent_state *,
+     const struct agentproto_command *);
+static void results_queue(struct agent_state *, const char *, char *);
+static void results_recover(struct agent_state *);
+static void results_clear(struct agent_state *);
+static void res_start(struct agent_state *);
+static void res_done(struct agent_state *);
+static void events_read(struct agent_state *);
+static int  transient_4xx(long);
+static void task_done(void *, const char *, int64_t, char *);
+static void policy_log(const struct agent_policy *);
+static void policy_reload(struct agent_state *);
 
 /* What the node allows, once at start and after a reload. */
 static void
@@ -529,24 +528,11 @@ command_handle(struct agent_state *s, const struct agentproto_command *c)
 	if (!agent_journal_received(&s->journal, c->id, c->seq, now))
 		return (-1);
 	log_info("command %s (seq %" PRId64 "): %s", c->id, c->seq, c->type);
-	if (c->kind == AGENTPROTO_CMD_START || c->kind == AGENTPROTO_CMD_STOP ||
-	    c->kind == AGENTPROTO_CMD_RESTART ||
-	    c->kind == AGENTPROTO_CMD_UNINSTALL) {
-		/* A stop answers when the processes are gone: task_done(). */
-		if (agent_tasks_command(&s->tasks, c, now, &body) == 0)
-			return (1);
-		if (body == NULL) {
-			log_warnx("command %s: cannot encode its result",
-			    c->id);
-			return (1);
-		}
-		if (!agent_journal_finished(&s->journal, c->id, c->seq, body))
-			log_warnx("command %s: cannot journal its result",
-			    c->id);
-		results_queue(s, c->id, body);
+	/* The command table (commands.c); a stop answers when the
+	 * processes are gone: task_done(). */
+	if (agent_command_run(&s->tasks, c, now, &body) == AGENT_CMD_LATER)
 		return (1);
-	}
-	if ((body = command_execute(c, now)) == NULL) {
+	if (body == NULL) {
 		log_warnx("command %s: cannot encode its result", c->id);
 		return (1);
 	}
@@ -556,41 +542,6 @@ command_handle(struct agent_state *s, const struct agentproto_command *c)
 	}
 	results_queue(s, c->id, body);
 	return (1);
-}
-
-/* Act on a command; the result as JSON (malloc'd). */
-static char *
-command_execute(const struct agentproto_command *c, int64_t received)
-{
-	struct agentproto_result r;
-	char			*body;
-
-	memset(&r, 0, sizeof(r));
-	r.received_at = received;
-	r.has_exit_status = 1;
-	switch (c->kind) {
-	case AGENTPROTO_CMD_PING:
-		r.state = AGENTPROTO_STATE_SUCCEEDED;
-		r.exit_status = 0;
-		r.output = strdup("pong");
-		break;
-	case AGENTPROTO_CMD_START: /* handled by command_handle() */
-	case AGENTPROTO_CMD_STOP:
-	case AGENTPROTO_CMD_RESTART:
-	case AGENTPROTO_CMD_UNINSTALL:
-	case AGENTPROTO_CMD_UNKNOWN:
-		r.state = AGENTPROTO_STATE_FAILED;
-		r.exit_status = 1;
-		r.output = strdup("unknown command type");
-		break;
-	}
-	r.finished_at = agent_now_ms();
-	r.has_finished_at = 1;
-	if (r.output == NULL)
-		return (NULL);
-	body = agentproto_result_encode(&r);
-	agentproto_result_cleanup(&r);
-	return (body);
 }
 
 /* A task command that took time (a stop) finished. */

@@ -63,9 +63,7 @@
 static struct agent_slot *slot_find(struct agent_tasks *, int64_t);
 static struct agent_slot *slot_get(struct agent_tasks *, int64_t,
     const json_t *);
-static char		 *result(int ok, int64_t received, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void	   save(struct agent_tasks *);
+static void		  save(struct agent_tasks *);
 static void	   finish(struct agent_tasks *, struct agent_slot *, char *);
 static const char *state_name(const struct agent_slot *);
 static void  health_start(struct agent_tasks *, struct agent_slot *, uint64_t);
@@ -146,30 +144,6 @@ slot_get(struct agent_tasks *ts, int64_t id, const json_t *spec)
 		sl->t.spec = json_incref((json_t *)(uintptr_t)spec);
 	}
 	return (sl);
-}
-
-static char *
-result(int ok, int64_t received, const char *fmt, ...)
-{
-	struct agentproto_result r;
-	va_list			 ap;
-	char			*out = NULL, *body;
-
-	memset(&r, 0, sizeof(r));
-	va_start(ap, fmt);
-	if (vasprintf(&out, fmt, ap) == -1)
-		out = NULL;
-	va_end(ap);
-	r.state = ok ? AGENTPROTO_STATE_SUCCEEDED : AGENTPROTO_STATE_FAILED;
-	r.has_exit_status = 1;
-	r.exit_status = ok ? 0 : 1;
-	r.output = out;
-	r.received_at = received;
-	r.finished_at = agent_now_ms();
-	r.has_finished_at = 1;
-	body = agentproto_result_encode(&r);
-	agentproto_result_cleanup(&r);
-	return (body);
 }
 
 /* Failing to save is logged; the tasks keep running. */
@@ -419,8 +393,8 @@ started(struct agent_slot *sl, const char *id, int64_t seq, int64_t received,
 	if (json_object_get(sl->t.spec, "health") == NULL) {
 		if (kind == NULL || strcmp(kind, "console") == 0) {
 			life_set(sl, AGENT_LIFE_UP);
-			*body = result(1, received, "%sstarted, pid %d", note,
-			    (int)sl->t.pid);
+			*body = agent_result(1, received, "%sstarted, pid %d",
+			    note, (int)sl->t.pid);
 			return (1);
 		}
 		/* A JVM that fails to start fails within seconds. */
@@ -486,7 +460,7 @@ start_check(struct agent_tasks *ts, struct agent_slot *sl, uint64_t now)
 			return;
 		if (sl->t.state == AGENT_TASK_RUNNING) {
 			finish(ts, sl,
-			    result(1, sl->cmd_received,
+			    agent_result(1, sl->cmd_received,
 				"%sstarted, pid %d; still running after %d s",
 				sl->cmd_note, (int)sl->t.pid,
 				AGENT_START_SETTLE_MS / 1000));
@@ -494,7 +468,7 @@ start_check(struct agent_tasks *ts, struct agent_slot *sl, uint64_t now)
 		}
 		end = log_end(ts, sl);
 		finish(ts, sl,
-		    result(0, sl->cmd_received,
+		    agent_result(0, sl->cmd_received,
 			"%sstarted, but it ended (exit status %d) within %d s; "
 			"the last lines of its log:\n%s",
 			sl->cmd_note, sl->t.exit_status,
@@ -507,7 +481,7 @@ start_check(struct agent_tasks *ts, struct agent_slot *sl, uint64_t now)
 		"start_timeout"));
 	if (sl->t.state == AGENT_TASK_RUNNING && sl->health == 1) {
 		finish(ts, sl,
-		    result(1, sl->cmd_received,
+		    agent_result(1, sl->cmd_received,
 			"%sstarted, pid %d; healthy after %" PRIu64 " ms",
 			sl->cmd_note, (int)sl->t.pid,
 			now + (uint64_t)limit * 1000 - sl->start_deadline));
@@ -518,13 +492,13 @@ start_check(struct agent_tasks *ts, struct agent_slot *sl, uint64_t now)
 	end = log_end(ts, sl);
 	if (sl->t.state != AGENT_TASK_RUNNING)
 		finish(ts, sl,
-		    result(0, sl->cmd_received,
+		    agent_result(0, sl->cmd_received,
 			"%sstarted, but it ended (exit status %d) before its "
 			"health check passed; the last lines of its log:\n%s",
 			sl->cmd_note, sl->t.exit_status, end));
 	else
 		finish(ts, sl,
-		    result(0, sl->cmd_received,
+		    agent_result(0, sl->cmd_received,
 			"%sstarted, pid %d, but not healthy within %" PRId64
 			" s (%s); the last lines of its log:\n%s",
 			sl->cmd_note, (int)sl->t.pid, limit,
@@ -546,53 +520,34 @@ finish(struct agent_tasks *ts, struct agent_slot *sl, char *body)
 }
 
 /*
- * start, stop or restart.  Returns 1 with *body (the result) when the
- * command is done, 0 when its result will come through ts->done, -1 on
- * a bad payload (then *body holds the failed result too).
+ * Run a task command (start, stop, restart, uninstall) on task id with
+ * its normalised spec (borrowed; NULL: none given, a stop), as
+ * validated by the command table (commands.c).  Returns 1 with *body
+ * (the result) when the command is done, 0 when its result will come
+ * through ts->done.
  */
 int
 agent_tasks_command(struct agent_tasks *ts, const struct agentproto_command *c,
-    int64_t received, char **body)
+    int64_t id, const json_t *spec, int64_t received, char **body)
 {
-	struct agentproto_err err;
-	struct agent_slot    *sl;
-	const json_t	     *task;
-	json_t		     *spec = NULL;
-	char		      why[1024];
-	int64_t		      id;
+	struct agent_slot *sl;
+	char		   why[1024];
 
-	task = json_object_get(c->payload, "task");
-	id = json_integer_value(json_object_get(task, "id"));
-	if (id <= 0) {
-		*body = result(0, received, "bad payload: task.id is missing");
-		return (-1);
-	}
-	if (c->kind != AGENTPROTO_CMD_STOP || json_object_get(task, "spec")) {
-		if ((spec = agentproto_task_spec(json_object_get(task, "spec"),
-			 &err)) == NULL) {
-			*body = result(0, received,
-			    "bad payload: task.spec%s%s: %s",
-			    err.field[0] ? "." : "", err.field, err.msg);
-			return (-1);
-		}
-	}
 	/* A start the policy refuses changes nothing here. */
 	if ((c->kind == AGENTPROTO_CMD_START ||
 		c->kind == AGENTPROTO_CMD_RESTART) &&
 	    !allowed(ts, id, spec, why, sizeof(why))) {
-		json_decref(spec);
 		log_warnx("task %" PRId64 ": %s", id, why);
-		*body = result(0, received, "start failed: %s", why);
+		*body = agent_result(0, received, "start failed: %s", why);
 		return (1);
 	}
 	if ((sl = slot_get(ts, id, spec)) == NULL) {
-		json_decref(spec);
-		*body = result(0, received, "too many tasks on this node");
-		return (-1);
+		*body =
+		    agent_result(0, received, "too many tasks on this node");
+		return (1);
 	}
-	json_decref(spec);
 	if (sl->cmd[0] != '\0') {
-		*body = result(0, received,
+		*body = agent_result(0, received,
 		    "another command (%s) is in "
 		    "progress for this task",
 		    sl->cmd);
@@ -604,12 +559,12 @@ agent_tasks_command(struct agent_tasks *ts, const struct agentproto_command *c,
 		sl->wanted = 1;
 		if (sl->t.state == AGENT_TASK_RUNNING) {
 			save(ts);
-			*body = result(1, received, "already running (pid %d)",
-			    (int)sl->t.pid);
+			*body = agent_result(1, received,
+			    "already running (pid %d)", (int)sl->t.pid);
 			return (1);
 		}
 		if (sl->t.state == AGENT_TASK_STOPPING) {
-			*body = result(0, received, "it is stopping");
+			*body = agent_result(0, received, "it is stopping");
 			return (1);
 		}
 		/* DOWN, BACKOFF or CRASH_LOOP: started now. */
@@ -617,7 +572,8 @@ agent_tasks_command(struct agent_tasks *ts, const struct agentproto_command *c,
 			sl->wanted = 0;
 			life_set(sl, AGENT_LIFE_DOWN);
 			save(ts);
-			*body = result(0, received, "start failed: %s", why);
+			*body =
+			    agent_result(0, received, "start failed: %s", why);
 			return (1);
 		}
 		save(ts);
@@ -646,15 +602,16 @@ agent_tasks_command(struct agent_tasks *ts, const struct agentproto_command *c,
 				if (sl->life == AGENT_LIFE_BACKOFF)
 					life_set(sl, AGENT_LIFE_DOWN);
 				save(ts);
-				*body = result(1, received, "not running");
+				*body =
+				    agent_result(1, received, "not running");
 				return (1);
 			}
 			if (!start(ts, sl, why, sizeof(why))) {
 				sl->wanted = 0;
 				life_set(sl, AGENT_LIFE_DOWN);
 				save(ts);
-				*body = result(0, received, "start failed: %s",
-				    why);
+				*body = agent_result(0, received,
+				    "start failed: %s", why);
 				return (1);
 			}
 			save(ts);
@@ -666,8 +623,8 @@ agent_tasks_command(struct agent_tasks *ts, const struct agentproto_command *c,
 		*body = NULL;
 		return (0);
 	default:
-		*body = result(0, received, "not a task command");
-		return (-1);
+		*body = agent_result(0, received, "not a task command");
+		return (1);
 	}
 }
 
@@ -793,8 +750,8 @@ on_stopped(struct agent_tasks *ts, struct agent_slot *sl)
 			sl->wanted = 0;
 			life_set(sl, AGENT_LIFE_DOWN);
 			finish(ts, sl,
-			    result(0, sl->cmd_received, "%s; start failed: %s",
-				how, why));
+			    agent_result(0, sl->cmd_received,
+				"%s; start failed: %s", how, why));
 			return (1);
 		}
 		(void)snprintf(note, sizeof(note), "%s; ", how);
@@ -806,7 +763,7 @@ on_stopped(struct agent_tasks *ts, struct agent_slot *sl)
 		return (1);
 	default:
 		life_set(sl, AGENT_LIFE_DOWN);
-		finish(ts, sl, result(1, sl->cmd_received, "%s", how));
+		finish(ts, sl, agent_result(1, sl->cmd_received, "%s", how));
 		return (1);
 	}
 }
@@ -1194,11 +1151,12 @@ uninstall(struct agent_tasks *ts, struct agent_slot *sl, int64_t received,
 		sl->t.created_dir = 0;
 	}
 	ok = agent_task_remove_files(&sl->t, ts->logdir, why, sizeof(why));
-	body = ok ? result(1, received, "%s; uninstalled: logs removed%s", how,
-			sl->t.created_dir ? ", deploy directory removed"
-					  : " (the deploy directory was not "
-					    "created by the agent: kept)")
-		  : result(0, received, "%s; %s", how, why);
+	body = ok
+	    ? agent_result(1, received, "%s; uninstalled: logs removed%s", how,
+		  sl->t.created_dir ? ", deploy directory removed"
+				    : " (the deploy directory was not "
+				      "created by the agent: kept)")
+	    : agent_result(0, received, "%s; %s", how, why);
 	(void)snprintf(ts->gone_cmd, sizeof(ts->gone_cmd), "%s", sl->cmd);
 	ts->gone_seq = sl->cmd_seq;
 	if (ok) {

@@ -1,6 +1,6 @@
 /*
  * The task lifecycle (agent/tasks.c): each transition of the table at
- * the top of tasks.c, driven through agent_tasks_command() and
+ * the top of tasks.c, driven through the command table and
  * agent_tasks_tick() with real processes (console tasks of /bin/sh), no
  * policy, tracked by session and mark.
  */
@@ -52,8 +52,8 @@ payload(int64_t id, const char *script, const char *restart)
 }
 
 /*
- * Send a command; returns agent_tasks_command()'s answer, the result in
- * last when it came at once.
+ * Send a command through the command table: 1 when it is done (the
+ * result in last), 0 when its result comes later.
  */
 static int
 command(enum agentproto_cmd_type kind, json_t *p)
@@ -70,7 +70,7 @@ command(enum agentproto_cmd_type kind, json_t *p)
 	c.seq = seq;
 	c.kind = kind;
 	c.payload = p;
-	rc = agent_tasks_command(ts, &c, agent_now_ms(), &body);
+	rc = agent_command_run(ts, &c, agent_now_ms(), &body) == AGENT_CMD_DONE;
 	if (body != NULL) {
 		(void)snprintf(last, sizeof(last), "%s", body);
 		nresults++;
