@@ -173,10 +173,10 @@ struct agent_task {
 	char		      cgroup[AGENT_CGROUP_MAX]; /* "": none */
 	int64_t		      uid; /* real uid of its processes; -1 unknown */
 	uint64_t	      strays_until; /* mono ms: wait for the killed */
-	/* From the policy check before a start (policy.c); rdir "": the
+	/* From the policy check before a start (policy.c); rdir NULL: the
 	 * spec's deploy_dir as it is, acct not valid: the agent's own. */
 	struct agent_account acct;
-	char		     rdir[PATH_MAX]; /* resolved deploy_dir */
+	char		    *rdir; /* resolved deploy_dir, malloc'd */
 };
 
 void agent_supervise_init(void);
@@ -191,6 +191,7 @@ void agent_task_cleanup(struct agent_task *);
 int  agent_task_log_rotate(const char *, int64_t, off_t, int);
 int  agent_task_remove_files(const struct agent_task *, const char *, char *,
      size_t);
+int  agent_task_set_rdir(struct agent_task *, const char *);
 const char *agent_task_state_name(enum agent_task_state);
 
 /* http.c: one reusable easy handle per activity, capped bodies. */

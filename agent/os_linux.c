@@ -29,6 +29,7 @@
 #include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -648,6 +649,80 @@ cleanup:
 	return (ret);
 }
 
+/*
+ * getgrouplist() in a short-lived child: the group database is every
+ * service nsswitch.conf names (files, then systemd on Debian), so the
+ * first lookup would load libnss_systemd and what it links (libm,
+ * libcap: 670 kB resident, B7 in docs/benchmarks.md) into the agent for
+ * good.  The child writes the result on a pipe; the parent waits for it
+ * at most GROUPS_WAIT_MS.  When no child can be made, the lookup runs
+ * here.  Returns getgrouplist()'s answer, -2 when the child failed.
+ */
+#define GROUPS_WAIT_MS 5000
+
+struct groups_msg {
+	int   ret;
+	int   n;
+	gid_t groups[AGENT_GROUPS_MAX];
+};
+
+static int
+groups_lookup(const char *name, gid_t gid, gid_t *groups, int *n)
+{
+	struct groups_msg m;
+	struct pollfd	  pfd;
+	pid_t		  pid;
+	size_t		  got = 0;
+	ssize_t		  r;
+	int		  p[2], status, k;
+
+	if (*n > AGENT_GROUPS_MAX)
+		*n = AGENT_GROUPS_MAX;
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return (getgrouplist(name, gid, groups, n));
+	if ((pid = fork()) == -1) {
+		(void)close(p[0]);
+		(void)close(p[1]);
+		return (getgrouplist(name, gid, groups, n));
+	}
+	if (pid == 0) {
+		memset(&m, 0, sizeof(m));
+		m.n = *n;
+		m.ret = getgrouplist(name, gid, m.groups, &m.n);
+		_exit(write(p[1], &m, sizeof(m)) == (ssize_t)sizeof(m) ? 0 : 1);
+	}
+	(void)close(p[1]);
+	pfd.fd = p[0];
+	pfd.events = POLLIN;
+	while (got < sizeof(m)) {
+		pfd.revents = 0;
+		k = poll(&pfd, 1, GROUPS_WAIT_MS);
+		if (k == -1 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		r = read(p[0], (char *)&m + got, sizeof(m) - got);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	(void)close(p[0]);
+	if (got < sizeof(m))
+		(void)kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (got < sizeof(m) || m.n < 0 || m.n > AGENT_GROUPS_MAX) {
+		log_warnx("groups of %s: the lookup failed", name);
+		return (-2);
+	}
+	if (m.ret != -1)
+		memcpy(groups, m.groups, (size_t)m.n * sizeof(*groups));
+	*n = m.n;
+	return (m.ret);
+}
+
 int
 agent_account_get(const char *name, const char *dir, struct agent_account *a,
     char *why, size_t whylen)
@@ -673,10 +748,16 @@ agent_account_get(const char *name, const char *dir, struct agent_account *a,
 	if (a->change) {
 		/* Groups now: the child only makes system calls. */
 		n = AGENT_GROUPS_MAX;
-		if (getgrouplist(name, a->gid, a->groups, &n) == -1) {
+		switch (groups_lookup(name, a->gid, a->groups, &n)) {
+		case -1:
 			(void)snprintf(why, whylen,
 			    "account %s is in more than %d groups", name,
 			    AGENT_GROUPS_MAX);
+			return (0);
+		case -2:
+			(void)snprintf(why, whylen,
+			    "the groups of account %s cannot be looked up",
+			    name);
 			return (0);
 		}
 		a->ngroups = n;

@@ -41,6 +41,7 @@ static pid_t  spawn(struct agent_task *, const char *, const char *const *, int,
 static void   env_free(char **, size_t);
 static int    stop_script(struct agent_task *);
 static const char *tomcat_script(const struct agent_task *, const char *);
+static const char *task_dir(const struct agent_task *);
 
 void
 agent_supervise_init(void)
@@ -77,6 +78,29 @@ agent_task_init(struct agent_task *t, int64_t id, const char *mark_prefix)
 	t->uid = -1;
 	(void)snprintf(t->mark, sizeof(t->mark), "%s-%" PRId64, mark_prefix,
 	    id);
+}
+
+/* Where the task runs: its resolved deploy_dir, else the spec's. */
+static const char *
+task_dir(const struct agent_task *t)
+{
+	return (t->rdir != NULL
+		? t->rdir
+		: json_string_value(json_object_get(t->spec, "deploy_dir")));
+}
+
+/*
+ * The resolved deploy directory the policy check gave (NULL or "":
+ * none).  Returns 1, or 0 when out of memory (then none).
+ */
+int
+agent_task_set_rdir(struct agent_task *t, const char *dir)
+{
+	free(t->rdir);
+	t->rdir = NULL;
+	if (dir == NULL || dir[0] == '\0')
+		return (1);
+	return ((t->rdir = strdup(dir)) != NULL);
 }
 
 /* mkdir -p, mode 0755. */
@@ -194,10 +218,7 @@ child_env(const struct agent_task *t, const json_t *env, size_t *ninh, int mark)
 	n = json_object_size(env) + 12;
 	if ((out = calloc(n, sizeof(*out))) == NULL)
 		return (NULL);
-	home = t->acct.valid ? t->acct.home
-	    : t->rdir[0] != '\0'
-	    ? t->rdir
-	    : json_string_value(json_object_get(t->spec, "deploy_dir"));
+	home = t->acct.valid ? t->acct.home : task_dir(t);
 	user = t->acct.valid ? t->acct.name : NULL;
 	lang = getenv("LANG");
 	tz = getenv("TZ");
@@ -289,10 +310,8 @@ spawn(struct agent_task *t, const char *file, const char *const *argv,
 	sp.argv = argv;
 	sp.envp = envp;
 	sp.logfd = logfd;
-	sp.dir_exact = t->rdir[0] != '\0';
-	sp.dir = sp.dir_exact
-	    ? t->rdir
-	    : json_string_value(json_object_get(t->spec, "deploy_dir"));
+	sp.dir_exact = t->rdir != NULL;
+	sp.dir = task_dir(t);
 	sp.cwd = json_string_value(
 	    json_object_get(json_object_get(t->spec, "console"), "cwd"));
 	sp.acct = t->acct.valid && t->acct.change ? &t->acct : NULL;
@@ -322,9 +341,7 @@ agent_task_start(struct agent_task *t, const char *logdir, char *err,
 		    agent_task_state_name(t->state), (int)t->pid);
 		return (0);
 	}
-	dir = t->rdir[0] != '\0'
-	    ? t->rdir
-	    : json_string_value(json_object_get(t->spec, "deploy_dir"));
+	dir = task_dir(t);
 	/* What the agent creates, uninstall may remove; nothing else. */
 	made = dir != NULL && access(dir, F_OK) == -1 && errno == ENOENT;
 	if (made)
@@ -334,7 +351,7 @@ agent_task_start(struct agent_task *t, const char *logdir, char *err,
 		    dir != NULL ? dir : "(no deploy_dir)", strerror(errno));
 		return (0);
 	}
-	if (t->rdir[0] != '\0' &&
+	if (t->rdir != NULL &&
 	    (realpath(dir, real) == NULL || strcmp(real, dir) != 0)) {
 		(void)snprintf(err, errlen,
 		    "policy: deploy_dir %s changed while it was checked", dir);
@@ -629,6 +646,8 @@ agent_task_cleanup(struct agent_task *t)
 	agent_proc_close(&t->proc);
 	free(t->log);
 	t->log = NULL;
+	free(t->rdir);
+	t->rdir = NULL;
 	json_decref(t->spec);
 	t->spec = NULL;
 }

@@ -306,13 +306,14 @@ adopt_account(struct agent_slot *sl, const char *user)
 {
 	const char *dir =
 	    json_string_value(json_object_get(sl->t.spec, "deploy_dir"));
-	char why[256];
+	char why[256], rdir[PATH_MAX];
 
-	if (dir == NULL ||
-	    !agent_path_resolve(dir, sl->t.rdir, sizeof(sl->t.rdir)))
-		sl->t.rdir[0] = '\0';
+	if (dir == NULL || !agent_path_resolve(dir, rdir, sizeof(rdir)))
+		rdir[0] = '\0';
+	if (!agent_task_set_rdir(&sl->t, rdir))
+		log_warnx("task %" PRId64 ": out of memory", sl->t.id);
 	if (user == NULL ||
-	    !agent_account_get(user, sl->t.rdir[0] != '\0' ? sl->t.rdir : "/",
+	    !agent_account_get(user, sl->t.rdir != NULL ? sl->t.rdir : "/",
 		&sl->t.acct, why, sizeof(why))) {
 		memset(&sl->t.acct, 0, sizeof(sl->t.acct));
 		log_warnx("task %" PRId64 ": its account is unknown%s%s",
@@ -355,12 +356,19 @@ static int
 start(struct agent_tasks *ts, struct agent_slot *sl, char *why, size_t len)
 {
 	const json_t *h = json_object_get(sl->t.spec, "health");
+	char	      rdir[PATH_MAX];
+	int	      ok;
 
 	memset(&sl->t.acct, 0, sizeof(sl->t.acct));
-	sl->t.rdir[0] = '\0';
-	if (ts->policy != NULL &&
-	    !agent_policy_task(ts->policy, sl->t.spec, ts->dir, &sl->t.acct,
-		sl->t.rdir, sizeof(sl->t.rdir), why, len)) {
+	rdir[0] = '\0';
+	ok = ts->policy == NULL ||
+	    agent_policy_task(ts->policy, sl->t.spec, ts->dir, &sl->t.acct,
+		rdir, sizeof(rdir), why, len);
+	if (!agent_task_set_rdir(&sl->t, rdir) && ok) {
+		(void)snprintf(why, len, "out of memory");
+		return (0);
+	}
+	if (!ok) {
 		log_warnx("task %" PRId64 ": %s", sl->t.id, why);
 		return (0);
 	}
