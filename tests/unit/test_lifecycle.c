@@ -330,6 +330,64 @@ test_life_starting(void **state)
 	    strstr(last, "ended (exit status 4) before its health"));
 }
 
+/*
+ * A restarted agent (agent_tasks_load()): a task it left running is
+ * adopted UP; one that should run but ended meanwhile is BACKOFF, due at
+ * once, and restarted UP by the next tick; one that was stopped stays
+ * DOWN.  (One that ended by itself with restart policy never is started
+ * again too: tasks.json records only that it should run.)
+ */
+static void
+test_life_load(void **state)
+{
+	struct agent_tasks *old = ts;
+	pid_t		    pid;
+
+	assert_int_equal(command(AGENTPROTO_CMD_START,
+			     payload(10, "sleep 30", NULL)),
+	    1);
+	assert_int_equal(command(AGENTPROTO_CMD_START,
+			     payload(11, "sleep 30", NULL)),
+	    1);
+	/* Task 12 was stopped: it should not run. */
+	assert_int_equal(command(AGENTPROTO_CMD_START,
+			     payload(12, "sleep 30", NULL)),
+	    1);
+	assert_int_equal(command(AGENTPROTO_CMD_STOP,
+			     payload(12, "sleep 30", NULL)),
+	    0);
+	assert_true(tick_until(12, AGENT_LIFE_DOWN, 5000));
+	pid = agent_tasks_find(ts, 10)->pid;
+	/* Task 11 ends while "no agent" watches: it should run. */
+	agent_task_stop(&ts->v[1].t);
+	while (ts->v[1].t.state == AGENT_TASK_STOPPING) {
+		agent_tasks_reap(ts->ptrs, ts->n);
+		(void)agent_task_tick(&ts->v[1].t);
+		usleep(20000);
+	}
+	ts->v[1].wanted = 1;
+	assert_int_equal(agent_tasks_save(ts), 1);
+
+	/* The next agent. */
+	assert_non_null(ts = calloc(1, sizeof(*ts)));
+	agent_tasks_init(ts, dir, 1);
+	ts->done = done;
+	agent_tasks_load(ts);
+	assert_int_equal(agent_tasks_life(ts, 10), AGENT_LIFE_UP);
+	assert_int_equal(agent_tasks_find(ts, 10)->pid, pid);
+	assert_int_equal(agent_tasks_life(ts, 11), AGENT_LIFE_BACKOFF);
+	assert_int_equal(agent_tasks_life(ts, 12), AGENT_LIFE_DOWN);
+	(void)agent_tasks_tick(ts);
+	assert_int_equal(agent_tasks_life(ts, 11), AGENT_LIFE_UP);
+	assert_int_equal(agent_tasks_find(ts, 11)->state, AGENT_TASK_RUNNING);
+	assert_int_equal(agent_tasks_life(ts, 12), AGENT_LIFE_DOWN);
+
+	/* The old agent's table goes; its tasks are the new one's now. */
+	old->n = 0;
+	agent_tasks_free(old);
+	free(old);
+}
+
 static void
 test_life_names(void **state)
 {
@@ -357,6 +415,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_life_failed_start_uninstall, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_life_starting, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_life_load, setup,
 		    teardown),
 		cmocka_unit_test(test_life_names),
 	};
