@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 
 #include "agentproto/agentproto.h"
+#include "os.h"
 
 #define AGENT_VERSION	       "0.1.0"
 #define AGENT_STATE_DIR	       "/var/lib/yard-agent"
@@ -99,84 +100,16 @@ int   agent_journal_acked(struct agent_journal *, const char *);
 char *agent_journal_result(struct agent_journal *, const char *);
 int   agent_journal_print(const char *, size_t);
 
-/* procstat.c: one watched process, sampled from /proc/<pid>/stat. */
-struct agent_proc {
-	int	 pid;
-	int	 fd; /* /proc/<pid>/stat, kept open */
-	int	 gone;
-	int	 sampled;
-	char	 state;
-	int64_t	 utime, stime; /* clock ticks */
-	int64_t	 cutime, cstime; /* of waited-for children */
-	int64_t	 session;
-	int64_t	 threads;
-	int64_t	 starttime; /* ticks after boot */
-	int64_t	 rss; /* bytes */
-	uint64_t at_ms; /* mono ms of this sample */
-	int64_t	 prev_ticks; /* utime + stime before; -1 if none */
-	uint64_t prev_ms;
-};
-
-/* A task's whole process tree: the processes of its session. */
-struct agent_tree {
-	int64_t ticks; /* utime + stime + cutime + cstime, summed */
-	int64_t rss;
-	int64_t threads;
-	int64_t procs;
-};
-
-int	agent_proc_parse(const char *, size_t, struct agent_proc *);
-int	agent_proc_tree(const int *, size_t, struct agent_tree *);
-int	agent_proc_tree_cgroup(const char *, struct agent_tree *);
-int64_t agent_proc_status_uid(const char *, size_t);
-int64_t agent_proc_uid(int);
-int	agent_proc_open(struct agent_proc *, int);
-int	agent_proc_sample(struct agent_proc *);
-void	agent_proc_close(struct agent_proc *);
-double	agent_proc_cpu(const struct agent_proc *, long);
-
-/*
- * cgroup.c: a cgroup v2 per task (<mount><agent's cgroup>/yard-<install
- * id>/task-<id>) where the host has a usable one; else tasks are tracked
- * by their session and YARD_TASK_MARK.
- */
-int	    agent_cgroup_init(const char *);
-void	    agent_cgroup_fini(void);
-const char *agent_tracking_name(void);
-int agent_cgroup_mount_parse(const char *, char *, size_t, char *, size_t);
-int agent_cgroup_self_parse(const char *, char *, size_t);
-int agent_cgroup_join(const char *, const char *, const char *, char *, size_t);
-int agent_cgroup_task(int64_t, char *, size_t);
-int agent_cgroup_valid(const char *, int64_t);
-int agent_cgroup_open_procs(const char *);
-int agent_cgroup_populated(const char *);
-int agent_cgroup_kill(const char *);
-int agent_cgroup_signal(const char *, int);
-int agent_cgroup_remove(const char *);
-
 /* policy.c: the node policy (agent/README.md, "Node policy"). */
 #define AGENT_POLICY_FILE "/etc/yard-agent/policy.json"
 #define AGENT_POLICY_ROOT "/srv/yard" /* the default root */
 #define AGENT_POLICY_USER "yard-task" /* the default account */
 #define AGENT_POLICY_MAX  (64 * 1024) /* bytes of policy file */
-#define AGENT_GROUPS_MAX  64
 
 struct agent_policy {
 	struct agentproto_policy p; /* as reported: roots with their users */
 	unsigned char named[AGENTPROTO_POLICY_ROOTS_MAX]; /* root names one */
 	char	      file[AGENT_PATH_MAX]; /* "": the defaults */
-};
-
-/* The account a task runs as, looked up when it starts. */
-struct agent_account {
-	int   valid;
-	char  name[AGENTPROTO_USER_MAX + 1];
-	uid_t uid;
-	gid_t gid;
-	int   change; /* the child takes it: the agent is root, it is not */
-	int   ngroups;
-	gid_t groups[AGENT_GROUPS_MAX];
-	char  home[AGENT_PATH_MAX]; /* its home, else the deploy dir */
 };
 
 /* What a task may expose: files inside root, never in deny. */
@@ -195,8 +128,6 @@ int  agent_path_inside(const char *, const char *);
 int  agent_path_below(const char *, const char *);
 int  agent_policy_dir(const struct agent_policy *, const char *, const char *,
      char *, size_t, int *, char *, size_t);
-int  agent_account_get(const char *, const char *, struct agent_account *,
-     char *, size_t);
 int agent_policy_task(const struct agent_policy *, const json_t *, const char *,
     struct agent_account *, char *, size_t, char *, size_t);
 int agent_confine_init(struct agent_confine *, const struct agent_policy *,
@@ -242,10 +173,10 @@ struct agent_task {
 	char		      cgroup[AGENT_CGROUP_MAX]; /* "": none */
 	int64_t		      uid; /* real uid of its processes; -1 unknown */
 	uint64_t	      strays_until; /* mono ms: wait for the killed */
-	/* From the policy check before a start (policy.c); rdir "": the
+	/* From the policy check before a start (policy.c); rdir NULL: the
 	 * spec's deploy_dir as it is, acct not valid: the agent's own. */
 	struct agent_account acct;
-	char		     rdir[PATH_MAX]; /* resolved deploy_dir */
+	char		    *rdir; /* resolved deploy_dir, malloc'd */
 };
 
 void agent_supervise_init(void);
@@ -260,29 +191,8 @@ void agent_task_cleanup(struct agent_task *);
 int  agent_task_log_rotate(const char *, int64_t, off_t, int);
 int  agent_task_remove_files(const struct agent_task *, const char *, char *,
      size_t);
+int  agent_task_set_rdir(struct agent_task *, const char *);
 const char *agent_task_state_name(enum agent_task_state);
-
-/* facts.c: node facts and metrics from /proc, with fds kept open. */
-struct agent_sys {
-	int				fd_stat;
-	int				fd_meminfo;
-	int				fd_loadavg;
-	int				fd_uptime;
-	uint64_t			prev_total;
-	uint64_t			prev_idle;
-	size_t				nroots;
-	const char		       *roots[AGENTPROTO_DISKS_MAX];
-	struct agentproto_facts		facts; /* the static part */
-	const struct agentproto_policy *policy; /* reported; may be NULL */
-};
-
-int	 agent_sys_open(struct agent_sys *, const char **, size_t);
-void	 agent_sys_close(struct agent_sys *);
-void	 agent_sys_refresh(struct agent_sys *);
-int	 agent_sys_facts(struct agent_sys *, struct agentproto_facts *);
-int	 agent_sys_metrics(struct agent_sys *, struct agentproto_metrics *);
-int64_t	 agent_now_ms(void);
-uint64_t agent_mono_ms(void);
 
 /* http.c: one reusable easy handle per activity, capped bodies. */
 struct agent_xfer {
@@ -329,12 +239,26 @@ uint64_t agent_backoff_ms(unsigned int);
 #define AGENT_LOG_CHECK_MS    10000
 #define AGENT_START_SETTLE_MS 5000 /* jar/tomcat start without a check */
 
+/*
+ * A task's lifecycle: what the agent is doing with it, above what its
+ * processes do (enum agent_task_state).  The transitions are listed and
+ * made in tasks.c (life_set()).
+ */
+enum agent_life {
+	AGENT_LIFE_DOWN = 0, /* not running; nothing planned */
+	AGENT_LIFE_STARTING, /* running; a start waits to be healthy */
+	AGENT_LIFE_UP, /* running */
+	AGENT_LIFE_STOPPING, /* a stop, restart or uninstall waits for it */
+	AGENT_LIFE_BACKOFF, /* ended by itself; restarts at restart_at */
+	AGENT_LIFE_CRASH_LOOP /* ended too often: waits for a command */
+};
+
 struct agent_slot {
 	struct agent_task t;
+	enum agent_life	  life;
 	int		  wanted; /* should run (start/restart, not stop) */
 	int		  restarts;
-	int		  crash_loop;
-	uint64_t	  restart_at; /* mono ms; 0: none planned */
+	uint64_t	  restart_at; /* mono ms, in BACKOFF */
 	uint64_t	  window_start; /* crash-loop window */
 	int		  window_restarts;
 	/* Health check (spec.health): an HTTP GET on loopback. */
@@ -378,7 +302,7 @@ struct agent_tasks {
 void agent_tasks_init(struct agent_tasks *, const char *, int64_t);
 void agent_tasks_load(struct agent_tasks *);
 int agent_tasks_command(struct agent_tasks *, const struct agentproto_command *,
-    int64_t, char **);
+    int64_t, const json_t *, int64_t, char **);
 int agent_tasks_tick(struct agent_tasks *);
 /* Write tasks.json now; 0 (logged, nothing left behind) on failure. */
 int	agent_tasks_save(struct agent_tasks *);
@@ -388,6 +312,43 @@ int	agent_tasks_health_done(struct agent_tasks *, struct agent_xfer *);
 int64_t agent_tasks_pending_seq(const struct agent_tasks *);
 void	agent_tasks_free(struct agent_tasks *);
 const struct agent_task *agent_tasks_find(struct agent_tasks *, int64_t);
+/* The lifecycle state of task id; -1 when the agent does not know it. */
+int	    agent_tasks_life(const struct agent_tasks *, int64_t);
+const char *agent_life_name(enum agent_life);
+
+/*
+ * commands.c: the command table, one entry per command type of
+ * agentproto's list (agentproto_command_find()).  A command is
+ * validated (its payload), then run; its result is reported now or,
+ * for a task command that waits on its processes, later through the
+ * tasks' done callback.  Either way the caller journals and delivers it.
+ */
+struct agent_cmd_args {
+	int64_t task_id; /* task commands: payload.task.id */
+	json_t *spec; /* normalised payload.task.spec; NULL: none */
+};
+
+enum agent_cmd_outcome {
+	AGENT_CMD_DONE = 0, /* *body is the result (NULL: not encoded) */
+	AGENT_CMD_LATER /* the result comes through tasks->done */
+};
+
+struct agent_cmd {
+	enum agentproto_cmd_type kind;
+	/* 1 with *args filled (owned), or 0 with why (a bad payload). */
+	int (*validate)(const struct agentproto_command *,
+	    struct agent_cmd_args *, char *, size_t);
+	enum agent_cmd_outcome (*run)(struct agent_tasks *,
+	    const struct agentproto_command *, const struct agent_cmd_args *,
+	    int64_t, char **);
+};
+
+const struct agent_cmd *agent_command_get(enum agentproto_cmd_type);
+enum agent_cmd_outcome	agent_command_run(struct agent_tasks *,
+     const struct agentproto_command *, int64_t, char **);
+/* A finished command's result as JSON (malloc'd), or NULL. */
+char *agent_result(int, int64_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* logs.c: log requests from the server (docs/agent-protocol.md, "Logs"). */
 #define AGENT_LOGREQS 8 /* answered at once; more wait or evict a follow */

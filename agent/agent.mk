@@ -18,17 +18,18 @@ AGENTPROTO_SRCS=	src/agentproto/common.c src/agentproto/auth.c \
 		src/agentproto/heartbeat.c src/agentproto/commands.c \
 		src/agentproto/logs.c src/agentproto/taskspec.c
 AGENTPROTO_OBJS=	$(AGENTPROTO_SRCS:src/agentproto/%.c=$(OBJDIR)/agent/proto/%.o)
-AGENT_SRCS=	agent/main.c agent/log.c agent/state.c agent/facts.c \
-		agent/http.c agent/run.c agent/procstat.c agent/supervise.c \
+AGENT_SRCS=	agent/main.c agent/log.c agent/state.c agent/os_facts_linux.c \
+		agent/http.c agent/run.c agent/os_proc_linux.c agent/supervise.c \
 		agent/tasks.c agent/logs.c agent/logread.c agent/policy.c \
-		agent/cgroup.c
+		agent/cgroup.c agent/os_linux.c agent/commands.c
 AGENT_OBJS=	$(AGENT_SRCS:agent/%.c=$(OBJDIR)/agent/%.o) \
 		$(AGENTPROTO_OBJS)
 AGENT_BIN=	$(OBJDIR)/yard-agent
 AGENT_UNIT_TESTS=	$(OBJDIR)/tests/test_agentproto \
 		$(OBJDIR)/tests/test_procstat $(OBJDIR)/tests/test_supervise \
 		$(OBJDIR)/tests/test_logread $(OBJDIR)/tests/test_cgroup \
-		$(OBJDIR)/tests/test_policy $(OBJDIR)/tests/test_tasks
+		$(OBJDIR)/tests/test_policy $(OBJDIR)/tests/test_tasks \
+		$(OBJDIR)/tests/test_lifecycle $(OBJDIR)/tests/test_commands
 AGENT_FUZZ_NAMES=	fuzz_agentproto_enroll fuzz_agentproto_heartbeat \
 		fuzz_agentproto_poll fuzz_agentproto_result \
 		fuzz_agentproto_auth fuzz_agentproto_task fuzz_procstat \
@@ -82,20 +83,22 @@ $(OBJDIR)/tests/test_agentproto: tests/unit/test_agentproto.c \
 	    $(shell pkg-config --libs jansson) -lcmocka
 
 # procstat.c with what it uses of the agent (the clock, the log).
-PROCSTAT_SRCS=	agent/procstat.c agent/facts.c agent/log.c $(AGENTPROTO_SRCS)
+# The Linux implementation of agent/os.h, whole: each part uses others.
+AGENT_OS_SRCS=	agent/os_linux.c agent/os_proc_linux.c agent/os_facts_linux.c \
+		agent/cgroup.c
+PROCSTAT_SRCS=	$(AGENT_OS_SRCS) agent/log.c $(AGENTPROTO_SRCS)
 
 $(OBJDIR)/tests/test_procstat: tests/unit/test_procstat.c $(PROCSTAT_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
 
 $(OBJDIR)/tests/test_supervise: tests/unit/test_supervise.c \
-    agent/supervise.c agent/logread.c agent/cgroup.c agent/policy.c $(PROCSTAT_SRCS)
+    agent/supervise.c agent/logread.c agent/policy.c $(PROCSTAT_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
 
 # cgroup.c's parsers and the cgroup calls (against the host's cgroup2).
-$(OBJDIR)/tests/test_cgroup: tests/unit/test_cgroup.c agent/cgroup.c \
-    $(PROCSTAT_SRCS)
+$(OBJDIR)/tests/test_cgroup: tests/unit/test_cgroup.c $(PROCSTAT_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
 
@@ -106,10 +109,20 @@ $(OBJDIR)/tests/test_tasks: tests/unit/test_tasks.c $(TASKS_TEST_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
 
-LOGREAD_SRCS=	agent/logread.c agent/policy.c agent/log.c $(AGENTPROTO_SRCS)
+# The agent's command table against agentproto's list.
+$(OBJDIR)/tests/test_commands: tests/unit/test_commands.c $(TASKS_TEST_SRCS)
+	@mkdir -p $(@D)
+	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
+
+# The task lifecycle's transitions, with real processes.
+$(OBJDIR)/tests/test_lifecycle: tests/unit/test_lifecycle.c $(TASKS_TEST_SRCS)
+	@mkdir -p $(@D)
+	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
+
+LOGREAD_SRCS=	agent/logread.c agent/policy.c $(PROCSTAT_SRCS)
 
 # The policy parser and path checks, Kore-free (and the log they use).
-POLICY_SRCS=	agent/policy.c agent/log.c $(AGENTPROTO_SRCS)
+POLICY_SRCS=	agent/policy.c $(PROCSTAT_SRCS)
 
 $(OBJDIR)/tests/test_policy: tests/unit/test_policy.c $(POLICY_SRCS)
 	@mkdir -p $(@D)

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "os_linux.h"
 
 #define CGROUP2_MAGIC	0x63677270 /* CGROUP2_SUPER_MAGIC, linux/magic.h */
 #define MOUNTINFO_MAX	(4 * 1024 * 1024)

@@ -502,7 +502,7 @@ agent_log_rotate(const char *path, const struct agent_confine *c, off_t max,
 	    -1)
 		goto done;
 	/* The part keeps the owner of the file it came from. */
-	if (geteuid() == 0 && fchown(out, st.st_uid, st.st_gid) == -1)
+	if (agent_os_admin() && fchown(out, st.st_uid, st.st_gid) == -1)
 		log_warn("%s/%s: chown", real, to);
 	while ((n = read(wfd, buf, sizeof(buf))) > 0) {
 		if (write(out, buf, (size_t)n) != n) {

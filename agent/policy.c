@@ -14,10 +14,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -418,25 +416,26 @@ done:
 int
 agent_policy_accounts(const struct agent_policy *pol, char *err, size_t errlen)
 {
-	struct passwd *pw;
-	size_t	       i;
+	size_t i;
+	int    admin;
 
-	if ((pw = getpwnam(pol->p.user)) == NULL)
+	if (!agent_os_account_exists(pol->p.user, &admin))
 		return (fail(err, errlen, "user: no account named %s here",
 		    pol->p.user));
-	if (pw->pw_uid == 0)
+	if (admin)
 		return (fail(err, errlen,
 		    "user: %s is root; name root only for a root entry or a "
 		    "kind",
 		    pol->p.user));
 	for (i = 0; i < pol->p.nroots; i++) {
-		if (pol->named[i] && getpwnam(pol->p.roots[i].user) == NULL)
+		if (pol->named[i] &&
+		    !agent_os_account_exists(pol->p.roots[i].user, &admin))
 			return (fail(err, errlen,
 			    "roots[%zu].user: no account named %s here", i,
 			    pol->p.roots[i].user));
 	}
 	for (i = 0; i < pol->p.nkinds; i++) {
-		if (getpwnam(pol->p.kinds[i].user) == NULL)
+		if (!agent_os_account_exists(pol->p.kinds[i].user, &admin))
 			return (fail(err, errlen,
 			    "kinds.%s.user: no account named %s here",
 			    pol->p.kinds[i].kind, pol->p.kinds[i].user));
@@ -673,45 +672,6 @@ agent_policy_dir(const struct agent_policy *pol, const char *dir,
 }
 
 /*
- * The account called name, for a task whose deploy directory is dir:
- * its ids, its groups, its home (dir when it has none), and whether the
- * child must take it (the agent is root and it is not).  Returns 1, or
- * 0 with why.
- */
-int
-agent_account_get(const char *name, const char *dir, struct agent_account *a,
-    char *why, size_t whylen)
-{
-	struct passwd *pw;
-	struct stat    st;
-	int	       n;
-
-	memset(a, 0, sizeof(*a));
-	if ((pw = getpwnam(name)) == NULL)
-		return (fail(why, whylen, "no account named %s here", name));
-	(void)snprintf(a->name, sizeof(a->name), "%s", pw->pw_name);
-	a->uid = pw->pw_uid;
-	a->gid = pw->pw_gid;
-	if (pw->pw_dir != NULL && pw->pw_dir[0] == '/' &&
-	    stat(pw->pw_dir, &st) == 0 && S_ISDIR(st.st_mode))
-		(void)snprintf(a->home, sizeof(a->home), "%s", pw->pw_dir);
-	else
-		(void)snprintf(a->home, sizeof(a->home), "%s", dir);
-	a->change = geteuid() == 0 && a->uid != 0;
-	if (a->change) {
-		/* Groups now: the child only makes system calls. */
-		n = AGENT_GROUPS_MAX;
-		if (getgrouplist(name, a->gid, a->groups, &n) == -1)
-			return (fail(why, whylen,
-			    "account %s is in more than %d groups", name,
-			    AGENT_GROUPS_MAX));
-		a->ngroups = n;
-	}
-	a->valid = 1;
-	return (1);
-}
-
-/*
  * Whether the task (its normalised spec) may start under the policy:
  * its deploy directory (agent_policy_dir()), its environment names
  * against refuse_env, and its account (the root entry's user, else
@@ -724,12 +684,11 @@ agent_policy_task(const struct agent_policy *pol, const json_t *spec,
     const char *state_dir, struct agent_account *acct, char *rdir,
     size_t rdirlen, char *why, size_t whylen)
 {
-	struct passwd *pw;
-	const json_t  *v;
-	const char    *kind, *dir, *k, *user, *from;
-	char	       src[AGENTPROTO_STR_MAX + 32], msg[256];
-	size_t	       i;
-	int	       root;
+	const json_t *v;
+	const char   *kind, *dir, *k, *user, *from;
+	char	      src[AGENTPROTO_STR_MAX + 32], msg[256], self[256];
+	size_t	      i;
+	int	      root;
 
 	kind = json_string_value(json_object_get(spec, "kind"));
 	dir = json_string_value(json_object_get(spec, "deploy_dir"));
@@ -774,13 +733,11 @@ agent_policy_task(const struct agent_policy *pol, const json_t *spec,
 		    "policy: the account %s (user) is root; root only runs "
 		    "where a root entry or a kind names it",
 		    user));
-	if (geteuid() != 0 && acct->uid != geteuid()) {
-		pw = getpwuid(geteuid());
+	if (!agent_os_account_usable(acct, self, sizeof(self)))
 		return (fail(why, whylen,
 		    "policy: tasks here run as %s (%s), but the agent runs as "
 		    "%s and cannot switch accounts",
-		    user, from, pw != NULL ? pw->pw_name : "another account"));
-	}
+		    user, from, self));
 	return (1);
 }
 
@@ -829,7 +786,7 @@ agent_confine_path(const struct agent_confine *c, const char *real)
 
 /*
  * Whether what fd refers to may be exposed: its path as the kernel has
- * it (/proc/self/fd), checked after the open so that a symlink swapped
+ * it (agent_os_fd_path()), checked after the open so that a symlink swapped
  * in meanwhile cannot lead elsewhere.  Copies that path to real when
  * real is not NULL.
  */
@@ -837,13 +794,10 @@ int
 agent_confine_fd(const struct agent_confine *c, int fd, char *real,
     size_t reallen)
 {
-	char	link[64], buf[PATH_MAX];
-	ssize_t n;
+	char buf[PATH_MAX];
 
-	(void)snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	if ((n = readlink(link, buf, sizeof(buf) - 1)) <= 0)
+	if (!agent_os_fd_path(fd, buf, sizeof(buf)))
 		return (0);
-	buf[n] = '\0';
 	if (!agent_confine_path(c, buf))
 		return (0);
 	if (real != NULL &&

@@ -3,17 +3,14 @@
  *
  * yard-agent run: one thread, one libcurl multi handle, three activities
  * (heartbeats, the command long-poll, result delivery), each with its
- * own easy handle and its own back-off.  Signals arrive on a signalfd
- * that curl_multi_poll() watches next to the transfers.
+ * own easy handle and its own back-off.  The system's requests (stop,
+ * reload) wake the same wait as the transfers (agent_os_wait()).
  */
 
 #include <sys/queue.h>
-#include <sys/random.h>
-#include <sys/signalfd.h>
 
 #include <errno.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +47,6 @@ struct agent_state {
 	int		     enrolled;
 	char		     auth[AGENTPROTO_AUTH_MAX + 1];
 	CURLM		    *multi;
-	int		     sigfd;
 	int		     quit;
 	struct agent_journal journal;
 	struct agent_sys     sys;
@@ -81,32 +77,31 @@ struct agent_state {
 
 static struct agent_state st;
 
-static int   state_load(struct agent_state *);
-static void  state_unload(struct agent_state *);
-static void  activity_start(struct agent_state *, struct activity *);
-static void  activity_stop(struct agent_state *, struct activity *);
-static void  activity_fail(struct agent_state *, struct activity *,
-     const char *);
-static void  activity_ok(struct activity *);
-static int   unauthorized(struct agent_state *, struct activity *);
-static void  sample_take(struct agent_state *);
-static void  hb_start(struct agent_state *);
-static void  hb_done(struct agent_state *);
-static void  poll_start(struct agent_state *);
-static void  poll_done(struct agent_state *);
-static int   command_handle(struct agent_state *,
-      const struct agentproto_command *);
-static char *command_execute(const struct agentproto_command *, int64_t);
-static void  results_queue(struct agent_state *, const char *, char *);
-static void  results_recover(struct agent_state *);
-static void  results_clear(struct agent_state *);
-static void  res_start(struct agent_state *);
-static void  res_done(struct agent_state *);
-static void  signals_read(struct agent_state *);
-static int   transient_4xx(long);
-static void  task_done(void *, const char *, int64_t, char *);
-static void  policy_log(const struct agent_policy *);
-static void  policy_reload(struct agent_state *);
+static int  state_load(struct agent_state *);
+static void state_unload(struct agent_state *);
+static void activity_start(struct agent_state *, struct activity *);
+static void activity_stop(struct agent_state *, struct activity *);
+static void activity_fail(struct agent_state *, struct activity *,
+    const char *);
+static void activity_ok(struct activity *);
+static int  unauthorized(struct agent_state *, struct activity *);
+static void sample_take(struct agent_state *);
+static void hb_start(struct agent_state *);
+static void hb_done(struct agent_state *);
+static void poll_start(struct agent_state *);
+static void poll_done(struct agent_state *);
+static int  command_handle(struct agent_state *,
+     const struct agentproto_command *);
+static void results_queue(struct agent_state *, const char *, char *);
+static void results_recover(struct agent_state *);
+static void results_clear(struct agent_state *);
+static void res_start(struct agent_state *);
+static void res_done(struct agent_state *);
+static void events_read(struct agent_state *);
+static int  transient_4xx(long);
+static void task_done(void *, const char *, int64_t, char *);
+static void policy_log(const struct agent_policy *);
+static void policy_reload(struct agent_state *);
 
 /* What the node allows, once at start and after a reload. */
 static void
@@ -153,7 +148,7 @@ agent_backoff_ms(unsigned int n)
 	cap = n >= 6 ? AGENT_BACKOFF_CAP_MS : 1000ULL << n;
 	if (cap > AGENT_BACKOFF_CAP_MS)
 		cap = AGENT_BACKOFF_CAP_MS;
-	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+	if (!agent_os_random(&r, sizeof(r), 0))
 		r = agent_mono_ms() * 2654435761ULL;
 	return (r % (cap + 1));
 }
@@ -314,7 +309,7 @@ sample_take(struct agent_state *s)
 	smp = &s->ring[i];
 	smp->time = agent_now_ms() / 1000;
 	if (!agent_sys_metrics(&s->sys, &smp->metrics))
-		log_debug("metrics: cannot read /proc");
+		log_debug("metrics: cannot read them");
 	s->ring_n++;
 }
 
@@ -333,7 +328,7 @@ hb_start(struct agent_state *s)
 	h->time = agent_now_ms() / 1000;
 	(void)agent_sys_facts(&s->sys, &h->facts);
 	h->metrics = s->ring[(s->ring_head + n - 1) % RING_MAX].metrics;
-	h->tasks = agent_tasks_status(&s->tasks, sysconf(_SC_CLK_TCK));
+	h->tasks = agent_tasks_status(&s->tasks, agent_os_clock_hz());
 	h->nbacklog = n - 1;
 	for (i = 0; i < n - 1; i++)
 		h->backlog[i] = s->ring[(s->ring_head + i) % RING_MAX];
@@ -533,24 +528,11 @@ command_handle(struct agent_state *s, const struct agentproto_command *c)
 	if (!agent_journal_received(&s->journal, c->id, c->seq, now))
 		return (-1);
 	log_info("command %s (seq %" PRId64 "): %s", c->id, c->seq, c->type);
-	if (c->kind == AGENTPROTO_CMD_START || c->kind == AGENTPROTO_CMD_STOP ||
-	    c->kind == AGENTPROTO_CMD_RESTART ||
-	    c->kind == AGENTPROTO_CMD_UNINSTALL) {
-		/* A stop answers when the processes are gone: task_done(). */
-		if (agent_tasks_command(&s->tasks, c, now, &body) == 0)
-			return (1);
-		if (body == NULL) {
-			log_warnx("command %s: cannot encode its result",
-			    c->id);
-			return (1);
-		}
-		if (!agent_journal_finished(&s->journal, c->id, c->seq, body))
-			log_warnx("command %s: cannot journal its result",
-			    c->id);
-		results_queue(s, c->id, body);
+	/* The command table (commands.c); a stop answers when the
+	 * processes are gone: task_done(). */
+	if (agent_command_run(&s->tasks, c, now, &body) == AGENT_CMD_LATER)
 		return (1);
-	}
-	if ((body = command_execute(c, now)) == NULL) {
+	if (body == NULL) {
 		log_warnx("command %s: cannot encode its result", c->id);
 		return (1);
 	}
@@ -560,41 +542,6 @@ command_handle(struct agent_state *s, const struct agentproto_command *c)
 	}
 	results_queue(s, c->id, body);
 	return (1);
-}
-
-/* Act on a command; the result as JSON (malloc'd). */
-static char *
-command_execute(const struct agentproto_command *c, int64_t received)
-{
-	struct agentproto_result r;
-	char			*body;
-
-	memset(&r, 0, sizeof(r));
-	r.received_at = received;
-	r.has_exit_status = 1;
-	switch (c->kind) {
-	case AGENTPROTO_CMD_PING:
-		r.state = AGENTPROTO_STATE_SUCCEEDED;
-		r.exit_status = 0;
-		r.output = strdup("pong");
-		break;
-	case AGENTPROTO_CMD_START: /* handled by command_handle() */
-	case AGENTPROTO_CMD_STOP:
-	case AGENTPROTO_CMD_RESTART:
-	case AGENTPROTO_CMD_UNINSTALL:
-	case AGENTPROTO_CMD_UNKNOWN:
-		r.state = AGENTPROTO_STATE_FAILED;
-		r.exit_status = 1;
-		r.output = strdup("unknown command type");
-		break;
-	}
-	r.finished_at = agent_now_ms();
-	r.has_finished_at = 1;
-	if (r.output == NULL)
-		return (NULL);
-	body = agentproto_result_encode(&r);
-	agentproto_result_cleanup(&r);
-	return (body);
 }
 
 /* A task command that took time (a stop) finished. */
@@ -766,18 +713,18 @@ delivered:
 }
 
 static void
-signals_read(struct agent_state *s)
+events_read(struct agent_state *s)
 {
-	struct signalfd_siginfo si;
+	enum agent_os_event ev;
+	int		    code;
 
-	while (read(s->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		switch (si.ssi_signo) {
-		case SIGTERM:
-		case SIGINT:
-			log_info("signal %u: exiting", si.ssi_signo);
+	while ((ev = agent_os_event_next(&code)) != AGENT_OS_EVENT_NONE) {
+		switch (ev) {
+		case AGENT_OS_EVENT_QUIT:
+			log_info("signal %d: exiting", code);
 			s->quit = 1;
 			break;
-		case SIGHUP:
+		case AGENT_OS_EVENT_RELOAD:
 			policy_reload(s);
 			log_info("SIGHUP: re-reading the state directory");
 			state_unload(s);
@@ -787,6 +734,8 @@ signals_read(struct agent_state *s)
 					  "yard-agent enroll");
 			s->hb.next = s->poll.next = s->res.next = 0;
 			break;
+		case AGENT_OS_EVENT_NONE:
+			break;
 		}
 	}
 }
@@ -795,12 +744,10 @@ int
 agent_run(struct agent_opts *opts)
 {
 	struct agent_state *s = &st;
-	struct curl_waitfd  wfd;
 	CURLMsg		   *msg;
 	struct agent_xfer  *x;
 	char		   *priv;
 	char		    iid[AGENT_INSTALL_ID_LEN + 1];
-	sigset_t	    mask;
 	uint64_t	    now, wake;
 	long		    ct;
 	int		    running, left, timeout, tnext, k;
@@ -816,16 +763,9 @@ agent_run(struct agent_opts *opts)
 	s->poll.name = "commands";
 	s->res.name = "results";
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGCHLD); /* tasks: reaped in agent_tasks_tick() */
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1)
-		fatal("sigprocmask");
-	if ((s->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
-		fatal("signalfd");
-	(void)signal(SIGPIPE, SIG_IGN);
+	/* Children are collected in agent_tasks_tick(). */
+	if (!agent_os_events_init())
+		fatalx("cannot wait for signals");
 
 	if (!agent_state_dir_init(opts->state_dir))
 		fatalx("cannot use the state directory %s", opts->state_dir);
@@ -837,7 +777,8 @@ agent_run(struct agent_opts *opts)
 		fatalx("cannot set up libcurl");
 	agent_logs_init(&s->logs, s->multi);
 	if (!agent_sys_open(&s->sys, opts->roots, opts->nroots))
-		log_warnx("cannot read /proc: metrics will be zero");
+		log_warnx("cannot read the system's metrics: they will be "
+			  "zero");
 	s->sys.policy = &opts->policy.p;
 	policy_log(&opts->policy);
 
@@ -846,7 +787,7 @@ agent_run(struct agent_opts *opts)
 	agent_supervise_init();
 	if (!agent_install_id(opts->state_dir, iid, sizeof(iid)))
 		fatalx("cannot use the state directory %s", opts->state_dir);
-	(void)agent_cgroup_init(iid);
+	(void)agent_os_tracking_init(iid);
 	if (!state_load(s))
 		log_warnx("not enrolled: waiting for yard-agent enroll "
 			  "(then SIGHUP, or within %d s)",
@@ -907,14 +848,8 @@ wait:
 		if (curl_multi_timeout(s->multi, &ct) == CURLM_OK && ct >= 0 &&
 		    ct < timeout)
 			timeout = (int)ct;
-		wfd.fd = s->sigfd;
-		wfd.events = CURL_WAIT_POLLIN;
-		wfd.revents = 0;
-		if (curl_multi_poll(s->multi, &wfd, 1, timeout, NULL) !=
-		    CURLM_OK)
-			log_warnx("curl_multi_poll failed");
-		if (wfd.revents != 0)
-			signals_read(s);
+		agent_os_wait(s->multi, timeout);
+		events_read(s);
 		(void)curl_multi_perform(s->multi, &running);
 		while ((msg = curl_multi_info_read(s->multi, &left)) != NULL) {
 			if (msg->msg != CURLMSG_DONE)
@@ -948,8 +883,8 @@ wait:
 	curl_multi_cleanup(s->multi);
 	curl_global_cleanup();
 	agent_sys_close(&s->sys);
-	agent_cgroup_fini();
-	close(s->sigfd);
+	agent_os_tracking_fini();
+	agent_os_events_fini();
 	log_info("stopped");
 	return (0);
 }

@@ -31,7 +31,6 @@
  *	A <id>				the server took the result (2xx)
  */
 
-static int fsync_dir(const char *);
 static int journal_append(struct agent_journal *, const char *, size_t, int);
 static struct agent_jentry *journal_add(struct agent_journal *, const char *);
 static int journal_apply(struct agent_journal *, char *, size_t);
@@ -135,8 +134,8 @@ agent_install_id(const char *dir, char *buf, size_t len)
 		log_warn("%s", path);
 		return (0);
 	} else {
-		if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
-			log_warn("getrandom");
+		if (!agent_os_random(raw, sizeof(raw), 1)) {
+			log_warn("random bytes");
 			return (0);
 		}
 		for (i = 0; i < sizeof(raw); i++)
@@ -151,80 +150,6 @@ agent_install_id(const char *dir, char *buf, size_t len)
 		buf[AGENT_INSTALL_ID_LEN] = '\0';
 	}
 	return (1);
-}
-
-static int
-fsync_dir(const char *dir)
-{
-	int fd, ret;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return (0);
-	ret = fsync(fd) == 0;
-	close(fd);
-	return (ret);
-}
-
-/* Write dir/name atomically: temp file, fsync, rename, fsync the dir. */
-int
-agent_write_atomic(const char *dir, const char *name, const char *data,
-    size_t len, int mode)
-{
-	char	tmp[AGENT_PATH_MAX], path[AGENT_PATH_MAX];
-	size_t	off;
-	ssize_t n;
-	int	fd, ret;
-
-	ret = 0;
-	fd = -1;
-	if (snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, name) >=
-		(int)sizeof(tmp) ||
-	    snprintf(path, sizeof(path), "%s/%s", dir, name) >=
-		(int)sizeof(path)) {
-		log_warnx("%s/%s: path too long", dir, name);
-		return (0);
-	}
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
-		log_warn("%s", tmp);
-		return (0);
-	}
-	if (fchmod(fd, (mode_t)mode) == -1) {
-		log_warn("chmod %s", tmp);
-		goto cleanup;
-	}
-	for (off = 0; off < len; off += (size_t)n) {
-		if ((n = write(fd, data + off, len - off)) == -1) {
-			if (errno == EINTR) {
-				n = 0;
-				continue;
-			}
-			log_warn("write %s", tmp);
-			goto cleanup;
-		}
-	}
-	if (fsync(fd) == -1) {
-		log_warn("fsync %s", tmp);
-		goto cleanup;
-	}
-	if (close(fd) == -1) {
-		fd = -1;
-		log_warn("close %s", tmp);
-		goto cleanup;
-	}
-	fd = -1;
-	if (rename(tmp, path) == -1) {
-		log_warn("rename %s", path);
-		goto cleanup;
-	}
-	if (!fsync_dir(dir))
-		log_warn("fsync %s", dir);
-	ret = 1;
-cleanup:
-	if (fd != -1)
-		close(fd);
-	if (!ret)
-		(void)unlink(tmp);
-	return (ret);
 }
 
 /* http:// or https://, printable ASCII without spaces. */
@@ -715,7 +640,7 @@ journal_compact(struct agent_journal *j)
 	out = NULL;
 	if (rename(tmp, j->path) == -1)
 		goto cleanup;
-	(void)fsync_dir(j->dir);
+	(void)agent_os_dir_sync(j->dir);
 	ret = 1;
 cleanup:
 	free(line);

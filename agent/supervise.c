@@ -8,28 +8,19 @@
  * adopt a task again after the agent restarts.  Non-blocking:
  * agent_task_tick() drives each task.
  *
- * Descendants that left the group (double fork plus setsid, as daemons
- * do) are found by the task's cgroup v2 where the host has one
- * (cgroup.c): the child enters it before exec, and everything it forks
- * stays there.  Otherwise by the mark every process of a task inherits,
- * YARD_TASK_MARK=<install id>-<task id>, unique per agent installation,
- * and only in processes of the task's user.  The agent is a child
- * subreaper (agent_supervise_init()), so such orphans are its children
- * and are reaped: no zombies are left behind.
+ * What the task's processes are, however they fork or detach, is its
+ * tracked group (agent/os.h; on Linux a cgroup v2, else its session and
+ * the mark YARD_TASK_MARK=<install id>-<task id> that every process of
+ * the task inherits).  Every system call that spawns, signals or
+ * collects a process is behind agent/os.h.
  */
 
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 
-#include <dirent.h>
-#include <ftw.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,36 +29,24 @@
 #include "agent.h"
 
 #define MARK_ENV       "YARD_TASK_MARK"
-#define ENVIRON_MAX    (256 * 1024)
 #define STRAYS_WAIT_MS 2000 /* for killed strays to go, at most */
 #define BASE_PATH      "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-/* cgroup.procs of the task's cgroup, for the child spawn() forks. */
-static int spawn_cgfd = -1;
-
 static int    mkdirs(const char *);
-static int    has_mark(pid_t, const char *);
-static void   child_exec(const struct agent_task *, const char *,
-      const char *const *, char *const *, int, int);
 static char **child_env(const struct agent_task *, const json_t *, size_t *,
     int);
 static char **argv_build(const struct agent_task *, const char **);
 static pid_t  spawn(struct agent_task *, const char *, const char *const *, int,
      int, char *, size_t);
-static int    cgroup_prepare(struct agent_task *, char *, size_t);
-static void   cgroup_enter(int);
-static void   cgroup_tidy(struct agent_task *);
-static int    kill_rest(struct agent_task *);
 static void   env_free(char **, size_t);
 static int    stop_script(struct agent_task *);
 static const char *tomcat_script(const struct agent_task *, const char *);
+static const char *task_dir(const struct agent_task *);
 
 void
 agent_supervise_init(void)
 {
-	/* Orphaned descendants of tasks become ours, and are reaped. */
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == -1)
-		log_warn("prctl(PR_SET_CHILD_SUBREAPER)");
+	agent_os_supervisor_init();
 }
 
 const char *
@@ -99,6 +78,29 @@ agent_task_init(struct agent_task *t, int64_t id, const char *mark_prefix)
 	t->uid = -1;
 	(void)snprintf(t->mark, sizeof(t->mark), "%s-%" PRId64, mark_prefix,
 	    id);
+}
+
+/* Where the task runs: its resolved deploy_dir, else the spec's. */
+static const char *
+task_dir(const struct agent_task *t)
+{
+	return (t->rdir != NULL
+		? t->rdir
+		: json_string_value(json_object_get(t->spec, "deploy_dir")));
+}
+
+/*
+ * The resolved deploy directory the policy check gave (NULL or "":
+ * none).  Returns 1, or 0 when out of memory (then none).
+ */
+int
+agent_task_set_rdir(struct agent_task *t, const char *dir)
+{
+	free(t->rdir);
+	t->rdir = NULL;
+	if (dir == NULL || dir[0] == '\0')
+		return (1);
+	return ((t->rdir = strdup(dir)) != NULL);
 }
 
 /* mkdir -p, mode 0755. */
@@ -216,10 +218,7 @@ child_env(const struct agent_task *t, const json_t *env, size_t *ninh, int mark)
 	n = json_object_size(env) + 12;
 	if ((out = calloc(n, sizeof(*out))) == NULL)
 		return (NULL);
-	home = t->acct.valid ? t->acct.home
-	    : t->rdir[0] != '\0'
-	    ? t->rdir
-	    : json_string_value(json_object_get(t->spec, "deploy_dir"));
+	home = t->acct.valid ? t->acct.home : task_dir(t);
 	user = t->acct.valid ? t->acct.name : NULL;
 	lang = getenv("LANG");
 	tz = getenv("TZ");
@@ -287,229 +286,36 @@ env_free(char **envp, size_t ninh)
 }
 
 /*
- * In the child: never returns.  A failure before exec is written to
- * statusfd (close-on-exec: the parent reads EOF when exec succeeded).
- */
-static void
-child_exec(const struct agent_task *t, const char *file,
-    const char *const *argv, char *const *envp, int logfd, int statusfd)
-{
-	const char *dir, *cwd;
-	char	    here[PATH_MAX];
-	sigset_t    none;
-	int	    fd;
-
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	(void)signal(SIGPIPE, SIG_DFL);
-	cgroup_enter(statusfd);
-	if (setsid() == -1) {
-		dprintf(statusfd, "setsid: %s", strerror(errno));
-		_exit(126);
-	}
-	if ((fd = open("/dev/null", O_RDONLY)) != -1) {
-		(void)dup2(fd, 0);
-		if (fd > 0)
-			(void)close(fd);
-	}
-	(void)dup2(logfd, 1);
-	(void)dup2(logfd, 2);
-	/* Nothing else of the agent's reaches the program: its
-	 * connections, journal and state files close on exec. */
-	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == -1) {
-		long max = sysconf(_SC_OPEN_MAX);
-
-		for (fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
-			(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-	}
-	/* The policy's account, for good (system calls only: the agent
-	 * may have had threads when it forked). */
-	if (t->acct.valid && t->acct.change) {
-		if (setgroups((size_t)t->acct.ngroups, t->acct.groups) == -1 ||
-		    setgid(t->acct.gid) == -1 || setuid(t->acct.uid) == -1) {
-			dprintf(statusfd, "cannot become %s: %s", t->acct.name,
-			    strerror(errno));
-			_exit(126);
-		}
-		if (setuid(0) != -1 || getuid() != t->acct.uid ||
-		    geteuid() != t->acct.uid || getgid() != t->acct.gid ||
-		    getegid() != t->acct.gid) {
-			dprintf(statusfd, "cannot drop root for %s",
-			    t->acct.name);
-			_exit(126);
-		}
-	}
-	dir = t->rdir[0] != '\0'
-	    ? t->rdir
-	    : json_string_value(json_object_get(t->spec, "deploy_dir"));
-	cwd = json_string_value(
-	    json_object_get(json_object_get(t->spec, "console"), "cwd"));
-	if (dir == NULL || chdir(dir) == -1) {
-		dprintf(statusfd, "cannot enter %s: %s",
-		    dir != NULL ? dir : "(no deploy_dir)", strerror(errno));
-		_exit(126);
-	}
-	/* What was checked is where it runs: no link swapped in since. */
-	if (t->rdir[0] != '\0' &&
-	    (getcwd(here, sizeof(here)) == NULL || strcmp(here, dir) != 0)) {
-		dprintf(statusfd,
-		    "policy: deploy_dir %s changed while it "
-		    "was checked",
-		    dir);
-		_exit(126);
-	}
-	if (cwd != NULL && chdir(cwd) == -1) {
-		dprintf(statusfd, "cannot enter %s: %s", cwd, strerror(errno));
-		_exit(126);
-	}
-	execvpe(file, (char *const *)(uintptr_t)argv, envp);
-	dprintf(statusfd, "cannot run %s: %s", file, strerror(errno));
-	_exit(127);
-}
-
-/*
- * The task's cgroup, made ready for a start: what the last instance may
- * have left in it is killed, its cgroup.procs is opened for the child
- * (spawn_cgfd).  Without cgroup tracking t->cgroup is "".  Returns 1, or
- * 0 with why.
- */
-static int
-cgroup_prepare(struct agent_task *t, char *err, size_t errlen)
-{
-	char path[AGENT_CGROUP_MAX];
-
-	if (t->cgroup[0] != '\0' && agent_cgroup_populated(t->cgroup) == 1) {
-		log_warnx("task %" PRId64 ": killing what its last run left "
-			  "in %s",
-		    t->id, t->cgroup);
-		(void)agent_cgroup_kill(t->cgroup);
-	}
-	if (t->cgroup[0] != '\0' && agent_cgroup_remove(t->cgroup))
-		t->cgroup[0] = '\0';
-	if (agent_cgroup_task(t->id, path, sizeof(path)) == -1) {
-		(void)snprintf(err, errlen, "cannot create its cgroup: %s",
-		    strerror(errno));
-		return (0);
-	}
-	if (path[0] == '\0')
-		return (1);
-	(void)snprintf(t->cgroup, sizeof(t->cgroup), "%s", path);
-	if ((spawn_cgfd = agent_cgroup_open_procs(path)) == -1) {
-		(void)snprintf(err, errlen, "cannot open %s/cgroup.procs: %s",
-		    path, strerror(errno));
-		return (0);
-	}
-	return (1);
-}
-
-/*
- * In the child, first thing: enter the task's cgroup, before it can fork
- * and before it changes user (the kernel checks the opener's rights, but
- * kernels before 5.16 checked the writer's).  Writing "0" to a
- * cgroup.procs the parent opened (rather than clone3 CLONE_INTO_CGROUP,
- * Linux 5.7 and not wrapped by glibc) works on every cgroup v2 kernel,
- * and a failure is a failed start like any other before exec.
- */
-static void
-cgroup_enter(int statusfd)
-{
-	if (spawn_cgfd == -1)
-		return;
-	if (write(spawn_cgfd, "0", 1) != 1) {
-		dprintf(statusfd, "cannot enter its cgroup: %s",
-		    strerror(errno));
-		_exit(126);
-	}
-	(void)close(spawn_cgfd);
-}
-
-/* After the task's processes went: its empty cgroup is removed. */
-static void
-cgroup_tidy(struct agent_task *t)
-{
-	if (t->cgroup[0] == '\0' || agent_cgroup_populated(t->cgroup) == 1)
-		return;
-	if (agent_cgroup_remove(t->cgroup))
-		t->cgroup[0] = '\0';
-}
-
-/*
- * SIGKILL what is left of the task outside its group: its cgroup, or
- * the processes carrying its mark.  Returns 1 when anything was left.
- */
-static int
-kill_rest(struct agent_task *t)
-{
-	if (t->cgroup[0] != '\0') {
-		if (agent_cgroup_populated(t->cgroup) != 1)
-			return (0);
-		(void)agent_cgroup_kill(t->cgroup);
-		return (1);
-	}
-	return (agent_task_signal_marked(t, SIGKILL) > 0);
-}
-
-/*
- * Fork and exec file in a session of its own (child_exec()), with the
- * task's environment (its mark when mark is set) and logfd as stdout and
- * stderr.  The task's processes (mark set) enter its cgroup; the stop
- * script does not.  Waits only for the exec.  Returns the pid, or -1
- * with why.
+ * Run file as a process of its own (agent_os_spawn()), with the task's
+ * environment (its mark when mark is set) and logfd as stdout and
+ * stderr.  The task's processes (mark set) are its tracked group; the
+ * stop script is not.  Returns the pid, or -1 with why.
  */
 static pid_t
 spawn(struct agent_task *t, const char *file, const char *const *argv,
     int logfd, int mark, char *err, size_t errlen)
 {
-	char  **envp;
-	char	why[256];
-	pid_t	pid = -1;
-	ssize_t n;
-	size_t	ninh = 0;
-	int	sfd[2];
+	struct agent_os_spawn sp;
+	char		    **envp;
+	pid_t		      pid;
+	size_t		      ninh = 0;
 
 	if ((envp = child_env(t, json_object_get(t->spec, "env"), &ninh,
 		 mark)) == NULL) {
 		(void)snprintf(err, errlen, "cannot build the environment");
 		return (-1);
 	}
-	if (mark && !cgroup_prepare(t, err, errlen))
-		goto done;
-	if (pipe2(sfd, O_CLOEXEC) == -1) {
-		(void)snprintf(err, errlen, "pipe: %s", strerror(errno));
-		goto done;
-	}
-	if ((pid = fork()) == -1) {
-		(void)snprintf(err, errlen, "fork: %s", strerror(errno));
-		(void)close(sfd[0]);
-		(void)close(sfd[1]);
-		goto done;
-	}
-	if (pid == 0) {
-		(void)close(sfd[0]);
-		child_exec(t, file, argv, envp, logfd, sfd[1]);
-	}
-	/* Wait for exec (EOF) or the reason it did not happen. */
-	(void)close(sfd[1]);
-	do {
-		n = read(sfd[0], why, sizeof(why) - 1);
-	} while (n == -1 && errno == EINTR);
-	(void)close(sfd[0]);
-	if (n > 0) {
-		why[n] = '\0';
-		(void)waitpid(pid, NULL, 0);
-		(void)snprintf(err, errlen, "%s", why);
-		pid = -1;
-	}
-	/* Whose processes the fallback may signal: the exec'd child's. */
-	if (mark && pid != -1)
-		t->uid = agent_proc_uid((int)pid);
-done:
-	if (spawn_cgfd != -1) {
-		(void)close(spawn_cgfd);
-		spawn_cgfd = -1;
-	}
-	if (mark && pid == -1)
-		cgroup_tidy(t);
+	memset(&sp, 0, sizeof(sp));
+	sp.file = file;
+	sp.argv = argv;
+	sp.envp = envp;
+	sp.logfd = logfd;
+	sp.dir_exact = t->rdir != NULL;
+	sp.dir = task_dir(t);
+	sp.cwd = json_string_value(
+	    json_object_get(json_object_get(t->spec, "console"), "cwd"));
+	sp.acct = t->acct.valid && t->acct.change ? &t->acct : NULL;
+	pid = agent_os_spawn(t, &sp, mark, err, errlen);
 	env_free(envp, ninh);
 	return (pid);
 }
@@ -535,9 +341,7 @@ agent_task_start(struct agent_task *t, const char *logdir, char *err,
 		    agent_task_state_name(t->state), (int)t->pid);
 		return (0);
 	}
-	dir = t->rdir[0] != '\0'
-	    ? t->rdir
-	    : json_string_value(json_object_get(t->spec, "deploy_dir"));
+	dir = task_dir(t);
 	/* What the agent creates, uninstall may remove; nothing else. */
 	made = dir != NULL && access(dir, F_OK) == -1 && errno == ENOENT;
 	if (made)
@@ -547,7 +351,7 @@ agent_task_start(struct agent_task *t, const char *logdir, char *err,
 		    dir != NULL ? dir : "(no deploy_dir)", strerror(errno));
 		return (0);
 	}
-	if (t->rdir[0] != '\0' &&
+	if (t->rdir != NULL &&
 	    (realpath(dir, real) == NULL || strcmp(real, dir) != 0)) {
 		(void)snprintf(err, errlen,
 		    "policy: deploy_dir %s changed while it was checked", dir);
@@ -615,8 +419,7 @@ static int
 stop_script(struct agent_task *t)
 {
 	const char *argv[3];
-	struct stat st;
-	char	    path[64], err[256];
+	char	    err[256];
 	pid_t	    pid;
 	int	    logfd = -1;
 
@@ -634,14 +437,7 @@ stop_script(struct agent_task *t)
 		logfd = open(t->log, O_WRONLY | O_APPEND | O_CLOEXEC);
 	else {
 		/* Adopted after a restart: the task's own stdout, if a file. */
-		(void)snprintf(path, sizeof(path), "/proc/%d/fd/1",
-		    (int)t->pid);
-		if ((logfd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) !=
-			-1 &&
-		    (fstat(logfd, &st) == -1 || !S_ISREG(st.st_mode))) {
-			(void)close(logfd);
-			logfd = -1;
-		}
+		logfd = agent_os_stdout_open(t->pid);
 	}
 	if (logfd == -1 &&
 	    (logfd = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1) {
@@ -686,69 +482,7 @@ agent_task_stop(struct agent_task *t)
 		return;
 	}
 	t->stop_how = AGENT_STOP_TERM;
-	if (kill(-t->pid, SIGTERM) == -1 && errno == ESRCH)
-		(void)kill(t->pid, SIGTERM);
-}
-
-/* Whether pid's environment carries mark (its /proc environ). */
-static int
-has_mark(pid_t pid, const char *mark)
-{
-	char	path[64], want[96], *buf;
-	ssize_t n, off = 0;
-	size_t	wl;
-	int	fd, found = 0;
-
-	(void)snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return (0);
-	if ((buf = malloc(ENVIRON_MAX)) == NULL) {
-		(void)close(fd);
-		return (0);
-	}
-	while (off < ENVIRON_MAX - 1 &&
-	    (n = read(fd, buf + off, (size_t)(ENVIRON_MAX - 1 - off))) > 0)
-		off += n;
-	(void)close(fd);
-	buf[off] = '\0';
-	wl = (size_t)snprintf(want, sizeof(want), "%s=%s", MARK_ENV, mark);
-	for (n = 0; n < off; n += (ssize_t)strlen(buf + n) + 1) {
-		if (strlen(buf + n) == wl && memcmp(buf + n, want, wl) == 0) {
-			found = 1;
-			break;
-		}
-	}
-	free(buf);
-	return (found);
-}
-
-/*
- * Send sig to every process that carries the task's mark and runs as the
- * task's user (its real uid: a process of another user that copied the
- * mark is not the task's); how many.  None while the user is unknown.
- */
-int
-agent_task_signal_marked(const struct agent_task *t, int sig)
-{
-	struct dirent *de;
-	DIR	      *d;
-	char	      *end;
-	long	       pid;
-	int	       n = 0;
-
-	if (t->uid < 0 || (d = opendir("/proc")) == NULL)
-		return (0);
-	while ((de = readdir(d)) != NULL) {
-		pid = strtol(de->d_name, &end, 10);
-		if (*end != '\0' || pid <= 1 || pid == (long)getpid())
-			continue;
-		if (has_mark((pid_t)pid, t->mark) &&
-		    agent_proc_uid((int)pid) == t->uid &&
-		    kill((pid_t)pid, sig) == 0)
-			n++;
-	}
-	(void)closedir(d);
-	return (n);
+	agent_os_group_term(t->pid);
 }
 
 /*
@@ -759,20 +493,18 @@ void
 agent_tasks_reap(struct agent_task **tasks, size_t n)
 {
 	pid_t  pid;
-	int    status;
+	int    code;
 	size_t i;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+	while (agent_os_reap(&pid, &code)) {
 		for (i = 0; i < n; i++) {
 			if (tasks[i]->stop_pid == pid) {
-				tasks[i]->stop_status = status;
+				tasks[i]->stop_status = code;
 				continue;
 			}
 			if (tasks[i]->pid != pid)
 				continue;
-			tasks[i]->exit_status = WIFEXITED(status)
-			    ? WEXITSTATUS(status)
-			    : 128 + WTERMSIG(status);
+			tasks[i]->exit_status = code;
 			tasks[i]->main_gone = 1;
 		}
 	}
@@ -786,13 +518,13 @@ int
 agent_task_tick(struct agent_task *t)
 {
 	uint64_t now;
-	int	 group, status;
+	int	 group, code;
 
 	if (t->state != AGENT_TASK_RUNNING && t->state != AGENT_TASK_STOPPING) {
-		cgroup_tidy(t);
+		agent_os_task_tidy(t);
 		return (0);
 	}
-	/* An adopted main process is not our child: watch its /proc file. */
+	/* An adopted main process is not our child: watch its samples. */
 	if (!t->main_gone && t->adopted && agent_proc_sample(&t->proc) == 0)
 		t->main_gone = 1;
 	if (!t->main_gone && t->proc.fd != -1 && t->proc.state == 'Z') {
@@ -800,21 +532,19 @@ agent_task_tick(struct agent_task *t)
 		 * A sample saw our child as a zombie before agent_tasks_reap()
 		 * did: reap it here, or its exit status would read unknown.
 		 */
-		if (!t->adopted && waitpid(t->pid, &status, WNOHANG) == t->pid)
-			t->exit_status = WIFEXITED(status)
-			    ? WEXITSTATUS(status)
-			    : 128 + WTERMSIG(status);
+		if (!t->adopted && agent_os_reap_pid(t->pid, &code))
+			t->exit_status = code;
 		t->main_gone = 1;
 	}
-	group = kill(-t->pid, 0) == 0;
+	group = agent_os_group_alive(t->pid);
 
 	if (t->state == AGENT_TASK_RUNNING) {
 		if (!t->main_gone)
 			return (0);
 		/* The main process ended by itself: the rest goes too. */
 		if (group)
-			(void)kill(-t->pid, SIGKILL);
-		(void)kill_rest(t);
+			agent_os_group_kill(t->pid);
+		(void)agent_os_task_kill_rest(t);
 		t->state = AGENT_TASK_EXITED;
 		t->pid = 0;
 		agent_proc_close(&t->proc);
@@ -825,18 +555,12 @@ agent_task_tick(struct agent_task *t)
 	if (t->stop_pid != 0 && t->stop_status != -1) {
 		/* The stop script ended; when it failed, SIGTERM. */
 		if (t->stop_how == AGENT_STOP_SCRIPT &&
-		    (group || !t->main_gone) &&
-		    (!WIFEXITED(t->stop_status) ||
-			WEXITSTATUS(t->stop_status) != 0)) {
+		    (group || !t->main_gone) && t->stop_status != 0) {
 			log_info("task %" PRId64 ": the stop script failed "
 				 "(status %d): SIGTERM",
-			    t->id,
-			    WIFEXITED(t->stop_status)
-				? WEXITSTATUS(t->stop_status)
-				: 128 + WTERMSIG(t->stop_status));
+			    t->id, t->stop_status);
 			t->stop_how = AGENT_STOP_TERM;
-			if (kill(-t->pid, SIGTERM) == -1 && errno == ESRCH)
-				(void)kill(t->pid, SIGTERM);
+			agent_os_group_term(t->pid);
 		}
 		t->stop_pid = 0;
 	}
@@ -849,26 +573,23 @@ agent_task_tick(struct agent_task *t)
 				 "grace period: SIGKILL",
 			    t->id);
 		}
-		(void)kill(-t->pid, SIGKILL);
-		(void)kill(t->pid, SIGKILL);
-		if (t->cgroup[0] != '\0')
-			(void)agent_cgroup_kill(t->cgroup);
+		agent_os_task_kill(t);
 		if (t->stop_pid != 0)
-			(void)kill(-t->stop_pid, SIGKILL);
+			agent_os_group_kill(t->stop_pid);
 		return (0);
 	}
 	/* The task is gone; its stop script may end until the deadline. */
 	if (t->stop_pid != 0) {
 		if (agent_mono_ms() >= t->stop_deadline)
-			(void)kill(-t->stop_pid, SIGKILL);
+			agent_os_group_kill(t->stop_pid);
 		return (0);
 	}
 	/* The group is gone; so must be anything that left it. */
 	now = agent_mono_ms();
-	if (kill_rest(t)) {
+	if (agent_os_task_kill_rest(t)) {
 		if (t->stop_how == AGENT_STOP_TERM)
 			t->stop_how = AGENT_STOP_TERM_STRAYS;
-		/* A cgroup: stopped once it is empty (or we gave up). */
+		/* A kernel group: stopped once empty (or we gave up). */
 		if (t->cgroup[0] != '\0') {
 			if (t->strays_until == 0)
 				t->strays_until = now + STRAYS_WAIT_MS;
@@ -884,13 +605,13 @@ agent_task_tick(struct agent_task *t)
 	t->state = AGENT_TASK_STOPPED;
 	t->pid = 0;
 	agent_proc_close(&t->proc);
-	cgroup_tidy(t);
+	agent_os_task_tidy(t);
 	return (1);
 }
 
 /*
  * Adopt a task the agent started before it restarted: pid must still be
- * the same process (its /proc start time).  Returns 1, else 0 (stopped).
+ * the same process (its start time).  Returns 1, else 0 (stopped).
  */
 int
 agent_task_adopt(struct agent_task *t, pid_t pid, int64_t starttime)
@@ -902,11 +623,11 @@ agent_task_adopt(struct agent_task *t, pid_t pid, int64_t starttime)
 		t->state = AGENT_TASK_STOPPED;
 		t->pid = 0;
 		/* It ended while we were away: the rest of it goes too. */
-		if (kill_rest(t))
+		if (agent_os_task_kill_rest(t))
 			log_info("task %" PRId64 ": killed what its ended "
 				 "run left",
 			    t->id);
-		cgroup_tidy(t);
+		agent_os_task_tidy(t);
 		return (0);
 	}
 	t->pid = pid;
@@ -925,6 +646,8 @@ agent_task_cleanup(struct agent_task *t)
 	agent_proc_close(&t->proc);
 	free(t->log);
 	t->log = NULL;
+	free(t->rdir);
+	t->rdir = NULL;
 	json_decref(t->spec);
 	t->spec = NULL;
 }
@@ -942,60 +665,6 @@ agent_task_log_rotate(const char *logdir, int64_t id, off_t max, int keep)
 	return (agent_log_rotate(path, NULL, max, keep));
 }
 
-static int
-remove_one(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	if (flag == FTW_DP)
-		return (rmdir(path) == -1 ? -1 : 0);
-	return (unlink(path) == -1 ? -1 : 0);
-}
-
-/* As remove_one(), but the top directory stays (its parent removes it). */
-static int
-remove_below(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	if (f->level == 0)
-		return (0);
-	return (remove_one(path, st, flag, f));
-}
-
-/*
- * Empty dir as the task's account, in a child: a task's files are its
- * account's to change, so a link swapped in during the walk (by another
- * process of that account) can only lead to what the account could
- * remove anyway, never to what only root may.  Returns 1, or 0 (errno).
- */
-static int
-remove_as(const struct agent_account *a, const char *dir)
-{
-	pid_t pid;
-	int   status;
-
-	if ((pid = fork()) == -1)
-		return (0);
-	if (pid == 0) {
-		if (setgroups((size_t)a->ngroups, a->groups) == -1 ||
-		    setgid(a->gid) == -1 || setuid(a->uid) == -1 ||
-		    setuid(0) != -1)
-			_exit(2);
-		_exit(nftw(dir, remove_below, 16,
-			  FTW_DEPTH | FTW_PHYS | FTW_MOUNT) == -1 &&
-			    errno != ENOENT
-			? 1
-			: 0);
-	}
-	while (waitpid(pid, &status, 0) == -1) {
-		if (errno != EINTR)
-			return (0);
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		errno = WIFEXITED(status) && WEXITSTATUS(status) == 2 ? EPERM
-								      : EACCES;
-		return (0);
-	}
-	return (1);
-}
-
 /*
  * Uninstall: remove what the agent created for the task, its logs and,
  * when the agent made it, its deploy directory (depth first, never
@@ -1010,8 +679,7 @@ agent_task_remove_files(const struct agent_task *t, const char *logdir,
 	char	    path[1200];
 	int	    i;
 
-	if (t->cgroup[0] != '\0')
-		(void)agent_cgroup_remove(t->cgroup);
+	agent_os_task_forget(t);
 	for (i = 0; i <= AGENT_LOG_KEEP + 1; i++) {
 		if (i == 0)
 			(void)snprintf(path, sizeof(path), "%s/%" PRId64 ".log",
@@ -1032,7 +700,7 @@ agent_task_remove_files(const struct agent_task *t, const char *logdir,
 	/* Run as another account, the task removes what it holds as that
 	 * account; the agent then removes the empty directory it made. */
 	if (t->acct.valid && t->acct.change) {
-		if ((!remove_as(&t->acct, dir) ||
+		if ((!agent_os_remove_tree(&t->acct, dir) ||
 			(rmdir(dir) == -1 && errno != ENOENT))) {
 			(void)snprintf(why, whylen, "cannot remove %s: %s", dir,
 			    strerror(errno));
@@ -1040,8 +708,7 @@ agent_task_remove_files(const struct agent_task *t, const char *logdir,
 		}
 		return (1);
 	}
-	if (nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) == -1 &&
-	    errno != ENOENT) {
+	if (!agent_os_remove_tree(NULL, dir)) {
 		(void)snprintf(why, whylen, "cannot remove %s: %s", dir,
 		    strerror(errno));
 		return (0);

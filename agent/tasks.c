@@ -3,17 +3,48 @@
  *
  * The agent's tasks: the start, stop and restart commands, the restart
  * policy, their state for heartbeats, and <state-dir>/tasks.json, which
- * lets a restarted agent adopt the tasks it left running (pid plus /proc
+ * lets a restarted agent adopt the tasks it left running (pid plus its
  * start time: see agent_task_adopt()).
  *
  * A start answers at once (started, or why not); a stop answers when the
  * task's processes are gone, saying whether SIGTERM was enough or the
  * grace period ran out; a restart answers once the new instance runs.
+ *
+ * Each task's lifecycle is a state machine (enum agent_life, agent.h).
+ * Every transition goes through life_set():
+ *
+ *   from                  on                          to
+ *   DOWN, BACKOFF,        start, restart command      UP (answered now:
+ *     CRASH_LOOP                                        console without
+ *                                                       a health check)
+ *                                                     STARTING (waits)
+ *                                                     DOWN (start failed)
+ *   BACKOFF               stop, uninstall command     DOWN
+ *   DOWN, CRASH_LOOP      stop, uninstall command     the same ("not
+ *                                                       running")
+ *   UP                    stop, restart, uninstall    STOPPING
+ *                           command
+ *   STARTING              healthy, settled, or its    UP (the start is
+ *                           start_timeout passed        answered)
+ *   STARTING, UP          ended by itself             BACKOFF (its restart
+ *                                                       policy), CRASH_LOOP
+ *                                                       (too many restarts
+ *                                                       in 10 min), DOWN
+ *                                                       (no restart)
+ *   STOPPING              its processes are gone      DOWN (stop); as a
+ *                                                       start (restart);
+ *                                                       forgotten
+ *                                                       (uninstall)
+ *   BACKOFF               restart_at                  UP, DOWN (failed)
+ *
+ * A slot's pending command (cmd) is set in STARTING and STOPPING only;
+ * another command for the task meanwhile is refused.  A restarted agent
+ * puts an adopted task in UP, and one that should run but ended while
+ * it was away in BACKOFF due at once.
  */
 
 #include <sys/stat.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -32,9 +63,7 @@
 static struct agent_slot *slot_find(struct agent_tasks *, int64_t);
 static struct agent_slot *slot_get(struct agent_tasks *, int64_t,
     const json_t *);
-static char		 *result(int ok, int64_t received, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void	   save(struct agent_tasks *);
+static void		  save(struct agent_tasks *);
 static void	   finish(struct agent_tasks *, struct agent_slot *, char *);
 static const char *state_name(const struct agent_slot *);
 static void  health_start(struct agent_tasks *, struct agent_slot *, uint64_t);
@@ -49,6 +78,15 @@ static int   started(struct agent_slot *, const char *, int64_t, int64_t,
       const char *, char **);
 static void  start_check(struct agent_tasks *, struct agent_slot *, uint64_t);
 static char *log_end(struct agent_tasks *, struct agent_slot *);
+static void  life_set(struct agent_slot *, enum agent_life);
+static int   slot_tick(struct agent_tasks *, struct agent_slot *, uint64_t,
+      int *);
+static int   on_stopped(struct agent_tasks *, struct agent_slot *);
+static void  on_ended(struct agent_tasks *, struct agent_slot *, uint64_t);
+static void  restart_due(struct agent_tasks *, struct agent_slot *);
+static void  log_rotate_all(struct agent_tasks *);
+static void  stopping(struct agent_tasks *, struct agent_slot *,
+     const struct agentproto_command *, int64_t);
 
 void
 agent_tasks_init(struct agent_tasks *ts, const char *state_dir, int64_t node_id)
@@ -106,30 +144,6 @@ slot_get(struct agent_tasks *ts, int64_t id, const json_t *spec)
 		sl->t.spec = json_incref((json_t *)(uintptr_t)spec);
 	}
 	return (sl);
-}
-
-static char *
-result(int ok, int64_t received, const char *fmt, ...)
-{
-	struct agentproto_result r;
-	va_list			 ap;
-	char			*out = NULL, *body;
-
-	memset(&r, 0, sizeof(r));
-	va_start(ap, fmt);
-	if (vasprintf(&out, fmt, ap) == -1)
-		out = NULL;
-	va_end(ap);
-	r.state = ok ? AGENTPROTO_STATE_SUCCEEDED : AGENTPROTO_STATE_FAILED;
-	r.has_exit_status = 1;
-	r.exit_status = ok ? 0 : 1;
-	r.output = out;
-	r.received_at = received;
-	r.finished_at = agent_now_ms();
-	r.has_finished_at = 1;
-	body = agentproto_result_encode(&r);
-	agentproto_result_cleanup(&r);
-	return (body);
 }
 
 /* Failing to save is logged; the tasks keep running. */
@@ -248,7 +262,7 @@ agent_tasks_load(struct agent_tasks *ts)
 		s = json_string_value(json_object_get(o, "cgroup"));
 		if (s != NULL && s[0] != '\0') {
 			if (strlen(s) < sizeof(sl->t.cgroup) &&
-			    agent_cgroup_valid(s, id))
+			    agent_os_group_valid(s, id))
 				(void)snprintf(sl->t.cgroup,
 				    sizeof(sl->t.cgroup), "%s", s);
 			else if (errno != ENOENT) /* gone: all is well */
@@ -273,8 +287,12 @@ agent_tasks_load(struct agent_tasks *ts)
 			 * next start is checked. */
 			adopt_account(sl,
 			    json_string_value(json_object_get(o, "user")));
-		} else if (sl->wanted)
-			sl->restart_at = agent_mono_ms(); /* ended meanwhile */
+			life_set(sl, AGENT_LIFE_UP);
+		} else if (sl->wanted) {
+			/* It ended meanwhile: restarted at once. */
+			sl->restart_at = agent_mono_ms();
+			life_set(sl, AGENT_LIFE_BACKOFF);
+		}
 	}
 	json_decref(a);
 }
@@ -288,13 +306,14 @@ adopt_account(struct agent_slot *sl, const char *user)
 {
 	const char *dir =
 	    json_string_value(json_object_get(sl->t.spec, "deploy_dir"));
-	char why[256];
+	char why[256], rdir[PATH_MAX];
 
-	if (dir == NULL ||
-	    !agent_path_resolve(dir, sl->t.rdir, sizeof(sl->t.rdir)))
-		sl->t.rdir[0] = '\0';
+	if (dir == NULL || !agent_path_resolve(dir, rdir, sizeof(rdir)))
+		rdir[0] = '\0';
+	if (!agent_task_set_rdir(&sl->t, rdir))
+		log_warnx("task %" PRId64 ": out of memory", sl->t.id);
 	if (user == NULL ||
-	    !agent_account_get(user, sl->t.rdir[0] != '\0' ? sl->t.rdir : "/",
+	    !agent_account_get(user, sl->t.rdir != NULL ? sl->t.rdir : "/",
 		&sl->t.acct, why, sizeof(why))) {
 		memset(&sl->t.acct, 0, sizeof(sl->t.acct));
 		log_warnx("task %" PRId64 ": its account is unknown%s%s",
@@ -337,12 +356,19 @@ static int
 start(struct agent_tasks *ts, struct agent_slot *sl, char *why, size_t len)
 {
 	const json_t *h = json_object_get(sl->t.spec, "health");
+	char	      rdir[PATH_MAX];
+	int	      ok;
 
 	memset(&sl->t.acct, 0, sizeof(sl->t.acct));
-	sl->t.rdir[0] = '\0';
-	if (ts->policy != NULL &&
-	    !agent_policy_task(ts->policy, sl->t.spec, ts->dir, &sl->t.acct,
-		sl->t.rdir, sizeof(sl->t.rdir), why, len)) {
+	rdir[0] = '\0';
+	ok = ts->policy == NULL ||
+	    agent_policy_task(ts->policy, sl->t.spec, ts->dir, &sl->t.acct,
+		rdir, sizeof(rdir), why, len);
+	if (!agent_task_set_rdir(&sl->t, rdir) && ok) {
+		(void)snprintf(why, len, "out of memory");
+		return (0);
+	}
+	if (!ok) {
 		log_warnx("task %" PRId64 ": %s", sl->t.id, why);
 		return (0);
 	}
@@ -374,8 +400,9 @@ started(struct agent_slot *sl, const char *id, int64_t seq, int64_t received,
 
 	if (json_object_get(sl->t.spec, "health") == NULL) {
 		if (kind == NULL || strcmp(kind, "console") == 0) {
-			*body = result(1, received, "%sstarted, pid %d", note,
-			    (int)sl->t.pid);
+			life_set(sl, AGENT_LIFE_UP);
+			*body = agent_result(1, received, "%sstarted, pid %d",
+			    note, (int)sl->t.pid);
 			return (1);
 		}
 		/* A JVM that fails to start fails within seconds. */
@@ -386,6 +413,7 @@ started(struct agent_slot *sl, const char *id, int64_t seq, int64_t received,
 	sl->cmd_seq = seq;
 	sl->cmd_kind = AGENTPROTO_CMD_START;
 	sl->cmd_received = received;
+	life_set(sl, AGENT_LIFE_STARTING);
 	*body = NULL;
 	return (0);
 }
@@ -426,6 +454,13 @@ start_check(struct agent_tasks *ts, struct agent_slot *sl, uint64_t now)
 
 	if (sl->cmd[0] == '\0' || sl->cmd_kind != AGENTPROTO_CMD_START)
 		return;
+	/* The start is answered below: the task is UP if it still runs
+	 * (else on_ended() has already chosen its state). */
+	if (sl->t.state == AGENT_TASK_RUNNING &&
+	    (json_object_get(sl->t.spec, "health") != NULL
+		    ? sl->health == 1 || now >= sl->start_deadline
+		    : now >= sl->start_deadline))
+		life_set(sl, AGENT_LIFE_UP);
 	if (json_object_get(sl->t.spec, "health") == NULL) {
 		/* jar or tomcat without a check: still running once settled? */
 		if (sl->t.state == AGENT_TASK_RUNNING &&
@@ -433,7 +468,7 @@ start_check(struct agent_tasks *ts, struct agent_slot *sl, uint64_t now)
 			return;
 		if (sl->t.state == AGENT_TASK_RUNNING) {
 			finish(ts, sl,
-			    result(1, sl->cmd_received,
+			    agent_result(1, sl->cmd_received,
 				"%sstarted, pid %d; still running after %d s",
 				sl->cmd_note, (int)sl->t.pid,
 				AGENT_START_SETTLE_MS / 1000));
@@ -441,7 +476,7 @@ start_check(struct agent_tasks *ts, struct agent_slot *sl, uint64_t now)
 		}
 		end = log_end(ts, sl);
 		finish(ts, sl,
-		    result(0, sl->cmd_received,
+		    agent_result(0, sl->cmd_received,
 			"%sstarted, but it ended (exit status %d) within %d s; "
 			"the last lines of its log:\n%s",
 			sl->cmd_note, sl->t.exit_status,
@@ -454,7 +489,7 @@ start_check(struct agent_tasks *ts, struct agent_slot *sl, uint64_t now)
 		"start_timeout"));
 	if (sl->t.state == AGENT_TASK_RUNNING && sl->health == 1) {
 		finish(ts, sl,
-		    result(1, sl->cmd_received,
+		    agent_result(1, sl->cmd_received,
 			"%sstarted, pid %d; healthy after %" PRIu64 " ms",
 			sl->cmd_note, (int)sl->t.pid,
 			now + (uint64_t)limit * 1000 - sl->start_deadline));
@@ -465,13 +500,13 @@ start_check(struct agent_tasks *ts, struct agent_slot *sl, uint64_t now)
 	end = log_end(ts, sl);
 	if (sl->t.state != AGENT_TASK_RUNNING)
 		finish(ts, sl,
-		    result(0, sl->cmd_received,
+		    agent_result(0, sl->cmd_received,
 			"%sstarted, but it ended (exit status %d) before its "
 			"health check passed; the last lines of its log:\n%s",
 			sl->cmd_note, sl->t.exit_status, end));
 	else
 		finish(ts, sl,
-		    result(0, sl->cmd_received,
+		    agent_result(0, sl->cmd_received,
 			"%sstarted, pid %d, but not healthy within %" PRId64
 			" s (%s); the last lines of its log:\n%s",
 			sl->cmd_note, (int)sl->t.pid, limit,
@@ -493,53 +528,34 @@ finish(struct agent_tasks *ts, struct agent_slot *sl, char *body)
 }
 
 /*
- * start, stop or restart.  Returns 1 with *body (the result) when the
- * command is done, 0 when its result will come through ts->done, -1 on
- * a bad payload (then *body holds the failed result too).
+ * Run a task command (start, stop, restart, uninstall) on task id with
+ * its normalised spec (borrowed; NULL: none given, a stop), as
+ * validated by the command table (commands.c).  Returns 1 with *body
+ * (the result) when the command is done, 0 when its result will come
+ * through ts->done.
  */
 int
 agent_tasks_command(struct agent_tasks *ts, const struct agentproto_command *c,
-    int64_t received, char **body)
+    int64_t id, const json_t *spec, int64_t received, char **body)
 {
-	struct agentproto_err err;
-	struct agent_slot    *sl;
-	const json_t	     *task;
-	json_t		     *spec = NULL;
-	char		      why[1024];
-	int64_t		      id;
+	struct agent_slot *sl;
+	char		   why[1024];
 
-	task = json_object_get(c->payload, "task");
-	id = json_integer_value(json_object_get(task, "id"));
-	if (id <= 0) {
-		*body = result(0, received, "bad payload: task.id is missing");
-		return (-1);
-	}
-	if (c->kind != AGENTPROTO_CMD_STOP || json_object_get(task, "spec")) {
-		if ((spec = agentproto_task_spec(json_object_get(task, "spec"),
-			 &err)) == NULL) {
-			*body = result(0, received,
-			    "bad payload: task.spec%s%s: %s",
-			    err.field[0] ? "." : "", err.field, err.msg);
-			return (-1);
-		}
-	}
 	/* A start the policy refuses changes nothing here. */
 	if ((c->kind == AGENTPROTO_CMD_START ||
 		c->kind == AGENTPROTO_CMD_RESTART) &&
 	    !allowed(ts, id, spec, why, sizeof(why))) {
-		json_decref(spec);
 		log_warnx("task %" PRId64 ": %s", id, why);
-		*body = result(0, received, "start failed: %s", why);
+		*body = agent_result(0, received, "start failed: %s", why);
 		return (1);
 	}
 	if ((sl = slot_get(ts, id, spec)) == NULL) {
-		json_decref(spec);
-		*body = result(0, received, "too many tasks on this node");
-		return (-1);
+		*body =
+		    agent_result(0, received, "too many tasks on this node");
+		return (1);
 	}
-	json_decref(spec);
 	if (sl->cmd[0] != '\0') {
-		*body = result(0, received,
+		*body = agent_result(0, received,
 		    "another command (%s) is in "
 		    "progress for this task",
 		    sl->cmd);
@@ -549,22 +565,23 @@ agent_tasks_command(struct agent_tasks *ts, const struct agentproto_command *c,
 	switch (c->kind) {
 	case AGENTPROTO_CMD_START:
 		sl->wanted = 1;
-		sl->restart_at = 0;
-		sl->crash_loop = 0;
 		if (sl->t.state == AGENT_TASK_RUNNING) {
 			save(ts);
-			*body = result(1, received, "already running (pid %d)",
-			    (int)sl->t.pid);
+			*body = agent_result(1, received,
+			    "already running (pid %d)", (int)sl->t.pid);
 			return (1);
 		}
 		if (sl->t.state == AGENT_TASK_STOPPING) {
-			*body = result(0, received, "it is stopping");
+			*body = agent_result(0, received, "it is stopping");
 			return (1);
 		}
+		/* DOWN, BACKOFF or CRASH_LOOP: started now. */
 		if (!start(ts, sl, why, sizeof(why))) {
 			sl->wanted = 0;
+			life_set(sl, AGENT_LIFE_DOWN);
 			save(ts);
-			*body = result(0, received, "start failed: %s", why);
+			*body =
+			    agent_result(0, received, "start failed: %s", why);
 			return (1);
 		}
 		save(ts);
@@ -572,38 +589,37 @@ agent_tasks_command(struct agent_tasks *ts, const struct agentproto_command *c,
 		return (started(sl, c->id, c->seq, received, "", body));
 	case AGENTPROTO_CMD_UNINSTALL:
 		sl->wanted = 0;
-		sl->restart_at = 0;
 		if (sl->t.state != AGENT_TASK_RUNNING &&
 		    sl->t.state != AGENT_TASK_STOPPING) {
+			if (sl->life == AGENT_LIFE_BACKOFF)
+				life_set(sl, AGENT_LIFE_DOWN);
 			*body = uninstall(ts, sl, received, "was not running");
 			return (1);
 		}
-		(void)snprintf(sl->cmd, sizeof(sl->cmd), "%s", c->id);
-		sl->cmd_seq = c->seq;
-		sl->cmd_kind = c->kind;
-		sl->cmd_received = received;
-		agent_task_stop(&sl->t);
-		save(ts);
-		ts->changed = 1;
+		stopping(ts, sl, c, received);
 		*body = NULL;
 		return (0);
 	case AGENTPROTO_CMD_STOP:
 	case AGENTPROTO_CMD_RESTART:
 		sl->wanted = c->kind == AGENTPROTO_CMD_RESTART;
-		sl->restart_at = 0;
 		if (sl->t.state != AGENT_TASK_RUNNING &&
 		    sl->t.state != AGENT_TASK_STOPPING) {
 			if (c->kind == AGENTPROTO_CMD_STOP) {
+				/* A planned restart is off; a crash loop
+				 * stays one until a start. */
+				if (sl->life == AGENT_LIFE_BACKOFF)
+					life_set(sl, AGENT_LIFE_DOWN);
 				save(ts);
-				*body = result(1, received, "not running");
+				*body =
+				    agent_result(1, received, "not running");
 				return (1);
 			}
-			sl->crash_loop = 0;
 			if (!start(ts, sl, why, sizeof(why))) {
 				sl->wanted = 0;
+				life_set(sl, AGENT_LIFE_DOWN);
 				save(ts);
-				*body = result(0, received, "start failed: %s",
-				    why);
+				*body = agent_result(0, received,
+				    "start failed: %s", why);
 				return (1);
 			}
 			save(ts);
@@ -611,37 +627,311 @@ agent_tasks_command(struct agent_tasks *ts, const struct agentproto_command *c,
 			return (started(sl, c->id, c->seq, received,
 			    "was not running; ", body));
 		}
-		(void)snprintf(sl->cmd, sizeof(sl->cmd), "%s", c->id);
-		sl->cmd_seq = c->seq;
-		sl->cmd_kind = c->kind;
-		sl->cmd_received = received;
-		agent_task_stop(&sl->t);
-		save(ts);
-		ts->changed = 1;
+		stopping(ts, sl, c, received);
 		*body = NULL;
 		return (0);
 	default:
-		*body = result(0, received, "not a task command");
-		return (-1);
+		*body = agent_result(0, received, "not a task command");
+		return (1);
 	}
 }
 
 /*
- * Drive every task: reap, grace periods, pending stop results, the
- * restart policy.  Returns the ms until it wants to run again.
+ * UP -> STOPPING: a stop, restart or uninstall command begins the stop
+ * and waits for the processes to go (on_stopped() answers it).
+ */
+static void
+stopping(struct agent_tasks *ts, struct agent_slot *sl,
+    const struct agentproto_command *c, int64_t received)
+{
+	(void)snprintf(sl->cmd, sizeof(sl->cmd), "%s", c->id);
+	sl->cmd_seq = c->seq;
+	sl->cmd_kind = c->kind;
+	sl->cmd_received = received;
+	agent_task_stop(&sl->t);
+	life_set(sl, AGENT_LIFE_STOPPING);
+	save(ts);
+	ts->changed = 1;
+}
+
+const char *
+agent_life_name(enum agent_life l)
+{
+	switch (l) {
+	case AGENT_LIFE_DOWN:
+		return ("down");
+	case AGENT_LIFE_STARTING:
+		return ("starting");
+	case AGENT_LIFE_UP:
+		return ("up");
+	case AGENT_LIFE_STOPPING:
+		return ("stopping");
+	case AGENT_LIFE_BACKOFF:
+		return ("backoff");
+	case AGENT_LIFE_CRASH_LOOP:
+		return ("crash_loop");
+	}
+	return ("down");
+}
+
+/* Every transition of the lifecycle (the table at the top). */
+static void
+life_set(struct agent_slot *sl, enum agent_life to)
+{
+	if (sl->life != to)
+		log_debug("task %" PRId64 ": %s -> %s", sl->t.id,
+		    agent_life_name(sl->life), agent_life_name(to));
+	sl->life = to;
+	/* A planned restart belongs to BACKOFF alone. */
+	if (to != AGENT_LIFE_BACKOFF)
+		sl->restart_at = 0;
+}
+
+int
+agent_tasks_life(const struct agent_tasks *ts, int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < ts->n; i++) {
+		if (ts->v[i].t.id == id)
+			return ((int)ts->v[i].life);
+	}
+	return (-1);
+}
+
+/* Size-based rotation of every task's logs, every AGENT_LOG_CHECK_MS. */
+static void
+log_rotate_all(struct agent_tasks *ts)
+{
+	static struct agent_confine conf;
+	size_t			    i;
+
+	for (i = 0; i < ts->n; i++) {
+		if (agent_task_log_rotate(ts->logdir, ts->v[i].t.id,
+			ts->log_max ? ts->log_max : AGENT_LOG_MAX,
+			AGENT_LOG_KEEP) == -1)
+			log_warn("task %" PRId64 ": log rotation",
+			    ts->v[i].t.id);
+		/* Only files inside the task's deploy directory. */
+		if (agent_confine_init(&conf, ts->policy, ts->v[i].t.spec,
+			ts->dir))
+			(void)agent_log_rotate_files(ts->v[i].t.spec, &conf,
+			    ts->log_max ? ts->log_max : AGENT_LOG_MAX,
+			    AGENT_LOG_KEEP);
+	}
+}
+
+/*
+ * STOPPING, the processes gone: answer the command that stopped it.
+ * stop: DOWN; restart: started again (started()); uninstall: the slot is
+ * forgotten.  Returns 0 when the slot at this index must be driven again
+ * (uninstall: it now holds another task, or this one without its
+ * command), else 1.
+ */
+static int
+on_stopped(struct agent_tasks *ts, struct agent_slot *sl)
+{
+	char why[1024], how[160], note[192], *b;
+	char id[AGENTPROTO_UUID_LEN + 1];
+
+	(void)snprintf(how, sizeof(how), "%s in %" PRIu64 " ms",
+	    sl->t.stop_how == AGENT_STOP_KILL
+		? "killed with SIGKILL after the grace period"
+		: sl->t.stop_how == AGENT_STOP_TERM_STRAYS
+		? "stopped by SIGTERM; processes that had left its group "
+		  "were killed"
+		: sl->t.stop_how == AGENT_STOP_SCRIPT
+		? "stopped by the stop script"
+		: "stopped by SIGTERM",
+	    sl->t.stop_ms);
+	switch (sl->cmd_kind) {
+	case AGENTPROTO_CMD_UNINSTALL:
+		life_set(sl, AGENT_LIFE_DOWN);
+		b = uninstall(ts, sl, sl->cmd_received, how);
+		if (ts->done != NULL)
+			ts->done(ts->arg, ts->gone_cmd, ts->gone_seq, b);
+		else
+			free(b);
+		return (0);
+	case AGENTPROTO_CMD_RESTART:
+		if (!start(ts, sl, why, sizeof(why))) {
+			sl->wanted = 0;
+			life_set(sl, AGENT_LIFE_DOWN);
+			finish(ts, sl,
+			    agent_result(0, sl->cmd_received,
+				"%s; start failed: %s", how, why));
+			return (1);
+		}
+		(void)snprintf(note, sizeof(note), "%s; ", how);
+		(void)snprintf(id, sizeof(id), "%s", sl->cmd);
+		/* Healthy first, if checked (STARTING), else UP. */
+		if (started(sl, id, sl->cmd_seq, sl->cmd_received, note, &b) ==
+		    1)
+			finish(ts, sl, b);
+		return (1);
+	default:
+		life_set(sl, AGENT_LIFE_DOWN);
+		finish(ts, sl, agent_result(1, sl->cmd_received, "%s", how));
+		return (1);
+	}
+}
+
+/*
+ * gcc -fanalyzer (12) loses the log's last lines stored in the slot (a
+ * symbolic element of ts->v, reached through slot_tick()) and reports
+ * them leaked: slot_drop() and agent_tasks_free() free them.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wanalyzer-malloc-leak"
+#endif
+/*
+ * STARTING or UP, ended by itself: BACKOFF when its restart policy
+ * wants it again (exponential back-off), CRASH_LOOP when it keeps dying,
+ * else DOWN.
+ */
+static void
+on_ended(struct agent_tasks *ts, struct agent_slot *sl, uint64_t now)
+{
+	enum agent_life to = AGENT_LIFE_DOWN;
+	const json_t   *rs;
+	const char     *policy;
+	char	       *end;
+	int64_t		b0, bmax, delay;
+	int		k;
+
+	log_info("task %" PRId64 ": exited with status %d", sl->t.id,
+	    sl->t.exit_status);
+	rs = json_object_get(sl->t.spec, "restart");
+	policy = json_string_value(json_object_get(rs, "policy"));
+	if (sl->wanted && policy != NULL &&
+	    (strcmp(policy, "always") == 0 ||
+		(strcmp(policy, "on-failure") == 0 &&
+		    sl->t.exit_status != 0))) {
+		if (now - sl->window_start > CRASH_WINDOW_MS) {
+			sl->window_start = now;
+			sl->window_restarts = 0;
+		}
+		b0 = json_integer_value(json_object_get(rs, "backoff_initial"));
+		bmax = json_integer_value(json_object_get(rs, "backoff_max"));
+		delay = b0;
+		for (k = 0; k < sl->window_restarts && delay < bmax; k++)
+			delay *= 2;
+		if (delay > bmax)
+			delay = bmax;
+		if (sl->window_restarts >=
+		    json_integer_value(json_object_get(rs, "crash_loop"))) {
+			to = AGENT_LIFE_CRASH_LOOP;
+			log_warnx("task %" PRId64 ": crash loop: not "
+				  "restarting",
+			    sl->t.id);
+		} else {
+			sl->restart_at = now + (uint64_t)delay * 1000;
+			to = AGENT_LIFE_BACKOFF;
+		}
+	}
+	life_set(sl, to);
+	/* Shown on the task while it is down. */
+	end = log_end(ts, sl);
+	free(sl->last_lines);
+	sl->last_lines = end;
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+/* BACKOFF, its time come: UP, or DOWN when the start fails. */
+static void
+restart_due(struct agent_tasks *ts, struct agent_slot *sl)
+{
+	char why[1024];
+
+	sl->restarts++;
+	sl->window_restarts++;
+	if (start(ts, sl, why, sizeof(why))) {
+		life_set(sl, AGENT_LIFE_UP);
+		log_info("task %" PRId64 ": restarted, pid %d", sl->t.id,
+		    (int)sl->t.pid);
+	} else {
+		life_set(sl, AGENT_LIFE_DOWN);
+		log_warnx("task %" PRId64 ": restart failed: %s", sl->t.id,
+		    why);
+	}
+	ts->changed = 1;
+	save(ts);
+}
+
+/*
+ * Drive one task: its processes (agent_task_tick()), then the state
+ * machine's events in a fixed order: the processes' end, the pending
+ * start's check, a planned restart; then its health check.  Lowers *next
+ * to when it wants to run again.  Returns 0 when the slot at this index
+ * must be driven again (on_stopped()).
+ */
+static int
+slot_tick(struct agent_tasks *ts, struct agent_slot *sl, uint64_t now,
+    int *next)
+{
+	int check = sl->life == AGENT_LIFE_STARTING;
+
+	if (agent_task_tick(&sl->t)) {
+		ts->changed = 1;
+		switch (sl->life) {
+		case AGENT_LIFE_STOPPING:
+			if (sl->t.state == AGENT_TASK_STOPPED &&
+			    !on_stopped(ts, sl))
+				return (0);
+			break;
+		case AGENT_LIFE_STARTING:
+		case AGENT_LIFE_UP:
+			if (sl->t.state == AGENT_TASK_EXITED)
+				on_ended(ts, sl, now);
+			break;
+		case AGENT_LIFE_DOWN:
+		case AGENT_LIFE_BACKOFF:
+		case AGENT_LIFE_CRASH_LOOP:
+			break; /* their processes do not run */
+		}
+		save(ts);
+	}
+	/* A start answered now, whether it ended or not. */
+	if (check)
+		start_check(ts, sl, now);
+	if (sl->life == AGENT_LIFE_BACKOFF && now >= sl->restart_at)
+		restart_due(ts, sl);
+
+	if (sl->t.state != AGENT_TASK_RUNNING) {
+		sl->health = 0;
+		sl->health_next = 0;
+	} else if (json_object_get(sl->t.spec, "health") != NULL &&
+	    !sl->hx.busy) {
+		if (sl->health_next == 0)
+			sl->health_next = now + 1000; /* let it bind */
+		else if (now >= sl->health_next)
+			health_start(ts, sl, now);
+		if (sl->health_next > now &&
+		    (int64_t)(sl->health_next - now) < *next)
+			*next = (int)(sl->health_next - now);
+	}
+	if (sl->t.state == AGENT_TASK_RUNNING ||
+	    sl->t.state == AGENT_TASK_STOPPING)
+		*next = 100;
+	if (sl->life == AGENT_LIFE_BACKOFF && now < sl->restart_at &&
+	    (int64_t)(sl->restart_at - now) < *next)
+		*next = (int)(sl->restart_at - now);
+	return (1);
+}
+
+/*
+ * Drive every task: reap, rotate logs, then each task's state machine
+ * (slot_tick()).  Returns the ms until it wants to run again.
  */
 int
 agent_tasks_tick(struct agent_tasks *ts)
 {
-	static struct agent_confine conf;
-	struct agent_slot	   *sl;
-	const json_t		   *rs;
-	const char		   *policy;
-	char			    why[1024], how[160];
-	uint64_t		    now;
-	int64_t			    b0, bmax, delay;
-	size_t			    i;
-	int			    next = 60000, k;
+	uint64_t now;
+	size_t	 i;
+	int	 next = 60000;
 
 	if (ts->n == 0)
 		return (next);
@@ -651,164 +941,11 @@ agent_tasks_tick(struct agent_tasks *ts)
 	now = agent_mono_ms();
 	if (now >= ts->log_check) {
 		ts->log_check = now + AGENT_LOG_CHECK_MS;
-		for (i = 0; i < ts->n; i++) {
-			if (agent_task_log_rotate(ts->logdir, ts->v[i].t.id,
-				ts->log_max ? ts->log_max : AGENT_LOG_MAX,
-				AGENT_LOG_KEEP) == -1)
-				log_warn("task %" PRId64 ": log rotation",
-				    ts->v[i].t.id);
-			/* Only files inside the task's deploy directory. */
-			if (agent_confine_init(&conf, ts->policy,
-				ts->v[i].t.spec, ts->dir))
-				(void)agent_log_rotate_files(ts->v[i].t.spec,
-				    &conf,
-				    ts->log_max ? ts->log_max : AGENT_LOG_MAX,
-				    AGENT_LOG_KEEP);
-		}
+		log_rotate_all(ts);
 	}
 	for (i = 0; i < ts->n; i++) {
-		sl = &ts->v[i];
-		if (agent_task_tick(&sl->t)) {
-			ts->changed = 1;
-			if (sl->t.state == AGENT_TASK_STOPPED &&
-			    sl->cmd[0] != '\0') {
-				(void)snprintf(how, sizeof(how),
-				    "%s in %" PRIu64 " ms",
-				    sl->t.stop_how == AGENT_STOP_KILL
-					? "killed with SIGKILL after the "
-					  "grace period"
-					: sl->t.stop_how ==
-					    AGENT_STOP_TERM_STRAYS
-					? "stopped by SIGTERM; processes that "
-					  "had left its group were killed"
-					: sl->t.stop_how == AGENT_STOP_SCRIPT
-					? "stopped by the stop script"
-					: "stopped by SIGTERM",
-				    sl->t.stop_ms);
-				if (sl->cmd_kind == AGENTPROTO_CMD_UNINSTALL) {
-					char *body = uninstall(ts, sl,
-					    sl->cmd_received, how);
-
-					if (ts->done != NULL)
-						ts->done(ts->arg, ts->gone_cmd,
-						    ts->gone_seq, body);
-					else
-						free(body);
-					i--; /* the slot was dropped */
-					continue;
-				}
-				if (sl->cmd_kind == AGENTPROTO_CMD_RESTART) {
-					if (start(ts, sl, why, sizeof(why))) {
-						char note[192], *b;
-						char
-						    id[AGENTPROTO_UUID_LEN + 1];
-
-						(void)snprintf(note,
-						    sizeof(note), "%s; ", how);
-						(void)snprintf(id, sizeof(id),
-						    "%s", sl->cmd);
-						/* Healthy first, if checked. */
-						if (started(sl, id, sl->cmd_seq,
-							sl->cmd_received, note,
-							&b) == 1)
-							finish(ts, sl, b);
-					} else {
-						sl->wanted = 0;
-						finish(ts, sl,
-						    result(0, sl->cmd_received,
-							"%s; start failed: %s",
-							how, why));
-					}
-				} else
-					finish(ts, sl,
-					    result(1, sl->cmd_received, "%s",
-						how));
-			} else if (sl->t.state == AGENT_TASK_EXITED) {
-				log_info("task %" PRId64 ": exited with status "
-					 "%d",
-				    sl->t.id, sl->t.exit_status);
-				/* Shown on the task while it is down. */
-				free(sl->last_lines);
-				sl->last_lines = log_end(ts, sl);
-				rs = json_object_get(sl->t.spec, "restart");
-				policy = json_string_value(
-				    json_object_get(rs, "policy"));
-				if (sl->wanted && policy != NULL &&
-				    (strcmp(policy, "always") == 0 ||
-					(strcmp(policy, "on-failure") == 0 &&
-					    sl->t.exit_status != 0))) {
-					/* Exponential back-off; a crash loop
-					 * when it keeps dying. */
-					if (now - sl->window_start >
-					    CRASH_WINDOW_MS) {
-						sl->window_start = now;
-						sl->window_restarts = 0;
-					}
-					b0 = json_integer_value(
-					    json_object_get(rs,
-						"backoff_initial"));
-					bmax = json_integer_value(
-					    json_object_get(rs, "backoff_max"));
-					delay = b0;
-					for (k = 0; k < sl->window_restarts &&
-					     delay < bmax;
-					     k++)
-						delay *= 2;
-					if (delay > bmax)
-						delay = bmax;
-					if (sl->window_restarts >=
-					    json_integer_value(
-						json_object_get(rs,
-						    "crash_loop"))) {
-						sl->crash_loop = 1;
-						log_warnx("task %" PRId64
-							  ": crash "
-							  "loop: not "
-							  "restarting",
-						    sl->t.id);
-					} else
-						sl->restart_at = now +
-						    (uint64_t)delay * 1000;
-				}
-			}
-			save(ts);
-		}
-		start_check(ts, sl, now);
-		if (sl->restart_at != 0 && now >= sl->restart_at &&
-		    sl->t.state != AGENT_TASK_RUNNING &&
-		    sl->t.state != AGENT_TASK_STOPPING) {
-			sl->restart_at = 0;
-			sl->restarts++;
-			sl->window_restarts++;
-			if (start(ts, sl, why, sizeof(why)))
-				log_info("task %" PRId64 ": restarted, pid %d",
-				    sl->t.id, (int)sl->t.pid);
-			else
-				log_warnx("task %" PRId64 ": restart failed: "
-					  "%s",
-				    sl->t.id, why);
-			ts->changed = 1;
-			save(ts);
-		}
-		if (sl->t.state != AGENT_TASK_RUNNING) {
-			sl->health = 0;
-			sl->health_next = 0;
-		} else if (json_object_get(sl->t.spec, "health") != NULL &&
-		    !sl->hx.busy) {
-			if (sl->health_next == 0)
-				sl->health_next = now + 1000; /* let it bind */
-			else if (now >= sl->health_next)
-				health_start(ts, sl, now);
-			if (sl->health_next > now &&
-			    (int64_t)(sl->health_next - now) < next)
-				next = (int)(sl->health_next - now);
-		}
-		if (sl->t.state == AGENT_TASK_RUNNING ||
-		    sl->t.state == AGENT_TASK_STOPPING)
-			next = 100;
-		if (sl->restart_at != 0 && now < sl->restart_at &&
-		    (int64_t)(sl->restart_at - now) < next)
-			next = (int)(sl->restart_at - now);
+		if (!slot_tick(ts, &ts->v[i], now, &next))
+			i--; /* this index again (wraps, then back to 0) */
 	}
 	return (next);
 }
@@ -816,7 +953,7 @@ agent_tasks_tick(struct agent_tasks *ts)
 static const char *
 state_name(const struct agent_slot *sl)
 {
-	if (sl->crash_loop)
+	if (sl->life == AGENT_LIFE_CRASH_LOOP)
 		return ("crash_loop");
 	/* Ended by itself: with status 0 it is done, not broken. */
 	if (sl->t.state == AGENT_TASK_EXITED)
@@ -922,66 +1059,24 @@ agent_tasks_health_done(struct agent_tasks *ts, struct agent_xfer *x)
 	return (0);
 }
 
-/* Open files of pid (entries of /proc/<pid>/fd), -1 if unknown. */
-static int64_t
-count_fds(pid_t pid)
-{
-	struct dirent *d;
-	char	       path[64];
-	DIR	      *dir;
-	int64_t	       n = 0;
-
-	(void)snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	if ((dir = opendir(path)) == NULL)
-		return (-1);
-	while ((d = readdir(dir)) != NULL) {
-		if (d->d_name[0] != '.')
-			n++;
-	}
-	(void)closedir(dir);
-	return (n);
-}
-
 /* The heartbeat's "tasks": state, pid, start, CPU and memory. */
 json_t *
 agent_tasks_status(struct agent_tasks *ts, long hz)
 {
 	struct agent_slot *sl;
 	struct agent_tree  tree[AGENT_TASKS_MAX];
-	int		   leaders[AGENT_TASKS_MAX], running = 0, scanned = 0;
-	int		   cg[AGENT_TASKS_MAX];
 	json_t		  *a, *o;
 	double		   cpu;
 	int64_t		   fds;
 	uint64_t	   now = agent_mono_ms();
 	size_t		   i;
+	int		   scanned;
 
 	if ((a = json_array()) == NULL)
 		return (NULL);
-	/*
-	 * Whole trees: a task's cgroup, else its session (one pass over
-	 * /proc for all the running tasks without a cgroup).
-	 */
-	for (i = 0; i < ts->n; i++) {
-		leaders[i] = ts->v[i].t.state == AGENT_TASK_RUNNING
-		    ? (int)ts->v[i].t.pid
-		    : 0;
-		cg[i] = leaders[i] > 0 && ts->v[i].t.cgroup[0] != '\0';
-		if (cg[i])
-			leaders[i] = 0;
-		running += leaders[i] > 0;
-	}
-	if (running > 0)
-		scanned = agent_proc_tree(leaders, ts->n, tree) > 0;
-	else
-		memset(tree, 0, ts->n * sizeof(*tree));
-	for (i = 0; i < ts->n; i++) {
-		if (cg[i] &&
-		    agent_proc_tree_cgroup(ts->v[i].t.cgroup, &tree[i]) < 0)
-			memset(&tree[i], 0, sizeof(tree[i]));
-		if (cg[i])
-			scanned = 1;
-	}
+	for (i = 0; i < ts->n; i++)
+		ts->ptrs[i] = &ts->v[i].t;
+	scanned = agent_os_task_trees(ts->ptrs, ts->n, tree);
 	for (i = 0; i < ts->n; i++) {
 		sl = &ts->v[i];
 		o = json_pack("{s:I, s:s, s:i, s:I}", "id",
@@ -997,7 +1092,7 @@ agent_tasks_status(struct agent_tasks *ts, long hz)
 			    json_integer(sl->t.proc.rss));
 			(void)json_object_set_new(o, "threads",
 			    json_integer(sl->t.proc.threads));
-			if ((fds = count_fds(sl->t.pid)) >= 0)
+			if ((fds = agent_os_open_files(sl->t.pid)) >= 0)
 				(void)json_object_set_new(o, "fds",
 				    json_integer(fds));
 			cpu = agent_proc_cpu(&sl->t.proc, hz);
@@ -1079,11 +1174,12 @@ uninstall(struct agent_tasks *ts, struct agent_slot *sl, int64_t received,
 		sl->t.created_dir = 0;
 	}
 	ok = agent_task_remove_files(&sl->t, ts->logdir, why, sizeof(why));
-	body = ok ? result(1, received, "%s; uninstalled: logs removed%s", how,
-			sl->t.created_dir ? ", deploy directory removed"
-					  : " (the deploy directory was not "
-					    "created by the agent: kept)")
-		  : result(0, received, "%s; %s", how, why);
+	body = ok
+	    ? agent_result(1, received, "%s; uninstalled: logs removed%s", how,
+		  sl->t.created_dir ? ", deploy directory removed"
+				    : " (the deploy directory was not "
+				      "created by the agent: kept)")
+	    : agent_result(0, received, "%s; %s", how, why);
 	(void)snprintf(ts->gone_cmd, sizeof(ts->gone_cmd), "%s", sl->cmd);
 	ts->gone_seq = sl->cmd_seq;
 	if (ok) {

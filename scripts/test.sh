@@ -57,6 +57,14 @@ if [ -z "$only" ]; then
 		failed=$((failed + 1))
 	fi
 	sed 's/^/   /' "$logdir/check-layers.log"
+	# The agent's platform seam (agent/os.h): one counted check.
+	echo "== check-agent-seam"
+	if scripts/check-agent-seam.sh >"$logdir/check-agent-seam.log" 2>&1; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+	fi
+	sed 's/^/   /' "$logdir/check-agent-seam.log"
 	for t in "$@"; do
 		name=$(basename "$t")
 		echo "== $name"

@@ -172,6 +172,25 @@ enum agentproto_cmd_type {
 	AGENTPROTO_CMD_UNINSTALL
 };
 
+/* What a command acts on. */
+enum agentproto_cmd_target {
+	AGENTPROTO_TARGET_NODE = 0, /* the node itself (node_id) */
+	AGENTPROTO_TARGET_TASK /* one task (task_id; payload.task) */
+};
+
+/*
+ * One command type: the one list of them (src/agentproto/commands.c)
+ * that the server's validation and permission check and the agent's
+ * dispatch both follow.  name is the wire "type"; manage: the type
+ * needs the manage level on its target, else operate.
+ */
+struct agentproto_cmd_def {
+	const char		  *name;
+	enum agentproto_cmd_type   kind;
+	enum agentproto_cmd_target target;
+	int			   manage;
+};
+
 struct agentproto_command {
 	char			 id[AGENTPROTO_UUID_LEN + 1]; /* lower case */
 	int64_t			 seq;
@@ -417,6 +436,15 @@ int	    agentproto_log_file_valid(const char *);
 const char *agentproto_log_mode_name(enum agentproto_log_mode);
 const char *agentproto_state_name(enum agentproto_state);
 const char *agentproto_cmd_type_name(enum agentproto_cmd_type);
+/* The command type called name (the wire "type"), or NULL. */
+const struct agentproto_cmd_def *agentproto_command_find(const char *);
+/* The i-th command type, in the documented order; NULL past the last. */
+const struct agentproto_cmd_def *agentproto_command_at(size_t);
+/*
+ * The names of every command type, ", "-separated ("ping, start, ..."),
+ * for messages.  Returns the length it needs, as snprintf does.
+ */
+size_t agentproto_command_names(char *, size_t);
 
 /*
  * Copy src (srclen bytes) into dst (dstlen bytes, NUL-terminated) as valid

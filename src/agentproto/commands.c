@@ -17,11 +17,67 @@
 static int command_decode(const json_t *, const char *,
     struct agentproto_command *, struct agentproto_err *);
 
+/*
+ * Every command type, in the order docs/agent-protocol.md lists them.
+ * A new type is one row here, one entry in the agent's table
+ * (agent/commands.c) and its section in the docs.
+ */
+/* clang-format off */
+static const struct agentproto_cmd_def cmd_defs[] = {
+	/* name		kind			 target		manage */
+	{ "ping",	AGENTPROTO_CMD_PING,	 AGENTPROTO_TARGET_NODE, 0 },
+	{ "start",	AGENTPROTO_CMD_START,	 AGENTPROTO_TARGET_TASK, 0 },
+	{ "stop",	AGENTPROTO_CMD_STOP,	 AGENTPROTO_TARGET_TASK, 0 },
+	{ "restart",	AGENTPROTO_CMD_RESTART,	 AGENTPROTO_TARGET_TASK, 0 },
+	{ "uninstall",	AGENTPROTO_CMD_UNINSTALL, AGENTPROTO_TARGET_TASK, 1 },
+};
+/* clang-format on */
+
+#define NCMD_DEFS (sizeof(cmd_defs) / sizeof(cmd_defs[0]))
+
+const struct agentproto_cmd_def *
+agentproto_command_find(const char *name)
+{
+	size_t i;
+
+	if (name == NULL)
+		return (NULL);
+	for (i = 0; i < NCMD_DEFS; i++) {
+		if (strcmp(cmd_defs[i].name, name) == 0)
+			return (&cmd_defs[i]);
+	}
+	return (NULL);
+}
+
+const struct agentproto_cmd_def *
+agentproto_command_at(size_t i)
+{
+	return (i < NCMD_DEFS ? &cmd_defs[i] : NULL);
+}
+
+size_t
+agentproto_command_names(char *buf, size_t len)
+{
+	size_t i, n = 0;
+	int    k;
+
+	if (len > 0)
+		buf[0] = '\0';
+	for (i = 0; i < NCMD_DEFS; i++) {
+		k = snprintf(n < len ? buf + n : NULL, n < len ? len - n : 0,
+		    "%s%s", i > 0 ? ", " : "", cmd_defs[i].name);
+		if (k > 0)
+			n += (size_t)k;
+	}
+	return (n);
+}
+
 static int
 command_decode(const json_t *o, const char *pfx, struct agentproto_command *c,
     struct agentproto_err *err)
 {
-	const json_t *pl;
+	const struct agentproto_cmd_def *def;
+	const json_t			*pl;
 
 	if (!json_is_object(o)) {
 		agentproto_err_set(err, pfx, "", "must be an object");
@@ -39,12 +95,8 @@ command_decode(const json_t *o, const char *pfx, struct agentproto_command *c,
 		    "must be lower-case letters, digits, '_' or '-'");
 		return (0);
 	}
-	c->kind = strcmp(c->type, "ping") == 0	? AGENTPROTO_CMD_PING
-	    : strcmp(c->type, "start") == 0	? AGENTPROTO_CMD_START
-	    : strcmp(c->type, "stop") == 0	? AGENTPROTO_CMD_STOP
-	    : strcmp(c->type, "restart") == 0	? AGENTPROTO_CMD_RESTART
-	    : strcmp(c->type, "uninstall") == 0 ? AGENTPROTO_CMD_UNINSTALL
-						: AGENTPROTO_CMD_UNKNOWN;
+	def = agentproto_command_find(c->type);
+	c->kind = def != NULL ? def->kind : AGENTPROTO_CMD_UNKNOWN;
 	if (!agentproto_get_str(o, pfx, "issued_at", 0, 0,
 		AGENTPROTO_TIME_STR_MAX, c->issued_at, sizeof(c->issued_at),
 		err))
@@ -316,18 +368,11 @@ agentproto_state_name(enum agentproto_state s)
 const char *
 agentproto_cmd_type_name(enum agentproto_cmd_type t)
 {
-	switch (t) {
-	case AGENTPROTO_CMD_PING:
-		return ("ping");
-	case AGENTPROTO_CMD_START:
-		return ("start");
-	case AGENTPROTO_CMD_STOP:
-		return ("stop");
-	case AGENTPROTO_CMD_RESTART:
-		return ("restart");
-	case AGENTPROTO_CMD_UNINSTALL:
-		return ("uninstall");
-	default:
-		return ("unknown");
+	size_t i;
+
+	for (i = 0; i < NCMD_DEFS; i++) {
+		if (cmd_defs[i].kind == t)
+			return (cmd_defs[i].name);
 	}
+	return ("unknown");
 }

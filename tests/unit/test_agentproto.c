@@ -1216,6 +1216,90 @@ test_agentproto_validators(void **state)
 	    "unknown");
 }
 
+/*
+ * The command table: the one list of types the server validates against
+ * and the agent dispatches on.
+ */
+static void
+test_agentproto_command_table(void **state)
+{
+	const struct agentproto_cmd_def *d;
+	char				 buf[128];
+	size_t				 i, n;
+
+	assert_non_null(d = agentproto_command_find("ping"));
+	assert_int_equal(d->kind, AGENTPROTO_CMD_PING);
+	assert_int_equal(d->target, AGENTPROTO_TARGET_NODE);
+	assert_int_equal(d->manage, 0);
+	assert_non_null(d = agentproto_command_find("start"));
+	assert_int_equal(d->kind, AGENTPROTO_CMD_START);
+	assert_int_equal(d->target, AGENTPROTO_TARGET_TASK);
+	assert_int_equal(d->manage, 0);
+	assert_non_null(d = agentproto_command_find("stop"));
+	assert_int_equal(d->kind, AGENTPROTO_CMD_STOP);
+	assert_int_equal(d->target, AGENTPROTO_TARGET_TASK);
+	assert_non_null(d = agentproto_command_find("restart"));
+	assert_int_equal(d->kind, AGENTPROTO_CMD_RESTART);
+	assert_int_equal(d->target, AGENTPROTO_TARGET_TASK);
+	assert_int_equal(d->manage, 0);
+	/* Uninstall decides what is removed: manage. */
+	assert_non_null(d = agentproto_command_find("uninstall"));
+	assert_int_equal(d->kind, AGENTPROTO_CMD_UNINSTALL);
+	assert_int_equal(d->target, AGENTPROTO_TARGET_TASK);
+	assert_int_equal(d->manage, 1);
+	/* Exact, case-sensitive names only. */
+	assert_null(agentproto_command_find("Ping"));
+	assert_null(agentproto_command_find("pin"));
+	assert_null(agentproto_command_find("pings"));
+	assert_null(agentproto_command_find(""));
+	assert_null(agentproto_command_find(NULL));
+	assert_null(agentproto_command_find("deploy"));
+
+	/* Every row: found by its name, named back by its kind, unique. */
+	for (i = 0; (d = agentproto_command_at(i)) != NULL; i++) {
+		assert_ptr_equal(agentproto_command_find(d->name), d);
+		assert_string_equal(agentproto_cmd_type_name(d->kind), d->name);
+		assert_int_not_equal(d->kind, AGENTPROTO_CMD_UNKNOWN);
+		/* A valid wire type: lower case, digits, '_' or '-'. */
+		assert_int_equal(strspn(d->name,
+				     "abcdefghijklmnopqrstuvwxyz0123456789_-"),
+		    strlen(d->name));
+	}
+	assert_int_equal(i, 5);
+
+	n = agentproto_command_names(buf, sizeof(buf));
+	assert_string_equal(buf, "ping, start, stop, restart, uninstall");
+	assert_int_equal(n, strlen(buf));
+	/* Cut short, it still says how much it needs. */
+	assert_int_equal(agentproto_command_names(buf, 6), n);
+	assert_string_equal(buf, "ping,");
+	assert_int_equal(agentproto_command_names(NULL, 0), n);
+}
+
+/* A decoded command's kind comes from the table. */
+static void
+test_agentproto_command_kind_from_table(void **state)
+{
+	struct agentproto_poll		 out;
+	struct agentproto_err		 err;
+	const struct agentproto_cmd_def *d;
+	char				 body[512];
+	size_t				 i;
+
+	for (i = 0; (d = agentproto_command_at(i)) != NULL; i++) {
+		(void)snprintf(body, sizeof(body),
+		    "{\"v\":1,\"commands\":[{\"id\":\"%s\",\"seq\":1,"
+		    "\"type\":\"%s\"}]}",
+		    UUID1, d->name);
+		assert_int_equal(agentproto_poll_decode(body, strlen(body),
+				     &out, &err),
+		    1);
+		assert_int_equal(out.commands[0].kind, d->kind);
+		assert_string_equal(out.commands[0].type, d->name);
+		agentproto_poll_cleanup(&out);
+	}
+}
+
 static void
 test_agentproto_facts_json(void **state)
 {
@@ -1797,6 +1881,8 @@ main(void)
 		cmocka_unit_test(test_agentproto_encode_failures),
 		cmocka_unit_test(test_agentproto_utf8_clean),
 		cmocka_unit_test(test_agentproto_validators),
+		cmocka_unit_test(test_agentproto_command_table),
+		cmocka_unit_test(test_agentproto_command_kind_from_table),
 		cmocka_unit_test(test_agentproto_facts_json),
 		cmocka_unit_test(test_agentproto_facts_os_family),
 		cmocka_unit_test(test_agentproto_logs),

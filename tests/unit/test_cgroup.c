@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "agent.h"
+#include "os_linux.h"
 
 #define TEST_IID "0123456789abcdef"
 

@@ -29,6 +29,7 @@
 #include <cmocka.h>
 
 #include "agent.h"
+#include "os_linux.h"
 
 static char dir[256];
 static char iid[AGENT_INSTALL_ID_LEN + 1];

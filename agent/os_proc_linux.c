@@ -1,6 +1,7 @@
 /*
  * Copyright (c) 2026 Yard authors.  ISC licence.
  *
+ * Part of the Linux implementation of agent/os.h: processes from /proc.
  * Per-process samples from /proc/<pid>/stat for supervised tasks: CPU
  * ticks, resident memory, threads, state and start time.  Each watched
  * process keeps its stat file open and is re-read with pread(): no
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "os_linux.h"
 
 static long page_size;
 
@@ -347,4 +349,65 @@ agent_proc_uid(int pid)
 	if (n <= 0)
 		return (-1);
 	return (agent_proc_status_uid(buf, (size_t)n));
+}
+
+/*
+ * Whole trees: a task's cgroup, else its session (one pass over /proc
+ * for all the running tasks without a cgroup).
+ */
+int
+agent_os_task_trees(struct agent_task *const *t, size_t n,
+    struct agent_tree *out)
+{
+	int    leaders[AGENT_TASKS_MAX], cg[AGENT_TASKS_MAX];
+	int    running = 0, scanned = 0;
+	size_t i;
+
+	if (n > AGENT_TASKS_MAX)
+		n = AGENT_TASKS_MAX;
+	for (i = 0; i < n; i++) {
+		leaders[i] =
+		    t[i]->state == AGENT_TASK_RUNNING ? (int)t[i]->pid : 0;
+		cg[i] = leaders[i] > 0 && t[i]->cgroup[0] != '\0';
+		if (cg[i])
+			leaders[i] = 0;
+		running += leaders[i] > 0;
+	}
+	if (running > 0)
+		scanned = agent_proc_tree(leaders, n, out) > 0;
+	else
+		memset(out, 0, n * sizeof(*out));
+	for (i = 0; i < n; i++) {
+		if (cg[i] && agent_proc_tree_cgroup(t[i]->cgroup, &out[i]) < 0)
+			memset(&out[i], 0, sizeof(out[i]));
+		if (cg[i])
+			scanned = 1;
+	}
+	return (scanned);
+}
+
+/* Open files of pid (entries of /proc/<pid>/fd), -1 if unknown. */
+int64_t
+agent_os_open_files(pid_t pid)
+{
+	struct dirent *d;
+	char	       path[64];
+	DIR	      *dir;
+	int64_t	       n = 0;
+
+	(void)snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	if ((dir = opendir(path)) == NULL)
+		return (-1);
+	while ((d = readdir(dir)) != NULL) {
+		if (d->d_name[0] != '.')
+			n++;
+	}
+	(void)closedir(dir);
+	return (n);
+}
+
+long
+agent_os_clock_hz(void)
+{
+	return (sysconf(_SC_CLK_TCK));
 }

@@ -1,7 +1,8 @@
 /*
  * Copyright (c) 2026 Yard authors.  ISC licence.
  *
- * Node facts and metrics.  The /proc files read on every heartbeat stay
+ * Part of the Linux implementation of agent/os.h: node facts and
+ * metrics, and the clocks.  The /proc files read on every heartbeat stay
  * open and are re-read with pread() at offset 0, which regenerates them
  * (notes/performance.md B6: 2.4x cheaper than open/read/close).
  */
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "os_linux.h"
 
 #define PROC_BUF 4096
 

@@ -1,0 +1,145 @@
+/*
+ * Copyright (c) 2026 Yard authors.  ISC licence.
+ *
+ * The agent's command table: one entry per command type of agentproto's
+ * list (src/agentproto/commands.c), each with how its payload is
+ * validated and how it is run.  A type the server may send but this
+ * agent has no entry for fails with "unknown command type".
+ */
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+
+static int		      task_validate(const struct agentproto_command *,
+		       struct agent_cmd_args *, char *, size_t);
+static enum agent_cmd_outcome task_run(struct agent_tasks *,
+    const struct agentproto_command *, const struct agent_cmd_args *, int64_t,
+    char **);
+static enum agent_cmd_outcome ping_run(struct agent_tasks *,
+    const struct agentproto_command *, const struct agent_cmd_args *, int64_t,
+    char **);
+
+/* clang-format off */
+static const struct agent_cmd cmds[] = {
+	{ AGENTPROTO_CMD_PING,		NULL,		ping_run },
+	{ AGENTPROTO_CMD_START,		task_validate,	task_run },
+	{ AGENTPROTO_CMD_STOP,		task_validate,	task_run },
+	{ AGENTPROTO_CMD_RESTART,	task_validate,	task_run },
+	{ AGENTPROTO_CMD_UNINSTALL,	task_validate,	task_run },
+};
+/* clang-format on */
+
+char *
+agent_result(int ok, int64_t received, const char *fmt, ...)
+{
+	struct agentproto_result r;
+	va_list			 ap;
+	char			*out = NULL, *body;
+
+	memset(&r, 0, sizeof(r));
+	va_start(ap, fmt);
+	if (vasprintf(&out, fmt, ap) == -1)
+		out = NULL;
+	va_end(ap);
+	r.state = ok ? AGENTPROTO_STATE_SUCCEEDED : AGENTPROTO_STATE_FAILED;
+	r.has_exit_status = 1;
+	r.exit_status = ok ? 0 : 1;
+	r.output = out;
+	r.received_at = received;
+	r.finished_at = agent_now_ms();
+	r.has_finished_at = 1;
+	body = agentproto_result_encode(&r);
+	agentproto_result_cleanup(&r);
+	return (body);
+}
+
+const struct agent_cmd *
+agent_command_get(enum agentproto_cmd_type kind)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (cmds[i].kind == kind)
+			return (&cmds[i]);
+	}
+	return (NULL);
+}
+
+/*
+ * Validate, then run c (received at ms).  A type without an entry, or a
+ * payload that fails validation, is done with a failed result.
+ */
+enum agent_cmd_outcome
+agent_command_run(struct agent_tasks *ts, const struct agentproto_command *c,
+    int64_t received, char **body)
+{
+	const struct agent_cmd *e;
+	struct agent_cmd_args	args;
+	enum agent_cmd_outcome	out;
+	char			why[512];
+
+	*body = NULL;
+	memset(&args, 0, sizeof(args));
+	if ((e = agent_command_get(c->kind)) == NULL) {
+		*body = agent_result(0, received, "unknown command type");
+		return (AGENT_CMD_DONE);
+	}
+	if (e->validate != NULL && !e->validate(c, &args, why, sizeof(why))) {
+		*body = agent_result(0, received, "bad payload: %s", why);
+		return (AGENT_CMD_DONE);
+	}
+	out = e->run(ts, c, &args, received, body);
+	json_decref(args.spec);
+	return (out);
+}
+
+/*
+ * A task command's payload: {"task":{"id":N,"spec":{...}}}; the spec is
+ * normalised (agentproto_task_spec()), and only a stop may leave it out.
+ */
+static int
+task_validate(const struct agentproto_command *c, struct agent_cmd_args *a,
+    char *why, size_t len)
+{
+	struct agentproto_err err;
+	const json_t	     *task;
+
+	task = json_object_get(c->payload, "task");
+	a->task_id = json_integer_value(json_object_get(task, "id"));
+	if (a->task_id <= 0) {
+		(void)snprintf(why, len, "task.id is missing");
+		return (0);
+	}
+	if (c->kind == AGENTPROTO_CMD_STOP &&
+	    json_object_get(task, "spec") == NULL)
+		return (1);
+	if ((a->spec = agentproto_task_spec(json_object_get(task, "spec"),
+		 &err)) == NULL) {
+		(void)snprintf(why, len, "task.spec%s%s: %s",
+		    err.field[0] ? "." : "", err.field, err.msg);
+		return (0);
+	}
+	return (1);
+}
+
+static enum agent_cmd_outcome
+task_run(struct agent_tasks *ts, const struct agentproto_command *c,
+    const struct agent_cmd_args *a, int64_t received, char **body)
+{
+	return (
+	    agent_tasks_command(ts, c, a->task_id, a->spec, received, body) == 0
+		? AGENT_CMD_LATER
+		: AGENT_CMD_DONE);
+}
+
+static enum agent_cmd_outcome
+ping_run(struct agent_tasks *ts, const struct agentproto_command *c,
+    const struct agent_cmd_args *a, int64_t received, char **body)
+{
+	*body = agent_result(1, received, "pong");
+	return (AGENT_CMD_DONE);
+}

@@ -1,0 +1,134 @@
+/*
+ * The agent's command table (agent/commands.c): an entry for every type
+ * of agentproto's list, validation of task payloads, ping, and a type
+ * the agent does not know.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent.h"
+
+static char dir[] = "/tmp/yard-test-commands.XXXXXX";
+
+/* Run a command of type name with payload (JSON text); the result. */
+static char *
+run(struct agent_tasks *ts, const char *name, const char *payload,
+    enum agent_cmd_outcome *out)
+{
+	const struct agentproto_cmd_def *d = agentproto_command_find(name);
+	struct agentproto_command	 c;
+	char				*body = NULL;
+
+	memset(&c, 0, sizeof(c));
+	(void)snprintf(c.id, sizeof(c.id), "%s",
+	    "00000000-0000-4000-8000-000000000001");
+	c.seq = 1;
+	(void)snprintf(c.type, sizeof(c.type), "%s", name);
+	c.kind = d != NULL ? d->kind : AGENTPROTO_CMD_UNKNOWN;
+	assert_non_null(c.payload = json_loads(payload, 0, NULL));
+	*out = agent_command_run(ts, &c, 1000, &body);
+	json_decref(c.payload);
+	return (body);
+}
+
+static void
+test_commands_cover_the_protocol(void **state)
+{
+	const struct agentproto_cmd_def *d;
+	const struct agent_cmd		*e;
+	size_t				 i;
+
+	for (i = 0; (d = agentproto_command_at(i)) != NULL; i++) {
+		assert_non_null(e = agent_command_get(d->kind));
+		assert_int_equal(e->kind, d->kind);
+		assert_non_null(e->run);
+		/* Task commands validate their task payload. */
+		if (d->target == AGENTPROTO_TARGET_TASK)
+			assert_non_null(e->validate);
+	}
+	assert_null(agent_command_get(AGENTPROTO_CMD_UNKNOWN));
+}
+
+static void
+test_commands_ping_and_unknown(void **state)
+{
+	struct agent_tasks    *ts;
+	enum agent_cmd_outcome out;
+	char		      *body;
+
+	assert_non_null(ts = calloc(1, sizeof(*ts)));
+	agent_tasks_init(ts, dir, 1);
+	body = run(ts, "ping", "{}", &out);
+	assert_int_equal(out, AGENT_CMD_DONE);
+	assert_non_null(strstr(body, "\"state\":\"succeeded\""));
+	assert_non_null(strstr(body, "\"output\":\"pong\""));
+	free(body);
+	body = run(ts, "deploy", "{}", &out);
+	assert_int_equal(out, AGENT_CMD_DONE);
+	assert_non_null(strstr(body, "\"state\":\"failed\""));
+	assert_non_null(strstr(body, "unknown command type"));
+	free(body);
+	agent_tasks_free(ts);
+	free(ts);
+}
+
+/* A bad payload fails the command and changes nothing. */
+static void
+test_commands_task_payloads(void **state)
+{
+	struct agent_tasks    *ts;
+	enum agent_cmd_outcome out;
+	char		      *body;
+
+	assert_non_null(ts = calloc(1, sizeof(*ts)));
+	agent_tasks_init(ts, dir, 1);
+	body = run(ts, "start", "{}", &out);
+	assert_int_equal(out, AGENT_CMD_DONE);
+	assert_non_null(strstr(body, "bad payload: task.id is missing"));
+	free(body);
+	body = run(ts, "start", "{\"task\":{\"id\":3}}", &out);
+	assert_non_null(strstr(body, "bad payload: task.spec"));
+	free(body);
+	body = run(ts, "uninstall", "{\"task\":{\"id\":3,\"spec\":{}}}", &out);
+	assert_non_null(strstr(body, "bad payload: task.spec.kind"));
+	free(body);
+	assert_int_equal(ts->n, 0);
+	/* A stop needs no spec: the task is not known, so not running. */
+	body = run(ts, "stop", "{\"task\":{\"id\":3}}", &out);
+	assert_int_equal(out, AGENT_CMD_DONE);
+	assert_non_null(strstr(body, "\"state\":\"succeeded\""));
+	assert_non_null(strstr(body, "not running"));
+	free(body);
+	agent_tasks_free(ts);
+	free(ts);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_commands_cover_the_protocol),
+		cmocka_unit_test(test_commands_ping_and_unknown),
+		cmocka_unit_test(test_commands_task_payloads),
+	};
+	char path[2048];
+	int  rc;
+
+	if (mkdtemp(dir) == NULL)
+		return (1);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	(void)snprintf(path, sizeof(path), "%s/install-id", dir);
+	(void)unlink(path);
+	(void)snprintf(path, sizeof(path), "%s/tasks.json", dir);
+	(void)unlink(path);
+	(void)rmdir(dir);
+	return (rc);
+}
