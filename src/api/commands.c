@@ -61,7 +61,6 @@ static struct http_state command_states[] = {
 
 static struct command_flow *flow_get(struct api_ctx *);
 static void		    flow_free(void *);
-static enum auth_level	    task_need(const char *);
 
 static struct command_flow *
 flow_get(struct api_ctx *c)
@@ -95,23 +94,17 @@ commands_begin(struct http_request *req)
 	    COMMANDS_ROUTE));
 }
 
-/* The level a task command needs: uninstall decides what runs. */
-static enum auth_level
-task_need(const char *type)
-{
-	return (strcmp(type, "uninstall") == 0 ? AUTH_LEVEL_MANAGE
-					       : AUTH_LEVEL_OPERATE);
-}
-
 /* POST {"type", "node_id" | "task_id", "payload"}: decode and check. */
 static int
 commands_route(struct http_request *req)
 {
-	struct api_ctx	    *c = api_ctx_get(req);
-	struct command_flow *f;
-	int		     has_node, has_task;
-	int64_t		     node, task;
-	json_t		    *pl;
+	struct api_ctx			*c = api_ctx_get(req);
+	struct command_flow		*f;
+	const struct agentproto_cmd_def *def;
+	int				 has_node, has_task;
+	int64_t				 node, task;
+	json_t				*pl;
+	char				 msg[160], names[96];
 
 	if (req->method == HTTP_METHOD_GET) {
 		req->fsm_state = COMMANDS_LIST;
@@ -125,10 +118,17 @@ commands_route(struct http_request *req)
 	api_remote_addr(req, f->remote, sizeof(f->remote));
 	f->ci.actor_sub = c->claims.sub;
 	f->ci.remote = f->remote;
-	if (strcmp(f->ci.type, "start") == 0 ||
-	    strcmp(f->ci.type, "stop") == 0 ||
-	    strcmp(f->ci.type, "restart") == 0 ||
-	    strcmp(f->ci.type, "uninstall") == 0) {
+	/* The one list of command types (src/agentproto/commands.c). */
+	if ((def = agentproto_command_find(f->ci.type)) == NULL) {
+		(void)agentproto_command_names(names, sizeof(names));
+		(void)snprintf(msg, sizeof(msg), "type must be one of: %s",
+		    names);
+		return (
+		    API_FIN(api_error(req, 400, "bad_request", msg, "type")));
+	}
+	/* Uninstall decides what runs: manage; the others operate. */
+	f->ci.need = def->manage ? AUTH_LEVEL_MANAGE : AUTH_LEVEL_OPERATE;
+	if (def->target == AGENTPROTO_TARGET_TASK) {
 		if (!has_task)
 			return (API_FIN(api_error(req, 400, "bad_request",
 			    "task commands need task_id", "task_id")));
@@ -137,17 +137,15 @@ commands_route(struct http_request *req)
 			    "give task_id only: the task names its node",
 			    "node_id")));
 		f->ci.id = task;
-		f->ci.need = task_need(f->ci.type);
 		req->fsm_state = COMMANDS_TASK;
 		return (HTTP_STATE_CONTINUE);
 	}
-	if (strcmp(f->ci.type, "ping") != 0)
-		return (API_FIN(api_error(req, 400, "bad_request",
-		    "type must be one of: ping, start, stop, restart, uninstall",
-		    "type")));
-	if (has_task)
-		return (API_FIN(api_error(req, 400, "bad_request",
-		    "ping targets a node: give node_id", "task_id")));
+	if (has_task) {
+		(void)snprintf(msg, sizeof(msg),
+		    "%s targets a node: give node_id", def->name);
+		return (API_FIN(
+		    api_error(req, 400, "bad_request", msg, "task_id")));
+	}
 	if (!has_node)
 		return (API_FIN(api_error(req, 400, "bad_request",
 		    "node_id is required", "node_id")));
@@ -160,7 +158,6 @@ commands_route(struct http_request *req)
 		return (API_FIN(api_error(req, 500, "internal", NULL, NULL)));
 	f->ci.id = node;
 	f->ci.payload = f->payload;
-	f->ci.need = AUTH_LEVEL_OPERATE;
 	req->fsm_state = COMMANDS_NODE;
 	return (HTTP_STATE_CONTINUE);
 }

@@ -239,6 +239,11 @@ test('permissions: viewers get 403 on ping, strangers 404, lists show only what 
   r = await s.api('POST', '/api/v1/commands', { token: admin, body: { type: 'reboot', node_id: n.id } });
   assert.strictEqual(r.status, 400);
   assert.strictEqual(r.json.field, 'type');
+  // The message lists the types of the one shared table.
+  assert.strictEqual(r.json.message, 'type must be one of: ping, start, stop, restart, uninstall');
+  r = await s.api('POST', '/api/v1/commands', { token: admin, body: { type: 'ping', task_id: 1 } });
+  assert.strictEqual(r.status, 400);
+  assert.strictEqual(r.json.field, 'task_id');
 });
 
 test('two instances: a command issued on one reaches an agent parked on the other', async () => {
