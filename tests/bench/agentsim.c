@@ -10,10 +10,17 @@
  *	them for SECONDS, and report the CPU the processes PIDS used
  *	(utime + stime from /proc) per heartbeat answered.  PIDS are
  *	groups separated by "--": "server 12 13 14 -- redis 20 -- pg 30 31".
- *   agentsim dispatch URL N COMMANDS
+ *   agentsim dispatch URL N COMMANDS [PIDS...]
  *	enrol N nodes, park a long-poll for each, then issue COMMANDS pings
  *	one at a time through the API to random nodes and report the time
  *	from the API call to the agent's receipt (p50, p90, p99, max).
+ *	Meanwhile every agent heartbeats on the interval the server gave at
+ *	enrolment (from before the first command), and re-parks with the
+ *	server's poll timeout once its first poll is answered.  With PIDS
+ *	(a group named "kore": the server's processes) it also reports the
+ *	server's RSS growth per parked long-poll: the RSS of those processes
+ *	once all N are parked and the server is idle again, minus their RSS
+ *	before parking, divided by N.
  *
  * The admin JWT comes from $YARD_BENCH_TOKEN.  Everything runs on one
  * libcurl multi handle; all times are CLOCK_MONOTONIC.  Exits 1 on any
@@ -39,6 +46,9 @@
 #define CMD_DEADLINE_MS 5000
 #define CMD_GAP_MS	8
 #define GROUPS_MAX	8
+#define SIMS_MAX	50000
+#define SETTLE_MAX_MS	120000
+#define PARK_RATE	2000
 
 enum xkind { X_ENROL_TOKEN, X_ENROL, X_BEAT, X_POLL, X_RESULT, X_ISSUE };
 
@@ -54,12 +64,18 @@ struct xfer {
 };
 
 struct sim {
-	int64_t	    node_id;
-	char	    auth[160];
-	char	    token[128];
-	int64_t	    after;
-	struct xfer req; /* enrolment, heartbeats, results */
-	struct xfer poll;
+	int64_t node_id;
+	char	auth[160];
+	char	token[128];
+	int64_t after;
+	int64_t seq; /* heartbeats sent */
+	int	polled; /* a first long-poll was answered */
+	int	fails; /* long-polls refused in a row */
+	double	retry_at; /* park again then (now_ms()); 0: not due */
+	char	result_due[40]; /* a result waiting for req */
+	struct curl_slist *resolve; /* its host names (own_conns) */
+	struct xfer	   req; /* enrolment, heartbeats, results */
+	struct xfer	   poll;
 };
 
 static CURLM	  *multi;
@@ -69,6 +85,28 @@ static struct sim *sims;
 static int	   nsims;
 static struct xfer api;
 static int	   running;
+static long	   hb_interval_ms = 5000; /* the server's, from enrolment */
+static long	   poll_wait = 25; /* the server's poll_timeout */
+static int	   first_wait = 60; /* the first long-poll's wait */
+/*
+ * Dispatch mode: each agent's long-poll reaches the server under a host
+ * name of its own ("a<k>.sim", resolved to the server's address by
+ * CURLOPT_RESOLVE), so that libcurl's shared connection cache keeps it on
+ * a connection of its own, as separate agents would.  Heartbeats and
+ * results go over HB_HOSTS shared names ("h<k % HB_HOSTS>.sim"): a real
+ * agent keeps a second, keep-alive connection for them, but 10,000 more
+ * descriptors do not fit under this machine's RLIMIT_NOFILE (20,000 hard,
+ * no CAP_SYS_RESOURCE); the server still sees each agent's heartbeats
+ * arrive mostly on the same connection, hence worker.
+ * Connections come from source addresses of their own (250 long-polls to
+ * an address in 127.1.0.0/16, heartbeats from 127.2.0.0/24): 10,000
+ * connections from one address to one port fill a third of the ephemeral
+ * port range, and each connect() then spends long in the kernel looking
+ * for a free port.
+ */
+#define HB_HOSTS 64
+static int  own_conns;
+static char srv_host[256], srv_port[8];
 
 /* Dispatch bookkeeping: the command in flight. */
 static char   want_id[64];
@@ -149,7 +187,25 @@ xfer_start(struct xfer *x, enum xkind kind, const char *path, const char *auth,
 	x->kind = kind;
 	x->post = post;
 	x->len = 0;
-	snprintf(url, sizeof(url), "%s%s", base, path);
+	if (own_conns && x->a != NULL) {
+		char iface[32];
+		int  k = (int)(x->a - sims);
+
+		if (x == &x->a->poll) {
+			snprintf(url, sizeof(url), "http://a%d.sim:%s%s", k,
+			    srv_port, path);
+			snprintf(iface, sizeof(iface), "host!127.1.%d.%d",
+			    k / 250, k % 250 + 1);
+		} else {
+			snprintf(url, sizeof(url), "http://h%d.sim:%s%s",
+			    k % HB_HOSTS, srv_port, path);
+			snprintf(iface, sizeof(iface), "host!127.2.0.%d",
+			    k % HB_HOSTS + 1);
+		}
+		curl_easy_setopt(x->easy, CURLOPT_RESOLVE, x->a->resolve);
+		curl_easy_setopt(x->easy, CURLOPT_INTERFACE, iface);
+	} else
+		snprintf(url, sizeof(url), "%s%s", base, path);
 	curl_easy_setopt(x->easy, CURLOPT_URL, url);
 	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->hdrs);
 	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_body);
@@ -222,8 +278,70 @@ park(struct sim *a)
 	char path[128];
 
 	snprintf(path, sizeof(path),
-	    "/agent/v1/commands?after=%" PRId64 "&wait=60", a->after);
+	    "/agent/v1/commands?after=%" PRId64 "&wait=%ld", a->after,
+	    a->polled ? poll_wait : (long)first_wait);
 	xfer_start(&a->poll, X_POLL, path, a->auth, NULL, 70000);
+}
+
+static void
+result_send(struct sim *a, const char *id)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/agent/v1/commands/%s/result", id);
+	xfer_start(&a->req, X_RESULT, path, a->auth,
+	    xprintf("{\"v\":1,\"state\":\"succeeded\","
+		    "\"exit_status\":0,\"output\":"
+		    "\"pong\",\"received_at\":%ld000,"
+		    "\"finished_at\":%ld000}",
+		(long)time(NULL), (long)time(NULL)),
+	    5000);
+}
+
+/*
+ * A refused long-poll (503: the server's PostgreSQL queue is full while
+ * thousands park at once) is retried as the agent does: after
+ * random(0, min(60 s, 1 s x 2^n)).
+ */
+static int    retry_pending;
+static double retry_min;
+static long   polls_refused, polls_failed;
+static char   poll_curl[CURL_ERROR_SIZE];
+
+static void
+retry_later(struct sim *a)
+{
+	double cap;
+
+	a->fails++;
+	cap = a->fails >= 6 ? 60000 : 1000.0 * (1 << a->fails);
+	if (cap > 60000)
+		cap = 60000;
+	a->retry_at = now_ms() + cap * rand() / RAND_MAX;
+	if (retry_pending == 0 || a->retry_at < retry_min)
+		retry_min = a->retry_at;
+	retry_pending++;
+}
+
+static void
+retry_due(void)
+{
+	double now, next = 0;
+	int    k;
+
+	if (retry_pending == 0 || (now = now_ms()) < retry_min)
+		return;
+	for (k = 0; k < nsims; k++) {
+		if (sims[k].retry_at == 0)
+			continue;
+		if (sims[k].retry_at <= now) {
+			sims[k].retry_at = 0;
+			retry_pending--;
+			park(&sims[k]);
+		} else if (next == 0 || sims[k].retry_at < next)
+			next = sims[k].retry_at;
+	}
+	retry_min = next;
 }
 
 /* Counters. */
@@ -248,8 +366,9 @@ done(struct xfer *x, CURLcode rc)
 {
 	struct sim *a = x->a;
 	json_t	   *j, *cmds, *c;
+	json_int_t  v;
 	long	    status = 0;
-	char	    facts[512], path[128];
+	char	    facts[512];
 	size_t	    i;
 
 	curl_multi_remove_handle(multi, x->easy);
@@ -275,6 +394,13 @@ done(struct xfer *x, CURLcode rc)
 		if (status != 201 || (j = body_json(x)) == NULL)
 			die("enrol: HTTP %ld", status);
 		a->node_id = json_integer_value(json_object_get(j, "node_id"));
+		v = json_integer_value(
+		    json_object_get(j, "heartbeat_interval"));
+		if (v > 0)
+			hb_interval_ms = 1000 * (long)v;
+		v = json_integer_value(json_object_get(j, "poll_timeout"));
+		if (v > 0)
+			poll_wait = (long)v;
 		snprintf(a->auth, sizeof(a->auth), "YardNode %" PRId64 ":%s",
 		    a->node_id,
 		    json_string_value(json_object_get(j, "secret")));
@@ -293,9 +419,29 @@ done(struct xfer *x, CURLcode rc)
 				snprintf(fail_curl, sizeof(fail_curl), "%s",
 				    curl_easy_strerror(rc));
 		}
+		if (a->result_due[0] != '\0') {
+			result_send(a, a->result_due);
+			a->result_due[0] = '\0';
+		}
 		break;
 	case X_POLL:
+		if (status == 503) {
+			polls_refused++;
+			retry_later(a);
+			break;
+		}
+		if (rc != CURLE_OK) {
+			/* E.g. a keep-alive connection the server closed as
+			 * the request went out: the agent retries. */
+			polls_failed++;
+			snprintf(poll_curl, sizeof(poll_curl), "%s",
+			    curl_easy_strerror(rc));
+			retry_later(a);
+			break;
+		}
+		a->fails = 0;
 		if (status == 204) {
+			a->polled = 1;
 			park(a);
 			break;
 		}
@@ -323,18 +469,15 @@ done(struct xfer *x, CURLcode rc)
 			}
 			if (seq > a->after)
 				a->after = seq;
-			snprintf(path, sizeof(path),
-			    "/agent/v1/commands/%s/result", id ? id : "x");
+			/* One result at a time: after a heartbeat in flight. */
 			if (!a->req.busy)
-				xfer_start(&a->req, X_RESULT, path, a->auth,
-				    xprintf("{\"v\":1,\"state\":\"succeeded\","
-					    "\"exit_status\":0,\"output\":"
-					    "\"pong\",\"received_at\":%ld000,"
-					    "\"finished_at\":%ld000}",
-					(long)time(NULL), (long)time(NULL)),
-				    5000);
+				result_send(a, id ? id : "x");
+			else
+				snprintf(a->result_due, sizeof(a->result_due),
+				    "%s", id ? id : "x");
 		}
 		json_decref(j);
+		a->polled = 1;
 		park(a);
 		break;
 	case X_RESULT:
@@ -343,7 +486,8 @@ done(struct xfer *x, CURLcode rc)
 		break;
 	case X_ISSUE:
 		if (status != 201 || (j = body_json(x)) == NULL)
-			die("issue: HTTP %ld %.200s", status,
+			die("issue: HTTP %ld %s %.200s", status,
+			    rc != CURLE_OK ? curl_easy_strerror(rc) : "",
 			    x->body ? x->body : "");
 		if (want_id[0] == '\0')
 			snprintf(want_id, sizeof(want_id), "%s",
@@ -408,6 +552,55 @@ reap(void)
 	}
 }
 
+/*
+ * Background heartbeats (dispatch mode): each agent on the server's
+ * interval, spread evenly, round robin; an agent whose previous request
+ * is still in flight skips its turn (counted).
+ */
+static int    hb_on, hb_k;
+static double hb_next, hb_gap;
+static long   hb_sent, hb_skipped;
+
+static void
+hb_start(void)
+{
+	hb_on = 1;
+	hb_k = 0;
+	hb_gap = (double)hb_interval_ms / nsims;
+	hb_next = now_ms();
+}
+
+static void
+hb_due(void)
+{
+	double now;
+
+	if (!hb_on)
+		return;
+	now = now_ms();
+	while (hb_next <= now) {
+		if (sims[hb_k].req.busy)
+			hb_skipped++;
+		else {
+			beat(&sims[hb_k], ++sims[hb_k].seq);
+			hb_sent++;
+		}
+		hb_k = (hb_k + 1) % nsims;
+		hb_next += hb_gap;
+	}
+}
+
+/* The epoll wait (ms) shortened to end by due (now_ms()). */
+static int
+wait_until(double due, int wait)
+{
+	double left = due - now_ms();
+
+	if (left <= 0)
+		return (0);
+	return (left < wait ? (int)left + 1 : wait);
+}
+
 /* Run the loop for up to ms, or until cond() holds. */
 static void
 pump(double ms, int (*cond)(void))
@@ -417,12 +610,18 @@ pump(double ms, int (*cond)(void))
 	int		   n, i, wait, flags, still;
 
 	/* Transfers added since the last turn start on a timeout kick. */
+	hb_due();
+	retry_due();
 	curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &still);
 	reap();
 	while ((left = end - now_ms()) > 0 && (cond == NULL || !cond())) {
 		wait = (int)left + 1;
 		if (curl_timeout_ms >= 0 && curl_timeout_ms < wait)
 			wait = (int)curl_timeout_ms;
+		if (hb_on)
+			wait = wait_until(hb_next, wait);
+		if (retry_pending > 0)
+			wait = wait_until(retry_min, wait);
 		n = epoll_wait(epfd, evs, 256, wait);
 		if (n == -1 && errno != EINTR)
 			die("epoll_wait: %s", strerror(errno));
@@ -440,6 +639,8 @@ pump(double ms, int (*cond)(void))
 			curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0,
 			    &still);
 		reap();
+		hb_due();
+		retry_due();
 		/* Requests started by done() need their kick too. */
 		curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &still);
 		reap();
@@ -507,20 +708,14 @@ struct group {
 	long long   t0, t1;
 };
 
+/* "name PID... -- name PID..." from argv[i...]; returns the count. */
 static int
-heartbeat_mode(int argc, char **argv)
+groups_parse(struct group *g, int argc, char **argv, int i)
 {
-	struct group g[GROUPS_MAX];
-	double	     rate, secs, t0, next, gap, hz;
-	long	     sent = 0, skipped = 0;
-	int	     ng = 0, i, k;
+	int ng = 0;
 
-	if (argc < 4)
-		die("usage: heartbeat URL N RATE SECONDS [name PID... -- ...]");
-	rate = atof(argv[2]);
-	secs = atof(argv[3]);
-	memset(g, 0, sizeof(g));
-	for (i = 4; i < argc && ng < GROUPS_MAX; i++) {
+	memset(g, 0, sizeof(*g) * GROUPS_MAX);
+	for (; i < argc && ng < GROUPS_MAX; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			continue;
 		g[ng].name = argv[i];
@@ -530,6 +725,55 @@ heartbeat_mode(int argc, char **argv)
 		}
 		ng++;
 	}
+	return (ng);
+}
+
+static long long
+group_ticks(const struct group *g)
+{
+	long long t = 0;
+	int	  k;
+
+	for (k = 0; k < g->npids; k++)
+		t += cpu_ticks(g->pids[k]);
+	return (t);
+}
+
+/* Sum of VmRSS over a group's processes, kB. */
+static long
+group_rss_kb(const struct group *g)
+{
+	char  path[64], line[256];
+	FILE *f;
+	long  kb, sum = 0;
+	int   k;
+
+	for (k = 0; k < g->npids; k++) {
+		snprintf(path, sizeof(path), "/proc/%ld/status", g->pids[k]);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		while (fgets(line, sizeof(line), f) != NULL) {
+			if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+				sum += kb;
+		}
+		fclose(f);
+	}
+	return (sum);
+}
+
+static int
+heartbeat_mode(int argc, char **argv)
+{
+	struct group g[GROUPS_MAX];
+	double	     rate, secs, t0, next, gap, hz;
+	long	     sent = 0, skipped = 0;
+	int	     ng, i, k;
+
+	if (argc < 4)
+		die("usage: heartbeat URL N RATE SECONDS [name PID... -- ...]");
+	rate = atof(argv[2]);
+	secs = atof(argv[3]);
+	ng = groups_parse(g, argc, argv, 4);
 	enrol_all();
 
 	/* Warm up: one heartbeat each (node auth cache, keepalive). */
@@ -601,22 +845,106 @@ cmp_double(const void *a, const void *b)
 	return (x < y ? -1 : x > y);
 }
 
+/*
+ * Wait until the groups' processes together used under 10 % of a core
+ * over each of two consecutive seconds (the server has parked what it was
+ * sent; idle with 10,000 parked it uses 3-5 %: the waiting room's timer,
+ * the presence sweep), at
+ * most SETTLE_MAX_MS; returns the seconds it took.
+ */
+static double
+settle(struct group *g, int ng)
+{
+	double	  t0 = now_ms(), hz = (double)sysconf(_SC_CLK_TCK);
+	long long before, after;
+	int	  quiet = 0, i;
+
+	while (
+	    (quiet < 2 || retry_pending > 0) && now_ms() - t0 < SETTLE_MAX_MS) {
+		before = 0;
+		for (i = 0; i < ng; i++)
+			before += group_ticks(&g[i]);
+		pump(1000, NULL);
+		after = 0;
+		for (i = 0; i < ng; i++)
+			after += group_ticks(&g[i]);
+		quiet = (double)(after - before) / hz < 0.1 ? quiet + 1 : 0;
+	}
+	return ((now_ms() - t0) / 1e3);
+}
+
 static int
 dispatch_mode(int argc, char **argv)
 {
-	double *lat, *alat;
-	char	auth[4200];
-	int	ncmd, i, k;
+	struct group g[GROUPS_MAX], *kore = NULL;
+	double	    *lat, *alat, t0, secs, hz;
+	long	     rss0 = 0, rss1 = 0;
+	char	     auth[4200];
+	int	     ncmd, ng, i, k;
 
 	if (argc < 3)
-		die("usage: dispatch URL N COMMANDS");
+		die("usage: dispatch URL N COMMANDS [name PID... -- ...]");
 	ncmd = atoi(argv[2]);
 	if (ncmd < 1)
 		die("COMMANDS must be at least 1");
+	ng = groups_parse(g, argc, argv, 3);
+	for (i = 0; i < ng; i++)
+		if (strcmp(g[i].name, "kore") == 0)
+			kore = &g[i];
 	enrol_all();
-	for (k = 0; k < nsims; k++)
+	own_conns = 1;
+	/* Enrolment's keep-alive connections close (the server's 8 s). */
+	if (kore != NULL) {
+		(void)settle(g, ng);
+		rss0 = group_rss_kb(kore);
+	}
+	/* Agents coming up at PARK_RATE a second, not all in one go. */
+	for (k = 0; k < nsims; k++) {
 		park(&sims[k]);
-	pump(3000, NULL); /* all parked on the server */
+		if (k % (PARK_RATE / 10) == PARK_RATE / 10 - 1)
+			pump(100, NULL);
+	}
+	if (ng > 0) {
+		secs = settle(g, ng);
+		printf("parked %d long-polls; the server was idle again "
+		       "after %.1f s (%ld refused with 503 on the way and "
+		       "retried with back-off)\n",
+		    nsims, secs, polls_refused);
+	} else
+		pump(3000 + nsims / 2, NULL); /* all parked on the server */
+	if (running != nsims)
+		die("%d of %d long-polls in flight after parking", running,
+		    nsims);
+	if (kore != NULL) {
+		rss1 = group_rss_kb(kore);
+		printf("server RSS (%d processes): %.1f MB before parking, "
+		       "%.1f MB with %d parked: %.2f KiB per parked agent\n",
+		    kore->npids, rss0 / 1024.0, rss1 / 1024.0, nsims,
+		    (double)(rss1 - rss0) / nsims);
+	}
+
+	/*
+	 * Heartbeats from now on.  The first rounds are a herd (every
+	 * worker looks up each node's credential once); measure from the
+	 * fourth round on.
+	 */
+	hb_start();
+	pump(3.0 * (double)hb_interval_ms, NULL);
+	printf("heartbeat warm-up (%.0f s): %ld sent, %ld answered 200, %ld "
+	       "failed, %ld skipped (agent busy)\n",
+	    3.0 * hb_interval_ms / 1e3, hb_sent, beats_ok, beats_bad,
+	    hb_skipped);
+	for (k = 0; k < 600; k++) {
+		if (fail_status[k] != 0)
+			printf("  failed with HTTP %d: %ld%s%s\n", k,
+			    fail_status[k], k == 0 ? ", last: " : "",
+			    k == 0 ? fail_curl : "");
+	}
+	hb_sent = beats_ok = beats_bad = hb_skipped = 0;
+	memset(fail_status, 0, sizeof(fail_status));
+	for (i = 0; i < ng; i++)
+		g[i].t0 = group_ticks(&g[i]);
+	t0 = now_ms();
 
 	if ((lat = calloc((size_t)ncmd, sizeof(*lat))) == NULL ||
 	    (alat = calloc((size_t)ncmd, sizeof(*alat))) == NULL)
@@ -640,6 +968,9 @@ dispatch_mode(int argc, char **argv)
 		alat[i] = t_answer - t_issue;
 		pump(CMD_GAP_MS, NULL);
 	}
+	secs = (now_ms() - t0) / 1e3;
+	for (i = 0; i < ng; i++)
+		g[i].t1 = group_ticks(&g[i]);
 	qsort(lat, (size_t)ncmd, sizeof(*lat), cmp_double);
 	printf("dispatch: %d pings to %d parked agents: p50 %.2f ms, p90 "
 	       "%.2f ms, p99 %.2f ms, max %.2f ms\n",
@@ -648,29 +979,80 @@ dispatch_mode(int argc, char **argv)
 	qsort(alat, (size_t)ncmd, sizeof(*alat), cmp_double);
 	printf("the API call alone (to its 201): p50 %.2f ms, p99 %.2f ms\n",
 	    alat[ncmd / 2], alat[ncmd * 99 / 100]);
+	if (polls_failed != 0)
+		printf("long-polls failed and retried: %ld, last: %s\n",
+		    polls_failed, poll_curl);
+	printf("heartbeats meanwhile (every %.1f s per agent, %.0f/s): %ld "
+	       "sent in %.1f s, %ld answered 200, %ld failed, %ld skipped "
+	       "(agent busy)\n",
+	    hb_interval_ms / 1e3, nsims * 1e3 / hb_interval_ms, hb_sent, secs,
+	    beats_ok, beats_bad, hb_skipped);
+	for (k = 0; k < 600; k++) {
+		if (fail_status[k] != 0)
+			printf("failed with HTTP %d: %ld%s%s\n", k,
+			    fail_status[k], k == 0 ? ", last: " : "",
+			    k == 0 ? fail_curl : "");
+	}
+	hz = (double)sysconf(_SC_CLK_TCK);
+	for (i = 0; i < ng; i++)
+		printf("cpu %s meanwhile: %.2f s over %.1f s (%.0f %% of a "
+		       "core)\n",
+		    g[i].name, (double)(g[i].t1 - g[i].t0) / hz, secs,
+		    100.0 * (double)(g[i].t1 - g[i].t0) / hz / secs);
 	free(lat);
 	free(alat);
-	return (0);
+	return (beats_bad == 0 ? 0 : 1);
 }
 
 int
 main(int argc, char **argv)
 {
 	struct rlimit rl;
+	rlim_t	      need;
 	int	      k;
 
 	if (argc < 4)
 		die("usage: agentsim heartbeat|dispatch URL N ...");
 	if ((admin = getenv("YARD_BENCH_TOKEN")) == NULL)
 		die("YARD_BENCH_TOKEN is not set");
+	/* Line by line: make bench watches for "parked". */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	base = argv[2];
-	nsims = atoi(argv[3]);
-	if (nsims < 1 || nsims > 5000)
-		die("N must be 1 to 5000");
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	if (strcmp(argv[1], "dispatch") == 0) {
+		const char *h = strstr(base, "://"), *c;
+
+		if (h == NULL || (c = strrchr(h + 3, ':')) == NULL ||
+		    (size_t)(c - h - 3) >= sizeof(srv_host) ||
+		    strlen(c + 1) >= sizeof(srv_port) ||
+		    strspn(c + 1, "0123456789") != strlen(c + 1))
+			die("URL must be http://ADDRESS:PORT");
+		memcpy(srv_host, h + 3, (size_t)(c - h - 3));
+		snprintf(srv_port, sizeof(srv_port), "%s", c + 1);
 	}
+	nsims = atoi(argv[3]);
+	if (nsims < 1 || nsims > SIMS_MAX)
+		die("N must be 1 to %d", SIMS_MAX);
+	/*
+	 * A descriptor per parked poll, a few for heartbeats and results:
+	 * raise the soft limit to the hard one, and the hard one too when
+	 * allowed (root), to 2N + 256.
+	 */
+	need = (rlim_t)nsims * 2 + 256;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		die("getrlimit: %s", strerror(errno));
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+		rl.rlim_max = need;
+		rl.rlim_cur = need;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	rl.rlim_cur = rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
+	    (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)nsims + 256))
+		die("RLIMIT_NOFILE %llu is too low for %d agents (needs %d; "
+		    "raise ulimit -n or run as root)",
+		    (unsigned long long)rl.rlim_cur, nsims, nsims + 256);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if ((multi = curl_multi_init()) == NULL)
 		die("curl_multi_init");
@@ -684,6 +1066,16 @@ main(int argc, char **argv)
 	for (k = 0; k < nsims; k++) {
 		xfer_init(&sims[k].req, X_ENROL, &sims[k]);
 		xfer_init(&sims[k].poll, X_POLL, &sims[k]);
+		if (srv_port[0] != '\0') {
+			char r[320];
+
+			snprintf(r, sizeof(r), "a%d.sim:%s:%s", k, srv_port,
+			    srv_host);
+			sims[k].resolve = curl_slist_append(NULL, r);
+			snprintf(r, sizeof(r), "h%d.sim:%s:%s", k % HB_HOSTS,
+			    srv_port, srv_host);
+			sims[k].resolve = curl_slist_append(sims[k].resolve, r);
+		}
 	}
 	xfer_init(&api, X_ISSUE, NULL);
 	srand((unsigned int)getpid());
