@@ -34,10 +34,10 @@ want() {
 }
 DISPATCH_AGENTS=${BENCH_DISPATCH_AGENTS:-10000}
 DISPATCH_CMDS=${BENCH_DISPATCH_COMMANDS:-300}
-# Kore's per-worker limits for that many parked agents (two connections
-# each for real agents: the long-poll and the heartbeat's keep-alive;
-# docs/operations.md, "Many agents").
-per_worker=$(( (DISPATCH_AGENTS * 2 * 3 / 2 / 2 + 1023) / 1024 * 1024 ))
+# Kore's per-worker limits for that many parked agents: two connections
+# each for real agents (the long-poll and the heartbeat's keep-alive), and
+# one worker may hold most of them (docs/operations.md, "Many agents").
+per_worker=$(( (DISPATCH_AGENTS * 8 / 5 + 1023) / 1024 * 1024 ))
 [ "$per_worker" -ge 8192 ] || per_worker=8192
 verdict=skipped hb_verdict=skipped d_verdict=skipped sw_verdict=skipped
 rss_verdict=skipped lf_verdict=skipped
@@ -69,6 +69,7 @@ YARD_EWS_PUBLIC_KEY_FILE=$dir/keys/public.pem YARD_RUN_DIR=$dir/run \
 YARD_WORKER_MAX_CONNECTIONS=$per_worker \
 YARD_WORKER_RLIMIT_NOFILES=$((per_worker + 256)) \
 YARD_HTTP_REQUEST_LIMIT=$per_worker \
+YARD_ACCESS_LOG=${BENCH_ACCESS_LOG:-1} \
     setsid scripts/yard-server >"$dir/yard.log" 2>&1 &
 ypid=$!
 wait_http "http://127.0.0.1:$yport/healthz" 20 || { cat "$dir/yard.log"; exit 1; }
@@ -141,7 +142,8 @@ fi
 if want B4; then
 echo "B4: dispatch, $DISPATCH_CMDS pings one at a time to $DISPATCH_AGENTS parked agents"
 echo "  Kore per worker: $per_worker connections, $((per_worker + 256)) descriptors, $per_worker requests"
-"$top/obj/bench/agentsim" dispatch "http://127.0.0.1:$yport" \
+AGENTSIM_HEARTBEATS=${BENCH_DISPATCH_HEARTBEATS:-1} \
+    "$top/obj/bench/agentsim" dispatch "http://127.0.0.1:$yport" \
     "$DISPATCH_AGENTS" "$DISPATCH_CMDS" kore $kore_pids -- \
     postgresql $pg_pids -- redis "$redis_pid" >"$dir/b4.out" 2>&1 &
 simpid=$!
