@@ -60,6 +60,7 @@ struct xfer {
 	char		  *post;
 	enum xkind	   kind;
 	int		   busy;
+	int		   m; /* its multi handle: multis[m] */
 	struct sim	  *a;
 };
 
@@ -78,7 +79,18 @@ struct sim {
 	struct xfer	   poll;
 };
 
-static CURLM	  *multi;
+/*
+ * Agents are spread over several multi handles, the API calls on one of
+ * their own: libcurl 7.88 walks every connection of a multi's cache when
+ * a transfer is removed (curl_multi_remove_handle) and when one starts,
+ * so one multi with 10,000 long-polls spent a third of a core on a single
+ * command in flight and added milliseconds to each measured receipt.
+ */
+#define MULTIS_MAX 64
+static CURLM	  *multis[MULTIS_MAX + 1];
+static int	   nmulti = 1; /* for agents; multis[nmulti] is the API's */
+static double	   timer_at[MULTIS_MAX + 1]; /* now_ms() of a kick; < 0: none */
+static int	   multi_ix[MULTIS_MAX + 1];
 static const char *base;
 static const char *admin;
 static struct sim *sims;
@@ -89,23 +101,27 @@ static long	   hb_interval_ms = 5000; /* the server's, from enrolment */
 static long	   poll_wait = 25; /* the server's poll_timeout */
 static int	   first_wait = 60; /* the first long-poll's wait */
 /*
- * Dispatch mode: each agent's long-poll reaches the server under a host
- * name of its own ("a<k>.sim", connected to the server's address by
- * CURLOPT_CONNECT_TO: CURLOPT_RESOLVE would grow libcurl's DNS cache to
- * 10,000 entries, which it walks on every transfer), so that libcurl's shared connection cache keeps it on
- * a connection of its own, as separate agents would.  Heartbeats and
- * results go over HB_HOSTS shared names ("h<k % HB_HOSTS>.sim"): a real
- * agent keeps a second, keep-alive connection for them, but 10,000 more
- * descriptors do not fit under this machine's RLIMIT_NOFILE (20,000 hard,
- * no CAP_SYS_RESOURCE); the server still sees each agent's heartbeats
- * arrive mostly on the same connection, hence worker.
- * Connections come from source addresses of their own (250 long-polls to
- * an address in 127.1.0.0/16, heartbeats from 127.2.0.0/24): 10,000
- * connections from one address to one port fill a third of the ephemeral
- * port range, and each connect() then spends long in the kernel looking
- * for a free port.
+ * Dispatch mode: host names and source addresses that keep libcurl and
+ * the kernel out of the measurement.  libcurl's connection cache files
+ * connections in one bundle per host name (the CURLOPT_CONNECT_TO target
+ * when there is one) and walks the whole bundle for every new transfer:
+ * 10,000 long-polls under one name made each API call walk 10,000
+ * connections.  CURLOPT_RESOLVE names go into its DNS cache, which it
+ * walks too: 10,000 names were as bad.  So long-polls use POLL_HOSTS
+ * names ("p<k % POLL_HOSTS>.sim", ~80 connections each) and heartbeats
+ * and results HB_HOSTS others ("h<k % HB_HOSTS>.sim"), all resolved to
+ * the server by CURLOPT_RESOLVE; the API calls keep the server's address
+ * (a bundle of their own).  A real agent keeps a second, keep-alive
+ * connection for heartbeats; 10,000 more descriptors do not fit under
+ * this machine's RLIMIT_NOFILE (20,000 hard, no CAP_SYS_RESOURCE).
+ * Connections come from source addresses of their own (250 agents'
+ * long-polls to an address in 127.1.0.0/16, heartbeats from
+ * 127.2.0.0/24): 10,000 connections from one address to one port fill a
+ * third of the ephemeral port range, and each connect() then spends long
+ * in the kernel looking for a free port.
  */
-#define HB_HOSTS 64
+#define POLL_HOSTS 128
+#define HB_HOSTS   64
 static int  own_conns;
 static char srv_host[256], srv_port[8];
 
@@ -166,6 +182,7 @@ xfer_init(struct xfer *x, enum xkind kind, struct sim *a)
 		die("curl_easy_init");
 	x->kind = kind;
 	x->a = a;
+	x->m = a != NULL ? (int)(a - sims) % nmulti : nmulti;
 }
 
 /* Start a request: GET when post is NULL; post is owned. */
@@ -193,8 +210,8 @@ xfer_start(struct xfer *x, enum xkind kind, const char *path, const char *auth,
 		int  k = (int)(x->a - sims);
 
 		if (x == &x->a->poll) {
-			snprintf(url, sizeof(url), "http://a%d.sim:%s%s", k,
-			    srv_port, path);
+			snprintf(url, sizeof(url), "http://p%d.sim:%s%s",
+			    k % POLL_HOSTS, srv_port, path);
 			snprintf(iface, sizeof(iface), "host!127.1.%d.%d",
 			    k / 250, k % 250 + 1);
 		} else {
@@ -203,7 +220,7 @@ xfer_start(struct xfer *x, enum xkind kind, const char *path, const char *auth,
 			snprintf(iface, sizeof(iface), "host!127.2.0.%d",
 			    k % HB_HOSTS + 1);
 		}
-		curl_easy_setopt(x->easy, CURLOPT_CONNECT_TO, x->a->resolve);
+		curl_easy_setopt(x->easy, CURLOPT_RESOLVE, x->a->resolve);
 		curl_easy_setopt(x->easy, CURLOPT_INTERFACE, iface);
 	} else
 		snprintf(url, sizeof(url), "%s%s", base, path);
@@ -221,7 +238,7 @@ xfer_start(struct xfer *x, enum xkind kind, const char *path, const char *auth,
 		    (long)strlen(post));
 	} else
 		curl_easy_setopt(x->easy, CURLOPT_HTTPGET, 1L);
-	if (curl_multi_add_handle(multi, x->easy) != CURLM_OK)
+	if (curl_multi_add_handle(multis[x->m], x->easy) != CURLM_OK)
 		die("curl_multi_add_handle");
 	x->busy = 1;
 	running++;
@@ -372,7 +389,7 @@ done(struct xfer *x, CURLcode rc)
 	char	    facts[512];
 	size_t	    i;
 
-	curl_multi_remove_handle(multi, x->easy);
+	curl_multi_remove_handle(multis[x->m], x->easy);
 	x->busy = 0;
 	running--;
 	if (rc == CURLE_OK)
@@ -508,8 +525,7 @@ done(struct xfer *x, CURLcode rc)
  * turn costs what is ready, not what is open (curl_multi_perform() and
  * curl_multi_poll() visit every one of a thousand parked transfers).
  */
-static int  epfd = -1;
-static long curl_timeout_ms = -1;
+static int epfd = -1;
 
 static int
 on_socket(CURL *e, curl_socket_t fd, int what, void *arg, void *sockp)
@@ -517,7 +533,7 @@ on_socket(CURL *e, curl_socket_t fd, int what, void *arg, void *sockp)
 	struct epoll_event ev;
 
 	memset(&ev, 0, sizeof(ev));
-	ev.data.fd = fd;
+	ev.data.u64 = (uint64_t) * (int *)arg << 32 | (uint32_t)fd;
 	if (what == CURL_POLL_REMOVE) {
 		(void)epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
 		return (0);
@@ -533,8 +549,24 @@ on_socket(CURL *e, curl_socket_t fd, int what, void *arg, void *sockp)
 static int
 on_timer(CURLM *m, long ms, void *arg)
 {
-	curl_timeout_ms = ms;
+	timer_at[*(int *)arg] = ms < 0 ? -1 : now_ms() + (double)ms;
 	return (0);
+}
+
+/* Run the multis whose timer is due (all of them when all is set). */
+static void
+kick(int all)
+{
+	double now = now_ms();
+	int    i, still;
+
+	for (i = 0; i <= nmulti; i++) {
+		if (!all && (timer_at[i] < 0 || timer_at[i] > now))
+			continue;
+		timer_at[i] = -1;
+		curl_multi_socket_action(multis[i], CURL_SOCKET_TIMEOUT, 0,
+		    &still);
+	}
 }
 
 static void
@@ -542,14 +574,16 @@ reap(void)
 {
 	struct xfer *x;
 	CURLMsg	    *m;
-	int	     left;
+	int	     left, i;
 
-	while ((m = curl_multi_info_read(multi, &left)) != NULL) {
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
-		    (char **)&x);
-		done(x, m->data.result);
+	for (i = 0; i <= nmulti; i++) {
+		while ((m = curl_multi_info_read(multis[i], &left)) != NULL) {
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
+			    (char **)&x);
+			done(x, m->data.result);
+		}
 	}
 }
 
@@ -613,12 +647,13 @@ pump(double ms, int (*cond)(void))
 	/* Transfers added since the last turn start on a timeout kick. */
 	hb_due();
 	retry_due();
-	curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &still);
+	kick(0);
 	reap();
 	while ((left = end - now_ms()) > 0 && (cond == NULL || !cond())) {
 		wait = (int)left + 1;
-		if (curl_timeout_ms >= 0 && curl_timeout_ms < wait)
-			wait = (int)curl_timeout_ms;
+		for (i = 0; i <= nmulti; i++)
+			if (timer_at[i] >= 0)
+				wait = wait_until(timer_at[i], wait);
 		if (hb_on)
 			wait = wait_until(hb_next, wait);
 		if (retry_pending > 0)
@@ -633,17 +668,16 @@ pump(double ms, int (*cond)(void))
 			    (evs[i].events & (EPOLLERR | EPOLLHUP)
 				    ? CURL_CSELECT_ERR
 				    : 0);
-			curl_multi_socket_action(multi, evs[i].data.fd, flags,
-			    &still);
+			curl_multi_socket_action(multis[evs[i].data.u64 >> 32],
+			    (curl_socket_t)(evs[i].data.u64 & 0xffffffff),
+			    flags, &still);
 		}
-		if (n <= 0)
-			curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0,
-			    &still);
+		kick(0);
 		reap();
 		hb_due();
 		retry_due();
 		/* Requests started by done() need their kick too. */
-		curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &still);
+		kick(0);
 		reap();
 	}
 }
@@ -1067,11 +1101,22 @@ main(int argc, char **argv)
 		    "raise ulimit -n or run as root)",
 		    (unsigned long long)rl.rlim_cur, nsims, nsims + 256);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if ((multi = curl_multi_init()) == NULL)
-		die("curl_multi_init");
-	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)(2 * nsims + 16));
-	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	if (strcmp(argv[1], "dispatch") == 0)
+		nmulti =
+		    nsims / 500 + 1 > MULTIS_MAX ? MULTIS_MAX : nsims / 500 + 1;
+	for (k = 0; k <= nmulti; k++) {
+		if ((multis[k] = curl_multi_init()) == NULL)
+			die("curl_multi_init");
+		multi_ix[k] = k;
+		timer_at[k] = -1;
+		curl_multi_setopt(multis[k], CURLMOPT_MAXCONNECTS,
+		    (long)(2 * nsims / nmulti + 16));
+		curl_multi_setopt(multis[k], CURLMOPT_SOCKETFUNCTION,
+		    on_socket);
+		curl_multi_setopt(multis[k], CURLMOPT_SOCKETDATA, &multi_ix[k]);
+		curl_multi_setopt(multis[k], CURLMOPT_TIMERFUNCTION, on_timer);
+		curl_multi_setopt(multis[k], CURLMOPT_TIMERDATA, &multi_ix[k]);
+	}
 	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		die("epoll_create1: %s", strerror(errno));
 	if ((sims = calloc((size_t)nsims, sizeof(*sims))) == NULL)
@@ -1082,11 +1127,11 @@ main(int argc, char **argv)
 		if (srv_port[0] != '\0') {
 			char r[320];
 
-			snprintf(r, sizeof(r), "a%d.sim:%s:%s:%s", k, srv_port,
-			    srv_host, srv_port);
+			snprintf(r, sizeof(r), "p%d.sim:%s:%s", k % POLL_HOSTS,
+			    srv_port, srv_host);
 			sims[k].resolve = curl_slist_append(NULL, r);
-			snprintf(r, sizeof(r), "h%d.sim:%s:%s:%s", k % HB_HOSTS,
-			    srv_port, srv_host, srv_port);
+			snprintf(r, sizeof(r), "h%d.sim:%s:%s", k % HB_HOSTS,
+			    srv_port, srv_host);
 			sims[k].resolve = curl_slist_append(sims[k].resolve, r);
 		}
 	}
