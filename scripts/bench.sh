@@ -165,6 +165,11 @@ p50=$(echo "$out" | grep '^dispatch:' | sed -n 's/.* p50 \([0-9.]*\) ms.*/\1/p')
 p99=$(echo "$out" | grep '^dispatch:' | sed -n 's/.* p99 \([0-9.]*\) ms.*/\1/p')
 d_verdict=$(awk -v a="$p50" -v b="$p99" 'BEGIN { print (a <= 5 && b <= 50) ? "within" : "OVER" }')
 echo "  p50 $p50 ms (budget <= 5), p99 $p99 ms (budget <= 50): $d_verdict budget"
+hb_failed=$(echo "$out" | sed -n 's/^heartbeats meanwhile.* \([0-9]*\) failed.*/\1/p')
+if [ "${hb_failed:-0}" -ne 0 ]; then
+	echo "  $hb_failed heartbeats failed while dispatching: OVER (all must be answered)"
+	d_verdict=OVER
+fi
 fi
 
 if want B5; then
