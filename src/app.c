@@ -192,6 +192,15 @@ kore_parent_configure(int argc, char **argv)
 		fatal("settings: %s", err);
 	kore_free(text);
 
+	/*
+	 * Kore's per-worker limits (parked long-polls hold a connection and
+	 * a request each): set before the workers fork, replacing any value
+	 * in the Kore configuration.
+	 */
+	worker_max_connections = (u_int32_t)app.cfg.worker_max_connections;
+	worker_rlimit_nofiles = (u_int32_t)app.cfg.worker_rlimit_nofiles;
+	http_request_limit = (u_int32_t)app.cfg.http_request_limit;
+
 	app.policy.issuer = app.cfg.ews_issuer;
 	app.policy.audience = app.cfg.ews_audience;
 	app.policy.skew = app.cfg.ews_clock_skew;
@@ -214,6 +223,9 @@ kore_parent_configure(int argc, char **argv)
 
 	kore_log(LOG_NOTICE, "yard %s: %zu verification key(s), issuer %s",
 	    APP_VERSION, auth_keyset_count(app.keys), app.cfg.ews_issuer);
+	kore_log(LOG_NOTICE,
+	    "per worker: %u connections, %u descriptors, %u requests",
+	    worker_max_connections, worker_rlimit_nofiles, http_request_limit);
 }
 
 /*

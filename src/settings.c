@@ -71,6 +71,9 @@ static const struct set_def set_defs[] = {
 	{ "YARD_APOLLO_URL",		SET_STR, S(apollo_url), "", 0, 0, CHECK_HTTP_URL },
 	{ "YARD_THEME_CSS",		SET_STR, S(theme_css), "", 0, 0, CHECK_NONE },
 	{ "YARD_WORKERS",		SET_INT, S(workers), "2", 1, 64, CHECK_NONE },
+	{ "YARD_WORKER_MAX_CONNECTIONS", SET_INT, S(worker_max_connections), "8192", 64, 1048576, CHECK_NONE },
+	{ "YARD_WORKER_RLIMIT_NOFILES",	SET_INT, S(worker_rlimit_nofiles), "16384", 256, 1048576, CHECK_NONE },
+	{ "YARD_HTTP_REQUEST_LIMIT",	SET_INT, S(http_request_limit), "8192", 64, 1048576, CHECK_NONE },
 	{ "YARD_PG_START_WAIT",		SET_INT, S(pg_start_wait), "30", 0, 600, CHECK_NONE },
 	{ "YARD_JWKS_REFRESH_MIN",	SET_INT, S(jwks_refresh_min), "60", 10, 86400, CHECK_NONE },
 	{ "YARD_AUTHZ_CACHE_TTL",	SET_INT, S(authz_cache_ttl), "5", 0, 300, CHECK_NONE },
@@ -431,6 +434,18 @@ app_settings_load(struct app_settings *s, const char *text, size_t len,
 		v = *(char **)(void *)((char *)s + set_defs[i].off);
 		if (!set_check(&set_defs[i], v == NULL ? "" : v, err, errlen))
 			goto fail;
+	}
+
+	/* A descriptor per connection, and some for PostgreSQL, Redis,
+	 * upload spool files and the log. */
+	if (s->worker_rlimit_nofiles <
+	    s->worker_max_connections + APP_NOFILES_SPARE) {
+		snprintf(err, errlen,
+		    "YARD_WORKER_RLIMIT_NOFILES: %" PRId64 " is less than "
+		    "YARD_WORKER_MAX_CONNECTIONS (%" PRId64 ") + %d",
+		    s->worker_rlimit_nofiles, s->worker_max_connections,
+		    APP_NOFILES_SPARE);
+		goto fail;
 	}
 	return (1);
 

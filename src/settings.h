@@ -11,7 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define APP_SETTING_MAX 4096 /* longest accepted value, bytes */
+#define APP_SETTING_MAX	  4096 /* longest accepted value, bytes */
+#define APP_NOFILES_SPARE 256 /* descriptors beyond connections, per worker */
 
 struct app_settings {
 	char   *home; /* where frontend-fragments/, migrations live */
@@ -41,6 +42,9 @@ struct app_settings {
 	char   *apollo_url;
 	char   *theme_css;
 	int64_t workers;
+	int64_t worker_max_connections; /* Kore, per worker */
+	int64_t worker_rlimit_nofiles; /* Kore, per worker */
+	int64_t http_request_limit; /* Kore: requests in flight, per worker */
 	int64_t pg_start_wait; /* seconds to wait for PostgreSQL at start */
 	int64_t jwks_refresh_min; /* seconds between JWKS refetches */
 	int64_t authz_cache_ttl; /* seconds a cached user may live */

@@ -10,10 +10,17 @@
  *	them for SECONDS, and report the CPU the processes PIDS used
  *	(utime + stime from /proc) per heartbeat answered.  PIDS are
  *	groups separated by "--": "server 12 13 14 -- redis 20 -- pg 30 31".
- *   agentsim dispatch URL N COMMANDS
+ *   agentsim dispatch URL N COMMANDS [PIDS...]
  *	enrol N nodes, park a long-poll for each, then issue COMMANDS pings
  *	one at a time through the API to random nodes and report the time
  *	from the API call to the agent's receipt (p50, p90, p99, max).
+ *	Meanwhile every agent heartbeats on the interval the server gave at
+ *	enrolment (from before the first command), and re-parks with the
+ *	server's poll timeout once its first poll is answered.  With PIDS
+ *	(a group named "kore": the server's processes) it also reports the
+ *	server's RSS growth per parked long-poll: the RSS of those processes
+ *	once all N are parked and the server is idle again, minus their RSS
+ *	before parking, divided by N.
  *
  * The admin JWT comes from $YARD_BENCH_TOKEN.  Everything runs on one
  * libcurl multi handle; all times are CLOCK_MONOTONIC.  Exits 1 on any
@@ -39,6 +46,9 @@
 #define CMD_DEADLINE_MS 5000
 #define CMD_GAP_MS	8
 #define GROUPS_MAX	8
+#define SIMS_MAX	50000
+#define SETTLE_MAX_MS	120000
+#define PARK_RATE	2000
 
 enum xkind { X_ENROL_TOKEN, X_ENROL, X_BEAT, X_POLL, X_RESULT, X_ISSUE };
 
@@ -50,25 +60,71 @@ struct xfer {
 	char		  *post;
 	enum xkind	   kind;
 	int		   busy;
+	int		   m; /* its multi handle: multis[m] */
 	struct sim	  *a;
 };
 
 struct sim {
-	int64_t	    node_id;
-	char	    auth[160];
-	char	    token[128];
-	int64_t	    after;
-	struct xfer req; /* enrolment, heartbeats, results */
-	struct xfer poll;
+	int64_t node_id;
+	char	auth[160];
+	char	token[128];
+	int64_t after;
+	int64_t seq; /* heartbeats sent */
+	int	polled; /* a first long-poll was answered */
+	int	fails; /* long-polls refused in a row */
+	double	retry_at; /* park again then (now_ms()); 0: not due */
+	char	result_due[40]; /* a result waiting for req */
+	char	result_id[40]; /* the result in flight */
+	struct curl_slist *resolve; /* its host names (own_conns) */
+	struct xfer	   req; /* enrolment, heartbeats, results */
+	struct xfer	   poll;
 };
 
-static CURLM	  *multi;
+/*
+ * Agents are spread over several multi handles, the API calls on one of
+ * their own: libcurl 7.88 walks every connection of a multi's cache when
+ * a transfer is removed (curl_multi_remove_handle) and when one starts,
+ * so one multi with 10,000 long-polls spent a third of a core on a single
+ * command in flight and added milliseconds to each measured receipt.
+ */
+#define MULTIS_MAX 64
+static CURLM	  *multis[MULTIS_MAX + 1];
+static int	   nmulti = 1; /* for agents; multis[nmulti] is the API's */
+static double	   timer_at[MULTIS_MAX + 1]; /* now_ms() of a kick; < 0: none */
+static int	   multi_ix[MULTIS_MAX + 1];
 static const char *base;
 static const char *admin;
 static struct sim *sims;
 static int	   nsims;
 static struct xfer api;
 static int	   running;
+static long	   hb_interval_ms = 5000; /* the server's, from enrolment */
+static long	   poll_wait = 25; /* the server's poll_timeout */
+static int	   first_wait = 60; /* the first long-poll's wait */
+/*
+ * Dispatch mode: host names and source addresses that keep libcurl and
+ * the kernel out of the measurement.  libcurl's connection cache files
+ * connections in one bundle per host name (the CURLOPT_CONNECT_TO target
+ * when there is one) and walks the whole bundle for every new transfer:
+ * 10,000 long-polls under one name made each API call walk 10,000
+ * connections.  CURLOPT_RESOLVE names go into its DNS cache, which it
+ * walks too: 10,000 names were as bad.  So long-polls use POLL_HOSTS
+ * names ("p<k % POLL_HOSTS>.sim", ~80 connections each) and heartbeats
+ * and results HB_HOSTS others ("h<k % HB_HOSTS>.sim"), all resolved to
+ * the server by CURLOPT_RESOLVE; the API calls keep the server's address
+ * (a bundle of their own).  A real agent keeps a second, keep-alive
+ * connection for heartbeats; 10,000 more descriptors do not fit under
+ * this machine's RLIMIT_NOFILE (20,000 hard, no CAP_SYS_RESOURCE).
+ * Connections come from source addresses of their own (250 agents'
+ * long-polls to an address in 127.1.0.0/16, heartbeats from
+ * 127.2.0.0/24): 10,000 connections from one address to one port fill a
+ * third of the ephemeral port range, and each connect() then spends long
+ * in the kernel looking for a free port.
+ */
+#define POLL_HOSTS 128
+#define HB_HOSTS   64
+static int  own_conns;
+static char srv_host[256], srv_port[8];
 
 /* Dispatch bookkeeping: the command in flight. */
 static char   want_id[64];
@@ -127,6 +183,7 @@ xfer_init(struct xfer *x, enum xkind kind, struct sim *a)
 		die("curl_easy_init");
 	x->kind = kind;
 	x->a = a;
+	x->m = a != NULL ? (int)(a - sims) % nmulti : nmulti;
 }
 
 /* Start a request: GET when post is NULL; post is owned. */
@@ -149,7 +206,25 @@ xfer_start(struct xfer *x, enum xkind kind, const char *path, const char *auth,
 	x->kind = kind;
 	x->post = post;
 	x->len = 0;
-	snprintf(url, sizeof(url), "%s%s", base, path);
+	if (own_conns && x->a != NULL) {
+		char iface[32];
+		int  k = (int)(x->a - sims);
+
+		if (x == &x->a->poll) {
+			snprintf(url, sizeof(url), "http://p%d.sim:%s%s",
+			    k % POLL_HOSTS, srv_port, path);
+			snprintf(iface, sizeof(iface), "host!127.1.%d.%d",
+			    k / 250, k % 250 + 1);
+		} else {
+			snprintf(url, sizeof(url), "http://h%d.sim:%s%s",
+			    k % HB_HOSTS, srv_port, path);
+			snprintf(iface, sizeof(iface), "host!127.2.0.%d",
+			    k % HB_HOSTS + 1);
+		}
+		curl_easy_setopt(x->easy, CURLOPT_RESOLVE, x->a->resolve);
+		curl_easy_setopt(x->easy, CURLOPT_INTERFACE, iface);
+	} else
+		snprintf(url, sizeof(url), "%s%s", base, path);
 	curl_easy_setopt(x->easy, CURLOPT_URL, url);
 	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->hdrs);
 	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_body);
@@ -164,7 +239,7 @@ xfer_start(struct xfer *x, enum xkind kind, const char *path, const char *auth,
 		    (long)strlen(post));
 	} else
 		curl_easy_setopt(x->easy, CURLOPT_HTTPGET, 1L);
-	if (curl_multi_add_handle(multi, x->easy) != CURLM_OK)
+	if (curl_multi_add_handle(multis[x->m], x->easy) != CURLM_OK)
 		die("curl_multi_add_handle");
 	x->busy = 1;
 	running++;
@@ -222,8 +297,71 @@ park(struct sim *a)
 	char path[128];
 
 	snprintf(path, sizeof(path),
-	    "/agent/v1/commands?after=%" PRId64 "&wait=60", a->after);
+	    "/agent/v1/commands?after=%" PRId64 "&wait=%ld", a->after,
+	    a->polled ? poll_wait : (long)first_wait);
 	xfer_start(&a->poll, X_POLL, path, a->auth, NULL, 70000);
+}
+
+static void
+result_send(struct sim *a, const char *id)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/agent/v1/commands/%s/result", id);
+	snprintf(a->result_id, sizeof(a->result_id), "%s", id);
+	xfer_start(&a->req, X_RESULT, path, a->auth,
+	    xprintf("{\"v\":1,\"state\":\"succeeded\","
+		    "\"exit_status\":0,\"output\":"
+		    "\"pong\",\"received_at\":%ld000,"
+		    "\"finished_at\":%ld000}",
+		(long)time(NULL), (long)time(NULL)),
+	    5000);
+}
+
+/*
+ * A refused long-poll (503: the server's PostgreSQL queue is full while
+ * thousands park at once) is retried as the agent does: after
+ * random(0, min(60 s, 1 s x 2^n)).
+ */
+static int    retry_pending;
+static double retry_min;
+static long   polls_refused, polls_failed, results_retried;
+static char   poll_curl[CURL_ERROR_SIZE];
+
+static void
+retry_later(struct sim *a)
+{
+	double cap;
+
+	a->fails++;
+	cap = a->fails >= 6 ? 60000 : 1000.0 * (1 << a->fails);
+	if (cap > 60000)
+		cap = 60000;
+	a->retry_at = now_ms() + cap * rand() / RAND_MAX;
+	if (retry_pending == 0 || a->retry_at < retry_min)
+		retry_min = a->retry_at;
+	retry_pending++;
+}
+
+static void
+retry_due(void)
+{
+	double now, next = 0;
+	int    k;
+
+	if (retry_pending == 0 || (now = now_ms()) < retry_min)
+		return;
+	for (k = 0; k < nsims; k++) {
+		if (sims[k].retry_at == 0)
+			continue;
+		if (sims[k].retry_at <= now) {
+			sims[k].retry_at = 0;
+			retry_pending--;
+			park(&sims[k]);
+		} else if (next == 0 || sims[k].retry_at < next)
+			next = sims[k].retry_at;
+	}
+	retry_min = next;
 }
 
 /* Counters. */
@@ -248,11 +386,12 @@ done(struct xfer *x, CURLcode rc)
 {
 	struct sim *a = x->a;
 	json_t	   *j, *cmds, *c;
+	json_int_t  v;
 	long	    status = 0;
-	char	    facts[512], path[128];
+	char	    facts[512];
 	size_t	    i;
 
-	curl_multi_remove_handle(multi, x->easy);
+	curl_multi_remove_handle(multis[x->m], x->easy);
 	x->busy = 0;
 	running--;
 	if (rc == CURLE_OK)
@@ -275,6 +414,13 @@ done(struct xfer *x, CURLcode rc)
 		if (status != 201 || (j = body_json(x)) == NULL)
 			die("enrol: HTTP %ld", status);
 		a->node_id = json_integer_value(json_object_get(j, "node_id"));
+		v = json_integer_value(
+		    json_object_get(j, "heartbeat_interval"));
+		if (v > 0)
+			hb_interval_ms = 1000 * (long)v;
+		v = json_integer_value(json_object_get(j, "poll_timeout"));
+		if (v > 0)
+			poll_wait = (long)v;
 		snprintf(a->auth, sizeof(a->auth), "YardNode %" PRId64 ":%s",
 		    a->node_id,
 		    json_string_value(json_object_get(j, "secret")));
@@ -293,9 +439,29 @@ done(struct xfer *x, CURLcode rc)
 				snprintf(fail_curl, sizeof(fail_curl), "%s",
 				    curl_easy_strerror(rc));
 		}
+		if (a->result_due[0] != '\0') {
+			result_send(a, a->result_due);
+			a->result_due[0] = '\0';
+		}
 		break;
 	case X_POLL:
+		if (status == 503) {
+			polls_refused++;
+			retry_later(a);
+			break;
+		}
+		if (rc != CURLE_OK) {
+			/* E.g. a keep-alive connection the server closed as
+			 * the request went out: the agent retries. */
+			polls_failed++;
+			snprintf(poll_curl, sizeof(poll_curl), "%s",
+			    curl_easy_strerror(rc));
+			retry_later(a);
+			break;
+		}
+		a->fails = 0;
 		if (status == 204) {
+			a->polled = 1;
 			park(a);
 			break;
 		}
@@ -323,27 +489,33 @@ done(struct xfer *x, CURLcode rc)
 			}
 			if (seq > a->after)
 				a->after = seq;
-			snprintf(path, sizeof(path),
-			    "/agent/v1/commands/%s/result", id ? id : "x");
+			/* One result at a time: after a heartbeat in flight. */
 			if (!a->req.busy)
-				xfer_start(&a->req, X_RESULT, path, a->auth,
-				    xprintf("{\"v\":1,\"state\":\"succeeded\","
-					    "\"exit_status\":0,\"output\":"
-					    "\"pong\",\"received_at\":%ld000,"
-					    "\"finished_at\":%ld000}",
-					(long)time(NULL), (long)time(NULL)),
-				    5000);
+				result_send(a, id ? id : "x");
+			else
+				snprintf(a->result_due, sizeof(a->result_due),
+				    "%s", id ? id : "x");
 		}
 		json_decref(j);
+		a->polled = 1;
 		park(a);
 		break;
 	case X_RESULT:
+		if (status == 503 || rc != CURLE_OK) {
+			/* As the agent: deliver it again (after the next
+			 * heartbeat). */
+			results_retried++;
+			snprintf(a->result_due, sizeof(a->result_due), "%s",
+			    a->result_id);
+			break;
+		}
 		if (status != 200)
 			die("result: HTTP %ld", status);
 		break;
 	case X_ISSUE:
 		if (status != 201 || (j = body_json(x)) == NULL)
-			die("issue: HTTP %ld %.200s", status,
+			die("issue: HTTP %ld %s %.200s", status,
+			    rc != CURLE_OK ? curl_easy_strerror(rc) : "",
 			    x->body ? x->body : "");
 		if (want_id[0] == '\0')
 			snprintf(want_id, sizeof(want_id), "%s",
@@ -363,8 +535,7 @@ done(struct xfer *x, CURLcode rc)
  * turn costs what is ready, not what is open (curl_multi_perform() and
  * curl_multi_poll() visit every one of a thousand parked transfers).
  */
-static int  epfd = -1;
-static long curl_timeout_ms = -1;
+static int epfd = -1;
 
 static int
 on_socket(CURL *e, curl_socket_t fd, int what, void *arg, void *sockp)
@@ -372,7 +543,7 @@ on_socket(CURL *e, curl_socket_t fd, int what, void *arg, void *sockp)
 	struct epoll_event ev;
 
 	memset(&ev, 0, sizeof(ev));
-	ev.data.fd = fd;
+	ev.data.u64 = (uint64_t) * (int *)arg << 32 | (uint32_t)fd;
 	if (what == CURL_POLL_REMOVE) {
 		(void)epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
 		return (0);
@@ -388,8 +559,24 @@ on_socket(CURL *e, curl_socket_t fd, int what, void *arg, void *sockp)
 static int
 on_timer(CURLM *m, long ms, void *arg)
 {
-	curl_timeout_ms = ms;
+	timer_at[*(int *)arg] = ms < 0 ? -1 : now_ms() + (double)ms;
 	return (0);
+}
+
+/* Run the multis whose timer is due (all of them when all is set). */
+static void
+kick(int all)
+{
+	double now = now_ms();
+	int    i, still;
+
+	for (i = 0; i <= nmulti; i++) {
+		if (!all && (timer_at[i] < 0 || timer_at[i] > now))
+			continue;
+		timer_at[i] = -1;
+		curl_multi_socket_action(multis[i], CURL_SOCKET_TIMEOUT, 0,
+		    &still);
+	}
 }
 
 static void
@@ -397,15 +584,66 @@ reap(void)
 {
 	struct xfer *x;
 	CURLMsg	    *m;
-	int	     left;
+	int	     left, i;
 
-	while ((m = curl_multi_info_read(multi, &left)) != NULL) {
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
-		    (char **)&x);
-		done(x, m->data.result);
+	for (i = 0; i <= nmulti; i++) {
+		while ((m = curl_multi_info_read(multis[i], &left)) != NULL) {
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
+			    (char **)&x);
+			done(x, m->data.result);
+		}
 	}
+}
+
+/*
+ * Background heartbeats (dispatch mode): each agent on the server's
+ * interval, spread evenly, round robin; an agent whose previous request
+ * is still in flight skips its turn (counted).
+ */
+static int    hb_on, hb_k;
+static double hb_next, hb_gap;
+static long   hb_sent, hb_skipped;
+
+static void
+hb_start(void)
+{
+	hb_on = 1;
+	hb_k = 0;
+	hb_gap = (double)hb_interval_ms / nsims;
+	hb_next = now_ms();
+}
+
+static void
+hb_due(void)
+{
+	double now;
+
+	if (!hb_on)
+		return;
+	now = now_ms();
+	while (hb_next <= now) {
+		if (sims[hb_k].req.busy)
+			hb_skipped++;
+		else {
+			beat(&sims[hb_k], ++sims[hb_k].seq);
+			hb_sent++;
+		}
+		hb_k = (hb_k + 1) % nsims;
+		hb_next += hb_gap;
+	}
+}
+
+/* The epoll wait (ms) shortened to end by due (now_ms()). */
+static int
+wait_until(double due, int wait)
+{
+	double left = due - now_ms();
+
+	if (left <= 0)
+		return (0);
+	return (left < wait ? (int)left + 1 : wait);
 }
 
 /* Run the loop for up to ms, or until cond() holds. */
@@ -417,12 +655,19 @@ pump(double ms, int (*cond)(void))
 	int		   n, i, wait, flags, still;
 
 	/* Transfers added since the last turn start on a timeout kick. */
-	curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &still);
+	hb_due();
+	retry_due();
+	kick(0);
 	reap();
 	while ((left = end - now_ms()) > 0 && (cond == NULL || !cond())) {
 		wait = (int)left + 1;
-		if (curl_timeout_ms >= 0 && curl_timeout_ms < wait)
-			wait = (int)curl_timeout_ms;
+		for (i = 0; i <= nmulti; i++)
+			if (timer_at[i] >= 0)
+				wait = wait_until(timer_at[i], wait);
+		if (hb_on)
+			wait = wait_until(hb_next, wait);
+		if (retry_pending > 0)
+			wait = wait_until(retry_min, wait);
 		n = epoll_wait(epfd, evs, 256, wait);
 		if (n == -1 && errno != EINTR)
 			die("epoll_wait: %s", strerror(errno));
@@ -433,15 +678,16 @@ pump(double ms, int (*cond)(void))
 			    (evs[i].events & (EPOLLERR | EPOLLHUP)
 				    ? CURL_CSELECT_ERR
 				    : 0);
-			curl_multi_socket_action(multi, evs[i].data.fd, flags,
-			    &still);
+			curl_multi_socket_action(multis[evs[i].data.u64 >> 32],
+			    (curl_socket_t)(evs[i].data.u64 & 0xffffffff),
+			    flags, &still);
 		}
-		if (n <= 0)
-			curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0,
-			    &still);
+		kick(0);
 		reap();
+		hb_due();
+		retry_due();
 		/* Requests started by done() need their kick too. */
-		curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &still);
+		kick(0);
 		reap();
 	}
 }
@@ -507,20 +753,14 @@ struct group {
 	long long   t0, t1;
 };
 
+/* "name PID... -- name PID..." from argv[i...]; returns the count. */
 static int
-heartbeat_mode(int argc, char **argv)
+groups_parse(struct group *g, int argc, char **argv, int i)
 {
-	struct group g[GROUPS_MAX];
-	double	     rate, secs, t0, next, gap, hz;
-	long	     sent = 0, skipped = 0;
-	int	     ng = 0, i, k;
+	int ng = 0;
 
-	if (argc < 4)
-		die("usage: heartbeat URL N RATE SECONDS [name PID... -- ...]");
-	rate = atof(argv[2]);
-	secs = atof(argv[3]);
-	memset(g, 0, sizeof(g));
-	for (i = 4; i < argc && ng < GROUPS_MAX; i++) {
+	memset(g, 0, sizeof(*g) * GROUPS_MAX);
+	for (; i < argc && ng < GROUPS_MAX; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			continue;
 		g[ng].name = argv[i];
@@ -530,6 +770,55 @@ heartbeat_mode(int argc, char **argv)
 		}
 		ng++;
 	}
+	return (ng);
+}
+
+static long long
+group_ticks(const struct group *g)
+{
+	long long t = 0;
+	int	  k;
+
+	for (k = 0; k < g->npids; k++)
+		t += cpu_ticks(g->pids[k]);
+	return (t);
+}
+
+/* Sum of VmRSS over a group's processes, kB. */
+static long
+group_rss_kb(const struct group *g)
+{
+	char  path[64], line[256];
+	FILE *f;
+	long  kb, sum = 0;
+	int   k;
+
+	for (k = 0; k < g->npids; k++) {
+		snprintf(path, sizeof(path), "/proc/%ld/status", g->pids[k]);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		while (fgets(line, sizeof(line), f) != NULL) {
+			if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+				sum += kb;
+		}
+		fclose(f);
+	}
+	return (sum);
+}
+
+static int
+heartbeat_mode(int argc, char **argv)
+{
+	struct group g[GROUPS_MAX];
+	double	     rate, secs, t0, next, gap, hz;
+	long	     sent = 0, skipped = 0;
+	int	     ng, i, k;
+
+	if (argc < 4)
+		die("usage: heartbeat URL N RATE SECONDS [name PID... -- ...]");
+	rate = atof(argv[2]);
+	secs = atof(argv[3]);
+	ng = groups_parse(g, argc, argv, 4);
 	enrol_all();
 
 	/* Warm up: one heartbeat each (node auth cache, keepalive). */
@@ -601,22 +890,112 @@ cmp_double(const void *a, const void *b)
 	return (x < y ? -1 : x > y);
 }
 
+/*
+ * Wait until the groups' processes together used under 10 % of a core
+ * over each of two consecutive seconds (the server has parked what it was
+ * sent; idle with 10,000 parked it uses 3-5 %: the waiting room's timer,
+ * the presence sweep), at
+ * most SETTLE_MAX_MS; returns the seconds it took.
+ */
+static double
+settle(struct group *g, int ng)
+{
+	double	  t0 = now_ms(), hz = (double)sysconf(_SC_CLK_TCK);
+	long long before, after;
+	int	  quiet = 0, i;
+
+	while (
+	    (quiet < 2 || retry_pending > 0) && now_ms() - t0 < SETTLE_MAX_MS) {
+		before = 0;
+		for (i = 0; i < ng; i++)
+			before += group_ticks(&g[i]);
+		pump(1000, NULL);
+		after = 0;
+		for (i = 0; i < ng; i++)
+			after += group_ticks(&g[i]);
+		quiet = (double)(after - before) / hz < 0.1 ? quiet + 1 : 0;
+	}
+	return ((now_ms() - t0) / 1e3);
+}
+
 static int
 dispatch_mode(int argc, char **argv)
 {
-	double *lat, *alat;
-	char	auth[4200];
-	int	ncmd, i, k;
+	struct group g[GROUPS_MAX], *kore = NULL;
+	double	    *lat, *alat, t0, secs, hz;
+	long	     rss0 = 0, rss1 = 0;
+	long long    self0, self1;
+	char	     auth[4200];
+	int	     ncmd, ng, i, k;
 
 	if (argc < 3)
-		die("usage: dispatch URL N COMMANDS");
+		die("usage: dispatch URL N COMMANDS [name PID... -- ...]");
 	ncmd = atoi(argv[2]);
 	if (ncmd < 1)
 		die("COMMANDS must be at least 1");
+	ng = groups_parse(g, argc, argv, 3);
+	for (i = 0; i < ng; i++)
+		if (strcmp(g[i].name, "kore") == 0)
+			kore = &g[i];
 	enrol_all();
-	for (k = 0; k < nsims; k++)
+	own_conns = 1;
+	/* Enrolment's keep-alive connections close (the server's 8 s). */
+	if (kore != NULL) {
+		(void)settle(g, ng);
+		rss0 = group_rss_kb(kore);
+	}
+	/* Agents coming up at PARK_RATE a second, not all in one go. */
+	for (k = 0; k < nsims; k++) {
 		park(&sims[k]);
-	pump(3000, NULL); /* all parked on the server */
+		if (k % (PARK_RATE / 10) == PARK_RATE / 10 - 1)
+			pump(100, NULL);
+	}
+	if (ng > 0) {
+		secs = settle(g, ng);
+		printf("parked %d long-polls; the server was idle again "
+		       "after %.1f s (%ld refused with 503 on the way and "
+		       "retried with back-off)\n",
+		    nsims, secs, polls_refused);
+	} else
+		pump(3000 + nsims / 2, NULL); /* all parked on the server */
+	if (running != nsims)
+		die("%d of %d long-polls in flight after parking", running,
+		    nsims);
+	if (kore != NULL) {
+		rss1 = group_rss_kb(kore);
+		printf("server RSS (%d processes): %.1f MB before parking, "
+		       "%.1f MB with %d parked: %.2f KiB per parked agent\n",
+		    kore->npids, rss0 / 1024.0, rss1 / 1024.0, nsims,
+		    (double)(rss1 - rss0) / nsims);
+	}
+
+	/*
+	 * Heartbeats from now on.  The first rounds are a herd (every
+	 * worker looks up each node's credential once); measure from the
+	 * fourth round on.
+	 */
+	hb_on = 0;
+	if (getenv("AGENTSIM_HEARTBEATS") == NULL ||
+	    strcmp(getenv("AGENTSIM_HEARTBEATS"), "0") != 0) {
+		hb_start();
+		pump(3.0 * (double)hb_interval_ms, NULL);
+	}
+	printf("heartbeat warm-up (%.0f s): %ld sent, %ld answered 200, %ld "
+	       "failed, %ld skipped (agent busy)\n",
+	    3.0 * hb_interval_ms / 1e3, hb_sent, beats_ok, beats_bad,
+	    hb_skipped);
+	for (k = 0; k < 600; k++) {
+		if (fail_status[k] != 0)
+			printf("  failed with HTTP %d: %ld%s%s\n", k,
+			    fail_status[k], k == 0 ? ", last: " : "",
+			    k == 0 ? fail_curl : "");
+	}
+	hb_sent = beats_ok = beats_bad = hb_skipped = 0;
+	memset(fail_status, 0, sizeof(fail_status));
+	for (i = 0; i < ng; i++)
+		g[i].t0 = group_ticks(&g[i]);
+	self0 = cpu_ticks((long)getpid());
+	t0 = now_ms();
 
 	if ((lat = calloc((size_t)ncmd, sizeof(*lat))) == NULL ||
 	    (alat = calloc((size_t)ncmd, sizeof(*alat))) == NULL)
@@ -640,6 +1019,10 @@ dispatch_mode(int argc, char **argv)
 		alat[i] = t_answer - t_issue;
 		pump(CMD_GAP_MS, NULL);
 	}
+	secs = (now_ms() - t0) / 1e3;
+	for (i = 0; i < ng; i++)
+		g[i].t1 = group_ticks(&g[i]);
+	self1 = cpu_ticks((long)getpid());
 	qsort(lat, (size_t)ncmd, sizeof(*lat), cmp_double);
 	printf("dispatch: %d pings to %d parked agents: p50 %.2f ms, p90 "
 	       "%.2f ms, p99 %.2f ms, max %.2f ms\n",
@@ -648,35 +1031,105 @@ dispatch_mode(int argc, char **argv)
 	qsort(alat, (size_t)ncmd, sizeof(*alat), cmp_double);
 	printf("the API call alone (to its 201): p50 %.2f ms, p99 %.2f ms\n",
 	    alat[ncmd / 2], alat[ncmd * 99 / 100]);
+	if (results_retried != 0)
+		printf("results refused or failed and sent again: %ld\n",
+		    results_retried);
+	if (polls_failed != 0)
+		printf("long-polls failed and retried: %ld, last: %s\n",
+		    polls_failed, poll_curl);
+	printf("heartbeats meanwhile (every %.1f s per agent, %.0f/s): %ld "
+	       "sent in %.1f s, %ld answered 200, %ld failed, %ld skipped "
+	       "(agent busy)\n",
+	    hb_interval_ms / 1e3, nsims * 1e3 / hb_interval_ms, hb_sent, secs,
+	    beats_ok, beats_bad, hb_skipped);
+	for (k = 0; k < 600; k++) {
+		if (fail_status[k] != 0)
+			printf("failed with HTTP %d: %ld%s%s\n", k,
+			    fail_status[k], k == 0 ? ", last: " : "",
+			    k == 0 ? fail_curl : "");
+	}
+	hz = (double)sysconf(_SC_CLK_TCK);
+	for (i = 0; i < ng; i++)
+		printf("cpu %s meanwhile: %.2f s over %.1f s (%.0f %% of a "
+		       "core)\n",
+		    g[i].name, (double)(g[i].t1 - g[i].t0) / hz, secs,
+		    100.0 * (double)(g[i].t1 - g[i].t0) / hz / secs);
+	/* The load generator's own share: its loop turns add to latency. */
+	printf("cpu agentsim meanwhile: %.2f s over %.1f s (%.0f %% of a "
+	       "core)\n",
+	    (double)(self1 - self0) / hz, secs,
+	    100.0 * (double)(self1 - self0) / hz / secs);
 	free(lat);
 	free(alat);
-	return (0);
+	return (0); /* make bench judges the failed heartbeats */
 }
 
 int
 main(int argc, char **argv)
 {
 	struct rlimit rl;
+	rlim_t	      need;
 	int	      k;
 
 	if (argc < 4)
 		die("usage: agentsim heartbeat|dispatch URL N ...");
 	if ((admin = getenv("YARD_BENCH_TOKEN")) == NULL)
 		die("YARD_BENCH_TOKEN is not set");
+	/* Line by line: make bench watches for "parked". */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	base = argv[2];
-	nsims = atoi(argv[3]);
-	if (nsims < 1 || nsims > 5000)
-		die("N must be 1 to 5000");
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	if (strcmp(argv[1], "dispatch") == 0) {
+		const char *h = strstr(base, "://"), *c;
+
+		if (h == NULL || (c = strrchr(h + 3, ':')) == NULL ||
+		    (size_t)(c - h - 3) >= sizeof(srv_host) ||
+		    strlen(c + 1) >= sizeof(srv_port) ||
+		    strspn(c + 1, "0123456789") != strlen(c + 1))
+			die("URL must be http://ADDRESS:PORT");
+		memcpy(srv_host, h + 3, (size_t)(c - h - 3));
+		snprintf(srv_port, sizeof(srv_port), "%s", c + 1);
 	}
+	nsims = atoi(argv[3]);
+	if (nsims < 1 || nsims > SIMS_MAX)
+		die("N must be 1 to %d", SIMS_MAX);
+	/*
+	 * A descriptor per parked poll, a few for heartbeats and results:
+	 * raise the soft limit to the hard one, and the hard one too when
+	 * allowed (root), to 2N + 256.
+	 */
+	need = (rlim_t)nsims * 2 + 256;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		die("getrlimit: %s", strerror(errno));
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+		rl.rlim_max = need;
+		rl.rlim_cur = need;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	rl.rlim_cur = rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
+	    (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)nsims + 256))
+		die("RLIMIT_NOFILE %llu is too low for %d agents (needs %d; "
+		    "raise ulimit -n or run as root)",
+		    (unsigned long long)rl.rlim_cur, nsims, nsims + 256);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if ((multi = curl_multi_init()) == NULL)
-		die("curl_multi_init");
-	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)(2 * nsims + 16));
-	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	if (strcmp(argv[1], "dispatch") == 0)
+		nmulti =
+		    nsims / 500 + 1 > MULTIS_MAX ? MULTIS_MAX : nsims / 500 + 1;
+	for (k = 0; k <= nmulti; k++) {
+		if ((multis[k] = curl_multi_init()) == NULL)
+			die("curl_multi_init");
+		multi_ix[k] = k;
+		timer_at[k] = -1;
+		curl_multi_setopt(multis[k], CURLMOPT_MAXCONNECTS,
+		    (long)(2 * nsims / nmulti + 16));
+		curl_multi_setopt(multis[k], CURLMOPT_SOCKETFUNCTION,
+		    on_socket);
+		curl_multi_setopt(multis[k], CURLMOPT_SOCKETDATA, &multi_ix[k]);
+		curl_multi_setopt(multis[k], CURLMOPT_TIMERFUNCTION, on_timer);
+		curl_multi_setopt(multis[k], CURLMOPT_TIMERDATA, &multi_ix[k]);
+	}
 	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		die("epoll_create1: %s", strerror(errno));
 	if ((sims = calloc((size_t)nsims, sizeof(*sims))) == NULL)
@@ -684,6 +1137,16 @@ main(int argc, char **argv)
 	for (k = 0; k < nsims; k++) {
 		xfer_init(&sims[k].req, X_ENROL, &sims[k]);
 		xfer_init(&sims[k].poll, X_POLL, &sims[k]);
+		if (srv_port[0] != '\0') {
+			char r[320];
+
+			snprintf(r, sizeof(r), "p%d.sim:%s:%s", k % POLL_HOSTS,
+			    srv_port, srv_host);
+			sims[k].resolve = curl_slist_append(NULL, r);
+			snprintf(r, sizeof(r), "h%d.sim:%s:%s", k % HB_HOSTS,
+			    srv_port, srv_host);
+			sims[k].resolve = curl_slist_append(sims[k].resolve, r);
+		}
 	}
 	xfer_init(&api, X_ISSUE, NULL);
 	srand((unsigned int)getpid());

@@ -116,6 +116,38 @@ test_settings_file_syntax(void **state)
 }
 
 static void
+test_settings_worker_limits(void **state)
+{
+	struct app_settings s;
+
+	load_ok(&s,
+	    "worker_max_connections 16384\n"
+	    "worker_rlimit_nofiles 16640\n"
+	    "http_request_limit 12000\n");
+	assert_int_equal(s.worker_max_connections, 16384);
+	assert_int_equal(s.worker_rlimit_nofiles, 16640);
+	assert_int_equal(s.http_request_limit, 12000);
+	app_settings_cleanup(&s);
+	load_ok(&s, NULL);
+	assert_int_equal(s.worker_max_connections, 8192);
+	assert_int_equal(s.worker_rlimit_nofiles, 16384);
+	assert_int_equal(s.http_request_limit, 8192);
+	app_settings_cleanup(&s);
+	/* A descriptor per connection and 256 to spare. */
+	load_err("worker_max_connections 16384\n",
+	    "YARD_WORKER_RLIMIT_NOFILES: 16384 is less than "
+	    "YARD_WORKER_MAX_CONNECTIONS (16384) + 256");
+	env_set("YARD_WORKER_RLIMIT_NOFILES", "16639");
+	load_err("worker_max_connections 16384\n",
+	    "YARD_WORKER_RLIMIT_NOFILES: 16639 is less than");
+	env_count = 0;
+	env_set("YARD_HTTP_REQUEST_LIMIT", "10");
+	load_err(NULL,
+	    "YARD_HTTP_REQUEST_LIMIT: expected an integer from 64 to 1048576");
+	env_count = 0;
+}
+
+static void
 test_settings_bad_values(void **state)
 {
 	env_set("YARD_EWS_CLOCK_SKEW", "12x");
@@ -175,6 +207,7 @@ main(void)
 		cmocka_unit_test_setup(test_settings_defaults, setup),
 		cmocka_unit_test_setup(test_settings_precedence, setup),
 		cmocka_unit_test_setup(test_settings_file_syntax, setup),
+		cmocka_unit_test_setup(test_settings_worker_limits, setup),
 		cmocka_unit_test_setup(test_settings_bad_values, setup),
 		cmocka_unit_test_setup(test_settings_origins_and_hostport,
 		    setup),
