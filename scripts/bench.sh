@@ -8,7 +8,7 @@
 #      simulated agents speaking the real protocol (obj/bench/agentsim).
 #   B4 command dispatch: API call to agent receipt with 10,000 agents parked
 #      (heartbeating meanwhile); the server's memory per parked agent.
-#   B5 one metrics sweep of 100 processes (agent/procstat.c).
+#   B5 one metrics sweep of 100 processes (agent/os_proc_linux.c).
 #   B6 yard-agent idle RSS next to zabbix_agentd's, both running now.
 #   B7 yard-agent RSS with 50 supervised tasks; start-to-running latency.
 #   B8 log follow delay: a line a task writes -> the follow in the API.

@@ -2,7 +2,7 @@
  * Copyright (c) 2026 Yard authors.  ISC licence.
  *
  * One metrics sweep of 100 supervised processes (SPEC 13: <= 2 ms): fork
- * 100 children, watch each with agent/procstat.c, time 1,000 sweeps and
+ * 100 children, watch each with agent/os_proc_linux.c, time 1,000 sweeps and
  * print the median and p99 in ms.
  */
 

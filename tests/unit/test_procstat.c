@@ -1,7 +1,7 @@
 /*
  * Copyright (c) 2026 Yard authors.  ISC licence.
  *
- * Unit tests for agent/procstat.c: the /proc/<pid>/stat parser, real
+ * Unit tests for agent/os_proc_linux.c: the /proc/<pid>/stat parser, real
  * samples of this process, a child that has gone, and pid reuse; a
  * cgroup's tree (from its cgroup.procs) and the real uid of a process.
  */
