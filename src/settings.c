@@ -74,6 +74,7 @@ static const struct set_def set_defs[] = {
 	{ "YARD_WORKER_MAX_CONNECTIONS", SET_INT, S(worker_max_connections), "8192", 64, 1048576, CHECK_NONE },
 	{ "YARD_WORKER_RLIMIT_NOFILES",	SET_INT, S(worker_rlimit_nofiles), "16384", 256, 1048576, CHECK_NONE },
 	{ "YARD_HTTP_REQUEST_LIMIT",	SET_INT, S(http_request_limit), "8192", 64, 1048576, CHECK_NONE },
+	{ "YARD_NODE_SLOTS",		SET_INT, S(node_slots), "16384", 64, 1048576, CHECK_NONE },
 	{ "YARD_PG_START_WAIT",		SET_INT, S(pg_start_wait), "30", 0, 600, CHECK_NONE },
 	{ "YARD_JWKS_REFRESH_MIN",	SET_INT, S(jwks_refresh_min), "60", 10, 86400, CHECK_NONE },
 	{ "YARD_AUTHZ_CACHE_TTL",	SET_INT, S(authz_cache_ttl), "5", 0, 300, CHECK_NONE },

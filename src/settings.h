@@ -45,6 +45,7 @@ struct app_settings {
 	int64_t worker_max_connections; /* Kore, per worker */
 	int64_t worker_rlimit_nofiles; /* Kore, per worker */
 	int64_t http_request_limit; /* Kore: requests in flight, per worker */
+	int64_t node_slots; /* nodes a worker keeps heartbeats and keys of */
 	int64_t pg_start_wait; /* seconds to wait for PostgreSQL at start */
 	int64_t jwks_refresh_min; /* seconds between JWKS refetches */
 	int64_t authz_cache_ttl; /* seconds a cached user may live */

@@ -103,6 +103,11 @@ api_store(struct http_request *req, struct api_ctx *c, enum store_step s,
 		api_error(req, 503, "store_unavailable",
 		    "PostgreSQL is unavailable", NULL);
 		break;
+	case STORE_E_BUSY:
+		api_error(req, 503, "busy",
+		    "the server is busy: too many statements waiting; retry",
+		    NULL);
+		break;
 	case STORE_E_INTERNAL:
 	case STORE_E_NONE:
 	default:

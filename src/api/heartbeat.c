@@ -23,7 +23,6 @@
 #include "agentproto/agentproto.h"
 #include "store/store.h"
 
-#define HB_SLOTS       4096
 #define HB_SAMPLES_MAX 128 /* per node between two flushes */
 #define FLUSH_MS       2000
 
@@ -67,13 +66,15 @@ static void		hb_flush_failed(void);
 static void		hb_sent_free(void);
 
 static struct hb_entry *hbs;
+static size_t		hb_slots; /* YARD_NODE_SLOTS */
 static struct hb_sent  *sent; /* the batch in flight */
 static size_t		nsent;
 
 void
 api_heartbeat_init(void)
 {
-	hbs = kore_calloc(HB_SLOTS, sizeof(*hbs));
+	hb_slots = (size_t)app.cfg.node_slots;
+	hbs = kore_calloc(hb_slots, sizeof(*hbs));
 	kore_timer_add(hb_flush, FLUSH_MS, NULL, 0);
 }
 
@@ -99,10 +100,10 @@ hb_slot(int64_t node_id, int create)
 	 * heard from for node_offline_after: its state is in PostgreSQL
 	 * already.  When every slot is fresh the caller answers 503.
 	 */
-	n = (size_t)((uint64_t)node_id % HB_SLOTS);
+	n = (size_t)((uint64_t)node_id % hb_slots);
 	stale = NULL;
-	for (i = 0; i < HB_SLOTS; i++) {
-		e = &hbs[(n + i) % HB_SLOTS];
+	for (i = 0; i < hb_slots; i++) {
+		e = &hbs[(n + i) % hb_slots];
 		if (e->node_id == node_id)
 			return (e);
 		if (e->node_id == 0)
@@ -216,13 +217,13 @@ hb_flush(void *arg, uint64_t now)
 	struct store_hb_row *rows;
 	size_t		     i, n;
 
-	for (n = 0, i = 0; i < HB_SLOTS; i++)
+	for (n = 0, i = 0; i < hb_slots; i++)
 		if (hbs[i].node_id != 0 && hbs[i].dirty)
 			n++;
 	if (n == 0)
 		return;
 	rows = kore_calloc(n, sizeof(*rows));
-	for (n = 0, i = 0; i < HB_SLOTS; i++) {
+	for (n = 0, i = 0; i < hb_slots; i++) {
 		if (hbs[i].node_id == 0 || !hbs[i].dirty)
 			continue;
 		rows[n].node = hbs[i].node_id;
@@ -244,7 +245,7 @@ hb_flush(void *arg, uint64_t now)
 	/* What was sent is now in flight: start collecting afresh. */
 	sent = kore_calloc(n, sizeof(*sent));
 	nsent = 0;
-	for (i = 0; i < HB_SLOTS; i++) {
+	for (i = 0; i < hb_slots; i++) {
 		if (hbs[i].node_id == 0 || !hbs[i].dirty)
 			continue;
 		hbs[i].dirty = 0;

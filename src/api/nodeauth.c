@@ -17,13 +17,13 @@
 
 #include <openssl/crypto.h>
 
+#include "app.h"
 #include "api/api.h"
 #include "api/agent.h"
 #include "agentproto/agentproto.h"
 #include "core/core.h"
 #include "store/store.h"
 
-#define NCACHE_SLOTS  4096
 #define NCACHE_TTL_MS 30000
 
 /* A node credential this worker has checked against PostgreSQL. */
@@ -37,6 +37,7 @@ struct ncache_entry {
 static void api_agent_revoked(int64_t);
 
 static struct ncache_entry *ncache;
+static uint64_t		    ncache_slots; /* YARD_NODE_SLOTS */
 
 /* A node was revoked on some instance. */
 static void
@@ -48,7 +49,8 @@ on_nodes(const char *msg, size_t len)
 void
 api_nodeauth_init(void)
 {
-	ncache = kore_calloc(NCACHE_SLOTS, sizeof(*ncache));
+	ncache_slots = (uint64_t)app.cfg.node_slots;
+	ncache = kore_calloc(ncache_slots, sizeof(*ncache));
 	core_redis_route(STORE_CHAN_NODES, on_nodes);
 }
 
@@ -65,7 +67,7 @@ api_agent_revoked(int64_t node_id)
 {
 	char key[32];
 
-	memset(&ncache[(uint64_t)node_id % NCACHE_SLOTS], 0, sizeof(*ncache));
+	memset(&ncache[(uint64_t)node_id % ncache_slots], 0, sizeof(*ncache));
 	api_node_key(node_id, key, sizeof(key));
 	core_wait_wake(key, 0);
 }
@@ -116,7 +118,7 @@ api_agent_auth(struct http_request *req, struct api_ctx *c, int64_t *node)
 	api_sha256_hex(secret, strlen(secret), hex, sizeof(hex));
 	explicit_bzero(secret, sizeof(secret));
 
-	e = &ncache[(uint64_t)node_id % NCACHE_SLOTS];
+	e = &ncache[(uint64_t)node_id % ncache_slots];
 	/* Finish our own lookup even if another request filled the slot. */
 	if (api_db_busy(c) || e->node_id != node_id ||
 	    kore_time_ms() - e->loaded > NCACHE_TTL_MS) {

@@ -149,9 +149,12 @@ store_run(struct store_q *q, struct http_request *req, const char *sql, int n,
 			return (q_wait(q));
 		case STORE_POOL_FULL:
 		default:
-			kore_strlcpy(q->why, "no available connection",
-			    sizeof(q->why));
-			return (q_fail(q));
+			/* PostgreSQL is up: this worker has too much waiting. */
+			store_clear(q);
+			q_forget(q);
+			q->phase = STORE_Q_IDLE;
+			q->err = STORE_E_BUSY;
+			return (STORE_ERR);
 		}
 		/* FALLTHROUGH */
 	case STORE_Q_QUEUED:

@@ -84,6 +84,7 @@ enum store_step {
 enum store_err {
 	STORE_E_NONE = 0,
 	STORE_E_DOWN, /* PostgreSQL unavailable (503) */
+	STORE_E_BUSY, /* too many statements waiting in this worker (503) */
 	STORE_E_CONFLICT, /* a unique value exists already (409) */
 	STORE_E_MISSING, /* a referenced object does not exist (404) */
 	STORE_E_VALUE, /* a value was not accepted (400) */

@@ -1,4 +1,5 @@
-// The per-worker heartbeat table (src/api/heartbeat.c, 4,096 slots): a full
+// The per-worker heartbeat table (src/api/heartbeat.c, YARD_NODE_SLOTS
+// slots, 512 here): a full
 // table answers 503 while every node in it is fresh, and hands over the
 // slot of a node that has been silent for YARD_NODE_OFFLINE_AFTER once its
 // state is flushed, so a long-running worker does not refuse new nodes
@@ -8,14 +9,14 @@ const test = require('node:test');
 const assert = require('node:assert');
 const { startStack, sleep, waitFor } = require('../lib/stack.js');
 
-const SLOTS = 4096;
-// Long enough that filling the table on a loaded 2-core machine (up to
-// ~16 s seen) leaves the first nodes fresh.
-const OFFLINE = 30;
+const SLOTS = 512;
+// Long enough that filling the table on a loaded 2-core machine leaves
+// the first nodes fresh.
+const OFFLINE = 15;
 const secret = 'S'.repeat(43);
 let s, ids;
 test.before(async () => {
-  s = await startStack({ env: { YARD_WORKERS: '1', YARD_NODE_OFFLINE_AFTER: String(OFFLINE) } });
+  s = await startStack({ env: { YARD_WORKERS: '1', YARD_NODE_OFFLINE_AFTER: String(OFFLINE), YARD_NODE_SLOTS: String(SLOTS) } });
   s.sql(`INSERT INTO nodes (name, hostname, secret_hash, enrolled_at, status, last_seen)
     SELECT 'hb-' || g, 'hb', sha256('${secret}'::bytea), now(), 'online', now()
     FROM generate_series(1, ${SLOTS + 1}) g`);

@@ -132,6 +132,7 @@ test_settings_worker_limits(void **state)
 	assert_int_equal(s.worker_max_connections, 8192);
 	assert_int_equal(s.worker_rlimit_nofiles, 16384);
 	assert_int_equal(s.http_request_limit, 8192);
+	assert_int_equal(s.node_slots, 16384);
 	app_settings_cleanup(&s);
 	/* A descriptor per connection and 256 to spare. */
 	load_err("worker_max_connections 16384\n",
@@ -144,6 +145,10 @@ test_settings_worker_limits(void **state)
 	env_set("YARD_HTTP_REQUEST_LIMIT", "10");
 	load_err(NULL,
 	    "YARD_HTTP_REQUEST_LIMIT: expected an integer from 64 to 1048576");
+	env_count = 0;
+	env_set("YARD_NODE_SLOTS", "63");
+	load_err(NULL,
+	    "YARD_NODE_SLOTS: expected an integer from 64 to 1048576");
 	env_count = 0;
 }
 
