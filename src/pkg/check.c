@@ -33,6 +33,7 @@
 #include "pkg/internal.h"
 
 #define WINDOW	      (256 * 1024) /* > 46 + 3 * 65535, one directory record */
+#define REFILL	      (8 * 1024) /* least read: headers are small, scattered */
 #define ARCHIVE_BLOCK (256 * 1024)
 #define EOCD_LEN      22
 #define EOCD64_LEN    56
@@ -191,7 +192,9 @@ reject(struct ctx *c, enum pkg_rule rule, const char *entry, const char *fmt,
 /*
  * len bytes at off, or NULL: past the end (the archive's fault) or a read
  * error (ours: src->ioerr).  Memory is returned in place; a file through
- * a window of WINDOW bytes, so len must not exceed it.
+ * a window of WINDOW bytes, so len must not exceed it.  A miss reads len
+ * bytes but at least REFILL, so that walking the directory costs few
+ * reads and a jump to a local header does not read a whole window.
  */
 static const unsigned char *
 src_get(struct src *s, uint64_t off, size_t len)
@@ -209,7 +212,9 @@ src_get(struct src *s, uint64_t off, size_t len)
 	}
 	if (off >= s->win_off && off + len <= s->win_off + s->win_len)
 		return (s->win + (off - s->win_off));
-	want = s->size - off < WINDOW ? (size_t)(s->size - off) : WINDOW;
+	want = len > REFILL ? len : REFILL;
+	if (want > s->size - off)
+		want = (size_t)(s->size - off);
 	for (got = 0; got < want; got += (size_t)n) {
 		n = pread(s->fd, s->win + got, want - got, (off_t)(off + got));
 		if (n == -1 && errno == EINTR) {
@@ -292,19 +297,23 @@ unicode_path(const unsigned char *extra, size_t xlen, const unsigned char *raw,
 static int
 zip_end(struct ctx *c)
 {
-	const unsigned char *p, *q;
+	const unsigned char *p, *q, *t;
 	uint64_t	     off, lo, eocd, end;
 
 	if (c->src.size < EOCD_LEN) {
 		reject(c, PKG_NOT_AN_ARCHIVE, NULL, "too short for a zip");
 		return (0);
 	}
-	/* The record ends the file: its comment runs to the last byte. */
+	/*
+	 * The record ends the file: its comment runs to the last byte.  The
+	 * tail that may hold it is read once, then searched backwards.
+	 */
 	lo = c->src.size > EOCD_LEN + 0xffff ? c->src.size - EOCD_LEN - 0xffff
 					     : 0;
+	if ((t = src_get(&c->src, lo, (size_t)(c->src.size - lo))) == NULL)
+		return (0);
 	for (off = c->src.size - EOCD_LEN;; off--) {
-		if ((p = src_get(&c->src, off, EOCD_LEN)) == NULL)
-			return (0);
+		p = t + (off - lo);
 		if (memcmp(p, "PK\005\006", 4) == 0 &&
 		    off + EOCD_LEN + le16(p + 20) == c->src.size)
 			break;
@@ -995,7 +1004,7 @@ pkg_check_file(const char *path, const struct pkg_limits *lim,
 		(void)close(c.src.fd);
 		return (res->rule);
 	}
-	if ((c.src.win = malloc(WINDOW)) == NULL) {
+	if ((c.src.win = calloc(1, WINDOW)) == NULL) {
 		reject(&c, PKG_ERROR, NULL, "out of memory");
 		(void)close(c.src.fd);
 		return (res->rule);
