@@ -27,6 +27,7 @@ endif
 AUTH_SRCS=	src/auth/token.c src/auth/keyset.c src/auth/cache.c src/auth/b64.c \
 		src/auth/perm.c
 PROTO_SRCS=	$(AGENTPROTO_SRCS)
+PKG_SRCS=	src/pkg/check.c src/pkg/name.c
 PURE_SRCS=	src/settings.c $(AUTH_SRCS) $(PROTO_SRCS)
 MODULE_SRCS=	$(PURE_SRCS) src/app.c src/appstate.c src/auth/sso.c src/store/db.c \
 		src/store/redis.c src/api/flow.c src/api/signin.c \
@@ -44,11 +45,13 @@ MODULE_SRCS+= src/api/heartbeat.c src/api/nodeauth.c
 MODULE_SRCS+=	src/store/users.c src/store/grants.c src/store/audit.c \
 		src/store/enroll.c
 MODULE_SRCS+=	src/store/pool.c
+MODULE_SRCS+=	$(PKG_SRCS)
 MODULE_OBJS=	$(MODULE_SRCS:src/%.c=$(OBJDIR)/%.o)
 
 UNIT_TESTS=	$(OBJDIR)/tests/test_settings $(OBJDIR)/tests/test_auth \
-		$(OBJDIR)/tests/test_perm $(AGENT_UNIT_TESTS)
-FUZZERS=	fuzz_token fuzz_jwks fuzz_grants fuzz_settings
+		$(OBJDIR)/tests/test_perm $(OBJDIR)/tests/test_pkg \
+		$(AGENT_UNIT_TESTS)
+FUZZERS=	fuzz_token fuzz_jwks fuzz_grants fuzz_settings fuzz_pkg
 FUZZ_SECONDS?=	30
 
 .PHONY: all agent deps run test unit integ e2e bench fuzz format format-check \
@@ -64,8 +67,11 @@ agent: $(AGENT_BIN)
 deps:
 	@./scripts/install-deps.sh
 
+# libarchive and zlib for src/pkg/ only; the agent does not link them.
+PKG_LDLIBS=	-larchive -lz
+
 $(OBJDIR)/yard.so: $(MODULE_OBJS)
-	$(CC) -shared $(LDFLAGS) -o $@ $(MODULE_OBJS) $(LDLIBS)
+	$(CC) -shared $(LDFLAGS) -o $@ $(MODULE_OBJS) $(LDLIBS) $(PKG_LDLIBS)
 
 $(OBJDIR)/%.o: src/%.c
 	@mkdir -p $(@D)
@@ -82,6 +88,12 @@ $(OBJDIR)/tests/test_auth: tests/unit/test_auth.c $(AUTH_SRCS)
 $(OBJDIR)/tests/test_perm: tests/unit/test_perm.c $(AUTH_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(OBJDIR)/tests/test_pkg: tests/unit/test_pkg.c $(PKG_SRCS) src/pkg/pkg.h \
+    src/pkg/internal.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/unit/test_pkg.c $(PKG_SRCS) \
+	    $(LDLIBS) $(PKG_LDLIBS) -lcmocka
 
 $(OBJDIR)/bench/verify_bench: tests/bench/verify_bench.c $(AUTH_SRCS)
 	@mkdir -p $(@D)
@@ -117,6 +129,12 @@ $(OBJDIR)/fuzz/%: tests/fuzz/%.c $(PURE_SRCS)
 	@mkdir -p $(@D)
 	clang -g -O1 -std=c99 -D_GNU_SOURCE -Isrc \
 	    -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+
+$(OBJDIR)/fuzz/fuzz_pkg: tests/fuzz/fuzz_pkg.c $(PKG_SRCS)
+	@mkdir -p $(@D)
+	clang -g -O1 -std=c99 -D_GNU_SOURCE -Isrc \
+	    -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS) \
+	    $(PKG_LDLIBS)
 
 fuzz: $(FUZZERS:%=$(OBJDIR)/fuzz/%) agent-fuzz
 	@for f in $(FUZZERS); do \
