@@ -45,7 +45,9 @@ struct core_wait {
 	int	 listed;
 	int	 woken; /* woken and not parked again since */
 	int	 missed; /* a wake-up came while it ran */
-	TAILQ_ENTRY(core_wait) list;
+	uint32_t bucket; /* of key, while listed */
+	TAILQ_ENTRY(core_wait) list; /* every waiter: deadlines */
+	TAILQ_ENTRY(core_wait) blist; /* its key's bucket: wake-ups */
 };
 
 /*

@@ -3,7 +3,10 @@
  *
  * The waiting room: requests parked on a key until a wake-up for that key,
  * their deadline, or (while Redis cannot carry wake-ups) their re-check
- * interval.  One list per worker; a wake-up reaches the other workers and
+ * interval.  One list per worker (walked by the 100 ms timer) and a hash
+ * of keys (a wake-up looks at its key's bucket only: with 10,000 parked
+ * agents a walk of the list per wake-up was most of a busy worker's
+ * time); a wake-up reaches the other workers and
  * instances over Redis (STORE_CHAN_WAKE, the key as payload), which every
  * worker feeds back into core_wait_wake().
  *
@@ -25,12 +28,35 @@
 #include "store/store.h"
 
 #define WAIT_TICK_MS 100
+#define WAIT_BUCKETS 4096 /* a power of two */
 
 static void wait_tick(void *, uint64_t);
 static void wait_wake_one(struct core_wait *);
 
-static TAILQ_HEAD(, core_wait) room = TAILQ_HEAD_INITIALIZER(room);
-static int timer_on;
+TAILQ_HEAD(wait_list, core_wait);
+
+static struct wait_list room = TAILQ_HEAD_INITIALIZER(room);
+static struct wait_list buckets[WAIT_BUCKETS];
+static int		timer_on;
+
+/* FNV-1a: keys are short ("node:123", "log:<uuid>"). */
+static uint32_t
+wait_hash(const char *key)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *key != '\0'; key++)
+		h = (h ^ (unsigned char)*key) * 16777619u;
+	return (h & (WAIT_BUCKETS - 1));
+}
+
+static void
+wait_unlist(struct core_wait *w)
+{
+	TAILQ_REMOVE(&room, w, list);
+	TAILQ_REMOVE(&buckets[w->bucket], w, blist);
+	w->listed = 0;
+}
 
 static void
 wait_wake_one(struct core_wait *w)
@@ -47,17 +73,29 @@ int
 core_wait_park(struct core_wait *w, struct http_request *req, const char *key,
     uint64_t deadline, uint64_t recheck_ms)
 {
+	int i;
+
 	if (!timer_on) {
+		for (i = 0; i < WAIT_BUCKETS; i++)
+			TAILQ_INIT(&buckets[i]);
 		kore_timer_add(wait_tick, WAIT_TICK_MS, NULL, 0);
 		timer_on = 1;
 	}
+	/* Parked again on another key: list it anew (a wake-up missed
+	 * meanwhile was for the old key). */
+	if (w->listed && strcmp(w->key, key) != 0) {
+		wait_unlist(w);
+		w->missed = 0;
+	}
+	(void)snprintf(w->key, sizeof(w->key), "%s", key);
 	if (!w->listed) {
+		w->bucket = wait_hash(w->key);
 		TAILQ_INSERT_TAIL(&room, w, list);
+		TAILQ_INSERT_TAIL(&buckets[w->bucket], w, blist);
 		w->listed = 1;
 		w->missed = 0;
 	}
 	w->req = req;
-	(void)snprintf(w->key, sizeof(w->key), "%s", key);
 	w->deadline = deadline;
 	w->recheck_ms = recheck_ms;
 	w->recheck_at = recheck_ms != 0 ? kore_time_ms() + recheck_ms : 0;
@@ -88,10 +126,8 @@ core_wait_read(struct core_wait *w)
 void
 core_wait_leave(struct core_wait *w)
 {
-	if (w->listed) {
-		TAILQ_REMOVE(&room, w, list);
-		w->listed = 0;
-	}
+	if (w->listed)
+		wait_unlist(w);
 	w->woken = 0;
 	w->missed = 0;
 }
@@ -102,10 +138,19 @@ core_wait_wake(const char *key, int prefix)
 	struct core_wait *w;
 	size_t		  n;
 
+	if (!timer_on)
+		return; /* nobody ever parked here */
+	if (!prefix) {
+		TAILQ_FOREACH (w, &buckets[wait_hash(key)], blist) {
+			if (strcmp(w->key, key) == 0)
+				wait_wake_one(w);
+		}
+		return;
+	}
+	/* Every key starting with key ("node:" for all nodes): rare. */
 	n = strlen(key);
 	TAILQ_FOREACH (w, &room, list) {
-		if (prefix ? strncmp(w->key, key, n) == 0
-			   : strcmp(w->key, key) == 0)
+		if (strncmp(w->key, key, n) == 0)
 			wait_wake_one(w);
 	}
 }
