@@ -17,7 +17,6 @@
 
 #include <kore/kore.h>
 #include <kore/http.h>
-#include <kore/pgsql.h>
 
 #include "store/store.h"
 

@@ -14,7 +14,7 @@
 #include <stdio.h>
 
 #include <kore/kore.h>
-#include <kore/pgsql.h>
+#include <libpq-fe.h>
 
 #include "auth/auth.h"
 #include "store/store.h"
