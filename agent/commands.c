@@ -33,30 +33,6 @@ static const struct agent_cmd cmds[] = {
 };
 /* clang-format on */
 
-char *
-agent_result(int ok, int64_t received, const char *fmt, ...)
-{
-	struct agentproto_result r;
-	va_list			 ap;
-	char			*out = NULL, *body;
-
-	memset(&r, 0, sizeof(r));
-	va_start(ap, fmt);
-	if (vasprintf(&out, fmt, ap) == -1)
-		out = NULL;
-	va_end(ap);
-	r.state = ok ? AGENTPROTO_STATE_SUCCEEDED : AGENTPROTO_STATE_FAILED;
-	r.has_exit_status = 1;
-	r.exit_status = ok ? 0 : 1;
-	r.output = out;
-	r.received_at = received;
-	r.finished_at = agent_now_ms();
-	r.has_finished_at = 1;
-	body = agentproto_result_encode(&r);
-	agentproto_result_cleanup(&r);
-	return (body);
-}
-
 const struct agent_cmd *
 agent_command_get(enum agentproto_cmd_type kind)
 {

@@ -212,3 +212,17 @@ agent_xfer_error(const struct agent_xfer *x)
 					     : curl_easy_strerror(x->result));
 	return ("no error");
 }
+
+/* sleep = random(0, min(60 s, 1 s x 2^n)), in milliseconds. */
+uint64_t
+agent_backoff_ms(unsigned int n)
+{
+	uint64_t cap, r;
+
+	cap = n >= 6 ? AGENT_BACKOFF_CAP_MS : 1000ULL << n;
+	if (cap > AGENT_BACKOFF_CAP_MS)
+		cap = AGENT_BACKOFF_CAP_MS;
+	if (!agent_os_random(&r, sizeof(r), 0))
+		r = agent_mono_ms() * 2654435761ULL;
+	return (r % (cap + 1));
+}

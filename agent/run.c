@@ -139,20 +139,6 @@ policy_reload(struct agent_state *s)
 	policy_log(&s->opts->policy);
 }
 
-/* sleep = random(0, min(60 s, 1 s x 2^n)), in milliseconds. */
-uint64_t
-agent_backoff_ms(unsigned int n)
-{
-	uint64_t cap, r;
-
-	cap = n >= 6 ? AGENT_BACKOFF_CAP_MS : 1000ULL << n;
-	if (cap > AGENT_BACKOFF_CAP_MS)
-		cap = AGENT_BACKOFF_CAP_MS;
-	if (!agent_os_random(&r, sizeof(r), 0))
-		r = agent_mono_ms() * 2654435761ULL;
-	return (r % (cap + 1));
-}
-
 static int
 state_load(struct agent_state *s)
 {

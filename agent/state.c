@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -741,4 +742,29 @@ agent_journal_print(const char *dir, size_t last)
 	}
 	free(ring);
 	return (1);
+}
+
+/* A finished command's result (agent.h); shared by every command's run. */
+char *
+agent_result(int ok, int64_t received, const char *fmt, ...)
+{
+	struct agentproto_result r;
+	va_list			 ap;
+	char			*out = NULL, *body;
+
+	memset(&r, 0, sizeof(r));
+	va_start(ap, fmt);
+	if (vasprintf(&out, fmt, ap) == -1)
+		out = NULL;
+	va_end(ap);
+	r.state = ok ? AGENTPROTO_STATE_SUCCEEDED : AGENTPROTO_STATE_FAILED;
+	r.has_exit_status = 1;
+	r.exit_status = ok ? 0 : 1;
+	r.output = out;
+	r.received_at = received;
+	r.finished_at = agent_now_ms();
+	r.has_finished_at = 1;
+	body = agentproto_result_encode(&r);
+	agentproto_result_cleanup(&r);
+	return (body);
 }
