@@ -6,7 +6,6 @@
  * command ids that makes each command act at most once.
  */
 
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
