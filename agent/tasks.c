@@ -64,6 +64,7 @@ static struct agent_slot *slot_find(struct agent_tasks *, int64_t);
 static struct agent_slot *slot_get(struct agent_tasks *, int64_t,
     const json_t *);
 static void		  save(struct agent_tasks *);
+static int		  restarts_after_failure(const struct agent_slot *);
 static void	   finish(struct agent_tasks *, struct agent_slot *, char *);
 static const char *state_name(const struct agent_slot *);
 static void  health_start(struct agent_tasks *, struct agent_slot *, uint64_t);
@@ -288,10 +289,15 @@ agent_tasks_load(struct agent_tasks *ts)
 			adopt_account(sl,
 			    json_string_value(json_object_get(o, "user")));
 			life_set(sl, AGENT_LIFE_UP);
-		} else if (sl->wanted) {
-			/* It ended meanwhile: restarted at once. */
+		} else if (sl->wanted && restarts_after_failure(sl)) {
+			/* It ended meanwhile (how, nobody saw: a failure):
+			 * restarted at once, as its policy says. */
 			sl->restart_at = agent_mono_ms();
 			life_set(sl, AGENT_LIFE_BACKOFF);
+		} else if (sl->wanted) {
+			/* Restart policy never: it stays down. */
+			sl->wanted = 0;
+			ts->changed = 1;
 		}
 	}
 	json_decref(a);
@@ -776,6 +782,19 @@ on_stopped(struct agent_tasks *ts, struct agent_slot *sl)
 	}
 }
 
+/* Whether the task's restart policy restarts it after a failure. */
+static int
+restarts_after_failure(const struct agent_slot *sl)
+{
+	const char *policy;
+
+	policy = json_string_value(
+	    json_object_get(json_object_get(sl->t.spec, "restart"), "policy"));
+	return (policy != NULL &&
+	    (strcmp(policy, "always") == 0 ||
+		strcmp(policy, "on-failure") == 0));
+}
+
 /*
  * gcc -fanalyzer (12) loses the log's last lines stored in the slot (a
  * symbolic element of ts->v, reached through slot_tick()) and reports
@@ -829,6 +848,13 @@ on_ended(struct agent_tasks *ts, struct agent_slot *sl, uint64_t now)
 			sl->restart_at = now + (uint64_t)delay * 1000;
 			to = AGENT_LIFE_BACKOFF;
 		}
+	}
+	/* Not to be restarted: an agent restarted later leaves it down too
+	 * (a crash loop keeps wanting: a new agent tries again). */
+	if (to == AGENT_LIFE_DOWN && sl->wanted) {
+		sl->wanted = 0;
+		ts->changed = 1;
+		save(ts);
 	}
 	life_set(sl, to);
 	/* Shown on the task while it is down. */

@@ -333,9 +333,10 @@ test_life_starting(void **state)
 /*
  * A restarted agent (agent_tasks_load()): a task it left running is
  * adopted UP; one that should run but ended meanwhile is BACKOFF, due at
- * once, and restarted UP by the next tick; one that was stopped stays
- * DOWN.  (One that ended by itself with restart policy never is started
- * again too: tasks.json records only that it should run.)
+ * once, and restarted UP by the next tick, when its restart policy
+ * restarts after a failure (how it ended, nobody saw); with policy never
+ * it stays DOWN, as does one that ended by itself with policy never
+ * while the old agent watched, and one that was stopped.
  */
 static void
 test_life_load(void **state)
@@ -347,7 +348,17 @@ test_life_load(void **state)
 			     payload(10, "sleep 30", NULL)),
 	    1);
 	assert_int_equal(command(AGENTPROTO_CMD_START,
-			     payload(11, "sleep 30", NULL)),
+			     payload(11, "sleep 30",
+				 "{\"policy\":\"always\"}")),
+	    1);
+	/* Task 13 ends by itself, policy never, while the agent watches. */
+	assert_int_equal(command(AGENTPROTO_CMD_START,
+			     payload(13, "exit 0", "{\"policy\":\"never\"}")),
+	    1);
+	assert_true(tick_until(13, AGENT_LIFE_DOWN, 5000));
+	/* Task 14, policy never, ends while no agent watches. */
+	assert_int_equal(command(AGENTPROTO_CMD_START,
+			     payload(14, "sleep 30", "{\"policy\":\"never\"}")),
 	    1);
 	/* Task 12 was stopped: it should not run. */
 	assert_int_equal(command(AGENTPROTO_CMD_START,
@@ -366,6 +377,22 @@ test_life_load(void **state)
 		usleep(20000);
 	}
 	ts->v[1].wanted = 1;
+	{
+		struct agent_slot *sl14 = NULL;
+		size_t		   k;
+
+		for (k = 0; k < ts->n; k++)
+			if (ts->v[k].t.id == 14)
+				sl14 = &ts->v[k];
+		assert_non_null(sl14);
+		agent_task_stop(&sl14->t);
+		while (sl14->t.state == AGENT_TASK_STOPPING) {
+			agent_tasks_reap(ts->ptrs, ts->n);
+			(void)agent_task_tick(&sl14->t);
+			usleep(20000);
+		}
+		sl14->wanted = 1;
+	}
 	assert_int_equal(agent_tasks_save(ts), 1);
 
 	/* The next agent. */
@@ -377,7 +404,11 @@ test_life_load(void **state)
 	assert_int_equal(agent_tasks_find(ts, 10)->pid, pid);
 	assert_int_equal(agent_tasks_life(ts, 11), AGENT_LIFE_BACKOFF);
 	assert_int_equal(agent_tasks_life(ts, 12), AGENT_LIFE_DOWN);
+	assert_int_equal(agent_tasks_life(ts, 13), AGENT_LIFE_DOWN);
+	assert_int_equal(agent_tasks_life(ts, 14), AGENT_LIFE_DOWN);
 	(void)agent_tasks_tick(ts);
+	assert_int_equal(agent_tasks_life(ts, 13), AGENT_LIFE_DOWN);
+	assert_int_equal(agent_tasks_life(ts, 14), AGENT_LIFE_DOWN);
 	assert_int_equal(agent_tasks_life(ts, 11), AGENT_LIFE_UP);
 	assert_int_equal(agent_tasks_find(ts, 11)->state, AGENT_TASK_RUNNING);
 	assert_int_equal(agent_tasks_life(ts, 12), AGENT_LIFE_DOWN);
