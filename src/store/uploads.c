@@ -156,7 +156,8 @@ struct job {
 	struct store_q *q;
 	const char     *sql;
 	int		n;
-	char	       *vals[JOB_VALS]; /* strdup'd, NULL for SQL NULL */
+	char	       *vals[JOB_VALS]; /* into block; NULL for SQL NULL */
+	char	       *block;
 	void (*fin)(struct job *, int ok);
 	void *arg;
 	void (*done_verdict)(int, int64_t, void *);
@@ -166,6 +167,7 @@ struct job {
 static void job_cb(struct store_q *, void *);
 static int  job_step(struct job *);
 static void job_free(struct job *);
+static int  job_values(struct job *, const char *const *, int);
 static int  job_start(struct job *);
 static void verdict_fin(struct job *, int);
 static void live_fin(struct job *, int);
@@ -282,12 +284,9 @@ store_upload_delete(struct store_q *q, struct http_request *req,
 static void
 job_free(struct job *j)
 {
-	int i;
-
 	if (j->q != NULL)
 		store_q_free(j->q);
-	for (i = 0; i < j->n; i++)
-		free(j->vals[i]);
+	free(j->block);
 	free(j);
 }
 
@@ -351,41 +350,58 @@ verdict_fin(struct job *j, int ok)
 	j->done_verdict(ok, pkg, j->arg);
 }
 
+/* Copy the n values (NULL stays NULL) into one block j owns. */
+static int
+job_values(struct job *j, const char *const *v, int n)
+{
+	size_t len = 0, l;
+	char  *p;
+	int    i;
+
+	for (i = 0; i < n; i++)
+		len += v[i] != NULL ? strlen(v[i]) + 1 : 0;
+	if ((j->block = malloc(len + 1)) == NULL)
+		return (0);
+	p = j->block;
+	for (i = 0; i < n; i++) {
+		if (v[i] == NULL) {
+			j->vals[i] = NULL;
+			continue;
+		}
+		l = strlen(v[i]) + 1;
+		memcpy(p, v[i], l);
+		j->vals[i] = p;
+		p += l;
+	}
+	j->n = n;
+	return (1);
+}
+
 int
 store_upload_verdict(const struct store_upload_verdict *v, void *arg,
     void (*done)(int, int64_t, void *))
 {
 	struct job *j;
-	char	    e[24];
+	char	    e[24], n[24];
+	const char *vals[5];
 
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return (0);
-	(void)snprintf(e, sizeof(e), "%" PRId64, v->expire);
-	j->vals[0] = strdup(v->id);
+	vals[0] = v->id;
+	vals[4] = STORE_NUM(e, v->expire);
 	if (v->ok) {
 		j->sql = sql_accept;
-		j->vals[1] = strdup(v->sha256);
-		j->vals[2] = malloc(24);
-		if (j->vals[2] != NULL)
-			(void)snprintf(j->vals[2], 24, "%" PRId64, v->entries);
-		j->vals[3] = strdup(v->manifest);
-		j->vals[4] = strdup(e);
-		j->n = 5;
+		vals[1] = v->sha256;
+		vals[2] = STORE_NUM(n, v->entries);
+		vals[3] = v->manifest;
 	} else {
 		j->sql = sql_reject;
-		j->vals[1] = strdup(v->reason);
-		j->vals[2] = v->entry != NULL ? strdup(v->entry) : NULL;
-		j->vals[3] = strdup(v->message);
-		j->vals[4] = strdup(e);
-		j->n = 5;
-		if (v->entry != NULL && j->vals[2] == NULL) {
-			job_free(j);
-			return (0);
-		}
+		vals[1] = v->reason;
+		vals[2] = v->entry;
+		vals[3] = v->message;
 	}
-	if (j->vals[0] == NULL || j->vals[1] == NULL || j->vals[3] == NULL ||
-	    j->vals[4] == NULL || (v->ok && j->vals[2] == NULL)) {
-		job_free(j);
+	if (!job_values(j, vals, 5)) {
+		free(j);
 		return (0);
 	}
 	j->fin = verdict_fin;
@@ -411,11 +427,10 @@ store_uploads_live(const char *ids, void *arg,
 		return (0);
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return (0);
-	if ((j->vals[0] = strdup(ids)) == NULL) {
+	if (!job_values(j, &ids, 1)) {
 		free(j);
 		return (0);
 	}
-	j->n = 1;
 	j->sql = sql_live;
 	j->fin = live_fin;
 	j->arg = arg;
