@@ -227,12 +227,12 @@ kore_parent_configure(int argc, char **argv)
 	app_load_keys();
 	app_load_origins();
 	api_ui_load();
-	api_uploads_prepare();
 
 	snprintf(dir, sizeof(dir), "%s/src/store/migrations", app.cfg.home);
 	if (!store_db_migrate(app.cfg.pg_dsn, dir, (int)app.cfg.pg_start_wait,
 		err, sizeof(err)))
 		fatal("%s", err);
+	api_uploads_prepare();
 
 	kore_log(LOG_NOTICE, "yard %s: %zu verification key(s), issuer %s",
 	    APP_VERSION, auth_keyset_count(app.keys), app.cfg.ews_issuer);

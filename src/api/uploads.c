@@ -267,6 +267,28 @@ up_b64_decode(const char *in, size_t len, char *out, size_t outlen)
 	return (n);
 }
 
+/* mkdir -p: 0 with errno set on failure. */
+static int
+up_mkdirs(const char *dir, mode_t mode)
+{
+	char  path[1024];
+	char *p;
+
+	if (kore_strlcpy(path, dir, sizeof(path)) >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return (0);
+	}
+	for (p = path + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) == -1 && errno != EEXIST)
+			return (0);
+		*p = '/';
+	}
+	return (mkdir(path, mode) == 0 || errno == EEXIST);
+}
+
 /*
  * Parent, before the workers fork: the upload directory (by default
  * YARD_PACKAGE_DIR/uploads) and the store's 256 directories exist, on one
@@ -285,10 +307,10 @@ api_uploads_prepare(void)
 		    app.cfg.package_dir);
 		app.cfg.upload_dir = kore_strdup(path);
 	}
-	if (mkdir(app.cfg.package_dir, 0750) == -1 && errno != EEXIST)
+	if (!up_mkdirs(app.cfg.package_dir, 0750))
 		fatal("YARD_PACKAGE_DIR: mkdir %s: %s", app.cfg.package_dir,
 		    errno_s);
-	if (mkdir(app.cfg.upload_dir, 0700) == -1 && errno != EEXIST)
+	if (!up_mkdirs(app.cfg.upload_dir, 0700))
 		fatal("YARD_UPLOAD_DIR: mkdir %s: %s", app.cfg.upload_dir,
 		    errno_s);
 	(void)snprintf(path, sizeof(path), "%s/sha256", app.cfg.package_dir);
