@@ -46,6 +46,8 @@ MODULE_SRCS+=	src/store/users.c src/store/grants.c src/store/audit.c \
 		src/store/enroll.c
 MODULE_SRCS+=	src/store/pool.c
 MODULE_SRCS+=	$(PKG_SRCS)
+MODULE_SRCS+=	src/api/uploads.c src/api/packages.c src/store/uploads.c \
+		src/store/packages.c
 MODULE_OBJS=	$(MODULE_SRCS:src/%.c=$(OBJDIR)/%.o)
 
 UNIT_TESTS=	$(OBJDIR)/tests/test_settings $(OBJDIR)/tests/test_auth \

@@ -26,7 +26,7 @@ rport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 yport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 DURATION=${BENCH_SECONDS:-5}
 ROUNDS=${BENCH_ROUNDS:-3}
-ONLY=${BENCH_ONLY:-B1 B2 B3 B4 B5 B6 B7 B8 B9}
+ONLY=${BENCH_ONLY:-B1 B2 B3 B4 B5 B6 B7 B8 B9 B10}
 want() {
 	for w in $ONLY; do
 		case " $* " in *" $w "*) return 0 ;; esac
@@ -67,6 +67,7 @@ YARD_LISTEN=127.0.0.1:$yport YARD_PUBLIC_URL=http://127.0.0.1:$yport \
 YARD_PG_DSN="postgresql://yard@127.0.0.1:$pgport/yard" \
 YARD_REDIS_URL="redis://127.0.0.1:$rport/0" \
 YARD_EWS_PUBLIC_KEY_FILE=$dir/keys/public.pem YARD_RUN_DIR=$dir/run \
+YARD_PACKAGE_DIR=$dir/packages \
 YARD_WORKER_MAX_CONNECTIONS=$per_worker \
 YARD_WORKER_RLIMIT_NOFILES=$((per_worker + 256)) \
 YARD_HTTP_REQUEST_LIMIT=$per_worker \
@@ -286,5 +287,50 @@ pgd_deaths=$(grep -c -E "died from sandbox violation|exited with status" \
     "$dir/yard.log" || true)
 echo "workers lost during the bench: $pgd_deaths"
 [ "$pgd_verdict" = within ] && [ "$pgd_deaths" -eq 0 ] || ok=0
+fi
+if want B10; then
+# B10 a 1 GiB package through tus in 8 MiB chunks over loopback (SPEC 13:
+# the workers' RSS grows by <= 16 MB; throughput >= 0.5x a cp of the same
+# file on the same disk in the same run, the cp followed by a sync of the
+# copy since every chunk is fsync'd).  Needs PostgreSQL: skipped when B9
+# (which takes it away) ran; run it alone with BENCH_ONLY=B10.
+if want B9; then
+echo "B10: skipped (B9 took PostgreSQL away; BENCH_ONLY=B10 runs it)"
+else
+echo "B10: a 1 GiB tus upload in 8 MiB chunks over loopback"
+python3 - "$dir/big.zip" <<'PY'
+import os, sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_STORED) as z:
+    with z.open("data.bin", "w", force_zip64=False) as f:
+        for _ in range(1023):
+            f.write(os.urandom(1 << 20))
+PY
+t0=$(date +%s%N)
+cp "$dir/big.zip" "$dir/big.copy" && sync "$dir/big.copy"
+t1=$(date +%s%N)
+rm -f "$dir/big.copy"
+cp_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
+up_token=$(node -e '
+const jwt = require("./tests/lib/jwt.js");
+const key = require("crypto").createPrivateKey(require("fs").readFileSync(process.argv[1]));
+process.stdout.write(jwt.sign({ alg: "RS256", typ: "JWT" },
+    jwt.claims({ iss: "dev-ews", sub: "bench-ews", scope: "packages:upload",
+    exp: Math.floor(Date.now()/1000) + 3600 }), key));
+' "$dir/keys/private.pem")
+kpid=$(pgrep -o -f "kore -f -n -r -c $dir/run/yard.conf" || echo "$ypid")
+node "$top/tests/bench/upload.js" "http://127.0.0.1:$yport" "$up_token" \
+    "$dir/big.zip" "$kpid" >"$dir/upload.out" 2>&1 || up_rc=$?
+sed 's/^/  /' "$dir/upload.out"
+up_s=$(sed -n 's/^upload: .* in \([0-9.]*\) s.*/\1/p' "$dir/upload.out")
+growth=$(sed -n 's/^rss growth: \([0-9.]*\) MB.*/\1/p' "$dir/upload.out")
+echo "  cp + sync of the same file: $cp_s s"
+up_verdict=$(awk -v u="$up_s" -v c="$cp_s" -v g="$growth" 'BEGIN {
+	if (u == "" || g == "") { print "OVER"; exit }
+	printf "throughput %.2fx cp; ", c / u
+	print (c / u >= 0.5 && g <= 16) ? "within" : "OVER" }')
+[ "${up_rc:-0}" -eq 0 ] || up_verdict=OVER
+echo "  RSS growth <= 16 MB and throughput >= 0.5x cp: $up_verdict budget"
+case $up_verdict in *within) ;; *) ok=0 ;; esac
+fi
 fi
 [ "$ok" -eq 1 ] && [ "$deaths" -eq 0 ]

@@ -64,7 +64,19 @@ KORE_SECCOMP_FILTER("yard",
     KORE_SYSCALL_ALLOW(bind),
     KORE_SYSCALL_ALLOW(recvmsg),
     KORE_SYSCALL_ALLOW(pipe2),
-    KORE_SYSCALL_ALLOW(eventfd2))
+    KORE_SYSCALL_ALLOW(eventfd2),
+    /* Uploads (api/uploads.c): a chunk is fsync'd before its offset is
+     * committed; bytes past the committed offset are cut (ftruncate); a
+     * checked package is renamed into the store; statvfs() (statfs)
+     * before an upload is accepted. */
+    KORE_SYSCALL_ALLOW(fsync),
+    KORE_SYSCALL_ALLOW(ftruncate),
+    KORE_SYSCALL_ALLOW(rename),
+    KORE_SYSCALL_ALLOW(statfs),
+    /* The package check (src/pkg/, in a Kore task) reads the zip's
+     * headers with pread().  A call missing in a task thread kills only
+     * that thread (SECCOMP_RET_KILL): the check would never answer. */
+    KORE_SYSCALL_ALLOW(pread64))
 /* clang-format on */
 
 void kore_parent_configure(int, char **);
@@ -220,6 +232,7 @@ kore_parent_configure(int argc, char **argv)
 	if (!store_db_migrate(app.cfg.pg_dsn, dir, (int)app.cfg.pg_start_wait,
 		err, sizeof(err)))
 		fatal("%s", err);
+	api_uploads_prepare();
 
 	kore_log(LOG_NOTICE, "yard %s: %zu verification key(s), issuer %s",
 	    APP_VERSION, auth_keyset_count(app.keys), app.cfg.ews_issuer);
@@ -259,5 +272,6 @@ kore_worker_configure(void)
 	core_wait_routes();
 	api_signin_init();
 	api_agent_worker_init();
+	api_uploads_init();
 	core_redis_start(app.cfg.redis_url);
 }

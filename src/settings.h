@@ -22,6 +22,14 @@ struct app_settings {
 	char   *redis_url;
 	char   *package_dir;
 	int64_t package_max_bytes;
+	char   *upload_dir; /* "": YARD_PACKAGE_DIR/uploads (same device) */
+	int64_t upload_chunk_max; /* bytes of one tus PATCH */
+	int64_t upload_expire; /* seconds a partial upload lives */
+	int64_t upload_user_max; /* bytes of one user's partial uploads */
+	int64_t package_max_entries;
+	int64_t package_max_unpacked;
+	int64_t package_max_ratio;
+	char   *package_name_charset; /* of zip names not flagged UTF-8 */
 	char   *ews_issuer;
 	char   *ews_audience;
 	char   *ews_public_key_file; /* comma-separated list */

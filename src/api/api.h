@@ -208,6 +208,14 @@ int api_task_logs(struct http_request *);
 int api_tasks(struct http_request *);
 int api_task(struct http_request *);
 int api_ui_page(struct http_request *);
-int api_ui_static(struct http_request *);
+/* Uploads (uploads.c) and packages (packages.c). */
+void api_uploads_prepare(void); /* parent: directories, body limit */
+void api_uploads_init(void); /* worker start */
+int  api_uploads(struct http_request *);
+int  api_upload(struct http_request *);
+int  api_packages(struct http_request *);
+int  api_package(struct http_request *);
+int  api_agent_package(struct http_request *);
+int  api_ui_static(struct http_request *);
 
 #endif /* API_H */

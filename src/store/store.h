@@ -502,4 +502,97 @@ enum store_step store_enrollment_create(struct store_q *, struct http_request *,
     const char *token_sha256_hex, int64_t actor, const char *actor_sub,
     const char *remote);
 
+/*
+ * Uploads (uploads.c): tus uploads in progress and their verdicts.  An
+ * upload belongs to the user who created it; every statement about one
+ * also says whether the caller may still upload for its target (a token
+ * with the packages:upload scope, or manage on the target; admins).
+ */
+struct store_upload_new {
+	int	    scope; /* the token carries packages:upload */
+	int64_t	    task; /* 0: none */
+	int64_t	    node; /* 0: none */
+	int64_t	    length;
+	const char *name, *version, *notes, *filename;
+	const char *sub;
+	int64_t	    expire; /* seconds */
+	int64_t	    user_max; /* bytes of partial uploads per user */
+};
+/* One row: 0 the target exists (t/f), 1 the caller's level on it, 2 the
+ * target is visible (t/f), 3 bytes of the caller's partial uploads, 4 the
+ * new upload's id or NULL when it was not created, 5 its expiry (epoch
+ * seconds). */
+enum store_step store_upload_create(struct store_q *, struct http_request *,
+    const struct auth_principal *, const struct store_upload_new *);
+/* The caller's upload: one row (0 offset, 1 length, 2 state, 3 allowed
+ * t/f, 4 expiry epoch, 5 the upload as json text); none when it is not
+ * the caller's. */
+enum store_step store_upload_get(struct store_q *, struct http_request *,
+    const struct auth_principal *, int scope, const char *id);
+/* Hold the caller's upload for an append at offset: one row (0 offset,
+ * 1 length, 2 SHA-256 state as hex or NULL, 3 state, 4 allowed t/f,
+ * 5 held now t/f, 6 held by another append t/f, 7 expired t/f); none when
+ * it is not the caller's. */
+enum store_step store_upload_hold(struct store_q *, struct http_request *,
+    const struct auth_principal *, int scope, const char *id, int64_t offset);
+/* After an append: the new offset and SHA-256 state (hex), released;
+ * complete: the state becomes checking.  One row (expiry epoch) when the
+ * upload was still held at from. */
+enum store_step store_upload_commit(struct store_q *, struct http_request *,
+    const char *id, int64_t from, int64_t to, const char *sha_hex, int complete,
+    int64_t expire);
+/* Release a hold without appending (a bad checksum, a write error). */
+enum store_step store_upload_release(struct store_q *, struct http_request *,
+    const char *id);
+/* Terminate the caller's upload (not while it is being checked): one row
+ * (0 state before) when it was deleted. */
+enum store_step store_upload_delete(struct store_q *, struct http_request *,
+    const struct auth_principal *, const char *id);
+
+/* A check's outcome, recorded by a background statement. */
+struct store_upload_verdict {
+	const char *id;
+	int	    ok;
+	const char *sha256; /* ok */
+	int64_t	    entries; /* ok */
+	const char *manifest; /* ok: json text */
+	const char *reason, *entry, *message; /* !ok; entry may be NULL */
+	int64_t	    expire; /* seconds the row stays readable */
+};
+/* done(ok, package id or 0, arg) is called once, later; 0: not sent. */
+int store_upload_verdict(const struct store_upload_verdict *, void *arg,
+    void (*done)(int ok, int64_t package, void *arg));
+/* Which of ids (a JSON array text of UUIDs) are uploads receiving or
+ * being checked: done(ok, live ids as a json array text, arg); 0: not
+ * sent (one at a time). */
+int store_uploads_live(const char *ids, void *arg,
+    void (*done)(int ok, const char *live, void *arg));
+/* The expiry duty, once per cluster every every_ms (partial uploads past
+ * their expiry, and verdicts kept that long, are deleted; a check that
+ * never finished is rejected), for the core's duty runner. */
+struct store_duty;
+struct store_duty *store_upload_duty(uint64_t every_ms, int64_t expire);
+
+/*
+ * Packages (packages.c).  A package is visible to admins, its uploader,
+ * and whoever may view its target task or node.
+ */
+struct store_package_filter {
+	int64_t	    cursor;
+	int64_t	    limit;
+	const char *q; /* "" or a substring of the name */
+	int64_t	    task, node; /* 0 or only this target */
+};
+/* Rows of (json text, id), one row past limit meaning more. */
+enum store_step store_packages_list(struct store_q *, struct http_request *,
+    const struct auth_principal *, const struct store_package_filter *);
+/* The package with its manifest: one row of json text; none when the
+ * caller may not see it. */
+enum store_step store_package_get(struct store_q *, struct http_request *,
+    const struct auth_principal *, int64_t id);
+/* For an agent: one row (size) when the package exists and a command of
+ * node that is not finished has payload.package_sha256 equal to it. */
+enum store_step store_package_for_node(struct store_q *, struct http_request *,
+    int64_t node, const char *sha256);
+
 #endif /* STORE_H */

@@ -83,6 +83,14 @@ test_settings_defaults(void **state)
 	assert_int_equal(s.auto_provision, 1);
 	assert_int_equal(s.ews_clock_skew, 60);
 	assert_int_equal(s.package_max_bytes, 1073741824);
+	assert_null(s.upload_dir);
+	assert_int_equal(s.upload_chunk_max, 8 << 20);
+	assert_int_equal(s.upload_expire, 86400);
+	assert_true(s.upload_user_max == INT64_C(20) << 30);
+	assert_int_equal(s.package_max_entries, 100000);
+	assert_true(s.package_max_unpacked == INT64_C(8) << 30);
+	assert_int_equal(s.package_max_ratio, 200);
+	assert_string_equal(s.package_name_charset, "GBK");
 	assert_null(s.ews_jwks_url);
 	assert_null(s.smtp_url);
 	app_settings_cleanup(&s);
