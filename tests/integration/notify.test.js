@@ -299,6 +299,58 @@ test('the inbox API: own items newest first, unread count, mark read, read all',
   assert.strictEqual(r.status, 401);
 });
 
+test('a delivery left in sending by a dead instance is queued again and delivered', async () => {
+  const key = 'test.stuck.' + crypto.randomBytes(4).toString('hex');
+  s.sql(`INSERT INTO outbox (channel, kind, idem_key, payload, state, attempts, claimed_by, claimed_at)
+    VALUES ('callback', 'package.uploaded', '${key}', '{"id":"${key}","package_id":${ids.p1}}', 'sending', 1,
+    '127.0.0.1:1/1', now() - interval '1 hour')`);
+  await waitFor(() => recv.byKey(key).length === 1, 15000, 'the stuck callback delivered');
+  await waitFor(() => outbox(`idem_key = '${key}' AND state = 'sent'`).length === 1, 5000, 'marked sent');
+  const [r] = outbox(`idem_key = '${key}'`);
+  assert.strictEqual(r.attempts, 2);
+  assert.match(r.last_error, /interrupted: 127\.0\.0\.1:1\/1 did not report/);
+});
+
+test('implicit TLS (smtps://) delivers; smtp:// without STARTTLS refuses to send; no callback URL: skipped', async () => {
+  const { SMTPServer } = require('smtp-server');
+  // A server that offers no STARTTLS: Yard must not send in clear.
+  let cleartext = 0;
+  const bare = new SMTPServer({ disabledCommands: ['STARTTLS', 'AUTH'], authOptional: true,
+    onData(stream, session, cb) { cleartext++; stream.resume(); stream.on('end', () => cb()); } });
+  const barePort = await freePort();
+  await new Promise((r) => bare.listen(barePort, '127.0.0.1', r));
+  const common = { YARD_SMTP_FROM: 'yard-mailer@dev.test', YARD_SMTP_CA_FILE: mail.certFile,
+    YARD_SMTP_USER: 'yard-mailer', YARD_SMTP_PASSWORD_FILE: path.join(dir, 'smtp-password'),
+    YARD_OUTBOX_RETRY_BASE: '1', YARD_OUTBOX_MAX_ATTEMPTS: '2' };
+  const [tls, clear] = await Promise.all([
+    startStack({ pgPort: s.pgPort, env: Object.assign({ YARD_SMTP_URL: `smtps://127.0.0.1:${mail.tlsPort}` }, common) }),
+    startStack({ pgPort: s.pgPort, env: Object.assign({ YARD_SMTP_URL: `smtp://127.0.0.1:${barePort}` }, common) }),
+  ]);
+  try {
+    for (const st of [tls, clear]) {
+      st.sql(`INSERT INTO users (sub, email, lang, admin) VALUES ('nt-admin2', 'admin2@dev.test', 'en', true)`);
+      st.sql(`INSERT INTO packages (sha256, name, size, entries, manifest) VALUES
+        ('${crypto.randomBytes(32).toString('hex')}', 'no-target', 1, 1, '[]')`);
+    }
+    await waitFor(() => mail.list().some((m) => m.to[0] === 'admin2@dev.test'), 15000, 'the smtps mail');
+    const m = mail.list().find((x) => x.to[0] === 'admin2@dev.test');
+    assert.strictEqual(m.implicit_tls, true);
+    assert.strictEqual(m.secure, true);
+    assert.strictEqual(parseMail(mail.raw(m.id)).subject, '[Yard] New update package: no-target');
+    await waitFor(() => tls.sql(`SELECT state FROM outbox WHERE channel = 'callback'`) === 'skipped', 10000,
+      'the callback skipped');
+    assert.match(tls.sql(`SELECT last_error FROM outbox WHERE channel = 'callback'`), /YARD_EWS_NOTIFY_URL/);
+    await waitFor(() => clear.sql(`SELECT state FROM outbox WHERE channel = 'mail'`) === 'failed', 15000,
+      'the cleartext mail failed');
+    assert.match(clear.sql(`SELECT last_error FROM outbox WHERE channel = 'mail'`), /STARTTLS|TLS/i);
+    assert.strictEqual(cleartext, 0, 'nothing sent in clear');
+  } finally {
+    await tls.stop();
+    await clear.stop();
+    await new Promise((r) => bare.close(r));
+  }
+});
+
 test('no worker died', () => {
   assert.deepStrictEqual(s.deaths(), []);
 });
