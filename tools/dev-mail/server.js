@@ -4,7 +4,7 @@
 //
 //   node tools/dev-mail/server.js --dir var/dev-mail \
 //     [--port 2587] [--tls-port 2465] [--http-port 8025] \
-//     [--user yard --password secret]
+//     [--user yard (--password secret | --password-file FILE)]
 //
 // Two listeners: one that requires STARTTLS (what smtp://host:587 is) and
 // one with implicit TLS (smtps://host:465).  Mail is refused on a
@@ -153,7 +153,8 @@ if (require.main === module) {
     tlsPort: Number(arg('tls-port', 2465)),
     httpPort: Number(arg('http-port', 8025)),
     user: arg('user', null),
-    password: arg('password', null),
+    password: arg('password-file', null) ? fs.readFileSync(arg('password-file'), 'utf8').trim()
+      : arg('password', null),
   }).then((c) => {
     console.log(`dev-mail: smtp://127.0.0.1:${c.port} (STARTTLS required), smtps://127.0.0.1:${c.tlsPort},` +
       ` http://127.0.0.1:${c.httpPort}/ ; CA file ${c.certFile}`);
