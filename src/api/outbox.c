@@ -286,7 +286,9 @@ ob_base64(struct ob_buf *b, const unsigned char *in, size_t n)
 	}
 }
 
-/* An RFC 2047 encoded-word sequence, split on UTF-8 boundaries. */
+/* An RFC 2047 encoded-word sequence, split on UTF-8 boundaries: at most
+ * 42 bytes a word (56 base64 characters, 68 with the markers), so that
+ * "Subject: " and the first word fit a 78-character line. */
 static void
 ob_header_words(struct ob_buf *b, const char *s)
 {
@@ -296,7 +298,7 @@ ob_header_words(struct ob_buf *b, const char *s)
 
 	n = strlen(s);
 	for (i = 0; i < n; i += k) {
-		k = n - i < 45 ? n - i : 45;
+		k = n - i < 42 ? n - i : 42;
 		while (k > 1 && i + k < n &&
 		    ((unsigned char)s[i + k] & 0xc0) == 0x80)
 			k--;

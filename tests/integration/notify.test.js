@@ -215,7 +215,8 @@ test('the callback arrives once, signed over the exact body, with its idempotenc
 
 test('a package for a node: its managers and admins; a refusing mail server is retried, then failed with its reply', async () => {
   mail.reject = (addr) => (addr === 'bounce@dev.test' ? 'mailbox bounce@dev.test is full' : null);
-  const p = pkg({ node: ids.n2 }, 'infra', '');
+  const longName = '基础设施计费系统更新包'.repeat(4) + '-infra';
+  const p = pkg({ node: ids.n2 }, longName, '');
   assert.deepStrictEqual(inboxSubs(p), ['nt-admin', 'nt-bounce']);
   await waitFor(() => outbox(`recipient = 'bounce@dev.test' AND state = 'failed'`).length === 1, 30000,
     'the bounce marked failed');
@@ -227,7 +228,19 @@ test('a package for a node: its managers and admins; a refusing mail server is r
     AND NOT ok AND error <> ''`)), 4, 'every attempt recorded');
   // The admin's mail went through regardless.
   await waitFor(() => mailsFor(p).length === 1, 10000, "the admin's mail");
-  assert.deepStrictEqual(mailsFor(p)[0].meta.to, ['admin@dev.test']);
+  const [adm] = mailsFor(p);
+  assert.deepStrictEqual(adm.meta.to, ['admin@dev.test']);
+  // A long UTF-8 subject: several encoded-words, each whole characters,
+  // folded into lines of at most 78 characters.
+  assert.strictEqual(adm.mail.subject, `[Yard] 新的更新包：${longName}`);
+  const raw = mail.raw(adm.meta.id);
+  const head = raw.slice(0, raw.indexOf('\r\n\r\n'));
+  const words = [...head.matchAll(/=\?UTF-8\?B\?([^?]*)\?=/g)];
+  assert.ok(words.length >= 3, `${words.length} encoded-words`);
+  for (const w of words)
+    assert.ok(!Buffer.from(w[1], 'base64').toString('utf8').includes('\ufffd'), 'no split character');
+  for (const line of head.split('\r\n'))
+    assert.ok(line.length <= 78, `header line of ${line.length}: ${line}`);
   mail.reject = null;
 });
 
