@@ -206,6 +206,7 @@ int api_notifications(struct http_request *);
 int api_notifications_unread(struct http_request *);
 int api_notification_read(struct http_request *);
 int api_notifications_read_all(struct http_request *);
+int api_notifications_deliveries(struct http_request *);
 int api_enrollments(struct http_request *);
 int api_commands(struct http_request *);
 int api_command(struct http_request *);

@@ -4,6 +4,7 @@
  * The inbox: a signed-in user's own notifications (src/store/
  * notifications.c), their unread count and read marks.  Nobody sees or
  * marks another user's items: every statement is keyed by the caller.
+ * Admins also list the deliveries (the outbox) with their errors.
  */
 
 #include <stdint.h>
@@ -56,6 +57,17 @@ static int all_mark(struct http_request *);
 static struct http_state all_states[] = {
 	KORE_HTTP_STATE(all_begin),
 	KORE_HTTP_STATE(all_mark),
+};
+
+/* GET /api/v1/notifications/deliveries?state=&cursor=&limit= (admins) */
+enum deliv_state { DELIV_BEGIN = 0, DELIV_LIST };
+
+static int deliv_begin(struct http_request *);
+static int deliv_list(struct http_request *);
+
+static struct http_state deliv_states[] = {
+	KORE_HTTP_STATE(deliv_begin),
+	KORE_HTTP_STATE(deliv_list),
 };
 
 int
@@ -188,4 +200,47 @@ all_mark(struct http_request *req)
 	if (s != API_GO)
 		return (api_state(s));
 	return (API_FIN(api_reply_row(req, c, 200)));
+}
+
+int
+api_notifications_deliveries(struct http_request *req)
+{
+	if (req->method != HTTP_METHOD_GET)
+		return (api_error(req, 405, "method_not_allowed", NULL, NULL));
+	return (http_state_run(deliv_states, API_NSTATES(deliv_states), req));
+}
+
+static int
+deliv_begin(struct http_request *req)
+{
+	return (api_state_begin(req, API_NEED_ADMIN, DELIV_LIST));
+}
+
+static int
+deliv_list(struct http_request *req)
+{
+	static const char *states[] = { "", "queued", "sending", "sent",
+		"failed", "skipped" };
+	struct api_ctx	  *c = api_ctx_get(req);
+	enum api_step	   s;
+	int64_t		   limit, cursor;
+	char		   st[16];
+	size_t		   i;
+
+	if (!api_qs_page(req, &limit, &cursor) ||
+	    !api_qs_str(req, "state", 10, st, sizeof(st)))
+		return (HTTP_STATE_COMPLETE);
+	for (i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+		if (strcmp(st, states[i]) == 0)
+			break;
+	}
+	if (i == sizeof(states) / sizeof(states[0]))
+		return (API_FIN(api_error(req, 400, "bad_request",
+		    "state: queued, sending, sent, failed or skipped",
+		    "state")));
+	s = api_store(req, c,
+	    store_deliveries_list(c->q, req, cursor, limit, st), NULL);
+	if (s != API_GO)
+		return (api_state(s));
+	return (API_FIN(api_reply_list(req, c, limit)));
 }

@@ -28,6 +28,14 @@ static const char *sql_read_all =
     " WHERE user_id = $1::bigint AND read_at IS NULL RETURNING id)"
     " SELECT json_build_object('marked', count(*))::text FROM u";
 
+/* Deliveries for admins: the outbox, newest first. */
+static const char *sql_deliveries =
+    "SELECT row_to_json(x)::text, x.id FROM (SELECT id, channel, kind,"
+    " idem_key, recipient, state, attempts, next_at, last_error,"
+    " created_at, sent_at FROM outbox"
+    " WHERE ($1::bigint = 0 OR id < $1::bigint) AND ($3 = '' OR state = $3)"
+    " ORDER BY id DESC LIMIT $2::bigint + 1) x";
+
 enum store_step
 store_notifications_list(struct store_q *q, struct http_request *req,
     int64_t user, int64_t cursor, int64_t limit)
@@ -73,4 +81,17 @@ store_notifications_read_all(struct store_q *q, struct http_request *req,
 
 	vals[0] = STORE_NUM(u, user);
 	return (store_run(q, req, sql_read_all, 1, vals));
+}
+
+enum store_step
+store_deliveries_list(struct store_q *q, struct http_request *req,
+    int64_t cursor, int64_t limit, const char *state)
+{
+	const char *vals[3];
+	char	    c[24], l[24];
+
+	vals[0] = STORE_NUM(c, cursor);
+	vals[1] = STORE_NUM(l, limit);
+	vals[2] = state;
+	return (store_run(q, req, sql_deliveries, 3, vals));
 }

@@ -462,6 +462,11 @@ enum store_step store_notification_read(struct store_q *, struct http_request *,
 /* Mark all read: one row, {"marked":n} as json text. */
 enum store_step store_notifications_read_all(struct store_q *,
     struct http_request *, int64_t user);
+/* The outbox for admins (the caller checks), newest first, ids before
+ * cursor, state "" or one state: rows of (json text, id), one row past
+ * limit meaning more. */
+enum store_step store_deliveries_list(struct store_q *, struct http_request *,
+    int64_t cursor, int64_t limit, const char *state);
 
 /*
  * Users and sign-in (users.c).  Writes are admin actions (the caller

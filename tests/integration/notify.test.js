@@ -364,6 +364,24 @@ test('implicit TLS (smtps://) delivers; smtp:// without STARTTLS refuses to send
   }
 });
 
+test('admins see the deliveries and why they failed; others may not', async () => {
+  let r = await s.api('GET', '/api/v1/notifications/deliveries?state=failed', { token: s.adminToken('nt-ops') });
+  assert.strictEqual(r.status, 200, r.text);
+  const bounce = r.json.items.find((d) => d.recipient === 'bounce@dev.test');
+  assert.ok(bounce, 'the failed mail listed');
+  assert.strictEqual(bounce.channel, 'mail');
+  assert.strictEqual(bounce.state, 'failed');
+  assert.match(bounce.last_error, /mailbox bounce@dev\.test is full/);
+  assert.ok(r.json.items.every((d) => d.state === 'failed'));
+  r = await s.api('GET', '/api/v1/notifications/deliveries?limit=1', { token: s.adminToken('nt-ops') });
+  assert.strictEqual(r.json.items.length, 1);
+  assert.ok(r.json.next);
+  r = await s.api('GET', '/api/v1/notifications/deliveries?state=bogus', { token: s.adminToken('nt-ops') });
+  assert.strictEqual(r.status, 400);
+  r = await s.api('GET', '/api/v1/notifications/deliveries', { token: tokenOf('nt-mgr-zh') });
+  assert.strictEqual(r.status, 403);
+});
+
 test('no worker died', () => {
   assert.deepStrictEqual(s.deaths(), []);
 });
