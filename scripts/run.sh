@@ -5,7 +5,9 @@
 # an existing store instead, and no local one is started.  A YARD_EWS_ISSUER
 # other than dev-ews means a real EWS: no development EWS is started (set
 # its keys, origins and login URL too, see docs/configuration.md).
-# YARD_VAR_DIR moves the state directory (default var/).
+# YARD_VAR_DIR moves the state directory (default var/).  Without
+# YARD_SMTP_URL, mail goes to the development mail catcher (tools/dev-mail,
+# listed at http://127.0.0.1:8025/).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -53,6 +55,23 @@ if [ -n "$dev_ews" ]; then
 	pids="$pids $!"
 	# The server's default key file is the development EWS's.
 	export YARD_EWS_PUBLIC_KEY_FILE="${YARD_EWS_PUBLIC_KEY_FILE:-$var/dev-ews/public.pem}"
+fi
+
+if [ -z "${YARD_SMTP_URL:-}" ]; then
+	mkdir -p "$var/dev-mail"
+	[ -f "$var/dev-mail/password" ] ||
+	    (umask 077; od -An -tx1 -N16 /dev/urandom | tr -d ' \n' \
+	    >"$var/dev-mail/password")
+	node tools/dev-mail/server.js --dir "$var/dev-mail" --user yard \
+	    --password-file "$var/dev-mail/password" \
+	    >"$var/dev-mail.log" 2>&1 &
+	pids="$pids $!"
+	wait_http "http://127.0.0.1:8025/mails" 10 ||
+	    { tail -n 20 "$var/dev-mail.log" >&2; exit 1; }
+	export YARD_SMTP_URL=smtp://127.0.0.1:2587 YARD_SMTP_USER=yard
+	export YARD_SMTP_PASSWORD_FILE="$var/dev-mail/password"
+	export YARD_SMTP_FROM="Yard <yard@dev.localhost>"
+	export YARD_SMTP_CA_FILE="$var/dev-mail/cert.pem"
 fi
 
 YARD_RUN_DIR=$var/run scripts/yard-server >"$var/yard.log" 2>&1 &

@@ -227,6 +227,8 @@ kore_parent_configure(int argc, char **argv)
 	app_load_keys();
 	app_load_origins();
 	api_ui_load();
+	/* The outbox's secrets (SMTP password, callback HMAC key). */
+	api_outbox_load();
 
 	snprintf(dir, sizeof(dir), "%s/src/store/migrations", app.cfg.home);
 	if (!store_db_migrate(app.cfg.pg_dsn, dir, (int)app.cfg.pg_start_wait,
@@ -273,5 +275,7 @@ kore_worker_configure(void)
 	api_signin_init();
 	api_agent_worker_init();
 	api_uploads_init();
+	/* Worker 1: the outbox duty, next to the other cluster duties. */
+	api_outbox_worker_init();
 	core_redis_start(app.cfg.redis_url);
 }

@@ -47,6 +47,13 @@ struct app_settings {
 	char   *smtp_user;
 	char   *smtp_password_file;
 	char   *smtp_from;
+	char   *smtp_ca_file; /* CA bundle for the mail server; system's */
+	char   *ews_notify_secret_file; /* HMAC key of the EWS callback */
+	int64_t outbox_batch; /* deliveries claimed per run */
+	int64_t outbox_retry_base; /* seconds: first back-off, doubled */
+	int64_t outbox_retry_max; /* seconds: longest back-off */
+	int64_t outbox_max_attempts; /* then a delivery is failed */
+	int64_t outbox_stuck_after; /* seconds: a claim left unreported */
 	char   *apollo_url;
 	char   *theme_css;
 	int64_t workers;

@@ -180,6 +180,12 @@ void api_agent_worker_init(void);
  * after a revocation, and end its parked poll. */
 void api_nodes_changed(int64_t);
 
+/* The outbox's sender (outbox.c): read its secrets (parent, at start-up;
+ * fatal when a configured one is missing), and register the outbox duty
+ * (worker 1). */
+void api_outbox_load(void);
+void api_outbox_worker_init(void);
+
 /* UI: load pages and assets at start-up (parent). */
 void api_ui_load(void);
 
@@ -196,6 +202,11 @@ int api_audit(struct http_request *);
 int api_nodes(struct http_request *);
 int api_node(struct http_request *);
 int api_metrics(struct http_request *);
+int api_notifications(struct http_request *);
+int api_notifications_unread(struct http_request *);
+int api_notification_read(struct http_request *);
+int api_notifications_read_all(struct http_request *);
+int api_notifications_deliveries(struct http_request *);
 int api_enrollments(struct http_request *);
 int api_commands(struct http_request *);
 int api_command(struct http_request *);

@@ -165,6 +165,8 @@ leader_result(PGresult *res, uint64_t now)
 		return;
 	}
 	d->next = now + d->every_ms;
+	if (d->done != NULL)
+		d->done(d, res);
 }
 
 static void

@@ -379,14 +379,18 @@ int store_heartbeat_flush(const struct store_hb_row *, size_t n, void *arg,
  */
 enum store_duty_kind { STORE_DUTY_LEADER = 0, STORE_DUTY_EACH };
 
-#define STORE_DUTY_VALS 8
+#define STORE_DUTY_VALS 12
 
+struct pg_result;
 struct store_duty {
 	const char	    *name;
 	enum store_duty_kind kind;
 	uint64_t	     every_ms;
 	const char	    *sql;
 	int (*prepare)(struct store_duty *, const char **vals, char buf[][32]);
+	/* Optional: the statement's result when it succeeded (a claim's
+	 * rows, say); borrowed for the call. */
+	void (*done)(struct store_duty *, struct pg_result *);
 	/* Internal. */
 	int	 leader; /* holds the lock (STORE_DUTY_LEADER) */
 	uint64_t next; /* kore_time_ms() of the next run */
@@ -401,6 +405,68 @@ struct store_duty {
  * minutes on each instance, never two at once.
  */
 void store_duties_register(void (*add)(struct store_duty *));
+
+/*
+ * The outbox (outbox.c): deliveries of notifications (e-mail, the EWS
+ * callback) queued by the packages trigger (010_notifications.sql) and
+ * sent by one leader among the instances.  Worker 1 registers the duty;
+ * each run records the last batch's results, claims the due rows and
+ * hands them to deliver() (borrowed for the call; 1: delivery started and
+ * store_outbox_delivered() follows, once; 0: not started, recorded as a
+ * failed attempt).  One batch at a time.
+ */
+struct store_outbox_config {
+	int	mail; /* SMTP configured */
+	int	callback; /* YARD_EWS_NOTIFY_URL configured */
+	int64_t batch; /* rows claimed at most per run */
+	int64_t stuck_after; /* seconds before a sending row is queued again */
+	int64_t retry_base; /* seconds: the first back-off, doubled each time */
+	int64_t retry_max; /* seconds: the longest back-off */
+	int64_t max_attempts; /* then failed */
+};
+struct store_outbox_item {
+	int64_t	    id;
+	int64_t	    attempt; /* 1 for the first */
+	const char *channel; /* "mail" or "callback" */
+	const char *kind; /* "package.uploaded" */
+	const char *key; /* idempotency key */
+	const char *recipient; /* e-mail address (mail) */
+	const char *lang; /* "zh-CN" or "en" */
+	const char *payload; /* JSON object text */
+};
+struct store_outbox_result {
+	int64_t	    id;
+	int64_t	    attempt;
+	int	    ok;
+	const char *error; /* why it failed (valid UTF-8), or NULL */
+};
+void store_outbox_register(void (*add)(struct store_duty *),
+    const struct store_outbox_config *,
+    int (*deliver)(const struct store_outbox_item *, size_t));
+/* The batch's results (borrowed), recorded by the next run. */
+void store_outbox_delivered(const struct store_outbox_result *, size_t);
+
+/*
+ * The inbox (notifications.c): the caller's own items.  The list is
+ * newest first: rows of (json text, id), ids before cursor (0: from the
+ * newest), one row past limit meaning more.
+ */
+enum store_step store_notifications_list(struct store_q *,
+    struct http_request *, int64_t user, int64_t cursor, int64_t limit);
+/* One row: {"unread":n} as json text. */
+enum store_step store_notifications_unread(struct store_q *,
+    struct http_request *, int64_t user);
+/* Mark one read: one row (its id) when it is the user's, none otherwise. */
+enum store_step store_notification_read(struct store_q *, struct http_request *,
+    int64_t user, int64_t id);
+/* Mark all read: one row, {"marked":n} as json text. */
+enum store_step store_notifications_read_all(struct store_q *,
+    struct http_request *, int64_t user);
+/* The outbox for admins (the caller checks), newest first, ids before
+ * cursor, state "" or one state: rows of (json text, id), one row past
+ * limit meaning more. */
+enum store_step store_deliveries_list(struct store_q *, struct http_request *,
+    int64_t cursor, int64_t limit, const char *state);
 
 /*
  * Users and sign-in (users.c).  Writes are admin actions (the caller

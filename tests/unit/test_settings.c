@@ -183,6 +183,44 @@ test_settings_bad_values(void **state)
 	load_err(NULL, "YARD_EWS_ISSUER: control character");
 }
 
+/* The notification outbox's settings: defaults, and bounds that keep a
+ * bad value from making retries spin or never happen. */
+static void
+test_settings_outbox(void **state)
+{
+	struct app_settings s;
+
+	load_ok(&s, NULL);
+	assert_null(s.smtp_ca_file);
+	assert_null(s.ews_notify_secret_file);
+	assert_int_equal(s.outbox_batch, 10);
+	assert_int_equal(s.outbox_retry_base, 30);
+	assert_int_equal(s.outbox_retry_max, 3600);
+	assert_int_equal(s.outbox_max_attempts, 10);
+	assert_int_equal(s.outbox_stuck_after, 600);
+	app_settings_cleanup(&s);
+
+	env_set("YARD_SMTP_CA_FILE", "/etc/ssl/mail-ca.pem");
+	env_set("YARD_OUTBOX_RETRY_BASE", "1");
+	load_ok(&s, NULL);
+	assert_string_equal(s.smtp_ca_file, "/etc/ssl/mail-ca.pem");
+	assert_int_equal(s.outbox_retry_base, 1);
+	app_settings_cleanup(&s);
+
+	env_count = 0;
+	env_set("YARD_OUTBOX_RETRY_BASE", "0");
+	load_err(NULL, "YARD_OUTBOX_RETRY_BASE: expected an integer from 1");
+	env_count = 0;
+	env_set("YARD_OUTBOX_MAX_ATTEMPTS", "0");
+	load_err(NULL, "YARD_OUTBOX_MAX_ATTEMPTS");
+	env_count = 0;
+	env_set("YARD_OUTBOX_STUCK_AFTER", "1");
+	load_err(NULL, "YARD_OUTBOX_STUCK_AFTER");
+	env_count = 0;
+	env_set("YARD_SMTP_URL", "http://mail.example");
+	load_err(NULL, "YARD_SMTP_URL: expected smtp:// or smtps://");
+}
+
 static void
 test_settings_origins_and_hostport(void **state)
 {
@@ -224,6 +262,7 @@ main(void)
 		cmocka_unit_test_setup(test_settings_bad_values, setup),
 		cmocka_unit_test_setup(test_settings_origins_and_hostport,
 		    setup),
+		cmocka_unit_test_setup(test_settings_outbox, setup),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
