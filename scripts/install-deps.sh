@@ -38,7 +38,7 @@ fi
 
 # Browser tests drive Debian's chromium through playwright-core (npm).
 cd "$(dirname "$0")/.."
-if [ ! -d node_modules/playwright-core ]; then
+if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/tus-js-client ]; then
 	echo "install-deps: npm ci"
 	npm ci --no-audit --no-fund --loglevel=error
 fi
