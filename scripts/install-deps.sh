@@ -36,7 +36,8 @@ if [ -n "$missing" ]; then
 	esac
 fi
 
-# Browser tests drive Debian's chromium through playwright-core (npm).
+# Browser tests drive Debian's chromium through playwright-core (npm); the
+# development EWS's upload page serves tus-js-client (npm).
 cd "$(dirname "$0")/.."
 if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/tus-js-client ]; then
 	echo "install-deps: npm ci"
