@@ -110,7 +110,8 @@
 
 		try {
 			res = await Y.api("GET", "/packages" + Y.qs({ q: S.q,
-			    limit: PAGE, cursor: more ? S.next : "" }));
+			    order: "newest", limit: PAGE,
+			    cursor: more ? S.next : "" }));
 		} catch (err) {
 			if (seq !== S.seq)
 				return;
@@ -120,7 +121,6 @@
 		}
 		if (seq !== S.seq)
 			return;
-		/* The API lists oldest first; the page shows newest first. */
 		S.items = more ? S.items.concat(res.items || []) :
 		    (res.items || []);
 		S.next = res.next || null;
@@ -130,9 +130,7 @@
 
 	function render() {
 		var body = $("packages-body");
-		var rows = S.items.slice().sort(function (a, b) {
-			return b.id - a.id;
-		});
+		var rows = S.items;
 
 		Y.clear(body);
 		if (rows.length === 0) {
@@ -287,7 +285,8 @@
 		    fact("created_at", t("packages.col.at"),
 		    Y.formatTimeFull(p.created_at)),
 		    fact("sha256", "SHA-256", p.sha256)),
-		    p.notes ? el("div", { dataset: { fact: "notes" } },
+		    p.notes ? el("div", { class: "pkg-notes-block",
+		    dataset: { fact: "notes" } },
 		    el("div", { class: "facts__term",
 		    text: t("packages.fact.notes") }),
 		    el("p", { class: "pkg-notes", text: p.notes })) : null));
@@ -370,7 +369,8 @@
 		    dir: "1" } },
 		    el("div", { class: "pkg-tree__row" }, btn,
 		    el("span", { class: "pkg-tree__meta",
-		    text: t("packages.files.dir", { n: count(e.files),
+		    text: t(e.files === 1 ? "packages.files.dir1" :
+		    "packages.files.dir", { n: count(e.files),
 		    size: bytes(e.size) }) })), sub);
 	}
 

@@ -96,14 +96,22 @@ pkgs_list(struct http_request *req)
 	struct api_ctx		   *c = api_ctx_get(req);
 	struct store_package_filter f;
 	enum api_step		    s;
-	char			    q[256];
+	char			    q[256], order[16];
 
 	if (!api_qs_page(req, &f.limit, &f.cursor) ||
 	    !api_qs_str(req, "q", 200, q, sizeof(q)) ||
+	    !api_qs_str(req, "order", 10, order, sizeof(order)) ||
 	    !api_qs_int(req, "task", 1, INT64_MAX, 0, &f.task) ||
 	    !api_qs_int(req, "node", 1, INT64_MAX, 0, &f.node))
 		return (HTTP_STATE_COMPLETE);
 	f.q = q;
+	if (strcmp(order, "newest") == 0)
+		f.newest = 1;
+	else if (order[0] == '\0' || strcmp(order, "oldest") == 0)
+		f.newest = 0;
+	else
+		return (API_FIN(api_error(req, 400, "bad_request",
+		    "order: oldest or newest", "order")));
 	s = api_store(req, c, store_packages_list(c->q, req, &c->who, &f),
 	    NULL);
 	if (s != API_GO)

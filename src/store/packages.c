@@ -39,13 +39,15 @@
 static const char *sql_list =
     "SELECT row_to_json(x)::text, x.id FROM (SELECT " PKG_COLS
     " FROM packages p LEFT JOIN tasks t ON t.id = p.task_id"
-    " WHERE p.id > $1::bigint AND " PKG_VISIBLE
+    " WHERE CASE WHEN $8::boolean THEN $1::bigint = 0 OR p.id < $1::bigint"
+    "  ELSE p.id > $1::bigint END AND " PKG_VISIBLE
     " AND ($4 = '' OR strpos(lower(p.name), lower($4)) > 0"
     "  OR p.sha256 = lower($4))"
     " AND ($6::bigint = 0 OR p.task_id = $6::bigint)"
     " AND ($7::bigint = 0 OR p.node_id = $7::bigint"
     "  OR t.node_id = $7::bigint)"
-    " ORDER BY p.id LIMIT $5::bigint + 1) x";
+    " ORDER BY CASE WHEN $8::boolean THEN -p.id ELSE p.id END"
+    " LIMIT $5::bigint + 1) x";
 
 static const char *sql_get =
     "SELECT row_to_json(x)::text FROM (SELECT " PKG_COLS ","
@@ -151,7 +153,7 @@ store_packages_list(struct store_q *q, struct http_request *req,
     const struct auth_principal *who, const struct store_package_filter *f)
 {
 	char	    cur[24], uid[24], lim[24], task[24], node[24];
-	const char *vals[7];
+	const char *vals[8];
 
 	vals[0] = STORE_NUM(cur, f->cursor);
 	vals[1] = STORE_BOOL(who->admin);
@@ -160,7 +162,8 @@ store_packages_list(struct store_q *q, struct http_request *req,
 	vals[4] = STORE_NUM(lim, f->limit);
 	vals[5] = STORE_NUM(task, f->task);
 	vals[6] = STORE_NUM(node, f->node);
-	return (store_run(q, req, sql_list, 7, vals));
+	vals[7] = STORE_BOOL(f->newest);
+	return (store_run(q, req, sql_list, 8, vals));
 }
 
 enum store_step

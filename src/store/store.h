@@ -582,6 +582,7 @@ struct store_package_filter {
 	int64_t	    limit;
 	const char *q; /* "" or a substring of the name */
 	int64_t	    task, node; /* 0 or only this target */
+	int	    newest; /* newest first (cursor: ids below it) */
 };
 /* Rows of (json text, id), one row past limit meaning more. */
 enum store_step store_packages_list(struct store_q *, struct http_request *,

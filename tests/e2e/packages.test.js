@@ -185,11 +185,11 @@ test('a viewer sees the package without Attach; the deep link opens it', async (
     assert.match(await f.locator('#diff-basis').innerText(), /Compared with the previous package for this task/);
   });
   // The notification's deep link, at the top level with a fragment token.
-  const ctx = await b.newContext({ viewport: { width: 1000, height: 800 } });
+  const ctx = await b.newContext({ viewport: { width: 800, height: 800 } });
   try {
     const page = await ctx.newPage();
     const tok = await mint('u-viewer');
-    await page.goto(`${s.yard.url}/ui/packages/${pkgId}?lang=en#access_token=${tok}`);
+    await page.goto(`${s.yard.url}/ui/packages/${pkgId}?lang=en&theme=dark#access_token=${tok}`);
     await page.locator(`#package-detail[data-package-id="${pkgId}"][data-state=ready]`).waitFor({ timeout: 15000 });
     assert.strictEqual(new URL(page.url()).hash, '');
     await page.screenshot({ path: path.join(SHOTS, 'packages-deeplink.png'), fullPage: true });

@@ -88,6 +88,13 @@ test('the list and a package follow the target: view sees, others do not', async
   const p2 = await s.api('GET', `/api/v1/packages?limit=1&cursor=${p1.json.next}`, { token: admin });
   assert.notStrictEqual(p2.json.items[0].id, p1.json.items[0].id);
   assert.strictEqual((await s.api('GET', '/api/v1/packages?limit=0', { token: admin })).status, 400);
+  // Newest first, paged downwards.
+  const n1 = await s.api('GET', '/api/v1/packages?order=newest&limit=1', { token: admin });
+  assert.strictEqual(n1.json.items[0].name, 'billing');
+  const n2 = await s.api('GET', `/api/v1/packages?order=newest&limit=1&cursor=${n1.json.next}`, { token: admin });
+  assert.deepStrictEqual(n2.json.items.map((p) => p.name), ['portal']);
+  assert.strictEqual(n2.json.next, null);
+  assert.strictEqual((await s.api('GET', '/api/v1/packages?order=up', { token: admin })).status, 400);
 });
 
 test('agents fetch a package only while a command of their node names it', async () => {
