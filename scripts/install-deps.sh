@@ -36,9 +36,12 @@ if [ -n "$missing" ]; then
 	esac
 fi
 
-# Browser tests drive Debian's chromium through playwright-core (npm).
+# Browser tests drive Debian's chromium through playwright-core (npm); the
+# development EWS's upload page serves tus-js-client, and the development
+# mail catcher is smtp-server (npm).
 cd "$(dirname "$0")/.."
-if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/smtp-server ]; then
+if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/smtp-server ] ||
+    [ ! -d node_modules/tus-js-client ]; then
 	echo "install-deps: npm ci"
 	npm ci --no-audit --no-fund --loglevel=error
 fi

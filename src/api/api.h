@@ -226,6 +226,7 @@ int  api_uploads(struct http_request *);
 int  api_upload(struct http_request *);
 int  api_packages(struct http_request *);
 int  api_package(struct http_request *);
+int  api_package_page(struct http_request *); /* .../manifest, .../diff */
 int  api_agent_package(struct http_request *);
 int  api_ui_static(struct http_request *);
 

@@ -44,6 +44,21 @@ static struct http_state pkg_states[] = {
 	KORE_HTTP_STATE(pkg_get),
 };
 
+/* GET /api/v1/packages/ID/manifest and /api/v1/packages/ID/diff */
+enum pkgpage_state { PKGPAGE_BEGIN = 0, PKGPAGE_GET };
+static int		 pkgpage_begin(struct http_request *);
+static int		 pkgpage_get(struct http_request *);
+static struct http_state pkgpage_states[] = {
+	KORE_HTTP_STATE(pkgpage_begin),
+	KORE_HTTP_STATE(pkgpage_get),
+};
+
+/* Entries of a manifest or diff page: default and most. */
+#define PKGPAGE_LIMIT_DEFAULT 500
+#define PKGPAGE_LIMIT_MAX     2000
+
+static int pkgpage_id(struct http_request *, int64_t *, int *);
+
 /* GET /agent/v1/packages/SHA256 */
 enum fetch_state { FETCH_AUTH = 0, FETCH_ALLOWED };
 static int		 fetch_auth(struct http_request *);
@@ -81,14 +96,22 @@ pkgs_list(struct http_request *req)
 	struct api_ctx		   *c = api_ctx_get(req);
 	struct store_package_filter f;
 	enum api_step		    s;
-	char			    q[256];
+	char			    q[256], order[16];
 
 	if (!api_qs_page(req, &f.limit, &f.cursor) ||
 	    !api_qs_str(req, "q", 200, q, sizeof(q)) ||
+	    !api_qs_str(req, "order", 10, order, sizeof(order)) ||
 	    !api_qs_int(req, "task", 1, INT64_MAX, 0, &f.task) ||
 	    !api_qs_int(req, "node", 1, INT64_MAX, 0, &f.node))
 		return (HTTP_STATE_COMPLETE);
 	f.q = q;
+	if (strcmp(order, "newest") == 0)
+		f.newest = 1;
+	else if (order[0] == '\0' || strcmp(order, "oldest") == 0)
+		f.newest = 0;
+	else
+		return (API_FIN(api_error(req, 400, "bad_request",
+		    "order: oldest or newest", "order")));
 	s = api_store(req, c, store_packages_list(c->q, req, &c->who, &f),
 	    NULL);
 	if (s != API_GO)
@@ -124,6 +147,85 @@ pkg_get(struct http_request *req)
 	if (!api_path_id(req, "/api/v1/packages/", &id))
 		return (API_FIN(api_not_found(req)));
 	s = api_store(req, c, store_package_get(c->q, req, &c->who, id), NULL);
+	if (s != API_GO)
+		return (api_state(s));
+	return (API_FIN(api_reply_row(req, c, 200)));
+}
+
+/* "/api/v1/packages/ID/manifest" or ".../diff": the id, and 1 for diff. */
+static int
+pkgpage_id(struct http_request *req, int64_t *id, int *diff)
+{
+	const char *p = req->path + strlen("/api/v1/packages/");
+	char	   *end;
+	long long   n;
+
+	if (strncmp(req->path, "/api/v1/packages/", 17) != 0)
+		return (0);
+	errno = 0;
+	n = strtoll(p, &end, 10);
+	if (errno != 0 || end == p || n <= 0)
+		return (0);
+	if (strcmp(end, "/manifest") == 0)
+		*diff = 0;
+	else if (strcmp(end, "/diff") == 0)
+		*diff = 1;
+	else
+		return (0);
+	*id = n;
+	return (1);
+}
+
+int
+api_package_page(struct http_request *req)
+{
+	int64_t id;
+	int	diff;
+
+	if (!pkgpage_id(req, &id, &diff))
+		return (api_not_found(req));
+	if (req->method != HTTP_METHOD_GET)
+		return (api_error(req, 405, "method_not_allowed", NULL, NULL));
+	return (
+	    http_state_run(pkgpage_states, API_NSTATES(pkgpage_states), req));
+}
+
+static int
+pkgpage_begin(struct http_request *req)
+{
+	return (api_state_begin(req, 0, PKGPAGE_GET));
+}
+
+static int
+pkgpage_get(struct http_request *req)
+{
+	struct api_ctx		 *c = api_ctx_get(req);
+	struct store_package_page pg;
+	enum api_step		  s;
+	char			  path[1100], cursor[1100];
+	int			  diff;
+
+	memset(&pg, 0, sizeof(pg));
+	if (!pkgpage_id(req, &pg.id, &diff))
+		return (API_FIN(api_not_found(req)));
+	if (!api_qs_int(req, "limit", 1, PKGPAGE_LIMIT_MAX,
+		PKGPAGE_LIMIT_DEFAULT, &pg.limit) ||
+	    !api_qs_str(req, "cursor", 1030, cursor, sizeof(cursor)) ||
+	    !api_qs_str(req, "path", 1024, path, sizeof(path)) ||
+	    !api_qs_int(req, "against", 1, INT64_MAX, 0, &pg.against))
+		return (HTTP_STATE_COMPLETE);
+	/* A directory is named as in the manifest: no leading or trailing
+	 * "/" (the top is ""). */
+	while (strlen(path) > 0 && path[strlen(path) - 1] == '/')
+		path[strlen(path) - 1] = '\0';
+	pg.path = path[0] == '/' ? path + 1 : path;
+	pg.cursor = cursor;
+	if (diff)
+		s = api_store(req, c,
+		    store_package_diff(c->q, req, &c->who, &pg), NULL);
+	else
+		s = api_store(req, c,
+		    store_package_manifest(c->q, req, &c->who, &pg), NULL);
 	if (s != API_GO)
 		return (api_state(s));
 	return (API_FIN(api_reply_row(req, c, 200)));

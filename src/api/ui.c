@@ -292,7 +292,12 @@ api_ui_page(struct http_request *req)
 		return (api_error(req, 405, "method_not_allowed", NULL, NULL));
 	if (strlen(req->path) > 4 + 40 || strcmp(req->path + 4, "static") == 0)
 		goto missing;
-	snprintf(key, sizeof(key), "page:%s", req->path + 4);
+	/* /ui/packages/<id>: the packages page, which opens that package
+	 * (the deep link of notifications and e-mails). */
+	if (strncmp(req->path, "/ui/packages/", 13) == 0)
+		snprintf(key, sizeof(key), "page:packages");
+	else
+		snprintf(key, sizeof(key), "page:%s", req->path + 4);
 	if ((f = ui_find(key)) == NULL)
 		goto missing;
 	return (ui_send(req, f, 1));

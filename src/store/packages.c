@@ -22,23 +22,125 @@
 	"p.id, p.sha256, p.size, p.entries, p.name, p.version, p.notes," \
 	" p.filename, json_strip_nulls(json_build_object('task_id', p.task_id," \
 	" 'node_id', p.node_id)) AS target, p.uploaded_by, p.uploader_sub," \
-	" p.created_at"
+	" p.created_at, t.name AS task_name," \
+	" (SELECT n.name FROM nodes n WHERE n.id = coalesce(t.node_id," \
+	"  p.node_id)) AS node_name," \
+	" (SELECT u.name FROM users u WHERE u.id = p.uploaded_by)" \
+	"  AS uploader_name," \
+	" yard_level_name(CASE WHEN p.task_id IS NULL AND p.node_id IS NULL" \
+	"  THEN CASE WHEN $2::boolean THEN 3 ELSE 0 END" \
+	"  ELSE yard_level($3::bigint, $2::boolean, coalesce(t.node_id," \
+	"  p.node_id), p.task_id) END) AS level"
+
+/* Manifests of more entries than this are left out of the detail (read
+ * them by GET /packages/ID/manifest). */
+#define PKG_MANIFEST_INLINE "1000"
 
 static const char *sql_list =
     "SELECT row_to_json(x)::text, x.id FROM (SELECT " PKG_COLS
     " FROM packages p LEFT JOIN tasks t ON t.id = p.task_id"
-    " WHERE p.id > $1::bigint AND " PKG_VISIBLE
+    " WHERE CASE WHEN $8::boolean THEN $1::bigint = 0 OR p.id < $1::bigint"
+    "  ELSE p.id > $1::bigint END AND " PKG_VISIBLE
     " AND ($4 = '' OR strpos(lower(p.name), lower($4)) > 0"
     "  OR p.sha256 = lower($4))"
     " AND ($6::bigint = 0 OR p.task_id = $6::bigint)"
     " AND ($7::bigint = 0 OR p.node_id = $7::bigint"
     "  OR t.node_id = $7::bigint)"
-    " ORDER BY p.id LIMIT $5::bigint + 1) x";
+    " ORDER BY CASE WHEN $8::boolean THEN -p.id ELSE p.id END"
+    " LIMIT $5::bigint + 1) x";
 
 static const char *sql_get =
-    "SELECT row_to_json(x)::text FROM (SELECT " PKG_COLS ", p.manifest"
+    "SELECT row_to_json(x)::text FROM (SELECT " PKG_COLS ","
+    " CASE WHEN p.entries <= " PKG_MANIFEST_INLINE " THEN p.manifest END"
+    " AS manifest, p.entries > " PKG_MANIFEST_INLINE " AS manifest_omitted"
     " FROM packages p LEFT JOIN tasks t ON t.id = p.task_id"
     " WHERE p.id = $1::bigint AND " PKG_VISIBLE ") x";
+
+/*
+ * One directory of the manifest: $4 the directory ("" the top, else
+ * "a/b"), $5 the cursor (the key after which to go on: "d" or "f" and the
+ * name), $6 the limit.  Directories come first; each with its file count
+ * and bytes.  One row of json text; none when the package is not visible.
+ */
+static const char *sql_manifest =
+    "WITH pk AS (SELECT p.id, p.manifest FROM packages p"
+    "  LEFT JOIN tasks t ON t.id = p.task_id"
+    "  WHERE p.id = $1::bigint AND " PKG_VISIBLE "),"
+    " pre AS (SELECT CASE WHEN $4 = '' THEN '' ELSE $4 || '/' END AS v),"
+    " e AS (SELECT substr(m->>'path', length(pre.v) + 1) AS rest,"
+    "  (m->>'size')::bigint AS size, m->>'sha256' AS sha"
+    "  FROM pk, pre, jsonb_array_elements(pk.manifest) m"
+    "  WHERE left(m->>'path', length(pre.v)) = pre.v),"
+    " c AS (SELECT CASE WHEN strpos(rest, '/') > 0 THEN 'd' ELSE 'f' END"
+    "  || split_part(rest, '/', 1) AS k, count(*) AS files,"
+    "  sum(size) AS size, min(sha) AS sha FROM e GROUP BY 1),"
+    " pg AS (SELECT * FROM c WHERE k COLLATE \"C\" > $5"
+    "  ORDER BY k COLLATE \"C\" LIMIT $6::bigint + 1),"
+    " it AS (SELECT k, row_number() OVER (ORDER BY k COLLATE \"C\") AS n,"
+    "  CASE WHEN left(k, 1) = 'd' THEN json_build_object('name',"
+    "  substr(k, 2), 'dir', true, 'files', files, 'size', size)"
+    "  ELSE json_build_object('name', substr(k, 2), 'dir', false,"
+    "  'size', size, 'sha256', sha) END AS j FROM pg)"
+    " SELECT json_build_object('package_id', pk.id, 'path', $4,"
+    "  'dirs', (SELECT count(*) FROM c WHERE left(k, 1) = 'd'),"
+    "  'files', (SELECT count(*) FROM c WHERE left(k, 1) = 'f'),"
+    "  'items', coalesce((SELECT json_agg(j ORDER BY n) FROM it"
+    "  WHERE n <= $6::bigint), '[]'::json),"
+    "  'next', (SELECT k FROM it WHERE n = $6::bigint"
+    "  AND EXISTS (SELECT 1 FROM it i2 WHERE i2.n > $6::bigint)))::text"
+    " FROM pk";
+
+/*
+ * Files added, changed and removed from package $4 (0: the newest older
+ * visible package of the same task, else of the same node) to package $1;
+ * $5 the cursor (the last path seen), $6 the limit.  One row of json
+ * text; none when $1, or an explicit $4, is not visible.
+ */
+static const char *sql_diff =
+    "WITH pk AS (SELECT p.id, p.task_id, p.node_id, p.manifest"
+    "  FROM packages p LEFT JOIN tasks t ON t.id = p.task_id"
+    "  WHERE p.id = $1::bigint AND " PKG_VISIBLE "),"
+    " ag AS (SELECT p.id, p.name, p.version, p.created_at, p.manifest"
+    "  FROM packages p LEFT JOIN tasks t ON t.id = p.task_id, pk"
+    "  WHERE " PKG_VISIBLE " AND p.id <> pk.id AND CASE WHEN $4::bigint > 0"
+    "  THEN p.id = $4::bigint ELSE p.id < pk.id AND CASE"
+    "  WHEN pk.task_id IS NOT NULL THEN p.task_id = pk.task_id"
+    "  WHEN pk.node_id IS NOT NULL THEN p.task_id IS NULL"
+    "  AND p.node_id = pk.node_id ELSE false END END"
+    "  ORDER BY p.id DESC LIMIT 1),"
+    " n AS (SELECT m->>'path' AS path, (m->>'size')::bigint AS size,"
+    "  m->>'sha256' AS sha FROM pk, jsonb_array_elements(pk.manifest) m),"
+    " o AS (SELECT m->>'path' AS path, (m->>'size')::bigint AS size,"
+    "  m->>'sha256' AS sha FROM ag, jsonb_array_elements(ag.manifest) m),"
+    " d AS (SELECT coalesce(n.path, o.path) AS path,"
+    "  CASE WHEN o.path IS NULL THEN 'added' WHEN n.path IS NULL"
+    "  THEN 'removed' WHEN n.sha IS DISTINCT FROM o.sha OR n.size <> o.size"
+    "  THEN 'changed' ELSE 'same' END AS change, n.size, o.size AS old_size,"
+    "  n.sha, o.sha AS old_sha FROM n FULL JOIN o ON o.path = n.path"
+    "  WHERE EXISTS (SELECT 1 FROM ag)),"
+    " pg AS (SELECT * FROM d WHERE change <> 'same'"
+    "  AND path COLLATE \"C\" > $5 ORDER BY path COLLATE \"C\""
+    "  LIMIT $6::bigint + 1),"
+    " it AS (SELECT row_number() OVER (ORDER BY path COLLATE \"C\") AS n,"
+    "  path, json_strip_nulls(json_build_object('path', path, 'change',"
+    "  change, 'size', size, 'old_size', old_size, 'sha256', sha,"
+    "  'old_sha256', old_sha)) AS j FROM pg)"
+    " SELECT json_build_object('package_id', pk.id,"
+    "  'against', (SELECT json_build_object('id', ag.id, 'name', ag.name,"
+    "  'version', ag.version, 'created_at', ag.created_at) FROM ag),"
+    "  'basis', CASE WHEN $4::bigint > 0 THEN 'explicit' ELSE 'previous'"
+    "  END,"
+    "  'counts', CASE WHEN EXISTS (SELECT 1 FROM ag) THEN (SELECT"
+    "  json_build_object("
+    "  'added', count(*) FILTER (WHERE change = 'added'),"
+    "  'changed', count(*) FILTER (WHERE change = 'changed'),"
+    "  'removed', count(*) FILTER (WHERE change = 'removed'),"
+    "  'unchanged', count(*) FILTER (WHERE change = 'same')) FROM d) END,"
+    "  'items', coalesce((SELECT json_agg(j ORDER BY n) FROM it"
+    "  WHERE n <= $6::bigint), '[]'::json),"
+    "  'next', (SELECT path FROM it WHERE n = $6::bigint"
+    "  AND EXISTS (SELECT 1 FROM it i2 WHERE i2.n > $6::bigint)))::text"
+    " FROM pk WHERE $4::bigint = 0 OR EXISTS (SELECT 1 FROM ag)";
 
 static const char *sql_for_node =
     "SELECT p.size FROM packages p WHERE p.sha256 = $1"
@@ -51,7 +153,7 @@ store_packages_list(struct store_q *q, struct http_request *req,
     const struct auth_principal *who, const struct store_package_filter *f)
 {
 	char	    cur[24], uid[24], lim[24], task[24], node[24];
-	const char *vals[7];
+	const char *vals[8];
 
 	vals[0] = STORE_NUM(cur, f->cursor);
 	vals[1] = STORE_BOOL(who->admin);
@@ -60,7 +162,8 @@ store_packages_list(struct store_q *q, struct http_request *req,
 	vals[4] = STORE_NUM(lim, f->limit);
 	vals[5] = STORE_NUM(task, f->task);
 	vals[6] = STORE_NUM(node, f->node);
-	return (store_run(q, req, sql_list, 7, vals));
+	vals[7] = STORE_BOOL(f->newest);
+	return (store_run(q, req, sql_list, 8, vals));
 }
 
 enum store_step
@@ -86,4 +189,36 @@ store_package_for_node(struct store_q *q, struct http_request *req,
 	vals[0] = sha256;
 	vals[1] = STORE_NUM(n, node);
 	return (store_run(q, req, sql_for_node, 2, vals));
+}
+
+enum store_step
+store_package_manifest(struct store_q *q, struct http_request *req,
+    const struct auth_principal *who, const struct store_package_page *pg)
+{
+	char	    n[24], uid[24], lim[24];
+	const char *vals[6];
+
+	vals[0] = STORE_NUM(n, pg->id);
+	vals[1] = STORE_BOOL(who->admin);
+	vals[2] = STORE_NUM(uid, who->user_id);
+	vals[3] = pg->path;
+	vals[4] = pg->cursor;
+	vals[5] = STORE_NUM(lim, pg->limit);
+	return (store_run(q, req, sql_manifest, 6, vals));
+}
+
+enum store_step
+store_package_diff(struct store_q *q, struct http_request *req,
+    const struct auth_principal *who, const struct store_package_page *pg)
+{
+	char	    n[24], uid[24], ag[24], lim[24];
+	const char *vals[6];
+
+	vals[0] = STORE_NUM(n, pg->id);
+	vals[1] = STORE_BOOL(who->admin);
+	vals[2] = STORE_NUM(uid, who->user_id);
+	vals[3] = STORE_NUM(ag, pg->against);
+	vals[4] = pg->cursor;
+	vals[5] = STORE_NUM(lim, pg->limit);
+	return (store_run(q, req, sql_diff, 6, vals));
 }

@@ -648,6 +648,7 @@ struct store_package_filter {
 	int64_t	    limit;
 	const char *q; /* "" or a substring of the name */
 	int64_t	    task, node; /* 0 or only this target */
+	int	    newest; /* newest first (cursor: ids below it) */
 };
 /* Rows of (json text, id), one row past limit meaning more. */
 enum store_step store_packages_list(struct store_q *, struct http_request *,
@@ -656,6 +657,25 @@ enum store_step store_packages_list(struct store_q *, struct http_request *,
  * caller may not see it. */
 enum store_step store_package_get(struct store_q *, struct http_request *,
     const struct auth_principal *, int64_t id);
+/* A page of a package's manifest or of its diff. */
+struct store_package_page {
+	int64_t	    id;
+	int64_t	    against; /* diff: 0 = the previous package of the target */
+	const char *path; /* manifest: "" or the directory "a/b" */
+	const char *cursor; /* "" or the "next" of the page before */
+	int64_t	    limit;
+};
+/* One directory of the manifest (directories first, then files, by name,
+ * byte order): one row of json text {package_id, path, dirs, files, items,
+ * next}; none when the caller may not see the package. */
+enum store_step store_package_manifest(struct store_q *, struct http_request *,
+    const struct auth_principal *, const struct store_package_page *);
+/* Added, changed and removed files against another package (by default
+ * the newest older one of the same task, else node): one row of json text
+ * {package_id, against, basis, counts, items, next}; none when the caller
+ * may not see the package or an explicit against. */
+enum store_step store_package_diff(struct store_q *, struct http_request *,
+    const struct auth_principal *, const struct store_package_page *);
 /* For an agent: one row (size) when the package exists and a command of
  * node that is not finished has payload.package_sha256 equal to it. */
 enum store_step store_package_for_node(struct store_q *, struct http_request *,

@@ -88,6 +88,13 @@ test('the list and a package follow the target: view sees, others do not', async
   const p2 = await s.api('GET', `/api/v1/packages?limit=1&cursor=${p1.json.next}`, { token: admin });
   assert.notStrictEqual(p2.json.items[0].id, p1.json.items[0].id);
   assert.strictEqual((await s.api('GET', '/api/v1/packages?limit=0', { token: admin })).status, 400);
+  // Newest first, paged downwards.
+  const n1 = await s.api('GET', '/api/v1/packages?order=newest&limit=1', { token: admin });
+  assert.strictEqual(n1.json.items[0].name, 'billing');
+  const n2 = await s.api('GET', `/api/v1/packages?order=newest&limit=1&cursor=${n1.json.next}`, { token: admin });
+  assert.deepStrictEqual(n2.json.items.map((p) => p.name), ['portal']);
+  assert.strictEqual(n2.json.next, null);
+  assert.strictEqual((await s.api('GET', '/api/v1/packages?order=up', { token: admin })).status, 400);
 });
 
 test('agents fetch a package only while a command of their node names it', async () => {
@@ -121,6 +128,111 @@ test('agents fetch a package only while a command of their node names it', async
   // The command finished: refused again.
   s.sql(`UPDATE commands SET state = 'succeeded', finished_at = now() WHERE id = '${cmd}'`);
   assert.strictEqual((await fetchPkg(node, sum)).status, 404);
+});
+
+// Inserts a package of the task with the given manifest; returns its id.
+// extra: more entries as an SQL jsonb expression (a long manifest does not
+// fit in psql's argv).
+function pkgRow(name, task, manifest, extra = "'[]'::jsonb", extraCount = 0) {
+  const sha = crypto.createHash('sha256').update(name + JSON.stringify(manifest)).digest('hex');
+  const m = JSON.stringify(manifest).replace(/'/g, "''");
+  return Number(s.sql(`INSERT INTO packages (sha256, name, task_id, size, entries, manifest)
+    VALUES ('${sha}', '${name}', ${task}, 1, ${manifest.length + extraCount}, ${extra} || '${m}'::jsonb)
+    RETURNING id`).split('\n')[0]);
+}
+
+const f = (p, size, sha) => ({ path: p, size, sha256: sha.repeat(64).slice(0, 64) });
+
+test('the manifest by directory, paged; the detail leaves a large one out', async () => {
+  const id = pkgRow('big', ids.task,
+    [f('WEB-INF/web.xml', 7, 'b'), f('WEB-INF/classes/A.class', 5, 'c'), f('index.html', 3, 'd')],
+    `(SELECT jsonb_agg(jsonb_build_object('path', 'lib/x' || lpad(i::text, 4, '0') || '.jar',
+      'size', 10, 'sha256', repeat('a', 64)) ORDER BY i) FROM generate_series(0, 1499) i)`, 1500);
+  const viewer = await userWith('pk-viewer2', { task_id: ids.task, level: 'view' });
+  const top = await s.api('GET', `/api/v1/packages/${id}/manifest`, { token: viewer });
+  assert.strictEqual(top.status, 200, top.text);
+  assert.deepStrictEqual(top.json.items, [
+    { name: 'WEB-INF', dir: true, files: 2, size: 12 },
+    { name: 'lib', dir: true, files: 1500, size: 15000 },
+    { name: 'index.html', dir: false, size: 3, sha256: 'd'.repeat(64) },
+  ]);
+  assert.strictEqual(top.json.next, null);
+  assert.strictEqual(top.json.dirs, 2);
+  assert.strictEqual(top.json.files, 1);
+  const web = await s.api('GET', `/api/v1/packages/${id}/manifest?path=WEB-INF`, { token: viewer });
+  assert.deepStrictEqual(web.json.items.map((e) => [e.name, e.dir]), [['classes', true], ['web.xml', false]]);
+  // Paging a directory of 1,500 files.
+  let names = [], cursor = '', pages = 0;
+  do {
+    const r = await s.api('GET', `/api/v1/packages/${id}/manifest?path=lib/&limit=400&cursor=${encodeURIComponent(cursor)}`, { token: viewer });
+    assert.strictEqual(r.status, 200, r.text);
+    names = names.concat(r.json.items.map((e) => e.name));
+    cursor = r.json.next;
+    pages++;
+  } while (cursor);
+  assert.strictEqual(pages, 4);
+  assert.strictEqual(names.length, 1500);
+  assert.strictEqual(new Set(names).size, 1500);
+  assert.strictEqual(names[0], 'x0000.jar');
+  // A name with a quote and CJK, and a cursor past it.
+  const odd = pkgRow('odd', ids.task, [f('文档/"a".txt', 1, 'e'), f('文档/b.txt', 1, 'e')]);
+  const o = await s.api('GET', `/api/v1/packages/${odd}/manifest?path=${encodeURIComponent('文档')}&limit=1`, { token: viewer });
+  assert.deepStrictEqual(o.json.items.map((e) => e.name), ['"a".txt']);
+  const o2 = await s.api('GET', `/api/v1/packages/${odd}/manifest?path=${encodeURIComponent('文档')}&limit=1&cursor=${encodeURIComponent(o.json.next)}`, { token: viewer });
+  assert.deepStrictEqual(o2.json.items.map((e) => e.name), ['b.txt']);
+  assert.strictEqual(o2.json.next, null);
+  // The detail: more than 1,000 entries leave the manifest out.
+  const d = await s.api('GET', `/api/v1/packages/${id}`, { token: viewer });
+  assert.strictEqual(d.json.manifest, null);
+  assert.strictEqual(d.json.manifest_omitted, true);
+  assert.strictEqual(d.json.task_name, 'pk-web');
+  assert.strictEqual(d.json.node_name, 'pk-node');
+  assert.strictEqual(d.json.level, 'view');
+  // Not visible: 404; bad input: 400.
+  const stranger = await userWith('pk-stranger2');
+  assert.strictEqual((await s.api('GET', `/api/v1/packages/${id}/manifest`, { token: stranger })).status, 404);
+  assert.strictEqual((await s.api('GET', `/api/v1/packages/${id}/manifest?limit=5000`, { token: viewer })).status, 400);
+  assert.strictEqual((await s.api('GET', `/api/v1/packages/${id}/nope`, { token: viewer })).status, 404);
+});
+
+test('the diff against the previous package of the task, or another', async () => {
+  const t2 = Number(s.sql(`INSERT INTO tasks (node_id, name, kind) VALUES (${node.id}, 'pk-diff', 'console') RETURNING id`).split('\n')[0]);
+  const v1 = pkgRow('d1', t2, [f('a.txt', 1, '1'), f('b.txt', 2, '2'), f('c/d.txt', 3, '3'), f('gone.txt', 4, '4')]);
+  pkgRow('other-task', ids.task, [f('zzz', 1, '9')]);
+  const v2 = pkgRow('d2', t2, [f('a.txt', 1, '1'), f('b.txt', 2, '5'), f('c/d.txt', 30, '3'), f('new.txt', 6, '6'), f('c/e.txt', 7, '7')]);
+  const impl = await userWith('pk-impl', { task_id: t2, level: 'manage' });
+  const d = await s.api('GET', `/api/v1/packages/${v2}/diff`, { token: impl });
+  assert.strictEqual(d.status, 200, d.text);
+  assert.strictEqual(d.json.against.id, v1);
+  assert.strictEqual(d.json.basis, 'previous');
+  assert.deepStrictEqual(d.json.counts, { added: 2, changed: 2, removed: 1, unchanged: 1 });
+  assert.deepStrictEqual(d.json.items, [
+    { path: 'b.txt', change: 'changed', size: 2, old_size: 2, sha256: '5'.repeat(64), old_sha256: '2'.repeat(64) },
+    { path: 'c/d.txt', change: 'changed', size: 30, old_size: 3, sha256: '3'.repeat(64), old_sha256: '3'.repeat(64) },
+    { path: 'c/e.txt', change: 'added', size: 7, sha256: '7'.repeat(64) },
+    { path: 'gone.txt', change: 'removed', old_size: 4, old_sha256: '4'.repeat(64) },
+    { path: 'new.txt', change: 'added', size: 6, sha256: '6'.repeat(64) },
+  ]);
+  assert.strictEqual(d.json.next, null);
+  // Paged.
+  const p1 = await s.api('GET', `/api/v1/packages/${v2}/diff?limit=2`, { token: impl });
+  assert.deepStrictEqual(p1.json.items.map((i) => i.path), ['b.txt', 'c/d.txt']);
+  const p2 = await s.api('GET', `/api/v1/packages/${v2}/diff?limit=2&cursor=${encodeURIComponent(p1.json.next)}`, { token: impl });
+  assert.deepStrictEqual(p2.json.items.map((i) => i.path), ['c/e.txt', 'gone.txt']);
+  // The first package has no previous one.
+  const first = await s.api('GET', `/api/v1/packages/${v1}/diff`, { token: impl });
+  assert.strictEqual(first.status, 200);
+  assert.strictEqual(first.json.against, null);
+  assert.deepStrictEqual(first.json.items, []);
+  assert.strictEqual(first.json.counts, null);
+  // Explicitly against another (visible) package: the reverse.
+  const rev = await s.api('GET', `/api/v1/packages/${v1}/diff?against=${v2}`, { token: impl });
+  assert.strictEqual(rev.json.basis, 'explicit');
+  assert.deepStrictEqual(rev.json.counts, { added: 1, changed: 2, removed: 2, unchanged: 1 });
+  // Against a package the caller may not see (another task): 404.
+  assert.strictEqual((await s.api('GET', `/api/v1/packages/${v2}/diff?against=${pkgId}`, { token: impl })).status, 404);
+  assert.strictEqual((await s.api('GET', `/api/v1/packages/${v2}/diff?against=${pkgId}`, { token: admin })).status, 200);
+  assert.strictEqual((await s.api('GET', `/api/v1/packages/${v2}/diff`, { token: await userWith('pk-stranger3') })).status, 404);
 });
 
 test('no worker died', () => {

@@ -155,57 +155,47 @@ ${problem
   });
 }
 
-function uploadPage({ user, modules, yardBase, max }) {
+function uploadPage({ user, modules, yardBase, max, tasks, tasksError }) {
+  const options = (tasks || []).map((t) => `<option value="${esc(t.id)}">${esc(t.name)} (${esc(t.node_name || 'node ' + t.node_id)})</option>`).join('');
   const body = `
 <div class="ews-toolbar"><h1>Upload package</h1></div>
 <section class="ews-panel">
-  <p>The EWS backend streams the file to <code>${esc(yardBase)}/api/v1/packages</code> (SPEC 3.5) as
-  <code>multipart/form-data</code> with a service token (<code>sub svc-ews</code>, <code>scope packages:upload</code>).
-  Limit ${esc(Math.round(max / 1024 / 1024 / 1024))} GiB.</p>
-  <form method="post" action="/upload" enctype="multipart/form-data" id="ews-upload" class="ews-form">
-    <label for="up-file">Package (zip)</label><input type="file" id="up-file" name="file" accept=".zip,application/zip" required>
-    <label for="up-name">Name</label><input type="text" id="up-name" name="name" required maxlength="200">
-    <label for="up-version">Version</label><input type="text" id="up-version" name="version" required maxlength="100">
-    <label for="up-task">Target task id</label><input type="text" id="up-task" name="task_id" maxlength="64" placeholder="optional">
-    <label for="up-node">Target node id</label><input type="text" id="up-node" name="node_id" maxlength="64" placeholder="optional">
-    <label for="up-notes">Notes</label><textarea id="up-notes" name="notes" rows="3" maxlength="4000" placeholder="optional"></textarea>
-    <span></span><span><button type="submit" class="ews-btn ews-btn--primary">Upload to Yard</button>
-    <span class="ews-hint">Empty optional fields are left out.</span></span>
+  <div class="ews-banner" role="note" id="ews-upload-note"><strong>Test tool.</strong> This page plays EWS's backend:
+  the browser's <a href="https://github.com/tus/tus-js-client">tus-js-client</a> sends the file in chunks to this
+  development EWS (<code>/tus/uploads</code>), which passes every request on to
+  <code>${esc(yardBase)}/api/v1/uploads</code> (tus 1.0, SPEC 3.5) with its service token
+  (<code>sub svc-ews</code>, <code>scope packages:upload</code>). A real EWS does the same from its Java backend.
+  Limit ${esc(Math.round(max / 1024 / 1024 / 1024))} GiB.</div>
+  ${tasksError ? `<div class="ews-banner ews-banner--error" id="ews-tasks-error" role="alert">Tasks could not be listed: ${esc(tasksError)}. Type a task id instead.</div>` : ''}
+  <form id="ews-upload" class="ews-form" data-max="${esc(max)}" novalidate>
+    <label for="up-file">Package (zip, war, jar)</label><input type="file" id="up-file" name="file" accept=".zip,.war,.jar,application/zip" required>
+    <label for="up-task">Target task</label>
+    <span><select id="up-task" name="task_id">
+      <option value="">(none: admins only)</option>${options}
+    </select>
+    <input type="text" id="up-task-id" name="task_id_other" inputmode="numeric" pattern="[0-9]{1,18}" maxlength="18" placeholder="or task id" aria-label="or task id"></span>
+    <label for="up-name">Name</label><input type="text" id="up-name" name="name" maxlength="255" placeholder="defaults to the file name">
+    <label for="up-version">Version</label><input type="text" id="up-version" name="version" maxlength="100">
+    <label for="up-notes">Notes</label><textarea id="up-notes" name="notes" rows="3" maxlength="4000"></textarea>
+    <label for="up-chunk">Chunk size</label><span><input type="number" id="up-chunk" name="chunk" min="16" max="8192" value="1024"> KiB
+      <span class="ews-hint">Yard takes at most 8 MiB per chunk; small chunks make pause and resume easy to watch.</span></span>
+    <span></span><span>
+      <button type="submit" class="ews-btn ews-btn--primary" id="up-start">Upload to Yard</button>
+      <button type="button" class="ews-btn" id="up-pause" disabled>Pause</button>
+      <button type="button" class="ews-btn" id="up-resume" disabled>Resume</button>
+    </span>
   </form>
+  <div id="ews-upload-progress" class="ews-progress" data-state="idle" hidden>
+    <progress id="up-bar" max="100" value="0"></progress>
+    <output id="up-bytes" role="status" aria-live="polite"></output>
+  </div>
+  <div id="ews-upload-verdict" data-state="none" hidden></div>
+  <details class="ews-log"><summary>log</summary><ol id="ews-upload-log"></ol></details>
 </section>`;
-  return layout({ title: 'Upload package', user, modules, active: '#upload', body, scripts: ['/upload.js'] });
-}
-
-function uploadResultPage({ user, modules, status, statusText, body, contentType, bytes, ms, target, error }) {
-  let pretty = body;
-  if (body && /json/i.test(contentType || '')) {
-    try {
-      pretty = JSON.stringify(JSON.parse(body), null, 2);
-    } catch { /* show as is */ }
-  }
-  let verdict;
-  if (error) verdict = `<div class="ews-banner ews-banner--error" id="ews-upload-verdict" role="alert">${esc(error)}</div>`;
-  else if (status === 404) {
-    verdict = `<div class="ews-banner ews-banner--error" id="ews-upload-verdict" role="alert">Yard answered 404 Not Found: this Yard has no package upload endpoint (<code>POST /api/v1/packages</code>) yet.</div>`;
-  } else if (status >= 200 && status < 300) {
-    verdict = `<div class="ews-banner ews-banner--ok" id="ews-upload-verdict" role="status">Yard accepted the package (${esc(status)}).</div>`;
-  } else {
-    verdict = `<div class="ews-banner ews-banner--error" id="ews-upload-verdict" role="alert">Yard refused the upload (${esc(status)} ${esc(statusText || '')}).</div>`;
-  }
-  const page = `
-<div class="ews-toolbar"><h1>Upload result</h1></div>
-<section class="ews-panel">
-  ${verdict}
-  <table class="ews-table ews-table--kv">
-    <tr><th>Target</th><td><code>${esc(target)}</code></td></tr>
-    <tr><th>Yard status</th><td id="ews-upload-status">${esc(status || '—')} ${esc(statusText || '')}</td></tr>
-    <tr><th>Bytes sent</th><td>${esc(bytes)}</td></tr>
-    <tr><th>Time</th><td>${esc(ms)} ms</td></tr>
-  </table>
-  ${error ? '' : `<h2>Yard's answer</h2><pre id="ews-upload-answer" class="ews-pre">${esc(pretty || '(empty body)')}</pre>`}
-  <p><a href="/upload" class="ews-btn">Upload another</a></p>
-</section>`;
-  return layout({ title: 'Upload result', user, modules, active: '#upload', body: page });
+  return layout({
+    title: 'Upload package', user, modules, active: '#upload', body,
+    scripts: ['/vendor/tus.min.js', '/upload.js'],
+  });
 }
 
 function errorPage(status, message) {
@@ -218,4 +208,4 @@ function errorPage(status, message) {
   return layout({ title: String(status), user: null, modules: null, body });
 }
 
-module.exports = { loginPage, portalPage, uploadPage, uploadResultPage, errorPage, esc, NOTE };
+module.exports = { loginPage, portalPage, uploadPage, errorPage, esc, NOTE };

@@ -3,7 +3,9 @@
 // TEST TOOL, NOT FOR PRODUCTION.  It signs in test users without passwords,
 // issues RS256 tokens with its own key (JWKS at /.well-known/jwks.json),
 // opens Yard's module pages in an iframe and answers their postMessage token
-// requests (SPEC §3.2), and uploads packages with a service token (§3.5).
+// requests (SPEC §3.2), and uploads packages with a service token (§3.5): the browser's
+// tus-js-client talks to /tus/uploads here, which passes each request on to
+// Yard with the service token.
 //
 // Node 20, built-in modules only.  `node tools/dev-ews/server.js` reads its
 // settings from the environment (see docs/dev-ews.md); tests call start().
@@ -21,7 +23,6 @@ const DEFAULT_MODULES = 'tasks,nodes,logs,metrics,commands,packages,' +
   'notifications,permissions,users,alerts';
 const UPLOAD_MAX = 1024 * 1024 * 1024;	// 1 GiB, as YARD_PACKAGE_MAX_BYTES
 const FORM_MAX = 64 * 1024;		// login, settings, mint bodies
-const UPSTREAM_ANSWER_MAX = 1024 * 1024; // Yard's answer to an upload
 const SESSION_LIFE_MS = 12 * 3600 * 1000;
 const QUERY_MAX = 500;
 const TTL_MIN = 1;
@@ -39,7 +40,19 @@ const STATIC = {
   '/portal.js': { file: 'portal.js', type: 'text/javascript; charset=utf-8' },
   '/upload.js': { file: 'upload.js', type: 'text/javascript; charset=utf-8' },
   '/portal.css': { file: 'portal.css', type: 'text/css; charset=utf-8' },
+  // tus-js-client's browser build (npm, devDependencies; `make deps`).
+  '/vendor/tus.min.js': {
+    file: path.join('..', '..', 'node_modules', 'tus-js-client', 'dist', 'tus.min.js'),
+    type: 'text/javascript; charset=utf-8', optional: true,
+  },
 };
+// Request and answer headers the tus proxy passes on (lower case).
+const TUS_REQ_HEADERS = ['tus-resumable', 'upload-length', 'upload-metadata', 'upload-offset',
+  'upload-checksum', 'upload-defer-length', 'content-type', 'content-length'];
+const TUS_ANS_HEADERS = ['tus-resumable', 'tus-version', 'tus-extension', 'tus-max-size',
+  'tus-checksum-algorithm', 'upload-offset', 'upload-length', 'upload-expires', 'upload-metadata',
+  'yard-upload-state', 'yard-package-id', 'content-type', 'cache-control', 'retry-after'];
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 class HttpError extends Error {
   constructor(status, message) {
@@ -290,7 +303,15 @@ async function start(opts = {}) {
   const sessions = new Map();	// id -> { user, expires }
   const statics = {};
   for (const [p, s] of Object.entries(STATIC)) {
-    statics[p] = { type: s.type, body: fs.readFileSync(path.join(__dirname, s.file)) };
+    let body;
+    try {
+      body = fs.readFileSync(path.join(__dirname, s.file));
+    } catch (e) {
+      if (!s.optional) throw e;
+      body = Buffer.from(`/* ${s.file} is missing: run make deps (npm ci). */\n` +
+        'document.documentElement.dataset.tusMissing = "1";\n');
+    }
+    statics[p] = { type: s.type, body };
   }
 
   let ownOrigin = null;		// set once listening
@@ -575,86 +596,90 @@ async function start(opts = {}) {
     redirect(res, back);
   }
 
-  function getUpload(req, res, url) {
+  // The tasks the signed-in user sees in Yard, for the upload form's target
+  // picker (EWS knows its users; the upload itself uses the service token).
+  async function yardTasks(user) {
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), 5000);
+    try {
+      const r = await fetch(cfg.yardBase + '/api/v1/tasks?limit=200', {
+        headers: { Authorization: 'Bearer ' + userToken(user).token }, signal: ctl.signal,
+      });
+      if (r.status !== 200) return { tasks: [], error: `Yard answered ${r.status} to GET /api/v1/tasks` };
+      const j = await r.json();
+      return { tasks: Array.isArray(j.items) ? j.items : [], error: null };
+    } catch (e) {
+      return { tasks: [], error: `could not reach Yard at ${cfg.yardBase}: ${e.cause?.code || e.message}` };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function getUpload(req, res, url) {
     const sess = sessionOf(req);
     if (!sess) {
       redirect(res, '/login?redirect_uri=' + encodeURIComponent(portalUrlFor(req)));
       return;
     }
+    const { tasks, error } = await yardTasks(sess.user);
     sendPage(res, 200, pages.uploadPage(Object.assign(pageContext(sess), {
-      yardBase: cfg.yardBase, max: UPLOAD_MAX,
+      yardBase: cfg.yardBase, max: UPLOAD_MAX, tasks, tasksError: error,
     })));
   }
 
-  // Stream the browser's multipart body through to Yard unchanged (the form
-  // uses Yard's field names), with the service token.  Nothing is buffered.
-  function postUpload(req, res) {
+  // The browser's tus client talks to /tus/uploads[/<id>] here; EWS's
+  // backend passes each request on to YARD_URL/api/v1/uploads[/<id>] with
+  // the service token (scope packages:upload), streaming bodies both ways,
+  // and points Location back at itself.  The browser never holds a token
+  // that can upload.
+  function tusProxy(req, res, url) {
     const sess = sessionOf(req);
     if (!sess) throw new HttpError(401, 'sign in first');
-    const ct = String(req.headers['content-type'] || '');
-    if (!/^multipart\/form-data;\s*boundary=/i.test(ct)) throw new HttpError(415, 'expected multipart/form-data');
-    const len = req.headers['content-length'];
-    if (len !== undefined && Number(len) > UPLOAD_MAX) throw new HttpError(413, 'upload larger than 1 GiB');
-
-    const target = new URL(cfg.yardBase + '/api/v1/packages');
-    const headers = {
-      'Content-Type': ct,
-      Authorization: 'Bearer ' + serviceToken(),
-      Accept: 'application/json',
-    };
-    if (len !== undefined) headers['Content-Length'] = len;
-    else headers['Transfer-Encoding'] = 'chunked';
-    const lib = target.protocol === 'https:' ? https : http;
-    const started = Date.now();
-    let sent = 0;
-    let done = false;
-
-    function finish(status, html) {
-      if (done) return;
-      done = true;
-      sendPage(res, status, html);
+    const rest = url.pathname.slice('/tus/uploads'.length);
+    let id = '';
+    if (rest !== '') {
+      id = rest.slice(1);
+      if (rest[0] !== '/' || !UUID_RE.test(id)) throw new HttpError(404, 'not found');
     }
-
-    const up = lib.request(target, { method: 'POST', headers }, (ans) => {
-      const chunks = [];
-      let size = 0;
-      ans.on('data', (c) => {
-        size += c.length;
-        if (size <= UPSTREAM_ANSWER_MAX) chunks.push(c);
-      });
-      ans.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        cfg.log(`dev-ews: upload by ${sess.user.sub}: ${sent} bytes -> Yard ${ans.statusCode}`);
-        finish(200, pages.uploadResultPage(Object.assign(pageContext(sess), {
-          status: ans.statusCode, statusText: ans.statusMessage, body: text,
-          contentType: String(ans.headers['content-type'] || ''), bytes: sent,
-          ms: Date.now() - started, target: target.href,
-        })));
-        // Yard may answer before reading everything (401, 413): stop sending.
-        if (!req.complete) req.destroy();
-      });
+    const allowed = id ? ['PATCH', 'HEAD', 'GET', 'DELETE', 'OPTIONS'] : ['POST', 'OPTIONS'];
+    if (!allowed.includes(req.method)) {
+      res.setHeader('Allow', allowed.join(', '));
+      throw new HttpError(405, 'method not allowed');
+    }
+    if (!['GET', 'HEAD', 'OPTIONS'].includes(req.method) && !originOk(req)) {
+      throw new HttpError(403, 'cross-origin request refused');
+    }
+    const target = new URL(cfg.yardBase + '/api/v1/uploads' + (id ? '/' + id : ''));
+    const headers = { Authorization: 'Bearer ' + serviceToken() };
+    for (const h of TUS_REQ_HEADERS) if (req.headers[h] !== undefined) headers[h] = req.headers[h];
+    const lib = target.protocol === 'https:' ? https : http;
+    let done = false;
+    const up = lib.request(target, { method: req.method, headers }, (ans) => {
+      const out = { 'Cache-Control': 'no-store' };
+      for (const h of TUS_ANS_HEADERS) if (ans.headers[h] !== undefined) out[h] = ans.headers[h];
+      const loc = ans.headers.location;
+      if (loc) {
+        const m = /\/api\/v1\/uploads\/([0-9a-f-]{36})$/.exec(loc);
+        if (m) out.Location = '/tus/uploads/' + m[1];
+      }
+      if (req.method === 'POST' && ans.statusCode === 201) {
+        cfg.log(`dev-ews: upload by ${sess.user.sub} created: ${out.Location || '(no location)'}`);
+      }
+      done = true;
+      res.writeHead(ans.statusCode, out);
+      ans.pipe(res);
     });
     up.on('error', (e) => {
-      finish(502, pages.uploadResultPage(Object.assign(pageContext(sess), {
-        status: 0, error: `could not reach Yard at ${target.href}: ${e.code || e.message}`,
-        bytes: sent, ms: Date.now() - started, target: target.href,
-      })));
-    });
-    req.on('data', (c) => {
-      sent += c.length;
-      if (sent > UPLOAD_MAX) {
-        up.destroy();
-        req.destroy();
-        finish(413, pages.errorPage(413, 'upload larger than 1 GiB'));
+      if (done) {
+        res.destroy();
         return;
       }
-      if (!up.write(c)) {
-        req.pause();
-        up.once('drain', () => req.resume());
-      }
+      done = true;
+      sendJson(res, 502, { error: 'bad_gateway', message: `could not reach Yard at ${target.origin}: ${e.code || e.message}` });
+      req.resume();
     });
-    req.on('end', () => up.end());
     req.on('aborted', () => up.destroy());
+    req.pipe(up);
   }
 
   async function postMint(req, res) {
@@ -709,7 +734,7 @@ async function start(opts = {}) {
     '/api/token': { GET: getToken },
     '/api/settings': { GET: getSettings, POST: postSettings },
     '/settings': { POST: postSettings },
-    '/upload': { GET: getUpload, POST: postUpload },
+    '/upload': { GET: getUpload },
   };
   for (const p of Object.keys(STATIC)) routes[p] = { GET: getStatic };
   if (cfg.testMint) routes['/api/mint'] = { POST: postMint };
@@ -724,6 +749,10 @@ async function start(opts = {}) {
         throw new HttpError(400, 'bad request target');
       }
       if (!req.url.startsWith('/')) throw new HttpError(400, 'bad request target');
+      if (url.pathname === '/tus/uploads' || url.pathname.startsWith('/tus/uploads/')) {
+        tusProxy(req, res, url);
+        return;
+      }
       const route = routes[url.pathname];
       if (!route) throw new HttpError(404, 'not found');
       const method = req.method === 'HEAD' ? 'GET' : req.method;

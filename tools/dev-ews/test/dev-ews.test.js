@@ -19,8 +19,8 @@ function tmpDir() {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'dev-ews-test-'));
 }
 
-// A fake Yard: records each request to /api/v1/packages and answers with
-// the next canned answer (default 404, as before Yard has the endpoint).
+// A fake Yard: records each request and answers with the next canned
+// answer ({status, headers, body}; default 404).
 function fakeYard() {
   const seen = [];
   const answers = [];
@@ -30,8 +30,9 @@ function fakeYard() {
     req.on('end', () => {
       seen.push({ method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks) });
       const a = answers.shift() || { status: 404, body: { error: 'not_found' } };
-      const b = JSON.stringify(a.body);
-      res.writeHead(a.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(b) });
+      const b = a.body === null ? '' : JSON.stringify(a.body);
+      res.writeHead(a.status, Object.assign(b ? { 'Content-Type': 'application/json' } : {},
+        { 'Content-Length': Buffer.byteLength(b) }, a.headers || {}));
       res.end(b);
     });
   });
@@ -457,32 +458,35 @@ test.describe('dev EWS', () => {
     assert.match(r.headers.get('content-type'), /^text\/css/);
   });
 
-  test('upload streams the multipart body to Yard with a service token; a 404 is shown clearly', async () => {
-    assert.equal((await fetch(base + '/upload', { method: 'POST', body: new FormData() })).status, 401);
+  test('the upload page and its tus proxy: requests go on to Yard with a service token', async () => {
+    assert.equal((await fetch(base + '/tus/uploads', { method: 'POST' })).status, 401);
     const cookie = await session(base, 'u-impl');
     const page = await (await fetch(base + '/upload', { headers: { cookie } })).text();
-    for (const f of ['file', 'name', 'version', 'task_id', 'node_id', 'notes']) assert.match(page, new RegExp(`name="${f}"`));
+    assert.match(page, /Test tool\./);
+    assert.match(page, /src="\/vendor\/tus\.min\.js"/);
+    for (const id of ['up-file', 'up-task', 'up-name', 'up-version', 'up-notes', 'up-pause', 'up-resume']) assert.match(page, new RegExp(`id="${id}"`));
+    const js = await fetch(base + '/vendor/tus.min.js');
+    assert.equal(js.status, 200);
+    assert.match(await js.text(), /tus/);
 
-    const zip = crypto.randomBytes(300000);
-    const fd = new FormData();
-    fd.append('file', new Blob([zip], { type: 'application/zip' }), 'app-1.2.zip');
-    fd.append('name', 'app');
-    fd.append('version', '1.2');
-    fd.append('task_id', '42');
-    const req = new Request(base + '/upload', { method: 'POST', body: fd, headers: { cookie } });
-    const sentType = req.headers.get('content-type');
-    const sentBody = Buffer.from(await req.clone().arrayBuffer());
-    let r = await fetch(req);
-    assert.equal(r.status, 200);
-    let html = await r.text();
-    assert.match(html, /Yard answered 404/);
-    assert.match(html, /not_found/);
-
-    const got = yard.seen.at(-1);
+    const id = '0b7c4f5e-1d2a-4c3b-9e8f-7a6b5c4d3e2f';
+    yard.answers.push({ status: 201, body: null, headers: {
+      Location: `${yard.url}/api/v1/uploads/${id}`, 'Tus-Resumable': '1.0.0', 'Upload-Expires': 'Wed, 02 Dec 2026 00:00:00 GMT',
+    } });
+    const meta = 'filename ' + Buffer.from('a.zip').toString('base64') + ',task_id ' + Buffer.from('42').toString('base64');
+    let r = await fetch(base + '/tus/uploads', { method: 'POST', headers: {
+      cookie, 'Tus-Resumable': '1.0.0', 'Upload-Length': '10', 'Upload-Metadata': meta,
+    } });
+    assert.equal(r.status, 201);
+    assert.equal(r.headers.get('location'), `/tus/uploads/${id}`);
+    assert.equal(r.headers.get('upload-expires'), 'Wed, 02 Dec 2026 00:00:00 GMT');
+    let got = yard.seen.at(-1);
     assert.equal(got.method, 'POST');
-    assert.equal(got.url, '/api/v1/packages');
-    assert.equal(got.headers['content-type'], sentType, 'content type (boundary) passed through');
-    assert.ok(got.body.equals(sentBody), 'body passed through byte for byte');
+    assert.equal(got.url, '/api/v1/uploads');
+    assert.equal(got.headers['upload-length'], '10');
+    assert.equal(got.headers['upload-metadata'], meta);
+    assert.equal(got.headers['tus-resumable'], '1.0.0');
+    assert.equal(got.headers.cookie, undefined, 'the EWS session cookie is not forwarded');
     const auth = /^Bearer (.+)$/.exec(got.headers.authorization);
     assert.ok(auth);
     const t = await verifyWithJwks(base, auth[1]);
@@ -491,31 +495,44 @@ test.describe('dev EWS', () => {
     assert.deepEqual(t.claims.roles, []);
     assert.equal(t.claims.iss, 'dev-ews');
     assert.equal(t.claims.aud, 'yard');
-    assert.equal(got.headers.cookie, undefined, 'the EWS session cookie is not forwarded');
 
-    yard.answers.push({ status: 201, body: { id: 7, sha256: 'ab'.repeat(32), size: zip.length, entries: 3 } });
-    const fd2 = new FormData();
-    fd2.append('file', new Blob([Buffer.from('PK')]), 'x.zip');
-    fd2.append('name', 'x');
-    fd2.append('version', '1');
-    r = await fetch(base + '/upload', { method: 'POST', body: fd2, headers: { cookie } });
-    html = await r.text();
-    assert.match(html, /accepted the package \(201\)/);
-    assert.match(html, /&quot;sha256&quot;: &quot;abab/);
+    const chunk = crypto.randomBytes(10);
+    yard.answers.push({ status: 204, body: null, headers: { 'Upload-Offset': '10', 'Yard-Upload-State': 'checking' } });
+    r = await fetch(base + `/tus/uploads/${id}`, { method: 'PATCH', body: chunk, headers: {
+      cookie, 'Tus-Resumable': '1.0.0', 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream',
+    } });
+    assert.equal(r.status, 204);
+    assert.equal(r.headers.get('upload-offset'), '10');
+    assert.equal(r.headers.get('yard-upload-state'), 'checking');
+    got = yard.seen.at(-1);
+    assert.equal(got.method, 'PATCH');
+    assert.equal(got.url, `/api/v1/uploads/${id}`);
+    assert.ok(got.body.equals(chunk), 'the chunk passed through byte for byte');
+    assert.equal(got.headers['upload-offset'], '0');
 
-    r = await fetch(base + '/upload', { method: 'POST', body: 'x=1', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' } });
-    assert.equal(r.status, 415);
+    yard.answers.push({ status: 200, body: { id, state: 'accepted', package_id: 7 } });
+    r = await fetch(base + `/tus/uploads/${id}`, { headers: { cookie } });
+    assert.deepEqual(await r.json(), { id, state: 'accepted', package_id: 7 });
+
+    // Another site's page may not drive it; only upload URLs; only tus methods.
+    const n = yard.seen.length;
+    r = await fetch(base + `/tus/uploads/${id}`, { method: 'PATCH', body: 'x', headers: { cookie, origin: 'http://evil.test' } });
+    assert.equal(r.status, 403);
+    assert.equal((await fetch(base + '/tus/uploads/../../api/x', { headers: { cookie } })).status, 404);
+    assert.equal((await fetch(base + '/tus/uploads/not-a-uuid', { headers: { cookie } })).status, 404);
+    assert.equal((await fetch(base + '/tus/uploads', { method: 'PUT', headers: { cookie } })).status, 405);
+    assert.equal(yard.seen.length, n, 'none of these reached Yard');
   });
 
   test('upload when Yard is unreachable says so', async () => {
     const dead = await start({ listen: '127.0.0.1:0', yardUrl: 'http://127.0.0.1:9', keyDir: path.join(dir, 'keys'), log: false });
     try {
       const cookie = await session(dead.url);
-      const fd = new FormData();
-      fd.append('file', new Blob([Buffer.from('PK')]), 'x.zip');
-      const r = await fetch(dead.url + '/upload', { method: 'POST', body: fd, headers: { cookie } });
+      const r = await fetch(dead.url + '/tus/uploads', { method: 'POST', headers: { cookie, 'Tus-Resumable': '1.0.0', 'Upload-Length': '2' } });
       assert.equal(r.status, 502);
       assert.match(await r.text(), /could not reach Yard/);
+      const page = await (await fetch(dead.url + '/upload', { headers: { cookie } })).text();
+      assert.match(page, /Tasks could not be listed: could not reach Yard/);
     } finally {
       await dead.close();
     }
