@@ -275,6 +275,7 @@ kore_worker_configure(void)
 	api_signin_init();
 	api_agent_worker_init();
 	api_uploads_init();
+	api_packages_init();
 	/* Worker 1: the outbox duty, next to the other cluster duties. */
 	api_outbox_worker_init();
 	core_redis_start(app.cfg.redis_url);

@@ -29,6 +29,7 @@ struct app_settings {
 	int64_t package_max_entries;
 	int64_t package_max_unpacked;
 	int64_t package_max_ratio;
+	int64_t package_retention_days; /* unreferenced packages; 0: forever */
 	char   *package_name_charset; /* of zip names not flagged UTF-8 */
 	char   *ews_issuer;
 	char   *ews_audience;

@@ -720,6 +720,7 @@
 		api("GET", "/me").then(function (me) {
 			Yard.me = me;
 			A.ready = true;
+			startBadge();
 			whenDom(function () {
 				renderUser(me);
 				readyFns.splice(0).forEach(runReady);
@@ -991,6 +992,50 @@
 		    module + (q !== "" ? "?" + q : ""));
 	}
 
+	/* ---- the inbox badge ---------------------------------------------- */
+
+	/*
+	 * Yard.badge(n): tell the host page the user's unread notification
+	 * count, {"type":"yard:badge","module":"notifications","count":n}, so
+	 * that EWS shows it on its menu entry.  Every page posts it once when
+	 * /me has answered (Yard.refreshBadge, GET /notifications/unread), and
+	 * again every BADGE_POLL_MS while the page is visible; the
+	 * notifications page posts it after every change.  Framed pages only.
+	 */
+	var BADGE_POLL_MS = 120000;
+	var lastBadge = -1;
+	var badgeTimer = null;
+
+	function badge(n) {
+		if (typeof n !== "number" || !isFinite(n) || n < 0)
+			return;
+		n = Math.floor(n);
+		lastBadge = n;
+		post({ type: "yard:badge", module: "notifications", count: n });
+	}
+
+	function refreshBadge() {
+		if (!framed)
+			return Promise.resolve(null);
+		return api("GET", "/notifications/unread").then(function (r) {
+			if (r && typeof r.unread === "number")
+				badge(r.unread);
+			return r ? r.unread : null;
+		}, function () {
+			return null;
+		});
+	}
+
+	function startBadge() {
+		if (!framed || badgeTimer !== null)
+			return;
+		refreshBadge();
+		badgeTimer = W.setInterval(function () {
+			if (D.visibilityState === "visible" && A.state === "ok")
+				refreshBadge();
+		}, BADGE_POLL_MS);
+	}
+
 	/* ---- public object ------------------------------------------------- */
 
 	var Yard = {
@@ -1012,6 +1057,11 @@
 		may: may,
 		onReady: onReady,
 		navigate: navigate,
+		badge: badge,
+		refreshBadge: refreshBadge,
+		lastBadge: function () {
+			return lastBadge;
+		},
 		banner: banner,
 		confirm: confirmBox,
 		setPageState: setPageState,

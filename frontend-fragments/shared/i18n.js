@@ -6,7 +6,7 @@
  * vars.name.  A key missing in "en" falls back to zh-CN, then to the key.
  * Keys: common.*, auth.*, confirm.*, error.* (by server error code, then by
  * HTTP status), header.*, users.*, perm.*, charts.* (shared/charts.js
- * texts), nodes.*, metrics.*.
+ * texts), nodes.*, metrics.*, packages.*, notifications.*.
  */
 "use strict";
 
@@ -229,6 +229,17 @@ window.YardI18n = {
 		"packages.change.added": "新增",
 		"packages.change.changed": "修改",
 		"packages.change.removed": "删除",
+		"notifications.title": "通知",
+		"notifications.subtitle": "与您管理的任务和节点有关的新消息",
+		"notifications.list": "收件箱",
+		"notifications.unread": "{n} 条未读",
+		"notifications.readAll": "全部标为已读",
+		"notifications.new": "未读",
+		"notifications.empty": "没有通知",
+		"notifications.col.state": "状态",
+		"notifications.col.title": "内容",
+		"notifications.col.at": "时间",
+		"notifications.kind.package.uploaded": "新的发布包",
 		"tasks.title": "任务",
 		"tasks.subtitle": "节点上长期运行的程序",
 		"tasks.create.title": "新建任务",
@@ -742,6 +753,17 @@ window.YardI18n = {
 		"packages.change.added": "added",
 		"packages.change.changed": "changed",
 		"packages.change.removed": "removed",
+		"notifications.title": "Notifications",
+		"notifications.subtitle": "News about the tasks and nodes you manage",
+		"notifications.list": "Inbox",
+		"notifications.unread": "{n} unread",
+		"notifications.readAll": "Mark all read",
+		"notifications.new": "Unread",
+		"notifications.empty": "No notifications",
+		"notifications.col.state": "State",
+		"notifications.col.title": "Message",
+		"notifications.col.at": "Time",
+		"notifications.kind.package.uploaded": "New package",
 		"tasks.title": "Tasks",
 		"tasks.subtitle": "Long-running programs on your nodes",
 		"tasks.create.title": "New task",

@@ -224,6 +224,7 @@ void api_uploads_prepare(void); /* parent: directories, body limit */
 void api_uploads_init(void); /* worker start */
 int  api_uploads(struct http_request *);
 int  api_upload(struct http_request *);
+void api_packages_init(void); /* worker start: retention (worker 1) */
 int  api_packages(struct http_request *);
 int  api_package(struct http_request *);
 int  api_package_page(struct http_request *); /* .../manifest, .../diff */

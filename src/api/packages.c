@@ -6,10 +6,16 @@
  * download GET /agent/v1/packages/<sha256>, served from the file by
  * Kore's file references (sendfile, no copy through memory), with one
  * byte range, only while a command of the node that is not finished names
- * the package (payload.package_sha256).
+ * the package (payload.package_sha256).  Retention: worker 1 of each
+ * instance runs the package-retention duty (once per cluster; it deletes
+ * rows) and removes stored files that no row names any more.
  */
 
 #include <sys/stat.h>
+#include <sys/types.h>
+
+#include <ctype.h>
+#include <dirent.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,14 +23,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <kore/kore.h>
 #include <kore/http.h>
 
+#include <jansson.h>
+
 #include "app.h"
 #include "api/agent.h"
 #include "api/api.h"
+#include "core/core.h"
+#include "store/store.h"
 
 /* GET /api/v1/packages */
 enum pkgs_state { PKGS_BEGIN = 0, PKGS_LIST };
@@ -397,4 +408,147 @@ fetch_send(struct http_request *req, const char *sha)
 		}
 	}
 	return (KORE_RESULT_OK);
+}
+
+/*
+ * Files of deleted packages.  Worker 1 of every instance lists part of
+ * YARD_PACKAGE_DIR/sha256/ (whole <xx> directories, in turn, until
+ * PKG_SWEEP_MAX names), asks which hashes rows still name, and removes
+ * the others.  A file modified within PKG_SWEEP_GRACE is kept: a checked
+ * upload is renamed into the store before its row is written (the rename
+ * keeps the last chunk's time, and a check that takes longer than an
+ * hour is rejected), and the time is looked at again just before the
+ * unlink.
+ */
+#define PKG_SWEEP_MAX	2000
+#define PKG_SWEEP_GRACE 3600
+
+static void pkg_sweep(void *, uint64_t);
+static void pkg_sweep_done(int, const char *, void *);
+static int  pkg_file_old(const char *, char *, size_t);
+
+static char    pkg_store[1024];
+static int     pkg_sweep_next; /* the next <xx> directory, 0-255 */
+static json_t *pkg_sweep_names;
+
+void
+api_packages_init(void)
+{
+	uint64_t every;
+
+	if (worker->id != 1)
+		return;
+	(void)snprintf(pkg_store, sizeof(pkg_store), "%s/sha256",
+	    app.cfg.package_dir);
+	every = (uint64_t)app.cfg.upload_expire * 1000 / 2;
+	if (every > 60000)
+		every = 60000;
+	if (app.cfg.package_retention_days > 0)
+		core_duty_add(store_package_retention_duty(every,
+		    app.cfg.package_retention_days));
+	kore_timer_add(pkg_sweep, every, NULL, 0);
+}
+
+static int
+pkg_hash_ok(const char *name, const char *dir)
+{
+	size_t i;
+
+	for (i = 0; i < 64; i++) {
+		if (!isdigit((unsigned char)name[i]) &&
+		    (name[i] < 'a' || name[i] > 'f'))
+			return (0);
+	}
+	return (name[64] == '\0' && name[0] == dir[0] && name[1] == dir[1]);
+}
+
+/* 1 when name is a regular file of the store unchanged for the grace. */
+static int
+pkg_file_old(const char *name, char *path, size_t len)
+{
+	struct stat st;
+
+	if (snprintf(path, len, "%s/%.2s/%s", pkg_store, name, name) >=
+	    (int)len)
+		return (0);
+	if (lstat(path, &st) == -1 || !S_ISREG(st.st_mode))
+		return (0);
+	return (st.st_mtime < time(NULL) - PKG_SWEEP_GRACE);
+}
+
+static void
+pkg_sweep(void *arg, uint64_t now)
+{
+	DIR	      *d;
+	struct dirent *e;
+	char	       dir[1100], sub[3], path[1200], *text;
+	int	       n;
+
+	if (pkg_sweep_names != NULL)
+		return;
+	pkg_sweep_names = json_array();
+	for (n = 0; n < 256 && json_array_size(pkg_sweep_names) < PKG_SWEEP_MAX;
+	     n++) {
+		(void)snprintf(sub, sizeof(sub), "%02x", pkg_sweep_next);
+		pkg_sweep_next = (pkg_sweep_next + 1) % 256;
+		(void)snprintf(dir, sizeof(dir), "%s/%s", pkg_store, sub);
+		if ((d = opendir(dir)) == NULL)
+			continue;
+		while ((e = readdir(d)) != NULL &&
+		    json_array_size(pkg_sweep_names) < PKG_SWEEP_MAX) {
+			if (strlen(e->d_name) == 64 &&
+			    pkg_hash_ok(e->d_name, sub) &&
+			    pkg_file_old(e->d_name, path, sizeof(path)))
+				json_array_append_new(pkg_sweep_names,
+				    json_string(e->d_name));
+		}
+		(void)closedir(d);
+	}
+	if (json_array_size(pkg_sweep_names) == 0 ||
+	    (text = json_dumps(pkg_sweep_names, JSON_COMPACT)) == NULL) {
+		json_decref(pkg_sweep_names);
+		pkg_sweep_names = NULL;
+		return;
+	}
+	if (!store_packages_live(text, NULL, pkg_sweep_done)) {
+		json_decref(pkg_sweep_names);
+		pkg_sweep_names = NULL;
+	}
+	free(text);
+}
+
+static void
+pkg_sweep_done(int ok, const char *live, void *arg)
+{
+	json_t	   *l = NULL, *v;
+	size_t	    i, j;
+	const char *name;
+	char	    path[1200];
+	int	    keep;
+
+	if (ok && live != NULL)
+		l = json_loads(live, 0, NULL);
+	if (l != NULL && json_is_array(l)) {
+		json_array_foreach(pkg_sweep_names, i, v)
+		{
+			name = json_string_value(v);
+			keep = 0;
+			for (j = 0; j < json_array_size(l) && !keep; j++) {
+				if (strcmp(name,
+					json_string_value(
+					    json_array_get(l, j))) == 0)
+					keep = 1;
+			}
+			if (!keep && pkg_file_old(name, path, sizeof(path)) &&
+			    unlink(path) == 0)
+				kore_log(LOG_INFO,
+				    "package %s: file removed (no package "
+				    "row names it)",
+				    name);
+		}
+	}
+	if (l != NULL)
+		json_decref(l);
+	json_decref(pkg_sweep_names);
+	pkg_sweep_names = NULL;
 }

@@ -8,6 +8,12 @@
  * it (payload.package_sha256).
  */
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <kore/kore.h>
+
 #include "store/internal.h"
 
 /* Package p (LEFT JOIN tasks t ON t.id = p.task_id) seen by $2 admin,
@@ -221,4 +227,132 @@ store_package_diff(struct store_q *q, struct http_request *req,
 	vals[4] = pg->cursor;
 	vals[5] = STORE_NUM(lim, pg->limit);
 	return (store_run(q, req, sql_diff, 6, vals));
+}
+
+/*
+ * Retention (YARD_PACKAGE_RETENTION_DAYS, $3; 0 keeps every package), once
+ * per cluster: a package older than that goes when no command names it
+ * (commands.payload->>'package_sha256', whatever its state: the history
+ * keeps pointing at something real) and a newer package of the same
+ * target (the task; the node when there is none; the packages without
+ * either as one group) exists, so that a target's newest package is
+ * always kept.  At most 500 a run.  Its inbox items go with it (ON DELETE
+ * CASCADE); the files follow: worker 1 of every instance removes files
+ * that no row names (api/packages.c).
+ */
+static const char *sql_retention =
+    "WITH" STORE_DUTY_RECORD
+    " old AS (SELECT p.id FROM packages p WHERE $3::integer > 0"
+    "  AND p.created_at < now() - make_interval(days => $3::integer)"
+    "  AND NOT EXISTS (SELECT 1 FROM commands c"
+    "   WHERE c.payload->>'package_sha256' = p.sha256)"
+    "  AND EXISTS (SELECT 1 FROM packages n"
+    "   WHERE n.task_id IS NOT DISTINCT FROM p.task_id"
+    "   AND n.node_id IS NOT DISTINCT FROM p.node_id"
+    "   AND (n.created_at, n.id) > (p.created_at, p.id))"
+    "  ORDER BY p.id LIMIT 500)"
+    " DELETE FROM packages WHERE id IN (SELECT id FROM old)";
+
+/* Which of the hashes in $1 (a JSON array) packages rows name. */
+static const char *sql_live =
+    "SELECT coalesce(json_agg(p.sha256), '[]')::text FROM packages p"
+    " WHERE p.sha256 IN (SELECT x FROM json_array_elements_text($1::json) x"
+    " WHERE x ~ '^[0-9a-f]{64}$')";
+
+static int retention_prepare(struct store_duty *, const char **, char[][32]);
+
+static struct store_duty retention_duty = { .name = "package-retention",
+	.kind = STORE_DUTY_LEADER,
+	.every_ms = 60000,
+	.prepare = retention_prepare };
+static int64_t		 retention_days = 90;
+
+static int
+retention_prepare(struct store_duty *d, const char **vals, char buf[][32])
+{
+	(void)snprintf(buf[2], 32, "%" PRId64, retention_days);
+	vals[2] = buf[2];
+	return (3);
+}
+
+struct store_duty *
+store_package_retention_duty(uint64_t every_ms, int64_t days)
+{
+	retention_duty.sql = sql_retention;
+	retention_duty.every_ms = every_ms;
+	retention_days = days;
+	return (&retention_duty);
+}
+
+/* The one "which files are still named" question in flight. */
+struct live_job {
+	struct store_q *q;
+	char	       *hashes;
+	void	       *arg;
+	void (*done)(int, const char *, void *);
+};
+
+static int live_busy;
+
+static void
+live_free(struct live_job *j)
+{
+	if (j->q != NULL)
+		store_q_free(j->q);
+	free(j->hashes);
+	free(j);
+	live_busy = 0;
+}
+
+/* 1: still waiting; 0: answered (done called) and freed. */
+static int
+live_step(struct live_job *j, int tell)
+{
+	const char *vals[1];
+
+	vals[0] = j->hashes;
+	switch (store_run(j->q, NULL, sql_live, 1, vals)) {
+	case STORE_WAIT:
+		return (1);
+	case STORE_OK:
+		if (tell)
+			j->done(1, store_val(j->q, 0, 0), j->arg);
+		break;
+	case STORE_ERR:
+	default:
+		if (tell)
+			j->done(0, NULL, j->arg);
+		break;
+	}
+	live_free(j);
+	return (0);
+}
+
+static void
+live_cb(struct store_q *q, void *arg)
+{
+	(void)live_step(arg, 1);
+}
+
+int
+store_packages_live(const char *hashes, void *arg,
+    void (*done)(int, const char *, void *))
+{
+	struct live_job *j;
+
+	if (live_busy || store_pool_down())
+		return (0);
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return (0);
+	if ((j->hashes = strdup(hashes)) == NULL) {
+		free(j);
+		return (0);
+	}
+	j->arg = arg;
+	j->done = done;
+	j->q = store_q_new();
+	store_q_bind(j->q, live_cb, j);
+	live_busy = 1;
+	/* Answered at once: only a failure can be; say "not sent". */
+	return (live_step(j, 0));
 }

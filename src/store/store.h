@@ -650,6 +650,17 @@ struct store_package_filter {
 	int64_t	    task, node; /* 0 or only this target */
 	int	    newest; /* newest first (cursor: ids below it) */
 };
+/*
+ * Package retention: the duty (once per cluster, every every_ms) that
+ * deletes packages older than days (0: none) that no command names and
+ * that are not their target's newest.  The files stay: worker 1 lists the
+ * store and asks which hashes rows still name, done(ok, those hashes as
+ * a json array text, arg); 0: not sent (one at a time).
+ */
+struct store_duty *store_package_retention_duty(uint64_t every_ms,
+    int64_t						 days);
+int		   store_packages_live(const char *hashes, void *arg,
+		   void (*done)(int, const char *, void *));
 /* Rows of (json text, id), one row past limit meaning more. */
 enum store_step store_packages_list(struct store_q *, struct http_request *,
     const struct auth_principal *, const struct store_package_filter *);

@@ -90,6 +90,7 @@ test_settings_defaults(void **state)
 	assert_int_equal(s.package_max_entries, 100000);
 	assert_true(s.package_max_unpacked == INT64_C(8) << 30);
 	assert_int_equal(s.package_max_ratio, 200);
+	assert_int_equal(s.package_retention_days, 90);
 	assert_string_equal(s.package_name_charset, "GBK");
 	assert_null(s.ews_jwks_url);
 	assert_null(s.smtp_url);
@@ -121,6 +122,26 @@ test_settings_file_syntax(void **state)
 	load_err("workers 2\nworkers 3\n",
 	    "settings file:2: YARD_WORKERS set twice");
 	load_err("\nworkers 0\n", "settings file:2: YARD_WORKERS");
+}
+
+static void
+test_settings_package_retention(void **state)
+{
+	struct app_settings s;
+
+	load_ok(&s, "package_retention_days 0\n");
+	assert_int_equal(s.package_retention_days, 0);
+	app_settings_cleanup(&s);
+	load_err("package_retention_days -1\n",
+	    "settings file:1: YARD_PACKAGE_RETENTION_DAYS");
+	load_err("package_retention_days 0.5\n",
+	    "settings file:1: YARD_PACKAGE_RETENTION_DAYS");
+	load_err("package_retention_days 36501\n",
+	    "settings file:1: YARD_PACKAGE_RETENTION_DAYS");
+	env_set("YARD_PACKAGE_RETENTION_DAYS", "7");
+	load_ok(&s, NULL);
+	assert_int_equal(s.package_retention_days, 7);
+	app_settings_cleanup(&s);
 }
 
 static void
@@ -258,6 +279,7 @@ main(void)
 		cmocka_unit_test_setup(test_settings_defaults, setup),
 		cmocka_unit_test_setup(test_settings_precedence, setup),
 		cmocka_unit_test_setup(test_settings_file_syntax, setup),
+		cmocka_unit_test_setup(test_settings_package_retention, setup),
 		cmocka_unit_test_setup(test_settings_worker_limits, setup),
 		cmocka_unit_test_setup(test_settings_bad_values, setup),
 		cmocka_unit_test_setup(test_settings_origins_and_hostport,

@@ -3,7 +3,8 @@
  *
  * The parent side of SPEC 3.2: answers yard:ready and yard:token-request
  * with ews:token (fetched from /api/token with the EWS session cookie),
- * resizes the frame, opens other modules on yard:navigate and handles
+ * resizes the frame, opens other modules on yard:navigate, shows the
+ * unread count of yard:badge on the module's menu entry and handles
  * yard:login-expired.  Messages are accepted only from the Yard origin and
  * only from the Yard frame, and are treated as data.  #ews-status shows the
  * last event for people and tests; #ews-log keeps the recent ones.
@@ -217,6 +218,33 @@
 		status('resized', 'resized frame to ' + h + ' px', true);
 	}
 
+	/*
+	 * yard:badge {"module":"notifications","count":N}: the count on that
+	 * module's menu entry (#ews-badge-<module>[data-count]), hidden at 0.
+	 */
+	function onBadge(d) {
+		var m = typeof d.module === 'string' ? d.module : 'notifications';
+		var n = d.count, link, b;
+		if (cfg.modules.indexOf(m) === -1 || typeof n !== 'number' || !isFinite(n) || n < 0)
+			return;
+		n = Math.min(Math.floor(n), 1e9);
+		link = document.querySelector('#ews-menu a[data-module="' + CSS.escape(m) + '"]');
+		if (link === null)
+			return;
+		b = document.getElementById('ews-badge-' + m);
+		if (b === null) {
+			b = document.createElement('span');
+			b.id = 'ews-badge-' + m;
+			b.className = 'ews-badge';
+			link.appendChild(b);
+		}
+		b.dataset.count = String(n);
+		b.textContent = n > 99 ? '99+' : String(n);
+		b.hidden = n === 0;
+		b.title = n + ' unread';
+		status('badge', 'badge ' + m + ': ' + n, true);
+	}
+
 	function onMessage(ev) {
 		var d = ev.data;
 
@@ -244,6 +272,9 @@
 			break;
 		case 'yard:navigate':
 			onNavigate(d);
+			break;
+		case 'yard:badge':
+			onBadge(d);
 			break;
 		case 'yard:login-expired':
 			onExpired(d);
