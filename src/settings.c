@@ -58,7 +58,7 @@ static const struct set_def set_defs[] = {
 	{ "YARD_PACKAGE_MAX_ENTRIES",	SET_INT, S(package_max_entries), "100000", 1, 10000000, CHECK_NONE },
 	{ "YARD_PACKAGE_MAX_UNPACKED",	SET_INT, S(package_max_unpacked), "8589934592", 1024, INT64_C(1) << 44, CHECK_NONE },
 	{ "YARD_PACKAGE_MAX_RATIO",	SET_INT, S(package_max_ratio), "200", 0, 100000, CHECK_NONE },
-	{ "YARD_PACKAGE_RETENTION_DAYS", SET_INT, S(package_retention_days), "90", 0, 36500, CHECK_NONE },
+	{ "YARD_PACKAGE_RETENTION_DAYS", SET_INT, S(package_retention_days), "30", 0, 36500, CHECK_NONE },
 	{ "YARD_PACKAGE_NAME_CHARSET",	SET_STR, S(package_name_charset), "GBK", 0, 0, CHECK_TOKEN },
 	{ "YARD_EWS_ISSUER",		SET_STR, S(ews_issuer), "dev-ews", 0, 0, CHECK_REQUIRED },
 	{ "YARD_EWS_AUDIENCE",		SET_STR, S(ews_audience), "yard", 0, 0, CHECK_REQUIRED },

@@ -90,7 +90,7 @@ test_settings_defaults(void **state)
 	assert_int_equal(s.package_max_entries, 100000);
 	assert_true(s.package_max_unpacked == INT64_C(8) << 30);
 	assert_int_equal(s.package_max_ratio, 200);
-	assert_int_equal(s.package_retention_days, 90);
+	assert_int_equal(s.package_retention_days, 30);
 	assert_string_equal(s.package_name_charset, "GBK");
 	assert_null(s.ews_jwks_url);
 	assert_null(s.smtp_url);
