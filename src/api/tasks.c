@@ -86,6 +86,9 @@ static struct http_state task_states[] = {
 };
 
 static struct task_flow *flow_get(struct api_ctx *);
+static void		 write_of(struct http_request *, struct api_ctx *,
+		 const struct task_flow *, int64_t, char *, size_t,
+		 struct store_task_write *);
 static void		 flow_free(void *);
 static int name_take(struct http_request *, struct api_ctx *, const char **);
 static int name_ok(const char *);
@@ -209,6 +212,20 @@ tasks_check(struct http_request *req)
 	return (HTTP_STATE_CONTINUE);
 }
 
+/* What a create (id: the node) or an edit (id: the task) writes. */
+static void
+write_of(struct http_request *req, struct api_ctx *c, const struct task_flow *f,
+    int64_t id, char *remote, size_t len, struct store_task_write *w)
+{
+	api_remote_addr(req, remote, len);
+	w->id = id;
+	w->name = f->name;
+	w->kind = f->kind;
+	w->spec = f->spec;
+	w->actor_sub = c->claims.sub;
+	w->remote = remote;
+}
+
 /* Insert when the caller still manages the node. */
 static int
 tasks_create(struct http_request *req)
@@ -219,13 +236,7 @@ tasks_create(struct http_request *req)
 	enum api_step		s;
 	char			remote[64];
 
-	api_remote_addr(req, remote, sizeof(remote));
-	w.id = f->node;
-	w.name = f->name;
-	w.kind = f->kind;
-	w.spec = f->spec;
-	w.actor_sub = c->claims.sub;
-	w.remote = remote;
+	write_of(req, c, f, f->node, remote, sizeof(remote), &w);
 	s = api_store(req, c, store_task_create(c->q, req, &c->who, &w),
 	    "task_exists");
 	if (s != API_GO)
@@ -351,13 +362,7 @@ task_edit(struct http_request *req)
 	char			remote[64];
 	int			edited;
 
-	api_remote_addr(req, remote, sizeof(remote));
-	w.id = f->task;
-	w.name = f->name;
-	w.kind = f->kind;
-	w.spec = f->spec;
-	w.actor_sub = c->claims.sub;
-	w.remote = remote;
+	write_of(req, c, f, f->task, remote, sizeof(remote), &w);
 	s = api_store(req, c, store_task_edit(c->q, req, &c->who, &w),
 	    "task_exists");
 	if (s != API_GO)
