@@ -84,6 +84,14 @@ void store_pool_drop(struct store_q *);
 void store_q_bind(struct store_q *, void (*cb)(struct store_q *, void *),
     void *arg);
 
+/*
+ * A statement about one object as its caller sees it: $1 the object's id,
+ * $2 whether the caller is an admin, $3 the caller's user id (the
+ * arguments of yard_level() and yard_node_visible()).
+ */
+enum store_step store_run_seen(struct store_q *, struct http_request *,
+    const char *sql, int64_t id, const struct auth_principal *);
+
 /* Decimal text of a number, for a statement parameter. */
 #define STORE_NUM(buf, v) \
 	(snprintf((buf), sizeof(buf), "%" PRId64, (int64_t)(v)), \

@@ -176,13 +176,7 @@ enum store_step
 store_package_get(struct store_q *q, struct http_request *req,
     const struct auth_principal *who, int64_t id)
 {
-	char	    n[24], uid[24];
-	const char *vals[3];
-
-	vals[0] = STORE_NUM(n, id);
-	vals[1] = STORE_BOOL(who->admin);
-	vals[2] = STORE_NUM(uid, who->user_id);
-	return (store_run(q, req, sql_get, 3, vals));
+	return (store_run_seen(q, req, sql_get, id, who));
 }
 
 enum store_step

@@ -174,6 +174,19 @@ store_run(struct store_q *q, struct http_request *req, const char *sql, int n,
 	return (q_fail(q));
 }
 
+enum store_step
+store_run_seen(struct store_q *q, struct http_request *req, const char *sql,
+    int64_t id, const struct auth_principal *who)
+{
+	char	    n[24], uid[24];
+	const char *vals[3];
+
+	vals[0] = STORE_NUM(n, id);
+	vals[1] = STORE_BOOL(who->admin);
+	vals[2] = STORE_NUM(uid, who->user_id);
+	return (store_run(q, req, sql, 3, vals));
+}
+
 int
 store_rows(const struct store_q *q)
 {

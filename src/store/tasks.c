@@ -102,26 +102,14 @@ enum store_step
 store_task_get(struct store_q *q, struct http_request *req,
     const struct auth_principal *who, int64_t task)
 {
-	char	    tid[24], uid[24];
-	const char *vals[3];
-
-	vals[0] = STORE_NUM(tid, task);
-	vals[1] = STORE_BOOL(who->admin);
-	vals[2] = STORE_NUM(uid, who->user_id);
-	return (store_run(q, req, sql_get, 3, vals));
+	return (store_run_seen(q, req, sql_get, task, who));
 }
 
 enum store_step
 store_task_create_check(struct store_q *q, struct http_request *req,
     const struct auth_principal *who, int64_t node)
 {
-	char	    nid[24], uid[24];
-	const char *vals[3];
-
-	vals[0] = STORE_NUM(nid, node);
-	vals[1] = STORE_BOOL(who->admin);
-	vals[2] = STORE_NUM(uid, who->user_id);
-	return (store_run(q, req, sql_create_check, 3, vals));
+	return (store_run_seen(q, req, sql_create_check, node, who));
 }
 
 enum store_step
@@ -146,13 +134,7 @@ enum store_step
 store_task_edit_check(struct store_q *q, struct http_request *req,
     const struct auth_principal *who, int64_t task)
 {
-	char	    tid[24], uid[24];
-	const char *vals[3];
-
-	vals[0] = STORE_NUM(tid, task);
-	vals[1] = STORE_BOOL(who->admin);
-	vals[2] = STORE_NUM(uid, who->user_id);
-	return (store_run(q, req, sql_edit_check, 3, vals));
+	return (store_run_seen(q, req, sql_edit_check, task, who));
 }
 
 enum store_step

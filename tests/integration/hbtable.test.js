@@ -44,9 +44,9 @@ async function beat(id) {
 test('a full heartbeat table refuses a new node while all are fresh, then reuses a silent one', async () => {
   // Fill every slot of the one worker.
   const t0 = Date.now();
-  const todo = ids.slice(0, SLOTS);
+  const queue = ids.slice(0, SLOTS);
   const lane = async () => {
-    for (let id = todo.pop(); id !== undefined; id = todo.pop()) assert.strictEqual(await beat(id), 200);
+    for (let id = queue.pop(); id !== undefined; id = queue.pop()) assert.strictEqual(await beat(id), 200);
   };
   await Promise.all(Array.from({ length: 16 }, lane));
   assert.ok(Date.now() - t0 < (OFFLINE - 5) * 1000, `filled in ${Date.now() - t0} ms: the first nodes are still fresh`);
