@@ -169,7 +169,11 @@ enum agentproto_cmd_type {
 	AGENTPROTO_CMD_START, /* payload {"task":{"id","name","spec"}} */
 	AGENTPROTO_CMD_STOP,
 	AGENTPROTO_CMD_RESTART,
-	AGENTPROTO_CMD_UNINSTALL
+	AGENTPROTO_CMD_UNINSTALL,
+	AGENTPROTO_CMD_DEPLOY, /* + "package":{"sha256","size"}, "adopt" */
+	AGENTPROTO_CMD_UPDATE, /* + "package":{"sha256","size"}, "clean" */
+	AGENTPROTO_CMD_ROLLBACK, /* + "release": n or absent */
+	AGENTPROTO_CMD_MOVE /* + "deploy_dir": the new one */
 };
 
 /* What a command acts on. */

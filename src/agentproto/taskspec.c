@@ -62,6 +62,16 @@ static const struct agentproto_task_field fields[] = {
 	    0, "seconds between the polite stop and SIGKILL" },
 	{ "", "log_files", T_PATHS, K_ALL, P_DEF, 0, 32, 0, NULL, { NULL }, 0,
 	    "globs (relative to `deploy_dir`) captured besides stdout/stderr" },
+	{ "", "preserved_paths", T_PATHS, K_ALL, P_DEF, 0, 64, 0, NULL,
+	    { NULL }, 0, "globs (relative to the release) an update never "
+	    "overwrites or deletes, e.g. `conf/local.properties`, `data/`; "
+	    "`tomcat` adds `conf/`" },
+	{ "", "shared_paths", T_PATHS, K_ALL, P_DEF, 0, 32, 0, NULL, { NULL },
+	    0, "directories (relative to the release) kept in "
+	    "`<deploy_dir>/shared/` and linked into every release" },
+	{ "", "keep_releases", T_INT, K_ALL, P_DEF, 1, 100, 5, NULL, { NULL },
+	    0, "releases kept on the node (never the live or the last good "
+	    "one)" },
 
 	{ "", "console", T_OBJECT, K_CONSOLE, P_REQ, 0, 0, 0, NULL, { NULL },
 	    0, "a console task's settings" },
@@ -129,6 +139,9 @@ static const struct agentproto_task_field fields[] = {
 	    { NULL }, 0, "seconds a start may take to pass its first check" },
 	{ "health", "expect_status", T_INT, K_ALL, P_DEF, 100, 599, 200, NULL,
 	    { NULL }, 0, "the HTTP status that means healthy" },
+	{ "health", "window", T_INT, K_ALL, P_DEF, 0, 3600, 30, NULL,
+	    { NULL }, 0, "seconds an update watches the new release's checks "
+	    "before it counts as good" },
 };
 /* clang-format on */
 
@@ -173,10 +186,12 @@ static const char *ts_path_msg(enum ts_os, enum agentproto_field_type);
 static void	   ts_values(char *, size_t, const char *const *, const char *);
 static int	   ts_rule_backoff(struct ts_ctx *, json_t *);
 static int	   ts_rule_health_port(struct ts_ctx *, json_t *);
+static int	   ts_rule_release_paths(struct ts_ctx *, json_t *);
 
 static const struct ts_rule rules[] = {
 	{ "restart", ts_rule_backoff },
 	{ "health", ts_rule_health_port },
+	{ "", ts_rule_release_paths },
 };
 
 const struct agentproto_task_field *
@@ -607,6 +622,49 @@ ts_rule_health_port(struct ts_ctx *c, json_t *sub)
 		agentproto_err_set(c->err, "health", "port",
 		    "missing (the task has no port of its own)");
 		return (0);
+	}
+	return (1);
+}
+
+/*
+ * preserved_paths and shared_paths name parts of a release: relative,
+ * not "." alone.  A shared path holds no glob character (it is linked
+ * as named).
+ */
+static int
+ts_rule_release_paths(struct ts_ctx *c, json_t *out)
+{
+	static const char *const names[] = { "preserved_paths",
+		"shared_paths" };
+	const json_t		*v;
+	const char		*s;
+	char			 field[48];
+	size_t			 i, k;
+
+	for (k = 0; k < 2; k++) {
+		json_array_foreach(json_object_get(out, names[k]), i, v)
+		{
+			s = json_string_value(v);
+			(void)snprintf(field, sizeof(field), "%s[%zu]",
+			    names[k], i);
+			if (s[0] == '/' || s[0] == '\\' ||
+			    (s[0] != '\0' && s[1] == ':')) {
+				agentproto_err_set(c->err, "", field,
+				    "must be relative to the release");
+				return (0);
+			}
+			if (strcmp(s, ".") == 0 || strcmp(s, "./") == 0) {
+				agentproto_err_set(c->err, "", field,
+				    "must name a part of the release, not all "
+				    "of it");
+				return (0);
+			}
+			if (k == 1 && strpbrk(s, "*?[") != NULL) {
+				agentproto_err_set(c->err, "", field,
+				    "a shared path is a directory, not a glob");
+				return (0);
+			}
+		}
 	}
 	return (1);
 }

@@ -1253,7 +1253,22 @@ test_agentproto_command_table(void **state)
 	assert_null(agentproto_command_find("pings"));
 	assert_null(agentproto_command_find(""));
 	assert_null(agentproto_command_find(NULL));
-	assert_null(agentproto_command_find("deploy"));
+	assert_null(agentproto_command_find("Deploy"));
+	/* What changes the installed files needs manage (docs/api.md). */
+	assert_non_null(d = agentproto_command_find("deploy"));
+	assert_int_equal(d->kind, AGENTPROTO_CMD_DEPLOY);
+	assert_int_equal(d->manage, 1);
+	assert_non_null(d = agentproto_command_find("update"));
+	assert_int_equal(d->kind, AGENTPROTO_CMD_UPDATE);
+	assert_int_equal(d->manage, 1);
+	assert_non_null(d = agentproto_command_find("rollback"));
+	assert_int_equal(d->kind, AGENTPROTO_CMD_ROLLBACK);
+	assert_int_equal(d->manage, 1);
+	assert_non_null(d = agentproto_command_find("move"));
+	assert_int_equal(d->kind, AGENTPROTO_CMD_MOVE);
+	assert_int_equal(d->target, AGENTPROTO_TARGET_TASK);
+	assert_int_equal(d->manage, 1);
+	assert_null(agentproto_command_find("apply-config"));
 
 	/* Every row: found by its name, named back by its kind, unique. */
 	for (i = 0; (d = agentproto_command_at(i)) != NULL; i++) {
@@ -1265,10 +1280,12 @@ test_agentproto_command_table(void **state)
 				     "abcdefghijklmnopqrstuvwxyz0123456789_-"),
 		    strlen(d->name));
 	}
-	assert_int_equal(i, 5);
+	assert_int_equal(i, 9);
 
 	n = agentproto_command_names(buf, sizeof(buf));
-	assert_string_equal(buf, "ping, start, stop, restart, uninstall");
+	assert_string_equal(buf,
+	    "ping, start, stop, restart, uninstall, deploy, update, "
+	    "rollback, move");
 	assert_int_equal(n, strlen(buf));
 	/* Cut short, it still says how much it needs. */
 	assert_int_equal(agentproto_command_names(buf, 6), n);
