@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <iconv.h>
+
 #include "settings.h"
 
 enum set_type { SET_STR, SET_INT };
@@ -27,7 +29,8 @@ enum set_check {
 	CHECK_ORIGINS,
 	CHECK_REDIS_URL,
 	CHECK_SMTP_URL,
-	CHECK_TOKEN /* [A-Za-z0-9_.-]+ */
+	CHECK_TOKEN, /* [A-Za-z0-9_.-]+ */
+	CHECK_CHARSET /* a CHECK_TOKEN iconv(3) can convert to UTF-8 */
 };
 
 struct set_def {
@@ -59,7 +62,7 @@ static const struct set_def set_defs[] = {
 	{ "YARD_PACKAGE_MAX_UNPACKED",	SET_INT, S(package_max_unpacked), "8589934592", 1024, INT64_C(1) << 44, CHECK_NONE },
 	{ "YARD_PACKAGE_MAX_RATIO",	SET_INT, S(package_max_ratio), "200", 0, 100000, CHECK_NONE },
 	{ "YARD_PACKAGE_RETENTION_DAYS", SET_INT, S(package_retention_days), "30", 0, 36500, CHECK_NONE },
-	{ "YARD_PACKAGE_NAME_CHARSET",	SET_STR, S(package_name_charset), "GBK", 0, 0, CHECK_TOKEN },
+	{ "YARD_PACKAGE_NAME_CHARSET",	SET_STR, S(package_name_charset), "GBK", 0, 0, CHECK_CHARSET },
 	{ "YARD_EWS_ISSUER",		SET_STR, S(ews_issuer), "dev-ews", 0, 0, CHECK_REQUIRED },
 	{ "YARD_EWS_AUDIENCE",		SET_STR, S(ews_audience), "yard", 0, 0, CHECK_REQUIRED },
 	{ "YARD_EWS_PUBLIC_KEY_FILE",	SET_STR, S(ews_public_key_file), "var/dev-ews/public.pem", 0, 0, CHECK_NONE },
@@ -199,6 +202,7 @@ static int
 set_check(const struct set_def *d, const char *v, char *err, size_t errlen)
 {
 	char	 host[256], *copy, *tok, *save;
+	iconv_t	 cd;
 	uint16_t port;
 	size_t	 i, n;
 	int	 ok;
@@ -262,17 +266,30 @@ set_check(const struct set_def *d, const char *v, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: expected smtp:// or smtps:// URL",
 		    d->env);
 		return (0);
+	case CHECK_CHARSET:
 	case CHECK_TOKEN:
 		for (i = 0; v[i] != '\0'; i++) {
 			if (!isalnum((unsigned char)v[i]) &&
 			    strchr("_.-", v[i]) == NULL)
 				break;
 		}
-		if (i > 0 && v[i] == '\0')
+		if (i == 0 || v[i] != '\0') {
+			snprintf(err, errlen,
+			    "%s: letters, digits, '_', '.', '-' only", d->env);
+			return (0);
+		}
+		if (d->check == CHECK_TOKEN)
 			return (1);
-		snprintf(err, errlen, "%s: letters, digits, '_', '.', '-' only",
-		    d->env);
-		return (0);
+		/* Known now, not at the first package's check. */
+		if ((cd = iconv_open("UTF-8", v)) == (iconv_t)-1) {
+			snprintf(err, errlen,
+			    "%s: %s is not a character set this system can "
+			    "convert (see iconv -l)",
+			    d->env, v);
+			return (0);
+		}
+		iconv_close(cd);
+		return (1);
 	}
 	return (0);
 }

@@ -144,6 +144,23 @@ test_settings_package_retention(void **state)
 	app_settings_cleanup(&s);
 }
 
+/* An unknown charset stops the server at start, naming it. */
+static void
+test_settings_package_charset(void **state)
+{
+	struct app_settings s;
+
+	load_ok(&s, "package_name_charset CP936\n");
+	assert_string_equal(s.package_name_charset, "CP936");
+	app_settings_cleanup(&s);
+	load_ok(&s, "package_name_charset SHIFT_JIS\n");
+	app_settings_cleanup(&s);
+	load_err("package_name_charset NO-SUCH-SET\n",
+	    "YARD_PACKAGE_NAME_CHARSET: NO-SUCH-SET is not a character set");
+	load_err("package_name_charset GB K\n",
+	    "YARD_PACKAGE_NAME_CHARSET: letters, digits");
+}
+
 static void
 test_settings_worker_limits(void **state)
 {
@@ -280,6 +297,7 @@ main(void)
 		cmocka_unit_test_setup(test_settings_precedence, setup),
 		cmocka_unit_test_setup(test_settings_file_syntax, setup),
 		cmocka_unit_test_setup(test_settings_package_retention, setup),
+		cmocka_unit_test_setup(test_settings_package_charset, setup),
 		cmocka_unit_test_setup(test_settings_worker_limits, setup),
 		cmocka_unit_test_setup(test_settings_bad_values, setup),
 		cmocka_unit_test_setup(test_settings_origins_and_hostport,
