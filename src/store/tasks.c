@@ -22,7 +22,8 @@
 	" (SELECT json_build_object('id', c.id, 'type', c.type, 'state'," \
 	"  c.state, 'output', left(c.output, " TASK_OUTPUT_MAX ")," \
 	"  'output_truncated', length(c.output) > " TASK_OUTPUT_MAX "," \
-	"  'issued_at', c.issued_at, 'finished_at', c.finished_at)" \
+	"  'issued_at', c.issued_at, 'finished_at', c.finished_at," \
+	"  'progress', c.progress)" \
 	"  FROM commands c WHERE c.task_id = t.id ORDER BY c.seq DESC" \
 	"  LIMIT 1) AS last_command"
 

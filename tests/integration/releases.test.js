@@ -298,9 +298,11 @@ test('progress is kept while the command runs, shown, then cleared', async () =>
   assert.strictEqual(d.state, 'running');
   // One running event, however many progress reports.
   assert.deepStrictEqual(d.events.map((e) => e.state), ['queued', 'dispatched', 'running']);
-  // In the list too.
+  // In the list too, and on the task's last command.
   const l = await s.api('GET', `/api/v1/commands?task_id=${T.prog}`, { token: admin });
   assert.deepStrictEqual(l.json.items[0].progress, { step: 'unpack', percent: -1 });
+  const tk = await s.api('GET', `/api/v1/tasks/${T.prog}`, { token: admin });
+  assert.deepStrictEqual(tk.json.last_command.progress, { step: 'unpack', percent: -1 });
   // Bad progress: a 400 naming it, nothing changed.
   for (const [progress, field] of [
     [{ step: 'dance', percent: 1 }, 'progress.step'],
