@@ -22,7 +22,8 @@
 	" (SELECT json_build_object('id', c.id, 'type', c.type, 'state'," \
 	"  c.state, 'output', left(c.output, " TASK_OUTPUT_MAX ")," \
 	"  'output_truncated', length(c.output) > " TASK_OUTPUT_MAX "," \
-	"  'issued_at', c.issued_at, 'finished_at', c.finished_at)" \
+	"  'issued_at', c.issued_at, 'finished_at', c.finished_at," \
+	"  'progress', c.progress)" \
 	"  FROM commands c WHERE c.task_id = t.id ORDER BY c.seq DESC" \
 	"  LIMIT 1) AS last_command"
 
@@ -81,6 +82,30 @@ static const char *sql_edit =
     "  object_id, detail, remote_addr) SELECT $5::bigint, $6, 'task.edit',"
     "  'task', id, jsonb_build_object('name', name), $7 FROM t)"
     " SELECT (SELECT count(*) FROM t)";
+
+/*
+ * A task's releases as its agent last reported them, newest first, with
+ * the package each was made from where a package row has its hash, and
+ * who issued the command that made it.  One row of json text; none when
+ * the task is not visible.
+ */
+static const char *sql_releases =
+    "SELECT json_build_object('items', coalesce((SELECT json_agg(x ORDER BY"
+    "  x.n DESC) FROM (SELECT r.n, p.id AS package_id, p.name, p.version,"
+    "  r.sha256, r.state, r.deployed_at, r.deployed_by,"
+    "  u.name AS deployed_by_name, u.sub AS deployed_by_sub, r.command_id"
+    "  FROM releases r LEFT JOIN packages p ON r.sha256 <> ''"
+    "  AND p.sha256 = r.sha256 LEFT JOIN users u ON u.id = r.deployed_by"
+    "  WHERE r.task_id = t.id) x), '[]'::json), 'next', NULL)::text"
+    " FROM tasks t" STORE_TASK_LEVEL_JOIN
+    " WHERE t.id = $1::bigint AND " STORE_TASK_VISIBLE;
+
+enum store_step
+store_task_releases(struct store_q *q, struct http_request *req,
+    const struct auth_principal *who, int64_t task)
+{
+	return (store_run_seen(q, req, sql_releases, task, who));
+}
 
 enum store_step
 store_tasks_list(struct store_q *q, struct http_request *req,
