@@ -12,7 +12,7 @@
 OBJDIR?=	obj
 FUZZ_SECONDS?=	30
 
-AGENT_PKGS=	jansson libcurl
+AGENT_PKGS=	jansson libcurl libarchive zlib libcrypto
 AGENTPROTO_SRCS=	src/agentproto/common.c src/agentproto/auth.c \
 		src/agentproto/facts.c src/agentproto/enroll.c \
 		src/agentproto/heartbeat.c src/agentproto/commands.c \
@@ -21,9 +21,13 @@ AGENTPROTO_OBJS=	$(AGENTPROTO_SRCS:src/agentproto/%.c=$(OBJDIR)/agent/proto/%.o)
 AGENT_SRCS=	agent/main.c agent/log.c agent/state.c agent/os_facts_linux.c \
 		agent/http.c agent/run.c agent/os_proc_linux.c agent/supervise.c \
 		agent/tasks.c agent/logs.c agent/logread.c agent/policy.c \
-		agent/cgroup.c agent/os_linux.c agent/commands.c
+		agent/cgroup.c agent/os_linux.c agent/commands.c \
+		agent/release.c
 AGENT_OBJS=	$(AGENT_SRCS:agent/%.c=$(OBJDIR)/agent/%.o) \
 		$(AGENTPROTO_OBJS)
+# src/pkg's checks, again on the node: the agent does not trust the server.
+AGENT_PKG_SRCS=	src/pkg/check.c src/pkg/name.c
+AGENT_OBJS+=	$(AGENT_PKG_SRCS:src/pkg/%.c=$(OBJDIR)/agent/pkg/%.o)
 AGENT_BIN=	$(OBJDIR)/yard-agent
 AGENT_UNIT_TESTS=	$(OBJDIR)/tests/test_agentproto \
 		$(OBJDIR)/tests/test_procstat $(OBJDIR)/tests/test_supervise \
@@ -70,6 +74,10 @@ $(OBJDIR)/agent/%.o: agent/%.c
 	@mkdir -p $(@D)
 	$(CC) $(AGENT_CFLAGS) -MMD -c $< -o $@
 
+$(OBJDIR)/agent/pkg/%.o: src/pkg/%.c
+	@mkdir -p $(@D)
+	$(CC) $(AGENT_CFLAGS) -MMD -c $< -o $@
+
 # The codecs again, without -fPIC and Kore's feature flags.
 $(OBJDIR)/agent/proto/%.o: src/agentproto/%.c
 	@mkdir -p $(@D)
@@ -103,7 +111,8 @@ $(OBJDIR)/tests/test_cgroup: tests/unit/test_cgroup.c $(PROCSTAT_SRCS)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
 
 # tasks.c with the rest of the agent but its main().
-TASKS_TEST_SRCS=	$(filter-out agent/main.c,$(AGENT_SRCS)) $(AGENTPROTO_SRCS)
+TASKS_TEST_SRCS=	$(filter-out agent/main.c,$(AGENT_SRCS)) $(AGENTPROTO_SRCS) \
+		$(AGENT_PKG_SRCS)
 
 $(OBJDIR)/tests/test_tasks: tests/unit/test_tasks.c $(TASKS_TEST_SRCS)
 	@mkdir -p $(@D)
