@@ -167,6 +167,12 @@ int agent_rel_prune(struct agent_reljournal *, int, char *, size_t);
 int agent_rel_move(const char *, const char *, agent_rel_progress, void *,
     char *, size_t);
 
+/*
+ * Whether the file system holding dir has need bytes free: 1, or 0 with
+ * "not enough space in <dir>: <need> bytes needed, <free> free".
+ */
+int agent_rel_space(const char *, uint64_t, char *, size_t);
+
 /* Remove <dir>/.staging (at the agent's start, after a failure). */
 void agent_rel_clean_staging(const char *);
 
