@@ -22,7 +22,7 @@ AGENT_SRCS=	agent/main.c agent/log.c agent/state.c agent/os_facts_linux.c \
 		agent/http.c agent/run.c agent/os_proc_linux.c agent/supervise.c \
 		agent/tasks.c agent/logs.c agent/logread.c agent/policy.c \
 		agent/cgroup.c agent/os_linux.c agent/commands.c \
-		agent/release.c agent/stage.c
+		agent/release.c agent/stage.c agent/fetch.c
 AGENT_OBJS=	$(AGENT_SRCS:agent/%.c=$(OBJDIR)/agent/%.o) \
 		$(AGENTPROTO_OBJS)
 # src/pkg's checks, again on the node: the agent does not trust the server.
