@@ -149,8 +149,8 @@ main(int argc, char *argv[])
 	       "in %.1f s\n",
 	    FILES, (double)TOTAL / 1e6, (double)st.st_size / 1e6, now() - t0);
 
-	spec = json_pack("{s:s, s:s, s:{s:s}}", "kind", "console",
-	    "deploy_dir", dir, "console", "command", "run");
+	spec = json_pack("{s:s, s:s, s:{s:s}}", "kind", "console", "deploy_dir",
+	    dir, "console", "command", "run");
 	memset(&job, 0, sizeof(job));
 	job.kind = AGENTPROTO_CMD_DEPLOY;
 	job.dir = dir;
