@@ -277,5 +277,10 @@ int agent_write_atomic(const char *, const char *, const char *, size_t, int);
 int agent_os_dir_sync(const char *);
 /* The path of what fd refers to, as the system has it: 1, or 0. */
 int agent_os_fd_path(int, char *, size_t);
+/*
+ * Bytes an unprivileged writer may still put on the file system that
+ * holds path (what df shows as available): 1 with *free, or 0 with errno.
+ */
+int agent_os_free_bytes(const char *, uint64_t *);
 
 #endif /* AGENT_OS_H */
