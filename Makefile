@@ -125,7 +125,7 @@ e2e: all
 	@./scripts/test.sh --only e2e
 
 bench: deps all $(OBJDIR)/bench/verify_bench $(OBJDIR)/bench/agentsim \
-    $(OBJDIR)/bench/sweep_bench
+    $(OBJDIR)/bench/sweep_bench $(OBJDIR)/bench/stage_bench
 	@./scripts/install-deps.sh bench
 	@./scripts/bench.sh
 

@@ -15,6 +15,9 @@
 #   B9 /healthz while PostgreSQL is stopped, then frozen, under API load.
 #   B10 a 1 GiB tus upload, straight and through the development EWS (cut
 #      once mid-chunk and resumed).
+#   B11 an overlay update of 200 MB in 10,000 files (agent/release.c) vs
+#       unzip -o of the same archive on the same disk; the downtime of a
+#       task updated through the real server and agent.
 # BENCH_ONLY="B4 B5" runs only those (B6-B8 run together: one agent).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,7 +31,7 @@ rport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 yport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 DURATION=${BENCH_SECONDS:-5}
 ROUNDS=${BENCH_ROUNDS:-3}
-ONLY=${BENCH_ONLY:-B1 B2 B3 B4 B5 B6 B7 B8 B9 B10}
+ONLY=${BENCH_ONLY:-B1 B2 B3 B4 B5 B6 B7 B8 B9 B10 B11}
 want() {
 	for w in $ONLY; do
 		case " $* " in *" $w "*) return 0 ;; esac
@@ -368,5 +371,23 @@ grep -q '^resumed: ' "$dir/ews-upload.out" || ews_rc=1
 echo "  resumed after the cut, sha256 the file's, RSS growth <= 16 MB: $ews_verdict budget"
 case $ews_verdict in *within) ;; *) ok=0 ;; esac
 fi
+fi
+if want B11; then
+# B11 (SPEC 13: an overlay update of 200 MB in 10,000 files switches in
+# <= 1.5x unzip -o of the same archive on the same disk, same run).
+echo "B11: an overlay update of 200 MB in 10,000 files vs unzip -o"
+mkdir -p "$dir/stage"
+"$top/obj/bench/stage_bench" "$dir/stage" >"$dir/stage.out" 2>&1 || st_rc=$?
+sed 's/^/  /' "$dir/stage.out"
+st_ratio=$(sed -n 's/.*ratio[: ]*\([0-9.]*\).*/\1/p' "$dir/stage.out" | tail -1)
+st_verdict=$(awk -v r="$st_ratio" 'BEGIN {
+	if (r == "") { print "OVER"; exit }
+	print (r <= 1.5) ? "within" : "OVER" }')
+[ "${st_rc:-0}" -eq 0 ] || st_verdict=OVER
+echo "  update / unzip -o = ${st_ratio:-?} (budget <= 1.5): $st_verdict budget"
+[ "$st_verdict" = within ] || ok=0
+rm -rf "$dir/stage"
+echo "B11: the downtime of a task updated through the server and its agent"
+node "$top/tests/bench/deploy.js" 2000 40 2>&1 | sed 's/^/  /' || ok=0
 fi
 [ "$ok" -eq 1 ] && [ "$deaths" -eq 0 ]
