@@ -23,6 +23,7 @@ AGENT_SRCS=	agent/main.c agent/log.c agent/state.c agent/os_facts_linux.c \
 		agent/tasks.c agent/logs.c agent/logread.c agent/policy.c \
 		agent/cgroup.c agent/os_linux.c agent/commands.c \
 		agent/release.c
+AGENT_SRCS+=	agent/deploy.c
 AGENT_OBJS=	$(AGENT_SRCS:agent/%.c=$(OBJDIR)/agent/%.o) \
 		$(AGENTPROTO_OBJS)
 # src/pkg's checks, again on the node: the agent does not trust the server.
@@ -34,6 +35,7 @@ AGENT_UNIT_TESTS=	$(OBJDIR)/tests/test_agentproto \
 		$(OBJDIR)/tests/test_logread $(OBJDIR)/tests/test_cgroup \
 		$(OBJDIR)/tests/test_policy $(OBJDIR)/tests/test_tasks \
 		$(OBJDIR)/tests/test_lifecycle $(OBJDIR)/tests/test_commands
+AGENT_UNIT_TESTS+=	$(OBJDIR)/tests/test_deploy
 AGENT_FUZZ_NAMES=	fuzz_agentproto_enroll fuzz_agentproto_heartbeat \
 		fuzz_agentproto_poll fuzz_agentproto_result \
 		fuzz_agentproto_auth fuzz_agentproto_task fuzz_procstat \
@@ -125,6 +127,12 @@ $(OBJDIR)/tests/test_commands: tests/unit/test_commands.c $(TASKS_TEST_SRCS)
 
 # The task lifecycle's transitions, with real processes.
 $(OBJDIR)/tests/test_lifecycle: tests/unit/test_lifecycle.c $(TASKS_TEST_SRCS)
+	@mkdir -p $(@D)
+	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
+
+# The release commands (deploy.c): payloads, the FIFO, the decisions,
+# a rollback with real processes, recovery on real directories.
+$(OBJDIR)/tests/test_deploy: tests/unit/test_deploy.c $(TASKS_TEST_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
 
