@@ -198,6 +198,7 @@ int  agent_task_remove_files(const struct agent_task *, const char *, char *,
 int  agent_task_set_rdir(struct agent_task *, const char *);
 int  agent_task_set_reldir(struct agent_task *, const char *);
 const char *agent_task_dir(const struct agent_task *);
+json_t	   *agent_task_log_spec(const struct agent_task *);
 const char *agent_task_state_name(enum agent_task_state);
 
 /* http.c: one reusable easy handle per activity, capped bodies. */

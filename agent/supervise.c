@@ -106,6 +106,27 @@ agent_task_dir(const struct agent_task *t)
 	return (task_dir(t));
 }
 
+/*
+ * The spec as the task's log_files see it: a packaged task's globs are
+ * relative to its live release.  A new reference; NULL without memory.
+ */
+json_t *
+agent_task_log_spec(const struct agent_task *t)
+{
+	json_t *s;
+
+	if (t->reldir == NULL)
+		return (json_incref(t->spec));
+	if ((s = json_copy(t->spec)) == NULL)
+		return (NULL);
+	if (json_object_set_new(s, "deploy_dir", json_string(t->reldir)) ==
+	    -1) {
+		json_decref(s);
+		return (NULL);
+	}
+	return (s);
+}
+
 /* The live release's directory (NULL or "": none).  1, or 0 (memory). */
 int
 agent_task_set_reldir(struct agent_task *t, const char *dir)

@@ -822,6 +822,7 @@ static void
 log_rotate_all(struct agent_tasks *ts)
 {
 	static struct agent_confine conf;
+	json_t			   *lspec;
 	size_t			    i;
 
 	for (i = 0; i < ts->n; i++) {
@@ -830,12 +831,16 @@ log_rotate_all(struct agent_tasks *ts)
 			AGENT_LOG_KEEP) == -1)
 			log_warn("task %" PRId64 ": log rotation",
 			    ts->v[i].t.id);
-		/* Only files inside the task's deploy directory. */
+		/* Only files inside the task's deploy directory (globs
+		 * under its live release when it is packaged). */
 		if (agent_confine_init(&conf, ts->policy, ts->v[i].t.spec,
-			ts->dir))
-			(void)agent_log_rotate_files(ts->v[i].t.spec, &conf,
+			ts->dir) &&
+		    (lspec = agent_task_log_spec(&ts->v[i].t)) != NULL) {
+			(void)agent_log_rotate_files(lspec, &conf,
 			    ts->log_max ? ts->log_max : AGENT_LOG_MAX,
 			    AGENT_LOG_KEEP);
+			json_decref(lspec);
+		}
 	}
 }
 
