@@ -370,6 +370,30 @@ agent_deploy_decide(enum agentproto_cmd_type kind,
 	}
 }
 
+/* mkdir -p, mode 0755: 1, or 0 with errno. */
+static int
+mkdirs(const char *path)
+{
+	char   buf[PATH_MAX];
+	size_t i, n;
+
+	n = strlen(path);
+	if (n == 0 || n >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return (0);
+	}
+	memcpy(buf, path, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, 0755) == -1 && errno != EEXIST)
+			return (0);
+		buf[i] = path[i];
+	}
+	return (1);
+}
+
 /* Whether dir holds anything but a release layout (absent: no). */
 static int
 dir_nonempty(const char *dir)
@@ -696,7 +720,7 @@ begin(struct agent_tasks *ts, struct agent_rjob *job)
 		/* The deploy directory, made as start makes it. */
 		made = access(job->rdir, F_OK) == -1 && errno == ENOENT;
 		if (made) {
-			if (mkdir(job->rdir, 0755) == -1) {
+			if (!mkdirs(job->rdir)) {
 				finish(ts, job, 0,
 				    "%s failed: cannot create %s: %s", v,
 				    job->rdir, strerror(errno));
@@ -805,7 +829,7 @@ work_stage(void *arg, int fd)
 	struct worker	    *w = arg;
 	struct agent_rjob   *job = w->job;
 	struct agent_rel_job rj;
-	char		     staging[PATH_MAX], part[PATH_MAX];
+	char		     staging[PATH_MAX], part[PATH_MAX], rel[PATH_MAX];
 	char		     why[PATH_MAX + 512];
 
 	w->fd = fd;
@@ -825,6 +849,14 @@ work_stage(void *arg, int fd)
 		return (work_end(w, 0,
 		    "not enrolled: no server to download "
 		    "from"));
+	/* A release dir the journal does not know (an agent that died
+	 * between staging and journaling it) is not one: it goes. */
+	if (agent_rel_path(job->rdir, job->n, rel, sizeof(rel)) &&
+	    access(rel, F_OK) == 0 && !agent_os_remove_tree(NULL, rel)) {
+		(void)snprintf(why, sizeof(why), "cannot remove %s: %s", rel,
+		    strerror(errno));
+		return (work_end(w, 0, why));
+	}
 	work_progress(w, "download", 0);
 	if (!agent_rel_fetch(w->node->server, w->node->node_id, w->node->secret,
 		job->sha256, job->size, part, work_progress, w, why,

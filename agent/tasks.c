@@ -1077,7 +1077,7 @@ agent_tasks_tick(struct agent_tasks *ts)
 	int	 next = 60000, k;
 
 	if (ts->n == 0)
-		return (next);
+		return (agent_deploy_tick(ts));
 	for (i = 0; i < ts->n; i++)
 		ts->ptrs[i] = &ts->v[i].t;
 	agent_tasks_reap(ts->ptrs, ts->n);
