@@ -11,7 +11,7 @@
  *              task's release journal (agent/release.h), what makes no
  *              sense refused (agent_deploy_decide())
  *   WORK       a worker (agent_os_worker()) downloads the package into
- *              <dir>/.staging/<sha256>.part and stages the release
+ *              <dir>/.staging/<sha256>.zip and stages the release
  *              (agent_rel_fetch(), agent_rel_stage()), or moves the
  *              deploy directory (agent_rel_move()); it writes progress
  *              lines and a last line with the outcome to a pipe that the
@@ -835,7 +835,7 @@ work_stage(void *arg, int fd)
 	w->fd = fd;
 	if (snprintf(staging, sizeof(staging), "%s/%s", job->rdir,
 		AGENT_REL_STAGING) >= (int)sizeof(staging) ||
-	    snprintf(part, sizeof(part), "%s/%s.part", staging, job->sha256) >=
+	    snprintf(part, sizeof(part), "%s/%s.zip", staging, job->sha256) >=
 		(int)sizeof(part))
 		return (work_end(w, 0,
 		    "the deploy directory's path is too "
@@ -865,20 +865,33 @@ work_stage(void *arg, int fd)
 	memset(&rj, 0, sizeof(rj));
 	rj.kind = job->kind;
 	rj.dir = job->rdir;
-	rj.zip = part;
-	rj.adopt = job->adopt &&
-	    dir_nonempty(job->rdir); /* nothing to take over: a deploy */
-	rj.clean = job->clean;
 	rj.spec = job->spec;
-	rj.n = job->n;
-	rj.live = job->p;
-	rj.need = (uint64_t)job->unpacked;
 	rj.uid =
 	    job->acct.valid && job->acct.change ? job->acct.uid : (uid_t)-1;
 	rj.gid =
 	    job->acct.valid && job->acct.change ? job->acct.gid : (gid_t)-1;
 	rj.progress = work_progress;
 	rj.arg = w;
+	/* adopt: the directory's own files become release 0 first, and the
+	 * package goes over them (nothing to take over: a plain deploy). */
+	if (job->kind == AGENTPROTO_CMD_DEPLOY && job->adopt &&
+	    dir_nonempty(job->rdir)) {
+		rj.adopt = 1;
+		rj.n = 0;
+		rj.live = -1;
+		work_progress(w, "unpack", -1);
+		if (!agent_rel_stage(&rj, why, sizeof(why))) {
+			(void)unlink(part);
+			return (work_end(w, 0, why));
+		}
+		job->p = 0;
+		rj.adopt = 0;
+	}
+	rj.zip = part;
+	rj.clean = job->clean;
+	rj.n = job->n;
+	rj.live = job->p;
+	rj.need = (uint64_t)job->unpacked;
 	work_progress(w, "unpack", 0);
 	if (!agent_rel_stage(&rj, why, sizeof(why))) {
 		(void)unlink(part);
@@ -1684,32 +1697,4 @@ agent_deploy_recover(struct agent_tasks *ts, struct agent_slot *sl)
 		job_append(ts, job);
 	ts->changed = 1;
 	free(j);
-}
-
-/*
- * XXX until agent/release.c has them (the engine's next commits):
- * stand-ins that fail, overridden by the real ones at link time.
- */
-__attribute__((weak)) int
-agent_rel_fetch(const char *server, int64_t node, const char *secret,
-    const char *sha256, int64_t size, const char *file, agent_rel_progress cb,
-    void *arg, char *why, size_t len)
-{
-	(void)snprintf(why, len, "downloading packages is not implemented");
-	return (0);
-}
-
-__attribute__((weak)) int
-agent_rel_stage(struct agent_rel_job *job, char *why, size_t len)
-{
-	(void)snprintf(why, len, "staging releases is not implemented");
-	return (0);
-}
-
-__attribute__((weak)) int
-agent_rel_move(const char *from, const char *to, agent_rel_progress cb,
-    void *arg, char *why, size_t len)
-{
-	(void)snprintf(why, len, "moving is not implemented");
-	return (0);
 }
