@@ -1000,8 +1000,9 @@ staged(struct agent_tasks *ts, struct agent_rjob *job)
 {
 	char path[PATH_MAX];
 
+	/* Staged or not, nothing of it is left to keep. */
+	agent_rel_clean_staging(job->rdir);
 	if (!job->wok) {
-		agent_rel_clean_staging(job->rdir);
 		finish(ts, job, 0, "%s failed: %s", verb(job->kind), job->why);
 		return;
 	}

@@ -5,7 +5,18 @@
  * (console tasks of /bin/sh, no policy), and the recovery of a journal
  * that a dead agent left with pending set, on real directories.
  */
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <signal.h>
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -620,6 +631,305 @@ test_deploy_recover(void **state)
 	}
 }
 
+/*
+ * A package server on loopback: GET /agent/v1/packages/<sha256> answers
+ * the file <dir>/pkg/<sha256> whole (200), anything else 404.  A child
+ * process; its port.
+ */
+static pid_t srv_pid;
+
+static int
+srv_start(void)
+{
+	struct sockaddr_in sa;
+	socklen_t	   sl = sizeof(sa);
+	char		   req[4096], path[PATH_MAX], hdr[256], buf[65536];
+	const char	  *p, *e;
+	ssize_t		   n;
+	size_t		   got;
+	int		   ls, c, fd;
+
+	assert_true((ls = socket(AF_INET, SOCK_STREAM, 0)) != -1);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(ls, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(ls, 8), 0);
+	assert_int_equal(getsockname(ls, (struct sockaddr *)&sa, &sl), 0);
+	assert_true((srv_pid = fork()) != -1);
+	if (srv_pid != 0) {
+		(void)close(ls);
+		return (ntohs(sa.sin_port));
+	}
+	/* It goes with the test, whatever happens to it. */
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (;;) {
+		if ((c = accept(ls, NULL, NULL)) == -1)
+			continue;
+		got = 0;
+		while (got < sizeof(req) - 1 &&
+		    (n = read(c, req + got, sizeof(req) - 1 - got)) > 0) {
+			got += (size_t)n;
+			req[got] = '\0';
+			if (strstr(req, "\r\n\r\n") != NULL)
+				break;
+		}
+		req[got] = '\0';
+		fd = -1;
+		if ((p = strstr(req, "/agent/v1/packages/")) != NULL &&
+		    (e = strchr(p, ' ')) != NULL) {
+			p += strlen("/agent/v1/packages/");
+			(void)snprintf(path, sizeof(path), "%s/pkg/%.*s", dir,
+			    (int)(e - p), p);
+			fd = open(path, O_RDONLY);
+		}
+		if (fd == -1) {
+			(void)dprintf(c,
+			    "HTTP/1.1 404 Not Found\r\n"
+			    "Content-Length: 0\r\n"
+			    "Connection: close\r\n\r\n");
+		} else {
+			struct stat st;
+
+			(void)fstat(fd, &st);
+			(void)snprintf(hdr, sizeof(hdr),
+			    "HTTP/1.1 200 OK\r\nContent-Length: %lld\r\n"
+			    "Connection: close\r\n\r\n",
+			    (long long)st.st_size);
+			if (write(c, hdr, strlen(hdr)) == -1)
+				_exit(1);
+			while ((n = read(fd, buf, sizeof(buf))) > 0 &&
+			    write(c, buf, (size_t)n) == n)
+				;
+			(void)close(fd);
+		}
+		(void)close(c);
+	}
+}
+
+struct ent {
+	const char *name;
+	const char *data;
+};
+
+/* A zip of entries under <dir>/pkg/<its sha256>; its hex digest. */
+static void
+package(const struct ent *e, size_t n, char *sha, int64_t *size,
+    int64_t *unpacked)
+{
+	struct archive	     *a;
+	struct archive_entry *ae;
+	EVP_MD_CTX	     *md;
+	unsigned char	      dg[32], buf[4096];
+	char		      tmp[PATH_MAX], path[PATH_MAX];
+	struct stat	      st;
+	size_t		      i;
+	ssize_t		      r;
+	int		      fd;
+
+	(void)snprintf(path, sizeof(path), "%s/pkg", dir);
+	(void)mkdir(path, 0755);
+	(void)snprintf(tmp, sizeof(tmp), "%s/pkg/new.zip", dir);
+	assert_non_null(a = archive_write_new());
+	assert_int_equal(archive_write_set_format_zip(a), ARCHIVE_OK);
+	assert_int_equal(archive_write_open_filename(a, tmp), ARCHIVE_OK);
+	*unpacked = 0;
+	for (i = 0; i < n; i++) {
+		assert_non_null(ae = archive_entry_new());
+		archive_entry_set_pathname(ae, e[i].name);
+		archive_entry_set_filetype(ae, AE_IFREG);
+		archive_entry_set_perm(ae, 0755);
+		archive_entry_set_size(ae, (la_int64_t)strlen(e[i].data));
+		assert_int_equal(archive_write_header(a, ae), ARCHIVE_OK);
+		assert_int_equal(archive_write_data(a, e[i].data,
+				     strlen(e[i].data)),
+		    (la_ssize_t)strlen(e[i].data));
+		*unpacked += (int64_t)strlen(e[i].data);
+		archive_entry_free(ae);
+	}
+	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+	archive_write_free(a);
+	assert_true((fd = open(tmp, O_RDONLY)) != -1);
+	assert_non_null(md = EVP_MD_CTX_new());
+	assert_int_equal(EVP_DigestInit_ex(md, EVP_sha256(), NULL), 1);
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		assert_int_equal(EVP_DigestUpdate(md, buf, (size_t)r), 1);
+	assert_int_equal(EVP_DigestFinal_ex(md, dg, NULL), 1);
+	EVP_MD_CTX_free(md);
+	assert_int_equal(fstat(fd, &st), 0);
+	(void)close(fd);
+	*size = (int64_t)st.st_size;
+	for (i = 0; i < 32; i++)
+		(void)snprintf(sha + i * 2, 3, "%02x", dg[i]);
+	(void)snprintf(path, sizeof(path), "%s/pkg/%s", dir, sha);
+	assert_int_equal(rename(tmp, path), 0);
+}
+
+static char *
+release_payload(const char *spec, const struct ent *e, size_t n,
+    const char *version, const char *extra)
+{
+	char	sha[65], *p;
+	int64_t size, unpacked;
+
+	package(e, n, sha, &size, &unpacked);
+	assert_true(asprintf(&p,
+			"{\"task\":{\"id\":20,\"spec\":%s},\"package\":"
+			"{\"sha256\":\"%s\",\"size\":%lld,\"unpacked\":%lld,"
+			"\"name\":\"app\",\"version\":\"%s\"}%s}",
+			spec, sha, (long long)size, (long long)unpacked,
+			version, extra) != -1);
+	return (p);
+}
+
+static void
+file_is(const char *rel, const char *want)
+{
+	char   path[PATH_MAX], buf[256];
+	FILE  *f;
+	size_t n;
+
+	(void)snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	assert_non_null(f = fopen(path, "r"));
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	(void)fclose(f);
+	assert_string_equal(buf, want);
+}
+
+/*
+ * deploy, update and an update that fails its health check, with a
+ * package server on loopback and real processes: release 1 runs; the
+ * update keeps a preserved file the program changed and says its
+ * default changed; the failing update is marked bad and release 2 runs
+ * again.
+ */
+static void
+test_deploy_update_rollback(void **state)
+{
+	static const struct ent	 v1[] = { { "run.sh", "exec sleep 30\n" },
+		 { "conf/app.properties", "a=1\n" } };
+	static const struct ent	 v2[] = { { "run.sh", "exec sleep 31\n" },
+		 { "conf/app.properties", "a=2\n" }, { "v2.txt", "two\n" } };
+	static const struct ent	 v3[] = { { "run.sh", "exec sleep 32\n" },
+		 { "conf/app.properties", "a=2\n" } };
+	struct agent_node	 node;
+	struct agent_reljournal *j;
+	struct agent_slot	*sl;
+	char			*spec, *hspec, *p, *body, why[512];
+	char			 path[PATH_MAX], cwd[PATH_MAX];
+	ssize_t			 n;
+	int			 port;
+
+	port = srv_start();
+	memset(&node, 0, sizeof(node));
+	(void)snprintf(node.server, sizeof(node.server), "http://127.0.0.1:%d",
+	    port);
+	node.node_id = 1;
+	memset(node.secret, 'A', AGENTPROTO_SECRET_LEN);
+	ts->node = &node;
+	assert_true(asprintf(&spec,
+			"{\"kind\":\"console\",\"deploy_dir\":\"%s/e2e\","
+			"\"stop_grace\":2,\"console\":{\"command\":"
+			"\"/bin/sh\",\"args\":[\"run.sh\"]},"
+			"\"preserved_paths\":[\"conf/app.properties\"],"
+			"\"restart\":{\"policy\":\"never\"}}",
+			dir) != -1);
+
+	p = release_payload(spec, v1, 2, "1.0", "");
+	assert_int_equal(command(AGENTPROTO_CMD_DEPLOY, 41, p, &body),
+	    AGENT_CMD_LATER);
+	free(p);
+	tick_until_results(1, 20000);
+	assert_int_equal(nresults, 1);
+	if (strstr(results[0],
+		"deployed release 1 (app 1.0); started, "
+		"pid ") == NULL)
+		fail_msg("%s", results[0]);
+	link_is("e2e", "releases/1");
+	assert_non_null(sl = agent_tasks_slot(ts, 20, NULL));
+	assert_int_equal(sl->t.state, AGENT_TASK_RUNNING);
+	(void)snprintf(path, sizeof(path), "/proc/%d/cwd", (int)sl->t.pid);
+	assert_true((n = readlink(path, cwd, sizeof(cwd) - 1)) > 0);
+	cwd[n] = '\0';
+	(void)snprintf(path, sizeof(path), "%s/e2e/releases/1", dir);
+	assert_string_equal(cwd, path);
+	(void)snprintf(path, sizeof(path), "%s/e2e/.staging", dir);
+
+	/* The program changes its preserved file; the update keeps it. */
+	(void)snprintf(path, sizeof(path),
+	    "%s/e2e/releases/1/conf/app.properties", dir);
+	{
+		FILE *f;
+
+		assert_non_null(f = fopen(path, "w"));
+		(void)fputs("a=local\n", f);
+		(void)fclose(f);
+	}
+	p = release_payload(spec, v2, 3, "2.0", "");
+	assert_int_equal(command(AGENTPROTO_CMD_UPDATE, 42, p, &body),
+	    AGENT_CMD_LATER);
+	free(p);
+	tick_until_results(2, 20000);
+	assert_int_equal(nresults, 2);
+	if (strstr(results[1],
+		"updated to release 2 (app 2.0); started, "
+		"pid ") == NULL)
+		fail_msg("%s", results[1]);
+	assert_non_null(strstr(results[1],
+	    "new defaults available: "
+	    "conf/app.properties"));
+	assert_non_null(
+	    strstr(results[1], "\"releases\":[{\"n\":2,\"sha256\":"));
+	link_is("e2e", "releases/2");
+	file_is("e2e/releases/2/conf/app.properties", "a=local\n");
+	file_is("e2e/releases/2/v2.txt", "two\n");
+	assert_non_null(strstr(lastprogress, "\"state\":\"running\""));
+
+	/* An update whose health check never passes: rolled back. */
+	assert_true(asprintf(&hspec,
+			"{\"kind\":\"console\",\"deploy_dir\":\"%s/e2e\","
+			"\"stop_grace\":2,\"console\":{\"command\":"
+			"\"/bin/sh\",\"args\":[\"run.sh\"]},"
+			"\"preserved_paths\":[\"conf/app.properties\"],"
+			"\"health\":{\"path\":\"/\",\"port\":9,"
+			"\"start_timeout\":1,\"window\":1},"
+			"\"restart\":{\"policy\":\"never\"}}",
+			dir) != -1);
+	p = release_payload(hspec, v3, 2, "3.0", "");
+	assert_int_equal(command(AGENTPROTO_CMD_UPDATE, 43, p, &body),
+	    AGENT_CMD_LATER);
+	free(p);
+	tick_until_results(3, 30000);
+	assert_int_equal(nresults, 3);
+	assert_non_null(strstr(results[2], "\"state\":\"failed\""));
+	if (strstr(results[2], "update failed: not healthy within 1 s") ==
+		NULL ||
+	    strstr(results[2], "rolled back to release 2") == NULL)
+		fail_msg("%s", results[2]);
+	link_is("e2e", "releases/2");
+	assert_non_null(sl = agent_tasks_slot(ts, 20, NULL));
+	assert_int_equal(sl->t.state, AGENT_TASK_RUNNING);
+	(void)snprintf(path, sizeof(path), "%s/e2e/releases/2", dir);
+	assert_string_equal(sl->t.reldir, path);
+	assert_non_null(j = calloc(1, sizeof(*j)));
+	assert_int_equal(agent_rel_load(dir, 20, j, why, sizeof(why)), 1);
+	assert_int_equal(j->live, 2);
+	assert_int_equal(j->last_good, 2);
+	assert_int_equal(j->pending, -1);
+	assert_true(agent_rel_find(j, 3)->bad);
+	assert_true(agent_rel_find(j, 1)->good);
+	free(j);
+	(void)snprintf(path, sizeof(path), "%s/e2e/.staging", dir);
+	assert_int_equal(access(path, F_OK), -1);
+
+	ts->node = NULL;
+	(void)kill(srv_pid, SIGKILL);
+	(void)waitpid(srv_pid, NULL, 0);
+	free(spec);
+	free(hspec);
+}
+
 int
 main(void)
 {
@@ -632,6 +942,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_deploy_recover, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_deploy_update_rollback,
+		    setup, teardown),
 	};
 	char cmd[256];
 	int  rc;
