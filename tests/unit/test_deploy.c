@@ -632,6 +632,84 @@ test_deploy_recover(void **state)
 }
 
 /*
+ * A move of a running packaged task: it stops, the directory moves, the
+ * task's spec and journal name the new one and it runs there again; a
+ * move onto a directory that exists is refused and changes nothing.
+ */
+static void
+test_deploy_move(void **state)
+{
+	struct agent_reljournal *j;
+	struct agent_slot	*sl;
+	char   *spec, *p, *body, why[512], path[PATH_MAX], cwd[PATH_MAX];
+	ssize_t n;
+
+	release_dir("mv", 1);
+	release_dir("mv", 2);
+	journal_write(30, "mv", 2, -1, -1, 1);
+	(void)snprintf(path, sizeof(path), "%s/mv", dir);
+	assert_int_equal(agent_rel_switch(path, 2, why, sizeof(why)), 1);
+	spec = spec_text(30, "mv", "/bin/sh", "sleep 30");
+	assert_true(
+	    asprintf(&p, "{\"task\":{\"id\":30,\"spec\":%s}}", spec) != -1);
+	assert_int_equal(command(AGENTPROTO_CMD_START, 51, p, &body),
+	    AGENT_CMD_DONE);
+	assert_non_null(strstr(body, "started, pid"));
+	free(body);
+	free(p);
+
+	/* Onto a directory that exists: refused. */
+	assert_true(asprintf(&p,
+			"{\"task\":{\"id\":30,\"spec\":%s},"
+			"\"deploy_dir\":\"%s/rb\"}",
+			spec, dir) != -1);
+	(void)snprintf(path, sizeof(path), "%s/rb", dir);
+	(void)mkdir(path, 0755);
+	assert_int_equal(command(AGENTPROTO_CMD_MOVE, 52, p, &body),
+	    AGENT_CMD_LATER);
+	free(p);
+	tick_until_results(1, 5000);
+	assert_int_equal(nresults, 1);
+	assert_non_null(strstr(results[0], "move failed: "));
+	assert_non_null(strstr(results[0], "already exists"));
+
+	assert_true(asprintf(&p,
+			"{\"task\":{\"id\":30,\"spec\":%s},"
+			"\"deploy_dir\":\"%s/moved\"}",
+			spec, dir) != -1);
+	assert_int_equal(command(AGENTPROTO_CMD_MOVE, 53, p, &body),
+	    AGENT_CMD_LATER);
+	free(p);
+	tick_until_results(2, 15000);
+	assert_int_equal(nresults, 2);
+	(void)snprintf(path, sizeof(path), "moved to %s/moved; started, pid",
+	    dir);
+	if (strstr(results[1], path) == NULL)
+		fail_msg("%s", results[1]);
+	(void)snprintf(path, sizeof(path), "%s/mv", dir);
+	assert_int_equal(access(path, F_OK), -1);
+	link_is("moved", "releases/2");
+	assert_non_null(sl = agent_tasks_slot(ts, 30, NULL));
+	(void)snprintf(path, sizeof(path), "%s/moved", dir);
+	assert_string_equal(json_string_value(
+				json_object_get(sl->t.spec, "deploy_dir")),
+	    path);
+	assert_int_equal(sl->t.state, AGENT_TASK_RUNNING);
+	(void)snprintf(path, sizeof(path), "/proc/%d/cwd", (int)sl->t.pid);
+	assert_true((n = readlink(path, cwd, sizeof(cwd) - 1)) > 0);
+	cwd[n] = '\0';
+	(void)snprintf(path, sizeof(path), "%s/moved/releases/2", dir);
+	assert_string_equal(cwd, path);
+	assert_non_null(j = calloc(1, sizeof(*j)));
+	assert_int_equal(agent_rel_load(dir, 30, j, why, sizeof(why)), 1);
+	(void)snprintf(path, sizeof(path), "%s/moved", dir);
+	assert_string_equal(j->dir, path);
+	assert_int_equal(j->live, 2);
+	free(j);
+	free(spec);
+}
+
+/*
  * A package server on loopback: GET /agent/v1/packages/<sha256> answers
  * the file <dir>/pkg/<sha256> whole (200), anything else 404.  A child
  * process; its port.
@@ -944,6 +1022,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_deploy_update_rollback,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deploy_move, setup,
+		    teardown),
 	};
 	char cmd[256];
 	int  rc;
