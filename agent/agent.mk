@@ -42,6 +42,7 @@ AGENT_FUZZ_NAMES=	fuzz_agentproto_enroll fuzz_agentproto_heartbeat \
 		fuzz_agentproto_auth fuzz_agentproto_task fuzz_procstat \
 		fuzz_agentproto_logchunk fuzz_logread fuzz_policy \
 		fuzz_release_journal
+AGENT_FUZZ_NAMES+=	fuzz_deploy_payload
 AGENT_FUZZERS=	$(AGENT_FUZZ_NAMES:%=$(OBJDIR)/fuzz/%)
 AGENT_FUZZ_DICT=	tests/fuzz/corpus/fuzz_agentproto_dict/agentproto.dict
 
@@ -160,6 +161,14 @@ $(OBJDIR)/bench/stage_bench: tests/bench/stage_bench.c $(RELEASE_SRCS)
 $(OBJDIR)/tests/test_deploy: tests/unit/test_deploy.c $(TASKS_TEST_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
+
+$(OBJDIR)/fuzz/fuzz_deploy_payload: tests/fuzz/fuzz_deploy_payload.c \
+    $(TASKS_TEST_SRCS)
+	@mkdir -p $(@D)
+	clang -g -O1 -std=c99 -D_GNU_SOURCE -Isrc -Iagent \
+	    $(shell pkg-config --cflags $(AGENT_PKGS)) \
+	    -fsanitize=fuzzer,address,undefined -o $@ $^ \
+	    $(shell pkg-config --libs $(AGENT_PKGS))
 
 LOGREAD_SRCS=	agent/logread.c agent/policy.c $(PROCSTAT_SRCS)
 
