@@ -174,11 +174,12 @@ agent_rel_fetch(const char *server, int64_t node_id, const char *secret,
 	struct fetch	   f;
 	struct stat	   st;
 	CURLcode	   rc;
-	char part[PATH_MAX], dir[PATH_MAX], url[AGENT_URL_MAX + 128];
-	char auth[AGENTPROTO_AUTH_MAX + 1];
-	char hdr[AGENTPROTO_AUTH_MAX + 32], got[65];
-	char errbuf[CURL_ERROR_SIZE], *slash;
-	int  ok, tries, i;
+	char   part[PATH_MAX], dir[PATH_MAX], url[AGENT_URL_MAX + 128];
+	char   auth[AGENTPROTO_AUTH_MAX + 1];
+	char   hdr[AGENTPROTO_AUTH_MAX + 32], got[65];
+	char   errbuf[CURL_ERROR_SIZE], *slash;
+	size_t n;
+	int    ok, tries, i;
 
 	if (why != NULL && len > 0)
 		why[0] = '\0';
@@ -198,7 +199,11 @@ agent_rel_fetch(const char *server, int64_t node_id, const char *secret,
 	    snprintf(url, sizeof(url), "%s/agent/v1/packages/%s", server,
 		sha256) >= (int)sizeof(url))
 		return (say(why, len, "bad server URL"));
-	if (snprintf(part, sizeof(part), "%s.part", file) >=
+	/* <sha256>.zip downloads as <sha256>.part; any other name + .part. */
+	n = strlen(file);
+	if (n > 4 && strcmp(file + n - 4, ".zip") == 0)
+		n -= 4;
+	if (snprintf(part, sizeof(part), "%.*s.part", (int)n, file) >=
 		(int)sizeof(part) ||
 	    snprintf(dir, sizeof(dir), "%s", file) >= (int)sizeof(dir) ||
 	    (slash = strrchr(dir, '/')) == NULL)

@@ -276,7 +276,8 @@ agent_rel_parse(const char *buf, size_t buflen, int64_t task,
 			goto done;
 		}
 	}
-	if (j->last_good != -1 && !agent_rel_find(j, j->last_good)->good) {
+	if (j->last_good != -1 &&
+	    ((x = agent_rel_find(j, j->last_good)) == NULL || !x->good)) {
 		(void)say(why, len,
 		    "last_good: release %" PRId64 " is not marked good",
 		    j->last_good);

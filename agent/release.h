@@ -103,8 +103,9 @@ int agent_rel_path(const char *, int64_t, char *, size_t);
  * agent_rel_fetch(server, node_id, secret, sha256, size, file, progress,
  * arg, why, len): download the package sha256 (size bytes) from
  * server's GET /agent/v1/packages/<sha256> with the node's credentials
- * into <file>.part, resuming with Range from what that already holds
- * (a server that answers 200 sends it whole again); check the free
+ * into <file>.part (<x>.part for a file <x>.zip), resuming with Range
+ * from what that already holds (a server that answers 200 sends it
+ * whole again); check the free
  * space of file's directory first ("not enough space in <dir>: <need>
  * bytes needed, <free> free"), then the SHA-256 of the whole file, and
  * rename it to file.  1, or 0 with why (the .part is removed when its

@@ -880,7 +880,7 @@ test_release_fetch_refusals(void **state)
 	(void)state;
 	assert_int_equal(mkdir(at(file, sizeof(file), "dl"), 0700), 0);
 	(void)at(file, sizeof(file), "dl/%s.zip", sha_hello);
-	(void)snprintf(part, sizeof(part), "%s.part", file);
+	(void)at(part, sizeof(part), "dl/%s.part", sha_hello);
 
 	/* Free space first: nothing is asked of the (absent) server. */
 	assert_false(agent_rel_fetch("http://127.0.0.1:9", 1, "x", sha_hello,
