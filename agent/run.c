@@ -642,6 +642,11 @@ results_recover(struct agent_state *s)
 		e = &s->journal.v[i];
 		if (e->flags & AGENT_J_ACKED)
 			continue;
+		/* Still at work (a stop in its grace period, a deploy): its
+		 * result comes when it is done. */
+		if (!(e->flags & AGENT_J_FINISHED) &&
+		    agent_tasks_pending(&s->tasks, e->id))
+			continue;
 		if (!(e->flags & AGENT_J_FINISHED)) {
 			memset(&r, 0, sizeof(r));
 			r.state = AGENTPROTO_STATE_FAILED;
