@@ -456,9 +456,13 @@ agent_os_worker(int (*fn)(void *, int), void *arg, int *rfd)
 		(void)signal(SIGTERM, SIG_DFL);
 		(void)signal(SIGHUP, SIG_DFL);
 		(void)signal(SIGINT, SIG_DFL);
-		if (sigfd != -1)
-			(void)close(sigfd);
-		(void)close(fds[0]);
+		/* Nothing of the agent's but the pipe, at 3. */
+		if (fds[1] != 3) {
+			if (dup2(fds[1], 3) == -1)
+				_exit(127);
+			fds[1] = 3;
+		}
+		(void)close_range(4, ~0U, 0);
 		_exit(fn(arg, fds[1]) & 0xff);
 	}
 	(void)close(fds[1]);
