@@ -16,7 +16,8 @@
  * Test hooks: tr[data-package-id][data-package-name], #pkg-search,
  * #load-more, tr.empty-row[data-empty]; #package-detail[data-package-id]
  * [data-state=none|loading|ready|error] with #detail-verdict[data-verdict],
- * [data-fact=<key>], #attach-wrap > button[data-action=attach],
+ * [data-fact=<key>], #attach-wrap[data-state=loading|ready] >
+ * button[data-action=attach],
  * dialog#attach-dialog with select#attach-task and
  * [data-action=attach-confirm|attach-cancel], [data-action=close];
  * #detail-tree[data-state] with
@@ -271,9 +272,11 @@
 	 * checks the deploy itself); filled in once the tasks are known.
 	 */
 	function attachControl(p) {
-		var wrap = el("span", { id: "attach-wrap", hidden: true });
+		var wrap = el("span", { id: "attach-wrap", hidden: true,
+		    dataset: { state: "loading" } });
 
 		managedTasks().then(function (tasks) {
+			wrap.dataset.state = "ready";
 			if (!S.open || S.open.id !== p.id || tasks.length === 0)
 				return;
 			wrap.appendChild(el("button", { type: "button",
