@@ -268,6 +268,7 @@ kore_worker_configure(void)
 	store.node_offline_after = app.cfg.node_offline_after;
 	store.node_lost_after = app.cfg.node_lost_after;
 	store.command_timeout = app.cfg.command_timeout;
+	store.deploy_timeout = app.cfg.deploy_timeout;
 	store.metrics_retention_days = app.cfg.metrics_retention_days;
 	store_init(&store);
 	store_pg_init(app.cfg.pg_dsn);

@@ -99,6 +99,7 @@ static const struct set_def set_defs[] = {
 	{ "YARD_NODE_OFFLINE_AFTER",	SET_INT, S(node_offline_after), "15", 2, 3600, CHECK_NONE },
 	{ "YARD_NODE_LOST_AFTER",	SET_INT, S(node_lost_after), "600", 10, 604800, CHECK_NONE },
 	{ "YARD_COMMAND_TIMEOUT",	SET_INT, S(command_timeout), "120", 5, 86400, CHECK_NONE },
+	{ "YARD_DEPLOY_TIMEOUT",	SET_INT, S(deploy_timeout), "3600", 5, 86400, CHECK_NONE },
 	{ "YARD_METRICS_RETENTION_DAYS", SET_INT, S(metrics_retention_days), "30", 1, 3650, CHECK_NONE },
 	{ "YARD_TOKEN_CACHE_SLOTS",	SET_INT, S(token_cache_slots), "4096", 16, 65536, CHECK_NONE },
 };

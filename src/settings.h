@@ -71,6 +71,8 @@ struct app_settings {
 	int64_t node_offline_after; /* no heartbeat for this long: offline */
 	int64_t node_lost_after; /* ... and for this long: lost */
 	int64_t command_timeout; /* seconds before a command times out */
+	int64_t
+	    deploy_timeout; /* the same for deploy, update, rollback, move */
 	int64_t metrics_retention_days; /* node and task metric history */
 };
 

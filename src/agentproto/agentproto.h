@@ -170,8 +170,10 @@ enum agentproto_cmd_type {
 	AGENTPROTO_CMD_STOP,
 	AGENTPROTO_CMD_RESTART,
 	AGENTPROTO_CMD_UNINSTALL,
-	AGENTPROTO_CMD_DEPLOY, /* + "package":{"sha256","size"}, "adopt" */
-	AGENTPROTO_CMD_UPDATE, /* + "package":{"sha256","size"}, "clean" */
+	/* + "package":{"sha256","size","unpacked","name","version"},
+	 * "adopt" */
+	AGENTPROTO_CMD_DEPLOY,
+	AGENTPROTO_CMD_UPDATE, /* + "package":{…the same…}, "clean" */
 	AGENTPROTO_CMD_ROLLBACK, /* + "release": n or absent */
 	AGENTPROTO_CMD_MOVE /* + "deploy_dir": the new one */
 };
@@ -256,6 +258,10 @@ struct agentproto_logchunk {
 	json_t *files;
 };
 
+/* A result's progress step and releases (struct agentproto_result). */
+#define AGENTPROTO_STEP_MAX	15
+#define AGENTPROTO_RELEASES_MAX 128
+
 enum agentproto_state {
 	AGENTPROTO_STATE_RUNNING = 0,
 	AGENTPROTO_STATE_SUCCEEDED,
@@ -276,6 +282,18 @@ struct agentproto_result {
 	int64_t		      received_at;
 	int		      has_finished_at;
 	int64_t		      finished_at;
+	/* Optional, "progress":{"step","percent"}: where a long command is
+	 * (step one of agentproto_progress_step_valid(), percent 0-100 or
+	 * -1 for unknown). */
+	int	has_progress;
+	char	progress_step[AGENTPROTO_STEP_MAX + 1];
+	int64_t progress_percent;
+	/* Optional, "releases": the task's releases after a deploy, update,
+	 * rollback or move, newest first: an owned array of at most
+	 * AGENTPROTO_RELEASES_MAX objects {"n","sha256","state",
+	 * "deployed_at","command"} (decode keeps only these members, the
+	 * command in lower case); NULL when not sent. */
+	json_t *releases;
 };
 
 /* {"error":"…","message":"…","field":"…"}; message and field optional. */
@@ -442,6 +460,13 @@ const char *agentproto_state_name(enum agentproto_state);
 const char *agentproto_cmd_type_name(enum agentproto_cmd_type);
 /* The command type called name (the wire "type"), or NULL. */
 const struct agentproto_cmd_def *agentproto_command_find(const char *);
+/* 1 for deploy, update, rollback and move: the commands that change a
+ * task's releases (one at a time per task; they may queue behind each
+ * other). */
+int agentproto_command_is_release(enum agentproto_cmd_type);
+/* 1 when s is a progress step: download, check, unpack, stop, switch,
+ * start, health, rollback, move or copy. */
+int agentproto_progress_step_valid(const char *);
 /* The i-th command type, in the documented order; NULL past the last. */
 const struct agentproto_cmd_def *agentproto_command_at(size_t);
 /*

@@ -5,6 +5,7 @@
  * result.
  */
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,12 @@ static const struct agentproto_cmd_def cmd_defs[] = {
 
 #define NCMD_DEFS (sizeof(cmd_defs) / sizeof(cmd_defs[0]))
 
+/* The steps of a long command's progress (docs/agent-protocol.md). */
+static const char *const progress_steps[] = { "download", "check", "unpack",
+	"stop", "switch", "start", "health", "rollback", "move", "copy" };
+
+#define NPROGRESS_STEPS (sizeof(progress_steps) / sizeof(progress_steps[0]))
+
 const struct agentproto_cmd_def *
 agentproto_command_find(const char *name)
 {
@@ -57,6 +64,25 @@ const struct agentproto_cmd_def *
 agentproto_command_at(size_t i)
 {
 	return (i < NCMD_DEFS ? &cmd_defs[i] : NULL);
+}
+
+int
+agentproto_command_is_release(enum agentproto_cmd_type t)
+{
+	return (t == AGENTPROTO_CMD_DEPLOY || t == AGENTPROTO_CMD_UPDATE ||
+	    t == AGENTPROTO_CMD_ROLLBACK || t == AGENTPROTO_CMD_MOVE);
+}
+
+int
+agentproto_progress_step_valid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s != NULL && i < NPROGRESS_STEPS; i++) {
+		if (strcmp(progress_steps[i], s) == 0)
+			return (1);
+	}
+	return (0);
 }
 
 size_t
@@ -252,6 +278,131 @@ fail:
 	return (NULL);
 }
 
+/* "progress": {"step", "percent"}, both required. */
+static int
+progress_decode(const json_t *root, struct agentproto_result *r,
+    struct agentproto_err *err)
+{
+	const json_t *m;
+
+	if ((m = agentproto_member(root, "", "progress", 0, err)) == NULL)
+		return (1);
+	if (!json_is_object(m)) {
+		agentproto_err_set(err, "", "progress", "must be an object");
+		return (0);
+	}
+	if (!agentproto_get_str(m, "progress", "step", 1, 1,
+		AGENTPROTO_STEP_MAX, r->progress_step, sizeof(r->progress_step),
+		err))
+		return (0);
+	if (!agentproto_progress_step_valid(r->progress_step)) {
+		agentproto_err_set(err, "progress", "step",
+		    "must be download, check, unpack, stop, switch, start, "
+		    "health, rollback, move or copy");
+		return (0);
+	}
+	if (!agentproto_get_int(m, "progress", "percent", 1, -1, 100,
+		&r->progress_percent, NULL, err))
+		return (0);
+	r->has_progress = 1;
+	return (1);
+}
+
+/* One release of "releases" (pfx "releases[i]"), copied member by member
+ * into a new object appended to out. */
+static int
+release_decode(const json_t *o, const char *pfx, json_t *out,
+    struct agentproto_err *err)
+{
+	char	sha[65], state[8], cmd[AGENTPROTO_UUID_LEN + 1];
+	int64_t n, at;
+	size_t	i;
+	json_t *j;
+
+	if (!json_is_object(o)) {
+		agentproto_err_set(err, pfx, "", "must be an object");
+		return (0);
+	}
+	if (!agentproto_get_int(o, pfx, "n", 1, 0, INT64_MAX, &n, NULL, err) ||
+	    !agentproto_get_str(o, pfx, "sha256", 1, 0, 64, sha, sizeof(sha),
+		err))
+		return (0);
+	for (i = 0; sha[i] != '\0'; i++) {
+		if (!((sha[i] >= '0' && sha[i] <= '9') ||
+			(sha[i] >= 'a' && sha[i] <= 'f')))
+			break;
+	}
+	if (sha[i] != '\0' || (i != 0 && i != 64)) {
+		agentproto_err_set(err, pfx, "sha256",
+		    "must be 64 lower-case hex digits, or \"\"");
+		return (0);
+	}
+	if (!agentproto_get_str(o, pfx, "state", 1, 1, sizeof(state) - 1, state,
+		sizeof(state), err))
+		return (0);
+	if (strcmp(state, "live") != 0 && strcmp(state, "good") != 0 &&
+	    strcmp(state, "bad") != 0 && strcmp(state, "kept") != 0) {
+		agentproto_err_set(err, pfx, "state",
+		    "must be live, good, bad or kept");
+		return (0);
+	}
+	/* Milliseconds since the epoch, up to the end of year 9999. */
+	if (!agentproto_get_int(o, pfx, "deployed_at", 1, 0, 253402300799999LL,
+		&at, NULL, err) ||
+	    !agentproto_get_str(o, pfx, "command", 1, 0, AGENTPROTO_UUID_LEN,
+		cmd, sizeof(cmd), err))
+		return (0);
+	if (cmd[0] != '\0') {
+		if (!agentproto_uuid_valid(cmd)) {
+			agentproto_err_set(err, pfx, "command",
+			    "must be a UUID, or \"\"");
+			return (0);
+		}
+		for (i = 0; cmd[i] != '\0'; i++)
+			cmd[i] = (char)tolower((unsigned char)cmd[i]);
+	}
+	j = json_pack("{s:I, s:s, s:s, s:I, s:s}", "n", (json_int_t)n, "sha256",
+	    sha, "state", state, "deployed_at", (json_int_t)at, "command", cmd);
+	if (j == NULL || json_array_append_new(out, j) != 0) {
+		agentproto_err_set(err, pfx, "", "out of memory");
+		return (0);
+	}
+	return (1);
+}
+
+/* "releases": an array of at most AGENTPROTO_RELEASES_MAX releases. */
+static int
+releases_decode(const json_t *root, struct agentproto_result *r,
+    struct agentproto_err *err)
+{
+	const json_t *m;
+	char	      pfx[AGENTPROTO_PFX_MAX];
+	size_t	      i, n;
+
+	if ((m = agentproto_member(root, "", "releases", 0, err)) == NULL)
+		return (1);
+	if (!json_is_array(m)) {
+		agentproto_err_set(err, "", "releases", "must be an array");
+		return (0);
+	}
+	if ((n = json_array_size(m)) > AGENTPROTO_RELEASES_MAX) {
+		agentproto_err_set(err, "", "releases", "at most %d releases",
+		    AGENTPROTO_RELEASES_MAX);
+		return (0);
+	}
+	if ((r->releases = json_array()) == NULL) {
+		agentproto_err_set(err, "", "releases", "out of memory");
+		return (0);
+	}
+	for (i = 0; i < n; i++) {
+		(void)snprintf(pfx, sizeof(pfx), "releases[%zu]", i);
+		if (!release_decode(json_array_get(m, i), pfx, r->releases,
+			err))
+			return (0);
+	}
+	return (1);
+}
+
 int
 agentproto_result_decode(const char *buf, size_t len,
     struct agentproto_result *r, struct agentproto_err *err)
@@ -314,6 +465,8 @@ agentproto_result_decode(const char *buf, size_t len,
 		agentproto_err_set(err, "", "finished_at", "missing");
 		goto cleanup;
 	}
+	if (!progress_decode(root, r, err) || !releases_decode(root, r, err))
+		goto cleanup;
 	ret = 1;
 cleanup:
 	json_decref(root);
@@ -327,6 +480,9 @@ agentproto_result_cleanup(struct agentproto_result *r)
 {
 	free(r->output);
 	r->output = NULL;
+	if (r->releases != NULL)
+		json_decref(r->releases);
+	r->releases = NULL;
 }
 
 char *
@@ -348,6 +504,14 @@ agentproto_result_encode(const struct agentproto_result *r)
 		goto fail;
 	if (r->has_finished_at &&
 	    !agentproto_set(o, "finished_at", json_integer(r->finished_at)))
+		goto fail;
+	if (r->has_progress &&
+	    !agentproto_set(o, "progress",
+		json_pack("{s:s, s:I}", "step", r->progress_step, "percent",
+		    (json_int_t)r->progress_percent)))
+		goto fail;
+	if (r->releases != NULL &&
+	    !agentproto_set(o, "releases", json_incref(r->releases)))
 		goto fail;
 	return (agentproto_dump(o));
 fail:

@@ -81,6 +81,8 @@ struct result_flow {
 	int64_t			 node;
 	char			 command[37];
 	struct agentproto_result r; /* decoded, owned */
+	char			 progress[64]; /* json text; "" none */
+	char			*releases; /* json_dumps of r.releases */
 };
 
 static int  result_auth(struct http_request *);
@@ -356,6 +358,8 @@ result_flow_free(void *arg)
 	struct result_flow *f = arg;
 
 	agentproto_result_cleanup(&f->r);
+	free(f->releases);
+	f->releases = NULL;
 }
 
 static int
@@ -390,6 +394,14 @@ result_decode(struct http_request *req)
 		    API_FIN(api_agent_error(req, 400, "bad_request", &err)));
 	if (!agentproto_uuid_valid(f->command))
 		return (API_FIN(api_not_found(req)));
+	/* Both checked by the decoder: a known step, a small number. */
+	if (f->r.has_progress)
+		(void)snprintf(f->progress, sizeof(f->progress),
+		    "{\"step\":\"%s\",\"percent\":%" PRId64 "}",
+		    f->r.progress_step, f->r.progress_percent);
+	if (f->r.releases != NULL &&
+	    (f->releases = json_dumps(f->r.releases, JSON_COMPACT)) == NULL)
+		return (API_FIN(api_error(req, 500, "internal", NULL, NULL)));
 	req->fsm_state = RESULT_STORE;
 	return (HTTP_STATE_CONTINUE);
 }
@@ -411,6 +423,8 @@ result_store(struct http_request *req)
 	r.received_ms = f->r.received_at;
 	r.has_finished_ms = f->r.has_finished_at;
 	r.finished_ms = f->r.finished_at;
+	r.progress = f->progress[0] != '\0' ? f->progress : NULL;
+	r.releases = f->releases;
 	s = api_store(req, c, store_agent_result(c->q, req, &r), NULL);
 	if (s != API_GO)
 		return (api_state(s));

@@ -218,6 +218,7 @@ int api_agent_logs(struct http_request *);
 int api_task_logs(struct http_request *);
 int api_tasks(struct http_request *);
 int api_task(struct http_request *);
+int api_task_releases(struct http_request *);
 int api_ui_page(struct http_request *);
 /* Uploads (uploads.c) and packages (packages.c). */
 void api_uploads_prepare(void); /* parent: directories, body limit */

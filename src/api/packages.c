@@ -6,7 +6,7 @@
  * download GET /agent/v1/packages/<sha256>, served from the file by
  * Kore's file references (sendfile, no copy through memory), with one
  * byte range, only while a command of the node that is not finished names
- * the package (payload.package_sha256).  Retention: worker 1 of each
+ * the package (payload.package.sha256).  Retention: worker 1 of each
  * instance runs the package-retention duty (once per cluster; it deletes
  * rows) and removes stored files that no row names any more.
  */
@@ -223,8 +223,12 @@ pkgpage_get(struct http_request *req)
 		PKGPAGE_LIMIT_DEFAULT, &pg.limit) ||
 	    !api_qs_str(req, "cursor", 1030, cursor, sizeof(cursor)) ||
 	    !api_qs_str(req, "path", 1024, path, sizeof(path)) ||
-	    !api_qs_int(req, "against", 1, INT64_MAX, 0, &pg.against))
+	    !api_qs_int(req, "against", 1, INT64_MAX, 0, &pg.against) ||
+	    !api_qs_int(req, "task_id", 1, INT64_MAX, 0, &pg.task))
 		return (HTTP_STATE_COMPLETE);
+	if (pg.against > 0 && pg.task > 0)
+		return (API_FIN(api_error(req, 400, "bad_request",
+		    "give against or task_id, not both", "task_id")));
 	/* A directory is named as in the manifest: no leading or trailing
 	 * "/" (the top is ""). */
 	while (strlen(path) > 0 && path[strlen(path) - 1] == '/')

@@ -10,8 +10,9 @@
  * node); what the caller may not see answers 404, what they may see but
  * not change 403, both before the spec is judged.  Where the node reports
  * its policy, a deploy_dir outside its roots is a 400 (the agent refuses
- * it anyway; this is the early, friendly answer).  The statements are in
- * src/store/tasks.c.
+ * it anyway; this is the early, friendly answer).  A task's releases (its
+ * agent's report after a deploy, update, rollback or move) are read with
+ * view.  The statements are in src/store/tasks.c.
  */
 
 #include <ctype.h>
@@ -83,6 +84,17 @@ static struct http_state task_states[] = {
 	KORE_HTTP_STATE(task_check),
 	KORE_HTTP_STATE(task_edit),
 	KORE_HTTP_STATE(task_read),
+};
+
+/* GET /api/v1/tasks/ID/releases */
+enum releases_state { RELEASES_BEGIN = 0, RELEASES_GET };
+
+static int releases_begin(struct http_request *);
+static int releases_get(struct http_request *);
+
+static struct http_state releases_states[] = {
+	KORE_HTTP_STATE(releases_begin),
+	KORE_HTTP_STATE(releases_get),
 };
 
 static struct task_flow *flow_get(struct api_ctx *);
@@ -374,6 +386,40 @@ task_edit(struct http_request *req)
 		    api_error(req, 404, "not_found", "no such task", NULL)));
 	req->fsm_state = TASK_READ;
 	return (HTTP_STATE_CONTINUE);
+}
+
+/* The task's releases, for whoever may view it (404 otherwise). */
+int
+api_task_releases(struct http_request *req)
+{
+	if (req->method != HTTP_METHOD_GET)
+		return (api_error(req, 405, "method_not_allowed", NULL, NULL));
+	return (
+	    http_state_run(releases_states, API_NSTATES(releases_states), req));
+}
+
+static int
+releases_begin(struct http_request *req)
+{
+	return (api_state_begin(req, 0, RELEASES_GET));
+}
+
+static int
+releases_get(struct http_request *req)
+{
+	struct api_ctx *c = api_ctx_get(req);
+	enum api_step	s;
+	int64_t		id;
+
+	/* The route gives "/api/v1/tasks/<digits>/releases". */
+	id = strtoll(req->path + strlen("/api/v1/tasks/"), NULL, 10);
+	if (id <= 0)
+		return (API_FIN(api_not_found(req)));
+	s = api_store(req, c, store_task_releases(c->q, req, &c->who, id),
+	    NULL);
+	if (s != API_GO)
+		return (api_state(s));
+	return (API_FIN(api_reply_row(req, c, 200)));
 }
 
 /* The body's "name" (1..64 of [A-Za-z0-9._-], not starting with a dot or

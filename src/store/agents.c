@@ -58,18 +58,57 @@ static const char *sql_dispatch =
     "  'id', id, 'task_id', task_id, 'mode', mode, 'file', file, 'lines',"
     "  lines, 'q', q)), '[]') FROM l))::text";
 
-/* Record a result once; a repeated final result changes nothing. */
+/*
+ * Record a result once; a repeated final result changes nothing.  A
+ * running result keeps the output and progress it does not carry, and
+ * adds an event only when the state changes; a final one clears the
+ * progress.  The final result of a release command replaces its task's
+ * releases with those it carries ($9; deployed_by: who issued the
+ * command that made each), and a succeeded move sets the task's
+ * deploy_dir to the one the command named.
+ */
 static const char *sql_result =
-    "WITH c AS (UPDATE commands SET state = $3, exit_status = $4::integer,"
-    "  output = $5, agent_received_ms = $6::bigint,"
+    "WITH o AS (SELECT id, state AS was FROM commands WHERE id = $1::uuid"
+    "  AND node_id = $2::bigint AND state IN ('queued', 'dispatched',"
+    "  'running') FOR UPDATE),"
+    " c AS (UPDATE commands k SET state = $3, exit_status = $4::integer,"
+    "  output = CASE WHEN $3 = 'running' AND $5 = '' THEN k.output"
+    "  ELSE $5 END, agent_received_ms = $6::bigint,"
     "  agent_finished_ms = $7::bigint, finished_at = CASE WHEN $3 IN"
-    "  ('succeeded', 'failed') THEN now() ELSE NULL END"
-    "  WHERE id = $1::uuid AND node_id = $2::bigint AND state IN"
-    "  ('queued', 'dispatched', 'running') RETURNING id, state, task_id,"
-    "  type),"
+    "  ('succeeded', 'failed') THEN now() ELSE NULL END,"
+    "  progress = CASE WHEN $3 = 'running' THEN coalesce($8::jsonb,"
+    "  k.progress) END"
+    "  FROM o WHERE k.id = o.id RETURNING k.id, k.state, k.task_id, k.type,"
+    "  k.payload, o.was),"
     " ev AS (INSERT INTO command_events (command_id, state, detail)"
     "  SELECT id, state, jsonb_strip_nulls(jsonb_build_object("
-    "  'exit_status', $4::integer)) FROM c),"
+    "  'exit_status', $4::integer)) FROM c"
+    "  WHERE c.state <> 'running' OR c.was <> 'running'),"
+    /* The releases: the newest first, the first of a number wins. */
+    " rl AS (SELECT DISTINCT ON ((r.j->>'n')::bigint) c.task_id,"
+    "  (r.j->>'n')::bigint AS n, r.j->>'sha256' AS sha256,"
+    "  r.j->>'state' AS state, (r.j->>'deployed_at')::bigint AS deployed_at,"
+    "  nullif(r.j->>'command', '')::uuid AS command"
+    "  FROM c, jsonb_array_elements($9::jsonb) WITH ORDINALITY AS r(j, i)"
+    "  WHERE $3 IN ('succeeded', 'failed') AND c.task_id IS NOT NULL"
+    "  AND c.type IN " STORE_RELEASE_TYPES
+    "  ORDER BY (r.j->>'n')::bigint, r.i),"
+    " rd AS (DELETE FROM releases d USING c WHERE $9::jsonb IS NOT NULL"
+    "  AND $3 IN ('succeeded', 'failed') AND c.type IN " STORE_RELEASE_TYPES
+    "  AND d.task_id = c.task_id AND d.n NOT IN (SELECT n FROM rl)),"
+    " ri AS (INSERT INTO releases (task_id, n, sha256, state, deployed_at,"
+    "  command_id, deployed_by) SELECT rl.task_id, rl.n, rl.sha256,"
+    "  rl.state, to_timestamp(rl.deployed_at / 1000.0), rl.command,"
+    "  (SELECT k.issued_by FROM commands k WHERE k.id = rl.command"
+    "  AND k.task_id = rl.task_id) FROM rl"
+    "  ON CONFLICT (task_id, n) DO UPDATE SET sha256 = EXCLUDED.sha256,"
+    "  state = EXCLUDED.state, deployed_at = EXCLUDED.deployed_at,"
+    "  command_id = EXCLUDED.command_id,"
+    "  deployed_by = EXCLUDED.deployed_by, recorded_at = now()),"
+    " mv AS (UPDATE tasks t SET spec = jsonb_set(t.spec, '{deploy_dir}',"
+    "  c.payload->'deploy_dir'), updated_at = now() FROM c"
+    "  WHERE $3 = 'succeeded' AND c.type = 'move' AND t.id = c.task_id"
+    "  AND jsonb_typeof(c.payload->'deploy_dir') = 'string'),"
     /* An uninstalled task is gone; its commands stay in the ledger. */
     " del AS (DELETE FROM tasks WHERE $3 = 'succeeded' AND id = (SELECT"
     "  task_id FROM c WHERE type = 'uninstall') AND node_id = $2::bigint)"
@@ -138,7 +177,7 @@ store_agent_result(struct store_q *q, struct http_request *req,
     const struct store_cmd_result *r)
 {
 	char	    nid[24], ex[24], rcv[24], fin[24];
-	const char *vals[7];
+	const char *vals[9];
 
 	vals[0] = r->command;
 	vals[1] = STORE_NUM(nid, r->node);
@@ -147,7 +186,9 @@ store_agent_result(struct store_q *q, struct http_request *req,
 	vals[4] = r->output;
 	vals[5] = r->received_ms != 0 ? STORE_NUM(rcv, r->received_ms) : NULL;
 	vals[6] = r->has_finished_ms ? STORE_NUM(fin, r->finished_ms) : NULL;
-	return (store_run(q, req, sql_result, 7, vals));
+	vals[7] = r->progress;
+	vals[8] = r->releases;
+	return (store_run(q, req, sql_result, 9, vals));
 }
 
 enum store_step

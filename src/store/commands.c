@@ -21,7 +21,8 @@
 	" (SELECT name FROM tasks WHERE id = c.task_id) AS task_name," \
 	" c.payload, c.state, c.issued_by, u.sub AS issued_by_sub," \
 	" c.issued_at, c.dispatched_at, c.finished_at, c.deadline," \
-	" c.exit_status, c.agent_received_ms, c.agent_finished_ms"
+	" c.exit_status, c.agent_received_ms, c.agent_finished_ms," \
+	" c.progress"
 
 /* A node command (ping): needs level $9 on the node. */
 static const char *sql_issue =
@@ -44,35 +45,60 @@ static const char *sql_issue =
     "  c.state, c.issued_at, c.deadline FROM c) x) FROM p";
 
 /*
- * A task command: the payload carries the task's current spec.  At most
- * one command per task is in progress (a unique index backs the check).
- * It needs level $8 on the task.
+ * A task command: the payload carries the task's current spec, then the
+ * package $10 (when not NULL, and visible to the caller: its hash, size,
+ * bytes unpacked, name and version) and the members of $11.  At most one
+ * command per task is in progress, except that a release command ($9)
+ * may queue behind other release commands (a unique index and an
+ * exclusion constraint back the check, 011_releases.sql).  It needs level
+ * $8 on the task.
  */
 static const char *sql_task_issue =
     "WITH t AS (SELECT t.id, t.node_id, t.name, t.spec,"
     "  n.revoked_at IS NOT NULL AS revoked, lv.level AS lvl"
     "  FROM tasks t JOIN nodes n ON n.id = t.node_id" STORE_TASK_LEVEL_JOIN
     "  WHERE t.id = $1::bigint),"
+    " pk AS (SELECT jsonb_build_object('sha256', p.sha256, 'size', p.size,"
+    "  'unpacked', (SELECT coalesce(sum((m->>'size')::bigint), 0)"
+    "  FROM jsonb_array_elements(p.manifest) m), 'name', p.name,"
+    "  'version', p.version) AS j"
+    "  FROM packages p LEFT JOIN tasks t ON t.id = p.task_id"
+    "  WHERE p.id = $10::bigint AND " STORE_PKG_VISIBLE "),"
     " busy AS (SELECT c.id FROM commands c, t WHERE c.task_id = t.id AND"
-    "  c.state IN ('queued', 'dispatched', 'running') LIMIT 1),"
+    "  c.state IN ('queued', 'dispatched', 'running') AND NOT ($9::boolean"
+    "  AND c.type IN " STORE_RELEASE_TYPES ") ORDER BY c.seq LIMIT 1),"
     " c AS (INSERT INTO commands (type, node_id, task_id, payload,"
     "  issued_by, deadline) SELECT $4, t.node_id, t.id,"
     "  jsonb_build_object('task', jsonb_build_object('id', t.id, 'name',"
-    "  t.name, 'spec', t.spec)), $3::bigint,"
+    "  t.name, 'spec', t.spec)) || coalesce((SELECT jsonb_build_object("
+    "  'package', j) FROM pk), '{}'::jsonb) || coalesce($11::jsonb,"
+    "  '{}'::jsonb), $3::bigint,"
     "  now() + make_interval(secs => $5::integer) FROM t"
     "  WHERE lvl >= $8::integer AND NOT revoked"
     "  AND NOT EXISTS (SELECT 1 FROM busy)"
+    "  AND ($10::bigint IS NULL OR EXISTS (SELECT 1 FROM pk))"
     "  RETURNING *),"
     " ev AS (INSERT INTO command_events (command_id, state)"
     "  SELECT id, 'queued' FROM c),"
     " a AS (INSERT INTO audit (actor_id, actor_sub, action, object_type,"
     "  object_id, detail, remote_addr) SELECT $3::bigint, $6,"
-    "  'command.issue', 'task', task_id, jsonb_build_object('command', id,"
-    "  'type', type), $7 FROM c)"
+    "  'command.issue', 'task', task_id, jsonb_strip_nulls("
+    "  jsonb_build_object('command', id, 'type', type, 'package_id',"
+    "  $10::bigint)) || coalesce($11::jsonb, '{}'::jsonb), $7 FROM c)"
     " SELECT t.lvl, t.revoked, (SELECT row_to_json(x)::text"
     "  FROM (SELECT c.id, c.seq, c.type, c.node_id, c.task_id, c.payload,"
     "  c.state, c.issued_at, c.deadline FROM c) x), t.node_id,"
-    "  (SELECT id::text FROM busy) FROM t";
+    "  (SELECT id::text FROM busy), $10::bigint IS NULL"
+    "  OR EXISTS (SELECT 1 FROM pk) FROM t";
+
+/* Before a move: the task's level, its node's revocation, roots, OS
+ * family and the task's spec. */
+static const char *sql_move_check =
+    "SELECT lv.level, n.revoked_at IS NOT NULL,"
+    " (n.facts->'policy'->'roots')::text,"
+    " coalesce(n.facts->>'os_family', 'linux'), t.spec::text"
+    " FROM tasks t JOIN nodes n ON n.id = t.node_id" STORE_TASK_LEVEL_JOIN
+    " WHERE t.id = $1::bigint";
 
 static const char *sql_list =
     "SELECT row_to_json(x)::text, x.seq FROM (SELECT " CMD_COLS
@@ -119,18 +145,29 @@ enum store_step
 store_command_issue_task(struct store_q *q, struct http_request *req,
     const struct auth_principal *who, const struct store_command_issue *ci)
 {
-	char	    tid[24], uid[24], tmo[24], need[24];
-	const char *vals[8];
+	char	    tid[24], uid[24], tmo[24], need[24], pk[24];
+	const char *vals[11];
 
 	vals[0] = STORE_NUM(tid, ci->id);
 	vals[1] = STORE_BOOL(who->admin);
 	vals[2] = STORE_NUM(uid, who->user_id);
 	vals[3] = ci->type;
-	vals[4] = STORE_NUM(tmo, store_cfg.command_timeout);
+	vals[4] = STORE_NUM(tmo,
+	    ci->release ? store_cfg.deploy_timeout : store_cfg.command_timeout);
 	vals[5] = ci->actor_sub;
 	vals[6] = ci->remote;
 	vals[7] = STORE_NUM(need, ci->need);
-	return (store_run(q, req, sql_task_issue, 8, vals));
+	vals[8] = STORE_BOOL(ci->release);
+	vals[9] = ci->package > 0 ? STORE_NUM(pk, ci->package) : NULL;
+	vals[10] = ci->payload;
+	return (store_run(q, req, sql_task_issue, 11, vals));
+}
+
+enum store_step
+store_command_move_check(struct store_q *q, struct http_request *req,
+    const struct auth_principal *who, int64_t task)
+{
+	return (store_run_seen(q, req, sql_move_check, task, who));
 }
 
 enum store_step

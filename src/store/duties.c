@@ -22,7 +22,10 @@ static int prune_prepare(struct store_duty *, const char **, char[][32]);
 
 /*
  * Presence transitions and command deadlines, by the server's clock: once
- * per cluster and second, by the instance that leads the duty.
+ * per cluster and second, by the instance that leads the duty.  Each
+ * command's deadline was set when it was issued (YARD_COMMAND_TIMEOUT, or
+ * YARD_DEPLOY_TIMEOUT for deploy, update, rollback and move); a command
+ * that times out loses its progress as a finished one does.
  */
 static const char *sql_sweep =
     "WITH" STORE_DUTY_RECORD " ch AS (UPDATE nodes n SET status = s.now_status,"
@@ -34,7 +37,8 @@ static const char *sql_sweep =
     "  FROM ch),"
     " lr AS (DELETE FROM log_requests WHERE wanted_until <"
     "  now() - interval '1 minute'),"
-    " t AS (UPDATE commands SET state = 'timed_out', finished_at = now()"
+    " t AS (UPDATE commands SET state = 'timed_out', finished_at = now(),"
+    "  progress = NULL"
     "  WHERE state IN ('queued', 'dispatched', 'running')"
     "  AND deadline <= now() RETURNING id)"
     " INSERT INTO command_events (command_id, state) SELECT id, 'timed_out'"

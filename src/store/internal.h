@@ -111,6 +111,20 @@ enum store_step store_run_seen(struct store_q *, struct http_request *,
 	" t.node_id, t.id) lv"
 #define STORE_TASK_VISIBLE "(lv.level >= 1)"
 
+/* SQL: package p (LEFT JOIN tasks t ON t.id = p.task_id) is visible to
+ * the caller ($2 admin, $3 user id): admins, its uploader, and whoever
+ * may view its target task or node. */
+#define STORE_PKG_VISIBLE \
+	"($2::boolean OR p.uploaded_by = $3::bigint" \
+	" OR (p.task_id IS NOT NULL AND yard_level($3::bigint, $2::boolean," \
+	"  t.node_id, p.task_id) >= 1)" \
+	" OR (p.task_id IS NULL AND p.node_id IS NOT NULL AND" \
+	"  yard_level($3::bigint, $2::boolean, p.node_id, NULL) >= 1))"
+
+/* SQL: the command types that change a task's releases (they may queue
+ * behind each other; 011_releases.sql). */
+#define STORE_RELEASE_TYPES "('deploy', 'update', 'rollback', 'move')"
+
 /* A duty statement's WITH member recording the run in duty_runs. */
 #define STORE_DUTY_RECORD \
 	" rec AS (INSERT INTO duty_runs (duty, holder, runs, last_run)" \

@@ -5,7 +5,7 @@
  * the user who uploaded it, and to whoever may view its target (the task,
  * or the node) by yard_level() (migrations/006_levels.sql).  An agent may
  * fetch one only while a command of its node that is not finished names
- * it (payload.package_sha256).
+ * it (payload.package.sha256).
  */
 
 #include <stdio.h>
@@ -16,14 +16,7 @@
 
 #include "store/internal.h"
 
-/* Package p (LEFT JOIN tasks t ON t.id = p.task_id) seen by $2 admin,
- * $3 user. */
-#define PKG_VISIBLE \
-	"($2::boolean OR p.uploaded_by = $3::bigint" \
-	" OR (p.task_id IS NOT NULL AND yard_level($3::bigint, $2::boolean," \
-	"  t.node_id, p.task_id) >= 1)" \
-	" OR (p.task_id IS NULL AND p.node_id IS NOT NULL AND" \
-	"  yard_level($3::bigint, $2::boolean, p.node_id, NULL) >= 1))"
+#define PKG_VISIBLE STORE_PKG_VISIBLE
 #define PKG_COLS \
 	"p.id, p.sha256, p.size, p.entries, p.name, p.version, p.notes," \
 	" p.filename, json_strip_nulls(json_build_object('task_id', p.task_id," \
@@ -148,11 +141,61 @@ static const char *sql_diff =
     "  AND EXISTS (SELECT 1 FROM it i2 WHERE i2.n > $6::bigint)))::text"
     " FROM pk WHERE $4::bigint = 0 OR EXISTS (SELECT 1 FROM ag)";
 
+/*
+ * The same against the package of task $4's live release (none: every
+ * file is added, "against" null): $5 the cursor, $6 the limit.  One row
+ * of json text; none when the caller may not see package $1 or view task
+ * $4.
+ */
+static const char *sql_diff_live =
+    "WITH pk AS (SELECT p.id, p.manifest"
+    "  FROM packages p LEFT JOIN tasks t ON t.id = p.task_id"
+    "  WHERE p.id = $1::bigint AND " PKG_VISIBLE "),"
+    " tk AS (SELECT t.id FROM tasks t WHERE t.id = $4::bigint"
+    "  AND yard_level($3::bigint, $2::boolean, t.node_id, t.id) >= 1),"
+    " lr AS (SELECT r.n, r.sha256 FROM releases r, tk"
+    "  WHERE r.task_id = tk.id AND r.state = 'live' ORDER BY r.n DESC"
+    "  LIMIT 1),"
+    " ag AS (SELECT p.id, p.name, p.version, p.created_at, p.manifest"
+    "  FROM packages p, lr WHERE p.sha256 = lr.sha256),"
+    " n AS (SELECT m->>'path' AS path, (m->>'size')::bigint AS size,"
+    "  m->>'sha256' AS sha FROM pk, jsonb_array_elements(pk.manifest) m),"
+    " o AS (SELECT m->>'path' AS path, (m->>'size')::bigint AS size,"
+    "  m->>'sha256' AS sha FROM ag, jsonb_array_elements(ag.manifest) m),"
+    " d AS (SELECT coalesce(n.path, o.path) AS path,"
+    "  CASE WHEN o.path IS NULL THEN 'added' WHEN n.path IS NULL"
+    "  THEN 'removed' WHEN n.sha IS DISTINCT FROM o.sha OR n.size <> o.size"
+    "  THEN 'changed' ELSE 'same' END AS change, n.size, o.size AS old_size,"
+    "  n.sha, o.sha AS old_sha FROM n FULL JOIN o ON o.path = n.path),"
+    " pg AS (SELECT * FROM d WHERE change <> 'same'"
+    "  AND path COLLATE \"C\" > $5 ORDER BY path COLLATE \"C\""
+    "  LIMIT $6::bigint + 1),"
+    " it AS (SELECT row_number() OVER (ORDER BY path COLLATE \"C\") AS n,"
+    "  path, json_strip_nulls(json_build_object('path', path, 'change',"
+    "  change, 'size', size, 'old_size', old_size, 'sha256', sha,"
+    "  'old_sha256', old_sha)) AS j FROM pg)"
+    " SELECT json_build_object('package_id', pk.id,"
+    "  'against', (SELECT json_build_object('id', ag.id, 'name', ag.name,"
+    "  'version', ag.version, 'created_at', ag.created_at) FROM ag),"
+    "  'basis', 'live', 'task_id', $4::bigint,"
+    "  'live', (SELECT json_build_object('n', lr.n, 'sha256', lr.sha256)"
+    "  FROM lr),"
+    "  'counts', (SELECT json_build_object("
+    "  'added', count(*) FILTER (WHERE change = 'added'),"
+    "  'changed', count(*) FILTER (WHERE change = 'changed'),"
+    "  'removed', count(*) FILTER (WHERE change = 'removed'),"
+    "  'unchanged', count(*) FILTER (WHERE change = 'same')) FROM d),"
+    "  'items', coalesce((SELECT json_agg(j ORDER BY n) FROM it"
+    "  WHERE n <= $6::bigint), '[]'::json),"
+    "  'next', (SELECT path FROM it WHERE n = $6::bigint"
+    "  AND EXISTS (SELECT 1 FROM it i2 WHERE i2.n > $6::bigint)))::text"
+    " FROM pk WHERE EXISTS (SELECT 1 FROM tk)";
+
 static const char *sql_for_node =
     "SELECT p.size FROM packages p WHERE p.sha256 = $1"
     " AND EXISTS (SELECT 1 FROM commands c WHERE c.node_id = $2::bigint"
     " AND c.state IN ('queued', 'dispatched', 'running')"
-    " AND c.payload->>'package_sha256' = $1)";
+    " AND c.payload->'package'->>'sha256' = $1)";
 
 enum store_step
 store_packages_list(struct store_q *q, struct http_request *req,
@@ -217,20 +260,23 @@ store_package_diff(struct store_q *q, struct http_request *req,
 	vals[0] = STORE_NUM(n, pg->id);
 	vals[1] = STORE_BOOL(who->admin);
 	vals[2] = STORE_NUM(uid, who->user_id);
-	vals[3] = STORE_NUM(ag, pg->against);
+	vals[3] = STORE_NUM(ag, pg->task > 0 ? pg->task : pg->against);
 	vals[4] = pg->cursor;
 	vals[5] = STORE_NUM(lim, pg->limit);
-	return (store_run(q, req, sql_diff, 6, vals));
+	return (store_run(q, req, pg->task > 0 ? sql_diff_live : sql_diff, 6,
+	    vals));
 }
 
 /*
  * Retention (YARD_PACKAGE_RETENTION_DAYS, $3; 0 keeps every package), once
  * per cluster: a package older than that goes when no command names it
- * (commands.payload->>'package_sha256', whatever its state: the history
- * keeps pointing at something real) and a newer package of the same
- * target (the task; the node when there is none; the packages without
- * either as one group) exists, so that a target's newest package is
- * always kept.  At most 500 a run.  Its inbox items go with it (ON DELETE
+ * (commands.payload->'package'->>'sha256', whatever its state: the
+ * history keeps pointing at something real), no task's release was made
+ * from it (releases.sha256: the live one, and any the node still keeps
+ * to roll back to, say which package they are) and a newer package of
+ * the same target (the task; the node when there is none; the packages
+ * without either as one group) exists, so that a target's newest package
+ * is always kept.  At most 500 a run.  Its inbox items go with it (ON DELETE
  * CASCADE); the files follow: worker 1 of every instance removes files
  * that no row names (api/packages.c).
  */
@@ -239,7 +285,8 @@ static const char *sql_retention =
     " old AS (SELECT p.id FROM packages p WHERE $3::integer > 0"
     "  AND p.created_at < now() - make_interval(days => $3::integer)"
     "  AND NOT EXISTS (SELECT 1 FROM commands c"
-    "   WHERE c.payload->>'package_sha256' = p.sha256)"
+    "   WHERE c.payload->'package'->>'sha256' = p.sha256)"
+    "  AND NOT EXISTS (SELECT 1 FROM releases r WHERE r.sha256 = p.sha256)"
     "  AND EXISTS (SELECT 1 FROM packages n"
     "   WHERE n.task_id IS NOT DISTINCT FROM p.task_id"
     "   AND n.node_id IS NOT DISTINCT FROM p.node_id"

@@ -72,7 +72,10 @@ q_fail(struct store_q *q)
 		cn = PQresultErrorField(q->fail, PG_DIAG_CONSTRAINT_NAME);
 	}
 	q->column[0] = '\0';
-	if (st != NULL && strcmp(st, "23505") == 0) {
+	/* A unique value, or an exclusion constraint's overlap (a command
+	 * that may not run beside another, 011_releases.sql). */
+	if (st != NULL &&
+	    (strcmp(st, "23505") == 0 || strcmp(st, "23P01") == 0)) {
 		q->err = STORE_E_CONFLICT;
 	} else if (st != NULL && strcmp(st, "23503") == 0) {
 		q->err = STORE_E_MISSING;

@@ -116,6 +116,7 @@ struct store_config {
 	int64_t node_offline_after; /* seconds without a heartbeat */
 	int64_t node_lost_after;
 	int64_t command_timeout; /* seconds a queued command may take */
+	int64_t deploy_timeout; /* the same for a release command */
 	int64_t metrics_retention_days;
 };
 void			   store_init(const struct store_config *);
@@ -168,6 +169,12 @@ enum store_step store_tasks_list(struct store_q *, struct http_request *,
  * (json text, node id); no row when the caller may not see it. */
 enum store_step store_task_get(struct store_q *, struct http_request *,
     const struct auth_principal *, int64_t task);
+/* The task's releases (the last release command's report), newest first:
+ * one row of json text {"items":[{n, package_id, name, version, sha256,
+ * state, deployed_at, deployed_by, deployed_by_name, deployed_by_sub,
+ * command_id}], "next": null}; none when the caller may not see it. */
+enum store_step store_task_releases(struct store_q *, struct http_request *,
+    const struct auth_principal *, int64_t task);
 /* Before a create, one row when the node exists: (visible bool, the
  * caller's level, revoked bool, the roots of the policy the node reports
  * as JSON text or NULL, its os_family: "linux" when it reports none). */
@@ -203,13 +210,18 @@ enum store_step store_task_edit(struct store_q *, struct http_request *,
  * its task, or on its node for a node command.  Issuing reads the
  * caller's level in the statement that writes and queues the command only
  * when it is at least need and the node is not revoked; its deadline is
- * store_cfg.command_timeout seconds away.
+ * store_cfg.command_timeout seconds away (deploy_timeout for a release
+ * command).
  */
 struct store_command_issue {
 	int64_t	    id; /* the node (node command) or the task */
 	const char *type;
-	const char *payload; /* JSON object text (node commands) */
+	/* JSON object text: a node command's payload; a task command's
+	 * members after "task" and "package" (NULL: none) */
+	const char *payload;
 	int	    need; /* the level it needs */
+	int	    release; /* deploy, update, rollback or move */
+	int64_t	    package; /* 0, or the package the payload names */
 	const char *actor_sub; /* for the audit row */
 	const char *remote;
 };
@@ -219,14 +231,23 @@ struct store_command_issue {
 enum store_step store_command_issue_node(struct store_q *,
     struct http_request *, const struct auth_principal *,
     const struct store_command_issue *);
-/* A task command (its payload: the task's id, name and spec), queued
- * only when no other command of the task is in progress: one row when
- * the task exists: (the caller's level, revoked bool, the queued command
- * as JSON text or NULL, node id, the id of a command in progress or
- * NULL).  A race with another issue is STORE_E_CONFLICT. */
+/* A task command (its payload: "task" with the task's id, name and
+ * spec; "package" {sha256, size, unpacked, name, version} when package is
+ * set and the caller may see it; then payload's members), queued only
+ * when no other command of the task is in progress (a release command:
+ * none but release commands): one row when the task exists: (the
+ * caller's level, revoked bool, the queued command as JSON text or NULL,
+ * node id, the id of a command in progress that stood in the way or
+ * NULL, the package was found bool).  A race with another issue is
+ * STORE_E_CONFLICT. */
 enum store_step store_command_issue_task(struct store_q *,
     struct http_request *, const struct auth_principal *,
     const struct store_command_issue *);
+/* Before a move: one row when the task exists: (the caller's level,
+ * revoked bool, its node's roots as JSON text or NULL, its node's OS
+ * family, the task's spec as JSON text). */
+enum store_step store_command_move_check(struct store_q *,
+    struct http_request *, const struct auth_principal *, int64_t task);
 struct store_command_filter {
 	int64_t	    cursor; /* seqs before this; 0 none */
 	int64_t	    limit;
@@ -297,7 +318,10 @@ enum store_step store_agent_enrol(struct store_q *, struct http_request *,
 enum store_step store_agent_dispatch(struct store_q *, struct http_request *,
     int64_t node, int64_t after);
 /* A command's result from its node; recorded once, a repeated final
- * result changes nothing; a succeeded uninstall deletes its task. */
+ * result changes nothing; a succeeded uninstall deletes its task.  A
+ * running result's progress is kept on the command until it ends; a
+ * release command's final result replaces its task's releases with the
+ * ones it carries, and a succeeded move sets its task's deploy_dir. */
 struct store_cmd_result {
 	const char *command; /* uuid */
 	int64_t	    node;
@@ -308,6 +332,8 @@ struct store_cmd_result {
 	int64_t	    received_ms; /* 0: not said */
 	int	    has_finished_ms;
 	int64_t	    finished_ms;
+	const char *progress; /* {"step","percent"} json text, or NULL */
+	const char *releases; /* a checked json array text, or NULL */
 };
 /* One row (1 when recorded now else 0, 1 when the node has that command
  * else 0). */
@@ -672,6 +698,7 @@ enum store_step store_package_get(struct store_q *, struct http_request *,
 struct store_package_page {
 	int64_t	    id;
 	int64_t	    against; /* diff: 0 = the previous package of the target */
+	int64_t	    task; /* diff: > 0 = the live release of this task */
 	const char *path; /* manifest: "" or the directory "a/b" */
 	const char *cursor; /* "" or the "next" of the page before */
 	int64_t	    limit;
@@ -684,11 +711,15 @@ enum store_step store_package_manifest(struct store_q *, struct http_request *,
 /* Added, changed and removed files against another package (by default
  * the newest older one of the same task, else node): one row of json text
  * {package_id, against, basis, counts, items, next}; none when the caller
- * may not see the package or an explicit against. */
+ * may not see the package or an explicit against.  With task: against
+ * the package of that task's live release (basis "live", with task_id
+ * and live {n, sha256} or null; nothing live or no package row for it:
+ * against null and every file added); none when the caller may not view
+ * the task. */
 enum store_step store_package_diff(struct store_q *, struct http_request *,
     const struct auth_principal *, const struct store_package_page *);
 /* For an agent: one row (size) when the package exists and a command of
- * node that is not finished has payload.package_sha256 equal to it. */
+ * node that is not finished has payload.package.sha256 equal to it. */
 enum store_step store_package_for_node(struct store_q *, struct http_request *,
     int64_t node, const char *sha256);
 

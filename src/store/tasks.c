@@ -82,6 +82,30 @@ static const char *sql_edit =
     "  'task', id, jsonb_build_object('name', name), $7 FROM t)"
     " SELECT (SELECT count(*) FROM t)";
 
+/*
+ * A task's releases as its agent last reported them, newest first, with
+ * the package each was made from where a package row has its hash, and
+ * who issued the command that made it.  One row of json text; none when
+ * the task is not visible.
+ */
+static const char *sql_releases =
+    "SELECT json_build_object('items', coalesce((SELECT json_agg(x ORDER BY"
+    "  x.n DESC) FROM (SELECT r.n, p.id AS package_id, p.name, p.version,"
+    "  r.sha256, r.state, r.deployed_at, r.deployed_by,"
+    "  u.name AS deployed_by_name, u.sub AS deployed_by_sub, r.command_id"
+    "  FROM releases r LEFT JOIN packages p ON r.sha256 <> ''"
+    "  AND p.sha256 = r.sha256 LEFT JOIN users u ON u.id = r.deployed_by"
+    "  WHERE r.task_id = t.id) x), '[]'::json), 'next', NULL)::text"
+    " FROM tasks t" STORE_TASK_LEVEL_JOIN
+    " WHERE t.id = $1::bigint AND " STORE_TASK_VISIBLE;
+
+enum store_step
+store_task_releases(struct store_q *q, struct http_request *req,
+    const struct auth_principal *who, int64_t task)
+{
+	return (store_run_seen(q, req, sql_releases, task, who));
+}
+
 enum store_step
 store_tasks_list(struct store_q *q, struct http_request *req,
     const struct auth_principal *who, const struct store_task_filter *f)

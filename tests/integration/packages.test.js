@@ -101,7 +101,7 @@ test('agents fetch a package only while a command of their node names it', async
   // No command: refused.
   assert.strictEqual((await fetchPkg(node, sum)).status, 404);
   const cmd = s.sql(`INSERT INTO commands (type, node_id, payload, deadline) VALUES ('deploy', ${node.id},
-    '{"package_sha256":"${sum}"}', now() + interval '1 hour') RETURNING id`).split('\n')[0];
+    '{"package":{"sha256":"${sum}"}}', now() + interval '1 hour') RETURNING id`).split('\n')[0];
   const r = await fetchPkg(node, sum);
   assert.strictEqual(r.status, 200);
   assert.strictEqual(r.headers.get('accept-ranges'), 'bytes');

@@ -57,16 +57,19 @@ test('old unreferenced packages go, with their files; the rest stay', async () =
   pkg('r-d-only', { node }, 10);	// old but its target's newest: stays
   pkg('r-e-none-old', null, 10);	// no target, a newer untargeted one: goes
   pkg('r-f-none-new', null, 9);		// no target, the newest such: stays (old)
+  pkg('r-g-released', { task }, 9);	// old but a release of the task was made from it: stays
+  s.sql(`INSERT INTO releases (task_id, n, sha256, state, deployed_at) VALUES (${task}, 1,
+    '${P['r-g-released'].sum}', 'kept', now() - interval '9 days')`);
   s.sql(`INSERT INTO commands (type, node_id, payload, deadline, state) VALUES ('deploy', ${node},
-    '{"package_sha256":"${P['r-b-named'].sum}"}', now() - interval '5 days', 'succeeded')`);
+    '{"package":{"sha256":"${P['r-b-named'].sum}"}}', now() - interval '5 days', 'succeeded')`);
   const orphanOld = file('orphan-old', 7200);		// no row, old: removed
   const orphanYoung = file('orphan-young', 60);		// no row, young: kept (a check may be storing it)
 
   await waitFor(() => !rows().includes('r-a-old') && !rows().includes('r-e-none-old'), 20000, 'retention duty');
-  assert.deepStrictEqual(rows(), ['r-b-named', 'r-c-new', 'r-d-only', 'r-f-none-new', 'r-young-only']);
+  assert.deepStrictEqual(rows(), ['r-b-named', 'r-c-new', 'r-d-only', 'r-f-none-new', 'r-g-released', 'r-young-only']);
   await waitFor(() => !fs.existsSync(P['r-a-old'].file) && !fs.existsSync(P['r-e-none-old'].file) &&
     !fs.existsSync(orphanOld.file), 20000, 'file sweep');
-  for (const n of ['r-b-named', 'r-c-new', 'r-d-only', 'r-f-none-new', 'r-young-only'])
+  for (const n of ['r-b-named', 'r-c-new', 'r-d-only', 'r-f-none-new', 'r-g-released', 'r-young-only'])
     assert.ok(fs.existsSync(P[n].file), n + ' file kept');
   assert.ok(fs.existsSync(orphanYoung.file), 'young orphan kept');
   assert.ok(Number(s.sql(`SELECT runs FROM duty_runs WHERE duty = 'package-retention'`)) >= 1);

@@ -45,6 +45,8 @@ static const char *facts_json =
     "\"kinds\":{\"tomcat\":{\"user\":\"tomcat\"}},\"refuse_env\":[\"LD_*\"],"
     "\"limits\":{\"tasks\":256,\"log_bytes\":10485760}}}";
 
+#define HEX64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
 static const char *metrics_json =
     "{\"cpu\":12.5,\"mem_used\":2101000192,\"mem_total\":8231440384,"
     "\"load1\":0.42,\"load5\":0.3,\"load15\":0.25}";
@@ -634,6 +636,81 @@ test_agentproto_result_roundtrip(void **state)
 	assert_int_equal(out.received_at, 0);
 	assert_int_equal(out.finished_at, 7);
 	agentproto_result_cleanup(&out);
+}
+
+/* A result's progress and releases (deploy, update, rollback, move). */
+static void
+test_agentproto_result_releases(void **state)
+{
+	struct agentproto_result out;
+	struct agentproto_err	 err;
+	const char		*s;
+	char			*enc;
+	size_t			 i;
+	/* clang-format off */
+	static const struct {
+		const char *json;
+		const char *field;
+	} bad[] = {
+		{ "\"progress\":[]", "progress" },
+		{ "\"progress\":{\"percent\":3}", "progress.step" },
+		{ "\"progress\":{\"step\":\"dance\",\"percent\":3}", "progress.step" },
+		{ "\"progress\":{\"step\":\"unpack\"}", "progress.percent" },
+		{ "\"progress\":{\"step\":\"unpack\",\"percent\":101}", "progress.percent" },
+		{ "\"progress\":{\"step\":\"unpack\",\"percent\":-2}", "progress.percent" },
+		{ "\"progress\":{\"step\":\"unpack\",\"percent\":1.5}", "progress.percent" },
+		{ "\"releases\":{}", "releases" },
+		{ "\"releases\":[1]", "releases[0]" },
+		{ "\"releases\":[{\"n\":-1,\"sha256\":\"\",\"state\":\"live\",\"deployed_at\":1,\"command\":\"\"}]", "releases[0].n" },
+		{ "\"releases\":[{\"n\":1,\"sha256\":\"ABC\",\"state\":\"live\",\"deployed_at\":1,\"command\":\"\"}]", "releases[0].sha256" },
+		{ "\"releases\":[{\"n\":1,\"sha256\":\"\",\"state\":\"gone\",\"deployed_at\":1,\"command\":\"\"}]", "releases[0].state" },
+		{ "\"releases\":[{\"n\":1,\"sha256\":\"\",\"state\":\"bad\",\"deployed_at\":\"x\",\"command\":\"\"}]", "releases[0].deployed_at" },
+		{ "\"releases\":[{\"n\":1,\"sha256\":\"\",\"state\":\"bad\",\"deployed_at\":1,\"command\":\"nope\"}]", "releases[0].command" },
+		{ "\"releases\":[{\"n\":1,\"sha256\":\"\",\"state\":\"bad\",\"deployed_at\":1}]", "releases[0].command" },
+	};
+	/* clang-format on */
+	char buf[1024];
+
+	s = "{\"v\":1,\"state\":\"running\",\"progress\":{\"step\":"
+	    "\"download\",\"percent\":-1},\"received_at\":5}";
+	assert_int_equal(agentproto_result_decode(s, strlen(s), &out, &err), 1);
+	assert_int_equal(out.has_progress, 1);
+	assert_string_equal(out.progress_step, "download");
+	assert_int_equal(out.progress_percent, -1);
+	assert_null(out.releases);
+	agentproto_result_cleanup(&out);
+
+	s = "{\"v\":1,\"state\":\"failed\",\"finished_at\":9,"
+	    "\"releases\":[{\"n\":2,\"sha256\":\"" HEX64 "\",\"state\":"
+	    "\"bad\",\"deployed_at\":17,\"command\":"
+	    "\"0A7C0DE0-0000-4000-8000-000000000001\",\"extra\":1},"
+	    "{\"n\":0,\"sha256\":\"\",\"state\":\"live\","
+	    "\"deployed_at\":3,\"command\":\"\"}]}";
+	assert_int_equal(agentproto_result_decode(s, strlen(s), &out, &err), 1);
+	assert_int_equal(out.has_progress, 0);
+	assert_non_null(out.releases);
+	enc = agentproto_result_encode(&out);
+	assert_non_null(enc);
+	assert_non_null(strstr(enc,
+	    "\"releases\":[{\"n\":2,\"sha256\":\"" HEX64 "\",\"state\":"
+	    "\"bad\",\"deployed_at\":17,\"command\":"
+	    "\"0a7c0de0-0000-4000-8000-000000000001\"},{\"n\":0,\"sha256\":"
+	    "\"\",\"state\":\"live\",\"deployed_at\":3,\"command\":\"\"}]"));
+	free(enc);
+	agentproto_result_cleanup(&out);
+	agentproto_result_cleanup(&out);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		(void)snprintf(buf, sizeof(buf),
+		    "{\"v\":1,\"state\":\"succeeded\",\"finished_at\":1,%s}",
+		    bad[i].json);
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(agentproto_result_decode(buf, strlen(buf),
+				     &out, &err),
+		    0);
+		assert_string_equal(err.field, bad[i].field);
+		assert_null(out.releases);
+	}
 }
 
 static void
@@ -1887,6 +1964,7 @@ main(void)
 		cmocka_unit_test(test_agentproto_heartbeat_resp),
 		cmocka_unit_test(test_agentproto_poll_roundtrip),
 		cmocka_unit_test(test_agentproto_result_roundtrip),
+		cmocka_unit_test(test_agentproto_result_releases),
 		cmocka_unit_test(test_agentproto_error_reply),
 		cmocka_unit_test(test_agentproto_fields_named),
 		cmocka_unit_test(test_agentproto_bases_ok),
