@@ -833,8 +833,26 @@
 		return parts.indexOf("..") === -1;
 	}
 
-	function same(a, b) {
-		return a.replace(/[\\/]+$/, "") === b.replace(/[\\/]+$/, "");
+	/*
+	 * Whether a and b are the same directory or one holds the other (by
+	 * whole components; Windows: either separator, any case), which a
+	 * move cannot do.
+	 */
+	function dirParts(x, os) {
+		return (os === "windows" ? x.toLowerCase().split(/[\\/]/) :
+		    x.split("/")).filter(function (c) {
+			return c !== "" && c !== ".";
+		});
+	}
+
+	function nested(a, b, os) {
+		var pa = dirParts(a, os), pb = dirParts(b, os), i;
+
+		for (i = 0; i < Math.min(pa.length, pb.length); i++) {
+			if (pa[i] !== pb[i])
+				return false;
+		}
+		return true;
 	}
 
 	/*
@@ -850,8 +868,8 @@
 				return t("tasks.rel.move.error.roots", { roots: r[1] });
 			if (/absolute/.test(m))
 				return t("tasks.rel.move.error.absolute");
-			if (/same|already|current/.test(m) &&
-			    /deploy_dir|directory/.test(m))
+			if (/is the task's deploy_dir|inside it or around it/
+			    .test(m))
 				return t("tasks.rel.move.error.same");
 			if (/not empty|exists/.test(m))
 				return t("tasks.rel.move.error.exists");
@@ -931,7 +949,7 @@
 				why = t(os === "windows" ?
 				    "tasks.rel.move.error.absolute.windows" :
 				    "tasks.rel.move.error.absolute");
-			else if (same(dir, res.spec.deploy_dir))
+			else if (nested(dir, res.spec.deploy_dir, os))
 				why = t("tasks.rel.move.error.same");
 			else
 				why = C.rootsError(dir, task.node_id);
