@@ -35,8 +35,8 @@ async function grant(sub, roles, g) {
   assert.strictEqual(r.status, 201, r.text);
 }
 
-// A package for the task, uploaded in one tus chunk (as EWS's backend
-// would) and checked by the server; resolves to its id.
+// A package for the task, uploaded by tus in 4 MiB chunks (as EWS's
+// backend would) and checked by the server; resolves to its id.
 async function upload(version, files) {
   const buf = zip(Object.entries(files).map(([name, data]) => ({ name, data, deflate: true })));
   const meta = Object.entries({ name: 'echo', version, filename: `echo-${version}.zip`, task_id: taskId })
@@ -48,13 +48,15 @@ async function upload(version, files) {
   });
   assert.strictEqual(c.status, 201, await c.text());
   const loc = c.headers.get('location');
-  const p = await fetch(loc, {
-    method: 'PATCH',
-    headers: { authorization: 'Bearer ' + admin, 'tus-resumable': '1.0.0',
-      'content-type': 'application/offset+octet-stream', 'upload-offset': '0' },
-    body: buf,
-  });
-  assert.strictEqual(p.status, 204, await p.text());
+  for (let off = 0; off < buf.length; off += 4 << 20) {
+    const p = await fetch(loc, {
+      method: 'PATCH',
+      headers: { authorization: 'Bearer ' + admin, 'tus-resumable': '1.0.0',
+        'content-type': 'application/offset+octet-stream', 'upload-offset': String(off) },
+      body: buf.subarray(off, Math.min(off + (4 << 20), buf.length)),
+    });
+    assert.strictEqual(p.status, 204, await p.text());
+  }
   let v;
   await waitFor(async () => {
     v = await (await fetch(loc, { headers: { authorization: 'Bearer ' + admin } })).json();
