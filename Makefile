@@ -71,7 +71,7 @@ agent: $(AGENT_BIN)
 deps:
 	@./scripts/install-deps.sh
 
-# libarchive and zlib for src/pkg/ only; the agent does not link them.
+# libarchive and zlib for src/pkg/ (the agent links them too: agent/agent.mk).
 PKG_LDLIBS=	-larchive -lz
 
 $(OBJDIR)/yard.so: $(MODULE_OBJS)

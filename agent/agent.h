@@ -177,6 +177,10 @@ struct agent_task {
 	 * spec's deploy_dir as it is, acct not valid: the agent's own. */
 	struct agent_account acct;
 	char		    *rdir; /* resolved deploy_dir, malloc'd */
+	/* A packaged task (docs/deploy.md): the live release's directory,
+	 * <deploy_dir>/releases/<n> as the release journal records it, where
+	 * it runs and its relative paths resolve; NULL: deploy_dir. */
+	char *reldir;
 };
 
 void agent_supervise_init(void);
@@ -192,6 +196,9 @@ int  agent_task_log_rotate(const char *, int64_t, off_t, int);
 int  agent_task_remove_files(const struct agent_task *, const char *, char *,
      size_t);
 int  agent_task_set_rdir(struct agent_task *, const char *);
+int  agent_task_set_reldir(struct agent_task *, const char *);
+const char *agent_task_dir(const struct agent_task *);
+json_t	   *agent_task_log_spec(const struct agent_task *);
 const char *agent_task_state_name(enum agent_task_state);
 
 /* http.c: one reusable easy handle per activity, capped bodies. */
@@ -277,6 +284,13 @@ struct agent_slot {
 	int64_t		  cmd_seq;
 	int64_t		  cmd_received;
 	int		  cmd_kind;
+	/* A release command in flight (deploy.c), kept in tasks.json so that
+	 * a restarted agent can answer it (rel_cmd "": none). */
+	char	rel_cmd[AGENTPROTO_UUID_LEN + 1];
+	int64_t rel_seq;
+	int64_t rel_received;
+	int	rel_kind;
+	char	rel_step[16]; /* the step it was in ("download", ...) */
 };
 
 struct agent_tasks {
@@ -297,6 +311,12 @@ struct agent_tasks {
 	/* A pending command finished (body is the result, handed over). */
 	void (*done)(void *, const char *, int64_t, char *);
 	void *arg;
+	/* A release command's progress (a running result, handed over). */
+	void (*progress)(void *, const char *, char *);
+	/* Release commands (deploy.c), oldest first; the node, for the
+	 * package download (NULL: none, unit tests). */
+	struct agent_rjob	*rjobs;
+	const struct agent_node *node;
 };
 
 void agent_tasks_init(struct agent_tasks *, const char *, int64_t);
@@ -315,6 +335,14 @@ const struct agent_task *agent_tasks_find(struct agent_tasks *, int64_t);
 /* The lifecycle state of task id; -1 when the agent does not know it. */
 int	    agent_tasks_life(const struct agent_tasks *, int64_t);
 const char *agent_life_name(enum agent_life);
+/* For deploy.c: a task's slot (made when spec is given), its stop and
+ * start around a release switch, and the end of its log. */
+struct agent_slot *agent_tasks_slot(struct agent_tasks *, int64_t,
+    const json_t *);
+int   agent_tasks_rel_stop(struct agent_tasks *, struct agent_slot *);
+int   agent_tasks_rel_start(struct agent_tasks *, struct agent_slot *, char *,
+      size_t);
+char *agent_tasks_log_end(struct agent_tasks *, struct agent_slot *);
 
 /*
  * commands.c: the command table, one entry per command type of
@@ -349,6 +377,44 @@ enum agent_cmd_outcome	agent_command_run(struct agent_tasks *,
 /* A finished command's result as JSON (malloc'd), or NULL. */
 char *agent_result(int, int64_t, const char *, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same with one more member (name, a new reference that it takes). */
+char *agent_result_with(int, int64_t, const char *, json_t *, const char *, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/*
+ * deploy.c: the release commands, deploy, update, rollback and move
+ * (docs/deploy.md, "Commands on the node"), one at a time per task in
+ * the order they came (a FIFO per task), each a state machine driven by
+ * agent_deploy_tick().  The blocking work (download, unpack, a move that
+ * copies) runs in a worker (agent_os_worker()); the journal of releases
+ * is agent/release.h's.
+ */
+struct agent_reljournal;
+
+int agent_deploy_validate(const struct agentproto_command *,
+    struct agent_cmd_args *, char *, size_t);
+int agent_deploy_command(struct agent_tasks *,
+    const struct agentproto_command *, int64_t, const json_t *, int64_t,
+    char **);
+/* The ms until it wants to run again. */
+int agent_deploy_tick(struct agent_tasks *);
+/* Whether task id has a release command in flight or waiting. */
+int agent_deploy_busy(const struct agent_tasks *, int64_t);
+/* Whether command id is one of them; the highest seq of them (0). */
+int	agent_deploy_pending(const struct agent_tasks *, const char *);
+int64_t agent_deploy_pending_seq(const struct agent_tasks *);
+/* At load: the task's release journal (its live release, and a command
+ * the last run left unfinished: put back and answered). */
+void agent_deploy_recover(struct agent_tasks *, struct agent_slot *);
+void agent_deploy_free(struct agent_tasks *);
+/*
+ * What a command asks, against the journal: 1 with *target (the release
+ * a rollback goes to), or 0 with why (without the "deploy failed: ").
+ * nonempty: deploy_dir holds files that are not the layout's.
+ */
+int agent_deploy_decide(enum agentproto_cmd_type,
+    const struct agent_reljournal *, int, int, int64_t, int64_t *, char *,
+    size_t);
 
 /* logs.c: log requests from the server (docs/agent-protocol.md, "Logs"). */
 #define AGENT_LOGREQS 8 /* answered at once; more wait or evict a follow */

@@ -12,7 +12,7 @@
 OBJDIR?=	obj
 FUZZ_SECONDS?=	30
 
-AGENT_PKGS=	jansson libcurl
+AGENT_PKGS=	jansson libcurl libarchive zlib libcrypto
 AGENTPROTO_SRCS=	src/agentproto/common.c src/agentproto/auth.c \
 		src/agentproto/facts.c src/agentproto/enroll.c \
 		src/agentproto/heartbeat.c src/agentproto/commands.c \
@@ -21,15 +21,21 @@ AGENTPROTO_OBJS=	$(AGENTPROTO_SRCS:src/agentproto/%.c=$(OBJDIR)/agent/proto/%.o)
 AGENT_SRCS=	agent/main.c agent/log.c agent/state.c agent/os_facts_linux.c \
 		agent/http.c agent/run.c agent/os_proc_linux.c agent/supervise.c \
 		agent/tasks.c agent/logs.c agent/logread.c agent/policy.c \
-		agent/cgroup.c agent/os_linux.c agent/commands.c
+		agent/cgroup.c agent/os_linux.c agent/commands.c \
+		agent/release.c
+AGENT_SRCS+=	agent/deploy.c
 AGENT_OBJS=	$(AGENT_SRCS:agent/%.c=$(OBJDIR)/agent/%.o) \
 		$(AGENTPROTO_OBJS)
+# src/pkg's checks, again on the node: the agent does not trust the server.
+AGENT_PKG_SRCS=	src/pkg/check.c src/pkg/name.c
+AGENT_OBJS+=	$(AGENT_PKG_SRCS:src/pkg/%.c=$(OBJDIR)/agent/pkg/%.o)
 AGENT_BIN=	$(OBJDIR)/yard-agent
 AGENT_UNIT_TESTS=	$(OBJDIR)/tests/test_agentproto \
 		$(OBJDIR)/tests/test_procstat $(OBJDIR)/tests/test_supervise \
 		$(OBJDIR)/tests/test_logread $(OBJDIR)/tests/test_cgroup \
 		$(OBJDIR)/tests/test_policy $(OBJDIR)/tests/test_tasks \
 		$(OBJDIR)/tests/test_lifecycle $(OBJDIR)/tests/test_commands
+AGENT_UNIT_TESTS+=	$(OBJDIR)/tests/test_deploy
 AGENT_FUZZ_NAMES=	fuzz_agentproto_enroll fuzz_agentproto_heartbeat \
 		fuzz_agentproto_poll fuzz_agentproto_result \
 		fuzz_agentproto_auth fuzz_agentproto_task fuzz_procstat \
@@ -70,6 +76,10 @@ $(OBJDIR)/agent/%.o: agent/%.c
 	@mkdir -p $(@D)
 	$(CC) $(AGENT_CFLAGS) -MMD -c $< -o $@
 
+$(OBJDIR)/agent/pkg/%.o: src/pkg/%.c
+	@mkdir -p $(@D)
+	$(CC) $(AGENT_CFLAGS) -MMD -c $< -o $@
+
 # The codecs again, without -fPIC and Kore's feature flags.
 $(OBJDIR)/agent/proto/%.o: src/agentproto/%.c
 	@mkdir -p $(@D)
@@ -103,7 +113,8 @@ $(OBJDIR)/tests/test_cgroup: tests/unit/test_cgroup.c $(PROCSTAT_SRCS)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
 
 # tasks.c with the rest of the agent but its main().
-TASKS_TEST_SRCS=	$(filter-out agent/main.c,$(AGENT_SRCS)) $(AGENTPROTO_SRCS)
+TASKS_TEST_SRCS=	$(filter-out agent/main.c,$(AGENT_SRCS)) $(AGENTPROTO_SRCS) \
+		$(AGENT_PKG_SRCS)
 
 $(OBJDIR)/tests/test_tasks: tests/unit/test_tasks.c $(TASKS_TEST_SRCS)
 	@mkdir -p $(@D)
@@ -116,6 +127,12 @@ $(OBJDIR)/tests/test_commands: tests/unit/test_commands.c $(TASKS_TEST_SRCS)
 
 # The task lifecycle's transitions, with real processes.
 $(OBJDIR)/tests/test_lifecycle: tests/unit/test_lifecycle.c $(TASKS_TEST_SRCS)
+	@mkdir -p $(@D)
+	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
+
+# The release commands (deploy.c): payloads, the FIFO, the decisions,
+# a rollback with real processes, recovery on real directories.
+$(OBJDIR)/tests/test_deploy: tests/unit/test_deploy.c $(TASKS_TEST_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
 

@@ -19,6 +19,9 @@ static int		      task_validate(const struct agentproto_command *,
 static enum agent_cmd_outcome task_run(struct agent_tasks *,
     const struct agentproto_command *, const struct agent_cmd_args *, int64_t,
     char **);
+static enum agent_cmd_outcome release_run(struct agent_tasks *,
+    const struct agentproto_command *, const struct agent_cmd_args *, int64_t,
+    char **);
 static enum agent_cmd_outcome ping_run(struct agent_tasks *,
     const struct agentproto_command *, const struct agent_cmd_args *, int64_t,
     char **);
@@ -30,6 +33,10 @@ static const struct agent_cmd cmds[] = {
 	{ AGENTPROTO_CMD_STOP,		task_validate,	task_run },
 	{ AGENTPROTO_CMD_RESTART,	task_validate,	task_run },
 	{ AGENTPROTO_CMD_UNINSTALL,	task_validate,	task_run },
+	{ AGENTPROTO_CMD_DEPLOY,	agent_deploy_validate,	release_run },
+	{ AGENTPROTO_CMD_UPDATE,	agent_deploy_validate,	release_run },
+	{ AGENTPROTO_CMD_ROLLBACK,	agent_deploy_validate,	release_run },
+	{ AGENTPROTO_CMD_MOVE,		agent_deploy_validate,	release_run },
 };
 /* clang-format on */
 
@@ -108,6 +115,17 @@ task_run(struct agent_tasks *ts, const struct agentproto_command *c,
 {
 	return (
 	    agent_tasks_command(ts, c, a->task_id, a->spec, received, body) == 0
+		? AGENT_CMD_LATER
+		: AGENT_CMD_DONE);
+}
+
+/* deploy, update, rollback, move: queued per task (deploy.c). */
+static enum agent_cmd_outcome
+release_run(struct agent_tasks *ts, const struct agentproto_command *c,
+    const struct agent_cmd_args *a, int64_t received, char **body)
+{
+	return (agent_deploy_command(ts, c, a->task_id, a->spec, received,
+		    body) == 0
 		? AGENT_CMD_LATER
 		: AGENT_CMD_DONE);
 }

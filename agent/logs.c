@@ -64,6 +64,7 @@ agent_logs_request(struct agent_logs *ls, struct agent_tasks *ts,
 {
 	struct agent_logreq	*q = NULL;
 	const struct agent_task *t;
+	json_t			*lspec = NULL;
 	size_t			 i;
 	int			 fd, have = 0, found = 0;
 
@@ -103,8 +104,13 @@ agent_logs_request(struct agent_logs *ls, struct agent_tasks *ts,
 		have =
 		    agent_confine_init(&q->conf, ts->policy, t->spec, ts->dir);
 		q->confined = strcmp(r->file, "stdout") != 0;
-		found = agent_log_path(t->spec, ts->logdir, r->task_id, r->file,
-		    have ? &q->conf : NULL, q->path, sizeof(q->path));
+		/* Its log_files globs: under its live release when it is
+		 * packaged, still confined to the deploy directory. */
+		lspec = agent_task_log_spec(t);
+		found = lspec == NULL
+		    ? -1
+		    : agent_log_path(lspec, ts->logdir, r->task_id, r->file,
+			  have ? &q->conf : NULL, q->path, sizeof(q->path));
 	}
 	if (t == NULL)
 		req_fail(q, "this agent does not know task %" PRId64,
@@ -116,8 +122,8 @@ agent_logs_request(struct agent_logs *ls, struct agent_tasks *ts,
 		    "policy: %s resolves outside the task's deploy "
 		    "directory, or that directory is not allowed",
 		    r->file);
-	else if ((q->files = agent_log_files(t->spec,
-		      have ? &q->conf : NULL)) == NULL)
+	else if ((q->files = agent_log_files(lspec, have ? &q->conf : NULL)) ==
+	    NULL)
 		req_fail(q, "out of memory");
 	else if (r->mode == AGENTPROTO_LOG_DOWNLOAD) {
 		/* What the file holds now; its last LOG_DOWNLOAD_MAX bytes. */
@@ -128,6 +134,7 @@ agent_logs_request(struct agent_logs *ls, struct agent_tasks *ts,
 	}
 	log_debug("log request %s: %s %s of task %" PRId64, r->id,
 	    agentproto_log_mode_name(r->mode), r->file, r->task_id);
+	json_decref(lspec);
 }
 
 /* Answer with an error (one final chunk). */

@@ -149,6 +149,21 @@ int agent_task_signal_marked(const struct agent_task *, int);
 int agent_os_reap(pid_t *, int *);
 /* The same for one child: 1 when pid ended (and is collected), else 0. */
 int agent_os_reap_pid(pid_t, int *);
+/*
+ * Workers: long blocking work (a download, unpacking a release, moving
+ * a deploy directory) runs in a child of the agent so that its loop
+ * keeps answering.  agent_os_worker() starts one that runs fn(arg, fd)
+ * and ends with what fn returns (0-255); fd is the write end of a pipe
+ * whose read end, non-blocking and not inherited by later children, is
+ * *rfd.  The worker has the system's default signal dispositions and
+ * none of the agent's descriptors but the standard ones, the pipe and
+ * what fn opens itself (it must not touch the agent's transfers).  Its
+ * end is collected by agent_os_reap() like any child's.  Returns its
+ * pid, or -1 with errno.
+ */
+pid_t agent_os_worker(int (*)(void *, int), void *, int *);
+/* End a worker at once (the agent stops, or gives up on it). */
+void agent_os_worker_kill(pid_t);
 /* pid's standard output, opened for appending when it is a file; -1. */
 int agent_os_stdout_open(pid_t);
 /*
@@ -277,5 +292,10 @@ int agent_write_atomic(const char *, const char *, const char *, size_t, int);
 int agent_os_dir_sync(const char *);
 /* The path of what fd refers to, as the system has it: 1, or 0. */
 int agent_os_fd_path(int, char *, size_t);
+/*
+ * Bytes an unprivileged writer may still put on the file system that
+ * holds path (what df shows as available): 1 with *free, or 0 with errno.
+ */
+int agent_os_free_bytes(const char *, uint64_t *);
 
 #endif /* AGENT_OS_H */

@@ -296,3 +296,14 @@ agent_mono_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
 }
+
+int
+agent_os_free_bytes(const char *path, uint64_t *free_bytes)
+{
+	struct statvfs sv;
+
+	if (statvfs(path, &sv) == -1)
+		return (0);
+	*free_bytes = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+	return (1);
+}

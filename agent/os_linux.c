@@ -429,6 +429,56 @@ agent_os_reap_pid(pid_t pid, int *code)
 	return (1);
 }
 
+/*
+ * A worker child: the signals the agent blocks for its signalfd are
+ * unblocked, SIGPIPE is the default again, the signalfd is closed, and
+ * fn's return value is the exit code (_exit: nothing of the agent's is
+ * flushed or torn down twice).
+ */
+pid_t
+agent_os_worker(int (*fn)(void *, int), void *arg, int *rfd)
+{
+	sigset_t none;
+	pid_t	 pid;
+	int	 fds[2];
+
+	if (pipe2(fds, O_CLOEXEC) == -1)
+		return (-1);
+	if ((pid = fork()) == -1) {
+		(void)close(fds[0]);
+		(void)close(fds[1]);
+		return (-1);
+	}
+	if (pid == 0) {
+		sigemptyset(&none);
+		(void)sigprocmask(SIG_SETMASK, &none, NULL);
+		(void)signal(SIGPIPE, SIG_DFL);
+		(void)signal(SIGTERM, SIG_DFL);
+		(void)signal(SIGHUP, SIG_DFL);
+		(void)signal(SIGINT, SIG_DFL);
+		if (sigfd != -1)
+			(void)close(sigfd);
+		(void)close(fds[0]);
+		_exit(fn(arg, fds[1]) & 0xff);
+	}
+	(void)close(fds[1]);
+	if (fcntl(fds[0], F_SETFL, O_NONBLOCK) == -1) {
+		(void)close(fds[0]);
+		(void)kill(pid, SIGKILL);
+		(void)waitpid(pid, NULL, 0);
+		return (-1);
+	}
+	*rfd = fds[0];
+	return (pid);
+}
+
+void
+agent_os_worker_kill(pid_t pid)
+{
+	if (pid > 1)
+		(void)kill(pid, SIGKILL);
+}
+
 /* Adopted after a restart: the task's own stdout, if a file. */
 int
 agent_os_stdout_open(pid_t pid)

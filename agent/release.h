@@ -80,6 +80,15 @@ int agent_rel_load(const char *, int64_t, struct agent_reljournal *, char *,
 int agent_rel_save(const char *, const struct agent_reljournal *, char *,
     size_t);
 int agent_rel_forget(const char *, int64_t);
+/*
+ * What agent_rel_load() does with the file's bytes (for the fuzzer):
+ * the journal of task from buf, 1, or 0 with why and *j empty.
+ * agent_rel_dump() is the text agent_rel_save() writes (malloc'd, or
+ * NULL without memory).
+ */
+int   agent_rel_parse(const char *, size_t, int64_t, struct agent_reljournal *,
+      char *, size_t);
+char *agent_rel_dump(const struct agent_reljournal *);
 struct agent_rel *agent_rel_find(struct agent_reljournal *, int64_t);
 /*
  * The releases as the result of a command reports them (newest first):

@@ -31,6 +31,7 @@ struct pending {
 	TAILQ_ENTRY(pending) entry;
 	char  id[AGENTPROTO_UUID_LEN + 1];
 	char *body; /* NULL: read it from the journal */
+	int   running; /* a progress report, not the final result */
 };
 TAILQ_HEAD(pending_list, pending);
 
@@ -100,6 +101,7 @@ static void res_done(struct agent_state *);
 static void events_read(struct agent_state *);
 static int  transient_4xx(long);
 static void task_done(void *, const char *, int64_t, char *);
+static void task_progress(void *, const char *, char *);
 static void policy_log(const struct agent_policy *);
 static void policy_reload(struct agent_state *);
 
@@ -159,6 +161,8 @@ state_load(struct agent_state *s)
 	s->tasks.policy = &s->opts->policy;
 	s->tasks.log_max = (off_t)s->opts->policy.p.log_bytes;
 	s->tasks.done = task_done;
+	s->tasks.progress = task_progress;
+	s->tasks.node = &s->node;
 	s->tasks.arg = s;
 	s->tasks.multi = s->multi;
 	agent_tasks_load(&s->tasks);
@@ -534,24 +538,79 @@ command_handle(struct agent_state *s, const struct agentproto_command *c)
 static void
 task_done(void *arg, const char *id, int64_t seq, char *body)
 {
-	struct agent_state *s = arg;
+	struct agent_state  *s = arg;
+	struct agent_jentry *e;
 
 	if (body == NULL)
 		return;
+	/* Answered already (a restarted agent's recovery): never twice. */
+	if ((e = agent_journal_find(&s->journal, id)) != NULL &&
+	    (e->flags & AGENT_J_FINISHED)) {
+		free(body);
+		return;
+	}
 	if (!agent_journal_finished(&s->journal, id, seq, body))
 		log_warnx("command %s: cannot journal its result", id);
 	results_queue(s, id, body);
 }
 
-/* Queue a result for delivery unless it is already queued. */
+/*
+ * A release command's progress (a running result): it replaces an
+ * older one of the command not yet on its way, and never a final
+ * result, which makes it moot.
+ */
+static void
+task_progress(void *arg, const char *id, char *body)
+{
+	struct agent_state *s = arg;
+	struct pending	   *p, *sending;
+
+	sending = s->res.x.busy ? TAILQ_FIRST(&s->results) : NULL;
+	TAILQ_FOREACH (p, &s->results, entry) {
+		if (strcmp(p->id, id) != 0)
+			continue;
+		if (!p->running) {
+			free(body);
+			return;
+		}
+		if (p != sending) {
+			free(p->body);
+			p->body = body;
+			return;
+		}
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		free(body);
+		return;
+	}
+	(void)snprintf(p->id, sizeof(p->id), "%s", id);
+	p->body = body;
+	p->running = 1;
+	TAILQ_INSERT_TAIL(&s->results, p, entry);
+	s->nresults++;
+}
+
+/*
+ * Queue a result for delivery unless it is already queued; it takes the
+ * place of a progress report of its command that is not on its way.
+ */
 static void
 results_queue(struct agent_state *s, const char *id, char *body)
 {
-	struct pending *p;
+	struct pending *p, *sending;
 
+	sending = s->res.x.busy ? TAILQ_FIRST(&s->results) : NULL;
 	TAILQ_FOREACH (p, &s->results, entry) {
-		if (strcmp(p->id, id) == 0) {
+		if (strcmp(p->id, id) != 0)
+			continue;
+		if (!p->running) {
 			free(body);
+			return;
+		}
+		if (p != sending) {
+			free(p->body);
+			p->body = body;
+			p->running = 0;
 			return;
 		}
 	}
@@ -664,6 +723,26 @@ res_done(struct agent_state *s)
 	char		   why[256];
 
 	p = TAILQ_FIRST(&s->results);
+	if (p->running) {
+		/* A progress report goes whatever the answer: a later one,
+		 * or the final result, says more; a 4xx quietly. */
+		if (x->result == CURLE_OK && x->status >= 200 &&
+		    x->status <= 299) {
+			activity_ok(&s->res);
+			s->unauth_seen = 0;
+		} else if (x->result != CURLE_OK || x->status >= 500)
+			activity_fail(s, &s->res,
+			    x->result != CURLE_OK ? agent_xfer_error(x)
+						  : "HTTP 5xx");
+		else
+			log_debug("progress of %s: HTTP %ld: dropped", p->id,
+			    x->status);
+		TAILQ_REMOVE(&s->results, p, entry);
+		s->nresults--;
+		free(p->body);
+		free(p);
+		return;
+	}
 	if (x->result != CURLE_OK || x->status < 200 || x->status > 299) {
 		if (unauthorized(s, &s->res))
 			return;

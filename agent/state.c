@@ -767,3 +767,49 @@ agent_result(int ok, int64_t received, const char *fmt, ...)
 	agentproto_result_cleanup(&r);
 	return (body);
 }
+
+/*
+ * A finished command's result with one more member: name, value (a new
+ * reference, taken even on failure); NULL when it cannot be encoded.
+ */
+char *
+agent_result_with(int ok, int64_t received, const char *name, json_t *value,
+    const char *fmt, ...)
+{
+	struct agentproto_result r;
+	va_list			 ap;
+	json_t			*o;
+	char			*out = NULL, *body;
+
+	memset(&r, 0, sizeof(r));
+	va_start(ap, fmt);
+	if (vasprintf(&out, fmt, ap) == -1)
+		out = NULL;
+	va_end(ap);
+	r.state = ok ? AGENTPROTO_STATE_SUCCEEDED : AGENTPROTO_STATE_FAILED;
+	r.has_exit_status = 1;
+	r.exit_status = ok ? 0 : 1;
+	r.output = out;
+	r.received_at = received;
+	r.finished_at = agent_now_ms();
+	r.has_finished_at = 1;
+	body = agentproto_result_encode(&r);
+	agentproto_result_cleanup(&r);
+	if (body == NULL || value == NULL) {
+		json_decref(value);
+		return (body);
+	}
+	o = json_loads(body, 0, NULL);
+	free(body);
+	if (o == NULL) {
+		json_decref(value);
+		return (NULL);
+	}
+	if (json_object_set_new(o, name, value) == -1) {
+		json_decref(o);
+		return (NULL);
+	}
+	body = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return (body);
+}

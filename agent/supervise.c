@@ -80,13 +80,62 @@ agent_task_init(struct agent_task *t, int64_t id, const char *mark_prefix)
 	    id);
 }
 
-/* Where the task runs: its resolved deploy_dir, else the spec's. */
+/* Its deploy directory: resolved by the policy check, else the spec's. */
 static const char *
-task_dir(const struct agent_task *t)
+deploy_dir(const struct agent_task *t)
 {
 	return (t->rdir != NULL
 		? t->rdir
 		: json_string_value(json_object_get(t->spec, "deploy_dir")));
+}
+
+/*
+ * Where the task runs and its relative paths resolve: a packaged task's
+ * live release (its journal's, never <deploy_dir>/current), else its
+ * deploy directory.
+ */
+static const char *
+task_dir(const struct agent_task *t)
+{
+	return (t->reldir != NULL ? t->reldir : deploy_dir(t));
+}
+
+const char *
+agent_task_dir(const struct agent_task *t)
+{
+	return (task_dir(t));
+}
+
+/*
+ * The spec as the task's log_files see it: a packaged task's globs are
+ * relative to its live release.  A new reference; NULL without memory.
+ */
+json_t *
+agent_task_log_spec(const struct agent_task *t)
+{
+	json_t *s;
+
+	if (t->reldir == NULL)
+		return (json_incref(t->spec));
+	if ((s = json_copy(t->spec)) == NULL)
+		return (NULL);
+	if (json_object_set_new(s, "deploy_dir", json_string(t->reldir)) ==
+	    -1) {
+		json_decref(s);
+		return (NULL);
+	}
+	return (s);
+}
+
+/* The live release's directory (NULL or "": none).  1, or 0 (memory). */
+int
+agent_task_set_reldir(struct agent_task *t, const char *dir)
+{
+	free(t->reldir);
+	t->reldir = NULL;
+	if (dir == NULL || dir[0] == '\0')
+		return (1);
+	return ((t->reldir = strdup(dir)) != NULL);
 }
 
 /*
@@ -255,9 +304,13 @@ child_env(const struct agent_task *t, const json_t *env, size_t *ninh, int mark)
 		if (asprintf(&s, "CATALINA_HOME=%s",
 			json_string_value(json_object_get(tc, "home"))) != -1)
 			out[j++] = s;
+		/* tomcat.base absent: the deploy directory, or a packaged
+		 * task's release (its instance). */
 		if (asprintf(&s, "CATALINA_BASE=%s",
 			json_object_get(tc, "base") != NULL
 			    ? json_string_value(json_object_get(tc, "base"))
+			    : t->reldir != NULL
+			    ? t->reldir
 			    : json_string_value(json_object_get(t->spec,
 				  "deploy_dir"))) != -1)
 			out[j++] = s;
@@ -310,7 +363,7 @@ spawn(struct agent_task *t, const char *file, const char *const *argv,
 	sp.argv = argv;
 	sp.envp = envp;
 	sp.logfd = logfd;
-	sp.dir_exact = t->rdir != NULL;
+	sp.dir_exact = t->rdir != NULL || t->reldir != NULL;
 	sp.dir = task_dir(t);
 	sp.cwd = json_string_value(
 	    json_object_get(json_object_get(t->spec, "console"), "cwd"));
@@ -341,7 +394,7 @@ agent_task_start(struct agent_task *t, const char *logdir, char *err,
 		    agent_task_state_name(t->state), (int)t->pid);
 		return (0);
 	}
-	dir = task_dir(t);
+	dir = deploy_dir(t);
 	/* What the agent creates, uninstall may remove; nothing else. */
 	made = dir != NULL && access(dir, F_OK) == -1 && errno == ENOENT;
 	if (made)
@@ -355,6 +408,17 @@ agent_task_start(struct agent_task *t, const char *logdir, char *err,
 	    (realpath(dir, real) == NULL || strcmp(real, dir) != 0)) {
 		(void)snprintf(err, errlen,
 		    "policy: deploy_dir %s changed while it was checked", dir);
+		return (0);
+	}
+	/* A release is made by the agent, never here: it must be there,
+	 * a real directory inside the deploy directory. */
+	if (t->reldir != NULL &&
+	    (realpath(t->reldir, real) == NULL ||
+		strcmp(real, t->reldir) != 0 || !agent_path_below(real, dir))) {
+		(void)snprintf(err, errlen,
+		    "the live release %s is missing or not a directory of "
+		    "%s",
+		    t->reldir, dir);
 		return (0);
 	}
 	/* A directory the agent made belongs to the task's account. */
@@ -648,6 +712,8 @@ agent_task_cleanup(struct agent_task *t)
 	t->log = NULL;
 	free(t->rdir);
 	t->rdir = NULL;
+	free(t->reldir);
+	t->reldir = NULL;
 	json_decref(t->spec);
 	t->spec = NULL;
 }

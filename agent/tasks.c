@@ -56,6 +56,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "release.h"
 
 #define CRASH_WINDOW_MS (10 * 60 * 1000)
 #define TASKS_FILE	"tasks.json"
@@ -71,6 +72,7 @@ static void  health_start(struct agent_tasks *, struct agent_slot *, uint64_t);
 static char *uninstall(struct agent_tasks *, struct agent_slot *, int64_t,
     const char *);
 static void  slot_drop(struct agent_tasks *, struct agent_slot *);
+static void  rel_cmd_load(struct agent_slot *, const json_t *);
 static void  adopt_account(struct agent_slot *, const char *);
 static int   allowed(struct agent_tasks *, int64_t, const json_t *, char *,
       size_t);
@@ -181,6 +183,18 @@ agent_tasks_save(struct agent_tasks *ts)
 		if (o != NULL && ts->v[i].t.acct.valid)
 			(void)json_object_set_new(o, "user",
 			    json_string(ts->v[i].t.acct.name));
+		/* A release command in flight, for a restarted agent to
+		 * answer (agent_deploy_recover()). */
+		if (o != NULL && ts->v[i].rel_cmd[0] != '\0')
+			(void)json_object_set_new(o, "release_cmd",
+			    json_pack("{s:s, s:I, s:I, s:s, s:s}", "id",
+				ts->v[i].rel_cmd, "seq",
+				(json_int_t)ts->v[i].rel_seq, "received_at",
+				(json_int_t)ts->v[i].rel_received, "type",
+				agentproto_cmd_type_name(
+				    (enum agentproto_cmd_type)ts->v[i]
+					.rel_kind),
+				"step", ts->v[i].rel_step));
 		if (o != NULL)
 			json_array_append_new(a, o);
 	}
@@ -209,6 +223,28 @@ mark_valid(const char *m, size_t max)
 			return (0);
 	}
 	return (1);
+}
+
+/* A release command in flight that tasks.json recorded (or none). */
+static void
+rel_cmd_load(struct agent_slot *sl, const json_t *o)
+{
+	const struct agentproto_cmd_def *d;
+	const char *id = json_string_value(json_object_get(o, "id"));
+	const char *step = json_string_value(json_object_get(o, "step"));
+
+	sl->rel_cmd[0] = '\0';
+	if (id == NULL || strlen(id) != AGENTPROTO_UUID_LEN ||
+	    (d = agentproto_command_find(
+		 json_string_value(json_object_get(o, "type")))) == NULL)
+		return;
+	(void)snprintf(sl->rel_cmd, sizeof(sl->rel_cmd), "%s", id);
+	sl->rel_seq = json_integer_value(json_object_get(o, "seq"));
+	sl->rel_received =
+	    json_integer_value(json_object_get(o, "received_at"));
+	sl->rel_kind = (int)d->kind;
+	(void)snprintf(sl->rel_step, sizeof(sl->rel_step), "%s",
+	    step != NULL ? step : "");
 }
 
 /*
@@ -299,6 +335,9 @@ agent_tasks_load(struct agent_tasks *ts)
 			sl->wanted = 0;
 			ts->changed = 1;
 		}
+		rel_cmd_load(sl, json_object_get(o, "release_cmd"));
+		/* Its live release, and what a release command left. */
+		agent_deploy_recover(ts, sl);
 	}
 	json_decref(a);
 }
@@ -547,6 +586,12 @@ agent_tasks_command(struct agent_tasks *ts, const struct agentproto_command *c,
 	struct agent_slot *sl;
 	char		   why[1024];
 
+	/* A deploy, update, rollback or move owns the task meanwhile. */
+	if (agent_deploy_busy(ts, id)) {
+		*body =
+		    agent_result(0, received, "busy: a deploy is in progress");
+		return (1);
+	}
 	/* A start the policy refuses changes nothing here. */
 	if ((c->kind == AGENTPROTO_CMD_START ||
 		c->kind == AGENTPROTO_CMD_RESTART) &&
@@ -660,6 +705,73 @@ stopping(struct agent_tasks *ts, struct agent_slot *sl,
 	ts->changed = 1;
 }
 
+/* The task's slot (made on first sight when spec is given), or NULL. */
+struct agent_slot *
+agent_tasks_slot(struct agent_tasks *ts, int64_t id, const json_t *spec)
+{
+	if (spec == NULL)
+		return (slot_find(ts, id));
+	return (slot_get(ts, id, spec));
+}
+
+/*
+ * A release command stops the task (deploy.c): UP or STARTING ->
+ * STOPPING, as a stop command does but answering nobody (on_stopped()
+ * puts it DOWN); BACKOFF -> DOWN.  Returns 1 while its processes are
+ * going, 0 when none run.  It stays wanted: the release command starts
+ * it again.
+ */
+int
+agent_tasks_rel_stop(struct agent_tasks *ts, struct agent_slot *sl)
+{
+	if (sl->t.state == AGENT_TASK_STOPPING)
+		return (1);
+	if (sl->t.state != AGENT_TASK_RUNNING) {
+		if (sl->life == AGENT_LIFE_BACKOFF ||
+		    sl->life == AGENT_LIFE_CRASH_LOOP)
+			life_set(sl, AGENT_LIFE_DOWN);
+		return (0);
+	}
+	sl->cmd[0] = '\0';
+	sl->cmd_kind = AGENTPROTO_CMD_UNKNOWN;
+	agent_task_stop(&sl->t);
+	life_set(sl, AGENT_LIFE_STOPPING);
+	save(ts);
+	ts->changed = 1;
+	return (1);
+}
+
+/*
+ * A release command starts the task from its live release (deploy.c
+ * watches it): DOWN -> UP, wanted; DOWN, not wanted, when the start
+ * fails (0 with why).
+ */
+int
+agent_tasks_rel_start(struct agent_tasks *ts, struct agent_slot *sl, char *why,
+    size_t len)
+{
+	ts->changed = 1;
+	if (!start(ts, sl, why, len)) {
+		sl->wanted = 0;
+		life_set(sl, AGENT_LIFE_DOWN);
+		save(ts);
+		return (0);
+	}
+	sl->wanted = 1;
+	sl->restarts = 0;
+	sl->window_restarts = 0;
+	life_set(sl, AGENT_LIFE_UP);
+	save(ts);
+	return (1);
+}
+
+/* The last lines of the task's log, malloc'd (never NULL but for memory). */
+char *
+agent_tasks_log_end(struct agent_tasks *ts, struct agent_slot *sl)
+{
+	return (log_end(ts, sl));
+}
+
 const char *
 agent_life_name(enum agent_life l)
 {
@@ -710,6 +822,7 @@ static void
 log_rotate_all(struct agent_tasks *ts)
 {
 	static struct agent_confine conf;
+	json_t			   *lspec;
 	size_t			    i;
 
 	for (i = 0; i < ts->n; i++) {
@@ -718,12 +831,16 @@ log_rotate_all(struct agent_tasks *ts)
 			AGENT_LOG_KEEP) == -1)
 			log_warn("task %" PRId64 ": log rotation",
 			    ts->v[i].t.id);
-		/* Only files inside the task's deploy directory. */
+		/* Only files inside the task's deploy directory (globs
+		 * under its live release when it is packaged). */
 		if (agent_confine_init(&conf, ts->policy, ts->v[i].t.spec,
-			ts->dir))
-			(void)agent_log_rotate_files(ts->v[i].t.spec, &conf,
+			ts->dir) &&
+		    (lspec = agent_task_log_spec(&ts->v[i].t)) != NULL) {
+			(void)agent_log_rotate_files(lspec, &conf,
 			    ts->log_max ? ts->log_max : AGENT_LOG_MAX,
 			    AGENT_LOG_KEEP);
+			json_decref(lspec);
+		}
 	}
 }
 
@@ -957,10 +1074,10 @@ agent_tasks_tick(struct agent_tasks *ts)
 {
 	uint64_t now;
 	size_t	 i;
-	int	 next = 60000;
+	int	 next = 60000, k;
 
 	if (ts->n == 0)
-		return (next);
+		return (agent_deploy_tick(ts));
 	for (i = 0; i < ts->n; i++)
 		ts->ptrs[i] = &ts->v[i].t;
 	agent_tasks_reap(ts->ptrs, ts->n);
@@ -973,6 +1090,9 @@ agent_tasks_tick(struct agent_tasks *ts)
 		if (!slot_tick(ts, &ts->v[i], now, &next))
 			i--; /* this index again (wraps, then back to 0) */
 	}
+	/* Release commands, after the tasks' events they wait for. */
+	if ((k = agent_deploy_tick(ts)) < next)
+		next = k;
 	return (next);
 }
 
@@ -1209,6 +1329,12 @@ uninstall(struct agent_tasks *ts, struct agent_slot *sl, int64_t received,
 	(void)snprintf(ts->gone_cmd, sizeof(ts->gone_cmd), "%s", sl->cmd);
 	ts->gone_seq = sl->cmd_seq;
 	if (ok) {
+		/* Its releases went with the deploy directory, or stay with
+		 * a directory the agent did not make: forgotten either way. */
+		if (!agent_rel_forget(ts->dir, id))
+			log_warnx("task %" PRId64 ": cannot remove its release "
+				  "journal",
+			    id);
 		slot_drop(ts, sl);
 		log_info("task %" PRId64 ": uninstalled", id);
 	} else
@@ -1255,7 +1381,7 @@ agent_tasks_pending(const struct agent_tasks *ts, const char *id)
 		if (strcmp(ts->v[i].cmd, id) == 0)
 			return (1);
 	}
-	return (0);
+	return (agent_deploy_pending(ts, id));
 }
 
 /* The highest seq of the commands in progress; 0 when none. */
@@ -1269,6 +1395,8 @@ agent_tasks_pending_seq(const struct agent_tasks *ts)
 		if (ts->v[i].cmd[0] != '\0' && ts->v[i].cmd_seq > max)
 			max = ts->v[i].cmd_seq;
 	}
+	if (agent_deploy_pending_seq(ts) > max)
+		max = agent_deploy_pending_seq(ts);
 	return (max);
 }
 
@@ -1277,6 +1405,7 @@ agent_tasks_free(struct agent_tasks *ts)
 {
 	size_t i;
 
+	agent_deploy_free(ts);
 	for (i = 0; i < ts->n; i++) {
 		if (ts->v[i].hx_ready) {
 			if (ts->v[i].hx.busy && ts->multi != NULL)

@@ -71,10 +71,16 @@ test_commands_ping_and_unknown(void **state)
 	assert_non_null(strstr(body, "\"state\":\"succeeded\""));
 	assert_non_null(strstr(body, "\"output\":\"pong\""));
 	free(body);
-	body = run(ts, "deploy", "{}", &out);
+	/* A type a newer server may send that this agent does not know. */
+	body = run(ts, "frobnicate", "{}", &out);
 	assert_int_equal(out, AGENT_CMD_DONE);
 	assert_non_null(strstr(body, "\"state\":\"failed\""));
 	assert_non_null(strstr(body, "unknown command type"));
+	free(body);
+	/* deploy is known: its payload is checked. */
+	body = run(ts, "deploy", "{}", &out);
+	assert_int_equal(out, AGENT_CMD_DONE);
+	assert_non_null(strstr(body, "bad payload: task.id is missing"));
 	free(body);
 	agent_tasks_free(ts);
 	free(ts);
