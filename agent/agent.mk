@@ -22,7 +22,7 @@ AGENT_SRCS=	agent/main.c agent/log.c agent/state.c agent/os_facts_linux.c \
 		agent/http.c agent/run.c agent/os_proc_linux.c agent/supervise.c \
 		agent/tasks.c agent/logs.c agent/logread.c agent/policy.c \
 		agent/cgroup.c agent/os_linux.c agent/commands.c \
-		agent/release.c
+		agent/release.c agent/stage.c agent/fetch.c
 AGENT_SRCS+=	agent/deploy.c
 AGENT_OBJS=	$(AGENT_SRCS:agent/%.c=$(OBJDIR)/agent/%.o) \
 		$(AGENTPROTO_OBJS)
@@ -34,12 +34,14 @@ AGENT_UNIT_TESTS=	$(OBJDIR)/tests/test_agentproto \
 		$(OBJDIR)/tests/test_procstat $(OBJDIR)/tests/test_supervise \
 		$(OBJDIR)/tests/test_logread $(OBJDIR)/tests/test_cgroup \
 		$(OBJDIR)/tests/test_policy $(OBJDIR)/tests/test_tasks \
-		$(OBJDIR)/tests/test_lifecycle $(OBJDIR)/tests/test_commands
+		$(OBJDIR)/tests/test_lifecycle $(OBJDIR)/tests/test_commands \
+		$(OBJDIR)/tests/test_release
 AGENT_UNIT_TESTS+=	$(OBJDIR)/tests/test_deploy
 AGENT_FUZZ_NAMES=	fuzz_agentproto_enroll fuzz_agentproto_heartbeat \
 		fuzz_agentproto_poll fuzz_agentproto_result \
 		fuzz_agentproto_auth fuzz_agentproto_task fuzz_procstat \
-		fuzz_agentproto_logchunk fuzz_logread fuzz_policy
+		fuzz_agentproto_logchunk fuzz_logread fuzz_policy \
+		fuzz_release_journal
 AGENT_FUZZERS=	$(AGENT_FUZZ_NAMES:%=$(OBJDIR)/fuzz/%)
 AGENT_FUZZ_DICT=	tests/fuzz/corpus/fuzz_agentproto_dict/agentproto.dict
 
@@ -135,6 +137,29 @@ $(OBJDIR)/tests/test_lifecycle: tests/unit/test_lifecycle.c $(TASKS_TEST_SRCS)
 $(OBJDIR)/tests/test_deploy: tests/unit/test_deploy.c $(TASKS_TEST_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
+
+# The release engine on real directories (and a tmpfs when it may).
+RELEASE_SRCS=	agent/release.c agent/stage.c agent/fetch.c agent/state.c \
+		$(AGENT_PKG_SRCS) $(PROCSTAT_SRCS)
+
+$(OBJDIR)/tests/test_release: tests/unit/test_release.c $(RELEASE_SRCS) \
+    agent/release.h
+	@mkdir -p $(@D)
+	$(CC) $(AGENT_CFLAGS) -Wno-format-truncation $(AGENT_LDFLAGS) -o $@ \
+	    tests/unit/test_release.c $(RELEASE_SRCS) $(AGENT_LDLIBS) -lcmocka
+
+$(OBJDIR)/fuzz/fuzz_release_journal: tests/fuzz/fuzz_release_journal.c \
+    $(RELEASE_SRCS)
+	@mkdir -p $(@D)
+	clang -g -O1 -std=c99 -D_GNU_SOURCE -Isrc -Iagent \
+	    $(shell pkg-config --cflags $(AGENT_PKGS)) \
+	    -fsanitize=fuzzer,address,undefined -o $@ $^ \
+	    $(shell pkg-config --libs $(AGENT_PKGS))
+
+# Not run by make test: stage_bench times an update against unzip.
+$(OBJDIR)/bench/stage_bench: tests/bench/stage_bench.c $(RELEASE_SRCS)
+	@mkdir -p $(@D)
+	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS)
 
 LOGREAD_SRCS=	agent/logread.c agent/policy.c $(PROCSTAT_SRCS)
 

@@ -100,13 +100,17 @@ json_t *agent_rel_json(const struct agent_reljournal *);
 int agent_rel_path(const char *, int64_t, char *, size_t);
 
 /*
- * Download the package sha256 (size bytes) from server's
- * GET /agent/v1/packages/<sha256> with the node's credentials into
- * file, resuming with Range from what file already holds; check the
- * free space of file's directory first ("not enough space in <dir>:
- * <need> bytes needed, <free> free"), then the SHA-256 of the whole
- * file.  1, or 0 with why (the file is removed when its bytes are
- * wrong).  Blocks: a child process's work.
+ * agent_rel_fetch(server, node_id, secret, sha256, size, file, progress,
+ * arg, why, len): download the package sha256 (size bytes) from
+ * server's GET /agent/v1/packages/<sha256> with the node's credentials
+ * into <file>.part, resuming with Range from what that already holds
+ * (a server that answers 200 sends it whole again); check the free
+ * space of file's directory first ("not enough space in <dir>: <need>
+ * bytes needed, <free> free"), then the SHA-256 of the whole file, and
+ * rename it to file.  1, or 0 with why (the .part is removed when its
+ * bytes are wrong, kept for a resume when the transfer failed).
+ * progress gets ("download", percent) about once a MiB.  Blocks: a
+ * child process's work.
  */
 int agent_rel_fetch(const char *, int64_t, const char *, const char *, int64_t,
     const char *, agent_rel_progress, void *, char *, size_t);
@@ -131,16 +135,26 @@ struct agent_rel_job {
 
 /*
  * Build release job->n: in <dir>/.staging/<n>, check the package again
- * (src/pkg: every rule the server applies) and unpack it with link,
- * absolute and ".." entries refused; for an update start from a copy of
- * the live release (hard links for files the package replaces or does
- * not touch, real copies of preserved paths), keep preserved paths'
- * live bytes (noting those whose packaged default changed), link shared
- * paths to <dir>/shared/ (seeded from the package on the first deploy
- * only), drop what the package lacks only with clean; a tomcat task's
- * war goes to webapps/<app> of the release.  Then rename the staging
- * directory to <dir>/releases/<n>.  1, or 0 with why and nothing left
- * in staging or releases.
+ * (src/pkg: every rule the server applies; "package entry <name>:
+ * <rule>") and unpack it with link, absolute and ".." entries refused.
+ * With live >= 0 the release starts from a copy of the live one (hard
+ * links for files the package replaces or does not touch, real copies
+ * of preserved paths), preserved paths keep the live release's bytes
+ * (those whose packaged bytes differ are listed in notes as "new
+ * defaults available: a, b"), what the package lacks is dropped only
+ * with clean.  Shared paths become links to <dir>/shared/<p>, seeded
+ * from the release's own copy when <dir>/shared/<p> does not exist
+ * yet.  A tomcat task's package goes to webapps/<app> of the release
+ * (and a first release without conf/server.xml gets <home>/conf when
+ * the spec names no base).  What was made is given to uid/gid when the
+ * agent may.  Then the staging directory is renamed to
+ * <dir>/releases/<n>.  1, or 0 with why and nothing left in staging or
+ * releases.  A deploy (live -1, no adopt) refuses a directory holding
+ * anything but the layout's entries ("<dir> is not empty: deploy with
+ * adopt to take its files over").  adopt with zip NULL makes release n
+ * of the directory's own files (moved); a later stage with live = that
+ * n lays the package over them.  The process's working directory
+ * changes while it unpacks (restored before it returns).
  */
 int agent_rel_stage(struct agent_rel_job *, char *, size_t);
 
@@ -166,6 +180,12 @@ int agent_rel_prune(struct agent_reljournal *, int, char *, size_t);
  */
 int agent_rel_move(const char *, const char *, agent_rel_progress, void *,
     char *, size_t);
+
+/*
+ * Whether the file system holding dir has need bytes free: 1, or 0 with
+ * "not enough space in <dir>: <need> bytes needed, <free> free".
+ */
+int agent_rel_space(const char *, uint64_t, char *, size_t);
 
 /* Remove <dir>/.staging (at the agent's start, after a failure). */
 void agent_rel_clean_staging(const char *);
