@@ -344,7 +344,10 @@
 			    el("td", null, stateBadge(r.state)),
 			    el("td", { text: Y.formatTime(r.deployed_at),
 				title: Y.formatTimeFull(r.deployed_at) }),
-			    el("td", { text: r.deployed_by || t("common.none") }),
+			    el("td", { text: r.deployed_by_name ||
+				r.deployed_by_sub || (r.deployed_by ?
+				"#" + r.deployed_by : t("common.none")),
+				title: r.deployed_by_sub || null }),
 			    el("td", { class: "cell-actions" },
 				manage && r.state !== "live" &&
 				ROLLBACK_FROM.indexOf(r.state) !== -1 ?

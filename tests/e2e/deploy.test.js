@@ -136,7 +136,7 @@ async function releaseStates(f) {
     rows.map((r) => r.dataset.release + ':' + r.dataset.releaseState).join(','));
 }
 
-test('attach from the Packages page, deploy in the dialog, progress, then release 1 live', async () => {
+test('attach from the Packages page, deploy in the dialog, progress, then release 1 live', async (t) => {
   await withPage('deploy-first', 'u-impl', `/?module=packages&query=${encodeURIComponent('package=' + pkg1)}`, async (page, f) => {
     await f.locator(`#package-detail[data-package-id="${pkg1}"][data-state=ready]`).waitFor({ timeout: 15000 });
     // Nothing deployed yet: the diff against the task says so.
@@ -163,6 +163,7 @@ test('attach from the Packages page, deploy in the dialog, progress, then releas
     // The row shows the command's progress while it runs, then the outcome.
     await f.locator('#task-last[data-state=succeeded]', { hasText: /deployed release 1 \(echo 1\.0\)/ }).waitFor({ timeout: 60000 });
     const steps = await seen();
+    t.diagnostic('progress shown: ' + JSON.stringify(steps));
     assert.ok(steps.length > 0, 'a progress bar was shown');
     for (const k of steps) {
       const [step, label] = k.split('|');
@@ -170,7 +171,7 @@ test('attach from the Packages page, deploy in the dialog, progress, then releas
     }
     // The Releases view opened with the command: release 1 live.
     await waitFor(async () => (await releaseStates(f)) === '1:live', 15000, 'release 1 live');
-    assert.match(await f.locator(`tr[data-releases-of="${taskId}"] tr[data-release="1"]`).innerText(), /echo · 1\.0[\s\S]*u-impl/);
+    assert.match(await f.locator(`tr[data-releases-of="${taskId}"] tr[data-release="1"]`).innerText(), /echo · 1\.0[\s\S]*(Ivan Implementer|u-impl)/);
     await f.locator(`tr[data-task-id="${taskId}"][data-state=running]`).waitFor({ timeout: 15000 });
   });
   // On the node: the release, the link to it, the shared directory seeded.
