@@ -182,7 +182,8 @@
 			    el("td", { text: c.type }),
 			    el("td", { text: c.task_name ? c.task_name + " @ " +
 				c.node_name : c.node_name }),
-			    el("td", {}, badge(c.state), progress(c)),
+			    el("td", { dataset: { cell: "state" } }, badge(c.state),
+				progress(c)),
 			    el("td", { text: c.issued_by_sub || "—" }),
 			    el("td", { class: "cell-num", text: took(c) }));
 			tr.addEventListener("click", function () {
@@ -195,7 +196,7 @@
 	}
 
 	async function detail(id) {
-		var d, ev = $("detail-events"), pr;
+		var d, ev = $("detail-events"), pr, row;
 
 		clearTimeout(S.detailTimer);
 		try {
@@ -227,6 +228,15 @@
 			    badge(e.state)));
 		});
 		$("detail-output").textContent = d.output || t("commands.noOutput");
+		/* The list's row follows the detail between refreshes. */
+		row = $("commands-body").querySelector('tr[data-command-id="' +
+		    d.id + '"] td[data-cell="state"]');
+		if (row !== null) {
+			Y.clear(row);
+			row.appendChild(badge(d.state));
+			if (progress(d))
+				row.appendChild(progress(d));
+		}
 		pr = $("detail-progress");
 		Y.clear(pr);
 		pr.hidden = d.state !== "running" || !d.progress;
