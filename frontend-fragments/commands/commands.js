@@ -4,11 +4,14 @@
  * everyone has "issued by me") and time;
  * a row opens its detail (every state change with its time, the agent's
  * output and exit status).  The first page refreshes every 3 s.
- * ?task=ID and ?node=ID preselect a filter.
+ * ?task=ID and ?node=ID preselect a filter.  A running deploy, update,
+ * rollback or move shows its step and percent (the agent's progress) in
+ * its row and in the detail, which is polled every second while it runs.
  *
  * Test hooks: <tr data-command-id data-type data-state>, #f-node,
  * #f-task, #f-state, #f-user (admins), #f-mine, #command-detail, #detail-events li[data-state],
- * #detail-output.
+ * #detail-output, .progress[data-step][data-percent] (row and
+ * #detail-progress).
  */
 (function () {
 	"use strict";
@@ -18,9 +21,11 @@
 	var el = Y.el;
 	var PAGE = 50;
 	var REFRESH_MS = 3000;
+	var DETAIL_POLL_MS = 1000;
+	var LIVE = ["queued", "dispatched", "running"];
 
 	var S = { items: [], next: null, seq: 0, timer: null, open: null,
-	    preset: {} };
+	    preset: {}, detailTimer: null };
 
 	function $(id) {
 		return document.getElementById(id);
@@ -47,6 +52,7 @@
 		document.querySelector('[data-action="close-detail"]')
 		    .addEventListener("click", function () {
 			S.open = null;
+			clearTimeout(S.detailTimer);
 			$("command-detail").hidden = true;
 		});
 		Promise.all([options("/nodes", "f-node", "node"),
@@ -145,6 +151,13 @@
 		    text: t("tasks.cmdstate." + state) });
 	}
 
+	/* A running command's progress (deploy, update, rollback, move). */
+	function progress(c) {
+		if (c.state !== "running" || !c.progress)
+			return null;
+		return Y.progressBar(c.progress);
+	}
+
 	function took(c) {
 		if (!c.finished_at)
 			return "—";
@@ -169,7 +182,8 @@
 			    el("td", { text: c.type }),
 			    el("td", { text: c.task_name ? c.task_name + " @ " +
 				c.node_name : c.node_name }),
-			    el("td", {}, badge(c.state)),
+			    el("td", { dataset: { cell: "state" } }, badge(c.state),
+				progress(c)),
 			    el("td", { text: c.issued_by_sub || "—" }),
 			    el("td", { class: "cell-num", text: took(c) }));
 			tr.addEventListener("click", function () {
@@ -182,8 +196,9 @@
 	}
 
 	async function detail(id) {
-		var d, ev = $("detail-events");
+		var d, ev = $("detail-events"), pr, row;
 
+		clearTimeout(S.detailTimer);
 		try {
 			d = await Y.api("GET", "/commands/" + id);
 		} catch (err) {
@@ -213,5 +228,25 @@
 			    badge(e.state)));
 		});
 		$("detail-output").textContent = d.output || t("commands.noOutput");
+		/* The list's row follows the detail between refreshes. */
+		row = $("commands-body").querySelector('tr[data-command-id="' +
+		    d.id + '"] td[data-cell="state"]');
+		if (row !== null) {
+			Y.clear(row);
+			row.appendChild(badge(d.state));
+			if (progress(d))
+				row.appendChild(progress(d));
+		}
+		pr = $("detail-progress");
+		Y.clear(pr);
+		pr.hidden = d.state !== "running" || !d.progress;
+		if (!pr.hidden)
+			pr.appendChild(progress(d));
+		/* Follow a command that has not ended, faster than the list. */
+		if (LIVE.indexOf(d.state) !== -1)
+			S.detailTimer = setTimeout(function () {
+				if (S.open === id)
+					detail(id);
+			}, DETAIL_POLL_MS);
 	}
 })();

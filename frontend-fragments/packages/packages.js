@@ -5,20 +5,28 @@
  * /ui/packages/ID of notifications and e-mails): its metadata, the
  * checks' verdict, its files as a tree read one directory at a time
  * (GET /packages/ID/manifest?path=, paged, so a package of 100,000 entries
- * never arrives at once), and the files added, changed and removed since
- * the previous package of the same task (GET /packages/ID/diff, paged).
- * Attach to task needs manage on the target; deploy arrives with the next
- * release, so the button is shown disabled with that reason.
+ * never arrives at once), and the files added, changed and removed
+ * against what its task has deployed (GET /packages/ID/diff?task_id=T)
+ * or since the previous package of the same target (GET
+ * /packages/ID/diff), paged.  Attach to task (for whoever manages some
+ * task) picks one of the tasks the user manages, the package's own first,
+ * and opens the Tasks page's deploy dialog with the package picked
+ * (tasks?deploy=ID&task=T, through EWS when framed).
  *
  * Test hooks: tr[data-package-id][data-package-name], #pkg-search,
  * #load-more, tr.empty-row[data-empty]; #package-detail[data-package-id]
  * [data-state=none|loading|ready|error] with #detail-verdict[data-verdict],
- * [data-fact=<key>], #attach-wrap[title] > button[data-action=attach],
- * [data-action=close]; #detail-tree[data-state] with
+ * [data-fact=<key>], #attach-wrap[data-state=loading|ready] >
+ * button[data-action=attach],
+ * dialog#attach-dialog with select#attach-task and
+ * [data-action=attach-confirm|attach-cancel], [data-action=close];
+ * #detail-tree[data-state] with
  * li[data-path][data-dir] (directories: button[data-action=toggle]
  * [aria-expanded], files: [data-sha256], button[data-action=copy-sha]),
  * button[data-action=more] to page a directory; #detail-diff[data-state]
- * [data-against] with #diff-basis, [data-count=added|changed|removed],
+ * [data-against][data-basis=deployed|previous] with #diff-basis,
+ * button[data-basis][aria-pressed] (packages of a task),
+ * [data-count=added|changed|removed],
  * tr[data-change][data-path], #diff-more.
  */
 (function () {
@@ -37,7 +45,10 @@
 		next: null,
 		seq: 0,
 		open: null,	/* the package shown, or null */
-		openSeq: 0
+		openSeq: 0,
+		basis: "deployed",	/* the diff's: deployed | previous */
+		diffSeq: 0,
+		managed: null	/* a promise of the tasks the caller manages */
 	};
 
 	function $(id) {
@@ -241,19 +252,89 @@
 		    title: title || null }));
 	}
 
+	/* The tasks the caller manages (Attach offers them), asked once. */
+	function managedTasks() {
+		if (S.managed === null)
+			S.managed = Y.api("GET", "/tasks" + Y.qs({ limit: 200 }))
+			    .then(function (res) {
+				return (res.items || []).filter(function (x) {
+					return Y.may(x.level, "manage");
+				});
+			}, function () {
+				S.managed = null;
+				return [];
+			});
+		return S.managed;
+	}
+
+	/*
+	 * Attach to task: shown to whoever manages some task (the server
+	 * checks the deploy itself); filled in once the tasks are known.
+	 */
 	function attachControl(p) {
-		/* Shown to whoever manages the target task; deploy (what
-		 * Attach hands the package to) is the next issue. */
-		if (!(p.target && p.target.task_id) || !Y.may(p.level, "manage"))
-			return null;
-		return el("span", { id: "attach-wrap", class: "has-reason",
-		    title: t("packages.attach.soon") },
-		    el("button", { type: "button", class: "btn btn--primary",
-		    dataset: { action: "attach" }, disabled: true,
-		    "aria-describedby": "attach-reason",
-		    text: t("packages.attach") }),
-		    el("span", { id: "attach-reason", class: "visually-hidden",
-		    text: t("packages.attach.soon") }));
+		var wrap = el("span", { id: "attach-wrap", hidden: true,
+		    dataset: { state: "loading" } });
+
+		managedTasks().then(function (tasks) {
+			wrap.dataset.state = "ready";
+			if (!S.open || S.open.id !== p.id || tasks.length === 0)
+				return;
+			wrap.appendChild(el("button", { type: "button",
+			    class: "btn btn--primary",
+			    dataset: { action: "attach" },
+			    text: t("packages.attach"), onclick: function (ev) {
+				    attach(p, tasks, ev.currentTarget);
+			    } }));
+			wrap.hidden = false;
+		});
+		return wrap;
+	}
+
+	/* Pick a task, then the Tasks page's deploy dialog takes over. */
+	function attach(p, tasks, anchor) {
+		var tg = p.target || {};
+		var sel = el("select", { id: "attach-task" });
+		var close;
+		var sorted = tasks.slice().sort(function (a, b) {
+			return (b.id === tg.task_id) - (a.id === tg.task_id) ||
+			    (b.node_id === tg.node_id) - (a.node_id === tg.node_id) ||
+			    a.name.localeCompare(b.name);
+		});
+
+		sorted.forEach(function (x) {
+			sel.appendChild(el("option", { value: String(x.id),
+			    text: x.name + " @ " + x.node_name +
+				(x.id === tg.task_id ? " — " +
+				t("packages.attach.own") : "") }));
+		});
+		close = Y.dialog(el("dialog", { id: "attach-dialog",
+		    class: "yard-dialog", "aria-labelledby": "attach-title" },
+		    el("div", { class: "yard-dialog__body stack" },
+			el("div", { id: "attach-title",
+			    class: "yard-dialog__title",
+			    text: t("packages.attach.title", { name: p.name +
+				(p.version ? " · " + p.version : "") }) }),
+			el("label", { class: "field__label", for: "attach-task",
+			    text: t("packages.attach.task") }),
+			sel,
+			el("p", { class: "muted",
+			    text: t("packages.attach.hint") })),
+		    el("div", { class: "yard-dialog__actions" },
+			el("button", { type: "button", class: "btn",
+			    dataset: { action: "attach-cancel" },
+			    text: t("common.cancel"), onclick: function () {
+				    close();
+			    } }),
+			el("button", { type: "button", class: "btn btn--primary",
+			    dataset: { action: "attach-confirm" },
+			    text: t("packages.attach.go"), onclick: function () {
+				    var task = sel.value;
+
+				    close();
+				    Y.navigate("tasks", { deploy: p.id,
+					task: task });
+			    } }))), anchor);
+		sel.focus();
 	}
 
 	function renderDetail(p) {
@@ -296,10 +377,40 @@
 		    el("ul", { id: "detail-tree", class: "pkg-tree",
 		    role: "tree", dataset: { state: "loading" } })));
 		box.appendChild(el("div", { class: "panel__section",
-		    id: "detail-diff", dataset: { state: "loading" } },
-		    el("h3", { class: "section-title",
-		    text: t("packages.diff") })));
+		    id: "detail-diff", dataset: { state: "loading" } }));
 		loadDir(p.id, "", $("detail-tree"), "");
+		S.basis = p.target && p.target.task_id ? "deployed" : "previous";
+		startDiff(p);
+	}
+
+	/* The diff from its start, on the basis chosen. */
+	function startDiff(p) {
+		var box = $("detail-diff");
+
+		S.diffSeq++;
+		Y.clear(box);
+		box.dataset.state = "loading";
+		box.dataset.basis = S.basis;
+		box.appendChild(el("h3", { class: "section-title",
+		    text: t("packages.diff") }));
+		if (p.target && p.target.task_id)
+			box.appendChild(el("div", { class: "segmented",
+			    id: "diff-basis-pick", role: "group",
+			    "aria-label": t("packages.diff.basis") },
+			    ["deployed", "previous"].map(function (b) {
+				    return el("button", { type: "button",
+					class: "btn btn--small",
+					dataset: { basis: b },
+					"aria-pressed": S.basis === b ? "true" :
+					    "false",
+					text: t("packages.diff.basis." + b),
+					onclick: function () {
+						if (S.basis === b)
+							return;
+						S.basis = b;
+						startDiff(p);
+					} });
+			    })));
 		loadDiff(p, "");
 	}
 
@@ -412,32 +523,54 @@
 
 	/* ---- the diff -------------------------------------------------------- */
 
+	/* What the diff compares with, in words. */
+	function basisText(p, res, deployed) {
+		var task = p.task_name || "#" + (p.target || {}).task_id;
+		var name = res.against ? res.against.name +
+		    (res.against.version ? " · " + res.against.version : "") :
+		    "";
+
+		if (deployed)
+			return res.against ? t("packages.diff.basis.live",
+			    { task: task, name: name }) :
+			    t("packages.diff.notDeployed", { task: task });
+		return res.against ? t(p.target && p.target.task_id ?
+		    "packages.diff.basis.task" : "packages.diff.basis.node", {
+		    name: name, at: Y.formatTimeFull(res.against.created_at) }) :
+		    t("packages.diff.none");
+	}
+
 	async function loadDiff(p, cursor) {
-		var box = $("detail-diff"), res, table, body;
+		var box = $("detail-diff"), res, table, body, seq = S.diffSeq;
+		var deployed = S.basis === "deployed";
 
 		try {
 			res = await Y.api("GET", "/packages/" + p.id + "/diff" +
-			    Y.qs({ cursor: cursor, limit: DIFF_PAGE }));
+			    Y.qs({ task_id: deployed ? p.target.task_id : null,
+			    cursor: cursor, limit: DIFF_PAGE }));
 		} catch (err) {
-			box.appendChild(el("p", { class: "muted",
-			    text: Y.errorText(err) }));
-			box.dataset.state = "error";
-			return;
+			if (seq !== S.diffSeq)
+				return;
+			if (deployed && err.status === 404 &&
+			    err.code === "not_deployed" && !cursor) {
+				res = { against: null, counts: null, items: [],
+				    next: null };
+			} else {
+				box.appendChild(el("p", { class: "muted",
+				    text: Y.errorText(err) }));
+				box.dataset.state = "error";
+				return;
+			}
 		}
-		if (!S.open || S.open.id !== p.id)
+		if (!S.open || S.open.id !== p.id || seq !== S.diffSeq)
 			return;
 		if (!cursor) {
 			box.dataset.against = res.against ?
 			    String(res.against.id) : "";
 			box.appendChild(el("p", { id: "diff-basis",
-			    class: "muted", text: res.against ?
-			    t(p.target && p.target.task_id ?
-			    "packages.diff.basis.task" :
-			    "packages.diff.basis.node", {
-			    name: res.against.name + (res.against.version ?
-			    " · " + res.against.version : ""),
-			    at: Y.formatTimeFull(res.against.created_at) }) :
-			    t("packages.diff.none") }));
+			    class: "muted", text: basisText(p, res, deployed) }));
+			/* Nothing deployed: the answer lists every file as
+			 * added; the file tree above shows them already. */
 			if (!res.against) {
 				box.dataset.state = "ready";
 				return;
@@ -445,6 +578,9 @@
 			box.appendChild(el("div", { class: "pkg-counts" },
 			    ["added", "changed", "removed", "unchanged"].map(
 			    function (k) {
+				    if (!res.counts ||
+					typeof res.counts[k] !== "number")
+					    return null;
 				    return el("span", { class: "badge " + ({
 					added: "badge--success",
 					changed: "badge--warning",

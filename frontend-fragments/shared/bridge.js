@@ -941,6 +941,70 @@
 		}
 	}
 
+	/*
+	 * Yard.dialog(dlg, anchor): show a page's own modal <dialog> (built
+	 * with el, class yard-dialog) near anchor (an element) or where the
+	 * user last touched, like Yard.confirm; Escape and the returned
+	 * close() take it away again (onclose, when given, runs once).
+	 * Yard.placeDialog(dlg, anchor) places it again after its content
+	 * grew.
+	 */
+	function dialog(dlg, anchor, onclose) {
+		var done = false;
+
+		function close() {
+			if (done)
+				return;
+			done = true;
+			if (dlg.open)
+				dlg.close();
+			dlg.remove();
+			if (D.querySelector("dialog[open]") === null)
+				D.body.classList.remove("yard-modal-open");
+			if (typeof onclose === "function")
+				onclose();
+		}
+		dlg.addEventListener("cancel", function (ev) {
+			ev.preventDefault();
+			close();
+		});
+		D.body.appendChild(dlg);
+		D.body.classList.add("yard-modal-open");
+		dlg.showModal();
+		placeDialog(dlg, anchor);
+		return close;
+	}
+
+	function placeDialog(dlg, anchor) {
+		placeNear(dlg, anchor ? anchor.getBoundingClientRect().top :
+		    lastPointerY);
+	}
+
+	/*
+	 * Yard.progressBar(progress): a release command's progress
+	 * ({"step","percent"}, percent -1 when unknown) as
+	 * div.progress[data-step][data-percent] with a <progress> (no value:
+	 * indeterminate) and the step's name in the page language.
+	 */
+	function progressBar(p) {
+		var step = p && typeof p.step === "string" ? p.step : "";
+		var pct = p && typeof p.percent === "number" ? p.percent : -1;
+		var bar = el("progress", { class: "progress__bar", max: "100" });
+		var name = step === "" ? t("progress.waiting") :
+		    has("progress.step." + step) ? t("progress.step." + step) :
+		    step;
+
+		if (pct >= 0) {
+			pct = Math.min(100, Math.round(pct));
+			bar.value = pct;
+		}
+		return el("div", { class: "progress", dataset: { step: step,
+		    percent: String(pct) }, role: "status" }, bar,
+		    el("span", { class: "progress__label", text: pct >= 0 ?
+			t("progress.label", { step: name, percent: pct }) :
+			name }));
+	}
+
 	/* ---- resize and navigation ---------------------------------------- */
 
 	var lastHeight = -1;
@@ -1064,6 +1128,9 @@
 		},
 		banner: banner,
 		confirm: confirmBox,
+		dialog: dialog,
+		placeDialog: placeDialog,
+		progressBar: progressBar,
 		setPageState: setPageState,
 		authState: function () {
 			return A.state;

@@ -13,10 +13,17 @@
  * shows that command's output under its row (a start the node's policy
  * refused says why); the deploy directory field offers the roots the
  * chosen node's policy allows and refuses others before sending.
+ * Releases (releases.js) opens a task's releases under its row (everyone
+ * who may view it); Deploy / Update and Move (manage) open their dialogs;
+ * a running deploy, update, rollback or move shows its step and percent
+ * in the row's state cell, polled while it runs.  ?deploy=PACKAGE&task=ID
+ * (the Packages page's Attach) opens the deploy dialog with that package.
  *
  * Test hooks: <tr data-task-id data-task-name data-state data-level>,
  * buttons data-action="start" | "stop" | "restart" | "uninstall" |
- * "edit" | "logs" | "metrics" | "history", span[data-view-only],
+ * "edit" | "logs" | "metrics" | "history" | "releases" | "deploy" |
+ * "move", span[data-view-only], td[data-cell=state] > .progress[data-step]
+ * [data-percent][data-command-id], tr[data-releases-of],
  * tr[data-last-lines-of], tr[data-last-command-of][data-policy],
  * form#task-create (data-mode=create|edit), #task-cancel-edit,
  * #task-deploy-roots (datalist), #task-deploy-hint[data-roots],
@@ -26,6 +33,7 @@
 	"use strict";
 
 	var Y = window.Yard;
+	var R = window.YardReleases;
 	var t = Y.t;
 	var el = Y.el;
 	var REFRESH_MS = 2000;
@@ -38,6 +46,10 @@
 		nodes: [],		/* nodes the caller manages */
 		allNodes: [],		/* every visible node, for its roots */
 		busy: {},		/* task id -> command id in progress */
+		progress: {},		/* task id -> {id, type, state, progress} */
+		watching: {},		/* command ids being polled */
+		releases: {},		/* task ids whose releases are open */
+		deployLink: null,	/* {pkg, task} of ?deploy=&task= */
 		seq: 0,
 		loaded: false,
 		focus: null,		/* ?task=ID */
@@ -56,6 +68,24 @@
 
 		if (/^[0-9]{1,18}$/.test(p.get("task") || ""))
 			S.focus = Number(p.get("task"));
+		if (S.focus !== null && /^[0-9]{1,18}$/.test(p.get("deploy") || ""))
+			S.deployLink = { pkg: Number(p.get("deploy")),
+			    task: S.focus };
+		R.init({
+			issued: issued,
+			banner: function (kind, text) {
+				Y.banner($("banner"), kind, text);
+			},
+			rootsError: function (dir, nodeId) {
+				return rootsError(dir, nodeId);
+			},
+			osFamily: function (nodeId) {
+				var n = nodeById(nodeId);
+
+				return n && n.facts && n.facts.os_family ===
+				    "windows" ? "windows" : "linux";
+			}
+		});
 		$("task-search").addEventListener("input", function (ev) {
 			S.q = ev.target.value.trim();
 			load();
@@ -111,11 +141,15 @@
 
 	/* ---- the node's policy: allowed deploy roots ------------------------- */
 
+	function nodeById(id) {
+		return S.allNodes.find(function (x) {
+			return String(x.id) === String(id);
+		}) || null;
+	}
+
 	/* [{path, user}] of a node's reported policy, or null (none). */
 	function nodeRoots(id) {
-		var n = S.allNodes.find(function (x) {
-			return String(x.id) === String(id);
-		});
+		var n = nodeById(id);
 		var p = n && n.facts && n.facts.policy;
 
 		if (!p || !Array.isArray(p.roots))
@@ -175,9 +209,11 @@
 		hint.hidden = false;
 	}
 
-	/* A message when dir lies outside the node's roots; null when fine. */
-	function rootsError(dir) {
-		var roots = nodeRoots($("task-node").value);
+	/* A message when dir lies outside the node's roots (the form's node
+	 * unless nodeId); null when fine. */
+	function rootsError(dir, nodeId) {
+		var roots = nodeRoots(nodeId !== undefined ? nodeId :
+		    $("task-node").value);
 
 		/* A path that is not absolute is wrong for another reason,
 		 * which the server's answer names. */
@@ -217,9 +253,48 @@
 		S.items = res.items || [];
 		S.loaded = true;
 		$("tasks-panel").hidden = false;
+		followReleases();
 		render();
 		Y.setPageState("ready");
 		S.timer = setTimeout(load, REFRESH_MS);
+		deepLink();
+	}
+
+	/*
+	 * A deploy, update, rollback or move in flight (issued here or
+	 * elsewhere) is followed until it ends: its progress on the row.
+	 */
+	function followReleases() {
+		S.items.forEach(function (task) {
+			var lc = task.last_command;
+
+			if (lc && R.isRelease(lc.type) &&
+			    FINAL.indexOf(lc.state) === -1 && !S.watching[lc.id])
+				watch(task, lc.type, lc.id, lc);
+		});
+	}
+
+	/* ?deploy=PACKAGE&task=ID: the deploy dialog, once the list is in. */
+	function deepLink() {
+		var link = S.deployLink, task, p, row;
+
+		if (link === null)
+			return;
+		S.deployLink = null;
+		p = new URLSearchParams(location.search);
+		p.delete("deploy");
+		history.replaceState(history.state, "", location.pathname +
+		    (p.toString() ? "?" + p.toString() : ""));
+		task = S.items.find(function (x) {
+			return x.id === link.task;
+		});
+		if (!task || !canManage(task)) {
+			Y.banner($("banner"), "error", t("tasks.rel.deploy.linkNoTask"));
+			return;
+		}
+		row = $("tasks-body").querySelector('tr[data-task-id="' +
+		    task.id + '"]');
+		R.openDeploy(task, link.pkg, row);
 	}
 
 	function stateBadge(state) {
@@ -231,6 +306,34 @@
 
 		return el("span", { class: "badge" + (kind ? " badge--" + kind :
 		    ""), text: t("tasks.state." + state) });
+	}
+
+	/* The state, and a release command's progress under it. */
+	function stateCell(task) {
+		var pr = S.progress[task.id], bar = null;
+
+		if (pr && FINAL.indexOf(pr.state) === -1) {
+			bar = Y.progressBar(pr.state === "running" ?
+			    pr.progress : null);
+			bar.dataset.commandId = pr.id;
+			bar.dataset.type = pr.type;
+			bar.title = t("tasks.action." + pr.type) + " — " +
+			    t("tasks.cmdstate." + pr.state);
+		}
+		return el("td", { dataset: { cell: "state" } },
+		    stateBadge(task.state), bar);
+	}
+
+	/* Patch a row's state cell in place (between list refreshes). */
+	function patchState(id) {
+		var task = S.items.find(function (x) {
+			return x.id === id;
+		});
+		var cell = $("tasks-body").querySelector('tr[data-task-id="' + id +
+		    '"] td[data-cell="state"]');
+
+		if (task && cell)
+			cell.replaceWith(stateCell(task));
 	}
 
 	function fmtMem(b) {
@@ -314,7 +417,7 @@
 			    el("td", { text: task.name }),
 			    el("td", { text: task.node_name }),
 			    el("td", { text: t("tasks.kind." + task.kind) }),
-			    el("td", {}, stateBadge(task.state)),
+			    stateCell(task),
 			    el("td", { class: "cell-num", text: task.pid ?
 				String(task.pid) : "—" }),
 			    el("td", { class: "cell-num", text: typeof m.cpu ===
@@ -331,6 +434,9 @@
 				    actionButton(task, "stop"),
 				    actionButton(task, "uninstall"),
 				    editButton(task),
+				    releaseButton(task, "deploy"),
+				    releaseButton(task, "move"),
+				    releasesToggle(task),
 				    canOperate(task) ? navButton("logs", "logs",
 					{ task: task.id }) : null,
 				    navButton("metrics", "metrics",
@@ -340,6 +446,10 @@
 			if (task.id === S.focus)
 				tr.classList.add("is-highlight");
 			body.appendChild(tr);
+			if (S.releases[task.id])
+				body.appendChild(el("tr", { class: "row-detail",
+				    dataset: { releasesOf: String(task.id) } },
+				    el("td", { colspan: "9" }, R.panel(task))));
 			/* Why it is down: the end of its log, as the agent saw it. */
 			if ((task.state === "exited" || task.state === "failed" ||
 			    task.state === "crash_loop") && task.last_lines)
@@ -354,6 +464,14 @@
 			if (lc && (lc.state === "failed" ||
 			    lc.state === "timed_out") && !S.busy[task.id])
 				body.appendChild(lastCommandRow(task, lc));
+		});
+		Object.keys(S.releases).forEach(function (id) {
+			if (!S.items.some(function (x) {
+				return String(x.id) === id;
+			})) {
+				delete S.releases[id];
+				R.forget(Number(id));
+			}
 		});
 		$("tasks-count").textContent = t("tasks.count",
 		    { n: S.items.length });
@@ -390,6 +508,104 @@
 			el("pre", { class: "command", text: (lc.output ||
 			    t("common.none")) + (lc.output_truncated ? "\n…" :
 			    "") })));
+	}
+
+	/* ---- releases: deploy, update, rollback, move (releases.js) ---------- */
+
+	/* Deploy / Update and Move: manage only. */
+	function releaseButton(task, action) {
+		var b;
+
+		if (!canManage(task))
+			return null;
+		b = el("button", { type: "button", class: "btn btn--small",
+		    dataset: { action: action },
+		    text: t("tasks.action." + (action === "deploy" ?
+			"deployUpdate" : action)) });
+		if (S.busy[task.id]) {
+			b.disabled = true;
+			b.title = t("tasks.why.busy");
+		}
+		b.addEventListener("click", function () {
+			if (action === "deploy")
+				R.openDeploy(task, null, b);
+			else
+				R.openMove(task, b);
+		});
+		return b;
+	}
+
+	/* Releases: open or close the task's releases under its row. */
+	function releasesToggle(task) {
+		var open = Boolean(S.releases[task.id]);
+
+		return el("button", { type: "button",
+		    class: "btn btn--small btn--link",
+		    dataset: { action: "releases" },
+		    "aria-expanded": open ? "true" : "false",
+		    text: t("tasks.action.releases"),
+		    onclick: function () {
+			    if (S.releases[task.id]) {
+				    delete S.releases[task.id];
+			    } else {
+				    S.releases[task.id] = true;
+				    R.refresh(task.id);
+			    }
+			    render();
+		    } });
+	}
+
+	/* A release command was issued here: show the releases, follow it. */
+	function issued(task, type, c) {
+		S.releases[task.id] = true;
+		watch(task, type, c.id, c);
+	}
+
+	function sleep(ms) {
+		return new Promise(function (r) {
+			setTimeout(r, ms);
+		});
+	}
+
+	/*
+	 * Poll a deploy, update, rollback or move until it ends: its step
+	 * and percent on the task's row, its outcome in #task-last, then the
+	 * releases and the list again.
+	 */
+	async function watch(task, type, id, first) {
+		var d = first || { state: "queued" }, gone = 0;
+
+		if (S.watching[id])
+			return;
+		S.watching[id] = true;
+		S.busy[task.id] = id;
+		S.progress[task.id] = { id: id, type: type, state: d.state,
+		    progress: d.progress || null };
+		render();
+		status(task, type, d.state, "");
+		while (FINAL.indexOf(d.state) === -1) {
+			await sleep(COMMAND_POLL_MS);
+			try {
+				d = await Y.api("GET", "/commands/" + id);
+			} catch (err) {
+				/* Gone (an uninstalled task's) or not ours. */
+				if (err.status === 404 && ++gone >= 3)
+					break;
+				continue;
+			}
+			S.progress[task.id] = { id: id, type: type,
+			    state: d.state, progress: d.progress || null };
+			patchState(task.id);
+			status(task, type, d.state, FINAL.indexOf(d.state) !== -1 ?
+			    d.output || "" : "");
+		}
+		delete S.watching[id];
+		if (S.busy[task.id] === id)
+			delete S.busy[task.id];
+		if (S.progress[task.id] && S.progress[task.id].id === id)
+			delete S.progress[task.id];
+		R.refresh(task.id);
+		load();
 	}
 
 	/* ---- commands -------------------------------------------------------- */

@@ -78,7 +78,7 @@ async function withPage(name, sub, module, fn) {
   }
 }
 
-const ACTIONS = ['start', 'stop', 'restart', 'uninstall', 'edit', 'logs'];
+const ACTIONS = ['start', 'stop', 'restart', 'uninstall', 'edit', 'logs', 'deploy', 'move'];
 
 // Which action buttons a task row shows.
 async function shown(row) {

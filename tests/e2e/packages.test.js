@@ -1,11 +1,12 @@
 // Browser: a package is uploaded through the development EWS's upload page
 // (tus-js-client, paused and resumed once) and Yard's verdict is shown; an
 // implementer who manages the task opens it in the Packages page inside
-// the EWS iframe (list, file tree, diff against the previous package of
-// the task, Attach shown but disabled until deploy exists); a viewer sees
-// it without Attach; the deep link /ui/packages/<id> opens it at the top
-// level; a hostile zip shows the rejection reason on the upload page
-// (issue 9).
+// the EWS iframe (list, file tree, the diff against what the task has
+// deployed by default, nothing here, then against the previous package of
+// the task; Attach offered); a viewer sees it without Attach; the deep
+// link /ui/packages/<id> opens it at the top level; a hostile zip shows
+// the rejection reason on the upload page (issue 9; Attach and the
+// deployed basis: issue 10, tests/e2e/deploy.test.js deploys).
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
@@ -144,10 +145,10 @@ test('an implementer sees the package, its files and its diff in the EWS iframe'
     await detail.waitFor({ timeout: 10000 });
     assert.strictEqual(await f.locator('#detail-verdict').getAttribute('data-verdict'), 'accepted');
     assert.match(await f.locator('[data-fact=notes]').innerText(), /spring release/);
-    // Attach: shown to a manager, disabled, with the reason.
+    // Attach: offered to a manager of a task.
     const attach = f.locator('#attach-wrap [data-action=attach]');
-    assert.strictEqual(await attach.isDisabled(), true);
-    assert.match(await f.locator('#attach-wrap').getAttribute('title'), /next release|下一个版本/);
+    await attach.waitFor({ timeout: 10000 });
+    assert.strictEqual(await attach.isDisabled(), false);
     // The tree: top level, then a directory opened on demand.
     await f.locator('#detail-tree[data-state=ready]').waitFor();
     assert.strictEqual(await f.locator('#detail-tree > li[data-path="index.html"][data-dir="0"]').count(), 1);
@@ -160,8 +161,13 @@ test('an implementer sees the package, its files and its diff in the EWS iframe'
     await jar.waitFor();
     assert.match(await jar.getAttribute('data-sha256'), /^[0-9a-f]{64}$/);
     assert.strictEqual(await f.locator('li[data-path="静态"]').count(), 1);
-    // The diff against the previous package of the task.
-    const diff = f.locator(`#detail-diff[data-state=ready][data-against="${prevId}"]`);
+    // By default the diff is against what the task runs: nothing yet.
+    await f.locator('#detail-diff[data-state=ready][data-basis=deployed]').waitFor();
+    assert.strictEqual(await f.locator('#detail-diff').getAttribute('data-against'), '');
+    assert.match(await f.locator('#diff-basis').innerText(), /还没有运行中的版本|Nothing is live/);
+    // Against the previous package of the task.
+    await f.locator('#detail-diff [data-basis=previous]').click();
+    const diff = f.locator(`#detail-diff[data-state=ready][data-basis=previous][data-against="${prevId}"]`);
     await diff.waitFor();
     assert.match(await f.locator('#diff-basis').innerText(), /上一个发布包|previous package for this task/);
     assert.strictEqual(await f.locator('[data-count=added]').getAttribute('data-n'), '3');
@@ -181,7 +187,12 @@ test('a viewer sees the package without Attach; the deep link opens it', async (
   await withPage('packages-viewer', 'u-viewer', `/?module=packages&query=${encodeURIComponent('package=' + pkgId)}&lang=en`, async (page, f) => {
     await f.locator(`#package-detail[data-package-id="${pkgId}"][data-state=ready]`).waitFor({ timeout: 15000 });
     assert.strictEqual(await f.locator(`tr[data-package-id="${pkgId}"]`).count(), 1);
+    await f.locator('#detail-diff[data-state=ready]').waitFor();
+    await f.locator('#attach-wrap[data-state=ready]').waitFor({ state: 'attached' });
     assert.strictEqual(await f.locator('[data-action=attach]').count(), 0);
+    assert.match(await f.locator('#diff-basis').innerText(), /Nothing is live on task shop/);
+    await f.locator('#detail-diff [data-basis=previous]').click();
+    await f.locator(`#detail-diff[data-state=ready][data-basis=previous][data-against="${prevId}"]`).waitFor();
     assert.match(await f.locator('#diff-basis').innerText(), /Compared with the previous package for this task/);
   });
   // The notification's deep link, at the top level with a fragment token.
