@@ -126,6 +126,8 @@ static int  unpack(struct stage *, json_t *);
 static int  unpack_entry(struct stage *, struct archive *, struct archive *,
      struct archive_entry *, const char *, int);
 static int  same_bytes(struct stage *, struct archive *, const char *, int *);
+static int  unpack_over(struct stage *, struct archive *, struct archive *,
+     struct archive_entry *, const char *, mode_t, int *);
 static void note(struct stage *, const char *);
 static void report(struct stage *, const char *, uint64_t);
 static int  pkgset_add(struct stage *, const char *);
@@ -609,6 +611,21 @@ unpack_entry(struct stage *s, struct archive *a, struct archive *w,
 		perm = perm == 0 ? 0755 : perm | 0700;
 	else if (perm == 0)
 		perm = 0644;
+	/*
+	 * A file the live release has with the same size and mode: compare
+	 * while inflating, and keep the hard link when the bytes are the
+	 * same, so that unchanged files cost no write and no space.
+	 */
+	if (!dir && s->job->live >= 0 && archive_entry_size_is_set(ae) &&
+	    lstat(rel, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_size == archive_entry_size(ae) &&
+	    (st.st_mode & 07777) == perm) {
+		if (!unpack_over(s, a, w, ae, rel, perm, &same))
+			return (0);
+		if (same)
+			return (1);
+		goto finish;
+	}
 	archive_entry_set_pathname(ae, rel);
 	archive_entry_set_perm(ae, perm);
 	archive_entry_set_filetype(ae, dir ? AE_IFDIR : AE_IFREG);
@@ -632,10 +649,110 @@ unpack_entry(struct stage *s, struct archive *a, struct archive *w,
 			report(s, "unpack", size);
 		}
 	}
+finish:
 	if (archive_write_finish_entry(w) < ARCHIVE_WARN)
 		return (say(s->why, s->len, "cannot unpack %s: %s", rel,
 		    archive_error_string(w)));
 	return (1);
+}
+
+/*
+ * The entry's data against rel, a hard link to the live release's file
+ * of the same size and mode.  While the bytes agree nothing is written;
+ * at the first difference rel is unlinked (the live file stays as it
+ * is), the entry is started as a new file, the part that agreed is
+ * copied from the old file and the rest written as it comes.  1 with
+ * *same (nothing written: the link stays) or with the entry's data
+ * written and its entry still open, or 0 with why.
+ */
+static int
+unpack_over(struct stage *s, struct archive *a, struct archive *w,
+    struct archive_entry *ae, const char *rel, mode_t perm, int *same)
+{
+	const void *buf;
+	char	   *mine;
+	size_t	    size;
+	la_int64_t  off, at;
+	ssize_t	    n;
+	int	    fd, r, ok;
+
+	*same = 1;
+	if ((fd = open(rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return (say(s->why, s->len, "cannot read %s: %s", rel,
+		    strerror(errno)));
+	if ((mine = malloc(ARCHIVE_BLOCK)) == NULL) {
+		(void)close(fd);
+		return (say(s->why, s->len, "out of memory"));
+	}
+	ok = 0;
+	for (;;) {
+		r = archive_read_data_block(a, &buf, &size, &off);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r != ARCHIVE_OK) {
+			(void)say(s->why, s->len, "package entry %s: %s", rel,
+			    archive_error_string(a));
+			goto done;
+		}
+		report(s, "unpack", size);
+		if (*same) {
+			for (at = 0; at < (la_int64_t)size; at += n) {
+				n = pread(fd, mine,
+				    size - at > ARCHIVE_BLOCK ? ARCHIVE_BLOCK
+							      : size - at,
+				    (off_t)(off + at));
+				if (n <= 0 ||
+				    memcmp(mine, (const char *)buf + at,
+					(size_t)n) != 0)
+					break;
+			}
+			if (at >= (la_int64_t)size)
+				continue;
+			/* Different from off on: a file of its own. */
+			*same = 0;
+			if (unlink(rel) == -1) {
+				(void)say(s->why, s->len,
+				    "cannot replace %s: %s", rel,
+				    strerror(errno));
+				goto done;
+			}
+			archive_entry_set_pathname(ae, rel);
+			archive_entry_set_perm(ae, perm);
+			archive_entry_set_filetype(ae, AE_IFREG);
+			if (archive_write_header(w, ae) < ARCHIVE_WARN) {
+				(void)say(s->why, s->len,
+				    "cannot unpack %s: %s", rel,
+				    archive_error_string(w));
+				goto done;
+			}
+			for (at = 0; at < off; at += n) {
+				n = pread(fd, mine,
+				    off - at > ARCHIVE_BLOCK ? ARCHIVE_BLOCK
+							     : off - at,
+				    (off_t)at);
+				if (n <= 0 ||
+				    archive_write_data_block(w, mine, (size_t)n,
+					at) < ARCHIVE_WARN) {
+					(void)say(s->why, s->len,
+					    "cannot unpack %s: %s", rel,
+					    n <= 0 ? "short read"
+						   : archive_error_string(w));
+					goto done;
+				}
+			}
+		}
+		if (archive_write_data_block(w, buf, size, off) <
+		    ARCHIVE_WARN) {
+			(void)say(s->why, s->len, "cannot unpack %s: %s", rel,
+			    archive_error_string(w));
+			goto done;
+		}
+	}
+	ok = 1;
+done:
+	free(mine);
+	(void)close(fd);
+	return (ok);
 }
 
 /*

@@ -359,6 +359,7 @@ deploy_v1(char *dir, size_t dirlen)
 		{ "data/seed.txt", 'f', "seed\n", 0 },
 		{ "docs/readme.txt", 'f', "readme v1\n", 0 },
 		{ "empty/", 'd', NULL, 0750 },
+		{ "lib/same.txt", 'f', "the same bytes in v1 and v2\n", 0 },
 	};
 	struct agent_rel_job job;
 	json_t		    *spec;
@@ -424,6 +425,7 @@ test_release_stage_update(void **state)
 		{ "conf/app.properties", 'f', "default=2\n", 0640 },
 		{ "data/seed.txt", 'f', "seed v2\n", 0 },
 		{ "lib/new.jar", 'f', "jar\n", 0 },
+		{ "lib/same.txt", 'f', "the same bytes in v1 and v2\n", 0 },
 	};
 	struct agent_rel_job job;
 	struct stat	     a, b;
@@ -467,6 +469,23 @@ test_release_stage_update(void **state)
 			     &a),
 	    0);
 	assert_true(a.st_ino != b.st_ino);
+	/* Packaged again with the same bytes: the link stays, no write. */
+	assert_int_equal(stat(at(p, sizeof(p), "app/releases/1/lib/same.txt"),
+			     &a),
+	    0);
+	assert_int_equal(stat(at(p, sizeof(p), "app/releases/2/lib/same.txt"),
+			     &b),
+	    0);
+	assert_int_equal(a.st_ino, b.st_ino);
+	/* Same size, other bytes (bin/run.sh): a file of its own. */
+	assert_int_equal(stat(at(p, sizeof(p), "app/releases/1/bin/run.sh"),
+			     &a),
+	    0);
+	assert_int_equal(stat(at(p, sizeof(p), "app/releases/2/bin/run.sh"),
+			     &b),
+	    0);
+	assert_true(a.st_ino != b.st_ino);
+	assert_int_equal(b.st_mode & 07777, 0755);
 	/* Untouched and dropped: kept, as a hard link (same inode). */
 	assert_int_equal(stat(at(p, sizeof(p),
 				  "app/releases/1/docs/"
