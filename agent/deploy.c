@@ -1077,12 +1077,29 @@ stopped(struct agent_tasks *ts, struct agent_rjob *job)
 static void
 do_switch(struct agent_tasks *ts, struct agent_rjob *job)
 {
-	struct agent_slot *sl = agent_tasks_slot(ts, job->task_id, NULL);
-	const json_t	  *h;
-	const char	  *kind;
-	char		   why[1024];
+	struct agent_slot   *sl = agent_tasks_slot(ts, job->task_id, NULL);
+	struct agent_rel_job pj;
+	const json_t	    *h;
+	const char	    *kind;
+	char		     why[1024];
 
 	progress(ts, job, "switch", -1);
+	/*
+	 * What the program wrote to its preserved files while the release
+	 * was built (it ran until now) goes into the new release too.
+	 */
+	if (job->kind != AGENTPROTO_CMD_ROLLBACK && job->p >= 0) {
+		memset(&pj, 0, sizeof(pj));
+		pj.kind = job->kind;
+		pj.dir = job->rdir;
+		pj.spec = job->spec;
+		pj.n = job->n;
+		pj.live = job->p;
+		if (agent_rel_preserve_again(&pj, why, sizeof(why)) == -1) {
+			fail_back(ts, job, "%s", why);
+			return;
+		}
+	}
 	if (!agent_rel_switch(job->rdir, job->n, why, sizeof(why))) {
 		fail_back(ts, job, "%s", why);
 		return;

@@ -160,6 +160,17 @@ struct agent_rel_job {
 int agent_rel_stage(struct agent_rel_job *, char *, size_t);
 
 /*
+ * Once the task is stopped, before the switch: copy again into
+ * releases/job->n every preserved file of the live release (job->live)
+ * that changed since agent_rel_stage() copied it (size or mtime), so
+ * that what the program wrote while the package downloaded and unpacked
+ * is not lost.  Each copy replaces the staged one by rename() and keeps
+ * the live file's owner, mode and times.  The number of files copied,
+ * or -1 with why (the new release is then not to be used).
+ */
+int agent_rel_preserve_again(const struct agent_rel_job *, char *, size_t);
+
+/*
  * Point <dir>/current at releases/<n>: a new link renamed over the old
  * one, never remove-then-create.  1, or 0 with why.
  */

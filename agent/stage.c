@@ -121,6 +121,7 @@ static int  copy_file(const char *, const char *, const struct stat *, char *,
 static int  is_preserved(const struct stage *, const char *);
 static int  in_shared(const struct stage *, const char *, int);
 static int  overlay(struct stage *);
+static int  again(struct stage *, int *);
 static int  check_package(struct stage *, struct pkg_result *);
 static int  unpack(struct stage *, json_t *);
 static int  unpack_entry(struct stage *, struct archive *, struct archive *,
@@ -2009,4 +2010,111 @@ undo_parents:
 	if (made[0] != '\0' && !agent_os_remove_tree(NULL, made))
 		log_warn("cannot remove %s", made);
 	return (0);
+}
+
+/*
+ * again(): the preserved files below s->w.a (live) newer than their
+ * copies below s->w.b (the new release), copied again; *n counts them.
+ */
+static int
+again(struct stage *s, int *n)
+{
+	struct dirent *de;
+	struct stat    st, cur;
+	DIR	      *d;
+	char	       tmp[PATH_MAX], par[PATH_MAX];
+	size_t	       saved[3];
+	int	       ok;
+
+	if ((d = opendir(s->w.a)) == NULL)
+		return (say(s->why, s->len, "cannot read %s: %s", s->w.a,
+		    strerror(errno)));
+	ok = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (!walk_push(&s->w, de->d_name, saved)) {
+			(void)say(s->why, s->len, "%s/%s: path too long",
+			    s->w.a, de->d_name);
+			goto done;
+		}
+		if (lstat(s->w.a, &st) == -1) {
+			(void)say(s->why, s->len, "%s: %s", s->w.a,
+			    strerror(errno));
+			goto done;
+		}
+		if (in_shared(s, s->w.r, 0)) {
+			/* Linked, not copied: nothing to carry. */
+		} else if (S_ISDIR(st.st_mode)) {
+			if (!again(s, n))
+				goto done;
+		} else if (S_ISREG(st.st_mode) && is_preserved(s, s->w.r)) {
+			if (lstat(s->w.b, &cur) == 0 && S_ISREG(cur.st_mode) &&
+			    cur.st_size == st.st_size &&
+			    cur.st_mtim.tv_sec == st.st_mtim.tv_sec &&
+			    cur.st_mtim.tv_nsec == st.st_mtim.tv_nsec) {
+				walk_pop(&s->w, saved);
+				continue;
+			}
+			if (snprintf(tmp, sizeof(tmp), "%s.yard-new", s->w.b) >=
+			    (int)sizeof(tmp)) {
+				(void)say(s->why, s->len, "%s: path too long",
+				    s->w.b);
+				goto done;
+			}
+			(void)unlink(tmp);
+			if (!parent_of(s->w.b, par, sizeof(par)) ||
+			    !mkdirs(par, 0755, s->why, s->len) ||
+			    !copy_file(s->w.a, tmp, &st, s->why, s->len))
+				goto done;
+			if (s->admin && lchown(tmp, st.st_uid, st.st_gid) == -1)
+				log_warn("chown %s", tmp);
+			if (rename(tmp, s->w.b) == -1) {
+				(void)say(s->why, s->len,
+				    "cannot replace %s: %s", s->w.b,
+				    strerror(errno));
+				(void)unlink(tmp);
+				goto done;
+			}
+			(*n)++;
+		}
+		walk_pop(&s->w, saved);
+	}
+	ok = 1;
+done:
+	(void)closedir(d);
+	return (ok);
+}
+
+int
+agent_rel_preserve_again(const struct agent_rel_job *job, char *why, size_t len)
+{
+	struct agent_rel_job j = *job;
+	struct stage	    *s;
+	int		     n;
+
+	if (job->live < 0)
+		return (0);
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return (say(why, len, "out of memory") - 1);
+	j.notes[0] = '\0';
+	s->job = &j;
+	s->why = why;
+	s->len = len;
+	s->admin = agent_os_admin();
+	n = 0;
+	if (!stage_paths(s)) {
+		n = -1;
+	} else if (s->npres > 0) {
+		memset(&s->w, 0, sizeof(s->w));
+		s->w.alen = strlen(s->live);
+		memcpy(s->w.a, s->live, s->w.alen + 1);
+		s->w.blen = strlen(s->final);
+		memcpy(s->w.b, s->final, s->w.blen + 1);
+		if (!again(s, &n))
+			n = -1;
+	}
+	free(s);
+	return (n);
 }

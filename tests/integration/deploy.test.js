@@ -24,7 +24,8 @@ const FIX = path.join(__dirname, '..', 'fixtures', 'webkinds');
 // (so a package without it fails its checks), /version version.txt,
 // /file?p=x any file under it.  At start it appends a line to the
 // preserved conf/local.properties and to the shared data/starts.log, as
-// a program that keeps its own state would.
+// a program that keeps its own state would, and when it stops (after the
+// new release was built) one more to conf/local.properties.
 const APP = `
 const http = require('node:http');
 const fs = require('node:fs');
@@ -32,7 +33,11 @@ const port = Number(process.argv[2]);
 const stamp = 'started ' + process.pid + ' in ' + process.cwd() + '\\n';
 try { fs.appendFileSync('conf/local.properties', '# ' + stamp); } catch (e) { console.log('conf: ' + e.message); }
 try { fs.mkdirSync('data', { recursive: true }); fs.appendFileSync('data/starts.log', stamp); } catch (e) { console.log('data: ' + e.message); }
-process.on('SIGTERM', () => { console.log('app: SIGTERM'); setTimeout(() => process.exit(0), Number(process.env.STOP_MS || 0)); });
+process.on('SIGTERM', () => {
+  console.log('app: SIGTERM');
+  try { fs.appendFileSync('conf/local.properties', '# stopped ' + process.pid + '\\n'); } catch { /* gone */ }
+  setTimeout(() => process.exit(0), Number(process.env.STOP_MS || 0));
+});
 http.createServer((q, r) => {
   const u = new URL(q.url, 'http://x');
   const send = (f) => { try { r.end(fs.readFileSync(f)); } catch { r.writeHead(404); r.end('no ' + f); } };
@@ -181,6 +186,7 @@ test('deploy, three overlay updates keeping preserved and shared files, a bad up
       const live = path.join(t.dir, 'current');
       const before = fs.readFileSync(path.join(live, 'conf', 'local.properties'));
       const starts = fs.readFileSync(path.join(t.dir, 'shared', 'data', 'starts.log'), 'utf8');
+      const oldPid = (await kit.task(t.id)).pid;
       const pk = storePackage('svc', String(v), appFiles(v));
       d = await run({ type: 'update', task_id: t.id, package_id: pk.id });
       assert.strictEqual(d.state, 'succeeded', d.output);
@@ -192,6 +198,8 @@ test('deploy, three overlay updates keeping preserved and shared files, a bad up
       const now = fs.readFileSync(path.join(live, 'conf', 'local.properties'));
       assert.ok(now.subarray(0, before.length).equals(before), `v${v}: preserved bytes kept`);
       assert.doesNotMatch(now.toString(), /packaged default 2/);
+      // ... and what it wrote as it stopped, after the release was built.
+      assert.ok(now.toString().includes(`# stopped ${oldPid}\n`), `v${v}: the stop's write carried over`);
       // Shared: still a link, and what the program wrote survives.
       assert.ok(fs.lstatSync(path.join(t.dir, 'releases', String(v), 'data')).isSymbolicLink());
       assert.ok(fs.readFileSync(path.join(t.dir, 'shared', 'data', 'starts.log'), 'utf8').startsWith(starts));

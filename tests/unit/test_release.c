@@ -510,6 +510,22 @@ test_release_stage_update(void **state)
 				"seed.txt")),
 	    "seed\n");
 
+	/*
+	 * The program wrote its preserved file again after the staging
+	 * (it ran until the stop): the switch carries the new bytes over,
+	 * once; a file it did not touch is not copied again.
+	 */
+	assert_int_equal(agent_rel_preserve_again(&job, why, sizeof(why)), 0);
+	write_file(at(p, sizeof(p), "app/releases/1/conf/app.properties"),
+	    "local=1\nwritten while staging\n");
+	assert_int_equal(agent_rel_preserve_again(&job, why, sizeof(why)), 1);
+	assert_string_equal(read_file(at(p, sizeof(p),
+				"app/releases/2/conf/app.properties")),
+	    "local=1\nwritten while staging\n");
+	assert_int_equal(agent_rel_preserve_again(&job, why, sizeof(why)), 0);
+	assert_false(exists(
+	    at(p, sizeof(p), "app/releases/2/conf/app.properties.yard-new")));
+
 	/* Update 3 with clean: what v2 lacks goes, but preserved/shared. */
 	job_init(&job, AGENTPROTO_CMD_UPDATE, dir, zip, spec, 3, 2);
 	job.clean = 1;
@@ -522,7 +538,7 @@ test_release_stage_update(void **state)
 	assert_true(exists(at(p, sizeof(p), "app/releases/3/bin/run.sh")));
 	assert_string_equal(read_file(at(p, sizeof(p),
 				"app/releases/3/conf/app.properties")),
-	    "local=1\n");
+	    "local=1\nwritten while staging\n");
 	assert_string_equal(read_file(at(p, sizeof(p),
 				"app/releases/3/data/"
 				"user.txt")),
