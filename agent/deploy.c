@@ -64,6 +64,7 @@ enum rstep {
 	R_STOP, /* the task stops before the switch (or the move) */
 	R_WATCH, /* started from the new release: its health */
 	R_BACK_STOP, /* failed: the new release stops */
+	R_BACK_WATCH, /* failed: the previous release starts again */
 	R_DONE
 };
 
@@ -117,6 +118,8 @@ struct agent_rjob {
 	uint64_t window_until;
 	int	 healthy;
 	uint64_t healthy_ms;
+	char	*back_msg; /* R_BACK_WATCH: the failed result's text */
+	char	*back_end; /* ... and the failed release's log end */
 };
 
 /* What a worker writes: one line each, the last OK or ERR. */
@@ -498,6 +501,8 @@ job_free(struct agent_rjob *job)
 	if (job->fd != -1)
 		(void)close(job->fd);
 	json_decref(job->spec);
+	free(job->back_msg);
+	free(job->back_end);
 	free(job);
 }
 
@@ -1307,6 +1312,72 @@ fail_back(struct agent_tasks *ts, struct agent_rjob *job, const char *fmt, ...)
 }
 
 /*
+ * The previous release started again after a failed update: the command
+ * is answered once it is healthy again (or has run the settle time),
+ * so that "rolled back" means it serves.  Keeps the answer's text (after
+ * and end are the caller's; end is taken over).  1 when waiting, 0 when
+ * the caller answers now (out of memory).
+ */
+static int
+back_wait(struct agent_tasks *ts, struct agent_rjob *job, struct agent_slot *sl,
+    const char *after, char *end)
+{
+	const char *kind;
+
+	free(job->back_msg);
+	if ((job->back_msg = strdup(after)) == NULL)
+		return (0);
+	job->back_end = end;
+	job->run_started = sl->t.started_ms;
+	job->t0 = agent_mono_ms();
+	kind = json_string_value(json_object_get(sl->t.spec, "kind"));
+	job->settle_at = job->t0 +
+	    (json_object_get(sl->t.spec, "health") == NULL && kind != NULL &&
+			strcmp(kind, "console") != 0
+		    ? AGENT_START_SETTLE_MS
+		    : 0);
+	job->st = R_BACK_WATCH;
+	progress(ts, job, "health", -1);
+	return (1);
+}
+
+/* R_BACK_WATCH: the previous release's first health, then the answer. */
+static void
+back_watch(struct agent_tasks *ts, struct agent_rjob *job, uint64_t now)
+{
+	struct agent_slot *sl = agent_tasks_slot(ts, job->task_id, NULL);
+	const char	  *end = job->back_end;
+	char		   state[256];
+	int		   ended;
+
+	state[0] = '\0';
+	ended = sl == NULL || sl->t.state != AGENT_TASK_RUNNING ||
+	    sl->t.started_ms != job->run_started;
+	if (ended)
+		(void)snprintf(state, sizeof(state),
+		    " (which ended too, exit status %d)",
+		    sl != NULL ? sl->t.exit_status : -1);
+	else if (json_object_get(sl->t.spec, "health") == NULL) {
+		if (now < job->settle_at)
+			return;
+	} else if (sl->health == 1 && sl->ever_healthy)
+		(void)snprintf(state, sizeof(state), ", healthy again");
+	else if (now >= sl->start_deadline)
+		(void)snprintf(state, sizeof(state),
+		    " (not healthy either: %s)",
+		    sl->health_why[0] ? sl->health_why : "no answer");
+	else
+		return;
+	finish(ts, job, 0,
+	    "%s failed: %s; rolled back to release %" PRId64 "%s%s%s%s",
+	    verb(job->kind), job->why, job->p, state,
+	    job->back_msg != NULL ? job->back_msg : "",
+	    end != NULL && end[0] != '\0' ? "; the last lines of its log:\n"
+					  : "",
+	    end != NULL ? end : "");
+}
+
+/*
  * The new release failed and its processes are gone: current back to
  * the previous one (none for a first deploy), which starts again if it
  * ran or an update had it run; answered failed with the log's end.
@@ -1353,6 +1424,10 @@ back_switch(struct agent_tasks *ts, struct agent_rjob *job)
 				(void)snprintf(after + strlen(after),
 				    sizeof(after) - strlen(after),
 				    "; starting it failed: %s", why);
+			else if (back_wait(ts, job, sl, after, end)) {
+				/* Answered once it serves again. */
+				return;
+			}
 		} else if (job->p < 0) {
 			sl->wanted = 0;
 			(void)agent_tasks_save(ts);
@@ -1567,6 +1642,9 @@ drive(struct agent_tasks *ts, struct agent_rjob *job, uint64_t now)
 		break;
 	case R_WATCH:
 		watch(ts, job, now);
+		break;
+	case R_BACK_WATCH:
+		back_watch(ts, job, now);
 		break;
 	case R_DONE:
 		break;

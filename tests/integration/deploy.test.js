@@ -186,7 +186,8 @@ test('deploy, three overlay updates keeping preserved and shared files, a bad up
       const live = path.join(t.dir, 'current');
       const before = fs.readFileSync(path.join(live, 'conf', 'local.properties'));
       const starts = fs.readFileSync(path.join(t.dir, 'shared', 'data', 'starts.log'), 'utf8');
-      const oldPid = (await kit.task(t.id)).pid;
+      // The running program's pid, as it wrote it when it started.
+      const oldPid = /started (\d+) in [^\n]*\n$/.exec(fs.readFileSync(path.join(t.dir, 'shared', 'data', 'starts.log'), 'utf8'))[1];
       const pk = storePackage('svc', String(v), appFiles(v));
       d = await run({ type: 'update', task_id: t.id, package_id: pk.id });
       assert.strictEqual(d.state, 'succeeded', d.output);
@@ -219,7 +220,7 @@ test('deploy, three overlay updates keeping preserved and shared files, a bad up
     // health.txt is kept by the overlay; a clean update drops it.
     d = await run({ type: 'update', task_id: t.id, package_id: p5.id, clean: true });
     assert.strictEqual(d.state, 'failed', d.output);
-    assert.match(d.output, /^update failed: .*rolled back to release 4/s);
+    assert.match(d.output, /^update failed: .*rolled back to release 4, healthy again/s);
     assert.strictEqual(fs.readlinkSync(path.join(t.dir, 'current')), 'releases/4');
     assert.strictEqual((await get(t.port, '/version')).text, 'v4\n');
     assert.strictEqual((await get(t.port, '/health')).status, 200);
