@@ -12,7 +12,12 @@
 OBJDIR?=	obj
 FUZZ_SECONDS?=	30
 
-AGENT_PKGS=	jansson libcurl libarchive zlib libcrypto
+AGENT_PKGS=	jansson libcurl libcrypto
+# The agent never links libarchive (with libxml2, ICU and libstdc++ it is
+# 2.6 MB of RSS the agent's budget has no room for, and a zip reader in
+# a long-running root process): releases are built by yard-agent-stage
+# (agent/stage_main.c), which the worker runs; it and the tests link it.
+AGENT_STAGE_PKGS=	$(AGENT_PKGS) libarchive zlib
 AGENTPROTO_SRCS=	src/agentproto/common.c src/agentproto/auth.c \
 		src/agentproto/facts.c src/agentproto/enroll.c \
 		src/agentproto/heartbeat.c src/agentproto/commands.c \
@@ -26,9 +31,15 @@ AGENT_SRCS=	agent/main.c agent/log.c agent/state.c agent/os_facts_linux.c \
 AGENT_SRCS+=	agent/deploy.c
 AGENT_OBJS=	$(AGENT_SRCS:agent/%.c=$(OBJDIR)/agent/%.o) \
 		$(AGENTPROTO_OBJS)
-# src/pkg's checks, again on the node: the agent does not trust the server.
+# src/pkg's checks, again on the node (the agent does not trust the
+# server), in the stage program with stage.c's unpacking half.
 AGENT_PKG_SRCS=	src/pkg/check.c src/pkg/name.c
-AGENT_OBJS+=	$(AGENT_PKG_SRCS:src/pkg/%.c=$(OBJDIR)/agent/pkg/%.o)
+AGENT_STAGE_BIN=	$(OBJDIR)/yard-agent-stage
+AGENT_STAGE_OBJS=	$(OBJDIR)/agent/stage_main.o \
+		$(OBJDIR)/agent/stage-unpack.o \
+		$(filter-out $(OBJDIR)/agent/stage.o $(OBJDIR)/agent/main.o,\
+		    $(AGENT_OBJS)) \
+		$(AGENT_PKG_SRCS:src/pkg/%.c=$(OBJDIR)/agent/pkg/%.o)
 AGENT_BIN=	$(OBJDIR)/yard-agent
 AGENT_UNIT_TESTS=	$(OBJDIR)/tests/test_agentproto \
 		$(OBJDIR)/tests/test_procstat $(OBJDIR)/tests/test_supervise \
@@ -54,6 +65,7 @@ AGENT_CFLAGS+=	-Wcast-qual -Wsign-compare -Wtype-limits -Wformat=2
 AGENT_CFLAGS+=	-fstack-protector-strong
 AGENT_CFLAGS+=	$(shell pkg-config --cflags $(AGENT_PKGS) 2>/dev/null)
 AGENT_LDLIBS=	$(shell pkg-config --libs $(AGENT_PKGS) 2>/dev/null)
+AGENT_STAGE_LDLIBS=	$(shell pkg-config --libs $(AGENT_STAGE_PKGS) 2>/dev/null)
 AGENT_LDFLAGS=
 
 ifneq ("$(SANITIZE)", "")
@@ -72,8 +84,16 @@ AGENT_SAVED_GOAL:=	$(.DEFAULT_GOAL)
 
 agent-build: $(AGENT_BIN)
 
-$(AGENT_BIN): $(AGENT_OBJS)
+# The agent comes with its stage program (found next to it).
+$(AGENT_BIN): $(AGENT_OBJS) $(AGENT_STAGE_BIN)
 	$(CC) $(AGENT_LDFLAGS) -o $@ $(AGENT_OBJS) $(AGENT_LDLIBS)
+
+$(AGENT_STAGE_BIN): $(AGENT_STAGE_OBJS)
+	$(CC) $(AGENT_LDFLAGS) -o $@ $(AGENT_STAGE_OBJS) $(AGENT_STAGE_LDLIBS)
+
+$(OBJDIR)/agent/stage-unpack.o: agent/stage.c
+	@mkdir -p $(@D)
+	$(CC) $(AGENT_CFLAGS) -DAGENT_STAGE_UNPACK -MMD -c $< -o $@
 
 $(OBJDIR)/agent/%.o: agent/%.c
 	@mkdir -p $(@D)
@@ -116,8 +136,7 @@ $(OBJDIR)/tests/test_cgroup: tests/unit/test_cgroup.c $(PROCSTAT_SRCS)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
 
 # tasks.c with the rest of the agent but its main().
-TASKS_TEST_SRCS=	$(filter-out agent/main.c,$(AGENT_SRCS)) $(AGENTPROTO_SRCS) \
-		$(AGENT_PKG_SRCS)
+TASKS_TEST_SRCS=	$(filter-out agent/main.c,$(AGENT_SRCS)) $(AGENTPROTO_SRCS)
 
 $(OBJDIR)/tests/test_tasks: tests/unit/test_tasks.c $(TASKS_TEST_SRCS)
 	@mkdir -p $(@D)
@@ -141,7 +160,8 @@ $(OBJDIR)/tests/test_release: tests/unit/test_release.c $(RELEASE_SRCS) \
     agent/release.h
 	@mkdir -p $(@D)
 	$(CC) $(AGENT_CFLAGS) -Wno-format-truncation $(AGENT_LDFLAGS) -o $@ \
-	    tests/unit/test_release.c $(RELEASE_SRCS) $(AGENT_LDLIBS) -lcmocka
+	    -DAGENT_STAGE_UNPACK tests/unit/test_release.c $(RELEASE_SRCS) \
+	    $(AGENT_STAGE_LDLIBS) -lcmocka
 
 $(OBJDIR)/fuzz/fuzz_release_journal: tests/fuzz/fuzz_release_journal.c \
     $(RELEASE_SRCS)
@@ -149,18 +169,23 @@ $(OBJDIR)/fuzz/fuzz_release_journal: tests/fuzz/fuzz_release_journal.c \
 	clang -g -O1 -std=c99 -D_GNU_SOURCE -Isrc -Iagent \
 	    $(shell pkg-config --cflags $(AGENT_PKGS)) \
 	    -fsanitize=fuzzer,address,undefined -o $@ $^ \
-	    $(shell pkg-config --libs $(AGENT_PKGS))
+	    $(shell pkg-config --libs $(AGENT_STAGE_PKGS))
 
 # Not run by make test: stage_bench times an update against unzip.
 $(OBJDIR)/bench/stage_bench: tests/bench/stage_bench.c $(RELEASE_SRCS)
 	@mkdir -p $(@D)
-	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS)
+	$(CC) $(AGENT_CFLAGS) -DAGENT_STAGE_UNPACK $(AGENT_LDFLAGS) -o $@ $^ \
+	    $(AGENT_STAGE_LDLIBS)
 
 # The release commands (deploy.c): payloads, the FIFO, the decisions,
 # a rollback with real processes, recovery on real directories.
-$(OBJDIR)/tests/test_deploy: tests/unit/test_deploy.c $(TASKS_TEST_SRCS)
+# (Its worker runs the stage program found next to the test binary.)
+$(OBJDIR)/tests/test_deploy: tests/unit/test_deploy.c $(TASKS_TEST_SRCS) \
+    $(AGENT_STAGE_BIN)
 	@mkdir -p $(@D)
-	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
+	ln -sf ../yard-agent-stage $(@D)/yard-agent-stage
+	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ tests/unit/test_deploy.c \
+	    $(TASKS_TEST_SRCS) $(AGENT_STAGE_LDLIBS) -lcmocka
 
 $(OBJDIR)/fuzz/fuzz_deploy_payload: tests/fuzz/fuzz_deploy_payload.c \
     $(TASKS_TEST_SRCS)
@@ -168,7 +193,7 @@ $(OBJDIR)/fuzz/fuzz_deploy_payload: tests/fuzz/fuzz_deploy_payload.c \
 	clang -g -O1 -std=c99 -D_GNU_SOURCE -Isrc -Iagent \
 	    $(shell pkg-config --cflags $(AGENT_PKGS)) \
 	    -fsanitize=fuzzer,address,undefined -o $@ $^ \
-	    $(shell pkg-config --libs $(AGENT_PKGS))
+	    $(shell pkg-config --libs $(AGENT_STAGE_PKGS))
 
 LOGREAD_SRCS=	agent/logread.c agent/policy.c $(PROCSTAT_SRCS)
 

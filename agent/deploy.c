@@ -831,11 +831,11 @@ work_end(struct worker *w, int ok, const char *text)
 static int
 work_stage(void *arg, int fd)
 {
-	struct worker	    *w = arg;
-	struct agent_rjob   *job = w->job;
-	struct agent_rel_job rj;
-	char		     staging[PATH_MAX], part[PATH_MAX], rel[PATH_MAX];
-	char		     why[PATH_MAX + 512];
+	struct worker	  *w = arg;
+	struct agent_rjob *job = w->job;
+	json_t		  *spec;
+	char		   staging[PATH_MAX], part[PATH_MAX], rel[PATH_MAX];
+	char		   why[PATH_MAX + 512], prog[PATH_MAX], *jobarg;
 
 	w->fd = fd;
 	if (snprintf(staging, sizeof(staging), "%s/%s", job->rdir,
@@ -867,43 +867,38 @@ work_stage(void *arg, int fd)
 		job->sha256, job->size, part, work_progress, w, why,
 		sizeof(why)))
 		return (work_end(w, 0, why));
-	memset(&rj, 0, sizeof(rj));
-	rj.kind = job->kind;
-	rj.dir = job->rdir;
-	rj.spec = job->spec;
-	rj.uid =
-	    job->acct.valid && job->acct.change ? job->acct.uid : (uid_t)-1;
-	rj.gid =
-	    job->acct.valid && job->acct.change ? job->acct.gid : (gid_t)-1;
-	rj.progress = work_progress;
-	rj.arg = w;
-	/* adopt: the directory's own files become release 0 first, and the
-	 * package goes over them (nothing to take over: a plain deploy). */
-	if (job->kind == AGENTPROTO_CMD_DEPLOY && job->adopt &&
-	    dir_nonempty(job->rdir)) {
-		rj.adopt = 1;
-		rj.n = 0;
-		rj.live = -1;
-		work_progress(w, "unpack", -1);
-		if (!agent_rel_stage(&rj, why, sizeof(why))) {
-			(void)unlink(part);
-			return (work_end(w, 0, why));
-		}
-		job->p = 0;
-		rj.adopt = 0;
+	/* The release is built by the stage program: libarchive and the zip
+	 * reader never load into the agent (agent/stage_main.c). */
+	spec = json_pack("{s:s, s:s, s:s, s:I, s:I, s:b, s:b, s:I, s:I, s:I, "
+			 "s:O}",
+	    "kind", job->kind == AGENTPROTO_CMD_DEPLOY ? "deploy" : "update",
+	    "dir", job->rdir, "zip", part, "n", (json_int_t)job->n, "live",
+	    (json_int_t)(job->kind == AGENTPROTO_CMD_DEPLOY && job->adopt &&
+			dir_nonempty(job->rdir)
+		    ? 0
+		    : job->p),
+	    "adopt_first",
+	    job->kind == AGENTPROTO_CMD_DEPLOY && job->adopt &&
+		dir_nonempty(job->rdir),
+	    "clean", job->clean, "need", (json_int_t)job->unpacked, "uid",
+	    (json_int_t)(job->acct.valid && job->acct.change ? job->acct.uid
+							     : (uid_t)-1),
+	    "gid",
+	    (json_int_t)(job->acct.valid && job->acct.change ? job->acct.gid
+							     : (gid_t)-1),
+	    "spec", job->spec);
+	if (spec == NULL || (jobarg = json_dumps(spec, JSON_COMPACT)) == NULL) {
+		json_decref(spec);
+		return (work_end(w, 0, "out of memory"));
 	}
-	rj.zip = part;
-	rj.clean = job->clean;
-	rj.n = job->n;
-	rj.live = job->p;
-	rj.need = (uint64_t)job->unpacked;
+	json_decref(spec);
 	work_progress(w, "unpack", 0);
-	if (!agent_rel_stage(&rj, why, sizeof(why))) {
-		(void)unlink(part);
-		return (work_end(w, 0, why));
-	}
+	(void)agent_os_exec_stage(jobarg, fd, prog, sizeof(prog));
+	(void)snprintf(why, sizeof(why), "cannot run %s: %s", prog,
+	    strerror(errno));
+	free(jobarg);
 	(void)unlink(part);
-	return (work_end(w, 1, rj.notes));
+	return (work_end(w, 0, why));
 }
 
 /* In the worker: move the deploy directory. */

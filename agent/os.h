@@ -162,8 +162,17 @@ int agent_os_reap_pid(pid_t, int *);
  * pid, or -1 with errno.
  */
 pid_t agent_os_worker(int (*)(void *, int), void *, int *);
+/* (A worker ends when the agent does, however the agent ends.) */
 /* End a worker at once (the agent stops, or gives up on it). */
 void agent_os_worker_kill(pid_t);
+/*
+ * In a worker: become the stage program (AGENT_STAGE_PROGRAM, found next
+ * to the agent's own executable) with job as its argument and fd as its
+ * standard output.  Returns only when that fails: -1 with errno, and
+ * path naming the program tried.
+ */
+#define AGENT_STAGE_PROGRAM "yard-agent-stage"
+int agent_os_exec_stage(const char *, int, char *, size_t);
 /* pid's standard output, opened for appending when it is a file; -1. */
 int agent_os_stdout_open(pid_t);
 /*

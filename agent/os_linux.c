@@ -439,9 +439,10 @@ pid_t
 agent_os_worker(int (*fn)(void *, int), void *arg, int *rfd)
 {
 	sigset_t none;
-	pid_t	 pid;
+	pid_t	 pid, parent;
 	int	 fds[2];
 
+	parent = getpid();
 	if (pipe2(fds, O_CLOEXEC) == -1)
 		return (-1);
 	if ((pid = fork()) == -1) {
@@ -450,6 +451,12 @@ agent_os_worker(int (*fn)(void *, int), void *arg, int *rfd)
 		return (-1);
 	}
 	if (pid == 0) {
+		/* A worker never outlives the agent: one left behind (the
+		 * agent killed) would write into .staging after the next
+		 * agent's recovery cleaned it. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
+		    getppid() != parent)
+			_exit(127);
 		sigemptyset(&none);
 		(void)sigprocmask(SIG_SETMASK, &none, NULL);
 		(void)signal(SIGPIPE, SIG_DFL);
@@ -474,6 +481,36 @@ agent_os_worker(int (*fn)(void *, int), void *arg, int *rfd)
 	}
 	*rfd = fds[0];
 	return (pid);
+}
+
+int
+agent_os_exec_stage(const char *job, int fd, char *path, size_t len)
+{
+	char	self[PATH_MAX], *slash;
+	char   *argv[3];
+	ssize_t n;
+
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0) {
+		(void)snprintf(path, len, "%s", AGENT_STAGE_PROGRAM);
+		return (-1);
+	}
+	self[n] = '\0';
+	if ((slash = strrchr(self, '/')) != NULL)
+		*slash = '\0';
+	if (snprintf(path, len, "%s/%s", self, AGENT_STAGE_PROGRAM) >=
+	    (int)len) {
+		errno = ENAMETOOLONG;
+		return (-1);
+	}
+	if (fd != STDOUT_FILENO && dup2(fd, STDOUT_FILENO) == -1)
+		return (-1);
+	argv[0] = self;
+	(void)snprintf(self, sizeof(self), "%s", AGENT_STAGE_PROGRAM);
+	if ((argv[1] = strdup(job)) == NULL)
+		return (-1);
+	argv[2] = NULL;
+	(void)execv(path, argv);
+	return (-1);
 }
 
 void

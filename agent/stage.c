@@ -12,6 +12,12 @@
  * secure flags, from inside the staging directory (the process's working
  * directory changes while it unpacks: this runs in a child of the agent,
  * or in a test).
+ *
+ * Only yard-agent-stage (agent/stage_main.c, the worker's program)
+ * builds with AGENT_STAGE_UNPACK: the agent itself never links
+ * libarchive (docs/deploy.md, "The stage program").  Without it this file
+ * keeps what the agent does in its own process: moving a deploy
+ * directory and carrying preserved files over at the switch.
  */
 
 #include <sys/types.h>
@@ -120,8 +126,9 @@ static int  copy_file(const char *, const char *, const struct stat *, char *,
      size_t);
 static int  is_preserved(const struct stage *, const char *);
 static int  in_shared(const struct stage *, const char *, int);
-static int  overlay(struct stage *);
 static int  again(struct stage *, int *);
+#ifdef AGENT_STAGE_UNPACK
+static int  overlay(struct stage *);
 static int  check_package(struct stage *, struct pkg_result *);
 static int  unpack(struct stage *, json_t *);
 static int  unpack_entry(struct stage *, struct archive *, struct archive *,
@@ -139,8 +146,9 @@ static int  give(struct stage *);
 static int  adopt(struct stage *);
 static void adopt_undo(struct stage *);
 static int  foreign(const char *, char *, size_t);
-static int  stage_paths(struct stage *);
-static int  app_dir(const char *, char *, size_t);
+#endif
+static int	  stage_paths(struct stage *);
+static int	  app_dir(const char *, char *, size_t);
 static struct hl *hl_get(struct hardlinks *, const struct stat *);
 static void	  hl_free(struct hardlinks *);
 static int	  tree_copy(struct copy *);
@@ -375,6 +383,7 @@ in_shared(const struct stage *s, const char *rel, int exact)
 	return (0);
 }
 
+#ifdef AGENT_STAGE_UNPACK
 static void
 report(struct stage *s, const char *step, uint64_t add)
 {
@@ -1234,6 +1243,8 @@ adopt_undo(struct stage *s)
 	(void)closedir(d);
 }
 
+#endif /* AGENT_STAGE_UNPACK */
+
 /* app_path "/" -> ROOT, "/a/b" -> a#b (Tomcat's context file names). */
 static int
 app_dir(const char *app, char *out, size_t len)
@@ -1336,6 +1347,7 @@ agent_rel_space(const char *dir, uint64_t need, char *why, size_t len)
 	return (1);
 }
 
+#ifdef AGENT_STAGE_UNPACK
 int
 agent_rel_stage(struct agent_rel_job *job, char *why, size_t len)
 {
@@ -1475,6 +1487,7 @@ fail:
 	free(s);
 	return (ok);
 }
+#endif /* AGENT_STAGE_UNPACK */
 
 /* Tree copies: the walk's two tops. */
 static int

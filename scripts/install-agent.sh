@@ -55,6 +55,9 @@ fi
 install -d -m 0755 "$prefix/bin"
 # Replace atomically: a running agent keeps its old inode.
 install -m 0755 "$binary" "$prefix/bin/yard-agent.new"
+# Its stage program (builds releases; found next to the agent) first.
+install -m 0755 "$binary-stage" "$prefix/bin/yard-agent-stage.new"
+mv -f "$prefix/bin/yard-agent-stage.new" "$prefix/bin/yard-agent-stage"
 mv -f "$prefix/bin/yard-agent.new" "$prefix/bin/yard-agent"
 install -d -m 0700 "$state_dir"
 chmod 0700 "$state_dir"
