@@ -12,6 +12,7 @@
 
 #include <sys/types.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -28,10 +29,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <netinet/in.h>
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <cmocka.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "agent.h"
 #include "release.h"
@@ -946,6 +950,127 @@ test_release_fetch_refusals(void **state)
 	assert_string_equal(why, "bad server URL");
 }
 
+/*
+ * A server for one download in two requests: the first answers 200 with
+ * the whole length but closes after cut bytes; the second must ask
+ * Range: bytes=cut- and gets 206 with the rest.  Each request's head is
+ * appended to log.
+ */
+static void
+serve_cut(int ls, const unsigned char *body, size_t n, size_t cut,
+    const char *log)
+{
+	char	    req[4096], head[256];
+	size_t	    got, from;
+	ssize_t	    r;
+	int	    c, i;
+	FILE	   *fp;
+	const char *rg;
+
+	(void)alarm(30); /* never outlives a failed test */
+	for (i = 0; i < 2; i++) {
+		if ((c = accept(ls, NULL, NULL)) == -1)
+			_exit(2);
+		got = 0;
+		while (got < sizeof(req) - 1 &&
+		    (r = read(c, req + got, sizeof(req) - 1 - got)) > 0) {
+			got += (size_t)r;
+			req[got] = '\0';
+			if (strstr(req, "\r\n\r\n") != NULL)
+				break;
+		}
+		req[got] = '\0';
+		if ((fp = fopen(log, "a")) != NULL) {
+			(void)fputs(req, fp);
+			(void)fclose(fp);
+		}
+		if (i == 0) {
+			(void)snprintf(head, sizeof(head),
+			    "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n",
+			    n);
+			(void)!write(c, head, strlen(head));
+			(void)!write(c, body, cut);
+		} else {
+			rg = strstr(req, "Range: bytes=");
+			from = rg != NULL ? strtoul(rg + 13, NULL, 10) : 0;
+			if (from > n)
+				from = n;
+			(void)snprintf(head, sizeof(head),
+			    "HTTP/1.1 206 Partial Content\r\n"
+			    "Content-Range: bytes %zu-%zu/%zu\r\n"
+			    "Content-Length: %zu\r\n\r\n",
+			    from, n - 1, n, n - from);
+			(void)!write(c, head, strlen(head));
+			(void)!write(c, body + from, n - from);
+		}
+		(void)close(c);
+	}
+	_exit(0);
+}
+
+/* A download cut short resumes with Range where the .part ends. */
+static void
+test_release_fetch_resume(void **state)
+{
+	struct sockaddr_in sa;
+	socklen_t	   salen = sizeof(sa);
+	unsigned char	  *body, md[EVP_MAX_MD_SIZE];
+	unsigned int	   mdlen;
+	char		   sha[65], url[64], file[PATH_MAX], log[PATH_MAX];
+	char		   why[512], want[64];
+	const char	  *seen;
+	size_t		   n = 300000, cut = 100000, i;
+	pid_t		   pid;
+	int		   ls, st;
+
+	(void)state;
+	body = malloc(n);
+	assert_non_null(body);
+	for (i = 0; i < n; i++)
+		body[i] = (unsigned char)(i * 7 + i / 251);
+	assert_int_equal(EVP_Digest(body, n, md, &mdlen, EVP_sha256(), NULL),
+	    1);
+	for (i = 0; i < 32; i++)
+		(void)snprintf(sha + 2 * i, 3, "%02x", md[i]);
+	assert_int_equal(mkdir(at(file, sizeof(file), "dl"), 0700), 0);
+	(void)at(file, sizeof(file), "dl/%s.zip", sha);
+	(void)at(log, sizeof(log), "requests.txt");
+
+	ls = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(ls >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(ls, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(ls, 4), 0);
+	assert_int_equal(getsockname(ls, (struct sockaddr *)&sa, &salen), 0);
+	(void)snprintf(url, sizeof(url), "http://127.0.0.1:%d",
+	    ntohs(sa.sin_port));
+	if ((pid = fork()) == 0)
+		serve_cut(ls, body, n, cut, log);
+	assert_true(pid > 0);
+	(void)close(ls);
+
+	if (!agent_rel_fetch(url, 1,
+		"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", sha, (int64_t)n,
+		file, NULL, NULL, why, sizeof(why))) {
+		(void)kill(pid, SIGKILL);
+		(void)waitpid(pid, NULL, 0);
+		fail_msg("fetch: %s", why);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_true(exists(file));
+	(void)snprintf(want, sizeof(want), "Range: bytes=%zu-", cut);
+	seen = read_file(log);
+	if (strstr(seen, want) == NULL)
+		fail_msg("the second request did not resume (%s): %s", want,
+		    seen);
+	/* Only the second asked for a range. */
+	assert_ptr_equal(strstr(seen, "Range:"), strstr(seen, want));
+	free(body);
+}
+
 int
 main(void)
 {
@@ -972,6 +1097,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_release_move_across, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_release_fetch_refusals,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_release_fetch_resume,
 		    setup, teardown),
 	};
 
