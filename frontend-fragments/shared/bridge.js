@@ -980,6 +980,42 @@
 		    lastPointerY);
 	}
 
+	/* Yard.bytes(n): a size in B, KiB, MiB, ... (none: "—"). */
+	function bytes(n) {
+		var u = ["B", "KiB", "MiB", "GiB", "TiB"], i = 0;
+
+		if (typeof n !== "number" || !isFinite(n))
+			return t("common.none");
+		while (n >= 1024 && i < u.length - 1) {
+			n /= 1024;
+			i++;
+		}
+		return (i === 0 ? String(n) : n.toFixed(n < 10 ? 1 : 0)) +
+		    " " + u[i];
+	}
+
+	/*
+	 * Yard.diffRow(item, pathClass): one file of a package diff
+	 * ({"change","path","size","old_size","sha256","old_sha256"}) as a
+	 * table row: the change as a badge, the path (hashes in its title),
+	 * the size or old -> new size.
+	 */
+	function diffRow(d, pathClass) {
+		return el("tr", { dataset: { change: d.change, path: d.path } },
+		    el("td", null, el("span", { class: "badge " + ({
+			added: "badge--success",
+			changed: "badge--warning",
+			removed: "badge--danger" })[d.change],
+			text: t("packages.change." + d.change) })),
+		    el("td", { class: pathClass, text: d.path,
+			title: (d.old_sha256 ? "− " + d.old_sha256 : "") +
+			(d.old_sha256 && d.sha256 ? "\n" : "") +
+			(d.sha256 ? "+ " + d.sha256 : "") }),
+		    el("td", { text: d.change === "changed" ?
+			bytes(d.old_size) + " → " + bytes(d.size) :
+			bytes(d.change === "removed" ? d.old_size : d.size) }));
+	}
+
 	/*
 	 * Yard.progressBar(progress): a release command's progress
 	 * ({"step","percent"}, percent -1 when unknown) as
@@ -1131,6 +1167,8 @@
 		dialog: dialog,
 		placeDialog: placeDialog,
 		progressBar: progressBar,
+		bytes: bytes,
+		diffRow: diffRow,
 		setPageState: setPageState,
 		authState: function () {
 			return A.state;

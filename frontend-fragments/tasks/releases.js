@@ -67,18 +67,7 @@
 		return Y.may(task.level, "manage");
 	}
 
-	function bytes(n) {
-		var u = ["B", "KiB", "MiB", "GiB", "TiB"], i = 0;
-
-		if (typeof n !== "number" || !isFinite(n))
-			return t("common.none");
-		while (n >= 1024 && i < u.length - 1) {
-			n /= 1024;
-			i++;
-		}
-		return (i === 0 ? String(n) : n.toFixed(n < 10 ? 1 : 0)) +
-		    " " + u[i];
-	}
+	var bytes = Y.bytes;
 
 	function pkgText(name, version) {
 		if (!name)
@@ -166,21 +155,7 @@
 		if (more)
 			more.remove();
 		(res.items || []).forEach(function (d) {
-			body.appendChild(el("tr", { dataset: { change: d.change,
-			    path: d.path } },
-			    el("td", null, el("span", { class: "badge " + ({
-				added: "badge--success",
-				changed: "badge--warning",
-				removed: "badge--danger" })[d.change],
-				text: t("packages.change." + d.change) })),
-			    el("td", { class: "mono-path", text: d.path,
-				title: (d.old_sha256 ? "− " + d.old_sha256 : "") +
-				(d.old_sha256 && d.sha256 ? "\n" : "") +
-				(d.sha256 ? "+ " + d.sha256 : "") }),
-			    el("td", { text: d.change === "changed" ?
-				bytes(d.old_size) + " → " + bytes(d.size) :
-				bytes(d.change === "removed" ? d.old_size :
-				d.size) })));
+			body.appendChild(Y.diffRow(d, "mono-path"));
 		});
 		if (!cursor && (res.items || []).length === 0)
 			body.appendChild(el("tr", { class: "empty-row" },
