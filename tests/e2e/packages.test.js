@@ -98,9 +98,22 @@ async function uploadThroughEws(page, file, fields, pauseOnce) {
   await page.click('#up-start');
   const box = page.locator('#ews-upload-progress');
   if (pauseOnce) {
+    // Hold the second chunk until Pause, so a fast machine cannot finish
+    // the whole file between the first progress event and the click.
+    let patches = 0, held = null;
+    await page.route('**/tus/uploads/**', (route) => {
+      if (route.request().method() === 'PATCH' && ++patches === 2) {
+        held = route;
+        return;
+      }
+      route.continue().catch(() => {});
+    });
     await page.waitForFunction(() => Number(document.querySelector('#ews-upload-progress').dataset.sent || 0) > 0);
+    await page.waitForFunction(() => document.querySelectorAll('#ews-upload-log li').length >= 2);
     await page.click('#up-pause');
     await page.waitForFunction(() => document.querySelector('#ews-upload-progress').dataset.state === 'paused');
+    if (held) await held.abort().catch(() => {});
+    await page.unroute('**/tus/uploads/**');
     // Yard holds part of it: a partial upload, receiving.
     const row = s.sql(`SELECT state || ':' || (length > "offset")::text FROM uploads ORDER BY created_at DESC LIMIT 1`);
     assert.strictEqual(row, 'receiving:true');
