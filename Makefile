@@ -57,7 +57,7 @@ MODULE_OBJS=	$(MODULE_SRCS:src/%.c=$(OBJDIR)/%.o)
 
 UNIT_TESTS=	$(OBJDIR)/tests/test_settings $(OBJDIR)/tests/test_auth \
 		$(OBJDIR)/tests/test_perm $(OBJDIR)/tests/test_pkg \
-		$(AGENT_UNIT_TESTS)
+		$(OBJDIR)/tests/test_cfgedit $(AGENT_UNIT_TESTS)
 FUZZERS=	fuzz_token fuzz_jwks fuzz_grants fuzz_settings fuzz_pkg
 FUZZ_SECONDS?=	30
 
@@ -101,6 +101,12 @@ $(OBJDIR)/tests/test_pkg: tests/unit/test_pkg.c $(PKG_SRCS) src/pkg/pkg.h \
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/unit/test_pkg.c $(PKG_SRCS) \
 	    $(LDLIBS) $(PKG_LDLIBS) -lcmocka
+
+$(OBJDIR)/tests/test_cfgedit: tests/unit/test_cfgedit.c $(CFGEDIT_SRCS) \
+    src/cfgedit/cfgedit.h src/cfgedit/internal.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/unit/test_cfgedit.c \
+	    $(CFGEDIT_SRCS) -lcmocka
 
 $(OBJDIR)/bench/verify_bench: tests/bench/verify_bench.c $(AUTH_SRCS)
 	@mkdir -p $(@D)

@@ -226,6 +226,10 @@ cfgedit_path_parse(enum cfgedit_format f, const char *p,
 				    "an attribute must be the last step"));
 			return (0);
 		}
+		if (f == CFGEDIT_JSON && p[i] == '*')
+			return (path_err(err, errlen, i,
+			    "unexpected '*' (any element is for XML; quote a "
+			    "member named *: \"*\")"));
 		if (f == CFGEDIT_XML && p[i] == '*') {
 			st->kind = CFGEDIT_STEP_ANY;
 			i++;
@@ -536,7 +540,8 @@ cfgedit_splice(const char *in, size_t inlen, struct cfgedit_repl *r, size_t n,
 	struct cfgedit_buf b;
 	size_t		   i, j, pos = 0;
 
-	qsort(r, n, sizeof(*r), repl_cmp);
+	if (n > 1)
+		qsort(r, n, sizeof(*r), repl_cmp);
 	for (i = 0; i + 1 < n; i++) {
 		if (r[i].start == r[i + 1].start && r[i].end == r[i + 1].end)
 			continue;
