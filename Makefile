@@ -58,7 +58,7 @@ MODULE_OBJS=	$(MODULE_SRCS:src/%.c=$(OBJDIR)/%.o)
 UNIT_TESTS=	$(OBJDIR)/tests/test_settings $(OBJDIR)/tests/test_auth \
 		$(OBJDIR)/tests/test_perm $(OBJDIR)/tests/test_pkg \
 		$(OBJDIR)/tests/test_cfgedit $(AGENT_UNIT_TESTS)
-FUZZERS=	fuzz_token fuzz_jwks fuzz_grants fuzz_settings fuzz_pkg
+FUZZERS=	fuzz_token fuzz_jwks fuzz_grants fuzz_settings fuzz_pkg fuzz_cfgedit
 FUZZ_SECONDS?=	30
 
 .PHONY: all agent deps run test unit integ e2e bench fuzz format format-check \
