@@ -17,7 +17,7 @@
 
 #include "cfgedit/internal.h"
 
-#define XML_ELEMENTS_MAX (4 * 1024 * 1024)
+#define XML_ELEMENTS_MAX (1024 * 1024)
 
 enum xml_mb {
 	MB_NONE = 0, /* one byte per character, or UTF-8 */

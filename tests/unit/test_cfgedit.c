@@ -584,6 +584,26 @@ test_cfgedit_props_last(void **state)
 	    0);
 	assert_string_equal(out, "a=1\na=\\ x\\=y\nb=v\n");
 	free(out);
+	/* A key alone at the end of the file, and after a lone '\\'. */
+	assert_int_equal(cfgedit_apply(CFGEDIT_PROPERTIES, "a=1\nb", 5, &e[1],
+			     1, &out, &outlen, err, sizeof(err)),
+	    0);
+	assert_string_equal(out, "a=1\nb=v");
+	assert_int_equal(e[1].at, 6);
+	free(out);
+	assert_int_equal(cfgedit_apply(CFGEDIT_PROPERTIES, "b=x\\", 4, &e[1], 1,
+			     &out, &outlen, err, sizeof(err)),
+	    0);
+	assert_string_equal(out, "b=v");
+	free(out);
+	/* One bad edit of two: nothing is written. */
+	out = NULL;
+	e[1].path = "nope";
+	assert_int_equal(cfgedit_apply(CFGEDIT_PROPERTIES, p, strlen(p), e, 2,
+			     &out, &outlen, err, sizeof(err)),
+	    -1);
+	assert_null(out);
+	assert_string_equal(err, "nope: no such key");
 }
 
 static void
