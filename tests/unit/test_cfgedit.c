@@ -395,6 +395,27 @@ test_cfgedit_xml_gbk(void **state)
 	free(gbk);
 }
 
+/*
+ * Double-byte charsets: GBK's second bytes include ']' (乚 is 81 5D), so
+ * "乚]>" inside CDATA is not its end; GB18030 holds an emoji in 4 bytes.
+ */
+static void
+test_cfgedit_xml_multibyte(void **state)
+{
+	const char *u = "<?xml version='1.0' encoding='gb18030'?>\r\n"
+			"<r><a><![CDATA[乚]>]]></a><b>😀</b></r>\r\n";
+	char	   *b, err[CFGEDIT_ERR_MAX];
+	size_t	    len;
+
+	b = conv("GB18030", u, &len);
+	expect_get(CFGEDIT_XML, b, len, "r.a", "乚]>");
+	expect_get(CFGEDIT_XML, b, len, "r.b", "😀");
+	assert_int_equal(edit_roundtrip(CFGEDIT_XML, b, len, "r.b",
+			     "中文 😀 乚]]>", err, sizeof(err)),
+	    0);
+	free(b);
+}
+
 static void
 test_cfgedit_xml_errors(void **state)
 {
@@ -965,6 +986,7 @@ main(void)
 		cmocka_unit_test(test_cfgedit_xml_corpus),
 		cmocka_unit_test(test_cfgedit_xml_shapes),
 		cmocka_unit_test(test_cfgedit_xml_gbk),
+		cmocka_unit_test(test_cfgedit_xml_multibyte),
 		cmocka_unit_test(test_cfgedit_xml_errors),
 		cmocka_unit_test(test_cfgedit_json_corpus),
 		cmocka_unit_test(test_cfgedit_json_names),
