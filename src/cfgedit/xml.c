@@ -451,9 +451,9 @@ static int
 start_tag(struct xml_doc *d, size_t *pos, int parent)
 {
 	struct xml_el  *e, *p;
-	struct xml_attr a;
-	size_t		i = *pos + 1, an;
-	int		rc, empty = 0;
+	struct xml_attr a, b;
+	size_t		i = *pos + 1, an, k, prev;
+	int		rc, empty = 0, seen;
 	void	       *n;
 
 	if (d->nel == d->cap) {
@@ -480,8 +480,21 @@ start_tag(struct xml_doc *d, size_t *pos, int parent)
 		    "&lt;)"));
 	e->name_len = i - e->name;
 	an = 0;
-	while ((rc = next_attr(d, &i, &a, &empty)) == 1)
+	while ((rc = next_attr(d, &i, &a, &empty)) == 1) {
+		/* A name given twice makes the file not XML. */
+		prev = e->name + e->name_len;
+		for (k = 0; k < an; k++) {
+			if (next_attr(d, &prev, &b, &seen) != 1)
+				break;
+			if (b.name_len == a.name_len &&
+			    memcmp(d->b + b.name, d->b + a.name, a.name_len) ==
+				0)
+				return (doc_err(d, a.name,
+				    "attribute \"%.*s\" given twice",
+				    (int)a.name_len, d->b + a.name));
+		}
 		an++;
+	}
 	if (rc == -1)
 		return (-1);
 	e->empty = empty;

@@ -437,6 +437,8 @@ test_cfgedit_xml_errors(void **state)
 	expect_fail(CFGEDIT_XML, "<root>a & b</root>", "root",
 	    "'&' that starts no reference");
 	expect_fail(CFGEDIT_XML, "<root a=1/>", "root", "without quotes");
+	expect_fail(CFGEDIT_XML, "<r><a x='1' y='2' x=\"3\"/></r>", "r.a.@y",
+	    "line 1: attribute \"x\" given twice");
 	expect_fail(CFGEDIT_XML, "", "root", "no root element");
 	expect_fail(CFGEDIT_XML, "<r/><r/>", "r", "after the root element");
 	expect_fail(CFGEDIT_XML, "<r><!-- x </r>", "r", "unclosed comment");
