@@ -175,7 +175,8 @@ enum agentproto_cmd_type {
 	AGENTPROTO_CMD_DEPLOY,
 	AGENTPROTO_CMD_UPDATE, /* + "package":{…the same…}, "clean" */
 	AGENTPROTO_CMD_ROLLBACK, /* + "release": n or absent */
-	AGENTPROTO_CMD_MOVE /* + "deploy_dir": the new one */
+	AGENTPROTO_CMD_MOVE, /* + "deploy_dir": the new one */
+	AGENTPROTO_CMD_APPLY_CONFIG /* + "restart": true|false */
 };
 
 /* What a command acts on. */
@@ -458,6 +459,66 @@ int	    agentproto_log_file_valid(const char *);
 const char *agentproto_log_mode_name(enum agentproto_log_mode);
 const char *agentproto_state_name(enum agentproto_state);
 const char *agentproto_cmd_type_name(enum agentproto_cmd_type);
+/*
+ * A task's configuration as a command carries it (payload member
+ * "config" of start, restart, deploy, update, rollback and apply-config;
+ * docs/agent-protocol.md, "Configuration"):
+ *   {"version":n, "values":[{"key","value","source","secret"}],
+ *    "mappings":[{"key","file","format","nodepath"}],
+ *    "files":[{"path","content_base64"}], "env":bool,
+ *    "properties_file":"rel/path"|null}
+ * Paths are relative to the task's tree (its live release, else its
+ * deploy_dir), without "..", NUL or a leading '/'.  Every mapping's key
+ * has a value.  The server and the agent check the same limits.
+ */
+#define AGENTPROTO_CFG_KEY_MAX	    200
+#define AGENTPROTO_CFG_VALUE_MAX    (64 * 1024)
+#define AGENTPROTO_CFG_VALUES_MAX   5000
+#define AGENTPROTO_CFG_MAPPINGS_MAX 1000
+#define AGENTPROTO_CFG_FILES_MAX    100
+#define AGENTPROTO_CFG_FILE_MAX	    (1024 * 1024) /* decoded bytes */
+#define AGENTPROTO_CFG_PATH_MAX	    1024
+#define AGENTPROTO_CFG_TOTAL_MAX    (16 * 1024 * 1024) /* all of it */
+
+struct agentproto_cfg_value {
+	char  *key; /* owned */
+	char  *value; /* owned, value_len bytes, NUL-terminated beyond */
+	size_t value_len;
+	int    secret;
+	int    apollo; /* source "apollo" (else "yard") */
+};
+
+struct agentproto_cfg_mapping {
+	char *key, *file, *nodepath; /* owned */
+	int   format; /* enum cfgedit_format */
+};
+
+struct agentproto_cfg_file {
+	char	      *path; /* owned */
+	unsigned char *content; /* owned, decoded */
+	size_t	       len;
+};
+
+struct agentproto_config {
+	int64_t				version;
+	size_t				nvalues, nmappings, nfiles;
+	struct agentproto_cfg_value	*values;
+	struct agentproto_cfg_mapping *mappings;
+	struct agentproto_cfg_file	*files;
+	int				env;
+	char			       *properties_file; /* owned or NULL */
+};
+
+/*
+ * Decode and check a "config" object in full (the limits above, key and
+ * path rules, formats, nodepath grammar through cfgedit, a value for
+ * every mapped key): 0, or -1 with a message naming the member (e.g.
+ * "config.mappings[2].nodepath: ...") in err and nothing owned.
+ */
+int  agentproto_config_decode(const json_t *, struct agentproto_config *,
+     char *err, size_t errlen);
+void agentproto_config_free(struct agentproto_config *);
+
 /* The command type called name (the wire "type"), or NULL. */
 const struct agentproto_cmd_def *agentproto_command_find(const char *);
 /* 1 for deploy, update, rollback and move: the commands that change a

@@ -35,6 +35,7 @@ static const struct agentproto_cmd_def cmd_defs[] = {
 	{ "update",	AGENTPROTO_CMD_UPDATE,	 AGENTPROTO_TARGET_TASK, 1 },
 	{ "rollback",	AGENTPROTO_CMD_ROLLBACK, AGENTPROTO_TARGET_TASK, 1 },
 	{ "move",	AGENTPROTO_CMD_MOVE,	 AGENTPROTO_TARGET_TASK, 1 },
+	{ "apply-config", AGENTPROTO_CMD_APPLY_CONFIG, AGENTPROTO_TARGET_TASK, 1 },
 };
 /* clang-format on */
 
