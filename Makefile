@@ -25,7 +25,7 @@ endif
 
 # Kore-free sources: linked by the module, unit tests and fuzzers alike.
 AUTH_SRCS=	src/auth/token.c src/auth/keyset.c src/auth/cache.c src/auth/b64.c \
-		src/auth/perm.c
+		src/auth/perm.c src/auth/cfgcrypt.c
 PROTO_SRCS=	$(AGENTPROTO_SRCS)
 PKG_SRCS=	src/pkg/check.c src/pkg/name.c
 PURE_SRCS=	src/settings.c $(AUTH_SRCS) $(PROTO_SRCS)
@@ -54,6 +54,7 @@ MODULE_OBJS=	$(MODULE_SRCS:src/%.c=$(OBJDIR)/%.o)
 
 UNIT_TESTS=	$(OBJDIR)/tests/test_settings $(OBJDIR)/tests/test_auth \
 		$(OBJDIR)/tests/test_perm $(OBJDIR)/tests/test_pkg \
+		$(OBJDIR)/tests/test_cfgcrypt \
 		$(AGENT_UNIT_TESTS)
 FUZZERS=	fuzz_token fuzz_jwks fuzz_grants fuzz_settings fuzz_pkg
 FUZZ_SECONDS?=	30
@@ -90,6 +91,10 @@ $(OBJDIR)/tests/test_auth: tests/unit/test_auth.c $(AUTH_SRCS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ljwt -lcmocka
 
 $(OBJDIR)/tests/test_perm: tests/unit/test_perm.c $(AUTH_SRCS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(OBJDIR)/tests/test_cfgcrypt: tests/unit/test_cfgcrypt.c $(AUTH_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
