@@ -49,6 +49,7 @@ MODULE_SRCS+= src/api/heartbeat.c src/api/nodeauth.c
 MODULE_SRCS+=	src/store/users.c src/store/grants.c src/store/audit.c \
 		src/store/enroll.c
 MODULE_SRCS+=	src/store/pool.c
+MODULE_SRCS+=	src/store/config.c src/api/config.c
 MODULE_SRCS+=	$(PKG_SRCS)
 MODULE_SRCS+=	src/api/uploads.c src/api/packages.c src/store/uploads.c \
 		src/store/packages.c
