@@ -50,7 +50,7 @@ MODULE_SRCS+= src/api/heartbeat.c src/api/nodeauth.c
 MODULE_SRCS+=	src/store/users.c src/store/grants.c src/store/audit.c \
 		src/store/enroll.c
 MODULE_SRCS+=	src/store/pool.c
-MODULE_SRCS+=	src/store/config.c src/api/config.c
+MODULE_SRCS+=	src/store/config.c src/api/config.c src/auth/cfgdoc.c
 MODULE_SRCS+=	$(PKG_SRCS)
 MODULE_SRCS+=	src/api/uploads.c src/api/packages.c src/store/uploads.c \
 		src/store/packages.c
@@ -98,7 +98,8 @@ $(OBJDIR)/tests/test_perm: tests/unit/test_perm.c $(AUTH_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
-$(OBJDIR)/tests/test_cfgcrypt: tests/unit/test_cfgcrypt.c $(AUTH_SRCS)
+$(OBJDIR)/tests/test_cfgcrypt: tests/unit/test_cfgcrypt.c $(AUTH_SRCS) \
+    src/auth/cfgdoc.c $(CFGEDIT_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
