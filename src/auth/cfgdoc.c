@@ -450,6 +450,21 @@ doc_mappings(struct auth_cfgdoc_err *err, json_t *body, json_t *doc)
 		if (cfgedit_path_check(fmt, json_string_value(np), why,
 			sizeof(why)) != 0)
 			return (cfgdoc_bad(err, field, "%s: %s", field, why));
+		/* One node, one mapping: which would win is no one's guess. */
+		json_array_foreach(out, j, x)
+		{
+			if (strcmp(json_string_value(
+				       json_object_get(x, "file")),
+				json_string_value(file)) == 0 &&
+			    strcmp(json_string_value(
+				       json_object_get(x, "nodepath")),
+				json_string_value(np)) == 0)
+				return (cfgdoc_bad(err, field,
+				    "%s: mappings[%zu] already writes %.200s "
+				    "in %.200s",
+				    field, j, json_string_value(np),
+				    json_string_value(file)));
+		}
 		(void)json_array_append_new(out,
 		    json_pack("{s:O,s:O,s:s,s:O}", "key", k, "file", file,
 			"format", cfgedit_format_name(fmt), "nodepath", np));
@@ -610,7 +625,7 @@ secret_same(const uint8_t *key, int64_t task, const char *k, json_t *a,
 	ea = json_string_value(json_object_get(a, "enc"));
 	eb = json_string_value(json_object_get(b, "enc"));
 	if (ea == NULL || eb == NULL)
-		return (0);
+		return (json_equal(a, b));
 	if (strcmp(ea, eb) == 0)
 		return (1);
 	if (!auth_cfg_decrypt(key, task, k, ea, &pa, &la))

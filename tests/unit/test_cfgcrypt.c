@@ -178,6 +178,11 @@ test_cfgdoc_bad_members(void **state)
 		  "\"key\":\"a\",\"file\":\"f\",\"format\":\"xml\","
 		  "\"nodepath\":\"r..x\"}]}",
 		    "mappings[0].nodepath" },
+		{ "{\"values\":[{\"key\":\"a\",\"value\":\"x\"}],\"mappings\":[{"
+		  "\"key\":\"a\",\"file\":\"f\",\"format\":\"xml\","
+		  "\"nodepath\":\"r.a\"},{\"key\":\"a\",\"file\":\"f\","
+		  "\"format\":\"xml\",\"nodepath\":\"r.a\"}]}",
+		    "mappings[1].nodepath" },
 		{ "{\"files\":[{\"path\":\"/etc/passwd\",\"content_base64\":"
 		  "\"\"}]}",
 		    "files[0].path" },
