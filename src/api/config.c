@@ -146,6 +146,7 @@ body_json(struct http_request *req, struct api_ctx *c, size_t max)
 	json_error_t jerr;
 	const char  *raw, *ctype;
 	size_t	     len;
+	char	     msg[96];
 
 	if (c->body != NULL)
 		return (1);
@@ -158,11 +159,18 @@ body_json(struct http_request *req, struct api_ctx *c, size_t max)
 	if (!api_body_raw(req, c, max, &raw, &len))
 		return (0);
 	c->body = json_loadb(raw, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (c->body == NULL || !json_is_object(c->body)) {
+	if (c->body == NULL) {
+		/* Only where: jansson's text quotes the input near the
+		 * error, which may be a secret. */
+		(void)snprintf(msg, sizeof(msg),
+		    "the body is not JSON (line %d, column %d)", jerr.line,
+		    jerr.column);
+		api_error(req, 400, "bad_json", msg, NULL);
+		return (0);
+	}
+	if (!json_is_object(c->body)) {
 		api_error(req, 400, "bad_json",
-		    c->body == NULL ? jerr.text
-				    : "the body must be a JSON object",
-		    NULL);
+		    "the body must be a JSON object", NULL);
 		return (0);
 	}
 	return (1);

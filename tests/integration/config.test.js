@@ -231,6 +231,13 @@ test('bad input: 400 naming the member, nothing written', async () => {
     assert.strictEqual(r.json.field, field, `${JSON.stringify(over)}: ${r.text}`);
     assert.ok(r.json.message.includes(field), r.text);
   }
+  // A body that is not JSON: the answer says where, never what.
+  const nj = await s.api('PUT', cfgPath(id), { token: admin,
+    body: '{"values":[{"key":"k","value":"' + SECRET.replace(/"/g, '') + '\\q","secret":true}]}' });
+  assert.strictEqual(nj.status, 400, nj.text);
+  assert.strictEqual(nj.json.error, 'bad_json');
+  assert.match(nj.json.message, /line 1, column \d+/);
+  assert.ok(!nj.text.includes('S3cr3t'), nj.text);
   assert.strictEqual((await get(id)).json.version, 1, 'nothing was written');
   assert.strictEqual(s.sql(`SELECT count(*) FROM task_configs WHERE task_id = ${id}`), '1');
   // With Apollo set, a mapped key may come from Apollo alone.
