@@ -17,7 +17,7 @@
 
 #include "cfgedit/internal.h"
 
-#define XML_ELEMENTS_MAX (4 * 1024 * 1024)
+#define XML_ELEMENTS_MAX (1024 * 1024)
 
 enum xml_mb {
 	MB_NONE = 0, /* one byte per character, or UTF-8 */
@@ -160,6 +160,15 @@ adv(const struct xml_doc *d, size_t i)
 }
 
 /*
+ * gcc -fanalyzer (12) takes iconv_open()'s (iconv_t)-1 for an allocation
+ * that leaks (as src/settings.c says): cs_setup() and cs_cleanup() are
+ * outside that check.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wanalyzer-malloc-leak"
+#endif
+/*
  * The charset: a UTF-8 BOM, or the declaration's encoding, or UTF-8.
  * Only charsets that keep ASCII as ASCII are taken.
  */
@@ -297,6 +306,10 @@ cs_cleanup(struct xml_cs *cs)
 		iconv_close(cs->from);
 	cs->to = cs->from = (iconv_t)-1;
 }
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 /* Move *pos past the terminator term; what says what was left open. */
 static int
@@ -438,9 +451,9 @@ static int
 start_tag(struct xml_doc *d, size_t *pos, int parent)
 {
 	struct xml_el  *e, *p;
-	struct xml_attr a;
-	size_t		i = *pos + 1, an;
-	int		rc, empty = 0;
+	struct xml_attr a, b;
+	size_t		i = *pos + 1, an, k, prev;
+	int		rc, empty = 0, seen;
 	void	       *n;
 
 	if (d->nel == d->cap) {
@@ -467,8 +480,21 @@ start_tag(struct xml_doc *d, size_t *pos, int parent)
 		    "&lt;)"));
 	e->name_len = i - e->name;
 	an = 0;
-	while ((rc = next_attr(d, &i, &a, &empty)) == 1)
+	while ((rc = next_attr(d, &i, &a, &empty)) == 1) {
+		/* A name given twice makes the file not XML. */
+		prev = e->name + e->name_len;
+		for (k = 0; k < an; k++) {
+			if (next_attr(d, &prev, &b, &seen) != 1)
+				break;
+			if (b.name_len == a.name_len &&
+			    memcmp(d->b + b.name, d->b + a.name, a.name_len) ==
+				0)
+				return (doc_err(d, a.name,
+				    "attribute \"%.*s\" given twice",
+				    (int)a.name_len, d->b + a.name));
+		}
 		an++;
+	}
 	if (rc == -1)
 		return (-1);
 	e->empty = empty;

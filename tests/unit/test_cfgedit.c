@@ -395,6 +395,27 @@ test_cfgedit_xml_gbk(void **state)
 	free(gbk);
 }
 
+/*
+ * Double-byte charsets: GBK's second bytes include ']' (乚 is 81 5D), so
+ * "乚]>" inside CDATA is not its end; GB18030 holds an emoji in 4 bytes.
+ */
+static void
+test_cfgedit_xml_multibyte(void **state)
+{
+	const char *u = "<?xml version='1.0' encoding='gb18030'?>\r\n"
+			"<r><a><![CDATA[乚]>]]></a><b>😀</b></r>\r\n";
+	char	   *b, err[CFGEDIT_ERR_MAX];
+	size_t	    len;
+
+	b = conv("GB18030", u, &len);
+	expect_get(CFGEDIT_XML, b, len, "r.a", "乚]>");
+	expect_get(CFGEDIT_XML, b, len, "r.b", "😀");
+	assert_int_equal(edit_roundtrip(CFGEDIT_XML, b, len, "r.b",
+			     "中文 😀 乚]]>", err, sizeof(err)),
+	    0);
+	free(b);
+}
+
 static void
 test_cfgedit_xml_errors(void **state)
 {
@@ -416,6 +437,8 @@ test_cfgedit_xml_errors(void **state)
 	expect_fail(CFGEDIT_XML, "<root>a & b</root>", "root",
 	    "'&' that starts no reference");
 	expect_fail(CFGEDIT_XML, "<root a=1/>", "root", "without quotes");
+	expect_fail(CFGEDIT_XML, "<r><a x='1' y='2' x=\"3\"/></r>", "r.a.@y",
+	    "line 1: attribute \"x\" given twice");
 	expect_fail(CFGEDIT_XML, "", "root", "no root element");
 	expect_fail(CFGEDIT_XML, "<r/><r/>", "r", "after the root element");
 	expect_fail(CFGEDIT_XML, "<r><!-- x </r>", "r", "unclosed comment");
@@ -584,6 +607,26 @@ test_cfgedit_props_last(void **state)
 	    0);
 	assert_string_equal(out, "a=1\na=\\ x\\=y\nb=v\n");
 	free(out);
+	/* A key alone at the end of the file, and after a lone '\\'. */
+	assert_int_equal(cfgedit_apply(CFGEDIT_PROPERTIES, "a=1\nb", 5, &e[1],
+			     1, &out, &outlen, err, sizeof(err)),
+	    0);
+	assert_string_equal(out, "a=1\nb=v");
+	assert_int_equal(e[1].at, 6);
+	free(out);
+	assert_int_equal(cfgedit_apply(CFGEDIT_PROPERTIES, "b=x\\", 4, &e[1], 1,
+			     &out, &outlen, err, sizeof(err)),
+	    0);
+	assert_string_equal(out, "b=v");
+	free(out);
+	/* One bad edit of two: nothing is written. */
+	out = NULL;
+	e[1].path = "nope";
+	assert_int_equal(cfgedit_apply(CFGEDIT_PROPERTIES, p, strlen(p), e, 2,
+			     &out, &outlen, err, sizeof(err)),
+	    -1);
+	assert_null(out);
+	assert_string_equal(err, "nope: no such key");
 }
 
 static void
@@ -945,6 +988,7 @@ main(void)
 		cmocka_unit_test(test_cfgedit_xml_corpus),
 		cmocka_unit_test(test_cfgedit_xml_shapes),
 		cmocka_unit_test(test_cfgedit_xml_gbk),
+		cmocka_unit_test(test_cfgedit_xml_multibyte),
 		cmocka_unit_test(test_cfgedit_xml_errors),
 		cmocka_unit_test(test_cfgedit_json_corpus),
 		cmocka_unit_test(test_cfgedit_json_names),
