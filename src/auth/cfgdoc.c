@@ -798,6 +798,9 @@ auth_cfgdoc_lines(const char *buf, size_t len, size_t first, size_t last)
 	arr = json_array();
 	end = buf + len;
 	for (s = buf, n = 1; s <= end && n <= last; n++) {
+		/* After the last line end there is no line. */
+		if (s == end && s != buf)
+			break;
 		e = memchr(s, '\n', (size_t)(end - s));
 		if (e == NULL)
 			e = end;

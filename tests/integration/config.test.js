@@ -456,6 +456,23 @@ test('preview: the lines around the edit, before and after; errors', async () =>
   assert.strictEqual(r.json.line, 6);
   assert.deepStrictEqual(r.json.before, ['  <nodes>', '    <nodes>', '      <nodes>old</nodes>', '    </nodes>', '  </nodes>']);
   assert.deepStrictEqual(r.json.after, ['  <nodes>', '    <nodes>', '      <nodes>a &amp; &lt;b&gt;</nodes>', '    </nodes>', '  </nodes>']);
+  // JSON, CRLF line ends: the escaped value on its line.
+  const json = '{\r\n  "Logging": {\r\n    "LogLevel": {\r\n      "Default": "Info"\r\n    }\r\n  }\r\n}\r\n';
+  r = await s.api('POST', '/api/v1/config/preview', { token: admin, body: {
+    content_base64: b64(json), format: 'json', nodepath: 'Logging.LogLevel.Default', value: 'say "hi"\n',
+  } });
+  assert.strictEqual(r.status, 200, r.text);
+  assert.strictEqual(r.json.line, 4);
+  assert.deepStrictEqual(r.json.after, ['  "Logging": {', '    "LogLevel": {', '      "Default": "say \\"hi\\"\\n"', '    }', '  }']);
+  assert.strictEqual(r.json.before[2], '      "Default": "Info"');
+  // .properties: the key verbatim; a multi-line value stays one line.
+  r = await s.api('POST', '/api/v1/config/preview', { token: admin, body: {
+    content_base64: b64('# c\na=1\nb=2\n'), format: 'properties', nodepath: 'b', value: '中文 x',
+  } });
+  assert.strictEqual(r.status, 200, r.text);
+  assert.strictEqual(r.json.line, 3);
+  assert.deepStrictEqual(r.json.before, ['# c', 'a=1', 'b=2']);
+  assert.strictEqual(r.json.after[2], 'b=\\u4E2D\\u6587 x');
   r = await s.api('POST', '/api/v1/config/preview', { token: admin, body: {
     content_base64: b64(xml), format: 'xml', nodepath: 'root.nodes[3]', value: 'x',
   } });

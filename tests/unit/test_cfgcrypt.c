@@ -355,6 +355,9 @@ test_cfgdoc_lines(void **state)
 	assert_string_equal(json_string_value(json_array_get(l, 1)),
 	    "c\xef\xbf\xbd");
 	json_decref(l);
+	l = auth_cfgdoc_lines("x\ny\n", 4, 1, 99);
+	assert_int_equal(json_array_size(l), 2);
+	json_decref(l);
 	l = auth_cfgdoc_lines(t, strlen(t), 1, 99);
 	assert_int_equal(json_array_size(l), 5);
 	assert_string_equal(json_string_value(json_array_get(l, 0)), "a");
