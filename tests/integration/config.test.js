@@ -407,6 +407,12 @@ test('concurrent saves get distinct versions', async () => {
   const versions = rs.map((r) => r.json.version).sort((a, b) => a - b);
   assert.deepStrictEqual(versions, [1, 2, 3, 4, 5, 6, 7, 8]);
   assert.strictEqual(s.sql(`SELECT count(DISTINCT version) FROM task_configs WHERE task_id = ${id}`), '8');
+  // The count on the task's row behind the versions (a restore from a
+  // backup, say): the next save still follows the newest.
+  s.sql(`UPDATE tasks SET config_version = 0 WHERE id = ${id}`);
+  const r = await put(id, baseBody());
+  assert.strictEqual(r.status, 200, r.text);
+  assert.strictEqual(r.json.version, 9);
 });
 
 test('import parses tricky .properties lines; export writes them back', async () => {
