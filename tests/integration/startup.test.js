@@ -14,6 +14,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'yard-startup-'));
 const keys = jwt.keys();
 fs.writeFileSync(path.join(dir, 'rsa.pem'), keys.rsaPem);
 fs.writeFileSync(path.join(dir, 'junk.pem'), 'not a key\n');
+fs.writeFileSync(path.join(dir, 'short.key'), 'sixteen bytes..\n');
 test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function start(env) {
@@ -50,6 +51,8 @@ for (const [env, needle] of [
   [{ YARD_EWS_PUBLIC_KEY_FILE: '' }, 'no usable verification key'],
   [{ YARD_EWS_PUBLIC_KEY_FILE: '', YARD_EWS_JWKS_URL: 'http://127.0.0.1:1/jwks' }, 'YARD_EWS_JWKS_URL'],
   [{ YARD_SETTINGS_FILE: '/nonexistent.conf' }, 'YARD_SETTINGS_FILE'],
+  [{ YARD_CONFIG_KEY_FILE: '/nonexistent.key' }, 'YARD_CONFIG_KEY_FILE: cannot read /nonexistent.key'],
+  [{ YARD_CONFIG_KEY_FILE: path.join(dir, 'short.key') }, 'must hold 32 bytes or 64 hex characters'],
 ]) {
   test(`refuses ${JSON.stringify(env)}`, () => {
     const r = start(env);
@@ -72,5 +75,26 @@ test('a settings file: unknown keys and bad values name the line', () => {
 test('with good settings it gets as far as PostgreSQL and says so', () => {
   const r = start({});
   assert.notStrictEqual(r.code, 0);
+  assert.match(r.out, /YARD_PG_DSN: cannot connect/);
+});
+
+test('the default key file is created (32 random bytes, 0600) and kept', () => {
+  const home = fs.mkdtempSync(path.join(dir, 'home-'));
+  const key = path.join(home, 'var', 'config.key');
+  let r = start({ YARD_HOME: home });
+  assert.ok(fs.existsSync(key), r.out);
+  const st = fs.statSync(key);
+  assert.strictEqual(st.size, 32);
+  assert.strictEqual(st.mode & 0o777, 0o600);
+  const first = fs.readFileSync(key);
+  assert.ok(!first.equals(Buffer.alloc(32)));
+  r = start({ YARD_HOME: home });
+  assert.ok(fs.readFileSync(key).equals(first), 'the key is kept across starts');
+  assert.ok(!fs.readdirSync(path.join(home, 'var')).some((f) => f.endsWith('.tmp')));
+  // An explicit key of 64 hex characters is taken; it gets as far as
+  // PostgreSQL.
+  const hex = path.join(dir, 'hex.key');
+  fs.writeFileSync(hex, 'ab'.repeat(32) + '\n');
+  r = start({ YARD_CONFIG_KEY_FILE: hex });
   assert.match(r.out, /YARD_PG_DSN: cannot connect/);
 });

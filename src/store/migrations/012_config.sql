@@ -23,6 +23,11 @@ CREATE TABLE task_configs (
 	PRIMARY KEY (task_id, version)
 );
 
+-- The newest version number of each task's configuration: a save takes
+-- the next one by updating the task's row, so that two saves at once wait
+-- for each other and never get the same number.
+ALTER TABLE tasks ADD COLUMN config_version integer NOT NULL DEFAULT 0;
+
 -- Apollo's last good answer per namespace (kept so that a start never
 -- waits on Apollo), with the notification id of the long-poll and the
 -- last error (NULL when the last call went well).
@@ -43,10 +48,11 @@ CREATE TABLE apollo_snapshots (
 -- carry it: each key once, Apollo's value first (the first namespace
 -- listed that has the key), else Yard's own (a secret still as "enc");
 -- "source" says which.  NULL when the task has no configuration.
-CREATE FUNCTION yard_config_effective(t bigint) RETURNS jsonb
+-- yard_config_effective(t, ver): the same of version ver (NULL: newest).
+CREATE FUNCTION yard_config_effective(t bigint, ver integer) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
 WITH c AS (SELECT version, doc FROM task_configs WHERE task_id = t
-	ORDER BY version DESC LIMIT 1),
+	AND (ver IS NULL OR version = ver) ORDER BY version DESC LIMIT 1),
 ns AS (SELECT n.name, n.ord FROM c, jsonb_array_elements_text(
 	CASE WHEN jsonb_typeof(c.doc->'apollo') = 'object'
 	THEN c.doc->'apollo'->'namespaces' ELSE '[]'::jsonb END)
@@ -72,6 +78,11 @@ SELECT jsonb_build_object('version', c.version,
 	'env', coalesce(c.doc->'env', 'false'::jsonb),
 	'properties_file', coalesce(c.doc->'properties_file', 'null'::jsonb))
 	FROM c
+$$;
+
+CREATE FUNCTION yard_config_effective(t bigint) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+SELECT yard_config_effective(t, NULL)
 $$;
 
 -- A configuration as users may see it: a secret value is null and its
