@@ -883,12 +883,16 @@
 	 * Lines before and after an edit as diff rows: the lines both share
 	 * at the start and the end are context, the rest removed and added.
 	 */
-	function lineTable(before, after, first) {
-		var p = 0, s = 0, rows = [], i, n = Number(first) || 1;
+	function lineTable(before, after, line) {
+		var p = 0, s = 0, rows = [], i, n;
 
 		while (p < before.length && p < after.length &&
 		    before[p] === after[p])
 			p++;
+		/* line is the edited value's: the first line that differs. */
+		line = Number(line) || 1;
+		n = Math.max(1, p < before.length || p < after.length ?
+		    line - p : line - Math.min(2, line - 1));
 		while (s < before.length - p && s < after.length - p &&
 		    before[before.length - 1 - s] === after[after.length - 1 - s])
 			s++;
@@ -1111,13 +1115,13 @@
 					ops.push(["ctx", p + i + 1, am[i]]);
 					i++;
 					j++;
-				} else if (j < bm.length && (i === am.length ||
-				    L[i][j + 1] >= L[i + 1][j])) {
-					ops.push(["add", p + j + 1, bm[j]]);
-					j++;
-				} else {
+				} else if (i < am.length && (j === bm.length ||
+				    L[i + 1][j] >= L[i][j + 1])) {
 					ops.push(["del", p + i + 1, am[i]]);
 					i++;
+				} else {
+					ops.push(["add", p + j + 1, bm[j]]);
+					j++;
 				}
 			}
 		} else {
