@@ -57,6 +57,7 @@
 	var FINAL = ["succeeded", "failed", "timed_out", "cancelled"];
 	var FORMATS = ["xml", "json", "properties"];
 	var DIFF_MAX_CELLS = 4000000;	/* lines x lines for the file diff */
+	var PREVIEW_CONTEXT = 2;	/* lines the preview shows around */
 
 	var C = {			/* hooks set by tasks.js */
 		closed: function () {}
@@ -889,10 +890,8 @@
 		while (p < before.length && p < after.length &&
 		    before[p] === after[p])
 			p++;
-		/* line is the edited value's: the first line that differs. */
-		line = Number(line) || 1;
-		n = Math.max(1, p < before.length || p < after.length ?
-		    line - p : line - Math.min(2, line - 1));
+		/* line is the edited value's; the lines start 2 before it. */
+		n = Math.max(1, (Number(line) || 1) - PREVIEW_CONTEXT);
 		while (s < before.length - p && s < after.length - p &&
 		    before[before.length - 1 - s] === after[after.length - 1 - s])
 			s++;
