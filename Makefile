@@ -25,10 +25,12 @@ endif
 
 # Kore-free sources: linked by the module, unit tests and fuzzers alike.
 AUTH_SRCS=	src/auth/token.c src/auth/keyset.c src/auth/cache.c src/auth/b64.c \
-		src/auth/perm.c
+		src/auth/perm.c src/auth/cfgcrypt.c
 PROTO_SRCS=	$(AGENTPROTO_SRCS)
 PKG_SRCS=	src/pkg/check.c src/pkg/name.c
-PURE_SRCS=	src/settings.c $(AUTH_SRCS) $(PROTO_SRCS)
+# Byte-exact edits of XML/JSON/.properties files (the agent links them too).
+CFGEDIT_SRCS=	src/cfgedit/common.c src/cfgedit/cfgedit.c
+PURE_SRCS=	src/settings.c $(AUTH_SRCS) $(PROTO_SRCS) $(CFGEDIT_SRCS)
 MODULE_SRCS=	$(PURE_SRCS) src/app.c src/appstate.c src/auth/sso.c src/store/db.c \
 		src/store/redis.c src/api/flow.c src/api/signin.c \
 		src/api/reply.c src/api/input.c src/api/secret.c src/api/me.c \
@@ -47,6 +49,7 @@ MODULE_SRCS+= src/api/heartbeat.c src/api/nodeauth.c
 MODULE_SRCS+=	src/store/users.c src/store/grants.c src/store/audit.c \
 		src/store/enroll.c
 MODULE_SRCS+=	src/store/pool.c
+MODULE_SRCS+=	src/store/config.c src/api/config.c
 MODULE_SRCS+=	$(PKG_SRCS)
 MODULE_SRCS+=	src/api/uploads.c src/api/packages.c src/store/uploads.c \
 		src/store/packages.c
@@ -54,6 +57,7 @@ MODULE_OBJS=	$(MODULE_SRCS:src/%.c=$(OBJDIR)/%.o)
 
 UNIT_TESTS=	$(OBJDIR)/tests/test_settings $(OBJDIR)/tests/test_auth \
 		$(OBJDIR)/tests/test_perm $(OBJDIR)/tests/test_pkg \
+		$(OBJDIR)/tests/test_cfgcrypt \
 		$(AGENT_UNIT_TESTS)
 FUZZERS=	fuzz_token fuzz_jwks fuzz_grants fuzz_settings fuzz_pkg
 FUZZ_SECONDS?=	30
@@ -90,6 +94,10 @@ $(OBJDIR)/tests/test_auth: tests/unit/test_auth.c $(AUTH_SRCS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ljwt -lcmocka
 
 $(OBJDIR)/tests/test_perm: tests/unit/test_perm.c $(AUTH_SRCS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(OBJDIR)/tests/test_cfgcrypt: tests/unit/test_cfgcrypt.c $(AUTH_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 

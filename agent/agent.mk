@@ -23,6 +23,9 @@ AGENTPROTO_SRCS=	src/agentproto/common.c src/agentproto/auth.c \
 		src/agentproto/heartbeat.c src/agentproto/commands.c \
 		src/agentproto/logs.c src/agentproto/taskspec.c
 AGENTPROTO_OBJS=	$(AGENTPROTO_SRCS:src/agentproto/%.c=$(OBJDIR)/agent/proto/%.o)
+# cfgedit: the agent splices a task's configuration into its files.
+AGENT_CFGEDIT_SRCS=	src/cfgedit/common.c src/cfgedit/cfgedit.c
+AGENT_CFGEDIT_OBJS=	$(AGENT_CFGEDIT_SRCS:src/cfgedit/%.c=$(OBJDIR)/agent/cfgedit/%.o)
 AGENT_SRCS=	agent/main.c agent/log.c agent/state.c agent/os_facts_linux.c \
 		agent/http.c agent/run.c agent/os_proc_linux.c agent/supervise.c \
 		agent/tasks.c agent/logs.c agent/logread.c agent/policy.c \
@@ -30,7 +33,7 @@ AGENT_SRCS=	agent/main.c agent/log.c agent/state.c agent/os_facts_linux.c \
 		agent/release.c agent/stage.c agent/fetch.c
 AGENT_SRCS+=	agent/deploy.c
 AGENT_OBJS=	$(AGENT_SRCS:agent/%.c=$(OBJDIR)/agent/%.o) \
-		$(AGENTPROTO_OBJS)
+		$(AGENTPROTO_OBJS) $(AGENT_CFGEDIT_OBJS)
 # src/pkg's checks, again on the node (the agent does not trust the
 # server), in the stage program with stage.c's unpacking half.
 AGENT_PKG_SRCS=	src/pkg/check.c src/pkg/name.c
@@ -103,6 +106,10 @@ $(OBJDIR)/agent/pkg/%.o: src/pkg/%.c
 	@mkdir -p $(@D)
 	$(CC) $(AGENT_CFLAGS) -MMD -c $< -o $@
 
+$(OBJDIR)/agent/cfgedit/%.o: src/cfgedit/%.c
+	@mkdir -p $(@D)
+	$(CC) $(AGENT_CFLAGS) -MMD -c $< -o $@
+
 # The codecs again, without -fPIC and Kore's feature flags.
 $(OBJDIR)/agent/proto/%.o: src/agentproto/%.c
 	@mkdir -p $(@D)
@@ -136,7 +143,8 @@ $(OBJDIR)/tests/test_cgroup: tests/unit/test_cgroup.c $(PROCSTAT_SRCS)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
 
 # tasks.c with the rest of the agent but its main().
-TASKS_TEST_SRCS=	$(filter-out agent/main.c,$(AGENT_SRCS)) $(AGENTPROTO_SRCS)
+TASKS_TEST_SRCS=	$(filter-out agent/main.c,$(AGENT_SRCS)) $(AGENTPROTO_SRCS) \
+		$(AGENT_CFGEDIT_SRCS)
 
 $(OBJDIR)/tests/test_tasks: tests/unit/test_tasks.c $(TASKS_TEST_SRCS)
 	@mkdir -p $(@D)

@@ -5,6 +5,7 @@
  * parent before the workers fork; stores and caches in each worker.
  */
 
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -83,6 +84,7 @@ void kore_parent_configure(int, char **);
 void kore_worker_configure(void);
 
 static void	   app_load_keys(void);
+static void	   app_load_config_key(void);
 static void	   app_load_origins(void);
 static const char *app_env(const char *);
 
@@ -162,6 +164,60 @@ app_load_keys(void)
 		    "or YARD_EWS_JWKS_URL");
 }
 
+/*
+ * The key of secret configuration values.  The default file is created
+ * with 32 random bytes (mode 0600, written aside and linked into place so
+ * that two servers starting at once agree on one key); any other file
+ * must exist and hold 32 bytes or 64 hex characters.
+ */
+static void
+app_load_config_key(void)
+{
+	const char *path = app.cfg.config_key_file;
+	uint8_t	    raw[AUTH_CFGKEY_LEN];
+	char	   *buf, tmp[1100];
+	size_t	    len;
+	int	    fd;
+
+	buf = app_file_read(path, 1024, &len);
+	if (buf == NULL && errno == ENOENT &&
+	    strcmp(path, APP_CONFIG_KEY_DEFAULT) == 0) {
+		(void)mkdir("var", 0700);
+		(void)snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path,
+		    (int)getpid());
+		if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+			fatal("YARD_CONFIG_KEY_FILE: getrandom: %s", errno_s);
+		if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+			 0600)) == -1)
+			fatal("YARD_CONFIG_KEY_FILE: cannot create %s: %s", tmp,
+			    errno_s);
+		if (write(fd, raw, sizeof(raw)) != (ssize_t)sizeof(raw) ||
+		    fsync(fd) == -1)
+			fatal("YARD_CONFIG_KEY_FILE: cannot write %s: %s", tmp,
+			    errno_s);
+		close(fd);
+		explicit_bzero(raw, sizeof(raw));
+		if (link(tmp, path) == -1 && errno != EEXIST)
+			fatal("YARD_CONFIG_KEY_FILE: cannot create %s: %s",
+			    path, errno_s);
+		(void)unlink(tmp);
+		kore_log(LOG_NOTICE, "YARD_CONFIG_KEY_FILE: created %s", path);
+		buf = app_file_read(path, 1024, &len);
+	}
+	if (buf == NULL)
+		fatal("YARD_CONFIG_KEY_FILE: cannot read %s: %s", path,
+		    errno == EFBIG ? "not a regular file of at most 1 KiB"
+				   : errno_s);
+	if (!auth_cfgkey_parse((const uint8_t *)buf, len, app.config_key)) {
+		explicit_bzero(buf, len);
+		fatal("YARD_CONFIG_KEY_FILE: %s must hold 32 bytes or 64 hex "
+		      "characters (it has %zu bytes)",
+		    path, len);
+	}
+	explicit_bzero(buf, len);
+	kore_free(buf);
+}
+
 static void
 app_load_origins(void)
 {
@@ -221,6 +277,7 @@ kore_parent_configure(int argc, char **argv)
 		fatal("YARD_EWS_ALGS: expected a list of RS256, RS384, RS512, "
 		      "ES256, ES384, ES512, HS256");
 
+	app_load_config_key();
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatal("curl_global_init failed");
 

@@ -87,6 +87,7 @@ static const struct set_def set_defs[] = {
 	{ "YARD_OUTBOX_RETRY_MAX",	SET_INT, S(outbox_retry_max), "3600", 1, 86400, CHECK_NONE },
 	{ "YARD_OUTBOX_MAX_ATTEMPTS",	SET_INT, S(outbox_max_attempts), "10", 1, 100, CHECK_NONE },
 	{ "YARD_OUTBOX_STUCK_AFTER",	SET_INT, S(outbox_stuck_after), "600", 5, 86400, CHECK_NONE },
+	{ "YARD_CONFIG_KEY_FILE",	SET_STR, S(config_key_file), APP_CONFIG_KEY_DEFAULT, 0, 0, CHECK_REQUIRED },
 	{ "YARD_APOLLO_URL",		SET_STR, S(apollo_url), "", 0, 0, CHECK_HTTP_URL },
 	{ "YARD_THEME_CSS",		SET_STR, S(theme_css), "", 0, 0, CHECK_NONE },
 	{ "YARD_WORKERS",		SET_INT, S(workers), "2", 1, 64, CHECK_NONE },

@@ -12,7 +12,11 @@
 #include <stdint.h>
 
 #define APP_SETTING_MAX	  4096 /* longest accepted value, bytes */
-#define APP_NOFILES_SPARE 256 /* descriptors beyond connections, per worker */
+#define APP_NOFILES_SPARE 256
+/* YARD_CONFIG_KEY_FILE's default: created (32 random bytes, 0600) when
+ * missing; any other file must exist. */
+#define APP_CONFIG_KEY_DEFAULT \
+	"var/config.key" /* descriptors beyond connections, per worker */
 
 struct app_settings {
 	char   *home; /* where frontend-fragments/, migrations live */
@@ -55,6 +59,7 @@ struct app_settings {
 	int64_t outbox_retry_max; /* seconds: longest back-off */
 	int64_t outbox_max_attempts; /* then a delivery is failed */
 	int64_t outbox_stuck_after; /* seconds: a claim left unreported */
+	char   *config_key_file; /* secret configuration values' key */
 	char   *apollo_url;
 	char   *theme_css;
 	int64_t workers;

@@ -55,23 +55,29 @@ static struct http_state enrol_states[] = {
 };
 
 /* GET /agent/v1/commands: the long-poll. */
-enum poll_state { POLL_AUTH = 0, POLL_READ, POLL_PARKED };
+enum poll_state { POLL_AUTH = 0, POLL_READ, POLL_PARKED, POLL_FAIL };
 
 struct poll_flow {
 	int64_t	 node;
 	uint64_t t0; /* when it came */
 	int64_t	 after; /* the last seq the agent has */
 	int64_t	 wait; /* seconds */
+	char	*answer; /* with secrets in clear: wiped, free() */
+	char	*fails; /* commands that cannot be delivered: free() */
 };
 
-static int poll_auth(struct http_request *);
-static int poll_read(struct http_request *);
-static int poll_parked(struct http_request *);
+static int  poll_auth(struct http_request *);
+static int  poll_read(struct http_request *);
+static int  poll_parked(struct http_request *);
+static int  poll_fail(struct http_request *);
+static void poll_flow_free(void *);
+static int  poll_reveal(struct poll_flow *, const char *);
 
 static struct http_state poll_states[] = {
 	KORE_HTTP_STATE(poll_auth),
 	KORE_HTTP_STATE(poll_read),
 	KORE_HTTP_STATE(poll_parked),
+	KORE_HTTP_STATE(poll_fail),
 };
 
 /* POST /agent/v1/commands/{id}/result */
@@ -282,7 +288,7 @@ poll_auth(struct http_request *req)
 	struct poll_flow *f;
 	enum api_step	  s;
 
-	f = api_flow(c, sizeof(*f), NULL);
+	f = api_flow(c, sizeof(*f), poll_flow_free);
 	if ((s = api_agent_auth(req, c, &f->node)) != API_GO)
 		return (api_state(s));
 	f->t0 = kore_time_ms();
@@ -307,9 +313,24 @@ poll_read(struct http_request *req)
 	if (s != API_GO)
 		return (api_state(s));
 	if (api_val_int(c, 0, 0) > 0) {
-		api_agent_reply(req, 200, api_val(c, 0, 1));
+		/* Secret configuration values go out in clear, to this
+		 * answer only. */
+		if (strstr(api_val(c, 0, 1), "\"enc\":") == NULL) {
+			api_agent_reply(req, 200, api_val(c, 0, 1));
+			api_db_clear(c);
+			return (HTTP_STATE_COMPLETE);
+		}
+		if (!poll_reveal(f, api_val(c, 0, 1))) {
+			api_db_clear(c);
+			return (API_FIN(api_error(req, 500, "internal",
+			    "cannot prepare the commands", NULL)));
+		}
 		api_db_clear(c);
-		return (HTTP_STATE_COMPLETE);
+		if (f->fails != NULL) {
+			req->fsm_state = POLL_FAIL;
+			return (HTTP_STATE_CONTINUE);
+		}
+		return (API_FIN(api_agent_reply(req, 200, f->answer)));
 	}
 	api_db_clear(c);
 	if (f->wait == 0 || kore_time_ms() - f->t0 >= (uint64_t)f->wait * 1000)
@@ -337,6 +358,75 @@ poll_parked(struct http_request *req)
 	core_wait_read(&c->wait);
 	req->fsm_state = POLL_READ;
 	return (HTTP_STATE_CONTINUE);
+}
+
+static void
+poll_flow_free(void *p)
+{
+	struct poll_flow *f = p;
+
+	if (f->answer != NULL) {
+		explicit_bzero(f->answer, strlen(f->answer));
+		free(f->answer);
+		f->answer = NULL;
+	}
+	free(f->fails);
+	f->fails = NULL;
+}
+
+/*
+ * The dispatch answer with every command's configuration decrypted
+ * (api_config_reveal()) in f->answer; a command whose configuration does
+ * not decrypt is left out and listed in f->fails ({"id","error"}) to be
+ * failed.  0 when out of memory or the answer does not parse.
+ */
+static int
+poll_reveal(struct poll_flow *f, const char *text)
+{
+	json_t *j, *cmds, *cmd, *fails;
+	size_t	i;
+	char	err[320];
+
+	if ((j = json_loads(text, 0, NULL)) == NULL)
+		return (0);
+	cmds = json_object_get(j, "commands");
+	fails = json_array();
+	for (i = 0; i < json_array_size(cmds);) {
+		cmd = json_array_get(cmds, i);
+		if (api_config_reveal(json_object_get(cmd, "payload"), err,
+			sizeof(err))) {
+			i++;
+			continue;
+		}
+		kore_log(LOG_WARNING, "agent: command %s not delivered: %s",
+		    json_string_value(json_object_get(cmd, "id")), err);
+		(void)json_array_append_new(fails,
+		    json_pack("{s:O,s:s}", "id", json_object_get(cmd, "id"),
+			"error", err));
+		(void)json_array_remove(cmds, i);
+	}
+	f->answer = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (json_array_size(fails) > 0)
+		f->fails = json_dumps(fails, JSON_COMPACT);
+	json_decref(fails);
+	return (f->answer != NULL);
+}
+
+/* Fail the commands that cannot be delivered, then answer the rest. */
+static int
+poll_fail(struct http_request *req)
+{
+	struct api_ctx	 *c = api_ctx_get(req);
+	struct poll_flow *f = c->flow;
+	enum api_step	  s;
+
+	s = api_store(req, c, store_agent_fail(c->q, req, f->node, f->fails),
+	    NULL);
+	if (s != API_GO)
+		return (api_state(s));
+	api_db_clear(c);
+	return (API_FIN(api_agent_reply(req, 200, f->answer)));
 }
 
 int

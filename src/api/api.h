@@ -219,6 +219,12 @@ int api_task_logs(struct http_request *);
 int api_tasks(struct http_request *);
 int api_task(struct http_request *);
 int api_task_releases(struct http_request *);
+/* Task configurations (config.c). */
+int api_task_config(struct http_request *);
+int api_config_preview(struct http_request *);
+/* Decrypt every "enc" of a command payload's config.values into "value"
+ * (for one delivery): 1, or 0 with err naming the key. */
+int api_config_reveal(json_t *payload, char *err, size_t errlen);
 int api_ui_page(struct http_request *);
 /* Uploads (uploads.c) and packages (packages.c). */
 void api_uploads_prepare(void); /* parent: directories, body limit */

@@ -10,6 +10,8 @@
  * checked in full before anything is written and its payload is built by
  * the server (docs/api.md, "Commands"); a move's new deploy_dir is judged
  * as the task's spec would be, against its node's OS and policy roots.
+ * apply-config (manage) takes "restart" and needs a configuration; the
+ * configuration a command carries is answered masked (store/commands.c).
  */
 
 #include <ctype.h>
@@ -74,6 +76,8 @@ static struct command_flow *flow_get(struct api_ctx *);
 static void		    flow_free(void *);
 static int release_body(struct http_request *, struct api_ctx *,
     const struct agentproto_cmd_def *, struct command_flow *);
+static int apply_config_body(struct http_request *, struct api_ctx *,
+    struct command_flow *);
 static int move_dir_check(struct http_request *, struct api_ctx *,
     struct command_flow *);
 static int dir_same_or_inside(const char *, const char *, int);
@@ -155,6 +159,9 @@ commands_route(struct http_request *req)
 		f->ci.id = task;
 		f->ci.release = agentproto_command_is_release(def->kind);
 		if (f->ci.release && !release_body(req, c, def, f))
+			return (HTTP_STATE_COMPLETE);
+		if (def->kind == AGENTPROTO_CMD_APPLY_CONFIG &&
+		    !apply_config_body(req, c, f))
 			return (HTTP_STATE_COMPLETE);
 		req->fsm_state = def->kind == AGENTPROTO_CMD_MOVE
 		    ? COMMANDS_MOVE
@@ -305,6 +312,40 @@ release_body(struct http_request *req, struct api_ctx *c,
 fail:
 	json_decref(extra);
 	return (0);
+}
+
+/* apply-config {"restart"?: bool}, besides type and task_id: any other
+ * member is a 400 naming it.  Fills f->payload ({"restart": bool}). */
+static int
+apply_config_body(struct http_request *req, struct api_ctx *c,
+    struct command_flow *f)
+{
+	const char *key;
+	json_t	   *v;
+	char	    msg[160];
+	int	    has, on;
+
+	json_object_foreach(c->body, key, v)
+	{
+		if (strcmp(key, "type") == 0 || strcmp(key, "task_id") == 0 ||
+		    strcmp(key, "restart") == 0)
+			continue;
+		(void)snprintf(msg, sizeof(msg),
+		    "apply-config takes no member %.64s (only restart)", key);
+		api_error(req, 400, "bad_request", msg, key);
+		return (0);
+	}
+	on = 0;
+	if (!api_body_bool(req, c, "restart", &has, &on))
+		return (0);
+	free(f->payload);
+	f->payload = strdup(on ? "{\"restart\":true}" : "{\"restart\":false}");
+	if (f->payload == NULL) {
+		api_error(req, 500, "internal", "out of memory", NULL);
+		return (0);
+	}
+	f->ci.payload = f->payload;
+	return (1);
 }
 
 /* A move: the caller's level on the task, then the new deploy_dir as the
@@ -484,6 +525,11 @@ commands_task(struct http_request *req)
 	else if (!store_val_bool(c->q, 0, 5))
 		(void)api_error(req, 404, "package_not_found",
 		    "no such package (or you may not see it)", "package_id");
+	else if (api_val(c, 0, 2) == NULL &&
+	    strcmp(f->ci.type, "apply-config") == 0 &&
+	    !store_val_bool(c->q, 0, 6))
+		(void)api_error(req, 409, "no_configuration",
+		    "the task has no configuration to apply", "task_id");
 	else if (api_val(c, 0, 2) == NULL)
 		(void)api_error(req, 409, "command_in_progress",
 		    busy != NULL ? busy : "another command is in progress",

@@ -205,6 +205,29 @@ int auth_b64url_decode(const char *, size_t, uint8_t *, size_t, size_t *);
 int auth_b64url_val(unsigned char);
 
 /*
+ * Secret configuration values (cfgcrypt.c): AES-256-GCM with a 32-byte
+ * key, the task id and the value's key as additional data, carried as
+ * base64(nonce || ciphertext || tag).
+ */
+#define AUTH_CFGKEY_LEN 32
+/* A key file's bytes: 32 raw bytes or 64 hex characters (a line end
+ * allowed) -> 1 and key; 0 otherwise. */
+int auth_cfgkey_parse(const uint8_t *, size_t, uint8_t key[AUTH_CFGKEY_LEN]);
+/* The "enc" of a value (malloc'd), or NULL (out of memory). */
+char *auth_cfg_encrypt(const uint8_t key[AUTH_CFGKEY_LEN], int64_t task,
+    const char *k, const void *pt, size_t ptlen);
+/* 1 and *pt (malloc'd, NUL-terminated beyond *ptlen; release with
+ * auth_cfg_free(), which wipes it), or 0 when enc is not a value of this
+ * task and key under this key (or is damaged). */
+int  auth_cfg_decrypt(const uint8_t key[AUTH_CFGKEY_LEN], int64_t task,
+     const char *k, const char *enc, char **pt, size_t *ptlen);
+void auth_cfg_free(char *, size_t);
+/* Standard base64 with padding: encode (malloc'd, NULL when out of
+ * memory); strict decode (1 and *out malloc'd, or 0). */
+char *auth_b64_encode(const uint8_t *, size_t);
+int   auth_b64_decode(const char *, size_t, uint8_t **out, size_t *outlen);
+
+/*
  * Kore glue (sso.c): the worker's verified-token cache and JWKS refresh.
  * These need Kore and libcurl, so unit tests do not link them.
  */

@@ -22,11 +22,7 @@
 
 #include <stddef.h>
 
-enum cfgedit_format {
-	CFGEDIT_XML = 0,
-	CFGEDIT_JSON,
-	CFGEDIT_PROPERTIES
-};
+enum cfgedit_format { CFGEDIT_XML = 0, CFGEDIT_JSON, CFGEDIT_PROPERTIES };
 
 #define CFGEDIT_PATH_MAX  1024 /* nodepath bytes */
 #define CFGEDIT_STEPS_MAX 64 /* steps in a nodepath */
@@ -68,8 +64,8 @@ struct cfgedit_edit {
  * last wins.
  */
 int cfgedit_apply(enum cfgedit_format, const char *in, size_t inlen,
-    struct cfgedit_edit *edits, size_t n, char **out, size_t *outlen,
-    char *err, size_t errlen);
+    struct cfgedit_edit *edits, size_t n, char **out, size_t *outlen, char *err,
+    size_t errlen);
 
 /*
  * Read a node's value, unescaped and in UTF-8: 0 and *val malloc'd

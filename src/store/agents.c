@@ -133,6 +133,19 @@ static const char *sql_log_chunk =
     "  AND NOT $5::boolean FROM r), (SELECT count(*) FROM c) +"
     "  (SELECT count(*) FROM u WHERE $5::boolean OR $6 IS NOT NULL)";
 
+/* Commands that cannot be delivered (a configuration whose secret does
+ * not decrypt): failed with the reason as their output. */
+static const char *sql_fail =
+    "WITH f AS (SELECT (x->>'id')::uuid AS id, x->>'error' AS err"
+    "  FROM jsonb_array_elements($2::jsonb) x),"
+    " c AS (UPDATE commands k SET state = 'failed', output = f.err,"
+    "  finished_at = now(), progress = NULL FROM f WHERE k.id = f.id"
+    "  AND k.node_id = $1::bigint AND k.state IN ('queued', 'dispatched',"
+    "  'running') RETURNING k.id),"
+    " ev AS (INSERT INTO command_events (command_id, state, detail)"
+    "  SELECT id, 'failed', '{\"undeliverable\":true}'::jsonb FROM c)"
+    " SELECT count(*) FROM c";
+
 static const char *sql_ping = "SELECT 1";
 
 enum store_step
@@ -209,6 +222,18 @@ store_agent_log_chunk(struct store_q *q, struct http_request *req,
 	vals[8] = ch->matches >= 0 ? STORE_NUM(m, ch->matches) : NULL;
 	vals[9] = STORE_BOOL(ch->truncated);
 	return (store_run(q, req, sql_log_chunk, 10, vals));
+}
+
+enum store_step
+store_agent_fail(struct store_q *q, struct http_request *req, int64_t node,
+    const char *fails)
+{
+	char	    nid[24];
+	const char *vals[2];
+
+	vals[0] = STORE_NUM(nid, node);
+	vals[1] = fails;
+	return (store_run(q, req, sql_fail, 2, vals));
 }
 
 enum store_step

@@ -16,10 +16,21 @@
 	" c.node_id, c.task_id) lv"
 #define CMD_VISIBLE "(lv.level >= 1)"
 
+/* A command's payload as users see it: its configuration masked
+ * (yard_config_masked(), migrations/012_config.sql). */
+#define CMD_PAYLOAD \
+	"CASE WHEN c.payload ? 'config' THEN jsonb_set(c.payload, '{config}'," \
+	" yard_config_masked(c.payload->'config')) ELSE c.payload END"
+
+/* The command types whose payload carries the task's configuration. */
+#define CMD_CONFIG_TYPES \
+	"('start', 'restart', 'deploy', 'update', 'rollback', 'apply-config')"
+
 #define CMD_COLS \
 	"c.id, c.seq, c.type, c.node_id, n.name AS node_name, c.task_id," \
 	" (SELECT name FROM tasks WHERE id = c.task_id) AS task_name," \
-	" c.payload, c.state, c.issued_by, u.sub AS issued_by_sub," \
+	" " CMD_PAYLOAD \
+	" AS payload, c.state, c.issued_by, u.sub AS issued_by_sub," \
 	" c.issued_at, c.dispatched_at, c.finished_at, c.deadline," \
 	" c.exit_status, c.agent_received_ms, c.agent_finished_ms," \
 	" c.progress"
@@ -51,11 +62,15 @@ static const char *sql_issue =
  * command per task is in progress, except that a release command ($9)
  * may queue behind other release commands (a unique index and an
  * exclusion constraint back the check, 011_releases.sql).  It needs level
- * $8 on the task.
+ * $8 on the task.  Start, restart, deploy, update, rollback and
+ * apply-config carry the task's effective configuration as "config"
+ * (secrets as "enc"; not in the audit row); apply-config needs one.
  */
 static const char *sql_task_issue =
     "WITH t AS (SELECT t.id, t.node_id, t.name, t.spec,"
-    "  n.revoked_at IS NOT NULL AS revoked, lv.level AS lvl"
+    "  n.revoked_at IS NOT NULL AS revoked, lv.level AS lvl,"
+    "  EXISTS (SELECT 1 FROM task_configs k WHERE k.task_id = t.id)"
+    "  AS has_config"
     "  FROM tasks t JOIN nodes n ON n.id = t.node_id" STORE_TASK_LEVEL_JOIN
     "  WHERE t.id = $1::bigint),"
     " pk AS (SELECT jsonb_build_object('sha256', p.sha256, 'size', p.size,"
@@ -72,10 +87,14 @@ static const char *sql_task_issue =
     "  jsonb_build_object('task', jsonb_build_object('id', t.id, 'name',"
     "  t.name, 'spec', t.spec)) || coalesce((SELECT jsonb_build_object("
     "  'package', j) FROM pk), '{}'::jsonb) || coalesce($11::jsonb,"
-    "  '{}'::jsonb), $3::bigint,"
+    "  '{}'::jsonb) || CASE WHEN $4 IN " CMD_CONFIG_TYPES " THEN"
+    "  coalesce((SELECT jsonb_build_object('config', e.cfg) FROM (SELECT"
+    "  yard_config_effective(t.id) AS cfg) e WHERE e.cfg IS NOT NULL),"
+    "  '{}'::jsonb) ELSE '{}'::jsonb END, $3::bigint,"
     "  now() + make_interval(secs => $5::integer) FROM t"
     "  WHERE lvl >= $8::integer AND NOT revoked"
     "  AND NOT EXISTS (SELECT 1 FROM busy)"
+    "  AND ($4 <> 'apply-config' OR t.has_config)"
     "  AND ($10::bigint IS NULL OR EXISTS (SELECT 1 FROM pk))"
     "  RETURNING *),"
     " ev AS (INSERT INTO command_events (command_id, state)"
@@ -86,10 +105,11 @@ static const char *sql_task_issue =
     "  jsonb_build_object('command', id, 'type', type, 'package_id',"
     "  $10::bigint)) || coalesce($11::jsonb, '{}'::jsonb), $7 FROM c)"
     " SELECT t.lvl, t.revoked, (SELECT row_to_json(x)::text"
-    "  FROM (SELECT c.id, c.seq, c.type, c.node_id, c.task_id, c.payload,"
+    "  FROM (SELECT c.id, c.seq, c.type, c.node_id, c.task_id,"
+    "  " CMD_PAYLOAD " AS payload,"
     "  c.state, c.issued_at, c.deadline FROM c) x), t.node_id,"
     "  (SELECT id::text FROM busy), $10::bigint IS NULL"
-    "  OR EXISTS (SELECT 1 FROM pk) FROM t";
+    "  OR EXISTS (SELECT 1 FROM pk), t.has_config FROM t";
 
 /* Before a move: the task's level, its node's revocation, roots, OS
  * family and the task's spec. */

@@ -238,11 +238,57 @@ enum store_step store_command_issue_node(struct store_q *,
  * none but release commands): one row when the task exists: (the
  * caller's level, revoked bool, the queued command as JSON text or NULL,
  * node id, the id of a command in progress that stood in the way or
- * NULL, the package was found bool).  A race with another issue is
+ * NULL, the package was found bool, the task has a configuration bool).  A race with another issue is
  * STORE_E_CONFLICT. */
 enum store_step store_command_issue_task(struct store_q *,
     struct http_request *, const struct auth_principal *,
     const struct store_command_issue *);
+/*
+ * Task configurations (config.c).  A configuration "doc" is JSON text:
+ * {"values":[{"key","value","secret":false}|{"key","enc","secret":true}],
+ * "apollo", "mappings", "files", "env", "properties_file"}
+ * (migrations/012_config.sql).
+ */
+/* The current version as users see it (docs/api.md, "Configuration"):
+ * one row of json text; none when the task is not visible. */
+enum store_step store_config_get(struct store_q *, struct http_request *,
+    const struct auth_principal *, int64_t task);
+/* One row when the task is visible: (the effective configuration as
+ * commands carry it, secrets as "enc", json text or NULL; the caller's
+ * level). */
+enum store_step store_config_effective(struct store_q *, struct http_request *,
+    const struct auth_principal *, int64_t task);
+/* Before a save: one row when the task exists: (the caller's level, the
+ * keys that have a stored secret in the latest version as a JSON array,
+ * version exists bool (true when version is 0)). */
+enum store_step store_config_check(struct store_q *, struct http_request *,
+    const struct auth_principal *, int64_t task, int64_t version);
+struct store_config_save {
+	int64_t	    task;
+	const char *doc; /* the new doc; NULL with restore */
+	const char *comment;
+	int64_t	    restore; /* 0, or the version to copy */
+	const char *actor_sub;
+	const char *remote;
+};
+/* Save a new version (manage, read again here): one row, the new
+ * version's number, NULL when nothing was written (level too low, or a
+ * kept secret or the restored version vanished). */
+enum store_step store_config_save(struct store_q *, struct http_request *,
+    const struct auth_principal *, const struct store_config_save *);
+/* One row of json text {"items":[{version, author, created_at, comment,
+ * restored_from}], "next"} newest first, versions below cursor (0:
+ * from the newest); none when the task is not visible. */
+enum store_step store_config_versions(struct store_q *, struct http_request *,
+    const struct auth_principal *, int64_t task, int64_t cursor, int64_t limit);
+/* One row when the task is visible: (version's facts as json text, its
+ * doc, the previous version's doc), NULLs where absent. */
+enum store_step store_config_version(struct store_q *, struct http_request *,
+    const struct auth_principal *, int64_t task, int64_t version);
+/* Fail commands of node that cannot be delivered: fails is a JSON array
+ * of {"id","error"}; one row, how many were failed. */
+enum store_step store_agent_fail(struct store_q *, struct http_request *,
+    int64_t node, const char *fails);
 /* Before a move: one row when the task exists: (the caller's level,
  * revoked bool, its node's roots as JSON text or NULL, its node's OS
  * family, the task's spec as JSON text). */

@@ -14,6 +14,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'yard-startup-'));
 const keys = jwt.keys();
 fs.writeFileSync(path.join(dir, 'rsa.pem'), keys.rsaPem);
 fs.writeFileSync(path.join(dir, 'junk.pem'), 'not a key\n');
+fs.writeFileSync(path.join(dir, 'short.key'), 'sixteen bytes..\n');
 test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function start(env) {
@@ -50,6 +51,8 @@ for (const [env, needle] of [
   [{ YARD_EWS_PUBLIC_KEY_FILE: '' }, 'no usable verification key'],
   [{ YARD_EWS_PUBLIC_KEY_FILE: '', YARD_EWS_JWKS_URL: 'http://127.0.0.1:1/jwks' }, 'YARD_EWS_JWKS_URL'],
   [{ YARD_SETTINGS_FILE: '/nonexistent.conf' }, 'YARD_SETTINGS_FILE'],
+  [{ YARD_CONFIG_KEY_FILE: '/nonexistent.key' }, 'YARD_CONFIG_KEY_FILE: cannot read /nonexistent.key'],
+  [{ YARD_CONFIG_KEY_FILE: path.join(dir, 'short.key') }, 'must hold 32 bytes or 64 hex characters'],
 ]) {
   test(`refuses ${JSON.stringify(env)}`, () => {
     const r = start(env);

@@ -23,6 +23,11 @@ CREATE TABLE task_configs (
 	PRIMARY KEY (task_id, version)
 );
 
+-- The newest version number of each task's configuration: a save takes
+-- the next one by updating the task's row, so that two saves at once wait
+-- for each other and never get the same number.
+ALTER TABLE tasks ADD COLUMN config_version integer NOT NULL DEFAULT 0;
+
 -- Apollo's last good answer per namespace (kept so that a start never
 -- waits on Apollo), with the notification id of the long-poll and the
 -- last error (NULL when the last call went well).
