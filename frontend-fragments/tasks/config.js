@@ -201,6 +201,11 @@
 	/* The state from a GET config (or PUT, restore) answer. */
 	function fill(cfg) {
 		S.cfg = cfg;
+		/* The answer's own level is the freshest word on it. */
+		if (typeof cfg.level === "string" && cfg.level !== S.task.level) {
+			S.task = Object.assign({}, S.task, { level: cfg.level });
+			$("config-panel").dataset.level = cfg.level;
+		}
 		S.rows = (cfg.values || []).map(function (v) {
 			var r = { key: v.key, secret: Boolean(v.secret),
 			    source: v.source === "apollo" ? "apollo" : "yard",
