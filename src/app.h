@@ -26,7 +26,7 @@ struct app_state {
 	char		   *csp_page; /* Content-Security-Policy for pages */
 	char		   *pg_conninfo; /* YARD_PG_DSN as given */
 	uint16_t	    listen_port;
-	uint8_t		    config_key[AUTH_CFGKEY_LEN]; /* YARD_CONFIG_KEY_FILE */
+	uint8_t config_key[AUTH_CFGKEY_LEN]; /* YARD_CONFIG_KEY_FILE */
 };
 
 extern struct app_state app;

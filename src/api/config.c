@@ -46,6 +46,7 @@ struct config_flow {
 	enum cfg_op op;
 	int64_t	    task;
 	int64_t	    version; /* versions/{n} */
+	int64_t	    saved; /* the version a save made */
 	int64_t	    limit, cursor;
 	json_t	   *doc; /* PUT: the doc to store */
 	char	   *doctext; /* json_dumps: free() */
@@ -856,6 +857,7 @@ config_save(struct http_request *req)
 	if (s != API_GO)
 		return (api_state(s));
 	v = api_rows(c) == 1 ? api_val(c, 0, 0) : NULL;
+	f->saved = v != NULL ? api_val_int(c, 0, 0) : 0;
 	api_db_clear(c);
 	if (v == NULL)
 		return (API_FIN(api_error(req, 409, "conflict",
@@ -873,8 +875,8 @@ config_get(struct http_request *req)
 	struct config_flow *f = flow_get(c);
 	enum api_step	    s;
 
-	s = api_store(req, c, store_config_get(c->q, req, &c->who, f->task),
-	    NULL);
+	s = api_store(req, c,
+	    store_config_get(c->q, req, &c->who, f->task, f->saved), NULL);
 	if (s != API_GO)
 		return (api_state(s));
 	if (api_rows(c) < 1) {

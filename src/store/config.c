@@ -15,6 +15,11 @@
 #define CFG_LATEST \
 	" LEFT JOIN LATERAL (SELECT * FROM task_configs k WHERE" \
 	" k.task_id = t.id ORDER BY k.version DESC LIMIT 1) c ON true"
+/* The same of version $4 (NULL: the latest). */
+#define CFG_VERSION \
+	" LEFT JOIN LATERAL (SELECT * FROM task_configs k WHERE" \
+	" k.task_id = t.id AND ($4::integer IS NULL OR k.version =" \
+	" $4::integer) ORDER BY k.version DESC LIMIT 1) c ON true"
 
 /*
  * The current configuration as users see it: every key's effective value
@@ -32,7 +37,7 @@ static const char *sql_get =
     "  ::boolean, false) THEN ev || jsonb_build_object('yard_value',"
     "  y.v->'value') ELSE ev END ORDER BY ev->>'key'), '[]'::jsonb)"
     "  FROM jsonb_array_elements(yard_config_masked(yard_config_effective("
-    "  t.id))->'values') ev LEFT JOIN LATERAL (SELECT v FROM"
+    "  t.id, c.version))->'values') ev LEFT JOIN LATERAL (SELECT v FROM"
     "  jsonb_array_elements(c.doc->'values') v WHERE v->>'key' ="
     "  ev->>'key' LIMIT 1) y ON true),"
     " 'apollo', CASE WHEN jsonb_typeof(c.doc->'apollo') = 'object' THEN"
@@ -47,13 +52,13 @@ static const char *sql_get =
     "  END,"
     " 'mappings', coalesce(c.doc->'mappings', '[]'::jsonb),"
     " 'files', (SELECT coalesce(jsonb_agg(f || jsonb_build_object('size',"
-    "  length(decode(f->>'content_base64', 'base64')))) ORDER BY o),"
+    "  length(decode(f->>'content_base64', 'base64'))) ORDER BY o),"
     "  '[]'::jsonb) FROM jsonb_array_elements(c.doc->'files')"
     "  WITH ORDINALITY x(f, o)),"
     " 'env', coalesce(c.doc->'env', 'false'::jsonb),"
     " 'properties_file', c.doc->'properties_file',"
     " 'level', yard_level_name(lv.level))::text"
-    " FROM tasks t" STORE_TASK_LEVEL_JOIN CFG_LATEST
+    " FROM tasks t" STORE_TASK_LEVEL_JOIN CFG_VERSION
     " WHERE t.id = $1::bigint AND " STORE_TASK_VISIBLE;
 
 /* Before a save: (level, the keys of the latest version's secrets as a
@@ -150,9 +155,16 @@ static const char *sql_effective =
 
 enum store_step
 store_config_get(struct store_q *q, struct http_request *req,
-    const struct auth_principal *who, int64_t task)
+    const struct auth_principal *who, int64_t task, int64_t version)
 {
-	return (store_run_seen(q, req, sql_get, task, who));
+	char	    tid[24], uid[24], ver[24];
+	const char *vals[4];
+
+	vals[0] = STORE_NUM(tid, task);
+	vals[1] = STORE_BOOL(who->admin);
+	vals[2] = STORE_NUM(uid, who->user_id);
+	vals[3] = version > 0 ? STORE_NUM(ver, version) : NULL;
+	return (store_run(q, req, sql_get, 4, vals));
 }
 
 enum store_step

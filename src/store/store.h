@@ -249,10 +249,11 @@ enum store_step store_command_issue_task(struct store_q *,
  * "apollo", "mappings", "files", "env", "properties_file"}
  * (migrations/012_config.sql).
  */
-/* The current version as users see it (docs/api.md, "Configuration"):
- * one row of json text; none when the task is not visible. */
+/* The current version (or version, when not 0) as users see it
+ * (docs/api.md, "Configuration"): one row of json text; none when the
+ * task is not visible. */
 enum store_step store_config_get(struct store_q *, struct http_request *,
-    const struct auth_principal *, int64_t task);
+    const struct auth_principal *, int64_t task, int64_t version);
 /* One row when the task is visible: (the effective configuration as
  * commands carry it, secrets as "enc", json text or NULL; the caller's
  * level). */

@@ -77,3 +77,24 @@ test('with good settings it gets as far as PostgreSQL and says so', () => {
   assert.notStrictEqual(r.code, 0);
   assert.match(r.out, /YARD_PG_DSN: cannot connect/);
 });
+
+test('the default key file is created (32 random bytes, 0600) and kept', () => {
+  const home = fs.mkdtempSync(path.join(dir, 'home-'));
+  const key = path.join(home, 'var', 'config.key');
+  let r = start({ YARD_HOME: home });
+  assert.ok(fs.existsSync(key), r.out);
+  const st = fs.statSync(key);
+  assert.strictEqual(st.size, 32);
+  assert.strictEqual(st.mode & 0o777, 0o600);
+  const first = fs.readFileSync(key);
+  assert.ok(!first.equals(Buffer.alloc(32)));
+  r = start({ YARD_HOME: home });
+  assert.ok(fs.readFileSync(key).equals(first), 'the key is kept across starts');
+  assert.ok(!fs.readdirSync(path.join(home, 'var')).some((f) => f.endsWith('.tmp')));
+  // An explicit key of 64 hex characters is taken; it gets as far as
+  // PostgreSQL.
+  const hex = path.join(dir, 'hex.key');
+  fs.writeFileSync(hex, 'ab'.repeat(32) + '\n');
+  r = start({ YARD_CONFIG_KEY_FILE: hex });
+  assert.match(r.out, /YARD_PG_DSN: cannot connect/);
+});

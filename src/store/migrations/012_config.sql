@@ -48,10 +48,11 @@ CREATE TABLE apollo_snapshots (
 -- carry it: each key once, Apollo's value first (the first namespace
 -- listed that has the key), else Yard's own (a secret still as "enc");
 -- "source" says which.  NULL when the task has no configuration.
-CREATE FUNCTION yard_config_effective(t bigint) RETURNS jsonb
+-- yard_config_effective(t, ver): the same of version ver (NULL: newest).
+CREATE FUNCTION yard_config_effective(t bigint, ver integer) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
 WITH c AS (SELECT version, doc FROM task_configs WHERE task_id = t
-	ORDER BY version DESC LIMIT 1),
+	AND (ver IS NULL OR version = ver) ORDER BY version DESC LIMIT 1),
 ns AS (SELECT n.name, n.ord FROM c, jsonb_array_elements_text(
 	CASE WHEN jsonb_typeof(c.doc->'apollo') = 'object'
 	THEN c.doc->'apollo'->'namespaces' ELSE '[]'::jsonb END)
@@ -77,6 +78,11 @@ SELECT jsonb_build_object('version', c.version,
 	'env', coalesce(c.doc->'env', 'false'::jsonb),
 	'properties_file', coalesce(c.doc->'properties_file', 'null'::jsonb))
 	FROM c
+$$;
+
+CREATE FUNCTION yard_config_effective(t bigint) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+SELECT yard_config_effective(t, NULL)
 $$;
 
 -- A configuration as users may see it: a secret value is null and its
