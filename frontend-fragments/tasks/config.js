@@ -1184,7 +1184,7 @@
 				id: "config-properties-file", class: "mono",
 				value: S.propsFile, disabled: !edit,
 				spellcheck: "false", maxlength: "1024",
-				placeholder: "conf/yard.properties",
+				placeholder: edit ? "conf/yard.properties" : null,
 				oninput: function (ev) {
 					S.propsFile = ev.target.value;
 					setDirty(true);
