@@ -18,11 +18,13 @@
  * a running deploy, update, rollback or move shows its step and percent
  * in the row's state cell, polled while it runs.  ?deploy=PACKAGE&task=ID
  * (the Packages page's Attach) opens the deploy dialog with that package.
+ * Configuration (config.js) opens a task's configuration under the list
+ * (everyone who may view it; editing needs manage); ?config=ID opens it.
  *
  * Test hooks: <tr data-task-id data-task-name data-state data-level>,
  * buttons data-action="start" | "stop" | "restart" | "uninstall" |
  * "edit" | "logs" | "metrics" | "history" | "releases" | "deploy" |
- * "move", span[data-view-only], td[data-cell=state] > .progress[data-step]
+ * "move" | "config", span[data-view-only], td[data-cell=state] > .progress[data-step]
  * [data-percent][data-command-id], tr[data-releases-of],
  * tr[data-last-lines-of], tr[data-last-command-of][data-policy],
  * form#task-create (data-mode=create|edit), #task-cancel-edit,
