@@ -7,8 +7,12 @@
 // special characters and Chinese typed into the page reaches the server
 // and a JSON file unchanged, and a file override typed into the editor
 // arrives byte-exact (CRLF kept); a secret is masked after a reload and
-// never reaches the page in clear; the version history shows a version's
-// diff and Restore makes a new version; a viewer sees it all read-only.
+// never reaches the page in clear; a .properties import is merged into the
+// table and Export downloads the effective values (secrets as comments);
+// a member the server refuses shows its reason next to it; Apollo's
+// settings and each namespace's status show, an Apollo value wins with
+// Yard's own shown under it; the version history shows a version's diff
+// and Restore makes a new version; a viewer sees it all read-only.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
@@ -180,7 +184,19 @@ test('the brief\'s example: key, mapping, preview, save, apply and restart, the 
     await bad.locator('[data-action=remove-mapping]').click();
     assert.strictEqual(await f.locator('#config-mappings-body tr[data-mapping]').count(), 1);
 
+    // A nodepath the server refuses: its reason by the row, nothing saved.
+    const np = f.locator('#config-mappings-body tr[data-mapping="0"] input[data-field=nodepath]');
+    await np.fill('root..nodes');
+    await f.locator('[data-action=config-save]').click();
+    const fe = f.locator('[data-field-error="mappings[0]"]');
+    await fe.waitFor({ state: 'visible', timeout: 10000 });
+    assert.match(await fe.innerText(), /^mappings\[0\]\.nodepath: /);
+    assert.strictEqual((await config()).version, 0);
+    await np.fill('root.nodes[0].nodes[0].nodes[0]');
+
     await save(f, 'the brief\'s example', 1);
+    assert.strictEqual(await fe.count(), 1);
+    assert.strictEqual(await fe.isVisible(), false);
     const c = await config();
     assert.deepStrictEqual(c.values.map((v) => [v.key, v.value, v.secret, v.source]),
       [['RefreshSecretSubUrl', VALUE, false, 'yard']]);
@@ -247,7 +263,31 @@ test('special characters and Chinese through the page arrive byte-exact; a file 
 test('a secret is masked after a reload and never reaches the page in clear', async () => {
   await withConfig('config-secret', 'u-impl', async (page, f, bodies) => {
     await addValue(f, 'db.password', SECRET, true);
+    // Java's rules: comments, ':' and '=' separators, an escaped ':',
+    // a continued line, \\uXXXX; svc.url is there already.
+    await f.locator('#config-import-file').setInputFiles({ name: 'more.properties', mimeType: 'text/plain',
+      buffer: Buffer.from('# a comment\n! another\na.b = 1\nc\\:d: two\nlong = first \\\n    second\n' +
+        'uni = \\u4e2d\\u6587\nsvc.url = changed-by-import\n') });
+    const res = f.locator('#config-import-result');
+    await res.waitFor({ state: 'visible', timeout: 10000 });
+    assert.strictEqual(await res.getAttribute('data-added'), '4');
+    assert.strictEqual(await res.getAttribute('data-changed'), '1');
+    const val = (k) => f.locator(`#config-values-body tr[data-key="${k}"] input[data-field=value]`).inputValue();
+    assert.strictEqual(await val('a.b'), '1');
+    assert.strictEqual(await val('c:d'), 'two');
+    assert.strictEqual(await val('long'), 'first second');
+    assert.strictEqual(await val('uni'), '中文');
+    assert.strictEqual(await val('svc.url'), 'changed-by-import');
+    assert.strictEqual(await f.locator('#config-panel').getAttribute('data-dirty'), '1');
     await save(f, 'a secret', 5);
+    // Export: the effective values, the secret only named in a comment.
+    const [dl] = await Promise.all([page.waitForEvent('download'),
+      f.locator('[data-action=config-export]').click()]);
+    const text = fs.readFileSync(await dl.path(), 'utf8');
+    assert.match(text, /^RefreshSecretSubUrl\s*[=:]\s*\/gateway\/app\/refreshTokenByKey\.htm$/m);
+    assert.match(text, /^# db\.password: secret, not exported$/m);
+    assert.ok(!text.includes(SECRET), text);
+    assert.strictEqual(dl.suggestedFilename(), 'gateway.properties');
   });
   await withConfig('config-secret-reload', 'u-impl', async (page, f, bodies) => {
     const row = f.locator('#config-values-body tr[data-key="db.password"]');
@@ -257,7 +297,7 @@ test('a secret is masked after a reload and never reaches the page in clear', as
     assert.strictEqual(await input.inputValue(), '');
     assert.strictEqual(await input.getAttribute('placeholder'), '••••••');
     // Saving again without typing keeps the stored secret.
-    await f.locator('#config-values-body tr[data-key="svc.url"] input[data-field=value]').fill(SPECIAL + '!');
+    await f.locator('#config-values-body tr[data-key="svc.url"] input[data-field=value]').fill(SPECIAL);
     await save(f, 'the secret kept', 6);
     await f.locator('tr[data-version="5"] [data-action=version-diff]').click();
     await f.locator('#config-version-diff[data-version="5"][data-state=ready]').waitFor({ timeout: 10000 });
@@ -302,11 +342,41 @@ test('version history: a version\'s diff, Restore makes a new version', async ()
   assert.strictEqual((await config()).version, 7);
 });
 
+test('Apollo: settings from the page, each namespace\'s status, Apollo\'s value wins over Yard\'s', async () => {
+  // What the server's Apollo follower keeps (issue 11): a snapshot per
+  // namespace; the second one has never been fetched and failed.
+  s.sql(`INSERT INTO apollo_snapshots (app_id, cluster, namespace, release_key, items, fetched_at, error)
+    VALUES ('gateway-app', 'default', 'application', '20261202-r1',
+      '{"RefreshSecretSubUrl": "/from/apollo"}', now(), NULL),
+    ('gateway-app', 'default', 'gw.common', NULL, '{}', NULL, 'connection refused')`);
+  await withConfig('config-apollo', 'u-impl', async (page, f) => {
+    await f.locator('#config-apollo-use').check();
+    await f.locator('#config-apollo-app').fill('gateway-app');
+    assert.strictEqual(await f.locator('#config-apollo-cluster').inputValue(), 'default');
+    await f.locator('#config-apollo-ns').fill('application\ngw.common');
+    await f.locator('#config-apollo-auto-apply').check();
+    await save(f, 'apollo', 8);
+    const row = f.locator('#config-values-body tr[data-key="RefreshSecretSubUrl"]');
+    assert.strictEqual(await row.getAttribute('data-source'), 'apollo');
+    assert.strictEqual(await row.locator('[data-effective]').innerText(), '/from/apollo');
+    assert.strictEqual(await row.locator('[data-yard-value] input[data-field=value]').inputValue(), VALUE);
+    const st = f.locator('#config-apollo-status');
+    assert.match(await st.locator('tr[data-namespace="application"]').innerText(), /20261202-r1/);
+    assert.strictEqual(await st.locator('tr[data-namespace="gw.common"]').getAttribute('data-error'), '1');
+    assert.match(await st.locator('tr[data-namespace="gw.common"]').innerText(), /connection refused/);
+  });
+  const c = await config();
+  assert.deepStrictEqual([c.apollo.app_id, c.apollo.cluster, c.apollo.namespaces, c.apollo.auto_apply, c.apollo.auto_restart],
+    ['gateway-app', 'default', ['application', 'gw.common'], true, false]);
+  const v = c.values.find((x) => x.key === 'RefreshSecretSubUrl');
+  assert.deepStrictEqual([v.value, v.source, v.yard_value], ['/from/apollo', 'apollo', VALUE]);
+});
+
 test('a viewer sees the configuration read-only, secrets masked, no file reads', async () => {
   // A secret again, so the viewer has one to not see.
   await withConfig('config-secret-again', 'u-impl', async (page, f) => {
     await addValue(f, 'db.password', SECRET, true);
-    await save(f, 'the secret again', 8);
+    await save(f, 'the secret again', 9);
   });
   await withConfig('config-viewer', 'u-viewer', async (page, f, bodies) => {
     const p = f.locator('#config-panel');
@@ -319,11 +389,14 @@ test('a viewer sees the configuration read-only, secrets masked, no file reads',
     assert.strictEqual(await f.locator('#config-values-body input[data-field=key], #config-values-body input[data-field=value]').count(), 0);
     const row = f.locator('#config-values-body tr[data-key="db.password"]');
     assert.strictEqual(await row.locator('[data-cell=value]').innerText(), '••••••');
-    assert.strictEqual(await f.locator('#config-values-body tr[data-key="RefreshSecretSubUrl"] [data-cell=value]').innerText(), VALUE);
+    const apollo = f.locator('#config-values-body tr[data-key="RefreshSecretSubUrl"]');
+    assert.strictEqual(await apollo.locator('[data-effective]').innerText(), '/from/apollo');
+    assert.strictEqual(await apollo.locator('[data-yard-value]').getAttribute('data-yard-value'), VALUE);
     assert.strictEqual(await f.locator('#config-mappings-body tr[data-mapping] input').count(), 0);
     // The history and its diffs are there to read.
-    await f.locator('tr[data-version="8"] [data-action=version-diff]').click();
-    await f.locator('#config-version-diff[data-version="8"][data-state=ready]').waitFor({ timeout: 10000 });
+    assert.strictEqual(await f.locator('#config-apollo-app').isDisabled(), true);
+    await f.locator('tr[data-version="9"] [data-action=version-diff]').click();
+    await f.locator('#config-version-diff[data-version="9"][data-state=ready]').waitFor({ timeout: 10000 });
     assert.ok(!bodies.some((x) => x.includes(SECRET)), 'the secret came in an answer');
     assert.ok(!bodies.some((x) => /\/config\/file/.test(x)), 'a viewer read a deployed file');
   });
