@@ -143,7 +143,8 @@
 			    anchor: anchor }))
 				return;
 		}
-		S = { task: task, seq: ++seq, rows: [], mappings: [],
+		S = { task: task, listLevel: task.level, seq: ++seq, rows: [],
+		    mappings: [],
 		    files: [], apollo: null, env: false, propsFile: "",
 		    cfg: null, dirty: false, previews: {}, versions: [],
 		    next: null };
@@ -168,15 +169,21 @@
 		return S !== null && S.task.id === id;
 	}
 
-	/* The list refreshed: keep the task's level and name current. */
+	/*
+	 * The list refreshed: a changed level on the task changes what the
+	 * view offers, but never throws away unsaved edits (the server
+	 * refuses what the level no longer allows).
+	 */
 	function update(task) {
-		if (S === null || S.task.id !== task.id)
+		if (S === null || S.task.id !== task.id ||
+		    S.listLevel === task.level)
 			return;
-		if (S.task.level !== task.level) {
-			S.task = task;
-			$("config-panel").dataset.level = task.level || "none";
-			renderAll();
-		}
+		S.listLevel = task.level;
+		if (S.dirty || S.task.level === task.level)
+			return;
+		S.task = Object.assign({}, S.task, { level: task.level });
+		$("config-panel").dataset.level = task.level || "none";
+		renderAll();
 	}
 
 	async function load() {
@@ -1274,6 +1281,11 @@
 			    bad === null)
 				bad = { member: "values[" + i + "]",
 				    text: t("config.error.secret") };
+			/* The page never had the stored secret to show. */
+			if (!r.secret && r.stored && r.value === "" &&
+			    bad === null)
+				bad = { member: "values[" + i + "]",
+				    text: t("config.error.unsecret") };
 			idx.push(i);
 			values.push({ key: r.key.trim(), value: r.secret &&
 			    r.value === "" ? null : r.value, secret: r.secret });

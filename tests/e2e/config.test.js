@@ -32,6 +32,7 @@ const XML = '<?xml version="1.0" encoding="UTF-8"?>\n' +
   '      <nodes>second</nodes>\n\t</nodes>\n  </nodes>\n  <other a="1"/>\n</root>\n';
 const JSON_FILE = '{\n  "svc": { "url": "old-url", "n": 1 },\n  "name": "app"\n}\n';
 const OVERRIDE = 'line1 & <b> "q" \'s\' ${x}\r\n中文 第二行\r\n';
+const BLOB = Buffer.from([0xff, 0xfe, 0x00, 0x01, 0x80, 0x0a]);
 
 let s, b, agent, admin, taskId, deployDir;
 
@@ -248,15 +249,22 @@ test('special characters and Chinese through the page arrive byte-exact; a file 
   const c = await config();
   const body = { values: c.values.filter((v) => v.source === 'yard').map((v) => ({ key: v.key, value: v.value, secret: v.secret })),
     apollo: null, mappings: c.mappings, env: c.env, properties_file: c.properties_file, comment: 'crlf',
-    files: [{ path: 'conf/local.txt', content_base64: Buffer.from(OVERRIDE).toString('base64') }] };
+    files: [{ path: 'conf/local.txt', content_base64: Buffer.from(OVERRIDE).toString('base64') },
+      { path: 'lib/blob.bin', content_base64: BLOB.toString('base64') }] };
   const r = await s.api('PUT', `/api/v1/tasks/${taskId}/config`, { token: admin, body });
   assert.strictEqual(r.status, 200, r.text);
   await withConfig('config-crlf', 'u-impl', async (page, f) => {
-    const ta = f.locator('#config-files [data-file] textarea');
+    const ta = f.locator('#config-files [data-path="conf/local.txt"] textarea');
     await ta.fill((await ta.inputValue()) + 'third\n');
+    // Bytes that are not UTF-8: their size, no editor.
+    const bin = f.locator('#config-files [data-path="lib/blob.bin"]');
+    assert.strictEqual(await bin.locator('textarea').count(), 0);
+    assert.strictEqual(await bin.locator('[data-binary]').getAttribute('data-size'), String(BLOB.length));
     await save(f, 'a third line', 4);
-    const fo = (await config()).files.find((x) => x.path === 'conf/local.txt');
+    const files = (await config()).files;
+    const fo = files.find((x) => x.path === 'conf/local.txt');
     assert.strictEqual(Buffer.from(fo.content_base64, 'base64').toString(), OVERRIDE + 'third\r\n');
+    assert.ok(Buffer.from(files.find((x) => x.path === 'lib/blob.bin').content_base64, 'base64').equals(BLOB));
   });
 });
 
@@ -296,6 +304,13 @@ test('a secret is masked after a reload and never reaches the page in clear', as
     assert.strictEqual(await input.getAttribute('type'), 'password');
     assert.strictEqual(await input.inputValue(), '');
     assert.strictEqual(await input.getAttribute('placeholder'), '••••••');
+    // Made plain without its value (which the page never had): refused here.
+    await row.locator('input[data-field=secret]').uncheck();
+    await f.locator('[data-action=config-save]').click();
+    const err = f.locator('#config-values-body tr[data-key="db.password"] [data-field-error]');
+    await err.waitFor({ state: 'visible', timeout: 5000 });
+    assert.strictEqual((await config()).version, 5);
+    await f.locator('#config-values-body tr[data-key="db.password"] input[data-field=secret]').check();
     // Saving again without typing keeps the stored secret.
     await f.locator('#config-values-body tr[data-key="svc.url"] input[data-field=value]').fill(SPECIAL);
     await save(f, 'the secret kept', 6);
