@@ -277,6 +277,10 @@
 		    body);
 	}
 
+	function th(key, cls) {
+		return el("th", { scope: "col", class: cls || null, text: t(key) });
+	}
+
 	function errBox(member) {
 		return el("div", { class: "field__error",
 		    dataset: { fieldError: member }, hidden: true });
@@ -374,10 +378,10 @@
 			    el("table", { id: "config-values",
 				class: "yard-table config-table" },
 				el("thead", null, el("tr", null,
-				    el("th", { scope: "col", text: t("config.col.key") }),
-				    el("th", { scope: "col", text: t("config.col.value") }),
-				    el("th", { scope: "col", text: t("config.col.source") }),
-				    el("th", { scope: "col", text: t("config.col.secret") }),
+				    th("config.col.key"),
+				    th("config.col.value"),
+				    th("config.col.source"),
+				    th("config.col.secret"),
 				    manage() ? el("th", { scope: "col",
 					class: "cell-actions",
 					text: t("config.col.actions") }) : null)),
@@ -464,7 +468,8 @@
 			if (r.has)
 				valCell.appendChild(el("div", {
 				    class: "muted config-yard",
-				    dataset: { yardValue: r.secret ? MASK : r.value } },
+				    dataset: { yardValue: r.secret ? MASK :
+					r.value } },
 				    t("config.yardValue") + " ",
 				    edit && !r.secret ? valueInput(r) :
 				    el("span", { class: "config-value",
@@ -535,7 +540,7 @@
 
 		Y.banner($("config-banner"));
 		try {
-			/* The bytes as they are: the server reads .properties rules. */
+			/* The bytes as they are: the server knows the rules. */
 			res = await Y.api("POST", base() + "/import",
 			    new Blob([await file.arrayBuffer()],
 			    { type: "text/plain" }));
@@ -679,13 +684,10 @@
 		    el("table", { id: "config-apollo-status",
 			class: "yard-table config-table" },
 			el("thead", null, el("tr", null,
-			    el("th", { scope: "col", text: t("config.apollo.ns") }),
-			    el("th", { scope: "col",
-				text: t("config.apollo.releaseKey") }),
-			    el("th", { scope: "col",
-				text: t("config.apollo.fetchedAt") }),
-			    el("th", { scope: "col",
-				text: t("config.apollo.error") }))),
+			    th("config.apollo.ns"),
+			    th("config.apollo.releaseKey"),
+			    th("config.apollo.fetchedAt"),
+			    th("config.apollo.error"))),
 			el("tbody", null, list.map(function (s) {
 				return el("tr", { dataset: {
 				    namespace: s.namespace,
@@ -722,10 +724,10 @@
 			    el("table", { id: "config-mappings",
 				class: "yard-table config-table" },
 				el("thead", null, el("tr", null,
-				    el("th", { scope: "col", text: t("config.col.key") }),
-				    el("th", { scope: "col", text: t("config.col.file") }),
-				    el("th", { scope: "col", text: t("config.col.format") }),
-				    el("th", { scope: "col", text: t("config.col.nodepath") }),
+				    th("config.col.key"),
+				    th("config.col.file"),
+				    th("config.col.format"),
+				    th("config.col.nodepath"),
 				    el("th", { scope: "col", class: "cell-actions",
 					text: t("config.col.actions") }))),
 				el("tbody", { id: "config-mappings-body" }))),
@@ -1426,10 +1428,10 @@
 			    el("table", { id: "config-versions",
 				class: "yard-table config-table" },
 				el("thead", null, el("tr", null,
-				    el("th", { scope: "col", text: t("config.col.version") }),
-				    el("th", { scope: "col", text: t("config.col.author") }),
-				    el("th", { scope: "col", text: t("config.col.at") }),
-				    el("th", { scope: "col", text: t("config.col.comment") }),
+				    th("config.col.version"),
+				    th("config.col.author"),
+				    th("config.col.at"),
+				    th("config.col.comment"),
 				    el("th", { scope: "col", class: "cell-actions",
 					text: t("config.col.actions") }))),
 				el("tbody", { id: "config-versions-body" }))),
