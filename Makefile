@@ -60,7 +60,7 @@ UNIT_TESTS=	$(OBJDIR)/tests/test_settings $(OBJDIR)/tests/test_auth \
 		$(OBJDIR)/tests/test_perm $(OBJDIR)/tests/test_pkg \
 		$(OBJDIR)/tests/test_cfgcrypt \
 		$(OBJDIR)/tests/test_cfgedit $(AGENT_UNIT_TESTS)
-FUZZERS=	fuzz_token fuzz_jwks fuzz_grants fuzz_settings fuzz_pkg
+FUZZERS=	fuzz_token fuzz_jwks fuzz_grants fuzz_settings fuzz_pkg fuzz_cfgedit
 FUZZ_SECONDS?=	30
 
 .PHONY: all agent deps run test unit integ e2e bench fuzz format format-check \
@@ -118,6 +118,11 @@ $(OBJDIR)/bench/verify_bench: tests/bench/verify_bench.c $(AUTH_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ljwt
 
+# B12: the agent's apply of a configuration vs a copy of the file.
+$(OBJDIR)/bench/cfg_bench: tests/bench/cfg_bench.c $(CFGEDIT_SRCS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
+
 # Simulated agents for make bench (real protocol, one multi handle).
 $(OBJDIR)/bench/agentsim: tests/bench/agentsim.c
 	@mkdir -p $(@D)
@@ -140,7 +145,8 @@ e2e: all
 	@./scripts/test.sh --only e2e
 
 bench: deps all $(OBJDIR)/bench/verify_bench $(OBJDIR)/bench/agentsim \
-    $(OBJDIR)/bench/sweep_bench $(OBJDIR)/bench/stage_bench
+    $(OBJDIR)/bench/sweep_bench $(OBJDIR)/bench/stage_bench \
+    $(OBJDIR)/bench/cfg_bench
 	@./scripts/install-deps.sh bench
 	@./scripts/bench.sh
 

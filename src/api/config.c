@@ -112,7 +112,7 @@ static int doc_files(struct http_request *, json_t *, json_t *, size_t *);
 static int keeps_check(struct http_request *, struct config_flow *,
     const char *);
 static int level_answer(struct http_request *, enum auth_level, const char *);
-static json_t *version_view(int64_t, json_t *, json_t *);
+static json_t *version_view(json_t *, json_t *);
 static json_t *version_diff(int64_t, json_t *, json_t *);
 static void    diff_add(json_t *, const char *, const char *, const char *,
        json_t *, json_t *);
@@ -933,7 +933,7 @@ config_version(struct http_request *req)
 	api_db_clear(c);
 	out = NULL;
 	if (meta != NULL && doc != NULL) {
-		out = version_view(f->task, meta, doc);
+		out = version_view(meta, doc);
 		(void)json_object_set_new(out, "diff",
 		    version_diff(f->task, doc, prev));
 	}
@@ -945,7 +945,7 @@ config_version(struct http_request *req)
 
 /* A stored version as users see it: Yard's own values (secrets null). */
 static json_t *
-version_view(int64_t task, json_t *meta, json_t *doc)
+version_view(json_t *meta, json_t *doc)
 {
 	json_t	   *out, *vals, *files, *e, *o;
 	size_t	    i, len;
@@ -985,7 +985,6 @@ version_view(int64_t task, json_t *meta, json_t *doc)
 	(void)json_object_set(out, "env", json_object_get(doc, "env"));
 	(void)json_object_set(out, "properties_file",
 	    json_object_get(doc, "properties_file"));
-	(void)task;
 	return (out);
 }
 
@@ -1135,7 +1134,8 @@ version_diff(int64_t task, json_t *doc, json_t *prev)
 			ov = json_null();
 		if (nv == NULL)
 			nv = json_null();
-		if (json_equal(ov, nv))
+		if (json_equal(ov, nv) ||
+		    (prev == NULL && (json_is_null(nv) || json_is_false(nv))))
 			continue;
 		/* A default (null, false) is no addition. */
 		diff_add(diff, k, k,
@@ -1349,7 +1349,7 @@ preview_run(struct http_request *req)
 	enum cfgedit_format fmt;
 	json_t		   *b64, *format, *np, *val, *out;
 	uint8_t		   *in;
-	char		   *res, err[CFGEDIT_ERR_MAX], *oldend;
+	char		   *res, err[CFGEDIT_ERR_MAX];
 	size_t		    inlen, reslen, line, i, endin, lastin, lastout;
 
 	if (!body_json(req, c, CFG_PREVIEW_MAX / 3 * 4 + 64 * 1024))
@@ -1407,8 +1407,6 @@ preview_run(struct http_request *req)
 	lastout = line;
 	for (i = ed.at; i < ed.at + ed.len && i < reslen; i++)
 		lastout += res[i] == '\n';
-	oldend = NULL;
-	(void)oldend;
 	out = json_pack("{s:i,s:o,s:o}", "line", (int)line, "before",
 	    lines_json((const char *)in, inlen,
 		line > CFG_CONTEXT ? line - CFG_CONTEXT : 1,

@@ -31,15 +31,13 @@ struct pscan {
 	const char *b;
 	size_t	    len, pos;
 	unsigned    line;
-	int	    latin1; /* the file is not valid UTF-8 */
 };
 
 static int  is_blank(int);
 static int  next_line(struct pscan *, struct pline *);
 static int  logicalize(struct pscan *, const struct pline *, struct plogic *);
 static void plogic_free(struct plogic *);
-static int  convert(const struct pscan *, const char *, size_t,
-     struct cfgedit_buf *);
+static int  convert(const char *, size_t, struct cfgedit_buf *);
 static int  escape(const char *, size_t, int, int, struct cfgedit_buf *);
 static int  put_u(struct cfgedit_buf *, uint32_t);
 static int  find_key(struct pscan *, const char *, struct pline *,
@@ -183,19 +181,24 @@ plogic_free(struct plogic *g)
 
 /*
  * Java's loadConvert on logical bytes, to UTF-8 in out: 0, -1 for a
- * malformed \uxxxx or a lone surrogate, -2 out of memory.
+ * malformed \uxxxx or a lone surrogate, -2 out of memory.  A key or a
+ * value whose bytes are not UTF-8 is taken as Latin-1 (each on its own,
+ * so that an edit elsewhere never changes how a key reads).
  */
 static int
-convert(const struct pscan *s, const char *p, size_t n, struct cfgedit_buf *out)
+convert(const char *p, size_t n, struct cfgedit_buf *out)
 {
 	size_t	 i, j;
 	uint32_t v, lo;
 	char	 c;
+	int	 latin1;
+
+	latin1 = !cfgedit_utf8_valid((const unsigned char *)p, n);
 
 	for (i = 0; i < n;) {
 		c = p[i++];
 		if (c != '\\') {
-			if (s->latin1 && (unsigned char)c >= 0x80) {
+			if (latin1 && (unsigned char)c >= 0x80) {
 				if (cfgedit_utf8_put(out, (unsigned char)c) ==
 				    -1)
 					return (-2);
@@ -264,7 +267,7 @@ convert(const struct pscan *s, const char *p, size_t n, struct cfgedit_buf *out)
 				return (-2);
 			continue;
 		default:
-			if (s->latin1 && (unsigned char)c >= 0x80) {
+			if (latin1 && (unsigned char)c >= 0x80) {
 				if (cfgedit_utf8_put(out, (unsigned char)c) ==
 				    -1)
 					return (-2);
@@ -375,7 +378,7 @@ find_key(struct pscan *s, const char *path, struct pline *found,
 		if (logicalize(s, &l, g) == -1)
 			goto oom;
 		k.len = 0;
-		r = convert(s, g->b, g->key_len, &k);
+		r = convert(g->b, g->key_len, &k);
 		if (r == -2)
 			goto oom;
 		if (r == -1) {
@@ -407,7 +410,6 @@ scan_init(struct pscan *s, const char *in, size_t inlen)
 	s->b = in;
 	s->len = inlen;
 	s->line = 1;
-	s->latin1 = !cfgedit_utf8_valid((const unsigned char *)in, inlen);
 }
 
 int
@@ -495,7 +497,7 @@ cfgedit_props_get(const char *in, size_t inlen, const char *path, char **val,
 	}
 	if (logicalize(&s, &l, &g) == -1)
 		goto oom;
-	f = convert(&s, g.b + g.value_start, g.len - g.value_start, &b);
+	f = convert(g.b + g.value_start, g.len - g.value_start, &b);
 	if (f == -2 || cfgedit_buf_add(&b, "", 0) == -1)
 		goto oom;
 	if (f == -1) {
@@ -552,9 +554,8 @@ cfgedit_props_parse(const char *in, size_t inlen, struct cfgedit_prop **props,
 		if (logicalize(&s, &l, &g) == -1)
 			goto oom;
 		k.len = v.len = 0;
-		r1 = convert(&s, g.b, g.key_len, &k);
-		r2 =
-		    convert(&s, g.b + g.value_start, g.len - g.value_start, &v);
+		r1 = convert(g.b, g.key_len, &k);
+		r2 = convert(g.b + g.value_start, g.len - g.value_start, &v);
 		if (r1 == -2 || r2 == -2 || cfgedit_buf_add(&k, "", 0) == -1 ||
 		    cfgedit_buf_add(&v, "", 0) == -1)
 			goto oom;

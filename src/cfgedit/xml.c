@@ -302,8 +302,20 @@ cs_cleanup(struct xml_cs *cs)
 static int
 skip_to(struct xml_doc *d, size_t *pos, const char *term, const char *what)
 {
-	size_t i = *pos, tl = strlen(term);
+	size_t	    i = *pos, tl = strlen(term);
+	const char *p;
 
+	/*
+	 * Bytes below 0x40 are never the second byte of a double-byte
+	 * character: such terminators can be searched for directly.
+	 */
+	if (d->cs.mb == MB_NONE || (unsigned char)term[0] < 0x40) {
+		p = memmem(d->b + i, d->len - i, term, tl);
+		if (p == NULL)
+			return (doc_err(d, *pos, "unclosed %s", what));
+		*pos = (size_t)(p - d->b) + tl;
+		return (0);
+	}
 	while (i < d->len) {
 		if (d->b[i] == term[0] && d->len - i >= tl &&
 		    memcmp(d->b + i, term, tl) == 0) {
@@ -529,12 +541,26 @@ skip_doctype(struct xml_doc *d, size_t *pos)
 static int
 doc_parse(struct xml_doc *d)
 {
-	size_t i, s;
-	int    cur = -1, root_done = 0, doctype = 0;
-	char   c;
+	const char *lt;
+	size_t	    i, s, nlt = 0;
+	int	    cur = -1, root_done = 0, doctype = 0;
+	char	    c;
 
 	if (cs_setup(d) == -1)
 		return (-1);
+	/* Every element starts with a '<': one allocation for all. */
+	for (lt = d->b;
+	     (lt = memchr(lt, '<', d->len - (size_t)(lt - d->b))) != NULL; lt++)
+		nlt++;
+	if (nlt > XML_ELEMENTS_MAX)
+		nlt = XML_ELEMENTS_MAX;
+	if (nlt > 0) {
+		if ((d->el = malloc(nlt * sizeof(*d->el))) == NULL) {
+			cfgedit_err(d->err, d->errlen, "out of memory");
+			return (-1);
+		}
+		d->cap = (int)nlt;
+	}
 	i = d->body;
 	/* The prolog, the root element and what may follow it. */
 	for (;;) {
@@ -586,7 +612,10 @@ doc_parse(struct xml_doc *d)
 					continue;
 				}
 				if (c != '<') {
-					i = adv(d, i);
+					/* '<' and '&' are never a second byte. */
+					while (i < d->len && d->b[i] != '<' &&
+					    d->b[i] != '&')
+						i++;
 					continue;
 				}
 				if (d->len - i >= 2 && d->b[i + 1] == '/') {
@@ -838,10 +867,13 @@ resolve(struct xml_doc *d, const char *pathstr, int *el, struct xml_attr *a,
 			e = &d->el[c];
 			if (st->kind == CFGEDIT_STEP_NAME &&
 			    (r != 0 || e->name_len != nm.len ||
+				d->b[e->name] != nm.data[0] ||
 				memcmp(d->b + e->name, nm.data, nm.len) != 0))
 				continue;
-			if (count == st->index && found < 0)
+			if (count == st->index) {
 				found = c;
+				break;
+			}
 			count++;
 		}
 		if (found < 0) {

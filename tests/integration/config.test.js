@@ -130,6 +130,15 @@ test('PUT then GET: every byte of every value, secrets masked, versions count', 
   assert.strictEqual(r.json.version, 2);
   const enc = s.sql(`SELECT doc->'values' FROM task_configs WHERE task_id = ${id} ORDER BY version`).split('\n');
   assert.strictEqual(JSON.parse(enc[0])[2].enc, JSON.parse(enc[1])[2].enc, 'the stored secret was kept');
+  // What GET answers goes back as a PUT (read-only members ignored; the
+  // masked secret keeps its stored value).
+  const back = (await get(id)).json;
+  r = await put(id, back);
+  assert.strictEqual(r.status, 200, r.text);
+  assert.strictEqual(r.json.version, 3);
+  const enc3 = s.sql(`SELECT doc->'values' FROM task_configs WHERE task_id = ${id} AND version = 3`);
+  assert.strictEqual(JSON.parse(enc3).find((v) => v.key === 'db.password').enc, JSON.parse(enc[0])[2].enc);
+  assert.strictEqual(JSON.parse(enc3).find((v) => v.key === 'special').value, 'changed');
 });
 
 test('versions, a version with its diff, restore, the audit', async () => {
@@ -323,6 +332,11 @@ test('commands carry the configuration: masked for users, in clear for the agent
   assert.match(failed.json.output, /db\.password.*cannot be decrypted/);
   settle();
 
+  // Nothing of the secret anywhere in the database's tables.
+  const all = s.sql(`SELECT string_agg(x, ' ') FROM (SELECT doc::text AS x FROM task_configs
+    UNION ALL SELECT payload::text || coalesce(output, '') FROM commands
+    UNION ALL SELECT detail::text FROM audit UNION ALL SELECT detail::text FROM command_events) t`);
+  assert.ok(all.length > 1000 && !all.includes(SECRET) && !all.includes('S3cr3t'), 'secret in a table');
   // Nothing of the secret in the server's log.
   const log = s.yard.logText();
   assert.ok(!log.includes(SECRET) && !log.includes('S3cr3t'), 'secret in the log');

@@ -897,6 +897,45 @@ test_cfgedit_values(void **state)
 	free(out);
 }
 
+/* The examples of docs/config.md, "Nodepaths and formats". */
+static void
+test_cfgedit_doc_examples(void **state)
+{
+	const char *cfg = "<configuration><appSettings>\n"
+			  "  <add key=\"Url\" value=\"http://old/\"/>"
+			  "<add key=\"Db\" value=\"x\"/>\n"
+			  "</appSettings></configuration>";
+	const char *servers = "{\"servers\":[{\"host\":\"a\",\"port\":80}]}";
+	const char *beans = "<beans><bean id=\"ds\"><property "
+			    "name=\"url\">jdbc:old</property></bean></beans>";
+	const char *app = "{\n"
+			  "  \"ConnectionStrings\": { \"Default\": "
+			  "\"Server=db;Database=app\" },\n"
+			  "  \"Logging\": { \"LogLevel\": { \"Default\": "
+			  "\"Information\" } },\n"
+			  "  \"Endpoints\": [ { \"Url\": \"http://a/\" }, { "
+			  "\"Url\": \"http://b/\" } ]\n"
+			  "}";
+
+	expect_get(CFGEDIT_XML, cfg, strlen(cfg),
+	    "configuration.appSettings.add[1].@value", "x");
+	expect_get(CFGEDIT_XML, cfg, strlen(cfg),
+	    "configuration.*[0].*[1].@value", "x");
+	expect_get(CFGEDIT_XML, beans, strlen(beans), "beans.bean.property",
+	    "jdbc:old");
+	expect_get(CFGEDIT_JSON, servers, strlen(servers), "servers[0].port",
+	    "80");
+	expect_get(CFGEDIT_JSON, "[{\"url\":\"x\"}]", 13, "[0].url", "x");
+	expect_get(CFGEDIT_JSON, "{\"log4j.level\":\"INFO\"}", 22,
+	    "\"log4j.level\"", "INFO");
+	expect_get(CFGEDIT_JSON, app, strlen(app), "ConnectionStrings.Default",
+	    "Server=db;Database=app");
+	expect_get(CFGEDIT_JSON, app, strlen(app), "Logging.LogLevel.Default",
+	    "Information");
+	expect_get(CFGEDIT_JSON, app, strlen(app), "Endpoints[1].Url",
+	    "http://b/");
+}
+
 int
 main(void)
 {
@@ -917,6 +956,7 @@ main(void)
 		cmocka_unit_test(test_cfgedit_paths),
 		cmocka_unit_test(test_cfgedit_env_names),
 		cmocka_unit_test(test_cfgedit_values),
+		cmocka_unit_test(test_cfgedit_doc_examples),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
