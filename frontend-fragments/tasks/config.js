@@ -823,8 +823,9 @@
 
 		if (r === undefined)
 			return null;
+		/* Not even a newly typed secret goes out for a preview. */
 		if (r.secret)
-			return { secret: true, value: r.value || MASK };
+			return { secret: true, value: MASK };
 		if (r.source === "apollo")
 			return { value: String(r.effective) };
 		return { value: r.value };
@@ -1517,9 +1518,11 @@
 			    } }));
 	}
 
-	function diffValue(v) {
+	/* A value's null is a secret's (never shown); others' is none. */
+	function diffValue(v, part) {
 		if (v === null || v === undefined)
-			return el("span", { class: "muted", text: MASK });
+			return el("span", { class: "muted", text: part === "value" ?
+			    MASK : t("common.none") });
 		return el("span", { class: "config-value", text: typeof v ===
 		    "string" ? v : JSON.stringify(v) });
 	}
@@ -1577,10 +1580,10 @@
 					text: d.name || "" }),
 				    el("td", { class: "cell-wrap" },
 					d.change === "added" ? null :
-					diffValue(d.old),
+					diffValue(d.old, d.part),
 					d.change === "changed" ? " → " : null,
 					d.change === "removed" ? null :
-					diffValue(d.new)));
+					diffValue(d.new, d.part)));
 			})))));
 	}
 
