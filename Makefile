@@ -50,7 +50,7 @@ MODULE_SRCS+= src/api/heartbeat.c src/api/nodeauth.c
 MODULE_SRCS+=	src/store/users.c src/store/grants.c src/store/audit.c \
 		src/store/enroll.c
 MODULE_SRCS+=	src/store/pool.c
-MODULE_SRCS+=	src/store/config.c src/api/config.c
+MODULE_SRCS+=	src/store/config.c src/api/config.c src/auth/cfgdoc.c
 MODULE_SRCS+=	$(PKG_SRCS)
 MODULE_SRCS+=	src/api/uploads.c src/api/packages.c src/store/uploads.c \
 		src/store/packages.c
@@ -60,7 +60,8 @@ UNIT_TESTS=	$(OBJDIR)/tests/test_settings $(OBJDIR)/tests/test_auth \
 		$(OBJDIR)/tests/test_perm $(OBJDIR)/tests/test_pkg \
 		$(OBJDIR)/tests/test_cfgcrypt \
 		$(OBJDIR)/tests/test_cfgedit $(AGENT_UNIT_TESTS)
-FUZZERS=	fuzz_token fuzz_jwks fuzz_grants fuzz_settings fuzz_pkg fuzz_cfgedit
+FUZZERS=	fuzz_token fuzz_jwks fuzz_grants fuzz_settings fuzz_pkg fuzz_cfgedit \
+		fuzz_cfgdoc
 FUZZ_SECONDS?=	30
 
 .PHONY: all agent deps run test unit integ e2e bench fuzz format format-check \
@@ -98,7 +99,8 @@ $(OBJDIR)/tests/test_perm: tests/unit/test_perm.c $(AUTH_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
-$(OBJDIR)/tests/test_cfgcrypt: tests/unit/test_cfgcrypt.c $(AUTH_SRCS)
+$(OBJDIR)/tests/test_cfgcrypt: tests/unit/test_cfgcrypt.c $(AUTH_SRCS) \
+    src/auth/cfgdoc.c $(CFGEDIT_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
@@ -151,6 +153,11 @@ bench: deps all $(OBJDIR)/bench/verify_bench $(OBJDIR)/bench/agentsim \
 	@./scripts/bench.sh
 
 $(OBJDIR)/fuzz/%: tests/fuzz/%.c $(PURE_SRCS)
+	@mkdir -p $(@D)
+	clang -g -O1 -std=c99 -D_GNU_SOURCE -Isrc \
+	    -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+
+$(OBJDIR)/fuzz/fuzz_cfgdoc: tests/fuzz/fuzz_cfgdoc.c $(PURE_SRCS) src/auth/cfgdoc.c
 	@mkdir -p $(@D)
 	clang -g -O1 -std=c99 -D_GNU_SOURCE -Isrc \
 	    -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)

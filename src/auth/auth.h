@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 /* SPEC 3.1: a token is at most 8 KiB. */
 #define AUTH_TOKEN_MAX 8192
 #define AUTH_CLAIM_MAX 256 /* sub, name, email, jti: bytes + NUL */
@@ -222,6 +224,45 @@ char *auth_cfg_encrypt(const uint8_t key[AUTH_CFGKEY_LEN], int64_t task,
 int  auth_cfg_decrypt(const uint8_t key[AUTH_CFGKEY_LEN], int64_t task,
      const char *k, const char *enc, char **pt, size_t *ptlen);
 void auth_cfg_free(char *, size_t);
+/*
+ * A task configuration's documents (cfgdoc.c; docs/config.md).  A doc is
+ * {"values":[{"key","value","secret":false}|{"key","enc","secret":true}],
+ * "apollo","mappings","files","env","properties_file"}.
+ */
+struct auth_cfgdoc_err {
+	char field[64]; /* the member, e.g. "values[2].key"; "" if none */
+	char msg[512]; /* names the member and the problem, never a value */
+};
+/*
+ * The doc to store from a PUT body, every member checked (the limits of
+ * AGENTPROTO_CFG_*, keys, paths, formats and nodepaths, a value or Apollo
+ * for every mapped key, base64, Apollo's names): 1, *doc (a new
+ * reference) and *comment (borrowed from body), or 0 with err.  A secret
+ * with a value is encrypted for task; one without is {"key","secret":
+ * true,"keep":true}, to take the stored one.
+ */
+int auth_cfgdoc_build(json_t *body, const uint8_t *key, int64_t task,
+    json_t **doc, const char **comment, struct auth_cfgdoc_err *err);
+/* 1 when a key is 1..AGENTPROTO_CFG_KEY_MAX bytes without control
+ * characters. */
+int auth_cfgdoc_key_ok(const char *, size_t);
+/* A stored version as users see it: meta's members, Yard's own values
+ * (secrets null, source "yard"), files with their size (new reference). */
+json_t *auth_cfgdoc_view(json_t *meta, json_t *doc);
+/* The diff of doc against prev (NULL: none): [{"part","name","change",
+ * "old","new"}], a secret's old and new null, compared decrypted. */
+json_t *auth_cfgdoc_diff(json_t *doc, json_t *prev, const uint8_t *key,
+    int64_t task);
+/* Lines first..last (from 1) of buf without line ends, as a JSON array
+ * of strings; bytes that are not UTF-8 as U+FFFD (auth_cfgdoc_utf8). */
+json_t *auth_cfgdoc_lines(const char *buf, size_t len, size_t first,
+    size_t last);
+json_t *auth_cfgdoc_utf8(const char *, size_t);
+/* Every "enc" of payload's config.values (task: payload.task.id) as
+ * "value": 1, or 0 with err naming the key that does not decrypt. */
+int auth_cfgdoc_reveal(json_t *payload, const uint8_t *key, char *err,
+    size_t errlen);
+
 /* Standard base64 with padding: encode (malloc'd, NULL when out of
  * memory); strict decode (1 and *out malloc'd, or 0). */
 char *auth_b64_encode(const uint8_t *, size_t);
