@@ -592,7 +592,8 @@
 
 	/*
 	 * Yard.request(method, path, body): fetch apiBase + path with the
-	 * bearer token.  Resolves to {status, data} where data is the parsed
+	 * bearer token; body is sent as JSON, or as it is when a Blob (with
+	 * the Blob's type).  Resolves to {status, data} where data is the parsed
 	 * JSON (null for 204 or an empty body).  Rejects with an Error
 	 * carrying status, code, field and message (status 0: network).
 	 * A 401 asks EWS for a fresh token and retries once it arrives; calls
@@ -616,7 +617,12 @@
 				credentials: "omit",
 				cache: "no-store"
 			};
-			if (body !== undefined) {
+			if (body instanceof Blob) {
+				/* A file's bytes as they are (an import). */
+				opts.headers["Content-Type"] = body.type ||
+				    "application/octet-stream";
+				opts.body = body;
+			} else if (body !== undefined) {
 				opts.headers["Content-Type"] = "application/json";
 				opts.body = JSON.stringify(body);
 			}

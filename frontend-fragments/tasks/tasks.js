@@ -18,11 +18,13 @@
  * a running deploy, update, rollback or move shows its step and percent
  * in the row's state cell, polled while it runs.  ?deploy=PACKAGE&task=ID
  * (the Packages page's Attach) opens the deploy dialog with that package.
+ * Configuration (config.js) opens a task's configuration under the list
+ * (everyone who may view it; editing needs manage); ?config=ID opens it.
  *
  * Test hooks: <tr data-task-id data-task-name data-state data-level>,
  * buttons data-action="start" | "stop" | "restart" | "uninstall" |
  * "edit" | "logs" | "metrics" | "history" | "releases" | "deploy" |
- * "move", span[data-view-only], td[data-cell=state] > .progress[data-step]
+ * "move" | "config", span[data-view-only], td[data-cell=state] > .progress[data-step]
  * [data-percent][data-command-id], tr[data-releases-of],
  * tr[data-last-lines-of], tr[data-last-command-of][data-policy],
  * form#task-create (data-mode=create|edit), #task-cancel-edit,
@@ -34,6 +36,7 @@
 
 	var Y = window.Yard;
 	var R = window.YardReleases;
+	var CF = window.YardConfig;
 	var t = Y.t;
 	var el = Y.el;
 	var REFRESH_MS = 2000;
@@ -50,6 +53,7 @@
 		watching: {},		/* command ids being polled */
 		releases: {},		/* task ids whose releases are open */
 		deployLink: null,	/* {pkg, task} of ?deploy=&task= */
+		configLink: null,	/* task id of ?config=ID */
 		seq: 0,
 		loaded: false,
 		focus: null,		/* ?task=ID */
@@ -68,6 +72,8 @@
 
 		if (/^[0-9]{1,18}$/.test(p.get("task") || ""))
 			S.focus = Number(p.get("task"));
+		if (/^[0-9]{1,18}$/.test(p.get("config") || ""))
+			S.configLink = Number(p.get("config"));
 		if (S.focus !== null && /^[0-9]{1,18}$/.test(p.get("deploy") || ""))
 			S.deployLink = { pkg: Number(p.get("deploy")),
 			    task: S.focus };
@@ -86,6 +92,10 @@
 				    "windows" ? "windows" : "linux";
 			}
 		});
+		CF.init({ closed: function () {
+			setQuery("config", null);
+			render();
+		} });
 		$("task-search").addEventListener("input", function (ev) {
 			S.q = ev.target.value.trim();
 			load();
@@ -254,10 +264,62 @@
 		S.loaded = true;
 		$("tasks-panel").hidden = false;
 		followReleases();
+		S.items.forEach(CF.update);
 		render();
 		Y.setPageState("ready");
 		S.timer = setTimeout(load, REFRESH_MS);
 		deepLink();
+		configLink();
+	}
+
+	/* ?config=ID (kept in the URL while open): the Configuration view. */
+	function configLink() {
+		var id = S.configLink, task;
+
+		if (id === null)
+			return;
+		S.configLink = null;
+		task = S.items.find(function (x) {
+			return x.id === id;
+		});
+		if (task)
+			openConfig(task, null);
+	}
+
+	function setQuery(name, value) {
+		var p = new URLSearchParams(location.search);
+
+		if (value === null)
+			p.delete(name);
+		else
+			p.set(name, value);
+		history.replaceState(history.state, "", location.pathname +
+		    (p.toString() ? "?" + p.toString() : ""));
+	}
+
+	async function openConfig(task, anchor) {
+		await CF.open(task, anchor);
+		if (CF.isOpen(task.id))
+			setQuery("config", String(task.id));
+		render();
+	}
+
+	/* Configuration: everyone who may view the task (editing: manage). */
+	function configButton(task) {
+		var open = CF.isOpen(task.id);
+
+		return el("button", { type: "button",
+		    class: "btn btn--small btn--link",
+		    dataset: { action: "config" },
+		    "aria-expanded": open ? "true" : "false",
+		    text: t("tasks.action.config"),
+		    onclick: function (ev) {
+			    if (CF.isOpen(task.id))
+				    $("config-panel").scrollIntoView({
+					block: "start" });
+			    else
+				    openConfig(task, ev.target);
+		    } });
 	}
 
 	/*
@@ -437,6 +499,7 @@
 				    releaseButton(task, "deploy"),
 				    releaseButton(task, "move"),
 				    releasesToggle(task),
+				    configButton(task),
 				    canOperate(task) ? navButton("logs", "logs",
 					{ task: task.id }) : null,
 				    navButton("metrics", "metrics",
