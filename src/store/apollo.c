@@ -45,10 +45,12 @@ static void apply_done(struct store_duty *, struct pg_result *);
 
 /*
  * $3: the results, a JSON array of {"app","cluster","ns","kind":"ok"|
- * "same"|"error","release_key","items","notification_id","error"}, the
- * last of a namespace winning; $4: YARD_APOLLO_PULL in seconds.
- * "ok" replaces the items; "same" (a 304) and "error" only touch
- * checked_at and error, keeping the last good items.  A namespace whose
+ * "same"|"error","release_key","items","notification_id","error"} in the
+ * order they came; $4: YARD_APOLLO_PULL in seconds.  Per namespace, the
+ * last "ok" replaces the items and release key, the last result of any
+ * kind sets error (NULL unless it is an "error"), and "same" (a 304) and
+ * "error" alone only touch checked_at and error, keeping the last good
+ * items.  A namespace whose
  * release changed from a known one to other items marks each task that
  * follows it with auto_apply, remembering its effective values as they
  * were (the statement still sees the old snapshot).  The answer: rows of
@@ -61,24 +63,29 @@ static const char	    *sql_follow =
     "  WITH ORDINALITY e(j, o), jsonb_to_record(e.j) AS x(app text,"
     "  cluster text, ns text, kind text, release_key text, items jsonb,"
     "  notification_id bigint, error text)),"
-    " r AS (SELECT DISTINCT ON (app, cluster, ns) * FROM rr"
-    "  WHERE app IS NOT NULL AND cluster IS NOT NULL AND ns IS NOT NULL"
-    "  ORDER BY app, cluster, ns, o DESC),"
+    " la AS (SELECT DISTINCT ON (app, cluster, ns) app, cluster, ns,"
+    "  kind, error FROM rr WHERE app IS NOT NULL AND cluster IS NOT NULL"
+    "  AND ns IS NOT NULL ORDER BY app, cluster, ns, o DESC),"
+    " ok AS (SELECT DISTINCT ON (app, cluster, ns) app, cluster, ns,"
+    "  release_key, items FROM rr WHERE kind = 'ok'"
+    "  AND jsonb_typeof(items) = 'object' ORDER BY app, cluster, ns, o DESC),"
+    " ni AS (SELECT app, cluster, ns, max(notification_id) AS nid FROM rr"
+    "  WHERE kind <> 'error' GROUP BY app, cluster, ns),"
+    " r AS (SELECT la.app, la.cluster, la.ns, ok.app IS NOT NULL AS got,"
+    "  ok.release_key, ok.items, coalesce(ni.nid, -1) AS nid,"
+    "  CASE WHEN la.kind = 'error' THEN left(coalesce(la.error, 'error'),"
+    "  2000) END AS error FROM la LEFT JOIN ok USING (app, cluster, ns)"
+    "  LEFT JOIN ni USING (app, cluster, ns)),"
     " ch AS (SELECT r.app, r.cluster, r.ns, r.release_key FROM r"
     "  JOIN apollo_snapshots s ON s.app_id = r.app AND s.cluster = r.cluster"
-    "  AND s.namespace = r.ns WHERE r.kind = 'ok'"
+    "  AND s.namespace = r.ns WHERE r.got"
     "  AND s.release_key IS NOT NULL"
     "  AND s.release_key IS DISTINCT FROM r.release_key"
     "  AND s.items IS DISTINCT FROM r.items),"
     " up AS (INSERT INTO apollo_snapshots AS s (app_id, cluster, namespace,"
     "  release_key, items, notification_id, fetched_at, checked_at, error)"
-    "  SELECT app, cluster, ns, CASE WHEN kind = 'ok' THEN release_key END,"
-    "  CASE WHEN kind = 'ok' AND jsonb_typeof(items) = 'object' THEN items"
-    "  ELSE '{}'::jsonb END,"
-    "  CASE WHEN kind = 'error' THEN -1 ELSE coalesce(notification_id, -1)"
-    "  END, CASE WHEN kind = 'ok' THEN now() END, now(),"
-    "  CASE WHEN kind = 'error' THEN left(coalesce(error, 'error'), 2000)"
-    "  END FROM r"
+    "  SELECT app, cluster, ns, release_key, coalesce(items, '{}'::jsonb),"
+    "  nid, CASE WHEN got THEN now() END, now(), error FROM r"
     "  ON CONFLICT (app_id, cluster, namespace) DO UPDATE SET"
     "  release_key = CASE WHEN EXCLUDED.fetched_at IS NOT NULL"
     "  THEN EXCLUDED.release_key ELSE s.release_key END,"
