@@ -25,8 +25,9 @@
 // 500, never, or late; GET /dev/state counts the client requests.
 //
 // Node 20, built-in modules only.  `node tools/dev-apollo/server.js
-// [--listen 127.0.0.1:8070] [--hold-ms 60000]` (or APOLLO_LISTEN,
-// APOLLO_HOLD_MS); tests call start().
+// [--listen 127.0.0.1:8070] [--hold-ms 60000] [--demo]` (or APOLLO_LISTEN,
+// APOLLO_HOLD_MS); --demo releases yard-demo/default/application with a
+// few values; tests call start().
 'use strict';
 const http = require('node:http');
 const crypto = require('node:crypto');
@@ -372,6 +373,18 @@ async function start(opts = {}) {
     }
   }
 
+  // --demo (make run): one released namespace to follow at once.
+  if (opts.demo) {
+    const d = space('yard-demo', 'default', 'application', true);
+    d.draft.set('greeting', 'Hello from dev-apollo & <Apollo> "quoted" ${not.expanded}');
+    d.draft.set('db.url', 'jdbc:mysql://127.0.0.1:3306/demo?useSSL=false&characterEncoding=utf8');
+    d.draft.set('zh.title', '配置中心示例');
+    d.released = Object.fromEntries([...d.draft.entries()].sort());
+    d.releaseKey = `demo-${crypto.randomBytes(8).toString('hex')}`;
+    d.notificationId = nextId++;
+    d.releases = 1;
+  }
+
   const server = http.createServer((req, res) => { handle(req, res); });
   server.on('connection', (s) => {
     sockets.add(s);
@@ -416,7 +429,8 @@ function optsFromArgs(argv, env = process.env) {
     const v = argv[i + 1];
     if (a === '--listen' && v !== undefined) { o.listen = v; i++; }
     else if (a === '--hold-ms' && v !== undefined) { o.holdMs = v; i++; }
-    else throw new Error(`unknown argument "${a}" (use --listen host:port, --hold-ms n)`);
+    else if (a === '--demo') o.demo = true;
+    else throw new Error(`unknown argument "${a}" (use --listen host:port, --hold-ms n, --demo)`);
   }
   return o;
 }

@@ -159,3 +159,13 @@ test('controls: error answers 500, silent never answers, slow answers late', asy
   assert.equal((await req(s.url, 'GET', '/configs/app1/default/application')).status, 200);
   assert.equal((await req(s.url, 'POST', '/dev/mode', { mode: 'weird' })).status, 400);
 });
+
+test('--demo releases yard-demo/default/application (make run)', async (t) => {
+  assert.deepEqual(optsFromArgs(['--demo'], {}), { demo: true });
+  const s = await start({ listen: '127.0.0.1:0', holdMs: 100, demo: true });
+  t.after(() => s.close());
+  const r = await req(s.url, 'GET', '/configs/yard-demo/default/application');
+  assert.equal(r.status, 200);
+  assert.equal(r.json.configurations['zh.title'], '配置中心示例');
+  assert.match(r.json.releaseKey, /^demo-/);
+});
