@@ -41,10 +41,12 @@
 #define AP_FETCH_MAX_MS	  30000 /* a GET /configs at most */
 #define AP_CONNECT_MS	  5000
 #define AP_RETRY_MS	  2000 /* the first back-off after an error */
+#define AP_RETRY_MAX_MS	  60000 /* the longest */
 #define AP_STALE_MS	  15000 /* no follow set for so long: not leading */
 #define AP_POLL_BODY_MAX  (1024 * 1024)
 #define AP_FETCH_BODY_MAX (16 * 1024 * 1024)
 #define AP_ERR_MAX	  300
+#define AP_FETCH_PARALLEL 16 /* GET /configs under way at most */
 
 struct ap_xfer {
 	CURL	*h;
@@ -291,6 +293,9 @@ ap_backoff(int fails)
 {
 	uint64_t ms = AP_RETRY_MS, max = (uint64_t)app.cfg.apollo_pull * 1000;
 
+	if (max > AP_RETRY_MAX_MS)
+		max = AP_RETRY_MAX_MS;
+
 	while (--fails > 0 && ms < max)
 		ms *= 2;
 	return (ms < max ? ms : max);
@@ -322,8 +327,8 @@ ap_ns_failed(struct ap_ns *n, const char *why, uint64_t now)
 	(void)snprintf(msg, sizeof(msg), "%s", why);
 	ap_clean(msg);
 	if (n->fails == 0)
-		kore_log(LOG_NOTICE, "apollo: %s/%s/%s: %s", n->g->app,
-		    n->g->cluster, n->ns, msg);
+		kore_log(LOG_NOTICE, "apollo: %.100s/%.100s/%.100s: %s",
+		    n->g->app, n->g->cluster, n->ns, msg);
 	n->fails++;
 	n->next_fetch = now + ap_backoff(n->fails);
 	ap_result(n, STORE_APOLLO_ERROR, NULL, NULL, -1, msg);
@@ -391,8 +396,9 @@ ap_fetch_done(struct ap_ns *n, uint64_t now)
 		goto done;
 	}
 	if (n->fails > 0)
-		kore_log(LOG_NOTICE, "apollo: %s/%s/%s: answers again",
-		    n->g->app, n->g->cluster, n->ns);
+		kore_log(LOG_NOTICE,
+		    "apollo: %.100s/%.100s/%.100s: answers again", n->g->app,
+		    n->g->cluster, n->ns);
 	n->fails = 0;
 	free(n->release_key);
 	n->release_key = ap_strdup(rk);
@@ -667,6 +673,7 @@ ap_step(uint64_t now)
 {
 	struct ap_group *g;
 	struct ap_ns	*n;
+	int		 fetching;
 
 	if (ap_task != NULL)
 		return;
@@ -684,10 +691,18 @@ ap_step(uint64_t now)
 	}
 	if (fset_new)
 		ap_apply_follow(now);
+	fetching = 0;
+	TAILQ_FOREACH (g, &groups, list) {
+		TAILQ_FOREACH (n, &g->nss, list)
+			fetching += n->fetch != NULL;
+	}
 	TAILQ_FOREACH (g, &groups, list) {
 		TAILQ_FOREACH (n, &g->nss, list) {
-			if (n->fetch == NULL && now >= n->next_fetch)
+			if (n->fetch == NULL && now >= n->next_fetch &&
+			    fetching < AP_FETCH_PARALLEL) {
 				ap_start_fetch(n);
+				fetching += n->fetch != NULL;
+			}
 		}
 		if (g->changed && g->poll != NULL) {
 			ap_xfer_free(g->poll);
