@@ -46,6 +46,7 @@
 #define AP_POLL_BODY_MAX  (1024 * 1024)
 #define AP_FETCH_BODY_MAX (16 * 1024 * 1024)
 #define AP_ERR_MAX	  300
+#define AP_KEY_MAX	  128 /* a release key's bytes, NUL included */
 #define AP_FETCH_PARALLEL 16 /* GET /configs under way at most */
 
 struct ap_xfer {
@@ -66,7 +67,7 @@ struct ap_ns {
 	struct ap_group *g;
 	char		*ns;
 	int64_t		 notif; /* the newest notification id we know */
-	char		*release_key; /* NULL: none yet */
+	char		 release_key[AP_KEY_MAX]; /* "": none yet */
 	uint64_t	 next_fetch; /* kore_time_ms() */
 	int		 fails;
 	int		 seen;
@@ -381,6 +382,10 @@ ap_fetch_done(struct ap_ns *n, uint64_t now)
 		    now);
 		goto done;
 	}
+	if (strlen(rk) >= AP_KEY_MAX) {
+		ap_ns_failed(n, "GET /configs: releaseKey too long", now);
+		goto done;
+	}
 	json_object_foreach(cfg, k, v)
 	{
 		if (!json_is_string(v)) {
@@ -400,8 +405,7 @@ ap_fetch_done(struct ap_ns *n, uint64_t now)
 		    "apollo: %.100s/%.100s/%.100s: answers again", n->g->app,
 		    n->g->cluster, n->ns);
 	n->fails = 0;
-	free(n->release_key);
-	n->release_key = ap_strdup(rk);
+	(void)snprintf(n->release_key, sizeof(n->release_key), "%s", rk);
 	ap_next_fetch(n, x, now);
 	ap_result(n, STORE_APOLLO_OK, rk, items, x->notif, NULL);
 done:
@@ -499,7 +503,6 @@ ap_group_free(struct ap_group *g)
 		TAILQ_REMOVE(&g->nss, n, list);
 		ap_xfer_free(n->fetch);
 		free(n->ns);
-		free(n->release_key);
 		free(n);
 	}
 	ap_xfer_free(g->poll);
@@ -547,8 +550,11 @@ ap_apply_follow(uint64_t now)
 			n->g = g;
 			n->ns = ap_strdup(fset[i].ns);
 			n->notif = fset[i].notification_id;
-			if (fset[i].release_key[0] != '\0')
-				n->release_key = ap_strdup(fset[i].release_key);
+			if (strlen(fset[i].release_key) <
+			    sizeof(n->release_key))
+				(void)snprintf(n->release_key,
+				    sizeof(n->release_key), "%s",
+				    fset[i].release_key);
 			n->next_fetch = now + (uint64_t)fset[i].due_in_ms;
 			TAILQ_INSERT_TAIL(&g->nss, n, list);
 			g->changed = 1;
@@ -569,7 +575,6 @@ ap_apply_follow(uint64_t now)
 			TAILQ_REMOVE(&g->nss, n, list);
 			ap_xfer_free(n->fetch);
 			free(n->ns);
-			free(n->release_key);
 			free(n);
 			g->changed = 1;
 		}
@@ -596,10 +601,9 @@ ap_start_fetch(struct ap_ns *n)
 	a = ap_escape(n->g->app);
 	c = ap_escape(n->g->cluster);
 	ns = ap_escape(n->ns);
-	rk = ap_escape(n->release_key != NULL ? n->release_key : "");
+	rk = ap_escape(n->release_key);
 	(void)snprintf(url, sizeof(url), "%s/configs/%s/%s/%s%s%s", base, a, c,
-	    ns, n->release_key != NULL ? "?releaseKey=" : "",
-	    n->release_key != NULL ? rk : "");
+	    ns, n->release_key[0] != '\0' ? "?releaseKey=" : "", rk);
 	curl_free(a);
 	curl_free(c);
 	curl_free(ns);

@@ -175,8 +175,24 @@ test('changing: a release reaches the snapshot through the long-poll and auto-ap
   s.sql(`UPDATE commands SET state = 'succeeded', finished_at = now() WHERE type = 'apply-config'`);
 });
 
-test('down: 500s and a stopped Apollo are recorded, the last good values stay, and it recovers', async () => {
+test('a new namespace in a task\'s newest configuration is followed at once', async () => {
+  await setItem('extra', 'extra.key', 'x & y');
+  await release('extra');
+  config(T.manual, { app_id: 'app1', cluster: 'default', namespaces: ['application', 'extra'],
+    auto_apply: false, auto_restart: false });
+  await waitFor(async () => snap('extra')?.items?.['extra.key'] === 'x & y', 5000, 'extra followed');
+  assert.equal(value(effective(T.manual), 'extra.key').source, 'apollo');
+});
+
+test('down: a silent Apollo times out, 500s and a stopped Apollo are recorded, the last good values stay, and it recovers', async () => {
   const good = snap('application');
+  // Accepts and never answers: the client timeout (YARD_APOLLO_TIMEOUT 5 s) ends it.
+  s.apollo.setMode('silent');
+  await waitFor(async () => /timed out|timeout/i.test(snap('application').error || ''), 15000, 'timeout recorded');
+  assert.deepEqual(snap('application').items, good.items);
+  assert.equal(value(effective(T.apply), 'db.url').value, 'jdbc:mysql://apollo/db2');
+  s.apollo.setMode('normal');
+  await waitFor(async () => snap('application').error === null, 15000, 'back from silence');
   s.apollo.setMode('error');
   await waitFor(async () => snap('application').error !== null, 8000, 'error recorded');
   const bad = snap('application');
@@ -209,6 +225,19 @@ test('down: 500s and a stopped Apollo are recorded, the last good values stay, a
   // Same items under a new release key: no values changed, nothing applied.
   await sleep(1500);
   assert.equal(applyCommands(T.restart).length, 1);
+});
+
+test('another instance takes over when the leading one stops', async () => {
+  const other = await s.startAnother();
+  const holder = () => s.sql(`SELECT holder FROM duty_runs WHERE duty = 'apollo-follow'`);
+  assert.match(holder(), new RegExp(`:${s.yard.port}/`));
+  await s.yard.stop();
+  await waitFor(async () => new RegExp(`:${other.port}/`).test(holder()), 10000, 'the other instance leads');
+  await setItem('application', 'feature', 'off');
+  const rel = await release('application');
+  await waitFor(async () => snap('application').release_key === rel.releaseKey, 10000, 'followed by the new leader');
+  assert.equal(snap('application').notification_id, rel.notificationId);
+  assert.equal(snap('application').items.feature, 'off');
 });
 
 test('no worker died and nothing was left pending', async () => {
