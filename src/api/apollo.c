@@ -178,13 +178,10 @@ ap_follow(const struct store_apollo_follow *f, size_t n)
 static void
 ap_issued(const int64_t *nodes, size_t n)
 {
-	char   key[40];
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		(void)snprintf(key, sizeof(key), "node:%" PRId64, nodes[i]);
-		core_wake(key);
-	}
+	for (i = 0; i < n; i++)
+		api_node_wake(nodes[i]);
 }
 
 static void

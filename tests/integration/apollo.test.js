@@ -227,6 +227,24 @@ test('down: a silent Apollo times out, 500s and a stopped Apollo are recorded, t
   assert.equal(applyCommands(T.restart).length, 1);
 });
 
+test('an auto-applied command wakes the node\'s parked long-poll', async () => {
+  const a = await s.agent('ap');
+  try {
+    await waitFor(async () => s.sql(`SELECT status FROM nodes WHERE id = ${a.nodeId}`) === 'online', 10000, 'agent online');
+    const task = Number(s.sql(`INSERT INTO tasks (node_id, name, kind) VALUES (${a.nodeId}, 'ap-agent', 'console') RETURNING id`));
+    config(task, { app_id: 'app1', cluster: 'default', namespaces: ['application'], auto_apply: true, auto_restart: false });
+    await sleep(2500);	// followed, and the agent's poll parked again
+    await setItem('application', 'feature', 'agent');
+    await release('application');
+    // Dispatched within seconds: the agent's poll (held 25 s) was woken.
+    await waitFor(async () => s.sql(`SELECT count(*) FROM commands WHERE task_id = ${task}
+      AND type = 'apply-config' AND dispatched_at IS NOT NULL`) === '1', 8000, 'apply-config dispatched');
+  } finally {
+    await a.stop();
+  }
+  s.sql(`UPDATE commands SET state = 'succeeded', finished_at = now() WHERE state IN ('queued', 'dispatched', 'running')`);
+});
+
 test('another instance takes over when the leading one stops', async () => {
   const other = await s.startAnother();
   const holder = () => s.sql(`SELECT holder FROM duty_runs WHERE duty = 'apollo-follow'`);
