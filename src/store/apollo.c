@@ -32,12 +32,11 @@ static void follow_done(struct store_duty *, struct pg_result *);
 static int  apply_prepare(struct store_duty *, const char **, char[][32]);
 static void apply_done(struct store_duty *, struct pg_result *);
 
-/* The newest configuration of each task that follows Apollo. */
+/* The newest configuration of each task that follows Apollo
+ * (apollo_follows, kept by a trigger on task_configs: 013_apollo.sql). */
 #define APOLLO_NEWEST \
-	" tc AS (SELECT DISTINCT ON (task_id) task_id, doc->'apollo' AS ap" \
-	"  FROM task_configs ORDER BY task_id, version DESC)," \
 	" fo AS (SELECT task_id, ap, ap->>'app_id' AS app," \
-	"  ap->>'cluster' AS cluster FROM tc" \
+	"  ap->>'cluster' AS cluster FROM apollo_follows" \
 	"  WHERE jsonb_typeof(ap) = 'object'" \
 	"  AND jsonb_typeof(ap->'namespaces') = 'array'" \
 	"  AND jsonb_typeof(ap->'app_id') = 'string'" \
@@ -129,8 +128,8 @@ static const char *sql_apply =
     " p AS (SELECT a.task_id, a.before, a.reason, t.node_id, t.name,"
     "  t.spec, n.revoked_at IS NOT NULL AS revoked,"
     "  yard_config_effective(a.task_id) AS cfg,"
-    "  (SELECT doc->'apollo' FROM task_configs WHERE task_id = a.task_id"
-    "  ORDER BY version DESC LIMIT 1) AS ap"
+    "  (SELECT f.ap FROM apollo_follows f WHERE f.task_id = a.task_id)"
+    "  AS ap"
     "  FROM apollo_pending a JOIN tasks t ON t.id = a.task_id"
     "  JOIN nodes n ON n.id = t.node_id),"
     " q AS (SELECT *, NOT revoked AND jsonb_typeof(ap) = 'object'"
