@@ -98,7 +98,10 @@ test.after(async () => {
 });
 
 test('Apollo up: snapshots appear and Apollo values win in the effective configuration', async () => {
-  await waitFor(async () => snap('application')?.release_key && snap('shared')?.release_key, 10000, 'snapshots');
+  // The first GET and the long-poll's first answer (the current
+  // notification id) both land within a round or two.
+  await waitFor(async () => snap('application')?.release_key && snap('shared')?.release_key &&
+    snap('application').notification_id > 0 && snap('shared').notification_id > 0, 10000, 'snapshots');
   const a = snap('application');
   assert.deepEqual(a.items, { 'db.url': 'jdbc:mysql://apollo/db?a=1&b=<2>', feature: 'on' });
   assert.equal(a.error, null);
