@@ -46,6 +46,7 @@ MODULE_SRCS+= src/store/heartbeat.c
 MODULE_SRCS+= src/store/duties.c
 MODULE_SRCS+= src/store/outbox.c src/store/notifications.c
 MODULE_SRCS+= src/api/outbox.c src/api/notifications.c
+MODULE_SRCS+= src/store/apollo.c src/api/apollo.c
 MODULE_SRCS+= src/api/heartbeat.c src/api/nodeauth.c
 MODULE_SRCS+=	src/store/users.c src/store/grants.c src/store/audit.c \
 		src/store/enroll.c

@@ -7,7 +7,8 @@
 # its keys, origins and login URL too, see docs/configuration.md).
 # YARD_VAR_DIR moves the state directory (default var/).  Without
 # YARD_SMTP_URL, mail goes to the development mail catcher (tools/dev-mail,
-# listed at http://127.0.0.1:8025/).
+# listed at http://127.0.0.1:8025/).  Without YARD_APOLLO_URL, the
+# development Apollo (tools/dev-apollo) answers on 127.0.0.1:8070.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -72,6 +73,17 @@ if [ -z "${YARD_SMTP_URL:-}" ]; then
 	export YARD_SMTP_PASSWORD_FILE="$var/dev-mail/password"
 	export YARD_SMTP_FROM="Yard <yard@dev.localhost>"
 	export YARD_SMTP_CA_FILE="$var/dev-mail/cert.pem"
+fi
+
+# Without YARD_APOLLO_URL, the development Apollo (tools/dev-apollo, a
+# test tool) on loopback, with yard-demo/default/application released.
+if [ -z "${YARD_APOLLO_URL:-}" ]; then
+	node tools/dev-apollo/server.js --listen 127.0.0.1:8070 --demo \
+	    >"$var/dev-apollo.log" 2>&1 &
+	pids="$pids $!"
+	wait_http "http://127.0.0.1:8070/" 10 ||
+	    { tail -n 20 "$var/dev-apollo.log" >&2; exit 1; }
+	export YARD_APOLLO_URL=http://127.0.0.1:8070
 fi
 
 YARD_RUN_DIR=$var/run scripts/yard-server >"$var/yard.log" 2>&1 &

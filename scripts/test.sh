@@ -78,6 +78,7 @@ if [ -z "$only" ]; then
 		fi
 	done
 	run_node dev-ews tools/dev-ews/test/
+	run_node dev-apollo tools/dev-apollo/test/
 fi
 
 pgdir=$logdir/pg

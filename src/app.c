@@ -336,5 +336,7 @@ kore_worker_configure(void)
 	api_packages_init();
 	/* Worker 1: the outbox duty, next to the other cluster duties. */
 	api_outbox_worker_init();
+	/* Worker 1: the Apollo follower's duties (YARD_APOLLO_URL). */
+	api_apollo_worker_init();
 	core_redis_start(app.cfg.redis_url);
 }

@@ -25,6 +25,7 @@ enum set_check {
 	CHECK_REQUIRED, /* non-empty string */
 	CHECK_HTTP_URL, /* http:// or https://, may be empty */
 	CHECK_HTTP_URL_REQ,
+	CHECK_BASE_URL, /* CHECK_HTTP_URL without user, query or fragment */
 	CHECK_HOSTPORT,
 	CHECK_ORIGINS,
 	CHECK_REDIS_URL,
@@ -88,7 +89,9 @@ static const struct set_def set_defs[] = {
 	{ "YARD_OUTBOX_MAX_ATTEMPTS",	SET_INT, S(outbox_max_attempts), "10", 1, 100, CHECK_NONE },
 	{ "YARD_OUTBOX_STUCK_AFTER",	SET_INT, S(outbox_stuck_after), "600", 5, 86400, CHECK_NONE },
 	{ "YARD_CONFIG_KEY_FILE",	SET_STR, S(config_key_file), APP_CONFIG_KEY_DEFAULT, 0, 0, CHECK_REQUIRED },
-	{ "YARD_APOLLO_URL",		SET_STR, S(apollo_url), "", 0, 0, CHECK_HTTP_URL },
+	{ "YARD_APOLLO_URL",		SET_STR, S(apollo_url), "", 0, 0, CHECK_BASE_URL },
+	{ "YARD_APOLLO_PULL",		SET_INT, S(apollo_pull), "300", 1, 86400, CHECK_NONE },
+	{ "YARD_APOLLO_TIMEOUT",		SET_INT, S(apollo_timeout), "90", 2, 600, CHECK_NONE },
 	{ "YARD_THEME_CSS",		SET_STR, S(theme_css), "", 0, 0, CHECK_NONE },
 	{ "YARD_WORKERS",		SET_INT, S(workers), "2", 1, 64, CHECK_NONE },
 	{ "YARD_WORKER_MAX_CONNECTIONS", SET_INT, S(worker_max_connections), "8192", 64, 1048576, CHECK_NONE },
@@ -245,6 +248,16 @@ set_check(const struct set_def *d, const char *v, char *err, size_t errlen)
 		if (set_http_url(v))
 			return (1);
 		snprintf(err, errlen, "%s: not an http(s) URL", d->env);
+		return (0);
+	case CHECK_BASE_URL:
+		/* Paths are appended to it; a password has no place there. */
+		if (*v == '\0')
+			return (1);
+		if (set_http_url(v) && strpbrk(v, "?#@") == NULL)
+			return (1);
+		snprintf(err, errlen,
+		    "%s: not an http(s) base URL (no user, query or fragment)",
+		    d->env);
 		return (0);
 	case CHECK_HOSTPORT:
 		if (app_split_hostport(v, host, sizeof(host), &port))

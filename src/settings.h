@@ -60,7 +60,9 @@ struct app_settings {
 	int64_t outbox_max_attempts; /* then a delivery is failed */
 	int64_t outbox_stuck_after; /* seconds: a claim left unreported */
 	char   *config_key_file; /* secret configuration values' key */
-	char   *apollo_url;
+	char   *apollo_url; /* NULL: Apollo off */
+	int64_t apollo_pull; /* seconds between fallback pulls */
+	int64_t apollo_timeout; /* seconds: the long-poll's client timeout */
 	char   *theme_css;
 	int64_t workers;
 	int64_t worker_max_connections; /* Kore, per worker */

@@ -186,6 +186,10 @@ void api_nodes_changed(int64_t);
 void api_outbox_load(void);
 void api_outbox_worker_init(void);
 
+/* The Apollo follower (apollo.c): worker 1, when YARD_APOLLO_URL is set,
+ * registers its duties and follows Apollo while this instance leads. */
+void api_apollo_worker_init(void);
+
 /* UI: load pages and assets at start-up (parent). */
 void api_ui_load(void);
 

@@ -520,6 +520,44 @@ void store_outbox_register(void (*add)(struct store_duty *),
 void store_outbox_delivered(const struct store_outbox_result *, size_t);
 
 /*
+ * Apollo (apollo.c): the follower's two duties, once per cluster
+ * (registered by worker 1 when YARD_APOLLO_URL is set).  Each run of
+ * "apollo-follow" records the results given since the last one with
+ * store_apollo_result() in apollo_snapshots (a failed statement sends
+ * them again), marks tasks with apollo.auto_apply whose namespace got a
+ * new release, and hands follow() the namespaces named by the newest
+ * configuration of any task (borrowed for the call).  "apollo-apply"
+ * issues apply-config for the marked tasks whose effective values changed
+ * and that are not busy (the others wait for the next run), and hands
+ * issued() the nodes of the new commands, to be woken.
+ */
+struct store_apollo_follow {
+	const char *app, *cluster, *ns;
+	int64_t	    notification_id; /* -1: none yet */
+	const char *release_key; /* "" when none */
+	int64_t	    due_in_ms; /* until the fallback pull is due */
+};
+enum store_apollo_kind {
+	STORE_APOLLO_OK = 0, /* a new answer: items and release_key */
+	STORE_APOLLO_SAME, /* 304: the release is the one we have */
+	STORE_APOLLO_ERROR /* error says why; the last good items stay */
+};
+struct store_apollo_result {
+	const char	      *app, *cluster, *ns;
+	enum store_apollo_kind kind;
+	const char	      *release_key; /* OK */
+	const char	      *items; /* OK: JSON object text of strings */
+	int64_t		       notification_id; /* the id the answer is for */
+	const char	      *error; /* ERROR: printable UTF-8 */
+};
+void store_apollo_register(void (*add)(struct store_duty *), int64_t pull,
+    void (*follow)(const struct store_apollo_follow *, size_t),
+    void (*issued)(const int64_t *nodes, size_t));
+/* Queue a result (copied) for the next run of apollo-follow, which it
+ * brings forward to the leader's next tick. */
+void store_apollo_result(const struct store_apollo_result *);
+
+/*
  * The inbox (notifications.c): the caller's own items.  The list is
  * newest first: rows of (json text, id), ids before cursor (0: from the
  * newest), one row past limit meaning more.

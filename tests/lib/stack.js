@@ -167,13 +167,23 @@ async function startStack(opts = {}) {
     YARD_EWS_LOGIN_URL: 'http://127.0.0.1:1/login',
     YARD_PACKAGE_DIR: path.join(dir, 'packages'),
   }, opts.env || {});
+  // opts.apollo: start the development Apollo (tools/dev-apollo) on
+  // loopback, true or its start() options, and point YARD_APOLLO_URL at
+  // it; stack.apollo is it (stop() closes stack.apollo).
+  let apollo = null;
+  if (opts.apollo) {
+    const devApollo = require('../../tools/dev-apollo/server.js');
+    apollo = await devApollo.start(Object.assign({ listen: '127.0.0.1:0', holdMs: 1000 },
+      opts.apollo === true ? {} : opts.apollo));
+    if (env.YARD_APOLLO_URL === undefined) env.YARD_APOLLO_URL = apollo.url;
+  }
   const servers = [];
   const agents = [];
   const yard = await yardServer(dir, env, opts.port);
   servers.push(yard);
 
   const stack = {
-    dir, pg, pgPort, db, redis, yard, keys, env,
+    dir, pg, pgPort, db, redis, yard, keys, env, apollo,
     sql(q) { return psql(pgPort, db, q); },
     // A signed RS256 token for sub with extra claims.
     token(sub = 'u-test', over = {}) {
@@ -257,6 +267,7 @@ async function startStack(opts = {}) {
       for (const a of agents) await a.stop();
       const dead = this.deaths();
       for (const s of servers) await s.stop();
+      if (this.apollo) await this.apollo.close();
       redis.stop();
       try { psql(pgPort, 'postgres', `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`); } catch { /* down */ }
       if (pg) pg.stop();

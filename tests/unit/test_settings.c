@@ -260,6 +260,43 @@ test_settings_outbox(void **state)
 }
 
 static void
+test_settings_apollo(void **state)
+{
+	struct app_settings s;
+
+	load_ok(&s, NULL);
+	assert_null(s.apollo_url);
+	assert_int_equal(s.apollo_pull, 300);
+	assert_int_equal(s.apollo_timeout, 90);
+	app_settings_cleanup(&s);
+
+	env_set("YARD_APOLLO_URL", "http://127.0.0.1:8070/apollo");
+	env_set("YARD_APOLLO_PULL", "2");
+	env_set("YARD_APOLLO_TIMEOUT", "5");
+	load_ok(&s, NULL);
+	assert_string_equal(s.apollo_url, "http://127.0.0.1:8070/apollo");
+	assert_int_equal(s.apollo_pull, 2);
+	assert_int_equal(s.apollo_timeout, 5);
+	app_settings_cleanup(&s);
+
+	env_count = 0;
+	env_set("YARD_APOLLO_URL", "http://u:pw@apollo.example");
+	load_err(NULL, "YARD_APOLLO_URL: not an http(s) base URL");
+	env_count = 0;
+	env_set("YARD_APOLLO_URL", "http://apollo.example/?x=1");
+	load_err(NULL, "YARD_APOLLO_URL");
+	env_count = 0;
+	env_set("YARD_APOLLO_URL", "ftp://apollo.example");
+	load_err(NULL, "YARD_APOLLO_URL");
+	env_count = 0;
+	env_set("YARD_APOLLO_PULL", "0");
+	load_err(NULL, "YARD_APOLLO_PULL: expected an integer from 1");
+	env_count = 0;
+	env_set("YARD_APOLLO_TIMEOUT", "601");
+	load_err(NULL, "YARD_APOLLO_TIMEOUT");
+}
+
+static void
 test_settings_origins_and_hostport(void **state)
 {
 	char	 host[64];
@@ -303,6 +340,7 @@ main(void)
 		cmocka_unit_test_setup(test_settings_origins_and_hostport,
 		    setup),
 		cmocka_unit_test_setup(test_settings_outbox, setup),
+		cmocka_unit_test_setup(test_settings_apollo, setup),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
