@@ -545,7 +545,7 @@ test_agentproto_poll_roundtrip(void **state)
 	snprintf(cmds[1].id, sizeof(cmds[1].id),
 	    "00000000-0000-0000-0000-000000000001");
 	cmds[1].seq = INT64_MAX;
-	snprintf(cmds[1].type, sizeof(cmds[1].type), "apply-config");
+	snprintf(cmds[1].type, sizeof(cmds[1].type), "reconfigure");
 	cmds[1].payload = json_pack("{s:i}", "x", 1);
 	memset(&in, 0, sizeof(in));
 	in.ncommands = 2;
@@ -562,7 +562,7 @@ test_agentproto_poll_roundtrip(void **state)
 	assert_true(json_is_object(out.commands[0].payload));
 	/* Unknown types decode but are flagged. */
 	assert_int_equal(out.commands[1].kind, AGENTPROTO_CMD_UNKNOWN);
-	assert_string_equal(out.commands[1].type, "apply-config");
+	assert_string_equal(out.commands[1].type, "reconfigure");
 	assert_int_equal(out.commands[1].seq, INT64_MAX);
 	assert_int_equal(json_integer_value(
 			     json_object_get(out.commands[1].payload, "x")),
@@ -1345,7 +1345,12 @@ test_agentproto_command_table(void **state)
 	assert_int_equal(d->kind, AGENTPROTO_CMD_MOVE);
 	assert_int_equal(d->target, AGENTPROTO_TARGET_TASK);
 	assert_int_equal(d->manage, 1);
-	assert_null(agentproto_command_find("apply-config"));
+	/* Applying a configuration writes the installed files: manage. */
+	assert_non_null(d = agentproto_command_find("apply-config"));
+	assert_int_equal(d->kind, AGENTPROTO_CMD_APPLY_CONFIG);
+	assert_int_equal(d->target, AGENTPROTO_TARGET_TASK);
+	assert_int_equal(d->manage, 1);
+	assert_null(agentproto_command_find("apply_config"));
 
 	/* Every row: found by its name, named back by its kind, unique. */
 	for (i = 0; (d = agentproto_command_at(i)) != NULL; i++) {
@@ -1357,12 +1362,12 @@ test_agentproto_command_table(void **state)
 				     "abcdefghijklmnopqrstuvwxyz0123456789_-"),
 		    strlen(d->name));
 	}
-	assert_int_equal(i, 9);
+	assert_int_equal(i, 10);
 
 	n = agentproto_command_names(buf, sizeof(buf));
 	assert_string_equal(buf,
 	    "ping, start, stop, restart, uninstall, deploy, update, "
-	    "rollback, move");
+	    "rollback, move, apply-config");
 	assert_int_equal(n, strlen(buf));
 	/* Cut short, it still says how much it needs. */
 	assert_int_equal(agentproto_command_names(buf, 6), n);
