@@ -57,7 +57,7 @@ AGENT_FUZZ_NAMES=	fuzz_agentproto_enroll fuzz_agentproto_heartbeat \
 		fuzz_agentproto_auth fuzz_agentproto_task fuzz_procstat \
 		fuzz_agentproto_logchunk fuzz_logread fuzz_policy \
 		fuzz_release_journal
-AGENT_FUZZ_NAMES+=	fuzz_deploy_payload
+AGENT_FUZZ_NAMES+=	fuzz_deploy_payload fuzz_agentproto_config
 AGENT_FUZZERS=	$(AGENT_FUZZ_NAMES:%=$(OBJDIR)/fuzz/%)
 AGENT_FUZZ_DICT=	tests/fuzz/corpus/fuzz_agentproto_dict/agentproto.dict
 

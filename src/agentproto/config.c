@@ -139,6 +139,8 @@ path_check(const char *p, size_t len, const char *pfx, char *err, size_t errlen)
 		return (fail(err, errlen,
 		    "%s: must be relative to the task's tree (no leading '/')",
 		    pfx));
+	if (p[len - 1] == '/')
+		return (fail(err, errlen, "%s: has an empty step", pfx));
 	for (s = p; s < p + len; s = e + 1) {
 		if ((e = memchr(s, '/', (size_t)(p + len - s))) == NULL)
 			e = p + len;
