@@ -51,7 +51,7 @@ AGENT_UNIT_TESTS=	$(OBJDIR)/tests/test_agentproto \
 		$(OBJDIR)/tests/test_policy $(OBJDIR)/tests/test_tasks \
 		$(OBJDIR)/tests/test_lifecycle $(OBJDIR)/tests/test_commands \
 		$(OBJDIR)/tests/test_release
-AGENT_UNIT_TESTS+=	$(OBJDIR)/tests/test_deploy
+AGENT_UNIT_TESTS+=	$(OBJDIR)/tests/test_deploy $(OBJDIR)/tests/test_agentconfig
 AGENT_FUZZ_NAMES=	fuzz_agentproto_enroll fuzz_agentproto_heartbeat \
 		fuzz_agentproto_poll fuzz_agentproto_result \
 		fuzz_agentproto_auth fuzz_agentproto_task fuzz_procstat \
@@ -158,6 +158,14 @@ $(OBJDIR)/tests/test_tasks: tests/unit/test_tasks.c $(TASKS_TEST_SRCS)
 $(OBJDIR)/tests/test_commands: tests/unit/test_commands.c $(TASKS_TEST_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
+
+# A task's configuration applied to real directories (config.c).
+$(OBJDIR)/tests/test_agentconfig: tests/unit/test_agentconfig.c \
+    $(TASKS_TEST_SRCS) agent/config.h
+	@mkdir -p $(@D)
+	$(CC) $(AGENT_CFLAGS) -Wno-format-truncation $(AGENT_LDFLAGS) -o $@ \
+	    tests/unit/test_agentconfig.c $(TASKS_TEST_SRCS) $(AGENT_LDLIBS) \
+	    -lcmocka
 
 # The task lifecycle's transitions, with real processes.
 $(OBJDIR)/tests/test_lifecycle: tests/unit/test_lifecycle.c $(TASKS_TEST_SRCS)
