@@ -280,6 +280,7 @@ struct agent_slot {
 	uint64_t	  start_deadline; /* mono ms: healthy by then */
 	char		  cmd_note[512]; /* a restart's stop, for its result */
 	char		  cfg_note[256]; /* what the last start's config did */
+	char		 *cfg_pre; /* a release configured before its switch */
 	char		 *last_lines; /* of its log, when it ended by itself */
 	char		  cmd[AGENTPROTO_UUID_LEN + 1]; /* pending command */
 	int64_t		  cmd_seq;
@@ -327,6 +328,8 @@ int agent_tasks_command(struct agent_tasks *, const struct agentproto_command *,
 int agent_tasks_apply_config(struct agent_tasks *,
     const struct agentproto_command *, int64_t, const json_t *, int, int64_t,
     char **);
+int agent_tasks_config_pre(struct agent_tasks *, struct agent_slot *,
+    const char *, char *, size_t);
 int agent_tasks_tick(struct agent_tasks *);
 /* Write tasks.json now; 0 (logged, nothing left behind) on failure. */
 int	agent_tasks_save(struct agent_tasks *);

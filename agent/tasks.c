@@ -79,8 +79,8 @@ static int   allowed(struct agent_tasks *, int64_t, const json_t *, char *,
       size_t);
 static int   start(struct agent_tasks *, struct agent_slot *, char *, size_t);
 static int config_apply(struct agent_tasks *, struct agent_slot *, const char *,
-    const struct agent_account *, const struct agentproto_config *,
-    struct agent_cfgstats *, char *, size_t);
+    const char *, const struct agent_account *,
+    const struct agentproto_config *, struct agent_cfgstats *, char *, size_t);
 static int started(struct agent_slot *, const char *, int64_t, int64_t,
     const char *, char **);
 static void  start_check(struct agent_tasks *, struct agent_slot *, uint64_t);
@@ -405,9 +405,10 @@ allowed(struct agent_tasks *ts, int64_t id, const json_t *spec, char *why,
  * 1, or 0 with why.
  */
 static int
-config_apply(struct agent_tasks *ts, struct agent_slot *sl, const char *rdir,
-    const struct agent_account *acct, const struct agentproto_config *cfg,
-    struct agent_cfgstats *st, char *why, size_t len)
+config_apply(struct agent_tasks *ts, struct agent_slot *sl, const char *tree,
+    const char *rdir, const struct agent_account *acct,
+    const struct agentproto_config *cfg, struct agent_cfgstats *st, char *why,
+    size_t len)
 {
 	struct agent_confine conf;
 	struct agent_cfgdest dest;
@@ -452,7 +453,7 @@ config_apply(struct agent_tasks *ts, struct agent_slot *sl, const char *rdir,
 		    strerror(errno));
 		return (0);
 	}
-	dest.tree = agent_task_dir(&sl->t);
+	dest.tree = tree != NULL ? tree : agent_task_dir(&sl->t);
 	dest.conf = &conf;
 	if (acct->valid && agent_os_admin()) {
 		dest.chown = 1;
@@ -476,9 +477,16 @@ start(struct agent_tasks *ts, struct agent_slot *sl, char *why, size_t len)
 	struct agent_cfgstats	 st;
 	json_t			*spec = sl->t.spec, *run = NULL, *env;
 	char			 rdir[PATH_MAX];
-	int			 ok, have;
+	int			 ok, have, pre;
 
-	sl->cfg_note[0] = '\0';
+	/* A release command applied it to the new release before its
+	 * switch (agent_tasks_config_pre()): not again. */
+	pre = sl->cfg_pre != NULL && sl->t.reldir != NULL &&
+	    strcmp(sl->cfg_pre, sl->t.reldir) == 0;
+	free(sl->cfg_pre);
+	sl->cfg_pre = NULL;
+	if (!pre)
+		sl->cfg_note[0] = '\0';
 	memset(&st, 0, sizeof(st));
 	if ((have = agent_config_load(ts->dir, sl->t.id, &cfg, why, len)) ==
 	    -1) {
@@ -508,9 +516,9 @@ start(struct agent_tasks *ts, struct agent_slot *sl, char *why, size_t len)
 		ok = 0;
 	} else if (!ok)
 		log_warnx("task %" PRId64 ": %s", sl->t.id, why);
-	if (ok && have) {
-		if (!config_apply(ts, sl, sl->t.rdir, &sl->t.acct, &cfg, &st,
-			why, len)) {
+	if (ok && have && !pre) {
+		if (!config_apply(ts, sl, NULL, sl->t.rdir, &sl->t.acct, &cfg,
+			&st, why, len)) {
 			log_warnx("task %" PRId64 ": %s", sl->t.id, why);
 			ok = 0;
 		} else {
@@ -823,6 +831,50 @@ stopping(struct agent_tasks *ts, struct agent_slot *sl,
 }
 
 /*
+ * A release command's new release (tree, not live yet), configured
+ * before the switch (deploy.c), so that a failure leaves the live
+ * release as it is and fails the command; the start after the switch
+ * then does not apply it again.  1, or 0 with why.
+ */
+int
+agent_tasks_config_pre(struct agent_tasks *ts, struct agent_slot *sl,
+    const char *tree, char *why, size_t len)
+{
+	struct agentproto_config cfg;
+	struct agent_cfgstats	 st;
+	struct agent_account	 acct;
+	char			 rdir[PATH_MAX];
+	int			 have;
+
+	free(sl->cfg_pre);
+	sl->cfg_pre = NULL;
+	sl->cfg_note[0] = '\0';
+	if ((have = agent_config_load(ts->dir, sl->t.id, &cfg, why, len)) == -1)
+		return (0);
+	if (have == 0)
+		return (1);
+	memset(&acct, 0, sizeof(acct));
+	memset(&st, 0, sizeof(st));
+	rdir[0] = '\0';
+	if ((ts->policy != NULL &&
+		!agent_policy_task(ts->policy, sl->t.spec, ts->dir, &acct, rdir,
+		    sizeof(rdir), why, len)) ||
+	    !config_apply(ts, sl, tree, rdir, &acct, &cfg, &st, why, len)) {
+		agentproto_config_free(&cfg);
+		log_warnx("task %" PRId64 ": %s", sl->t.id, why);
+		return (0);
+	}
+	agent_config_note(&cfg, &st, sl->cfg_note, sizeof(sl->cfg_note));
+	agentproto_config_free(&cfg);
+	log_info("task %" PRId64 ": %s", sl->t.id, sl->cfg_note);
+	if ((sl->cfg_pre = strdup(tree)) == NULL) {
+		(void)snprintf(why, len, "out of memory");
+		return (0);
+	}
+	return (1);
+}
+
+/*
  * apply-config (docs/agent-protocol.md, "Configuration"): the task's
  * configuration (kept by agent_config_save()) written now.  restart: a
  * running task stops first and starts again after it (start() applies
@@ -899,7 +951,8 @@ agent_tasks_apply_config(struct agent_tasks *ts,
 	if ((ts->policy != NULL &&
 		!agent_policy_task(ts->policy, sl->t.spec, ts->dir, &acct, rdir,
 		    sizeof(rdir), why, sizeof(why))) ||
-	    !config_apply(ts, sl, rdir, &acct, &cfg, &st, why, sizeof(why))) {
+	    !config_apply(ts, sl, NULL, rdir, &acct, &cfg, &st, why,
+		sizeof(why))) {
 		agentproto_config_free(&cfg);
 		log_warnx("task %" PRId64 ": %s", id, why);
 		*body = agent_result(0, received, "%s", why);
@@ -1571,6 +1624,7 @@ slot_drop(struct agent_tasks *ts, struct agent_slot *sl)
 	}
 	agent_task_cleanup(&sl->t);
 	free(sl->last_lines);
+	free(sl->cfg_pre);
 	if (i != ts->n - 1)
 		ts->v[i] = ts->v[ts->n - 1];
 	ts->n--;
@@ -1630,6 +1684,8 @@ agent_tasks_free(struct agent_tasks *ts)
 		agent_task_cleanup(&ts->v[i].t);
 		free(ts->v[i].last_lines);
 		ts->v[i].last_lines = NULL;
+		free(ts->v[i].cfg_pre);
+		ts->v[i].cfg_pre = NULL;
 	}
 	ts->n = 0;
 }
