@@ -442,6 +442,9 @@ struct agent_logreq {
 	uint64_t     ino; /* of the followed file */
 	char	    *body; /* chunk to send (again) */
 	int	     last; /* body is the final chunk */
+	char	    *b64; /* a "file" request: the file in base64 */
+	size_t	     b64pos; /* what went out of it */
+	int64_t	     fsize; /* the file's bytes */
 	unsigned int fails;
 	uint64_t     started, next, last_post, retry_at; /* mono ms */
 };
