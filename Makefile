@@ -29,7 +29,8 @@ AUTH_SRCS=	src/auth/token.c src/auth/keyset.c src/auth/cache.c src/auth/b64.c \
 PROTO_SRCS=	$(AGENTPROTO_SRCS)
 PKG_SRCS=	src/pkg/check.c src/pkg/name.c
 # Byte-exact edits of XML/JSON/.properties files (the agent links them too).
-CFGEDIT_SRCS=	src/cfgedit/common.c src/cfgedit/cfgedit.c
+CFGEDIT_SRCS=	src/cfgedit/common.c src/cfgedit/cfgedit.c src/cfgedit/xml.c \
+		src/cfgedit/json.c src/cfgedit/props.c
 PURE_SRCS=	src/settings.c $(AUTH_SRCS) $(PROTO_SRCS) $(CFGEDIT_SRCS)
 MODULE_SRCS=	$(PURE_SRCS) src/app.c src/appstate.c src/auth/sso.c src/store/db.c \
 		src/store/redis.c src/api/flow.c src/api/signin.c \
@@ -56,8 +57,8 @@ MODULE_OBJS=	$(MODULE_SRCS:src/%.c=$(OBJDIR)/%.o)
 
 UNIT_TESTS=	$(OBJDIR)/tests/test_settings $(OBJDIR)/tests/test_auth \
 		$(OBJDIR)/tests/test_perm $(OBJDIR)/tests/test_pkg \
-		$(AGENT_UNIT_TESTS)
-FUZZERS=	fuzz_token fuzz_jwks fuzz_grants fuzz_settings fuzz_pkg
+		$(OBJDIR)/tests/test_cfgedit $(AGENT_UNIT_TESTS)
+FUZZERS=	fuzz_token fuzz_jwks fuzz_grants fuzz_settings fuzz_pkg fuzz_cfgedit
 FUZZ_SECONDS?=	30
 
 .PHONY: all agent deps run test unit integ e2e bench fuzz format format-check \
@@ -100,6 +101,12 @@ $(OBJDIR)/tests/test_pkg: tests/unit/test_pkg.c $(PKG_SRCS) src/pkg/pkg.h \
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/unit/test_pkg.c $(PKG_SRCS) \
 	    $(LDLIBS) $(PKG_LDLIBS) -lcmocka
+
+$(OBJDIR)/tests/test_cfgedit: tests/unit/test_cfgedit.c $(CFGEDIT_SRCS) \
+    src/cfgedit/cfgedit.h src/cfgedit/internal.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/unit/test_cfgedit.c \
+	    $(CFGEDIT_SRCS) -lcmocka
 
 $(OBJDIR)/bench/verify_bench: tests/bench/verify_bench.c $(AUTH_SRCS)
 	@mkdir -p $(@D)

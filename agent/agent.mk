@@ -25,7 +25,8 @@ AGENTPROTO_SRCS=	src/agentproto/common.c src/agentproto/auth.c \
 		src/agentproto/config.c
 AGENTPROTO_OBJS=	$(AGENTPROTO_SRCS:src/agentproto/%.c=$(OBJDIR)/agent/proto/%.o)
 # cfgedit: the agent splices a task's configuration into its files.
-AGENT_CFGEDIT_SRCS=	src/cfgedit/common.c src/cfgedit/cfgedit.c
+AGENT_CFGEDIT_SRCS=	src/cfgedit/common.c src/cfgedit/cfgedit.c \
+		src/cfgedit/xml.c src/cfgedit/json.c src/cfgedit/props.c
 AGENT_CFGEDIT_OBJS=	$(AGENT_CFGEDIT_SRCS:src/cfgedit/%.c=$(OBJDIR)/agent/cfgedit/%.o)
 AGENT_SRCS=	agent/main.c agent/log.c agent/state.c agent/os_facts_linux.c \
 		agent/http.c agent/run.c agent/os_proc_linux.c agent/supervise.c \

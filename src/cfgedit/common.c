@@ -226,6 +226,10 @@ cfgedit_path_parse(enum cfgedit_format f, const char *p,
 				    "an attribute must be the last step"));
 			return (0);
 		}
+		if (f == CFGEDIT_JSON && p[i] == '*')
+			return (path_err(err, errlen, i,
+			    "unexpected '*' (any element is for XML; quote a "
+			    "member named *: \"*\")"));
 		if (f == CFGEDIT_XML && p[i] == '*') {
 			st->kind = CFGEDIT_STEP_ANY;
 			i++;
@@ -411,4 +415,171 @@ cfgedit_utf8_valid(const unsigned char *s, size_t n)
 		i += need + 1;
 	}
 	return (1);
+}
+
+/*
+ * One UTF-8 character at s (n bytes left): its length and *cp, or 0 when
+ * the bytes are not valid UTF-8.
+ */
+size_t
+cfgedit_utf8_dec(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	size_t	 need, k;
+	uint32_t c;
+
+	if (n == 0)
+		return (0);
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return (1);
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		need = 1;
+		c = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		need = 2;
+		c = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		need = 3;
+		c = s[0] & 0x07;
+	} else
+		return (0);
+	if (n <= need)
+		return (0);
+	for (k = 1; k <= need; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return (0);
+		c = (c << 6) | (s[k] & 0x3f);
+	}
+	if ((need == 2 && c < 0x800) || (need == 3 && c < 0x10000) ||
+	    c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return (0);
+	*cp = c;
+	return (need + 1);
+}
+
+int
+cfgedit_utf8_put(struct cfgedit_buf *b, uint32_t c)
+{
+	unsigned char u[4];
+	size_t	      n;
+
+	if (c < 0x80) {
+		u[0] = (unsigned char)c;
+		n = 1;
+	} else if (c < 0x800) {
+		u[0] = (unsigned char)(0xc0 | (c >> 6));
+		u[1] = (unsigned char)(0x80 | (c & 0x3f));
+		n = 2;
+	} else if (c < 0x10000) {
+		u[0] = (unsigned char)(0xe0 | (c >> 12));
+		u[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3f));
+		u[2] = (unsigned char)(0x80 | (c & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (unsigned char)(0xf0 | (c >> 18));
+		u[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3f));
+		u[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3f));
+		u[3] = (unsigned char)(0x80 | (c & 0x3f));
+		n = 4;
+	}
+	return (cfgedit_buf_add(b, u, n));
+}
+
+/* The 1-based line of byte off (\n, \r\n and a lone \r end lines). */
+unsigned
+cfgedit_line(const char *s, size_t off)
+{
+	unsigned line = 1;
+	size_t	 i;
+
+	for (i = 0; i < off; i++) {
+		if (s[i] == '\n')
+			line++;
+		else if (s[i] == '\r' && (i + 1 >= off || s[i + 1] != '\n'))
+			line++;
+	}
+	return (line);
+}
+
+static int
+repl_cmp(const void *a, const void *b)
+{
+	const struct cfgedit_repl *x = a, *y = b;
+
+	if (x->start != y->start)
+		return (x->start < y->start ? -1 : 1);
+	if (x->end != y->end)
+		return (x->end < y->end ? -1 : 1);
+	/* The same node: the later edit sorts last and wins. */
+	return (x->edit < y->edit ? -1 : x->edit > y->edit);
+}
+
+void
+cfgedit_repls_free(struct cfgedit_repl *r, size_t n)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(r[i].data);
+	free(r);
+}
+
+/*
+ * Build the output: the input with every replacement spliced in, in
+ * order of position.  Replacements of one node (same span): the last
+ * edit wins and the others report its place.  Sorts r.
+ */
+int
+cfgedit_splice(const char *in, size_t inlen, struct cfgedit_repl *r, size_t n,
+    struct cfgedit_edit *edits, char **out, size_t *outlen, char *err,
+    size_t errlen)
+{
+	struct cfgedit_buf b;
+	size_t		   i, j, pos = 0;
+
+	if (n > 1)
+		qsort(r, n, sizeof(*r), repl_cmp);
+	for (i = 0; i + 1 < n; i++) {
+		if (r[i].start == r[i + 1].start && r[i].end == r[i + 1].end)
+			continue;
+		if (r[i].end > r[i + 1].start ||
+		    (r[i].start == r[i + 1].start && r[i].end != r[i].start)) {
+			cfgedit_err(err, errlen, "%s and %s: overlapping nodes",
+			    edits[r[i].edit].path, edits[r[i + 1].edit].path);
+			return (-1);
+		}
+	}
+	cfgedit_buf_init(&b);
+	/* An empty output is still a malloc'd, NUL-terminated string. */
+	if (cfgedit_buf_add(&b, "", 0) == -1)
+		goto oom;
+	for (i = 0; i < n; i = j) {
+		/* The run of replacements of one node: the last wins. */
+		for (j = i + 1;
+		     j < n && r[j].start == r[i].start && r[j].end == r[i].end;
+		     j++)
+			;
+		if (cfgedit_buf_add(&b, in + pos, r[j - 1].start - pos) == -1 ||
+		    cfgedit_buf_add(&b, r[j - 1].data, r[j - 1].len) == -1)
+			goto oom;
+		while (i < j) {
+			edits[r[i].edit].at =
+			    b.len - r[j - 1].len + r[j - 1].at_off;
+			edits[r[i].edit].len = r[j - 1].val_len;
+			i++;
+		}
+		pos = r[j - 1].end;
+	}
+	if (cfgedit_buf_add(&b, in + pos, inlen - pos) == -1)
+		goto oom;
+	*out = b.data;
+	*outlen = b.len;
+	return (0);
+oom:
+	cfgedit_buf_cleanup(&b);
+	cfgedit_err(err, errlen, "out of memory");
+	return (-1);
 }

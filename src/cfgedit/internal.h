@@ -9,6 +9,7 @@
 #define CFGEDIT_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cfgedit/cfgedit.h"
 
@@ -53,16 +54,39 @@ void cfgedit_err(char *, size_t, const char *, ...)
 int cfgedit_path_parse(enum cfgedit_format, const char *, struct cfgedit_path *,
     char *, size_t);
 
-/* The value's place in a file, as a scanner finds it. */
-struct cfgedit_node {
-	size_t start, end; /* bytes replaced: [start, end) */
-	int    kind; /* per format: text, attribute, string, literal */
-	int    quote; /* XML attribute: '"' or '\'' */
-	int    empty_tag; /* XML: <a/>: start == end at the '/' */
-	size_t tag_end; /* XML <a/>: the '/' .. '>' span end */
+/*
+ * One replacement: the bytes [start, end) of the input become data
+ * (len bytes, malloc'd), the value itself at data + at_off, val_len bytes.
+ */
+struct cfgedit_repl {
+	size_t start, end;
+	char  *data;
+	size_t len;
+	size_t at_off, val_len;
+	size_t edit; /* index in the caller's edits */
 };
 
-/* Per format: locate (0 or -1 with err) and escape/unescape. */
-int cfgedit_utf8_valid(const unsigned char *, size_t);
+int  cfgedit_splice(const char *, size_t, struct cfgedit_repl *, size_t,
+     struct cfgedit_edit *, char **, size_t *, char *, size_t);
+void cfgedit_repls_free(struct cfgedit_repl *, size_t);
+
+int	 cfgedit_utf8_valid(const unsigned char *, size_t);
+size_t	 cfgedit_utf8_dec(const unsigned char *, size_t, uint32_t *);
+int	 cfgedit_utf8_put(struct cfgedit_buf *, uint32_t);
+unsigned cfgedit_line(const char *, size_t);
+
+/* Per format, called by cfgedit.c with checked arguments. */
+int cfgedit_xml_apply(const char *, size_t, struct cfgedit_edit *, size_t,
+    char **, size_t *, char *, size_t);
+int cfgedit_xml_get(const char *, size_t, const char *, char **, size_t *,
+    char *, size_t);
+int cfgedit_json_apply(const char *, size_t, struct cfgedit_edit *, size_t,
+    char **, size_t *, char *, size_t);
+int cfgedit_json_get(const char *, size_t, const char *, char **, size_t *,
+    char *, size_t);
+int cfgedit_props_apply(const char *, size_t, struct cfgedit_edit *, size_t,
+    char **, size_t *, char *, size_t);
+int cfgedit_props_get(const char *, size_t, const char *, char **, size_t *,
+    char *, size_t);
 
 #endif /* CFGEDIT_INTERNAL_H */
