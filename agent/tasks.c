@@ -564,9 +564,9 @@ started(struct agent_slot *sl, const char *id, int64_t seq, int64_t received,
 	    json_string_value(json_object_get(sl->t.spec, "kind"));
 	char full[sizeof(sl->cmd_note)];
 
-	/* What the configuration did comes first ("config v3 applied"). */
-	(void)snprintf(full, sizeof(full), "%s%s%s", sl->cfg_note,
-	    sl->cfg_note[0] != '\0' ? "; " : "", note);
+	/* What the configuration did, before the start ("config v3 applied"). */
+	(void)snprintf(full, sizeof(full), "%s%s%s", note, sl->cfg_note,
+	    sl->cfg_note[0] != '\0' ? "; " : "");
 	note = full;
 	if (json_object_get(sl->t.spec, "health") == NULL) {
 		if (kind == NULL || strcmp(kind, "console") == 0) {
