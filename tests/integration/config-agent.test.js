@@ -198,7 +198,8 @@ test('apply-config: without restart the program keeps running; with restart it s
 
 test('the restart policy applies the kept configuration again', async () => {
   const t = await taskWith('policy', { 'conf/app.properties': '# app\r\nname = old\r\n' },
-    'sleep 1; echo scribble > conf/app.properties; exit 1',
+    "[ -e scribbled ] && exec sleep 300; sleep 1; echo 'name = scribble' > conf/app.properties; " +
+    'touch scribbled; exit 1',
     { restart: { policy: 'on-failure', backoff_initial: 1, backoff_max: 1, crash_loop: 5 } });
   await putConfig(t.id, {
     values: [{ key: 'name', value: 'Zoë = \u4e2d', secret: false }],
@@ -211,9 +212,13 @@ test('the restart policy applies the kept configuration again', async () => {
   assert.match(want, /^# app\r\nname = .+\r\n$/);
   assert.notStrictEqual(want, '# app\r\nname = old\r\n');
   // The program scribbles over it and exits; the restart writes it again.
-  await waitFor(() => fs.readFileSync(file, 'utf8') === 'scribble\n', 5000, 'the scribble');
-  await waitFor(async () => (await k.task(t.id)).restarts >= 1 &&
-    fs.readFileSync(file, 'utf8') === want, 10000, 'the restart applying it');
+  await waitFor(() => fs.readFileSync(file, 'utf8') === 'name = scribble\n', 5000, 'the scribble');
+  await waitFor(async () => (await k.task(t.id)).restarts >= 1, 10000, 'the restart');
+  await waitFor(async () => (await k.task(t.id)).state === 'running', 5000, 'running again');
+  // Only the value again: the program's own line end stays.
+  assert.strictEqual(fs.readFileSync(file, 'utf8'), `name = ${/name = (.*)\r\n/.exec(want)[1]}\n`);
+  const applied = agent.logText().split('\n').filter((l) => l.includes(`task ${t.id}: config v`));
+  assert.strictEqual(applied.length, 2, applied.join('\n'));
   assert.strictEqual((await k.run('stop', t.id)).state, 'succeeded');
 });
 
