@@ -100,9 +100,11 @@ resolve(struct cfg_apply *a, const char *rel, char *real, char *err,
 		return (
 		    fail(err, errlen, "config: %s: %s", rel, strerror(errno)));
 	if (a->dest->conf != NULL && !agent_confine_path(a->dest->conf, real))
-		return (fail(err, errlen,
-		    "config: %s: resolves outside the task's deploy directory",
-		    rel));
+		return (fail(err, errlen, "config: %s: resolves %s", rel,
+		    a->dest->conf->deny[0] != '\0' &&
+			    agent_path_inside(real, a->dest->conf->deny)
+			? "into the agent's state directory"
+			: "outside the task's deploy directory"));
 	return (0);
 }
 

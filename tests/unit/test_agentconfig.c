@@ -332,7 +332,7 @@ test_agentconfig_confined(void **state_)
 	    -1);
 	assert_string_equal(err,
 	    "config: statelink/node.json: resolves "
-	    "outside the task's deploy directory");
+	    "into the agent's state directory");
 	(void)snprintf(state, sizeof(state), "%s/state", top);
 	/* A symlink inside is followed: the file it names is replaced,
 	 * the link stays a link. */
