@@ -2173,6 +2173,10 @@ test_agentproto_logs(void **state)
 	    "\"9B2E0000-0000-4000-8000-000000000001\",\"task_id\":7,"
 	    "\"mode\":\"follow\",\"file\":\"logs/catalina.out\","
 	    "\"q\":\"ERROR\"}]}";
+	const char *fileq =
+	    "{\"v\":1,\"commands\":[],\"logs\":[{\"id\":"
+	    "\"9B2E0000-0000-4000-8000-000000000001\",\"task_id\":7,"
+	    "\"mode\":\"file\",\"file\":\"conf/app.xml\"}]}";
 	char  *s;
 	int    follow;
 	size_t i;
@@ -2192,6 +2196,13 @@ test_agentproto_logs(void **state)
 	assert_int_equal(p.logs[0].mode, AGENTPROTO_LOG_FOLLOW);
 	assert_int_equal(p.logs[0].lines, 200); /* the default */
 	assert_string_equal(p.logs[0].q, "ERROR");
+	agentproto_poll_cleanup(&p);
+	/* A "file" request (the Configuration tab): its mode, named back. */
+	assert_int_equal(agentproto_poll_decode(fileq, strlen(fileq), &p, &err),
+	    1);
+	assert_int_equal(p.logs[0].mode, AGENTPROTO_LOG_FILE);
+	assert_string_equal(p.logs[0].file, "conf/app.xml");
+	assert_string_equal(agentproto_log_mode_name(p.logs[0].mode), "file");
 	agentproto_poll_cleanup(&p);
 
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
