@@ -40,6 +40,7 @@ test.after(async () => {
 // A console task whose deploy directory holds files (rel -> content).
 async function taskWith(name, files, script, over = {}) {
   const dir = path.join(s.dir, 'deploy', name);
+  fs.mkdirSync(dir, { recursive: true });
   for (const [rel, content] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
     fs.writeFileSync(path.join(dir, rel), content);
@@ -220,6 +221,16 @@ test('the restart policy applies the kept configuration again', async () => {
   const applied = agent.logText().split('\n').filter((l) => l.includes(`task ${t.id}: config v`));
   assert.strictEqual(applied.length, 2, applied.join('\n'));
   assert.strictEqual((await k.run('stop', t.id)).state, 'succeeded');
+});
+
+test('env: the node policy refuses what its refuse_env names, as for the spec', async () => {
+  const t = await taskWith('envpolicy', {}, 'exec sleep 300');
+  await putConfig(t.id, { values: [{ key: 'LD_PRELOAD', value: '/tmp/x.so', secret: false }], env: true });
+  const d = await k.run('start', t.id);
+  assert.strictEqual(d.state, 'failed', d.output);
+  assert.match(d.output, /^start failed: policy: environment variable LD_PRELOAD is refused/);
+  assert.strictEqual(d.output.includes('/tmp/x.so'), false);
+  assert.deepStrictEqual(k.markedPids(t.id), []);
 });
 
 test('config/file: the deployed file, for managers only; 404, 413, 400 and 504', async () => {
