@@ -281,6 +281,7 @@ struct agent_slot {
 	char		  cmd_note[512]; /* a restart's stop, for its result */
 	char		  cfg_note[256]; /* what the last start's config did */
 	char		 *cfg_pre; /* a release configured before its switch */
+	int		  cfg_keep; /* next start: its files as they are */
 	char		 *last_lines; /* of its log, when it ended by itself */
 	char		  cmd[AGENTPROTO_UUID_LEN + 1]; /* pending command */
 	int64_t		  cmd_seq;

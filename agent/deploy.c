@@ -1402,10 +1402,13 @@ back_switch(struct agent_tasks *ts, struct agent_rjob *job)
 	after[0] = '\0';
 	if (job->kind == AGENTPROTO_CMD_MOVE) {
 		/* agent_rel_move() put back what it moved. */
-		if (job->was_running && sl != NULL &&
-		    !agent_tasks_rel_start(ts, sl, why, sizeof(why)))
-			(void)snprintf(after, sizeof(after),
-			    "; starting it again failed: %s", why);
+		/* Its files are as they were: configured already. */
+		if (job->was_running && sl != NULL) {
+			sl->cfg_keep = 1;
+			if (!agent_tasks_rel_start(ts, sl, why, sizeof(why)))
+				(void)snprintf(after, sizeof(after),
+				    "; starting it again failed: %s", why);
+		}
 		finish(ts, job, 0, "move failed: %s%s", job->why, after);
 		return;
 	}
@@ -1429,6 +1432,10 @@ back_switch(struct agent_tasks *ts, struct agent_rjob *job)
 		if (job->p >= 0 &&
 		    (job->was_running || job->kind == AGENTPROTO_CMD_UPDATE)) {
 			progress(ts, job, "start", -1);
+			/* The release that was live has the files of its last
+			 * start: a configuration that failed the new one is
+			 * not written into it. */
+			sl->cfg_keep = 1;
 			if (!agent_tasks_rel_start(ts, sl, why, sizeof(why)))
 				(void)snprintf(after + strlen(after),
 				    sizeof(after) - strlen(after),

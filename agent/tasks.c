@@ -485,6 +485,10 @@ start(struct agent_tasks *ts, struct agent_slot *sl, char *why, size_t len)
 	    strcmp(sl->cfg_pre, sl->t.reldir) == 0;
 	free(sl->cfg_pre);
 	sl->cfg_pre = NULL;
+	/* A release command going back: the files stay as they are. */
+	if (sl->cfg_keep)
+		pre = 1;
+	sl->cfg_keep = 0;
 	if (!pre)
 		sl->cfg_note[0] = '\0';
 	memset(&st, 0, sizeof(st));

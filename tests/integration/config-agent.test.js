@@ -14,6 +14,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { startStack, waitFor, sleep } = require('../lib/stack.js');
 const { taskKit, ownByTaskUser } = require('../lib/tasks.js');
+const { zip } = require('../lib/zip.js');
 
 const SECRET = 'S3cr3t-' + crypto.randomBytes(6).toString('hex') + '-<&>"\'';
 const URL_VALUE = '/gateway/app/refreshTokenByKey.htm';
@@ -232,6 +233,91 @@ test('env: the node policy refuses what its refuse_env names, as for the spec', 
   assert.strictEqual(d.output.includes('/tmp/x.so'), false);
   assert.deepStrictEqual(k.markedPids(t.id), []);
 });
+
+// A zip of files (path -> content) in the package store, as an upload
+// leaves it (tests/integration/deploy.test.js does the same).
+function storePackage(name, version, files) {
+  const body = zip(Object.entries(files).map(([p, d]) => ({ name: p, data: d, deflate: true })));
+  const sum = crypto.createHash('sha256').update(body).digest('hex');
+  const dir = path.join(s.env.YARD_PACKAGE_DIR, 'sha256', sum.slice(0, 2));
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, sum), body);
+  const manifest = Object.entries(files).map(([p, d]) => ({
+    path: p, size: Buffer.byteLength(d), sha256: crypto.createHash('sha256').update(d).digest('hex'),
+  }));
+  const q = (x) => `'${String(x).replace(/'/g, "''")}'`;
+  return Number(s.sql(`INSERT INTO packages (sha256, name, version, size, entries, manifest)
+    VALUES (${q(sum)}, ${q(name)}, ${q(version)}, ${body.length}, ${manifest.length},
+    ${q(JSON.stringify(manifest))}::jsonb) RETURNING id`).split('\n')[0]);
+}
+
+async function runCommand(body) {
+  const c = await s.api('POST', '/api/v1/commands', { token: admin, body });
+  assert.strictEqual(c.status, 201, c.text);
+  let d;
+  await waitFor(async () => {
+    d = (await s.api('GET', `/api/v1/commands/${c.json.id}`, { token: admin })).json;
+    return ['succeeded', 'failed', 'timed_out'].includes(d.state);
+  }, 60000, `${body.type} result`);
+  return d;
+}
+
+test('deploy and update: the new release is configured before the switch; a failing one leaves the live release',
+  { timeout: 120000 }, async () => {
+    const dir = path.join(s.dir, 'deploy', 'pkg');
+    const id = await k.create('pkg', {
+      kind: 'console', deploy_dir: dir, console: { command: '/bin/sh', args: ['-c', 'exec sleep 300'] },
+      restart: { policy: 'never' }, stop_grace: 5,
+    });
+    const XML = '<?xml version="1.0"?>\n<root><url>packaged</url></root>\n';
+    const cfg = (url, extra, file = 'conf/app.xml') => ({
+      values: [{ key: 'url', value: url, secret: false }],
+      mappings: [{ key: 'url', file, format: 'xml', nodepath: 'root.url' }],
+      files: [{ path: 'conf/extra.txt', content_base64: b64(extra) }],
+    });
+    const r1 = path.join(dir, 'releases', '1');
+    const r2 = path.join(dir, 'releases', '2');
+    const read = (f) => fs.readFileSync(f, 'utf8');
+
+    await putConfig(id, cfg('http://one/?a&b', 'one\n'));
+    let d = await runCommand({ type: 'deploy', task_id: id,
+      package_id: storePackage('pkg', '1', { 'conf/app.xml': XML, 'lib/same.txt': 'same\n' }) });
+    assert.strictEqual(d.state, 'succeeded', d.output);
+    assert.match(d.output, /^deployed release 1 \(pkg 1\); started, pid \d+; config v1 applied: 2 files written, 1 value mapped$/);
+    assert.strictEqual(read(path.join(r1, 'conf/app.xml')), XML.replace('packaged', 'http://one/?a&amp;b'));
+    assert.strictEqual(read(path.join(r1, 'conf/extra.txt')), 'one\n');
+
+    // The update's release starts as hard links to the live one's files;
+    // the configuration never writes through them.
+    await putConfig(id, cfg('http://two/', 'two\n'));
+    d = await runCommand({ type: 'update', task_id: id,
+      package_id: storePackage('pkg', '2', { 'conf/app.xml': XML, 'lib/same.txt': 'same\n', 'v2.txt': '2\n' }) });
+    assert.strictEqual(d.state, 'succeeded', d.output);
+    assert.match(d.output, /config v2 applied: 2 files written, 1 value mapped/);
+    assert.strictEqual(fs.readlinkSync(path.join(dir, 'current')), 'releases/2');
+    assert.strictEqual(fs.statSync(path.join(r1, 'lib/same.txt')).ino, fs.statSync(path.join(r2, 'lib/same.txt')).ino,
+      'unchanged files are shared by hard link');
+    assert.strictEqual(read(path.join(r2, 'conf/app.xml')), XML.replace('packaged', 'http://two/'));
+    assert.strictEqual(read(path.join(r2, 'conf/extra.txt')), 'two\n');
+    assert.strictEqual(read(path.join(r1, 'conf/extra.txt')), 'one\n', 'release 1 untouched');
+    assert.strictEqual(read(path.join(r1, 'conf/app.xml')), XML.replace('packaged', 'http://one/?a&amp;b'));
+    const pids = k.markedPids(id);
+    assert.strictEqual(pids.length, 1);
+
+    // A configuration that does not apply fails the update before the
+    // switch: release 2 stays live, its files as they were, running.
+    const before = { xml: read(path.join(r2, 'conf/app.xml')), extra: read(path.join(r2, 'conf/extra.txt')) };
+    await putConfig(id, cfg('http://three/', 'three\n', 'conf/none.xml'));
+    d = await runCommand({ type: 'update', task_id: id,
+      package_id: storePackage('pkg', '3', { 'conf/app.xml': XML, 'lib/same.txt': 'same\n', 'v3.txt': '3\n' }) });
+    assert.strictEqual(d.state, 'failed', d.output);
+    assert.match(d.output, /^update failed: start failed: config: conf\/none\.xml: no such file to map into; rolled back to release 2/);
+    assert.strictEqual(fs.readlinkSync(path.join(dir, 'current')), 'releases/2');
+    assert.strictEqual(read(path.join(r2, 'conf/app.xml')), before.xml);
+    assert.strictEqual(read(path.join(r2, 'conf/extra.txt')), before.extra);
+    await waitFor(() => k.markedPids(id).length === 1, 10000, 'release 2 running again');
+    assert.strictEqual((await k.run('stop', id)).state, 'succeeded');
+  });
 
 test('config/file: the deployed file, for managers only; 404, 413, 400 and 504', async () => {
   assert.ok(brief, 'needs the first test');
