@@ -64,7 +64,8 @@ static struct cfg_out *out_find(struct cfg_apply *, const char *);
 static int	       collect(struct cfg_apply *, char *, size_t);
 static int	       mapped(struct cfg_apply *, size_t, char *, size_t);
 static int	       props(struct cfg_apply *, char *, size_t);
-static int	       mkdirs(struct cfg_apply *, char *, char *, size_t);
+static int  mkdirs(struct cfg_apply *, const char *, const char *, char *,
+     size_t);
 static int  prepare(struct cfg_apply *, struct cfg_out *, char *, size_t);
 static int  commit(struct cfg_apply *, char *, size_t);
 static void undo(struct cfg_apply *);
@@ -327,51 +328,80 @@ collect(struct cfg_apply *a, char *err, size_t errlen)
 }
 
 /*
- * The missing directories of dir (resolved; its existing part has no
- * symlink), made for the task's account and remembered for undo().
+ * The missing directories of dir (resolved: its existing part is real),
+ * made for the task's account and remembered for undo().  Each is made
+ * and given away relative to the descriptor of its checked parent, so
+ * that a directory swapped for a symlink meanwhile leads nowhere.
  */
 static int
-mkdirs(struct cfg_apply *a, char *dir, char *err, size_t errlen)
+mkdirs(struct cfg_apply *a, const char *rel, const char *dir, char *err,
+    size_t errlen)
 {
 	struct stat st;
-	char	   *p;
+	char	    top[PATH_MAX], *p, *name, *next;
+	int	    pfd, fd, ret = -1;
 
 	if (stat(dir, &st) == 0)
 		return (S_ISDIR(st.st_mode)
 			? 0
-			: fail(err, errlen, "config: %s: not a directory",
-			      dir));
-	for (p = dir + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
+			: fail(err, errlen,
+			      "config: %s: a parent is not a "
+			      "directory",
+			      rel));
+	/* The deepest directory that exists. */
+	(void)snprintf(top, sizeof(top), "%s", dir);
+	do {
+		if ((p = strrchr(top, '/')) == NULL)
+			return (
+			    fail(err, errlen, "config: %s: no parent", rel));
 		*p = '\0';
-		if (stat(dir, &st) == -1) {
-			if (a->nmade == sizeof(a->made) / sizeof(a->made[0]) ||
-			    mkdir(dir, AGENT_CONFIG_DIR_MODE) == -1) {
-				*p = '/';
-				return (fail(err, errlen, "config: mkdir: %s",
-				    strerror(errno ? errno : ENAMETOOLONG)));
-			}
-			(void)snprintf(a->made[a->nmade++], PATH_MAX, "%s",
-			    dir);
-			if (a->dest->chown &&
-			    chown(dir, a->dest->uid, a->dest->gid) == -1) {
-				*p = '/';
-				return (fail(err, errlen, "config: chown: %s",
-				    strerror(errno)));
-			}
-		}
-		*p = '/';
-	}
-	if (a->nmade == sizeof(a->made) / sizeof(a->made[0]) ||
-	    mkdir(dir, AGENT_CONFIG_DIR_MODE) == -1)
-		return (fail(err, errlen, "config: mkdir: %s",
-		    strerror(errno ? errno : ENAMETOOLONG)));
-	(void)snprintf(a->made[a->nmade++], PATH_MAX, "%s", dir);
-	if (a->dest->chown && chown(dir, a->dest->uid, a->dest->gid) == -1)
+	} while (top[0] != '\0' && stat(top, &st) == -1);
+	if ((pfd = open(top[0] == '\0' ? "/" : top,
+		 O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return (
-		    fail(err, errlen, "config: chown: %s", strerror(errno)));
-	return (0);
+		    fail(err, errlen, "config: %s: %s", rel, strerror(errno)));
+	if (a->dest->conf != NULL &&
+	    !agent_confine_fd(a->dest->conf, pfd, NULL, 0)) {
+		(void)fail(err, errlen,
+		    "config: %s: resolves outside the task's deploy directory",
+		    rel);
+		goto done;
+	}
+	/* The rest, one name at a time below it. */
+	(void)snprintf(top, sizeof(top), "%s", dir + strlen(top) + 1);
+	for (name = top; name != NULL; name = next) {
+		if ((next = strchr(name, '/')) != NULL)
+			*next++ = '\0';
+		if (a->nmade == sizeof(a->made) / sizeof(a->made[0])) {
+			(void)fail(err, errlen,
+			    "config: %s: too many directories to make", rel);
+			goto done;
+		}
+		if (mkdirat(pfd, name, AGENT_CONFIG_DIR_MODE) == -1 ||
+		    (fd = openat(pfd, name,
+			 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) ==
+			-1) {
+			(void)fail(err, errlen, "config: %s: mkdir %s: %s", rel,
+			    name, strerror(errno));
+			goto done;
+		}
+		(void)close(pfd);
+		pfd = fd;
+		/* Remembered by its path as the kernel has it. */
+		if (!agent_os_fd_path(fd, a->made[a->nmade], PATH_MAX))
+			(void)snprintf(a->made[a->nmade], PATH_MAX, "%s", dir);
+		a->nmade++;
+		if (a->dest->chown &&
+		    fchown(fd, a->dest->uid, a->dest->gid) == -1) {
+			(void)fail(err, errlen, "config: %s: chown %s: %s", rel,
+			    name, strerror(errno));
+			goto done;
+		}
+	}
+	ret = 0;
+done:
+	(void)close(pfd);
+	return (ret);
 }
 
 /* o's temporary file, written and synced, with its final mode and owner. */
@@ -403,7 +433,7 @@ prepare(struct cfg_apply *a, struct cfg_out *o, char *err, size_t errlen)
 	o->base++;
 	if (strlen(o->base) > NAME_MAX - 24)
 		return (fail(err, errlen, "config: %s: name too long", o->rel));
-	if (mkdirs(a, dir, err, errlen) == -1)
+	if (mkdirs(a, o->rel, dir, err, errlen) == -1)
 		return (-1);
 	if ((o->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return (fail(err, errlen, "config: %s: %s", o->rel,
@@ -520,6 +550,11 @@ undo(struct cfg_apply *a)
 			else if (!o->existed)
 				(void)unlinkat(o->dfd, o->base, 0);
 			o->renamed = 0;
+		}
+		/* Before the directories they may lie in. */
+		if (o->tmp[0] != '\0' && o->dfd != -1) {
+			(void)unlinkat(o->dfd, o->tmp, 0);
+			o->tmp[0] = '\0';
 		}
 	}
 	for (i = a->nmade; i-- > 0;)

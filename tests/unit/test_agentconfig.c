@@ -272,16 +272,19 @@ test_agentconfig_all_or_nothing(void **state_)
 	(void)snprintf(p, sizeof(p), "%s/conf/d", tree);
 	assert_int_equal(mkdir(p, 0755), 0);
 	assert_int_equal(apply("{\"files\":[{\"path\":\"conf/a.txt\","
-			       "\"content_base64\":\"Qgo=\"},{\"path\":"
-			       "\"conf/d\",\"content_base64\":\"Qgo=\"},"
-			       "{\"path\":\"fresh/f\",\"content_base64\":"
-			       "\"Qgo=\"}]}",
+			       "\"content_base64\":\"Qgo=\"},"
+			       "{\"path\":\"fresh/er/f\",\"content_base64\":"
+			       "\"Qgo=\"},{\"path\":"
+			       "\"conf/d\",\"content_base64\":\"Qgo=\"}]}",
 			     &st, err, sizeof(err)),
 	    -1);
 	assert_string_equal(err, "config: conf/d: not a regular file");
 	s = get(tree, "conf/a.txt", NULL);
 	assert_string_equal(s, "A\n");
 	free(s);
+	/* The directories made for the second file are gone again. */
+	(void)snprintf(p, sizeof(p), "%s/fresh", tree);
+	assert_int_equal(access(p, F_OK), -1);
 	(void)snprintf(p, sizeof(p), "%s/conf", tree);
 	assert_int_equal(hidden(p), 0);
 	/* A missing file to map into. */
