@@ -208,6 +208,7 @@ struct agent_xfer {
 	char		  *body; /* response, NUL-terminated */
 	size_t		   len;
 	size_t		   cap;
+	size_t		   max; /* response cap; 0: AGENTPROTO_BODY_MAX */
 	int		   overflow;
 	char		  *post; /* owned request body, or NULL */
 	char		   errbuf[CURL_ERROR_SIZE];

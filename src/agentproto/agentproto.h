@@ -21,6 +21,7 @@
 
 #define AGENTPROTO_VERSION	1
 #define AGENTPROTO_BODY_MAX	(256 * 1024)
+#define AGENTPROTO_POLL_MAX	(32 * 1024 * 1024) /* commands: configurations */
 #define AGENTPROTO_STR_MAX	255
 #define AGENTPROTO_BOOT_ID_MAX	64
 #define AGENTPROTO_DISKS_MAX	16

@@ -198,6 +198,19 @@ test('apply-config: without restart the program keeps running; with restart it s
   assert.deepStrictEqual(k.markedPids(id), [pidOf(d)]);
 });
 
+test('a configuration larger than other agent messages reaches the node whole', async () => {
+  // 600 KiB of bytes (800 KiB of base64): the commands answer carrying
+  // it is more than the 256 KiB any other message may be.
+  const big = crypto.randomBytes(600 * 1024);
+  const t = await taskWith('large', {}, 'exec sleep 300');
+  await putConfig(t.id, { files: [{ path: 'data/blob.bin', content_base64: big.toString('base64') }] });
+  const d = await k.run('start', t.id);
+  assert.strictEqual(d.state, 'succeeded', d.output);
+  assert.match(d.output, /^config v1 applied: 1 file written, 0 values mapped; started/);
+  assert.ok(fs.readFileSync(path.join(t.dir, 'data/blob.bin')).equals(big));
+  assert.strictEqual((await k.run('stop', t.id)).state, 'succeeded');
+});
+
 test('the restart policy applies the kept configuration again', async () => {
   const t = await taskWith('policy', { 'conf/app.properties': '# app\r\nname = old\r\n' },
     "[ -e scribbled ] && exec sleep 300; sleep 1; echo 'name = scribble' > conf/app.properties; " +

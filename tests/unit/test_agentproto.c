@@ -1066,15 +1066,19 @@ test_agentproto_caps(void **state)
 	free(s);
 	json_decref(j);
 
-	/* A body over 256 KiB is refused before parsing, even if valid. */
-	len = AGENTPROTO_BODY_MAX + 1;
+	/* A body over 256 KiB is refused before parsing, even if valid;
+	 * a commands answer may be larger (configurations), to 32 MiB. */
+	len = AGENTPROTO_POLL_MAX + 1;
 	big = malloc(len + 1);
 	assert_non_null(big);
 	memset(big, ' ', len);
 	memcpy(big, "{\"v\":1,\"commands\":[]}", 21);
 	big[len] = '\0';
+	expect_raw(K_HEARTBEAT_RESP, big, AGENTPROTO_BODY_MAX + 1, "",
+	    "larger");
+	assert_int_equal(decode(K_POLL, big, AGENTPROTO_BODY_MAX + 1, &err), 1);
 	expect_raw(K_POLL, big, len, "", "larger");
-	/* Exactly 256 KiB of the same is fine. */
+	/* Exactly 32 MiB of the same is fine. */
 	assert_int_equal(decode(K_POLL, big, len - 1, &err), 1);
 	free(big);
 }
