@@ -188,7 +188,7 @@ mapped(struct cfg_apply *a, size_t first, char *err, size_t errlen)
 	struct cfg_out			    *o = NULL;
 	char				    *in = NULL, *out = NULL;
 	char				     why[CFGEDIT_ERR_MAX];
-	size_t				     i, j, n = 0, inlen, outlen, pl;
+	size_t				     i, j, n = 0, inlen, outlen;
 	int				     ret = -1;
 
 	if ((ed = calloc(c->nmappings, sizeof(*ed))) == NULL)
@@ -228,13 +228,15 @@ mapped(struct cfg_apply *a, size_t first, char *err, size_t errlen)
 		goto done;
 	if (cfgedit_apply((enum cfgedit_format)m->format, in, inlen, ed, n,
 		&out, &outlen, why, sizeof(why)) == -1) {
-		/* cfgedit names the nodepath when one is at fault. */
+		/*
+		 * cfgedit names the nodepath when one is at fault; else, with
+		 * one edit, it is that one's (a file that does not parse).
+		 */
 		for (i = 0; i < n; i++) {
-			pl = strlen(ed[i].path);
-			if (strncmp(why, ed[i].path, pl) == 0 && why[pl] == ':')
+			if (strstr(why, ed[i].path) != NULL)
 				break;
 		}
-		if (i < n)
+		if (i < n || n != 1)
 			(void)fail(err, errlen, "config: %s: %s", m->file, why);
 		else
 			(void)fail(err, errlen, "config: %s: %s: %s", m->file,

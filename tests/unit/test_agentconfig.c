@@ -401,6 +401,22 @@ test_agentconfig_mapping(void **state_)
 	assert_string_equal(s, "{\"a\": \"\\\"q\\\"\"}\n");
 	free(s);
 	assert_int_equal(st.files, 1);
+	/* Two edits of one file, the second's node missing: it is named. */
+	put(tree, "conf/m.xml", "<root><a>1</a></root>", 0644);
+	assert_int_equal(
+	    apply("{\"values\":[{\"key\":\"a\",\"value\":\"x\"},"
+		  "{\"key\":\"b\",\"value\":\"y\"}],\"mappings\":["
+		  "{\"key\":\"a\",\"file\":\"conf/m.xml\",\"format\":"
+		  "\"xml\",\"nodepath\":\"root.a\"},{\"key\":\"b\","
+		  "\"file\":\"conf/m.xml\",\"format\":\"xml\","
+		  "\"nodepath\":\"root.zz\"}]}",
+		&st, err, sizeof(err)),
+	    -1);
+	if (strncmp(err, "config: conf/m.xml: root.zz: no element", 39) != 0)
+		fail_msg("%s", err);
+	s = get(tree, "conf/m.xml", NULL);
+	assert_string_equal(s, "<root><a>1</a></root>");
+	free(s);
 }
 
 /* The generated .properties file: every value, 0600, read back alike. */
