@@ -396,6 +396,39 @@ test('config/file: the deployed file, for managers only; 404, 413, 400 and 504',
   }
 });
 
+test('a commands answer holds at most 16 MiB of payloads, and always the first command', async () => {
+  // A node of our own, speaking the protocol, with three commands of
+  // 9 MiB each waiting: one at a time; small ones come together.
+  const e = await s.api('POST', '/api/v1/enrollments', { token: admin });
+  const en = await fetch(s.yard.url + '/agent/v1/enroll', {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ v: 1, token: e.json.token, facts: {
+      hostname: 'big', os: 'Debian GNU/Linux 12', kernel: '6.1.0', arch: 'x86_64', cpus: 1, mem_total: 1e9,
+      boot_id: 'b0a7c0de-0000-4000-8000-000000000002', uptime: 1, agent_version: '0.1.0', disks: [] } }),
+  });
+  assert.strictEqual(en.status, 201);
+  const node = await en.json();
+  const auth = `YardNode ${node.node_id}:${node.secret}`;
+  const poll = async (after) => {
+    const r = await fetch(`${s.yard.url}/agent/v1/commands?after=${after}&wait=1`, { headers: { authorization: auth } });
+    assert.strictEqual(r.status, 200);
+    return (await r.json()).commands;
+  };
+  for (let i = 0; i < 3; i++) {
+    s.sql(`INSERT INTO commands (type, node_id, payload, deadline) VALUES ('ping', ${node.node_id},
+      jsonb_build_object('pad', repeat('x', 9 * 1024 * 1024)), now() + interval '1 hour')`);
+  }
+  let c = await poll(0);
+  assert.strictEqual(c.length, 1);
+  const first = c[0].seq;
+  c = await poll(first);
+  assert.strictEqual(c.length, 1);
+  assert.ok(c[0].seq > first);
+  s.sql(`UPDATE commands SET payload = '{}' WHERE node_id = ${node.node_id}`);
+  c = await poll(0);
+  assert.strictEqual(c.length, 3);
+});
+
 test('a secret value is never in the agent\'s log nor the server\'s', async () => {
   assert.ok(brief, 'needs the first test');
   // The agent's log has the applies (and says nothing of values).
