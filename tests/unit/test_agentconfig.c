@@ -8,7 +8,10 @@
  * .properties file, environment names, and the kept configuration.
  */
 
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+
+#include <linux/fs.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -303,6 +306,61 @@ test_agentconfig_all_or_nothing(void **state_)
 	free(s);
 }
 
+/* Set or clear a file's immutable flag: 0, or -1 (not root, say). */
+static int
+immutable(const char *dir, const char *rel, int on)
+{
+	char path[PATH_MAX * 2];
+	int  fd, flags, rc = -1;
+
+	(void)snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return (-1);
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0) {
+		flags = on ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
+		rc = ioctl(fd, FS_IOC_SETFLAGS, &flags);
+	}
+	(void)close(fd);
+	return (rc);
+}
+
+/*
+ * The renames fail half way (the second file is immutable: it cannot be
+ * linked to nor replaced, even by root): the first file, already
+ * renamed, is put back, the very same inode.
+ */
+static void
+test_agentconfig_rename_fails(void **state_)
+{
+	struct agent_cfgstats st;
+	struct stat	      a0, a1;
+	char		      err[512], p[PATH_MAX * 2], *s;
+
+	put(tree, "conf/a.txt", "A\n", 0644);
+	put(tree, "conf/b.txt", "B\n", 0644);
+	if (immutable(tree, "conf/b.txt", 1) == -1)
+		skip();
+	a0 = stat_of(tree, "conf/a.txt");
+	assert_int_equal(apply("{\"files\":[{\"path\":\"conf/a.txt\","
+			       "\"content_base64\":\"eAo=\"},{\"path\":"
+			       "\"conf/b.txt\",\"content_base64\":\"eAo=\"}]}",
+			     &st, err, sizeof(err)),
+	    -1);
+	(void)immutable(tree, "conf/b.txt", 0);
+	assert_string_equal(err, "config: conf/b.txt: Operation not permitted");
+	s = get(tree, "conf/a.txt", NULL);
+	assert_string_equal(s, "A\n");
+	free(s);
+	a1 = stat_of(tree, "conf/a.txt");
+	assert_int_equal(a0.st_ino, a1.st_ino);
+	assert_int_equal(a1.st_nlink, 1);
+	s = get(tree, "conf/b.txt", NULL);
+	assert_string_equal(s, "B\n");
+	free(s);
+	(void)snprintf(p, sizeof(p), "%s/conf", tree);
+	assert_int_equal(hidden(p), 0);
+}
+
 /* Symlinks are followed, and must stay inside; the state dir never. */
 static void
 test_agentconfig_confined(void **state_)
@@ -534,6 +592,7 @@ main(void)
 		cmocka_unit_test_setup(test_agentconfig_overrides, setup),
 		cmocka_unit_test_setup(test_agentconfig_hard_links, setup),
 		cmocka_unit_test_setup(test_agentconfig_all_or_nothing, setup),
+		cmocka_unit_test_setup(test_agentconfig_rename_fails, setup),
 		cmocka_unit_test_setup(test_agentconfig_confined, setup),
 		cmocka_unit_test_setup(test_agentconfig_mapping, setup),
 		cmocka_unit_test_setup(test_agentconfig_properties_file, setup),
