@@ -112,6 +112,11 @@ $(OBJDIR)/bench/verify_bench: tests/bench/verify_bench.c $(AUTH_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ljwt
 
+# B12: the agent's apply of a configuration vs a copy of the file.
+$(OBJDIR)/bench/cfg_bench: tests/bench/cfg_bench.c $(CFGEDIT_SRCS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
+
 # Simulated agents for make bench (real protocol, one multi handle).
 $(OBJDIR)/bench/agentsim: tests/bench/agentsim.c
 	@mkdir -p $(@D)
@@ -134,7 +139,8 @@ e2e: all
 	@./scripts/test.sh --only e2e
 
 bench: deps all $(OBJDIR)/bench/verify_bench $(OBJDIR)/bench/agentsim \
-    $(OBJDIR)/bench/sweep_bench $(OBJDIR)/bench/stage_bench
+    $(OBJDIR)/bench/sweep_bench $(OBJDIR)/bench/stage_bench \
+    $(OBJDIR)/bench/cfg_bench
 	@./scripts/install-deps.sh bench
 	@./scripts/bench.sh
 

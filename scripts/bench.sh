@@ -18,6 +18,9 @@
 #   B11 an overlay update of 200 MB in 10,000 files (agent/release.c) vs
 #       unzip -o of the same archive on the same disk; the downtime of a
 #       task updated through the real server and agent.
+#   B12 the agent's apply of a configuration (100 mappings into a 1 MB XML
+#       file, 1,000 key-values as a .properties file) vs a copy of the
+#       file, both with fsync and rename (obj/bench/cfg_bench).
 # BENCH_ONLY="B4 B5" runs only those (B6-B8 run together: one agent).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,7 +34,7 @@ rport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 yport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 DURATION=${BENCH_SECONDS:-5}
 ROUNDS=${BENCH_ROUNDS:-3}
-ONLY=${BENCH_ONLY:-B1 B2 B3 B4 B5 B6 B7 B8 B9 B10 B11}
+ONLY=${BENCH_ONLY:-B1 B2 B3 B4 B5 B6 B7 B8 B9 B10 B11 B12}
 want() {
 	for w in $ONLY; do
 		case " $* " in *" $w "*) return 0 ;; esac
@@ -389,5 +392,21 @@ echo "  update / unzip -o = ${st_ratio:-?} (budget <= 1.5): $st_verdict budget"
 rm -rf "$dir/stage"
 echo "B11: the downtime of a task updated through the server and its agent"
 node "$top/tests/bench/deploy.js" 2000 40 2>&1 | sed 's/^/  /' || ok=0
+fi
+if want B12; then
+# B12 (issue 11: applying 1,000 key-values and 100 mappings over a 1 MB
+# XML file on the agent, as a ratio to copying the file: <= 5x).
+echo "B12: a configuration's apply (1 MB XML, 100 mappings, 1,000 key-values) vs a copy"
+mkdir -p "$dir/cfg"
+"$top/obj/bench/cfg_bench" "$dir/cfg" >"$dir/cfg.out" 2>&1 || cf_rc=$?
+sed 's/^/  /' "$dir/cfg.out"
+cf_ratio=$(sed -n 's/^ratio: \([0-9.]*\).*/\1/p' "$dir/cfg.out" | tail -1)
+cf_verdict=$(awk -v r="$cf_ratio" 'BEGIN {
+	if (r == "") { print "OVER"; exit }
+	print (r <= 5) ? "within" : "OVER" }')
+[ "${cf_rc:-0}" -eq 0 ] || cf_verdict=OVER
+echo "  apply / copy = ${cf_ratio:-?} (budget <= 5): $cf_verdict budget"
+[ "$cf_verdict" = within ] || ok=0
+rm -rf "$dir/cfg"
 fi
 [ "$ok" -eq 1 ] && [ "$deaths" -eq 0 ]

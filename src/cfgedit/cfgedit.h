@@ -13,8 +13,9 @@
  * indentation, CRLF line ends, a UTF-8 BOM, the XML declaration.  The
  * value is given in UTF-8, escaped for its place (XML text or attribute,
  * JSON string, .properties value) and converted to the file's charset
- * (the XML declaration's encoding, e.g. GBK; UTF-8 otherwise); a value
- * the charset cannot hold is an error, never a lossy write.
+ * (the XML declaration's encoding, e.g. GBK; UTF-8 otherwise); a
+ * character the charset cannot hold is written as an XML character
+ * reference (&#x1F600;), never a lossy write.
  */
 
 #ifndef CFGEDIT_H
@@ -36,8 +37,9 @@ const char *cfgedit_format_name(enum cfgedit_format);
  * Check a nodepath's grammar for a format: 0, or -1 with a message naming
  * the problem and its byte offset in err.  XML and JSON: dotted steps
  * name[i] ([0] optional), *[i] (XML: any tag), a bare [i] after a JSON
- * member (array element), @attr as the last XML step.  .properties: the
- * key verbatim (any non-empty bytes without NUL).
+ * member (array element), @attr as the last XML step; a name holding
+ * '.', '[', ']' or '"' is quoted: "a.b" (\" and \\ inside).
+ * .properties: the key verbatim (any non-empty bytes without NUL).
  */
 int cfgedit_path_check(enum cfgedit_format, const char *path, char *err,
     size_t errlen);

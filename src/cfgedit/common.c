@@ -553,9 +553,13 @@ cfgedit_splice(const char *in, size_t inlen, struct cfgedit_repl *r, size_t n,
 		}
 	}
 	cfgedit_buf_init(&b);
-	/* An empty output is still a malloc'd, NUL-terminated string. */
-	if (cfgedit_buf_add(&b, "", 0) == -1)
+	/* One allocation of the output's size (an upper bound). */
+	b.cap = inlen + 1;
+	for (i = 0; i < n; i++)
+		b.cap += r[i].len;
+	if ((b.data = malloc(b.cap)) == NULL)
 		goto oom;
+	b.data[0] = '\0';
 	for (i = 0; i < n; i = j) {
 		/* The run of replacements of one node: the last wins. */
 		for (j = i + 1;

@@ -14,7 +14,7 @@
 
 #include "cfgedit/internal.h"
 
-#define JSON_NODES_MAX (4 * 1024 * 1024)
+#define JSON_NODES_MAX (1024 * 1024)
 
 enum json_type {
 	J_OBJECT = 0,

@@ -40,8 +40,8 @@ static void plogic_free(struct plogic *);
 static int  convert(const char *, size_t, struct cfgedit_buf *);
 static int  escape(const char *, size_t, int, int, struct cfgedit_buf *);
 static int  put_u(struct cfgedit_buf *, uint32_t);
-static int  find_key(struct pscan *, const char *, struct pline *,
-     struct plogic *, char *, size_t);
+static int  find_keys(struct pscan *, const char *const *, size_t,
+     struct pline *, char *, struct plogic *, char *, size_t);
 static void scan_init(struct pscan *, const char *, size_t);
 static uint64_t hash(const char *, size_t);
 
@@ -361,19 +361,28 @@ escape(const char *s, size_t n, int key, int strict, struct cfgedit_buf *out)
 }
 
 /*
- * Find the last logical line whose key is path (for get: *g holds its
- * bytes).  0 found, 1 not found, -1 error in err.
+ * One pass: for each of the n paths, the last logical line whose key it
+ * is (found[j], has[j] set).  0, or -1 with err.
  */
 static int
-find_key(struct pscan *s, const char *path, struct pline *found,
-    struct plogic *g, char *err, size_t errlen)
+find_keys(struct pscan *s, const char *const *paths, size_t n,
+    struct pline *found, char *has, struct plogic *g, char *err, size_t errlen)
 {
 	struct cfgedit_buf k;
 	struct pline	   l;
-	size_t		   plen = strlen(path);
-	int		   r, rc = 1;
+	uint64_t	  *ph = NULL, h;
+	size_t		  *pl = NULL, j;
+	int		   r, rc = -1;
 
 	cfgedit_buf_init(&k);
+	if ((ph = calloc(n + 1, sizeof(*ph))) == NULL ||
+	    (pl = calloc(n + 1, sizeof(*pl))) == NULL)
+		goto oom;
+	for (j = 0; j < n; j++) {
+		pl[j] = strlen(paths[j]);
+		ph[j] = hash(paths[j], pl[j]);
+		has[j] = 0;
+	}
 	while (next_line(s, &l)) {
 		if (logicalize(s, &l, g) == -1)
 			goto oom;
@@ -386,19 +395,23 @@ find_key(struct pscan *s, const char *path, struct pline *found,
 			    "file does not parse as .properties: line %u: "
 			    "malformed \\uxxxx escape in a key",
 			    l.line);
-			rc = -1;
 			goto done;
 		}
-		if (k.len == plen && memcmp(k.data, path, plen) == 0) {
-			*found = l;
-			rc = 0;
-		}
+		h = hash(k.data == NULL ? "" : k.data, k.len);
+		for (j = 0; j < n; j++)
+			if (ph[j] == h && pl[j] == k.len &&
+			    memcmp(k.data, paths[j], k.len) == 0) {
+				found[j] = l;
+				has[j] = 1;
+			}
 	}
+	rc = 0;
 	goto done;
 oom:
 	cfgedit_err(err, errlen, "out of memory");
-	rc = -1;
 done:
+	free(ph);
+	free(pl);
 	cfgedit_buf_cleanup(&k);
 	return (rc);
 }
@@ -421,23 +434,32 @@ cfgedit_props_apply(const char *in, size_t inlen, struct cfgedit_edit *edits,
 	struct plogic	     g;
 	struct cfgedit_repl *r = NULL;
 	struct cfgedit_buf   b;
+	struct pline	    *lines = NULL;
+	const char	   **paths = NULL;
+	char		    *has = NULL;
 	size_t		     i, nr = 0, vs;
 	int		     rc = -1, f;
 
 	memset(&g, 0, sizeof(g));
 	cfgedit_buf_init(&b);
-	if (n > 0 && (r = calloc(n, sizeof(*r))) == NULL)
+	if (n > 0 &&
+	    ((r = calloc(n, sizeof(*r))) == NULL ||
+		(lines = calloc(n, sizeof(*lines))) == NULL ||
+		(has = calloc(n, 1)) == NULL ||
+		(paths = calloc(n, sizeof(*paths))) == NULL))
 		goto oom;
+	for (i = 0; i < n; i++)
+		paths[i] = edits[i].path;
+	scan_init(&s, in, inlen);
+	if (find_keys(&s, paths, n, lines, has, &g, err, errlen) == -1)
+		goto done;
 	for (i = 0; i < n; i++) {
-		scan_init(&s, in, inlen);
-		f = find_key(&s, edits[i].path, &l, &g, err, errlen);
-		if (f == -1)
-			goto done;
-		if (f == 1) {
+		if (!has[i]) {
 			cfgedit_err(err, errlen, "%s: no such key",
 			    edits[i].path);
 			goto done;
 		}
+		l = lines[i];
 		if (logicalize(&s, &l, &g) == -1)
 			goto oom;
 		vs = g.map[g.value_start];
@@ -472,6 +494,9 @@ done:
 	cfgedit_buf_cleanup(&b);
 	cfgedit_repls_free(r, nr);
 	plogic_free(&g);
+	free(lines);
+	free(has);
+	free(paths);
 	return (rc);
 }
 
@@ -484,14 +509,14 @@ cfgedit_props_get(const char *in, size_t inlen, const char *path, char **val,
 	struct plogic	   g;
 	struct cfgedit_buf b;
 	int		   rc = -1, f;
+	char		   has;
 
 	memset(&g, 0, sizeof(g));
 	cfgedit_buf_init(&b);
 	scan_init(&s, in, inlen);
-	f = find_key(&s, path, &l, &g, err, errlen);
-	if (f == -1)
+	if (find_keys(&s, &path, 1, &l, &has, &g, err, errlen) == -1)
 		goto done;
-	if (f == 1) {
+	if (!has) {
 		cfgedit_err(err, errlen, "%s: no such key", path);
 		goto done;
 	}

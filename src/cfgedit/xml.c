@@ -17,7 +17,7 @@
 
 #include "cfgedit/internal.h"
 
-#define XML_ELEMENTS_MAX (4 * 1024 * 1024)
+#define XML_ELEMENTS_MAX (1024 * 1024)
 
 enum xml_mb {
 	MB_NONE = 0, /* one byte per character, or UTF-8 */
@@ -160,6 +160,15 @@ adv(const struct xml_doc *d, size_t i)
 }
 
 /*
+ * gcc -fanalyzer (12) takes iconv_open()'s (iconv_t)-1 for an allocation
+ * that leaks (as src/settings.c says): cs_setup() and cs_cleanup() are
+ * outside that check.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wanalyzer-malloc-leak"
+#endif
+/*
  * The charset: a UTF-8 BOM, or the declaration's encoding, or UTF-8.
  * Only charsets that keep ASCII as ASCII are taken.
  */
@@ -298,12 +307,28 @@ cs_cleanup(struct xml_cs *cs)
 	cs->to = cs->from = (iconv_t)-1;
 }
 
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
 /* Move *pos past the terminator term; what says what was left open. */
 static int
 skip_to(struct xml_doc *d, size_t *pos, const char *term, const char *what)
 {
-	size_t i = *pos, tl = strlen(term);
+	size_t	    i = *pos, tl = strlen(term);
+	const char *p;
 
+	/*
+	 * Bytes below 0x40 are never the second byte of a double-byte
+	 * character: such terminators can be searched for directly.
+	 */
+	if (d->cs.mb == MB_NONE || (unsigned char)term[0] < 0x40) {
+		p = memmem(d->b + i, d->len - i, term, tl);
+		if (p == NULL)
+			return (doc_err(d, *pos, "unclosed %s", what));
+		*pos = (size_t)(p - d->b) + tl;
+		return (0);
+	}
 	while (i < d->len) {
 		if (d->b[i] == term[0] && d->len - i >= tl &&
 		    memcmp(d->b + i, term, tl) == 0) {
@@ -426,9 +451,9 @@ static int
 start_tag(struct xml_doc *d, size_t *pos, int parent)
 {
 	struct xml_el  *e, *p;
-	struct xml_attr a;
-	size_t		i = *pos + 1, an;
-	int		rc, empty = 0;
+	struct xml_attr a, b;
+	size_t		i = *pos + 1, an, k, prev;
+	int		rc, empty = 0, seen;
 	void	       *n;
 
 	if (d->nel == d->cap) {
@@ -455,8 +480,21 @@ start_tag(struct xml_doc *d, size_t *pos, int parent)
 		    "&lt;)"));
 	e->name_len = i - e->name;
 	an = 0;
-	while ((rc = next_attr(d, &i, &a, &empty)) == 1)
+	while ((rc = next_attr(d, &i, &a, &empty)) == 1) {
+		/* A name given twice makes the file not XML. */
+		prev = e->name + e->name_len;
+		for (k = 0; k < an; k++) {
+			if (next_attr(d, &prev, &b, &seen) != 1)
+				break;
+			if (b.name_len == a.name_len &&
+			    memcmp(d->b + b.name, d->b + a.name, a.name_len) ==
+				0)
+				return (doc_err(d, a.name,
+				    "attribute \"%.*s\" given twice",
+				    (int)a.name_len, d->b + a.name));
+		}
 		an++;
+	}
 	if (rc == -1)
 		return (-1);
 	e->empty = empty;
@@ -529,12 +567,26 @@ skip_doctype(struct xml_doc *d, size_t *pos)
 static int
 doc_parse(struct xml_doc *d)
 {
-	size_t i, s;
-	int    cur = -1, root_done = 0, doctype = 0;
-	char   c;
+	const char *lt;
+	size_t	    i, s, nlt = 0;
+	int	    cur = -1, root_done = 0, doctype = 0;
+	char	    c;
 
 	if (cs_setup(d) == -1)
 		return (-1);
+	/* Every element starts with a '<': one allocation for all. */
+	for (lt = d->b;
+	     (lt = memchr(lt, '<', d->len - (size_t)(lt - d->b))) != NULL; lt++)
+		nlt++;
+	if (nlt > XML_ELEMENTS_MAX)
+		nlt = XML_ELEMENTS_MAX;
+	if (nlt > 0) {
+		if ((d->el = malloc(nlt * sizeof(*d->el))) == NULL) {
+			cfgedit_err(d->err, d->errlen, "out of memory");
+			return (-1);
+		}
+		d->cap = (int)nlt;
+	}
 	i = d->body;
 	/* The prolog, the root element and what may follow it. */
 	for (;;) {
@@ -586,7 +638,10 @@ doc_parse(struct xml_doc *d)
 					continue;
 				}
 				if (c != '<') {
-					i = adv(d, i);
+					/* '<' and '&' are never a second byte. */
+					while (i < d->len && d->b[i] != '<' &&
+					    d->b[i] != '&')
+						i++;
 					continue;
 				}
 				if (d->len - i >= 2 && d->b[i + 1] == '/') {
@@ -838,10 +893,13 @@ resolve(struct xml_doc *d, const char *pathstr, int *el, struct xml_attr *a,
 			e = &d->el[c];
 			if (st->kind == CFGEDIT_STEP_NAME &&
 			    (r != 0 || e->name_len != nm.len ||
+				d->b[e->name] != nm.data[0] ||
 				memcmp(d->b + e->name, nm.data, nm.len) != 0))
 				continue;
-			if (count == st->index && found < 0)
+			if (count == st->index) {
 				found = c;
+				break;
+			}
 			count++;
 		}
 		if (found < 0) {

@@ -5,7 +5,7 @@
  * value through the format the first byte picks.  An apply either fails
  * with a message and no output, or its output reads back the value
  * exactly, with the bytes before the value unchanged except for a
- * reshaped node.  Then the file as .properties: parse, write, parse
+ * reshaped node, and applying it again changes nothing.  Then the file as .properties: parse, write, parse
  * again must give the same pairs.
  *
  * Input: format byte, path length byte, value length byte, the path,
@@ -58,9 +58,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	enum cfgedit_format f;
 	struct cfgedit_edit e;
-	char		    path[256], err[CFGEDIT_ERR_MAX], *out, *got;
+	char		    path[256], err[CFGEDIT_ERR_MAX], *out, *got, *out2;
 	const char	   *in, *value;
-	size_t		    plen, vlen, inlen, outlen, glen;
+	size_t		    plen, vlen, inlen, outlen, glen, outlen2;
 	int		    rc, checked;
 
 	if (size < 3)
@@ -106,6 +106,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (glen != vlen || memcmp(got, value, vlen) != 0)
 			abort();
 		free(got);
+		/* Applying it again changes nothing. */
+		if (cfgedit_apply(f, out, outlen, &e, 1, &out2, &outlen2, err,
+			sizeof(err)) == -1)
+			abort();
+		if (outlen2 != outlen || memcmp(out2, out, outlen) != 0)
+			abort();
+		free(out2);
 		free(out);
 	}
 	/* get on the original: fails cleanly or gives a NUL-ended value. */

@@ -395,6 +395,27 @@ test_cfgedit_xml_gbk(void **state)
 	free(gbk);
 }
 
+/*
+ * Double-byte charsets: GBK's second bytes include ']' (乚 is 81 5D), so
+ * "乚]>" inside CDATA is not its end; GB18030 holds an emoji in 4 bytes.
+ */
+static void
+test_cfgedit_xml_multibyte(void **state)
+{
+	const char *u = "<?xml version='1.0' encoding='gb18030'?>\r\n"
+			"<r><a><![CDATA[乚]>]]></a><b>😀</b></r>\r\n";
+	char	   *b, err[CFGEDIT_ERR_MAX];
+	size_t	    len;
+
+	b = conv("GB18030", u, &len);
+	expect_get(CFGEDIT_XML, b, len, "r.a", "乚]>");
+	expect_get(CFGEDIT_XML, b, len, "r.b", "😀");
+	assert_int_equal(edit_roundtrip(CFGEDIT_XML, b, len, "r.b",
+			     "中文 😀 乚]]>", err, sizeof(err)),
+	    0);
+	free(b);
+}
+
 static void
 test_cfgedit_xml_errors(void **state)
 {
@@ -416,6 +437,8 @@ test_cfgedit_xml_errors(void **state)
 	expect_fail(CFGEDIT_XML, "<root>a & b</root>", "root",
 	    "'&' that starts no reference");
 	expect_fail(CFGEDIT_XML, "<root a=1/>", "root", "without quotes");
+	expect_fail(CFGEDIT_XML, "<r><a x='1' y='2' x=\"3\"/></r>", "r.a.@y",
+	    "line 1: attribute \"x\" given twice");
 	expect_fail(CFGEDIT_XML, "", "root", "no root element");
 	expect_fail(CFGEDIT_XML, "<r/><r/>", "r", "after the root element");
 	expect_fail(CFGEDIT_XML, "<r><!-- x </r>", "r", "unclosed comment");
@@ -584,6 +607,26 @@ test_cfgedit_props_last(void **state)
 	    0);
 	assert_string_equal(out, "a=1\na=\\ x\\=y\nb=v\n");
 	free(out);
+	/* A key alone at the end of the file, and after a lone '\\'. */
+	assert_int_equal(cfgedit_apply(CFGEDIT_PROPERTIES, "a=1\nb", 5, &e[1],
+			     1, &out, &outlen, err, sizeof(err)),
+	    0);
+	assert_string_equal(out, "a=1\nb=v");
+	assert_int_equal(e[1].at, 6);
+	free(out);
+	assert_int_equal(cfgedit_apply(CFGEDIT_PROPERTIES, "b=x\\", 4, &e[1], 1,
+			     &out, &outlen, err, sizeof(err)),
+	    0);
+	assert_string_equal(out, "b=v");
+	free(out);
+	/* One bad edit of two: nothing is written. */
+	out = NULL;
+	e[1].path = "nope";
+	assert_int_equal(cfgedit_apply(CFGEDIT_PROPERTIES, p, strlen(p), e, 2,
+			     &out, &outlen, err, sizeof(err)),
+	    -1);
+	assert_null(out);
+	assert_string_equal(err, "nope: no such key");
 }
 
 static void
@@ -897,6 +940,45 @@ test_cfgedit_values(void **state)
 	free(out);
 }
 
+/* The examples of docs/config.md, "Nodepaths and formats". */
+static void
+test_cfgedit_doc_examples(void **state)
+{
+	const char *cfg = "<configuration><appSettings>\n"
+			  "  <add key=\"Url\" value=\"http://old/\"/>"
+			  "<add key=\"Db\" value=\"x\"/>\n"
+			  "</appSettings></configuration>";
+	const char *servers = "{\"servers\":[{\"host\":\"a\",\"port\":80}]}";
+	const char *beans = "<beans><bean id=\"ds\"><property "
+			    "name=\"url\">jdbc:old</property></bean></beans>";
+	const char *app = "{\n"
+			  "  \"ConnectionStrings\": { \"Default\": "
+			  "\"Server=db;Database=app\" },\n"
+			  "  \"Logging\": { \"LogLevel\": { \"Default\": "
+			  "\"Information\" } },\n"
+			  "  \"Endpoints\": [ { \"Url\": \"http://a/\" }, { "
+			  "\"Url\": \"http://b/\" } ]\n"
+			  "}";
+
+	expect_get(CFGEDIT_XML, cfg, strlen(cfg),
+	    "configuration.appSettings.add[1].@value", "x");
+	expect_get(CFGEDIT_XML, cfg, strlen(cfg),
+	    "configuration.*[0].*[1].@value", "x");
+	expect_get(CFGEDIT_XML, beans, strlen(beans), "beans.bean.property",
+	    "jdbc:old");
+	expect_get(CFGEDIT_JSON, servers, strlen(servers), "servers[0].port",
+	    "80");
+	expect_get(CFGEDIT_JSON, "[{\"url\":\"x\"}]", 13, "[0].url", "x");
+	expect_get(CFGEDIT_JSON, "{\"log4j.level\":\"INFO\"}", 22,
+	    "\"log4j.level\"", "INFO");
+	expect_get(CFGEDIT_JSON, app, strlen(app), "ConnectionStrings.Default",
+	    "Server=db;Database=app");
+	expect_get(CFGEDIT_JSON, app, strlen(app), "Logging.LogLevel.Default",
+	    "Information");
+	expect_get(CFGEDIT_JSON, app, strlen(app), "Endpoints[1].Url",
+	    "http://b/");
+}
+
 int
 main(void)
 {
@@ -906,6 +988,7 @@ main(void)
 		cmocka_unit_test(test_cfgedit_xml_corpus),
 		cmocka_unit_test(test_cfgedit_xml_shapes),
 		cmocka_unit_test(test_cfgedit_xml_gbk),
+		cmocka_unit_test(test_cfgedit_xml_multibyte),
 		cmocka_unit_test(test_cfgedit_xml_errors),
 		cmocka_unit_test(test_cfgedit_json_corpus),
 		cmocka_unit_test(test_cfgedit_json_names),
@@ -917,6 +1000,7 @@ main(void)
 		cmocka_unit_test(test_cfgedit_paths),
 		cmocka_unit_test(test_cfgedit_env_names),
 		cmocka_unit_test(test_cfgedit_values),
+		cmocka_unit_test(test_cfgedit_doc_examples),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
