@@ -165,7 +165,7 @@ req_file(struct agent_logreq *q, struct agent_tasks *ts,
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	struct stat    st;
 	unsigned char *buf = NULL;
-	char	       full[PATH_MAX * 2];
+	char	       full[PATH_MAX * 2], *enc;
 	size_t	       n = 0, i, o;
 	ssize_t	       r;
 	uint32_t       v;
@@ -241,7 +241,7 @@ req_file(struct agent_logreq *q, struct agent_tasks *ts,
 		    AGENTPROTO_LOG_FILE_READ_MAX);
 		goto done;
 	}
-	if ((q->b64 = malloc((n + 2) / 3 * 4 + 1)) == NULL) {
+	if ((enc = malloc((n + 2) / 3 * 4 + 1)) == NULL) {
 		req_fail(q, "out of memory");
 		goto done;
 	}
@@ -251,12 +251,13 @@ req_file(struct agent_logreq *q, struct agent_tasks *ts,
 			v |= (uint32_t)buf[i + 1] << 8;
 		if (i + 2 < n)
 			v |= buf[i + 2];
-		q->b64[o++] = b64[(v >> 18) & 63];
-		q->b64[o++] = b64[(v >> 12) & 63];
-		q->b64[o++] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
-		q->b64[o++] = i + 2 < n ? b64[v & 63] : '=';
+		enc[o++] = b64[(v >> 18) & 63];
+		enc[o++] = b64[(v >> 12) & 63];
+		enc[o++] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+		enc[o++] = i + 2 < n ? b64[v & 63] : '=';
 	}
-	q->b64[o] = '\0';
+	enc[o] = '\0';
+	q->b64 = enc; /* req_drop() frees it */
 	q->fsize = (int64_t)n;
 done:
 	free(buf);

@@ -328,6 +328,7 @@ mappings_decode(const json_t *a, struct agentproto_config *c, char *err,
 	size_t		    i, j, klen, flen, fmtlen, nplen;
 	enum cfgedit_format format;
 	char		    pfx[64], sub[80], why[CFGEDIT_ERR_MAX];
+	char		   *dk, *df, *dn;
 
 	if (!json_is_array(a))
 		return (fail(err, errlen, "config.mappings: must be an array"));
@@ -378,12 +379,20 @@ mappings_decode(const json_t *a, struct agentproto_config *c, char *err,
 			return (fail(err, errlen,
 			    "%s.key: no value for key \"%.*s\"", pfx, (int)klen,
 			    k));
-		c->nmappings = i + 1;
-		cm->format = (int)format;
-		if ((cm->key = dup_n(k, klen)) == NULL ||
-		    (cm->file = dup_n(f, flen)) == NULL ||
-		    (cm->nodepath = dup_n(np, nplen)) == NULL)
+		dk = dup_n(k, klen);
+		df = dup_n(f, flen);
+		dn = dup_n(np, nplen);
+		if (dk == NULL || df == NULL || dn == NULL) {
+			free(dk);
+			free(df);
+			free(dn);
 			return (fail(err, errlen, "config: out of memory"));
+		}
+		cm->key = dk;
+		cm->file = df;
+		cm->nodepath = dn;
+		cm->format = (int)format;
+		c->nmappings = i + 1;
 	}
 	return (0);
 }
@@ -392,10 +401,11 @@ static int
 files_decode(const json_t *a, struct agentproto_config *c, size_t *total,
     char *err, size_t errlen)
 {
-	const json_t *o;
-	const char   *p, *b;
-	size_t	      i, j, plen, blen;
-	char	      pfx[64], sub[80];
+	const json_t  *o;
+	const char    *p, *b;
+	unsigned char *content;
+	size_t	       i, j, plen, blen, len;
+	char	       pfx[64], sub[80], *path;
 
 	if (!json_is_array(a))
 		return (fail(err, errlen, "config.files: must be an array"));
@@ -429,17 +439,24 @@ files_decode(const json_t *a, struct agentproto_config *c, size_t *total,
 				    "%s.path: duplicate path \"%.*s\"", pfx,
 				    (int)plen, p));
 		}
-		c->nfiles = i + 1;
-		if ((cf->path = dup_n(p, plen)) == NULL)
-			return (fail(err, errlen, "config: out of memory"));
-		if (b64_decode(b, blen, &cf->content, &cf->len) == -1)
+		if (b64_decode(b, blen, &content, &len) == -1)
 			return (fail(err, errlen,
 			    "%s.content_base64: not valid base64", pfx));
-		if (cf->len > AGENTPROTO_CFG_FILE_MAX)
+		if (len > AGENTPROTO_CFG_FILE_MAX) {
+			free(content);
 			return (fail(err, errlen,
 			    "%s.content_base64: more than %d bytes", pfx,
 			    AGENTPROTO_CFG_FILE_MAX));
-		*total += cf->len;
+		}
+		if ((path = dup_n(p, plen)) == NULL) {
+			free(content);
+			return (fail(err, errlen, "config: out of memory"));
+		}
+		cf->path = path;
+		cf->content = content;
+		cf->len = len;
+		c->nfiles = i + 1;
+		*total += len;
 	}
 	return (0);
 }
