@@ -237,6 +237,28 @@ test('the restart policy applies the kept configuration again', async () => {
   assert.strictEqual((await k.run('stop', t.id)).state, 'succeeded');
 });
 
+test('a restarted agent starts a task that ended meanwhile with the kept configuration', async () => {
+  const t = await taskWith('agentrestart', { 'app.json': '{"url": "old"}\n' }, 'exec sleep 300');
+  await putConfig(t.id, {
+    values: [{ key: 'url', value: 'http://kept/', secret: false }],
+    mappings: [{ key: 'url', file: 'app.json', format: 'json', nodepath: 'url' }],
+  });
+  const d = await k.run('start', t.id);
+  assert.strictEqual(d.state, 'succeeded', d.output);
+  const file = path.join(t.dir, 'app.json');
+  assert.strictEqual(fs.readFileSync(file, 'utf8'), '{"url": "http://kept/"}\n');
+  // The agent goes; the program dies and its file is changed meanwhile.
+  await agent.stop('SIGTERM');
+  for (const pid of k.markedPids(t.id)) process.kill(pid, 'SIGKILL');
+  fs.writeFileSync(file, '{"url": "changed"}\n');
+  const mark = agent.logText().length;
+  agent.start();
+  await waitFor(() => k.markedPids(t.id).length === 1, 15000, 'started again by the new agent');
+  assert.strictEqual(fs.readFileSync(file, 'utf8'), '{"url": "http://kept/"}\n');
+  assert.match(agent.logText().slice(mark), new RegExp(`task ${t.id}: config v1 applied: 1 file written, 1 value mapped`));
+  assert.strictEqual((await k.run('stop', t.id)).state, 'succeeded');
+});
+
 test('env: the node policy refuses what its refuse_env names, as for the spec', async () => {
   const t = await taskWith('envpolicy', {}, 'exec sleep 300');
   await putConfig(t.id, { values: [{ key: 'LD_PRELOAD', value: '/tmp/x.so', secret: false }], env: true });
