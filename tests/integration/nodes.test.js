@@ -240,7 +240,7 @@ test('permissions: viewers get 403 on ping, strangers 404, lists show only what 
   assert.strictEqual(r.status, 400);
   assert.strictEqual(r.json.field, 'type');
   // The message lists the types of the one shared table.
-  assert.strictEqual(r.json.message, 'type must be one of: ping, start, stop, restart, uninstall, deploy, update, rollback, move');
+  assert.strictEqual(r.json.message, 'type must be one of: ping, start, stop, restart, uninstall, deploy, update, rollback, move, apply-config');
   r = await s.api('POST', '/api/v1/commands', { token: admin, body: { type: 'ping', task_id: 1 } });
   assert.strictEqual(r.status, 400);
   assert.strictEqual(r.json.field, 'task_id');
