@@ -194,6 +194,9 @@ agent_xfer_release(struct agent_xfer *x)
 		free(x->post);
 		x->post = NULL;
 	}
+	/* A commands answer holds the secrets of configurations. */
+	if (x->max != 0 && x->body != NULL)
+		explicit_bzero(x->body, x->cap);
 	if (x->cap > BODY_KEEP) {
 		free(x->body);
 		x->body = NULL;
