@@ -208,6 +208,7 @@ struct agent_xfer {
 	char		  *body; /* response, NUL-terminated */
 	size_t		   len;
 	size_t		   cap;
+	size_t		   max; /* response cap; 0: AGENTPROTO_BODY_MAX */
 	int		   overflow;
 	char		  *post; /* owned request body, or NULL */
 	char		   errbuf[CURL_ERROR_SIZE];
@@ -278,7 +279,10 @@ struct agent_slot {
 	int64_t		  tree_ticks; /* CPU of its tree at tree_ms */
 	uint64_t	  tree_ms;
 	uint64_t	  start_deadline; /* mono ms: healthy by then */
-	char		  cmd_note[192]; /* a restart's stop, for its result */
+	char		  cmd_note[512]; /* a restart's stop, for its result */
+	char		  cfg_note[256]; /* what the last start's config did */
+	char		 *cfg_pre; /* a release configured before its switch */
+	int		  cfg_keep; /* next start: its files as they are */
 	char		 *last_lines; /* of its log, when it ended by itself */
 	char		  cmd[AGENTPROTO_UUID_LEN + 1]; /* pending command */
 	int64_t		  cmd_seq;
@@ -323,6 +327,11 @@ void agent_tasks_init(struct agent_tasks *, const char *, int64_t);
 void agent_tasks_load(struct agent_tasks *);
 int agent_tasks_command(struct agent_tasks *, const struct agentproto_command *,
     int64_t, const json_t *, int64_t, char **);
+int agent_tasks_apply_config(struct agent_tasks *,
+    const struct agentproto_command *, int64_t, const json_t *, int, int64_t,
+    char **);
+int agent_tasks_config_pre(struct agent_tasks *, struct agent_slot *,
+    const char *, char *, size_t);
 int agent_tasks_tick(struct agent_tasks *);
 /* Write tasks.json now; 0 (logged, nothing left behind) on failure. */
 int	agent_tasks_save(struct agent_tasks *);
@@ -354,6 +363,7 @@ char *agent_tasks_log_end(struct agent_tasks *, struct agent_slot *);
 struct agent_cmd_args {
 	int64_t task_id; /* task commands: payload.task.id */
 	json_t *spec; /* normalised payload.task.spec; NULL: none */
+	int	restart; /* apply-config: "restart" */
 };
 
 enum agent_cmd_outcome {
@@ -434,6 +444,9 @@ struct agent_logreq {
 	uint64_t     ino; /* of the followed file */
 	char	    *body; /* chunk to send (again) */
 	int	     last; /* body is the final chunk */
+	char	    *b64; /* a "file" request: the file in base64 */
+	size_t	     b64pos; /* what went out of it */
+	int64_t	     fsize; /* the file's bytes */
 	unsigned int fails;
 	uint64_t     started, next, last_post, retry_at; /* mono ms */
 };

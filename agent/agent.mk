@@ -21,7 +21,8 @@ AGENT_STAGE_PKGS=	$(AGENT_PKGS) libarchive zlib
 AGENTPROTO_SRCS=	src/agentproto/common.c src/agentproto/auth.c \
 		src/agentproto/facts.c src/agentproto/enroll.c \
 		src/agentproto/heartbeat.c src/agentproto/commands.c \
-		src/agentproto/logs.c src/agentproto/taskspec.c
+		src/agentproto/logs.c src/agentproto/taskspec.c \
+		src/agentproto/config.c
 AGENTPROTO_OBJS=	$(AGENTPROTO_SRCS:src/agentproto/%.c=$(OBJDIR)/agent/proto/%.o)
 # cfgedit: the agent splices a task's configuration into its files.
 AGENT_CFGEDIT_SRCS=	src/cfgedit/common.c src/cfgedit/cfgedit.c \
@@ -32,7 +33,7 @@ AGENT_SRCS=	agent/main.c agent/log.c agent/state.c agent/os_facts_linux.c \
 		agent/tasks.c agent/logs.c agent/logread.c agent/policy.c \
 		agent/cgroup.c agent/os_linux.c agent/commands.c \
 		agent/release.c agent/stage.c agent/fetch.c
-AGENT_SRCS+=	agent/deploy.c
+AGENT_SRCS+=	agent/deploy.c agent/config.c
 AGENT_OBJS=	$(AGENT_SRCS:agent/%.c=$(OBJDIR)/agent/%.o) \
 		$(AGENTPROTO_OBJS) $(AGENT_CFGEDIT_OBJS)
 # src/pkg's checks, again on the node (the agent does not trust the
@@ -51,13 +52,13 @@ AGENT_UNIT_TESTS=	$(OBJDIR)/tests/test_agentproto \
 		$(OBJDIR)/tests/test_policy $(OBJDIR)/tests/test_tasks \
 		$(OBJDIR)/tests/test_lifecycle $(OBJDIR)/tests/test_commands \
 		$(OBJDIR)/tests/test_release
-AGENT_UNIT_TESTS+=	$(OBJDIR)/tests/test_deploy
+AGENT_UNIT_TESTS+=	$(OBJDIR)/tests/test_deploy $(OBJDIR)/tests/test_agentconfig
 AGENT_FUZZ_NAMES=	fuzz_agentproto_enroll fuzz_agentproto_heartbeat \
 		fuzz_agentproto_poll fuzz_agentproto_result \
 		fuzz_agentproto_auth fuzz_agentproto_task fuzz_procstat \
 		fuzz_agentproto_logchunk fuzz_logread fuzz_policy \
 		fuzz_release_journal
-AGENT_FUZZ_NAMES+=	fuzz_deploy_payload
+AGENT_FUZZ_NAMES+=	fuzz_deploy_payload fuzz_agentproto_config
 AGENT_FUZZERS=	$(AGENT_FUZZ_NAMES:%=$(OBJDIR)/fuzz/%)
 AGENT_FUZZ_DICT=	tests/fuzz/corpus/fuzz_agentproto_dict/agentproto.dict
 
@@ -117,17 +118,20 @@ $(OBJDIR)/agent/proto/%.o: src/agentproto/%.c
 	$(CC) $(AGENT_CFLAGS) -MMD -c $< -o $@
 
 $(OBJDIR)/tests/test_agentproto: tests/unit/test_agentproto.c \
-    $(AGENTPROTO_SRCS) src/agentproto/agentproto.h src/agentproto/internal.h
+    $(AGENTPROTO_SRCS) $(AGENT_CFGEDIT_SRCS) src/agentproto/agentproto.h \
+    src/agentproto/internal.h src/cfgedit/cfgedit.h
 	@mkdir -p $(@D)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ \
 	    tests/unit/test_agentproto.c $(AGENTPROTO_SRCS) \
+	    $(AGENT_CFGEDIT_SRCS) \
 	    $(shell pkg-config --libs jansson) -lcmocka
 
 # procstat.c with what it uses of the agent (the clock, the log).
 # The Linux implementation of agent/os.h, whole: each part uses others.
 AGENT_OS_SRCS=	agent/os_linux.c agent/os_proc_linux.c agent/os_facts_linux.c \
 		agent/cgroup.c
-PROCSTAT_SRCS=	$(AGENT_OS_SRCS) agent/log.c $(AGENTPROTO_SRCS)
+PROCSTAT_SRCS=	$(AGENT_OS_SRCS) agent/log.c $(AGENTPROTO_SRCS) \
+		$(AGENT_CFGEDIT_SRCS)
 
 $(OBJDIR)/tests/test_procstat: tests/unit/test_procstat.c $(PROCSTAT_SRCS)
 	@mkdir -p $(@D)
@@ -155,6 +159,14 @@ $(OBJDIR)/tests/test_tasks: tests/unit/test_tasks.c $(TASKS_TEST_SRCS)
 $(OBJDIR)/tests/test_commands: tests/unit/test_commands.c $(TASKS_TEST_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
+
+# A task's configuration applied to real directories (config.c).
+$(OBJDIR)/tests/test_agentconfig: tests/unit/test_agentconfig.c \
+    $(TASKS_TEST_SRCS) agent/config.h
+	@mkdir -p $(@D)
+	$(CC) $(AGENT_CFLAGS) -Wno-format-truncation $(AGENT_LDFLAGS) -o $@ \
+	    tests/unit/test_agentconfig.c $(TASKS_TEST_SRCS) $(AGENT_LDLIBS) \
+	    -lcmocka
 
 # The task lifecycle's transitions, with real processes.
 $(OBJDIR)/tests/test_lifecycle: tests/unit/test_lifecycle.c $(TASKS_TEST_SRCS)
@@ -239,7 +251,7 @@ agent-unit: $(AGENT_UNIT_TESTS)
 	@for t in $(AGENT_UNIT_TESTS); do $$t || exit 1; done
 
 $(OBJDIR)/fuzz/fuzz_agentproto_%: tests/fuzz/fuzz_agentproto_%.c \
-    $(AGENTPROTO_SRCS)
+    $(AGENTPROTO_SRCS) $(AGENT_CFGEDIT_SRCS)
 	@mkdir -p $(@D)
 	clang -g -O1 -std=c99 -D_GNU_SOURCE -Isrc \
 	    $(shell pkg-config --cflags jansson) \

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "config.h"
 
 static int		      task_validate(const struct agentproto_command *,
 		       struct agent_cmd_args *, char *, size_t);
@@ -22,6 +23,11 @@ static enum agent_cmd_outcome task_run(struct agent_tasks *,
 static enum agent_cmd_outcome release_run(struct agent_tasks *,
     const struct agentproto_command *, const struct agent_cmd_args *, int64_t,
     char **);
+static enum agent_cmd_outcome apply_run(struct agent_tasks *,
+    const struct agentproto_command *, const struct agent_cmd_args *, int64_t,
+    char **);
+static int config_keep(struct agent_tasks *, const struct agentproto_command *,
+    int64_t, char *, size_t);
 static enum agent_cmd_outcome ping_run(struct agent_tasks *,
     const struct agentproto_command *, const struct agent_cmd_args *, int64_t,
     char **);
@@ -37,6 +43,7 @@ static const struct agent_cmd cmds[] = {
 	{ AGENTPROTO_CMD_UPDATE,	agent_deploy_validate,	release_run },
 	{ AGENTPROTO_CMD_ROLLBACK,	agent_deploy_validate,	release_run },
 	{ AGENTPROTO_CMD_MOVE,		agent_deploy_validate,	release_run },
+	{ AGENTPROTO_CMD_APPLY_CONFIG,	task_validate,	apply_run },
 };
 /* clang-format on */
 
@@ -71,7 +78,9 @@ agent_command_run(struct agent_tasks *ts, const struct agentproto_command *c,
 		*body = agent_result(0, received, "unknown command type");
 		return (AGENT_CMD_DONE);
 	}
-	if (e->validate != NULL && !e->validate(c, &args, why, sizeof(why))) {
+	if ((e->validate != NULL && !e->validate(c, &args, why, sizeof(why))) ||
+	    !config_keep(ts, c, args.task_id, why, sizeof(why))) {
+		json_decref(args.spec);
 		*body = agent_result(0, received, "bad payload: %s", why);
 		return (AGENT_CMD_DONE);
 	}
@@ -97,7 +106,18 @@ task_validate(const struct agentproto_command *c, struct agent_cmd_args *a,
 		(void)snprintf(why, len, "task.id is missing");
 		return (0);
 	}
-	if (c->kind == AGENTPROTO_CMD_STOP &&
+	if (c->kind == AGENTPROTO_CMD_APPLY_CONFIG) {
+		a->restart =
+		    json_is_true(json_object_get(c->payload, "restart"));
+		if (json_object_get(c->payload, "restart") != NULL &&
+		    !json_is_boolean(json_object_get(c->payload, "restart"))) {
+			(void)snprintf(why, len,
+			    "restart must be true or false");
+			return (0);
+		}
+	}
+	if ((c->kind == AGENTPROTO_CMD_STOP ||
+		c->kind == AGENTPROTO_CMD_APPLY_CONFIG) &&
 	    json_object_get(task, "spec") == NULL)
 		return (1);
 	if ((a->spec = agentproto_task_spec(json_object_get(task, "spec"),
@@ -126,6 +146,56 @@ release_run(struct agent_tasks *ts, const struct agentproto_command *c,
 {
 	return (agent_deploy_command(ts, c, a->task_id, a->spec, received,
 		    body) == 0
+		? AGENT_CMD_LATER
+		: AGENT_CMD_DONE);
+}
+
+/*
+ * A command's "config" (start, restart, deploy, update, rollback,
+ * apply-config): checked in full, then kept as the task's last one for
+ * every later start.  Absent: the kept one stays; null: it is forgotten.
+ * 1, or 0 with why (the command then fails, nothing kept).
+ */
+static int
+config_keep(struct agent_tasks *ts, const struct agentproto_command *c,
+    int64_t id, char *why, size_t len)
+{
+	struct agentproto_config cfg;
+	const json_t		*o;
+
+	switch (c->kind) {
+	case AGENTPROTO_CMD_START:
+	case AGENTPROTO_CMD_RESTART:
+	case AGENTPROTO_CMD_DEPLOY:
+	case AGENTPROTO_CMD_UPDATE:
+	case AGENTPROTO_CMD_ROLLBACK:
+	case AGENTPROTO_CMD_APPLY_CONFIG:
+		break;
+	default:
+		return (1);
+	}
+	if (id <= 0 || (o = json_object_get(c->payload, "config")) == NULL)
+		return (1);
+	if (!json_is_null(o)) {
+		if (agentproto_config_decode(o, &cfg, why, len) == -1)
+			return (0);
+		agentproto_config_free(&cfg);
+	}
+	if (!agent_config_save(ts->dir, id, o)) {
+		(void)snprintf(why, len,
+		    "config: cannot keep it in the state directory");
+		return (0);
+	}
+	return (1);
+}
+
+/* apply-config: now, or with a restart around it (tasks.c). */
+static enum agent_cmd_outcome
+apply_run(struct agent_tasks *ts, const struct agentproto_command *c,
+    const struct agent_cmd_args *a, int64_t received, char **body)
+{
+	return (agent_tasks_apply_config(ts, c, a->task_id, a->spec, a->restart,
+		    received, body) == 0
 		? AGENT_CMD_LATER
 		: AGENT_CMD_DONE);
 }

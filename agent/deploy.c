@@ -1081,8 +1081,9 @@ do_switch(struct agent_tasks *ts, struct agent_rjob *job)
 	struct agent_rel_job pj;
 	const json_t	    *h;
 	const char	    *kind;
-	char		     why[1024];
+	char		     why[1024], path[PATH_MAX];
 
+	why[0] = '\0';
 	progress(ts, job, "switch", -1);
 	/*
 	 * What the program wrote to its preserved files while the release
@@ -1099,6 +1100,14 @@ do_switch(struct agent_tasks *ts, struct agent_rjob *job)
 			fail_back(ts, job, "%s", why);
 			return;
 		}
+	}
+	/* The configuration goes into the new release while the live one
+	 * is still live: a failure leaves it as it was. */
+	if (sl != NULL &&
+	    (!agent_rel_path(job->rdir, job->n, path, sizeof(path)) ||
+		!agent_tasks_config_pre(ts, sl, path, why, sizeof(why)))) {
+		fail_back(ts, job, "start failed: %s", why);
+		return;
 	}
 	if (!agent_rel_switch(job->rdir, job->n, why, sizeof(why))) {
 		fail_back(ts, job, "%s", why);
@@ -1218,7 +1227,7 @@ succeed(struct agent_tasks *ts, struct agent_rjob *job)
 	struct agent_rel  *r;
 	const json_t	  *h =
 		 sl != NULL ? json_object_get(sl->t.spec, "health") : NULL;
-	char	how[160], why[512];
+	char	how[448], why[512];
 	int64_t keep;
 	int	pid = sl != NULL ? (int)sl->t.pid : 0;
 
@@ -1249,6 +1258,11 @@ succeed(struct agent_tasks *ts, struct agent_rjob *job)
 		    "; healthy after %" PRIu64 " ms and for %" PRId64 " s",
 		    job->healthy_ms,
 		    (int64_t)json_integer_value(json_object_get(h, "window")));
+	/* What the configuration did ("config v3 applied: ..."). */
+	if (sl != NULL && sl->cfg_note[0] != '\0' &&
+	    strlen(how) + strlen(sl->cfg_note) + 3 < sizeof(how))
+		(void)snprintf(how + strlen(how), sizeof(how) - strlen(how),
+		    "; %s", sl->cfg_note);
 	switch (job->kind) {
 	case AGENTPROTO_CMD_DEPLOY:
 		finish(ts, job, 1,
@@ -1388,10 +1402,13 @@ back_switch(struct agent_tasks *ts, struct agent_rjob *job)
 	after[0] = '\0';
 	if (job->kind == AGENTPROTO_CMD_MOVE) {
 		/* agent_rel_move() put back what it moved. */
-		if (job->was_running && sl != NULL &&
-		    !agent_tasks_rel_start(ts, sl, why, sizeof(why)))
-			(void)snprintf(after, sizeof(after),
-			    "; starting it again failed: %s", why);
+		/* Its files are as they were: configured already. */
+		if (job->was_running && sl != NULL) {
+			sl->cfg_keep = 1;
+			if (!agent_tasks_rel_start(ts, sl, why, sizeof(why)))
+				(void)snprintf(after, sizeof(after),
+				    "; starting it again failed: %s", why);
+		}
 		finish(ts, job, 0, "move failed: %s%s", job->why, after);
 		return;
 	}
@@ -1415,6 +1432,10 @@ back_switch(struct agent_tasks *ts, struct agent_rjob *job)
 		if (job->p >= 0 &&
 		    (job->was_running || job->kind == AGENTPROTO_CMD_UPDATE)) {
 			progress(ts, job, "start", -1);
+			/* The release that was live has the files of its last
+			 * start: a configuration that failed the new one is
+			 * not written into it. */
+			sl->cfg_keep = 1;
 			if (!agent_tasks_rel_start(ts, sl, why, sizeof(why)))
 				(void)snprintf(after + strlen(after),
 				    sizeof(after) - strlen(after),

@@ -26,7 +26,7 @@ xfer_write(char *ptr, size_t size, size_t nmemb, void *arg)
 	char		  *p;
 
 	n = size * nmemb;
-	if (x->len + n > AGENTPROTO_BODY_MAX) {
+	if (x->len + n > (x->max != 0 ? x->max : AGENTPROTO_BODY_MAX)) {
 		x->overflow = 1;
 		return (0); /* CURLE_WRITE_ERROR */
 	}
@@ -34,8 +34,8 @@ xfer_write(char *ptr, size_t size, size_t nmemb, void *arg)
 		ncap = x->cap == 0 ? 1024 : x->cap;
 		while (ncap < x->len + n + 1)
 			ncap *= 2;
-		if (ncap > AGENTPROTO_BODY_MAX + 1)
-			ncap = AGENTPROTO_BODY_MAX + 1;
+		if (ncap > (x->max != 0 ? x->max : AGENTPROTO_BODY_MAX) + 1)
+			ncap = (x->max != 0 ? x->max : AGENTPROTO_BODY_MAX) + 1;
 		if ((p = realloc(x->body, ncap)) == NULL)
 			return (0);
 		x->body = p;
@@ -138,7 +138,7 @@ agent_xfer_prepare(struct agent_xfer *x, const char *url, const char *auth,
 	(void)curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	(void)curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	(void)curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
-	    (curl_off_t)AGENTPROTO_BODY_MAX);
+	    (curl_off_t)(x->max != 0 ? x->max : AGENTPROTO_BODY_MAX));
 #if LIBCURL_VERSION_NUM >= 0x075500
 	(void)curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
@@ -194,6 +194,9 @@ agent_xfer_release(struct agent_xfer *x)
 		free(x->post);
 		x->post = NULL;
 	}
+	/* A commands answer holds the secrets of configurations. */
+	if (x->max != 0 && x->body != NULL)
+		explicit_bzero(x->body, x->cap);
 	if (x->cap > BODY_KEEP) {
 		free(x->body);
 		x->body = NULL;

@@ -42,6 +42,8 @@ static int  req_step(struct agent_logreq *);
 static void req_post(struct agent_logs *, struct agent_logreq *, const char *,
     const char *);
 static const struct agent_confine *req_conf(const struct agent_logreq *);
+static void req_file(struct agent_logreq *, struct agent_tasks *,
+    const struct agent_task *);
 
 /* Where the request's file must lie: NULL for the agent's own. */
 static const struct agent_confine *
@@ -99,6 +101,16 @@ agent_logs_request(struct agent_logs *ls, struct agent_tasks *ts,
 	q->r = *r;
 	q->started = agent_mono_ms();
 	q->next = 0;
+	if (r->mode == AGENTPROTO_LOG_FILE) {
+		if ((t = agent_tasks_find(ts, r->task_id)) == NULL)
+			req_fail(q, "this agent does not know task %" PRId64,
+			    r->task_id);
+		else
+			req_file(q, ts, t);
+		log_debug("log request %s: file %s of task %" PRId64, r->id,
+		    r->file, r->task_id);
+		return;
+	}
 	if ((t = agent_tasks_find(ts, r->task_id)) != NULL) {
 		/* A task's own files only inside its deploy directory. */
 		have =
@@ -137,6 +149,121 @@ agent_logs_request(struct agent_logs *ls, struct agent_tasks *ts,
 	json_decref(lspec);
 }
 
+/*
+ * A "file" request (the Configuration tab's view of a deployed file):
+ * any regular file of the task's tree (its live release, else its
+ * deploy directory) that, every symlink followed, lies inside its deploy
+ * directory and not in the state directory, at most
+ * AGENTPROTO_LOG_FILE_READ_MAX bytes; read now, whole, and sent in
+ * base64 chunks (the bytes may be in any charset).
+ */
+static void
+req_file(struct agent_logreq *q, struct agent_tasks *ts,
+    const struct agent_task *t)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	struct stat    st;
+	unsigned char *buf = NULL;
+	char	       full[PATH_MAX * 2], *enc;
+	size_t	       n = 0, i, o;
+	ssize_t	       r;
+	uint32_t       v;
+	int	       fd;
+
+	if (!agent_confine_init(&q->conf, ts->policy, t->spec, ts->dir)) {
+		req_fail(q,
+		    "policy: the task's deploy directory is missing "
+		    "or not allowed");
+		return;
+	}
+	q->confined = 1;
+	(void)snprintf(full, sizeof(full), "%s/%s", agent_task_dir(t),
+	    q->r.file);
+	if (!agent_path_resolve(full, q->path, sizeof(q->path))) {
+		if (errno == ENOENT)
+			req_fail(q, "no such file: %s", q->r.file);
+		else
+			req_fail(q, "cannot read %s: %s", q->r.file,
+			    strerror(errno));
+		return;
+	}
+	if (!agent_confine_path(&q->conf, q->path)) {
+		req_fail(q,
+		    "policy: %s resolves outside the task's deploy directory",
+		    q->r.file);
+		return;
+	}
+	if ((fd = open(q->path,
+		 O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) == -1) {
+		if (errno == ENOENT)
+			req_fail(q, "no such file: %s", q->r.file);
+		else
+			req_fail(q, "cannot read %s: %s", q->r.file,
+			    strerror(errno));
+		return;
+	}
+	if (!agent_confine_fd(&q->conf, fd, NULL, 0)) {
+		req_fail(q,
+		    "policy: %s resolves outside the task's deploy directory",
+		    q->r.file);
+		goto done;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		req_fail(q, "not a regular file: %s", q->r.file);
+		goto done;
+	}
+	if (st.st_size > AGENTPROTO_LOG_FILE_READ_MAX) {
+		req_fail(q, "too large: %s has %lld bytes (at most %d)",
+		    q->r.file, (long long)st.st_size,
+		    AGENTPROTO_LOG_FILE_READ_MAX);
+		goto done;
+	}
+	/* One byte more than allowed tells a file that grew meanwhile. */
+	if ((buf = malloc(AGENTPROTO_LOG_FILE_READ_MAX + 1)) == NULL) {
+		req_fail(q, "out of memory");
+		goto done;
+	}
+	while (n < AGENTPROTO_LOG_FILE_READ_MAX + 1 &&
+	    (r = read(fd, buf + n, AGENTPROTO_LOG_FILE_READ_MAX + 1 - n)) !=
+		0) {
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			req_fail(q, "cannot read %s: %s", q->r.file,
+			    strerror(errno));
+			goto done;
+		}
+		n += (size_t)r;
+	}
+	if (n > AGENTPROTO_LOG_FILE_READ_MAX) {
+		req_fail(q, "too large: %s has more than %d bytes", q->r.file,
+		    AGENTPROTO_LOG_FILE_READ_MAX);
+		goto done;
+	}
+	if ((enc = malloc((n + 2) / 3 * 4 + 1)) == NULL) {
+		req_fail(q, "out of memory");
+		goto done;
+	}
+	for (i = 0, o = 0; i < n; i += 3) {
+		v = (uint32_t)buf[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)buf[i + 1] << 8;
+		if (i + 2 < n)
+			v |= buf[i + 2];
+		enc[o++] = b64[(v >> 18) & 63];
+		enc[o++] = b64[(v >> 12) & 63];
+		enc[o++] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+		enc[o++] = i + 2 < n ? b64[v & 63] : '=';
+	}
+	enc[o] = '\0';
+	q->b64 = enc; /* req_drop() frees it */
+	q->fsize = (int64_t)n;
+done:
+	free(buf);
+	(void)close(fd);
+}
+
 /* Answer with an error (one final chunk). */
 static void
 req_fail(struct agent_logreq *q, const char *fmt, ...)
@@ -165,6 +292,7 @@ req_step(struct agent_logreq *q)
 {
 	struct agentproto_logchunk c;
 	off_t			   size;
+	size_t			   n;
 	int			   restarted = 0;
 	uint64_t		   now = agent_mono_ms();
 
@@ -175,7 +303,17 @@ req_step(struct agent_logreq *q)
 	memset(&c, 0, sizeof(c));
 	c.seq = q->seq;
 	c.matches = -1;
-	if (q->seq == 0 && q->r.mode != AGENTPROTO_LOG_DOWNLOAD) {
+	if (q->r.mode == AGENTPROTO_LOG_FILE) {
+		/* The next piece of the base64 (a multiple of 4 bytes). */
+		n = strlen(q->b64 + q->b64pos);
+		if (n > AGENTPROTO_LOG_DATA_MAX)
+			n = AGENTPROTO_LOG_DATA_MAX;
+		if ((c.data = strndup(q->b64 + q->b64pos, n)) == NULL)
+			return (0);
+		q->b64pos += n;
+		c.size = q->fsize;
+		c.done = q->b64[q->b64pos] == '\0';
+	} else if (q->seq == 0 && q->r.mode != AGENTPROTO_LOG_DOWNLOAD) {
 		if (q->r.q[0] != '\0')
 			c.data = agent_log_search(q->path, req_conf(q), q->r.q,
 			    q->r.lines, &c.matches, &size, &c.truncated);
@@ -352,6 +490,7 @@ req_drop(struct agent_logs *ls, struct agent_logreq *q)
 		(void)curl_multi_remove_handle(ls->multi, q->x.easy);
 	agent_xfer_cleanup(&q->x);
 	free(q->body);
+	free(q->b64);
 	if (q->files != NULL)
 		json_decref(q->files);
 	memset(q, 0, sizeof(*q));

@@ -845,6 +845,8 @@ agent_run(struct agent_opts *opts)
 	    !agent_xfer_init(&s->hb.x) || !agent_xfer_init(&s->poll.x) ||
 	    !agent_xfer_init(&s->res.x))
 		fatalx("cannot set up libcurl");
+	/* Commands may carry a task's configuration: the largest answer. */
+	s->poll.x.max = AGENTPROTO_POLL_MAX;
 	agent_logs_init(&s->logs, s->multi);
 	if (!agent_sys_open(&s->sys, opts->roots, opts->nroots))
 		log_warnx("cannot read the system's metrics: they will be "

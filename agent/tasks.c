@@ -56,6 +56,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "config.h"
 #include "release.h"
 
 #define CRASH_WINDOW_MS (10 * 60 * 1000)
@@ -77,8 +78,11 @@ static void  adopt_account(struct agent_slot *, const char *);
 static int   allowed(struct agent_tasks *, int64_t, const json_t *, char *,
       size_t);
 static int   start(struct agent_tasks *, struct agent_slot *, char *, size_t);
-static int   started(struct agent_slot *, const char *, int64_t, int64_t,
-      const char *, char **);
+static int config_apply(struct agent_tasks *, struct agent_slot *, const char *,
+    const char *, const struct agent_account *,
+    const struct agentproto_config *, struct agent_cfgstats *, char *, size_t);
+static int started(struct agent_slot *, const char *, int64_t, int64_t,
+    const char *, char **);
 static void  start_check(struct agent_tasks *, struct agent_slot *, uint64_t);
 static char *log_end(struct agent_tasks *, struct agent_slot *);
 static void  life_set(struct agent_slot *, enum agent_life);
@@ -394,30 +398,150 @@ allowed(struct agent_tasks *ts, int64_t id, const json_t *spec, char *why,
 }
 
 /*
+ * Write cfg into the task's tree (its live release, else its deploy
+ * directory), confined to its real deploy directory and away from the
+ * state directory; new files and directories go to the task's account.
+ * The deploy directory is made when it is missing (as a start would).
+ * 1, or 0 with why.
+ */
+static int
+config_apply(struct agent_tasks *ts, struct agent_slot *sl, const char *tree,
+    const char *rdir, const struct agent_account *acct,
+    const struct agentproto_config *cfg, struct agent_cfgstats *st, char *why,
+    size_t len)
+{
+	struct agent_confine conf;
+	struct agent_cfgdest dest;
+	const char	    *dir;
+	char		     mk[PATH_MAX], *p, c;
+
+	memset(&conf, 0, sizeof(conf));
+	memset(&dest, 0, sizeof(dest));
+	dir = rdir != NULL && rdir[0] != '\0'
+	    ? rdir
+	    : json_string_value(json_object_get(sl->t.spec, "deploy_dir"));
+	if (dir == NULL || dir[0] != '/') {
+		(void)snprintf(why, len, "config: the task has no deploy_dir");
+		return (0);
+	}
+	if (access(dir, F_OK) == -1 && errno == ENOENT) {
+		sl->t.created_dir = 1;
+		(void)snprintf(mk, sizeof(mk), "%s", dir);
+		for (p = mk + 1;; p++) {
+			if (*p != '/' && *p != '\0')
+				continue;
+			c = *p;
+			*p = '\0';
+			if (mkdir(mk, 0755) == -1 && errno != EEXIST) {
+				(void)snprintf(why, len, "cannot create %s: %s",
+				    mk, strerror(errno));
+				return (0);
+			}
+			if ((*p = c) == '\0')
+				break;
+		}
+		if (acct->valid && agent_os_admin() &&
+		    chown(dir, acct->uid, acct->gid) == -1) {
+			(void)snprintf(why, len, "cannot give %s away: %s", dir,
+			    strerror(errno));
+			return (0);
+		}
+	}
+	if (realpath(dir, conf.root) == NULL ||
+	    realpath(ts->dir, conf.deny) == NULL) {
+		(void)snprintf(why, len, "config: %s: %s", dir,
+		    strerror(errno));
+		return (0);
+	}
+	dest.tree = tree != NULL ? tree : agent_task_dir(&sl->t);
+	dest.conf = &conf;
+	if (acct->valid && agent_os_admin()) {
+		dest.chown = 1;
+		dest.uid = acct->uid;
+		dest.gid = acct->gid;
+	}
+	return (agent_config_apply(cfg, &dest, st, why, len) == 0);
+}
+
+/*
  * Start the task, within the policy (every start: commands, restarts,
  * the restart policy); a fresh start for its health and its last lines.
+ * The configuration the task last got is applied first (config.c): a
+ * failure there is the start's, and the program does not start.
  */
 static int
 start(struct agent_tasks *ts, struct agent_slot *sl, char *why, size_t len)
 {
-	const json_t *h = json_object_get(sl->t.spec, "health");
-	char	      rdir[PATH_MAX];
-	int	      ok;
+	const json_t		*h = json_object_get(sl->t.spec, "health");
+	struct agentproto_config cfg;
+	struct agent_cfgstats	 st;
+	json_t			*spec = sl->t.spec, *run = NULL, *env;
+	char			 rdir[PATH_MAX];
+	int			 ok, have, pre;
 
-	memset(&sl->t.acct, 0, sizeof(sl->t.acct));
-	rdir[0] = '\0';
-	ok = ts->policy == NULL ||
-	    agent_policy_task(ts->policy, sl->t.spec, ts->dir, &sl->t.acct,
-		rdir, sizeof(rdir), why, len);
-	if (!agent_task_set_rdir(&sl->t, rdir) && ok) {
-		(void)snprintf(why, len, "out of memory");
-		return (0);
-	}
-	if (!ok) {
+	/* A release command applied it to the new release before its
+	 * switch (agent_tasks_config_pre()): not again. */
+	pre = sl->cfg_pre != NULL && sl->t.reldir != NULL &&
+	    strcmp(sl->cfg_pre, sl->t.reldir) == 0;
+	free(sl->cfg_pre);
+	sl->cfg_pre = NULL;
+	/* A release command going back: the files stay as they are. */
+	if (sl->cfg_keep)
+		pre = 1;
+	sl->cfg_keep = 0;
+	if (!pre)
+		sl->cfg_note[0] = '\0';
+	memset(&st, 0, sizeof(st));
+	if ((have = agent_config_load(ts->dir, sl->t.id, &cfg, why, len)) ==
+	    -1) {
 		log_warnx("task %" PRId64 ": %s", sl->t.id, why);
 		return (0);
 	}
-	if (!agent_task_start(&sl->t, ts->logdir, why, len))
+	/* The values as environment variables: the policy sees them too. */
+	if (have && cfg.env) {
+		if ((run = json_deep_copy(spec)) == NULL ||
+		    ((env = json_object_get(run, "env")) == NULL &&
+			(json_object_set_new(run, "env", json_object()) == -1 ||
+			    (env = json_object_get(run, "env")) == NULL)) ||
+		    agent_config_env(&cfg, env, &st) == -1) {
+			json_decref(run);
+			agentproto_config_free(&cfg);
+			(void)snprintf(why, len, "out of memory");
+			return (0);
+		}
+	}
+	memset(&sl->t.acct, 0, sizeof(sl->t.acct));
+	rdir[0] = '\0';
+	ok = ts->policy == NULL ||
+	    agent_policy_task(ts->policy, run != NULL ? run : spec, ts->dir,
+		&sl->t.acct, rdir, sizeof(rdir), why, len);
+	if (!agent_task_set_rdir(&sl->t, rdir) && ok) {
+		(void)snprintf(why, len, "out of memory");
+		ok = 0;
+	} else if (!ok)
+		log_warnx("task %" PRId64 ": %s", sl->t.id, why);
+	if (ok && have && !pre) {
+		if (!config_apply(ts, sl, NULL, sl->t.rdir, &sl->t.acct, &cfg,
+			&st, why, len)) {
+			log_warnx("task %" PRId64 ": %s", sl->t.id, why);
+			ok = 0;
+		} else {
+			agent_config_note(&cfg, &st, sl->cfg_note,
+			    sizeof(sl->cfg_note));
+			log_info("task %" PRId64 ": %s", sl->t.id,
+			    sl->cfg_note);
+		}
+	}
+	if (have)
+		agentproto_config_free(&cfg);
+	if (ok) {
+		if (run != NULL)
+			sl->t.spec = run;
+		ok = agent_task_start(&sl->t, ts->logdir, why, len);
+		sl->t.spec = spec;
+	}
+	json_decref(run);
+	if (!ok)
 		return (0);
 	sl->health = 0;
 	sl->health_next = 0;
@@ -442,7 +566,12 @@ started(struct agent_slot *sl, const char *id, int64_t seq, int64_t received,
 {
 	const char *kind =
 	    json_string_value(json_object_get(sl->t.spec, "kind"));
+	char full[sizeof(sl->cmd_note)];
 
+	/* What the configuration did, before the start ("config v3 applied"). */
+	(void)snprintf(full, sizeof(full), "%s%s%s", note, sl->cfg_note,
+	    sl->cfg_note[0] != '\0' ? "; " : "");
+	note = full;
 	if (json_object_get(sl->t.spec, "health") == NULL) {
 		if (kind == NULL || strcmp(kind, "console") == 0) {
 			life_set(sl, AGENT_LIFE_UP);
@@ -705,6 +834,145 @@ stopping(struct agent_tasks *ts, struct agent_slot *sl,
 	ts->changed = 1;
 }
 
+/*
+ * A release command's new release (tree, not live yet), configured
+ * before the switch (deploy.c), so that a failure leaves the live
+ * release as it is and fails the command; the start after the switch
+ * then does not apply it again.  1, or 0 with why.
+ */
+int
+agent_tasks_config_pre(struct agent_tasks *ts, struct agent_slot *sl,
+    const char *tree, char *why, size_t len)
+{
+	struct agentproto_config cfg;
+	struct agent_cfgstats	 st;
+	struct agent_account	 acct;
+	char			 rdir[PATH_MAX];
+	int			 have;
+
+	free(sl->cfg_pre);
+	sl->cfg_pre = NULL;
+	sl->cfg_note[0] = '\0';
+	if ((have = agent_config_load(ts->dir, sl->t.id, &cfg, why, len)) == -1)
+		return (0);
+	if (have == 0)
+		return (1);
+	memset(&acct, 0, sizeof(acct));
+	memset(&st, 0, sizeof(st));
+	rdir[0] = '\0';
+	if ((ts->policy != NULL &&
+		!agent_policy_task(ts->policy, sl->t.spec, ts->dir, &acct, rdir,
+		    sizeof(rdir), why, len)) ||
+	    !config_apply(ts, sl, tree, rdir, &acct, &cfg, &st, why, len)) {
+		agentproto_config_free(&cfg);
+		log_warnx("task %" PRId64 ": %s", sl->t.id, why);
+		return (0);
+	}
+	agent_config_note(&cfg, &st, sl->cfg_note, sizeof(sl->cfg_note));
+	agentproto_config_free(&cfg);
+	log_info("task %" PRId64 ": %s", sl->t.id, sl->cfg_note);
+	if ((sl->cfg_pre = strdup(tree)) == NULL) {
+		(void)snprintf(why, len, "out of memory");
+		return (0);
+	}
+	return (1);
+}
+
+/*
+ * apply-config (docs/agent-protocol.md, "Configuration"): the task's
+ * configuration (kept by agent_config_save()) written now.  restart: a
+ * running task stops first and starts again after it (start() applies
+ * it, so the program never runs on half-written files); a stopped one
+ * is started.  Without restart a running program keeps running.
+ * Returns as agent_tasks_command() does.
+ */
+int
+agent_tasks_apply_config(struct agent_tasks *ts,
+    const struct agentproto_command *c, int64_t id, const json_t *spec,
+    int restart, int64_t received, char **body)
+{
+	struct agentproto_config cfg;
+	struct agent_cfgstats	 st;
+	struct agent_account	 acct;
+	struct agent_slot	*sl;
+	char			 why[1024], note[256], rdir[PATH_MAX];
+	int			 have;
+
+	if (agent_deploy_busy(ts, id)) {
+		*body = agent_result(0, received,
+		    "busy: a deploy is in progress; apply the configuration "
+		    "after it");
+		return (1);
+	}
+	if ((sl = agent_tasks_slot(ts, id, spec)) == NULL) {
+		*body = agent_result(0, received,
+		    "unknown task: the command carries no task.spec");
+		return (1);
+	}
+	if (sl->cmd[0] != '\0') {
+		*body = agent_result(0, received,
+		    "another command (%s) is in progress for this task",
+		    sl->cmd);
+		return (1);
+	}
+	if (restart) {
+		sl->wanted = 1;
+		if (sl->t.state == AGENT_TASK_RUNNING) {
+			stopping(ts, sl, c, received);
+			*body = NULL;
+			return (0);
+		}
+		if (sl->t.state == AGENT_TASK_STOPPING) {
+			*body = agent_result(0, received, "it is stopping");
+			return (1);
+		}
+		if (!start(ts, sl, why, sizeof(why))) {
+			sl->wanted = 0;
+			life_set(sl, AGENT_LIFE_DOWN);
+			save(ts);
+			*body =
+			    agent_result(0, received, "start failed: %s", why);
+			return (1);
+		}
+		save(ts);
+		ts->changed = 1;
+		return (started(sl, c->id, c->seq, received,
+		    "was not running; ", body));
+	}
+	if ((have = agent_config_load(ts->dir, id, &cfg, why, sizeof(why))) ==
+	    -1) {
+		*body = agent_result(0, received, "%s", why);
+		return (1);
+	}
+	if (have == 0) {
+		*body = agent_result(1, received,
+		    "no configuration: nothing applied");
+		return (1);
+	}
+	memset(&acct, 0, sizeof(acct));
+	memset(&st, 0, sizeof(st));
+	rdir[0] = '\0';
+	if ((ts->policy != NULL &&
+		!agent_policy_task(ts->policy, sl->t.spec, ts->dir, &acct, rdir,
+		    sizeof(rdir), why, sizeof(why))) ||
+	    !config_apply(ts, sl, NULL, rdir, &acct, &cfg, &st, why,
+		sizeof(why))) {
+		agentproto_config_free(&cfg);
+		log_warnx("task %" PRId64 ": %s", id, why);
+		*body = agent_result(0, received, "%s", why);
+		return (1);
+	}
+	agent_config_note(&cfg, &st, note, sizeof(note));
+	agentproto_config_free(&cfg);
+	log_info("task %" PRId64 ": %s", id, note);
+	*body = agent_result(1, received, "%s; %s", note,
+	    sl->t.state == AGENT_TASK_RUNNING
+		? "the files changed while it runs: restart the task for "
+		  "them to take effect"
+		: "the task is not running");
+	return (1);
+}
+
 /* The task's slot (made on first sight when spec is given), or NULL. */
 struct agent_slot *
 agent_tasks_slot(struct agent_tasks *ts, int64_t id, const json_t *spec)
@@ -877,6 +1145,7 @@ on_stopped(struct agent_tasks *ts, struct agent_slot *sl)
 			free(b);
 		return (0);
 	case AGENTPROTO_CMD_RESTART:
+	case AGENTPROTO_CMD_APPLY_CONFIG: /* with "restart": the same */
 		if (!start(ts, sl, why, sizeof(why))) {
 			sl->wanted = 0;
 			life_set(sl, AGENT_LIFE_DOWN);
@@ -1335,6 +1604,8 @@ uninstall(struct agent_tasks *ts, struct agent_slot *sl, int64_t received,
 			log_warnx("task %" PRId64 ": cannot remove its release "
 				  "journal",
 			    id);
+		/* Its configuration (with its secrets) goes too. */
+		(void)agent_config_save(ts->dir, id, NULL);
 		slot_drop(ts, sl);
 		log_info("task %" PRId64 ": uninstalled", id);
 	} else
@@ -1357,6 +1628,7 @@ slot_drop(struct agent_tasks *ts, struct agent_slot *sl)
 	}
 	agent_task_cleanup(&sl->t);
 	free(sl->last_lines);
+	free(sl->cfg_pre);
 	if (i != ts->n - 1)
 		ts->v[i] = ts->v[ts->n - 1];
 	ts->n--;
@@ -1416,6 +1688,8 @@ agent_tasks_free(struct agent_tasks *ts)
 		agent_task_cleanup(&ts->v[i].t);
 		free(ts->v[i].last_lines);
 		ts->v[i].last_lines = NULL;
+		free(ts->v[i].cfg_pre);
+		ts->v[i].cfg_pre = NULL;
 	}
 	ts->n = 0;
 }

@@ -21,6 +21,7 @@
 
 #define AGENTPROTO_VERSION	1
 #define AGENTPROTO_BODY_MAX	(256 * 1024)
+#define AGENTPROTO_POLL_MAX	(32 * 1024 * 1024) /* commands: configurations */
 #define AGENTPROTO_STR_MAX	255
 #define AGENTPROTO_BOOT_ID_MAX	64
 #define AGENTPROTO_DISKS_MAX	16
@@ -223,8 +224,11 @@ struct agentproto_command {
 enum agentproto_log_mode {
 	AGENTPROTO_LOG_TAIL = 0, /* the last lines (or matches of q) */
 	AGENTPROTO_LOG_FOLLOW, /* the last lines, then what is appended */
-	AGENTPROTO_LOG_DOWNLOAD /* the whole file, in chunks */
+	AGENTPROTO_LOG_DOWNLOAD, /* the whole file, in chunks */
+	AGENTPROTO_LOG_FILE /* any file of the task's tree, base64 */
 };
+/* A "file" request's file: at most this many bytes (else an error). */
+#define AGENTPROTO_LOG_FILE_READ_MAX (1024 * 1024)
 
 struct agentproto_logreq {
 	char			 id[AGENTPROTO_UUID_LEN + 1]; /* lower case */
@@ -500,13 +504,13 @@ struct agentproto_cfg_file {
 };
 
 struct agentproto_config {
-	int64_t				version;
-	size_t				nvalues, nmappings, nfiles;
-	struct agentproto_cfg_value	*values;
+	int64_t			       version;
+	size_t			       nvalues, nmappings, nfiles;
+	struct agentproto_cfg_value   *values;
 	struct agentproto_cfg_mapping *mappings;
-	struct agentproto_cfg_file	*files;
-	int				env;
-	char			       *properties_file; /* owned or NULL */
+	struct agentproto_cfg_file    *files;
+	int			       env;
+	char			      *properties_file; /* owned or NULL */
 };
 
 /*

@@ -159,7 +159,9 @@ agentproto_poll_decode(const char *buf, size_t len, struct agentproto_poll *p,
 	int	      ret;
 
 	memset(p, 0, sizeof(*p));
-	if ((root = agentproto_load(buf, len, err)) == NULL)
+	/* Larger than other bodies: commands carry configurations. */
+	if ((root = agentproto_load_max(buf, len, AGENTPROTO_POLL_MAX, err)) ==
+	    NULL)
 		return (0);
 	ret = 0;
 	if (!agentproto_check_v(root, err))

@@ -55,6 +55,13 @@ agentproto_path_join(char *dst, size_t len, const char *pfx, const char *name)
 json_t *
 agentproto_load(const char *buf, size_t len, struct agentproto_err *err)
 {
+	return (agentproto_load_max(buf, len, AGENTPROTO_BODY_MAX, err));
+}
+
+json_t *
+agentproto_load_max(const char *buf, size_t len, size_t max,
+    struct agentproto_err *err)
+{
 	json_error_t jerr;
 	json_t	    *root;
 	size_t	     i;
@@ -63,9 +70,9 @@ agentproto_load(const char *buf, size_t len, struct agentproto_err *err)
 		agentproto_err_set(err, "", "", "no body");
 		return (NULL);
 	}
-	if (len > AGENTPROTO_BODY_MAX) {
-		agentproto_err_set(err, "", "", "body larger than %d bytes",
-		    AGENTPROTO_BODY_MAX);
+	if (len > max) {
+		agentproto_err_set(err, "", "", "body larger than %zu bytes",
+		    max);
 		return (NULL);
 	}
 	if ((root = json_loadb(buf == NULL ? "" : buf, len,

@@ -32,6 +32,9 @@ void agentproto_path_join(char *, size_t, const char *,
 /* A body (at most AGENTPROTO_BODY_MAX bytes) as a new object, or NULL. */
 json_t *agentproto_load(const char *, size_t,
     struct agentproto_err *) AGENTPROTO_HIDDEN;
+/* The same with another cap (a commands answer: AGENTPROTO_POLL_MAX). */
+json_t *agentproto_load_max(const char *, size_t, size_t,
+    struct agentproto_err *) AGENTPROTO_HIDDEN;
 /* "v" present and AGENTPROTO_VERSION. */
 int agentproto_check_v(const json_t *,
     struct agentproto_err *) AGENTPROTO_HIDDEN;

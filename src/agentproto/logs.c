@@ -37,9 +37,11 @@ agentproto_logreq_decode(const json_t *o, const char *pfx,
 		l->mode = AGENTPROTO_LOG_FOLLOW;
 	else if (strcmp(mode, "download") == 0)
 		l->mode = AGENTPROTO_LOG_DOWNLOAD;
+	else if (strcmp(mode, "file") == 0)
+		l->mode = AGENTPROTO_LOG_FILE;
 	else {
 		agentproto_err_set(err, pfx, "mode",
-		    "must be tail, follow or download");
+		    "must be tail, follow, download or file");
 		return (0);
 	}
 	if (!agentproto_get_str(o, pfx, "file", 1, 1, AGENTPROTO_LOG_FILE_MAX,
@@ -103,6 +105,8 @@ agentproto_log_mode_name(enum agentproto_log_mode m)
 		return ("follow");
 	case AGENTPROTO_LOG_DOWNLOAD:
 		return ("download");
+	case AGENTPROTO_LOG_FILE:
+		return ("file");
 	}
 	return ("tail");
 }

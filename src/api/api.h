@@ -220,6 +220,7 @@ int api_agent_commands(struct http_request *);
 int api_agent_result(struct http_request *);
 int api_agent_logs(struct http_request *);
 int api_task_logs(struct http_request *);
+int api_task_config_file(struct http_request *);
 int api_tasks(struct http_request *);
 int api_task(struct http_request *);
 int api_task_releases(struct http_request *);

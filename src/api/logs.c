@@ -14,6 +14,9 @@
  *   GET /api/v1/tasks/{id}/logs?follow=1&...           same, then follow:
  *   GET /api/v1/tasks/{id}/logs?request=UUID&after=N   what came after N
  *   GET /api/v1/tasks/{id}/logs?download=1&file=       the file, as text
+ *   GET /api/v1/tasks/{id}/config/file?path=           any file of the
+ *       task's tree, base64 (the Configuration tab; needs manage; a log
+ *       request of mode "file")
  */
 
 #include <inttypes.h>
@@ -41,6 +44,7 @@ struct logs_flow {
 	int	 follow;
 	int	 download;
 	int	 follow_poll; /* ?request=: read what came after `after` */
+	int	 file_mode; /* config/file: a "file" request */
 	uint64_t started; /* kore_time_ms() of the first run */
 	char	 file[AGENTPROTO_LOG_FILE_MAX + 1];
 	char	 q[AGENTPROTO_LOG_Q_MAX + 1];
@@ -61,10 +65,20 @@ static int logs_decode(struct http_request *);
 static int logs_create(struct http_request *);
 static int logs_parked(struct http_request *);
 static int logs_read(struct http_request *);
+static int cfgfile_decode(struct http_request *);
 
 static struct http_state logs_states[] = {
 	KORE_HTTP_STATE(logs_begin),
 	KORE_HTTP_STATE(logs_decode),
+	KORE_HTTP_STATE(logs_create),
+	KORE_HTTP_STATE(logs_parked),
+	KORE_HTTP_STATE(logs_read),
+};
+
+/* GET /api/v1/tasks/{id}/config/file: the same states, its own decode. */
+static struct http_state cfgfile_states[] = {
+	KORE_HTTP_STATE(logs_begin),
+	KORE_HTTP_STATE(cfgfile_decode),
 	KORE_HTTP_STATE(logs_create),
 	KORE_HTTP_STATE(logs_parked),
 	KORE_HTTP_STATE(logs_read),
@@ -75,7 +89,9 @@ static int  logs_park(struct http_request *, struct api_ctx *,
      struct logs_flow *, uint64_t, int64_t);
 static int  logs_reply(struct http_request *, struct api_ctx *,
      struct logs_flow *);
-static int  task_id_from_path(struct http_request *, int64_t *);
+static int  task_id_from_path(struct http_request *, const char *, int64_t *);
+static int  cfgfile_reply(struct http_request *, struct api_ctx *,
+     struct logs_flow *, int, const char *, const char *, uint64_t);
 
 /* Unanswered: the poll it went to may have been a dead one (an agent
  * restarting); the ledger hands it out again after 2 s, so wake the
@@ -88,14 +104,14 @@ logs_rewake(struct core_wait *w, uint64_t now)
 }
 
 static int
-task_id_from_path(struct http_request *req, int64_t *id)
+task_id_from_path(struct http_request *req, const char *rest, int64_t *id)
 {
 	const char *p = req->path + strlen("/api/v1/tasks/");
 	char	   *end;
 	long long   v;
 
 	v = strtoll(p, &end, 10);
-	if (v <= 0 || strcmp(end, "/logs") != 0)
+	if (v <= 0 || strcmp(end, rest) != 0)
 		return (0);
 	*id = v;
 	return (1);
@@ -126,6 +142,40 @@ api_task_logs(struct http_request *req)
 	return (http_state_run(logs_states, API_NSTATES(logs_states), req));
 }
 
+int
+api_task_config_file(struct http_request *req)
+{
+	if (req->method != HTTP_METHOD_GET)
+		return (api_error(req, 405, "method_not_allowed", NULL, NULL));
+	return (
+	    http_state_run(cfgfile_states, API_NSTATES(cfgfile_states), req));
+}
+
+/* ?path=rel: a path of the task's tree (relative, no ".."). */
+static int
+cfgfile_decode(struct http_request *req)
+{
+	struct api_ctx	 *c = api_ctx_get(req);
+	struct logs_flow *f = api_flow(c, sizeof(*f), NULL);
+
+	if (!task_id_from_path(req, "/config/file", &f->task))
+		return (API_FIN(api_not_found(req)));
+	if (!api_qs_str(req, "path", AGENTPROTO_LOG_FILE_MAX, f->file,
+		sizeof(f->file)))
+		return (HTTP_STATE_COMPLETE);
+	if (f->file[0] == '\0' || !agentproto_log_file_valid(f->file))
+		return (API_FIN(api_error(req, 400, "bad_request",
+		    "path must be a path relative to the task's tree, "
+		    "without '..'",
+		    "path")));
+	f->file_mode = 1;
+	f->lines = 1;
+	f->after = -1;
+	f->started = kore_time_ms();
+	req->fsm_state = LOGS_CREATE;
+	return (HTTP_STATE_CONTINUE);
+}
+
 static int
 logs_begin(struct http_request *req)
 {
@@ -139,7 +189,7 @@ logs_decode(struct http_request *req)
 	struct logs_flow *f = api_flow(c, sizeof(*f), NULL);
 	int64_t		  follow, download;
 
-	if (!task_id_from_path(req, &f->task))
+	if (!task_id_from_path(req, "/logs", &f->task))
 		return (API_FIN(api_not_found(req)));
 	if (!api_qs_str(req, "file", AGENTPROTO_LOG_FILE_MAX, f->file,
 		sizeof(f->file)) ||
@@ -189,10 +239,14 @@ logs_create(struct http_request *req)
 	int64_t		      nid;
 
 	w.task = f->task;
-	w.mode = f->download ? "download" : f->follow ? "follow" : "tail";
+	w.mode = f->file_mode ? "file"
+	    : f->download     ? "download"
+	    : f->follow	      ? "follow"
+			      : "tail";
 	w.file = f->file;
 	w.lines = f->lines;
 	w.q = f->q;
+	w.level = f->file_mode ? AUTH_LEVEL_MANAGE : AUTH_LEVEL_OPERATE;
 	s = api_store(req, c, store_log_request_new(c->q, req, &c->who, &w),
 	    NULL);
 	if (s != API_GO)
@@ -201,6 +255,11 @@ logs_create(struct http_request *req)
 	    api_val_int(c, 0, 3) < AUTH_LEVEL_VIEW) {
 		api_db_clear(c);
 		return (API_FIN(api_not_found(req)));
+	}
+	if (f->file_mode && api_val_int(c, 0, 3) < AUTH_LEVEL_MANAGE) {
+		api_db_clear(c);
+		return (API_FIN(api_error(req, 403, "forbidden",
+		    "reading the task's deployed files needs manage", NULL)));
 	}
 	if (api_val_int(c, 0, 3) < AUTH_LEVEL_OPERATE) {
 		api_db_clear(c);
@@ -212,8 +271,11 @@ logs_create(struct http_request *req)
 	if (api_val(c, 0, 1) == NULL) {
 		api_db_clear(c);
 		return (API_FIN(api_error(req, 409, "node_offline",
-		    "the task's node is offline: its logs cannot be "
-		    "read now",
+		    f->file_mode
+			? "the task's node is offline: its files "
+			  "cannot be read now"
+			: "the task's node is offline: its logs cannot "
+			  "be read now",
 		    NULL)));
 	}
 	(void)snprintf(f->request, sizeof(f->request), "%s", api_val(c, 0, 1));
@@ -286,6 +348,8 @@ logs_reply(struct http_request *req, struct api_ctx *c, struct logs_flow *f)
 	    : strcmp(mode, "download") == 0 ? LOGS_DOWNLOAD_MS
 					    : LOGS_ANSWER_MS;
 
+	if (f->file_mode)
+		return (cfgfile_reply(req, c, f, done, err, text, elapsed));
 	if (err != NULL) {
 		j = json_pack("{s:s, s:s}", "error", "log_unavailable",
 		    "message", err);
@@ -342,5 +406,49 @@ logs_reply(struct http_request *req, struct api_ctx *c, struct logs_flow *f)
 			    json_string(f->request));
 	}
 	api_db_clear(c);
+	return (API_FIN(api_reply_json(req, 200, j)));
+}
+
+/*
+ * A "file" request's answer: all of it (the agent sends the file whole,
+ * in base64 chunks) as {"path","content_base64","size"}; 404 when the
+ * file is not there, 413 when it is larger than the agent sends, 504
+ * when the agent has not answered within LOGS_ANSWER_MS.
+ */
+static int
+cfgfile_reply(struct http_request *req, struct api_ctx *c, struct logs_flow *f,
+    int done, const char *err, const char *text, uint64_t elapsed)
+{
+	json_t *j;
+	int	status;
+
+	if (err != NULL) {
+		status = strncmp(err, "too large", 9) == 0 ? 413
+		    : strncmp(err, "no such file", 12) == 0 ||
+			strncmp(err, "not a regular file", 18) == 0
+		    ? 404
+		    : 409;
+		j = json_pack("{s:s, s:s}", "error",
+		    status == 413	? "too_large"
+			: status == 404 ? "not_found"
+					: "file_unavailable",
+		    "message", err);
+		api_db_clear(c);
+		return (API_FIN(api_reply_json(req, status, j)));
+	}
+	if (!done && elapsed < LOGS_ANSWER_MS) {
+		api_db_clear(c);
+		return (logs_park(req, c, f, f->started + LOGS_ANSWER_MS, 0));
+	}
+	if (!done) {
+		api_db_clear(c);
+		return (API_FIN(api_error(req, 504, "agent_timeout",
+		    "the node's agent did not answer in time", NULL)));
+	}
+	j = json_pack("{s:s, s:s, s:I}", "path", f->file, "content_base64",
+	    text != NULL ? text : "", "size",
+	    (json_int_t)(api_val(c, 0, 3) != NULL ? api_val_int(c, 0, 3) : 0));
+	api_db_clear(c);
+	http_response_header(req, "cache-control", "no-store");
 	return (API_FIN(api_reply_json(req, 200, j)));
 }

@@ -33,9 +33,17 @@ static const char *sql_enroll =
 
 /* Hand out pending commands, marking the queued ones dispatched. */
 static const char *sql_dispatch =
-    "WITH p AS (SELECT id, state FROM commands WHERE node_id = $1::bigint"
+    /* At most 50 commands, and no more than 16 MiB of payloads (they may
+     * carry configurations) but always the first: an answer the agent
+     * takes (docs/agent-protocol.md: 32 MiB). */
+    "WITH s AS (SELECT id, seq, sum(octet_length(payload::text)) OVER"
+    "  (ORDER BY seq) AS run FROM commands WHERE node_id = $1::bigint"
     "  AND seq > $2::bigint AND state IN ('queued', 'dispatched', 'running')"
-    "  AND deadline > now() ORDER BY seq LIMIT 50 FOR UPDATE),"
+    "  AND deadline > now() ORDER BY seq LIMIT 50),"
+    " p AS (SELECT c.id, c.state FROM commands c JOIN s ON s.id = c.id"
+    "  WHERE c.state IN ('queued', 'dispatched', 'running') AND (s.run <="
+    "  16777216 OR s.seq = (SELECT min(seq) FROM s)) ORDER BY c.seq"
+    "  FOR UPDATE OF c),"
     " d AS (UPDATE commands c SET state = CASE WHEN p.state = 'queued' THEN"
     "  'dispatched' ELSE c.state END, dispatched_at ="
     "  coalesce(c.dispatched_at, now()) FROM p WHERE c.id = p.id"

@@ -4,8 +4,9 @@
  * Statements about log requests (a browser's read of a task's logs that
  * the node's agent answers in chunks): make one, and read what arrived.
  * Both need operate on the task (yard_level_row(),
- * migrations/006_levels.sql); a read also needs to be the one who made
- * the request.
+ * migrations/006_levels.sql), manage for a "file" request (any file of
+ * the task's tree, for the Configuration tab); a read also needs to be
+ * the one who made the request.
  */
 
 #include "store/internal.h"
@@ -24,7 +25,7 @@ static const char *sql_create =
     " r AS (INSERT INTO log_requests (node_id, task_id, user_id, mode, file,"
     "  lines, q, wanted_until) SELECT node_id, id, $3::bigint, $4, $5,"
     "  $6::integer, $7, now() + interval '30 seconds' FROM t"
-    "  WHERE online AND lvl >= 2 RETURNING id)"
+    "  WHERE online AND lvl >= greatest($9::integer, 2) RETURNING id)"
     " SELECT (SELECT online FROM t), (SELECT id FROM r)::text,"
     "  (SELECT node_id FROM t), (SELECT lvl FROM t)";
 
@@ -48,14 +49,15 @@ static const char *sql_read =
     "  coalesce(r.answered_at, r.created_at) < now() - interval '15 seconds'"
     " FROM log_requests r JOIN tasks t ON t.id = r.task_id" STORE_TASK_LEVEL_JOIN
     " WHERE r.id = $6::uuid AND r.task_id = $1::bigint"
-    "  AND r.user_id = $3::bigint AND lv.level >= 2";
+    "  AND r.user_id = $3::bigint AND lv.level >= CASE WHEN r.mode = 'file'"
+    "  THEN 3 ELSE 2 END";
 
 enum store_step
 store_log_request_new(struct store_q *q, struct http_request *req,
     const struct auth_principal *who, const struct store_log_want *w)
 {
-	char	    tid[24], uid[24], ln[24], off[24];
-	const char *vals[8];
+	char	    tid[24], uid[24], ln[24], off[24], lv[24];
+	const char *vals[9];
 
 	vals[0] = STORE_NUM(tid, w->task);
 	vals[1] = STORE_BOOL(who->admin);
@@ -65,7 +67,8 @@ store_log_request_new(struct store_q *q, struct http_request *req,
 	vals[5] = STORE_NUM(ln, w->lines);
 	vals[6] = w->q;
 	vals[7] = STORE_NUM(off, store_cfg.node_offline_after);
-	return (store_run(q, req, sql_create, 8, vals));
+	vals[8] = STORE_NUM(lv, w->level);
+	return (store_run(q, req, sql_create, 9, vals));
 }
 
 enum store_step

@@ -317,12 +317,15 @@ enum store_step store_command_get(struct store_q *, struct http_request *,
  */
 struct store_log_want {
 	int64_t	    task;
-	const char *mode; /* tail, follow or download */
+	const char *mode; /* tail, follow, download or file */
 	const char *file;
 	int64_t	    lines;
 	const char *q; /* "" or a search */
+	int	    level; /* needed on the task: operate; file: manage */
 };
-/* Make one when the caller may operate the task and its node is online:
+/* Make one when the caller has w->level on the task and its node is online
+ * (a "file" request, the Configuration tab's view of a deployed file:
+ * manage; a read then needs manage too):
  * one row: (online bool, NULL when there is no such task; the request's
  * UUID or NULL when none was made; node id; the caller's level). */
 enum store_step store_log_request_new(struct store_q *, struct http_request *,

@@ -545,7 +545,7 @@ test_agentproto_poll_roundtrip(void **state)
 	snprintf(cmds[1].id, sizeof(cmds[1].id),
 	    "00000000-0000-0000-0000-000000000001");
 	cmds[1].seq = INT64_MAX;
-	snprintf(cmds[1].type, sizeof(cmds[1].type), "apply-config");
+	snprintf(cmds[1].type, sizeof(cmds[1].type), "reconfigure");
 	cmds[1].payload = json_pack("{s:i}", "x", 1);
 	memset(&in, 0, sizeof(in));
 	in.ncommands = 2;
@@ -562,7 +562,7 @@ test_agentproto_poll_roundtrip(void **state)
 	assert_true(json_is_object(out.commands[0].payload));
 	/* Unknown types decode but are flagged. */
 	assert_int_equal(out.commands[1].kind, AGENTPROTO_CMD_UNKNOWN);
-	assert_string_equal(out.commands[1].type, "apply-config");
+	assert_string_equal(out.commands[1].type, "reconfigure");
 	assert_int_equal(out.commands[1].seq, INT64_MAX);
 	assert_int_equal(json_integer_value(
 			     json_object_get(out.commands[1].payload, "x")),
@@ -1066,15 +1066,19 @@ test_agentproto_caps(void **state)
 	free(s);
 	json_decref(j);
 
-	/* A body over 256 KiB is refused before parsing, even if valid. */
-	len = AGENTPROTO_BODY_MAX + 1;
+	/* A body over 256 KiB is refused before parsing, even if valid;
+	 * a commands answer may be larger (configurations), to 32 MiB. */
+	len = AGENTPROTO_POLL_MAX + 1;
 	big = malloc(len + 1);
 	assert_non_null(big);
 	memset(big, ' ', len);
 	memcpy(big, "{\"v\":1,\"commands\":[]}", 21);
 	big[len] = '\0';
+	expect_raw(K_HEARTBEAT_RESP, big, AGENTPROTO_BODY_MAX + 1, "",
+	    "larger");
+	assert_int_equal(decode(K_POLL, big, AGENTPROTO_BODY_MAX + 1, &err), 1);
 	expect_raw(K_POLL, big, len, "", "larger");
-	/* Exactly 256 KiB of the same is fine. */
+	/* Exactly 32 MiB of the same is fine. */
 	assert_int_equal(decode(K_POLL, big, len - 1, &err), 1);
 	free(big);
 }
@@ -1293,6 +1297,323 @@ test_agentproto_validators(void **state)
 	    "unknown");
 }
 
+/* A "config" member from JSON text: 0 or -1 with err. */
+static int
+cfg_decode(const char *text, struct agentproto_config *c, char *err,
+    size_t errlen)
+{
+	json_error_t jerr;
+	json_t	    *o;
+	int	     rc;
+
+	err[0] = '\0';
+	o = json_loads(text, JSON_ALLOW_NUL, &jerr);
+	assert_non_null(o);
+	rc = agentproto_config_decode(o, c, err, errlen);
+	json_decref(o);
+	return (rc);
+}
+
+/* The whole of a configuration, decoded as given. */
+static void
+test_agentproto_config_decode(void **state)
+{
+	struct agentproto_config c;
+	char			 err[512];
+
+	assert_int_equal(
+	    cfg_decode(
+		"{\"version\":3,\"values\":["
+		"{\"key\":\"RefreshSecretSubUrl\",\"value\":"
+		"\"/gateway/app/refreshTokenByKey.htm\","
+		"\"source\":\"yard\",\"secret\":false},"
+		"{\"key\":\"db.password\",\"value\":\"p&<\\\"'\","
+		"\"source\":\"apollo\",\"secret\":true},"
+		"{\"key\":\"empty\",\"value\":\"\"}],"
+		"\"mappings\":[{\"key\":\"RefreshSecretSubUrl\","
+		"\"file\":\"conf/app.xml\",\"format\":\"xml\","
+		"\"nodepath\":\"root.nodes[0].nodes[0].nodes[0]\"},"
+		"{\"key\":\"db.password\",\"file\":\"appsettings.json\","
+		"\"format\":\"json\",\"nodepath\":\"db.password\"}],"
+		"\"files\":[{\"path\":\"conf/a.txt\","
+		"\"content_base64\":\"aGVsbG8=\"},{\"path\":\"b\","
+		"\"content_base64\":\"\"},{\"path\":\"c\","
+		"\"content_base64\":\"YQ==\"},{\"path\":\"d\","
+		"\"content_base64\":\"YWI=\"}],"
+		"\"env\":true,\"properties_file\":\"conf/yard.properties\"}",
+		&c, err, sizeof(err)),
+	    0);
+	assert_int_equal(c.version, 3);
+	assert_int_equal(c.nvalues, 3);
+	assert_string_equal(c.values[0].key, "RefreshSecretSubUrl");
+	assert_string_equal(c.values[0].value,
+	    "/gateway/app/refreshTokenByKey.htm");
+	assert_int_equal(c.values[0].secret, 0);
+	assert_int_equal(c.values[0].apollo, 0);
+	assert_int_equal(c.values[1].value_len, 5);
+	assert_memory_equal(c.values[1].value, "p&<\"'", 5);
+	assert_int_equal(c.values[1].secret, 1);
+	assert_int_equal(c.values[1].apollo, 1);
+	assert_int_equal(c.values[2].value_len, 0);
+	assert_int_equal(c.nmappings, 2);
+	assert_string_equal(c.mappings[0].file, "conf/app.xml");
+	assert_string_equal(c.mappings[0].nodepath,
+	    "root.nodes[0].nodes[0].nodes[0]");
+	assert_int_equal(c.mappings[1].format, 1); /* CFGEDIT_JSON */
+	assert_int_equal(c.nfiles, 4);
+	assert_int_equal(c.files[0].len, 5);
+	assert_memory_equal(c.files[0].content, "hello", 5);
+	assert_int_equal(c.files[1].len, 0);
+	assert_int_equal(c.files[2].len, 1);
+	assert_memory_equal(c.files[2].content, "a", 1);
+	assert_int_equal(c.files[3].len, 2);
+	assert_memory_equal(c.files[3].content, "ab", 2);
+	assert_int_equal(c.env, 1);
+	assert_string_equal(c.properties_file, "conf/yard.properties");
+	agentproto_config_free(&c);
+	agentproto_config_free(&c);
+
+	/* Everything but the object itself may be left out. */
+	assert_int_equal(cfg_decode("{}", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.nvalues + c.nmappings + c.nfiles, 0);
+	assert_null(c.properties_file);
+	assert_int_equal(c.env, 0);
+	agentproto_config_free(&c);
+	assert_int_equal(cfg_decode("{\"properties_file\":null,\"values\":[],"
+				    "\"mappings\":[],\"files\":[]}",
+			     &c, err, sizeof(err)),
+	    0);
+	agentproto_config_free(&c);
+}
+
+/* Every refusal names the member and says why; nothing is kept. */
+static void
+test_agentproto_config_refusals(void **state)
+{
+	static const struct {
+		const char *json, *msg;
+	} bad[] = {
+		{ "[]", "config: must be an object" },
+		{ "{\"x\":1}", "config.x: unknown member" },
+		{ "{\"version\":-1}", "config.version: must be an integer" },
+		{ "{\"version\":\"3\"}", "config.version: must be an integer" },
+		{ "{\"values\":{}}", "config.values: must be an array" },
+		{ "{\"values\":[1]}", "config.values[0]: must be an object" },
+		{ "{\"values\":[{\"key\":\"a\",\"value\":\"b\",\"enc\":\"x\"}]}",
+		    "config.values[0].enc: unknown member" },
+		{ "{\"values\":[{\"value\":\"b\"}]}",
+		    "config.values[0].key: missing" },
+		{ "{\"values\":[{\"key\":\"\",\"value\":\"b\"}]}",
+		    "config.values[0].key: must be 1 to 200 bytes" },
+		{ "{\"values\":[{\"key\":\"a\\nb\",\"value\":\"b\"}]}",
+		    "config.values[0].key: must not hold control characters" },
+		{ "{\"values\":[{\"key\":\"a\\u0000b\",\"value\":\"b\"}]}",
+		    "config.values[0].key: must not hold control characters" },
+		{ "{\"values\":[{\"key\":\"a\",\"secret\":true}]}",
+		    "config.values[0].value: missing (key \"a\")" },
+		{ "{\"values\":[{\"key\":\"a\",\"value\":null}]}",
+		    "config.values[0].value: must be a string" },
+		{ "{\"values\":[{\"key\":\"a\",\"value\":\"x\\u0000\"}]}",
+		    "config.values[0].value: must not hold NUL (key \"a\")" },
+		{ "{\"values\":[{\"key\":\"a\",\"value\":\"b\",\"source\":\"etcd\"}]}",
+		    "config.values[0].source: must be yard or apollo" },
+		{ "{\"values\":[{\"key\":\"a\",\"value\":\"b\",\"secret\":1}]}",
+		    "config.values[0].secret: must be true or false" },
+		{ "{\"values\":[{\"key\":\"a\",\"value\":\"b\"},"
+		  "{\"key\":\"a\",\"value\":\"c\"}]}",
+		    "config.values[1].key: duplicate key \"a\"" },
+		{ "{\"mappings\":[{\"key\":\"a\",\"file\":\"f.xml\","
+		  "\"format\":\"xml\",\"nodepath\":\"root.a\"}]}",
+		    "config.mappings[0].key: no value for key \"a\"" },
+		{ "{\"values\":[{\"key\":\"a\",\"value\":\"b\"}],\"mappings\":"
+		  "[{\"key\":\"a\",\"file\":\"f.xml\",\"format\":\"yaml\","
+		  "\"nodepath\":\"root.a\"}]}",
+		    "config.mappings[0].format: must be xml, json or properties" },
+		{ "{\"values\":[{\"key\":\"a\",\"value\":\"b\"}],\"mappings\":"
+		  "[{\"key\":\"a\",\"file\":\"f.xml\",\"format\":\"xml\"}]}",
+		    "config.mappings[0].nodepath: missing" },
+		{ "{\"values\":[{\"key\":\"a\",\"value\":\"b\"}],\"mappings\":"
+		  "[{\"key\":\"a\",\"file\":\"f.xml\",\"format\":\"xml\","
+		  "\"nodepath\":\"root..a\"}]}",
+		    "config.mappings[0].nodepath: " },
+		{ "{\"values\":[{\"key\":\"a\",\"value\":\"b\"}],\"mappings\":"
+		  "[{\"key\":\"a\",\"file\":\"../f.xml\",\"format\":\"xml\","
+		  "\"nodepath\":\"root.a\"}]}",
+		    "config.mappings[0].file: must not hold \".\" or \"..\" steps" },
+		{ "{\"values\":[{\"key\":\"a\",\"value\":\"b\"}],\"mappings\":"
+		  "[{\"key\":\"a\",\"file\":\"f.xml\",\"format\":\"xml\","
+		  "\"nodepath\":\"root.a\",\"when\":1}]}",
+		    "config.mappings[0].when: unknown member" },
+		{ "{\"files\":[{\"path\":\"/etc/passwd\",\"content_base64\":\"\"}]}",
+		    "config.files[0].path: must be relative to the task's tree" },
+		{ "{\"files\":[{\"path\":\"a/../../b\",\"content_base64\":\"\"}]}",
+		    "config.files[0].path: must not hold \".\" or \"..\" steps" },
+		{ "{\"files\":[{\"path\":\"a/./b\",\"content_base64\":\"\"}]}",
+		    "config.files[0].path: must not hold \".\" or \"..\" steps" },
+		{ "{\"files\":[{\"path\":\"..\",\"content_base64\":\"\"}]}",
+		    "config.files[0].path: must not hold \".\" or \"..\" steps" },
+		{ "{\"files\":[{\"path\":\"a//b\",\"content_base64\":\"\"}]}",
+		    "config.files[0].path: has an empty step" },
+		{ "{\"files\":[{\"path\":\"a/\",\"content_base64\":\"\"}]}",
+		    "config.files[0].path: has an empty step" },
+		{ "{\"files\":[{\"path\":\"a\\\\b\",\"content_base64\":\"\"}]}",
+		    "config.files[0].path: must not hold a backslash" },
+		{ "{\"files\":[{\"path\":\"a\\u0000b\",\"content_base64\":\"\"}]}",
+		    "config.files[0].path: must not hold NUL or control" },
+		{ "{\"files\":[{\"path\":\"\",\"content_base64\":\"\"}]}",
+		    "config.files[0].path: must be 1 to 1024 bytes" },
+		{ "{\"files\":[{\"path\":\"a\"}]}",
+		    "config.files[0].content_base64: missing" },
+		{ "{\"files\":[{\"path\":\"a\",\"content_base64\":\"aGVsbG8\"}]}",
+		    "config.files[0].content_base64: not valid base64" },
+		{ "{\"files\":[{\"path\":\"a\",\"content_base64\":\"aGV sbG8=\"}]}",
+		    "config.files[0].content_base64: not valid base64" },
+		{ "{\"files\":[{\"path\":\"a\",\"content_base64\":\"YR==\"}]}",
+		    "config.files[0].content_base64: not valid base64" },
+		{ "{\"files\":[{\"path\":\"a\",\"content_base64\":\"Y===\"}]}",
+		    "config.files[0].content_base64: not valid base64" },
+		{ "{\"files\":[{\"path\":\"a\",\"content_base64\":\"aG-_\"}]}",
+		    "config.files[0].content_base64: not valid base64" },
+		{ "{\"files\":[{\"path\":\"a\",\"content_base64\":\"\"},"
+		  "{\"path\":\"a\",\"content_base64\":\"\"}]}",
+		    "config.files[1].path: duplicate path \"a\"" },
+		{ "{\"env\":1}", "config.env: must be true or false" },
+		{ "{\"properties_file\":\"\"}",
+		    "config.properties_file: must be 1 to 1024 bytes" },
+		{ "{\"properties_file\":\"/tmp/x\"}",
+		    "config.properties_file: must be relative" },
+		{ "{\"properties_file\":\"../x\"}",
+		    "config.properties_file: must not hold" },
+		{ "{\"properties_file\":7}",
+		    "config.properties_file: must be a string" },
+		{ "{\"files\":[{\"path\":\"p\",\"content_base64\":\"\"}],"
+		  "\"properties_file\":\"p\"}",
+		    "config.properties_file: also a file override "
+		    "(config.files[0])" },
+		{ "{\"values\":[{\"key\":\"a\",\"value\":\"b\"}],\"mappings\":"
+		  "[{\"key\":\"a\",\"file\":\"p\",\"format\":\"properties\","
+		  "\"nodepath\":\"a\"}],\"properties_file\":\"p\"}",
+		    "config.properties_file: also a mapping's file "
+		    "(config.mappings[0])" },
+	};
+	struct agentproto_config c;
+	char			 err[512];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&c, 0xa5, sizeof(c));
+		if (cfg_decode(bad[i].json, &c, err, sizeof(err)) != -1 ||
+		    strncmp(err, bad[i].msg, strlen(bad[i].msg)) != 0)
+			fail_msg("%s: got \"%s\", want \"%s...\"", bad[i].json,
+			    err, bad[i].msg);
+		/* Nothing owned is left. */
+		assert_null(c.values);
+		assert_null(c.mappings);
+		assert_null(c.files);
+		assert_null(c.properties_file);
+	}
+}
+
+/* The limits: counts, sizes, the whole. */
+static void
+test_agentproto_config_limits(void **state)
+{
+	struct agentproto_config c;
+	json_t			*o, *a, *v;
+	char			 err[512], *big;
+	size_t			 i;
+
+	/* AGENTPROTO_CFG_VALUES_MAX values pass, one more does not. */
+	o = json_object();
+	a = json_array();
+	for (i = 0; i < AGENTPROTO_CFG_VALUES_MAX; i++) {
+		char k[32];
+
+		snprintf(k, sizeof(k), "k%zu", i);
+		json_array_append_new(a,
+		    json_pack("{s:s,s:s}", "key", k, "value", "v"));
+	}
+	json_object_set_new(o, "values", a);
+	assert_int_equal(agentproto_config_decode(o, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.nvalues, AGENTPROTO_CFG_VALUES_MAX);
+	agentproto_config_free(&c);
+	json_array_append_new(a,
+	    json_pack("{s:s,s:s}", "key", "one-more", "value", "v"));
+	assert_int_equal(agentproto_config_decode(o, &c, err, sizeof(err)), -1);
+	assert_string_equal(err, "config.values: more than 5000");
+	json_decref(o);
+
+	/* A key of 200 bytes passes, 201 do not; a value of 64 KiB passes. */
+	big = malloc(AGENTPROTO_CFG_VALUE_MAX + 2);
+	assert_non_null(big);
+	memset(big, 'k', AGENTPROTO_CFG_VALUE_MAX + 1);
+	big[AGENTPROTO_CFG_KEY_MAX] = '\0';
+	o = json_pack("{s:[{s:s,s:s}]}", "values", "key", big, "value", "v");
+	assert_int_equal(agentproto_config_decode(o, &c, err, sizeof(err)), 0);
+	agentproto_config_free(&c);
+	json_decref(o);
+	big[AGENTPROTO_CFG_KEY_MAX] = 'k';
+	big[AGENTPROTO_CFG_KEY_MAX + 1] = '\0';
+	o = json_pack("{s:[{s:s,s:s}]}", "values", "key", big, "value", "v");
+	assert_int_equal(agentproto_config_decode(o, &c, err, sizeof(err)), -1);
+	assert_string_equal(err,
+	    "config.values[0].key: must be 1 to 200 bytes");
+	json_decref(o);
+	memset(big, 'v', AGENTPROTO_CFG_VALUE_MAX + 1);
+	big[AGENTPROTO_CFG_VALUE_MAX] = '\0';
+	o = json_pack("{s:[{s:s,s:s}]}", "values", "key", "k", "value", big);
+	assert_int_equal(agentproto_config_decode(o, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.values[0].value_len, AGENTPROTO_CFG_VALUE_MAX);
+	agentproto_config_free(&c);
+	json_decref(o);
+	big[AGENTPROTO_CFG_VALUE_MAX] = 'v';
+	big[AGENTPROTO_CFG_VALUE_MAX + 1] = '\0';
+	o = json_pack("{s:[{s:s,s:s}]}", "values", "key", "k", "value", big);
+	assert_int_equal(agentproto_config_decode(o, &c, err, sizeof(err)), -1);
+	assert_string_equal(err,
+	    "config.values[0].value: must be 0 to 65536 bytes");
+	json_decref(o);
+	free(big);
+
+	/* A file of 1 MiB passes, one byte more does not. */
+	big = malloc((AGENTPROTO_CFG_FILE_MAX + 3) / 3 * 4 + 8);
+	assert_non_null(big);
+	/* 1 MiB = 3 * 349525 + 1: "AAAA" * 349525 + "AA==" */
+	for (i = 0; i < 349525; i++)
+		memcpy(big + i * 4, "AAAA", 4);
+	memcpy(big + i * 4, "AA==", 5);
+	o = json_pack("{s:[{s:s,s:s}]}", "files", "path", "f", "content_base64",
+	    big);
+	assert_int_equal(agentproto_config_decode(o, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.files[0].len, AGENTPROTO_CFG_FILE_MAX);
+	agentproto_config_free(&c);
+	json_decref(o);
+	memcpy(big + i * 4, "AAA=", 5);
+	o = json_pack("{s:[{s:s,s:s}]}", "files", "path", "f", "content_base64",
+	    big);
+	assert_int_equal(agentproto_config_decode(o, &c, err, sizeof(err)), -1);
+	assert_string_equal(err,
+	    "config.files[0].content_base64: more than 1048576 bytes");
+	json_decref(o);
+
+	/* 17 files of 1 MiB are more than 16 MiB in all. */
+	memcpy(big + i * 4, "AA==", 5);
+	o = json_object();
+	a = json_array();
+	for (i = 0; i < 17; i++) {
+		char p[16];
+
+		snprintf(p, sizeof(p), "f%zu", i);
+		v = json_pack("{s:s,s:s}", "path", p, "content_base64", big);
+		json_array_append_new(a, v);
+	}
+	json_object_set_new(o, "files", a);
+	assert_int_equal(agentproto_config_decode(o, &c, err, sizeof(err)), -1);
+	assert_string_equal(err, "config: more than 16777216 bytes in all");
+	json_decref(o);
+	free(big);
+}
+
 /*
  * The command table: the one list of types the server validates against
  * and the agent dispatches on.
@@ -1345,7 +1666,12 @@ test_agentproto_command_table(void **state)
 	assert_int_equal(d->kind, AGENTPROTO_CMD_MOVE);
 	assert_int_equal(d->target, AGENTPROTO_TARGET_TASK);
 	assert_int_equal(d->manage, 1);
-	assert_null(agentproto_command_find("apply-config"));
+	/* Applying a configuration writes the installed files: manage. */
+	assert_non_null(d = agentproto_command_find("apply-config"));
+	assert_int_equal(d->kind, AGENTPROTO_CMD_APPLY_CONFIG);
+	assert_int_equal(d->target, AGENTPROTO_TARGET_TASK);
+	assert_int_equal(d->manage, 1);
+	assert_null(agentproto_command_find("apply_config"));
 
 	/* Every row: found by its name, named back by its kind, unique. */
 	for (i = 0; (d = agentproto_command_at(i)) != NULL; i++) {
@@ -1357,12 +1683,12 @@ test_agentproto_command_table(void **state)
 				     "abcdefghijklmnopqrstuvwxyz0123456789_-"),
 		    strlen(d->name));
 	}
-	assert_int_equal(i, 9);
+	assert_int_equal(i, 10);
 
 	n = agentproto_command_names(buf, sizeof(buf));
 	assert_string_equal(buf,
 	    "ping, start, stop, restart, uninstall, deploy, update, "
-	    "rollback, move");
+	    "rollback, move, apply-config");
 	assert_int_equal(n, strlen(buf));
 	/* Cut short, it still says how much it needs. */
 	assert_int_equal(agentproto_command_names(buf, 6), n);
@@ -1851,6 +2177,10 @@ test_agentproto_logs(void **state)
 	    "\"9B2E0000-0000-4000-8000-000000000001\",\"task_id\":7,"
 	    "\"mode\":\"follow\",\"file\":\"logs/catalina.out\","
 	    "\"q\":\"ERROR\"}]}";
+	const char *fileq =
+	    "{\"v\":1,\"commands\":[],\"logs\":[{\"id\":"
+	    "\"9B2E0000-0000-4000-8000-000000000001\",\"task_id\":7,"
+	    "\"mode\":\"file\",\"file\":\"conf/app.xml\"}]}";
 	char  *s;
 	int    follow;
 	size_t i;
@@ -1870,6 +2200,13 @@ test_agentproto_logs(void **state)
 	assert_int_equal(p.logs[0].mode, AGENTPROTO_LOG_FOLLOW);
 	assert_int_equal(p.logs[0].lines, 200); /* the default */
 	assert_string_equal(p.logs[0].q, "ERROR");
+	agentproto_poll_cleanup(&p);
+	/* A "file" request (the Configuration tab): its mode, named back. */
+	assert_int_equal(agentproto_poll_decode(fileq, strlen(fileq), &p, &err),
+	    1);
+	assert_int_equal(p.logs[0].mode, AGENTPROTO_LOG_FILE);
+	assert_string_equal(p.logs[0].file, "conf/app.xml");
+	assert_string_equal(agentproto_log_mode_name(p.logs[0].mode), "file");
 	agentproto_poll_cleanup(&p);
 
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
@@ -1977,6 +2314,9 @@ main(void)
 		cmocka_unit_test(test_agentproto_utf8_clean),
 		cmocka_unit_test(test_agentproto_validators),
 		cmocka_unit_test(test_agentproto_command_table),
+		cmocka_unit_test(test_agentproto_config_decode),
+		cmocka_unit_test(test_agentproto_config_refusals),
+		cmocka_unit_test(test_agentproto_config_limits),
 		cmocka_unit_test(test_agentproto_command_kind_from_table),
 		cmocka_unit_test(test_agentproto_facts_json),
 		cmocka_unit_test(test_agentproto_facts_os_family),
