@@ -486,7 +486,7 @@ prepare(struct cfg_apply *a, struct cfg_out *o, char *err, size_t errlen)
 			goto bad;
 		}
 	}
-	if ((uid != (uid_t)-1 && geteuid() == 0 &&
+	if ((uid != (uid_t)-1 && agent_os_admin() &&
 		fchown(fd, uid, gid) == -1) ||
 	    fchmod(fd, mode) == -1 || fsync(fd) == -1)
 		goto bad;
