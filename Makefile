@@ -26,12 +26,15 @@ endif
 # Kore-free sources: linked by the module, unit tests and fuzzers alike.
 AUTH_SRCS=	src/auth/token.c src/auth/keyset.c src/auth/cache.c src/auth/b64.c \
 		src/auth/perm.c src/auth/cfgcrypt.c
+# cfgcrypt.c's base64 is agentproto's (the agent decodes the same files).
+AUTH_SRCS+=	src/agentproto/common.c
 PROTO_SRCS=	$(AGENTPROTO_SRCS)
 PKG_SRCS=	src/pkg/check.c src/pkg/name.c
 # Byte-exact edits of XML/JSON/.properties files (the agent links them too).
 CFGEDIT_SRCS=	src/cfgedit/common.c src/cfgedit/cfgedit.c src/cfgedit/xml.c \
 		src/cfgedit/json.c src/cfgedit/props.c
-PURE_SRCS=	src/settings.c $(AUTH_SRCS) $(PROTO_SRCS) $(CFGEDIT_SRCS)
+PURE_SRCS=	src/settings.c $(AUTH_SRCS) $(filter-out src/agentproto/common.c,$(PROTO_SRCS)) \
+		$(CFGEDIT_SRCS)
 MODULE_SRCS=	$(PURE_SRCS) src/app.c src/appstate.c src/auth/sso.c src/store/db.c \
 		src/store/redis.c src/api/flow.c src/api/signin.c \
 		src/api/reply.c src/api/input.c src/api/secret.c src/api/me.c \

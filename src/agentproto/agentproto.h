@@ -523,6 +523,13 @@ int  agentproto_config_decode(const json_t *, struct agentproto_config *,
      char *err, size_t errlen);
 void agentproto_config_free(struct agentproto_config *);
 
+/* Standard base64 with padding (RFC 4648 4): encode (malloc'd, NULL when
+ * out of memory); strict decode, one encoding per byte string (1 and *out
+ * malloc'd, NUL-terminated beyond *outlen, or 0).  The server's secrets
+ * and the configuration's files use the same pair. */
+char *agentproto_b64_encode(const uint8_t *, size_t);
+int agentproto_b64_decode(const char *, size_t, uint8_t **out, size_t *outlen);
+
 /* The command type called name (the wire "type"), or NULL. */
 const struct agentproto_cmd_def *agentproto_command_find(const char *);
 /* 1 for deploy, update, rollback and move: the commands that change a

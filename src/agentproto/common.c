@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -370,4 +371,95 @@ agentproto_error_encode(const char *code, const char *message,
 		return (NULL);
 	}
 	return (agentproto_dump(o));
+}
+
+/* Standard base64 (RFC 4648 4), strict: one encoding per byte string. */
+static const char std_b64_chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static int
+std_b64_val(unsigned char c)
+{
+	const char *p;
+
+	if (c == '\0' || (p = strchr(std_b64_chars, c)) == NULL)
+		return (-1);
+	return ((int)(p - std_b64_chars));
+}
+
+char *
+agentproto_b64_encode(const uint8_t *in, size_t len)
+{
+	char	*out;
+	size_t	 i, o;
+	uint32_t v;
+
+	if (len > SIZE_MAX / 2 || (out = malloc((len + 2) / 3 * 4 + 1)) == NULL)
+		return (NULL);
+	for (i = 0, o = 0; i < len; i += 3) {
+		v = (uint32_t)in[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)in[i + 1] << 8;
+		if (i + 2 < len)
+			v |= in[i + 2];
+		out[o++] = std_b64_chars[(v >> 18) & 63];
+		out[o++] = std_b64_chars[(v >> 12) & 63];
+		out[o++] = i + 1 < len ? std_b64_chars[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < len ? std_b64_chars[v & 63] : '=';
+	}
+	out[o] = '\0';
+	return (out);
+}
+
+int
+agentproto_b64_decode(const char *in, size_t inlen, uint8_t **out,
+    size_t *outlen)
+{
+	uint8_t *buf;
+	size_t	 i, o, pad;
+	int	 a, b, c, d;
+
+	*out = NULL;
+	*outlen = 0;
+	if (inlen % 4 != 0)
+		return (0);
+	pad = 0;
+	if (inlen > 0 && in[inlen - 1] == '=')
+		pad++;
+	if (inlen > 1 && in[inlen - 2] == '=')
+		pad++;
+	if ((buf = malloc(inlen / 4 * 3 + 1)) == NULL)
+		return (0);
+	for (i = 0, o = 0; i < inlen; i += 4) {
+		a = std_b64_val((unsigned char)in[i]);
+		b = std_b64_val((unsigned char)in[i + 1]);
+		if (i + 4 == inlen && pad > 0) {
+			c = pad == 2 ? 0
+				     : std_b64_val((unsigned char)in[i + 2]);
+			d = 0;
+			/* Trailing bits must be zero (one encoding per bytes). */
+			if (pad == 2 && (b & 15) != 0)
+				c = -1;
+			if (pad == 1 && c >= 0 && (c & 3) != 0)
+				c = -1;
+		} else {
+			c = std_b64_val((unsigned char)in[i + 2]);
+			d = std_b64_val((unsigned char)in[i + 3]);
+		}
+		if (a < 0 || b < 0 || c < 0 || d < 0) {
+			free(buf);
+			return (0);
+		}
+		buf[o++] = (uint8_t)(a << 2 | b >> 4);
+		if (i + 4 == inlen && pad == 2)
+			break;
+		buf[o++] = (uint8_t)((b & 15) << 4 | c >> 2);
+		if (i + 4 == inlen && pad == 1)
+			break;
+		buf[o++] = (uint8_t)((c & 3) << 6 | d);
+	}
+	buf[o] = '\0';
+	*out = buf;
+	*outlen = o;
+	return (1);
 }

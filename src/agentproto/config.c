@@ -27,7 +27,6 @@ static int   str(const json_t *, const char *, const char *, size_t, size_t,
       const char **, size_t *, char *, size_t);
 static int   key_check(const char *, size_t, const char *, char *, size_t);
 static int   path_check(const char *, size_t, const char *, char *, size_t);
-static int   b64_decode(const char *, size_t, unsigned char **, size_t *);
 static int   values_decode(const json_t *, struct agentproto_config *, size_t *,
       char *, size_t);
 static int   mappings_decode(const json_t *, struct agentproto_config *, char *,
@@ -153,80 +152,6 @@ path_check(const char *p, size_t len, const char *pfx, char *err, size_t errlen)
 			return (fail(err, errlen,
 			    "%s: must not hold \".\" or \"..\" steps", pfx));
 	}
-	return (0);
-}
-
-static int
-b64_val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return (c - 'A');
-	if (c >= 'a' && c <= 'z')
-		return (c - 'a' + 26);
-	if (c >= '0' && c <= '9')
-		return (c - '0' + 52);
-	if (c == '+')
-		return (62);
-	if (c == '/')
-		return (63);
-	return (-1);
-}
-
-/*
- * Standard base64 (RFC 4648 4) with its padding, strict: no blanks, and
- * the unused bits of the last group are zero.  0 and *out malloc'd
- * (NUL-terminated beyond *outlen), or -1.
- */
-static int
-b64_decode(const char *in, size_t len, unsigned char **out, size_t *outlen)
-{
-	unsigned char *o;
-	uint32_t       acc;
-	size_t	       i, n, pad = 0;
-	int	       v;
-
-	*out = NULL;
-	*outlen = 0;
-	if (len % 4 != 0)
-		return (-1);
-	if (len > 0 && in[len - 1] == '=')
-		pad++;
-	if (len > 1 && in[len - 2] == '=')
-		pad++;
-	if ((o = malloc(len / 4 * 3 + 1)) == NULL)
-		return (-1);
-	for (i = 0, n = 0; i < len; i += 4) {
-		acc = 0;
-		for (v = 0; v < 4; v++) {
-			int d;
-
-			if (i + (size_t)v >= len - pad) {
-				acc <<= 6;
-				continue;
-			}
-			if ((d = b64_val((unsigned char)in[i + (size_t)v])) <
-			    0) {
-				free(o);
-				return (-1);
-			}
-			acc = (acc << 6) | (uint32_t)d;
-		}
-		o[n++] = (unsigned char)(acc >> 16);
-		if (i + 4 < len || pad < 2)
-			o[n++] = (unsigned char)(acc >> 8);
-		if (i + 4 < len || pad < 1)
-			o[n++] = (unsigned char)acc;
-		/* The bits the padding leaves over must be zero. */
-		if (i + 4 >= len &&
-		    ((pad == 1 && (acc & 0xff) != 0) ||
-			(pad == 2 && (acc & 0xffff) != 0))) {
-			free(o);
-			return (-1);
-		}
-	}
-	o[n] = '\0';
-	*out = o;
-	*outlen = n;
 	return (0);
 }
 
@@ -439,7 +364,7 @@ files_decode(const json_t *a, struct agentproto_config *c, size_t *total,
 				    "%s.path: duplicate path \"%.*s\"", pfx,
 				    (int)plen, p));
 		}
-		if (b64_decode(b, blen, &content, &len) == -1)
+		if (!agentproto_b64_decode(b, blen, &content, &len))
 			return (fail(err, errlen,
 			    "%s.content_base64: not valid base64", pfx));
 		if (len > AGENTPROTO_CFG_FILE_MAX) {

@@ -656,8 +656,8 @@ preview_run(struct http_request *req)
 		    "value must be a string of at most %d bytes",
 		    AGENTPROTO_CFG_VALUE_MAX)));
 	if (!json_is_string(b64) ||
-	    !auth_b64_decode(json_string_value(b64), json_string_length(b64),
-		&in, &inlen))
+	    !agentproto_b64_decode(json_string_value(b64),
+		json_string_length(b64), &in, &inlen))
 		return (API_FIN(bad(req, "content_base64",
 		    "content_base64 must be standard base64 (with padding)")));
 	if (inlen > CFG_PREVIEW_MAX) {

@@ -263,11 +263,6 @@ json_t *auth_cfgdoc_utf8(const char *, size_t);
 int auth_cfgdoc_reveal(json_t *payload, const uint8_t *key, char *err,
     size_t errlen);
 
-/* Standard base64 with padding: encode (malloc'd, NULL when out of
- * memory); strict decode (1 and *out malloc'd, or 0). */
-char *auth_b64_encode(const uint8_t *, size_t);
-int   auth_b64_decode(const char *, size_t, uint8_t **out, size_t *outlen);
-
 /*
  * Kore glue (sso.c): the worker's verified-token cache and JWKS refresh.
  * These need Kore and libcurl, so unit tests do not link them.

@@ -16,27 +16,14 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "agentproto/agentproto.h"
 #include "auth/auth.h"
 
 #define CFG_NONCE 12
 #define CFG_TAG	  16
 
-static int  b64_val(unsigned char);
 static int  aad_make(int64_t, const char *, char **, size_t *);
 static void wipe_free(void *, size_t);
-
-static const char b64_chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static int
-b64_val(unsigned char c)
-{
-	const char *p;
-
-	if (c == '\0' || (p = strchr(b64_chars, c)) == NULL)
-		return (-1);
-	return ((int)(p - b64_chars));
-}
 
 static void
 wipe_free(void *p, size_t len)
@@ -45,81 +32,6 @@ wipe_free(void *p, size_t len)
 		return;
 	explicit_bzero(p, len);
 	free(p);
-}
-
-char *
-auth_b64_encode(const uint8_t *in, size_t len)
-{
-	char	*out;
-	size_t	 i, o;
-	uint32_t v;
-
-	if (len > SIZE_MAX / 2 || (out = malloc((len + 2) / 3 * 4 + 1)) == NULL)
-		return (NULL);
-	for (i = 0, o = 0; i < len; i += 3) {
-		v = (uint32_t)in[i] << 16;
-		if (i + 1 < len)
-			v |= (uint32_t)in[i + 1] << 8;
-		if (i + 2 < len)
-			v |= in[i + 2];
-		out[o++] = b64_chars[(v >> 18) & 63];
-		out[o++] = b64_chars[(v >> 12) & 63];
-		out[o++] = i + 1 < len ? b64_chars[(v >> 6) & 63] : '=';
-		out[o++] = i + 2 < len ? b64_chars[v & 63] : '=';
-	}
-	out[o] = '\0';
-	return (out);
-}
-
-int
-auth_b64_decode(const char *in, size_t inlen, uint8_t **out, size_t *outlen)
-{
-	uint8_t *buf;
-	size_t	 i, o, pad;
-	int	 a, b, c, d;
-
-	*out = NULL;
-	*outlen = 0;
-	if (inlen % 4 != 0)
-		return (0);
-	pad = 0;
-	if (inlen > 0 && in[inlen - 1] == '=')
-		pad++;
-	if (inlen > 1 && in[inlen - 2] == '=')
-		pad++;
-	if ((buf = malloc(inlen / 4 * 3 + 1)) == NULL)
-		return (0);
-	for (i = 0, o = 0; i < inlen; i += 4) {
-		a = b64_val((unsigned char)in[i]);
-		b = b64_val((unsigned char)in[i + 1]);
-		if (i + 4 == inlen && pad > 0) {
-			c = pad == 2 ? 0 : b64_val((unsigned char)in[i + 2]);
-			d = 0;
-			/* Trailing bits must be zero (one encoding per bytes). */
-			if (pad == 2 && (b & 15) != 0)
-				c = -1;
-			if (pad == 1 && c >= 0 && (c & 3) != 0)
-				c = -1;
-		} else {
-			c = b64_val((unsigned char)in[i + 2]);
-			d = b64_val((unsigned char)in[i + 3]);
-		}
-		if (a < 0 || b < 0 || c < 0 || d < 0) {
-			free(buf);
-			return (0);
-		}
-		buf[o++] = (uint8_t)(a << 2 | b >> 4);
-		if (i + 4 == inlen && pad == 2)
-			break;
-		buf[o++] = (uint8_t)((b & 15) << 4 | c >> 2);
-		if (i + 4 == inlen && pad == 1)
-			break;
-		buf[o++] = (uint8_t)((c & 3) << 6 | d);
-	}
-	buf[o] = '\0';
-	*out = buf;
-	*outlen = o;
-	return (1);
 }
 
 int
@@ -200,7 +112,7 @@ auth_cfg_encrypt(const uint8_t key[AUTH_CFGKEY_LEN], int64_t task,
 		ok = 1;
 	EVP_CIPHER_CTX_free(ctx);
 	if (ok)
-		enc = auth_b64_encode(buf, total);
+		enc = agentproto_b64_encode(buf, total);
 	wipe_free(buf, total);
 	free(aad);
 	return (enc);
@@ -218,7 +130,7 @@ auth_cfg_decrypt(const uint8_t key[AUTH_CFGKEY_LEN], int64_t task,
 
 	*pt = NULL;
 	*ptlen = 0;
-	if (!auth_b64_decode(enc, strlen(enc), &raw, &rawlen))
+	if (!agentproto_b64_decode(enc, strlen(enc), &raw, &rawlen))
 		return (0);
 	if (rawlen < CFG_NONCE + CFG_TAG || !aad_make(task, k, &aad, &aadlen)) {
 		free(raw);

@@ -532,7 +532,7 @@ doc_files(struct auth_cfgdoc_err *err, json_t *body, json_t *doc, size_t *total)
 		(void)snprintf(field, sizeof(field),
 		    "files[%zu].content_base64", i);
 		if (!json_is_string(b) ||
-		    !auth_b64_decode(json_string_value(b),
+		    !agentproto_b64_decode(json_string_value(b),
 			json_string_length(b), &raw, &len)) {
 			json_decref(seen);
 			return (cfgdoc_bad(err, field,
@@ -584,7 +584,8 @@ auth_cfgdoc_view(json_t *meta, json_t *doc)
 	{
 		b = json_string_value(json_object_get(e, "content_base64"));
 		len = 0;
-		if (b != NULL && auth_b64_decode(b, strlen(b), &raw, &len))
+		if (b != NULL &&
+		    agentproto_b64_decode(b, strlen(b), &raw, &len))
 			free(raw);
 		o = json_deep_copy(e);
 		(void)json_object_set_new(o, "size",

@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "agentproto/agentproto.h"
 #include "auth/auth.h"
 
 static uint8_t key[AUTH_CFGKEY_LEN];
@@ -105,27 +106,27 @@ test_cfgcrypt_base64(void **state)
 	size_t	 len;
 	char	*s;
 
-	s = auth_b64_encode((const uint8_t *)"ab", 2);
+	s = agentproto_b64_encode((const uint8_t *)"ab", 2);
 	assert_string_equal(s, "YWI=");
 	free(s);
-	s = auth_b64_encode((const uint8_t *)"", 0);
+	s = agentproto_b64_encode((const uint8_t *)"", 0);
 	assert_string_equal(s, "");
 	free(s);
-	assert_true(auth_b64_decode("YWJj", 4, &out, &len));
+	assert_true(agentproto_b64_decode("YWJj", 4, &out, &len));
 	assert_int_equal(len, 3);
 	assert_memory_equal(out, "abc", 3);
 	free(out);
-	assert_true(auth_b64_decode("YQ==", 4, &out, &len));
+	assert_true(agentproto_b64_decode("YQ==", 4, &out, &len));
 	assert_int_equal(len, 1);
 	free(out);
-	assert_true(auth_b64_decode("", 0, &out, &len));
+	assert_true(agentproto_b64_decode("", 0, &out, &len));
 	assert_int_equal(len, 0);
 	free(out);
-	assert_false(auth_b64_decode("YWJ", 3, &out, &len));
-	assert_false(auth_b64_decode("YW=j", 4, &out, &len));
-	assert_false(auth_b64_decode("YR==", 4, &out, &len)); /* bits */
-	assert_false(auth_b64_decode("YW-j", 4, &out, &len));
-	assert_false(auth_b64_decode("YW j", 4, &out, &len));
+	assert_false(agentproto_b64_decode("YWJ", 3, &out, &len));
+	assert_false(agentproto_b64_decode("YW=j", 4, &out, &len));
+	assert_false(agentproto_b64_decode("YR==", 4, &out, &len)); /* bits */
+	assert_false(agentproto_b64_decode("YW-j", 4, &out, &len));
+	assert_false(agentproto_b64_decode("YW j", 4, &out, &len));
 }
 
 /* Build a doc from JSON text: 1 and *doc, or 0 with err. */
