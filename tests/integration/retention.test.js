@@ -15,8 +15,10 @@ const { startStack, waitFor } = require('../lib/stack.js');
 let s, node, task, task2;
 const P = {};
 
+const sumOf = (name) => crypto.createHash('sha256').update('retention-' + name).digest('hex');
+
 function file(name, ageSeconds) {
-  const sum = crypto.createHash('sha256').update('retention-' + name).digest('hex');
+  const sum = sumOf(name);
   const dir = path.join(s.env.YARD_PACKAGE_DIR, 'sha256', sum.slice(0, 2));
   fs.mkdirSync(dir, { recursive: true });
   const f = path.join(dir, sum);
@@ -51,6 +53,12 @@ test('old unreferenced packages go, with their files; the rest stay', async () =
   await new Promise((r) => setTimeout(r, 5000));
   assert.deepStrictEqual(rows(), ['r-young-only']);
 
+  // The references first: the duty runs every few seconds and may run
+  // between any two of these statements.
+  s.sql(`INSERT INTO releases (task_id, n, sha256, state, deployed_at) VALUES (${task}, 1,
+    '${sumOf('r-g-released')}', 'kept', now() - interval '9 days')`);
+  s.sql(`INSERT INTO commands (type, node_id, payload, deadline, state) VALUES ('deploy', ${node},
+    '{"package":{"sha256":"${sumOf('r-b-named')}"}}', now() - interval '5 days', 'succeeded')`);
   pkg('r-a-old', { task }, 10);		// old, a newer one of the task exists: goes
   pkg('r-b-named', { task }, 8);	// old but a command names it: stays
   pkg('r-c-new', { task }, 0);		// young: stays
@@ -58,10 +66,6 @@ test('old unreferenced packages go, with their files; the rest stay', async () =
   pkg('r-e-none-old', null, 10);	// no target, a newer untargeted one: goes
   pkg('r-f-none-new', null, 9);		// no target, the newest such: stays (old)
   pkg('r-g-released', { task }, 9);	// old but a release of the task was made from it: stays
-  s.sql(`INSERT INTO releases (task_id, n, sha256, state, deployed_at) VALUES (${task}, 1,
-    '${P['r-g-released'].sum}', 'kept', now() - interval '9 days')`);
-  s.sql(`INSERT INTO commands (type, node_id, payload, deadline, state) VALUES ('deploy', ${node},
-    '{"package":{"sha256":"${P['r-b-named'].sum}"}}', now() - interval '5 days', 'succeeded')`);
   const orphanOld = file('orphan-old', 7200);		// no row, old: removed
   const orphanYoung = file('orphan-young', 60);		// no row, young: kept (a check may be storing it)
 
