@@ -70,8 +70,7 @@ static const char *sql_prune =
  * every enabled rule, and one round of notifications into the inbox and
  * the outbox.  Each is one function call, so one transaction: a run
  * happens whole or not at all, and the next leader continues from the
- * tables.  $3: seconds a metric sample counts as current (the node's
- * offline delay: an online node's samples are that fresh), $4: the grace
+ * tables.  $3: seconds a metric sample counts as current, $4: the grace
  * of planned work; for notify $3: the group wait, $4: the repeat.
  */
 static const char *sql_alert_eval =
@@ -120,7 +119,10 @@ prune_prepare(struct store_duty *d, const char **vals, char buf[][32])
 static int
 eval_prepare(struct store_duty *d, const char **vals, char buf[][32])
 {
-	(void)snprintf(buf[2], 32, "%" PRId64, store_cfg.node_offline_after);
+	/* Twice the offline delay: a sample goes stale only after its node
+	 * is offline, so staleness never raises an alert of its own. */
+	(void)snprintf(buf[2], 32, "%" PRId64,
+	    2 * store_cfg.node_offline_after);
 	(void)snprintf(buf[3], 32, "%" PRId64, store_cfg.alert_grace);
 	vals[2] = buf[2];
 	vals[3] = buf[3];
