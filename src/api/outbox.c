@@ -166,9 +166,8 @@ ob_deliver(const struct store_outbox_item *it, size_t n)
 		ob_items[i].lang = ob_strdup(it[i].lang);
 		ob_items[i].payload = ob_strdup(it[i].payload);
 		if (ob_items[i].channel == NULL || ob_items[i].kind == NULL ||
-		    ob_items[i].key == NULL ||
-		    ob_items[i].recipient == NULL || ob_items[i].lang == NULL ||
-		    ob_items[i].payload == NULL) {
+		    ob_items[i].key == NULL || ob_items[i].recipient == NULL ||
+		    ob_items[i].lang == NULL || ob_items[i].payload == NULL) {
 			ob_free_items();
 			return (0);
 		}
@@ -444,13 +443,14 @@ ob_alert_event(json_t *e, int en, struct ob_buf *body)
 	const char *fired = ob_jstr(e, "fired_at");
 	const char *resolved = ob_jstr(e, "resolved_at");
 	const char *kind = ob_jstr(e, "kind");
-	int	    below = strcmp(kind, "node_disk") == 0 ||
-	    strcmp(kind, "node_memory") == 0;
+	int	    below =
+	    strcmp(kind, "node_disk") == 0 || strcmp(kind, "node_memory") == 0;
 
 	ob_printf(body, "* %s (%s)\r\n", ob_jstr(e, "rule"), kind);
 	if (*task != '\0')
-		ob_printf(body, en ? "  Task:      %s on node %s\r\n"
-				   : "  任务：%s（节点 %s）\r\n",
+		ob_printf(body,
+		    en ? "  Task:      %s on node %s\r\n"
+		       : "  任务：%s（节点 %s）\r\n",
 		    task, ob_jstr(e, "node_name"));
 	else
 		ob_printf(body, en ? "  Node:      %s\r\n" : "  节点：%s\r\n",
@@ -459,8 +459,8 @@ ob_alert_event(json_t *e, int en, struct ob_buf *body)
 	    en ? "  Value:     %s (fires %s %s, resolves %s %s)\r\n"
 	       : "  当前值：%s（%s %s 时告警，%s %s 时恢复）\r\n",
 	    ob_jstr(e, "value_text"), below ? "<" : ">",
-	    ob_jstr(e, "threshold_text"), below ? ">=" : "<=",
-	    ob_jstr(e, "recovery_text"));
+	    ob_jstr(e, "threshold_text"),
+	    below ? ">=" : "<=", ob_jstr(e, "recovery_text"));
 	ob_printf(body, en ? "  Since:     %s\r\n" : "  开始：%s\r\n",
 	    ob_jstr(e, "started_at"));
 	if (*fired != '\0')
@@ -482,7 +482,7 @@ ob_alert_text(json_t *p, const char *kind, int en, struct ob_buf *subj,
 	json_t	   *evs = json_object_get(p, "events"), *e;
 	int	    firing = strcmp(kind, "alert.firing") == 0;
 	int	    repeat = json_is_true(json_object_get(p, "repeat"));
-	const char *task, *pre;
+	const char *task, *pre, *intro;
 	size_t	    i, n;
 
 	if (!json_is_array(evs) || (n = json_array_size(evs)) == 0)
@@ -500,33 +500,33 @@ ob_alert_text(json_t *p, const char *kind, int en, struct ob_buf *subj,
 		    ob_jstr(e, "rule"), task, *task != '\0' ? "@" : "",
 		    ob_jstr(e, "node_name"));
 	else if (n == 1)
-		ob_printf(subj, "[Yard] %s%s — %s%s%s", pre,
-		    ob_jstr(e, "rule"), task, *task != '\0' ? "@" : "",
-		    ob_jstr(e, "node_name"));
+		ob_printf(subj, "[Yard] %s%s — %s%s%s", pre, ob_jstr(e, "rule"),
+		    task, *task != '\0' ? "@" : "", ob_jstr(e, "node_name"));
 	else if (en)
 		ob_printf(subj, "[Yard] %s%zu alerts on node %s", pre, n,
 		    ob_jstr(e, "node_name"));
 	else
 		ob_printf(subj, "[Yard] %s节点 %s 的 %zu 条告警", pre,
 		    ob_jstr(e, "node_name"), n);
-	if (en)
-		ob_puts(body, firing ? (repeat ? "Hello,\r\n\r\nThese alerts are "
-						 "still firing:\r\n\r\n"
-					       : "Hello,\r\n\r\nThese alerts "
-						 "are firing:\r\n\r\n")
-				     : "Hello,\r\n\r\nThese alerts are "
-				       "resolved:\r\n\r\n");
+	if (firing && repeat)
+		intro = en ? "These alerts are still firing:"
+			   : "以下告警仍未恢复：";
+	else if (firing)
+		intro = en ? "These alerts are firing:" : "以下告警已触发：";
 	else
-		ob_puts(body, firing ? (repeat ? "您好：\r\n\r\n以下告警仍未恢复：\r\n\r\n"
-					       : "您好：\r\n\r\n以下告警已触发：\r\n\r\n")
-				     : "您好：\r\n\r\n以下告警已恢复：\r\n\r\n");
+		intro = en ? "These alerts are resolved:" : "以下告警已恢复：";
+	ob_printf(body, "%s\r\n\r\n%s\r\n\r\n", en ? "Hello," : "您好：",
+	    intro);
 	json_array_foreach(evs, i, e)
 	{
 		ob_alert_event(e, en, body);
 	}
-	ob_puts(body, en ? "-- \r\nYard (sent automatically; please do not "
-			   "reply)\r\n"
-			 : "-- \r\nYard（系统自动发送，请勿回复）\r\n");
+	if (en)
+		ob_puts(body,
+		    "-- \r\nYard (sent automatically; please do "
+		    "not reply)\r\n");
+	else
+		ob_puts(body, "-- \r\nYard（系统自动发送，请勿回复）\r\n");
 	return (1);
 }
 
