@@ -92,7 +92,8 @@ test.before(async () => {
     const c = [];
     req.on('data', (d) => c.push(d));
     req.on('end', () => {
-      got.push({ headers: req.headers, body: JSON.parse(Buffer.concat(c).toString('utf8')) });
+      const raw = Buffer.concat(c).toString('utf8');
+      got.push({ headers: req.headers, raw, body: JSON.parse(raw) });
       res.writeHead(204);
       res.end();
     });
@@ -203,6 +204,58 @@ test('hysteresis: a value hovering at the threshold opens one event and sends on
   assert.deepStrictEqual(f.recipients, ['al-ops']);
   assert.strictEqual(f.rule_id, r);
   assert.match(f.url, new RegExp(`/ui/alerts\\?event=${e.id}$`));
+  const c0 = cb.find((g) => g.body.kind === 'alert.firing');
+  assert.strictEqual(c0.headers['idempotency-key'], f.id);
+  assert.strictEqual(c0.headers['x-yard-signature'],
+    'sha256=' + crypto.createHmac('sha256', 'alert-secret').update(c0.raw).digest('hex'));
+  // The inbox through the API: the item names its event.
+  const inbox = await s.api('GET', '/api/v1/notifications', { token: s.token('al-ops', { email: 'ops@dev.test' }) });
+  assert.strictEqual(inbox.status, 200, inbox.text);
+  const item = inbox.json.items.find((i) => i.alert_event_id === e.id && i.kind === 'alert.firing');
+  assert.ok(item, inbox.text);
+  assert.strictEqual(item.title, 'Alert: hover cpu — hover @ fake-1');
+});
+
+test('node_disk and node_memory fire from facts and samples and resolve at their recovery', async () => {
+  const rd = rule('fake disk', 'node_disk', 10, 15, { node_ids: [ids.fake] });
+  const rm = rule('fake memory', 'node_memory', 256, 512, { node_ids: [ids.fake] });
+  const disks = (free) => s.sql(`UPDATE nodes SET facts = '{"disks":[{"path":"/a","total":1000,"free":900},
+    {"path":"/b","total":1000,"free":${free}}]}' WHERE id = ${ids.fake}`);
+  const mem = (availMiB) => s.sql(`INSERT INTO node_metrics (node_id, at, cpu, mem_used, mem_total, load1)
+    VALUES (${ids.fake}, now(), 1, ${(4096 - availMiB) * 1048576}, ${4096 * 1048576}, 0)`);
+  disks(50);
+  mem(100);
+  const ed = await eventIn(rd, 'firing');
+  assert.strictEqual(ed.value, 5);
+  const em = await eventIn(rm, 'firing');
+  assert.strictEqual(em.value, 100);
+  // Between threshold and recovery: still firing (hysteresis, below kinds).
+  disks(120);
+  mem(400);
+  await sleep(2000);
+  assert.strictEqual(events(rd)[0].state, 'firing');
+  assert.strictEqual(events(rm)[0].state, 'firing');
+  disks(200);
+  mem(600);
+  await eventIn(rd, 'resolved');
+  await eventIn(rm, 'resolved');
+  s.sql(`UPDATE alert_rules SET enabled = false WHERE id IN (${rd}, ${rm})`);
+});
+
+test('missing data: keep holds the event, ok resolves it', async () => {
+  const t = fakeTask('silent');
+  const rk = rule('silent keep', 'task_cpu', 90, 70, { task_ids: [t] });
+  const ro = rule('silent ok', 'task_cpu', 90, 70, { task_ids: [t], no_data: 'ok' });
+  sample(t, 99);
+  await eventIn(rk, 'firing');
+  await eventIn(ro, 'firing');
+  // No more samples: after the freshness window (2 x 3 s) there is no data.
+  const e = await eventIn(ro, 'resolved', 15000);
+  assert.strictEqual(e.value, null);
+  const k = events(rk)[0];
+  assert.strictEqual(k.state, 'firing');
+  assert.strictEqual(k.value, null);
+  s.sql(`UPDATE alert_rules SET enabled = false WHERE id IN (${rk}, ${ro})`);
 });
 
 test('grouping: two rules firing on one node within the group wait make one mail; repeat only after the interval', async () => {
