@@ -20,6 +20,7 @@ const devmail = require('../../tools/dev-mail/server.js');
 
 const REPEAT = 6;
 const GROUP_WAIT = 2;
+const GRACE = 5;
 let s, s2, mail, dir, admin, agent, kit, ticker, marker, recv;
 const got = []; // callbacks
 const ids = {};
@@ -113,7 +114,7 @@ test.before(async () => {
       YARD_ALERT_EVAL: '1',
       YARD_ALERT_GROUP_WAIT: String(GROUP_WAIT),
       YARD_ALERT_REPEAT: String(REPEAT),
-      YARD_ALERT_GRACE: '3',
+      YARD_ALERT_GRACE: String(GRACE),
       YARD_OUTBOX_RETRY_BASE: '1',
     },
   });
@@ -400,26 +401,40 @@ test('health_failing fires when the health path fails and resolves when it answe
   ids.web = t;
 });
 
-test('a planned stop through the API resolves a pending event silently and opens nothing', async () => {
+test('planned work through the API: a stop resolves a pending event silently, a restart opens nothing until its grace ends', async () => {
   fs.writeFileSync(flag('burn2'), '');
   const t = await startTask('burner2', `while [ -e ${flag('burn2')} ]; do :; done; exec sleep 100000`);
   const r = rule('burner2 cpu', 'task_cpu', 50, 20, { task_ids: [t], for_seconds: 600 });
-  const rx = rule('burner2 exit', 'task_exit', 1, 1, { task_ids: [t] });
   const e = await eventIn(r, 'pending', 30000);
   const c = await kit.command('stop', t);
   assert.strictEqual(c.status, 201, c.text);
   const done = await eventIn(r, 'resolved', 15000);
   assert.strictEqual(done.suppressed_by, `command:${c.json.id}`);
   assert.strictEqual(done.fired_at, null);
-  // And a restart: nothing opens on either rule.
-  fs.rmSync(flag('burn2'));
-  const d = await kit.run('restart', t);
-  assert.strictEqual(d.state, 'succeeded');
-  await sleep(2500);
-  assert.strictEqual(events(r).length, 1);
-  assert.strictEqual(events(rx).length, 0);
+  s.sql(`UPDATE alert_rules SET enabled = false WHERE id = ${r}`);
   assert.strictEqual(alertMails().filter((m) => m.body.includes(`event=${e.id}\r\n`)).length, 0);
-  s.sql(`UPDATE alert_rules SET enabled = false WHERE id IN (${r}, ${rx})`);
+
+  // Still burning, restarted through the API with a rule that fires at
+  // once: nothing opens while the restart runs nor within the grace.
+  assert.strictEqual((await kit.run('start', t)).state, 'succeeded');
+  const r2 = rule('burner2 now', 'task_cpu', 50, 20, { task_ids: [t] });
+  s.sql(`UPDATE alert_rules SET enabled = false WHERE id = ${r2}`);
+  await sleep(1500);
+  const rc = await kit.command('restart', t);
+  assert.strictEqual(rc.status, 201, rc.text);
+  s.sql(`UPDATE alert_rules SET enabled = true WHERE id = ${r2}`);
+  await waitFor(async () => (await s.api('GET', `/api/v1/commands/${rc.json.id}`, { token: admin })).json.state === 'succeeded',
+    30000, 'restart');
+  const finished = Date.parse(s.sql(`SELECT to_json(finished_at) #>> '{}' FROM commands WHERE id = '${rc.json.id}'`));
+  await waitFor(() => Number(s.sql(`SELECT coalesce((metrics->>'cpu')::float, 0) FROM tasks WHERE id = ${t}`)) > 50,
+    10000, 'burning again');
+  assert.ok(Date.now() < finished + GRACE * 1000, 'checked within the grace');
+  assert.strictEqual(events(r2).length, 0);
+  // The grace over, it still burns: now it fires.
+  const e2 = await eventIn(r2, 'firing', 20000);
+  assert.ok(Date.parse(e2.started_at) >= finished + GRACE * 1000 - 500, `opened ${Date.parse(e2.started_at) - finished} ms after`);
+  s.sql(`UPDATE alert_rules SET enabled = false WHERE id = ${r2}`);
+  fs.rmSync(flag('burn2'));
 });
 
 test('a stopped agent raises node_offline once, nothing for its tasks, and resolves when it runs again', async () => {
