@@ -325,10 +325,19 @@ DECLARE
 	c	integer;
 BEGIN
 	SELECT * INTO n FROM alert_notices WHERE id = nid;
-	CREATE TEMP TABLE IF NOT EXISTS yard_alert_q (
-		event_id bigint, rule_id bigint, channels text[],
-		extra text[], node_id bigint, task_id bigint, item jsonb
-	) ON COMMIT DROP;
+	-- Scratch tables of this transaction (a run may queue several
+	-- notices: made once, emptied for each).
+	IF to_regclass('pg_temp.yard_alert_q') IS NULL THEN
+		CREATE TEMP TABLE yard_alert_q (
+			event_id bigint, rule_id bigint, channels text[],
+			extra text[], node_id bigint, task_id bigint,
+			item jsonb
+		) ON COMMIT DROP;
+		CREATE TEMP TABLE yard_alert_r (
+			user_id bigint, sub text, email text, lang text,
+			event_id bigint
+		) ON COMMIT DROP;
+	END IF;
 	DELETE FROM yard_alert_q;
 	INSERT INTO yard_alert_q
 	SELECT e.id, e.rule_id, coalesce(r.channels, '{}'),
@@ -352,10 +361,6 @@ BEGIN
 	WHERE e.id = ANY (n.event_ids);
 
 	-- Who hears of which event.
-	CREATE TEMP TABLE IF NOT EXISTS yard_alert_r (
-		user_id bigint, sub text, email text, lang text,
-		event_id bigint
-	) ON COMMIT DROP;
 	DELETE FROM yard_alert_r;
 	INSERT INTO yard_alert_r
 	SELECT u.id, u.sub, u.email, u.lang, q.event_id
