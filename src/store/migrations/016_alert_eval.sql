@@ -446,7 +446,8 @@ $$;
 -- One round of notifications: a node's transitions of one kind (firing,
 -- with repeats due; resolved) go out together once the oldest has waited
 -- group_wait seconds; a firing event is notified again repeat seconds
--- after its last notice.  A suppressed event sends nothing, nor does a
+-- after its last notice (not while its node is down: node_offline speaks
+-- for it then).  A suppressed event sends nothing, nor does a
 -- pending event that resolved.  Returns the messages queued.
 CREATE FUNCTION yard_alert_notify(group_wait integer, repeat integer)
     RETURNS integer
@@ -471,6 +472,10 @@ BEGIN
 			    AND e.suppressed_by IS NULL
 			    AND e.sent_at IS NOT NULL AND e.sent_at
 			    <= now() - make_interval(secs => repeat)
+			    -- While its node is down, node_offline speaks.
+			    AND (e.kind = 'node_offline' OR EXISTS (SELECT 1
+				FROM nodes n WHERE n.id = e.node_id
+				AND n.status = 'online'))
 			UNION ALL
 			SELECT e.id, e.node_id, 'alert.resolved',
 			    e.resolved_at, false
