@@ -273,6 +273,7 @@ struct agent_slot {
 	struct agent_xfer hx;
 	int		  hx_ready; /* hx initialised */
 	int		  health; /* 0 unknown (starting), 1 ok, 2 failing */
+	int		  health_fails; /* consecutive failing checks */
 	uint64_t	  health_next; /* mono ms */
 	char		  health_why[128];
 	int		  ever_healthy; /* since the last start */

@@ -544,6 +544,7 @@ start(struct agent_tasks *ts, struct agent_slot *sl, char *why, size_t len)
 	if (!ok)
 		return (0);
 	sl->health = 0;
+	sl->health_fails = 0;
 	sl->health_next = 0;
 	sl->ever_healthy = 0;
 	sl->tree_ms = 0;
@@ -1314,6 +1315,7 @@ slot_tick(struct agent_tasks *ts, struct agent_slot *sl, uint64_t now,
 
 	if (sl->t.state != AGENT_TASK_RUNNING) {
 		sl->health = 0;
+		sl->health_fails = 0;
 		sl->health_next = 0;
 	} else if (json_object_get(sl->t.spec, "health") != NULL &&
 	    !sl->hx.busy) {
@@ -1461,6 +1463,11 @@ agent_tasks_health_done(struct agent_tasks *ts, struct agent_xfer *x)
 		}
 		if (sl->t.state != AGENT_TASK_RUNNING)
 			return (1);
+		/* The alerts' health_failing counts checks in a row. */
+		if (h == 2 && sl->health_fails < INT32_MAX)
+			sl->health_fails++;
+		else if (h == 1)
+			sl->health_fails = 0;
 		if (h != sl->health) {
 			if (h == 2 || sl->health == 2)
 				log_info("task %" PRId64 ": health %s%s%s",
@@ -1542,6 +1549,10 @@ agent_tasks_status(struct agent_tasks *ts, long hz)
 		if (sl->t.state == AGENT_TASK_RUNNING && sl->health != 0)
 			(void)json_object_set_new(o, "health",
 			    json_string(sl->health == 1 ? "ok" : "failing"));
+		(void)json_object_set_new(o, "health_fails",
+		    json_integer(sl->t.state == AGENT_TASK_RUNNING
+			    ? sl->health_fails
+			    : 0));
 		if (sl->t.state == AGENT_TASK_EXITED && sl->last_lines != NULL)
 			(void)json_object_set_new(o, "last_lines",
 			    json_string(sl->last_lines));

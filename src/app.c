@@ -327,6 +327,10 @@ kore_worker_configure(void)
 	store.command_timeout = app.cfg.command_timeout;
 	store.deploy_timeout = app.cfg.deploy_timeout;
 	store.metrics_retention_days = app.cfg.metrics_retention_days;
+	store.alert_eval = app.cfg.alert_eval;
+	store.alert_group_wait = app.cfg.alert_group_wait;
+	store.alert_repeat = app.cfg.alert_repeat;
+	store.alert_grace = app.cfg.alert_grace;
 	store_init(&store);
 	store_pg_init(app.cfg.pg_dsn);
 	core_wait_routes();

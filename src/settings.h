@@ -58,6 +58,10 @@ struct app_settings {
 	int64_t outbox_retry_base; /* seconds: first back-off, doubled */
 	int64_t outbox_retry_max; /* seconds: longest back-off */
 	int64_t outbox_max_attempts; /* then a delivery is failed */
+	int64_t alert_eval; /* seconds between alert evaluations */
+	int64_t alert_group_wait; /* seconds: a node's alerts in one message */
+	int64_t alert_repeat; /* seconds before a firing alert is sent again */
+	int64_t alert_grace; /* seconds planned work keeps alerts quiet */
 	int64_t outbox_stuck_after; /* seconds: a claim left unreported */
 	char   *config_key_file; /* secret configuration values' key */
 	char   *apollo_url; /* NULL: Apollo off */

@@ -379,6 +379,7 @@ int agentproto_auth_format(char *, size_t, int64_t, const char *);
  * {"id":int>0, "state":"starting"|"running"|"unhealthy"|"stopping"|
  *  "stopped"|"failed"|"crash_loop", "health":"ok"|"failing",
  *  "pid":int>=0, "started_at":ms>=0, "exit_status":int, "restarts":int>=0,
+ *  "health_fails":int>=0 (consecutive failing health checks; absent: 0),
  *  "cpu":0..100*cpus, "rss":bytes, "threads":int>=0, "fds":int>=0,
  *  "procs":int>=0,
  *  "last_lines":string<=8192} (all but id and state optional).  Returns 1, else 0 with *err naming the member.

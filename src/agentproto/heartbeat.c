@@ -259,6 +259,8 @@ agentproto_task_status_check(const json_t *a, struct agentproto_err *err)
 			&v, NULL, err) ||
 		    !agentproto_get_int(o, pfx, "restarts", 0, 0, INT32_MAX, &v,
 			NULL, err) ||
+		    !agentproto_get_int(o, pfx, "health_fails", 0, 0, INT32_MAX,
+			&v, NULL, err) ||
 		    !agentproto_get_int(o, pfx, "rss", 0, 0, INT64_MAX, &v,
 			NULL, err) ||
 		    !agentproto_get_int(o, pfx, "threads", 0, 0, INT32_MAX, &v,

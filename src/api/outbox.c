@@ -41,7 +41,7 @@
 
 struct ob_item {
 	int64_t id, attempt;
-	char   *channel, *key, *recipient, *lang, *payload;
+	char   *channel, *kind, *key, *recipient, *lang, *payload;
 	int	ok;
 	char	error[OB_ERR_MAX];
 };
@@ -135,6 +135,7 @@ ob_free_items(void)
 
 	for (i = 0; i < ob_n; i++) {
 		free(ob_items[i].channel);
+		free(ob_items[i].kind);
 		free(ob_items[i].key);
 		free(ob_items[i].recipient);
 		free(ob_items[i].lang);
@@ -159,13 +160,14 @@ ob_deliver(const struct store_outbox_item *it, size_t n)
 		ob_items[i].id = it[i].id;
 		ob_items[i].attempt = it[i].attempt;
 		ob_items[i].channel = ob_strdup(it[i].channel);
+		ob_items[i].kind = ob_strdup(it[i].kind);
 		ob_items[i].key = ob_strdup(it[i].key);
 		ob_items[i].recipient = ob_strdup(it[i].recipient);
 		ob_items[i].lang = ob_strdup(it[i].lang);
 		ob_items[i].payload = ob_strdup(it[i].payload);
-		if (ob_items[i].channel == NULL || ob_items[i].key == NULL ||
-		    ob_items[i].recipient == NULL || ob_items[i].lang == NULL ||
-		    ob_items[i].payload == NULL) {
+		if (ob_items[i].channel == NULL || ob_items[i].kind == NULL ||
+		    ob_items[i].key == NULL || ob_items[i].recipient == NULL ||
+		    ob_items[i].lang == NULL || ob_items[i].payload == NULL) {
 			ob_free_items();
 			return (0);
 		}
@@ -426,6 +428,108 @@ ob_package_text(json_t *pkg, int en, const char *url, struct ob_buf *subj,
 	    url);
 }
 
+static int
+ob_is_alert(const char *kind)
+{
+	return (strncmp(kind, "alert.", 6) == 0);
+}
+
+/* One event of an alert mail: rule, target, value against the thresholds,
+ * its times and its page. */
+static void
+ob_alert_event(json_t *e, int en, struct ob_buf *body)
+{
+	const char *task = ob_jstr(e, "task_name");
+	const char *fired = ob_jstr(e, "fired_at");
+	const char *resolved = ob_jstr(e, "resolved_at");
+	const char *kind = ob_jstr(e, "kind");
+	int	    below =
+	    strcmp(kind, "node_disk") == 0 || strcmp(kind, "node_memory") == 0;
+
+	ob_printf(body, "* %s (%s)\r\n", ob_jstr(e, "rule"), kind);
+	if (*task != '\0')
+		ob_printf(body,
+		    en ? "  Task:      %s on node %s\r\n"
+		       : "  任务：%s（节点 %s）\r\n",
+		    task, ob_jstr(e, "node_name"));
+	else
+		ob_printf(body, en ? "  Node:      %s\r\n" : "  节点：%s\r\n",
+		    ob_jstr(e, "node_name"));
+	ob_printf(body,
+	    en ? "  Value:     %s (fires %s %s, resolves %s %s)\r\n"
+	       : "  当前值：%s（%s %s 时告警，%s %s 时恢复）\r\n",
+	    ob_jstr(e, "value_text"), below ? "<" : ">",
+	    ob_jstr(e, "threshold_text"),
+	    below ? ">=" : "<=", ob_jstr(e, "recovery_text"));
+	ob_printf(body, en ? "  Since:     %s\r\n" : "  开始：%s\r\n",
+	    ob_jstr(e, "started_at"));
+	if (*fired != '\0')
+		ob_printf(body, en ? "  Firing at: %s\r\n" : "  告警：%s\r\n",
+		    fired);
+	if (*resolved != '\0')
+		ob_printf(body, en ? "  Resolved:  %s\r\n" : "  恢复：%s\r\n",
+		    resolved);
+	ob_printf(body, "  %s/ui/alerts?event=%" JSON_INTEGER_FORMAT "\r\n\r\n",
+	    app.cfg.public_url, json_integer_value(json_object_get(e, "id")));
+}
+
+/* Subject and body of an alert mail (alert.firing, alert.resolved): the
+ * events of one notice, a node's transitions grouped. */
+static int
+ob_alert_text(json_t *p, const char *kind, int en, struct ob_buf *subj,
+    struct ob_buf *body)
+{
+	json_t	   *evs = json_object_get(p, "events"), *e;
+	int	    firing = strcmp(kind, "alert.firing") == 0;
+	int	    repeat = json_is_true(json_object_get(p, "repeat"));
+	const char *task, *pre, *intro;
+	size_t	    i, n;
+
+	if (!json_is_array(evs) || (n = json_array_size(evs)) == 0)
+		return (0);
+	e = json_array_get(evs, 0);
+	task = ob_jstr(e, "task_name");
+	if (firing && repeat)
+		pre = en ? "Still firing: " : "仍在告警：";
+	else if (firing)
+		pre = en ? "Firing: " : "告警：";
+	else
+		pre = en ? "Resolved: " : "已恢复：";
+	if (n == 1 && en)
+		ob_printf(subj, "[Yard] %s%s on %s%s%s", pre,
+		    ob_jstr(e, "rule"), task, *task != '\0' ? "@" : "",
+		    ob_jstr(e, "node_name"));
+	else if (n == 1)
+		ob_printf(subj, "[Yard] %s%s — %s%s%s", pre, ob_jstr(e, "rule"),
+		    task, *task != '\0' ? "@" : "", ob_jstr(e, "node_name"));
+	else if (en)
+		ob_printf(subj, "[Yard] %s%zu alerts on node %s", pre, n,
+		    ob_jstr(e, "node_name"));
+	else
+		ob_printf(subj, "[Yard] %s节点 %s 的 %zu 条告警", pre,
+		    ob_jstr(e, "node_name"), n);
+	if (firing && repeat)
+		intro = en ? "These alerts are still firing:"
+			   : "以下告警仍未恢复：";
+	else if (firing)
+		intro = en ? "These alerts are firing:" : "以下告警已触发：";
+	else
+		intro = en ? "These alerts are resolved:" : "以下告警已恢复：";
+	ob_printf(body, "%s\r\n\r\n%s\r\n\r\n", en ? "Hello," : "您好：",
+	    intro);
+	json_array_foreach(evs, i, e)
+	{
+		ob_alert_event(e, en, body);
+	}
+	if (en)
+		ob_puts(body,
+		    "-- \r\nYard (sent automatically; please do "
+		    "not reply)\r\n");
+	else
+		ob_puts(body, "-- \r\nYard（系统自动发送，请勿回复）\r\n");
+	return (1);
+}
+
 /* The whole message of a mail item into msg; 0 and it->error on bad
  * input. */
 static int
@@ -440,14 +544,26 @@ ob_mail_message(struct ob_item *it, struct ob_buf *msg)
 
 	memset(&subj, 0, sizeof(subj));
 	memset(&body, 0, sizeof(body));
-	if ((p = json_loads(it->payload, 0, NULL)) == NULL ||
-	    (pkg = json_object_get(p, "package")) == NULL) {
+	if ((p = json_loads(it->payload, 0, NULL)) == NULL) {
 		ob_err(it, "bad payload");
 		goto done;
 	}
-	(void)snprintf(url, sizeof(url), "%s/ui/packages/%" JSON_INTEGER_FORMAT,
-	    app.cfg.public_url, json_integer_value(json_object_get(pkg, "id")));
-	ob_package_text(pkg, strcmp(it->lang, "en") == 0, url, &subj, &body);
+	if (ob_is_alert(it->kind)) {
+		if (!ob_alert_text(p, it->kind, strcmp(it->lang, "en") == 0,
+			&subj, &body)) {
+			ob_err(it, "bad payload: no events");
+			goto done;
+		}
+	} else if ((pkg = json_object_get(p, "package")) != NULL) {
+		(void)snprintf(url, sizeof(url),
+		    "%s/ui/packages/%" JSON_INTEGER_FORMAT, app.cfg.public_url,
+		    json_integer_value(json_object_get(pkg, "id")));
+		ob_package_text(pkg, strcmp(it->lang, "en") == 0, url, &subj,
+		    &body);
+	} else {
+		ob_err(it, "bad payload");
+		goto done;
+	}
 	ob_from_addr(app.cfg.smtp_from, from, sizeof(from));
 	dom =
 	    strchr(from, '@') != NULL ? strchr(from, '@') + 1 : "yard.invalid";
@@ -471,7 +587,7 @@ ob_mail_message(struct ob_item *it, struct ob_buf *msg)
 	    "Content-Type: text/plain; charset=UTF-8\r\n"
 	    "Content-Transfer-Encoding: base64\r\n"
 	    "Auto-Submitted: auto-generated\r\n");
-	ob_printf(msg, "X-Yard-Kind: package.uploaded\r\n\r\n");
+	ob_printf(msg, "X-Yard-Kind: %s\r\n\r\n", it->kind);
 	if (body.data != NULL)
 		ob_base64(msg, (const unsigned char *)body.data, body.len);
 	if (msg->failed || subj.failed || body.failed) {
@@ -610,9 +726,15 @@ ob_send_callback(struct ob_item *it)
 		ob_err(it, "bad payload");
 		return;
 	}
-	(void)snprintf(url, sizeof(url), "%s/ui/packages/%" JSON_INTEGER_FORMAT,
-	    app.cfg.public_url,
-	    json_integer_value(json_object_get(p, "package_id")));
+	if (ob_is_alert(it->kind))
+		(void)snprintf(url, sizeof(url),
+		    "%s/ui/alerts?event=%" JSON_INTEGER_FORMAT,
+		    app.cfg.public_url,
+		    json_integer_value(json_object_get(p, "event_id")));
+	else
+		(void)snprintf(url, sizeof(url),
+		    "%s/ui/packages/%" JSON_INTEGER_FORMAT, app.cfg.public_url,
+		    json_integer_value(json_object_get(p, "package_id")));
 	json_object_set_new(p, "url", json_string(url));
 	body = json_dumps(p, JSON_COMPACT);
 	json_decref(p);
@@ -638,7 +760,7 @@ ob_send_callback(struct ob_item *it)
 	h = curl_slist_append(h, line);
 	(void)snprintf(line, sizeof(line), "X-Yard-Signature: sha256=%s", hex);
 	h = curl_slist_append(h, line);
-	(void)snprintf(line, sizeof(line), "X-Yard-Kind: package.uploaded");
+	(void)snprintf(line, sizeof(line), "X-Yard-Kind: %s", it->kind);
 	h = curl_slist_append(h, line);
 	h = curl_slist_append(h, "Expect:");
 	curl_easy_setopt(c, CURLOPT_URL, app.cfg.ews_notify_url);
@@ -678,7 +800,12 @@ ob_task_run(struct kore_task *t)
 	size_t i;
 
 	for (i = 0; i < ob_n; i++) {
-		if (strcmp(ob_items[i].channel, "mail") == 0)
+		/* The kind goes into a header: our own names only. */
+		if (ob_items[i].kind[0] == '\0' ||
+		    strspn(ob_items[i].kind, "abcdefghijklmnopqrstuvwxyz.") !=
+			strlen(ob_items[i].kind))
+			ob_err(&ob_items[i], "bad kind");
+		else if (strcmp(ob_items[i].channel, "mail") == 0)
 			ob_send_mail(&ob_items[i]);
 		else if (strcmp(ob_items[i].channel, "callback") == 0)
 			ob_send_callback(&ob_items[i]);

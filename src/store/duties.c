@@ -17,8 +17,12 @@
 #define SWEEP_MS 1000
 #define PRUNE_MS (10 * 60 * 1000)
 
+#define ALERT_NOTIFY_MS 1000
+
 static int sweep_prepare(struct store_duty *, const char **, char[][32]);
 static int prune_prepare(struct store_duty *, const char **, char[][32]);
+static int eval_prepare(struct store_duty *, const char **, char[][32]);
+static int notify_prepare(struct store_duty *, const char **, char[][32]);
 
 /*
  * Presence transitions and command deadlines, by the server's clock: once
@@ -61,6 +65,21 @@ static const char *sql_prune =
     " SET holder = EXCLUDED.holder, runs = duty_runs.runs + 1,"
     " last_run = now()";
 
+/*
+ * The alerts (016_alert_eval.sql, docs/alerts.md): one evaluation of
+ * every enabled rule, and one round of notifications into the inbox and
+ * the outbox.  Each is one function call, so one transaction: a run
+ * happens whole or not at all, and the next leader continues from the
+ * tables.  $3: seconds a metric sample counts as current, $4: the grace
+ * of planned work; for notify $3: the group wait, $4: the repeat.
+ */
+static const char *sql_alert_eval =
+    "WITH" STORE_DUTY_RECORD " x AS (SELECT 1)"
+    " SELECT yard_alert_eval($3::integer, $4::integer)";
+static const char *sql_alert_notify =
+    "WITH" STORE_DUTY_RECORD " x AS (SELECT 1)"
+    " SELECT yard_alert_notify($3::integer, $4::integer)";
+
 static struct store_duty sweep_duty = { .name = "presence-sweep",
 	.kind = STORE_DUTY_LEADER,
 	.every_ms = SWEEP_MS,
@@ -69,6 +88,14 @@ static struct store_duty prune_duty = { .name = "metric-prune",
 	.kind = STORE_DUTY_EACH,
 	.every_ms = PRUNE_MS,
 	.prepare = prune_prepare };
+
+static struct store_duty eval_duty = { .name = "alert-eval",
+	.kind = STORE_DUTY_LEADER,
+	.prepare = eval_prepare };
+static struct store_duty notify_duty = { .name = "alert-notify",
+	.kind = STORE_DUTY_LEADER,
+	.every_ms = ALERT_NOTIFY_MS,
+	.prepare = notify_prepare };
 
 static int
 sweep_prepare(struct store_duty *d, const char **vals, char buf[][32])
@@ -89,11 +116,39 @@ prune_prepare(struct store_duty *d, const char **vals, char buf[][32])
 	return (3);
 }
 
+static int
+eval_prepare(struct store_duty *d, const char **vals, char buf[][32])
+{
+	/* Twice the offline delay: a sample goes stale only after its node
+	 * is offline, so staleness never raises an alert of its own. */
+	(void)snprintf(buf[2], 32, "%" PRId64,
+	    2 * store_cfg.node_offline_after);
+	(void)snprintf(buf[3], 32, "%" PRId64, store_cfg.alert_grace);
+	vals[2] = buf[2];
+	vals[3] = buf[3];
+	return (4);
+}
+
+static int
+notify_prepare(struct store_duty *d, const char **vals, char buf[][32])
+{
+	(void)snprintf(buf[2], 32, "%" PRId64, store_cfg.alert_group_wait);
+	(void)snprintf(buf[3], 32, "%" PRId64, store_cfg.alert_repeat);
+	vals[2] = buf[2];
+	vals[3] = buf[3];
+	return (4);
+}
+
 void
 store_duties_register(void (*add)(struct store_duty *))
 {
 	sweep_duty.sql = sql_sweep;
 	prune_duty.sql = sql_prune;
+	eval_duty.sql = sql_alert_eval;
+	eval_duty.every_ms = (uint64_t)store_cfg.alert_eval * 1000;
+	notify_duty.sql = sql_alert_notify;
 	add(&sweep_duty);
 	add(&prune_duty);
+	add(&eval_duty);
+	add(&notify_duty);
 }

@@ -10,7 +10,8 @@
 
 static const char *sql_list =
     "SELECT row_to_json(x)::text, x.id FROM (SELECT id, kind, package_id,"
-    " task_id, node_id, title, created_at, read_at IS NOT NULL AS read"
+    " task_id, node_id, alert_event_id, title, created_at,"
+    " read_at IS NOT NULL AS read"
     " FROM notifications WHERE user_id = $1::bigint"
     " AND ($2::bigint = 0 OR id < $2::bigint)"
     " ORDER BY id DESC LIMIT $3::bigint + 1) x";

@@ -118,6 +118,10 @@ struct store_config {
 	int64_t command_timeout; /* seconds a queued command may take */
 	int64_t deploy_timeout; /* the same for a release command */
 	int64_t metrics_retention_days;
+	int64_t alert_eval; /* seconds between alert evaluations */
+	int64_t alert_group_wait; /* seconds a node's notices wait together */
+	int64_t alert_repeat; /* seconds before a firing alert is resent */
+	int64_t alert_grace; /* seconds planned work stays quiet after */
 };
 void			   store_init(const struct store_config *);
 extern struct store_config store_cfg;
@@ -478,7 +482,10 @@ struct store_duty {
  * start (worker 1 of each instance; before core_leader_start()): the
  * presence sweep and command deadlines every second once per cluster, and
  * the metric retention (store_config.metrics_retention_days) every 10
- * minutes on each instance, never two at once.
+ * minutes on each instance, never two at once.  And the alerts'
+ * (docs/alerts.md), once per cluster: "alert-eval" every alert_eval
+ * seconds (yard_alert_eval(), 016_alert_eval.sql) and "alert-notify"
+ * every second (yard_alert_notify()), which queues into the outbox.
  */
 void store_duties_register(void (*add)(struct store_duty *));
 

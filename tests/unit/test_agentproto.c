@@ -490,6 +490,11 @@ test_agentproto_heartbeat_optional(void **state)
 	    "\"started_at\":1795468349000,\"cpu\":3.5,\"rss\":1000,"
 	    "\"threads\":4,\"restarts\":0,\"future\":1},"
 	    "{\"id\":2,\"state\":\"failed\",\"exit_status\":3}]");
+	/* health_fails: optional (older agents), a count when present. */
+	expect_ok(K_HEARTBEAT, "tasks",
+	    "[{\"id\":1,\"state\":\"unhealthy\",\"health\":\"failing\","
+	    "\"health_fails\":4},{\"id\":2,\"state\":\"running\","
+	    "\"health_fails\":0}]");
 	expect_ok(K_HEARTBEAT, "metrics.cpu", "0");
 	expect_ok(K_HEARTBEAT, "metrics.cpu", "100");
 	expect_ok(K_HEARTBEAT, "facts.hostname", "\"\"");
@@ -869,6 +874,15 @@ test_agentproto_fields_named(void **state)
 		{ K_HEARTBEAT, "tasks",
 		    "[{\"id\":1,\"state\":\"running\",\"health\":\"meh\"}]",
 		    "tasks[0].health" },
+		{ K_HEARTBEAT, "tasks",
+		    "[{\"id\":1,\"state\":\"running\",\"health_fails\":-1}]",
+		    "tasks[0].health_fails" },
+		{ K_HEARTBEAT, "tasks",
+		    "[{\"id\":1,\"state\":\"running\",\"health_fails\":\"3\"}]",
+		    "tasks[0].health_fails" },
+		{ K_HEARTBEAT, "tasks",
+		    "[{\"id\":1,\"state\":\"running\",\"health_fails\":1.5}]",
+		    "tasks[0].health_fails" },
 		{ K_HEARTBEAT, "tasks", "[{\"id\":1,\"state\":\"dancing\"}]",
 		    "tasks[0].state" },
 		{ K_HEARTBEAT, "tasks", "null", "tasks" },

@@ -330,6 +330,82 @@ test_life_starting(void **state)
 	    strstr(last, "ended (exit status 4) before its health"));
 }
 
+/* The heartbeat status of task id (borrowed from a, which the caller
+ * frees), or NULL. */
+static json_t *
+status_of(json_t *a, int64_t id)
+{
+	json_t *o;
+	size_t	i;
+
+	json_array_foreach(a, i, o)
+	{
+		if (json_integer_value(json_object_get(o, "id")) == id)
+			return (o);
+	}
+	return (NULL);
+}
+
+/*
+ * health_fails (what the health_failing alert compares): the failing
+ * checks in a row, in the heartbeat's task status; a passing check
+ * resets it, and a task that is not running reports 0.
+ */
+static void
+test_life_health_fails(void **state)
+{
+	struct agent_slot *sl;
+	json_t		  *p, *spec, *a, *o;
+	int		   i;
+
+	p = payload(10, "sleep 30", "{\"policy\":\"never\"}");
+	spec = json_object_get(json_object_get(p, "task"), "spec");
+	json_object_set_new(spec, "health",
+	    json_pack("{s:s, s:i, s:i, s:i, s:i}", "path", "/", "port", 1,
+		"start_timeout", 1, "expect_status", 200, "interval", 3600));
+	assert_int_equal(command(AGENTPROTO_CMD_START, p), 0);
+	assert_true(tick_until(10, AGENT_LIFE_UP, 3000));
+	assert_non_null(sl = agent_tasks_slot(ts, 10, NULL));
+	if (!sl->hx_ready) {
+		assert_true(agent_xfer_init(&sl->hx));
+		sl->hx_ready = 1;
+	}
+	sl->hx.result = CURLE_OK;
+	for (i = 0; i < 3; i++) {
+		sl->hx.status = 500;
+		assert_int_equal(agent_tasks_health_done(ts, &sl->hx), 1);
+	}
+	assert_non_null(a = agent_tasks_status(ts, 100));
+	assert_non_null(o = status_of(a, 10));
+	assert_int_equal(json_integer_value(json_object_get(o, "health_fails")),
+	    3);
+	assert_string_equal(json_string_value(json_object_get(o, "health")),
+	    "failing");
+	json_decref(a);
+
+	sl->hx.status = 200;
+	assert_int_equal(agent_tasks_health_done(ts, &sl->hx), 1);
+	sl->hx.status = 503;
+	assert_int_equal(agent_tasks_health_done(ts, &sl->hx), 1);
+	assert_non_null(a = agent_tasks_status(ts, 100));
+	assert_non_null(o = status_of(a, 10));
+	assert_int_equal(json_integer_value(json_object_get(o, "health_fails")),
+	    1);
+	json_decref(a);
+
+	/* Stopped: nothing is failing. */
+	nresults = 0;
+	assert_int_equal(command(AGENTPROTO_CMD_STOP,
+			     payload(10, "sleep 30", NULL)),
+	    0);
+	assert_true(tick_until(10, AGENT_LIFE_DOWN, 5000));
+	assert_non_null(a = agent_tasks_status(ts, 100));
+	assert_non_null(o = status_of(a, 10));
+	assert_int_equal(json_integer_value(json_object_get(o, "health_fails")),
+	    0);
+	json_decref(a);
+}
+
 /*
  * A restarted agent (agent_tasks_load()): a task it left running is
  * adopted UP; one that should run but ended meanwhile is BACKOFF, due at
@@ -446,6 +522,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_life_failed_start_uninstall, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_life_starting, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_life_health_fails, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_life_load, setup,
 		    teardown),

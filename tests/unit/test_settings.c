@@ -259,6 +259,46 @@ test_settings_outbox(void **state)
 	load_err(NULL, "YARD_SMTP_URL: expected smtp:// or smtps://");
 }
 
+/* The alert timings: defaults, small values for tests, and bounds that
+ * keep the evaluator from spinning (an interval of 0) or never repeating. */
+static void
+test_settings_alerts(void **state)
+{
+	struct app_settings s;
+
+	env_count = 0;
+	load_ok(&s, NULL);
+	assert_int_equal(s.alert_eval, 10);
+	assert_int_equal(s.alert_group_wait, 30);
+	assert_int_equal(s.alert_repeat, 14400);
+	assert_int_equal(s.alert_grace, 60);
+	app_settings_cleanup(&s);
+
+	env_set("YARD_ALERT_EVAL", "1");
+	env_set("YARD_ALERT_GROUP_WAIT", "0");
+	env_set("YARD_ALERT_REPEAT", "5");
+	env_set("YARD_ALERT_GRACE", "0");
+	load_ok(&s, NULL);
+	assert_int_equal(s.alert_eval, 1);
+	assert_int_equal(s.alert_group_wait, 0);
+	assert_int_equal(s.alert_repeat, 5);
+	assert_int_equal(s.alert_grace, 0);
+	app_settings_cleanup(&s);
+
+	env_count = 0;
+	env_set("YARD_ALERT_EVAL", "0");
+	load_err(NULL, "YARD_ALERT_EVAL: expected an integer from 1");
+	env_count = 0;
+	env_set("YARD_ALERT_REPEAT", "0");
+	load_err(NULL, "YARD_ALERT_REPEAT");
+	env_count = 0;
+	env_set("YARD_ALERT_GROUP_WAIT", "3601");
+	load_err(NULL, "YARD_ALERT_GROUP_WAIT");
+	env_count = 0;
+	env_set("YARD_ALERT_GRACE", "-1");
+	load_err(NULL, "YARD_ALERT_GRACE");
+}
+
 static void
 test_settings_apollo(void **state)
 {
@@ -339,6 +379,7 @@ main(void)
 		cmocka_unit_test_setup(test_settings_bad_values, setup),
 		cmocka_unit_test_setup(test_settings_origins_and_hostport,
 		    setup),
+		cmocka_unit_test_setup(test_settings_alerts, setup),
 		cmocka_unit_test_setup(test_settings_outbox, setup),
 		cmocka_unit_test_setup(test_settings_apollo, setup),
 	};
