@@ -57,6 +57,7 @@ MODULE_SRCS+=	src/store/users.c src/store/grants.c src/store/audit.c \
 MODULE_SRCS+=	src/store/pool.c
 MODULE_SRCS+=	src/store/config.c src/api/config.c src/auth/cfgdoc.c
 MODULE_SRCS+=	$(PKG_SRCS)
+MODULE_SRCS+=	src/store/alerts.c src/api/alerts.c
 MODULE_SRCS+=	src/api/uploads.c src/api/packages.c src/store/uploads.c \
 		src/store/packages.c
 MODULE_OBJS=	$(MODULE_SRCS:src/%.c=$(OBJDIR)/%.o)

@@ -492,3 +492,48 @@ fail:
 	json_decref(mails);
 	return (0);
 }
+
+/* YYYY-MM-DDTHH:MM[:SS[.frac]] followed by Z or +HH:MM / -HH:MM. */
+int
+auth_alert_time_ok(const char *s)
+{
+	static const char *shape = "dddd-dd-ddTdd:dd";
+	size_t		   i;
+	int		   mon, day, hh, mm;
+
+	if (strlen(s) > 40)
+		return (0);
+	for (i = 0; shape[i] != '\0'; i++) {
+		if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9')
+				    : (s[i] != shape[i] &&
+					  !(shape[i] == 'T' && s[i] == 't')))
+			return (0);
+	}
+	mon = (s[5] - '0') * 10 + (s[6] - '0');
+	day = (s[8] - '0') * 10 + (s[9] - '0');
+	hh = (s[11] - '0') * 10 + (s[12] - '0');
+	mm = (s[14] - '0') * 10 + (s[15] - '0');
+	if (mon < 1 || mon > 12 || day < 1 || day > 31 || hh > 23 || mm > 59)
+		return (0);
+	s += i;
+	if (s[0] == ':') {
+		if (!(s[1] >= '0' && s[1] <= '5') ||
+		    !(s[2] >= '0' && s[2] <= '9'))
+			return (0);
+		s += 3;
+		if (s[0] == '.') {
+			for (i = 1; s[i] >= '0' && s[i] <= '9'; i++)
+				;
+			if (i == 1 || i > 10)
+				return (0);
+			s += i;
+		}
+	}
+	if ((s[0] == 'Z' || s[0] == 'z') && s[1] == '\0')
+		return (1);
+	if ((s[0] == '+' || s[0] == '-') && s[1] >= '0' && s[1] <= '1' &&
+	    s[2] >= '0' && s[2] <= '9' && s[3] == ':' && s[4] >= '0' &&
+	    s[4] <= '5' && s[5] >= '0' && s[5] <= '9' && s[6] == '\0')
+		return (1);
+	return (0);
+}

@@ -346,5 +346,7 @@ int auth_alertrule_check(json_t *body, int *days, json_t **rule,
 int auth_alert_kind_ok(const char *kind, int *node);
 /* 1 when s is an addr-spec Yard will send to (local@domain.tld). */
 int auth_alert_email_ok(const char *s);
+/* 1 when s is an ISO 8601 date-time with a zone (Z or +HH:MM). */
+int auth_alert_time_ok(const char *s);
 
 #endif /* AUTH_H */

@@ -378,6 +378,30 @@ test_alertrule_kinds(void **state)
 	assert_int_equal(auth_alert_kind_ok("Task_exit", &node), 0);
 }
 
+static void
+test_alertrule_time(void **state)
+{
+	static const char *good[] = { "2026-12-02T10:00Z",
+		"2026-12-02T10:00:59+01:00", "2026-12-02t10:00:00.123456-05:30",
+		"2026-12-02T23:59:59z", NULL };
+	static const char *bad[] = { "", "2026-12-02", "2026-12-02T10:00",
+		"2026-12-02T10:00:00", "2026-13-02T10:00Z", "2026-12-32T10:00Z",
+		"2026-12-02T24:00Z", "2026-12-02T10:60Z",
+		"2026-12-02T10:00:61Z", "2026-12-02 10:00Z",
+		"2026-12-02T10:00+0100", "2026-12-02T10:00Zx",
+		"2026-12-02T10:00:00.Z", NULL };
+	int		   i;
+
+	for (i = 0; good[i] != NULL; i++) {
+		if (!auth_alert_time_ok(good[i]))
+			fail_msg("refused %s", good[i]);
+	}
+	for (i = 0; bad[i] != NULL; i++) {
+		if (auth_alert_time_ok(bad[i]))
+			fail_msg("accepted %s", bad[i]);
+	}
+}
+
 int
 main(void)
 {
@@ -397,6 +421,7 @@ main(void)
 		cmocka_unit_test(test_alertrule_emails),
 		cmocka_unit_test(test_alertrule_preview_days),
 		cmocka_unit_test(test_alertrule_kinds),
+		cmocka_unit_test(test_alertrule_time),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
