@@ -419,6 +419,14 @@ test('preview: a CPU series crossing twice with hysteresis', async () => {
     body: Object.assign({}, rule, { scope: { node_ids: [], task_ids: [other] } }) });
   assert.strictEqual(r.json.fired, 0);
   assert.strictEqual(r.json.targets, 1);
+  // The sample bound: past it the answer covers what was read.
+  const cut = JSON.parse(s.sql(`SELECT yard_alert_preview('${JSON.stringify(Object.assign({}, rule,
+    { no_data: 'keep' }))}'::jsonb, 1, 6, 5000)`));
+  assert.strictEqual(cut.truncated, true);
+  assert.strictEqual(cut.samples, 6);
+  // The sixth sample fires the first event, still open where reading stopped.
+  assert.strictEqual(cut.fired, 1);
+  assert.strictEqual(cut.events[0].resolved_at, null);
   // Kinds without a history say so.
   r = await s.api('POST', '/api/v1/alerts/rules/preview', { token: admin,
     body: { name: 'd', kind: 'node_disk', threshold: 10, recovery: 15 } });

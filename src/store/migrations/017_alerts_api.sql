@@ -50,6 +50,13 @@ LANGUAGE sql STABLE AS $$
 		WHERE NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = x)))
 $$;
 
+-- The newest 100 of a preview's events, by fired_at.
+CREATE FUNCTION yard_alert_newest(evs jsonb[]) RETURNS jsonb[]
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT ARRAY(SELECT e FROM unnest(evs) e
+	    ORDER BY (e->>'fired_at')::timestamptz DESC LIMIT 100)
+$$;
+
 -- How often rule (the API's checked form) would have fired over the last
 -- days days of stored history, with the evaluator's semantics
 -- (docs/alerts.md): hysteresis (an event opens past threshold and closes
@@ -65,7 +72,7 @@ $$;
 -- max_ms of wall-clock time (checked every 10,000 samples); past either,
 -- the answer covers what was read and says truncated true.
 CREATE FUNCTION yard_alert_preview(rule jsonb, days integer,
-    max_samples bigint DEFAULT 2000000, max_ms integer DEFAULT 5000)
+    max_samples bigint DEFAULT 2000000, max_ms integer DEFAULT 4000)
     RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -111,7 +118,7 @@ BEGIN
 	IF kind IN ('task_cpu', 'task_memory') THEN
 		q := 'SELECT t.node_id, m.task_id, m.at, '
 		    || CASE kind WHEN 'task_cpu' THEN 'm.cpu::double precision'
-			ELSE 'm.rss / 1048576.0' END
+			ELSE '(m.rss / 1048576.0)::double precision' END
 		    || ' AS v FROM task_metrics m JOIN tasks t ON t.id = m.task_id'
 		    || ' WHERE m.at >= $1 AND m.at <= $4'
 		    || ' AND (cardinality($2) = 0 OR t.node_id = ANY ($2))'
@@ -121,7 +128,7 @@ BEGIN
 		    || ' ORDER BY m.task_id, m.at';
 	ELSIF kind = 'node_memory' THEN
 		q := 'SELECT m.node_id, NULL::bigint AS task_id, m.at,'
-		    || ' (m.mem_total - m.mem_used) / 1048576.0 AS v'
+		    || ' ((m.mem_total - m.mem_used) / 1048576.0)::double precision AS v'
 		    || ' FROM node_metrics m WHERE m.at >= $1 AND m.at <= $4'
 		    || ' AND (cardinality($2) = 0 OR m.node_id = ANY ($2))'
 		    || ' AND cardinality($3) >= 0'
@@ -185,6 +192,9 @@ BEGIN
 							    'fired_at', fired,
 							    'resolved_at', g,
 							    'peak', peak);
+							IF cardinality(evs) >= 500 THEN
+								evs := yard_alert_newest(evs);
+							END IF;
 						END IF;
 						isopen := false;
 					ELSIF nodata = 'alerting' THEN
@@ -214,6 +224,9 @@ BEGIN
 					    'started_at', started,
 					    'fired_at', fired,
 					    'resolved_at', NULL, 'peak', peak);
+					IF cardinality(evs) >= 500 THEN
+						evs := yard_alert_newest(evs);
+					END IF;
 				END IF;
 			END IF;
 			have := true;
@@ -239,6 +252,9 @@ BEGIN
 					    'started_at', started,
 					    'fired_at', fired, 'resolved_at', g,
 					    'peak', peak);
+					IF cardinality(evs) >= 500 THEN
+						evs := yard_alert_newest(evs);
+					END IF;
 				END IF;
 				isopen := false;
 			ELSIF nodata = 'alerting' THEN
@@ -281,6 +297,9 @@ BEGIN
 					    'started_at', started,
 					    'fired_at', fired,
 					    'resolved_at', s.at, 'peak', peak);
+					IF cardinality(evs) >= 500 THEN
+						evs := yard_alert_newest(evs);
+					END IF;
 				END IF;
 				isopen := false;
 				fired := NULL;
@@ -321,6 +340,9 @@ BEGIN
 					    'started_at', started,
 					    'fired_at', fired, 'resolved_at', g,
 					    'peak', peak);
+					IF cardinality(evs) >= 500 THEN
+						evs := yard_alert_newest(evs);
+					END IF;
 				END IF;
 				isopen := false;
 			ELSIF nodata = 'alerting' THEN
@@ -347,6 +369,9 @@ BEGIN
 			    'task_id', cur_t, 'started_at', started,
 			    'fired_at', fired, 'resolved_at', NULL,
 			    'peak', peak);
+			IF cardinality(evs) >= 500 THEN
+				evs := yard_alert_newest(evs);
+			END IF;
 		END IF;
 	END IF;
 
