@@ -101,6 +101,11 @@ test('rules: create, replace, delete, with audit rows', async () => {
   assert.ok(u.json.updated_at >= c.json.updated_at);
   assert.strictEqual(audits('alert_rule.update'), 1);
 
+  // Renaming onto another rule's name: 409, nothing written.
+  const taken = await s.api('PUT', `/api/v1/alerts/rules/${id}`, { token: admin,
+    body: Object.assign({}, RULE, { name: 'CPU high' }) });
+  assert.strictEqual(taken.status, 409, taken.text);
+  assert.strictEqual(s.sql(`SELECT name FROM alert_rules WHERE id = ${id}`), 'disk');
   const gone = await s.api('PUT', '/api/v1/alerts/rules/999999', { token: admin, body: RULE });
   assert.strictEqual(gone.status, 404);
   assert.strictEqual(audits('alert_rule.update'), 1);
@@ -295,6 +300,7 @@ test('mutes: manage on the target or admin; lifecycle and summary', async () => 
     [{ until, reason: 'x' }, 'node_id'],
     [{ task_id: taskA, until: '2030-01-01T00:00:00', reason: 'x' }, 'until'],
     [{ task_id: taskA, until: 'tomorrow', reason: 'x' }, 'until'],
+    [{ task_id: taskA, until: '2027-02-29T00:00:00Z', reason: 'x' }, 'until'],
     [{ task_id: taskA, until: new Date(Date.now() - 60e3).toISOString(), reason: 'x' }, 'until'],
     [{ task_id: taskA, until: new Date(Date.now() + 91 * 86400e3).toISOString(), reason: 'x' }, 'until'],
     [{ task_id: taskA, until }, 'reason'],
