@@ -427,7 +427,7 @@ test('preview: a CPU series crossing twice with hysteresis', async () => {
   assert.strictEqual(r.json.targets, 1);
   // The sample bound: past it the answer covers what was read.
   const cut = JSON.parse(s.sql(`SELECT yard_alert_preview('${JSON.stringify(Object.assign({}, rule,
-    { no_data: 'keep' }))}'::jsonb, 1, 6, 5000)`));
+    { no_data: 'keep' }))}'::jsonb, 1, 30, 6, 5000)`));
   assert.strictEqual(cut.truncated, true);
   assert.strictEqual(cut.samples, 6);
   // The sixth sample fires the first event, still open where reading stopped.
@@ -465,4 +465,56 @@ test('preview: node offline from node events, the for duration counted', async (
   assert.strictEqual(r.json.firing_seconds, 30);
   assert.strictEqual(r.json.events[0].node_id, n);
   assert.strictEqual(r.json.events[0].task_id, null);
+});
+
+test('preview: missing data resolves with no_data ok, keeps otherwise', async () => {
+  const t = Number(s.sql(`INSERT INTO tasks (node_id, name, kind, spec) VALUES (${n2}, 'gappy', 'console', '{}') RETURNING id`));
+  // Above from 0 to 30 s, nothing for 5 minutes, above again at 330 and
+  // 340 s, then nothing (the history ends three hours ago).
+  const at = [0, 10, 20, 30, 330, 340];
+  s.sql(`INSERT INTO task_metrics (task_id, at, cpu, rss) VALUES ${at.map((x) =>
+    `(${t}, date_trunc('minute', now()) - interval '3 hours' + make_interval(secs => ${x}), 95, 1048576)`).join(',')}`);
+  const rule = { name: 'g', kind: 'task_cpu', threshold: 90, recovery: 70, days: 1,
+    scope: { task_ids: [t] } };
+  // The stack's YARD_NODE_OFFLINE_AFTER is 15 s: a gap is over 30 s.
+  let r = await s.api('POST', '/api/v1/alerts/rules/preview', { token: admin, body: Object.assign({ no_data: 'ok' }, rule) });
+  assert.strictEqual(r.status, 200, r.text);
+  assert.strictEqual(r.json.fired, 2, r.text);
+  assert.strictEqual(r.json.firing_seconds, 60 + 40);
+  assert.ok(r.json.events.every((e) => e.resolved_at !== null));
+  for (const no_data of ['keep', 'alerting']) {
+    r = await s.api('POST', '/api/v1/alerts/rules/preview', { token: admin, body: Object.assign({ no_data }, rule) });
+    assert.strictEqual(r.json.fired, 1, no_data + ' ' + r.text);
+    assert.strictEqual(r.json.events[0].resolved_at, null);
+    assert.ok(r.json.firing_seconds > 3 * 3600 - 60);
+  }
+});
+
+test('preview: restarts within the window, from the restart log', async () => {
+  const t = Number(s.sql(`INSERT INTO tasks (node_id, name, kind, spec) VALUES (${n2}, 'flappy', 'console', '{}') RETURNING id`));
+  const rule = { name: 'r', kind: 'task_restarts', threshold: 3, recovery: 0, window_seconds: 600,
+    days: 1, scope: { task_ids: [t] } };
+  if (s.sql(`SELECT to_regclass('task_restart_log') IS NULL`) === 't') {
+    // Without the evaluator's restart log there is no history to replay.
+    const r = await s.api('POST', '/api/v1/alerts/rules/preview', { token: admin, body: rule });
+    assert.strictEqual(r.status, 200, r.text);
+    assert.strictEqual(r.json.supported, false);
+    assert.match(r.json.reason, /restarts/);
+    // The evaluator's migration (016) makes this table; its shape here.
+    s.sql(`CREATE TABLE task_restart_log (task_id bigint NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+      at timestamptz NOT NULL DEFAULT now(), count integer NOT NULL CHECK (count > 0))`);
+  }
+  // 4 restarts within 2 minutes (more than 3 in 600 s: fires), the last
+  // leaves the window 10 minutes later (resolves); 2 more an hour later
+  // (not enough).
+  s.sql(`INSERT INTO task_restart_log (task_id, at, count) VALUES
+    (${t}, now() - interval '120 minutes', 1), (${t}, now() - interval '119 minutes', 1),
+    (${t}, now() - interval '118 minutes', 2), (${t}, now() - interval '60 minutes', 2)`);
+  let r = await s.api('POST', '/api/v1/alerts/rules/preview', { token: admin, body: rule });
+  assert.strictEqual(r.status, 200, r.text);
+  assert.strictEqual(r.json.fired, 1, r.text);
+  assert.strictEqual(r.json.firing_seconds, 600);
+  assert.strictEqual(r.json.events[0].peak, 4);
+  r = await s.api('POST', '/api/v1/alerts/rules/preview', { token: admin, body: Object.assign({}, rule, { threshold: 4 }) });
+  assert.strictEqual(r.json.fired, 0, r.text);
 });
