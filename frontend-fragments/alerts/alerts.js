@@ -627,7 +627,7 @@
 	async function drawEventChart(ev, seq) {
 		var tg = ev.target || {}, sr = seriesOf(ev.kind);
 		var win = metricsWindow(ev), q = {}, res, pts, from, to, spans;
-		var box = $("event-chart"), unit = A.unit(ev.kind);
+		var box = $("event-chart");
 		var marks = [];
 
 		if (sr.src === "task" && (tg.task_id === null ||
@@ -636,6 +636,9 @@
 		q[sr.src] = sr.src === "task" ? tg.task_id : tg.node_id;
 		q.from = new Date(win.from * 1000).toISOString();
 		q.to = new Date(win.to * 1000).toISOString();
+		/* Buckets of a minute or more, so that a line does not break
+		 * between heartbeats (a gap of 2 steps breaks it). */
+		q.step = Math.max(60, Math.ceil((win.to - win.from) / 150));
 		$("event-chart-title").textContent = t("alerts.series." + sr.name);
 		$("event-legend-name").textContent = t("alerts.series." + sr.name);
 		if (sr.note) {
@@ -688,10 +691,10 @@
 			series: [{ name: t("alerts.series." + sr.name),
 			    points: pts, cls: 1, area: true }],
 			marks: marks, spans: spans,
+			/* Short axis labels: the title says "% of one core". */
 			yFormat: function (v) {
-				return C.formatNumber(v, 1) + (unit && sr.marks ?
-				    " " + unit : sr.name === "cpu" ||
-				    sr.name === "nodeCpu" ? " %" : "");
+				return C.formatNumber(v, 1) + (sr.name === "rss" ||
+				    sr.name === "avail" ? " MiB" : " %");
 			},
 			valueFormat: function (v) {
 				return sr.marks ? A.fmt(ev.kind, v) :
