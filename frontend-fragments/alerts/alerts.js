@@ -689,7 +689,7 @@
 			step: res && res.step, points: pts.length, yMin: 0,
 			yMax: null,
 			series: [{ name: t("alerts.series." + sr.name),
-			    points: pts, cls: 1, area: true }],
+			    points: pts, cls: 1 }],
 			marks: marks, spans: spans,
 			/* Short axis labels: the title says "% of one core". */
 			yFormat: function (v) {
