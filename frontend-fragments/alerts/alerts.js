@@ -899,6 +899,10 @@
 			$("rule-threshold").value = "1";
 			$("rule-recovery").value = "1";
 		}
+		/* task_restarts counts within a window: offer the shipped 10 min. */
+		if (byUser && k === "task_restarts" &&
+		    !(Number($("rule-window").value) > 0))
+			$("rule-window").value = "600";
 		$("rule-form").dataset.kind = k;
 	}
 
