@@ -28,6 +28,7 @@ AUTH_SRCS=	src/auth/token.c src/auth/keyset.c src/auth/cache.c src/auth/b64.c \
 		src/auth/perm.c src/auth/cfgcrypt.c
 # cfgcrypt.c's base64 is agentproto's (the agent decodes the same files).
 AUTH_SRCS+=	src/agentproto/common.c
+AUTH_SRCS+=	src/auth/alertrule.c
 PROTO_SRCS=	$(AGENTPROTO_SRCS)
 PKG_SRCS=	src/pkg/check.c src/pkg/name.c
 # Byte-exact edits of XML/JSON/.properties files (the agent links them too).
@@ -56,6 +57,7 @@ MODULE_SRCS+=	src/store/users.c src/store/grants.c src/store/audit.c \
 MODULE_SRCS+=	src/store/pool.c
 MODULE_SRCS+=	src/store/config.c src/api/config.c src/auth/cfgdoc.c
 MODULE_SRCS+=	$(PKG_SRCS)
+MODULE_SRCS+=	src/store/alerts.c src/api/alerts.c
 MODULE_SRCS+=	src/api/uploads.c src/api/packages.c src/store/uploads.c \
 		src/store/packages.c
 MODULE_OBJS=	$(MODULE_SRCS:src/%.c=$(OBJDIR)/%.o)
@@ -64,8 +66,10 @@ UNIT_TESTS=	$(OBJDIR)/tests/test_settings $(OBJDIR)/tests/test_auth \
 		$(OBJDIR)/tests/test_perm $(OBJDIR)/tests/test_pkg \
 		$(OBJDIR)/tests/test_cfgcrypt \
 		$(OBJDIR)/tests/test_cfgedit $(AGENT_UNIT_TESTS)
+UNIT_TESTS+=	$(OBJDIR)/tests/test_alertrule
 FUZZERS=	fuzz_token fuzz_jwks fuzz_grants fuzz_settings fuzz_pkg fuzz_cfgedit \
 		fuzz_cfgdoc
+FUZZERS+=	fuzz_alertrule
 FUZZ_SECONDS?=	30
 
 .PHONY: all agent deps run test unit integ e2e bench fuzz format format-check \
@@ -100,6 +104,10 @@ $(OBJDIR)/tests/test_auth: tests/unit/test_auth.c $(AUTH_SRCS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ljwt -lcmocka
 
 $(OBJDIR)/tests/test_perm: tests/unit/test_perm.c $(AUTH_SRCS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(OBJDIR)/tests/test_alertrule: tests/unit/test_alertrule.c $(AUTH_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 

@@ -242,5 +242,14 @@ int  api_package(struct http_request *);
 int  api_package_page(struct http_request *); /* .../manifest, .../diff */
 int  api_agent_package(struct http_request *);
 int  api_ui_static(struct http_request *);
+/* Alerts (alerts.c). */
+int api_alert_rules(struct http_request *);
+int api_alert_rule(struct http_request *);
+int api_alert_preview(struct http_request *);
+int api_alert_events(struct http_request *);
+int api_alert_event(struct http_request *);
+int api_alert_summary(struct http_request *);
+int api_mutes(struct http_request *);
+int api_mute(struct http_request *);
 
 #endif /* API_H */

@@ -318,4 +318,35 @@ struct auth_sso_stats {
 };
 extern struct auth_sso_stats auth_sso_stats;
 
+/*
+ * Alert rules (alertrule.c; docs/api.md, "Alerts").  A rule body is
+ * checked in full: name, kind, threshold and recovery in the kind's range
+ * and direction, for_seconds, window_seconds, no_data, scope, channels,
+ * extra_emails, enabled; an unknown member is refused.
+ */
+#define AUTH_ALERT_NAME_MAX   100
+#define AUTH_ALERT_IDS_MAX    1000
+#define AUTH_ALERT_EMAILS_MAX 50
+#define AUTH_ALERT_DAYS_MAX   7
+struct auth_alertrule_err {
+	char field[64]; /* the member, e.g. "scope.node_ids"; "" if none */
+	char msg[256]; /* names the member and the problem */
+};
+/*
+ * The rule to store from a POST or PUT body (an object): 1 and *rule, a
+ * new reference holding every member (defaults filled in: for_seconds
+ * and window_seconds 0, no_data "keep", empty scope, channels ["inbox",
+ * "email"], no extra_emails, enabled true), or 0 with err.  days: NULL
+ * refuses a "days" member; else (a preview) an optional "days" 1..7 is
+ * taken into *days (7 when absent) and left out of *rule.
+ */
+int auth_alertrule_check(json_t *body, int *days, json_t **rule,
+    struct auth_alertrule_err *err);
+/* 1 when kind is one of the nine; node: 1 for the node kinds. */
+int auth_alert_kind_ok(const char *kind, int *node);
+/* 1 when s is an addr-spec Yard will send to (local@domain.tld). */
+int auth_alert_email_ok(const char *s);
+/* 1 when s is an ISO 8601 date-time with a zone (Z or +HH:MM). */
+int auth_alert_time_ok(const char *s);
+
 #endif /* AUTH_H */

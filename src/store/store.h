@@ -811,4 +811,72 @@ enum store_step store_package_diff(struct store_q *, struct http_request *,
 enum store_step store_package_for_node(struct store_q *, struct http_request *,
     int64_t node, const char *sha256);
 
+/*
+ * Alerts (alerts.c; 015_alerts.sql, 017_alerts_api.sql).  Rules are
+ * written by admins (the caller checks) and read by everyone,
+ * extra_emails only by admins.  Events and mutes are visible with view on
+ * their task, or, for a node, when the node is visible; a mute is set or
+ * ended with manage on its target.  Every change inserts its audit row in
+ * the same statement.
+ */
+/* One row: {"items":[rule...]} as json text. */
+enum store_step store_alert_rules_list(struct store_q *, struct http_request *,
+    int admin);
+/* One row of the rule as json text; none when there is no such rule. */
+enum store_step store_alert_rule_get(struct store_q *, struct http_request *,
+    int64_t id, int admin);
+/* Create (id 0) or replace rule id with rule, the checked JSON text of
+ * auth_alertrule_check(): one row (0 the rule as json text, or NULL when
+ * nothing was written, 1 the scope's unknown ids {"node_ids":[...],
+ * "task_ids":[...]} as json text); no row when id names no rule.  A name
+ * in use is STORE_E_CONFLICT. */
+enum store_step store_alert_rule_put(struct store_q *, struct http_request *,
+    int64_t id, const char *rule, int64_t actor, const char *actor_sub,
+    const char *remote);
+/* Delete (its open events resolve): one row (id) when it existed. */
+enum store_step store_alert_rule_delete(struct store_q *, struct http_request *,
+    int64_t id, int64_t actor, const char *actor_sub, const char *remote);
+/* yard_alert_preview() of rule over days days: one row of json text. */
+enum store_step store_alert_preview(struct store_q *, struct http_request *,
+    const char *rule, int days);
+struct store_alert_filter {
+	int64_t	    before; /* ids below this; 0 for the newest */
+	int64_t	    limit;
+	const char *state; /* "", pending, firing, resolved or open */
+	int64_t	    node, task, rule; /* 0 for any */
+	const char *since; /* "" or RFC 3339: started at or after */
+};
+/* Newest first: rows of (json text, id), one row past limit meaning
+ * more. */
+enum store_step store_alert_events_list(struct store_q *, struct http_request *,
+    const struct auth_principal *, const struct store_alert_filter *);
+/* One row of json text; none when the caller may not see it. */
+enum store_step store_alert_event_get(struct store_q *, struct http_request *,
+    const struct auth_principal *, int64_t id);
+/* One row: {"nodes":{id:{firing,pending,muted_until,mute_reason}},
+ * "tasks":{...}} as json text. */
+enum store_step store_alert_summary(struct store_q *, struct http_request *,
+    const struct auth_principal *);
+struct store_mute_new {
+	int64_t	    node, task; /* exactly one is not 0 */
+	const char *until; /* RFC 3339 with a zone */
+	const char *reason;
+	const char *actor_sub, *remote;
+};
+/* One row when the target exists: (0 the new mute as json text or NULL
+ * when none was created: level below manage or a bad until, 1 visible
+ * t/f, 2 the caller's level, 3 until is in the future and at most 90
+ * days ahead t/f). */
+enum store_step store_mute_create(struct store_q *, struct http_request *,
+    const struct auth_principal *, const struct store_mute_new *);
+/* One row: {"items":[mute...]} as json text, newest first, at most 500;
+ * active: only those not yet over; node, task: 0 or only that target. */
+enum store_step store_mutes_list(struct store_q *, struct http_request *,
+    const struct auth_principal *, int active, int64_t node, int64_t task);
+/* One row when the mute exists and is visible: (0 the caller's level on
+ * its target, 1 deleted t/f: level manage or more). */
+enum store_step store_mute_delete(struct store_q *, struct http_request *,
+    const struct auth_principal *, int64_t id, const char *actor_sub,
+    const char *remote);
+
 #endif /* STORE_H */
