@@ -1262,9 +1262,8 @@
 				task_name: m.task_name, node_name: m.node_name })),
 			    el("td", { class: "cell-wrap", text: m.reason }),
 			    timeCell(m.until, "until"),
-			    el("td", { text: m.created_by_name ||
-				m.created_by_sub || (m.created_by ? "#" +
-				m.created_by : t("common.none")) }),
+			    el("td", { class: "mono", text: m.created_by ||
+				t("common.none") }),
 			    el("td", { class: "cell-actions" }, mayEnd(m) ?
 				el("button", { type: "button",
 				    class: "btn btn--small btn--danger-text",
