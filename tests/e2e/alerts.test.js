@@ -300,7 +300,7 @@ test('a manager mutes a task from the Tasks page; the marker shows; the mute end
   });
 });
 
-test('firing badges on Nodes and Tasks lead to the alerts of that target', async () => {
+test('firing badges on Nodes and Tasks lead to the alerts of that target; a node muted from its detail', async () => {
   await withPage('alerts-badge-nodes', 'u-admin', '/?module=nodes&lang=en', async (page, f) => {
     const badge = f.locator(`tr[data-node-id="${nodeId}"] [data-alert-firing]`);
     await badge.waitFor({ timeout: 15000 });
@@ -309,6 +309,17 @@ test('firing badges on Nodes and Tasks lead to the alerts of that target', async
     await f.locator(`#ev-target[data-node-id="${nodeId}"]`).waitFor({ state: 'visible', timeout: 15000 });
     await f.locator(`tr[data-event-id="${diskId}"]`).waitFor({ timeout: 10000 });
     assert.match(page.url(), /module=alerts/);
+  });
+  // An admin mutes the node from its detail; the list marks it.
+  await withPage('alerts-mute-node', 'u-admin', `/?module=nodes&lang=en&query=${q('node=' + nodeId)}`, async (page, f) => {
+    await f.locator(`#node-detail[data-node-id="${nodeId}"] #mute-wrap [data-action=mute]`).click({ timeout: 15000 });
+    const dlg = f.locator(`dialog#mute-dialog[data-target-type=node][data-target-id="${nodeId}"]`);
+    await dlg.locator('#mute-reason').fill('rack move');
+    await dlg.locator('[data-action=mute-confirm]').click();
+    const muted = f.locator(`tr[data-node-id="${nodeId}"] [data-alert-muted]`);
+    await muted.waitFor({ timeout: 15000 });
+    assert.match(await muted.getAttribute('title'), /rack move/);
+    assert.strictEqual(one(`SELECT count(*) FROM alert_mutes WHERE node_id = ${nodeId} AND task_id IS NULL AND reason = 'rack move'`), '1');
   });
   await withPage('alerts-badge-tasks', 'u-admin', '/?module=tasks&lang=en', async (page, f) => {
     const badge = f.locator(`tr[data-task-id="${taskId}"] [data-alert-firing="1"]`);
