@@ -28,7 +28,9 @@ async function mint(sub, roles = []) {
 const one = (sql) => s.sql(sql).split('\n')[0];
 
 test.before(async () => {
-  s = await startE2E();
+  // Events are inserted by SQL: keep the evaluator (one run an hour)
+  // from resolving them while the pages show them.
+  s = await startE2E({ env: { YARD_ALERT_EVAL: '3600' } });
   b = await browser();
   admin = await mint('e2e-admin', ['yard-admin']);
   assert.strictEqual((await s.api('GET', '/api/v1/me', { token: admin })).status, 200);
