@@ -498,8 +498,10 @@ int
 auth_alert_time_ok(const char *s)
 {
 	static const char *shape = "dddd-dd-ddTdd:dd";
+	static const int   mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
+		  30, 31 };
 	size_t		   i;
-	int		   mon, day, hh, mm;
+	int		   year, leap, mon, day, hh, mm;
 
 	if (strlen(s) > 40)
 		return (0);
@@ -513,7 +515,12 @@ auth_alert_time_ok(const char *s)
 	day = (s[8] - '0') * 10 + (s[9] - '0');
 	hh = (s[11] - '0') * 10 + (s[12] - '0');
 	mm = (s[14] - '0') * 10 + (s[15] - '0');
-	if (mon < 1 || mon > 12 || day < 1 || day > 31 || hh > 23 || mm > 59)
+	year = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
+	    (s[3] - '0');
+	leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+	if (mon < 1 || mon > 12 || day < 1 || hh > 23 || mm > 59)
+		return (0);
+	if (day > mdays[mon - 1] + (mon == 2 && leap))
 		return (0);
 	s += i;
 	if (s[0] == ':') {

@@ -89,8 +89,9 @@ static const char *sql_rule_delete =
     "  $4 FROM d)"
     " SELECT id FROM d";
 
+/* $3: missing data after twice the offline delay, as the evaluator. */
 static const char *sql_preview =
-    "SELECT yard_alert_preview($1::jsonb, $2::integer)::text";
+    "SELECT yard_alert_preview($1::jsonb, $2::integer, $3::integer)::text";
 
 #define EVENT_COLS \
 	"e.id, e.rule_id, r.name AS rule_name, e.kind," \
@@ -270,12 +271,13 @@ enum store_step
 store_alert_preview(struct store_q *q, struct http_request *req,
     const char *rule, int days)
 {
-	char	    d[24];
-	const char *vals[2];
+	char	    d[24], g[24];
+	const char *vals[3];
 
 	vals[0] = rule;
 	vals[1] = STORE_NUM(d, days);
-	return (store_run(q, req, sql_preview, 2, vals));
+	vals[2] = STORE_NUM(g, 2 * store_cfg.node_offline_after);
+	return (store_run(q, req, sql_preview, 3, vals));
 }
 
 enum store_step

@@ -30,7 +30,9 @@ const count = (table, where = 'true') => Number(s.sql(`SELECT count(*) FROM ${ta
 const audits = (action) => count('audit', `action = '${action}'`);
 
 test.before(async () => {
-  s = await startStack();
+  // Events are inserted by SQL here: keep the evaluator (when there is
+  // one) from judging them while the tests look.
+  s = await startStack({ env: { YARD_ALERT_EVAL: '3600' } });
   admin = s.adminToken('al-admin');
   n1 = Number(s.sql(`INSERT INTO nodes (name, hostname) VALUES ('al-n1', 'n1.local') RETURNING id`));
   n2 = Number(s.sql(`INSERT INTO nodes (name, hostname) VALUES ('al-n2', 'n2.local') RETURNING id`));
@@ -101,6 +103,11 @@ test('rules: create, replace, delete, with audit rows', async () => {
   assert.ok(u.json.updated_at >= c.json.updated_at);
   assert.strictEqual(audits('alert_rule.update'), 1);
 
+  // Renaming onto another rule's name: 409, nothing written.
+  const taken = await s.api('PUT', `/api/v1/alerts/rules/${id}`, { token: admin,
+    body: Object.assign({}, RULE, { name: 'CPU high' }) });
+  assert.strictEqual(taken.status, 409, taken.text);
+  assert.strictEqual(s.sql(`SELECT name FROM alert_rules WHERE id = ${id}`), 'disk');
   const gone = await s.api('PUT', '/api/v1/alerts/rules/999999', { token: admin, body: RULE });
   assert.strictEqual(gone.status, 404);
   assert.strictEqual(audits('alert_rule.update'), 1);
@@ -295,6 +302,7 @@ test('mutes: manage on the target or admin; lifecycle and summary', async () => 
     [{ until, reason: 'x' }, 'node_id'],
     [{ task_id: taskA, until: '2030-01-01T00:00:00', reason: 'x' }, 'until'],
     [{ task_id: taskA, until: 'tomorrow', reason: 'x' }, 'until'],
+    [{ task_id: taskA, until: '2027-02-29T00:00:00Z', reason: 'x' }, 'until'],
     [{ task_id: taskA, until: new Date(Date.now() - 60e3).toISOString(), reason: 'x' }, 'until'],
     [{ task_id: taskA, until: new Date(Date.now() + 91 * 86400e3).toISOString(), reason: 'x' }, 'until'],
     [{ task_id: taskA, until }, 'reason'],
@@ -419,6 +427,14 @@ test('preview: a CPU series crossing twice with hysteresis', async () => {
     body: Object.assign({}, rule, { scope: { node_ids: [], task_ids: [other] } }) });
   assert.strictEqual(r.json.fired, 0);
   assert.strictEqual(r.json.targets, 1);
+  // The sample bound: past it the answer covers what was read.
+  const cut = JSON.parse(s.sql(`SELECT yard_alert_preview('${JSON.stringify(Object.assign({}, rule,
+    { no_data: 'keep' }))}'::jsonb, 1, 30, 6, 5000)`));
+  assert.strictEqual(cut.truncated, true);
+  assert.strictEqual(cut.samples, 6);
+  // The sixth sample fires the first event, still open where reading stopped.
+  assert.strictEqual(cut.fired, 1);
+  assert.strictEqual(cut.events[0].resolved_at, null);
   // Kinds without a history say so.
   r = await s.api('POST', '/api/v1/alerts/rules/preview', { token: admin,
     body: { name: 'd', kind: 'node_disk', threshold: 10, recovery: 15 } });
@@ -451,4 +467,56 @@ test('preview: node offline from node events, the for duration counted', async (
   assert.strictEqual(r.json.firing_seconds, 30);
   assert.strictEqual(r.json.events[0].node_id, n);
   assert.strictEqual(r.json.events[0].task_id, null);
+});
+
+test('preview: missing data resolves with no_data ok, keeps otherwise', async () => {
+  const t = Number(s.sql(`INSERT INTO tasks (node_id, name, kind, spec) VALUES (${n2}, 'gappy', 'console', '{}') RETURNING id`));
+  // Above from 0 to 30 s, nothing for 5 minutes, above again at 330 and
+  // 340 s, then nothing (the history ends three hours ago).
+  const at = [0, 10, 20, 30, 330, 340];
+  s.sql(`INSERT INTO task_metrics (task_id, at, cpu, rss) VALUES ${at.map((x) =>
+    `(${t}, date_trunc('minute', now()) - interval '3 hours' + make_interval(secs => ${x}), 95, 1048576)`).join(',')}`);
+  const rule = { name: 'g', kind: 'task_cpu', threshold: 90, recovery: 70, days: 1,
+    scope: { task_ids: [t] } };
+  // The stack's YARD_NODE_OFFLINE_AFTER is 15 s: a gap is over 30 s.
+  let r = await s.api('POST', '/api/v1/alerts/rules/preview', { token: admin, body: Object.assign({ no_data: 'ok' }, rule) });
+  assert.strictEqual(r.status, 200, r.text);
+  assert.strictEqual(r.json.fired, 2, r.text);
+  assert.strictEqual(r.json.firing_seconds, 60 + 40);
+  assert.ok(r.json.events.every((e) => e.resolved_at !== null));
+  for (const no_data of ['keep', 'alerting']) {
+    r = await s.api('POST', '/api/v1/alerts/rules/preview', { token: admin, body: Object.assign({ no_data }, rule) });
+    assert.strictEqual(r.json.fired, 1, no_data + ' ' + r.text);
+    assert.strictEqual(r.json.events[0].resolved_at, null);
+    assert.ok(r.json.firing_seconds > 3 * 3600 - 60);
+  }
+});
+
+test('preview: restarts within the window, from the restart log', async () => {
+  const t = Number(s.sql(`INSERT INTO tasks (node_id, name, kind, spec) VALUES (${n2}, 'flappy', 'console', '{}') RETURNING id`));
+  const rule = { name: 'r', kind: 'task_restarts', threshold: 3, recovery: 0, window_seconds: 600,
+    days: 1, scope: { task_ids: [t] } };
+  if (s.sql(`SELECT to_regclass('task_restart_log') IS NULL`) === 't') {
+    // Without the evaluator's restart log there is no history to replay.
+    const r = await s.api('POST', '/api/v1/alerts/rules/preview', { token: admin, body: rule });
+    assert.strictEqual(r.status, 200, r.text);
+    assert.strictEqual(r.json.supported, false);
+    assert.match(r.json.reason, /restarts/);
+    // The evaluator's migration (016) makes this table; its shape here.
+    s.sql(`CREATE TABLE task_restart_log (task_id bigint NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+      at timestamptz NOT NULL DEFAULT now(), count integer NOT NULL CHECK (count > 0))`);
+  }
+  // 4 restarts within 2 minutes (more than 3 in 600 s: fires), the last
+  // leaves the window 10 minutes later (resolves); 2 more an hour later
+  // (not enough).
+  s.sql(`INSERT INTO task_restart_log (task_id, at, count) VALUES
+    (${t}, now() - interval '120 minutes', 1), (${t}, now() - interval '119 minutes', 1),
+    (${t}, now() - interval '118 minutes', 2), (${t}, now() - interval '60 minutes', 2)`);
+  let r = await s.api('POST', '/api/v1/alerts/rules/preview', { token: admin, body: rule });
+  assert.strictEqual(r.status, 200, r.text);
+  assert.strictEqual(r.json.fired, 1, r.text);
+  assert.strictEqual(r.json.firing_seconds, 600);
+  assert.strictEqual(r.json.events[0].peak, 4);
+  r = await s.api('POST', '/api/v1/alerts/rules/preview', { token: admin, body: Object.assign({}, rule, { threshold: 4 }) });
+  assert.strictEqual(r.json.fired, 0, r.text);
 });

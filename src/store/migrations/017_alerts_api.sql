@@ -50,22 +50,49 @@ LANGUAGE sql STABLE AS $$
 		WHERE NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = x)))
 $$;
 
+-- The newest 100 of a preview's events, by fired_at.
+CREATE FUNCTION yard_alert_newest(evs jsonb[]) RETURNS jsonb[]
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT ARRAY(SELECT e FROM unnest(evs) e
+	    ORDER BY (e->>'fired_at')::timestamptz DESC LIMIT 100)
+$$;
+
+-- evs with one more event, kept to the newest 100 as it grows.
+CREATE FUNCTION yard_alert_ev_add(evs jsonb[], node bigint, task bigint,
+    started timestamptz, fired timestamptz, resolved timestamptz,
+    peak double precision) RETURNS jsonb[]
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT CASE WHEN cardinality(x.a) >= 500 THEN yard_alert_newest(x.a)
+	    ELSE x.a END
+	FROM (SELECT evs || jsonb_build_object('node_id', node,
+	    'task_id', task, 'started_at', started, 'fired_at', fired,
+	    'resolved_at', resolved, 'peak', peak) AS a) x
+$$;
+
 -- How often rule (the API's checked form) would have fired over the last
 -- days days of stored history, with the evaluator's semantics
 -- (docs/alerts.md): hysteresis (an event opens past threshold and closes
 -- only at recovery), the "for" duration (pending until the condition has
 -- held for_seconds; a pending event that clears never fired), scope
--- (node_ids and task_ids each narrow), and missing data (a gap of more
--- than 120 s between samples: keep, ok = recovered at the gap's start,
--- alerting = breaching through the gap).  Kinds with a history: task_cpu
--- and task_memory (task_metrics), node_memory (node_metrics), node_offline
--- (node_events); the others answer supported false with a reason.
+-- (node_ids and task_ids each narrow), and missing data: a gap of more
+-- than gap_s seconds between samples (the evaluator's freshness, twice
+-- YARD_NODE_OFFLINE_AFTER) resolves an open event at the gap's start
+-- with no_data ok; keep and alerting leave it as it is (the evaluator
+-- neither opens nor fires on a node that is offline).  Kinds with a
+-- history: task_cpu and task_memory (task_metrics), node_memory
+-- (node_metrics), node_offline (node_events), task_restarts
+-- (task_restart_log, when the evaluator's migration made it); the others
+-- answer supported false with a reason.  node_offline and task_restarts
+-- are states between changes: they fire for_seconds after they began;
+-- metrics fire at the first sample for_seconds after the first breaching
+-- one.
 --
 -- Cost: one ordered scan of the samples, at most max_samples of them and
 -- max_ms of wall-clock time (checked every 10,000 samples); past either,
 -- the answer covers what was read and says truncated true.
 CREATE FUNCTION yard_alert_preview(rule jsonb, days integer,
-    max_samples bigint DEFAULT 2000000, max_ms integer DEFAULT 5000)
+    gap_s integer DEFAULT 30, max_samples bigint DEFAULT 2000000,
+    max_ms integer DEFAULT 4000)
     RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -74,17 +101,19 @@ DECLARE
 	rec	double precision := (rule->>'recovery')::double precision;
 	forsecs	interval := make_interval(secs =>
 		    (rule->>'for_seconds')::integer);
-	nodata	text := coalesce(rule->>'no_data', 'keep');
+	win	interval := make_interval(secs =>
+		    coalesce((rule->>'window_seconds')::integer, 0));
 	nodes	bigint[] := ARRAY(SELECT x::bigint FROM
 		    jsonb_array_elements_text(rule->'scope'->'node_ids') x);
 	tasks	bigint[] := ARRAY(SELECT x::bigint FROM
 		    jsonb_array_elements_text(rule->'scope'->'task_ids') x);
 	below	boolean := yard_alert_below(rule->>'kind');
-	-- node_offline is a state that holds between transitions: it fires
-	-- for_seconds after it began; metrics fire at the first sample
-	-- for_seconds after the first breaching one.
-	cont	boolean := (rule->>'kind') = 'node_offline';
-	gap	interval := interval '120 seconds';
+	state	boolean := (rule->>'kind') = 'node_offline';
+	cont	boolean := (rule->>'kind') IN ('node_offline',
+		    'task_restarts');
+	gapok	boolean := (rule->>'kind') NOT IN ('node_offline',
+		    'task_restarts') AND rule->>'no_data' = 'ok';
+	gap	interval := make_interval(secs => gap_s);
 	since	timestamptz := now() - make_interval(days => days);
 	stop	timestamptz := now();
 	t0	timestamptz := clock_timestamp();
@@ -98,20 +127,19 @@ DECLARE
 	started	timestamptz;
 	fired	timestamptz;
 	peak	double precision;
-	g	timestamptz;
 	nsamp	bigint := 0;
 	ntarg	bigint := 0;
 	nfired	bigint := 0;
 	firing	double precision := 0;
 	evs	jsonb[] := '{}';
 	trunc	boolean := false;
-	breach	boolean;
-	ok	boolean;
+	fin	boolean;
+	endat	timestamptz;
 BEGIN
 	IF kind IN ('task_cpu', 'task_memory') THEN
 		q := 'SELECT t.node_id, m.task_id, m.at, '
 		    || CASE kind WHEN 'task_cpu' THEN 'm.cpu::double precision'
-			ELSE 'm.rss / 1048576.0' END
+			ELSE '(m.rss / 1048576.0)::double precision' END
 		    || ' AS v FROM task_metrics m JOIN tasks t ON t.id = m.task_id'
 		    || ' WHERE m.at >= $1 AND m.at <= $4'
 		    || ' AND (cardinality($2) = 0 OR t.node_id = ANY ($2))'
@@ -121,13 +149,13 @@ BEGIN
 		    || ' ORDER BY m.task_id, m.at';
 	ELSIF kind = 'node_memory' THEN
 		q := 'SELECT m.node_id, NULL::bigint AS task_id, m.at,'
-		    || ' (m.mem_total - m.mem_used) / 1048576.0 AS v'
+		    || ' ((m.mem_total - m.mem_used) / 1048576.0)'
+		    || '::double precision AS v'
 		    || ' FROM node_metrics m WHERE m.at >= $1 AND m.at <= $4'
 		    || ' AND (cardinality($2) = 0 OR m.node_id = ANY ($2))'
-		    || ' AND cardinality($3) >= 0'
 		    || ' ORDER BY m.node_id, m.at';
 	ELSIF kind = 'node_offline' THEN
-		-- The state each node was in at since, then its transitions.
+		-- The state each node was in at since, then its changes.
 		q := 'SELECT e.node_id, NULL::bigint AS task_id,'
 		    || ' greatest(e.at, $1) AS at,'
 		    || ' CASE WHEN e.status IN (''offline'', ''lost'') THEN 1'
@@ -135,12 +163,31 @@ BEGIN
 		    || ' FROM node_events e'
 		    || ' WHERE e.status IN (''online'', ''offline'', ''lost'')'
 		    || ' AND (cardinality($2) = 0 OR e.node_id = ANY ($2))'
-		    || ' AND cardinality($3) >= 0 AND e.at <= $4'
+		    || ' AND e.at <= $4'
 		    || ' AND (e.at >= $1 OR e.id = (SELECT max(p.id)'
 		    || '  FROM node_events p WHERE p.node_id = e.node_id'
 		    || '  AND p.at < $1'
 		    || '  AND p.status IN (''online'', ''offline'', ''lost'')))'
 		    || ' ORDER BY e.node_id, e.at, e.id';
+	ELSIF kind = 'task_restarts'
+	    AND to_regclass('task_restart_log') IS NOT NULL THEN
+		-- The count within the window changes when a restart is
+		-- logged and when one leaves the window: those instants (and
+		-- since), each with the count of the window ending there.
+		q := 'WITH l AS (SELECT l.task_id, t.node_id, l.at, l.count'
+		    || '  FROM task_restart_log l JOIN tasks t ON t.id = l.task_id'
+		    || '  WHERE l.at > $1 - $5 AND l.at <= $4'
+		    || '  AND (cardinality($2) = 0 OR t.node_id = ANY ($2))'
+		    || '  AND (cardinality($3) = 0 OR l.task_id = ANY ($3))),'
+		    || ' p AS (SELECT task_id, node_id, at FROM l WHERE at >= $1'
+		    || '  UNION SELECT task_id, node_id, at + $5 FROM l'
+		    || '  WHERE at + $5 >= $1 AND at + $5 <= $4'
+		    || '  UNION SELECT task_id, node_id, $1 FROM l)'
+		    || ' SELECT p.node_id, p.task_id, p.at, (SELECT'
+		    || '  coalesce(sum(l.count), 0) FROM l'
+		    || '  WHERE l.task_id = p.task_id AND l.at > p.at - $5'
+		    || '  AND l.at <= p.at)::double precision AS v'
+		    || ' FROM p ORDER BY p.task_id, p.at';
 	ELSE
 		RETURN jsonb_build_object('supported', false, 'reason',
 		    CASE kind
@@ -153,69 +200,55 @@ BEGIN
 		    ELSE 'Yard keeps no history of task states' END);
 	END IF;
 
-	<<samples>>
-	FOR s IN EXECUTE q USING since, nodes, tasks, stop LOOP
-		nsamp := nsamp + 1;
-		IF nsamp > max_samples OR (nsamp % 10000 = 0 AND
-		    clock_timestamp() - t0 > make_interval(secs =>
-		    max_ms / 1000.0)) THEN
-			nsamp := nsamp - 1;
-			trunc := true;
-			EXIT samples;
+	-- A row after the last (at NULL) closes the last target.
+	q := 'SELECT * FROM (' || q || ') x UNION ALL SELECT NULL::bigint,'
+	    || ' NULL::bigint, NULL::timestamptz, NULL::double precision';
+
+	FOR s IN EXECUTE q USING since, nodes, tasks, stop, win LOOP
+		fin := s.at IS NULL;
+		IF NOT fin THEN
+			nsamp := nsamp + 1;
+			IF nsamp > max_samples OR (nsamp % 10000 = 0 AND
+			    clock_timestamp() - t0 > make_interval(secs =>
+			    max_ms / 1000.0)) THEN
+				nsamp := nsamp - 1;
+				trunc := true;
+				fin := true;
+			END IF;
 		END IF;
 
-		IF NOT have OR s.node_id IS DISTINCT FROM cur_n OR
-		    s.task_id IS DISTINCT FROM cur_t THEN
-			-- The end of the previous target: its open event.
-			IF have THEN
-				IF NOT cont AND stop - last_at > gap AND
-				    nodata <> 'keep' THEN
-					g := last_at + gap;
-					IF nodata = 'ok' AND isopen THEN
-						IF fired IS NOT NULL THEN
-							nfired := nfired + 1;
-							firing := firing +
-							    extract(epoch FROM
-							    g - fired);
-							evs := evs ||
-							    jsonb_build_object(
-							    'node_id', cur_n,
-							    'task_id', cur_t,
-							    'started_at', started,
-							    'fired_at', fired,
-							    'resolved_at', g,
-							    'peak', peak);
-						END IF;
-						isopen := false;
-					ELSIF nodata = 'alerting' THEN
-						IF NOT isopen THEN
-							isopen := true;
-							started := g;
-							peak := NULL;
-							fired := NULL;
-						END IF;
-						IF fired IS NULL AND
-						    started + forsecs <= stop THEN
-							fired := greatest(
-							    started + forsecs, g);
-						END IF;
-					END IF;
-				END IF;
-				IF cont AND isopen AND fired IS NULL AND
-				    started + forsecs <= stop THEN
-					fired := started + forsecs;
-				END IF;
-				IF isopen AND fired IS NOT NULL THEN
+		-- The end of a target: missing data after its last sample,
+		-- then its event still open (firing until the end of what
+		-- was read).
+		IF have AND (fin OR s.node_id IS DISTINCT FROM cur_n OR
+		    s.task_id IS DISTINCT FROM cur_t) THEN
+			endat := CASE WHEN trunc THEN last_at ELSE stop END;
+			IF gapok AND isopen AND endat - last_at > gap THEN
+				IF fired IS NOT NULL THEN
 					nfired := nfired + 1;
 					firing := firing + extract(epoch FROM
-					    stop - fired);
-					evs := evs || jsonb_build_object(
-					    'node_id', cur_n, 'task_id', cur_t,
-					    'started_at', started,
-					    'fired_at', fired,
-					    'resolved_at', NULL, 'peak', peak);
+					    last_at + gap - fired);
+					evs := yard_alert_ev_add(evs, cur_n, cur_t,
+					    started, fired, last_at + gap, peak);
 				END IF;
+				isopen := false;
 			END IF;
+			IF cont AND isopen AND fired IS NULL AND
+			    started + forsecs <= endat THEN
+				fired := started + forsecs;
+			END IF;
+			IF isopen AND fired IS NOT NULL THEN
+				nfired := nfired + 1;
+				firing := firing + extract(epoch FROM
+				    endat - fired);
+				evs := yard_alert_ev_add(evs, cur_n, cur_t,
+				    started, fired, NULL, peak);
+			END IF;
+			have := false;
+		END IF;
+		EXIT WHEN fin;
+
+		IF NOT have THEN
 			have := true;
 			cur_n := s.node_id;
 			cur_t := s.task_id;
@@ -226,44 +259,15 @@ BEGIN
 		END IF;
 
 		-- Missing data between the last sample and this one.
-		IF NOT cont AND last_at IS NOT NULL AND
-		    s.at - last_at > gap AND nodata <> 'keep' THEN
-			g := last_at + gap;
-			IF nodata = 'ok' AND isopen THEN
-				IF fired IS NOT NULL THEN
-					nfired := nfired + 1;
-					firing := firing + extract(epoch FROM
-					    g - fired);
-					evs := evs || jsonb_build_object(
-					    'node_id', cur_n, 'task_id', cur_t,
-					    'started_at', started,
-					    'fired_at', fired, 'resolved_at', g,
-					    'peak', peak);
-				END IF;
-				isopen := false;
-			ELSIF nodata = 'alerting' THEN
-				IF NOT isopen THEN
-					isopen := true;
-					started := g;
-					peak := NULL;
-					fired := NULL;
-				END IF;
-				IF fired IS NULL AND started + forsecs <= s.at
-				    THEN
-					fired := greatest(started + forsecs, g);
-				END IF;
+		IF gapok AND isopen AND s.at - last_at > gap THEN
+			IF fired IS NOT NULL THEN
+				nfired := nfired + 1;
+				firing := firing + extract(epoch FROM
+				    last_at + gap - fired);
+				evs := yard_alert_ev_add(evs, cur_n, cur_t,
+				    started, fired, last_at + gap, peak);
 			END IF;
-		END IF;
-
-		IF kind = 'node_offline' THEN
-			breach := s.v >= 1;
-			ok := s.v < 1;
-		ELSIF below THEN
-			breach := s.v < thr;
-			ok := s.v >= rec;
-		ELSE
-			breach := s.v > thr;
-			ok := s.v <= rec;
+			isopen := false;
 		END IF;
 
 		IF isopen THEN
@@ -271,21 +275,19 @@ BEGIN
 			    started + forsecs <= s.at THEN
 				fired := started + forsecs;
 			END IF;
-			IF ok THEN
+			IF (state AND s.v < 1) OR (NOT state AND below AND
+			    s.v >= rec) OR (NOT state AND NOT below AND
+			    s.v <= rec) THEN
 				IF fired IS NOT NULL THEN
 					nfired := nfired + 1;
 					firing := firing + extract(epoch FROM
 					    s.at - fired);
-					evs := evs || jsonb_build_object(
-					    'node_id', cur_n, 'task_id', cur_t,
-					    'started_at', started,
-					    'fired_at', fired,
-					    'resolved_at', s.at, 'peak', peak);
+					evs := yard_alert_ev_add(evs, cur_n, cur_t,
+					    started, fired, s.at, peak);
 				END IF;
 				isopen := false;
-				fired := NULL;
 			ELSE
-				IF peak IS NULL OR (below AND s.v < peak) OR
+				IF (below AND s.v < peak) OR
 				    (NOT below AND s.v > peak) THEN
 					peak := s.v;
 				END IF;
@@ -294,69 +296,22 @@ BEGIN
 					fired := s.at;
 				END IF;
 			END IF;
-		ELSIF breach THEN
+		ELSIF (state AND s.v >= 1) OR (NOT state AND below AND
+		    s.v < thr) OR (NOT state AND NOT below AND s.v > thr) THEN
 			isopen := true;
 			started := s.at;
 			peak := s.v;
-			fired := NULL;
-			IF forsecs = interval '0' THEN
-				fired := s.at;
-			END IF;
+			fired := CASE WHEN forsecs = interval '0' THEN s.at END;
 		END IF;
 		last_at := s.at;
 	END LOOP;
-
-	-- The last target's open event (the same as at a change of target).
-	IF have THEN
-		IF NOT cont AND NOT trunc AND stop - last_at > gap AND
-		    nodata <> 'keep' THEN
-			g := last_at + gap;
-			IF nodata = 'ok' AND isopen THEN
-				IF fired IS NOT NULL THEN
-					nfired := nfired + 1;
-					firing := firing + extract(epoch FROM
-					    g - fired);
-					evs := evs || jsonb_build_object(
-					    'node_id', cur_n, 'task_id', cur_t,
-					    'started_at', started,
-					    'fired_at', fired, 'resolved_at', g,
-					    'peak', peak);
-				END IF;
-				isopen := false;
-			ELSIF nodata = 'alerting' THEN
-				IF NOT isopen THEN
-					isopen := true;
-					started := g;
-					peak := NULL;
-					fired := NULL;
-				END IF;
-				IF fired IS NULL AND started + forsecs <= stop
-				    THEN
-					fired := greatest(started + forsecs, g);
-				END IF;
-			END IF;
-		END IF;
-		IF cont AND isopen AND fired IS NULL AND
-		    started + forsecs <= stop THEN
-			fired := started + forsecs;
-		END IF;
-		IF isopen AND fired IS NOT NULL THEN
-			nfired := nfired + 1;
-			firing := firing + extract(epoch FROM stop - fired);
-			evs := evs || jsonb_build_object('node_id', cur_n,
-			    'task_id', cur_t, 'started_at', started,
-			    'fired_at', fired, 'resolved_at', NULL,
-			    'peak', peak);
-		END IF;
-	END IF;
 
 	RETURN jsonb_build_object('supported', true, 'days', days,
 	    'from', since, 'to', stop, 'fired', nfired,
 	    'firing_seconds', round(firing)::bigint, 'targets', ntarg,
 	    'samples', nsamp, 'truncated', trunc,
 	    'events', (SELECT coalesce(jsonb_agg(e ORDER BY
-		(e->>'fired_at')::timestamptz DESC), '[]') FROM
-		(SELECT e FROM unnest(evs) e ORDER BY
-		(e->>'fired_at')::timestamptz DESC LIMIT 100) x));
+		(e->>'fired_at')::timestamptz DESC), '[]')
+		FROM unnest(yard_alert_newest(evs)) e));
 END
 $$;
