@@ -335,6 +335,27 @@ test('firing badges on Nodes and Tasks lead to the alerts of that target; a node
   });
 });
 
+// The inbox's alert items (the evaluator's migration adds their event):
+// clicking one opens that event on the alerts page.
+test('an alert item in the inbox opens its event', async (t) => {
+  if (one(`SELECT count(*) FROM information_schema.columns WHERE table_name = 'notifications'
+      AND column_name = 'alert_event_id'`) === '0') {
+    t.skip('notifications.alert_event_id arrives with the evaluator');
+    return;
+  }
+  const uid = one(`SELECT id FROM users WHERE sub = 'u-impl'`);
+  s.sql(`INSERT INTO notifications (user_id, kind, task_id, node_id, title, alert_event_id)
+    VALUES (${uid}, 'alert.firing', ${taskId}, ${nodeId}, 'CPU high: mall', ${firingId})`);
+  await withPage('alerts-inbox', 'u-impl', '/?module=notifications&lang=en', async (page, f) => {
+    const item = f.locator(`tr[data-notification-id][data-alert-event-id="${firingId}"]`);
+    await item.waitFor({ timeout: 15000 });
+    assert.match(await item.innerText(), /CPU high: mall/);
+    await item.locator('[data-action=open]').click();
+    await f.locator(`#event-detail[data-event-id="${firingId}"][data-state=ready]`).waitFor({ timeout: 15000 });
+    assert.match(page.url(), /module=alerts/);
+  });
+});
+
 test('no worker died', () => {
   assert.deepStrictEqual(s.yard.deaths(), []);
 });
