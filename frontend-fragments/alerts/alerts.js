@@ -249,10 +249,17 @@
 
 	/* "mall @ node-a" or "node-a". */
 	function targetText(tg) {
+		var x;
+
 		tg = tg || {};
-		if (tg.task_id !== null && tg.task_id !== undefined)
+		if (tg.task_id !== null && tg.task_id !== undefined) {
+			/* A task's mute names no node: the task knows it. */
+			x = taskOf(tg.task_id) || {};
 			return (tg.task_name || taskName(tg.task_id)) + " @ " +
-			    (tg.node_name || nodeName(tg.node_id));
+			    (tg.node_name || (tg.node_id ? nodeName(tg.node_id) :
+			    x.node_name || (x.node_id ? nodeName(x.node_id) :
+			    "?")));
+		}
 		return tg.node_name || nodeName(tg.node_id);
 	}
 
@@ -1166,6 +1173,10 @@
 			time: durSec(res.firing_seconds),
 			targets: res.targets || 0,
 			samples: res.samples || 0 }) }));
+		if (res.truncated)
+			box.appendChild(el("p", { class: "muted",
+			    dataset: { truncated: "" },
+			    text: t("alerts.preview.truncated") }));
 		top = (res.events || []).slice().sort(function (a, b) {
 			return len(b) - len(a);
 		}).slice(0, 5);

@@ -295,6 +295,8 @@ test('a manager mutes a task from the Tasks page; the marker shows; the mute end
     const row = f.locator(`#mutes-body tr[data-target-type=task][data-target-id="${taskId}"]`);
     await row.waitFor({ timeout: 15000 });
     assert.match(await row.innerText(), /database maintenance/);
+    assert.strictEqual(await row.locator('[data-action=target]').innerText(), 'mall @ alert-node');
+    assert.match(await row.innerText(), /u-impl/);
     await row.locator('[data-action=end-mute]').click();
     await f.locator('#yard-confirm [data-action=confirm]').click();
     await row.waitFor({ state: 'detached', timeout: 10000 });
