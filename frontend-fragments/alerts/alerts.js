@@ -131,8 +131,10 @@
 		setInterval(function () {
 			if (document.hidden || Y.authState() !== "ok")
 				return;
-			if (S.tab === "events")
+			if (S.tab === "events") {
 				loadEvents(true, true);
+				refreshEvent();
+			}
 			if (S.tab === "mutes")
 				loadMutes();
 		}, REFRESH_MS);
@@ -337,10 +339,12 @@
 			} else if (first) {
 				open = [];
 			}
+			/* A live refresh keeps as many rows as are shown. */
 			res = await Y.api("GET", "/alerts/events" + Y.qs(
 			    Object.assign({ state: S.filter.state || "resolved",
-			    limit: RESOLVED_PAGE, before: first ? "" : S.next },
-			    q)));
+			    limit: quiet ? Math.min(200, Math.max(RESOLVED_PAGE,
+			    S.resolved.length)) : RESOLVED_PAGE,
+			    before: first ? "" : S.next }, q)));
 		} catch (err) {
 			if (seq !== S.seq)
 				return;
@@ -459,6 +463,26 @@
 		await drawEventChart(ev, seq);
 	}
 
+	/* The open event again: redrawn only when it changed (it resolved). */
+	async function refreshEvent() {
+		var panel = $("event-detail"), seq = S.eventSeq, ev;
+
+		if (S.eventId === null || panel.dataset.state !== "ready" ||
+		    panel.dataset.eventState === "resolved")
+			return;
+		try {
+			ev = await Y.api("GET", "/alerts/events/" + S.eventId);
+		} catch (err) {
+			return;
+		}
+		if (seq !== S.eventSeq || ev === null || JSON.stringify(ev) ===
+		    panel.dataset.sig)
+			return;
+		seq = ++S.eventSeq;
+		renderEvent(ev);
+		await drawEventChart(ev, seq);
+	}
+
 	function closeEvent() {
 		S.eventId = null;
 		S.eventSeq++;
@@ -496,6 +520,7 @@
 		var numeric = !A.isStateKind(ev.kind);
 
 		Y.clear(panel);
+		panel.dataset.sig = JSON.stringify(ev);
 		panel.dataset.kind = ev.kind;
 		panel.dataset.eventState = ev.state;
 		panel.appendChild(el("div", { class: "panel__head" },

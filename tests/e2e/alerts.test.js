@@ -142,6 +142,24 @@ test('events: firing first with units, then resolved; ?event= draws the chart', 
     await cpu.locator('[data-action=open-event]').click();
     await f.locator(`#event-detail[data-event-id="${firingId}"][data-state=ready]`).waitFor({ timeout: 10000 });
     await checkChart(f);
+
+    // Live: a new pending event appears (in MiB), and the open detail
+    // follows it when it resolves.
+    const memRule = one(`SELECT id FROM alert_rules WHERE name = 'Memory high'`);
+    const pend = Number(one(`INSERT INTO alert_events (rule_id, kind, node_id, task_id, state, value, threshold,
+        recovery, started_at) VALUES (${memRule}, 'task_memory', ${nodeId}, ${otherTask}, 'pending', 3000, 2048, 1843,
+        now() - interval '1 min') RETURNING id`));
+    const prow = f.locator(`tr[data-event-id="${pend}"][data-state=pending]`);
+    await prow.waitFor({ timeout: 20000 });
+    assert.strictEqual(await prow.locator('td[data-cell=value]').innerText(), '3,000 MiB (fires > 2,048 MiB)');
+    await prow.locator('[data-action=open-event]').click();
+    await f.locator(`#event-detail[data-event-id="${pend}"][data-event-state=pending]`).waitFor({ timeout: 10000 });
+    s.sql(`UPDATE alert_events SET state = 'resolved', resolved_at = now(), value = 1000 WHERE id = ${pend}`);
+    await f.locator(`#event-detail[data-event-id="${pend}"][data-event-state=resolved]`).waitFor({ timeout: 20000 });
+    await f.locator(`tr[data-event-id="${pend}"][data-state=resolved]`).waitFor({ timeout: 5000 });
+    // It never fired: no firing span, the pending one ends at its resolution.
+    await f.locator('#event-chart svg[data-chart=event] rect[data-span=pending]').waitFor({ state: 'attached', timeout: 10000 });
+    assert.strictEqual(await f.locator('#event-chart svg rect[data-span=firing]').count(), 0);
   });
   // The deep link of mails: ?event=ID opens it directly.
   await withPage('alerts-event-link', 'u-admin', `/?module=alerts&lang=en&query=${q('event=' + firingId)}`, async (page, f) => {
