@@ -4,11 +4,13 @@
  * follow that appends new lines as they come (a long-poll per chunk; the
  * server answers within ~0.3 s of a write).  ?task=ID (and &file=)
  * preselect; switching task, file or lines starts afresh.  Only tasks the
- * caller may operate are offered (reading logs needs operate).
+ * caller may operate are offered (reading logs needs operate).  &at=ISO
+ * (an alert event's time, from the alerts page) says when that was and
+ * offers to search the lines of that minute.
  *
  * Test hooks: #l-task, #l-file, #l-lines, #l-q, #l-follow, #l-download,
  * #log-output (data-state = loading | following | done | error),
- * #log-status.
+ * #log-status, #log-at[data-at] with [data-action=search-at].
  */
 (function () {
 	"use strict";
@@ -34,6 +36,8 @@
 			S.preset.task = p.get("task");
 		if (p.get("file"))
 			S.preset.file = p.get("file");
+		if (p.get("at") && !isNaN(Date.parse(p.get("at"))))
+			showAt(new Date(p.get("at")));
 		try {
 			res = await Y.api("GET", "/tasks" + Y.qs({ limit: 200 }));
 		} catch (err) {
@@ -77,6 +81,32 @@
 			return;
 		}
 		start();
+	}
+
+	/*
+	 * The time an alert pointed at.  Logs are read by lines, not by time,
+	 * so offer a search for that minute as most logs write it
+	 * ("YYYY-MM-DD HH:mm", local time).
+	 */
+	function showAt(d) {
+		var pad = function (n) {
+			return (n < 10 ? "0" : "") + n;
+		};
+		var text = d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" +
+		    pad(d.getDate()) + " " + pad(d.getHours()) + ":" +
+		    pad(d.getMinutes());
+
+		$("banner").after(el("div", { id: "log-at", class: "notice",
+		    dataset: { at: d.toISOString() } },
+		    el("span", { class: "notice__text", text: t("logs.at",
+			{ time: Y.formatTimeFull(d.toISOString()) }) }), " ",
+		    el("button", { type: "button", class: "btn btn--small",
+			dataset: { action: "search-at" },
+			text: t("logs.at.search", { text: text }),
+			onclick: function () {
+				$("l-q").value = text;
+				start();
+			} })));
 	}
 
 	function resetFiles() {

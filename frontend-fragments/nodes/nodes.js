@@ -21,6 +21,7 @@
 
 	var Y = window.Yard;
 	var C = window.YardCharts;
+	var A = window.YardAlerts;
 	var t = Y.t;
 	var el = Y.el;
 
@@ -66,7 +67,8 @@
 		sparkActive: 0,
 		skew: [],		/* server clock - local clock samples, ms */
 		ping: null,
-		searchTimer: null
+		searchTimer: null,
+		alerts: null		/* GET /alerts/summary (YardAlerts) */
 	};
 
 	function $(id) {
@@ -333,6 +335,20 @@
 		renderList();
 		queueSparks();
 		Y.setPageState("ready");
+		loadAlerts();
+	}
+
+	/* Firing counts and mutes next to the names (YardAlerts). */
+	async function loadAlerts() {
+		var s = await A.summary();
+
+		if (s === null || s === S.alerts)
+			return;
+		S.alerts = s;
+		S.rows.forEach(function (r) {
+			if (r.node !== null)
+				updateRow(r, r.node);
+		});
 	}
 
 	/* An Error like Yard.api's for an answer of the wrong shape. */
@@ -474,6 +490,8 @@
 		    dataset: { action: "open" } });
 
 		cells.name.appendChild(link);
+		cells.marks = el("span");
+		cells.name.appendChild(cells.marks);
 		cells.cpuSlot = el("span", { class: "spark-cell__slot" });
 		cells.cpuVal = el("span", { class: "spark-cell__value" });
 		cells.memSlot = el("span", { class: "spark-cell__slot" });
@@ -520,6 +538,10 @@
 			r.link.textContent = nodeLabel(n);
 			c.name.title = nodeLabel(n);
 		}
+		if (changed(r, "alerts", S.alerts && S.alerts.nodes ?
+		    S.alerts.nodes[id] || null : null))
+			Y.clear(c.marks).appendChild(A.marks("node", id, S.alerts) ||
+			    document.createTextNode(""));
 		if (changed(r, "host", n.hostname || "")) {
 			c.host.textContent = n.hostname || "";
 			c.host.title = n.hostname || "";
@@ -813,6 +835,7 @@
 				    Y.navigate("metrics", "node=" +
 					encodeURIComponent(id));
 			    } }),
+			el("span", { id: "mute-wrap" }),
 			revokeWrap,
 			el("button", { type: "button",
 			    class: "btn btn--small btn--link",
@@ -972,6 +995,8 @@
 			renderFacts(d);
 		if (dchanged("events", d.events))
 			renderEvents(d.events || []);
+		if (dchanged("mute", [admin, d.level, d.name]))
+			renderMute(d);
 
 		/* Keep the list row in step with what the detail shows. */
 		var r = S.rows.get(String(d.id));
@@ -983,6 +1008,20 @@
 				metrics: d.metrics
 			}));
 		}
+	}
+
+	/* "Mute…" for admins and those who manage the node. */
+	function renderMute(d) {
+		var wrap = $("mute-wrap");
+
+		if (wrap === null)
+			return;
+		Y.clear(wrap);
+		if (isAdmin() || Y.may(d.level, "manage"))
+			wrap.appendChild(A.muteButton("node", { id: d.id,
+			    name: nodeLabel(d) }, function () {
+				    A.summary(true).then(loadAlerts);
+			    }));
 	}
 
 	function dchanged(key, value) {

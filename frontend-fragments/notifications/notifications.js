@@ -1,13 +1,15 @@
 /*
  * Yard "notifications" module page: the signed-in user's inbox (new
- * packages for targets they manage), newest first and paged; unread items
- * are marked.  Clicking an item marks it read and opens its package in the
- * packages module (Yard.navigate); "Mark all read" marks the rest.  The
+ * packages for targets they manage, alerts firing and resolved), newest
+ * first and paged; unread items are marked.  Clicking an item marks it
+ * read and opens its package in the packages module, or its alert event
+ * in the alerts module (Yard.navigate); "Mark all read" marks the rest.  The
  * unread count goes to the host page as yard:badge (Yard.badge) when the
  * page loads and after every change.
  *
  * Test hooks: tr[data-notification-id][data-read=true|false]
- * [data-package-id] with button[data-action=open]; #read-all; #load-more;
+ * [data-package-id][data-alert-event-id] with button[data-action=open];
+ * #read-all; #load-more;
  * #unread-count[data-unread]; tr.empty-row[data-empty].
  */
 (function () {
@@ -101,7 +103,8 @@
 		S.items.forEach(function (n) {
 			body.appendChild(el("tr", { dataset: {
 			    notificationId: n.id, read: n.read ? "true" : "false",
-			    packageId: n.package_id || "" } },
+			    packageId: n.package_id || "",
+			    alertEventId: n.alert_event_id || "" } },
 			    el("td", null, n.read ? null : el("span", {
 			    class: "inbox-dot", title: t("notifications.new") },
 			    el("span", { class: "visually-hidden",
@@ -135,7 +138,9 @@
 				Y.banner($("banner"), "error", Y.errorText(err));
 			}
 		}
-		if (n.package_id)
+		if (n.alert_event_id)
+			Y.navigate("alerts", { event: n.alert_event_id });
+		else if (n.package_id)
 			Y.navigate("packages", { package: n.package_id });
 	}
 

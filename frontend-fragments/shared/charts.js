@@ -16,7 +16,10 @@
  *       destroy}; opts: chart (data-chart), label, height, from, to, step,
  *       points (data-points), series [{name, points, cls (1|2|3), area}],
  *       yMin, yMax (null: from the data), yFormat(v), valueFormat(v),
- *       emptyText, noDataText
+ *       emptyText, noDataText, marks [{value, kind, label}] (horizontal
+ *       lines: kind "threshold" or "recovery"), spans [{from, to, kind,
+ *       label}] (shaded time ranges, e.g. an alert's pending and firing
+ *       parts; kind "firing", "pending" or "resolved")
  *   YardCharts.segments, niceTicks, timeTicks, timeLabel, bytesUnit,
  *   formatBytes, formatNumber, pad2
  */
@@ -459,6 +462,15 @@
 					hi = Math.max(hi, p[1]);
 			});
 		});
+		/* A threshold off the data's scale would not be drawn. */
+		(o.marks || []).forEach(function (m) {
+			if (!m || !finite(m.value))
+				return;
+			if (!finite(o.yMin))
+				lo = Math.min(lo, m.value);
+			if (!finite(o.yMax))
+				hi = Math.max(hi, m.value * 1.05);
+		});
 		if (!finite(lo))
 			lo = 0;
 		if (!finite(hi))
@@ -536,6 +548,9 @@
 		s.appendChild(svg("line", { class: "chart__axis", x1: left - 0.5,
 		    x2: left - 0.5, y1: top, y2: top + ph }));
 
+		/* Spans under the series, marks over them. */
+		drawSpans(s, o.spans, from, to, X, top, ph);
+
 		/* Series: areas under lines first, then lines and lone points. */
 		series.forEach(function (se) {
 			var cls = se.cls || 1;
@@ -572,6 +587,8 @@
 			s.appendChild(g);
 		});
 
+		drawMarks(s, o.marks, yt, Y, left, pw);
+
 		if (!any)
 			s.appendChild(svg("text", { class: "chart__empty",
 			    "text-anchor": "middle", "dominant-baseline": "middle",
@@ -600,6 +617,63 @@
 		s.appendChild(ch.geo.tip);
 		if (ch.hoverT !== null)
 			showTip(ch);
+	}
+
+	/*
+	 * Shaded time ranges (rect.chart__span[data-span=kind]), clipped to
+	 * the plot; a range still open has to = null and runs to the end.
+	 */
+	function drawSpans(s, spans, from, to, X, top, ph) {
+		var g;
+
+		if (!Array.isArray(spans) || spans.length === 0)
+			return;
+		g = svg("g", { class: "chart__spans" });
+		spans.forEach(function (sp) {
+			var a, b, x0, x1;
+			if (!sp || !finite(sp.from))
+				return;
+			a = Math.max(from, sp.from);
+			b = Math.min(to, finite(sp.to) ? sp.to : to);
+			if (b <= a)
+				return;
+			x0 = X(a);
+			x1 = X(b);
+			g.appendChild(svg("rect", { class: "chart__span chart__span--" +
+			    (sp.kind || "firing"), x: x0, y: top,
+			    width: r2(Math.max(1, x1 - x0)), height: ph,
+			    dataset: { span: sp.kind || "firing" } },
+			    sp.label ? svg("title", { text: sp.label }) : null));
+		});
+		s.appendChild(g);
+	}
+
+	/* Horizontal lines (line.chart__mark[data-mark=kind][data-value]). */
+	function drawMarks(s, marks, yt, Y, left, pw) {
+		var g;
+
+		if (!Array.isArray(marks) || marks.length === 0)
+			return;
+		g = svg("g", { class: "chart__marks" });
+		marks.forEach(function (m) {
+			var yy;
+			if (!m || !finite(m.value) || m.value < yt.min - 1e-9 ||
+			    m.value > yt.max + 1e-9)
+				return;
+			yy = Y(m.value);
+			g.appendChild(svg("line", { class: "chart__mark " +
+			    "chart__mark--" + (m.kind || "threshold"), x1: left,
+			    x2: left + pw, y1: yy, y2: yy,
+			    dataset: { mark: m.kind || "threshold",
+			    value: m.value } },
+			    m.label ? svg("title", { text: m.label }) : null));
+			if (m.label)
+				g.appendChild(svg("text", { class: "chart__mark-label " +
+				    "chart__mark-label--" + (m.kind || "threshold"),
+				    x: left + pw - 4, y: r2(yy - 4),
+				    "text-anchor": "end", text: m.label }));
+		});
+		s.appendChild(g);
 	}
 
 	function valueAt(se, t) {

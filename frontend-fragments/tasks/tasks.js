@@ -37,6 +37,7 @@
 	var Y = window.Yard;
 	var R = window.YardReleases;
 	var CF = window.YardConfig;
+	var A = window.YardAlerts;
 	var t = Y.t;
 	var el = Y.el;
 	var REFRESH_MS = 2000;
@@ -58,7 +59,8 @@
 		loaded: false,
 		focus: null,		/* ?task=ID */
 		timer: null,
-		editing: null		/* {id, spec} while the form edits */
+		editing: null,		/* {id, spec} while the form edits */
+		alerts: null		/* GET /alerts/summary (YardAlerts) */
 	};
 
 	function $(id) {
@@ -268,8 +270,19 @@
 		render();
 		Y.setPageState("ready");
 		S.timer = setTimeout(load, REFRESH_MS);
+		loadAlerts();
 		deepLink();
 		configLink();
+	}
+
+	/* Firing counts and mutes next to the names (YardAlerts). */
+	async function loadAlerts() {
+		var s = await A.summary();
+
+		if (s === null || s === S.alerts)
+			return;
+		S.alerts = s;
+		render();
 	}
 
 	/* ?config=ID (kept in the URL while open): the Configuration view. */
@@ -476,7 +489,8 @@
 			var tr = el("tr", { dataset: { taskId: String(task.id),
 			    taskName: task.name, state: task.state,
 			    level: task.level || "none" } },
-			    el("td", { text: task.name }),
+			    el("td", { dataset: { cell: "name" } }, task.name,
+				A.marks("task", task.id, S.alerts)),
 			    el("td", { text: task.node_name }),
 			    el("td", { text: t("tasks.kind." + task.kind) }),
 			    stateCell(task),
@@ -505,7 +519,12 @@
 				    navButton("metrics", "metrics",
 					{ node: task.node_id, task: task.id }),
 				    navButton("history", "commands",
-					{ task: task.id }))));
+					{ task: task.id }),
+				    canManage(task) ? A.muteButton("task",
+					{ id: task.id, name: task.name },
+					function () {
+						A.summary(true).then(loadAlerts);
+					}) : null)));
 			if (task.id === S.focus)
 				tr.classList.add("is-highlight");
 			body.appendChild(tr);
