@@ -13,10 +13,9 @@ const assert = require('node:assert');
 const fs = require('node:fs');
 const path = require('node:path');
 const crypto = require('node:crypto');
-const { startE2E, browser, waitFor, TOP } = require('../lib/stack.js');
+const { startE2E, browser, withPage: signedIn, waitFor } = require('../lib/stack.js');
 const { zip } = require('../lib/zip.js');
 
-const SHOTS = path.join(TOP, 'tests', 'e2e', 'screenshots');
 let s, b, agent, admin, taskId, deployDir, pkg1, pkg2;
 
 async function mint(sub, roles = []) {
@@ -96,23 +95,8 @@ test.after(async () => {
   if (s) await s.stop();
 });
 
-async function withPage(name, sub, start, fn) {
-  const ctx = await b.newContext({ viewport: { width: 1200, height: 900 } });
-  const page = await ctx.newPage();
-  fs.mkdirSync(SHOTS, { recursive: true });
-  try {
-    await page.goto(s.ews.url + start);
-    await page.waitForURL(/\/login/);
-    await page.click(`#login-${sub}`);
-    await fn(page, page.frameLocator('#yard-frame'));
-    await page.screenshot({ path: path.join(SHOTS, name + '.png'), fullPage: true });
-  } catch (e) {
-    await page.screenshot({ path: path.join(SHOTS, name + '-failed.png'), fullPage: true }).catch(() => {});
-    throw e;
-  } finally {
-    await ctx.close();
-  }
-}
+const withPage = (name, sub, start, fn) =>
+  signedIn(b, s, { name, sub, start, width: 1200, height: 900 }, fn);
 
 // Record, inside the Tasks page's frame, every progress bar shown on a
 // task row (its step and label), however briefly.

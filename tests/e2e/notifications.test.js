@@ -9,7 +9,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startE2E, browser, waitFor, TOP } = require('../lib/stack.js');
+const { startE2E, browser, withPage: signedIn, waitFor, TOP } = require('../lib/stack.js');
 
 const SHOTS = path.join(TOP, 'tests', 'e2e', 'screenshots');
 let s, b, admin, taskId, uid;
@@ -49,23 +49,8 @@ test.after(async () => {
 
 const unread = () => Number(s.sql(`SELECT count(*) FROM notifications WHERE user_id = ${uid} AND read_at IS NULL`));
 
-async function withPage(name, sub, start, fn) {
-  const ctx = await b.newContext({ viewport: { width: 1100, height: 800 } });
-  const page = await ctx.newPage();
-  fs.mkdirSync(SHOTS, { recursive: true });
-  try {
-    await page.goto(s.ews.url + start);
-    await page.waitForURL(/\/login/);
-    await page.click(`#login-${sub}`);
-    await fn(page, page.frameLocator('#yard-frame'));
-    await page.screenshot({ path: path.join(SHOTS, name + '.png'), fullPage: true });
-  } catch (e) {
-    await page.screenshot({ path: path.join(SHOTS, name + '-failed.png'), fullPage: true }).catch(() => {});
-    throw e;
-  } finally {
-    await ctx.close();
-  }
-}
+const withPage = (name, sub, start, fn) =>
+  signedIn(b, s, { name, sub, start, width: 1100, height: 800 }, fn);
 
 test('the inbox, the badge, an item opening its package, mark all read', async () => {
   assert.strictEqual(unread(), 2);

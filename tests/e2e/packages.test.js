@@ -14,7 +14,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { startE2E, browser, TOP } = require('../lib/stack.js');
+const { startE2E, browser, withPage: signedIn, TOP } = require('../lib/stack.js');
 const { zip } = require('../lib/zip.js');
 
 const SHOTS = path.join(TOP, 'tests', 'e2e', 'screenshots');
@@ -71,23 +71,8 @@ test.after(async () => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-async function withPage(name, sub, start, fn) {
-  const ctx = await b.newContext({ viewport: { width: 1100, height: 900 } });
-  const page = await ctx.newPage();
-  fs.mkdirSync(SHOTS, { recursive: true });
-  try {
-    await page.goto(s.ews.url + start);
-    await page.waitForURL(/\/login/);
-    await page.click(`#login-${sub}`);
-    await fn(page, page.frameLocator('#yard-frame'));
-    await page.screenshot({ path: path.join(SHOTS, name + '.png'), fullPage: true });
-  } catch (e) {
-    await page.screenshot({ path: path.join(SHOTS, name + '-failed.png'), fullPage: true }).catch(() => {});
-    throw e;
-  } finally {
-    await ctx.close();
-  }
-}
+const withPage = (name, sub, start, fn) =>
+  signedIn(b, s, { name, sub, start, width: 1100, height: 900 }, fn);
 
 async function uploadThroughEws(page, file, fields, pauseOnce) {
   await page.waitForURL(/\/upload$/);

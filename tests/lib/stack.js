@@ -355,4 +355,27 @@ async function browser() {
   });
 }
 
-module.exports = { startE2E, browser, startStack, netfake, freePort, pgCluster, psql, redisServer, yardServer, waitFor, sleep, TOP, TASK_USER };
+// A page in a fresh context of b, signed in as sub through the stack's
+// development EWS, opened at start (an EWS path), handed to fn with the
+// Yard frame; a full-page screenshot under tests/e2e/screenshots on the
+// way out (NAME.png, or NAME-failed.png when fn throws).
+async function withPage(b, stack, { name, sub, start, width = 1100, height = 900 }, fn) {
+  const shots = path.join(TOP, 'tests', 'e2e', 'screenshots');
+  const ctx = await b.newContext({ viewport: { width, height } });
+  const page = await ctx.newPage();
+  fs.mkdirSync(shots, { recursive: true });
+  try {
+    await page.goto(stack.ews.url + start);
+    await page.waitForURL(/\/login/);
+    await page.click(`#login-${sub}`);
+    await fn(page, page.frameLocator('#yard-frame'));
+    await page.screenshot({ path: path.join(shots, name + '.png'), fullPage: true });
+  } catch (e) {
+    await page.screenshot({ path: path.join(shots, name + '-failed.png'), fullPage: true }).catch(() => {});
+    throw e;
+  } finally {
+    await ctx.close();
+  }
+}
+
+module.exports = { startE2E, browser, withPage, startStack, netfake, freePort, pgCluster, psql, redisServer, yardServer, waitFor, sleep, TOP, TASK_USER };
