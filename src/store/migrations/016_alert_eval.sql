@@ -89,11 +89,37 @@ $$;
 --   mute	 'mute:<id>' of an active mute on the target or its node.
 -- Scope: a task is in a task rule's scope when it is in task_ids (or
 -- task_ids is empty) and its node in node_ids (or node_ids is empty).
+-- Planned work and mutes are gathered once per run (a correlated look-up
+-- per rule and target read the whole command history every time: 16 s
+-- for 1,000 tasks; docs/benchmarks.md, B13).
+CREATE INDEX commands_finished_idx ON commands (finished_at);
+
 CREATE FUNCTION yard_alert_values(fresh integer, grace integer)
     RETURNS TABLE (rule_id bigint, kind text, node_id bigint, task_id bigint,
 	value double precision, node_down boolean, since timestamptz,
 	cmd text, mute text)
 LANGUAGE sql STABLE AS $$
+	WITH planned AS (SELECT c.id, c.seq, c.node_id, c.task_id
+	    FROM commands c
+	    WHERE (c.state IN ('queued', 'dispatched', 'running')
+		OR c.finished_at > now() - make_interval(secs => grace))
+	    AND CASE WHEN c.task_id IS NULL THEN c.type <> 'ping'
+		ELSE c.type IN ('stop', 'restart', 'deploy', 'update',
+		    'rollback', 'move', 'uninstall')
+		OR (c.type = 'apply-config'
+		    AND c.payload->'restart' = 'true'::jsonb) END),
+	tcmd AS (SELECT DISTINCT ON (p.task_id) p.task_id, p.seq, p.id
+	    FROM planned p WHERE p.task_id IS NOT NULL
+	    ORDER BY p.task_id, p.seq DESC),
+	ncmd AS (SELECT DISTINCT ON (p.node_id) p.node_id, p.seq, p.id
+	    FROM planned p WHERE p.task_id IS NULL
+	    ORDER BY p.node_id, p.seq DESC),
+	tmute AS (SELECT m.task_id, min(m.id) AS id FROM alert_mutes m
+	    WHERE m.until > now() AND m.task_id IS NOT NULL
+	    GROUP BY m.task_id),
+	nmute AS (SELECT m.node_id, min(m.id) AS id FROM alert_mutes m
+	    WHERE m.until > now() AND m.node_id IS NOT NULL
+	    GROUP BY m.node_id)
 	SELECT r.id, r.kind, t.node_id, t.id,
 	    CASE r.kind
 	    WHEN 'task_cpu' THEN CASE WHEN t.state IN ('starting', 'running',
@@ -118,23 +144,18 @@ LANGUAGE sql STABLE AS $$
 		'running', 'unhealthy') THEN t.health_fails ELSE 0 END
 	    END,
 	    n.status <> 'online', NULL::timestamptz,
-	    (SELECT 'command:' || c.id FROM commands c
-		WHERE ((c.task_id = t.id AND (c.type IN ('stop', 'restart',
-		    'deploy', 'update', 'rollback', 'move', 'uninstall')
-		    OR (c.type = 'apply-config'
-		    AND c.payload->'restart' = 'true'::jsonb)))
-		OR (c.node_id = t.node_id AND c.task_id IS NULL
-		    AND c.type <> 'ping'))
-		AND (c.state IN ('queued', 'dispatched', 'running')
-		    OR c.finished_at > now() - make_interval(secs => grace))
-		ORDER BY c.seq DESC LIMIT 1),
-	    (SELECT 'mute:' || m.id FROM alert_mutes m WHERE m.until > now()
-		AND (m.task_id = t.id OR m.node_id = t.node_id)
-		ORDER BY m.id LIMIT 1)
+	    -- The newest planned work on the task or on its node.
+	    'command:' || CASE WHEN nc.seq IS NULL OR tc.seq > nc.seq
+		THEN tc.id ELSE nc.id END,
+	    'mute:' || least(tm.id, nm.id)
 	FROM alert_rules r
 	JOIN tasks t ON (r.task_ids = '{}' OR t.id = ANY (r.task_ids))
 	    AND (r.node_ids = '{}' OR t.node_id = ANY (r.node_ids))
 	JOIN nodes n ON n.id = t.node_id
+	LEFT JOIN tcmd tc ON tc.task_id = t.id
+	LEFT JOIN ncmd nc ON nc.node_id = t.node_id
+	LEFT JOIN tmute tm ON tm.task_id = t.id
+	LEFT JOIN nmute nm ON nm.node_id = t.node_id
 	WHERE r.enabled AND r.kind IN ('task_cpu', 'task_memory', 'task_exit',
 	    'task_crash_loop', 'task_restarts', 'health_failing')
 	    AND n.status IN ('online', 'offline', 'lost')
@@ -157,19 +178,42 @@ LANGUAGE sql STABLE AS $$
 	    END,
 	    r.kind <> 'node_offline' AND n.status <> 'online',
 	    CASE WHEN r.kind = 'node_offline' THEN n.status_changed_at END,
-	    (SELECT 'command:' || c.id FROM commands c
-		WHERE c.node_id = n.id AND c.task_id IS NULL
-		AND c.type <> 'ping'
-		AND (c.state IN ('queued', 'dispatched', 'running')
-		    OR c.finished_at > now() - make_interval(secs => grace))
-		ORDER BY c.seq DESC LIMIT 1),
-	    (SELECT 'mute:' || m.id FROM alert_mutes m WHERE m.until > now()
-		AND m.node_id = n.id ORDER BY m.id LIMIT 1)
+	    'command:' || nc.id,
+	    'mute:' || nm.id
 	FROM alert_rules r
 	JOIN nodes n ON r.node_ids = '{}' OR n.id = ANY (r.node_ids)
+	LEFT JOIN ncmd nc ON nc.node_id = n.id
+	LEFT JOIN nmute nm ON nm.node_id = n.id
 	WHERE r.enabled AND r.kind IN ('node_offline', 'node_disk',
 	    'node_memory')
 	    AND n.status IN ('online', 'offline', 'lost')
+$$;
+
+-- Where a value stands against a rule's thresholds: 'breach', 'ok', or
+-- 'hold' (between them: hysteresis).  No data (no value, or the target's
+-- node down) follows no_data; a task on a node that is down never alerts
+-- on its own: node_offline speaks for it.
+CREATE FUNCTION yard_alert_cond(kind text, value double precision,
+    node_down boolean, thr double precision, rec double precision,
+    no_data text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT CASE
+	WHEN value IS NULL OR node_down THEN CASE
+	    WHEN no_data = 'ok' THEN 'ok'
+	    WHEN no_data = 'alerting' AND NOT node_down THEN 'breach'
+	    ELSE 'hold' END
+	WHEN yard_alert_state_kind(kind) THEN CASE
+	    WHEN value >= 1 THEN 'breach' ELSE 'ok' END
+	WHEN yard_alert_below(kind) THEN CASE
+	    WHEN value < thr THEN 'breach'
+	    WHEN value >= rec THEN 'ok' ELSE 'hold' END
+	WHEN kind = 'health_failing' THEN CASE
+	    WHEN value >= thr THEN 'breach'
+	    WHEN value <= rec THEN 'ok' ELSE 'hold' END
+	ELSE CASE
+	    WHEN value > thr THEN 'breach'
+	    WHEN value <= rec THEN 'ok' ELSE 'hold' END
+	END
 $$;
 
 -- One evaluation: every rule's targets move their events (docs/alerts.md,
@@ -178,6 +222,9 @@ $$;
 -- quiet after it ends.
 CREATE FUNCTION yard_alert_eval(fresh integer, grace integer)
     RETURNS integer
+-- No JIT: compiling the plans cost more than running them (1.8 s
+-- of 2.1 s for 10,000 tasks: docs/benchmarks.md, B13).
+SET jit = off
 LANGUAGE plpgsql AS $$
 DECLARE
 	v	record;
@@ -192,7 +239,17 @@ DECLARE
 BEGIN
 	-- Never two evaluations at once (a leader handing over).
 	PERFORM pg_advisory_xact_lock(hashtext('yard-alert-eval'));
-	FOR v IN SELECT * FROM yard_alert_values(fresh, grace) LOOP
+	-- Only the targets that matter: an open event, or a breach that
+	-- would open one (most targets of most rules are fine).
+	FOR v IN SELECT x.* FROM yard_alert_values(fresh, grace) x
+	    JOIN alert_rules ar ON ar.id = x.rule_id
+	    WHERE x.cmd IS NULL AND yard_alert_cond(x.kind, x.value,
+		x.node_down, ar.threshold, ar.recovery, ar.no_data) = 'breach'
+	    OR EXISTS (SELECT 1 FROM alert_events o
+		WHERE o.rule_id = x.rule_id
+		AND coalesce(o.node_id, 0) = coalesce(x.node_id, 0)
+		AND coalesce(o.task_id, 0) = coalesce(x.task_id, 0)
+		AND o.state <> 'resolved') LOOP
 		SELECT * INTO r FROM alert_rules WHERE id = v.rule_id;
 		SELECT * INTO e FROM alert_events x WHERE x.rule_id = v.rule_id
 		    AND coalesce(x.node_id, 0) = coalesce(v.node_id, 0)
@@ -208,25 +265,8 @@ BEGIN
 		END IF;
 
 		nodata := v.value IS NULL OR v.node_down;
-		IF nodata THEN
-			-- A task on a node that is down never alerts on
-			-- its own: node_offline speaks for it.
-			cond := CASE WHEN r.no_data = 'ok' THEN 'ok'
-			    WHEN r.no_data = 'alerting' AND NOT v.node_down
-			    THEN 'breach' ELSE 'hold' END;
-		ELSIF yard_alert_state_kind(v.kind) THEN
-			cond := CASE WHEN v.value >= 1 THEN 'breach'
-			    ELSE 'ok' END;
-		ELSIF yard_alert_below(v.kind) THEN
-			cond := CASE WHEN v.value < thr THEN 'breach'
-			    WHEN v.value >= rec THEN 'ok' ELSE 'hold' END;
-		ELSIF v.kind = 'health_failing' THEN
-			cond := CASE WHEN v.value >= thr THEN 'breach'
-			    WHEN v.value <= rec THEN 'ok' ELSE 'hold' END;
-		ELSE
-			cond := CASE WHEN v.value > thr THEN 'breach'
-			    WHEN v.value <= rec THEN 'ok' ELSE 'hold' END;
-		END IF;
+		cond := yard_alert_cond(v.kind, v.value, v.node_down, thr, rec,
+		    r.no_data);
 
 		IF e.id IS NULL THEN
 			-- Planned work opens nothing.
@@ -360,13 +400,18 @@ BEGIN
 	LEFT JOIN tasks t ON t.id = e.task_id
 	WHERE e.id = ANY (n.event_ids);
 
-	-- Who hears of which event.
+	-- Who hears of which event: yard_level() >= 2 without the admin
+	-- flag, from the grants on the target (not a call per user and
+	-- event: a directory of thousands of users costs nothing here).
 	DELETE FROM yard_alert_r;
 	INSERT INTO yard_alert_r
 	SELECT u.id, u.sub, u.email, u.lang, q.event_id
-	FROM yard_alert_q q, users u
+	FROM yard_alert_q q
+	JOIN grants g ON g.node_id = q.node_id OR g.task_id = q.task_id
+	JOIN users u ON u.id = g.user_id
 	WHERE NOT u.disabled
-	    AND yard_level(u.id, false, q.node_id, q.task_id) >= 2;
+	GROUP BY u.id, u.sub, u.email, u.lang, q.event_id
+	HAVING max(yard_level_rank(g.level)) >= 2;
 
 	-- The inbox: one item per user, naming the first event.
 	WITH ins AS (INSERT INTO notifications (user_id, kind, task_id,
@@ -451,6 +496,9 @@ $$;
 -- pending event that resolved.  Returns the messages queued.
 CREATE FUNCTION yard_alert_notify(group_wait integer, repeat integer)
     RETURNS integer
+-- No JIT: compiling the plans cost more than running them (1.8 s
+-- of 2.1 s for 10,000 tasks: docs/benchmarks.md, B13).
+SET jit = off
 LANGUAGE plpgsql AS $$
 DECLARE
 	g	record;
