@@ -21,6 +21,10 @@
 #   B12 the agent's apply of a configuration (100 mappings into a 1 MB XML
 #       file, 1,000 key-values as a .properties file) vs a copy of the
 #       file, both with fsync and rename (obj/bench/cfg_bench).
+#   B13 one alert evaluation (the leader's alert-eval duty) over 2,000 nodes
+#       and 10,000 tasks with 200,000 past commands, as a fraction of its
+#       period, beside a plain read of the same latest samples
+#       (tests/bench/alerts.js, its own stack).
 # BENCH_ONLY="B4 B5" runs only those (B6-B8 run together: one agent).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,7 +38,7 @@ rport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 yport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 DURATION=${BENCH_SECONDS:-5}
 ROUNDS=${BENCH_ROUNDS:-3}
-ONLY=${BENCH_ONLY:-B1 B2 B3 B4 B5 B6 B7 B8 B9 B10 B11 B12}
+ONLY=${BENCH_ONLY:-B1 B2 B3 B4 B5 B6 B7 B8 B9 B10 B11 B12 B13}
 want() {
 	for w in $ONLY; do
 		case " $* " in *" $w "*) return 0 ;; esac
@@ -408,5 +412,19 @@ cf_verdict=$(awk -v r="$cf_ratio" 'BEGIN {
 echo "  apply / copy = ${cf_ratio:-?} (budget <= 5): $cf_verdict budget"
 [ "$cf_verdict" = within ] || ok=0
 rm -rf "$dir/cfg"
+fi
+if want B13; then
+# B13 (issue 12: an evaluation must fit well inside its period, the
+# default YARD_ALERT_EVAL of 10 s: <= 0.1 of it).
+echo "B13: one alert evaluation (2,000 nodes, 10,000 tasks, 200,000 past commands)"
+node "$top/tests/bench/alerts.js" 2000 5 200000 >"$dir/alerts.out" 2>&1 || al_rc=$?
+sed 's/^/  /' "$dir/alerts.out"
+al_ratio=$(sed -n 's/^ratio: eval\/period \([0-9.]*\).*/\1/p' "$dir/alerts.out" | tail -1)
+al_verdict=$(awk -v r="$al_ratio" 'BEGIN {
+	if (r == "") { print "OVER"; exit }
+	print (r <= 0.1) ? "within" : "OVER" }')
+[ "${al_rc:-0}" -eq 0 ] || al_verdict=OVER
+echo "  evaluation / period = ${al_ratio:-?} (budget <= 0.1): $al_verdict budget"
+[ "$al_verdict" = within ] || ok=0
 fi
 [ "$ok" -eq 1 ] && [ "$deaths" -eq 0 ]
