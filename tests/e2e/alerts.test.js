@@ -348,10 +348,11 @@ test('an alert item in the inbox opens its event', async (t) => {
     return;
   }
   const uid = one(`SELECT id FROM users WHERE sub = 'u-impl'`);
-  s.sql(`INSERT INTO notifications (user_id, kind, task_id, node_id, title, alert_event_id)
-    VALUES (${uid}, 'alert.firing', ${taskId}, ${nodeId}, 'CPU high: mall', ${firingId})`);
+  // The evaluator may have queued its own item for this event: pick ours.
+  const nid = s.sql(`INSERT INTO notifications (user_id, kind, task_id, node_id, title, alert_event_id)
+    VALUES (${uid}, 'alert.firing', ${taskId}, ${nodeId}, 'CPU high: mall', ${firingId}) RETURNING id`);
   await withPage('alerts-inbox', 'u-impl', '/?module=notifications&lang=en', async (page, f) => {
-    const item = f.locator(`tr[data-notification-id][data-alert-event-id="${firingId}"]`);
+    const item = f.locator(`tr[data-notification-id="${nid}"][data-alert-event-id="${firingId}"]`);
     await item.waitFor({ timeout: 15000 });
     assert.match(await item.innerText(), /CPU high: mall/);
     await item.locator('[data-action=open]').click();
