@@ -276,6 +276,11 @@ kore_parent_configure(int argc, char **argv)
 	if ((app.policy.algs = auth_algs_parse(app.cfg.ews_algs)) == 0)
 		fatal("YARD_EWS_ALGS: expected a list of RS256, RS384, RS512, "
 		      "ES256, ES384, ES512, HS256");
+	if (!auth_claim_map_parse(&app.claim_map, app.cfg.ews_name_claims,
+		app.cfg.ews_email_claim, app.cfg.ews_roles_paths,
+		app.cfg.ews_scope_claims, err, sizeof(err)))
+		fatal("%s", err);
+	app.policy.map = &app.claim_map;
 
 	app_load_config_key();
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -319,6 +324,7 @@ kore_worker_configure(void)
 	sso.jwks_url = app.cfg.ews_jwks_url;
 	sso.user_agent = APP_USER_AGENT;
 	sso.jwks_refresh_min = app.cfg.jwks_refresh_min;
+	sso.jwks_refresh = app.cfg.ews_jwks_refresh;
 	sso.cache_slots = (size_t)app.cfg.token_cache_slots;
 	auth_sso_init(&sso);
 	memset(&store, 0, sizeof(store));

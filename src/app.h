@@ -20,6 +20,7 @@
 struct app_state {
 	struct app_settings cfg;
 	struct auth_policy  policy;
+	struct auth_claim_map claim_map; /* policy.map points here */
 	struct auth_keyset *keys;
 	char		   *origins[APP_ORIGINS_MAX];
 	size_t		    norigins;

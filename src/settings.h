@@ -45,6 +45,10 @@ struct app_settings {
 	char   *ews_return_param;
 	char   *ews_origins; /* space or comma separated */
 	char   *ews_admin_role;
+	char   *ews_name_claims; /* ordered list of claim paths */
+	char   *ews_email_claim; /* a claim path; NULL: none */
+	char   *ews_roles_paths; /* ordered list of claim paths */
+	char   *ews_scope_claims; /* ordered list of claim paths */
 	int64_t auto_provision;
 	int64_t ews_clock_skew;
 	char   *ews_notify_url;
@@ -75,6 +79,7 @@ struct app_settings {
 	int64_t node_slots; /* nodes a worker keeps heartbeats and keys of */
 	int64_t pg_start_wait; /* seconds to wait for PostgreSQL at start */
 	int64_t jwks_refresh_min; /* seconds between JWKS refetches */
+	int64_t ews_jwks_refresh; /* seconds: the JWKS timer's period */
 	int64_t authz_cache_ttl; /* seconds a cached user may live */
 	int64_t token_cache_slots;
 	int64_t heartbeat_interval; /* seconds, told to agents */

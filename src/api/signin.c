@@ -205,7 +205,7 @@ api_begin(struct http_request *req, struct api_ctx **out, int flags)
 			signin_reply_401(req, "missing_token");
 			return (API_DONE);
 		}
-		r = auth_sso_verify(tok, len, &c->claims);
+		r = auth_sso_verify(tok, len, &c->claims, NULL);
 		if (r == AUTH_UNKNOWN_KID && c->phase == PHASE_TOKEN &&
 		    auth_sso_jwks_refresh(signin_jwks_done)) {
 			/* A key we have not seen yet: wait for the JWKS. */

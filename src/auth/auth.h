@@ -41,8 +41,48 @@ enum auth_result {
 	AUTH_NOT_YET_VALID, /* nbf or iat later than now + skew */
 	AUTH_BAD_ISSUER,
 	AUTH_BAD_AUDIENCE,
-	AUTH_BAD_CLAIMS /* sub/exp missing, wrong types, too long */
+	AUTH_BAD_CLAIMS, /* sub/exp missing or of the wrong type, sub too
+			    long, aud not a string or array of strings */
+	AUTH_BAD_TYP, /* typ other than JWT, at+jwt, application/at+jwt */
+	AUTH_TOO_LARGE /* the token is longer than AUTH_TOKEN_MAX */
 };
+#define AUTH_NRESULTS (AUTH_TOO_LARGE + 1)
+
+/*
+ * Where a claim's value is found (docs/ews-integration.md, "Claims").
+ * Each list is ordered; each entry is a claim path: the whole text as a
+ * top-level member first (so "https://example.com/roles" works), then
+ * dotted steps through objects ("realm_access.roles",
+ * "resource_access.yard.roles").
+ */
+#define AUTH_MAP_MAX	  8 /* entries per list */
+#define AUTH_MAP_PATH_MAX 128 /* bytes of one path + NUL */
+struct auth_claim_map {
+	/* The display name: the first that is a non-empty string. */
+	char   names[AUTH_MAP_MAX][AUTH_MAP_PATH_MAX];
+	size_t nnames;
+	/* The e-mail address; "" for none. */
+	char   email[AUTH_MAP_PATH_MAX];
+	/* Roles: each path's value, an array of strings or one string;
+	 * every path is read, the admin role found in any makes an admin. */
+	char   roles[AUTH_MAP_MAX][AUTH_MAP_PATH_MAX];
+	size_t nroles;
+	/* Scopes: a space-separated string or an array of strings; the
+	 * upload scope found in any grants upload. */
+	char   scopes[AUTH_MAP_MAX][AUTH_MAP_PATH_MAX];
+	size_t nscopes;
+};
+
+/*
+ * Fill map from the settings' texts (comma-separated lists, blanks
+ * around entries ignored; NULL or "" for an empty list or no e-mail
+ * claim).  Returns 1, or 0 with err naming the setting's problem (more
+ * than AUTH_MAP_MAX entries, an empty entry, a path too long or with an
+ * empty step).
+ */
+int auth_claim_map_parse(struct auth_claim_map *, const char *names,
+    const char *email, const char *roles, const char *scopes, char *err,
+    size_t errlen);
 
 /* What a token must satisfy besides its signature. */
 struct auth_policy {
@@ -50,7 +90,11 @@ struct auth_policy {
 	const char  *audience; /* aud equals it or contains it */
 	int64_t	     skew; /* seconds of clock-skew allowance */
 	unsigned int algs; /* AUTH_ALG_* bits allowed */
-	const char  *admin_role; /* roles[] entry that makes an admin */
+	const char  *admin_role; /* a role that makes an admin */
+	/* Where name, email, roles and scopes are read; NULL: the defaults
+	 * of the settings (name,preferred_username,sub; email; roles;
+	 * scope,scp). */
+	const struct auth_claim_map *map;
 };
 
 /* What Yard reads from a verified token (SPEC 3.1). */
@@ -114,8 +158,37 @@ enum auth_result auth_verify(const struct auth_keyset *,
     const struct auth_policy *, const char *token, size_t len, int64_t now,
     struct auth_claims *out);
 
+/*
+ * What a token showed, for the line that logs its refusal: the header's
+ * alg, typ and kid and the payload's iss and sub, each "" when absent or
+ * unreadable, control and non-ASCII bytes replaced by '?', cut to fit.
+ * The payload's members are read for this even when the signature
+ * failed, and are then unverified: a log says so.  Never the token, the
+ * signature or any other claim.
+ */
+struct auth_seen {
+	char alg[16];
+	char typ[40];
+	char kid[65];
+	char iss[129];
+	char sub[129];
+};
+
+/* auth_verify(), and *seen (when not NULL) filled whatever the result. */
+enum auth_result auth_verify_seen(const struct auth_keyset *,
+    const struct auth_policy *, const char *token, size_t len, int64_t now,
+    struct auth_claims *out, struct auth_seen *seen);
+
 /* "token_expired" for AUTH_EXPIRED, "invalid_token" for the rest. */
 const char *auth_result_code(enum auth_result);
+/*
+ * The reason code of a result, for the log line, the WWW-Authenticate
+ * error_description, the JSON message and /metrics labels: "ok",
+ * "malformed", "bad_alg", "forbidden_header", "unknown_kid",
+ * "bad_signature", "expired", "not_yet_valid", "bad_issuer",
+ * "bad_audience", "bad_claims", "bad_typ", "too_large".
+ */
+const char *auth_result_reason(enum auth_result);
 /* Short English reason for logs ("bad signature", ...). */
 const char *auth_result_str(enum auth_result);
 
@@ -280,7 +353,10 @@ struct auth_sso_config {
 	const char		 *return_param; /* its return-to parameter */
 	const char		 *jwks_url; /* NULL: no refresh */
 	const char		 *user_agent; /* of the JWKS fetches */
-	int64_t			  jwks_refresh_min; /* seconds */
+	int64_t			  jwks_refresh_min; /* seconds between
+						       unknown-kid fetches */
+	int64_t			  jwks_refresh; /* seconds: the timer's
+						   period */
 	size_t			  cache_slots;
 };
 
@@ -290,8 +366,10 @@ void auth_sso_init(const struct auth_sso_config *);
 /* The bearer token of a request; 0 when there is none. */
 int auth_sso_bearer(struct http_request *, const char **, size_t *);
 
-/* Cache lookup, else full verification (and cache fill on success). */
-enum auth_result auth_sso_verify(const char *, size_t, struct auth_claims *);
+/* Cache lookup, else full verification (and cache fill on success);
+ * seen (may be NULL) as auth_verify_seen() fills it. */
+enum auth_result auth_sso_verify(const char *, size_t, struct auth_claims *,
+    struct auth_seen *);
 
 /*
  * Start fetching the JWKS in a Kore task unless one ran less than
@@ -307,6 +385,23 @@ int auth_jwks_fetch(const char *url, const char *user_agent, char **body,
 
 /* login_url of SPEC 3.3 for a page to come back to. */
 void auth_sso_login_url(const char *return_to, char *out, size_t outlen);
+
+/*
+ * The instance's JWKS as all its workers share it (docs/ews-integration.md,
+ * "Keys"), for /readyz and /metrics.  Times are Unix seconds, 0 for never.
+ */
+struct auth_jwks_status {
+	int	 configured; /* a JWKS URL is set */
+	int64_t	 last_ok; /* the last fetch that gave a usable set */
+	int64_t	 last_try; /* the last fetch, whatever its end */
+	int64_t	 next_due; /* when the timer fetches next */
+	uint64_t fetches; /* fetches begun, instance-wide */
+	uint64_t failures; /* fetches that kept the last good set */
+	size_t	 keys; /* JWKS keys in the set in use */
+	uint64_t generation; /* bumped at each set taken */
+	char	 error[256]; /* the last failure; "" once one succeeds */
+};
+void auth_sso_jwks_status(struct auth_jwks_status *);
 
 /* Counters for /metrics. */
 struct auth_sso_stats {

@@ -74,20 +74,34 @@ auth_sso_bearer(struct http_request *req, const char **tok, size_t *len)
 	return (1);
 }
 
+/* CONTRACT STUB (helper B replaces): this worker's view only. */
+void
+auth_sso_jwks_status(struct auth_jwks_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->configured = sso.jwks_url != NULL;
+	st->fetches = auth_sso_stats.jwks_fetches;
+	st->failures = auth_sso_stats.jwks_failures;
+}
+
 enum auth_result
-auth_sso_verify(const char *tok, size_t len, struct auth_claims *out)
+auth_sso_verify(const char *tok, size_t len, struct auth_claims *out,
+    struct auth_seen *seen)
 {
 	enum auth_result r;
 
+	if (seen != NULL)
+		memset(seen, 0, sizeof(*seen));
 	if (len > AUTH_TOKEN_MAX)
-		return (AUTH_MALFORMED);
+		return (AUTH_TOO_LARGE);
 	if (auth_cache_get(sso_cache, tok, len, sso_now(), sso.policy->skew,
 		out)) {
 		auth_sso_stats.cache_hits++;
 		return (AUTH_OK);
 	}
 	auth_sso_stats.cache_misses++;
-	r = auth_verify(sso.keys, sso.policy, tok, len, sso_now(), out);
+	r = auth_verify_seen(sso.keys, sso.policy, tok, len, sso_now(), out,
+	    seen);
 	if (r == AUTH_OK)
 		auth_cache_put(sso_cache, tok, len, out);
 	else

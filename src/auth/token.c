@@ -89,6 +89,63 @@ auth_result_code(enum auth_result r)
 }
 
 const char *
+auth_result_reason(enum auth_result r)
+{
+	switch (r) {
+	case AUTH_OK:
+		return ("ok");
+	case AUTH_MALFORMED:
+		return ("malformed");
+	case AUTH_BAD_ALG:
+		return ("bad_alg");
+	case AUTH_FORBIDDEN_HEADER:
+		return ("forbidden_header");
+	case AUTH_UNKNOWN_KID:
+		return ("unknown_kid");
+	case AUTH_BAD_SIGNATURE:
+		return ("bad_signature");
+	case AUTH_EXPIRED:
+		return ("expired");
+	case AUTH_NOT_YET_VALID:
+		return ("not_yet_valid");
+	case AUTH_BAD_ISSUER:
+		return ("bad_issuer");
+	case AUTH_BAD_AUDIENCE:
+		return ("bad_audience");
+	case AUTH_BAD_CLAIMS:
+		return ("bad_claims");
+	case AUTH_BAD_TYP:
+		return ("bad_typ");
+	case AUTH_TOO_LARGE:
+		return ("too_large");
+	}
+	return ("malformed");
+}
+
+/* CONTRACT STUB (helper A replaces): no mapping yet. */
+int
+auth_claim_map_parse(struct auth_claim_map *m, const char *names,
+    const char *email, const char *roles, const char *scopes, char *err,
+    size_t errlen)
+{
+	memset(m, 0, sizeof(*m));
+	(void)names; (void)email; (void)roles; (void)scopes; (void)err;
+	(void)errlen;
+	return (1);
+}
+
+/* CONTRACT STUB (helper A replaces): seen left empty. */
+enum auth_result
+auth_verify_seen(const struct auth_keyset *ks, const struct auth_policy *pol,
+    const char *token, size_t len, int64_t now, struct auth_claims *out,
+    struct auth_seen *seen)
+{
+	if (seen != NULL)
+		memset(seen, 0, sizeof(*seen));
+	return (auth_verify(ks, pol, token, len, now, out));
+}
+
+const char *
 auth_result_str(enum auth_result r)
 {
 	switch (r) {
@@ -114,6 +171,10 @@ auth_result_str(enum auth_result r)
 		return ("wrong audience");
 	case AUTH_BAD_CLAIMS:
 		return ("bad claims");
+	case AUTH_BAD_TYP:
+		return ("token type not accepted");
+	case AUTH_TOO_LARGE:
+		return ("token too large");
 	}
 	return ("unknown result");
 }
