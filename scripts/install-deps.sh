@@ -37,11 +37,13 @@ if [ -n "$missing" ]; then
 fi
 
 # Browser tests drive Debian's chromium through playwright-core (npm); the
-# development EWS's upload page serves tus-js-client, and the development
-# mail catcher is smtp-server (npm).
+# development EWS's upload page serves tus-js-client, the development
+# mail catcher is smtp-server, and the sign-in interop tests use real
+# issuers and signers: oidc-provider, jose and jsonwebtoken (npm).
 cd "$(dirname "$0")/.."
 if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/smtp-server ] ||
-    [ ! -d node_modules/tus-js-client ]; then
+    [ ! -d node_modules/tus-js-client ] || [ ! -d node_modules/oidc-provider ] ||
+    [ ! -d node_modules/jose ] || [ ! -d node_modules/jsonwebtoken ]; then
 	echo "install-deps: npm ci"
 	npm ci --no-audit --no-fund --loglevel=error
 fi
