@@ -18,7 +18,6 @@
 #define AUTH_TOKEN_MAX 8192
 #define AUTH_CLAIM_MAX 256 /* sub, name, email, jti: bytes + NUL */
 #define AUTH_KID_MAX   128
-#define AUTH_ROLES_MAX 32
 #define AUTH_KEYS_MAX  64
 
 /* Algorithms, as bits so that an allow-list is one unsigned int. */

@@ -810,17 +810,34 @@ test_auth_forbidden_headers(void **state)
 	    AUTH_FORBIDDEN_HEADER);
 }
 
+/* RFC 7515 4.1.9 (case ignored), RFC 9068 2.1 (at+jwt). */
 static void
 test_auth_typ(void **state)
 {
-	assert_int_equal(verify_header(
-			     "{\"alg\":\"RS256\",\"typ\":\"at+jwt\"}"),
-	    AUTH_MALFORMED);
-	assert_int_equal(verify_header("{\"alg\":\"RS256\",\"typ\":1}"),
-	    AUTH_MALFORMED);
-	assert_int_equal(verify_header("{\"alg\":\"RS256\",\"typ\":\"jwt\"}"),
-	    AUTH_OK);
+	static const char *const ok[] = { "JWT", "jwt", "at+jwt", "AT+JWT",
+		"application/at+jwt", "Application/AT+JWT" };
+	static const char *const bad[] = { "\"JOSE\"", "\"JOSE+JSON\"", "\"\"",
+		"\"at+jwt \"", "\"application/jwt+at\"", "\"secevent+jwt\"",
+		"1", "null", "[\"JWT\"]", "{\"typ\":\"JWT\"}", "true" };
+	char			 hdr[128];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(hdr, sizeof(hdr), "{\"alg\":\"RS256\",\"typ\":\"%s\"}",
+		    ok[i]);
+		assert_int_equal(verify_header(hdr), AUTH_OK);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(hdr, sizeof(hdr), "{\"alg\":\"RS256\",\"typ\":%s}",
+		    bad[i]);
+		assert_int_equal(verify_header(hdr), AUTH_BAD_TYP);
+	}
 	assert_int_equal(verify_header("{\"alg\":\"RS256\"}"), AUTH_OK);
+	/* The typ check does not outrank the forbidden headers. */
+	assert_int_equal(verify_header("{\"alg\":\"RS256\",\"typ\":"
+				       "\"JOSE\",\"jku\":\"x\"}"),
+	    AUTH_FORBIDDEN_HEADER);
+	assert_string_equal(auth_result_reason(AUTH_BAD_TYP), "bad_typ");
 }
 
 static void
@@ -972,7 +989,7 @@ test_auth_claim_lengths(void **state)
 	struct auth_claims c;
 	char		   extra[600], big[300];
 
-	/* 255 bytes fit (plus NUL), 256 do not. */
+	/* 255 bytes fit (plus NUL); 256 are cut to 255. */
 	memset(big, 'n', 255);
 	big[255] = '\0';
 	snprintf(extra, sizeof(extra), ",\"name\":\"%s\"", big);
@@ -981,15 +998,24 @@ test_auth_claim_lengths(void **state)
 	memset(big, 'n', 256);
 	big[256] = '\0';
 	snprintf(extra, sizeof(extra), ",\"name\":\"%s\"", big);
-	assert_int_equal(verify_payload(claims(extra), NOW, &c),
-	    AUTH_BAD_CLAIMS);
+	assert_int_equal(verify_payload(claims(extra), NOW, &c), AUTH_OK);
+	assert_int_equal(strlen(c.name), 255);
+	/* A jti that does not fit is left out, not a refusal. */
 	snprintf(extra, sizeof(extra), ",\"jti\":\"%s\"", big);
-	assert_int_equal(verify_payload(claims(extra), NOW, &c),
-	    AUTH_BAD_CLAIMS);
+	assert_int_equal(verify_payload(claims(extra), NOW, &c), AUTH_OK);
+	assert_string_equal(c.jti, "");
+	assert_string_equal(c.sub, "alice");
+	big[255] = '\0';
+	snprintf(extra, sizeof(extra), ",\"jti\":\"%s\"", big);
+	assert_int_equal(verify_payload(claims(extra), NOW, &c), AUTH_OK);
+	assert_string_equal(c.jti, big);
+	/* Wrong types in mapped claims are passed over. */
 	assert_int_equal(verify_payload(claims(",\"email\":null"), NOW, &c),
-	    AUTH_BAD_CLAIMS);
+	    AUTH_OK);
+	assert_string_equal(c.email, "");
 	assert_int_equal(verify_payload(claims(",\"name\":[\"x\"]"), NOW, &c),
-	    AUTH_BAD_CLAIMS);
+	    AUTH_OK);
+	assert_string_equal(c.name, "alice"); /* sub, the last default */
 	/* \u0000 would cut a C string short: jansson refuses it. */
 	assert_int_equal(verify_payload(claims(",\"name\":\"a\\u0000b\""), NOW,
 			     &c),
@@ -1067,7 +1093,7 @@ static void
 test_auth_roles_admin(void **state)
 {
 	struct auth_claims c;
-	char		   extra[1024];
+	char		   extra[2048];
 	size_t		   i, o;
 
 	assert_int_equal(verify_payload(claims(",\"roles\":[\"dev\","
@@ -1080,21 +1106,35 @@ test_auth_roles_admin(void **state)
 			     NOW, &c),
 	    AUTH_OK);
 	assert_int_equal(c.admin, 0);
+	/* One role as a string. */
 	assert_int_equal(verify_payload(claims(",\"roles\":\"yard-admin\""),
 			     NOW, &c),
-	    AUTH_BAD_CLAIMS);
-	assert_int_equal(verify_payload(claims(",\"roles\":[\"yard-admin\","
-					       "1]"),
+	    AUTH_OK);
+	assert_int_equal(c.admin, 1);
+	assert_int_equal(verify_payload(claims(",\"roles\":\"dev yard-admin\""),
 			     NOW, &c),
-	    AUTH_BAD_CLAIMS);
-	/* More than AUTH_ROLES_MAX roles. */
+	    AUTH_OK);
+	assert_int_equal(c.admin, 0);
+	/* Members that are not strings are passed over. */
+	assert_int_equal(verify_payload(claims(",\"roles\":[1,null,"
+					       "[\"yard-admin\"],"
+					       "\"yard-admin\"]"),
+			     NOW, &c),
+	    AUTH_OK);
+	assert_int_equal(c.admin, 1);
+	assert_int_equal(verify_payload(claims(",\"roles\":{\"yard-admin\":"
+					       "true}"),
+			     NOW, &c),
+	    AUTH_OK);
+	assert_int_equal(c.admin, 0);
+	/* 100 roles, the admin role last: no limit on their number. */
 	o = (size_t)snprintf(extra, sizeof(extra), ",\"roles\":[");
-	for (i = 0; i <= AUTH_ROLES_MAX; i++)
-		o += (size_t)snprintf(extra + o, sizeof(extra) - o,
-		    "%s\"r%zu\"", i ? "," : "", i);
-	snprintf(extra + o, sizeof(extra) - o, "]");
-	assert_int_equal(verify_payload(claims(extra), NOW, &c),
-	    AUTH_BAD_CLAIMS);
+	for (i = 0; i < 99; i++)
+		o += (size_t)snprintf(extra + o, sizeof(extra) - o, "\"r%zu\",",
+		    i);
+	snprintf(extra + o, sizeof(extra) - o, "\"yard-admin\"]");
+	assert_int_equal(verify_payload(claims(extra), NOW, &c), AUTH_OK);
+	assert_int_equal(c.admin, 1);
 }
 
 static void
@@ -1117,10 +1157,40 @@ test_auth_scope_upload(void **state)
 			     NOW, &c),
 	    AUTH_OK);
 	assert_int_equal(c.upload, 0);
-	assert_int_equal(verify_payload(claims(",\"scope\":"
-					       "[\"packages:upload\"]"),
+	/* scope as an array of strings; scp as a string or an array. */
+	assert_int_equal(verify_payload(claims(",\"scope\":[\"openid\","
+					       "\"packages:upload\"]"),
 			     NOW, &c),
-	    AUTH_BAD_CLAIMS);
+	    AUTH_OK);
+	assert_int_equal(c.upload, 1);
+	assert_int_equal(verify_payload(claims(",\"scp\":\"read "
+					       "packages:upload\""),
+			     NOW, &c),
+	    AUTH_OK);
+	assert_int_equal(c.upload, 1);
+	assert_int_equal(verify_payload(claims(",\"scp\":[\"read\","
+					       "\"packages:upload\"]"),
+			     NOW, &c),
+	    AUTH_OK);
+	assert_int_equal(c.upload, 1);
+	/* Found in either: scope without it, scp with it. */
+	assert_int_equal(verify_payload(claims(",\"scope\":\"openid\","
+					       "\"scp\":[\"packages:upload\"]"),
+			     NOW, &c),
+	    AUTH_OK);
+	assert_int_equal(c.upload, 1);
+	/* An array member is one scope, not a list. */
+	assert_int_equal(verify_payload(claims(",\"scope\":[\"openid "
+					       "packages:upload\"]"),
+			     NOW, &c),
+	    AUTH_OK);
+	assert_int_equal(c.upload, 0);
+	/* Wrong types are passed over. */
+	assert_int_equal(verify_payload(claims(",\"scope\":7,\"scp\":"
+					       "{\"packages:upload\":1}"),
+			     NOW, &c),
+	    AUTH_OK);
+	assert_int_equal(c.upload, 0);
 }
 
 /* Claims are never judged before the signature. */
@@ -1151,8 +1221,11 @@ test_auth_out_zeroed(void **state)
 
 	memset(&zero, 0, sizeof(zero));
 	memset(&c, 0xa5, sizeof(c));
-	assert_int_equal(verify_payload(claims(",\"roles\":[\"yard-admin\"],"
-					       "\"name\":1"),
+	/* Refused at the last check, with exp and iat already read. */
+	assert_int_equal(verify_payload("{\"iss\":\"" ISS "\",\"aud\":\"" AUD
+					"\",\"exp\":9999999999,\"iat\":1,"
+					"\"roles\":[\"yard-admin\"],"
+					"\"sub\":1}",
 			     NOW, &c),
 	    AUTH_BAD_CLAIMS);
 	assert_memory_equal(&c, &zero, sizeof(c));
@@ -1285,7 +1358,7 @@ test_auth_token_max(void **state)
 			    AUTH_OK);
 		} else if (strlen(tok) == AUTH_TOKEN_MAX + 1) {
 			assert_int_equal(verify_with(fx.ks, 0, tok, NOW, &c),
-			    AUTH_MALFORMED);
+			    AUTH_TOO_LARGE);
 		}
 		free(tok);
 	}
@@ -1299,14 +1372,14 @@ test_auth_token_max(void **state)
 	tok[200] = '.';
 	tok[AUTH_TOKEN_MAX + 1] = '\0';
 	assert_int_equal(strlen(tok), 8193);
-	assert_int_equal(verify_tok(tok), AUTH_MALFORMED);
+	assert_int_equal(verify_tok(tok), AUTH_TOO_LARGE);
 	/* The length argument decides, not the NUL. */
 	assert_int_equal(auth_verify(fx.ks,
 			     &(struct auth_policy){ .issuer = ISS,
 				 .audience = AUD,
 				 .algs = 0xff },
 			     tok, AUTH_TOKEN_MAX + 1, NOW, &c),
-	    AUTH_MALFORMED);
+	    AUTH_TOO_LARGE);
 	free(tok);
 }
 
@@ -1327,7 +1400,7 @@ test_auth_huge_header(void **state)
 	strcpy(tok + 27 + n, "In0.e30.AAAA");
 	p = policy();
 	assert_int_equal(auth_verify(fx.ks, &p, tok, strlen(tok), NOW, &c),
-	    AUTH_MALFORMED);
+	    AUTH_TOO_LARGE);
 	free(tok);
 }
 
@@ -1372,6 +1445,500 @@ test_auth_policy_unset_fails_closed(void **state)
 	free(tok);
 }
 
+/* ---- claim mapping ---- */
+
+/* Sign payload with rsa1 and verify it under map (NULL: the defaults). */
+static enum auth_result
+verify_map(const char *payload, const struct auth_claim_map *map,
+    struct auth_claims *out)
+{
+	struct auth_policy p;
+	enum auth_result   r;
+	char		  *tok;
+
+	p = policy();
+	p.map = map;
+	tok = mint_alg("RS256", NULL, payload, fx.rsa1, NULL, 0);
+	r = auth_verify(fx.ks, &p, tok, strlen(tok), NOW, out);
+	free(tok);
+	return (r);
+}
+
+static void
+map_parse_ok(struct auth_claim_map *m, const char *names, const char *email,
+    const char *roles, const char *scopes)
+{
+	char err[256];
+
+	assert_int_equal(auth_claim_map_parse(m, names, email, roles, scopes,
+			     err, sizeof(err)),
+	    1);
+	assert_string_equal(err, "");
+}
+
+static void
+test_auth_map_parse(void **state)
+{
+	struct auth_claim_map m;
+	char		      err[256], path[200];
+
+	map_parse_ok(&m, "name,preferred_username,sub", "email", "roles",
+	    "scope,scp");
+	assert_int_equal(m.nnames, 3);
+	assert_string_equal(m.names[1], "preferred_username");
+	assert_string_equal(m.email, "email");
+	assert_int_equal(m.nroles, 1);
+	assert_int_equal(m.nscopes, 2);
+	assert_string_equal(m.scopes[1], "scp");
+
+	/* Blanks around entries go; dots and slashes inside stay. */
+	map_parse_ok(&m, " name , upn\t", " mail ",
+	    "realm_access.roles, https://example.com/roles ,groups", "scp");
+	assert_int_equal(m.nnames, 2);
+	assert_string_equal(m.names[1], "upn");
+	assert_string_equal(m.email, "mail");
+	assert_int_equal(m.nroles, 3);
+	assert_string_equal(m.roles[0], "realm_access.roles");
+	assert_string_equal(m.roles[1], "https://example.com/roles");
+
+	/* Empty settings: empty lists, no e-mail claim. */
+	map_parse_ok(&m, "", NULL, " ", "");
+	assert_int_equal(m.nnames, 0);
+	assert_string_equal(m.email, "");
+	assert_int_equal(m.nroles, 0);
+	assert_int_equal(m.nscopes, 0);
+
+	/* Eight entries are fine, nine are not. */
+	map_parse_ok(&m, "a,b,c,d,e,f,g,h", "", "", "");
+	assert_int_equal(m.nnames, AUTH_MAP_MAX);
+	assert_int_equal(auth_claim_map_parse(&m, "name", "email",
+			     "a,b,c,d,e,f,g,h,i", "scope", err, sizeof(err)),
+	    0);
+	assert_string_equal(err, "YARD_EWS_ROLES_PATHS: more than 8 entries");
+	assert_int_equal(m.nnames, 0); /* zeroed on error */
+
+	assert_int_equal(auth_claim_map_parse(&m, "name,,sub", "email", "roles",
+			     "scope", err, sizeof(err)),
+	    0);
+	assert_string_equal(err, "YARD_EWS_NAME_CLAIMS: an empty entry");
+	assert_int_equal(auth_claim_map_parse(&m, "name", "email", "roles",
+			     "scope, ", err, sizeof(err)),
+	    0);
+	assert_string_equal(err, "YARD_EWS_SCOPE_CLAIMS: an empty entry");
+	assert_int_equal(auth_claim_map_parse(&m, "name", "email,mail", "roles",
+			     "scope", err, sizeof(err)),
+	    0);
+	assert_string_equal(err,
+	    "YARD_EWS_EMAIL_CLAIM: one claim path, not a list");
+
+	memset(path, 'p', AUTH_MAP_PATH_MAX - 1);
+	path[AUTH_MAP_PATH_MAX - 1] = '\0';
+	map_parse_ok(&m, "name", "email", path, "scope");
+	assert_int_equal(strlen(m.roles[0]), AUTH_MAP_PATH_MAX - 1);
+	path[AUTH_MAP_PATH_MAX - 1] = 'p';
+	path[AUTH_MAP_PATH_MAX] = '\0';
+	assert_int_equal(auth_claim_map_parse(&m, "name", "email", path,
+			     "scope", err, sizeof(err)),
+	    0);
+	assert_string_equal(err,
+	    "YARD_EWS_ROLES_PATHS: a claim path longer than 127 bytes");
+
+	assert_int_equal(auth_claim_map_parse(&m, "name", "email",
+			     "realm_access..roles", "scope", err, sizeof(err)),
+	    0);
+	assert_string_equal(err,
+	    "YARD_EWS_ROLES_PATHS: an empty step in "
+	    "claim path \"realm_access..roles\"");
+	assert_int_equal(auth_claim_map_parse(&m, ".name", "email", "roles",
+			     "scope", err, sizeof(err)),
+	    0);
+	assert_non_null(strstr(err, "YARD_EWS_NAME_CLAIMS: an empty step"));
+	assert_int_equal(auth_claim_map_parse(&m, "name", "email", "roles",
+			     "scp.", err, sizeof(err)),
+	    0);
+	assert_non_null(strstr(err, "YARD_EWS_SCOPE_CLAIMS: an empty step"));
+	assert_int_equal(auth_claim_map_parse(&m, "name", "em\nail", "roles",
+			     "scope", err, sizeof(err)),
+	    0);
+	assert_non_null(strstr(err, "YARD_EWS_EMAIL_CLAIM: a control"));
+}
+
+static void
+test_auth_map_keycloak(void **state)
+{
+	struct auth_claim_map m;
+	struct auth_claims    c;
+
+	map_parse_ok(&m, "name,preferred_username,sub", "email",
+	    "realm_access.roles,resource_access.yard.roles", "scope,scp");
+
+	/* The admin role as a client role of yard. */
+	assert_int_equal(verify_map(claims(",\"preferred_username\":\"kc\","
+					   "\"realm_access\":{\"roles\":["
+					   "\"offline_access\"]},"
+					   "\"resource_access\":{\"account\":"
+					   "{\"roles\":[\"manage-account\"]},"
+					   "\"yard\":{\"roles\":["
+					   "\"yard-admin\"]}},"
+					   "\"scope\":\"openid profile\""),
+			     &m, &c),
+	    AUTH_OK);
+	assert_string_equal(c.name, "kc");
+	assert_int_equal(c.admin, 1);
+	assert_int_equal(c.upload, 0);
+
+	/* ... or as a realm role. */
+	assert_int_equal(verify_map(claims(",\"realm_access\":{\"roles\":["
+					   "\"yard-admin\"]}"),
+			     &m, &c),
+	    AUTH_OK);
+	assert_int_equal(c.admin, 1);
+	assert_string_equal(c.name, "alice"); /* sub */
+
+	/* The role of another client does not count. */
+	assert_int_equal(verify_map(claims(",\"resource_access\":{"
+					   "\"other\":{\"roles\":["
+					   "\"yard-admin\"]}},"
+					   "\"roles\":[\"yard-admin\"]"),
+			     &m, &c),
+	    AUTH_OK);
+	assert_int_equal(c.admin, 0);
+
+	/* A step through something other than an object finds nothing. */
+	assert_int_equal(verify_map(claims(",\"realm_access\":[{\"roles\":["
+					   "\"yard-admin\"]}],"
+					   "\"resource_access\":\"yard\""),
+			     &m, &c),
+	    AUTH_OK);
+	assert_int_equal(c.admin, 0);
+}
+
+static void
+test_auth_map_groups_and_urls(void **state)
+{
+	struct auth_claim_map m;
+	struct auth_claims    c;
+
+	map_parse_ok(&m, "name", "email", "groups,https://example.com/roles",
+	    "scope");
+	assert_int_equal(verify_map(claims(",\"groups\":[\"dev\","
+					   "\"yard-admin\"]"),
+			     &m, &c),
+	    AUTH_OK);
+	assert_int_equal(c.admin, 1);
+	/* A top-level member with dots in its name. */
+	assert_int_equal(verify_map(claims(",\"groups\":[\"dev\"],"
+					   "\"https://example.com/roles\":["
+					   "\"yard-admin\"]"),
+			     &m, &c),
+	    AUTH_OK);
+	assert_int_equal(c.admin, 1);
+	/* "roles" is no longer read under this map. */
+	assert_int_equal(verify_map(claims(",\"roles\":[\"yard-admin\"]"), &m,
+			     &c),
+	    AUTH_OK);
+	assert_int_equal(c.admin, 0);
+
+	/* The whole text as a member first, then the dotted steps. */
+	map_parse_ok(&m, "a.b", "", "a.b", "");
+	assert_int_equal(verify_map(claims(",\"a.b\":\"yard-admin\","
+					   "\"a\":{\"b\":\"dev\"}"),
+			     &m, &c),
+	    AUTH_OK);
+	assert_int_equal(c.admin, 1);
+	assert_string_equal(c.name, "yard-admin");
+	assert_int_equal(verify_map(claims(",\"a\":{\"b\":\"yard-admin\"}"), &m,
+			     &c),
+	    AUTH_OK);
+	assert_int_equal(c.admin, 1);
+	assert_string_equal(c.name, "yard-admin");
+	assert_int_equal(verify_map(claims(",\"a.b\":7,"
+					   "\"a\":{\"b\":\"yard-admin\"}"),
+			     &m, &c),
+	    AUTH_OK);
+	assert_int_equal(c.admin, 0); /* the member is found, and unusable */
+}
+
+/* Entra ID: scp (a string) for delegated, roles for applications. */
+static void
+test_auth_map_entra(void **state)
+{
+	struct auth_claims c;
+
+	assert_int_equal(verify_map(claims(",\"preferred_username\":"
+					   "\"e@contoso.test\","
+					   "\"scp\":\"User.Read "
+					   "packages:upload\","
+					   "\"roles\":[\"yard-admin\"],"
+					   "\"upn\":\"e@contoso.test\""),
+			     NULL, &c),
+	    AUTH_OK);
+	assert_string_equal(c.name, "e@contoso.test");
+	assert_string_equal(c.email, "");
+	assert_int_equal(c.admin, 1);
+	assert_int_equal(c.upload, 1);
+}
+
+static void
+test_auth_map_wrong_types(void **state)
+{
+	struct auth_claim_map m;
+	struct auth_claims    c;
+
+	map_parse_ok(&m, "name,preferred_username", "mail", "roles,groups",
+	    "scope,scp");
+	assert_int_equal(verify_map(claims(",\"name\":42,"
+					   "\"preferred_username\":\"\","
+					   "\"mail\":{\"v\":\"a@x.test\"},"
+					   "\"roles\":7,\"groups\":null,"
+					   "\"scope\":false,\"scp\":[1,2]"),
+			     &m, &c),
+	    AUTH_OK);
+	assert_string_equal(c.name, "");
+	assert_string_equal(c.email, "");
+	assert_int_equal(c.admin, 0);
+	assert_int_equal(c.upload, 0);
+	/* The next name in the list is taken when the first is unusable. */
+	assert_int_equal(verify_map(claims(",\"name\":[\"x\"],"
+					   "\"preferred_username\":\"pu\","
+					   "\"mail\":\"m@x.test\","
+					   "\"roles\":7,\"groups\":["
+					   "\"yard-admin\"]"),
+			     &m, &c),
+	    AUTH_OK);
+	assert_string_equal(c.name, "pu");
+	assert_string_equal(c.email, "m@x.test");
+	assert_int_equal(c.admin, 1);
+
+	/* An empty map reads nothing. */
+	map_parse_ok(&m, "", "", "", "");
+	assert_int_equal(verify_map(claims(",\"name\":\"n\",\"email\":\"e\","
+					   "\"roles\":[\"yard-admin\"],"
+					   "\"scope\":\"packages:upload\""),
+			     &m, &c),
+	    AUTH_OK);
+	assert_string_equal(c.name, "");
+	assert_string_equal(c.email, "");
+	assert_int_equal(c.admin, 0);
+	assert_int_equal(c.upload, 0);
+	assert_string_equal(c.sub, "alice");
+}
+
+/* 300 bytes of Chinese (3 bytes a character), cut at 255 or below. */
+static void
+test_auth_map_utf8_cut(void **state)
+{
+	struct auth_claims c;
+	char		   extra[2048], name[400], email[400];
+	size_t		   pre, i, o, n;
+
+	for (pre = 0; pre < 3; pre++) {
+		o = 0;
+		for (i = 0; i < pre; i++)
+			name[o++] = 'a';
+		for (i = 0; i < 100; i++)
+			o += (size_t)snprintf(name + o, sizeof(name) - o,
+			    "\xe4\xb8\xad"); /* U+4E2D */
+		/* Four-byte characters in the e-mail address. */
+		n = 0;
+		for (i = 0; i < pre; i++)
+			email[n++] = 'b';
+		for (i = 0; i < 70; i++)
+			n += (size_t)snprintf(email + n, sizeof(email) - n,
+			    "\xf0\x9f\x93\xa6"); /* U+1F4E6 */
+		snprintf(extra, sizeof(extra),
+		    ",\"name\":\"%s\",\"email\":\"%s@x.test\"", name, email);
+		assert_int_equal(verify_payload(claims(extra), NOW, &c),
+		    AUTH_OK);
+		/* 255 = pre + 3k + r: r bytes of a character are dropped. */
+		assert_int_equal(strlen(c.name), pre + (255 - pre) / 3 * 3);
+		assert_memory_equal(c.name, name, strlen(c.name));
+		assert_int_equal((strlen(c.name) - pre) % 3, 0);
+		assert_int_equal(strlen(c.email), pre + (255 - pre) / 4 * 4);
+		assert_memory_equal(c.email, email, strlen(c.email));
+	}
+}
+
+static void
+test_auth_sub_length(void **state)
+{
+	struct auth_claims c;
+	char		   pl[1024], sub[300];
+
+	memset(sub, 's', 255);
+	sub[255] = '\0';
+	snprintf(pl, sizeof(pl),
+	    "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"%s\","
+	    "\"exp\":%lld}",
+	    sub, (long long)(NOW + 600));
+	assert_int_equal(verify_payload(pl, NOW, &c), AUTH_OK);
+	assert_string_equal(c.sub, sub);
+	/* An identity is never cut: one byte more is a refusal. */
+	memset(sub, 's', 256);
+	sub[256] = '\0';
+	snprintf(pl, sizeof(pl),
+	    "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"%s\","
+	    "\"exp\":%lld}",
+	    sub, (long long)(NOW + 600));
+	assert_int_equal(verify_payload(pl, NOW, &c), AUTH_BAD_CLAIMS);
+	assert_string_equal(c.sub, "");
+}
+
+/* ---- what a refused token showed ---- */
+
+static enum auth_result
+verify_seen_tok(const char *tok, size_t len, struct auth_seen *seen)
+{
+	struct auth_policy p;
+	struct auth_claims c;
+	enum auth_result   r, r2;
+
+	p = policy();
+	r = auth_verify_seen(fx.ks, &p, tok, len, NOW, &c, seen);
+	/* seen changes nothing in the result. */
+	r2 = auth_verify(fx.ks, &p, tok, len, NOW, &c);
+	assert_int_equal(r, r2);
+	return (r);
+}
+
+static void
+test_auth_seen(void **state)
+{
+	struct auth_seen seen;
+	char		 pl[2048], big[400], *tok;
+
+	/* Bad signature (rsa2 is not in the set): header and payload read,
+	 * control and non-ASCII bytes shown as '?'. */
+	snprintf(pl, sizeof(pl),
+	    "{\"iss\":\"https://idp.test/\\u00e9\",\"aud\":\"" AUD "\","
+	    "\"sub\":\"mal\\nlory\",\"exp\":%lld,\"name\":\"secret\"}",
+	    (long long)(NOW + 600));
+	tok = mint("RS256",
+	    "{\"alg\":\"RS256\",\"typ\":\"at+jwt\",\"kid\":\"k\\u0001\"}", pl,
+	    fx.rsa2, NULL, 0);
+	memset(&seen, 'x', sizeof(seen));
+	assert_int_equal(verify_seen_tok(tok, strlen(tok), &seen),
+	    AUTH_UNKNOWN_KID);
+	assert_string_equal(seen.alg, "RS256");
+	assert_string_equal(seen.typ, "at+jwt");
+	assert_string_equal(seen.kid, "k?");
+	assert_string_equal(seen.iss, "https://idp.test/??");
+	assert_string_equal(seen.sub, "mal?lory");
+	free(tok);
+
+	tok = mint("RS256", "{\"alg\":\"RS256\"}", claims(NULL), fx.rsa2, NULL,
+	    0);
+	memset(&seen, 'x', sizeof(seen));
+	assert_int_equal(verify_seen_tok(tok, strlen(tok), &seen),
+	    AUTH_BAD_SIGNATURE);
+	assert_string_equal(seen.alg, "RS256");
+	assert_string_equal(seen.typ, "");
+	assert_string_equal(seen.kid, "");
+	assert_string_equal(seen.iss, ISS);
+	assert_string_equal(seen.sub, "alice");
+	free(tok);
+
+	/* Bad audience, a long issuer and sub cut to fit. */
+	memset(big, 'i', 300);
+	big[300] = '\0';
+	snprintf(pl, sizeof(pl),
+	    "{\"iss\":\"%s\",\"aud\":\"other\",\"sub\":\"%s\",\"exp\":%lld}",
+	    big, big, (long long)(NOW + 600));
+	tok = mint_alg("ES256", "kid-1", pl, fx.ec256, NULL, 0);
+	assert_int_equal(verify_seen_tok(tok, strlen(tok), &seen),
+	    AUTH_BAD_ISSUER);
+	assert_int_equal(strlen(seen.iss), sizeof(seen.iss) - 1);
+	assert_int_equal(strlen(seen.sub), sizeof(seen.sub) - 1);
+	assert_string_equal(seen.alg, "ES256");
+	assert_string_equal(seen.typ, "JWT");
+	free(tok);
+	snprintf(pl, sizeof(pl),
+	    "{\"iss\":\"" ISS "\",\"aud\":\"other\",\"sub\":\"bob\","
+	    "\"exp\":%lld}",
+	    (long long)(NOW + 600));
+	tok = mint_alg("RS256", NULL, pl, fx.rsa1, NULL, 0);
+	assert_int_equal(verify_seen_tok(tok, strlen(tok), &seen),
+	    AUTH_BAD_AUDIENCE);
+	assert_string_equal(seen.iss, ISS);
+	assert_string_equal(seen.sub, "bob");
+	free(tok);
+
+	/* A refused typ is shown. */
+	tok = mint("RS256", "{\"alg\":\"RS256\",\"typ\":\"JOSE\"}",
+	    claims(NULL), fx.rsa1, NULL, 0);
+	assert_int_equal(verify_seen_tok(tok, strlen(tok), &seen),
+	    AUTH_BAD_TYP);
+	assert_string_equal(seen.typ, "JOSE");
+	assert_string_equal(seen.sub, "alice");
+	free(tok);
+
+	/* Duplicate keys: the payload is not shown, the header is. */
+	tok = mint("RS256", "{\"alg\":\"RS256\"}",
+	    "{\"sub\":\"a\",\"sub\":\"b\",\"iss\":\"x\"}", fx.rsa2, NULL, 0);
+	assert_int_equal(verify_seen_tok(tok, strlen(tok), &seen),
+	    AUTH_BAD_SIGNATURE);
+	assert_string_equal(seen.alg, "RS256");
+	assert_string_equal(seen.sub, "");
+	assert_string_equal(seen.iss, "");
+	free(tok);
+
+	/* A valid token fills it too. */
+	tok = mint_alg("RS256", NULL, claims(NULL), fx.rsa1, NULL, 0);
+	assert_int_equal(verify_seen_tok(tok, strlen(tok), &seen), AUTH_OK);
+	assert_string_equal(seen.alg, "RS256");
+	assert_string_equal(seen.typ, "JWT");
+	assert_string_equal(seen.iss, ISS);
+	assert_string_equal(seen.sub, "alice");
+	free(tok);
+
+	/* Not a JWS: nothing to show. */
+	memset(&seen, 'x', sizeof(seen));
+	assert_int_equal(verify_seen_tok("not a token", 11, &seen),
+	    AUTH_MALFORMED);
+	assert_string_equal(seen.alg, "");
+	assert_string_equal(seen.sub, "");
+	assert_int_equal(verify_seen_tok("", 0, &seen), AUTH_MALFORMED);
+}
+
+/* Too large: the header shows, the payload is not read. */
+static void
+test_auth_seen_too_large(void **state)
+{
+	struct auth_seen seen;
+	char		 extra[AUTH_TOKEN_MAX + 64], *tok, *huge;
+	size_t		 n;
+
+	memset(extra, 0, sizeof(extra));
+	memcpy(extra, ",\"pad\":\"", 8);
+	memset(extra + 8, 'p', 7000);
+	strcat(extra, "\"");
+	tok =
+	    mint("RS256", "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\"k1\"}",
+		claims(extra), fx.rsa1, NULL, 0);
+	assert_true(strlen(tok) > AUTH_TOKEN_MAX);
+	memset(&seen, 'x', sizeof(seen));
+	assert_int_equal(verify_seen_tok(tok, strlen(tok), &seen),
+	    AUTH_TOO_LARGE);
+	assert_string_equal(seen.alg, "RS256");
+	assert_string_equal(seen.typ, "JWT");
+	assert_string_equal(seen.kid, "k1");
+	assert_string_equal(seen.iss, "");
+	assert_string_equal(seen.sub, "");
+	free(tok);
+
+	/* A header longer than the limit is not decoded at all. */
+	n = 3 * AUTH_TOKEN_MAX;
+	huge = malloc(n + 16);
+	assert_non_null(huge);
+	memcpy(huge, "eyJhbGciOiJSUzI1NiIsInAiOiJ", 27);
+	memset(huge + 27, 'Q', n - 27);
+	strcpy(huge + n, "In0.e30.AAAA");
+	assert_int_equal(verify_seen_tok(huge, strlen(huge), &seen),
+	    AUTH_TOO_LARGE);
+	assert_string_equal(seen.alg, "");
+	free(huge);
+}
+
 /* ---- small helpers ---- */
 
 static void
@@ -1406,9 +1973,11 @@ test_auth_result_strings(void **state)
 	assert_string_equal(auth_result_code(AUTH_MALFORMED), "invalid_token");
 	assert_string_equal(auth_result_str(AUTH_BAD_SIGNATURE),
 	    "bad signature");
-	for (r = AUTH_OK; r <= AUTH_BAD_CLAIMS; r++)
+	for (r = AUTH_OK; r < AUTH_NRESULTS; r++)
 		assert_string_not_equal(auth_result_str((enum auth_result)r),
 		    "unknown result");
+	assert_string_equal(auth_result_reason(AUTH_TOO_LARGE), "too_large");
+	assert_string_equal(auth_result_reason(AUTH_OK), "ok");
 }
 
 /* ---- key sets ---- */
@@ -2064,6 +2633,15 @@ main(void)
 		cmocka_unit_test(test_auth_huge_header),
 		cmocka_unit_test(test_auth_null_args),
 		cmocka_unit_test(test_auth_policy_unset_fails_closed),
+		cmocka_unit_test(test_auth_map_parse),
+		cmocka_unit_test(test_auth_map_keycloak),
+		cmocka_unit_test(test_auth_map_groups_and_urls),
+		cmocka_unit_test(test_auth_map_entra),
+		cmocka_unit_test(test_auth_map_wrong_types),
+		cmocka_unit_test(test_auth_map_utf8_cut),
+		cmocka_unit_test(test_auth_sub_length),
+		cmocka_unit_test(test_auth_seen),
+		cmocka_unit_test(test_auth_seen_too_large),
 		cmocka_unit_test(test_auth_algs_parse),
 		cmocka_unit_test(test_auth_result_strings),
 		cmocka_unit_test(test_auth_keyset_pem_forms),
