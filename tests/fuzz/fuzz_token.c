@@ -1,11 +1,14 @@
 /*
  * Copyright (c) 2026 Yard authors.  ISC licence.
  *
- * libFuzzer harness for auth_verify().  Raw inputs exercise the shape,
- * base64url and header checks.  An input starting with 'S' is instead
- * "header JSON \n payload JSON", which the harness encodes and signs with
- * the HS256 secret below, so that the claims checks behind the signature
- * are reached too.
+ * libFuzzer harness for auth_verify_seen().  Raw inputs exercise the
+ * shape, base64url and header checks.  An input starting with 'S' is
+ * instead "header JSON \n payload JSON", which the harness encodes and
+ * signs with the HS256 secret below, so that the claims checks behind the
+ * signature are reached too.  Every token is verified under the default
+ * claim map and under a Keycloak-shaped one: the map may change what is
+ * read, never the result.  An input starting with 'P' is four lines given
+ * to auth_claim_map_parse().
  */
 
 #include <stddef.h>
@@ -42,9 +45,10 @@ static const uint8_t fuzz_secret[] = "yard-fuzz-secret-0123456789abcdef";
 
 #define FUZZ_NOW ((int64_t)1700000000)
 
-static struct auth_keyset *fuzz_ks;
-static struct auth_cache  *fuzz_cache;
-static char		   fuzz_tok[4 * AUTH_TOKEN_MAX];
+static struct auth_keyset   *fuzz_ks;
+static struct auth_cache    *fuzz_cache;
+static char		     fuzz_tok[4 * AUTH_TOKEN_MAX];
+static struct auth_claim_map fuzz_map;
 
 static size_t
 b64url(const uint8_t *in, size_t n, char *out)
@@ -90,6 +94,68 @@ fuzz_init(void)
 		sizeof(fuzz_secret) - 1, err, sizeof(err)) ||
 	    (fuzz_cache = auth_cache_new(64)) == NULL)
 		abort();
+	if (!auth_claim_map_parse(&fuzz_map, "preferred_username,a.b.c", "upn",
+		"realm_access.roles,resource_access.yard.roles,"
+		"https://example.com/roles,groups",
+		"scp", err, sizeof(err)))
+		abort();
+}
+
+/* Each member NUL-terminated, printable ASCII only. */
+static void
+fuzz_check_seen(const struct auth_seen *seen)
+{
+	const char *f[] = { seen->alg, seen->typ, seen->kid, seen->iss,
+		seen->sub };
+	size_t sz[] = { sizeof(seen->alg), sizeof(seen->typ), sizeof(seen->kid),
+		sizeof(seen->iss), sizeof(seen->sub) };
+	size_t i, j;
+
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (memchr(f[i], '\0', sz[i]) == NULL)
+			abort();
+		for (j = 0; f[i][j] != '\0'; j++) {
+			if (f[i][j] < 0x20 || f[i][j] > 0x7e)
+				abort();
+		}
+	}
+}
+
+/* "P" names "\n" email "\n" roles "\n" scopes */
+static void
+fuzz_map_parse(const uint8_t *data, size_t size)
+{
+	struct auth_claim_map m;
+	char		      buf[2048], *line[4], err[256];
+	size_t		      i, n;
+
+	if (size >= sizeof(buf))
+		return;
+	memcpy(buf, data, size);
+	buf[size] = '\0';
+	line[0] = buf;
+	for (n = 1; n < 4; n++) {
+		if ((line[n] = strchr(line[n - 1], '\n')) == NULL)
+			return;
+		*line[n]++ = '\0';
+	}
+	if (!auth_claim_map_parse(&m, line[0], line[1], line[2], line[3], err,
+		sizeof(err))) {
+		if (err[0] == '\0' || m.nnames != 0 || m.nroles != 0)
+			abort();
+		return;
+	}
+	if (m.nnames > AUTH_MAP_MAX || m.nroles > AUTH_MAP_MAX ||
+	    m.nscopes > AUTH_MAP_MAX ||
+	    memchr(m.email, '\0', sizeof(m.email)) == NULL)
+		abort();
+	for (i = 0; i < m.nroles; i++) {
+		n = strnlen(m.roles[i], sizeof(m.roles[i]));
+		if (n == 0 || n == sizeof(m.roles[i]) || m.roles[i][0] == '.' ||
+		    m.roles[i][n - 1] == '.' ||
+		    strstr(m.roles[i], "..") != NULL)
+			abort();
+	}
 }
 
 /* "S" header "\n" payload -> b64(header).b64(payload).HS256 */
@@ -120,7 +186,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct auth_policy pol;
-	struct auth_claims c, hit;
+	struct auth_claims c, hit, mc;
+	struct auth_seen   seen;
 	const char	  *tok;
 	size_t		   len;
 	enum auth_result   r;
@@ -135,6 +202,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pol.algs = 0x7f;
 	pol.admin_role = "yard-admin";
 
+	if (size > 0 && data[0] == 'P') {
+		fuzz_map_parse(data + 1, size - 1);
+		return (0);
+	}
 	if (size > 0 && data[0] == 'S') {
 		if ((len = fuzz_sign(data + 1, size - 1)) == 0)
 			return (0);
@@ -144,9 +215,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		len = size;
 	}
 
-	r = auth_verify(fuzz_ks, &pol, tok, len, FUZZ_NOW, &c);
+	r = auth_verify_seen(fuzz_ks, &pol, tok, len, FUZZ_NOW, &c, &seen);
+	fuzz_check_seen(&seen);
 	(void)auth_result_str(r);
 	(void)auth_result_code(r);
+	if (strcmp(auth_result_reason(r), "malformed") == 0 &&
+	    r != AUTH_MALFORMED)
+		abort();
+
+	/* Another map reads other claims of the same token, same result. */
+	pol.map = &fuzz_map;
+	if (auth_verify(fuzz_ks, &pol, tok, len, FUZZ_NOW, &mc) != r)
+		abort();
+	if (r == AUTH_OK &&
+	    (strcmp(mc.sub, c.sub) != 0 || mc.exp != c.exp ||
+		memchr(mc.name, '\0', sizeof(mc.name)) == NULL ||
+		memchr(mc.email, '\0', sizeof(mc.email)) == NULL))
+		abort();
+	pol.map = NULL;
 	if (r == AUTH_OK) {
 		/* What verify accepted must be a sane, terminated claim set. */
 		if (c.sub[0] == '\0' ||
