@@ -102,6 +102,7 @@ static void	sso_poll(void *, u_int64_t);
 static void	sso_wait_other(uint64_t);
 static void	sso_fetch_start(uint64_t);
 static void	sso_wake(void);
+static void	sso_check(struct sso_answer *, const char *, size_t);
 static void	sso_cache_control(const char *, size_t, int64_t *);
 static size_t	sso_curl_header(char *, size_t, size_t, void *);
 static size_t	sso_curl_write(char *, size_t, size_t, void *);
@@ -219,10 +220,9 @@ int
 auth_sso_shared_init(struct auth_keyset *keys, const char *url,
     const char *user_agent, int64_t refresh, char *err, size_t errlen)
 {
-	struct sso_answer  a;
-	struct auth_keyset *scratch;
-	char		  *body;
-	size_t		   len;
+	struct sso_answer a;
+	char		 *body;
+	size_t		  len;
 
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -240,24 +240,10 @@ auth_sso_shared_init(struct auth_keyset *keys, const char *url,
 	sh->begun_ms = sso_mono_ms();
 	sh->fetches = 1;
 	if (auth_jwks_fetch(url, user_agent, &body, &len, &a.max_age, a.err,
-		sizeof(a.err))) {
-		if ((scratch = auth_keyset_new()) == NULL)
-			fatal("auth: out of memory");
-		if (!auth_keyset_set_jwks(scratch, body, len, &a.skipped,
-			a.err, sizeof(a.err))) {
-			/* a.err says why. */
-		} else if ((a.keys = auth_keyset_count(scratch)) == 0) {
-			snprintf(a.err, sizeof(a.err),
-			    "no usable key in the JWKS (%zu skipped)",
-			    a.skipped);
-		} else {
-			a.ok = 1;
-			a.len = len;
-		}
-		auth_keyset_free(scratch);
-	}
-	if (a.ok && !auth_keyset_set_jwks(keys, body, len, NULL, a.err,
-			sizeof(a.err)))
+		sizeof(a.err)))
+		sso_check(&a, body, len);
+	if (a.ok &&
+	    !auth_keyset_set_jwks(keys, body, len, NULL, a.err, sizeof(a.err)))
 		a.ok = 0;
 	sso_commit(&a, body);
 	free(body);
@@ -369,8 +355,9 @@ sso_commit(const struct sso_answer *a, const char *doc)
 	period = (uint64_t)p * 1000;
 
 	if (!sso_wlock()) {
-		kore_log(LOG_WARNING, "auth: jwks: the shared key set stayed "
-				      "locked; this fetch is dropped");
+		kore_log(LOG_WARNING,
+		    "auth: jwks: the shared key set stayed locked; "
+		    "this fetch is dropped");
 		return;
 	}
 	changed = 0;
@@ -718,6 +705,32 @@ sso_curl_write(char *ptr, size_t size, size_t nmemb, void *arg)
 	return (n);
 }
 
+/*
+ * A fetched document's verdict into *a: ok (and its length) when it is a
+ * JWKS with at least one usable key; else a->err says why.
+ */
+static void
+sso_check(struct sso_answer *a, const char *body, size_t len)
+{
+	struct auth_keyset *scratch;
+
+	if ((scratch = auth_keyset_new()) == NULL) {
+		snprintf(a->err, sizeof(a->err), "out of memory");
+		return;
+	}
+	if (!auth_keyset_set_jwks(scratch, body, len, &a->skipped, a->err,
+		sizeof(a->err))) {
+		/* a->err says why. */
+	} else if ((a->keys = auth_keyset_count(scratch)) == 0) {
+		snprintf(a->err, sizeof(a->err),
+		    "no usable key in the JWKS (%zu skipped)", a->skipped);
+	} else {
+		a->ok = 1;
+		a->len = len;
+	}
+	auth_keyset_free(scratch);
+}
+
 int
 auth_jwks_fetch(const char *url, const char *user_agent, char **body,
     size_t *len, int64_t *max_age, char *err, size_t errlen)
@@ -784,31 +797,16 @@ cleanup:
 static int
 sso_task_run(struct kore_task *t)
 {
-	struct sso_answer   a;
-	struct auth_keyset *scratch;
-	char		   *body, *msg;
-	size_t		    len;
+	struct sso_answer a;
+	char		 *body, *msg;
+	size_t		  len;
 
 	memset(&a, 0, sizeof(a));
 	body = NULL;
 	len = 0;
 	if (auth_jwks_fetch(sso.jwks_url, sso.user_agent, &body, &len,
-		&a.max_age, a.err, sizeof(a.err))) {
-		if ((scratch = auth_keyset_new()) == NULL) {
-			snprintf(a.err, sizeof(a.err), "out of memory");
-		} else if (!auth_keyset_set_jwks(scratch, body, len, &a.skipped,
-			       a.err, sizeof(a.err))) {
-			/* a.err says why. */
-		} else if ((a.keys = auth_keyset_count(scratch)) == 0) {
-			snprintf(a.err, sizeof(a.err),
-			    "no usable key in the JWKS (%zu skipped)",
-			    a.skipped);
-		} else {
-			a.ok = 1;
-			a.len = len;
-		}
-		auth_keyset_free(scratch);
-	}
+		&a.max_age, a.err, sizeof(a.err)))
+		sso_check(&a, body, len);
 	if ((msg = malloc(sizeof(a) + a.len)) == NULL) {
 		free(body);
 		return (0);
@@ -842,8 +840,7 @@ sso_task_done(struct kore_task *t)
 		a.err[sizeof(a.err) - 1] = '\0';
 		if (a.ok && (a.len > AUTH_JWKS_MAX || n != sizeof(a) + a.len)) {
 			a.ok = 0;
-			snprintf(a.err, sizeof(a.err), "the fetch's answer "
-						       "was cut");
+			snprintf(a.err, sizeof(a.err), "the answer was cut");
 		}
 	}
 	sso_commit(&a, buf + sizeof(a));
