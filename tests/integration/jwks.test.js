@@ -127,23 +127,31 @@ let B, jB;
 // 30 s floor, and followed.
 const kC1 = rsa();
 let C, jC;
+// Stack D: PEM keys too, and a JWKS that fails at start (500).
+const kD1 = rsa();
+let D, jD;
 
 test.before(async () => {
-  [jA, jB, jC] = await Promise.all([
+  [jA, jB, jC, jD] = await Promise.all([
     jwksServer([jwk(kA1, 'k1', 'RS256')]),
     jwksServer([jwk(kB1, 'b1', 'RS256')], { 'cache-control': 'no-store' }),
     jwksServer([jwk(kC1, 'c1', 'RS256')], { 'cache-control': 'public, max-age=5' }),
+    jwksServer([jwk(kD1, 'd1', 'RS256')]),
   ]);
-  [A, B, C] = await Promise.all([
+  jD.mode = '500';
+  [A, B, C, D] = await Promise.all([
     startStack({ env: Object.assign({ YARD_EWS_JWKS_URL: jA.url, YARD_EWS_JWKS_REFRESH: '600' }, common) }),
     startStack({ env: Object.assign({ YARD_EWS_JWKS_URL: jB.url, YARD_EWS_JWKS_REFRESH: '2' }, common) }),
     startStack({ env: Object.assign({ YARD_EWS_JWKS_URL: jC.url, YARD_EWS_JWKS_REFRESH: '600' }, common) }),
+    // The stack's own PEM keys (YARD_EWS_PUBLIC_KEY_FILE) let it start.
+    startStack({ env: { YARD_EWS_JWKS_URL: jD.url, YARD_EWS_JWKS_REFRESH: '2',
+      YARD_WORKERS: '2', YARD_JWKS_REFRESH_MIN: '10', YARD_WORKER_MAX_CONNECTIONS: '64' } }),
   ]);
   startedA = jA.hits[0];
 });
 test.after(async () => {
-  for (const s of [A, B, C]) if (s) await s.stop();
-  for (const j of [jA, jB, jC]) if (j) await j.close();
+  for (const s of [A, B, C, D]) if (s) await s.stop();
+  for (const j of [jA, jB, jC, jD]) if (j) await j.close();
 });
 
 test('keys from the JWKS fetched at start verify tokens on every worker', async () => {
@@ -201,6 +209,23 @@ test('a key published and used at once on both workers verifies after one fetch'
   jA.delayMs = 0;
   assert.deepStrictEqual(st, [200, 200]);
   assert.strictEqual(jA.hits.length, 4, 'one fetch for both workers');
+});
+
+test('a JWKS that fails at start is fetched again on the timer; PEM keys verify meanwhile', async () => {
+  let j = await readyJwks(D);
+  assert.strictEqual(j.state, 'failed', JSON.stringify(j));
+  assert.strictEqual(j.age_s, null);
+  assert.match(j.error, /HTTP status 500/);
+  assert.strictEqual((await D.api('GET', '/api/v1/me', { token: D.token('pem-user') })).status, 200);
+  assert.strictEqual((await D.api('GET', '/api/v1/me', { token: tok(kD1, 'd1') })).status, 401);
+  assert.match(D.yard.logText(), /\[parent\]: auth: jwks: fetch failed: HTTP status 500 \(keeping no JWKS key/);
+  jD.mode = 'ok';
+  await sleep(3500);
+  j = await readyJwks(D);
+  assert.strictEqual(j.state, 'ok', JSON.stringify(j));
+  assert.strictEqual(j.keys, 1);
+  assert.deepStrictEqual(await meOnEach(D, tok(kD1, 'd1')), [200, 200]);
+  assert.deepStrictEqual(await meOnEach(D, D.token('pem-user')), [200, 200], 'the PEM key stays');
 });
 
 test('the timer fetches once per period for the whole instance, not once per worker', async () => {
@@ -282,4 +307,5 @@ test('no worker died (the JWKS task threads ran under the sandbox)', () => {
   assert.deepStrictEqual(A.deaths(), []);
   assert.deepStrictEqual(B.deaths(), []);
   assert.deepStrictEqual(C.deaths(), []);
+  assert.deepStrictEqual(D.deaths(), []);
 });
