@@ -97,8 +97,8 @@ app_env(const char *name)
 static void
 app_load_keys(void)
 {
-	char  *list, *path, *save, *pem, *body, err[256];
-	size_t len, skipped;
+	char  *list, *path, *save, *pem, err[256];
+	size_t len;
 
 	if ((app.keys = auth_keyset_new()) == NULL)
 		fatal("auth: out of memory");
@@ -140,23 +140,12 @@ app_load_keys(void)
 		fatal("YARD_EWS_ALGS: HS256 needs YARD_EWS_HS256_SECRET_FILE");
 	}
 
-	if (app.cfg.ews_jwks_url != NULL) {
-		/* Blocking is fine here: no worker exists yet. */
-		if (!auth_jwks_fetch(app.cfg.ews_jwks_url, APP_USER_AGENT,
-			&body, &len, err, sizeof(err))) {
-			if (auth_keyset_count(app.keys) == 0)
-				fatal("YARD_EWS_JWKS_URL: %s", err);
-			kore_log(LOG_WARNING,
-			    "YARD_EWS_JWKS_URL: %s (will "
-			    "retry when an unknown kid arrives)",
-			    err);
-		} else {
-			if (!auth_keyset_set_jwks(app.keys, body, len, &skipped,
-				err, sizeof(err)))
-				fatal("YARD_EWS_JWKS_URL: %s", err);
-			free(body);
-		}
-	}
+	/* The JWKS all workers share, fetched once now (blocking is fine:
+	 * no worker exists yet), then by the workers' timers. */
+	if (!auth_sso_shared_init(app.keys, app.cfg.ews_jwks_url,
+		APP_USER_AGENT, app.cfg.ews_jwks_refresh, err, sizeof(err)) &&
+	    auth_keyset_count(app.keys) == 0)
+		fatal("YARD_EWS_JWKS_URL: %s", err);
 
 	if (auth_keyset_count(app.keys) == 0)
 		fatal(

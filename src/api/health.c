@@ -6,10 +6,14 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <kore/kore.h>
 #include <kore/http.h>
+
+#include <jansson.h>
 
 #include "app.h"
 #include "api/api.h"
@@ -33,8 +37,9 @@ struct ready_flow {
 	int redis; /* Redis was healthy when the request came */
 };
 
-static int ready_redis(struct http_request *);
-static int ready_pg(struct http_request *);
+static int     ready_redis(struct http_request *);
+static int     ready_pg(struct http_request *);
+static json_t *ready_jwks(void);
 
 static struct http_state ready_states[] = {
 	KORE_HTTP_STATE(ready_redis),
@@ -59,26 +64,67 @@ ready_redis(struct http_request *req)
 	return (HTTP_STATE_CONTINUE);
 }
 
+/*
+ * The instance's JWKS: "off" (no URL), "ok" (the last fetch gave a set),
+ * "stale" (it failed; the last good set is in use), "failed" (no set was
+ * ever fetched: only the PEM keys and the secret verify).  None of them
+ * makes the instance unready: it always has a usable key.
+ */
+static json_t *
+ready_jwks(void)
+{
+	struct auth_jwks_status st;
+	const char	       *state;
+	json_t		       *j;
+
+	auth_sso_jwks_status(&st);
+	if (!st.configured)
+		return (json_pack("{s:s}", "state", "off"));
+	if (st.last_ok == 0)
+		state = "failed";
+	else if (st.error[0] != '\0')
+		state = "stale";
+	else
+		state = "ok";
+	j = json_pack("{s:s, s:I, s:I, s:s}", "state", state, "keys",
+	    (json_int_t)st.keys, "generation", (json_int_t)st.generation,
+	    "error", st.error);
+	if (j != NULL)
+		json_object_set_new(j, "age_s",
+		    st.last_ok == 0
+			? json_null()
+			: json_integer((json_int_t)(time(NULL) - st.last_ok)));
+	return (j);
+}
+
 static int
 ready_pg(struct http_request *req)
 {
 	struct api_ctx	  *c = api_ctx_get(req);
 	struct ready_flow *f = c->flow;
 	enum api_step	   s;
-	char		   body[128];
+	json_t		  *j;
+	char		  *body;
 
 	/* PostgreSQL down: api_store() answered 503 already. */
 	if ((s = api_store(req, c, store_ping(c->q, req), NULL)) != API_GO)
 		return (api_state(s));
 	api_db_clear(c);
-	snprintf(body, sizeof(body),
-	    "{\"status\":\"%s\",\"postgres\":\"ok\",\"redis\":\"%s\"}",
-	    f->redis ? "ready" : "unavailable", f->redis ? "ok" : "down");
+	j = json_pack("{s:s, s:s, s:s, s:o*}", "status",
+	    f->redis ? "ready" : "unavailable", "postgres", "ok", "redis",
+	    f->redis ? "ok" : "down", "jwks", ready_jwks());
+	if (j == NULL || (body = json_dumps(j, JSON_COMPACT)) == NULL) {
+		json_decref(j);
+		api_error(req, 500, "internal", NULL, NULL);
+		return (HTTP_STATE_COMPLETE);
+	}
+	json_decref(j);
 	http_response_header(req, "content-type", "application/json");
 	http_response_header(req, "cache-control", "no-store");
 	if (!f->redis)
 		http_response_header(req, "retry-after", "2");
 	http_response(req, f->redis ? 200 : 503, body, strlen(body));
+	free(body);
 	return (HTTP_STATE_COMPLETE);
 }
 

@@ -377,10 +377,24 @@ enum auth_result auth_sso_verify(const char *, size_t, struct auth_claims *,
  */
 int auth_sso_jwks_refresh(void (*done)(void));
 
-/* Blocking JWKS fetch with libcurl (parent at start-up, or a task thread).
- * On success *body is malloc'd (caller frees with free()). */
+/*
+ * Blocking JWKS fetch with libcurl (parent at start-up, or a task thread).
+ * On success *body is malloc'd (caller frees with free()).  *max_age: the
+ * answer's Cache-Control max-age in seconds (no-store and no-cache: 0),
+ * -1 when it gives none.
+ */
 int auth_jwks_fetch(const char *url, const char *user_agent, char **body,
-    size_t *len, char *err, size_t errlen);
+    size_t *len, int64_t *max_age, char *err, size_t errlen);
+
+/*
+ * Parent, before the workers fork: map the instance's JWKS state shared
+ * with them and, when url is set, fetch the JWKS into it and into keys.
+ * Returns 1, or 0 with err when the fetch or its document failed (keys
+ * unchanged; the workers retry on their timer).  refresh: seconds between
+ * fetches (YARD_EWS_JWKS_REFRESH).
+ */
+int auth_sso_shared_init(struct auth_keyset *keys, const char *url,
+    const char *user_agent, int64_t refresh, char *err, size_t errlen);
 
 /* login_url of SPEC 3.3 for a page to come back to. */
 void auth_sso_login_url(const char *return_to, char *out, size_t outlen);
