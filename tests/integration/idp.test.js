@@ -247,6 +247,53 @@ test('the provider restarts on the same port with another key list', async () =>
   assert.strictEqual(r.status, 200, r.text);
 });
 
+// The rotation an issuer does (docs/ews-integration.md, "Keys and
+// rotation"): publish a new key beside the old, sign with the new, then
+// withdraw the old.  A second instance with a 2 s JWKS timer and two
+// workers: the old key's token, verified and cached before, is refused
+// within the period once the provider stops publishing it.
+test('a key rotation at the provider: the new key signs in, the withdrawn one stops within the refresh period', async () => {
+  const rot = await s.startAnother({ YARD_EWS_JWKS_REFRESH: '2', YARD_WORKERS: '2' });
+  const rs2 = jwk('RS256', 'rs-2');
+  try {
+    const old = await idp.clientToken('packages:upload');
+    assert.strictEqual(part(old, 0).kid, 'rs-1');
+    assert.strictEqual((await me(old, rot.url)).status, 200);
+    // 1. Publish the new key beside the old; the old still signs.
+    await idp.restart({ keys: [rsa, rs2, ec], alg: 'RS256' });
+    // Wait out one refresh period so the instance holds rs-2 (the
+    // procedure: publish before signing).
+    await new Promise((r) => setTimeout(r, 3500));
+    // 2. Sign with the new key, the old one still published.
+    await idp.restart({ keys: [rs2, rsa, ec], alg: 'RS256' });
+    const fresh = await idp.clientToken('packages:upload');
+    assert.strictEqual(part(fresh, 0).kid, 'rs-2');
+    let r = await me(fresh, rot.url);
+    assert.strictEqual(r.status, 200, r.text);
+    assert.strictEqual(r.json.upload, true);
+    assert.strictEqual((await me(old, rot.url)).status, 200, 'the old key is still published');
+    // 3. Withdraw the old key.
+    await idp.restart({ keys: [rs2, ec], alg: 'RS256' });
+    const t0 = Date.now();
+    let refused = 0;
+    while (Date.now() - t0 < 8000) {
+      // Several connections, so that both workers answer.
+      const rs = await Promise.all([0, 1, 2, 3].map(() => me(old, rot.url)));
+      if (rs.every((x) => x.status === 401)) { refused = Date.now() - t0; break; }
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    assert.ok(refused > 0, 'the withdrawn key was still accepted after 8 s');
+    assert.ok(refused <= 2000 + 2500, `refused after ${refused} ms, refresh 2 s`);
+    r = await me(old, rot.url);
+    assert.strictEqual(r.status, 401);
+    assert.match(r.headers.get('www-authenticate') || '', /invalid_token/);
+    r = await me(fresh, rot.url);
+    assert.strictEqual(r.status, 200, r.text);
+  } finally {
+    await idp.restart({ keys: [rsa, ec], alg: 'RS256' });
+  }
+});
+
 test('no worker died', () => {
   assert.deepStrictEqual(s.deaths(), []);
 });
