@@ -361,3 +361,34 @@ test('refusals are logged at most 10 per 10 s per worker, then how many were not
   assert.ok(untold > 0, 'no line about the refusals not logged');
   assert.ok(lines.length + untold >= 60, `${lines.length} logged + ${untold} told < 60`);
 });
+
+test('PostgreSQL down: yard_postgres_up 0 and the rest still answers; 1 again once it is back', async () => {
+  const { pgProcs } = require('../lib/pgoutage.js');
+  const t = await startStack({ privatePg: true });
+  const pg = pgProcs(path.join(t.dir, 'pg'), t.pgPort, t.db);
+  try {
+    const scrapeT = async () => {
+      const r = await fetch(t.yard.url + '/metrics');
+      assert.strictEqual(r.status, 200);
+      const text = await r.text();
+      return { text, m: parse(text) };
+    };
+    assert.strictEqual((await scrapeT()).m.yard_postgres_up, 1);
+    await pg.stop();
+    const { text, m } = await scrapeT();
+    assert.strictEqual(m.yard_postgres_up, 0);
+    assert.ok(!Object.keys(m).some((k) => /^yard_(nodes|tasks|commands_recent)\{/.test(k)), 'no database gauges');
+    assert.ok('yard_signin_total{result="ok"}' in m);
+    const out = execFileSync(PROMTOOL, ['check', 'metrics'], { input: text, encoding: 'utf8', stdio: 'pipe' });
+    assert.strictEqual(out.trim(), '');
+    await pg.start();
+    let up = 0;
+    for (let i = 0; i < 100 && up !== 1; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      up = (await scrapeT()).m.yard_postgres_up;
+    }
+    assert.strictEqual(up, 1);
+  } finally {
+    await t.stop();
+  }
+});
