@@ -3,8 +3,8 @@
  *
  * The Kore glue every feature shares: Redis routing (route.c), the waiting
  * room (wait.c),
- * and duties that run once per cluster under a PostgreSQL advisory lock
- * (leader.c).  Handlers and features
+ * duties that run once per cluster under a PostgreSQL advisory lock
+ * (leader.c), and the instance's metrics (metrics.c).  Handlers and features
  * include this; it includes nothing of src/api/.
  */
 
