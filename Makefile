@@ -60,6 +60,8 @@ MODULE_SRCS+=	$(PKG_SRCS)
 MODULE_SRCS+=	src/store/alerts.c src/api/alerts.c
 MODULE_SRCS+=	src/api/uploads.c src/api/packages.c src/store/uploads.c \
 		src/store/packages.c
+# Instance-wide counters and the statement behind /metrics' gauges.
+MODULE_SRCS+=	src/core/metrics.c src/store/metrics.c
 MODULE_OBJS=	$(MODULE_SRCS:src/%.c=$(OBJDIR)/%.o)
 
 UNIT_TESTS=	$(OBJDIR)/tests/test_settings $(OBJDIR)/tests/test_auth \

@@ -48,6 +48,26 @@ if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/smtp-server ] ||
 	npm ci --no-audit --no-fund --loglevel=error
 fi
 
+# promtool checks what /metrics answers (tests/integration/metrics.test.js).
+# Only that binary, from Debian's prometheus package, unpacked into .deps/
+# (git-ignored): installing the package would start a Prometheus server.
+if [ ! -x .deps/promtool ]; then
+	echo "install-deps: promtool into .deps/"
+	SUDO=""
+	[ "$(id -u)" -eq 0 ] || SUDO=sudo
+	tmp=$(mktemp -d)
+	chmod 755 "$tmp" # apt-get download fetches as _apt
+	if ! (cd "$tmp" && apt-get download -qq prometheus); then
+		$SUDO apt-get update -qq
+		(cd "$tmp" && apt-get download -qq prometheus)
+	fi
+	dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/root"
+	mkdir -p .deps
+	cp "$tmp/root/usr/bin/promtool" .deps/promtool.new
+	mv .deps/promtool.new .deps/promtool
+	rm -rf "$tmp"
+fi
+
 # Tasks run as the dedicated unprivileged account yard-task (the agent's
 # node policy, agent/README.md); the integration tests rely on it.
 if ! getent passwd yard-task >/dev/null 2>&1; then

@@ -286,6 +286,8 @@ kore_parent_configure(int argc, char **argv)
 		err, sizeof(err)))
 		fatal("%s", err);
 	api_uploads_prepare();
+	/* Shared counters, mapped before the workers fork. */
+	core_metrics_init();
 
 	kore_log(LOG_NOTICE, "yard %s: %zu verification key(s), issuer %s",
 	    APP_VERSION, auth_keyset_count(app.keys), app.cfg.ews_issuer);
@@ -328,6 +330,7 @@ kore_worker_configure(void)
 	store.alert_grace = app.cfg.alert_grace;
 	store_init(&store);
 	store_pg_init(app.cfg.pg_dsn);
+	core_metrics_worker();
 	core_wait_routes();
 	api_signin_init();
 	api_agent_worker_init();

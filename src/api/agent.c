@@ -313,6 +313,7 @@ poll_read(struct http_request *req)
 	if (s != API_GO)
 		return (api_state(s));
 	if (api_val_int(c, 0, 0) > 0) {
+		core_metrics_dispatched_list(api_val(c, 0, 2));
 		/* Secret configuration values go out in clear, to this
 		 * answer only. */
 		if (strstr(api_val(c, 0, 1), "\"enc\":") == NULL) {

@@ -18,6 +18,7 @@
 #include "app.h"
 #include "api/api.h"
 #include "auth/auth.h"
+#include "core/core.h"
 #include "store/store.h"
 
 int
@@ -128,38 +129,169 @@ ready_pg(struct http_request *req)
 	return (HTTP_STATE_COMPLETE);
 }
 
+/*
+ * GET /metrics: the instance's series (src/core/metrics.c), the JWKS,
+ * Redis, and gauges from PostgreSQL (one statement); PostgreSQL down is
+ * yard_postgres_up 0, not an error.  docs/operations.md lists them.
+ */
+enum prom_state { PROM_DB = 0 };
+
+static int prom_db(struct http_request *);
+static void prom_write(struct http_request *, struct api_ctx *, int);
+static void prom_jwks(struct kore_buf *);
+static void prom_store(struct kore_buf *, struct api_ctx *);
+static void prom_label(struct kore_buf *, const char *);
+
+static struct http_state prom_states[] = {
+	KORE_HTTP_STATE(prom_db),
+};
+
 int
 api_prom_get(struct http_request *req)
 {
+	return (http_state_run(prom_states, API_NSTATES(prom_states), req));
+}
+
+static int
+prom_db(struct http_request *req)
+{
+	struct api_ctx *c = api_ctx_get(req);
+	enum store_step s;
+
+	if ((s = store_metrics_gauges(c->q, req)) == STORE_WAIT)
+		return (HTTP_STATE_RETRY);
+	prom_write(req, c, s == STORE_OK);
+	api_db_clear(c);
+	return (HTTP_STATE_COMPLETE);
+}
+
+/* A label value as the text format wants it: \\, \" and \n escaped. */
+static void
+prom_label(struct kore_buf *b, const char *v)
+{
+	for (; *v != '\0'; v++) {
+		if (*v == '\\' || *v == '"')
+			kore_buf_appendf(b, "\\%c", *v);
+		else if (*v == '\n')
+			kore_buf_append(b, "\\n", 2);
+		else
+			kore_buf_append(b, v, 1);
+	}
+}
+
+static void
+prom_jwks(struct kore_buf *b)
+{
+	struct auth_jwks_status st;
+	int64_t			now;
+
+	auth_sso_jwks_status(&st);
+	now = (int64_t)time(NULL);
+	kore_buf_appendf(b,
+	    "# HELP yard_jwks_configured Whether a JWKS URL is set "
+	    "(YARD_EWS_JWKS_URL).\n"
+	    "# TYPE yard_jwks_configured gauge\n"
+	    "yard_jwks_configured %d\n"
+	    "# HELP yard_jwks_fetches_total JWKS fetches begun.\n"
+	    "# TYPE yard_jwks_fetches_total counter\n"
+	    "yard_jwks_fetches_total %" PRIu64 "\n"
+	    "# HELP yard_jwks_failures_total JWKS fetches that failed and "
+	    "kept the last good set.\n"
+	    "# TYPE yard_jwks_failures_total counter\n"
+	    "yard_jwks_failures_total %" PRIu64 "\n"
+	    "# HELP yard_jwks_keys Keys from the JWKS in the set in use.\n"
+	    "# TYPE yard_jwks_keys gauge\n"
+	    "yard_jwks_keys %zu\n"
+	    "# HELP yard_jwks_stale Whether the JWKS in use is stale: set but "
+	    "never fetched well, or its last fetch failed.\n"
+	    "# TYPE yard_jwks_stale gauge\n"
+	    "yard_jwks_stale %d\n"
+	    "# HELP yard_jwks_last_success_age_seconds Seconds since the last "
+	    "fetch that gave a usable JWKS (absent when none did).\n"
+	    "# TYPE yard_jwks_last_success_age_seconds gauge\n",
+	    st.configured ? 1 : 0, st.fetches, st.failures, st.keys,
+	    st.configured && (st.last_ok == 0 || st.last_try > st.last_ok),
+	    0);
+	if (st.last_ok != 0)
+		kore_buf_appendf(b,
+		    "yard_jwks_last_success_age_seconds %" PRId64 "\n",
+		    now > st.last_ok ? now - st.last_ok : 0);
+}
+
+/* Nodes, tasks and commands as the statement counted them. */
+static void
+prom_store(struct kore_buf *b, struct api_ctx *c)
+{
+	static const char *kinds[] = { "node", "task", "command" };
+	static const char *help[] = {
+		"# HELP yard_nodes Nodes by presence (online, offline, lost, "
+		"new: never seen, revoked).\n"
+		"# TYPE yard_nodes gauge\n",
+		"# HELP yard_tasks Tasks by the state their agent reports.\n"
+		"# TYPE yard_tasks gauge\n",
+		"# HELP yard_commands_recent Commands issued in the last 24 "
+		"hours (by the issued_at index), by type and present state.\n"
+		"# TYPE yard_commands_recent gauge\n",
+	};
+	const char *kind, *name, *type, *n;
+	size_t	    k;
+	int	    i;
+
+	for (k = 0; k < 3; k++) {
+		kore_buf_appendf(b, "%s", help[k]);
+		for (i = 0; i < api_rows(c); i++) {
+			kind = api_val(c, i, 0);
+			name = api_val(c, i, 1);
+			type = api_val(c, i, 2);
+			n = api_val(c, i, 3);
+			if (kind == NULL || name == NULL || type == NULL ||
+			    n == NULL || strcmp(kind, kinds[k]) != 0)
+				continue;
+			if (k == 0) {
+				kore_buf_appendf(b, "yard_nodes{presence=\"");
+			} else if (k == 1) {
+				kore_buf_appendf(b, "yard_tasks{state=\"");
+			} else {
+				kore_buf_appendf(b,
+				    "yard_commands_recent{type=\"");
+				prom_label(b, type);
+				kore_buf_appendf(b, "\",state=\"");
+			}
+			prom_label(b, name);
+			kore_buf_appendf(b, "\"} %s\n", n);
+		}
+	}
+}
+
+static void
+prom_write(struct http_request *req, struct api_ctx *c, int pg)
+{
 	struct kore_buf b;
 
-	kore_buf_init(&b, 1024);
+	kore_buf_init(&b, 8192);
 	kore_buf_appendf(&b,
 	    "# HELP yard_build_info Yard version.\n"
 	    "# TYPE yard_build_info gauge\n"
 	    "yard_build_info{version=\"%s\"} 1\n"
-	    "# HELP yard_token_cache_hits_total Verified-token cache hits "
-	    "(this worker).\n"
-	    "# TYPE yard_token_cache_hits_total counter\n"
-	    "yard_token_cache_hits_total{worker=\"%u\"} %" PRIu64 "\n"
-	    "# TYPE yard_token_cache_misses_total counter\n"
-	    "yard_token_cache_misses_total{worker=\"%u\"} %" PRIu64 "\n"
-	    "# HELP yard_tokens_rejected_total Tokens that failed checks.\n"
-	    "# TYPE yard_tokens_rejected_total counter\n"
-	    "yard_tokens_rejected_total{worker=\"%u\"} %" PRIu64 "\n"
-	    "# TYPE yard_jwks_fetches_total counter\n"
-	    "yard_jwks_fetches_total{worker=\"%u\"} %" PRIu64 "\n"
-	    "# TYPE yard_jwks_failures_total counter\n"
-	    "yard_jwks_failures_total{worker=\"%u\"} %" PRIu64 "\n"
+	    "# HELP yard_postgres_up Whether PostgreSQL answered this "
+	    "scrape's statement.\n"
+	    "# TYPE yard_postgres_up gauge\n"
+	    "yard_postgres_up %d\n"
+	    "# HELP yard_redis_up Whether every worker's Redis connection "
+	    "answered a PING in the last 3 s.\n"
 	    "# TYPE yard_redis_up gauge\n"
-	    "yard_redis_up{worker=\"%u\"} %d\n",
-	    APP_VERSION, worker->id, auth_sso_stats.cache_hits, worker->id,
-	    auth_sso_stats.cache_misses, worker->id, auth_sso_stats.rejected,
-	    worker->id, auth_sso_stats.jwks_fetches, worker->id,
-	    auth_sso_stats.jwks_failures, worker->id, store_redis_healthy());
+	    "yard_redis_up %d\n"
+	    "# HELP yard_scrape_worker The worker that served this scrape "
+	    "(1 to YARD_WORKERS); every other series is the instance's.\n"
+	    "# TYPE yard_scrape_worker gauge\n"
+	    "yard_scrape_worker %u\n",
+	    APP_VERSION, pg, core_metrics_redis_up(), worker->id);
+	core_metrics_write(&b);
+	prom_jwks(&b);
+	if (pg)
+		prom_store(&b, c);
 	http_response_header(req, "content-type", "text/plain; version=0.0.4");
 	http_response_header(req, "cache-control", "no-store");
 	http_response(req, 200, b.data, b.offset);
 	kore_buf_cleanup(&b);
-	return (KORE_RESULT_OK);
 }

@@ -49,7 +49,10 @@ static enum api_step signin_principal(struct http_request *, struct api_ctx *);
 static int  signin_set_principal(struct api_ctx *, int64_t, int, const char *,
      size_t);
 static void signin_jwks_done(void);
-static int  signin_reply_401(struct http_request *, const char *);
+static int  signin_refuse(struct http_request *, int, const struct auth_seen *);
+static void signin_log(const char *, int, const struct auth_seen *);
+static void signin_log_tick(void *, uint64_t);
+static void signin_field(char *, size_t, const char *, const char *);
 static void on_authz(const char *, size_t);
 static void ucache_put(const char *, int64_t, int, int,
     const struct auth_grant *, size_t);
@@ -57,6 +60,13 @@ static struct ucache_entry *ucache_get(const char *);
 static uint32_t		    ucache_hash(const char *);
 
 static struct ucache_entry ucache[UCACHE_SLOTS];
+
+/* Refusals logged per worker: at most SIGNIN_LOG_MAX lines per
+ * SIGNIN_LOG_MS, then one line saying how many were left out. */
+#define SIGNIN_LOG_MAX 10
+#define SIGNIN_LOG_MS  10000
+static unsigned int signin_logged;
+static uint64_t	    signin_unlogged;
 
 static void
 on_authz(const char *msg, size_t len)
@@ -68,6 +78,7 @@ void
 api_signin_init(void)
 {
 	core_redis_route(STORE_CHAN_AUTHZ, on_authz);
+	kore_timer_add(signin_log_tick, SIGNIN_LOG_MS, NULL, 0);
 }
 
 void
@@ -149,13 +160,144 @@ signin_jwks_done(void)
 	core_wait_wake("jwks", 0);
 }
 
+/* What a refusal's reason means, after the code, in the JSON message. */
+static const char *
+signin_reason_text(int result)
+{
+	switch (result) {
+	case CORE_SIGNIN_MISSING:
+		return ("no bearer token");
+	case AUTH_MALFORMED:
+		return ("the token is not a well-formed signed JWT");
+	case AUTH_BAD_ALG:
+		return ("the token's algorithm is not accepted");
+	case AUTH_FORBIDDEN_HEADER:
+		return ("the token's header names keys or extensions, which "
+			"are not accepted");
+	case AUTH_UNKNOWN_KID:
+		return ("the token's key id names no key of the identity "
+			"provider");
+	case AUTH_BAD_SIGNATURE:
+		return ("the token's signature does not verify");
+	case AUTH_EXPIRED:
+		return ("the sign-in has expired");
+	case AUTH_NOT_YET_VALID:
+		return ("the token is not valid yet");
+	case AUTH_BAD_ISSUER:
+		return ("the token's issuer is not the configured one");
+	case AUTH_BAD_AUDIENCE:
+		return ("the token's audience is not this service");
+	case AUTH_BAD_CLAIMS:
+		return ("the token lacks a claim Yard needs or has one of the "
+			"wrong type");
+	case AUTH_BAD_TYP:
+		return ("the token's type is not an access token");
+	case AUTH_TOO_LARGE:
+		return ("the token is too large");
+	}
+	return ("the token was not accepted");
+}
+
+static const char *
+signin_reason(int result)
+{
+	if (result == CORE_SIGNIN_MISSING)
+		return ("missing_token");
+	return (auth_result_reason((enum auth_result)result));
+}
+
+/* ` name="value"` when value is not empty; quotes and backslashes as '?'
+ * (auth_seen has replaced control and non-ASCII bytes already). */
+static void
+signin_field(char *out, size_t outlen, const char *name, const char *value)
+{
+	size_t o, i;
+
+	o = strlen(out);
+	if (value[0] == '\0' || o + strlen(name) + 4 >= outlen)
+		return;
+	o += (size_t)snprintf(out + o, outlen - o, " %s=\"", name);
+	for (i = 0; value[i] != '\0' && o + 2 < outlen; i++)
+		out[o++] = value[i] == '"' || value[i] == '\\' ? '?' : value[i];
+	out[o++] = '"';
+	out[o] = '\0';
+}
+
+/*
+ * One line per refusal, never the token: the reason and what the token
+ * showed.  Only a refusal decided after the signature verified (the
+ * claims' checks) has verified iss and sub; every other is marked.
+ */
+static void
+signin_log(const char *remote, int result, const struct auth_seen *seen)
+{
+	char fields[640];
+	int  verified;
+
+	if (signin_logged >= SIGNIN_LOG_MAX) {
+		signin_unlogged++;
+		return;
+	}
+	signin_logged++;
+	fields[0] = '\0';
+	verified = 0;
+	if (seen != NULL) {
+		signin_field(fields, sizeof(fields), "iss", seen->iss);
+		signin_field(fields, sizeof(fields), "sub", seen->sub);
+		signin_field(fields, sizeof(fields), "kid", seen->kid);
+		signin_field(fields, sizeof(fields), "alg", seen->alg);
+		signin_field(fields, sizeof(fields), "typ", seen->typ);
+		switch (result) {
+		case AUTH_EXPIRED:
+		case AUTH_NOT_YET_VALID:
+		case AUTH_BAD_ISSUER:
+		case AUTH_BAD_AUDIENCE:
+		case AUTH_BAD_CLAIMS:
+			verified = 1;
+			break;
+		default:
+			break;
+		}
+	}
+	kore_log(LOG_NOTICE, "signin: refused from %s: %s%s%s", remote,
+	    signin_reason(result), fields,
+	    fields[0] != '\0' && !verified ? " (unverified: the signature "
+					     "was not checked or failed)"
+					   : "");
+}
+
+static void
+signin_log_tick(void *arg, uint64_t now)
+{
+	if (signin_unlogged > 0)
+		kore_log(LOG_NOTICE,
+		    "signin: %" PRIu64 " more refusals not logged in the "
+		    "last %d s",
+		    signin_unlogged, SIGNIN_LOG_MS / 1000);
+	signin_unlogged = 0;
+	signin_logged = 0;
+}
+
+/*
+ * A refusal: logged (rate-limited), counted, and answered 401 with the
+ * reason in WWW-Authenticate (RFC 6750 error_description) and the JSON.
+ */
 static int
-signin_reply_401(struct http_request *req, const char *code)
+signin_refuse(struct http_request *req, int result,
+    const struct auth_seen *seen)
 {
 	json_t	   *j;
-	char	    back[1024], url[4096];
-	const char *ref;
+	char	    back[1024], url[4096], msg[256], hdr[128], remote[64];
+	const char *ref, *reason, *code;
 	size_t	    plen;
+
+	reason = signin_reason(result);
+	code = result == CORE_SIGNIN_MISSING ? "missing_token"
+					     : auth_result_code(
+						   (enum auth_result)result);
+	core_metrics_signin(result);
+	api_remote_addr(req, remote, sizeof(remote));
+	signin_log(remote, result, seen);
 
 	/* Come back to the page that made the call when it is one of ours. */
 	plen = strlen(app.cfg.public_url);
@@ -169,14 +311,13 @@ signin_reply_401(struct http_request *req, const char *code)
 	}
 	auth_sso_login_url(back, url, sizeof(url));
 
-	j = json_pack("{s:s, s:s, s:s}", "error", code, "message",
-	    strcmp(code, "token_expired") == 0 ? "the sign-in has expired"
-		: strcmp(code, "missing_token") == 0
-		? "no bearer token"
-		: "the token was not accepted",
-	    "login_url", url);
-	http_response_header(req, "www-authenticate",
-	    "Bearer error=\"invalid_token\"");
+	(void)snprintf(msg, sizeof(msg), "%s: %s", reason,
+	    signin_reason_text(result));
+	j = json_pack("{s:s, s:s, s:s, s:s}", "error", code, "reason", reason,
+	    "message", msg, "login_url", url);
+	(void)snprintf(hdr, sizeof(hdr),
+	    "Bearer error=\"invalid_token\", error_description=\"%s\"", reason);
+	http_response_header(req, "www-authenticate", hdr);
 	return (api_reply_json(req, 401, j));
 }
 
@@ -184,8 +325,10 @@ enum api_step
 api_begin(struct http_request *req, struct api_ctx **out, int flags)
 {
 	struct api_ctx	*c;
+	struct auth_seen seen;
 	const char	*tok;
 	size_t		 len;
+	uint64_t	 hits, misses;
 	enum auth_result r;
 	enum api_step	 s;
 
@@ -202,10 +345,14 @@ api_begin(struct http_request *req, struct api_ctx **out, int flags)
 	case PHASE_TOKEN:
 	case PHASE_JWKS_DONE:
 		if (!auth_sso_bearer(req, &tok, &len)) {
-			signin_reply_401(req, "missing_token");
+			signin_refuse(req, CORE_SIGNIN_MISSING, NULL);
 			return (API_DONE);
 		}
-		r = auth_sso_verify(tok, len, &c->claims, NULL);
+		hits = auth_sso_stats.cache_hits;
+		misses = auth_sso_stats.cache_misses;
+		r = auth_sso_verify(tok, len, &c->claims, &seen);
+		core_metrics_token_cache(auth_sso_stats.cache_hits - hits,
+		    auth_sso_stats.cache_misses - misses);
 		if (r == AUTH_UNKNOWN_KID && c->phase == PHASE_TOKEN &&
 		    auth_sso_jwks_refresh(signin_jwks_done)) {
 			/* A key we have not seen yet: wait for the JWKS. */
@@ -214,9 +361,10 @@ api_begin(struct http_request *req, struct api_ctx **out, int flags)
 			return (API_WAIT);
 		}
 		if (r != AUTH_OK) {
-			signin_reply_401(req, auth_result_code(r));
+			signin_refuse(req, (int)r, &seen);
 			return (API_DONE);
 		}
+		core_metrics_signin(AUTH_OK);
 		c->phase = PHASE_PRINCIPAL;
 		/* FALLTHROUGH */
 	case PHASE_PRINCIPAL:

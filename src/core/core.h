@@ -3,8 +3,8 @@
  *
  * The Kore glue every feature shares: Redis routing (route.c), the waiting
  * room (wait.c),
- * and duties that run once per cluster under a PostgreSQL advisory lock
- * (leader.c).  Handlers and features
+ * duties that run once per cluster under a PostgreSQL advisory lock
+ * (leader.c), and the instance's metrics (metrics.c).  Handlers and features
  * include this; it includes nothing of src/api/.
  */
 
@@ -18,6 +18,7 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
+#include "auth/auth.h"
 #include "store/store.h"
 
 /*
@@ -93,5 +94,51 @@ void core_duty_add(struct store_duty *);
 void core_leader_start(const char *conninfo, const char *holder);
 /* 1 when this worker holds the duty's lock now. */
 int core_duty_leader(const struct store_duty *);
+
+/*
+ * Instance-wide metrics (metrics.c) for /metrics: counters shared by every
+ * worker (memory the parent maps before it forks them), per-worker gauges
+ * summed when read.
+ */
+enum core_route {
+	CORE_ROUTE_API = 0,
+	CORE_ROUTE_PAGE,
+	CORE_ROUTE_AGENT,
+	CORE_ROUTE_HEALTH,
+	CORE_ROUTE_UPLOAD,
+	CORE_ROUTE_OTHER,
+	CORE_NROUTES
+};
+enum core_parked {
+	CORE_PARKED_AGENT = 0, /* node:<id> */
+	CORE_PARKED_LOG, /* log:<uuid> */
+	CORE_PARKED_JWKS, /* jwks */
+	CORE_PARKED_OTHER,
+	CORE_NPARKED
+};
+/* Sign-in results: an enum auth_result, or CORE_SIGNIN_MISSING. */
+#define CORE_SIGNIN_MISSING AUTH_NRESULTS
+#define CORE_SIGNIN_N	    (AUTH_NRESULTS + 1)
+
+/* Parent, before the workers fork: map the counters; route every
+ * handler through the request counter. */
+void core_metrics_init(void);
+/* Worker start: zero this worker's gauges, start its 250 ms tick. */
+void core_metrics_worker(void);
+/* The class of a route (its path or regex as configured). */
+enum core_route core_metrics_route(const char *);
+void core_metrics_http(const char *route, int status);
+void core_metrics_signin(int result);
+void core_metrics_token_cache(uint64_t hits, uint64_t misses);
+/* A command handed to its agent for the first time, seconds after its
+ * creation; _list: such numbers separated by blanks. */
+void core_metrics_dispatched(double);
+void core_metrics_dispatched_list(const char *);
+/* The waiting room: a request parked on key (+1) or gone (-1). */
+void core_metrics_parked(const char *key, int delta);
+/* 1 when every live worker's Redis connection (and this one's) is up. */
+int core_metrics_redis_up(void);
+/* The shared series in Prometheus text format, HELP and TYPE included. */
+void core_metrics_write(struct kore_buf *);
 
 #endif /* CORE_H */

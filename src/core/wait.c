@@ -56,6 +56,7 @@ wait_unlist(struct core_wait *w)
 	TAILQ_REMOVE(&room, w, list);
 	TAILQ_REMOVE(&buckets[w->bucket], w, blist);
 	w->listed = 0;
+	core_metrics_parked(w->key, -1);
 }
 
 static void
@@ -93,6 +94,7 @@ core_wait_park(struct core_wait *w, struct http_request *req, const char *key,
 		TAILQ_INSERT_TAIL(&room, w, list);
 		TAILQ_INSERT_TAIL(&buckets[w->bucket], w, blist);
 		w->listed = 1;
+		core_metrics_parked(w->key, 1);
 		w->missed = 0;
 	}
 	w->req = req;

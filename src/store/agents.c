@@ -64,7 +64,10 @@ static const char *sql_dispatch =
     "  type, 'payload', payload, 'issued_at', issued_at) ORDER BY seq),"
     "  '[]') FROM d), 'logs', (SELECT coalesce(json_agg(json_build_object("
     "  'id', id, 'task_id', task_id, 'mode', mode, 'file', file, 'lines',"
-    "  lines, 'q', q)), '[]') FROM l))::text";
+    "  lines, 'q', q)), '[]') FROM l))::text,"
+    /* Seconds from creation to this first handing out, for /metrics. */
+    " (SELECT coalesce(string_agg(extract(epoch FROM now() - issued_at)"
+    "  ::text, ' '), '') FROM d WHERE was = 'queued')";
 
 /*
  * Record a result once; a repeated final result changes nothing.  A

@@ -293,6 +293,15 @@ rc_on_connect(const redisAsyncContext *ac, int status)
 		return;
 	}
 	rc->connected = 1;
+	/* Healthy once a PING is answered: ask now rather than at the next
+	 * tick, or the connection reads as down for up to a second (each
+	 * worker's at its own moment: /readyz and /metrics answered by two
+	 * workers disagreed). */
+	if (!rc->subscriber && !rc_ping_pending && rc->ac != NULL &&
+	    redisAsyncCommand(rc->ac, rc_on_pong, NULL, "PING") == REDIS_OK) {
+		rc_ping_pending = 1;
+		rc_ping_sent = kore_time_ms();
+	}
 	/* Messages may have been missed while we were away. */
 	if (rc->subscriber && rc_message_cb != NULL)
 		rc_message_cb(STORE_CHAN_AUTHZ, "reconnected", 11);

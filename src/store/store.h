@@ -368,7 +368,9 @@ enum store_step store_agent_enrol(struct store_q *, struct http_request *,
     const struct store_enrol *);
 /* Hand out the node's pending commands after seq `after` (marking queued
  * ones dispatched) and its log requests not yet delivered: one row (how
- * many were handed out, {"v":1,"commands":[...],"logs":[...]} as text). */
+ * many were handed out, {"v":1,"commands":[...],"logs":[...]} as text,
+ * the seconds each command handed out for the first time waited since
+ * it was issued, separated by blanks). */
 enum store_step store_agent_dispatch(struct store_q *, struct http_request *,
     int64_t node, int64_t after);
 /* A command's result from its node; recorded once, a repeated final
@@ -413,6 +415,12 @@ enum store_step store_agent_log_chunk(struct store_q *, struct http_request *,
     const struct store_log_chunk *);
 /* Readiness: one row when PostgreSQL answers a statement. */
 enum store_step store_ping(struct store_q *, struct http_request *);
+/*
+ * /metrics (metrics.c): rows (kind, name, type, count): ("node", presence
+ * as yard_node_status() says, "", n), ("task", state, "", n) and
+ * ("command", state, type, n) for the commands issued in the last 24 h.
+ */
+enum store_step store_metrics_gauges(struct store_q *, struct http_request *);
 
 /*
  * Heartbeats (heartbeat.c): the latest state of nodes and their samples

@@ -81,7 +81,7 @@ async function perWorker(s) {
   const extra = [];
   for (let i = 0; i < 200 && found.size < 2; i++) {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    const m = /worker="(\d+)"/.exec((await call(agent, s.yard.url, '/metrics')).text);
+    const m = /^yard_scrape_worker (\d+)$/m.exec((await call(agent, s.yard.url, '/metrics')).text);
     assert.ok(m, 'the worker of a connection');
     if (found.has(m[1])) extra.push(agent); else found.set(m[1], agent);
   }
