@@ -24,7 +24,7 @@ CFLAGS+=	-g -O2 -D_FORTIFY_SOURCE=2
 endif
 
 # Kore-free sources: linked by the module, unit tests and fuzzers alike.
-AUTH_SRCS=	src/auth/token.c src/auth/keyset.c src/auth/cache.c src/auth/b64.c \
+AUTH_SRCS=	src/auth/token.c src/auth/claims.c src/auth/keyset.c src/auth/cache.c src/auth/b64.c \
 		src/auth/perm.c src/auth/cfgcrypt.c
 # cfgcrypt.c's base64 is agentproto's (the agent decodes the same files).
 AUTH_SRCS+=	src/agentproto/common.c

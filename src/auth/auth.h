@@ -277,6 +277,15 @@ int auth_keyset_get(const struct auth_keyset *, size_t, const char **,
 int auth_b64url_decode(const char *, size_t, uint8_t *, size_t, size_t *);
 /* A base64url character's value (0..63), or -1. */
 int auth_b64url_val(unsigned char);
+/* claims.c for token.c: name, e-mail, admin and upload of verified
+ * claims from where policy's map says (never a refusal); and what a
+ * token's header, payload, or whole text (a refused one, decoded apart)
+ * showed, into seen. */
+void auth_claims_map(json_t *, const struct auth_policy *,
+    struct auth_claims *);
+void auth_seen_header(json_t *, struct auth_seen *);
+void auth_seen_payload(json_t *, struct auth_seen *);
+void auth_seen_scan(const char *, size_t, struct auth_seen *);
 
 /*
  * Secret configuration values (cfgcrypt.c): AES-256-GCM with a 32-byte
