@@ -354,9 +354,11 @@ test('refusals are logged at most 10 per 10 s per worker, then how many were not
     const w = /\[wrk (\d+)\]/.exec(l)[1];
     perWorker[w] = (perWorker[w] || 0) + 1;
   }
+  // Kore's accept lock decides which worker answers: usually both after
+  // fillWorker(), but not always, and the limit is per worker either way.
   const tellers = new Set(told.map((x) => x[1]));
-  assert.deepStrictEqual([...new Set([...Object.keys(perWorker), ...tellers])].sort(), ['1', '2'],
-    'both workers refused some');
+  const workers = new Set([...Object.keys(perWorker), ...tellers]);
+  assert.ok(workers.size >= 1 && [...workers].every((w) => w === '1' || w === '2'), [...workers].join());
   for (const [w, n] of Object.entries(perWorker)) assert.ok(n <= 20, `worker ${w} logged ${n} lines`);
   assert.ok(untold > 0, 'no line about the refusals not logged');
   assert.ok(lines.length + untold >= 60, `${lines.length} logged + ${untold} told < 60`);
