@@ -328,7 +328,7 @@ api_begin(struct http_request *req, struct api_ctx **out, int flags)
 	struct auth_seen seen;
 	const char	*tok;
 	size_t		 len;
-	uint64_t	 hits, misses;
+	int		 cached;
 	enum auth_result r;
 	enum api_step	 s;
 
@@ -348,11 +348,8 @@ api_begin(struct http_request *req, struct api_ctx **out, int flags)
 			signin_refuse(req, CORE_SIGNIN_MISSING, NULL);
 			return (API_DONE);
 		}
-		hits = auth_sso_stats.cache_hits;
-		misses = auth_sso_stats.cache_misses;
-		r = auth_sso_verify(tok, len, &c->claims, &seen);
-		core_metrics_token_cache(auth_sso_stats.cache_hits - hits,
-		    auth_sso_stats.cache_misses - misses);
+		r = auth_sso_verify(tok, len, &c->claims, &seen, &cached);
+		core_metrics_token_cache(cached == 1, cached == 0);
 		if (r == AUTH_UNKNOWN_KID && c->phase == PHASE_TOKEN &&
 		    auth_sso_jwks_refresh(signin_jwks_done)) {
 			/* A key we have not seen yet: wait for the JWKS. */

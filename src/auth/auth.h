@@ -375,9 +375,11 @@ void auth_sso_init(const struct auth_sso_config *);
 int auth_sso_bearer(struct http_request *, const char **, size_t *);
 
 /* Cache lookup, else full verification (and cache fill on success);
- * seen (may be NULL) as auth_verify_seen() fills it. */
+ * seen (may be NULL) as auth_verify_seen() fills it; *cached 1 when the
+ * cache answered, 0 when the token was verified in full, -1 when it was
+ * refused before either (too large). */
 enum auth_result auth_sso_verify(const char *, size_t, struct auth_claims *,
-    struct auth_seen *);
+    struct auth_seen *, int *cached);
 
 /*
  * Start fetching the JWKS in a Kore task unless one ran less than
@@ -424,16 +426,6 @@ struct auth_jwks_status {
 	char	 error[256]; /* the last failure; "" once one succeeds */
 };
 void auth_sso_jwks_status(struct auth_jwks_status *);
-
-/* Counters for /metrics. */
-struct auth_sso_stats {
-	uint64_t cache_hits;
-	uint64_t cache_misses;
-	uint64_t rejected;
-	uint64_t jwks_fetches;
-	uint64_t jwks_failures;
-};
-extern struct auth_sso_stats auth_sso_stats;
 
 /*
  * Alert rules (alertrule.c; docs/api.md, "Alerts").  A rule body is

@@ -109,7 +109,6 @@ static size_t	sso_curl_write(char *, size_t, size_t, void *);
 static int	sso_task_run(struct kore_task *);
 static void	sso_task_done(struct kore_task *);
 
-struct auth_sso_stats auth_sso_stats;
 
 static struct sso_shared     *sh;
 static struct auth_cache     *sso_cache;
@@ -247,10 +246,8 @@ auth_sso_shared_init(struct auth_keyset *keys, const char *url,
 		a.ok = 0;
 	sso_commit(&a, body);
 	free(body);
-	/* The workers inherit our keys and start from this generation;
-	 * their counters start at zero. */
+	/* The workers inherit our keys and start from this generation. */
 	sso_gen = sh->generation;
-	memset(&auth_sso_stats, 0, sizeof(auth_sso_stats));
 	if (!a.ok) {
 		snprintf(err, errlen, "%s", a.err);
 		return (0);
@@ -384,7 +381,6 @@ sso_commit(const struct sso_answer *a, const char *doc)
 	sso_wunlock();
 
 	if (!a->ok) {
-		auth_sso_stats.jwks_failures++;
 		if (failing == 0)
 			kore_log(LOG_WARNING,
 			    "auth: jwks: fetch failed: %s (keeping %s; "
@@ -477,7 +473,6 @@ sso_fetch_start(uint64_t mono)
 {
 	__atomic_store_n(&sh->begun_ms, mono, __ATOMIC_SEQ_CST);
 	__atomic_add_fetch(&sh->fetches, 1, __ATOMIC_SEQ_CST);
-	auth_sso_stats.jwks_fetches++;
 	sso_task = kore_calloc(1, sizeof(*sso_task));
 	kore_task_create(sso_task, sso_task_run);
 	kore_task_bind_callback(sso_task, sso_task_done);
@@ -581,10 +576,11 @@ auth_sso_jwks_refresh(void (*done)(void))
 
 enum auth_result
 auth_sso_verify(const char *tok, size_t len, struct auth_claims *out,
-    struct auth_seen *seen)
+    struct auth_seen *seen, int *cached)
 {
 	enum auth_result r;
 
+	*cached = -1;
 	if (seen != NULL)
 		memset(seen, 0, sizeof(*seen));
 	if (len > AUTH_TOKEN_MAX)
@@ -593,16 +589,14 @@ auth_sso_verify(const char *tok, size_t len, struct auth_claims *out,
 	sso_sync();
 	if (auth_cache_get(sso_cache, tok, len, sso_now(), sso.policy->skew,
 		out)) {
-		auth_sso_stats.cache_hits++;
+		*cached = 1;
 		return (AUTH_OK);
 	}
-	auth_sso_stats.cache_misses++;
+	*cached = 0;
 	r = auth_verify_seen(sso.keys, sso.policy, tok, len, sso_now(), out,
 	    seen);
 	if (r == AUTH_OK)
 		auth_cache_put(sso_cache, tok, len, out);
-	else
-		auth_sso_stats.rejected++;
 	return (r);
 }
 
