@@ -7,7 +7,6 @@ const test = require('node:test');
 const assert = require('node:assert');
 const crypto = require('node:crypto');
 const http = require('node:http');
-const net = require('node:net');
 const path = require('node:path');
 const fs = require('node:fs');
 const { execFileSync } = require('node:child_process');
@@ -24,17 +23,7 @@ test.after(async () => { await s.stop(); });
 
 // A GET on a connection of its own, so that either worker may take it.
 function get(p, headers = {}) {
-  return new Promise((resolve, reject) => {
-    const u = new URL(s.yard.url + p);
-    const req = http.get({ host: u.hostname, port: u.port, path: u.pathname + u.search,
-      headers, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text: body }));
-    });
-    req.on('error', reject);
-  });
+  return getOn(null, p, headers);
 }
 
 // The scrape as { 'name{labels}': number }.
@@ -60,19 +49,37 @@ function sumOf(m, prefix) {
   return Object.entries(m).filter(([k]) => k.startsWith(prefix)).reduce((a, [, v]) => a + v, 0);
 }
 
-// Kore's accept lock stays with one worker until it is full: hold 70 idle
-// connections (YARD_WORKER_MAX_CONNECTIONS is 64 here) so that the other
-// worker takes the next ones.  Returns what closes them.
-async function fillWorker() {
-  const socks = [];
-  for (let i = 0; i < 70; i++) {
-    socks.push(await new Promise((resolve, reject) => {
-      const c = net.connect(s.yard.port, '127.0.0.1', () => resolve(c));
-      c.on('error', reject);
-    }));
+// A GET on the keep-alive connection of agent (null: a connection of its own).
+function getOn(agent, p, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(s.yard.url + p);
+    const req = http.get({ host: u.hostname, port: u.port, path: u.pathname + u.search,
+      headers, agent: agent || false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text: body }));
+    });
+    req.on('error', reject);
+  });
+}
+
+// One keep-alive connection held by each worker.  Kore's accept lock may
+// leave a worker idle for a while, so open connections until each worker
+// holds one (/metrics names the worker that answers), keeping the others
+// open meanwhile so that the busy worker fills up.
+async function perWorker() {
+  const found = new Map();
+  const extra = [];
+  for (let i = 0; i < 200 && found.size < 2; i++) {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const m = /^yard_scrape_worker (\d+)$/m.exec((await getOn(agent, '/metrics')).text);
+    assert.ok(m, 'the worker of a connection');
+    if (found.has(m[1])) extra.push(agent); else found.set(m[1], agent);
   }
-  await new Promise((r) => setTimeout(r, 500));
-  return () => { for (const c of socks) c.destroy(); };
+  extra.forEach((a) => a.destroy());
+  assert.strictEqual(found.size, 2, 'connections to both workers');
+  return [...found.values()];
 }
 
 function workersOf(log) {
@@ -164,16 +171,16 @@ test('the counters are the instance\'s: they rise with requests whichever worker
   const from = s.yard.logText().length;
   const N = 24;
   const t = s.token('counted');
-  let release = null;
+  const agents = await perWorker();
   for (let i = 0; i < N; i++) {
     // Half on one worker, half on the other.
-    if (i === N / 2) release = await fillWorker();
-    assert.strictEqual((await get('/healthz')).status, 200);
-    const r = await get('/api/v1/me', { authorization: 'Bearer ' + t });
+    const a = agents[i < N / 2 ? 0 : 1];
+    assert.strictEqual((await getOn(a, '/healthz')).status, 200);
+    const r = await getOn(a, '/api/v1/me', { authorization: 'Bearer ' + t });
     assert.strictEqual(r.status, 200, r.text);
-    if (i === 0 || i === N - 1) assert.strictEqual((await get('/api/v1/me')).status, 401);
+    if (i === 0 || i === N - 1) assert.strictEqual((await getOn(a, '/api/v1/me')).status, 401);
   }
-  release();
+  agents.forEach((a) => a.destroy());
   assert.deepStrictEqual([...workersOf(logSince(from))].sort(), ['1', '2'], 'both workers served requests');
   let prev = null;
   for (let i = 0; i < 8; i++) {
@@ -331,13 +338,12 @@ test('refusals are logged at most 10 per 10 s per worker, then how many were not
   const from = s.yard.logText().length;
   const bad = s.token('flood', { aud: 'nope' });
   const before = (await scrape()).m['yard_signin_total{result="bad_audience"}'];
-  let release = null;
+  const agents = await perWorker();
   for (let i = 0; i < 60; i++) {
-    if (i === 30) release = await fillWorker();
-    const r = await get('/api/v1/me', { authorization: 'Bearer ' + bad });
+    const r = await getOn(agents[i < 30 ? 0 : 1], '/api/v1/me', { authorization: 'Bearer ' + bad });
     assert.strictEqual(r.status, 401);
   }
-  release();
+  agents.forEach((a) => a.destroy());
   assert.strictEqual((await scrape()).m['yard_signin_total{result="bad_audience"}'] - before, 60);
   // Each worker tells of what it left out at its next 10 s tick.
   let lines, told, untold;
@@ -349,17 +355,16 @@ test('refusals are logged at most 10 per 10 s per worker, then how many were not
     if (lines.length + untold >= 60) break;
     await new Promise((res) => setTimeout(res, 100));
   }
-  const perWorker = {};
+  const linesOf = {};
   for (const l of lines) {
     const w = /\[wrk (\d+)\]/.exec(l)[1];
-    perWorker[w] = (perWorker[w] || 0) + 1;
+    linesOf[w] = (linesOf[w] || 0) + 1;
   }
-  // Kore's accept lock decides which worker answers: usually both after
-  // fillWorker(), but not always, and the limit is per worker either way.
+  // Half the flood went to each worker; the limit is per worker.
   const tellers = new Set(told.map((x) => x[1]));
-  const workers = new Set([...Object.keys(perWorker), ...tellers]);
-  assert.ok(workers.size >= 1 && [...workers].every((w) => w === '1' || w === '2'), [...workers].join());
-  for (const [w, n] of Object.entries(perWorker)) assert.ok(n <= 20, `worker ${w} logged ${n} lines`);
+  const workers = new Set([...Object.keys(linesOf), ...tellers]);
+  assert.deepStrictEqual([...workers].sort(), ['1', '2'], 'both workers refused');
+  for (const [w, n] of Object.entries(linesOf)) assert.ok(n <= 20, `worker ${w} logged ${n} lines`);
   assert.ok(untold > 0, 'no line about the refusals not logged');
   assert.ok(lines.length + untold >= 60, `${lines.length} logged + ${untold} told < 60`);
 });
