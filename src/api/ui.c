@@ -286,16 +286,21 @@ int
 api_ui_page(struct http_request *req)
 {
 	struct ui_file *f;
+	const char     *slash;
 	char		key[64];
 
 	if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_HEAD)
 		return (api_error(req, 405, "method_not_allowed", NULL, NULL));
-	if (strlen(req->path) > 4 + 40 || strcmp(req->path + 4, "static") == 0)
+	if (strlen(req->path) > 4 + 52 || strcmp(req->path + 4, "static") == 0)
 		goto missing;
-	/* /ui/packages/<id>: the packages page, which opens that package
-	 * (the deep link of notifications and e-mails). */
-	if (strncmp(req->path, "/ui/packages/", 13) == 0)
-		snprintf(key, sizeof(key), "page:packages");
+	/*
+	 * /ui/<module>/<id> (the route allows only digits after the slash):
+	 * the module's page, which opens that object (a package, a task, a
+	 * node; the deep links of the menu, notifications and e-mails).
+	 */
+	if ((slash = strchr(req->path + 4, '/')) != NULL)
+		snprintf(key, sizeof(key), "page:%.*s",
+		    (int)(slash - (req->path + 4)), req->path + 4);
 	else
 		snprintf(key, sizeof(key), "page:%s", req->path + 4);
 	if ((f = ui_find(key)) == NULL)

@@ -70,3 +70,18 @@ test('a command id that is not a UUID is a 404 with the same headers', async () 
   assert.strictEqual(up.status, 404, 'an unknown upper-case UUID is looked up, not refused');
   assert.strictEqual(up.json.error, 'not_found');
 });
+
+test('/ui/<module>/<id> serves the module\'s page; other shapes are the missing page', async () => {
+  for (const [p, module] of [['/ui/tasks/' + task, 'tasks'], ['/ui/nodes/' + node, 'nodes'], ['/ui/packages/7', 'packages']]) {
+    const r = await fetch(s.yard.url + p);
+    assert.strictEqual(r.status, 200, p);
+    const html = await r.text();
+    const m = /<meta name="yard-config" content="([^"]*)"/.exec(html);
+    assert.ok(m, p);
+    assert.strictEqual(JSON.parse(m[1].replace(/&quot;/g, '"').replace(/&amp;/g, '&')).module, module, p);
+  }
+  for (const p of ['/ui/nope/1', '/ui/static/1', '/ui/tasks/x1', '/ui/tasks/1/2']) {
+    const r = await fetch(s.yard.url + p);
+    assert.strictEqual(r.status, 404, p);
+  }
+});
