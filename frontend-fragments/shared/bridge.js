@@ -861,11 +861,34 @@
 	}
 
 	/*
+	 * Focus goes back where it was when a dialog opened (the control that
+	 * opened it), if that is still on the page; else to the main region,
+	 * never to the body.
+	 */
+	function focusBack(prev) {
+		var m;
+
+		if (prev && prev !== D.body && prev.isConnected &&
+		    typeof prev.focus === "function") {
+			prev.focus();
+			if (D.activeElement === prev)
+				return;
+		}
+		m = D.querySelector("main") || D.body;
+		if (!m.hasAttribute("tabindex"))
+			m.setAttribute("tabindex", "-1");
+		m.focus();
+	}
+
+	/*
 	 * Yard.confirm({text, ok, danger}): an in-page modal (dialog#yard-confirm,
 	 * buttons data-action="confirm" / "cancel").  Resolves true or false.
+	 * A destructive confirmation (danger) opens with focus on Cancel, so
+	 * that Enter does not destroy; focus returns to the opener on close.
 	 */
 	function confirmBox(opts) {
 		var dlg = D.getElementById("yard-confirm");
+		var prev = D.activeElement;
 
 		if (dlg !== null)
 			dlg.remove();
@@ -879,6 +902,7 @@
 					dlg.close();
 				dlg.remove();
 				D.body.classList.remove("yard-modal-open");
+				focusBack(prev);
 				resolve(v);
 			}
 			dlg = el("dialog", { id: "yard-confirm", class: "yard-dialog",
@@ -913,7 +937,8 @@
 			dlg.showModal();
 			placeNear(dlg, opts.anchor ? opts.anchor.getBoundingClientRect().top :
 			    lastPointerY);
-			dlg.querySelector('[data-action="confirm"]').focus();
+			dlg.querySelector(opts.danger ? '[data-action="cancel"]' :
+			    '[data-action="confirm"]').focus();
 		});
 	}
 
@@ -956,7 +981,7 @@
 	 * grew.
 	 */
 	function dialog(dlg, anchor, onclose) {
-		var done = false;
+		var done = false, prev = D.activeElement;
 
 		function close() {
 			if (done)
@@ -969,6 +994,7 @@
 				D.body.classList.remove("yard-modal-open");
 			if (typeof onclose === "function")
 				onclose();
+			focusBack(prev);
 		}
 		dlg.addEventListener("cancel", function (ev) {
 			ev.preventDefault();
