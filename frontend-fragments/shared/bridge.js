@@ -1352,7 +1352,7 @@
 	var DRAFT_LIFE_MS = 24 * 3600 * 1000;
 	var DRAFT_PENDING_MS = 60000;	/* wait for late <option>s */
 	var SUBMIT_WINDOW_MS = 10000;
-	var SECRET_NAME = /(^|[^a-z])(pass(word|wd)?|secret|token|otp)([^a-z]|$)/i;
+	var SECRET_NAME = /pass(word|wd)|secret|token|(^|[^a-z])otp([^a-z]|$)/i;
 	var draftPage = (function () {
 		var p = new URLSearchParams(W.location.search);
 		var s;

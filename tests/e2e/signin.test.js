@@ -233,6 +233,50 @@ test('top level: the token carries over same-origin links in this tab, never in 
   });
 });
 
+test('drafts never keep passwords, secrets or tokens; discard puts the form back', async (t) => {
+  const tok = await mint('u-admin', ['yard-admin']);
+  await withPage(t, async (page) => {
+    await page.goto(`${s.yard.url}/ui/users#access_token=${tok}`);
+    await page.locator('tr[data-user-sub="u-admin"]').waitFor({ timeout: 15000 });
+    // Fields a page might add: none of them may reach the storage.
+    await page.evaluate(() => {
+      const form = document.getElementById('user-create');
+      for (const [type, name] of [['password', 'pw'], ['text', 'api_token'], ['text', 'clientSecret'], ['hidden', 'h']]) {
+        const i = document.createElement('input');
+        i.type = type;
+        i.name = name;
+        i.id = 'extra-' + name;
+        form.appendChild(i);
+      }
+    });
+    await page.locator('#user-create-sub').fill('draft-sub');
+    await page.locator('#extra-pw').fill('hunter2');
+    await page.locator('#extra-api_token').fill('tok-123');
+    await page.locator('#extra-clientSecret').fill('s3cret');
+    await page.evaluate(() => { document.getElementById('extra-h').value = 'hidden-1'; });
+    await page.locator('#user-create-name').fill('Draft Name');
+    const draft = async () => page.evaluate(() => {
+      for (let i = 0; i < sessionStorage.length; i++) {
+        const k = sessionStorage.key(i);
+        if (k.includes('"user"')) return sessionStorage.getItem(k);
+      }
+      return null;
+    });
+    await waitFor(async () => /Draft Name/.test(await draft() || ''), 5000, 'draft saved');
+    const text = await draft();
+    for (const secret of ['hunter2', 'tok-123', 's3cret', 'hidden-1']) assert.ok(!text.includes(secret), text);
+    assert.strictEqual(JSON.parse(text).fields.sub, 'draft-sub');
+
+    await page.reload();
+    await page.locator('[data-yard-draft-note="user"]').waitFor({ timeout: 15000 });
+    assert.strictEqual(await page.locator('#user-create-sub').inputValue(), 'draft-sub');
+    await page.locator('[data-action="draft-discard"]').click();
+    assert.strictEqual(await page.locator('#user-create-sub').inputValue(), '');
+    assert.strictEqual(await draft(), null);
+    assert.strictEqual(await page.locator('[data-yard-draft-note]').count(), 0);
+  });
+});
+
 test('no worker died', () => {
   assert.deepStrictEqual(s.deaths(), []);
 });
