@@ -114,6 +114,13 @@ test('framed: overlay keeps the draft, resumes in place, and its link signs in a
     assert.ok(draftKey, 'a draft of the task form: ' + Object.keys(stored).join(', '));
     assert.strictEqual(JSON.parse(stored[draftKey]).fields.name, 'draft-web');
 
+    // Coming back to the tab asks the host at once (the backoff's first
+    // ask is 5 s after the overlay).
+    const asks = () => page.locator('#ews-log li[data-event="token-request"]').count();
+    const before = await asks();
+    await frame.evaluate(() => window.dispatchEvent(new Event('focus')));
+    await waitFor(async () => (await asks()) > before, 1500, 'a token request on focus');
+
     // While the overlay shows, a task appears; refresh comes back on: the
     // overlay goes by itself and the waiting list refresh shows the task.
     await createTask('made-while-expired');
