@@ -38,6 +38,10 @@ window.YardI18n = {
 		"auth.expired.link": "重新登录",
 		"auth.config": "页面配置缺失或无效，无法加载。请联系管理员。",
 
+		/* sign-in recovery: drafts */
+		"draft.restored": "已恢复上次未提交的输入。",
+		"draft.discard": "丢弃",
+
 		"confirm.title": "请确认",
 
 		"forbidden.title": "仅限管理员",
@@ -922,6 +926,10 @@ window.YardI18n = {
 		"auth.expired.text": "Sign in again to continue. Anything you have not saved on this page is kept, and you can carry on once you are signed in.",
 		"auth.expired.link": "Sign in again",
 		"auth.config": "This page's configuration is missing or invalid. Please contact your administrator.",
+
+		/* sign-in recovery: drafts */
+		"draft.restored": "Your unsubmitted input is back.",
+		"draft.discard": "Discard",
 
 		"confirm.title": "Please confirm",
 
