@@ -973,6 +973,29 @@
 			    href: L, target: "_top", rel: "noopener",
 			    text: t("auth.expired.link"),
 			    onclick: onRelogin }))));
+		D.getElementById("yard-expired").addEventListener("keydown",
+		    trapTab);
+	}
+
+	/*
+	 * Tab and Shift-Tab cycle within the overlay: inert keeps them off
+	 * the page under it, and this keeps them from leaving the frame for
+	 * the host page.
+	 */
+	function trapTab(ev) {
+		var f, i;
+
+		if (ev.key !== "Tab")
+			return;
+		f = Array.prototype.slice.call(ev.currentTarget.querySelectorAll(
+		    "a[href], button:not([disabled]), input, [tabindex]"));
+		ev.preventDefault();
+		if (f.length === 0)
+			return;
+		i = f.indexOf(D.activeElement);
+		i = ev.shiftKey ? (i <= 0 ? f.length - 1 : i - 1) :
+		    (i + 1) % f.length;
+		f[i].focus();
 	}
 
 	/*
@@ -990,6 +1013,25 @@
 
 	var focusBefore = null;		/* focus when the overlay came */
 
+	/*
+	 * While the overlay shows, the rest of the page is inert: Tab stays
+	 * on the overlay and typing cannot reach the form under it (the form
+	 * keeps its content for when the sign-in comes back).
+	 */
+	function inertBehind(over, on) {
+		Array.prototype.forEach.call(D.body.children, function (c) {
+			if (c === over)
+				return;
+			if (on && !c.inert) {
+				c.inert = true;
+				c.dataset.yardInert = "1";
+			} else if (!on && c.dataset.yardInert === "1") {
+				c.inert = false;
+				delete c.dataset.yardInert;
+			}
+		});
+	}
+
 	function updateAuthUi() {
 		var signin = D.getElementById("yard-signin");
 		var over = D.getElementById("yard-expired");
@@ -1004,11 +1046,13 @@
 			if (over.hidden) {
 				over.hidden = false;
 				focusBefore = D.activeElement;
+				inertBehind(over, true);
 				placeNear(over.firstChild, lastPointerY);
 				a.focus({ preventScroll: true });
 			}
 		} else if (!over.hidden) {
 			over.hidden = true;
+			inertBehind(over, false);
 			/* Back to where the user was (typing, say). */
 			if (focusBefore !== null && focusBefore !== D.body &&
 			    D.contains(focusBefore) &&

@@ -103,6 +103,16 @@ test('framed: overlay keeps the draft, resumes in place, and its link signs in a
     // One link only: the portal's own banner stays hidden.
     assert.strictEqual(await page.locator('#ews-expired').isVisible(), false);
     assert.strictEqual(await f.locator('#task-name').inputValue(), 'draft-web');
+    // The overlay has focus and keeps it: Tab does not leave it, typing
+    // does not reach the form under it.
+    const inOverlay = () => frame.evaluate(() => document.getElementById('yard-expired').contains(document.activeElement));
+    assert.strictEqual(await inOverlay(), true, 'focus on the overlay');
+    for (let i = 0; i < 4; i++) {
+      await page.keyboard.press('Tab');
+      assert.strictEqual(await inOverlay(), true, `focus still on the overlay after Tab ${i + 1}`);
+    }
+    await page.keyboard.type('xyz');
+    assert.strictEqual(await f.locator('#task-name').inputValue(), 'draft-web');
     // The draft is stored in this tab (framed pages store no token).
     const stored = await frame.evaluate(() => {
       const out = {};
