@@ -1,8 +1,8 @@
 /*
  * Copyright (c) 2026 Yard authors.  ISC licence.
  *
- * Users (admin): list, create (for YARD_AUTO_PROVISION=0), read, mark
- * admin or disabled.  Every change lands in the audit log in the same
+ * Users (admin): list (all, or those who never signed in), create (for
+ * YARD_AUTO_PROVISION=0), read, mark admin or disabled.  Every change lands in the audit log in the same
  * statement (src/store/users.c), so a rejected request changes nothing.
  */
 
@@ -71,14 +71,15 @@ users_list(struct http_request *req)
 {
 	struct api_ctx *c = api_ctx_get(req);
 	enum api_step	s;
-	int64_t		limit, cursor;
+	int64_t		limit, cursor, never;
 	char		q[256];
 
 	if (!api_qs_page(req, &limit, &cursor) ||
-	    !api_qs_str(req, "q", 200, q, sizeof(q)))
+	    !api_qs_str(req, "q", 200, q, sizeof(q)) ||
+	    !api_qs_int(req, "never_signed_in", 0, 1, 0, &never))
 		return (HTTP_STATE_COMPLETE);
-	s = api_store(req, c, store_users_list(c->q, req, cursor, limit, q),
-	    NULL);
+	s = api_store(req, c,
+	    store_users_list(c->q, req, cursor, limit, q, never == 1), NULL);
 	if (s != API_GO)
 		return (api_state(s));
 	return (API_FIN(api_reply_list(req, c, limit)));

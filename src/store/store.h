@@ -619,7 +619,7 @@ enum store_step store_user_signin(struct store_q *, struct http_request *,
 /* Users whose sub, name or email contain text ("" for all), ids after
  * cursor: rows of (json text, id), one row past limit meaning more. */
 enum store_step store_users_list(struct store_q *, struct http_request *,
-    int64_t cursor, int64_t limit, const char *text);
+    int64_t cursor, int64_t limit, const char *text, int never);
 /* One row of one json text column; no row when there is no such user. */
 enum store_step store_user_get(struct store_q *, struct http_request *,
     int64_t user);

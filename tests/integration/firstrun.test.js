@@ -90,6 +90,15 @@ test('granting to an account name creates a never-signed-in user and the grant',
   // The list of users shows them as never signed in.
   r = await s.api('GET', '/api/v1/users?q=fr-newbie', { token: admin });
   assert.deepStrictEqual(r.json.items.map((u) => [u.sub, u.last_seen]), [['fr-newbie', null]]);
+  // never_signed_in=1 lists only those: fr-newbie, not the signed-in admin.
+  r = await s.api('GET', '/api/v1/users?never_signed_in=1&limit=200', { token: admin });
+  assert.strictEqual(r.status, 200, r.text);
+  const never = r.json.items.map((u) => u.sub);
+  assert.ok(never.includes('fr-newbie'), never.join());
+  assert.ok(!never.includes('fr-admin'), never.join());
+  assert.ok(r.json.items.every((u) => u.last_seen === null));
+  r = await s.api('GET', '/api/v1/users?never_signed_in=2', { token: admin });
+  assert.strictEqual(r.status, 400);
 });
 
 test('bad account names and bad targets are refused and change nothing', async () => {
