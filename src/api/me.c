@@ -103,9 +103,9 @@ me_reply(struct http_request *req)
 static json_t *
 me_modules(const struct auth_principal *who)
 {
-	json_t	       *a;
-	enum me_need	have;
-	size_t		i;
+	json_t	    *a;
+	enum me_need have;
+	size_t	     i;
 
 	have = ME_ANYONE;
 	if (who->admin)
