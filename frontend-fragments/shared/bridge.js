@@ -51,10 +51,36 @@
 	/*
 	 * Yard.t(key, vars): the string for key in the page language, with
 	 * "{name}" replaced by vars.name.  Falls back to zh-CN, then the key.
+	 * With a number vars.count, "key_one" or "key_other" (the language's
+	 * plural category; Chinese has only "other") is taken first when the
+	 * language has it: English "tasks.count_one" is "{count} task".
 	 */
+	var pluralRules = (function () {
+		try {
+			return new Intl.PluralRules(lang);
+		} catch (e) {
+			return null;
+		}
+	})();
+
+	function pluralKey(table, key, n) {
+		var k = key + "_" + (pluralRules !== null ?
+		    pluralRules.select(n) : n === 1 ? "one" : "other");
+
+		if (Object.prototype.hasOwnProperty.call(table, k))
+			return k;
+		if (Object.prototype.hasOwnProperty.call(table, key + "_other"))
+			return key + "_other";
+		return key;
+	}
+
 	function t(key, vars) {
 		var table = strings[lang] || {};
-		var s = Object.prototype.hasOwnProperty.call(table, key) ?
+		var s;
+
+		if (vars && typeof vars.count === "number")
+			key = pluralKey(table, key, vars.count);
+		s = Object.prototype.hasOwnProperty.call(table, key) ?
 		    table[key] : undefined;
 		if (s === undefined && strings["zh-CN"] &&
 		    Object.prototype.hasOwnProperty.call(strings["zh-CN"], key))
@@ -882,6 +908,10 @@
 		api("GET", "/me").then(function (me) {
 			Yard.me = me;
 			A.ready = true;
+			/* The host shows only the modules this user can use. */
+			if (me && Array.isArray(me.modules))
+				post({ type: "yard:modules",
+				    modules: me.modules.slice() });
 			startBadge();
 			whenDom(function () {
 				renderUser(me);

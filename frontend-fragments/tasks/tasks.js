@@ -556,7 +556,7 @@
 			}
 		});
 		$("tasks-count").textContent = t("tasks.count",
-		    { n: S.items.length });
+		    { count: S.items.length });
 		if (S.focus !== null) {
 			var row = body.querySelector('tr[data-task-id="' +
 			    S.focus + '"]');

@@ -3,12 +3,15 @@
  *
  * The parent side of SPEC 3.2: answers yard:ready and yard:token-request
  * with ews:token (fetched from /api/token with the EWS session cookie),
- * resizes the frame, opens other modules on yard:navigate, shows the
- * unread count of yard:badge on the module's menu entry and handles
- * yard:login-expired and yard:relogin.  Each ews:token carries returnUrl,
- * this portal page with the module open, for the frame's sign-in link.
- * The portal's own "Sign in again" banner shows only when the frame
- * shows no sign-in overlay of its own (one link, not two).  Messages are accepted only from the Yard origin and
+ * resizes the frame, opens other modules on yard:navigate, lists in the
+ * menu only the modules yard:modules names, shows the unread count of
+ * yard:badge on the module's menu entry and handles yard:login-expired
+ * and yard:relogin.  Each ews:token carries returnUrl, this portal page
+ * with the module open, for the frame's sign-in link.  The portal's own
+ * "Sign in again" banner shows only when the frame shows no sign-in
+ * overlay of its own (one link, not two).  The portal opens Yard's
+ * "start" page first, which goes on to the first module the user can
+ * use; leaving it replaces its history entry.  Messages are accepted only from the Yard origin and
  * only from the Yard frame, and are treated as data.  #ews-status shows the
  * last event for people and tests; #ews-log keeps the recent ones.
  */
@@ -219,7 +222,8 @@
 		setActiveMenu(v.module);
 		if (title !== null) {
 			link = document.querySelector('#ews-menu a[data-module="' + CSS.escape(v.module) + '"]');
-			title.textContent = link !== null ? link.firstChild.nodeValue : v.module;
+			title.textContent = link !== null ? link.firstChild.nodeValue :
+			    v.module === 'start' ? 'Yard' : v.module;
 		}
 		var fu = document.getElementById('ews-frame-url');
 		if (fu !== null) fu.textContent = src;
@@ -244,7 +248,11 @@
 		}
 		q = q.replace(/^\?/, '');
 		var v = { module: d.module, query: q, theme: view.theme, lang: view.lang };
-		history.pushState({ ews: v }, '', portalPath(v));
+		/* The landing page leaves no history entry: Back skips it. */
+		if (view.module === 'start')
+			history.replaceState({ ews: v }, '', portalPath(v));
+		else
+			history.pushState({ ews: v }, '', portalPath(v));
 		show(v);
 		status('navigated', 'navigated to ' + d.module + (q ? '?' + q : ''));
 	}
@@ -286,6 +294,28 @@
 		status('badge', 'badge ' + m + ': ' + n, true);
 	}
 
+	/*
+	 * yard:modules {"modules":["tasks",...]}: the modules this user can
+	 * use (Yard's /me).  Menu entries of other modules are hidden; the
+	 * menu says it is filtered (#ews-menu[data-filtered]).
+	 */
+	function onModules(d) {
+		var list = d.modules, menu = document.getElementById('ews-menu');
+		if (!Array.isArray(list) || list.length > 64 || !list.every(function (m) {
+			return typeof m === 'string' && /^[a-z][a-z0-9-]{0,31}$/.test(m);
+		}))
+			return;
+		if (menu === null)
+			return;
+		Array.prototype.forEach.call(menu.querySelectorAll('a[data-module]'), function (a) {
+			var li = a.closest('li') || a;
+			li.hidden = list.indexOf(a.dataset.module) === -1;
+		});
+		menu.dataset.filtered = 'true';
+		menu.dataset.modules = list.join(',');
+		status('modules', 'menu: ' + list.join(', '), true);
+	}
+
 	function onMessage(ev) {
 		var d = ev.data;
 
@@ -316,6 +346,9 @@
 			break;
 		case 'yard:badge':
 			onBadge(d);
+			break;
+		case 'yard:modules':
+			onModules(d);
 			break;
 		case 'yard:login-expired':
 			onExpired(d);
