@@ -194,8 +194,8 @@ window.YardI18n = {
 		"perm.targets.truncated": "只列出了前 {n} 项。",
 		/* first run: permissions picker */
 		"perm.sub": "或按 EWS 账号名授权",
-		"perm.sub.placeholder": "例如 u-zhangsan",
-		"perm.sub.hint": "对方还没登录过 Yard 也可以：输入其 EWS 账号名（即 EWS 令牌中的 sub），授予时会同时创建该用户并标记为“从未登录”，其首次登录后立即拥有这些权限。",
+		"perm.sub.placeholder": "用户在 EWS 中的账号标识，如工号",
+		"perm.sub.hint": "对方还没登录过 Yard 也可以：输入其 EWS 账号标识，授予时会同时创建该用户并标记为“从未登录”，其首次登录后立即拥有这些权限。",
 		"perm.sub.new": "“{sub}”还没有登录过 Yard。授予第一条权限时会创建该用户（从未登录），其首次从 EWS 登录后即可使用。",
 		"perm.sub.existing": "“{sub}”已是用户，已为您选中。",
 		"perm.sub.bad": "账号名不能超过 255 个字节，不能包含控制字符，首尾不能有空格。",
