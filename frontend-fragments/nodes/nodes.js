@@ -1391,6 +1391,12 @@
 		    .forEach(function (n) {
 			    setText(n, s);
 		    });
+		document.querySelectorAll("#node-detail [data-stale][title]")
+		    .forEach(function (n) {
+			    var v = staleTitle(d);
+			    if (n.title !== v)
+				    n.title = v;
+		    });
 		if (S.tasks !== null && $("detail-tasks-stale") !== null &&
 		    !$("detail-tasks-stale").hidden)
 			setText($("detail-tasks-stale"), t("nodes.tasks.stale",
