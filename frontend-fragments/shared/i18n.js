@@ -634,7 +634,7 @@ window.YardI18n = {
 		"nodes.status.lost": "失联",
 		"nodes.status.revoked": "已吊销",
 		"nodes.status.enrolled": "已登记，未连接",
-		"nodes.status.enrolled.title": "节点已登记，但它的 agent 还没有发来过心跳",
+		"nodes.status.enrolled.title": "节点已登记，但它的代理程序还没有发来过心跳",
 		"nodes.status.online.title": "心跳正常",
 		"nodes.status.offline.title": "短时间内没有心跳；节点上的任务仍在运行",
 		"nodes.status.lost.title": "长时间没有心跳",
