@@ -498,40 +498,64 @@
 	/* ---- Events ------------------------------------------------------------ */
 
 	/*
-	 * One event as a sentence with its reason: "被外部信号 SIGKILL 终止",
-	 * "按策略重启（第 1 次）".
+	 * One event as a sentence with its reason (api.md, Task events):
+	 * "被外部信号 SIGKILL 终止", "按策略重启（第 1 次）".  A member the
+	 * event lacks picks the sentence without it.
 	 */
 	function eventText(ev) {
-		var p = ev.params || {};
-		var vars = {
-			code: ev.code !== undefined && ev.code !== null ?
-			    ev.code : p.code,
-			signal: p.signal || ev.code,
-			n: p.attempt || p.n || p.count || "",
-			pid: p.pid || "",
-			reason: p.reason || p.message || "",
+		var p = ev.params || {}, key = "tasks.event." + ev.kind, v;
+		var has = function (x) {
+			return x !== undefined && x !== null && x !== "";
+		};
+
+		v = {
+			status: p.status, signal: p.signal, pid: p.pid,
+			n: has(p.restarts) ? p.restarts : p.attempt,
+			fails: p.health_fails, code: ev.code,
 			state: ev.state ? t("tasks.state." + ev.state) : "",
 			prev: ev.prev_state ? t("tasks.state." + ev.prev_state) :
 			    ""
 		};
-		var key = "tasks.event." + ev.kind;
-
-		if (ev.kind === "exited" && (vars.code === undefined ||
-		    vars.code === null))
-			key += ".nocode";
-		if (ev.kind === "killed" && !vars.signal)
-			key += ".nosignal";
-		if ((ev.kind === "started" || ev.kind === "adopted") &&
-		    !vars.pid)
-			key += ".nopid";
-		if (ev.kind === "unhealthy" && !vars.reason)
-			key += ".noreason";
-		if (ev.kind === "restarted" && !vars.n)
-			key += ".non";
-		if (t(key) === key)
+		switch (ev.kind) {
+		case "started":
+			key += has(v.pid) ? "" : ".nopid";
+			if (ev.code === "policy")
+				key += ".policy";
+			break;
+		case "exited":
+			key += has(v.status) ? "" : ".nocode";
+			break;
+		case "killed":
+			key += "." + (["self", "policy"].indexOf(ev.code) !== -1 ?
+			    ev.code : "outside") + (has(v.signal) ? "" :
+			    ".nosignal");
+			break;
+		case "restarted":
+			key += "." + (["health", "crash_loop_cooldown"].indexOf(
+			    ev.code || p.reason) !== -1 ? ev.code || p.reason :
+			    "policy") + (has(v.n) ? "" : ".non");
+			break;
+		case "crash_loop":
+			key += has(v.n) ? "" : ".non";
+			break;
+		case "unhealthy":
+			key += has(v.fails) ? "" : ".noreason";
+			break;
+		case "stopped":
+			key += has(v.signal) ? ".signal" : has(v.status) ?
+			    ".status" : "";
+			break;
+		case "lost":
+			key += ev.code === "offline" ? ".offline" : "";
+			break;
+		case "state":
+			key += v.prev ? "" : ".noprev";
+			break;
+		}
+		if (t(key, v) === key)
 			return t("tasks.event.other", { kind: ev.kind,
-			    state: vars.state });
-		return t(key, vars);
+			    state: v.state });
+		return t(key, v);
 	}
 
 	async function events(more) {

@@ -1227,6 +1227,8 @@
 		k = sp[task.kind] || {};
 		h = sp.health || {};
 		S.editing = { id: task.id, spec: sp };
+		/* Typed edits are kept per task (bridge.js drafts). */
+		$("task-create").dataset.yardDraftScope = String(task.id);
 		clearErrors();
 		if (!Array.prototype.some.call(f.node_id.options, function (o) {
 			return o.value === String(task.node_id);
@@ -1272,6 +1274,7 @@
 		var f = $("task-create").elements;
 
 		S.editing = null;
+		delete $("task-create").dataset.yardDraftScope;
 		f.node_id.disabled = false;
 		f.kind.disabled = false;
 		$("task-create").dataset.mode = "create";
@@ -1322,12 +1325,15 @@
 					spec: b.spec
 				});
 		} catch (err) {
-			if (typeof Y.showFieldErrors === "function" &&
-			    Y.showFieldErrors(form, err)) {
+			/* The page's own mapping first (spec.jar.port is the
+			 * port box), then the bridge's, then the banner. */
+			box = errorBox(err.field);
+			if (box === null && err.field &&
+			    typeof Y.showFieldErrors === "function" &&
+			    Y.showFieldErrors(form, err) !== false) {
 				focusError();
 				return;
 			}
-			box = errorBox(err.field);
 			if (box !== null) {
 				showError(box, (err.field || "") + ": " +
 				    (err.serverMessage || Y.errorText(err)));

@@ -129,13 +129,15 @@ test('the Events tab reads each event as a sentence, with its reason, time and w
     await f.locator('#task-page[data-state=ready]').waitFor({ timeout: 15000 });
     assert.strictEqual(await f.locator('[role=tab][data-tab=events]').getAttribute('aria-selected'), 'true');
     const text = await tasksFrame(page).evaluate(() => [
-      window.YardTaskPage.eventText({ kind: 'killed', params: { signal: 'SIGKILL' } }),
-      window.YardTaskPage.eventText({ kind: 'restarted', params: { attempt: 1 } }),
-      window.YardTaskPage.eventText({ kind: 'exited', code: 3 }),
-      window.YardTaskPage.eventText({ kind: 'crash_loop' }),
+      window.YardTaskPage.eventText({ kind: 'killed', code: 'outside', params: { signal: 'SIGKILL', by: 'outside' } }),
+      window.YardTaskPage.eventText({ kind: 'restarted', code: 'exited', params: { reason: 'exited', restarts: 1 } }),
+      window.YardTaskPage.eventText({ kind: 'exited', code: 'self', params: { status: 3, by: 'self' } }),
+      window.YardTaskPage.eventText({ kind: 'crash_loop', code: 'policy', params: { restarts: 5 } }),
+      window.YardTaskPage.eventText({ kind: 'stopped', code: 'stop', params: { signal: 'SIGTERM' } }),
     ]);
     assert.deepStrictEqual(text, ['Killed by outside signal SIGKILL', 'Restarted by policy (attempt 1)',
-      'Exited with code 3', 'Crashed repeatedly; automatic restarts paused']);
+      'Exited with code 3', 'Crashed repeatedly (5 restarts); automatic restarts paused until a start',
+      'Stopped (signal SIGTERM)']);
     const list = f.locator('#task-events');
     await f.locator('#task-events[data-state=ready], #task-events[data-state=error]').waitFor({ timeout: 10000 });
     const r = await s.api('GET', `/api/v1/tasks/${taskId}/events?limit=5`, { token: admin });
