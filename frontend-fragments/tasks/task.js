@@ -191,7 +191,8 @@
 			fact("health", t("tasks.fact.health")),
 			fact("exit", t("tasks.fact.exit")),
 			fact("restart", t("tasks.fact.restart")),
-			fact("restarts", t("tasks.col.restarts"))));
+			fact("restarts", t("tasks.col.restarts")),
+			fact("adopted", t("tasks.fact.adopted"))));
 		list = el("div", { class: "tablist", role: "tablist",
 		    "aria-labelledby": "task-title" });
 		panels = el("div");
@@ -253,6 +254,8 @@
 		setText(P.facts.exit, exitText(task.last_exit));
 		setText(P.facts.restart, restartText(task.last_restart));
 		setText(P.facts.restarts, String(task.restarts || 0));
+		setText(P.facts.adopted, task.adopted_at ? when(task.adopted_at) :
+		    "—");
 		list = T().actions(task);
 		primary = list.find(function (a) {
 			return a.id === "stop";
@@ -279,6 +282,12 @@
 		}
 		if (P.tab === "overview")
 			overview();
+		/* Something happened: the events tab shows it. */
+		key = [task.state, task.pid, task.restarts, task.health].join("|");
+		if (P.tab === "events" && P.evKey !== undefined &&
+		    P.evKey !== key)
+			events(false);
+		P.evKey = key;
 	}
 
 	/* An event time: epoch milliseconds (as the agent sends it) or ISO. */
@@ -558,12 +567,16 @@
 		return t(key, v);
 	}
 
+	/*
+	 * The events, newest first: the first page again (more false: on
+	 * showing the tab and when the task's state changed) or the next one.
+	 * The list and its button stay in place, so the focus does too.
+	 */
 	async function events(more) {
 		var box = P.tabs.events.panel, list, res, q, my;
 
-		if (!P.ev || !more) {
-			P.ev = { items: [], next: null, seq: (P.ev ? P.ev.seq : 0) };
-			Y.clear(box);
+		if (!P.ev) {
+			P.ev = { next: null, seq: 0 };
 			P.ev.list = el("ul", { id: "task-events",
 			    class: "events-list", dataset: { state: "loading" },
 			    "aria-live": "polite" });

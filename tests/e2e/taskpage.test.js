@@ -148,9 +148,19 @@ test('the Events tab reads each event as a sentence, with its reason, time and w
     }
     assert.strictEqual(r.status, 200, r.text);
     await f.locator('#task-events[data-state=ready] li[data-kind=started]').first().waitFor({ timeout: 10000 });
-    const first = f.locator('#task-events li[data-kind=started]').first();
-    assert.match(await first.innerText(), /Started/);
+    const first = f.locator('#task-events li[data-kind=started]').last();
+    assert.match(await first.innerText(), /Started, PID \d+/);
     assert.match(await first.innerText(), /by /);
+    // Killed from outside: the policy restarts it; the open tab shows both
+    // with their reasons, and the header says how it last ended.
+    const pid = Number(s.sql(`SELECT pid FROM tasks WHERE id = ${taskId}`));
+    process.kill(pid, 'SIGKILL');
+    const killed = f.locator('#task-events li[data-kind=killed]');
+    await killed.first().waitFor({ timeout: 20000 });
+    assert.match(await killed.first().innerText(), /Killed by outside signal SIGKILL/);
+    await f.locator('#task-events li[data-kind=restarted]', { hasText: /Restarted by policy \(attempt 1\)/ }).waitFor({ timeout: 20000 });
+    await f.locator('#task-head [data-fact=exit]', { hasText: /killed by outside signal SIGKILL/ }).waitFor({ timeout: 10000 });
+    await f.locator('#task-head [data-fact=restart]', { hasText: /restarted by policy/ }).waitFor({ timeout: 10000 });
   });
 });
 
