@@ -29,6 +29,9 @@
 	var TABS = ["overview", "events", "logs", "metrics", "commands",
 	    "releases", "config", "alerts"];
 	var EVENTS_PAGE = 50;
+	/* Spec members shown as typed (paths, commands, variables). */
+	var MONO = ["deploy_dir", "command", "args", "jar", "jvm", "home",
+	    "base", "app_path", "env", "log_files", "health"];
 
 	var P = null;		/* the open page's state */
 
@@ -470,6 +473,7 @@
 		function row(label, value, name) {
 			dl.appendChild(el("dt", { text: label }));
 			dl.appendChild(el("dd", { dataset: { spec: name },
+			    class: MONO.indexOf(name) !== -1 ? "mono" : null,
 			    text: joined(value) }));
 		}
 		row(t("tasks.field.kind"), t("tasks.kind." + task.kind), "kind");

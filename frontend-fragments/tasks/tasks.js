@@ -1172,6 +1172,30 @@
 			ev.preventDefault();
 			closeDrawer();
 		});
+		/* Tab wraps inside: framed, it would otherwise leave the frame. */
+		dlg.addEventListener("keydown", function (ev) {
+			var list, first, last;
+
+			if (ev.key !== "Tab")
+				return;
+			list = Array.prototype.filter.call(dlg.querySelectorAll(
+			    "button, input, select, textarea, a[href]"),
+			    function (x) {
+				    return !x.disabled && x.offsetParent !== null &&
+					x.tabIndex >= 0;
+			    });
+			if (list.length === 0)
+				return;
+			first = list[0];
+			last = list[list.length - 1];
+			if (ev.shiftKey && document.activeElement === first) {
+				ev.preventDefault();
+				last.focus();
+			} else if (!ev.shiftKey && document.activeElement === last) {
+				ev.preventDefault();
+				first.focus();
+			}
+		});
 		$("task-create").addEventListener("input", function (ev) {
 			var box = ev.target.getAttribute("aria-describedby");
 			if (box && $(box))

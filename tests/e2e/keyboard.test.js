@@ -97,6 +97,15 @@ test('keyboard only: drawer, create, start, menu, stop with confirmation, logs',
       if (await focused(fr) === '#task-submit') break;
     }
     assert.strictEqual(await focused(fr), '#task-submit');
+    // Past the last control (Cancel) Tab wraps to the first (Close), and back.
+    await page.keyboard.press('Tab');
+    assert.strictEqual(await focused(fr), 'cancel-edit');
+    await page.keyboard.press('Tab');
+    assert.strictEqual(await focused(fr), 'drawer-close');
+    await page.keyboard.press('Shift+Tab');
+    assert.strictEqual(await focused(fr), 'cancel-edit');
+    await page.keyboard.press('Shift+Tab');
+    assert.strictEqual(await focused(fr), '#task-submit');
     await page.keyboard.press('Enter');
     const row = f.locator('tr[data-task-name="kbd-echo"]');
     await row.waitFor({ timeout: 10000 });
