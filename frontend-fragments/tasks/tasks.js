@@ -65,6 +65,7 @@
 		editing: null,		/* {id, spec} while the form edits */
 		alerts: null,		/* GET /alerts/summary (YardAlerts) */
 		page: null,		/* the task id of a task's own page */
+		newId: null,		/* the task created last, highlighted */
 		drawerFrom: null	/* what had focus before the drawer */
 	};
 
@@ -485,6 +486,10 @@
 		setData(r.tr, "taskName", task.name);
 		setData(r.tr, "state", task.state);
 		setData(r.tr, "level", task.level || "none");
+		/* The task just created here stands out. */
+		if (r.tr.classList.contains("is-highlight") !==
+		    (task.id === S.newId))
+			r.tr.classList.toggle("is-highlight");
 		setText(r.link, task.name);
 		/* Rebuilt only when the summary changed: a focused badge stays. */
 		if (r.alerts !== S.alerts) {
