@@ -126,9 +126,10 @@ static const char *sql_releases =
  * visible.
  */
 static const char *sql_events =
-    "SELECT (SELECT json_build_object('items', coalesce(json_agg(json_build_object("
-    "  'id', x.id, 'at', x.at, 'kind', x.kind, 'state', x.state,"
-    "  'prev_state', x.prev_state, 'code', x.code, 'params', x.params,"
+    "SELECT (SELECT json_build_object('items',"
+    "  coalesce(json_agg(json_build_object('id', x.id, 'at', x.at,"
+    "  'kind', x.kind, 'state', x.state, 'prev_state', x.prev_state,"
+    "  'code', x.code, 'params', x.params,"
     "  'command_id', x.command_id, 'by', CASE WHEN u.id IS NOT NULL THEN"
     "  json_build_object('id', u.id, 'name', u.name) END)"
     "  ORDER BY x.id DESC) FILTER (WHERE x.rn <= $4::bigint), '[]'::json),"
