@@ -162,6 +162,8 @@ struct agent_task {
 	int		      created_dir; /* the agent made deploy_dir */
 	int		      main_gone;
 	int		      exit_status; /* last end; -1 unknown */
+	int		      exit_signal; /* what ended it; 0: none */
+	int64_t		      exit_ms; /* wall clock of the last end */
 	enum agent_stop_how   stop_how;
 	uint64_t	      stop_started, stop_deadline; /* mono ms */
 	uint64_t	      stop_ms; /* how long the last stop took */
@@ -296,6 +298,18 @@ struct agent_slot {
 	int64_t rel_received;
 	int	rel_kind;
 	char	rel_step[16]; /* the step it was in ("download", ...) */
+	/* Why, for the server's task events (docs/agent-protocol.md):
+	 * the last end and who caused it, the last policy restart and its
+	 * cause, the crash loop, and when a restarted agent adopted it. */
+	int64_t	    last_exit_at; /* wall ms; 0: none seen */
+	int	    last_exit_status; /* -1: unknown */
+	int	    last_exit_signal; /* 0: none */
+	const char *last_exit_by; /* "self", "stop", "policy", "outside" */
+	int64_t	    last_restart_at; /* wall ms; 0: none */
+	const char *last_restart_reason; /* "exited", "signal", ... */
+	const char *restart_reason; /* of the restart planned in BACKOFF */
+	int	    crash_loop; /* the policy gave up after the last restart */
+	int64_t	    adopted_at; /* wall ms; 0: started by this agent */
 };
 
 struct agent_tasks {

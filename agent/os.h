@@ -142,13 +142,21 @@ void agent_os_task_forget(const struct agent_task *);
  */
 int agent_task_signal_marked(const struct agent_task *, int);
 /*
- * A child of the agent that ended: 1 with its pid and exit code (0-255,
- * or 128 + the signal that ended it), 0 when none is left to collect.
- * Never waits.
+ * A child of the agent that ended: 1 with its pid, exit code (0-255, or
+ * 128 + the signal that ended it) and that signal (0: it exited), 0 when
+ * none is left to collect.  Never waits.
  */
-int agent_os_reap(pid_t *, int *);
+int agent_os_reap(pid_t *, int *, int *);
 /* The same for one child: 1 when pid ended (and is collected), else 0. */
-int agent_os_reap_pid(pid_t, int *);
+int agent_os_reap_pid(pid_t, int *, int *);
+/*
+ * A signal's name without "SIG" ("KILL"), or NULL when the platform has
+ * none for it.  Static text.
+ */
+const char *agent_os_signame(int);
+/* Whether a signal is one a process gets for its own fault (a crash:
+ * SIGSEGV, SIGABRT, ...) rather than one sent to it. */
+int agent_os_sig_fault(int);
 /*
  * Workers: long blocking work (a download, unpacking a release, moving
  * a deploy directory) runs in a child of the agent so that its loop

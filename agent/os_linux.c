@@ -408,25 +408,52 @@ agent_os_task_kill(struct agent_task *t)
 }
 
 int
-agent_os_reap(pid_t *pid, int *code)
+agent_os_reap(pid_t *pid, int *code, int *sig)
 {
 	int status;
 
 	if ((*pid = waitpid(-1, &status, WNOHANG)) <= 0)
 		return (0);
 	*code = exit_code(status);
+	*sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 	return (1);
 }
 
 int
-agent_os_reap_pid(pid_t pid, int *code)
+agent_os_reap_pid(pid_t pid, int *code, int *sig)
 {
 	int status;
 
 	if (waitpid(pid, &status, WNOHANG) != pid)
 		return (0);
 	*code = exit_code(status);
+	*sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 	return (1);
+}
+
+const char *
+agent_os_signame(int sig)
+{
+	/* glibc 2.32: "KILL" for SIGKILL, NULL for a number it lacks. */
+	return (sig > 0 ? sigabbrev_np(sig) : NULL);
+}
+
+int
+agent_os_sig_fault(int sig)
+{
+	switch (sig) {
+	case SIGSEGV:
+	case SIGABRT:
+	case SIGBUS:
+	case SIGFPE:
+	case SIGILL:
+	case SIGSYS:
+	case SIGTRAP:
+	case SIGXCPU:
+	case SIGXFSZ:
+		return (1);
+	}
+	return (0);
 }
 
 /*

@@ -454,6 +454,8 @@ agent_task_start(struct agent_task *t, const char *logdir, char *err,
 	t->main_gone = 0;
 	t->adopted = 0;
 	t->exit_status = -1;
+	t->exit_signal = 0;
+	t->exit_ms = 0;
 	t->stop_how = AGENT_STOP_NONE;
 	t->started_ms = agent_now_ms();
 	free(t->log);
@@ -557,10 +559,10 @@ void
 agent_tasks_reap(struct agent_task **tasks, size_t n)
 {
 	pid_t  pid;
-	int    code;
+	int    code, sig;
 	size_t i;
 
-	while (agent_os_reap(&pid, &code)) {
+	while (agent_os_reap(&pid, &code, &sig)) {
 		for (i = 0; i < n; i++) {
 			if (tasks[i]->stop_pid == pid) {
 				tasks[i]->stop_status = code;
@@ -569,6 +571,8 @@ agent_tasks_reap(struct agent_task **tasks, size_t n)
 			if (tasks[i]->pid != pid)
 				continue;
 			tasks[i]->exit_status = code;
+			tasks[i]->exit_signal = sig;
+			tasks[i]->exit_ms = agent_now_ms();
 			tasks[i]->main_gone = 1;
 		}
 	}
@@ -582,22 +586,28 @@ int
 agent_task_tick(struct agent_task *t)
 {
 	uint64_t now;
-	int	 group, code;
+	int	 group, code, sig;
 
 	if (t->state != AGENT_TASK_RUNNING && t->state != AGENT_TASK_STOPPING) {
 		agent_os_task_tidy(t);
 		return (0);
 	}
 	/* An adopted main process is not our child: watch its samples. */
-	if (!t->main_gone && t->adopted && agent_proc_sample(&t->proc) == 0)
+	if (!t->main_gone && t->adopted && agent_proc_sample(&t->proc) == 0) {
+		/* Not our child: how it ended nobody can tell. */
+		t->exit_ms = agent_now_ms();
 		t->main_gone = 1;
+	}
 	if (!t->main_gone && t->proc.fd != -1 && t->proc.state == 'Z') {
 		/*
 		 * A sample saw our child as a zombie before agent_tasks_reap()
 		 * did: reap it here, or its exit status would read unknown.
 		 */
-		if (!t->adopted && agent_os_reap_pid(t->pid, &code))
+		if (!t->adopted && agent_os_reap_pid(t->pid, &code, &sig)) {
 			t->exit_status = code;
+			t->exit_signal = sig;
+		}
+		t->exit_ms = agent_now_ms();
 		t->main_gone = 1;
 	}
 	group = agent_os_group_alive(t->pid);

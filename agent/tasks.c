@@ -86,6 +86,8 @@ static int started(struct agent_slot *, const char *, int64_t, int64_t,
 static void  start_check(struct agent_tasks *, struct agent_slot *, uint64_t);
 static char *log_end(struct agent_tasks *, struct agent_slot *);
 static void  life_set(struct agent_slot *, enum agent_life);
+static void  note_exit(struct agent_slot *, const char *);
+static void  why_status(const struct agent_slot *, json_t *);
 static int   slot_tick(struct agent_tasks *, struct agent_slot *, uint64_t,
       int *);
 static int   on_stopped(struct agent_tasks *, struct agent_slot *);
@@ -175,11 +177,12 @@ agent_tasks_save(struct agent_tasks *ts)
 	if ((a = json_array()) == NULL)
 		return (0);
 	for (i = 0; i < ts->n; i++) {
-		o = json_pack("{s:I, s:O, s:i, s:I, s:i, s:b, s:b, s:s, s:s, "
-			      "s:I}",
+		o = json_pack("{s:I, s:O, s:i, s:I, s:I, s:i, s:b, s:b, s:s, "
+			      "s:s, s:I}",
 		    "id", (json_int_t)ts->v[i].t.id, "spec", ts->v[i].t.spec,
 		    "pid", (int)ts->v[i].t.pid, "starttime",
-		    (json_int_t)ts->v[i].t.starttime, "restarts",
+		    (json_int_t)ts->v[i].t.starttime, "started_ms",
+		    (json_int_t)ts->v[i].t.started_ms, "restarts",
 		    ts->v[i].restarts, "wanted", ts->v[i].wanted, "created_dir",
 		    ts->v[i].t.created_dir, "mark", ts->v[i].t.mark, "cgroup",
 		    ts->v[i].t.cgroup, "uid", (json_int_t)ts->v[i].t.uid);
@@ -328,11 +331,16 @@ agent_tasks_load(struct agent_tasks *ts)
 			 * next start is checked. */
 			adopt_account(sl,
 			    json_string_value(json_object_get(o, "user")));
+			sl->adopted_at = agent_now_ms();
+			/* Its start as it was (older agents kept none). */
+			sl->t.started_ms = json_integer_value(
+			    json_object_get(o, "started_ms"));
 			life_set(sl, AGENT_LIFE_UP);
 		} else if (sl->wanted && restarts_after_failure(sl)) {
 			/* It ended meanwhile (how, nobody saw: a failure):
 			 * restarted at once, as its policy says. */
 			sl->restart_at = agent_mono_ms();
+			sl->restart_reason = "exited";
 			life_set(sl, AGENT_LIFE_BACKOFF);
 		} else if (sl->wanted) {
 			/* Restart policy never: it stays down. */
@@ -548,6 +556,8 @@ start(struct agent_tasks *ts, struct agent_slot *sl, char *why, size_t len)
 	sl->health_next = 0;
 	sl->ever_healthy = 0;
 	sl->tree_ms = 0;
+	sl->crash_loop = 0;
+	sl->adopted_at = 0;
 	sl->start_deadline = agent_mono_ms() +
 	    (uint64_t)json_integer_value(json_object_get(h, "start_timeout")) *
 		1000;
@@ -1061,6 +1071,19 @@ agent_life_name(enum agent_life l)
 	return ("down");
 }
 
+/*
+ * The task's processes ended (by is who caused it: "self", "stop",
+ * "policy" or "outside"): kept for the heartbeat's last_exit.
+ */
+static void
+note_exit(struct agent_slot *sl, const char *by)
+{
+	sl->last_exit_at = sl->t.exit_ms > 0 ? sl->t.exit_ms : agent_now_ms();
+	sl->last_exit_status = sl->t.exit_signal != 0 ? -1 : sl->t.exit_status;
+	sl->last_exit_signal = sl->t.exit_signal;
+	sl->last_exit_by = by;
+}
+
 /* Every transition of the lifecycle (the table at the top). */
 static void
 life_set(struct agent_slot *sl, enum agent_life to)
@@ -1126,6 +1149,7 @@ on_stopped(struct agent_tasks *ts, struct agent_slot *sl)
 	char why[1024], how[160], note[192], *b;
 	char id[AGENTPROTO_UUID_LEN + 1];
 
+	note_exit(sl, "stop");
 	(void)snprintf(how, sizeof(how), "%s in %" PRIu64 " ms",
 	    sl->t.stop_how == AGENT_STOP_KILL
 		? "killed with SIGKILL after the grace period"
@@ -1208,6 +1232,11 @@ on_ended(struct agent_tasks *ts, struct agent_slot *sl, uint64_t now)
 
 	log_info("task %" PRId64 ": exited with status %d", sl->t.id,
 	    sl->t.exit_status);
+	/* A signal it did not bring on itself came from outside. */
+	note_exit(sl,
+	    sl->t.exit_signal != 0 && !agent_os_sig_fault(sl->t.exit_signal)
+		? "outside"
+		: "self");
 	rs = json_object_get(sl->t.spec, "restart");
 	policy = json_string_value(json_object_get(rs, "policy"));
 	if (sl->wanted && policy != NULL &&
@@ -1228,11 +1257,14 @@ on_ended(struct agent_tasks *ts, struct agent_slot *sl, uint64_t now)
 		if (sl->window_restarts >=
 		    json_integer_value(json_object_get(rs, "crash_loop"))) {
 			to = AGENT_LIFE_CRASH_LOOP;
+			sl->crash_loop = 1;
 			log_warnx("task %" PRId64 ": crash loop: not "
 				  "restarting",
 			    sl->t.id);
 		} else {
 			sl->restart_at = now + (uint64_t)delay * 1000;
+			sl->restart_reason =
+			    sl->t.exit_signal != 0 ? "signal" : "exited";
 			to = AGENT_LIFE_BACKOFF;
 		}
 	}
@@ -1261,6 +1293,9 @@ restart_due(struct agent_tasks *ts, struct agent_slot *sl)
 
 	sl->restarts++;
 	sl->window_restarts++;
+	sl->last_restart_at = agent_now_ms();
+	sl->last_restart_reason =
+	    sl->restart_reason != NULL ? sl->restart_reason : "exited";
 	if (start(ts, sl, why, sizeof(why))) {
 		life_set(sl, AGENT_LIFE_UP);
 		log_info("task %" PRId64 ": restarted, pid %d", sl->t.id,
@@ -1481,6 +1516,44 @@ agent_tasks_health_done(struct agent_tasks *ts, struct agent_xfer *x)
 	return (0);
 }
 
+/*
+ * The heartbeat's reasons (docs/agent-protocol.md): last_exit,
+ * last_restart, adopted_at, each only once there is one.
+ */
+static void
+why_status(const struct agent_slot *sl, json_t *o)
+{
+	const char *sig;
+	json_t	   *e;
+
+	if (sl->last_exit_at > 0 && sl->last_exit_by != NULL &&
+	    (e = json_pack("{s:I, s:s}", "at", (json_int_t)sl->last_exit_at,
+		 "by", sl->last_exit_by)) != NULL) {
+		sig = agent_os_signame(sl->last_exit_signal);
+		if (sl->last_exit_signal != 0 && sig != NULL) {
+			char name[32];
+
+			(void)snprintf(name, sizeof(name), "SIG%s", sig);
+			(void)json_object_set_new(e, "signal",
+			    json_string(name));
+		} else if (sl->last_exit_signal == 0 &&
+		    sl->last_exit_status >= 0)
+			(void)json_object_set_new(e, "status",
+			    json_integer(sl->last_exit_status));
+		(void)json_object_set_new(o, "last_exit", e);
+	}
+	if (sl->last_restart_at > 0 &&
+	    (e = json_pack("{s:I, s:s}", "at", (json_int_t)sl->last_restart_at,
+		 "reason", sl->last_restart_reason)) != NULL) {
+		if (sl->crash_loop)
+			(void)json_object_set_new(e, "crash_loop", json_true());
+		(void)json_object_set_new(o, "last_restart", e);
+	}
+	if (sl->adopted_at > 0 && sl->t.state == AGENT_TASK_RUNNING)
+		(void)json_object_set_new(o, "adopted_at",
+		    json_integer(sl->adopted_at));
+}
+
 /* The heartbeat's "tasks": state, pid, start, CPU and memory. */
 json_t *
 agent_tasks_status(struct agent_tasks *ts, long hz)
@@ -1556,6 +1629,7 @@ agent_tasks_status(struct agent_tasks *ts, long hz)
 		if (sl->t.state == AGENT_TASK_EXITED && sl->last_lines != NULL)
 			(void)json_object_set_new(o, "last_lines",
 			    json_string(sl->last_lines));
+		why_status(sl, o);
 		json_array_append_new(a, o);
 	}
 	return (a);

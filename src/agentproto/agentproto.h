@@ -382,7 +382,13 @@ int agentproto_auth_format(char *, size_t, int64_t, const char *);
  *  "health_fails":int>=0 (consecutive failing health checks; absent: 0),
  *  "cpu":0..100*cpus, "rss":bytes, "threads":int>=0, "fds":int>=0,
  *  "procs":int>=0,
- *  "last_lines":string<=8192} (all but id and state optional).  Returns 1, else 0 with *err naming the member.
+ *  "last_lines":string<=8192,
+ *  "last_exit":{"at":ms>0, "status":0..255 | "signal":"SIGKILL",
+ *   "by":"self"|"stop"|"policy"|"outside"},
+ *  "last_restart":{"at":ms>0, "reason":"exited"|"signal"|"health"|
+ *   "crash_loop_cooldown", "crash_loop":bool},
+ *  "adopted_at":ms>0} (all but id and state optional).  Returns 1, else
+ *  0 with *err naming the member.
  */
 int agentproto_task_status_check(const json_t *, struct agentproto_err *);
 

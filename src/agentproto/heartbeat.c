@@ -15,6 +15,9 @@
 static int     metrics_decode(const json_t *, const char *,
 	struct agentproto_metrics *, struct agentproto_err *);
 static json_t *metrics_to_json(const struct agentproto_metrics *);
+static int     word_check(const json_t *, const char *, const char *, int,
+	const char *const *, size_t, struct agentproto_err *);
+static int     why_check(const json_t *, const char *, struct agentproto_err *);
 
 static int
 metrics_decode(const json_t *o, const char *pfx, struct agentproto_metrics *m,
@@ -225,6 +228,109 @@ agentproto_heartbeat_resp_encode(const struct agentproto_heartbeat_resp *r)
 	return (agentproto_dump(o));
 }
 
+/*
+ * o[name], when present (or required), must be one of the n words of
+ * list; else err says which it may be.
+ */
+static int
+word_check(const json_t *o, const char *pfx, const char *name, int required,
+    const char *const *list, size_t n, struct agentproto_err *err)
+{
+	const json_t *m;
+	const char   *sep;
+	char	      msg[160];
+	size_t	      k, len = 0;
+
+	if ((m = agentproto_member(o, pfx, name, required, err)) == NULL)
+		return (!required);
+	for (k = 0; json_is_string(m) && k < n; k++) {
+		if (strcmp(json_string_value(m), list[k]) == 0)
+			return (1);
+	}
+	msg[0] = '\0';
+	for (k = 0; k < n && len < sizeof(msg); k++) {
+		sep = k == 0 ? "" : k + 1 == n ? " or " : ", ";
+		len += (size_t)snprintf(msg + len, sizeof(msg) - len, "%s%s",
+		    sep, list[k]);
+	}
+	agentproto_err_set(err, pfx, name, "must be %s", msg);
+	return (0);
+}
+
+/*
+ * Why a task is as it is (all optional; older agents send none):
+ * last_exit {at, status | signal, by}, last_restart {at, reason,
+ * crash_loop}, adopted_at.
+ */
+static int
+why_check(const json_t *o, const char *pfx, struct agentproto_err *err)
+{
+	static const char *const by[] = { "self", "stop", "policy", "outside" };
+	static const char *const reasons[] = { "exited", "signal", "health",
+		"crash_loop_cooldown" };
+	const json_t		*m, *s;
+	char			 sub[AGENTPROTO_PFX_MAX];
+	int64_t			 v;
+	size_t			 i, n;
+
+	if ((m = agentproto_member(o, pfx, "last_exit", 0, NULL)) != NULL) {
+		agentproto_path_join(sub, sizeof(sub), pfx, "last_exit");
+		if (!json_is_object(m)) {
+			agentproto_err_set(err, pfx, "last_exit",
+			    "must be an object");
+			return (0);
+		}
+		if (!agentproto_get_int(m, sub, "at", 1, 1, INT64_MAX, &v, NULL,
+			err) ||
+		    !agentproto_get_int(m, sub, "status", 0, 0, 255, &v, NULL,
+			err) ||
+		    !word_check(m, sub, "by", 1, by, 4, err))
+			return (0);
+		if ((s = json_object_get(m, "signal")) != NULL) {
+			n = json_is_string(s) ? json_string_length(s) : 0;
+			for (i = 3; i < n; i++) {
+				if (!((json_string_value(s)[i] >= 'A' &&
+					  json_string_value(s)[i] <= 'Z') ||
+					(json_string_value(s)[i] >= '0' &&
+					    json_string_value(s)[i] <= '9') ||
+					json_string_value(s)[i] == '+'))
+					break;
+			}
+			if (n < 4 || n > 16 || i < n ||
+			    strncmp(json_string_value(s), "SIG", 3) != 0) {
+				agentproto_err_set(err, sub, "signal",
+				    "must be a signal name such as SIGKILL");
+				return (0);
+			}
+			if (json_object_get(m, "status") != NULL) {
+				agentproto_err_set(err, sub, "signal",
+				    "must not come with status");
+				return (0);
+			}
+		}
+	}
+	if ((m = agentproto_member(o, pfx, "last_restart", 0, NULL)) != NULL) {
+		agentproto_path_join(sub, sizeof(sub), pfx, "last_restart");
+		if (!json_is_object(m)) {
+			agentproto_err_set(err, pfx, "last_restart",
+			    "must be an object");
+			return (0);
+		}
+		if (!agentproto_get_int(m, sub, "at", 1, 1, INT64_MAX, &v, NULL,
+			err) ||
+		    !word_check(m, sub, "reason", 1, reasons, 4, err))
+			return (0);
+		if ((s = json_object_get(m, "crash_loop")) != NULL &&
+		    !json_is_boolean(s)) {
+			agentproto_err_set(err, sub, "crash_loop",
+			    "must be true or false");
+			return (0);
+		}
+	}
+	return (agentproto_get_int(o, pfx, "adopted_at", 0, 1, INT64_MAX, &v,
+	    NULL, err));
+}
+
 int
 agentproto_task_status_check(const json_t *a, struct agentproto_err *err)
 {
@@ -291,7 +397,7 @@ agentproto_task_status_check(const json_t *a, struct agentproto_err *err)
 		    k == sizeof(states) / sizeof(states[0])) {
 			agentproto_err_set(err, pfx, "state",
 			    "must be starting, running, unhealthy, stopping, "
-			    "stopped, failed or crash_loop");
+			    "stopped, exited, failed or crash_loop");
 			return (0);
 		}
 		hl = agentproto_member(o, pfx, "health", 0, NULL);
@@ -303,6 +409,8 @@ agentproto_task_status_check(const json_t *a, struct agentproto_err *err)
 			    "must be ok or failing");
 			return (0);
 		}
+		if (!why_check(o, pfx, err))
+			return (0);
 	}
 	return (1);
 }

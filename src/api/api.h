@@ -230,6 +230,7 @@ int api_task_config_file(struct http_request *);
 int api_tasks(struct http_request *);
 int api_task(struct http_request *);
 int api_task_releases(struct http_request *);
+int api_task_events(struct http_request *);
 /* Task configurations (config.c). */
 int api_task_config(struct http_request *);
 int api_config_preview(struct http_request *);

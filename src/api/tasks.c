@@ -97,6 +97,17 @@ static struct http_state releases_states[] = {
 	KORE_HTTP_STATE(releases_get),
 };
 
+/* GET /api/v1/tasks/ID/events?limit=&before= */
+enum events_state { EVENTS_BEGIN = 0, EVENTS_GET };
+
+static int events_begin(struct http_request *);
+static int events_get(struct http_request *);
+
+static struct http_state events_states[] = {
+	KORE_HTTP_STATE(events_begin),
+	KORE_HTTP_STATE(events_get),
+};
+
 static struct task_flow *flow_get(struct api_ctx *);
 static void		 write_of(struct http_request *, struct api_ctx *,
 		 const struct task_flow *, int64_t, char *, size_t,
@@ -417,6 +428,46 @@ releases_get(struct http_request *req)
 		return (API_FIN(api_not_found(req)));
 	s = api_store(req, c, store_task_releases(c->q, req, &c->who, id),
 	    NULL);
+	if (s != API_GO)
+		return (api_state(s));
+	return (API_FIN(api_reply_row(req, c, 200)));
+}
+
+/*
+ * The task's events (started, killed, restarted, ...: docs/api.md), for
+ * whoever may view it (404 otherwise), newest first.
+ */
+int
+api_task_events(struct http_request *req)
+{
+	if (req->method != HTTP_METHOD_GET)
+		return (api_error(req, 405, "method_not_allowed", NULL, NULL));
+	return (http_state_run(events_states, API_NSTATES(events_states), req));
+}
+
+static int
+events_begin(struct http_request *req)
+{
+	return (api_state_begin(req, 0, EVENTS_GET));
+}
+
+static int
+events_get(struct http_request *req)
+{
+	struct api_ctx *c = api_ctx_get(req);
+	enum api_step	s;
+	int64_t		id, limit, before;
+
+	/* The route gives "/api/v1/tasks/<digits>/events". */
+	id = strtoll(req->path + strlen("/api/v1/tasks/"), NULL, 10);
+	if (id <= 0)
+		return (API_FIN(api_not_found(req)));
+	if (!api_qs_int(req, "limit", 1, API_LIMIT_MAX, API_LIMIT_DEFAULT,
+		&limit) ||
+	    !api_qs_int(req, "before", 1, INT64_MAX, 0, &before))
+		return (API_FIN(KORE_RESULT_OK));
+	s = api_store(req, c,
+	    store_task_events(c->q, req, &c->who, id, limit, before), NULL);
 	if (s != API_GO)
 		return (api_state(s));
 	return (API_FIN(api_reply_row(req, c, 200)));

@@ -50,12 +50,19 @@ static const char *sql_flush =
     "  jsonb_build_object('exit_status', x.exit_status)) END,"
     "  last_lines = CASE WHEN x.state IN ('exited', 'failed', 'crash_loop')"
     "  THEN coalesce(x.last_lines, t.last_lines) END,"
+    /* Why (the events' trigger, 019_task_events.sql, reads them); an
+     * agent restart forgets the last end and restart: kept. */
+    "  last_exit = coalesce(x.last_exit, t.last_exit),"
+    "  last_restart = coalesce(x.last_restart, t.last_restart),"
+    "  adopted_at = CASE WHEN x.state IN ('starting', 'running', 'unhealthy')"
+    "  AND x.adopted_at > 0 THEN to_timestamp(x.adopted_at / 1000.0) END,"
     "  updated_at = now()"
     "  FROM v, jsonb_to_recordset(coalesce(v.tasks, '[]')) AS x(id bigint,"
     "  state text, pid integer, started_at bigint, restarts integer,"
     "  health_fails integer,"
     "  cpu real, rss bigint, threads integer, fds integer, procs integer,"
-    "  exit_status integer, health text, last_lines text)"
+    "  exit_status integer, health text, last_lines text, last_exit jsonb,"
+    "  last_restart jsonb, adopted_at bigint)"
     "  WHERE t.id = x.id AND t.node_id = v.id AND v.id IN (SELECT id FROM u)"
     "  RETURNING t.id, x.state, x.cpu, x.rss, x.threads, x.fds, v.seen),"
     /* History of the running ones, keyed by (task, second). */

@@ -179,6 +179,13 @@ enum store_step store_task_get(struct store_q *, struct http_request *,
  * command_id}], "next": null}; none when the caller may not see it. */
 enum store_step store_task_releases(struct store_q *, struct http_request *,
     const struct auth_principal *, int64_t task);
+/* The task's events (019_task_events.sql), newest first: at most limit
+ * before the event id before (0: the newest), as one row of json text
+ * {"items":[{id, at, kind, state, prev_state, code, params, command_id,
+ * by: {id, name} | null}], "next": id | null}; none when the caller may
+ * not see the task. */
+enum store_step store_task_events(struct store_q *, struct http_request *,
+    const struct auth_principal *, int64_t task, int64_t limit, int64_t before);
 /* Before a create, one row when the node exists: (visible bool, the
  * caller's level, revoked bool, the roots of the policy the node reports
  * as JSON text or NULL, its os_family: "linux" when it reports none). */

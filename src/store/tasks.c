@@ -13,11 +13,30 @@
 /* Characters of the latest command's output a task carries. */
 #define TASK_OUTPUT_MAX "2000"
 
+/*
+ * Why it is as it is (019_task_events.sql): the agent's last end and
+ * last policy restart with their times, crash_loop saying whether the
+ * policy has given up now; when a restarted agent adopted this run; and
+ * how long it has run.
+ */
+#define TASK_WHY \
+	"CASE WHEN t.last_exit IS NOT NULL THEN t.last_exit ||" \
+	" jsonb_build_object('at', yard_ms_time(t.last_exit->'at'))" \
+	" END AS last_exit," \
+	" CASE WHEN t.last_restart IS NOT NULL THEN t.last_restart ||" \
+	" jsonb_build_object('at', yard_ms_time(t.last_restart->'at')," \
+	" 'crash_loop', t.state = 'crash_loop') END AS last_restart," \
+	" t.adopted_at," \
+	" CASE WHEN t.state IN ('starting', 'running', 'unhealthy')" \
+	" AND t.started_at IS NOT NULL THEN greatest(0, floor(extract(epoch" \
+	" FROM now() - t.started_at)))::bigint END AS uptime_s"
+
 /* With the caller's level on the task and its latest command. */
 #define TASK_COLS \
 	"t.id, t.node_id, n.name AS node_name, t.name, t.kind, t.state," \
 	" t.health, t.pid, t.started_at, t.restarts, t.created_at," \
 	" t.updated_at, t.metrics, t.last_lines," \
+	" " TASK_WHY "," \
 	" yard_level_name(lv.level) AS level," \
 	" (SELECT json_build_object('id', c.id, 'type', c.type, 'state'," \
 	"  c.state, 'output', left(c.output, " TASK_OUTPUT_MAX ")," \
@@ -99,6 +118,46 @@ static const char *sql_releases =
     "  WHERE r.task_id = t.id) x), '[]'::json), 'next', NULL)::text"
     " FROM tasks t" STORE_TASK_LEVEL_JOIN
     " WHERE t.id = $1::bigint AND " STORE_TASK_VISIBLE;
+
+/*
+ * A task's events, newest first, limit $4 of them before event $5 (0:
+ * the newest), with who caused each; "next" is the last one's id when
+ * there are more.  One row of json text; none when the task is not
+ * visible.
+ */
+static const char *sql_events =
+    "SELECT (SELECT json_build_object('items',"
+    "  coalesce(json_agg(json_build_object('id', x.id, 'at', x.at,"
+    "  'kind', x.kind, 'state', x.state, 'prev_state', x.prev_state,"
+    "  'code', x.code, 'params', x.params,"
+    "  'command_id', x.command_id, 'by', CASE WHEN u.id IS NOT NULL THEN"
+    "  json_build_object('id', u.id, 'name', u.name) END)"
+    "  ORDER BY x.id DESC) FILTER (WHERE x.rn <= $4::bigint), '[]'::json),"
+    "  'next', CASE WHEN count(*) > $4::bigint THEN"
+    "  min(x.id) FILTER (WHERE x.rn <= $4::bigint) END)"
+    "  FROM (SELECT e.*, row_number() OVER (ORDER BY e.id DESC) AS rn"
+    "  FROM task_events e WHERE e.task_id = t.id"
+    "  AND ($5::bigint = 0 OR e.id < $5::bigint)"
+    "  ORDER BY e.id DESC LIMIT $4::bigint + 1) x"
+    "  LEFT JOIN users u ON u.id = x.by_user)::text"
+    " FROM tasks t" STORE_TASK_LEVEL_JOIN
+    " WHERE t.id = $1::bigint AND " STORE_TASK_VISIBLE;
+
+enum store_step
+store_task_events(struct store_q *q, struct http_request *req,
+    const struct auth_principal *who, int64_t task, int64_t limit,
+    int64_t before)
+{
+	char	    tid[24], uid[24], lim[24], bef[24];
+	const char *vals[5];
+
+	vals[0] = STORE_NUM(tid, task);
+	vals[1] = STORE_BOOL(who->admin);
+	vals[2] = STORE_NUM(uid, who->user_id);
+	vals[3] = STORE_NUM(lim, limit);
+	vals[4] = STORE_NUM(bef, before);
+	return (store_run(q, req, sql_events, 5, vals));
+}
 
 enum store_step
 store_task_releases(struct store_q *q, struct http_request *req,

@@ -266,6 +266,8 @@ test('a viewer reads the rules but cannot edit them (zh-CN)', async () => {
   await withPage('alerts-viewer-tasks', 'u-viewer', '/?module=tasks&lang=en', async (page, f) => {
     const row = f.locator(`tr[data-task-id="${taskId}"]`);
     await row.locator('[data-alert-firing="1"]').waitFor({ timeout: 15000 });
+    await row.locator('[data-action=more]').click();
+    await row.locator('[role=menu] [data-action=metrics]').waitFor({ timeout: 5000 });
     assert.strictEqual(await row.locator('[data-action=mute]').count(), 0);
   });
 });
@@ -276,7 +278,8 @@ test('a manager mutes a task from the Tasks page; the marker shows; the mute end
     await row.waitFor({ timeout: 15000 });
     // Firing badge on the task it manages.
     await row.locator('[data-alert-firing="1"]').waitFor({ timeout: 15000 });
-    await row.locator('[data-action=mute]').click();
+    await row.locator('[data-action=more]').click();
+    await row.locator('[role=menu] [data-action=mute]').click();
     const dlg = f.locator(`dialog#mute-dialog[data-target-type=task][data-target-id="${taskId}"]`);
     await dlg.waitFor();
     // A reason is required (checked in the page first).

@@ -106,7 +106,7 @@ async function recordProgress(page) {
   await fr.evaluate(() => {
     window.__progress = [];
     new MutationObserver(() => {
-      document.querySelectorAll('td[data-cell=state] .progress').forEach((p) => {
+      document.querySelectorAll('[data-cell=state] .progress').forEach((p) => {
         const k = p.dataset.step + '|' + p.textContent;
         if (!window.__progress.includes(k)) window.__progress.push(k);
       });
@@ -116,7 +116,7 @@ async function recordProgress(page) {
 }
 
 async function releaseStates(f) {
-  return f.locator(`tr[data-releases-of="${taskId}"] tr[data-release]`).evaluateAll((rows) =>
+  return f.locator(`[data-releases-of="${taskId}"] tr[data-release]`).evaluateAll((rows) =>
     rows.map((r) => r.dataset.release + ':' + r.dataset.releaseState).join(','));
 }
 
@@ -153,10 +153,11 @@ test('attach from the Packages page, deploy in the dialog, progress, then releas
       const [step, label] = k.split('|');
       if (step !== '') assert.ok(!label.includes(step), `step ${step} translated: ${label}`);
     }
-    // The Releases view opened with the command: release 1 live.
+    // The task's page, its Releases tab opened with the command: release 1 live.
+    await f.locator('[role=tab][data-tab=releases][aria-selected=true]').waitFor({ timeout: 5000 });
     await waitFor(async () => (await releaseStates(f)) === '1:live', 15000, 'release 1 live');
-    assert.match(await f.locator(`tr[data-releases-of="${taskId}"] tr[data-release="1"]`).innerText(), /echo · 1\.0[\s\S]*(Ivan Implementer|u-impl)/);
-    await f.locator(`tr[data-task-id="${taskId}"][data-state=running]`).waitFor({ timeout: 15000 });
+    assert.match(await f.locator(`[data-releases-of="${taskId}"] tr[data-release="1"]`).innerText(), /echo · 1\.0[\s\S]*(Ivan Implementer|u-impl)/);
+    await f.locator(`#task-head[data-task-id="${taskId}"][data-state=running]`).waitFor({ timeout: 15000 });
   });
   // On the node: the release, the link to it, the shared directory seeded.
   assert.ok(fs.existsSync(path.join(deployDir, 'releases', '1', 'run.sh')));
@@ -175,9 +176,11 @@ test('update with a second package: the diff, the preserved file kept, release 2
   });
   // The node's own setting, changed after the deploy: an update keeps it.
   fs.writeFileSync(path.join(deployDir, 'releases', '1', 'conf', 'app.properties'), 'greeting=local\n');
-  await withPage('deploy-update', 'u-impl', '/?module=tasks', async (page, f) => {
-    const row = f.locator(`tr[data-task-id="${taskId}"]`);
-    await row.locator('[data-action=deploy]').click({ timeout: 15000 });
+  await withPage('deploy-update', 'u-impl', `/?module=tasks&query=${encodeURIComponent('task=' + taskId)}`, async (page, f) => {
+    // From the task's own page: its "more" menu.
+    const head = f.locator(`#task-head[data-task-id="${taskId}"]`);
+    await head.locator('[data-action=more]').click({ timeout: 15000 });
+    await head.locator('[role=menu] [data-action=deploy]').click();
     const dlg = f.locator('#deploy-dialog[data-mode=update][data-state=ready]');
     await dlg.waitFor({ timeout: 15000 });
     assert.match(await f.locator('#deploy-current').innerText(), /1/);
@@ -200,7 +203,7 @@ test('update with a second package: the diff, the preserved file kept, release 2
     await f.locator('#task-last[data-state=succeeded]', { hasText: /updated to release 2 \(echo 2\.0\)/ }).waitFor({ timeout: 90000 });
     await waitFor(async () => (await releaseStates(f)) === '2:live,1:good', 15000, 'release 2 live');
     // The two releases compared.
-    const rel = f.locator(`tr[data-releases-of="${taskId}"]`);
+    const rel = f.locator(`[data-releases-of="${taskId}"]`);
     await rel.locator('tr[data-release="1"] [data-action=select-release]').check();
     await rel.locator('tr[data-release="2"] [data-action=select-release]').check();
     await rel.locator('[data-action=release-diff]').click();
@@ -215,8 +218,11 @@ test('update with a second package: the diff, the preserved file kept, release 2
 test('roll back to release 1 from the Releases view, confirmed', async () => {
   assert.ok(pkg2, 'the update test ran');
   await withPage('deploy-rollback', 'u-impl', '/?module=tasks&lang=en', async (page, f) => {
-    await f.locator(`tr[data-task-id="${taskId}"] [data-action=releases]`).click({ timeout: 15000 });
-    const rel = f.locator(`tr[data-releases-of="${taskId}"]`);
+    // The list's menu opens the task's page on its Releases tab.
+    const row = f.locator(`tr[data-task-id="${taskId}"]`);
+    await row.locator('[data-action=more]').click({ timeout: 15000 });
+    await row.locator('[role=menu] [data-action=releases]').click();
+    const rel = f.locator(`[data-releases-of="${taskId}"]`);
     await rel.locator('.releases[data-state=ready]').waitFor({ timeout: 10000 });
     // No roll back to what is live.
     assert.strictEqual(await rel.locator('tr[data-release="2"] [data-action=rollback]').count(), 0);
@@ -225,7 +231,7 @@ test('roll back to release 1 from the Releases view, confirmed', async () => {
     await f.locator('#yard-confirm [data-action=confirm]').click();
     await f.locator('#task-last[data-state=succeeded]', { hasText: /rolled back to release 1/ }).waitFor({ timeout: 60000 });
     await waitFor(async () => /^2:(good|kept),1:live$/.test(await releaseStates(f)), 15000, 'release 1 live again');
-    await f.locator(`tr[data-task-id="${taskId}"][data-state=running]`).waitFor({ timeout: 15000 });
+    await f.locator(`#task-head[data-task-id="${taskId}"][data-state=running]`).waitFor({ timeout: 15000 });
   });
   assert.strictEqual(fs.readlinkSync(path.join(deployDir, 'current')).replace(/\/$/, ''), 'releases/1');
 });
@@ -234,7 +240,9 @@ test('move: a relative directory is refused in the page, then the task moves', a
   assert.ok(pkg2, 'the update test ran');
   const to = path.join(s.dir, 'deploy', 'echo-moved');
   await withPage('deploy-move', 'u-impl', '/?module=tasks', async (page, f) => {
-    await f.locator(`tr[data-task-id="${taskId}"] [data-action=move]`).click({ timeout: 15000 });
+    const row = f.locator(`tr[data-task-id="${taskId}"]`);
+    await row.locator('[data-action=more]').click({ timeout: 15000 });
+    await row.locator('[role=menu] [data-action=move]').click();
     const dlg = f.locator('#move-dialog');
     await f.locator('#move-current[data-dir]').waitFor({ timeout: 10000 });
     assert.strictEqual(await f.locator('#move-current').getAttribute('data-dir'), deployDir);
@@ -267,10 +275,12 @@ test('a viewer sees the releases but no deploy control', async () => {
   await withPage('deploy-viewer', 'u-viewer', '/?module=tasks', async (page, f) => {
     const row = f.locator(`tr[data-task-id="${taskId}"]`);
     await row.waitFor({ timeout: 15000 });
+    await row.locator('[data-action=more]').click();
+    await row.locator('[role=menu] [data-action=releases]').waitFor({ timeout: 5000 });
     assert.strictEqual(await row.locator('[data-action=deploy]').count(), 0);
     assert.strictEqual(await row.locator('[data-action=move]').count(), 0);
-    await row.locator('[data-action=releases]').click();
-    const rel = f.locator(`tr[data-releases-of="${taskId}"]`);
+    await row.locator('[role=menu] [data-action=releases]').click();
+    const rel = f.locator(`[data-releases-of="${taskId}"]`);
     await rel.locator('.releases[data-state=ready]').waitFor({ timeout: 10000 });
     assert.ok(await rel.locator('tr[data-release]').count() >= 2);
     assert.strictEqual(await rel.locator('[data-action=rollback]').count(), 0);

@@ -80,12 +80,16 @@ async function withPage(name, sub, module, fn) {
 
 const ACTIONS = ['start', 'stop', 'restart', 'uninstall', 'edit', 'logs', 'deploy', 'move'];
 
-// Which action buttons a task row shows.
+// Which actions a task row offers: its buttons and its "more" menu's items.
 async function shown(row) {
   const out = [];
+  const more = row.locator('[data-action="more"]');
+  const open = await more.isVisible();
+  if (open) await more.click();
   for (const a of ACTIONS) {
     if (await row.locator(`[data-action="${a}"]`).count() > 0) out.push(a);
   }
+  if (open) await row.locator('[role=menuitem]').first().press('Escape');
   return out;
 }
 
@@ -106,29 +110,30 @@ test('the Permissions page grants manage', async () => {
   assert.strictEqual(s.sql(`SELECT level FROM grants WHERE user_id = ${implId} AND node_id = ${n1}`), 'manage');
 });
 
-test('a manager sees edit, uninstall and the create form; the picker offers only managed nodes', async () => {
+test('a manager sees edit, uninstall and New task; the picker offers only managed nodes', async () => {
   // Operate on another node: not enough to create there.
   await grant('u-impl', { node_id: n2 }, 'operate');
   await withPage('levels-manage', 'u-impl', 'tasks', async (page, f) => {
     const row = f.locator(`tr[data-task-id="${taskA}"]`);
     await row.waitFor({ timeout: 15000 });
     assert.strictEqual(await row.getAttribute('data-level'), 'manage');
-    assert.deepStrictEqual(await shown(row), ACTIONS);
-    await f.locator('#create-panel').waitFor({ state: 'visible', timeout: 10000 });
+    // Never started: Start, no Stop or Restart.
+    assert.deepStrictEqual(await shown(row), ['start', 'uninstall', 'edit', 'logs', 'deploy', 'move']);
+    await f.locator('#task-new').waitFor({ state: 'visible', timeout: 10000 });
     await f.locator(`#task-node option[value="${n1}"]`).waitFor({ state: 'attached', timeout: 10000 });
     const offered = await f.locator('#task-node option').evaluateAll((o) => o.map((x) => Number(x.value)));
     assert.deepStrictEqual(offered, [n1]);
   });
 });
 
-test('an operator sees start, stop, restart and Logs, but no edit, uninstall or create', async () => {
+test('an operator sees Start and Logs, but no edit, uninstall or create', async () => {
   await grant('u-viewer', { node_id: n1 }, 'operate');
   await withPage('levels-operate', 'u-viewer', 'tasks', async (page, f) => {
     const row = f.locator(`tr[data-task-id="${taskA}"]`);
     await row.waitFor({ timeout: 15000 });
     assert.strictEqual(await row.getAttribute('data-level'), 'operate');
-    assert.deepStrictEqual(await shown(row), ['start', 'stop', 'restart', 'logs']);
-    assert.strictEqual(await f.locator('#create-panel').isHidden(), true);
+    assert.deepStrictEqual(await shown(row), ['start', 'logs']);
+    assert.strictEqual(await f.locator('#task-new').isHidden(), true);
     assert.strictEqual(await row.locator('[data-view-only]').count(), 0);
   });
 });
@@ -142,9 +147,11 @@ test('a viewer sees the task but none of its actions', async () => {
     const badge = row.locator('[data-view-only]');
     assert.strictEqual(await badge.count(), 1);
     assert.ok((await badge.getAttribute('title')).length > 0);
-    // Metrics and history stay: viewing them needs view only.
-    assert.strictEqual(await row.locator('[data-action="metrics"]').count(), 1);
-    assert.strictEqual(await f.locator('#create-panel').isHidden(), true);
+    assert.strictEqual(await row.locator('button:disabled').count(), 0, 'nothing greyed out');
+    // Metrics and history stay in the menu: viewing them needs view only.
+    await row.locator('[data-action="more"]').click();
+    assert.strictEqual(await row.locator('[role=menu] [data-action="metrics"]').count(), 1);
+    assert.strictEqual(await f.locator('#task-new').isHidden(), true);
   });
 });
 
@@ -171,6 +178,7 @@ test('a failed latest command shows its output under the task; a policy refusal 
 test('the form offers the node\'s roots and refuses a directory outside them before sending', async () => {
   const before = s.sql('SELECT count(*) FROM tasks');
   await withPage('levels-roots', 'u-admin', 'tasks', async (page, f) => {
+    await f.locator('#task-new').click({ timeout: 15000 });
     await f.locator(`#task-node option[value="${n1}"]`).waitFor({ state: 'attached', timeout: 15000 });
     await f.locator('#task-node').selectOption(String(n1));
     const roots = await f.locator('#task-deploy-roots option').evaluateAll((o) => o.map((x) => x.value));

@@ -36,6 +36,18 @@ test.after(async () => {
   if (s) await s.stop();
 });
 
+// Open a row's "more" menu and pick an item.
+async function menu(f, row, action) {
+  await row.locator('[data-action="more"]').click({ timeout: 15000 });
+  await row.locator(`[role=menu] [data-action="${action}"]`).click({ timeout: 5000 });
+}
+
+// The create drawer, opened from "New task".
+async function openDrawer(f) {
+  await f.locator('#task-new').click({ timeout: 15000 });
+  await f.locator('#task-drawer[open]').waitFor({ timeout: 5000 });
+}
+
 async function withPage(name, sub, fn) {
   const ctx = await b.newContext({ viewport: { width: 1100, height: 900 } });
   const page = await ctx.newPage();
@@ -56,7 +68,7 @@ async function withPage(name, sub, fn) {
 test('create a console task, start it, watch it run, stop it', async () => {
   await withPage('tasks-run', 'u-admin', async (page, f) => {
     const form = f.locator('#task-create');
-    await form.waitFor({ timeout: 15000 });
+    await openDrawer(f);
     await f.locator(`#task-node option[value="${agent.nodeId}"]`).waitFor({ state: 'attached', timeout: 10000 });
     await f.locator('#task-node').selectOption(String(agent.nodeId));
     await f.locator('#task-name').fill('web-echo');
@@ -76,16 +88,24 @@ test('create a console task, start it, watch it run, stop it', async () => {
     const row = f.locator('tr[data-task-name="web-echo"]');
     await row.waitFor({ timeout: 10000 });
     assert.strictEqual(await row.getAttribute('data-state'), 'new');
-    assert.strictEqual(await row.locator('[data-action="stop"]').isDisabled(), true);
+    // The drawer closed; a never-started task offers Start, not Stop or Restart.
+    assert.strictEqual(await f.locator('#task-drawer').isVisible(), false);
+    assert.strictEqual(await row.locator('[data-action="stop"]').count(), 0);
+    await row.locator('[data-action="more"]').click();
+    assert.strictEqual(await row.locator('[role=menu] [data-action="restart"]').count(), 0);
+    assert.strictEqual(await row.locator('[role=menu] [data-action="uninstall"]').count(), 1);
+    await f.locator('body').press('Escape');
 
     await row.locator('[data-action="start"]').click();
     await f.locator('#task-last[data-state="succeeded"]').waitFor({ timeout: 15000 });
     assert.match(await f.locator('#task-last').innerText(), /pid \d+/);
     await f.locator('tr[data-task-name="web-echo"][data-state="running"]').waitFor({ timeout: 15000 });
-    const pid = Number(await row.locator('td').nth(4).innerText());
+    const pid = Number(s.sql(`SELECT pid FROM tasks WHERE name = 'web-echo'`));
     assert.ok(pid > 1);
-    await f.locator('tr[data-task-name="web-echo"] td:nth-child(7)', { hasText: /MB/ }).waitFor({ timeout: 10000 });
-    assert.strictEqual(await row.locator('[data-action="start"]').isDisabled(), true);
+    await f.locator('tr[data-task-name="web-echo"] td[data-cell="mem"]', { hasText: /MiB/ }).waitFor({ timeout: 10000 });
+    await f.locator('tr[data-task-name="web-echo"] td[data-cell="uptime"]', { hasText: /\d/ }).waitFor({ timeout: 10000 });
+    // Running: Stop in place of Start, Restart in the menu.
+    assert.strictEqual(await row.locator('[data-action="start"]').count(), 0);
 
     await row.locator('[data-action="stop"]').click();
     await f.locator('#yard-confirm [data-action="confirm"]').click({ timeout: 5000 });
@@ -108,11 +128,12 @@ test('a viewer sees the task but no action buttons, with a view-only note saying
   await withPage('tasks-viewer', 'u-viewer', async (page, f) => {
     const row = f.locator('tr[data-task-name="web-echo"]');
     await row.waitFor({ timeout: 15000 });
-    assert.strictEqual(await row.locator('[data-action="start"]').count(), 0);
-    assert.strictEqual(await row.locator('[data-action="logs"]').count(), 0);
+    for (const a of ['start', 'stop', 'restart', 'logs', 'edit', 'uninstall', 'deploy'])
+      assert.strictEqual(await row.locator(`[data-action="${a}"]`).count(), 0, a);
+    assert.strictEqual(await row.locator('button:disabled').count(), 0, 'nothing greyed out');
     const note = row.locator('[data-view-only]');
     assert.ok((await note.getAttribute('title')).length > 0);
-    assert.strictEqual(await f.locator('#create-panel').isHidden(), true);
+    assert.strictEqual(await f.locator('#task-new').isHidden(), true);
   });
 });
 
@@ -126,7 +147,7 @@ test('every action is on the Commands page, filtered by task, with its timeline'
     await page.waitForURL(/\/login/);
     await page.click('#login-u-admin');
     let f = page.frameLocator('#yard-frame');
-    await f.locator('tr[data-task-name="web-echo"] [data-action="history"]').click({ timeout: 15000 });
+    await menu(f, f.locator('tr[data-task-name="web-echo"]'), 'history');
     await page.waitForURL(/module=commands/, { timeout: 10000 });
     f = page.frameLocator('#yard-frame');
     await f.locator('#commands-panel').waitFor({ timeout: 15000 });
@@ -163,7 +184,7 @@ test('every action is on the Commands page, filtered by task, with its timeline'
 test('uninstall from the page: confirmed, the task leaves the list', async () => {
   await withPage('tasks-uninstall', 'u-admin', async (page, f) => {
     const row = f.locator('tr[data-task-name="web-echo"]');
-    await row.locator('[data-action="uninstall"]').click({ timeout: 15000 });
+    await menu(f, row, 'uninstall');
     await f.locator('#yard-confirm [data-action="confirm"]').click({ timeout: 5000 });
     await f.locator('#task-last[data-state="succeeded"]', { hasText: /uninstalled/ }).waitFor({ timeout: 15000 });
     await row.waitFor({ state: 'detached', timeout: 10000 });
@@ -185,7 +206,7 @@ test('Logs: open from the task row, follow new lines, search, download', async (
     await new Promise((res) => setTimeout(res, 100));
   }
   await withPage('tasks-logs', 'u-admin', async (page, f) => {
-    await f.locator('tr[data-task-name="chatty"] [data-action="logs"]').click({ timeout: 15000 });
+    await menu(f, f.locator('tr[data-task-name="chatty"]'), 'logs');
     await page.waitForURL(/module=logs/, { timeout: 10000 });
     f = page.frameLocator('#yard-frame');
     const out = f.locator('#log-output[data-state="following"]');
@@ -218,7 +239,7 @@ test('Metrics: a task\'s CPU and memory beside its node\'s, from the task row', 
     await new Promise((res) => setTimeout(res, 200));
   }
   await withPage('tasks-metrics', 'u-admin', async (page, f) => {
-    await f.locator('tr[data-task-name="chatty"] [data-action="metrics"]').click({ timeout: 15000 });
+    await menu(f, f.locator('tr[data-task-name="chatty"]'), 'metrics');
     await page.waitForURL(/module=metrics/, { timeout: 10000 });
     f = page.frameLocator('#yard-frame');
     await f.locator('#task-panel').waitFor({ state: 'visible', timeout: 15000 });
@@ -239,7 +260,7 @@ test('Edit: change a task\'s settings on the page; settings the form hides are k
   assert.strictEqual(r.status, 201, r.text);
   const id = r.json.id;
   await withPage('tasks-edit', 'u-admin', async (page, f) => {
-    await f.locator('tr[data-task-name="editable"] [data-action="edit"]').click({ timeout: 15000 });
+    await menu(f, f.locator('tr[data-task-name="editable"]'), 'edit');
     await f.locator('#task-create[data-mode="edit"]').waitFor({ timeout: 10000 });
     assert.strictEqual(await f.locator('#task-name').inputValue(), 'editable');
     assert.strictEqual(await f.locator('#task-kind').isDisabled(), true);
@@ -254,7 +275,8 @@ test('Edit: change a task\'s settings on the page; settings the form hides are k
     await f.locator('#task-log-files').fill('logs/*.log');
     await f.locator('#task-grace').fill('9');
     await f.locator('#task-submit').click();
-    await f.locator('#task-create[data-mode="create"]').waitFor({ timeout: 10000 });
+    await f.locator('#task-create[data-mode="create"]').waitFor({ state: 'attached', timeout: 10000 });
+    assert.strictEqual(await f.locator('#task-drawer').isVisible(), false);
   });
   r = await s.api('GET', `/api/v1/tasks/${id}`, { token: admin });
   assert.strictEqual(r.json.spec.stop_grace, 9);
@@ -271,7 +293,7 @@ test('a web task from the form: health-checked, running, then stopped', async ()
   const port = 20000 + Math.floor(Math.random() * 20000);
   await withPage('tasks-web', 'u-admin', async (page, f) => {
     const form = f.locator('#task-create');
-    await form.waitFor({ timeout: 15000 });
+    await openDrawer(f);
     await f.locator(`#task-node option[value="${agent.nodeId}"]`).waitFor({ state: 'attached', timeout: 10000 });
     await f.locator('#task-node').selectOption(String(agent.nodeId));
     await f.locator('#task-name').fill('web-python');

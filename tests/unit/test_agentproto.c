@@ -500,6 +500,118 @@ test_agentproto_heartbeat_optional(void **state)
 	expect_ok(K_HEARTBEAT, "facts.hostname", "\"\"");
 }
 
+/* One task status array: 1, or 0 with err (the field and message). */
+static int
+status_check(const char *text, struct agentproto_err *err)
+{
+	json_error_t je;
+	json_t	    *a;
+	int	     ok;
+
+	a = json_loads(text, 0, &je);
+	assert_non_null(a);
+	memset(err, 0, sizeof(*err));
+	ok = agentproto_task_status_check(a, err);
+	json_decref(a);
+	return (ok);
+}
+
+/* last_exit, last_restart, adopted_at: why a task is as it is. */
+static void
+test_agentproto_heartbeat_task_why(void **state)
+{
+	/* clang-format off */
+	static const struct {
+		const char *tasks, *field, *msg;
+	} bad[] = {
+		{ "[{\"id\":1,\"state\":\"running\",\"last_exit\":1}]",
+		    "tasks[0].last_exit", "must be an object" },
+		{ "[{\"id\":1,\"state\":\"running\",\"last_exit\":"
+		    "{\"by\":\"self\"}}]", "tasks[0].last_exit.at", "" },
+		{ "[{\"id\":1,\"state\":\"running\",\"last_exit\":"
+		    "{\"at\":0,\"by\":\"self\"}}]",
+		    "tasks[0].last_exit.at", "" },
+		{ "[{\"id\":1,\"state\":\"running\",\"last_exit\":"
+		    "{\"at\":5,\"by\":\"me\"}}]", "tasks[0].last_exit.by",
+		    "must be self, stop, policy or outside" },
+		{ "[{\"id\":1,\"state\":\"running\",\"last_exit\":"
+		    "{\"at\":5}}]", "tasks[0].last_exit.by", "" },
+		{ "[{\"id\":1,\"state\":\"running\",\"last_exit\":"
+		    "{\"at\":5,\"by\":\"self\",\"status\":256}}]",
+		    "tasks[0].last_exit.status", "" },
+		{ "[{\"id\":1,\"state\":\"running\",\"last_exit\":"
+		    "{\"at\":5,\"by\":\"self\",\"status\":\"1\"}}]",
+		    "tasks[0].last_exit.status", "" },
+		{ "[{\"id\":1,\"state\":\"running\",\"last_exit\":"
+		    "{\"at\":5,\"by\":\"outside\",\"signal\":9}}]",
+		    "tasks[0].last_exit.signal",
+		    "must be a signal name such as SIGKILL" },
+		{ "[{\"id\":1,\"state\":\"running\",\"last_exit\":"
+		    "{\"at\":5,\"by\":\"outside\",\"signal\":\"kill\"}}]",
+		    "tasks[0].last_exit.signal", "" },
+		{ "[{\"id\":1,\"state\":\"running\",\"last_exit\":"
+		    "{\"at\":5,\"by\":\"outside\",\"signal\":\"SIG\"}}]",
+		    "tasks[0].last_exit.signal", "" },
+		{ "[{\"id\":1,\"state\":\"running\",\"last_exit\":"
+		    "{\"at\":5,\"by\":\"outside\",\"signal\":\"SIGKILL\","
+		    "\"status\":9}}]", "tasks[0].last_exit.signal",
+		    "must not come with status" },
+		{ "[{\"id\":1,\"state\":\"running\",\"last_restart\":[]}]",
+		    "tasks[0].last_restart", "must be an object" },
+		{ "[{\"id\":1,\"state\":\"running\",\"last_restart\":"
+		    "{\"at\":5,\"reason\":\"boredom\"}}]",
+		    "tasks[0].last_restart.reason",
+		    "must be exited, signal, health or crash_loop_cooldown" },
+		{ "[{\"id\":1,\"state\":\"running\",\"last_restart\":"
+		    "{\"at\":5}}]", "tasks[0].last_restart.reason", "" },
+		{ "[{\"id\":1,\"state\":\"running\",\"last_restart\":"
+		    "{\"at\":-5,\"reason\":\"exited\"}}]",
+		    "tasks[0].last_restart.at", "" },
+		{ "[{\"id\":1,\"state\":\"crash_loop\",\"last_restart\":"
+		    "{\"at\":5,\"reason\":\"exited\",\"crash_loop\":1}}]",
+		    "tasks[0].last_restart.crash_loop",
+		    "must be true or false" },
+		{ "[{\"id\":1,\"state\":\"running\",\"adopted_at\":0}]",
+		    "tasks[0].adopted_at", "" },
+		{ "[{\"id\":1,\"state\":\"running\","
+		    "\"adopted_at\":\"now\"}]", "tasks[0].adopted_at", "" },
+	};
+	/* clang-format on */
+	struct agentproto_err err;
+	size_t		      i;
+
+	/* Older agents send none of them. */
+	assert_int_equal(status_check("[{\"id\":1,\"state\":\"running\"}]",
+			     &err),
+	    1);
+	assert_int_equal(status_check("[{\"id\":1,\"state\":\"running\","
+				      "\"pid\":7,\"restarts\":1,"
+				      "\"last_exit\":{\"at\":1795468349000,"
+				      "\"signal\":\"SIGKILL\","
+				      "\"by\":\"outside\"},"
+				      "\"last_restart\":{\"at\":1795468349100,"
+				      "\"reason\":\"signal\"},"
+				      "\"adopted_at\":1795468350000},"
+				      "{\"id\":2,\"state\":\"crash_loop\","
+				      "\"last_exit\":{\"at\":9,\"status\":3,"
+				      "\"by\":\"self\"},\"last_restart\":"
+				      "{\"at\":8,\"reason\":\"exited\","
+				      "\"crash_loop\":true}},"
+				      "{\"id\":3,\"state\":\"stopped\","
+				      "\"last_exit\":{\"at\":9,"
+				      "\"by\":\"stop\"}}]",
+			     &err),
+	    1);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (status_check(bad[i].tasks, &err) != 0)
+			fail_msg("accepted: %s", bad[i].tasks);
+		assert_string_equal(err.field, bad[i].field);
+		assert_true(err.msg[0] != '\0');
+		if (bad[i].msg[0] != '\0')
+			assert_string_equal(err.msg, bad[i].msg);
+	}
+}
+
 static void
 test_agentproto_heartbeat_resp(void **state)
 {
@@ -2312,6 +2424,7 @@ main(void)
 		cmocka_unit_test(test_agentproto_enroll_resp_defaults),
 		cmocka_unit_test(test_agentproto_heartbeat_roundtrip),
 		cmocka_unit_test(test_agentproto_heartbeat_optional),
+		cmocka_unit_test(test_agentproto_heartbeat_task_why),
 		cmocka_unit_test(test_agentproto_heartbeat_resp),
 		cmocka_unit_test(test_agentproto_poll_roundtrip),
 		cmocka_unit_test(test_agentproto_result_roundtrip),
