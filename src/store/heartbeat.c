@@ -39,7 +39,10 @@ static const char *sql_flush =
     "  pid = nullif(x.pid, 0),"
     "  started_at = CASE WHEN x.state IN ('starting', 'running', 'unhealthy')"
     "  AND x.started_at > 0 THEN"
-    "  to_timestamp(x.started_at / 1000.0) END,"
+    "  to_timestamp(x.started_at / 1000.0)"
+    /* A sample that missed it is not a new run (a "started" event). */
+    "  WHEN x.state IN ('starting', 'running', 'unhealthy') THEN"
+    "  t.started_at END,"
     "  restarts = coalesce(x.restarts, 0),"
     "  health_fails = coalesce(x.health_fails, 0),"
     "  metrics = CASE WHEN x.state IN ('starting', 'running', 'unhealthy')"

@@ -53,7 +53,10 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- One update of a task: its events, oldest first, each with the state
--- it led to (cur follows them).  The agent's reasons come first, in the
+-- it led to (cur follows them).  The server writes the latest report per
+-- node every flush (~2 s): restarts in quicker succession than that come
+-- as one "restarted" whose count says how many it stands for, with the
+-- last one's end and reason.  The agent's reasons come first, in the
 -- order they happened (an end, the policy's restart, the new start),
 -- then what the state alone says (an older agent sends no reasons).
 CREATE FUNCTION yard_task_events() RETURNS trigger
@@ -109,7 +112,8 @@ BEGIN
 		VALUES (NEW.id, coalesce(yard_ms_time(r->'at'), now()),
 		    'restarted', 'starting', cur, r->>'reason',
 		    jsonb_build_object('reason', r->'reason', 'restarts',
-			NEW.restarts));
+			NEW.restarts, 'count',
+			greatest(NEW.restarts - OLD.restarts, 1)));
 		cur := 'starting';
 	ELSIF NEW.restarts > OLD.restarts THEN
 		-- An older agent: a restart without its cause.
@@ -117,7 +121,8 @@ BEGIN
 		INSERT INTO task_events (task_id, kind, state, prev_state,
 		    code, params)
 		VALUES (NEW.id, 'restarted', 'starting', cur, 'unknown',
-		    jsonb_build_object('restarts', NEW.restarts));
+		    jsonb_build_object('restarts', NEW.restarts, 'count',
+			NEW.restarts - OLD.restarts));
 		cur := 'starting';
 	END IF;
 
@@ -168,7 +173,8 @@ BEGIN
 		    CASE
 		    WHEN NEW.state = 'crash_loop' THEN 'crash_loop'
 		    WHEN NEW.state = 'unhealthy' THEN 'unhealthy'
-		    WHEN NEW.state = 'running' AND cur = 'unhealthy'
+		    WHEN NEW.state = 'running' AND (cur = 'unhealthy'
+			OR (cur = 'starting' AND NEW.health = 'ok'))
 			THEN 'healthy'
 		    WHEN NEW.state = 'stopping' THEN 'stopping'
 		    WHEN NEW.state = 'stopped' AND NOT stop THEN 'stopped'
