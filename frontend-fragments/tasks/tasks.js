@@ -945,9 +945,10 @@
 	}
 
 	async function onCreate(ev) {
-		var f = ev.target.elements, b, task, box;
+		var f = ev.target.elements, b, task;
 
 		ev.preventDefault();
+		Y.clearFieldErrors($("task-create"));
 		$("task-create").querySelectorAll("[data-field-error]").forEach(
 		    function (x) {
 			showError(x, null);
@@ -971,13 +972,7 @@
 					spec: b.spec
 				});
 		} catch (err) {
-			box = errorBox(err.field);
-			if (box !== null) {
-				showError(box, (err.field || "") + ": " +
-				    (err.serverMessage || Y.errorText(err)));
-				return;
-			}
-			Y.banner($("banner"), "error", Y.errorText(err));
+			Y.showFieldErrors($("task-create"), err);
 			return;
 		}
 		S.focus = task.id;
