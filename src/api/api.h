@@ -123,6 +123,9 @@ int api_error(struct http_request *, int status, const char *code,
  * "fields" [{field, code, params}], "field" and "message" the first's.
  */
 int api_error_fields(struct http_request *, const struct agentproto_err *e);
+/* The same with another first field and message (longer than e's). */
+int api_error_fields_as(struct http_request *, const struct agentproto_err *e,
+    const char *field, const char *message);
 /* Append src's refusals to dst, each path under prefix ("spec"). */
 void api_err_merge(struct agentproto_err *dst,
     const struct agentproto_err *src, const char *prefix);

@@ -118,15 +118,23 @@ ferr_json(const struct agentproto_ferr *f)
 int
 api_error_fields(struct http_request *req, const struct agentproto_err *e)
 {
+	return (api_error_fields_as(req, e, e->field, e->msg));
+}
+
+int
+api_error_fields_as(struct http_request *req, const struct agentproto_err *e,
+    const char *field, const char *msg)
+{
 	json_t *j, *a;
 	size_t	i;
 
 	if (e->nf == 0)
 		return (api_error(req, 400, "bad_request",
-		    e->msg[0] != '\0' ? e->msg : NULL,
-		    e->field[0] != '\0' ? e->field : NULL));
-	j = json_pack("{s:s,s:s,s:s}", "error", "bad_request", "message",
-	    e->msg, "field", e->f[0].field);
+		    msg[0] != '\0' ? msg : NULL,
+		    field[0] != '\0' ? field : NULL));
+	j = json_pack("{s:s,s:s}", "error", "bad_request", "message", msg);
+	if (j != NULL && field[0] != '\0')
+		json_object_set_new(j, "field", json_string(field));
 	if (j == NULL || (a = json_array()) == NULL) {
 		json_decref(j);
 		return (api_reply_json(req, 500, NULL));

@@ -103,3 +103,19 @@ test('POST /grants: every bad member at once', async () => {
   assert.strictEqual(both.status, 400, both.text);
   assert.deepStrictEqual(both.json.fields, [{ field: 'task_id', code: 'not_allowed' }]);
 });
+
+test('POST /alerts/rules: every bad member at once; field and message stay the first', async () => {
+  const r = await s.api('POST', '/api/v1/alerts/rules', { token: admin, body: {
+    name: '', kind: 'task_cpu', threshold: 99999, recovery: 70, channels: ['pager'] } });
+  assert.strictEqual(r.status, 400, r.text);
+  assert.deepStrictEqual(r.json.fields, [
+    { field: 'name', code: 'required', max: 100 },
+    { field: 'threshold', code: 'range', min: 0, max: 25600 },
+    { field: 'channels', code: 'enum', allowed: ['inbox', 'email', 'callback'] },
+  ]);
+  assert.strictEqual(r.json.field, 'name');
+  const k = await s.api('POST', '/api/v1/alerts/rules', { token: admin, body: { name: 'x', kind: 'nope', threshold: 1, recovery: 1 } });
+  assert.strictEqual(k.status, 400, k.text);
+  assert.strictEqual(k.json.fields[0].code, 'enum');
+  assert.match(k.json.message, /node_memory/);
+});
