@@ -96,8 +96,7 @@ agentproto_err_add(struct agentproto_err *err, const char *pfx,
 		return;
 	first = err->nf == 0 && err->lost == 0;
 	if (first) {
-		agentproto_path_join(err->field, sizeof(err->field), pfx,
-		    name);
+		agentproto_path_join(err->field, sizeof(err->field), pfx, name);
 		va_start(ap, fmt);
 		(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 		va_end(ap);

@@ -182,17 +182,17 @@ static int ts_object(struct ts_ctx *, const struct agentproto_task_field *,
 static int ts_path_ok(enum ts_os, const char *, size_t,
     enum agentproto_field_type);
 static int ts_win_parts(const char *, size_t);
-static const char *ts_path_msg(enum ts_os, enum agentproto_field_type);
-static void	   ts_path_bad(struct ts_ctx *, const char *, const char *,
-    const char *, size_t, enum agentproto_field_type);
+static const char   *ts_path_msg(enum ts_os, enum agentproto_field_type);
+static void	     ts_path_bad(struct ts_ctx *, const char *, const char *,
+	     const char *, size_t, enum agentproto_field_type);
 static const json_t *ts_member(struct ts_ctx *, const json_t *, const char *,
     const char *, int);
-static void ts_type_bad(struct ts_ctx *, const char *, const char *,
-    const char *);
-static void	   ts_values(char *, size_t, const char *const *, const char *);
-static int	   ts_rule_backoff(struct ts_ctx *, json_t *);
-static int	   ts_rule_health_port(struct ts_ctx *, json_t *);
-static int	   ts_rule_release_paths(struct ts_ctx *, json_t *);
+static void	     ts_type_bad(struct ts_ctx *, const char *, const char *,
+	     const char *);
+static void ts_values(char *, size_t, const char *const *, const char *);
+static int  ts_rule_backoff(struct ts_ctx *, json_t *);
+static int  ts_rule_health_port(struct ts_ctx *, json_t *);
+static int  ts_rule_release_paths(struct ts_ctx *, json_t *);
 
 static const struct ts_rule rules[] = {
 	{ "restart", ts_rule_backoff },
@@ -366,8 +366,8 @@ ts_member(struct ts_ctx *c, const json_t *in, const char *section,
 
 	m = json_object_get((json_t *)(uintptr_t)in, name);
 	if (m == NULL && required)
-		agentproto_err_add(c->err, section, name,
-		    AGENTPROTO_C_REQUIRED, 0, 0, 0, NULL, NULL, "missing");
+		agentproto_err_add(c->err, section, name, AGENTPROTO_C_REQUIRED,
+		    0, 0, 0, NULL, NULL, "missing");
 	return (m);
 }
 
@@ -377,9 +377,8 @@ ts_type_bad(struct ts_ctx *c, const char *section, const char *name,
 {
 	agentproto_err_add(c->err, section, name, AGENTPROTO_C_TYPE, 0, 0, 0,
 	    "expected", expected, "must be a%s %s",
-	    expected[0] == 'a' || expected[0] == 'o' || expected[0] == 'i'
-		? "n"
-		: "",
+	    expected[0] == 'a' || expected[0] == 'o' || expected[0] == 'i' ? "n"
+									   : "",
 	    expected);
 }
 
@@ -434,8 +433,8 @@ ts_int(struct ts_ctx *c, const struct agentproto_task_field *f,
 	const json_t *m;
 	json_int_t    v;
 
-	if ((m = ts_member(c, in, f->section, f->name,
-		 f->presence == P_REQ)) == NULL) {
+	if ((m = ts_member(c, in, f->section, f->name, f->presence == P_REQ)) ==
+	    NULL) {
 		if (f->presence == P_REQ)
 			return (0);
 		if (f->presence != P_DEF)
@@ -449,8 +448,8 @@ ts_int(struct ts_ctx *c, const struct agentproto_task_field *f,
 		if (v < f->min || v > f->max) {
 			agentproto_err_add(c->err, f->section, f->name,
 			    AGENTPROTO_C_RANGE,
-			    AGENTPROTO_F_MIN | AGENTPROTO_F_MAX, f->min,
-			    f->max, NULL, NULL,
+			    AGENTPROTO_F_MIN | AGENTPROTO_F_MAX, f->min, f->max,
+			    NULL, NULL,
 			    "must be between %" PRId64 " and %" PRId64, f->min,
 			    f->max);
 			return (0);
@@ -499,8 +498,8 @@ ts_list(struct ts_ctx *c, const struct agentproto_task_field *f,
 		if (n > TS_ARG_MAX) {
 			agentproto_err_add(c->err, f->section, iname,
 			    AGENTPROTO_C_TOO_LONG, AGENTPROTO_F_MAX, 0,
-			    TS_ARG_MAX, NULL, NULL,
-			    "must be at most %d bytes", TS_ARG_MAX);
+			    TS_ARG_MAX, NULL, NULL, "must be at most %d bytes",
+			    TS_ARG_MAX);
 			ok = 0;
 		} else if (strlen(s) != n) {
 			agentproto_err_add(c->err, f->section, iname,
@@ -596,8 +595,8 @@ ts_enum(struct ts_ctx *c, const struct agentproto_task_field *f,
 	char	      buf[128], list[64];
 	size_t	      i, o;
 
-	if ((m = ts_member(c, in, f->section, f->name,
-		 f->presence == P_REQ)) == NULL) {
+	if ((m = ts_member(c, in, f->section, f->name, f->presence == P_REQ)) ==
+	    NULL) {
 		if (f->presence == P_REQ)
 			return (0);
 		if (f->def == NULL)
@@ -701,8 +700,7 @@ ts_section(struct ts_ctx *c, const char *section, const json_t *in, json_t *out)
 		f = &fields[i];
 		if (strcmp(f->section, section) == 0 &&
 		    (f->kinds & c->kmask) == 0 &&
-		    json_object_get((json_t *)(uintptr_t)in, f->name) !=
-			NULL) {
+		    json_object_get((json_t *)(uintptr_t)in, f->name) != NULL) {
 			agentproto_err_add(c->err, section, f->name,
 			    AGENTPROTO_C_NOT_ALLOWED, 0, 0, 0, "kind", c->kind,
 			    "not allowed for a %s task", c->kind);

@@ -127,10 +127,10 @@ int api_error_fields(struct http_request *, const struct agentproto_err *e);
 int api_error_fields_as(struct http_request *, const struct agentproto_err *e,
     const char *field, const char *message);
 /* Append src's refusals to dst, each path under prefix ("spec"). */
-void api_err_merge(struct agentproto_err *dst,
-    const struct agentproto_err *src, const char *prefix);
-int api_reply_json(struct http_request *, int status, json_t *steal);
-int api_reply_empty(struct http_request *, int status);
+void api_err_merge(struct agentproto_err *dst, const struct agentproto_err *src,
+    const char *prefix);
+int  api_reply_json(struct http_request *, int status, json_t *steal);
+int  api_reply_empty(struct http_request *, int status);
 /* 404 "no such resource". */
 int api_not_found(struct http_request *);
 /* The result's rows are (json text, id): {"items":[...],"next":"id"|null}. */

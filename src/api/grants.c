@@ -92,13 +92,13 @@ grants_list(struct http_request *req)
 static int
 grants_decode(struct http_request *req)
 {
-	struct api_ctx	   *c = api_ctx_get(req);
-	struct grants_flow *f;
-	int		    has_user, has_node, has_task;
-	int64_t		    uid, nid, tid;
-	const char	   *level;
+	struct api_ctx	     *c = api_ctx_get(req);
+	struct grants_flow   *f;
+	int		      has_user, has_node, has_task;
+	int64_t		      uid, nid, tid;
+	const char	     *level;
 	struct agentproto_err e;
-	int		    ok_node, ok_task;
+	int		      ok_node, ok_task;
 
 	/* Every member checked, the refusals answered together. */
 	agentproto_err_clear(&e);

@@ -103,8 +103,7 @@ static void		 write_of(struct http_request *, struct api_ctx *,
 		 const struct task_flow *, int64_t, char *, size_t,
 		 struct store_task_write *);
 static void		 flow_free(void *);
-static int name_check(struct api_ctx *, struct agentproto_err *,
-    const char **);
+static int name_check(struct api_ctx *, struct agentproto_err *, const char **);
 static int name_ok(const char *);
 static int spec_take(struct http_request *, struct api_ctx *, const char *,
     struct task_flow *);
@@ -219,8 +218,7 @@ tasks_check(struct http_request *req)
 		rc = level_refused(req, lvl, "node",
 		    "creating tasks needs manage on the node", "node_id");
 	else if (!spec_take(req, c, api_val(c, 0, 4), f) ||
-	    !roots_check(req, c, api_val(c, 0, 3), api_val(c, 0, 4),
-		&f->ferr))
+	    !roots_check(req, c, api_val(c, 0, 3), api_val(c, 0, 4), &f->ferr))
 		rc = KORE_RESULT_OK;
 	else
 		rc = -1;
@@ -359,9 +357,8 @@ task_check(struct http_request *req)
 		    AGENTPROTO_C_IMMUTABLE, 0, 0, 0, NULL, NULL,
 		    "a task's kind cannot change: create another task");
 		rc = api_error_fields(req, &f->ferr);
-	}
-	else if (!roots_check(req, c, api_val(c, 0, 2), api_val(c, 0, 3),
-		     &f->ferr))
+	} else if (!roots_check(req, c, api_val(c, 0, 2), api_val(c, 0, 3),
+		       &f->ferr))
 		rc = KORE_RESULT_OK;
 	else
 		rc = -1;

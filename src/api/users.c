@@ -87,8 +87,8 @@ users_list(struct http_request *req)
 static int
 users_create(struct http_request *req)
 {
-	struct api_ctx *c = api_ctx_get(req);
-	enum api_step	s;
+	struct api_ctx	     *c = api_ctx_get(req);
+	enum api_step	      s;
 	struct agentproto_err e;
 	const char	     *sub, *name, *email;
 	char		      remote[64];
@@ -158,8 +158,8 @@ user_get(struct http_request *req)
 static int
 user_decode(struct http_request *req)
 {
-	struct api_ctx	 *c = api_ctx_get(req);
-	struct user_flow *f = user_flow(c);
+	struct api_ctx	     *c = api_ctx_get(req);
+	struct user_flow     *f = user_flow(c);
 	struct agentproto_err e;
 	int		      has_admin, admin, has_dis, dis;
 

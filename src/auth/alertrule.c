@@ -55,8 +55,8 @@ static const char *const members[] = { "name", "kind", "threshold", "recovery",
 static int rule_add(struct auth_alertrule_err *, const char *,
     enum agentproto_code, unsigned, int64_t, int64_t, const char *,
     const char *, const char *, ...) __attribute__((format(printf, 9, 10)));
-#define rule_bad(err, field, ...)                                            \
-	rule_add((err), (field), AGENTPROTO_C_INVALID, 0, 0, 0, NULL, NULL,   \
+#define rule_bad(err, field, ...) \
+	rule_add((err), (field), AGENTPROTO_C_INVALID, 0, 0, 0, NULL, NULL, \
 	    __VA_ARGS__)
 static const struct alert_kind *kind_find(const char *);
 static int			name_ok(const char *);
@@ -242,7 +242,8 @@ int_get(json_t *body, const char *key, int64_t min, int64_t max, int64_t def,
 	    json_integer_value(v) > max)
 		return (rule_add(err, key,
 		    json_is_integer(v) ? AGENTPROTO_C_RANGE : AGENTPROTO_C_TYPE,
-		    json_is_integer(v) ? AGENTPROTO_F_MIN | AGENTPROTO_F_MAX : 0,
+		    json_is_integer(v) ? AGENTPROTO_F_MIN | AGENTPROTO_F_MAX
+				       : 0,
 		    min, max, json_is_integer(v) ? NULL : "expected", "integer",
 		    "%s must be an integer between %lld and %lld", key,
 		    (long long)min, (long long)max));
@@ -284,8 +285,8 @@ scope_ids(json_t *scope, const char *key, const char *field,
 			if (json_integer_value(json_array_get(v, j)) ==
 			    json_integer_value(e)) {
 				(void)rule_add(err, field,
-				    AGENTPROTO_C_DUPLICATE, 0, 0, 0, NULL,
-				    NULL, "%s names id %lld twice", field,
+				    AGENTPROTO_C_DUPLICATE, 0, 0, 0, NULL, NULL,
+				    "%s names id %lld twice", field,
 				    (long long)json_integer_value(e));
 				return (NULL);
 			}
@@ -308,7 +309,8 @@ channels_get(json_t *body, struct auth_alertrule_err *err)
 		return (json_pack("[ss]", "inbox", "email"));
 	if (!json_is_array(v) || json_array_size(v) == 0) {
 		(void)rule_add(err, "channels",
-		    json_is_array(v) ? AGENTPROTO_C_REQUIRED : AGENTPROTO_C_TYPE,
+		    json_is_array(v) ? AGENTPROTO_C_REQUIRED
+				     : AGENTPROTO_C_TYPE,
 		    0, 0, 0, json_is_array(v) ? NULL : "expected", "array",
 		    "channels must be a non-empty array of inbox, email and"
 		    " callback");
@@ -322,16 +324,16 @@ channels_get(json_t *body, struct auth_alertrule_err *err)
 				break;
 		}
 		if (k == 3) {
-			(void)rule_add(err, "channels", AGENTPROTO_C_ENUM, 0,
-			    0, 0, "allowed", "inbox,email,callback",
+			(void)rule_add(err, "channels", AGENTPROTO_C_ENUM, 0, 0,
+			    0, "allowed", "inbox,email,callback",
 			    "channels[%zu] must be inbox, email or callback",
 			    i);
 			return (NULL);
 		}
 		if (seen[k]++) {
-			(void)rule_add(err, "channels",
-			    AGENTPROTO_C_DUPLICATE, 0, 0, 0, NULL, NULL,
-			    "channels names %s twice", names[k]);
+			(void)rule_add(err, "channels", AGENTPROTO_C_DUPLICATE,
+			    0, 0, 0, NULL, NULL, "channels names %s twice",
+			    names[k]);
 			return (NULL);
 		}
 	}
@@ -372,8 +374,8 @@ emails_get(json_t *body, struct auth_alertrule_err *err)
 	{
 		if (!json_is_string(e) ||
 		    !auth_alert_email_ok(json_string_value(e))) {
-			(void)rule_add(err, "extra_emails",
-			    AGENTPROTO_C_FORMAT, 0, 0, 0, "expected", "email",
+			(void)rule_add(err, "extra_emails", AGENTPROTO_C_FORMAT,
+			    0, 0, 0, "expected", "email",
 			    "extra_emails[%zu] is not an e-mail address", i);
 			return (NULL);
 		}
@@ -382,9 +384,8 @@ emails_get(json_t *body, struct auth_alertrule_err *err)
 			if (strcasecmp(json_string_value(o),
 				json_string_value(e)) == 0) {
 				(void)rule_add(err, "extra_emails",
-				    AGENTPROTO_C_DUPLICATE, 0, 0, 0, NULL,
-				    NULL, "extra_emails[%zu] repeats [%zu]", i,
-				    j);
+				    AGENTPROTO_C_DUPLICATE, 0, 0, 0, NULL, NULL,
+				    "extra_emails[%zu] repeats [%zu]", i, j);
 				return (NULL);
 			}
 		}
@@ -503,8 +504,8 @@ auth_alertrule_check(json_t *body, int *days, json_t **rule,
 		else if (!int_get(body, "window_seconds", ALERT_WINDOW_MIN,
 			     ALERT_FOR_MAX, 0, &window, err))
 			ok = 0;
-	} else if (kind != NULL && (v = json_object_get(body,
-					"window_seconds")) != NULL &&
+	} else if (kind != NULL &&
+	    (v = json_object_get(body, "window_seconds")) != NULL &&
 	    !(json_is_integer(v) && json_integer_value(v) == 0))
 		ok = rule_add(err, "window_seconds", AGENTPROTO_C_NOT_ALLOWED,
 		    0, 0, 0, NULL, NULL,

@@ -2014,21 +2014,22 @@ test_agentproto_task_spec_all_fields(void **state)
 	assert_int_equal(err.nf, 4);
 	assert_string_equal(agentproto_code_name(ferr_of(&err, "kind")->code),
 	    "enum");
-	assert_string_equal(
-	    agentproto_code_name(ferr_of(&err, "deploy_dir")->code),
+	assert_string_equal(agentproto_code_name(
+				ferr_of(&err, "deploy_dir")->code),
 	    "required");
-	assert_string_equal(
-	    agentproto_code_name(ferr_of(&err, "keep_releases")->code),
+	assert_string_equal(agentproto_code_name(
+				ferr_of(&err, "keep_releases")->code),
 	    "range");
 	f = ferr_of(&err, "log_files");
 	assert_string_equal(agentproto_code_name(f->code), "type");
 	assert_string_equal(f->arg, "array");
 
 	/* Items: their own path, each refused. */
-	assert_null(spec_of("{\"kind\":\"console\",\"deploy_dir\":\"/a\","
-			    "\"console\":{\"command\":\"x\",\"args\":[1,\"y\",2]},"
-			    "\"jar\":{}}",
-	    &err));
+	assert_null(
+	    spec_of("{\"kind\":\"console\",\"deploy_dir\":\"/a\","
+		    "\"console\":{\"command\":\"x\",\"args\":[1,\"y\",2]},"
+		    "\"jar\":{}}",
+		&err));
 	assert_int_equal(err.nf, 3);
 	assert_string_equal(agentproto_code_name(ferr_of(&err, "jar")->code),
 	    "not_allowed");
@@ -2041,8 +2042,9 @@ test_agentproto_task_spec_all_fields(void **state)
 	    "deploy_dir", "/a", "console", "command", "x", "args");
 	assert_non_null(in);
 	for (i = 0; i < 128; i++)
-		json_array_append_new(
-		    json_object_get(json_object_get(in, "console"), "args"),
+		json_array_append_new(json_object_get(json_object_get(in,
+							  "console"),
+					  "args"),
 		    json_integer((json_int_t)i));
 	assert_null(agentproto_task_spec(in, &err));
 	assert_int_equal(err.nf, AGENTPROTO_FERR_MAX);
