@@ -511,7 +511,7 @@ roots_check(struct http_request *req, struct api_ctx *c, const char *roots,
     const char *os, struct agentproto_err *e)
 {
 	const char *dir;
-	char	    list[768];
+	char	    msg[1280], list[768];
 	int	    in;
 
 	dir = json_string_value(
@@ -526,12 +526,14 @@ roots_check(struct http_request *req, struct api_ctx *c, const char *roots,
 		    sizeof(list));
 	if (in)
 		return (1);
-	agentproto_err_add(e, "spec", "deploy_dir", AGENTPROTO_C_OUTSIDE_ROOTS,
-	    0, 0, 0, "roots", list,
+	/* The whole sentence (longer than a field error's) as message. */
+	(void)snprintf(msg, sizeof(msg),
 	    "deploy_dir %.200s is outside the node's allowed roots (%s): "
 	    "its policy refuses it",
 	    dir, list[0] != '\0' ? list : "none");
-	api_error_fields(req, e);
+	agentproto_err_add(e, "spec", "deploy_dir", AGENTPROTO_C_OUTSIDE_ROOTS,
+	    0, 0, 0, "roots", list, "%s", msg);
+	api_error_fields_as(req, e, "spec.deploy_dir", msg);
 	return (0);
 }
 
