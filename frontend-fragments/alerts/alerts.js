@@ -1084,6 +1084,7 @@
 		var editing = S.editing;
 
 		ev.preventDefault();
+		Y.clearFieldErrors($("rule-form"));
 		$("rule-form").querySelectorAll("[data-field-error]")
 		    .forEach(function (e) {
 			    e.hidden = true;
@@ -1101,7 +1102,10 @@
 				await Y.api("POST", "/alerts/rules", r);
 		} catch (err) {
 			btn.disabled = false;
-			showServerError(err);
+			if (err.fields && err.fields.length)
+				Y.showFieldErrors($("rule-form"), err);
+			else
+				showServerError(err);
 			return;
 		}
 		btn.disabled = false;

@@ -766,6 +766,13 @@
 		e.code = code;
 		e.field = field;
 		e.serverMessage = msg;
+		/* Every refused field: {field, code, min, max, allowed, …}. */
+		e.fields = data !== null && typeof data === "object" &&
+		    Array.isArray(data.fields) ? data.fields.filter(function (f) {
+			return f !== null && typeof f === "object" &&
+			    typeof f.field === "string" &&
+			    typeof f.code === "string";
+		}) : [];
 		return e;
 	}
 
@@ -878,10 +885,42 @@
 		    LEVELS[level] >= LEVELS[need];
 	}
 
+	/*
+	 * One refused field in words: "field.<code>" (a more precise
+	 * "field.<code>.<expected|pattern>" when there is one) with its
+	 * parameters ({max}, {min}, {allowed}, {roots}, {kind}).
+	 */
+	function fieldText(f) {
+		var vars = {}, key = "field." + f.code;
+
+		Object.keys(f).forEach(function (k) {
+			if (k !== "field" && k !== "code")
+				vars[k] = Array.isArray(f[k]) ? f[k].join(", ") :
+				    f[k];
+		});
+		if (typeof f.expected === "string" &&
+		    has(key + "." + f.expected))
+			key += "." + f.expected;
+		else if (typeof f.pattern === "string" &&
+		    has(key + "." + f.pattern))
+			key += "." + f.pattern;
+		else if (typeof f.kind === "string" && has(key + ".kind"))
+			key += ".kind";
+		if (!has(key))
+			key = "field.invalid";
+		return t(key, vars);
+	}
+
 	/* A user-facing sentence for an error from Yard.api. */
 	function errorText(err) {
 		if (err === null || err === undefined)
 			return t("error.generic", { status: "?" });
+		/* Field refusals: our words, never the server's English. */
+		if (err.fields && err.fields.length === 1)
+			return t("error.field", { field: err.fields[0].field,
+			    text: fieldText(err.fields[0]) });
+		if (err.fields && err.fields.length > 1)
+			return t("error.fields", { count: err.fields.length });
 		if (err.code && has("error." + err.code))
 			return t("error." + err.code);
 		/*
@@ -1118,6 +1157,203 @@
 			onclick: function () {
 				banner(container);
 			} })));
+	}
+
+	/* ---- field errors --------------------------------------------------- */
+
+	/* The words of the label of input (without the required mark). */
+	function labelOf(form, input) {
+		var l = null, s;
+
+		if (input.id)
+			l = form.querySelector('label[for="' + input.id + '"]');
+		if (l === null)
+			l = input.closest("label");
+		if (l === null && input.getAttribute("aria-label"))
+			return input.getAttribute("aria-label");
+		if (l === null)
+			return input.name || "";
+		s = l.querySelector("[data-i18n]");
+		return (s !== null ? s.textContent : l.textContent)
+		    .replace(/[*＊]\s*$/, "").trim();
+	}
+
+	function visible(n) {
+		return n.closest("[hidden]") === null && !n.disabled;
+	}
+
+	/*
+	 * The control of a field path: a box [data-field-error=path] and the
+	 * control it describes, or a control named path or whose data-field
+	 * lists it; then the same for "a.b[2]" -> "a.b", and the last two
+	 * segments joined ("health_path") or the last alone ("deploy_dir"),
+	 * dropping segments from the end ("spec.restart.x" -> "restart").
+	 */
+	function fieldControl(form, path) {
+		var p = path.replace(/\[\d+\]/g, ""), segs, i, c, box, name;
+		var ctrls = Array.prototype.filter.call(form.querySelectorAll(
+		    "input, select, textarea"), visible);
+
+		function byName(n) {
+			var hit = null;
+
+			ctrls.some(function (x) {
+				var df = (x.getAttribute("data-field") || "")
+				    .split(/\s+/);
+				if (x.name === n || df.indexOf(n) !== -1) {
+					hit = x;
+					return true;
+				}
+				return false;
+			});
+			return hit;
+		}
+		function byBox(n) {
+			var b = form.querySelector('[data-field-error="' +
+			    n.replace(/"/g, "") + '"]');
+			var hit = null;
+
+			if (b === null || b.closest("[hidden]") !== null &&
+			    b.parentNode.closest("[hidden]") !== null)
+				return null;
+			ctrls.some(function (x) {
+				var d = (x.getAttribute("aria-describedby") ||
+				    "").split(/\s+/);
+				if (b.id && d.indexOf(b.id) !== -1) {
+					hit = x;
+					return true;
+				}
+				return false;
+			});
+			return hit === null ? null : { control: hit, box: b };
+		}
+		if ((box = byBox(path)) !== null || (box = byBox(p)) !== null)
+			return box;
+		if ((c = byName(path) || byName(p)) !== null)
+			return { control: c, box: null };
+		segs = p.split(".");
+		for (i = segs.length; i > 0; i--) {
+			name = segs.slice(0, i);
+			if (name.length >= 2 && (c = byName(name.slice(-2)
+			    .join("_"))) !== null)
+				return { control: c, box: null };
+			if ((c = byName(name[name.length - 1])) !== null)
+				return { control: c, box: null };
+		}
+		return null;
+	}
+
+	/* Undo what showFieldErrors() wrote on form. */
+	function clearFieldErrors(form) {
+		form.querySelectorAll("[data-yard-ferr]").forEach(function (n) {
+			if (n.getAttribute("data-yard-ferr") === "made") {
+				n.remove();
+				return;
+			}
+			n.textContent = "";
+			n.hidden = true;
+			n.removeAttribute("data-yard-ferr");
+		});
+		form.querySelectorAll("[data-yard-invalid]").forEach(function (n) {
+			var d;
+
+			n.removeAttribute("aria-invalid");
+			n.removeAttribute("data-yard-invalid");
+			d = (n.getAttribute("aria-describedby") || "").split(/\s+/)
+			    .filter(function (id) {
+				return id && !/^yard-ferr-/.test(id);
+			});
+			if (d.length)
+				n.setAttribute("aria-describedby", d.join(" "));
+			else
+				n.removeAttribute("aria-describedby");
+		});
+	}
+
+	var ferrSeq = 0;
+
+	/*
+	 * Yard.showFieldErrors(form, err, opts): each of err.fields next to
+	 * its control (see fieldControl), in the page language, with
+	 * aria-invalid and aria-describedby; earlier ones cleared; focus on
+	 * the first invalid control in the form's order; a summary read out
+	 * by an assertive live region.  Refusals with no control on the form,
+	 * and an err without fields, go to opts.banner (default: the page's
+	 * #banner).  Returns the number of refusals shown next to a control.
+	 */
+	function showFieldErrors(form, err, opts) {
+		var bannerBox = (opts && opts.banner) || D.getElementById("banner");
+		var shown = [], rest = [], live, first = null, list;
+
+		clearFieldErrors(form);
+		(err && err.fields ? err.fields : []).forEach(function (f) {
+			var hit = fieldControl(form, f.field), box, text, ids;
+
+			if (hit === null) {
+				rest.push(f);
+				return;
+			}
+			text = fieldText(f);
+			box = hit.box;
+			if (box === null) {
+				box = el("div", { class: "field__error",
+				    id: "yard-ferr-" + (++ferrSeq) });
+				box.setAttribute("data-yard-ferr", "made");
+				hit.control.insertAdjacentElement("afterend", box);
+			} else if (box.getAttribute("data-yard-ferr") !== null &&
+			    box.textContent) {
+				/* A second refusal of the same control. */
+				box.textContent += " " + text;
+				return;
+			} else
+				box.setAttribute("data-yard-ferr", "box");
+			box.textContent = text;
+			box.hidden = false;
+			ids = (hit.control.getAttribute("aria-describedby") || "")
+			    .split(/\s+/).filter(Boolean);
+			if (ids.indexOf(box.id) === -1)
+				ids.push(box.id);
+			hit.control.setAttribute("aria-describedby", ids.join(" "));
+			hit.control.setAttribute("aria-invalid", "true");
+			hit.control.setAttribute("data-yard-invalid", "");
+			shown.push({ control: hit.control,
+			    label: labelOf(form, hit.control), text: text });
+		});
+		shown.sort(function (a, b) {
+			return a.control.compareDocumentPosition(b.control) &
+			    Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1;
+		});
+		if (shown.length > 0) {
+			first = shown[0].control;
+			first.focus();
+		}
+		if (bannerBox !== null) {
+			if (rest.length > 0)
+				banner(bannerBox, "error", rest.map(function (f) {
+					return t("error.field", { field: f.field,
+					    text: fieldText(f) });
+				}).join(" "));
+			else if (shown.length === 0 && err)
+				banner(bannerBox, "error", errorText(err));
+			else
+				banner(bannerBox);
+		}
+		live = form.querySelector("[data-yard-live]");
+		if (live === null) {
+			live = el("div", { class: "visually-hidden",
+			    role: "alert" });
+			live.setAttribute("aria-live", "assertive");
+			live.setAttribute("data-yard-live", "");
+			form.appendChild(live);
+		}
+		list = shown.map(function (x) {
+			return t("form.errors.item", { label: x.label,
+			    text: x.text });
+		});
+		live.textContent = shown.length === 0 ? "" :
+		    t("form.errors.summary", { count: shown.length,
+			list: list.join(t("form.errors.sep")) });
+		return shown.length;
 	}
 
 	/*
@@ -1871,6 +2107,9 @@
 		api: api,
 		request: request,
 		errorText: errorText,
+		fieldText: fieldText,
+		showFieldErrors: showFieldErrors,
+		clearFieldErrors: clearFieldErrors,
 		may: may,
 		onReady: onReady,
 		navigate: navigate,

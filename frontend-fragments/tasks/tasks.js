@@ -1322,6 +1322,7 @@
 	}
 
 	function clearErrors() {
+		Y.clearFieldErrors($("task-create"));
 		$("task-create").querySelectorAll("[data-field-error]").forEach(
 		    function (x) {
 			showError(x, null);
@@ -1354,22 +1355,9 @@
 					spec: b.spec
 				});
 		} catch (err) {
-			/* The page's own mapping first (spec.jar.port is the
-			 * port box), then the bridge's, then the banner. */
-			box = errorBox(err.field);
-			if (box === null && err.field &&
-			    typeof Y.showFieldErrors === "function" &&
-			    Y.showFieldErrors(form, err) !== false) {
-				focusError();
-				return;
-			}
-			if (box !== null) {
-				showError(box, (err.field || "") + ": " +
-				    (err.serverMessage || Y.errorText(err)));
-				focusError();
-				return;
-			}
-			Y.banner($("banner"), "error", Y.errorText(err));
+			/* Every field error beside its field, translated; the
+			 * first bad field focused, a summary announced. */
+			Y.showFieldErrors(form, err);
 			return;
 		}
 		closeDrawer();

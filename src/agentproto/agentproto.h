@@ -45,11 +45,75 @@
 #define AGENTPROTO_AUTH_SCHEME	"YardNode"
 #define AGENTPROTO_AUTH_MAX	128
 
-/* Why a decoder refused its input: a dotted path and a sentence. */
-struct agentproto_err {
-	char field[64]; /* "facts.disks[2].path"; "" for the whole body */
-	char msg[128];
+/*
+ * Stable codes of a refused field (docs/api.md, "Errors"): the closed set
+ * a page translates.  Each names its parameters in the comment.
+ */
+enum agentproto_code {
+	AGENTPROTO_C_NONE = 0,
+	AGENTPROTO_C_REQUIRED, /* missing */
+	AGENTPROTO_C_TYPE, /* expected: string, integer, … */
+	AGENTPROTO_C_TOO_LONG, /* max (bytes) */
+	AGENTPROTO_C_TOO_SHORT, /* min (bytes) */
+	AGENTPROTO_C_RANGE, /* min, max */
+	AGENTPROTO_C_PATTERN, /* pattern: a name of the rule */
+	AGENTPROTO_C_ENUM, /* allowed: the values */
+	AGENTPROTO_C_UNKNOWN, /* a member nobody knows */
+	AGENTPROTO_C_NOT_ABSOLUTE, /* an absolute path was wanted */
+	AGENTPROTO_C_NOT_RELATIVE, /* a relative path was wanted */
+	AGENTPROTO_C_PATH, /* '..', control characters, bad parts */
+	AGENTPROTO_C_DUPLICATE, /* a value given twice */
+	AGENTPROTO_C_TOO_MANY, /* max (items) */
+	AGENTPROTO_C_FORMAT, /* expected: uuid, url_path, time, … */
+	AGENTPROTO_C_NOT_ALLOWED, /* kind: not for this kind of task */
+	AGENTPROTO_C_NOT_FOUND, /* a referenced thing does not exist */
+	AGENTPROTO_C_OUTSIDE_ROOTS, /* roots: the node's allowed roots */
+	AGENTPROTO_C_IMMUTABLE, /* cannot change once created */
+	AGENTPROTO_C_INVALID, /* anything else: see message */
+	AGENTPROTO_C_COUNT
 };
+
+#define AGENTPROTO_FERR_MAX 32 /* field errors collected, at most */
+#define AGENTPROTO_F_MIN    0x1 /* min is set */
+#define AGENTPROTO_F_MAX    0x2 /* max is set */
+
+/* One refused field: its path, code and parameters. */
+struct agentproto_ferr {
+	char	    field[64];
+	uint8_t	    code; /* enum agentproto_code */
+	uint8_t	    flags; /* AGENTPROTO_F_MIN|MAX */
+	int64_t	    min;
+	int64_t	    max;
+	const char *arg_name; /* static: "expected", "allowed", "kind", … */
+	char	    arg[64]; /* its value; "allowed" lists split on ',' */
+};
+
+/*
+ * Why a decoder refused its input: a dotted path and a sentence (the
+ * first refusal), and every refused field with a stable code (at most
+ * AGENTPROTO_FERR_MAX; nf counts those kept, lost those dropped).
+ */
+struct agentproto_err {
+	char		       field[64]; /* "facts.disks[2].path"; "" body */
+	char		       msg[128];
+	size_t		       nf;
+	size_t		       lost;
+	struct agentproto_ferr f[AGENTPROTO_FERR_MAX];
+};
+
+/*
+ * Record one refused field pfx.name (either may be ""): code, min/max as
+ * flags say, an optional named argument, and an English sentence.  The
+ * first refusal also fills field and msg.  err may be NULL.
+ */
+void agentproto_err_add(struct agentproto_err *, const char *pfx,
+    const char *name, enum agentproto_code, unsigned flags, int64_t min,
+    int64_t max, const char *arg_name, const char *arg, const char *fmt, ...)
+    __attribute__((format(printf, 10, 11)));
+/* The code's stable name ("required", "too_long", …). */
+const char *agentproto_code_name(enum agentproto_code);
+/* Forget every refusal. */
+void agentproto_err_clear(struct agentproto_err *);
 
 struct agentproto_disk {
 	char	path[AGENTPROTO_STR_MAX + 1];

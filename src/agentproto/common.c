@@ -39,6 +39,85 @@ agentproto_err_set(struct agentproto_err *err, const char *pfx,
 	va_end(ap);
 }
 
+/* clang-format off */
+static const char *const code_names[AGENTPROTO_C_COUNT] = {
+	[AGENTPROTO_C_NONE] = "invalid",
+	[AGENTPROTO_C_REQUIRED] = "required",
+	[AGENTPROTO_C_TYPE] = "type",
+	[AGENTPROTO_C_TOO_LONG] = "too_long",
+	[AGENTPROTO_C_TOO_SHORT] = "too_short",
+	[AGENTPROTO_C_RANGE] = "range",
+	[AGENTPROTO_C_PATTERN] = "pattern",
+	[AGENTPROTO_C_ENUM] = "enum",
+	[AGENTPROTO_C_UNKNOWN] = "unknown",
+	[AGENTPROTO_C_NOT_ABSOLUTE] = "not_absolute",
+	[AGENTPROTO_C_NOT_RELATIVE] = "not_relative",
+	[AGENTPROTO_C_PATH] = "path",
+	[AGENTPROTO_C_DUPLICATE] = "duplicate",
+	[AGENTPROTO_C_TOO_MANY] = "too_many",
+	[AGENTPROTO_C_FORMAT] = "format",
+	[AGENTPROTO_C_NOT_ALLOWED] = "not_allowed",
+	[AGENTPROTO_C_NOT_FOUND] = "not_found",
+	[AGENTPROTO_C_OUTSIDE_ROOTS] = "outside_roots",
+	[AGENTPROTO_C_IMMUTABLE] = "immutable",
+	[AGENTPROTO_C_INVALID] = "invalid",
+};
+/* clang-format on */
+
+const char *
+agentproto_code_name(enum agentproto_code code)
+{
+	if ((unsigned)code >= AGENTPROTO_C_COUNT)
+		return ("invalid");
+	return (code_names[code]);
+}
+
+void
+agentproto_err_clear(struct agentproto_err *err)
+{
+	if (err != NULL)
+		memset(err, 0, sizeof(*err));
+}
+
+/*
+ * Bounded: past AGENTPROTO_FERR_MAX refusals only lost grows, so a body
+ * with a million bad items costs nothing more than one with 32.
+ */
+void
+agentproto_err_add(struct agentproto_err *err, const char *pfx,
+    const char *name, enum agentproto_code code, unsigned flags, int64_t min,
+    int64_t max, const char *arg_name, const char *arg, const char *fmt, ...)
+{
+	struct agentproto_ferr *f;
+	va_list			ap;
+	int			first;
+
+	if (err == NULL)
+		return;
+	first = err->nf == 0 && err->lost == 0;
+	if (first) {
+		agentproto_path_join(err->field, sizeof(err->field), pfx, name);
+		va_start(ap, fmt);
+		(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	if (err->nf >= AGENTPROTO_FERR_MAX) {
+		err->lost++;
+		return;
+	}
+	f = &err->f[err->nf++];
+	memset(f, 0, sizeof(*f));
+	agentproto_path_join(f->field, sizeof(f->field), pfx, name);
+	f->code = (uint8_t)code;
+	f->flags = (uint8_t)(flags & (AGENTPROTO_F_MIN | AGENTPROTO_F_MAX));
+	f->min = min;
+	f->max = max;
+	if (arg_name != NULL && arg != NULL) {
+		f->arg_name = arg_name;
+		(void)snprintf(f->arg, sizeof(f->arg), "%s", arg);
+	}
+}
+
 /* "facts.disks[2]" + "path" -> "facts.disks[2].path". */
 void
 agentproto_path_join(char *dst, size_t len, const char *pfx, const char *name)

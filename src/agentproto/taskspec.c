@@ -182,11 +182,17 @@ static int ts_object(struct ts_ctx *, const struct agentproto_task_field *,
 static int ts_path_ok(enum ts_os, const char *, size_t,
     enum agentproto_field_type);
 static int ts_win_parts(const char *, size_t);
-static const char *ts_path_msg(enum ts_os, enum agentproto_field_type);
-static void	   ts_values(char *, size_t, const char *const *, const char *);
-static int	   ts_rule_backoff(struct ts_ctx *, json_t *);
-static int	   ts_rule_health_port(struct ts_ctx *, json_t *);
-static int	   ts_rule_release_paths(struct ts_ctx *, json_t *);
+static const char   *ts_path_msg(enum ts_os, enum agentproto_field_type);
+static void	     ts_path_bad(struct ts_ctx *, const char *, const char *,
+	     const char *, size_t, enum agentproto_field_type);
+static const json_t *ts_member(struct ts_ctx *, const json_t *, const char *,
+    const char *, int);
+static void	     ts_type_bad(struct ts_ctx *, const char *, const char *,
+	     const char *);
+static void ts_values(char *, size_t, const char *const *, const char *);
+static int  ts_rule_backoff(struct ts_ctx *, json_t *);
+static int  ts_rule_health_port(struct ts_ctx *, json_t *);
+static int  ts_rule_release_paths(struct ts_ctx *, json_t *);
 
 static const struct ts_rule rules[] = {
 	{ "restart", ts_rule_backoff },
@@ -328,6 +334,54 @@ ts_path_msg(enum ts_os os, enum agentproto_field_type type)
 				  : "must be a path without '..'");
 }
 
+/* Record a refused path with the code that says why. */
+static void
+ts_path_bad(struct ts_ctx *c, const char *section, const char *name,
+    const char *s, size_t n, enum agentproto_field_type type)
+{
+	enum agentproto_code code;
+
+	if (type == T_URLPATH) {
+		agentproto_err_add(c->err, section, name, AGENTPROTO_C_FORMAT,
+		    0, 0, 0, "expected", "url_path", "%s",
+		    ts_path_msg(c->os, type));
+		return;
+	}
+	code = AGENTPROTO_C_PATH;
+	if (type == T_ABSPATH && !ts_path_ok(c->os, s, n, T_PATH))
+		code = AGENTPROTO_C_PATH;
+	else if (type == T_ABSPATH)
+		code = AGENTPROTO_C_NOT_ABSOLUTE;
+	agentproto_err_add(c->err, section, name, code, 0, 0, 0, "os",
+	    c->os == TS_WINDOWS ? "windows" : "linux", "%s",
+	    ts_path_msg(c->os, type));
+}
+
+/* A member of in; NULL (and a "required" refusal when required). */
+static const json_t *
+ts_member(struct ts_ctx *c, const json_t *in, const char *section,
+    const char *name, int required)
+{
+	const json_t *m;
+
+	m = json_object_get((json_t *)(uintptr_t)in, name);
+	if (m == NULL && required)
+		agentproto_err_add(c->err, section, name, AGENTPROTO_C_REQUIRED,
+		    0, 0, 0, NULL, NULL, "missing");
+	return (m);
+}
+
+static void
+ts_type_bad(struct ts_ctx *c, const char *section, const char *name,
+    const char *expected)
+{
+	agentproto_err_add(c->err, section, name, AGENTPROTO_C_TYPE, 0, 0, 0,
+	    "expected", expected, "must be a%s %s",
+	    expected[0] == 'a' || expected[0] == 'o' || expected[0] == 'i' ? "n"
+									   : "",
+	    expected);
+}
+
 /* A string member (or its default) copied to out. */
 static int
 ts_string(struct ts_ctx *c, const struct agentproto_task_field *f,
@@ -341,28 +395,32 @@ ts_string(struct ts_ctx *c, const struct agentproto_task_field *f,
 	max = f->type == T_TEXT ? TS_ARG_MAX : TS_PATH_MAX;
 	required = f->presence == P_REQ ||
 	    ((f->flags & F_LINUXDEF) && c->os != TS_LINUX);
-	if ((m = agentproto_member(in, f->section, f->name, required,
-		 c->err)) == NULL) {
+	if ((m = ts_member(c, in, f->section, f->name, required)) == NULL) {
 		if (required)
 			return (0);
 		return (f->presence != P_DEF || f->def == NULL ||
 		    agentproto_set(out, f->name, json_string(f->def)));
 	}
 	if (!json_is_string(m)) {
-		agentproto_err_set(c->err, f->section, f->name,
-		    "must be a string");
+		ts_type_bad(c, f->section, f->name, "string");
 		return (0);
 	}
 	s = json_string_value(m);
 	n = json_string_length(m);
-	if (n > max || strlen(s) != n) {
-		agentproto_err_set(c->err, f->section, f->name,
-		    "must be at most %zu bytes, without NUL", max);
+	if (strlen(s) != n) {
+		agentproto_err_add(c->err, f->section, f->name,
+		    AGENTPROTO_C_FORMAT, 0, 0, 0, "expected", "text",
+		    "must not contain NUL");
+		return (0);
+	}
+	if (n > max) {
+		agentproto_err_add(c->err, f->section, f->name,
+		    AGENTPROTO_C_TOO_LONG, AGENTPROTO_F_MAX, 0, (int64_t)max,
+		    NULL, NULL, "must be at most %zu bytes", max);
 		return (0);
 	}
 	if (!ts_path_ok(c->os, s, n, f->type)) {
-		agentproto_err_set(c->err, f->section, f->name, "%s",
-		    ts_path_msg(c->os, f->type));
+		ts_path_bad(c, f->section, f->name, s, n, f->type);
 		return (0);
 	}
 	return (agentproto_set(out, f->name, json_stringn(s, n)));
@@ -372,18 +430,32 @@ static int
 ts_int(struct ts_ctx *c, const struct agentproto_task_field *f,
     const json_t *in, json_t *out)
 {
-	int64_t v;
-	int	present;
+	const json_t *m;
+	json_int_t    v;
 
-	if (!agentproto_get_int(in, f->section, f->name, f->presence == P_REQ,
-		f->min, f->max, &v, &present, c->err))
-		return (0);
-	if (!present) {
+	if ((m = ts_member(c, in, f->section, f->name, f->presence == P_REQ)) ==
+	    NULL) {
+		if (f->presence == P_REQ)
+			return (0);
 		if (f->presence != P_DEF)
 			return (1); /* no default: stays absent */
-		v = f->def_int;
+		v = (json_int_t)f->def_int;
+	} else if (!json_is_integer(m)) {
+		ts_type_bad(c, f->section, f->name, "integer");
+		return (0);
+	} else {
+		v = json_integer_value(m);
+		if (v < f->min || v > f->max) {
+			agentproto_err_add(c->err, f->section, f->name,
+			    AGENTPROTO_C_RANGE,
+			    AGENTPROTO_F_MIN | AGENTPROTO_F_MAX, f->min, f->max,
+			    NULL, NULL,
+			    "must be between %" PRId64 " and %" PRId64, f->min,
+			    f->max);
+			return (0);
+		}
 	}
-	return (agentproto_set(out, f->name, json_integer((json_int_t)v)));
+	return (agentproto_set(out, f->name, json_integer(v)));
 }
 
 /* An array of at most max strings, each checked as the row says. */
@@ -393,37 +465,56 @@ ts_list(struct ts_ctx *c, const struct agentproto_task_field *f,
 {
 	const json_t *m, *v;
 	json_t	     *a;
+	const char   *s;
 	char	      iname[64];
 	size_t	      i, n;
+	int	      ok;
 
 	if ((a = json_array()) == NULL || !agentproto_set(out, f->name, a))
 		return (0);
-	if ((m = agentproto_member(in, f->section, f->name, 0, c->err)) == NULL)
+	if ((m = ts_member(c, in, f->section, f->name, 0)) == NULL)
 		return (1);
-	if (!json_is_array(m) || json_array_size(m) > (size_t)f->max) {
-		agentproto_err_set(c->err, f->section, f->name,
-		    "must be an array of at most %zu strings", (size_t)f->max);
+	if (!json_is_array(m)) {
+		ts_type_bad(c, f->section, f->name, "array");
 		return (0);
 	}
+	if (json_array_size(m) > (size_t)f->max) {
+		agentproto_err_add(c->err, f->section, f->name,
+		    AGENTPROTO_C_TOO_MANY, AGENTPROTO_F_MAX, 0, f->max, NULL,
+		    NULL, "must hold at most %" PRId64 " items", f->max);
+		return (0);
+	}
+	ok = 1;
 	json_array_foreach(m, i, v)
 	{
-		n = json_string_length(v);
-		if (!json_is_string(v) || n > TS_ARG_MAX ||
-		    strlen(json_string_value(v)) != n ||
-		    !ts_path_ok(c->os, json_string_value(v), n, f->type)) {
-			(void)snprintf(iname, sizeof(iname), "%.30s[%zu]",
-			    f->name, i);
-			agentproto_err_set(c->err, f->section, iname, "%s",
-			    f->type == T_PATHS
-				? ts_path_msg(c->os, T_PATH)
-				: "must be a string of at most 4096 bytes, "
-				  "without NUL");
-			return (0);
+		(void)snprintf(iname, sizeof(iname), "%.30s[%zu]", f->name, i);
+		if (!json_is_string(v)) {
+			ts_type_bad(c, f->section, iname, "string");
+			ok = 0;
+			continue;
 		}
-		if (json_array_append(a, (json_t *)(uintptr_t)v) != 0)
+		s = json_string_value(v);
+		n = json_string_length(v);
+		if (n > TS_ARG_MAX) {
+			agentproto_err_add(c->err, f->section, iname,
+			    AGENTPROTO_C_TOO_LONG, AGENTPROTO_F_MAX, 0,
+			    TS_ARG_MAX, NULL, NULL, "must be at most %d bytes",
+			    TS_ARG_MAX);
+			ok = 0;
+		} else if (strlen(s) != n) {
+			agentproto_err_add(c->err, f->section, iname,
+			    AGENTPROTO_C_FORMAT, 0, 0, 0, "expected", "text",
+			    "must not contain NUL");
+			ok = 0;
+		} else if (!ts_path_ok(c->os, s, n, f->type)) {
+			ts_path_bad(c, f->section, iname, s, n,
+			    f->type == T_PATHS ? T_PATH : f->type);
+			ok = 0;
+		} else if (ok &&
+		    json_array_append(a, (json_t *)(uintptr_t)v) != 0)
 			return (0);
 	}
-	return (1);
+	return (ok);
 }
 
 /* Environment: {"NAME": "value"}, names [A-Za-z_][A-Za-z0-9_]*. */
@@ -436,17 +527,24 @@ ts_env(struct ts_ctx *c, const struct agentproto_task_field *f,
 	json_t	     *e;
 	char	      epfx[AGENTPROTO_PFX_MAX];
 	size_t	      i, n;
+	int	      ok;
 
 	if ((e = json_object()) == NULL || !agentproto_set(out, f->name, e))
 		return (0);
-	if ((m = agentproto_member(in, f->section, f->name, 0, c->err)) == NULL)
+	if ((m = ts_member(c, in, f->section, f->name, 0)) == NULL)
 		return (1);
-	if (!json_is_object(m) || json_object_size(m) > (size_t)f->max) {
-		agentproto_err_set(c->err, f->section, f->name,
-		    "must be an object of at most %" PRId64 " names", f->max);
+	if (!json_is_object(m)) {
+		ts_type_bad(c, f->section, f->name, "object");
+		return (0);
+	}
+	if (json_object_size(m) > (size_t)f->max) {
+		agentproto_err_add(c->err, f->section, f->name,
+		    AGENTPROTO_C_TOO_MANY, AGENTPROTO_F_MAX, 0, f->max, NULL,
+		    NULL, "must hold at most %" PRId64 " names", f->max);
 		return (0);
 	}
 	agentproto_path_join(epfx, sizeof(epfx), f->section, f->name);
+	ok = 1;
 	json_object_foreach((json_t *)(uintptr_t)m, k, v)
 	{
 		n = strlen(k);
@@ -457,23 +555,35 @@ ts_env(struct ts_ctx *c, const struct agentproto_task_field *f,
 				break;
 		}
 		if (n == 0 || n > TS_ENV_KEY_MAX || i != n) {
-			agentproto_err_set(c->err, epfx, "",
+			/* The name itself is not safe to echo as a path. */
+			agentproto_err_add(c->err, epfx, "",
+			    AGENTPROTO_C_PATTERN, AGENTPROTO_F_MAX, 0,
+			    TS_ENV_KEY_MAX, "pattern", "env_name",
 			    "names must match [A-Za-z_][A-Za-z0-9_]* "
 			    "(at most %d bytes)",
 			    TS_ENV_KEY_MAX);
-			return (0);
+			ok = 0;
+			continue;
 		}
-		if (!json_is_string(v) || json_string_length(v) > TS_ARG_MAX ||
+		if (!json_is_string(v)) {
+			ts_type_bad(c, epfx, k, "string");
+			ok = 0;
+			continue;
+		}
+		if (json_string_length(v) > TS_ARG_MAX ||
 		    strlen(json_string_value(v)) != json_string_length(v)) {
-			agentproto_err_set(c->err, epfx, k,
+			agentproto_err_add(c->err, epfx, k,
+			    AGENTPROTO_C_TOO_LONG, AGENTPROTO_F_MAX, 0,
+			    TS_ARG_MAX, NULL, NULL,
 			    "must be a string of at most %d bytes, without NUL",
 			    TS_ARG_MAX);
-			return (0);
+			ok = 0;
+			continue;
 		}
-		if (json_object_set(e, k, (json_t *)(uintptr_t)v) != 0)
+		if (ok && json_object_set(e, k, (json_t *)(uintptr_t)v) != 0)
 			return (0);
 	}
-	return (1);
+	return (ok);
 }
 
 static int
@@ -482,11 +592,11 @@ ts_enum(struct ts_ctx *c, const struct agentproto_task_field *f,
 {
 	const json_t *m;
 	const char   *s;
-	char	      buf[128];
-	size_t	      i;
+	char	      buf[128], list[64];
+	size_t	      i, o;
 
-	if ((m = agentproto_member(in, f->section, f->name,
-		 f->presence == P_REQ, c->err)) == NULL) {
+	if ((m = ts_member(c, in, f->section, f->name, f->presence == P_REQ)) ==
+	    NULL) {
 		if (f->presence == P_REQ)
 			return (0);
 		if (f->def == NULL)
@@ -500,7 +610,13 @@ ts_enum(struct ts_ctx *c, const struct agentproto_task_field *f,
 		}
 		if (f->values[i] == NULL) {
 			ts_values(buf, sizeof(buf), f->values, "");
-			agentproto_err_set(c->err, f->section, f->name,
+			list[0] = '\0';
+			for (i = 0, o = 0; f->values[i] != NULL; i++)
+				o += (size_t)snprintf(list + o,
+				    o < sizeof(list) ? sizeof(list) - o : 0,
+				    "%s%s", i > 0 ? "," : "", f->values[i]);
+			agentproto_err_add(c->err, f->section, f->name,
+			    AGENTPROTO_C_ENUM, 0, 0, 0, "allowed", list,
 			    "must be %s", buf);
 			return (0);
 		}
@@ -517,8 +633,7 @@ ts_object(struct ts_ctx *c, const struct agentproto_task_field *f,
 	json_t	     *sub, *empty;
 	int	      ok;
 
-	m = agentproto_member(in, f->section, f->name, f->presence == P_REQ,
-	    c->err);
+	m = ts_member(c, in, f->section, f->name, f->presence == P_REQ);
 	if (m == NULL && f->presence == P_REQ)
 		return (0);
 	if (m == NULL || (f->presence == P_OPT && json_is_null(m))) {
@@ -526,8 +641,7 @@ ts_object(struct ts_ctx *c, const struct agentproto_task_field *f,
 			return (1);
 		m = NULL; /* P_DEF: the defaults of an empty object */
 	} else if (!json_is_object(m)) {
-		agentproto_err_set(c->err, f->section, f->name,
-		    "must be an object");
+		ts_type_bad(c, f->section, f->name, "object");
 		return (0);
 	}
 	if ((sub = json_object()) == NULL || !agentproto_set(out, f->name, sub))
@@ -567,46 +681,61 @@ ts_field(struct ts_ctx *c, const struct agentproto_task_field *f,
 }
 
 /*
- * The members of section (pfx) in object in, written to out: first a
- * member that belongs to other kinds is refused (not silently dropped),
- * then each of this kind's members is checked in table order.
+ * The members of section (pfx) in object in, written to out: a member
+ * that belongs to other kinds is refused (not silently dropped), and
+ * each of this kind's members is checked in table order.  Every refusal
+ * is recorded (the caller sees them all); the section's rules run only
+ * when its members passed, since they compare their values.  With no
+ * known kind (kmask 0) only the members of every kind are checked.
  */
 static int
 ts_section(struct ts_ctx *c, const char *section, const json_t *in, json_t *out)
 {
 	const struct agentproto_task_field *f;
 	size_t				    i;
+	int				    ok;
 
-	for (i = 0; i < NFIELDS; i++) {
+	ok = 1;
+	for (i = 0; i < NFIELDS && c->kmask != 0; i++) {
 		f = &fields[i];
 		if (strcmp(f->section, section) == 0 &&
 		    (f->kinds & c->kmask) == 0 &&
-		    agentproto_member(in, section, f->name, 0, NULL) != NULL) {
-			agentproto_err_set(c->err, section, f->name,
+		    json_object_get((json_t *)(uintptr_t)in, f->name) != NULL) {
+			agentproto_err_add(c->err, section, f->name,
+			    AGENTPROTO_C_NOT_ALLOWED, 0, 0, 0, "kind", c->kind,
 			    "not allowed for a %s task", c->kind);
-			return (0);
+			ok = 0;
 		}
 	}
 	for (i = 0; i < NFIELDS; i++) {
 		f = &fields[i];
-		if (strcmp(f->section, section) == 0 &&
-		    (f->kinds & c->kmask) != 0 && !ts_field(c, f, in, out))
-			return (0);
+		/* The kind was checked first (agentproto_task_spec_os). */
+		if (strcmp(f->section, section) != 0 || f == &fields[0])
+			continue;
+		if (c->kmask == 0 ? f->kinds != K_ALL
+				  : (f->kinds & c->kmask) == 0)
+			continue;
+		if (!ts_field(c, f, in, out))
+			ok = 0;
 	}
-	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+	for (i = 0; ok && i < sizeof(rules) / sizeof(rules[0]); i++) {
 		if (strcmp(rules[i].section, section) == 0 &&
 		    !rules[i].check(c, out))
-			return (0);
+			ok = 0;
 	}
-	return (1);
+	return (ok);
 }
 
 static int
 ts_rule_backoff(struct ts_ctx *c, json_t *sub)
 {
-	if (json_integer_value(json_object_get(sub, "backoff_max")) <
-	    json_integer_value(json_object_get(sub, "backoff_initial"))) {
-		agentproto_err_set(c->err, "restart", "backoff_max",
+	json_int_t lo;
+
+	lo = json_integer_value(json_object_get(sub, "backoff_initial"));
+	if (json_integer_value(json_object_get(sub, "backoff_max")) < lo) {
+		agentproto_err_add(c->err, "restart", "backoff_max",
+		    AGENTPROTO_C_RANGE, AGENTPROTO_F_MIN | AGENTPROTO_F_MAX,
+		    (int64_t)lo, 86400, NULL, NULL,
 		    "must not be less than backoff_initial");
 		return (0);
 	}
@@ -617,9 +746,10 @@ ts_rule_backoff(struct ts_ctx *c, json_t *sub)
 static int
 ts_rule_health_port(struct ts_ctx *c, json_t *sub)
 {
-	if (json_object_get(sub, "port") == NULL &&
+	if (c->kind != NULL && json_object_get(sub, "port") == NULL &&
 	    json_object_get(json_object_get(c->out, c->kind), "port") == NULL) {
-		agentproto_err_set(c->err, "health", "port",
+		agentproto_err_add(c->err, "health", "port",
+		    AGENTPROTO_C_REQUIRED, 0, 0, 0, NULL, NULL,
 		    "missing (the task has no port of its own)");
 		return (0);
 	}
@@ -640,7 +770,9 @@ ts_rule_release_paths(struct ts_ctx *c, json_t *out)
 	const char		*s;
 	char			 field[48];
 	size_t			 i, k;
+	int			 ok;
 
+	ok = 1;
 	for (k = 0; k < 2; k++) {
 		json_array_foreach(json_object_get(out, names[k]), i, v)
 		{
@@ -649,24 +781,28 @@ ts_rule_release_paths(struct ts_ctx *c, json_t *out)
 			    names[k], i);
 			if (s[0] == '/' || s[0] == '\\' ||
 			    (s[0] != '\0' && s[1] == ':')) {
-				agentproto_err_set(c->err, "", field,
-				    "must be relative to the release");
-				return (0);
-			}
-			if (strcmp(s, ".") == 0 || strcmp(s, "./") == 0) {
-				agentproto_err_set(c->err, "", field,
+				agentproto_err_add(c->err, "", field,
+				    AGENTPROTO_C_NOT_RELATIVE, 0, 0, 0, NULL,
+				    NULL, "must be relative to the release");
+				ok = 0;
+			} else if (strcmp(s, ".") == 0 ||
+			    strcmp(s, "./") == 0) {
+				agentproto_err_add(c->err, "", field,
+				    AGENTPROTO_C_PATH, 0, 0, 0, "expected",
+				    "part_of_release",
 				    "must name a part of the release, not all "
 				    "of it");
-				return (0);
-			}
-			if (k == 1 && strpbrk(s, "*?[") != NULL) {
-				agentproto_err_set(c->err, "", field,
+				ok = 0;
+			} else if (k == 1 && strpbrk(s, "*?[") != NULL) {
+				agentproto_err_add(c->err, "", field,
+				    AGENTPROTO_C_PATTERN, 0, 0, 0, "pattern",
+				    "no_glob",
 				    "a shared path is a directory, not a glob");
-				return (0);
+				ok = 0;
 			}
 		}
 	}
-	return (1);
+	return (ok);
 }
 
 json_t *
@@ -681,9 +817,9 @@ agentproto_task_spec_os(const json_t *in, const char *os_family,
 {
 	struct ts_ctx c;
 	size_t	      i;
+	int	      ok;
 
-	if (err != NULL)
-		memset(err, 0, sizeof(*err));
+	agentproto_err_clear(err);
 	memset(&c, 0, sizeof(c));
 	c.err = err;
 	if (os_family == NULL)
@@ -692,34 +828,39 @@ agentproto_task_spec_os(const json_t *in, const char *os_family,
 		c.os =
 		    strcmp(os_family, "windows") == 0 ? TS_WINDOWS : TS_LINUX;
 	else {
-		agentproto_err_set(err, "", "os_family",
+		agentproto_err_add(err, "", "os_family", AGENTPROTO_C_ENUM, 0,
+		    0, 0, "allowed", "linux,windows",
 		    "must be linux or windows");
 		return (NULL);
 	}
 	if (in == NULL || !json_is_object(in)) {
-		agentproto_err_set(err, "", "", "the spec must be an object");
+		agentproto_err_add(err, "", "", AGENTPROTO_C_TYPE, 0, 0, 0,
+		    "expected", "object", "the spec must be an object");
 		return (NULL);
 	}
 	if ((c.out = json_object()) == NULL)
 		return (NULL);
-	/* The kind first: it decides which rows apply. */
+	/* The kind first: it decides which rows apply (none known: only
+	 * the rows of every kind are checked, so the other refusals still
+	 * come back together). */
 	c.kmask = K_ALL;
-	if (!ts_enum(&c, &fields[0], in, c.out))
-		goto fail;
+	ok = ts_enum(&c, &fields[0], in, c.out);
+	c.kmask = 0;
 	/* The table's own string: out's is replaced when rewritten. */
-	for (i = 0; fields[0].values[i] != NULL; i++) {
+	for (i = 0; ok && fields[0].values[i] != NULL; i++) {
 		if (strcmp(json_string_value(json_object_get(c.out, "kind")),
 			fields[0].values[i]) == 0) {
 			c.kind = fields[0].values[i];
 			c.kmask = 1U << i;
 		}
 	}
-	if (!ts_section(&c, "", in, c.out))
+	if (!ts_section(&c, "", in, c.out) || !ok)
 		goto fail;
 	return (c.out);
 fail:
 	if (err != NULL && err->msg[0] == '\0')
-		agentproto_err_set(err, "", "", "out of memory");
+		agentproto_err_add(err, "", "", AGENTPROTO_C_INVALID, 0, 0, 0,
+		    NULL, NULL, "out of memory");
 	json_decref(c.out);
 	return (NULL);
 }

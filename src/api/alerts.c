@@ -177,8 +177,8 @@ rule_body(struct http_request *req, struct api_ctx *c, int *days)
 	json_t			 *rule;
 
 	if (!auth_alertrule_check(c->body, days, &rule, &err)) {
-		api_error(req, 400, "bad_request", err.msg,
-		    err.field[0] != '\0' ? err.field : NULL);
+		/* The first refusal as before; every one in "fields". */
+		api_error_fields_as(req, &err.all, err.field, err.msg);
 		return (0);
 	}
 	f = api_flow(c, sizeof(*f), rule_flow_free);

@@ -21,6 +21,8 @@
 #include "core/core.h"
 #include "store/store.h"
 
+struct agentproto_err;
+
 #define API_BODY_MAX	  (64 * 1024)
 #define API_LIMIT_DEFAULT 50
 #define API_LIMIT_MAX	  200
@@ -116,8 +118,19 @@ void api_signin_init(void);
  */
 int api_error(struct http_request *, int status, const char *code,
     const char *message, const char *field);
-int api_reply_json(struct http_request *, int status, json_t *steal);
-int api_reply_empty(struct http_request *, int status);
+/*
+ * 400 bad_request with every refused field of e (docs/api.md, "Errors"):
+ * "fields" [{field, code, params}], "field" and "message" the first's.
+ */
+int api_error_fields(struct http_request *, const struct agentproto_err *e);
+/* The same with another first field and message (longer than e's). */
+int api_error_fields_as(struct http_request *, const struct agentproto_err *e,
+    const char *field, const char *message);
+/* Append src's refusals to dst, each path under prefix ("spec"). */
+void api_err_merge(struct agentproto_err *dst, const struct agentproto_err *src,
+    const char *prefix);
+int  api_reply_json(struct http_request *, int status, json_t *steal);
+int  api_reply_empty(struct http_request *, int status);
 /* 404 "no such resource". */
 int api_not_found(struct http_request *);
 /* The result's rows are (json text, id): {"items":[...],"next":"id"|null}. */
@@ -151,6 +164,17 @@ int api_body_raw(struct http_request *, struct api_ctx *, size_t max,
 /* The body as a JSON object in c->body (API_NEED_BODY): replies 415
  * unless application/json, 413, or 400 bad_json, and returns 0. */
 int api_body_object(struct http_request *, struct api_ctx *);
+/*
+ * Body member checks over c->body that reply nothing: a refusal is added
+ * to e (and 0 returned), so a handler can check every member and then
+ * answer them all with api_error_fields().
+ */
+int api_check_str(struct api_ctx *, struct agentproto_err *e, const char *,
+    int required, size_t max, const char **out);
+int api_check_bool(struct api_ctx *, struct agentproto_err *e, const char *,
+    int *present, int *out);
+int api_check_id(struct api_ctx *, struct agentproto_err *e, const char *,
+    int *present, int64_t *out);
 /* Body member helpers over c->body: reply 400 naming the field on error. */
 int api_body_str(struct http_request *, struct api_ctx *, const char *,
     int required, size_t max, const char **out);

@@ -14,6 +14,7 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
+#include "agentproto/agentproto.h"
 #include "api/api.h"
 
 /* GET /api/v1/grants lists, POST grants (or changes the level). */
@@ -94,34 +95,42 @@ grants_list(struct http_request *req)
 static int
 grants_decode(struct http_request *req)
 {
-	struct api_ctx	   *c = api_ctx_get(req);
-	struct grants_flow *f;
-	int		    has_user, has_node, has_task;
-	int64_t		    uid, nid, tid;
-	const char	   *level, *sub;
+	struct api_ctx	     *c = api_ctx_get(req);
+	struct grants_flow   *f;
+	int		      has_user, has_node, has_task;
+	int64_t		      uid, nid, tid;
+	const char	     *level, *sub;
+	struct agentproto_err e;
+	int		      ok_user, ok_sub, ok_node, ok_task;
 
-	if (!api_body_id(req, c, "user_id", &has_user, &uid) ||
-	    !api_body_str(req, c, "user_sub", 0, API_SUB_MAX, &sub) ||
-	    !api_body_id(req, c, "node_id", &has_node, &nid) ||
-	    !api_body_id(req, c, "task_id", &has_task, &tid) ||
-	    !api_body_str(req, c, "level", 1, 16, &level))
-		return (HTTP_STATE_COMPLETE);
-	if (has_user == (sub != NULL))
-		return (API_FIN(api_error(req, 400, "bad_request",
-		    "give exactly one of user_id and user_sub",
-		    has_user ? "user_sub" : "user_id")));
+	/* Every member checked, the refusals answered together. */
+	agentproto_err_clear(&e);
+	ok_user = api_check_id(c, &e, "user_id", &has_user, &uid);
+	ok_sub = api_check_str(c, &e, "user_sub", 0, API_SUB_MAX, &sub);
+	if (ok_user && ok_sub && has_user == (sub != NULL))
+		agentproto_err_add(&e, "", has_user ? "user_sub" : "user_id",
+		    has_user ? AGENTPROTO_C_NOT_ALLOWED : AGENTPROTO_C_REQUIRED,
+		    0, 0, 0, NULL, NULL,
+		    "give exactly one of user_id and user_sub");
+	ok_node = api_check_id(c, &e, "node_id", &has_node, &nid);
+	ok_task = api_check_id(c, &e, "task_id", &has_task, &tid);
+	if (ok_node && ok_task && has_node == has_task)
+		agentproto_err_add(&e, "", has_node ? "task_id" : "node_id",
+		    has_node ? AGENTPROTO_C_NOT_ALLOWED : AGENTPROTO_C_REQUIRED,
+		    0, 0, 0, NULL, NULL,
+		    "give exactly one of node_id and task_id");
+	if (api_check_str(c, &e, "level", 1, 16, &level) &&
+	    auth_level_parse(level) == AUTH_LEVEL_NONE)
+		agentproto_err_add(&e, "", "level", AGENTPROTO_C_ENUM, 0, 0, 0,
+		    "allowed", "view,operate,manage",
+		    "level must be view, operate or manage");
+	if (e.nf > 0)
+		return (API_FIN(api_error_fields(req, &e)));
 	if (sub != NULL && !api_sub_ok(sub))
 		return (API_FIN(api_error(req, 400, "bad_sub",
 		    "user_sub must be an EWS account name: 1 to 255 bytes, "
 		    "no control characters, no space at either end",
 		    "user_sub")));
-	if (has_node == has_task)
-		return (API_FIN(api_error(req, 400, "bad_request",
-		    "give exactly one of node_id and task_id",
-		    has_node ? "task_id" : "node_id")));
-	if (auth_level_parse(level) == AUTH_LEVEL_NONE)
-		return (API_FIN(api_error(req, 400, "bad_request",
-		    "level must be view, operate or manage", "level")));
 	f = api_flow(c, sizeof(*f), NULL);
 	f->user = has_user ? uid : 0;
 	f->sub = sub;

@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "agentproto/agentproto.h"
 #include "api/api.h"
 
 static const char *qs_find(struct http_request *, const char *, char *, size_t,
@@ -177,49 +178,83 @@ body_text_ok(const char *s)
 }
 
 int
-api_body_str(struct http_request *req, struct api_ctx *c, const char *name,
+api_check_str(struct api_ctx *c, struct agentproto_err *e, const char *name,
     int required, size_t max, const char **out)
 {
-	json_t *v;
-	char	msg[160];
+	json_t	   *v;
+	const char *s;
 
 	*out = NULL;
 	v = json_object_get(c->body, name);
 	if (v == NULL || json_is_null(v)) {
 		if (!required)
 			return (1);
-		snprintf(msg, sizeof(msg), "%s is required", name);
-		api_error(req, 400, "bad_request", msg, name);
+		agentproto_err_add(e, "", name, AGENTPROTO_C_REQUIRED, 0, 0, 0,
+		    NULL, NULL, "%s is required", name);
 		return (0);
 	}
-	if (!json_is_string(v) || json_string_length(v) > max ||
-	    strlen(json_string_value(v)) != json_string_length(v) ||
-	    !body_text_ok(json_string_value(v)) ||
-	    (required && json_string_length(v) == 0)) {
-		snprintf(msg, sizeof(msg),
-		    "%s must be a %sstring of at most "
-		    "%zu bytes without control characters",
+	if (!json_is_string(v)) {
+		agentproto_err_add(e, "", name, AGENTPROTO_C_TYPE, 0, 0, 0,
+		    "expected", "string",
+		    "%s must be a %sstring of at most %zu bytes without "
+		    "control characters",
 		    name, required ? "non-empty " : "", max);
-		api_error(req, 400, "bad_request", msg, name);
 		return (0);
 	}
-	*out = json_string_value(v);
+	s = json_string_value(v);
+	if (json_string_length(v) > max) {
+		agentproto_err_add(e, "", name, AGENTPROTO_C_TOO_LONG,
+		    AGENTPROTO_F_MAX, 0, (int64_t)max, NULL, NULL,
+		    "%s must be a %sstring of at most %zu bytes without "
+		    "control characters",
+		    name, required ? "non-empty " : "", max);
+		return (0);
+	}
+	if (strlen(s) != json_string_length(v) || !body_text_ok(s)) {
+		agentproto_err_add(e, "", name, AGENTPROTO_C_FORMAT, 0, 0, 0,
+		    "expected", "one_line",
+		    "%s must be a %sstring of at most %zu bytes without "
+		    "control characters",
+		    name, required ? "non-empty " : "", max);
+		return (0);
+	}
+	if (required && json_string_length(v) == 0) {
+		agentproto_err_add(e, "", name, AGENTPROTO_C_REQUIRED, 0, 0, 0,
+		    NULL, NULL,
+		    "%s must be a non-empty string of at most %zu bytes "
+		    "without control characters",
+		    name, max);
+		return (0);
+	}
+	*out = s;
 	return (1);
 }
 
 int
-api_body_bool(struct http_request *req, struct api_ctx *c, const char *name,
+api_body_str(struct http_request *req, struct api_ctx *c, const char *name,
+    int required, size_t max, const char **out)
+{
+	struct agentproto_err e;
+
+	agentproto_err_clear(&e);
+	if (api_check_str(c, &e, name, required, max, out))
+		return (1);
+	api_error_fields(req, &e);
+	return (0);
+}
+
+int
+api_check_bool(struct api_ctx *c, struct agentproto_err *e, const char *name,
     int *present, int *out)
 {
 	json_t *v;
-	char	msg[128];
 
 	*present = 0;
 	if ((v = json_object_get(c->body, name)) == NULL)
 		return (1);
 	if (!json_is_boolean(v)) {
-		snprintf(msg, sizeof(msg), "%s must be true or false", name);
-		api_error(req, 400, "bad_request", msg, name);
+		agentproto_err_add(e, "", name, AGENTPROTO_C_TYPE, 0, 0, 0,
+		    "expected", "boolean", "%s must be true or false", name);
 		return (0);
 	}
 	*present = 1;
@@ -228,25 +263,49 @@ api_body_bool(struct http_request *req, struct api_ctx *c, const char *name,
 }
 
 int
-api_body_id(struct http_request *req, struct api_ctx *c, const char *name,
+api_body_bool(struct http_request *req, struct api_ctx *c, const char *name,
+    int *present, int *out)
+{
+	struct agentproto_err e;
+
+	agentproto_err_clear(&e);
+	if (api_check_bool(c, &e, name, present, out))
+		return (1);
+	api_error_fields(req, &e);
+	return (0);
+}
+
+int
+api_check_id(struct api_ctx *c, struct agentproto_err *e, const char *name,
     int *present, int64_t *out)
 {
 	json_t *v;
-	char	msg[128];
 
 	*present = 0;
 	v = json_object_get(c->body, name);
 	if (v == NULL || json_is_null(v))
 		return (1);
 	if (!json_is_integer(v) || json_integer_value(v) <= 0) {
-		snprintf(msg, sizeof(msg), "%s must be a positive integer",
-		    name);
-		api_error(req, 400, "bad_request", msg, name);
+		agentproto_err_add(e, "", name, AGENTPROTO_C_TYPE, 0, 0, 0,
+		    "expected", "id", "%s must be a positive integer", name);
 		return (0);
 	}
 	*present = 1;
 	*out = json_integer_value(v);
 	return (1);
+}
+
+int
+api_body_id(struct http_request *req, struct api_ctx *c, const char *name,
+    int *present, int64_t *out)
+{
+	struct agentproto_err e;
+
+	agentproto_err_clear(&e);
+	if (api_check_id(c, &e, name, present, out))
+		return (1);
+	api_error_fields(req, &e);
+	return (0);
 }
 
 int

@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "agentproto/agentproto.h"
 #include "api/api.h"
 #include "store/store.h"
 
@@ -78,6 +79,104 @@ api_error(struct http_request *req, int status, const char *code,
 	if (status == 503)
 		http_response_header(req, "retry-after", "2");
 	return (api_reply_json(req, status, j));
+}
+
+/* One refusal as {"field","code",params…}. */
+static json_t *
+ferr_json(const struct agentproto_ferr *f)
+{
+	json_t	   *j, *a;
+	const char *p, *e;
+
+	j = json_pack("{s:s,s:s}", "field", f->field, "code",
+	    agentproto_code_name((enum agentproto_code)f->code));
+	if (j == NULL)
+		return (NULL);
+	if (f->flags & AGENTPROTO_F_MIN)
+		json_object_set_new(j, "min", json_integer(f->min));
+	if (f->flags & AGENTPROTO_F_MAX)
+		json_object_set_new(j, "max", json_integer(f->max));
+	if (f->arg_name == NULL)
+		return (j);
+	if (strcmp(f->arg_name, "allowed") != 0) {
+		json_object_set_new(j, f->arg_name, json_string(f->arg));
+		return (j);
+	}
+	/* "a,b,c" as ["a","b","c"]. */
+	if ((a = json_array()) == NULL)
+		return (j);
+	for (p = f->arg; *p != '\0'; p = *e != '\0' ? e + 1 : e) {
+		e = strchr(p, ',');
+		if (e == NULL)
+			e = p + strlen(p);
+		json_array_append_new(a, json_stringn(p, (size_t)(e - p)));
+	}
+	json_object_set_new(j, "allowed", a);
+	return (j);
+}
+
+int
+api_error_fields(struct http_request *req, const struct agentproto_err *e)
+{
+	return (api_error_fields_as(req, e, e->field, e->msg));
+}
+
+int
+api_error_fields_as(struct http_request *req, const struct agentproto_err *e,
+    const char *field, const char *msg)
+{
+	json_t *j, *a;
+	size_t	i;
+
+	if (e->nf == 0)
+		return (api_error(req, 400, "bad_request",
+		    msg[0] != '\0' ? msg : NULL,
+		    field[0] != '\0' ? field : NULL));
+	j = json_pack("{s:s,s:s}", "error", "bad_request", "message", msg);
+	if (j != NULL && field[0] != '\0')
+		json_object_set_new(j, "field", json_string(field));
+	if (j == NULL || (a = json_array()) == NULL) {
+		json_decref(j);
+		return (api_reply_json(req, 500, NULL));
+	}
+	for (i = 0; i < e->nf && i < AGENTPROTO_FERR_MAX; i++)
+		json_array_append_new(a, ferr_json(&e->f[i]));
+	json_object_set_new(j, "fields", a);
+	if (e->lost > 0)
+		json_object_set_new(j, "fields_lost",
+		    json_integer((json_int_t)e->lost));
+	return (api_reply_json(req, 400, j));
+}
+
+void
+api_err_merge(struct agentproto_err *dst, const struct agentproto_err *src,
+    const char *prefix)
+{
+	struct agentproto_ferr *f;
+	size_t			i;
+	int			n;
+
+	/* A path too long for the field is cut: it still names the start. */
+	if (dst->nf == 0 && dst->lost == 0 && src->msg[0] != '\0') {
+		n = snprintf(dst->field, sizeof(dst->field), "%s%s%s", prefix,
+		    src->field[0] != '\0' ? "." : "", src->field);
+		if (n < 0)
+			dst->field[0] = '\0';
+		memcpy(dst->msg, src->msg, sizeof(dst->msg));
+	}
+	for (i = 0; i < src->nf && i < AGENTPROTO_FERR_MAX; i++) {
+		if (dst->nf >= AGENTPROTO_FERR_MAX) {
+			dst->lost++;
+			continue;
+		}
+		f = &dst->f[dst->nf++];
+		*f = src->f[i];
+		n = snprintf(f->field, sizeof(f->field), "%s%s%s", prefix,
+		    src->f[i].field[0] != '\0' ? "." : "", src->f[i].field);
+		if (n < 0)
+			f->field[0] = '\0';
+	}
+	dst->lost += src->lost;
 }
 
 int

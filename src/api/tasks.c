@@ -36,6 +36,7 @@ struct task_flow {
 	char	   *spec; /* normalised JSON text (json_dumps: free()) */
 	const char *kind; /* a static string */
 	int	    status; /* of the answer with the task */
+	struct agentproto_err ferr; /* every refused member, answered at once */
 };
 
 /* GET /api/v1/tasks lists, POST creates. */
@@ -113,12 +114,12 @@ static void		 write_of(struct http_request *, struct api_ctx *,
 		 const struct task_flow *, int64_t, char *, size_t,
 		 struct store_task_write *);
 static void		 flow_free(void *);
-static int name_take(struct http_request *, struct api_ctx *, const char **);
+static int name_check(struct api_ctx *, struct agentproto_err *, const char **);
 static int name_ok(const char *);
 static int spec_take(struct http_request *, struct api_ctx *, const char *,
     struct task_flow *);
 static int roots_check(struct http_request *, struct api_ctx *, const char *,
-    const char *);
+    const char *, struct agentproto_err *);
 static int level_refused(struct http_request *, enum auth_level, const char *,
     const char *, const char *);
 
@@ -164,17 +165,21 @@ tasks_route(struct http_request *req)
 		req->fsm_state = TASKS_LIST;
 		return (HTTP_STATE_CONTINUE);
 	}
-	if (!api_body_id(req, c, "node_id", &has_node, &f->node) ||
-	    !api_body_str(req, c, "name", 1, 64, &f->name))
-		return (HTTP_STATE_COMPLETE);
-	if (!has_node)
-		return (API_FIN(api_error(req, 400, "bad_request",
-		    "node_id is required", "node_id")));
-	if (!name_take(req, c, &f->name))
-		return (HTTP_STATE_COMPLETE);
+	/* Every member is checked and the refusals answered together; the
+	 * spec waits for the node's OS unless there is no node to ask. */
+	if (api_check_id(c, &f->ferr, "node_id", &has_node, &f->node) &&
+	    !has_node)
+		agentproto_err_add(&f->ferr, "", "node_id",
+		    AGENTPROTO_C_REQUIRED, 0, 0, 0, NULL, NULL,
+		    "node_id is required");
+	(void)name_check(c, &f->ferr, &f->name);
 	if (json_object_get(c->body, "spec") == NULL)
-		return (API_FIN(api_error(req, 400, "bad_request",
-		    "spec is required", "spec")));
+		agentproto_err_add(&f->ferr, "", "spec", AGENTPROTO_C_REQUIRED,
+		    0, 0, 0, NULL, NULL, "spec is required");
+	if (!has_node) {
+		(void)spec_take(req, c, "linux", f);
+		return (HTTP_STATE_COMPLETE);
+	}
 	req->fsm_state = TASKS_CHECK;
 	return (HTTP_STATE_CONTINUE);
 }
@@ -224,7 +229,7 @@ tasks_check(struct http_request *req)
 		rc = level_refused(req, lvl, "node",
 		    "creating tasks needs manage on the node", "node_id");
 	else if (!spec_take(req, c, api_val(c, 0, 4), f) ||
-	    !roots_check(req, c, api_val(c, 0, 3), api_val(c, 0, 4)))
+	    !roots_check(req, c, api_val(c, 0, 3), api_val(c, 0, 4), &f->ferr))
 		rc = KORE_RESULT_OK;
 	else
 		rc = -1;
@@ -326,11 +331,10 @@ task_route(struct http_request *req)
 		req->fsm_state = TASK_READ;
 		return (HTTP_STATE_CONTINUE);
 	}
-	if (!name_take(req, c, &f->name))
-		return (HTTP_STATE_COMPLETE);
+	(void)name_check(c, &f->ferr, &f->name);
 	if (json_object_get(c->body, "spec") == NULL)
-		return (API_FIN(api_error(req, 400, "bad_request",
-		    "spec is required", "spec")));
+		agentproto_err_add(&f->ferr, "", "spec", AGENTPROTO_C_REQUIRED,
+		    0, 0, 0, NULL, NULL, "spec is required");
 	req->fsm_state = TASK_CHECK;
 	return (HTTP_STATE_CONTINUE);
 }
@@ -359,11 +363,13 @@ task_check(struct http_request *req)
 		    "editing a task needs manage", NULL);
 	else if (!spec_take(req, c, api_val(c, 0, 3), f))
 		rc = KORE_RESULT_OK;
-	else if (strcmp(api_val(c, 0, 0), f->kind) != 0)
-		rc = api_error(req, 400, "bad_request",
-		    "a task's kind cannot change: create another task",
-		    "spec.kind");
-	else if (!roots_check(req, c, api_val(c, 0, 2), api_val(c, 0, 3)))
+	else if (strcmp(api_val(c, 0, 0), f->kind) != 0) {
+		agentproto_err_add(&f->ferr, "spec", "kind",
+		    AGENTPROTO_C_IMMUTABLE, 0, 0, 0, NULL, NULL,
+		    "a task's kind cannot change: create another task");
+		rc = api_error_fields(req, &f->ferr);
+	} else if (!roots_check(req, c, api_val(c, 0, 2), api_val(c, 0, 3),
+		       &f->ferr))
 		rc = KORE_RESULT_OK;
 	else
 		rc = -1;
@@ -474,17 +480,17 @@ events_get(struct http_request *req)
 }
 
 /* The body's "name" (1..64 of [A-Za-z0-9._-], not starting with a dot or
- * dash); otherwise a 400 naming it has been sent and 0 is returned. */
+ * dash); otherwise a refusal is added to e and 0 is returned. */
 static int
-name_take(struct http_request *req, struct api_ctx *c, const char **name)
+name_check(struct api_ctx *c, struct agentproto_err *e, const char **name)
 {
-	if (!api_body_str(req, c, "name", 1, 64, name))
+	if (!api_check_str(c, e, "name", 1, 64, name))
 		return (0);
 	if (!name_ok(*name)) {
-		api_error(req, 400, "bad_request",
-		    "name must be 1 to 64 of A-Z a-z 0-9 . _ - (starting with "
-		    "a letter or digit)",
-		    "name");
+		agentproto_err_add(e, "", "name", AGENTPROTO_C_PATTERN,
+		    AGENTPROTO_F_MAX, 0, 64, "pattern", "task_name",
+		    "name must be 1 to 64 of A-Z a-z 0-9 . _ - (starting "
+		    "with a letter or digit)");
 		return (0);
 	}
 	return (1);
@@ -508,26 +514,28 @@ name_ok(const char *s)
 /*
  * The body's "spec", checked and normalised as a node of OS family os
  * would (NULL or not one we know: linux): f->spec (malloc'd JSON) and
- * f->kind (a static string) on success; otherwise a 400 naming
- * spec.<member> has been sent and 0 is returned.
+ * f->kind (a static string) on success.  When it or any member checked
+ * before (f->ferr) was refused, a 400 listing them all has been sent and
+ * 0 is returned.
  */
 static int
 spec_take(struct http_request *req, struct api_ctx *c, const char *os,
     struct task_flow *f)
 {
 	struct agentproto_err err;
+	const json_t	     *spec;
 	json_t		     *norm;
 	const char	     *kind;
-	char		      field[96];
 
 	if (!agentproto_os_family_valid(os))
 		os = "linux";
-	norm =
-	    agentproto_task_spec_os(json_object_get(c->body, "spec"), os, &err);
-	if (norm == NULL) {
-		snprintf(field, sizeof(field), "spec%s%s",
-		    err.field[0] != '\0' ? "." : "", err.field);
-		api_error(req, 400, "bad_request", err.msg, field);
+	norm = NULL;
+	if ((spec = json_object_get(c->body, "spec")) != NULL &&
+	    (norm = agentproto_task_spec_os(spec, os, &err)) == NULL)
+		api_err_merge(&f->ferr, &err, "spec");
+	if (f->ferr.nf > 0 || f->ferr.lost > 0 || norm == NULL) {
+		json_decref(norm);
+		api_error_fields(req, &f->ferr);
 		return (0);
 	}
 	kind = json_string_value(json_object_get(norm, "kind"));
@@ -547,11 +555,11 @@ spec_take(struct http_request *req, struct api_ctx *c, const char *os,
 /*
  * A deploy_dir outside the roots the node reports (roots: JSON text, NULL
  * when it reports none; os its OS family): a 400 naming spec.deploy_dir
- * has been sent and 0 is returned.
+ * (code outside_roots, roots the list) has been sent and 0 is returned.
  */
 static int
 roots_check(struct http_request *req, struct api_ctx *c, const char *roots,
-    const char *os)
+    const char *os, struct agentproto_err *e)
 {
 	const char *dir;
 	char	    msg[1280], list[768];
@@ -569,11 +577,14 @@ roots_check(struct http_request *req, struct api_ctx *c, const char *roots,
 		    sizeof(list));
 	if (in)
 		return (1);
+	/* The whole sentence (longer than a field error's) as message. */
 	(void)snprintf(msg, sizeof(msg),
 	    "deploy_dir %.200s is outside the node's allowed roots (%s): "
 	    "its policy refuses it",
 	    dir, list[0] != '\0' ? list : "none");
-	api_error(req, 400, "bad_request", msg, "spec.deploy_dir");
+	agentproto_err_add(e, "spec", "deploy_dir", AGENTPROTO_C_OUTSIDE_ROOTS,
+	    0, 0, 0, "roots", list, "%s", msg);
+	api_error_fields_as(req, e, "spec.deploy_dir", msg);
 	return (0);
 }
 

@@ -12,6 +12,7 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
+#include "agentproto/agentproto.h"
 #include "api/api.h"
 
 /* GET /api/v1/users lists, POST creates. */
@@ -88,17 +89,21 @@ users_list(struct http_request *req)
 static int
 users_create(struct http_request *req)
 {
-	struct api_ctx *c = api_ctx_get(req);
-	enum api_step	s;
-	const char     *sub, *name, *email;
-	char		remote[64];
-	int		has_admin, admin;
+	struct api_ctx	     *c = api_ctx_get(req);
+	enum api_step	      s;
+	struct agentproto_err e;
+	const char	     *sub, *name, *email;
+	char		      remote[64];
+	int		      has_admin, admin;
 
-	if (!api_body_str(req, c, "sub", 1, API_SUB_MAX, &sub) ||
-	    !api_body_str(req, c, "name", 0, 255, &name) ||
-	    !api_body_str(req, c, "email", 0, 255, &email) ||
-	    !api_body_bool(req, c, "admin", &has_admin, &admin))
-		return (HTTP_STATE_COMPLETE);
+	/* Every member checked, the refusals answered together. */
+	agentproto_err_clear(&e);
+	(void)api_check_str(c, &e, "sub", 1, API_SUB_MAX, &sub);
+	(void)api_check_str(c, &e, "name", 0, 255, &name);
+	(void)api_check_str(c, &e, "email", 0, 255, &email);
+	(void)api_check_bool(c, &e, "admin", &has_admin, &admin);
+	if (e.nf > 0)
+		return (API_FIN(api_error_fields(req, &e)));
 	if (!api_sub_ok(sub))
 		return (API_FIN(api_error(req, 400, "bad_sub",
 		    "sub must be an EWS account name: 1 to 255 bytes, "
@@ -178,15 +183,18 @@ user_get(struct http_request *req)
 static int
 user_decode(struct http_request *req)
 {
-	struct api_ctx	 *c = api_ctx_get(req);
-	struct user_flow *f = user_flow(c);
-	int		  has_admin, admin, has_dis, dis;
+	struct api_ctx	     *c = api_ctx_get(req);
+	struct user_flow     *f = user_flow(c);
+	struct agentproto_err e;
+	int		      has_admin, admin, has_dis, dis;
 
-	if (!api_body_bool(req, c, "admin", &has_admin, &admin) ||
-	    !api_body_bool(req, c, "disabled", &has_dis, &dis) ||
-	    !api_body_str(req, c, "name", 0, 255, &f->ch.name) ||
-	    !api_body_str(req, c, "email", 0, 255, &f->ch.email))
-		return (HTTP_STATE_COMPLETE);
+	agentproto_err_clear(&e);
+	(void)api_check_bool(c, &e, "admin", &has_admin, &admin);
+	(void)api_check_bool(c, &e, "disabled", &has_dis, &dis);
+	(void)api_check_str(c, &e, "name", 0, 255, &f->ch.name);
+	(void)api_check_str(c, &e, "email", 0, 255, &f->ch.email);
+	if (e.nf > 0)
+		return (API_FIN(api_error_fields(req, &e)));
 	if (!has_admin && !has_dis && f->ch.name == NULL && f->ch.email == NULL)
 		return (API_FIN(api_error(req, 400, "bad_request",
 		    "nothing to change: give admin, disabled, name or email",

@@ -52,10 +52,15 @@ static const char *const members[] = { "name", "kind", "threshold", "recovery",
 	"for_seconds", "window_seconds", "no_data", "scope", "channels",
 	"extra_emails", "enabled", "days", NULL };
 
-static int rule_bad(struct auth_alertrule_err *, const char *, const char *,
-    ...) __attribute__((format(printf, 3, 4)));
+static int rule_add(struct auth_alertrule_err *, const char *,
+    enum agentproto_code, unsigned, int64_t, int64_t, const char *,
+    const char *, const char *, ...) __attribute__((format(printf, 9, 10)));
+#define rule_bad(err, field, ...) \
+	rule_add((err), (field), AGENTPROTO_C_INVALID, 0, 0, 0, NULL, NULL, \
+	    __VA_ARGS__)
 static const struct alert_kind *kind_find(const char *);
 static int			name_ok(const char *);
+static enum agentproto_code	name_code(const char *);
 static int number_get(json_t *, const char *, double, double, double *,
     struct auth_alertrule_err *);
 static int int_get(json_t *, const char *, int64_t, int64_t, int64_t, int64_t *,
@@ -65,16 +70,27 @@ static json_t *scope_ids(json_t *, const char *, const char *,
 static json_t *channels_get(json_t *, struct auth_alertrule_err *);
 static json_t *emails_get(json_t *, struct auth_alertrule_err *);
 
+/*
+ * One refusal: the first fills field and msg, each is added to err->all
+ * with its code (field "" for the rule itself).  Returns 0.
+ */
 static int
-rule_bad(struct auth_alertrule_err *err, const char *field, const char *fmt,
-    ...)
+rule_add(struct auth_alertrule_err *err, const char *field,
+    enum agentproto_code code, unsigned flags, int64_t min, int64_t max,
+    const char *an, const char *av, const char *fmt, ...)
 {
 	va_list ap;
+	char	msg[256];
 
-	(void)snprintf(err->field, sizeof(err->field), "%s", field);
 	va_start(ap, fmt);
-	(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (err->msg[0] == '\0') {
+		(void)snprintf(err->field, sizeof(err->field), "%s", field);
+		memcpy(err->msg, msg, sizeof(err->msg));
+	}
+	agentproto_err_add(&err->all, "", field, code, flags, min, max, an, av,
+	    "%s", msg);
 	return (0);
 }
 
@@ -120,6 +136,23 @@ name_ok(const char *s)
 			blank = 0;
 	}
 	return (chars >= 1 && chars <= AUTH_ALERT_NAME_MAX && !blank);
+}
+
+/* Why name_ok() refused s: control characters, too long, or blank. */
+static enum agentproto_code
+name_code(const char *s)
+{
+	const unsigned char *p;
+	size_t		     chars = 0;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return (AGENTPROTO_C_FORMAT);
+		if ((*p & 0xc0) != 0x80)
+			chars++;
+	}
+	return (chars > AUTH_ALERT_NAME_MAX ? AGENTPROTO_C_TOO_LONG
+					    : AGENTPROTO_C_REQUIRED);
 }
 
 int
@@ -176,15 +209,21 @@ number_get(json_t *body, const char *key, double min, double max, double *out,
 	json_t *v;
 
 	if ((v = json_object_get(body, key)) == NULL)
-		return (rule_bad(err, key, "%s is required", key));
+		return (rule_add(err, key, AGENTPROTO_C_REQUIRED, 0, 0, 0, NULL,
+		    NULL, "%s is required", key));
 	if (!json_is_number(v))
-		return (rule_bad(err, key, "%s must be a number", key));
+		return (rule_add(err, key, AGENTPROTO_C_TYPE, 0, 0, 0,
+		    "expected", "number", "%s must be a number", key));
 	*out = json_number_value(v);
 	if (!isfinite(*out))
-		return (rule_bad(err, key, "%s must be finite", key));
+		return (rule_add(err, key, AGENTPROTO_C_TYPE, 0, 0, 0,
+		    "expected", "number", "%s must be finite", key));
+	/* The kinds' ranges are whole numbers. */
 	if (*out < min || *out > max)
-		return (rule_bad(err, key, "%s must be between %g and %g", key,
-		    min, max));
+		return (rule_add(err, key, AGENTPROTO_C_RANGE,
+		    AGENTPROTO_F_MIN | AGENTPROTO_F_MAX, (int64_t)min,
+		    (int64_t)max, NULL, NULL, "%s must be between %g and %g",
+		    key, min, max));
 	return (1);
 }
 
@@ -201,7 +240,11 @@ int_get(json_t *body, const char *key, int64_t min, int64_t max, int64_t def,
 	}
 	if (!json_is_integer(v) || json_integer_value(v) < min ||
 	    json_integer_value(v) > max)
-		return (rule_bad(err, key,
+		return (rule_add(err, key,
+		    json_is_integer(v) ? AGENTPROTO_C_RANGE : AGENTPROTO_C_TYPE,
+		    json_is_integer(v) ? AGENTPROTO_F_MIN | AGENTPROTO_F_MAX
+				       : 0,
+		    min, max, json_is_integer(v) ? NULL : "expected", "integer",
 		    "%s must be an integer between %lld and %lld", key,
 		    (long long)min, (long long)max));
 	*out = json_integer_value(v);
@@ -219,26 +262,30 @@ scope_ids(json_t *scope, const char *key, const char *field,
 	if ((v = json_object_get(scope, key)) == NULL)
 		return (json_array());
 	if (!json_is_array(v)) {
-		(void)rule_bad(err, field, "%s must be an array of ids", field);
+		(void)rule_add(err, field, AGENTPROTO_C_TYPE, 0, 0, 0,
+		    "expected", "array", "%s must be an array of ids", field);
 		return (NULL);
 	}
 	if (json_array_size(v) > AUTH_ALERT_IDS_MAX) {
-		(void)rule_bad(err, field, "%s holds at most %d ids", field,
-		    AUTH_ALERT_IDS_MAX);
+		(void)rule_add(err, field, AGENTPROTO_C_TOO_MANY,
+		    AGENTPROTO_F_MAX, 0, AUTH_ALERT_IDS_MAX, NULL, NULL,
+		    "%s holds at most %d ids", field, AUTH_ALERT_IDS_MAX);
 		return (NULL);
 	}
 	json_array_foreach(v, i, e)
 	{
 		if (!json_is_integer(e) || json_integer_value(e) < 1 ||
 		    json_integer_value(e) > INT64_MAX / 2) {
-			(void)rule_bad(err, field,
+			(void)rule_add(err, field, AGENTPROTO_C_TYPE, 0, 0, 0,
+			    "expected", "id",
 			    "%s[%zu] must be a positive integer id", field, i);
 			return (NULL);
 		}
 		for (j = 0; j < i; j++) {
 			if (json_integer_value(json_array_get(v, j)) ==
 			    json_integer_value(e)) {
-				(void)rule_bad(err, field,
+				(void)rule_add(err, field,
+				    AGENTPROTO_C_DUPLICATE, 0, 0, 0, NULL, NULL,
 				    "%s names id %lld twice", field,
 				    (long long)json_integer_value(e));
 				return (NULL);
@@ -261,7 +308,10 @@ channels_get(json_t *body, struct auth_alertrule_err *err)
 	if ((v = json_object_get(body, "channels")) == NULL)
 		return (json_pack("[ss]", "inbox", "email"));
 	if (!json_is_array(v) || json_array_size(v) == 0) {
-		(void)rule_bad(err, "channels",
+		(void)rule_add(err, "channels",
+		    json_is_array(v) ? AGENTPROTO_C_REQUIRED
+				     : AGENTPROTO_C_TYPE,
+		    0, 0, 0, json_is_array(v) ? NULL : "expected", "array",
 		    "channels must be a non-empty array of inbox, email and"
 		    " callback");
 		return (NULL);
@@ -274,14 +324,16 @@ channels_get(json_t *body, struct auth_alertrule_err *err)
 				break;
 		}
 		if (k == 3) {
-			(void)rule_bad(err, "channels",
+			(void)rule_add(err, "channels", AGENTPROTO_C_ENUM, 0, 0,
+			    0, "allowed", "inbox,email,callback",
 			    "channels[%zu] must be inbox, email or callback",
 			    i);
 			return (NULL);
 		}
 		if (seen[k]++) {
-			(void)rule_bad(err, "channels",
-			    "channels names %s twice", names[k]);
+			(void)rule_add(err, "channels", AGENTPROTO_C_DUPLICATE,
+			    0, 0, 0, NULL, NULL, "channels names %s twice",
+			    names[k]);
 			return (NULL);
 		}
 	}
@@ -306,12 +358,14 @@ emails_get(json_t *body, struct auth_alertrule_err *err)
 	if ((v = json_object_get(body, "extra_emails")) == NULL)
 		return (json_array());
 	if (!json_is_array(v)) {
-		(void)rule_bad(err, "extra_emails",
+		(void)rule_add(err, "extra_emails", AGENTPROTO_C_TYPE, 0, 0, 0,
+		    "expected", "array",
 		    "extra_emails must be an array of addresses");
 		return (NULL);
 	}
 	if (json_array_size(v) > AUTH_ALERT_EMAILS_MAX) {
-		(void)rule_bad(err, "extra_emails",
+		(void)rule_add(err, "extra_emails", AGENTPROTO_C_TOO_MANY,
+		    AGENTPROTO_F_MAX, 0, AUTH_ALERT_EMAILS_MAX, NULL, NULL,
 		    "extra_emails holds at most %d addresses",
 		    AUTH_ALERT_EMAILS_MAX);
 		return (NULL);
@@ -320,7 +374,8 @@ emails_get(json_t *body, struct auth_alertrule_err *err)
 	{
 		if (!json_is_string(e) ||
 		    !auth_alert_email_ok(json_string_value(e))) {
-			(void)rule_bad(err, "extra_emails",
+			(void)rule_add(err, "extra_emails", AGENTPROTO_C_FORMAT,
+			    0, 0, 0, "expected", "email",
 			    "extra_emails[%zu] is not an e-mail address", i);
 			return (NULL);
 		}
@@ -328,7 +383,8 @@ emails_get(json_t *body, struct auth_alertrule_err *err)
 			o = json_array_get(v, j);
 			if (strcasecmp(json_string_value(o),
 				json_string_value(e)) == 0) {
-				(void)rule_bad(err, "extra_emails",
+				(void)rule_add(err, "extra_emails",
+				    AGENTPROTO_C_DUPLICATE, 0, 0, 0, NULL, NULL,
 				    "extra_emails[%zu] repeats [%zu]", i, j);
 				return (NULL);
 			}
@@ -339,25 +395,35 @@ emails_get(json_t *body, struct auth_alertrule_err *err)
 	return (o);
 }
 
+/*
+ * Every member is checked and each refusal recorded (err->all); the first
+ * also fills err->field and err->msg.  Checks that compare members run
+ * only when those members passed.
+ */
 int
 auth_alertrule_check(json_t *body, int *days, json_t **rule,
     struct auth_alertrule_err *err)
 {
-	const struct alert_kind *k;
-	const char		*key, *name, *kind, *nodata;
+	static const char *const kind_list =
+	    "task_cpu,task_memory,task_exit,task_crash_loop,task_restarts,"
+	    "health_failing,node_offline,node_disk,node_memory";
+	const struct alert_kind *k = NULL;
+	const char		*key, *name = NULL, *kind = NULL, *nodata;
 	json_t			*v, *scope, *out = NULL;
 	json_t			*nodes = NULL, *tasks = NULL;
 	json_t			*chans = NULL, *mails = NULL;
-	double			 threshold, recovery;
-	int64_t			 forsecs, window, d;
+	double			 threshold = 0, recovery = 0;
+	int64_t			 forsecs = 0, window = 0, d;
 	size_t			 i;
-	int			 enabled = 1;
+	int			 enabled = 1, ok = 1, t_ok, r_ok;
 
 	*rule = NULL;
 	err->field[0] = '\0';
 	err->msg[0] = '\0';
+	agentproto_err_clear(&err->all);
 	if (!json_is_object(body))
-		return (rule_bad(err, "", "the rule must be a JSON object"));
+		return (rule_add(err, "", AGENTPROTO_C_TYPE, 0, 0, 0,
+		    "expected", "object", "the rule must be a JSON object"));
 	json_object_foreach(body, key, v)
 	{
 		for (i = 0; members[i] != NULL; i++) {
@@ -365,54 +431,85 @@ auth_alertrule_check(json_t *body, int *days, json_t **rule,
 				break;
 		}
 		if (members[i] == NULL ||
-		    (days == NULL && strcmp(key, "days") == 0))
-			return (rule_bad(err, "", "unknown member %.40s%s", key,
-			    strlen(key) > 40 ? "..." : ""));
+		    (days == NULL && strcmp(key, "days") == 0)) {
+			if (err->msg[0] == '\0')
+				(void)snprintf(err->msg, sizeof(err->msg),
+				    "unknown member %.40s%s", key,
+				    strlen(key) > 40 ? "..." : "");
+			agentproto_err_add(&err->all, "", key,
+			    AGENTPROTO_C_UNKNOWN, 0, 0, 0, NULL, NULL,
+			    "unknown member");
+			ok = 0;
+		}
 	}
 
 	v = json_object_get(body, "name");
 	if (v == NULL)
-		return (rule_bad(err, "name", "name is required"));
-	if (!json_is_string(v) || !name_ok(json_string_value(v)))
-		return (rule_bad(err, "name",
+		ok = rule_add(err, "name", AGENTPROTO_C_REQUIRED, 0, 0, 0, NULL,
+		    NULL, "name is required");
+	else if (!json_is_string(v))
+		ok = rule_add(err, "name", AGENTPROTO_C_TYPE, 0, 0, 0,
+		    "expected", "string",
 		    "name must be 1 to %d characters, no control characters",
-		    AUTH_ALERT_NAME_MAX));
-	name = json_string_value(v);
+		    AUTH_ALERT_NAME_MAX);
+	else if (!name_ok(json_string_value(v)))
+		ok = rule_add(err, "name", name_code(json_string_value(v)),
+		    AGENTPROTO_F_MAX, 0, AUTH_ALERT_NAME_MAX, NULL, NULL,
+		    "name must be 1 to %d characters, no control characters",
+		    AUTH_ALERT_NAME_MAX);
+	else
+		name = json_string_value(v);
 
 	v = json_object_get(body, "kind");
 	if (v == NULL)
-		return (rule_bad(err, "kind", "kind is required"));
-	if (!json_is_string(v) || (k = kind_find(json_string_value(v))) == NULL)
-		return (rule_bad(err, "kind",
+		ok = rule_add(err, "kind", AGENTPROTO_C_REQUIRED, 0, 0, 0, NULL,
+		    NULL, "kind is required");
+	else if (!json_is_string(v) ||
+	    (k = kind_find(json_string_value(v))) == NULL)
+		ok = rule_add(err, "kind", AGENTPROTO_C_ENUM, 0, 0, 0,
+		    "allowed", kind_list,
 		    "kind must be task_cpu, task_memory, task_exit,"
 		    " task_crash_loop, task_restarts, health_failing,"
-		    " node_offline, node_disk or node_memory"));
-	kind = k->name;
+		    " node_offline, node_disk or node_memory");
+	else
+		kind = k->name;
 
-	if (!number_get(body, "threshold", k->tmin, k->tmax, &threshold, err) ||
-	    !number_get(body, "recovery", k->rmin, k->rmax, &recovery, err))
-		return (0);
-	if (k->below && recovery < threshold)
-		return (rule_bad(err, "recovery",
+	/* Without a kind there is no range, but a value must be a number. */
+	t_ok = number_get(body, "threshold", k != NULL ? k->tmin : -HUGE_VAL,
+	    k != NULL ? k->tmax : HUGE_VAL, &threshold, err);
+	r_ok = number_get(body, "recovery", k != NULL ? k->rmin : -HUGE_VAL,
+	    k != NULL ? k->rmax : HUGE_VAL, &recovery, err);
+	if (!t_ok || !r_ok)
+		ok = 0;
+	else if (k != NULL && k->below && recovery < threshold)
+		ok = rule_add(err, "recovery", AGENTPROTO_C_RANGE,
+		    AGENTPROTO_F_MIN | AGENTPROTO_F_MAX, (int64_t)threshold,
+		    (int64_t)k->rmax, NULL, NULL,
 		    "recovery must be at least threshold: %s fires below it",
-		    kind));
-	if (!k->below && recovery > threshold)
-		return (rule_bad(err, "recovery",
+		    kind);
+	else if (k != NULL && !k->below && recovery > threshold)
+		ok = rule_add(err, "recovery", AGENTPROTO_C_RANGE,
+		    AGENTPROTO_F_MIN | AGENTPROTO_F_MAX, (int64_t)k->rmin,
+		    (int64_t)threshold, NULL, NULL,
 		    "recovery must be at most threshold: %s fires above it",
-		    kind));
+		    kind);
 
 	if (!int_get(body, "for_seconds", 0, ALERT_FOR_MAX, 0, &forsecs, err))
-		return (0);
-	if (strcmp(kind, "task_restarts") == 0) {
+		ok = 0;
+	if (kind != NULL && strcmp(kind, "task_restarts") == 0) {
 		if (json_object_get(body, "window_seconds") == NULL)
-			return (rule_bad(err, "window_seconds",
-			    "window_seconds is required for task_restarts"));
-		if (!int_get(body, "window_seconds", ALERT_WINDOW_MIN,
-			ALERT_FOR_MAX, 0, &window, err))
-			return (0);
-	} else if (!int_get(body, "window_seconds", 0, 0, 0, &window, err))
-		return (rule_bad(err, "window_seconds",
-		    "window_seconds must be 0 (absent) for %s", kind));
+			ok = rule_add(err, "window_seconds",
+			    AGENTPROTO_C_REQUIRED, 0, 0, 0, NULL, NULL,
+			    "window_seconds is required for task_restarts");
+		else if (!int_get(body, "window_seconds", ALERT_WINDOW_MIN,
+			     ALERT_FOR_MAX, 0, &window, err))
+			ok = 0;
+	} else if (kind != NULL &&
+	    (v = json_object_get(body, "window_seconds")) != NULL &&
+	    !(json_is_integer(v) && json_integer_value(v) == 0))
+		ok = rule_add(err, "window_seconds", AGENTPROTO_C_NOT_ALLOWED,
+		    0, 0, 0, NULL, NULL,
+		    "window_seconds must be 0 (absent) for %s", kind);
 
 	nodata = "keep";
 	if ((v = json_object_get(body, "no_data")) != NULL) {
@@ -420,51 +517,58 @@ auth_alertrule_check(json_t *body, int *days, json_t **rule,
 		    (strcmp(json_string_value(v), "keep") != 0 &&
 			strcmp(json_string_value(v), "ok") != 0 &&
 			strcmp(json_string_value(v), "alerting") != 0))
-			return (rule_bad(err, "no_data",
-			    "no_data must be keep, ok or alerting"));
-		nodata = json_string_value(v);
+			ok = rule_add(err, "no_data", AGENTPROTO_C_ENUM, 0, 0,
+			    0, "allowed", "keep,ok,alerting",
+			    "no_data must be keep, ok or alerting");
+		else
+			nodata = json_string_value(v);
 	}
 
 	if ((v = json_object_get(body, "enabled")) != NULL) {
 		if (!json_is_boolean(v))
-			return (rule_bad(err, "enabled",
-			    "enabled must be true or false"));
-		enabled = json_is_true(v);
+			ok = rule_add(err, "enabled", AGENTPROTO_C_TYPE, 0, 0,
+			    0, "expected", "boolean",
+			    "enabled must be true or false");
+		else
+			enabled = json_is_true(v);
 	}
 
 	d = 7;
 	if (days != NULL &&
 	    !int_get(body, "days", 1, AUTH_ALERT_DAYS_MAX, 7, &d, err))
-		return (0);
+		ok = 0;
 
 	scope = json_object_get(body, "scope");
-	if (scope != NULL) {
-		if (!json_is_object(scope))
-			return (rule_bad(err, "scope",
-			    "scope must be an object of node_ids and"
-			    " task_ids"));
+	if (scope != NULL && !json_is_object(scope)) {
+		ok = rule_add(err, "scope", AGENTPROTO_C_TYPE, 0, 0, 0,
+		    "expected", "object",
+		    "scope must be an object of node_ids and task_ids");
+		scope = NULL;
+	} else if (scope != NULL) {
 		json_object_foreach(scope, key, v)
 		{
 			if (strcmp(key, "node_ids") != 0 &&
 			    strcmp(key, "task_ids") != 0)
-				return (rule_bad(err, "scope",
-				    "unknown member scope.%.40s", key));
+				ok = rule_add(err, "scope",
+				    AGENTPROTO_C_UNKNOWN, 0, 0, 0, NULL, NULL,
+				    "unknown member scope.%.40s", key);
 		}
 	}
 	if ((nodes = scope_ids(scope, "node_ids", "scope.node_ids", err)) ==
 	    NULL)
-		goto fail;
+		ok = 0;
 	if ((tasks = scope_ids(scope, "task_ids", "scope.task_ids", err)) ==
 	    NULL)
-		goto fail;
-	if (k->node && json_array_size(tasks) > 0) {
-		(void)rule_bad(err, "scope.task_ids",
+		ok = 0;
+	else if (k != NULL && k->node && json_array_size(tasks) > 0)
+		ok = rule_add(err, "scope.task_ids", AGENTPROTO_C_NOT_ALLOWED,
+		    0, 0, 0, NULL, NULL,
 		    "scope.task_ids must be empty for %s (a node kind)", kind);
-		goto fail;
-	}
 	if ((chans = channels_get(body, err)) == NULL)
-		goto fail;
+		ok = 0;
 	if ((mails = emails_get(body, err)) == NULL)
+		ok = 0;
+	if (!ok || name == NULL || kind == NULL)
 		goto fail;
 
 	out = json_pack("{s:s, s:s, s:f, s:f, s:I, s:I, s:s, s:{s:o, s:o},"

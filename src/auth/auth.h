@@ -14,6 +14,8 @@
 
 #include <jansson.h>
 
+#include "agentproto/agentproto.h"
+
 /* SPEC 3.1: a token is at most 8 KiB. */
 #define AUTH_TOKEN_MAX 8192
 #define AUTH_CLAIM_MAX 256 /* sub, name, email, jti: bytes + NUL */
@@ -438,8 +440,10 @@ void auth_sso_jwks_status(struct auth_jwks_status *);
 #define AUTH_ALERT_EMAILS_MAX 50
 #define AUTH_ALERT_DAYS_MAX   7
 struct auth_alertrule_err {
-	char field[64]; /* the member, e.g. "scope.node_ids"; "" if none */
+	char field[64]; /* the first refused member; "" if none */
 	char msg[256]; /* names the member and the problem */
+	/* Every refused member with its code (docs/api.md, "Errors"). */
+	struct agentproto_err all;
 };
 /*
  * The rule to store from a POST or PUT body (an object): 1 and *rule, a

@@ -80,7 +80,8 @@ test('create a console task, start it, watch it run, stop it', async () => {
     await form.locator('button[type=submit]').click();
     const err = f.locator('#task-deploy-error');
     await err.waitFor({ state: 'visible', timeout: 10000 });
-    assert.match(await err.innerText(), /spec\.deploy_dir/);
+    // In the page's language (zh-CN), not the server's English.
+    assert.match(await err.innerText(), /绝对路径/);
     assert.strictEqual(s.sql(`SELECT count(*) FROM tasks WHERE name = 'web-echo'`), '0');
 
     await f.locator('#task-deploy').fill(path.join(s.dir, 'deploy', 'web-echo'));
@@ -270,7 +271,7 @@ test('Edit: change a task\'s settings on the page; settings the form hides are k
     await f.locator('#task-health-port').fill('8080');
     await f.locator('#task-submit').click();
     await f.locator('#task-health-path-error').waitFor({ state: 'visible', timeout: 10000 });
-    assert.match(await f.locator('#task-health-path-error').innerText(), /spec\.health\.path/);
+    assert.match(await f.locator('#task-health-path-error').innerText(), /以 \/ 开头/);
     await f.locator('#task-health-path').fill('/ready');
     await f.locator('#task-log-files').fill('logs/*.log');
     await f.locator('#task-grace').fill('9');

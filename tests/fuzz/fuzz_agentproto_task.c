@@ -4,7 +4,8 @@
  * libFuzzer harness for the task spec normaliser (API input on the
  * server, start payloads on the agent), for Linux and Windows nodes.
  * Properties: no crash; the normalised spec normalises to itself; a
- * refusal always names why.
+ * refusal always names why, with at least one field error, each with a
+ * known code, and never more than AGENTPROTO_FERR_MAX kept.
  */
 
 #include <stddef.h>
@@ -23,6 +24,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	json_error_t	      jerr;
 	json_t		     *in, *out, *again;
 	const char	     *os;
+	size_t		      k;
 	int		      i;
 
 	in = json_loadb((const char *)data, len,
@@ -33,8 +35,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	for (i = 0; i < 2; i++) {
 		os = i == 0 ? "linux" : "windows";
 		if ((out = agentproto_task_spec_os(in, os, &err)) == NULL) {
-			if (err.msg[0] == '\0')
+			if (err.msg[0] == '\0' || err.nf == 0 ||
+			    err.nf > AGENTPROTO_FERR_MAX)
 				abort();
+			for (k = 0; k < err.nf; k++) {
+				if (err.f[k].code == AGENTPROTO_C_NONE ||
+				    err.f[k].code >= AGENTPROTO_C_COUNT)
+					abort();
+			}
 			continue;
 		}
 		if ((again = agentproto_task_spec_os(out, os, &err)) == NULL ||

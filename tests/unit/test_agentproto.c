@@ -2074,6 +2074,105 @@ test_agentproto_task_spec_refusals(void **state)
 	    "log_files[0]");
 }
 
+/* The refusal of path in err (fail when absent). */
+static const struct agentproto_ferr *
+ferr_of(const struct agentproto_err *err, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < err->nf; i++) {
+		if (strcmp(err->f[i].field, path) == 0)
+			return (&err->f[i]);
+	}
+	fail_msg("no refusal of %s", path);
+	return (NULL);
+}
+
+/* Every bad member comes back at once, each with its code and params. */
+static void
+test_agentproto_task_spec_all_fields(void **state)
+{
+	const struct agentproto_ferr *f;
+	struct agentproto_err	      err;
+	json_t			     *in;
+	size_t			      i;
+
+	assert_null(spec_of("{\"kind\":\"console\",\"deploy_dir\":\"opt/a\","
+			    "\"console\":{},\"stop_grace\":99999,"
+			    "\"restart\":{\"policy\":\"sometimes\"}}",
+	    &err));
+	assert_int_equal(err.nf, 4);
+	assert_int_equal(err.lost, 0);
+	/* The first refusal still fills field and msg. */
+	assert_string_equal(err.field, "deploy_dir");
+	f = ferr_of(&err, "deploy_dir");
+	assert_string_equal(agentproto_code_name(f->code), "not_absolute");
+	f = ferr_of(&err, "console.command");
+	assert_string_equal(agentproto_code_name(f->code), "required");
+	f = ferr_of(&err, "stop_grace");
+	assert_string_equal(agentproto_code_name(f->code), "range");
+	assert_int_equal(f->flags, AGENTPROTO_F_MIN | AGENTPROTO_F_MAX);
+	assert_int_equal(f->min, 0);
+	assert_int_equal(f->max, 3600);
+	f = ferr_of(&err, "restart.policy");
+	assert_string_equal(agentproto_code_name(f->code), "enum");
+	assert_string_equal(f->arg_name, "allowed");
+	assert_string_equal(f->arg, "never,on-failure,always");
+
+	/* An unknown kind: the members of every kind are still checked. */
+	assert_null(spec_of("{\"kind\":\"docker\",\"keep_releases\":0,"
+			    "\"log_files\":\"x\"}",
+	    &err));
+	assert_int_equal(err.nf, 4);
+	assert_string_equal(agentproto_code_name(ferr_of(&err, "kind")->code),
+	    "enum");
+	assert_string_equal(agentproto_code_name(
+				ferr_of(&err, "deploy_dir")->code),
+	    "required");
+	assert_string_equal(agentproto_code_name(
+				ferr_of(&err, "keep_releases")->code),
+	    "range");
+	f = ferr_of(&err, "log_files");
+	assert_string_equal(agentproto_code_name(f->code), "type");
+	assert_string_equal(f->arg, "array");
+
+	/* Items: their own path, each refused. */
+	assert_null(
+	    spec_of("{\"kind\":\"console\",\"deploy_dir\":\"/a\","
+		    "\"console\":{\"command\":\"x\",\"args\":[1,\"y\",2]},"
+		    "\"jar\":{}}",
+		&err));
+	assert_int_equal(err.nf, 3);
+	assert_string_equal(agentproto_code_name(ferr_of(&err, "jar")->code),
+	    "not_allowed");
+	assert_string_equal(ferr_of(&err, "jar")->arg, "console");
+	(void)ferr_of(&err, "console.args[0]");
+	(void)ferr_of(&err, "console.args[2]");
+
+	/* Bounded: 128 bad items keep 32 and count the rest. */
+	in = json_pack("{s:s,s:s,s:{s:s,s:[]}}", "kind", "console",
+	    "deploy_dir", "/a", "console", "command", "x", "args");
+	assert_non_null(in);
+	for (i = 0; i < 128; i++)
+		json_array_append_new(json_object_get(json_object_get(in,
+							  "console"),
+					  "args"),
+		    json_integer((json_int_t)i));
+	assert_null(agentproto_task_spec(in, &err));
+	assert_int_equal(err.nf, AGENTPROTO_FERR_MAX);
+	assert_int_equal(err.lost, 128 - AGENTPROTO_FERR_MAX);
+	json_decref(in);
+
+	/* A NULL err is fine. */
+	in = json_pack("{s:s,s:s,s:{s:s}}", "kind", "console", "deploy_dir",
+	    "relative", "console", "command", "x");
+	assert_non_null(in);
+	assert_null(agentproto_task_spec(in, NULL));
+	json_decref(in);
+	assert_string_equal(agentproto_code_name(AGENTPROTO_C_COUNT),
+	    "invalid");
+}
+
 /* Paths per OS family: Linux POSIX, Windows drive or UNC. */
 static json_t *
 spec_os(const char *deploy_dir, const char *os, struct agentproto_err *err)
@@ -2418,6 +2517,7 @@ main(void)
 		cmocka_unit_test(test_agentproto_enroll_roundtrip),
 		cmocka_unit_test(test_agentproto_task_spec_defaults),
 		cmocka_unit_test(test_agentproto_task_spec_refusals),
+		cmocka_unit_test(test_agentproto_task_spec_all_fields),
 		cmocka_unit_test(test_agentproto_task_spec_os),
 		cmocka_unit_test(test_agentproto_task_spec_table),
 		cmocka_unit_test(test_agentproto_task_spec_doc),

@@ -64,6 +64,48 @@ accepted(const char *text)
 	json_decref(rule);
 }
 
+/* Every refused member at once, each with its code and parameters. */
+static void
+test_alertrule_all_fields(void **state)
+{
+	struct auth_alertrule_err err;
+	json_t			 *rule;
+	const char		 *codes[8];
+	size_t			  i;
+
+	assert_false(check("{\"name\":\"\",\"kind\":\"task_cpu\","
+			   "\"threshold\":99999,\"recovery\":70,"
+			   "\"no_data\":\"maybe\",\"extra\":1}",
+	    NULL, &rule, &err));
+	assert_null(rule);
+	assert_int_equal(err.all.nf, 4);
+	/* The first refusal as before: the unknown member. */
+	assert_string_equal(err.field, "");
+	assert_string_equal(err.msg, "unknown member extra");
+	for (i = 0; i < err.all.nf; i++)
+		codes[i] = agentproto_code_name(err.all.f[i].code);
+	assert_string_equal(err.all.f[0].field, "extra");
+	assert_string_equal(codes[0], "unknown");
+	assert_string_equal(err.all.f[1].field, "name");
+	assert_string_equal(codes[1], "required");
+	assert_string_equal(err.all.f[2].field, "threshold");
+	assert_string_equal(codes[2], "range");
+	assert_int_equal(err.all.f[2].min, 0);
+	assert_int_equal(err.all.f[2].max, 25600);
+	assert_string_equal(err.all.f[3].field, "no_data");
+	assert_string_equal(codes[3], "enum");
+	assert_string_equal(err.all.f[3].arg, "keep,ok,alerting");
+
+	/* An unknown kind: the numbers are still checked as numbers. */
+	assert_false(check("{\"name\":\"x\",\"kind\":\"nope\","
+			   "\"threshold\":\"a\",\"recovery\":1}",
+	    NULL, &rule, &err));
+	assert_int_equal(err.all.nf, 2);
+	assert_string_equal(err.field, "kind");
+	assert_string_equal(agentproto_code_name(err.all.f[1].code), "type");
+	(void)state;
+}
+
 static void
 test_alertrule_defaults(void **state)
 {
@@ -411,6 +453,7 @@ main(void)
 		cmocka_unit_test(test_alertrule_defaults),
 		cmocka_unit_test(test_alertrule_full),
 		cmocka_unit_test(test_alertrule_required),
+		cmocka_unit_test(test_alertrule_all_fields),
 		cmocka_unit_test(test_alertrule_unknown),
 		cmocka_unit_test(test_alertrule_name),
 		cmocka_unit_test(test_alertrule_kind_ranges),

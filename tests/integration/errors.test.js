@@ -1,0 +1,121 @@
+// The API's 400 answers list every refused field at once, each with a
+// stable code and its parameters (docs/api.md, "Errors"), and keep
+// "field" and "message" (the first refusal) for older callers: task
+// create and edit, users, grants.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert');
+const { startStack } = require('../lib/stack.js');
+
+let s, admin, nodeId;
+test.before(async () => {
+  s = await startStack();
+  admin = s.adminToken('errors-admin');
+  nodeId = Number(s.sql(`INSERT INTO nodes (name, hostname) VALUES ('e-node', 'e.local') RETURNING id`));
+});
+test.after(async () => { await s.stop(); });
+
+const byField = (r) => Object.fromEntries(r.json.fields.map((f) => [f.field, f]));
+const count = (t) => Number(s.sql(`SELECT count(*) FROM ${t}`));
+
+test('POST /tasks: every bad member at once, with codes and parameters', async () => {
+  const before = count('tasks');
+  const r = await s.api('POST', '/api/v1/tasks', { token: admin, body: {
+    node_id: nodeId, name: '-bad',
+    spec: { kind: 'console', deploy_dir: 'relative', console: {}, stop_grace: 99999,
+      restart: { policy: 'sometimes' }, log_files: ['ok', 7] },
+  } });
+  assert.strictEqual(r.status, 400, r.text);
+  assert.strictEqual(r.json.error, 'bad_request');
+  const f = byField(r);
+  assert.deepStrictEqual(Object.keys(f).sort(), ['name', 'spec.console.command', 'spec.deploy_dir',
+    'spec.log_files[1]', 'spec.restart.policy', 'spec.stop_grace']);
+  assert.deepStrictEqual(f.name, { field: 'name', code: 'pattern', max: 64, pattern: 'task_name' });
+  assert.strictEqual(f['spec.deploy_dir'].code, 'not_absolute');
+  assert.strictEqual(f['spec.console.command'].code, 'required');
+  assert.deepStrictEqual(f['spec.stop_grace'], { field: 'spec.stop_grace', code: 'range', min: 0, max: 3600 });
+  assert.deepStrictEqual(f['spec.restart.policy'].allowed, ['never', 'on-failure', 'always']);
+  assert.deepStrictEqual(f['spec.log_files[1]'], { field: 'spec.log_files[1]', code: 'type', expected: 'string' });
+  // The first refusal stays in field and message.
+  assert.strictEqual(r.json.field, 'name');
+  assert.match(r.json.message, /name must be 1 to 64/);
+  assert.strictEqual(count('tasks'), before);
+});
+
+test('POST /tasks without a node: the spec is still checked, as Linux', async () => {
+  const r = await s.api('POST', '/api/v1/tasks', { token: admin, body: {
+    name: 'ok', spec: { kind: 'console', deploy_dir: 'rel', console: { command: 'x' } } } });
+  assert.strictEqual(r.status, 400, r.text);
+  const f = byField(r);
+  assert.strictEqual(f.node_id.code, 'required');
+  assert.strictEqual(f['spec.deploy_dir'].code, 'not_absolute');
+  const n = await s.api('POST', '/api/v1/tasks', { token: admin, body: { node_id: nodeId, name: 'x'.repeat(65) } });
+  assert.strictEqual(n.status, 400, n.text);
+  assert.deepStrictEqual(n.json.fields, [{ field: 'name', code: 'too_long', max: 64 }, { field: 'spec', code: 'required' }]);
+});
+
+test('PUT /tasks/ID: name and spec refusals together; the kind cannot change', async () => {
+  const c = await s.api('POST', '/api/v1/tasks', { token: admin, body: {
+    node_id: nodeId, name: 'editable', spec: { kind: 'console', deploy_dir: '/opt/e', console: { command: 'x' } } } });
+  assert.strictEqual(c.status, 201, c.text);
+  const r = await s.api('PUT', `/api/v1/tasks/${c.json.id}`, { token: admin, body: {
+    name: '', spec: { kind: 'console', deploy_dir: '/opt/e', console: { command: 'x' }, health: { path: 'no-slash', port: 0 } } } });
+  assert.strictEqual(r.status, 400, r.text);
+  const f = byField(r);
+  assert.strictEqual(f.name.code, 'required');
+  assert.deepStrictEqual(f['spec.health.path'], { field: 'spec.health.path', code: 'format', expected: 'url_path' });
+  assert.deepStrictEqual(f['spec.health.port'], { field: 'spec.health.port', code: 'range', min: 1, max: 65535 });
+  const k = await s.api('PUT', `/api/v1/tasks/${c.json.id}`, { token: admin, body: {
+    name: 'editable', spec: { kind: 'jar', deploy_dir: '/opt/e', jar: { jar: 'a.jar' } } } });
+  assert.strictEqual(k.status, 400, k.text);
+  assert.deepStrictEqual(k.json.fields, [{ field: 'spec.kind', code: 'immutable' }]);
+});
+
+test('POST /users and PATCH /users/ID: every bad member at once', async () => {
+  const before = count('users');
+  const r = await s.api('POST', '/api/v1/users', { token: admin, body: { sub: '', name: 'n'.repeat(300), admin: 'yes' } });
+  assert.strictEqual(r.status, 400, r.text);
+  assert.deepStrictEqual(r.json.fields, [
+    { field: 'sub', code: 'required' },
+    { field: 'name', code: 'too_long', max: 255 },
+    { field: 'admin', code: 'type', expected: 'boolean' },
+  ]);
+  assert.strictEqual(r.json.field, 'sub');
+  assert.strictEqual(count('users'), before);
+  const uid = Number(s.sql(`SELECT id FROM users LIMIT 1`));
+  const p = await s.api('PATCH', `/api/v1/users/${uid}`, { token: admin, body: { disabled: 1, email: 'a\nb' } });
+  assert.strictEqual(p.status, 400, p.text);
+  assert.deepStrictEqual(p.json.fields, [
+    { field: 'disabled', code: 'type', expected: 'boolean' },
+    { field: 'email', code: 'format', expected: 'one_line' },
+  ]);
+});
+
+test('POST /grants: every bad member at once', async () => {
+  const r = await s.api('POST', '/api/v1/grants', { token: admin, body: { node_id: -1, level: 'owner' } });
+  assert.strictEqual(r.status, 400, r.text);
+  assert.deepStrictEqual(r.json.fields, [
+    { field: 'user_id', code: 'required' },
+    { field: 'node_id', code: 'type', expected: 'id' },
+    { field: 'level', code: 'enum', allowed: ['view', 'operate', 'manage'] },
+  ]);
+  const both = await s.api('POST', '/api/v1/grants', { token: admin, body: { user_id: 1, node_id: 1, task_id: 1, level: 'view' } });
+  assert.strictEqual(both.status, 400, both.text);
+  assert.deepStrictEqual(both.json.fields, [{ field: 'task_id', code: 'not_allowed' }]);
+});
+
+test('POST /alerts/rules: every bad member at once; field and message stay the first', async () => {
+  const r = await s.api('POST', '/api/v1/alerts/rules', { token: admin, body: {
+    name: '', kind: 'task_cpu', threshold: 99999, recovery: 70, channels: ['pager'] } });
+  assert.strictEqual(r.status, 400, r.text);
+  assert.deepStrictEqual(r.json.fields, [
+    { field: 'name', code: 'required', max: 100 },
+    { field: 'threshold', code: 'range', min: 0, max: 25600 },
+    { field: 'channels', code: 'enum', allowed: ['inbox', 'email', 'callback'] },
+  ]);
+  assert.strictEqual(r.json.field, 'name');
+  const k = await s.api('POST', '/api/v1/alerts/rules', { token: admin, body: { name: 'x', kind: 'nope', threshold: 1, recovery: 1 } });
+  assert.strictEqual(k.status, 400, k.text);
+  assert.strictEqual(k.json.fields[0].code, 'enum');
+  assert.match(k.json.message, /node_memory/);
+});
