@@ -1415,9 +1415,9 @@
 		if (FINAL.indexOf(d.state) === -1)
 			box.appendChild(Y.progressBar(d.state === "running" ?
 			    d.progress : null));
-		else if (d.output)
+		else if (d.output || d.code)
 			box.appendChild(el("pre", { class: "command",
-			    dataset: { output: "" }, text: d.output }));
+			    dataset: { output: "" }, text: Y.commandText(d) }));
 	}
 
 	/* ---- versions ------------------------------------------------------ */

@@ -80,7 +80,7 @@ test('create a console task, start it, watch it run, stop it', async () => {
 
     await row.locator('[data-action="start"]').click();
     await f.locator('#task-last[data-state="succeeded"]').waitFor({ timeout: 15000 });
-    assert.match(await f.locator('#task-last').innerText(), /pid \d+/);
+    assert.match(await f.locator('#task-last').innerText(), /PID \d+/);
     await f.locator('tr[data-task-name="web-echo"][data-state="running"]').waitFor({ timeout: 15000 });
     const pid = Number(await row.locator('td').nth(4).innerText());
     assert.ok(pid > 1);
