@@ -282,9 +282,8 @@ struct agent_slot {
 	uint64_t	  start_deadline; /* mono ms: healthy by then */
 	char		  cmd_note[512]; /* a restart's stop, for its result */
 	char		  cfg_note[256]; /* what the last start's config did */
-	/* The same as result parameters (JSON object text, "" for none). */
-	char		  cmd_params[640];
-	char		  cfg_params[512];
+	char		  cmd_params[640]; /* cmd_note as params (json, "") */
+	char		  cfg_params[512]; /* cfg_note as params (json, "") */
 	char		 *cfg_pre; /* a release configured before its switch */
 	int		  cfg_keep; /* next start: its files as they are */
 	char		 *last_lines; /* of its log, when it ended by itself */

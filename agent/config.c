@@ -706,8 +706,7 @@ agent_config_params(const struct agentproto_config *cfg,
 	if (st->env_skipped > 0)
 		(void)json_object_set_new(o, "config_skipped_keys",
 		    json_string(st->skipped));
-	if ((s = json_dumps(o, JSON_COMPACT)) != NULL &&
-	    strlen(s) < len)
+	if ((s = json_dumps(o, JSON_COMPACT)) != NULL && strlen(s) < len)
 		memcpy(buf, s, strlen(s) + 1);
 	free(s);
 	json_decref(o);

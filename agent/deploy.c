@@ -70,10 +70,8 @@ enum rstep {
 
 struct agent_rjob {
 	struct agent_rjob	*next;
-	/* The result's code and params (owned) when finish() is not to
-	 * call it "release_failed" with the output's reason. */
-	const char		*rcode;
-	json_t			*rparams;
+	const char		*rcode; /* result code, NULL: finish() picks */
+	json_t			*rparams; /* its params (owned) */
 	enum agentproto_cmd_type kind; /* UNKNOWN: restart after recovery */
 	char			 id[AGENTPROTO_UUID_LEN + 1];
 	int64_t			 seq;
@@ -138,8 +136,8 @@ struct worker {
 static const char *verb(enum agentproto_cmd_type);
 static int	   begin(struct agent_tasks *, struct agent_rjob *);
 static void	   drive(struct agent_tasks *, struct agent_rjob *, uint64_t);
-static json_t *reason_params(const char *, const char *);
-static void    result_code(struct agent_rjob *, const char *, json_t *);
+static json_t	  *reason_params(const char *, const char *);
+static void	   result_code(struct agent_rjob *, const char *, json_t *);
 static void finish(struct agent_tasks *, struct agent_rjob *, int, const char *,
     ...) __attribute__((format(printf, 4, 5)));
 static void progress(struct agent_tasks *, struct agent_rjob *, const char *,
@@ -1284,7 +1282,7 @@ succeed(struct agent_tasks *ts, struct agent_rjob *job)
 	if (pj != NULL && sl != NULL)
 		pj = agent_params_merge(pj, sl->cfg_params);
 	result_code(job,
-	    job->kind == AGENTPROTO_CMD_DEPLOY	   ? "deployed"
+	    job->kind == AGENTPROTO_CMD_DEPLOY	     ? "deployed"
 		: job->kind == AGENTPROTO_CMD_UPDATE ? "updated"
 						     : "rolled_back",
 	    pj);
@@ -1695,8 +1693,9 @@ finish(struct agent_tasks *ts, struct agent_rjob *job, int ok, const char *fmt,
 		json_decref(job->rparams);
 		job->rparams = ok ? NULL : reason_params(out, verb(job->kind));
 	}
-	body = agent_result_with(ok, job->received, "releases", rels,
-	    job->rcode, job->rparams, "%s", out != NULL ? out : "out of memory");
+	body =
+	    agent_result_with(ok, job->received, "releases", rels, job->rcode,
+		job->rparams, "%s", out != NULL ? out : "out of memory");
 	job->rparams = NULL;
 	free(out);
 	if (job->id[0] != '\0' && ts->done != NULL)
@@ -1871,8 +1870,8 @@ agent_deploy_recover(struct agent_tasks *ts, struct agent_slot *sl)
 		body = agent_result_with(0, sl->rel_received, "releases",
 		    agent_rel_json(j), "release_interrupted",
 		    json_pack("{s:s, s:I}", "step",
-			sl->rel_step[0] != '\0' ? sl->rel_step : "",
-			"live", (json_int_t)j->live),
+			sl->rel_step[0] != '\0' ? sl->rel_step : "", "live",
+			(json_int_t)j->live),
 		    "%s failed: agent restarted during %s; %s",
 		    verb((enum agentproto_cmd_type)sl->rel_kind),
 		    sl->rel_step[0] != '\0' ? sl->rel_step : "its first step",

@@ -83,7 +83,9 @@ static int config_apply(struct agent_tasks *, struct agent_slot *, const char *,
     const struct agentproto_config *, struct agent_cfgstats *, char *, size_t);
 static int started(struct agent_slot *, const char *, int64_t, int64_t,
     const char *, const char *, char **);
+
 static json_t *cmd_params(const struct agent_slot *, const char *, ...);
+
 static void  start_check(struct agent_tasks *, struct agent_slot *, uint64_t);
 static char *log_end(struct agent_tasks *, struct agent_slot *);
 static void  life_set(struct agent_slot *, enum agent_life);
@@ -716,9 +718,8 @@ start_check(struct agent_tasks *ts, struct agent_slot *sl, uint64_t now)
 	else
 		finish(ts, sl,
 		    agent_result(0, sl->cmd_received, "start_unhealthy",
-			cmd_params(sl, "{s:i, s:I, s:s}", "pid",
-			    (int)sl->t.pid, "timeout_s", (json_int_t)limit,
-			    "reason",
+			cmd_params(sl, "{s:i, s:I, s:s}", "pid", (int)sl->t.pid,
+			    "timeout_s", (json_int_t)limit, "reason",
 			    sl->health_why[0] ? sl->health_why : ""),
 			"%sstarted, pid %d, but not healthy within %" PRId64
 			" s (%s); the last lines of its log:\n%s",
@@ -851,19 +852,19 @@ agent_tasks_command(struct agent_tasks *ts, const struct agentproto_command *c,
 				if (sl->life == AGENT_LIFE_BACKOFF)
 					life_set(sl, AGENT_LIFE_DOWN);
 				save(ts);
-				*body = agent_result(1, received,
-				    "not_running", NULL, "not running");
+				*body = agent_result(1, received, "not_running",
+				    NULL, "not running");
 				return (1);
 			}
 			if (!start(ts, sl, why, sizeof(why))) {
 				sl->wanted = 0;
 				life_set(sl, AGENT_LIFE_DOWN);
 				save(ts);
-				*body = agent_result(0, received,
-				    "start_failed",
-				    json_pack("{s:s, s:i}", "reason", why,
-					"was_down", 1),
-				    "start failed: %s", why);
+				*body =
+				    agent_result(0, received, "start_failed",
+					json_pack("{s:s, s:i}", "reason", why,
+					    "was_down", 1),
+					"start failed: %s", why);
 				return (1);
 			}
 			save(ts);
@@ -1216,14 +1217,13 @@ on_stopped(struct agent_tasks *ts, struct agent_slot *sl)
 		: "stopped by SIGTERM",
 	    sl->t.stop_ms);
 	/* The same as parameters (docs/agent-protocol.md). */
-	stop = sl->t.stop_how == AGENT_STOP_KILL ? "killed"
+	stop = sl->t.stop_how == AGENT_STOP_KILL       ? "killed"
 	    : sl->t.stop_how == AGENT_STOP_TERM_STRAYS ? "strays"
 	    : sl->t.stop_how == AGENT_STOP_SCRIPT      ? "script"
 						       : "signal";
 	(void)snprintf(hp, sizeof(hp),
-	    "{\"stop\":\"%s\",\"signal\":\"%s\",\"stop_ms\":%" PRIu64 "}",
-	    stop,
-	    sl->t.stop_how == AGENT_STOP_KILL	    ? "SIGKILL"
+	    "{\"stop\":\"%s\",\"signal\":\"%s\",\"stop_ms\":%" PRIu64 "}", stop,
+	    sl->t.stop_how == AGENT_STOP_KILL	      ? "SIGKILL"
 		: sl->t.stop_how == AGENT_STOP_SCRIPT ? ""
 						      : "SIGTERM",
 	    (uint64_t)sl->t.stop_ms);

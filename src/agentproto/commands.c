@@ -564,8 +564,8 @@ agentproto_result_decode(const char *buf, size_t len,
 		agentproto_err_set(err, "", "finished_at", "missing");
 		goto cleanup;
 	}
-	if (!progress_decode(root, r, err) ||
-	    !releases_decode(root, r, err) || !code_decode(root, r, err))
+	if (!progress_decode(root, r, err) || !releases_decode(root, r, err) ||
+	    !code_decode(root, r, err))
 		goto cleanup;
 	ret = 1;
 cleanup:

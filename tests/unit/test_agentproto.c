@@ -786,11 +786,11 @@ test_agentproto_result_code(void **state)
 	    1);
 	assert_string_equal(out.code, "stopped_signal");
 	assert_int_equal(json_object_size(out.params), 16);
-	assert_string_equal(json_string_value(json_object_get(out.params,
-				"signal")),
+	assert_string_equal(json_string_value(
+				json_object_get(out.params, "signal")),
 	    "SIGTERM");
-	assert_int_equal(json_integer_value(json_object_get(out.params,
-			     "stop_ms")),
+	assert_int_equal(json_integer_value(
+			     json_object_get(out.params, "stop_ms")),
 	    6);
 	enc = agentproto_result_encode(&out);
 	assert_non_null(enc);
