@@ -216,6 +216,9 @@
 	function toggle(id) {
 		S.open = S.open === id ? null : id;
 		clearTimeout(S.detailTimer);
+		/* Another command's detail is made afresh, not shown stale. */
+		if ($("command-detail-row") !== null)
+			$("command-detail-row").remove();
 		render();
 		if (S.open !== null)
 			detail(S.open);
@@ -306,6 +309,15 @@
 				el("summary", { text: t("commands.rawOutput") }),
 				el("pre", { id: "detail-output",
 				    class: "command" })))));
+		/* Escape closes it and puts focus back on its button. */
+		r.addEventListener("keydown", function (ev) {
+			var id = S.open;
+
+			if (ev.key !== "Escape" || id === null)
+				return;
+			toggle(id);
+			S.rows[id].querySelector('[data-action="toggle"]').focus();
+		});
 		return r;
 	}
 
