@@ -284,6 +284,8 @@ struct agent_slot {
 	uint64_t	  start_deadline; /* mono ms: healthy by then */
 	char		  cmd_note[512]; /* a restart's stop, for its result */
 	char		  cfg_note[256]; /* what the last start's config did */
+	char		  cmd_params[640]; /* cmd_note as params (json, "") */
+	char		  cfg_params[512]; /* cfg_note as params (json, "") */
 	char		 *cfg_pre; /* a release configured before its switch */
 	int		  cfg_keep; /* next start: its files as they are */
 	char		 *last_lines; /* of its log, when it ended by itself */
@@ -399,12 +401,19 @@ struct agent_cmd {
 const struct agent_cmd *agent_command_get(enum agentproto_cmd_type);
 enum agent_cmd_outcome	agent_command_run(struct agent_tasks *,
      const struct agentproto_command *, int64_t, char **);
-/* A finished command's result as JSON (malloc'd), or NULL. */
-char *agent_result(int, int64_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-/* The same with one more member (name, a new reference that it takes). */
-char *agent_result_with(int, int64_t, const char *, json_t *, const char *, ...)
+/*
+ * A finished command's result as JSON (malloc'd), or NULL: ok, received
+ * (ms), its code and params (an object it takes, or NULL; the codes are
+ * listed in docs/agent-protocol.md, "Result codes"), then the output.
+ */
+char *agent_result(int, int64_t, const char *, json_t *, const char *, ...)
     __attribute__((format(printf, 5, 6)));
+/* The same with one more member (name, a new reference that it takes). */
+char *agent_result_with(int, int64_t, const char *, json_t *, const char *,
+    json_t *, const char *, ...) __attribute__((format(printf, 7, 8)));
+/* params (taken, NULL: a new object) with the members of the JSON text
+ * more added; NULL when out of memory. */
+json_t *agent_params_merge(json_t *, const char *);
 
 /*
  * deploy.c: the release commands, deploy, update, rollback and move

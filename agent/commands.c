@@ -75,13 +75,16 @@ agent_command_run(struct agent_tasks *ts, const struct agentproto_command *c,
 	*body = NULL;
 	memset(&args, 0, sizeof(args));
 	if ((e = agent_command_get(c->kind)) == NULL) {
-		*body = agent_result(0, received, "unknown command type");
+		*body = agent_result(0, received, "unknown_type",
+		    json_pack("{s:s}", "type", c->type),
+		    "unknown command type");
 		return (AGENT_CMD_DONE);
 	}
 	if ((e->validate != NULL && !e->validate(c, &args, why, sizeof(why))) ||
 	    !config_keep(ts, c, args.task_id, why, sizeof(why))) {
 		json_decref(args.spec);
-		*body = agent_result(0, received, "bad payload: %s", why);
+		*body = agent_result(0, received, "bad_payload",
+		    json_pack("{s:s}", "reason", why), "bad payload: %s", why);
 		return (AGENT_CMD_DONE);
 	}
 	out = e->run(ts, c, &args, received, body);
@@ -204,6 +207,6 @@ static enum agent_cmd_outcome
 ping_run(struct agent_tasks *ts, const struct agentproto_command *c,
     const struct agent_cmd_args *a, int64_t received, char **body)
 {
-	*body = agent_result(1, received, "pong");
+	*body = agent_result(1, received, "pong", NULL, "pong");
 	return (AGENT_CMD_DONE);
 }

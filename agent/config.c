@@ -687,6 +687,31 @@ agent_config_note(const struct agentproto_config *cfg,
 			: "");
 }
 
+void
+agent_config_params(const struct agentproto_config *cfg,
+    const struct agent_cfgstats *st, char *buf, size_t len)
+{
+	json_t *o;
+	char   *s;
+
+	if (len > 0)
+		buf[0] = '\0';
+	o = json_pack("{s:I, s:I, s:I, s:I, s:I}", "config_version",
+	    (json_int_t)cfg->version, "config_files", (json_int_t)st->files,
+	    "config_values", (json_int_t)st->mapped, "config_env",
+	    (json_int_t)st->env, "config_env_skipped",
+	    (json_int_t)st->env_skipped);
+	if (o == NULL)
+		return;
+	if (st->env_skipped > 0)
+		(void)json_object_set_new(o, "config_skipped_keys",
+		    json_string(st->skipped));
+	if ((s = json_dumps(o, JSON_COMPACT)) != NULL && strlen(s) < len)
+		memcpy(buf, s, strlen(s) + 1);
+	free(s);
+	json_decref(o);
+}
+
 int
 agent_config_save(const char *state, int64_t id, const json_t *cfg)
 {

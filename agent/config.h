@@ -65,6 +65,11 @@ int agent_config_env(const struct agentproto_config *, json_t *,
 /* "config v3 applied: 2 files written, 5 values mapped[; ...]". */
 void agent_config_note(const struct agentproto_config *,
     const struct agent_cfgstats *, char *, size_t);
+/* The same as result parameters, JSON object text ("" when it does not
+ * fit): config_version, config_files, config_values, config_env,
+ * config_env_skipped[, config_skipped_keys]. */
+void agent_config_params(const struct agentproto_config *,
+    const struct agent_cfgstats *, char *, size_t);
 
 /*
  * The last configuration task id got: <state>/config/<id>.json, 0600,

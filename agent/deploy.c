@@ -70,6 +70,8 @@ enum rstep {
 
 struct agent_rjob {
 	struct agent_rjob	*next;
+	const char		*rcode; /* result code, NULL: finish() picks */
+	json_t			*rparams; /* its params (owned) */
 	enum agentproto_cmd_type kind; /* UNKNOWN: restart after recovery */
 	char			 id[AGENTPROTO_UUID_LEN + 1];
 	int64_t			 seq;
@@ -134,6 +136,8 @@ struct worker {
 static const char *verb(enum agentproto_cmd_type);
 static int	   begin(struct agent_tasks *, struct agent_rjob *);
 static void	   drive(struct agent_tasks *, struct agent_rjob *, uint64_t);
+static json_t	  *reason_params(const char *, const char *);
+static void	   result_code(struct agent_rjob *, const char *, json_t *);
 static void finish(struct agent_tasks *, struct agent_rjob *, int, const char *,
     ...) __attribute__((format(printf, 4, 5)));
 static void progress(struct agent_tasks *, struct agent_rjob *, const char *,
@@ -503,6 +507,7 @@ job_free(struct agent_rjob *job)
 	json_decref(job->spec);
 	free(job->back_msg);
 	free(job->back_end);
+	json_decref(job->rparams);
 	free(job);
 }
 
@@ -521,8 +526,9 @@ agent_deploy_command(struct agent_tasks *ts, const struct agentproto_command *c,
 	int		   first;
 
 	if ((job = job_new(c->kind, id, spec)) == NULL) {
-		*body = agent_result(0, received, "%s failed: out of memory",
-		    verb(c->kind));
+		*body = agent_result(0, received, "release_failed",
+		    json_pack("{s:s}", "reason", "out of memory"),
+		    "%s failed: out of memory", verb(c->kind));
 		return (1);
 	}
 	(void)snprintf(job->id, sizeof(job->id), "%s", c->id);
@@ -1230,6 +1236,7 @@ succeed(struct agent_tasks *ts, struct agent_rjob *job)
 	char	how[448], why[512];
 	int64_t keep;
 	int	pid = sl != NULL ? (int)sl->t.pid : 0;
+	json_t *pj;
 
 	if ((r = agent_rel_find(&job->j, job->n)) != NULL) {
 		r->good = 1;
@@ -1258,6 +1265,27 @@ succeed(struct agent_tasks *ts, struct agent_rjob *job)
 		    "; healthy after %" PRIu64 " ms and for %" PRId64 " s",
 		    job->healthy_ms,
 		    (int64_t)json_integer_value(json_object_get(h, "window")));
+	/* The same as parameters, with the configuration's. */
+	pj = json_pack("{s:I, s:s, s:s, s:i}", "release", (json_int_t)job->n,
+	    "name", job->name, "version", job->version, "pid", pid);
+	if (pj != NULL && h == NULL && job->settle_at > job->t0)
+		(void)json_object_set_new(pj, "settle_s", json_integer(5));
+	else if (pj != NULL && h != NULL) {
+		(void)json_object_set_new(pj, "healthy_ms",
+		    json_integer((json_int_t)job->healthy_ms));
+		if (job->kind != AGENTPROTO_CMD_DEPLOY &&
+		    json_integer_value(json_object_get(h, "window")) != 0)
+			(void)json_object_set_new(pj, "window_s",
+			    json_integer(json_integer_value(
+				json_object_get(h, "window"))));
+	}
+	if (pj != NULL && sl != NULL)
+		pj = agent_params_merge(pj, sl->cfg_params);
+	result_code(job,
+	    job->kind == AGENTPROTO_CMD_DEPLOY	     ? "deployed"
+		: job->kind == AGENTPROTO_CMD_UPDATE ? "updated"
+						     : "rolled_back",
+	    pj);
 	/* What the configuration did ("config v3 applied: ..."). */
 	if (sl != NULL && sl->cfg_note[0] != '\0' &&
 	    strlen(how) + strlen(sl->cfg_note) + 3 < sizeof(how))
@@ -1284,6 +1312,30 @@ succeed(struct agent_tasks *ts, struct agent_rjob *job)
 		    job->n, pid, how);
 		break;
 	}
+}
+
+/*
+ * {"reason": out's first line without its "<verb> failed: "}, a new
+ * object (NULL when out of memory).
+ */
+static json_t *
+reason_params(const char *out, const char *v)
+{
+	const char *p = out != NULL ? out : "out of memory";
+	size_t	    n = strlen(v);
+
+	if (strncmp(p, v, n) == 0 && strncmp(p + n, " failed: ", 9) == 0)
+		p += n + 9;
+	return (json_pack("{s:s%}", "reason", p, strcspn(p, "\n")));
+}
+
+/* The result's code and params (taken) for finish(). */
+static void
+result_code(struct agent_rjob *job, const char *code, json_t *params)
+{
+	json_decref(job->rparams);
+	job->rcode = code;
+	job->rparams = params;
 }
 
 /*
@@ -1377,6 +1429,13 @@ back_watch(struct agent_tasks *ts, struct agent_rjob *job, uint64_t now)
 		    sl->health_why[0] ? sl->health_why : "no answer");
 	else
 		return;
+	result_code(job, "release_failed_rolled_back",
+	    json_pack("{s:s, s:I, s:s, s:i}", "reason", job->why, "release",
+		(json_int_t)job->p, "after",
+		job->back_msg != NULL && job->back_msg[0] != '\0'
+		    ? job->back_msg + (job->back_msg[0] == ';' ? 2 : 0)
+		    : "",
+		"healthy_again", sl->health == 1 && sl->ever_healthy));
 	finish(ts, job, 0,
 	    "%s failed: %s; rolled back to release %" PRId64 "%s%s%s%s",
 	    verb(job->kind), job->why, job->p, state,
@@ -1409,6 +1468,9 @@ back_switch(struct agent_tasks *ts, struct agent_rjob *job)
 				(void)snprintf(after, sizeof(after),
 				    "; starting it again failed: %s", why);
 		}
+		result_code(job, "move_failed",
+		    json_pack("{s:s, s:s}", "reason", job->why, "after",
+			after[0] != '\0' ? after + 2 : ""));
 		finish(ts, job, 0, "move failed: %s%s", job->why, after);
 		return;
 	}
@@ -1449,6 +1511,12 @@ back_switch(struct agent_tasks *ts, struct agent_rjob *job)
 			(void)agent_tasks_save(ts);
 		}
 	}
+	result_code(job,
+	    job->p >= 0 ? "release_failed_rolled_back"
+			: "release_failed_nothing_live",
+	    json_pack("{s:s, s:I, s:s}", "reason", job->why, "release",
+		(json_int_t)job->p, "after",
+		after[0] != '\0' ? after + 2 : ""));
 	if (job->p >= 0)
 		finish(ts, job, 0,
 		    "%s failed: %s; rolled back to release %" PRId64 "%s%s%s",
@@ -1520,6 +1588,11 @@ moved(struct agent_tasks *ts, struct agent_rjob *job)
 			(void)snprintf(after, sizeof(after),
 			    "; started, pid %d", (int)sl->t.pid);
 	}
+	result_code(job, "moved",
+	    sl != NULL && after[0] != '\0'
+		? json_pack("{s:s, s:i}", "dir", job->newdir, "pid",
+		      (int)sl->t.pid)
+		: json_pack("{s:s}", "dir", job->newdir));
 	finish(ts, job, 1, "moved to %s%s", job->newdir, after);
 }
 
@@ -1535,9 +1608,11 @@ progress_send(struct agent_tasks *ts, struct agent_rjob *job, uint64_t now)
 	job->sent_at = now;
 	if (ts->progress == NULL || job->id[0] == '\0')
 		return;
-	o = json_pack("{s:i, s:s, s:{s:s, s:i}, s:I}", "v", AGENTPROTO_VERSION,
-	    "state", "running", "progress", "step", job->step, "percent",
-	    job->percent, "received_at", (json_int_t)job->received);
+	o = json_pack("{s:i, s:s, s:{s:s, s:i}, s:I, s:s, s:{s:s, s:i}}", "v",
+	    AGENTPROTO_VERSION, "state", "running", "progress", "step",
+	    job->step, "percent", job->percent, "received_at",
+	    (json_int_t)job->received, "code", "progress", "params", "step",
+	    job->step, "percent", job->percent);
 	body = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (body != NULL)
@@ -1613,8 +1688,15 @@ finish(struct agent_tasks *ts, struct agent_rjob *job, int ok, const char *fmt,
 		log_info("task %" PRId64 ": %s %s %s: %.200s", job->task_id,
 		    verb(job->kind), job->id, ok ? "succeeded" : "failed", out);
 	rels = job->jloaded ? agent_rel_json(&job->j) : json_array();
-	body = agent_result_with(ok, job->received, "releases", rels, "%s",
-	    out != NULL ? out : "out of memory");
+	if (job->rcode == NULL) {
+		job->rcode = ok ? "release_done" : "release_failed";
+		json_decref(job->rparams);
+		job->rparams = ok ? NULL : reason_params(out, verb(job->kind));
+	}
+	body =
+	    agent_result_with(ok, job->received, "releases", rels, job->rcode,
+		job->rparams, "%s", out != NULL ? out : "out of memory");
+	job->rparams = NULL;
 	free(out);
 	if (job->id[0] != '\0' && ts->done != NULL)
 		ts->done(ts->arg, job->id, job->seq, body);
@@ -1786,7 +1868,10 @@ agent_deploy_recover(struct agent_tasks *ts, struct agent_slot *sl)
 		else
 			(void)snprintf(why, sizeof(why), "no release is live");
 		body = agent_result_with(0, sl->rel_received, "releases",
-		    agent_rel_json(j),
+		    agent_rel_json(j), "release_interrupted",
+		    json_pack("{s:s, s:I}", "step",
+			sl->rel_step[0] != '\0' ? sl->rel_step : "", "live",
+			(json_int_t)j->live),
 		    "%s failed: agent restarted during %s; %s",
 		    verb((enum agentproto_cmd_type)sl->rel_kind),
 		    sl->rel_step[0] != '\0' ? sl->rel_step : "its first step",

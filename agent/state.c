@@ -743,19 +743,33 @@ agent_journal_print(const char *dir, size_t last)
 	return (1);
 }
 
-/* A finished command's result (agent.h); shared by every command's run. */
-char *
-agent_result(int ok, int64_t received, const char *fmt, ...)
+/*
+ * A finished command's result: out (taken), code, params (taken).  A
+ * longer string parameter is cut (at a character's start) to what the
+ * protocol allows, so that a long reason never costs the result.
+ */
+static char *
+result_body(int ok, int64_t received, const char *code, json_t *params,
+    char *out)
 {
 	struct agentproto_result r;
-	va_list			 ap;
-	char			*out = NULL, *body;
+	const char		*k, *v;
+	json_t			*j;
+	char			*body;
+	size_t			 n;
 
+	json_object_foreach(params, k, j)
+	{
+		if (!json_is_string(j) ||
+		    json_string_length(j) <= AGENTPROTO_PARAM_STR_MAX)
+			continue;
+		v = json_string_value(j);
+		n = AGENTPROTO_PARAM_STR_MAX;
+		while (n > 0 && ((unsigned char)v[n] & 0xc0) == 0x80)
+			n--;
+		(void)json_string_setn(j, v, n);
+	}
 	memset(&r, 0, sizeof(r));
-	va_start(ap, fmt);
-	if (vasprintf(&out, fmt, ap) == -1)
-		out = NULL;
-	va_end(ap);
 	r.state = ok ? AGENTPROTO_STATE_SUCCEEDED : AGENTPROTO_STATE_FAILED;
 	r.has_exit_status = 1;
 	r.exit_status = ok ? 0 : 1;
@@ -763,9 +777,26 @@ agent_result(int ok, int64_t received, const char *fmt, ...)
 	r.received_at = received;
 	r.finished_at = agent_now_ms();
 	r.has_finished_at = 1;
+	(void)snprintf(r.code, sizeof(r.code), "%s", code != NULL ? code : "");
+	r.params = params;
 	body = agentproto_result_encode(&r);
 	agentproto_result_cleanup(&r);
 	return (body);
+}
+
+/* A finished command's result (agent.h); shared by every command's run. */
+char *
+agent_result(int ok, int64_t received, const char *code, json_t *params,
+    const char *fmt, ...)
+{
+	va_list ap;
+	char   *out = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&out, fmt, ap) == -1)
+		out = NULL;
+	va_end(ap);
+	return (result_body(ok, received, code, params, out));
 }
 
 /*
@@ -774,27 +805,17 @@ agent_result(int ok, int64_t received, const char *fmt, ...)
  */
 char *
 agent_result_with(int ok, int64_t received, const char *name, json_t *value,
-    const char *fmt, ...)
+    const char *code, json_t *params, const char *fmt, ...)
 {
-	struct agentproto_result r;
-	va_list			 ap;
-	json_t			*o;
-	char			*out = NULL, *body;
+	va_list ap;
+	json_t *o;
+	char   *out = NULL, *body;
 
-	memset(&r, 0, sizeof(r));
 	va_start(ap, fmt);
 	if (vasprintf(&out, fmt, ap) == -1)
 		out = NULL;
 	va_end(ap);
-	r.state = ok ? AGENTPROTO_STATE_SUCCEEDED : AGENTPROTO_STATE_FAILED;
-	r.has_exit_status = 1;
-	r.exit_status = ok ? 0 : 1;
-	r.output = out;
-	r.received_at = received;
-	r.finished_at = agent_now_ms();
-	r.has_finished_at = 1;
-	body = agentproto_result_encode(&r);
-	agentproto_result_cleanup(&r);
+	body = result_body(ok, received, code, params, out);
 	if (body == NULL || value == NULL) {
 		json_decref(value);
 		return (body);
@@ -812,4 +833,25 @@ agent_result_with(int ok, int64_t received, const char *name, json_t *value,
 	body = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return (body);
+}
+
+/*
+ * Result parameters: obj (taken; a new object when NULL) with the
+ * members of the JSON object text more merged in (a slot's saved stop
+ * or configuration, "" for none).  NULL only when out of memory.
+ */
+json_t *
+agent_params_merge(json_t *obj, const char *more)
+{
+	json_t *m;
+
+	if (obj == NULL && (obj = json_object()) == NULL)
+		return (NULL);
+	if (more == NULL || more[0] == '\0')
+		return (obj);
+	if ((m = json_loads(more, 0, NULL)) != NULL) {
+		(void)json_object_update_missing(obj, m);
+		json_decref(m);
+	}
+	return (obj);
 }

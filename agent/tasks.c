@@ -71,7 +71,7 @@ static void	   finish(struct agent_tasks *, struct agent_slot *, char *);
 static const char *state_name(const struct agent_slot *);
 static void  health_start(struct agent_tasks *, struct agent_slot *, uint64_t);
 static char *uninstall(struct agent_tasks *, struct agent_slot *, int64_t,
-    const char *);
+    const char *, const char *);
 static void  slot_drop(struct agent_tasks *, struct agent_slot *);
 static void  rel_cmd_load(struct agent_slot *, const json_t *);
 static void  adopt_account(struct agent_slot *, const char *);
@@ -82,7 +82,10 @@ static int config_apply(struct agent_tasks *, struct agent_slot *, const char *,
     const char *, const struct agent_account *,
     const struct agentproto_config *, struct agent_cfgstats *, char *, size_t);
 static int started(struct agent_slot *, const char *, int64_t, int64_t,
-    const char *, char **);
+    const char *, const char *, char **);
+
+static json_t *cmd_params(const struct agent_slot *, const char *, ...);
+
 static void  start_check(struct agent_tasks *, struct agent_slot *, uint64_t);
 static char *log_end(struct agent_tasks *, struct agent_slot *);
 static void  life_set(struct agent_slot *, enum agent_life);
@@ -497,8 +500,10 @@ start(struct agent_tasks *ts, struct agent_slot *sl, char *why, size_t len)
 	if (sl->cfg_keep)
 		pre = 1;
 	sl->cfg_keep = 0;
-	if (!pre)
+	if (!pre) {
 		sl->cfg_note[0] = '\0';
+		sl->cfg_params[0] = '\0';
+	}
 	memset(&st, 0, sizeof(st));
 	if ((have = agent_config_load(ts->dir, sl->t.id, &cfg, why, len)) ==
 	    -1) {
@@ -536,6 +541,8 @@ start(struct agent_tasks *ts, struct agent_slot *sl, char *why, size_t len)
 		} else {
 			agent_config_note(&cfg, &st, sl->cfg_note,
 			    sizeof(sl->cfg_note));
+			agent_config_params(&cfg, &st, sl->cfg_params,
+			    sizeof(sl->cfg_params));
 			log_info("task %" PRId64 ": %s", sl->t.id,
 			    sl->cfg_note);
 		}
@@ -573,8 +580,10 @@ start(struct agent_tasks *ts, struct agent_slot *sl, char *why, size_t len)
  */
 static int
 started(struct agent_slot *sl, const char *id, int64_t seq, int64_t received,
-    const char *note, char **body)
+    const char *note, const char *params, char **body)
 {
+	json_t *pj;
+
 	const char *kind =
 	    json_string_value(json_object_get(sl->t.spec, "kind"));
 	char full[sizeof(sl->cmd_note)];
@@ -583,11 +592,17 @@ started(struct agent_slot *sl, const char *id, int64_t seq, int64_t received,
 	(void)snprintf(full, sizeof(full), "%s%s%s", note, sl->cfg_note,
 	    sl->cfg_note[0] != '\0' ? "; " : "");
 	note = full;
+	/* The same as parameters: what came before, then the config's. */
+	pj = agent_params_merge(agent_params_merge(NULL, params),
+	    sl->cfg_params);
 	if (json_object_get(sl->t.spec, "health") == NULL) {
 		if (kind == NULL || strcmp(kind, "console") == 0) {
 			life_set(sl, AGENT_LIFE_UP);
-			*body = agent_result(1, received, "%sstarted, pid %d",
-			    note, (int)sl->t.pid);
+			if (pj != NULL)
+				(void)json_object_set_new(pj, "pid",
+				    json_integer(sl->t.pid));
+			*body = agent_result(1, received, "started", pj,
+			    "%sstarted, pid %d", note, (int)sl->t.pid);
 			return (1);
 		}
 		/* A JVM that fails to start fails within seconds. */
@@ -595,6 +610,15 @@ started(struct agent_slot *sl, const char *id, int64_t seq, int64_t received,
 	}
 	(void)snprintf(sl->cmd, sizeof(sl->cmd), "%s", id);
 	(void)snprintf(sl->cmd_note, sizeof(sl->cmd_note), "%s", note);
+	sl->cmd_params[0] = '\0';
+	if (pj != NULL) {
+		char *t = json_dumps(pj, JSON_COMPACT);
+
+		if (t != NULL && strlen(t) < sizeof(sl->cmd_params))
+			memcpy(sl->cmd_params, t, strlen(t) + 1);
+		free(t);
+		json_decref(pj);
+	}
 	sl->cmd_seq = seq;
 	sl->cmd_kind = AGENTPROTO_CMD_START;
 	sl->cmd_received = received;
@@ -653,7 +677,10 @@ start_check(struct agent_tasks *ts, struct agent_slot *sl, uint64_t now)
 			return;
 		if (sl->t.state == AGENT_TASK_RUNNING) {
 			finish(ts, sl,
-			    agent_result(1, sl->cmd_received,
+			    agent_result(1, sl->cmd_received, "started_settled",
+				cmd_params(sl, "{s:i, s:i}", "pid",
+				    (int)sl->t.pid, "settle_s",
+				    AGENT_START_SETTLE_MS / 1000),
 				"%sstarted, pid %d; still running after %d s",
 				sl->cmd_note, (int)sl->t.pid,
 				AGENT_START_SETTLE_MS / 1000));
@@ -661,7 +688,10 @@ start_check(struct agent_tasks *ts, struct agent_slot *sl, uint64_t now)
 		}
 		end = log_end(ts, sl);
 		finish(ts, sl,
-		    agent_result(0, sl->cmd_received,
+		    agent_result(0, sl->cmd_received, "start_exited",
+			cmd_params(sl, "{s:i, s:i}", "exit_status",
+			    sl->t.exit_status, "settle_s",
+			    AGENT_START_SETTLE_MS / 1000),
 			"%sstarted, but it ended (exit status %d) within %d s; "
 			"the last lines of its log:\n%s",
 			sl->cmd_note, sl->t.exit_status,
@@ -674,7 +704,11 @@ start_check(struct agent_tasks *ts, struct agent_slot *sl, uint64_t now)
 		"start_timeout"));
 	if (sl->t.state == AGENT_TASK_RUNNING && sl->health == 1) {
 		finish(ts, sl,
-		    agent_result(1, sl->cmd_received,
+		    agent_result(1, sl->cmd_received, "started_healthy",
+			cmd_params(sl, "{s:i, s:I}", "pid", (int)sl->t.pid,
+			    "healthy_ms",
+			    (json_int_t)(now + (uint64_t)limit * 1000 -
+				sl->start_deadline)),
 			"%sstarted, pid %d; healthy after %" PRIu64 " ms",
 			sl->cmd_note, (int)sl->t.pid,
 			now + (uint64_t)limit * 1000 - sl->start_deadline));
@@ -685,19 +719,40 @@ start_check(struct agent_tasks *ts, struct agent_slot *sl, uint64_t now)
 	end = log_end(ts, sl);
 	if (sl->t.state != AGENT_TASK_RUNNING)
 		finish(ts, sl,
-		    agent_result(0, sl->cmd_received,
+		    agent_result(0, sl->cmd_received, "start_exited_unhealthy",
+			cmd_params(sl, "{s:i}", "exit_status",
+			    sl->t.exit_status),
 			"%sstarted, but it ended (exit status %d) before its "
 			"health check passed; the last lines of its log:\n%s",
 			sl->cmd_note, sl->t.exit_status, end));
 	else
 		finish(ts, sl,
-		    agent_result(0, sl->cmd_received,
+		    agent_result(0, sl->cmd_received, "start_unhealthy",
+			cmd_params(sl, "{s:i, s:I, s:s}", "pid", (int)sl->t.pid,
+			    "timeout_s", (json_int_t)limit, "reason",
+			    sl->health_why[0] ? sl->health_why : ""),
 			"%sstarted, pid %d, but not healthy within %" PRId64
 			" s (%s); the last lines of its log:\n%s",
 			sl->cmd_note, (int)sl->t.pid, limit,
 			sl->health_why[0] ? sl->health_why : "no answer yet",
 			end));
 	free(end);
+}
+
+/*
+ * A pending start's result parameters: json_pack(fmt, ...) with what
+ * came before it (sl->cmd_params) added; NULL when out of memory.
+ */
+static json_t *
+cmd_params(const struct agent_slot *sl, const char *fmt, ...)
+{
+	va_list ap;
+	json_t *o;
+
+	va_start(ap, fmt);
+	o = json_vpack_ex(NULL, 0, fmt, ap);
+	va_end(ap);
+	return (o != NULL ? agent_params_merge(o, sl->cmd_params) : NULL);
 }
 
 /* A pending command finished: hand its result to the caller's queue. */
@@ -728,8 +783,8 @@ agent_tasks_command(struct agent_tasks *ts, const struct agentproto_command *c,
 
 	/* A deploy, update, rollback or move owns the task meanwhile. */
 	if (agent_deploy_busy(ts, id)) {
-		*body =
-		    agent_result(0, received, "busy: a deploy is in progress");
+		*body = agent_result(0, received, "deploy_busy", NULL,
+		    "busy: a deploy is in progress");
 		return (1);
 	}
 	/* A start the policy refuses changes nothing here. */
@@ -737,16 +792,18 @@ agent_tasks_command(struct agent_tasks *ts, const struct agentproto_command *c,
 		c->kind == AGENTPROTO_CMD_RESTART) &&
 	    !allowed(ts, id, spec, why, sizeof(why))) {
 		log_warnx("task %" PRId64 ": %s", id, why);
-		*body = agent_result(0, received, "start failed: %s", why);
+		*body = agent_result(0, received, "start_failed",
+		    json_pack("{s:s}", "reason", why), "start failed: %s", why);
 		return (1);
 	}
 	if ((sl = slot_get(ts, id, spec)) == NULL) {
-		*body =
-		    agent_result(0, received, "too many tasks on this node");
+		*body = agent_result(0, received, "too_many_tasks", NULL,
+		    "too many tasks on this node");
 		return (1);
 	}
 	if (sl->cmd[0] != '\0') {
-		*body = agent_result(0, received,
+		*body = agent_result(0, received, "command_busy",
+		    json_pack("{s:s}", "command", sl->cmd),
 		    "another command (%s) is in "
 		    "progress for this task",
 		    sl->cmd);
@@ -758,12 +815,14 @@ agent_tasks_command(struct agent_tasks *ts, const struct agentproto_command *c,
 		sl->wanted = 1;
 		if (sl->t.state == AGENT_TASK_RUNNING) {
 			save(ts);
-			*body = agent_result(1, received,
+			*body = agent_result(1, received, "already_running",
+			    json_pack("{s:i}", "pid", (int)sl->t.pid),
 			    "already running (pid %d)", (int)sl->t.pid);
 			return (1);
 		}
 		if (sl->t.state == AGENT_TASK_STOPPING) {
-			*body = agent_result(0, received, "it is stopping");
+			*body = agent_result(0, received, "task_stopping", NULL,
+			    "it is stopping");
 			return (1);
 		}
 		/* DOWN, BACKOFF or CRASH_LOOP: started now. */
@@ -771,20 +830,22 @@ agent_tasks_command(struct agent_tasks *ts, const struct agentproto_command *c,
 			sl->wanted = 0;
 			life_set(sl, AGENT_LIFE_DOWN);
 			save(ts);
-			*body =
-			    agent_result(0, received, "start failed: %s", why);
+			*body = agent_result(0, received, "start_failed",
+			    json_pack("{s:s}", "reason", why),
+			    "start failed: %s", why);
 			return (1);
 		}
 		save(ts);
 		ts->changed = 1;
-		return (started(sl, c->id, c->seq, received, "", body));
+		return (started(sl, c->id, c->seq, received, "", "", body));
 	case AGENTPROTO_CMD_UNINSTALL:
 		sl->wanted = 0;
 		if (sl->t.state != AGENT_TASK_RUNNING &&
 		    sl->t.state != AGENT_TASK_STOPPING) {
 			if (sl->life == AGENT_LIFE_BACKOFF)
 				life_set(sl, AGENT_LIFE_DOWN);
-			*body = uninstall(ts, sl, received, "was not running");
+			*body = uninstall(ts, sl, received, "was not running",
+			    "{\"was_down\":1}");
 			return (1);
 		}
 		stopping(ts, sl, c, received);
@@ -801,28 +862,32 @@ agent_tasks_command(struct agent_tasks *ts, const struct agentproto_command *c,
 				if (sl->life == AGENT_LIFE_BACKOFF)
 					life_set(sl, AGENT_LIFE_DOWN);
 				save(ts);
-				*body =
-				    agent_result(1, received, "not running");
+				*body = agent_result(1, received, "not_running",
+				    NULL, "not running");
 				return (1);
 			}
 			if (!start(ts, sl, why, sizeof(why))) {
 				sl->wanted = 0;
 				life_set(sl, AGENT_LIFE_DOWN);
 				save(ts);
-				*body = agent_result(0, received,
-				    "start failed: %s", why);
+				*body =
+				    agent_result(0, received, "start_failed",
+					json_pack("{s:s, s:i}", "reason", why,
+					    "was_down", 1),
+					"start failed: %s", why);
 				return (1);
 			}
 			save(ts);
 			ts->changed = 1;
 			return (started(sl, c->id, c->seq, received,
-			    "was not running; ", body));
+			    "was not running; ", "{\"was_down\":1}", body));
 		}
 		stopping(ts, sl, c, received);
 		*body = NULL;
 		return (0);
 	default:
-		*body = agent_result(0, received, "not a task command");
+		*body = agent_result(0, received, "not_task_command", NULL,
+		    "not a task command");
 		return (1);
 	}
 }
@@ -864,6 +929,7 @@ agent_tasks_config_pre(struct agent_tasks *ts, struct agent_slot *sl,
 	free(sl->cfg_pre);
 	sl->cfg_pre = NULL;
 	sl->cfg_note[0] = '\0';
+	sl->cfg_params[0] = '\0';
 	if ((have = agent_config_load(ts->dir, sl->t.id, &cfg, why, len)) == -1)
 		return (0);
 	if (have == 0)
@@ -880,6 +946,7 @@ agent_tasks_config_pre(struct agent_tasks *ts, struct agent_slot *sl,
 		return (0);
 	}
 	agent_config_note(&cfg, &st, sl->cfg_note, sizeof(sl->cfg_note));
+	agent_config_params(&cfg, &st, sl->cfg_params, sizeof(sl->cfg_params));
 	agentproto_config_free(&cfg);
 	log_info("task %" PRId64 ": %s", sl->t.id, sl->cfg_note);
 	if ((sl->cfg_pre = strdup(tree)) == NULL) {
@@ -907,21 +974,23 @@ agent_tasks_apply_config(struct agent_tasks *ts,
 	struct agent_account	 acct;
 	struct agent_slot	*sl;
 	char			 why[1024], note[256], rdir[PATH_MAX];
+	char			 pnote[512];
 	int			 have;
 
 	if (agent_deploy_busy(ts, id)) {
-		*body = agent_result(0, received,
+		*body = agent_result(0, received, "deploy_busy", NULL,
 		    "busy: a deploy is in progress; apply the configuration "
 		    "after it");
 		return (1);
 	}
 	if ((sl = agent_tasks_slot(ts, id, spec)) == NULL) {
-		*body = agent_result(0, received,
+		*body = agent_result(0, received, "unknown_task", NULL,
 		    "unknown task: the command carries no task.spec");
 		return (1);
 	}
 	if (sl->cmd[0] != '\0') {
-		*body = agent_result(0, received,
+		*body = agent_result(0, received, "command_busy",
+		    json_pack("{s:s}", "command", sl->cmd),
 		    "another command (%s) is in progress for this task",
 		    sl->cmd);
 		return (1);
@@ -934,29 +1003,32 @@ agent_tasks_apply_config(struct agent_tasks *ts,
 			return (0);
 		}
 		if (sl->t.state == AGENT_TASK_STOPPING) {
-			*body = agent_result(0, received, "it is stopping");
+			*body = agent_result(0, received, "task_stopping", NULL,
+			    "it is stopping");
 			return (1);
 		}
 		if (!start(ts, sl, why, sizeof(why))) {
 			sl->wanted = 0;
 			life_set(sl, AGENT_LIFE_DOWN);
 			save(ts);
-			*body =
-			    agent_result(0, received, "start failed: %s", why);
+			*body = agent_result(0, received, "start_failed",
+			    json_pack("{s:s}", "reason", why),
+			    "start failed: %s", why);
 			return (1);
 		}
 		save(ts);
 		ts->changed = 1;
 		return (started(sl, c->id, c->seq, received,
-		    "was not running; ", body));
+		    "was not running; ", "{\"was_down\":1}", body));
 	}
 	if ((have = agent_config_load(ts->dir, id, &cfg, why, sizeof(why))) ==
 	    -1) {
-		*body = agent_result(0, received, "%s", why);
+		*body = agent_result(0, received, "config_failed",
+		    json_pack("{s:s}", "reason", why), "%s", why);
 		return (1);
 	}
 	if (have == 0) {
-		*body = agent_result(1, received,
+		*body = agent_result(1, received, "config_none", NULL,
 		    "no configuration: nothing applied");
 		return (1);
 	}
@@ -970,13 +1042,19 @@ agent_tasks_apply_config(struct agent_tasks *ts,
 		sizeof(why))) {
 		agentproto_config_free(&cfg);
 		log_warnx("task %" PRId64 ": %s", id, why);
-		*body = agent_result(0, received, "%s", why);
+		*body = agent_result(0, received, "config_failed",
+		    json_pack("{s:s}", "reason", why), "%s", why);
 		return (1);
 	}
 	agent_config_note(&cfg, &st, note, sizeof(note));
+	agent_config_params(&cfg, &st, pnote, sizeof(pnote));
 	agentproto_config_free(&cfg);
 	log_info("task %" PRId64 ": %s", id, note);
-	*body = agent_result(1, received, "%s; %s", note,
+	*body = agent_result(1, received, "config_applied",
+	    agent_params_merge(json_pack("{s:i}", "running",
+				   sl->t.state == AGENT_TASK_RUNNING),
+		pnote),
+	    "%s; %s", note,
 	    sl->t.state == AGENT_TASK_RUNNING
 		? "the files changed while it runs: restart the task for "
 		  "them to take effect"
@@ -1146,8 +1224,10 @@ log_rotate_all(struct agent_tasks *ts)
 static int
 on_stopped(struct agent_tasks *ts, struct agent_slot *sl)
 {
-	char why[1024], how[160], note[192], *b;
-	char id[AGENTPROTO_UUID_LEN + 1];
+	char	    why[1024], how[160], note[192], *b;
+	char	    id[AGENTPROTO_UUID_LEN + 1], hp[96];
+	const char *stop, *code;
+	json_t	   *pj;
 
 	note_exit(sl, "stop");
 	(void)snprintf(how, sizeof(how), "%s in %" PRIu64 " ms",
@@ -1160,10 +1240,21 @@ on_stopped(struct agent_tasks *ts, struct agent_slot *sl)
 		? "stopped by the stop script"
 		: "stopped by SIGTERM",
 	    sl->t.stop_ms);
+	/* The same as parameters (docs/agent-protocol.md). */
+	stop = sl->t.stop_how == AGENT_STOP_KILL       ? "killed"
+	    : sl->t.stop_how == AGENT_STOP_TERM_STRAYS ? "strays"
+	    : sl->t.stop_how == AGENT_STOP_SCRIPT      ? "script"
+						       : "signal";
+	(void)snprintf(hp, sizeof(hp),
+	    "{\"stop\":\"%s\",\"signal\":\"%s\",\"stop_ms\":%" PRIu64 "}", stop,
+	    sl->t.stop_how == AGENT_STOP_KILL	      ? "SIGKILL"
+		: sl->t.stop_how == AGENT_STOP_SCRIPT ? ""
+						      : "SIGTERM",
+	    (uint64_t)sl->t.stop_ms);
 	switch (sl->cmd_kind) {
 	case AGENTPROTO_CMD_UNINSTALL:
 		life_set(sl, AGENT_LIFE_DOWN);
-		b = uninstall(ts, sl, sl->cmd_received, how);
+		b = uninstall(ts, sl, sl->cmd_received, how, hp);
 		if (ts->done != NULL)
 			ts->done(ts->arg, ts->gone_cmd, ts->gone_seq, b);
 		else
@@ -1175,20 +1266,34 @@ on_stopped(struct agent_tasks *ts, struct agent_slot *sl)
 			sl->wanted = 0;
 			life_set(sl, AGENT_LIFE_DOWN);
 			finish(ts, sl,
-			    agent_result(0, sl->cmd_received,
+			    agent_result(0, sl->cmd_received, "start_failed",
+				agent_params_merge(json_pack("{s:s}", "reason",
+						       why),
+				    hp),
 				"%s; start failed: %s", how, why));
 			return (1);
 		}
 		(void)snprintf(note, sizeof(note), "%s; ", how);
 		(void)snprintf(id, sizeof(id), "%s", sl->cmd);
 		/* Healthy first, if checked (STARTING), else UP. */
-		if (started(sl, id, sl->cmd_seq, sl->cmd_received, note, &b) ==
-		    1)
+		if (started(sl, id, sl->cmd_seq, sl->cmd_received, note, hp,
+			&b) == 1)
 			finish(ts, sl, b);
 		return (1);
 	default:
 		life_set(sl, AGENT_LIFE_DOWN);
-		finish(ts, sl, agent_result(1, sl->cmd_received, "%s", how));
+		code = sl->t.stop_how == AGENT_STOP_KILL ? "stopped_killed"
+		    : sl->t.stop_how == AGENT_STOP_TERM_STRAYS
+		    ? "stopped_strays"
+		    : sl->t.stop_how == AGENT_STOP_SCRIPT ? "stopped_script"
+							  : "stopped_signal";
+		pj = agent_params_merge(NULL, hp);
+		if (pj != NULL)
+			(void)json_object_del(pj, "stop");
+		if (pj != NULL && sl->t.stop_how == AGENT_STOP_SCRIPT)
+			(void)json_object_del(pj, "signal");
+		finish(ts, sl,
+		    agent_result(1, sl->cmd_received, code, pj, "%s", how));
 		return (1);
 	}
 }
@@ -1642,7 +1747,7 @@ agent_tasks_status(struct agent_tasks *ts, long hz)
  */
 static char *
 uninstall(struct agent_tasks *ts, struct agent_slot *sl, int64_t received,
-    const char *how)
+    const char *how, const char *hp)
 {
 	const char *dir;
 	char	    why[512], rdir[PATH_MAX];
@@ -1675,11 +1780,17 @@ uninstall(struct agent_tasks *ts, struct agent_slot *sl, int64_t received,
 	}
 	ok = agent_task_remove_files(&sl->t, ts->logdir, why, sizeof(why));
 	body = ok
-	    ? agent_result(1, received, "%s; uninstalled: logs removed%s", how,
+	    ? agent_result(1, received, "uninstalled",
+		  agent_params_merge(json_pack("{s:i}", "dir_removed",
+					 sl->t.created_dir ? 1 : 0),
+		      hp),
+		  "%s; uninstalled: logs removed%s", how,
 		  sl->t.created_dir ? ", deploy directory removed"
 				    : " (the deploy directory was not "
 				      "created by the agent: kept)")
-	    : agent_result(0, received, "%s; %s", how, why);
+	    : agent_result(0, received, "uninstall_failed",
+		  agent_params_merge(json_pack("{s:s}", "reason", why), hp),
+		  "%s; %s", how, why);
 	(void)snprintf(ts->gone_cmd, sizeof(ts->gone_cmd), "%s", sl->cmd);
 	ts->gone_seq = sl->cmd_seq;
 	if (ok) {

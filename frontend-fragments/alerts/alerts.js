@@ -1304,8 +1304,8 @@
 				task_name: m.task_name, node_name: m.node_name })),
 			    el("td", { class: "cell-wrap", text: m.reason }),
 			    timeCell(m.until, "until"),
-			    el("td", { class: "mono", text: m.created_by ||
-				t("common.none") }),
+			    el("td", { text: m.created_by_name || m.created_by ||
+				t("common.none"), title: m.created_by || null }),
 			    el("td", { class: "cell-actions" }, mayEnd(m) ?
 				el("button", { type: "button",
 				    class: "btn btn--small btn--danger-text",

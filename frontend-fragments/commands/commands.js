@@ -1,17 +1,22 @@
 /*
  * Yard "commands" module page: the ledger of commands the user may view,
  * newest first, filtered by node, task, state, user (admins pick anyone;
- * everyone has "issued by me") and time;
- * a row opens its detail (every state change with its time, the agent's
- * output and exit status).  The first page refreshes every 3 s.
+ * everyone has "issued by me") and time.  Each row shows when the
+ * command was issued and how long each stage took (queued, delivered,
+ * run); its disclosure button opens the detail in a row right under it
+ * (every state change, the result in the page language, the agent's own
+ * output).  The first page refreshes every 3 s, patching rows in place
+ * so that focus and an open detail stay where they are.
  * ?task=ID and ?node=ID preselect a filter.  A running deploy, update,
  * rollback or move shows its step and percent (the agent's progress) in
  * its row and in the detail, which is polled every second while it runs.
  *
- * Test hooks: <tr data-command-id data-type data-state>, #f-node,
- * #f-task, #f-state, #f-user (admins), #f-mine, #command-detail, #detail-events li[data-state],
- * #detail-output, .progress[data-step][data-percent] (row and
- * #detail-progress).
+ * Test hooks: <tr data-command-id data-type data-state>, its
+ * button[data-action="toggle"][aria-expanded], td[data-cell=stages],
+ * td[data-cell=user][title], #f-node, #f-task, #f-state, #f-user
+ * (admins), #f-mine, #command-detail (inside tr.row-detail),
+ * #detail-events li[data-state], #detail-result, #detail-output,
+ * .progress[data-step][data-percent] (row and #detail-progress).
  */
 (function () {
 	"use strict";
@@ -23,9 +28,10 @@
 	var REFRESH_MS = 3000;
 	var DETAIL_POLL_MS = 1000;
 	var LIVE = ["queued", "dispatched", "running"];
+	var COLS = 6;
 
 	var S = { items: [], next: null, seq: 0, timer: null, open: null,
-	    preset: {}, detailTimer: null };
+	    preset: {}, detailTimer: null, rows: {} };
 
 	function $(id) {
 		return document.getElementById(id);
@@ -48,12 +54,6 @@
 		});
 		$("load-more").addEventListener("click", function () {
 			load(false);
-		});
-		document.querySelector('[data-action="close-detail"]')
-		    .addEventListener("click", function () {
-			S.open = null;
-			clearTimeout(S.detailTimer);
-			$("command-detail").hidden = true;
 		});
 		Promise.all([options("/nodes", "f-node", "node"),
 		    options("/tasks", "f-task", "task"), users()]).then(function () {
@@ -137,8 +137,6 @@
 			S.timer = setTimeout(function () {
 				load(true);
 			}, REFRESH_MS);
-		if (S.open !== null)
-			detail(S.open);
 	}
 
 	function badge(state) {
@@ -158,45 +156,229 @@
 		return Y.progressBar(c.progress);
 	}
 
-	function took(c) {
-		if (!c.finished_at)
-			return "—";
-		return ((Date.parse(c.finished_at) - Date.parse(c.issued_at)) /
-		    1000).toFixed(1) + " s";
+	function ms(v) {
+		var n = Date.parse(v);
+
+		return isNaN(n) ? null : n;
 	}
 
-	function render() {
-		var body = $("commands-body");
+	function dur(d) {
+		if (d < 1000)
+			return t("commands.ms", { n: Math.max(0, Math.round(d)) });
+		return t("commands.s", { n: (d / 1000).toFixed(1) });
+	}
 
-		Y.clear(body);
-		if (S.items.length === 0)
-			body.appendChild(el("tr", { class: "empty-row" },
-			    el("td", { colspan: "6", class: "empty",
-				text: t("commands.empty") })));
-		S.items.forEach(function (c) {
-			var tr = el("tr", { class: "is-clickable" +
-			    (c.id === S.open ? " is-selected" : ""),
-			    dataset: { commandId: c.id, type: c.type,
-			    state: c.state } },
-			    el("td", { text: Y.formatTime(c.issued_at) }),
-			    el("td", { text: c.type }),
-			    el("td", { text: c.task_name ? c.task_name + " @ " +
-				c.node_name : c.node_name }),
-			    el("td", { dataset: { cell: "state" } }, badge(c.state),
-				progress(c)),
-			    el("td", { text: c.issued_by_sub || "—" }),
-			    el("td", { class: "cell-num", text: took(c) }));
-			tr.addEventListener("click", function () {
-				S.open = c.id;
-				render();
-				detail(c.id);
-			});
-			body.appendChild(tr);
+	/*
+	 * The stages as [key, milliseconds]: queued (issued -> handed to
+	 * the agent), delivered (-> the agent began: its first running
+	 * report, else its own run time counted back from the end) and run
+	 * (-> finished).  Server clock throughout; the agent's only as a
+	 * length.
+	 */
+	function stages(c) {
+		var out = [], iss = ms(c.issued_at), dis = ms(c.dispatched_at),
+		    fin = ms(c.finished_at), st = ms(c.started_at);
+
+		if (st === null && fin !== null && c.agent_received_ms &&
+		    c.agent_finished_ms)
+			st = fin - (c.agent_finished_ms - c.agent_received_ms);
+		if (iss !== null && dis !== null)
+			out.push(["queued", dis - iss]);
+		if (dis !== null && st !== null)
+			out.push(["delivered", Math.max(0, st - dis)]);
+		if (fin !== null && (st !== null || dis !== null))
+			out.push(["run", fin - Math.max(st !== null ? st : dis,
+			    dis !== null ? dis : 0)]);
+		return out;
+	}
+
+	function stageText(c) {
+		var s = stages(c);
+
+		if (s.length === 0)
+			return "—";
+		return s.map(function (x) {
+			return t("commands.stage." + x[0], { d: dur(x[1]) });
+		}).join(" · ");
+	}
+
+	function userCell(c) {
+		return el("td", { dataset: { cell: "user" },
+		    title: c.issued_by_sub || null,
+		    text: c.issued_by_name || c.issued_by_sub || "—" });
+	}
+
+	function stateCell(c) {
+		return el("td", { dataset: { cell: "state" } }, badge(c.state),
+		    progress(c));
+	}
+
+	function toggle(id) {
+		S.open = S.open === id ? null : id;
+		clearTimeout(S.detailTimer);
+		/* Another command's detail is made afresh, not shown stale. */
+		if ($("command-detail-row") !== null)
+			$("command-detail-row").remove();
+		render();
+		if (S.open !== null)
+			detail(S.open);
+	}
+
+	/* A new row for c (its cells are filled by patch()). */
+	function makeRow(c) {
+		var btn = el("button", { type: "button",
+		    class: "btn btn--small btn--link disclosure",
+		    dataset: { action: "toggle" },
+		    "aria-expanded": "false",
+		    "aria-controls": "command-detail" });
+		var tr = el("tr", { class: "is-clickable",
+		    dataset: { commandId: c.id } },
+		    el("td", { dataset: { cell: "time" } }, btn,
+			el("span", { dataset: { cell: "when" } })),
+		    el("td", { dataset: { cell: "type" } }),
+		    el("td", { dataset: { cell: "target" } }),
+		    stateCell(c), userCell(c),
+		    el("td", { class: "cell-num", dataset: { cell: "stages" } }));
+
+		btn.addEventListener("click", function (ev) {
+			ev.stopPropagation();
+			toggle(c.id);
 		});
+		tr.addEventListener("click", function (ev) {
+			if (ev.target.closest("a, button, input, select"))
+				return;
+			toggle(c.id);
+		});
+		return tr;
+	}
+
+	function setText(node, text) {
+		if (node.textContent !== text)
+			node.textContent = text;
+	}
+
+	/* Bring tr up to date with c, touching only what changed. */
+	function patch(tr, c) {
+		var q = function (k) {
+			return tr.querySelector('[data-cell="' + k + '"]');
+		};
+		var btn = tr.querySelector('[data-action="toggle"]');
+		var sig = c.state + "|" + JSON.stringify(c.progress || null);
+		var open = c.id === S.open;
+
+		tr.dataset.type = c.type;
+		tr.dataset.state = c.state;
+		tr.classList.toggle("is-selected", open);
+		btn.setAttribute("aria-expanded", open ? "true" : "false");
+		btn.setAttribute("aria-label", t(open ? "commands.hide" :
+		    "commands.show", { type: Y.commandType(c.type) }));
+		setText(btn, open ? "▾" : "▸");
+		setText(q("when"), Y.formatTime(c.issued_at));
+		q("when").title = Y.formatTimeFull(c.issued_at) || "";
+		setText(q("type"), Y.commandType(c.type));
+		setText(q("target"), c.task_name ? c.task_name + " @ " +
+		    c.node_name : c.node_name);
+		if (q("state").dataset.sig !== sig) {
+			Y.clear(q("state"));
+			q("state").appendChild(badge(c.state));
+			if (progress(c))
+				q("state").appendChild(progress(c));
+			q("state").dataset.sig = sig;
+		}
+		setText(q("user"), c.issued_by_name || c.issued_by_sub || "—");
+		q("user").title = c.issued_by_sub || "";
+		setText(q("stages"), stageText(c));
+	}
+
+	/* The detail's row: one, under the open command's row. */
+	function detailRow() {
+		var r = $("command-detail-row");
+
+		if (r !== null)
+			return r;
+		r = el("tr", { id: "command-detail-row", class: "row-detail" },
+		    el("td", { colspan: String(COLS) },
+			el("div", { id: "command-detail", class: "stack",
+			    role: "region", "aria-labelledby": "detail-title" },
+			    el("h3", { id: "detail-title", class: "visually-hidden" }),
+			    el("div", { id: "detail-facts", class: "muted" }),
+			    el("p", { id: "detail-result", "aria-live": "polite" }),
+			    el("ol", { id: "detail-events", class: "timeline" }),
+			    el("div", { id: "detail-progress", hidden: true }),
+			    el("details", {},
+				el("summary", { text: t("commands.rawOutput") }),
+				el("pre", { id: "detail-output",
+				    class: "command" })))));
+		/* Escape closes it and puts focus back on its button. */
+		r.addEventListener("keydown", function (ev) {
+			var id = S.open;
+
+			if (ev.key !== "Escape" || id === null)
+				return;
+			toggle(id);
+			S.rows[id].querySelector('[data-action="toggle"]').focus();
+		});
+		return r;
+	}
+
+	/*
+	 * Rows keyed by command id: new ones made, gone ones removed, the
+	 * rest patched and kept (a focused button stays focused), in the
+	 * list's order; the detail row follows its command.
+	 */
+	function render() {
+		var body = $("commands-body"), seen = {}, prev = null, dr, empty;
+
+		empty = body.querySelector("tr.empty-row");
+		if (S.items.length === 0) {
+			if (empty === null) {
+				Y.clear(body);
+				S.rows = {};
+				body.appendChild(el("tr", { class: "empty-row" },
+				    el("td", { colspan: String(COLS),
+					class: "empty",
+					text: t("commands.empty") })));
+			}
+			S.open = null;
+			return;
+		}
+		if (empty !== null)
+			empty.remove();
+		if (S.items.every(function (c) {
+			return c.id !== S.open;
+		}))
+			S.open = null;
+		S.items.forEach(function (c) {
+			var tr = S.rows[c.id] || (S.rows[c.id] = makeRow(c));
+			var want = prev === null ? body.firstChild :
+			    prev.nextSibling;
+
+			seen[c.id] = true;
+			patch(tr, c);
+			if (tr !== want)
+				body.insertBefore(tr, want);
+			prev = tr;
+			if (c.id === S.open) {
+				dr = detailRow();
+				if (prev.nextSibling !== dr)
+					body.insertBefore(dr, prev.nextSibling);
+				prev = dr;
+			}
+		});
+		Object.keys(S.rows).forEach(function (id) {
+			if (!seen[id]) {
+				S.rows[id].remove();
+				delete S.rows[id];
+			}
+		});
+		if (S.open === null && $("command-detail-row") !== null)
+			$("command-detail-row").remove();
+		while (prev !== null && prev.nextSibling !== null)
+			prev.nextSibling.remove();
 	}
 
 	async function detail(id) {
-		var d, ev = $("detail-events"), pr, row;
+		var d, ev, pr, t0, i;
 
 		clearTimeout(S.detailTimer);
 		try {
@@ -205,38 +387,45 @@
 			Y.banner($("banner"), "error", Y.errorText(err));
 			return;
 		}
-		if (S.open !== id)
+		if (S.open !== id || $("command-detail") === null)
 			return;
-		$("command-detail").hidden = false;
+		/* The list's row follows the detail between refreshes. */
+		for (i = 0; i < S.items.length; i++) {
+			if (S.items[i].id === d.id) {
+				S.items[i] = Object.assign({}, S.items[i], d);
+				patch(S.rows[d.id], S.items[i]);
+			}
+		}
 		$("command-detail").dataset.state = d.state;
-		$("detail-title").textContent = d.type + " · " +
+		$("detail-title").textContent = Y.commandType(d.type) + " · " +
 		    (d.task_name ? d.task_name + " @ " : "") + d.node_name;
 		$("detail-facts").textContent = t("commands.detail.facts", {
-			user: d.issued_by_sub || "—",
+			user: d.issued_by_name || d.issued_by_sub || "—",
 			exit: d.exit_status === null ||
 			    d.exit_status === undefined ? "—" :
 			    String(d.exit_status),
 			agent: d.agent_received_ms && d.agent_finished_ms ?
-			    String(d.agent_finished_ms - d.agent_received_ms) :
+			    dur(d.agent_finished_ms - d.agent_received_ms) :
 			    "—"
 		});
+		$("detail-facts").title = d.issued_by_sub || "";
+		setText($("detail-result"), LIVE.indexOf(d.state) !== -1 &&
+		    !d.code ? t("tasks.cmdstate." + d.state) :
+		    Y.commandText(d) || t("commands.noOutput"));
+		ev = $("detail-events");
 		Y.clear(ev);
+		t0 = ms(d.issued_at);
 		(d.events || []).forEach(function (e) {
+			var at = ms(e.at);
+
 			ev.appendChild(el("li", { dataset: { state: e.state } },
+			    badge(e.state),
 			    el("span", { class: "muted",
-				text: Y.formatTimeFull(e.at) + " " }),
-			    badge(e.state)));
+				title: Y.formatTimeFull(e.at) || null,
+				text: " " + (at !== null && t0 !== null ?
+				    "+" + dur(at - t0) : "") })));
 		});
-		$("detail-output").textContent = d.output || t("commands.noOutput");
-		/* The list's row follows the detail between refreshes. */
-		row = $("commands-body").querySelector('tr[data-command-id="' +
-		    d.id + '"] td[data-cell="state"]');
-		if (row !== null) {
-			Y.clear(row);
-			row.appendChild(badge(d.state));
-			if (progress(d))
-				row.appendChild(progress(d));
-		}
+		setText($("detail-output"), d.output || t("commands.noOutput"));
 		pr = $("detail-progress");
 		Y.clear(pr);
 		pr.hidden = d.state !== "running" || !d.progress;

@@ -1725,7 +1725,8 @@
 			break;
 		case "failed":
 			setPing("failed", "danger", t("nodes.ping.failed"),
-			    c.output ? String(c.output).slice(0, 500) : null,
+			    c.output || c.code ?
+			    String(Y.commandText(c)).slice(0, 500) : null,
 			    { command: c.id });
 			break;
 		case "timed_out":

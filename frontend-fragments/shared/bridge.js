@@ -1569,6 +1569,68 @@
 			name }));
 	}
 
+	/* ---- command results (commands page, tasks page) ------------------ */
+
+	/* Yard.commandType(type): a command type's name ("command.type.*"). */
+	function commandType(type) {
+		return has("command.type." + type) ? t("command.type." + type) :
+		    String(type || "");
+	}
+
+	/*
+	 * Yard.commandText(cmd): what a command's result says, in the page
+	 * language, from its "code" and "params" (docs/agent-protocol.md,
+	 * "Result codes"): what came first (a stop, the task not running,
+	 * the configuration written), then the outcome and its details.
+	 * A command without a code (an older agent, a server-side failure)
+	 * or with an unknown one reads as its output.
+	 */
+	function commandText(c) {
+		var p, v = {}, code, key, parts = [], tail = [];
+
+		if (!c)
+			return "";
+		code = c.code;
+		p = c.params && typeof c.params === "object" ? c.params : {};
+		key = "command.result." + code;
+		if (!code || !has(key))
+			return c.output || "";
+		Object.keys(p).forEach(function (k) {
+			v[k] = p[k];
+		});
+		if (typeof p.step === "string")
+			v.step = has("progress.step." + p.step) ?
+			    t("progress.step." + p.step) : p.step || "—";
+		if (code === "start_unhealthy" && !p.reason)
+			v.reason = t("command.part.noAnswer");
+		if (code === "uninstalled" && !p.dir_removed)
+			key = "command.result.uninstalled_kept";
+		if (code === "config_applied" && p.running)
+			key = "command.result.config_applied_running";
+		if (code === "progress" && p.percent < 0)
+			key = "command.result.progress_unknown";
+		if (p.stop && code.indexOf("stopped_") !== 0 &&
+		    has("command.part.stop." + p.stop))
+			parts.push(t("command.part.stop." + p.stop, v));
+		if (p.was_down)
+			parts.push(t("command.part.wasDown"));
+		if (p.config_version !== undefined)
+			parts.push(t("command.part.config", v) +
+			    (p.config_env ? t("command.part.configEnv", v) : ""));
+		if (p.healthy_ms !== undefined && code !== "started_healthy")
+			tail.push(t(p.window_s ? "command.part.window" :
+			    "command.part.healthy", v));
+		if (p.settle_s !== undefined && code !== "started_settled" &&
+		    code !== "start_exited")
+			tail.push(t("command.part.settled", v));
+		if (p.healthy_again)
+			tail.push(t("command.part.healthyAgain"));
+		if (p.after)
+			tail.push(t("command.part.after", v));
+		parts.push(t(key, v));
+		return parts.concat(tail).join(t("command.part.sep"));
+	}
+
 	/* ---- resize and navigation ---------------------------------------- */
 
 	var lastHeight = -1;
@@ -2123,6 +2185,8 @@
 		dialog: dialog,
 		placeDialog: placeDialog,
 		progressBar: progressBar,
+		commandType: commandType,
+		commandText: commandText,
 		bytes: bytes,
 		diffRow: diffRow,
 		setPageState: setPageState,

@@ -322,8 +322,9 @@
 			return;
 		Y.clear(body);
 		$("config-version").textContent = v.version ?
-		    t("config.version", { n: v.version, author: v.author ||
-			t("common.none"), at: Y.formatTime(v.created_at) }) +
+		    t("config.version", { n: v.version, author: v.author_name ||
+			v.author || t("common.none"),
+			at: Y.formatTime(v.created_at) }) +
 		    (v.comment ? " · " + v.comment : "") : t("config.noVersion");
 		$("config-version").title = v.created_at ?
 		    Y.formatTimeFull(v.created_at) : "";
@@ -1415,9 +1416,9 @@
 		if (FINAL.indexOf(d.state) === -1)
 			box.appendChild(Y.progressBar(d.state === "running" ?
 			    d.progress : null));
-		else if (d.output)
+		else if (d.output || d.code)
 			box.appendChild(el("pre", { class: "command",
-			    dataset: { output: "" }, text: d.output }));
+			    dataset: { output: "" }, text: Y.commandText(d) }));
 	}
 
 	/* ---- versions ------------------------------------------------------ */
@@ -1485,7 +1486,8 @@
 				v.version === cur ? el("span", {
 				    class: "badge badge--success",
 				    text: t("config.current") }) : null),
-			    el("td", { text: v.author || t("common.none") }),
+			    el("td", { text: v.author_name || v.author ||
+				t("common.none"), title: v.author || null }),
 			    el("td", { text: Y.formatTime(v.created_at),
 				title: Y.formatTimeFull(v.created_at) || null }),
 			    el("td", { class: "cell-wrap" }, v.comment || "",

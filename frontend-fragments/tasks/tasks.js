@@ -659,9 +659,9 @@
 				    state: t("tasks.cmdstate." + lc.state),
 				    time: Y.formatTime(lc.finished_at ||
 					lc.issued_at) }) }),
-			el("pre", { class: "command", text: (lc.output ||
-			    t("common.none")) + (lc.output_truncated ? "\n…" :
-			    "") })));
+			el("pre", { class: "command", text: (lc.code ?
+			    Y.commandText(lc) : (lc.output || t("common.none")) +
+			    (lc.output_truncated ? "\n…" : "")) || t("common.none") })));
 	}
 
 	/* ---- what a user may do with a task ----------------------------------- */
@@ -946,7 +946,7 @@
 					break;
 				continue;
 			}
-			status(task, action, d.state, d.output || "");
+			status(task, action, d.state, Y.commandText(d));
 			if (FINAL.indexOf(d.state) !== -1)
 				break;
 		}
@@ -1023,7 +1023,7 @@
 			    state: d.state, progress: d.progress || null };
 			repaint();
 			status(task, type, d.state, FINAL.indexOf(d.state) !== -1 ?
-			    d.output || "" : "");
+			    Y.commandText(d) : "");
 		}
 		delete S.watching[id];
 		if (S.busy[task.id] === id)

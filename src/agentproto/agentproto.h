@@ -330,6 +330,11 @@ struct agentproto_logchunk {
 /* A result's progress step and releases (struct agentproto_result). */
 #define AGENTPROTO_STEP_MAX	15
 #define AGENTPROTO_RELEASES_MAX 128
+/* A result's "code" ([a-z0-9_]) and "params" (docs/agent-protocol.md,
+ * "Result codes"): at most this many members, each string this long. */
+#define AGENTPROTO_CODE_MAX	 48
+#define AGENTPROTO_PARAMS_MAX	 16
+#define AGENTPROTO_PARAM_STR_MAX 256
 
 enum agentproto_state {
 	AGENTPROTO_STATE_RUNNING = 0,
@@ -363,6 +368,14 @@ struct agentproto_result {
 	 * "deployed_at","command"} (decode keeps only these members, the
 	 * command in lower case); NULL when not sent. */
 	json_t *releases;
+	/* Optional, "code" and "params": what the output says, for pages to
+	 * word in their language.  code is "" when not sent; params is an
+	 * owned object (NULL when not sent) of at most
+	 * AGENTPROTO_PARAMS_MAX members named like a code, each a string of
+	 * at most AGENTPROTO_PARAM_STR_MAX bytes or an integer.  params
+	 * needs a code. */
+	char	code[AGENTPROTO_CODE_MAX + 1];
+	json_t *params;
 };
 
 /* {"error":"…","message":"…","field":"…"}; message and field optional. */
@@ -610,6 +623,9 @@ int agentproto_command_is_release(enum agentproto_cmd_type);
 /* 1 when s is a progress step: download, check, unpack, stop, switch,
  * start, health, rollback, move or copy. */
 int agentproto_progress_step_valid(const char *);
+/* 1 when s is a result code or a parameter's name: 1 to
+ * AGENTPROTO_CODE_MAX of a-z, 0-9 and '_'. */
+int agentproto_code_valid(const char *);
 /* The i-th command type, in the documented order; NULL past the last. */
 const struct agentproto_cmd_def *agentproto_command_at(size_t);
 /*

@@ -86,6 +86,22 @@ agentproto_progress_step_valid(const char *s)
 	return (0);
 }
 
+int
+agentproto_code_valid(const char *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return (0);
+	for (i = 0; s[i] != '\0'; i++) {
+		if (i >= AGENTPROTO_CODE_MAX ||
+		    !((s[i] >= 'a' && s[i] <= 'z') ||
+			(s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return (0);
+	}
+	return (i > 0);
+}
+
 size_t
 agentproto_command_names(char *buf, size_t len)
 {
@@ -406,6 +422,86 @@ releases_decode(const json_t *root, struct agentproto_result *r,
 	return (1);
 }
 
+/*
+ * "code" and "params" (both optional, params only with a code): what
+ * the output says, for a page to word it (docs/agent-protocol.md,
+ * "Result codes").  params is copied member by member.
+ */
+static int
+code_decode(const json_t *root, struct agentproto_result *r,
+    struct agentproto_err *err)
+{
+	const json_t *m, *v;
+	const char   *k;
+	json_t	     *j;
+
+	if (!agentproto_get_str(root, "", "code", 0, 1, AGENTPROTO_CODE_MAX,
+		r->code, sizeof(r->code), err))
+		return (0);
+	if (r->code[0] != '\0' && !agentproto_code_valid(r->code)) {
+		agentproto_err_set(err, "", "code",
+		    "must be lower-case letters, digits or '_'");
+		return (0);
+	}
+	if ((m = agentproto_member(root, "", "params", 0, err)) == NULL)
+		return (1);
+	if (!json_is_object(m)) {
+		agentproto_err_set(err, "", "params", "must be an object");
+		return (0);
+	}
+	if (r->code[0] == '\0') {
+		agentproto_err_set(err, "", "params", "needs a code");
+		return (0);
+	}
+	if (json_object_size(m) > AGENTPROTO_PARAMS_MAX) {
+		agentproto_err_set(err, "", "params", "at most %d members",
+		    AGENTPROTO_PARAMS_MAX);
+		return (0);
+	}
+	if ((r->params = json_object()) == NULL) {
+		agentproto_err_set(err, "", "params", "out of memory");
+		return (0);
+	}
+	json_object_foreach((json_t *)(uintptr_t)m, k, v)
+	{
+		if (!agentproto_code_valid(k)) {
+			agentproto_err_set(err, "params", "",
+			    "names must be 1 to %d lower-case letters, digits "
+			    "or '_'",
+			    AGENTPROTO_CODE_MAX);
+			return (0);
+		}
+		if (json_is_string(v)) {
+			if (json_string_length(v) > AGENTPROTO_PARAM_STR_MAX) {
+				agentproto_err_set(err, "params", k,
+				    "at most %d bytes",
+				    AGENTPROTO_PARAM_STR_MAX);
+				return (0);
+			}
+			/* jsonb has no NUL in its strings. */
+			if (strlen(json_string_value(v)) !=
+			    json_string_length(v)) {
+				agentproto_err_set(err, "params", k,
+				    "must not contain NUL");
+				return (0);
+			}
+			j = json_stringn(json_string_value(v),
+			    json_string_length(v));
+		} else if (json_is_integer(v))
+			j = json_integer(json_integer_value(v));
+		else {
+			agentproto_err_set(err, "params", k,
+			    "must be a string or an integer");
+			return (0);
+		}
+		if (j == NULL || json_object_set_new(r->params, k, j) != 0) {
+			agentproto_err_set(err, "params", k, "out of memory");
+			return (0);
+		}
+	}
+	return (1);
+}
+
 int
 agentproto_result_decode(const char *buf, size_t len,
     struct agentproto_result *r, struct agentproto_err *err)
@@ -468,7 +564,8 @@ agentproto_result_decode(const char *buf, size_t len,
 		agentproto_err_set(err, "", "finished_at", "missing");
 		goto cleanup;
 	}
-	if (!progress_decode(root, r, err) || !releases_decode(root, r, err))
+	if (!progress_decode(root, r, err) || !releases_decode(root, r, err) ||
+	    !code_decode(root, r, err))
 		goto cleanup;
 	ret = 1;
 cleanup:
@@ -486,6 +583,9 @@ agentproto_result_cleanup(struct agentproto_result *r)
 	if (r->releases != NULL)
 		json_decref(r->releases);
 	r->releases = NULL;
+	if (r->params != NULL)
+		json_decref(r->params);
+	r->params = NULL;
 }
 
 char *
@@ -515,6 +615,12 @@ agentproto_result_encode(const struct agentproto_result *r)
 		goto fail;
 	if (r->releases != NULL &&
 	    !agentproto_set(o, "releases", json_incref(r->releases)))
+		goto fail;
+	if (r->code[0] != '\0' &&
+	    !agentproto_set(o, "code", json_string(r->code)))
+		goto fail;
+	if (r->code[0] != '\0' && r->params != NULL &&
+	    !agentproto_set(o, "params", json_incref(r->params)))
 		goto fail;
 	return (agentproto_dump(o));
 fail:

@@ -89,6 +89,7 @@ struct result_flow {
 	struct agentproto_result r; /* decoded, owned */
 	char			 progress[64]; /* json text; "" none */
 	char			*releases; /* json_dumps of r.releases */
+	char			*params; /* json_dumps of r.params */
 };
 
 static int  result_auth(struct http_request *);
@@ -451,6 +452,8 @@ result_flow_free(void *arg)
 	agentproto_result_cleanup(&f->r);
 	free(f->releases);
 	f->releases = NULL;
+	free(f->params);
+	f->params = NULL;
 }
 
 static int
@@ -493,6 +496,9 @@ result_decode(struct http_request *req)
 	if (f->r.releases != NULL &&
 	    (f->releases = json_dumps(f->r.releases, JSON_COMPACT)) == NULL)
 		return (API_FIN(api_error(req, 500, "internal", NULL, NULL)));
+	if (f->r.params != NULL &&
+	    (f->params = json_dumps(f->r.params, JSON_COMPACT)) == NULL)
+		return (API_FIN(api_error(req, 500, "internal", NULL, NULL)));
 	req->fsm_state = RESULT_STORE;
 	return (HTTP_STATE_CONTINUE);
 }
@@ -516,6 +522,8 @@ result_store(struct http_request *req)
 	r.finished_ms = f->r.finished_at;
 	r.progress = f->progress[0] != '\0' ? f->progress : NULL;
 	r.releases = f->releases;
+	r.code = f->r.code[0] != '\0' ? f->r.code : NULL;
+	r.params = f->params;
 	s = api_store(req, c, store_agent_result(c->q, req, &r), NULL);
 	if (s != API_GO)
 		return (api_state(s));

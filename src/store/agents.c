@@ -92,12 +92,16 @@ static const char *sql_result =
     "  agent_finished_ms = $7::bigint, finished_at = CASE WHEN $3 IN"
     "  ('succeeded', 'failed') THEN now() ELSE NULL END,"
     "  progress = CASE WHEN $3 = 'running' THEN coalesce($8::jsonb,"
-    "  k.progress) END"
+    "  k.progress) END,"
+    /* A running result without a code keeps the last one. */
+    "  code = CASE WHEN $3 = 'running' AND $10::text IS NULL THEN k.code"
+    "  ELSE $10 END, params = CASE WHEN $3 = 'running' AND $10::text IS NULL"
+    "  THEN k.params ELSE $11::jsonb END"
     "  FROM o WHERE k.id = o.id RETURNING k.id, k.state, k.task_id, k.type,"
     "  k.payload, o.was),"
-    " ev AS (INSERT INTO command_events (command_id, state, detail)"
-    "  SELECT id, state, jsonb_strip_nulls(jsonb_build_object("
-    "  'exit_status', $4::integer)) FROM c"
+    " ev AS (INSERT INTO command_events (command_id, state, detail, code,"
+    "  params) SELECT id, state, jsonb_strip_nulls(jsonb_build_object("
+    "  'exit_status', $4::integer)), $10, $11::jsonb FROM c"
     "  WHERE c.state <> 'running' OR c.was <> 'running'),"
     /* The releases: the newest first, the first of a number wins. */
     " rl AS (SELECT DISTINCT ON ((r.j->>'n')::bigint) c.task_id,"
@@ -205,7 +209,7 @@ store_agent_result(struct store_q *q, struct http_request *req,
     const struct store_cmd_result *r)
 {
 	char	    nid[24], ex[24], rcv[24], fin[24];
-	const char *vals[9];
+	const char *vals[11];
 
 	vals[0] = r->command;
 	vals[1] = STORE_NUM(nid, r->node);
@@ -216,7 +220,9 @@ store_agent_result(struct store_q *q, struct http_request *req,
 	vals[6] = r->has_finished_ms ? STORE_NUM(fin, r->finished_ms) : NULL;
 	vals[7] = r->progress;
 	vals[8] = r->releases;
-	return (store_run(q, req, sql_result, 9, vals));
+	vals[9] = r->code;
+	vals[10] = r->params;
+	return (store_run(q, req, sql_result, 11, vals));
 }
 
 enum store_step

@@ -152,7 +152,8 @@ static const char *sql_summary =
 
 #define MUTE_COLS \
 	"m.id, m.node_id, m.task_id, m.until, m.reason," \
-	" u.sub AS created_by, m.created_at"
+	" u.sub AS created_by," \
+	" coalesce(nullif(u.name, ''), u.sub) AS created_by_name, m.created_at"
 
 /*
  * A mute: one row when the target exists: (the mute as json text or NULL

@@ -9,7 +9,9 @@
 
 static const char *sql_list =
     "SELECT row_to_json(x)::text, x.id FROM (SELECT id, at, actor_id,"
-    " actor_sub, action, object_type, object_id, detail, remote_addr"
+    " actor_sub, coalesce((SELECT nullif(u.name, '') FROM users u"
+    " WHERE u.id = actor_id), nullif(actor_sub, '')) AS actor_name,"
+    " action, object_type, object_id, detail, remote_addr"
     " FROM audit WHERE ($1::bigint = 0 OR id < $1::bigint)"
     " AND ($2::bigint IS NULL OR actor_id = $2::bigint)"
     " AND ($3 = '' OR action = $3)"

@@ -31,9 +31,12 @@
 	" (SELECT name FROM tasks WHERE id = c.task_id) AS task_name," \
 	" " CMD_PAYLOAD \
 	" AS payload, c.state, c.issued_by, u.sub AS issued_by_sub," \
+	" coalesce(nullif(u.name, ''), u.sub) AS issued_by_name," \
 	" c.issued_at, c.dispatched_at, c.finished_at, c.deadline," \
 	" c.exit_status, c.agent_received_ms, c.agent_finished_ms," \
-	" c.progress"
+	" c.progress, c.code, c.params," \
+	" (SELECT min(e.at) FROM command_events e WHERE e.command_id = c.id" \
+	" AND e.state = 'running') AS started_at"
 
 /* A node command (ping): needs level $9 on the node. */
 static const char *sql_issue =
@@ -136,7 +139,8 @@ static const char *sql_list =
 static const char *sql_get =
     "SELECT row_to_json(x)::text FROM (SELECT " CMD_COLS ", c.output,"
     " (SELECT coalesce(json_agg(e ORDER BY e.id), '[]') FROM (SELECT id, at,"
-    "  state, detail FROM command_events WHERE command_id = c.id) e)"
+    "  state, detail, code, params FROM command_events"
+    "  WHERE command_id = c.id) e)"
     "  AS events"
     " FROM commands c JOIN nodes n ON n.id = c.node_id" CMD_LEVEL_JOIN
     " LEFT JOIN users u ON u.id = c.issued_by"

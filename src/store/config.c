@@ -30,6 +30,8 @@
 static const char *sql_get =
     "SELECT json_build_object('task_id', t.id,"
     " 'version', coalesce(c.version, 0), 'author', c.author_sub,"
+    " 'author_name', coalesce((SELECT nullif(u.name, '') FROM users u"
+    "  WHERE u.id = c.author_id), c.author_sub),"
     " 'created_at', c.created_at, 'comment', coalesce(c.comment, ''),"
     " 'restored_from', c.restored_from,"
     " 'values', (SELECT coalesce(jsonb_agg(CASE WHEN ev->>'source' ="
@@ -119,6 +121,8 @@ static const char *sql_save =
 static const char *sql_versions =
     "SELECT json_build_object('items', (SELECT coalesce(json_agg("
     "  json_build_object('version', k.version, 'author', k.author_sub,"
+    "  'author_name', coalesce((SELECT nullif(u.name, '') FROM users u"
+    "  WHERE u.id = k.author_id), k.author_sub),"
     "  'created_at', k.created_at, 'comment', k.comment, 'restored_from',"
     "  k.restored_from) ORDER BY k.version DESC), '[]'::json) FROM"
     "  task_configs k WHERE k.task_id = t.id AND"
@@ -137,7 +141,9 @@ static const char *sql_versions =
  * answers one row of NULLs. */
 static const char *sql_version =
     "SELECT (SELECT json_build_object('task_id', k.task_id, 'version',"
-    "  k.version, 'author', k.author_sub, 'created_at', k.created_at,"
+    "  k.version, 'author', k.author_sub, 'author_name',"
+    "  coalesce((SELECT nullif(u.name, '') FROM users u"
+    "  WHERE u.id = k.author_id), k.author_sub), 'created_at', k.created_at,"
     "  'comment', k.comment, 'restored_from', k.restored_from)::text"
     "  FROM task_configs k WHERE k.task_id = t.id AND"
     "  k.version = $4::integer),"

@@ -21,6 +21,7 @@ static const char *sql_create =
 static const char *sql_list =
     "SELECT row_to_json(x)::text, x.id FROM (SELECT e.id, e.created_at,"
     " e.expires_at, e.used_at, e.node_id, u.sub AS created_by_sub,"
+    " coalesce(nullif(u.name, ''), u.sub) AS created_by_name,"
     " (e.used_at IS NULL AND e.expires_at > now()) AS usable"
     " FROM enrollments e LEFT JOIN users u ON u.id = e.created_by"
     " WHERE e.id > $1::bigint ORDER BY e.id LIMIT $2::bigint + 1) x";

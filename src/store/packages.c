@@ -24,8 +24,8 @@
 	" p.created_at, t.name AS task_name," \
 	" (SELECT n.name FROM nodes n WHERE n.id = coalesce(t.node_id," \
 	"  p.node_id)) AS node_name," \
-	" (SELECT u.name FROM users u WHERE u.id = p.uploaded_by)" \
-	"  AS uploader_name," \
+	" coalesce((SELECT nullif(u.name, '') FROM users u" \
+	"  WHERE u.id = p.uploaded_by), p.uploader_sub) AS uploader_name," \
 	" yard_level_name(CASE WHEN p.task_id IS NULL AND p.node_id IS NULL" \
 	"  THEN CASE WHEN $2::boolean THEN 3 ELSE 0 END" \
 	"  ELSE yard_level($3::bigint, $2::boolean, coalesce(t.node_id," \

@@ -397,6 +397,8 @@ struct store_cmd_result {
 	int64_t	    finished_ms;
 	const char *progress; /* {"step","percent"} json text, or NULL */
 	const char *releases; /* a checked json array text, or NULL */
+	const char *code; /* a checked result code, or NULL: none sent */
+	const char *params; /* a checked json object text, or NULL */
 };
 /* One row (1 when recorded now else 0, 1 when the node has that command
  * else 0). */

@@ -42,7 +42,7 @@
 	"  c.state, 'output', left(c.output, " TASK_OUTPUT_MAX ")," \
 	"  'output_truncated', length(c.output) > " TASK_OUTPUT_MAX "," \
 	"  'issued_at', c.issued_at, 'finished_at', c.finished_at," \
-	"  'progress', c.progress)" \
+	"  'progress', c.progress, 'code', c.code, 'params', c.params)" \
 	"  FROM commands c WHERE c.task_id = t.id ORDER BY c.seq DESC" \
 	"  LIMIT 1) AS last_command"
 
@@ -112,7 +112,8 @@ static const char *sql_releases =
     "SELECT json_build_object('items', coalesce((SELECT json_agg(x ORDER BY"
     "  x.n DESC) FROM (SELECT r.n, p.id AS package_id, p.name, p.version,"
     "  r.sha256, r.state, r.deployed_at, r.deployed_by,"
-    "  u.name AS deployed_by_name, u.sub AS deployed_by_sub, r.command_id"
+    "  coalesce(nullif(u.name, ''), u.sub) AS deployed_by_name,"
+    "  u.sub AS deployed_by_sub, r.command_id"
     "  FROM releases r LEFT JOIN packages p ON r.sha256 <> ''"
     "  AND p.sha256 = r.sha256 LEFT JOIN users u ON u.id = r.deployed_by"
     "  WHERE r.task_id = t.id) x), '[]'::json), 'next', NULL)::text"

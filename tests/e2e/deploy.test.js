@@ -145,7 +145,7 @@ test('attach from the Packages page, deploy in the dialog, progress, then releas
     await f.locator('[data-action=deploy-confirm]').click();
     await dlg.waitFor({ state: 'detached', timeout: 5000 });
     // The row shows the command's progress while it runs, then the outcome.
-    await f.locator('#task-last[data-state=succeeded]', { hasText: /deployed release 1 \(echo 1\.0\)/ }).waitFor({ timeout: 60000 });
+    await f.locator('#task-last[data-state=succeeded]', { hasText: /已部署版本 1（echo 1\.0），已启动，PID \d+/ }).waitFor({ timeout: 60000 });
     const steps = await seen();
     t.diagnostic('progress shown: ' + JSON.stringify(steps));
     assert.ok(steps.length > 0, 'a progress bar was shown');
@@ -200,7 +200,7 @@ test('update with a second package: the diff, the preserved file kept, release 2
     await f.locator('#deploy-clean').uncheck();
     assert.strictEqual(await f.locator('#deploy-adopt').count(), 0);
     await f.locator('[data-action=deploy-confirm]').click();
-    await f.locator('#task-last[data-state=succeeded]', { hasText: /updated to release 2 \(echo 2\.0\)/ }).waitFor({ timeout: 90000 });
+    await f.locator('#task-last[data-state=succeeded]', { hasText: /已更新到版本 2（echo 2\.0），已启动，PID \d+/ }).waitFor({ timeout: 90000 });
     await waitFor(async () => (await releaseStates(f)) === '2:live,1:good', 15000, 'release 2 live');
     // The two releases compared.
     const rel = f.locator(`[data-releases-of="${taskId}"]`);
@@ -254,7 +254,7 @@ test('move: a relative directory is refused in the page, then the task moves', a
     await f.locator('#move-dir').fill(to);
     await f.locator('[data-action=move-confirm]').click();
     await dlg.waitFor({ state: 'detached', timeout: 5000 });
-    await f.locator('#task-last[data-state=succeeded]', { hasText: /moved to/ }).waitFor({ timeout: 60000 });
+    await f.locator('#task-last[data-state=succeeded]', { hasText: /已迁移到/ }).waitFor({ timeout: 60000 });
   });
   assert.ok(fs.existsSync(path.join(to, 'releases', '1', 'run.sh')));
   assert.ok(!fs.existsSync(deployDir));

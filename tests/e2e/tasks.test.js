@@ -99,7 +99,7 @@ test('create a console task, start it, watch it run, stop it', async () => {
 
     await row.locator('[data-action="start"]').click();
     await f.locator('#task-last[data-state="succeeded"]').waitFor({ timeout: 15000 });
-    assert.match(await f.locator('#task-last').innerText(), /pid \d+/);
+    assert.match(await f.locator('#task-last').innerText(), /PID \d+/);
     await f.locator('tr[data-task-name="web-echo"][data-state="running"]').waitFor({ timeout: 15000 });
     const pid = Number(s.sql(`SELECT pid FROM tasks WHERE name = 'web-echo'`));
     assert.ok(pid > 1);
@@ -162,9 +162,11 @@ test('every action is on the Commands page, filtered by task, with its timeline'
     await f.locator('#f-state').selectOption('');
     await f.locator('tr[data-type="stop"]').click();
     await f.locator('#command-detail').waitFor({ state: 'visible', timeout: 10000 });
+    // The result in the page's language; the agent's words folded away.
+    await f.locator('#detail-result', { hasText: /SIGTERM/ }).waitFor({ timeout: 10000 });
     const states = await f.locator('#detail-events li').evaluateAll((li) => li.map((x) => x.dataset.state));
     assert.deepStrictEqual(states, ['queued', 'dispatched', 'succeeded']);
-    assert.match(await f.locator('#detail-output').innerText(), /stopped by SIGTERM/);
+    assert.match(await f.locator('#detail-output').textContent(), /stopped by SIGTERM/);
     // An admin filters by who issued: the viewer issued nothing.
     const viewerId = s.sql(`SELECT id FROM users WHERE sub = 'u-viewer'`);
     const adminId = s.sql(`SELECT id FROM users WHERE sub = 'u-admin'`);
@@ -187,7 +189,7 @@ test('uninstall from the page: confirmed, the task leaves the list', async () =>
     const row = f.locator('tr[data-task-name="web-echo"]');
     await menu(f, row, 'uninstall');
     await f.locator('#yard-confirm [data-action="confirm"]').click({ timeout: 5000 });
-    await f.locator('#task-last[data-state="succeeded"]', { hasText: /uninstalled/ }).waitFor({ timeout: 15000 });
+    await f.locator('#task-last[data-state="succeeded"]', { hasText: /已卸载/ }).waitFor({ timeout: 15000 });
     await row.waitFor({ state: 'detached', timeout: 10000 });
     assert.strictEqual(s.sql(`SELECT count(*) FROM tasks WHERE name = 'web-echo'`), '0');
   });
@@ -310,7 +312,7 @@ test('a web task from the form: health-checked, running, then stopped', async ()
     await row.waitFor({ timeout: 10000 });
     await row.locator('[data-action="start"]').click();
     // The start answers once the health check passes.
-    await f.locator('#task-last[data-state="succeeded"]', { hasText: /healthy after \d+ ms/ }).waitFor({ timeout: 20000 });
+    await f.locator('#task-last[data-state="succeeded"]', { hasText: /\d+ 毫秒后健康检查通过/ }).waitFor({ timeout: 20000 });
     await f.locator('tr[data-task-name="web-python"][data-state="running"]').waitFor({ timeout: 15000 });
     const r = await fetch(`http://127.0.0.1:${port}/`);
     assert.strictEqual(r.status, 200);

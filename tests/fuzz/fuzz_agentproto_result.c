@@ -2,7 +2,8 @@
  * Copyright (c) 2026 Yard authors.  ISC licence.
  *
  * libFuzzer harness for the command result (server side): decode, encode
- * and decode again to the same result, progress and releases included.
+ * and decode again to the same result, progress, releases, code and
+ * params included.
  */
 
 #include <stddef.h>
@@ -34,7 +35,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	    strcmp(r.progress_step, r2.progress_step) != 0 ||
 	    r.progress_percent != r2.progress_percent ||
 	    (r.releases == NULL) != (r2.releases == NULL) ||
-	    (r.releases != NULL && !json_equal(r.releases, r2.releases)))
+	    (r.releases != NULL && !json_equal(r.releases, r2.releases)) ||
+	    strcmp(r.code, r2.code) != 0 ||
+	    (r.params == NULL) != (r2.params == NULL) ||
+	    (r.params != NULL && !json_equal(r.params, r2.params)))
 		abort();
 	agentproto_result_cleanup(&r2);
 	agentproto_result_cleanup(&r);

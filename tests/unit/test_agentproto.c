@@ -830,6 +830,125 @@ test_agentproto_result_releases(void **state)
 	}
 }
 
+/* A result's code and params: kept, round-tripped, refused when bad. */
+static void
+test_agentproto_result_code(void **state)
+{
+	struct agentproto_result out, out2;
+	struct agentproto_err	 err;
+	const char		*s;
+	char			*enc;
+	size_t			 i;
+	/* clang-format off */
+	static const struct {
+		const char *json;
+		const char *field;
+	} bad[] = {
+		{ "\"code\":7", "code" },
+		{ "\"code\":\"\"", "code" },
+		{ "\"code\":\"Stopped\"", "code" },
+		{ "\"code\":\"stopped-signal\"", "code" },
+		{ "\"code\":\"a23456789012345678901234567890123456789012345678x\"", "code" },
+		{ "\"params\":{\"pid\":1}", "params" },
+		{ "\"code\":\"x\",\"params\":[]", "params" },
+		{ "\"code\":\"x\",\"params\":\"pid\"", "params" },
+		{ "\"code\":\"x\",\"params\":{\"Pid\":1}", "params" },
+		{ "\"code\":\"x\",\"params\":{\"\":1}", "params" },
+		{ "\"code\":\"x\",\"params\":{\"pid\":1.5}", "params.pid" },
+		{ "\"code\":\"x\",\"params\":{\"pid\":true}", "params.pid" },
+		{ "\"code\":\"x\",\"params\":{\"pid\":null}", "params.pid" },
+		{ "\"code\":\"x\",\"params\":{\"pid\":{}}", "params.pid" },
+		{ "\"code\":\"x\",\"params\":{\"pid\":[1]}", "params.pid" },
+		{ "\"code\":\"x\",\"params\":{\"s\":\"a\\u0000b\"}", "" },
+		{ "\"code\":\"x\",\"params\":{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7,\"h\":8,\"i\":9,\"j\":10,\"k\":11,\"l\":12,\"m\":13,\"n\":14,\"o\":15,\"p\":16,\"q\":17}", "params" },
+	};
+	/* clang-format on */
+	char buf[2048], big[AGENTPROTO_PARAM_STR_MAX + 2];
+
+	/* An old agent's result: neither. */
+	s = "{\"v\":1,\"state\":\"succeeded\",\"finished_at\":9,"
+	    "\"output\":\"stopped by SIGTERM in 6 ms\"}";
+	assert_int_equal(agentproto_result_decode(s, strlen(s), &out, &err), 1);
+	assert_string_equal(out.code, "");
+	assert_null(out.params);
+	enc = agentproto_result_encode(&out);
+	assert_null(strstr(enc, "\"code\""));
+	assert_null(strstr(enc, "\"params\""));
+	free(enc);
+	agentproto_result_cleanup(&out);
+
+	/* A code alone, then with every kind of parameter. */
+	s = "{\"v\":1,\"state\":\"succeeded\",\"finished_at\":9,"
+	    "\"code\":\"not_running\"}";
+	assert_int_equal(agentproto_result_decode(s, strlen(s), &out, &err), 1);
+	assert_string_equal(out.code, "not_running");
+	assert_null(out.params);
+	agentproto_result_cleanup(&out);
+
+	memset(big, 'x', AGENTPROTO_PARAM_STR_MAX);
+	big[AGENTPROTO_PARAM_STR_MAX] = '\0';
+	(void)snprintf(buf, sizeof(buf),
+	    "{\"v\":1,\"state\":\"succeeded\",\"finished_at\":9,\"code\":"
+	    "\"stopped_signal\",\"params\":{\"signal\":\"SIGTERM\","
+	    "\"stop_ms\":6,\"neg\":-9007199254740993,\"why\":\"%s\","
+	    "\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7,"
+	    "\"h\":8,\"i\":9,\"j\":10,\"k\":11,\"l\":12}}",
+	    big);
+	assert_int_equal(agentproto_result_decode(buf, strlen(buf), &out, &err),
+	    1);
+	assert_string_equal(out.code, "stopped_signal");
+	assert_int_equal(json_object_size(out.params), 16);
+	assert_string_equal(json_string_value(
+				json_object_get(out.params, "signal")),
+	    "SIGTERM");
+	assert_int_equal(json_integer_value(
+			     json_object_get(out.params, "stop_ms")),
+	    6);
+	enc = agentproto_result_encode(&out);
+	assert_non_null(enc);
+	assert_int_equal(agentproto_result_decode(enc, strlen(enc), &out2,
+			     &err),
+	    1);
+	assert_string_equal(out2.code, out.code);
+	assert_true(json_equal(out.params, out2.params));
+	free(enc);
+	agentproto_result_cleanup(&out2);
+	agentproto_result_cleanup(&out);
+	agentproto_result_cleanup(&out);
+
+	/* A running result (progress) may carry them too. */
+	s = "{\"v\":1,\"state\":\"running\",\"progress\":{\"step\":"
+	    "\"download\",\"percent\":40},\"code\":\"progress_download\","
+	    "\"params\":{\"percent\":40}}";
+	assert_int_equal(agentproto_result_decode(s, strlen(s), &out, &err), 1);
+	assert_string_equal(out.code, "progress_download");
+	agentproto_result_cleanup(&out);
+
+	/* One byte too long. */
+	big[AGENTPROTO_PARAM_STR_MAX] = 'x';
+	big[AGENTPROTO_PARAM_STR_MAX + 1] = '\0';
+	(void)snprintf(buf, sizeof(buf),
+	    "{\"v\":1,\"state\":\"failed\",\"finished_at\":1,\"code\":\"x\","
+	    "\"params\":{\"why\":\"%s\"}}",
+	    big);
+	assert_int_equal(agentproto_result_decode(buf, strlen(buf), &out, &err),
+	    0);
+	assert_string_equal(err.field, "params.why");
+	assert_null(out.params);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		(void)snprintf(buf, sizeof(buf),
+		    "{\"v\":1,\"state\":\"succeeded\",\"finished_at\":1,%s}",
+		    bad[i].json);
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(agentproto_result_decode(buf, strlen(buf),
+				     &out, &err),
+		    0);
+		assert_string_equal(err.field, bad[i].field);
+		assert_null(out.params);
+	}
+}
+
 static void
 test_agentproto_error_reply(void **state)
 {
@@ -2529,6 +2648,7 @@ main(void)
 		cmocka_unit_test(test_agentproto_poll_roundtrip),
 		cmocka_unit_test(test_agentproto_result_roundtrip),
 		cmocka_unit_test(test_agentproto_result_releases),
+		cmocka_unit_test(test_agentproto_result_code),
 		cmocka_unit_test(test_agentproto_error_reply),
 		cmocka_unit_test(test_agentproto_fields_named),
 		cmocka_unit_test(test_agentproto_bases_ok),

@@ -73,17 +73,23 @@ test_commands_ping_and_unknown(void **state)
 	assert_int_equal(out, AGENT_CMD_DONE);
 	assert_non_null(strstr(body, "\"state\":\"succeeded\""));
 	assert_non_null(strstr(body, "\"output\":\"pong\""));
+	assert_non_null(strstr(body, "\"code\":\"pong\""));
 	free(body);
 	/* A type a newer server may send that this agent does not know. */
 	body = run(ts, "frobnicate", "{}", &out);
 	assert_int_equal(out, AGENT_CMD_DONE);
 	assert_non_null(strstr(body, "\"state\":\"failed\""));
 	assert_non_null(strstr(body, "unknown command type"));
+	assert_non_null(strstr(body, "\"code\":\"unknown_type\""));
+	assert_non_null(strstr(body, "\"params\":{\"type\":\"frobnicate\"}"));
 	free(body);
 	/* deploy is known: its payload is checked. */
 	body = run(ts, "deploy", "{}", &out);
 	assert_int_equal(out, AGENT_CMD_DONE);
 	assert_non_null(strstr(body, "bad payload: task.id is missing"));
+	assert_non_null(strstr(body, "\"code\":\"bad_payload\""));
+	assert_non_null(
+	    strstr(body, "\"params\":{\"reason\":\"task.id is missing\"}"));
 	free(body);
 	agent_tasks_free(ts);
 	free(ts);
@@ -115,6 +121,7 @@ test_commands_task_payloads(void **state)
 	assert_int_equal(out, AGENT_CMD_DONE);
 	assert_non_null(strstr(body, "\"state\":\"succeeded\""));
 	assert_non_null(strstr(body, "not running"));
+	assert_non_null(strstr(body, "\"code\":\"not_running\""));
 	free(body);
 	agent_tasks_free(ts);
 	free(ts);

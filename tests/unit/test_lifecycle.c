@@ -138,6 +138,8 @@ test_life_start_stop(void **state)
 			     payload(1, "sleep 30", NULL)),
 	    1);
 	assert_non_null(strstr(last, "started, pid"));
+	assert_non_null(strstr(last, "\"code\":\"started\""));
+	assert_non_null(strstr(last, "\"params\":{\"pid\":"));
 	assert_int_equal(agent_tasks_life(ts, 1), AGENT_LIFE_UP);
 	/* UP, start again: already running, still UP. */
 	assert_int_equal(command(AGENTPROTO_CMD_START,
@@ -158,6 +160,9 @@ test_life_start_stop(void **state)
 	assert_non_null(strstr(last, "in progress"));
 	assert_true(tick_until(1, AGENT_LIFE_DOWN, 5000));
 	assert_non_null(strstr(last, "stopped by SIGTERM"));
+	assert_non_null(strstr(last, "\"code\":\"stopped_signal\""));
+	assert_non_null(strstr(last, "\"signal\":\"SIGTERM\""));
+	assert_non_null(strstr(last, "\"stop_ms\":"));
 	assert_int_equal(nresults, 2);
 	/* DOWN, stop: "not running", still DOWN. */
 	assert_int_equal(command(AGENTPROTO_CMD_STOP,
