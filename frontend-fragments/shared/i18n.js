@@ -590,6 +590,13 @@ window.YardI18n = {
 		"commands.detail.facts": "下发人 {user} · 退出码 {exit} · agent 执行 {agent} ms",
 		"charts.empty": "此时间范围内没有数据",
 		"charts.noData": "无数据（节点离线）",
+		/* charts and logs (viz) */
+		"charts.legend": "数据系列",
+		"charts.series.hide": "隐藏 {name}",
+		"charts.series.show": "显示 {name}",
+		"charts.allHidden": "所有数据系列都已隐藏",
+		"charts.resetZoom": "重置缩放",
+		"charts.zoomHint": "在图上拖动可放大所选时段；按 + 和 - 键缩放，按 0 复原",
 
 		"nodes.title": "节点",
 		"nodes.subtitle": "运行 Yard agent 的服务器",
@@ -738,6 +745,12 @@ window.YardI18n = {
 		"metrics.summary.cpu": "平均 {avg} · 最高 {max}",
 		"metrics.summary.mem": "最近 {used} / {total}",
 		"metrics.updated": "更新于 {time}",
+		/* charts and logs (viz) */
+		"metrics.chart.cpuUnit": "CPU 使用率（占全部核心的 %）",
+		"metrics.chart.memUnit": "已用内存（{unit}）",
+		"metrics.chart.taskCpu": "CPU（占一个核心的 %）",
+		"metrics.chart.taskMem": "常驻内存（{unit}）",
+		"metrics.mark.total": "总量 {total}",
 
 		"alerts.title": "告警",
 		"alerts.subtitle": "规则、告警事件与静默",
@@ -1475,6 +1488,13 @@ window.YardI18n = {
 		"commands.detail.facts": "issued by {user} · exit status {exit} · agent took {agent} ms",
 		"charts.empty": "No data in this range",
 		"charts.noData": "no data (node offline)",
+		/* charts and logs (viz) */
+		"charts.legend": "Series",
+		"charts.series.hide": "Hide {name}",
+		"charts.series.show": "Show {name}",
+		"charts.allHidden": "Every series is hidden",
+		"charts.resetZoom": "Reset zoom",
+		"charts.zoomHint": "Drag across the chart to zoom in; + and - keys zoom, 0 resets",
 
 		"nodes.title": "Nodes",
 		"nodes.subtitle": "Servers that run the Yard agent",
@@ -1623,6 +1643,12 @@ window.YardI18n = {
 		"metrics.summary.cpu": "avg {avg} · max {max}",
 		"metrics.summary.mem": "latest {used} of {total}",
 		"metrics.updated": "Updated {time}",
+		/* charts and logs (viz) */
+		"metrics.chart.cpuUnit": "CPU use (% of all cores)",
+		"metrics.chart.memUnit": "Memory used ({unit})",
+		"metrics.chart.taskCpu": "CPU (% of one core)",
+		"metrics.chart.taskMem": "Resident memory ({unit})",
+		"metrics.mark.total": "Total {total}",
 
 		"alerts.title": "Alerts",
 		"alerts.subtitle": "Rules, events and mutes",

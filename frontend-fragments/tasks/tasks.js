@@ -414,7 +414,7 @@
 	function fmtMem(b) {
 		if (typeof b !== "number")
 			return "—";
-		return (b / 1048576).toFixed(b < 10485760 ? 1 : 0) + " MB";
+		return Y.bytes(b);
 	}
 
 	/* A command button, or null when the caller's level does not allow
