@@ -107,7 +107,11 @@ test('metrics: titles with units, unique ticks, MiB with the total mark', async 
     const mark = f.locator('svg[data-chart="mem"] [data-mark=total]');
     assert.strictEqual(await mark.getAttribute('data-off'), 'above');
     assert.match(await mark.textContent(), /Total 16 GiB/);
-    // The one byte format: the summary says GiB too, no "MB".
+    // The one byte format: Yard.bytes (every page) is the charts' one.
+    assert.deepStrictEqual(await f.locator('body').evaluate(() =>
+      [1.5 * 2 ** 30, 3 * 2 ** 20, 12.34 * 1024, 512].map((n) => [window.Yard.bytes(n), window.YardCharts.formatBytes(n)])),
+    [['1.5 GiB', '1.5 GiB'], ['3 MiB', '3 MiB'], ['12.3 KiB', '12.3 KiB'], ['512 B', '512 B']]);
+    // The summary says GiB too, no "MB".
     assert.match(await f.locator('#mem-summary').innerText(), /GiB of 16 GiB/);
   });
 });
