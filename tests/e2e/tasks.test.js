@@ -84,7 +84,7 @@ test('create a console task, start it, watch it run, stop it', async () => {
     await f.locator('tr[data-task-name="web-echo"][data-state="running"]').waitFor({ timeout: 15000 });
     const pid = Number(await row.locator('td').nth(4).innerText());
     assert.ok(pid > 1);
-    await f.locator('tr[data-task-name="web-echo"] td:nth-child(7)', { hasText: /MB/ }).waitFor({ timeout: 10000 });
+    await f.locator('tr[data-task-name="web-echo"] td:nth-child(7)', { hasText: / (KiB|MiB|GiB)$/ }).waitFor({ timeout: 10000 });
     assert.strictEqual(await row.locator('[data-action="start"]').isDisabled(), true);
 
     await row.locator('[data-action="stop"]').click();
