@@ -4,7 +4,7 @@ set -eu
 PKGS="kore libjwt-dev libhiredis-dev libjansson-dev libcurl4-openssl-dev
 libpq-dev libarchive-dev libxml2-dev libcmocka-dev libssl-dev pkg-config
 postgresql-15 redis-server chromium wrk gcc make clang cppcheck
-default-jdk-headless tomcat10 tomcat10-user"
+default-jdk-headless tomcat10 tomcat10-user fonts-wqy-microhei"
 # make bench measures the agent against Zabbix's agent in the same run.
 [ "${1:-}" = bench ] && PKGS="$PKGS zabbix-agent"
 missing=""
@@ -39,11 +39,14 @@ fi
 # Browser tests drive Debian's chromium through playwright-core (npm); the
 # development EWS's upload page serves tus-js-client, the development
 # mail catcher is smtp-server, and the sign-in interop tests use real
-# issuers and signers: oidc-provider, jose and jsonwebtoken (npm).
+# issuers and signers: oidc-provider, jose and jsonwebtoken; the page walk
+# checks accessibility with axe-core (npm).  Chinese text in the browser
+# tests' screenshots needs a CJK font: fonts-wqy-microhei (Debian).
 cd "$(dirname "$0")/.."
 if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/smtp-server ] ||
     [ ! -d node_modules/tus-js-client ] || [ ! -d node_modules/oidc-provider ] ||
-    [ ! -d node_modules/jose ] || [ ! -d node_modules/jsonwebtoken ]; then
+    [ ! -d node_modules/jose ] || [ ! -d node_modules/jsonwebtoken ] ||
+    [ ! -d node_modules/axe-core ]; then
 	echo "install-deps: npm ci"
 	npm ci --no-audit --no-fund --loglevel=error
 fi

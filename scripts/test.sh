@@ -18,6 +18,8 @@ passed=0
 failed=0
 logdir=$(mktemp -d /tmp/yard-tests.XXXXXX)
 chmod 755 "$logdir"
+# Browser tests keep their screenshots under it (tests/lib/stack.js).
+export YARD_TEST_LOGDIR=$logdir
 
 count_cmocka() {
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$1" | tail -n 1)

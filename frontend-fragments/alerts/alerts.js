@@ -944,6 +944,8 @@
 		S.editing = r;
 		f.dataset.mode = r ? "edit" : "create";
 		f.dataset.ruleId = r ? String(r.id) : "";
+		/* Typed edits are kept per rule (bridge.js drafts). */
+		f.dataset.yardDraftScope = r ? String(r.id) : "";
 		$("rule-form-title").textContent = r ? t("alerts.rules.editTitle",
 		    { name: r.name }) : t("alerts.rules.new");
 		r = r || { name: "", kind: "task_cpu", threshold: 90, recovery: 70,

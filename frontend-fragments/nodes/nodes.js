@@ -2,8 +2,11 @@
  * Yard "nodes" module page: the nodes the user may see, live (every 5 s,
  * in place: scroll, selection, focus and typed input survive), with CPU
  * and memory sparklines of the last 30 minutes; a node's details (facts,
- * current metrics, recent events) on the same page (?node=ID, kept in the
- * URL); "Test connection" (a ping command, followed until it ends);
+ * current metrics, its tasks, recent events) at its own address
+ * (/ui/nodes/ID at the top level, ?node=ID inside a frame; opening and
+ * closing it are history entries, so Back returns to the list); values
+ * a node that is not online reported are greyed with their age; "Test
+ * connection" (a ping command, followed until it ends);
  * for admins, enrolment (a one-time command to run on the new node) and
  * revocation.  Uses window.Yard (bridge.js) and window.YardCharts
  * (charts.js); builds DOM with Yard.el (text only, no HTML).
@@ -37,9 +40,9 @@
 	var SPARK_PARALLEL = 4;
 	var PING_EVERY_MS = 250;
 	var PING_MAX_MS = 15000;
-	var STATUSES = ["new", "online", "offline", "lost", "revoked"];
+	var STATUSES = ["enrolled", "online", "offline", "lost", "revoked"];
+	var TASKS_MAX = 200;		/* tasks listed on a node's page */
 	var BADGE = {
-		"new": "badge badge--info",
 		online: "badge badge--success",
 		offline: "badge badge--warning",
 		lost: "badge badge--danger",
@@ -68,7 +71,10 @@
 		skew: [],		/* server clock - local clock samples, ms */
 		ping: null,
 		searchTimer: null,
-		alerts: null		/* GET /alerts/summary (YardAlerts) */
+		alerts: null,		/* GET /alerts/summary (YardAlerts) */
+		tasks: null,		/* {id, items, more} of the open node */
+		taskRows: new Map(),	/* task id -> {tr, cells, sig} */
+		tasksSeq: 0
 	};
 
 	function $(id) {
@@ -90,11 +96,15 @@
 	Y.onReady(init);
 
 	function init() {
-		var pre = new URLSearchParams(location.search).get("node");
+		var pre = nodeFromUrl();
 		var search = $("node-search");
 
-		if (pre !== null && /^[0-9]{1,18}$/.test(pre))
+		if (pre !== null) {
 			S.selected = pre;
+			/* One address per node (?node=ID at the top level too). */
+			history.replaceState({ node: pre }, "", nodeUrl(pre));
+		}
+		window.addEventListener("popstate", onPopState);
 
 		search.addEventListener("input", function () {
 			clearTimeout(S.searchTimer);
@@ -213,6 +223,18 @@
 		return t("common.ago.d", { n: Math.floor(s / 86400) });
 	}
 
+	/*
+	 * Values a node reported are current only while it is online; else
+	 * they are shown greyed, with how old they are (its last heartbeat).
+	 */
+	function isStale(n) {
+		return n.status !== "online";
+	}
+
+	function staleTitle(n) {
+		return t("nodes.value.staleTitle", { age: ago(n.last_seen) });
+	}
+
 	/* A duration in seconds, in its two largest units. */
 	function duration(sec) {
 		var d, h, m, parts = [];
@@ -261,6 +283,14 @@
 			title: known ? t("nodes.status." + s + ".title") : null,
 			text: statusLabel(s)
 		});
+	}
+
+	/* An event: "enrolled" there is the act, not "never connected". */
+	function eventBadge(s) {
+		if (s === "enrolled")
+			return el("span", { class: BADGE.enrolled,
+			    text: t("nodes.event.enrolled") });
+		return statusBadge(s);
 	}
 
 	function nodeLabel(n) {
@@ -424,8 +454,14 @@
 		if (filtered) {
 			td.appendChild(el("div", { text: t("nodes.empty.search") }));
 		} else {
+			/*
+			 * An admin sees every node: none yet, so how to enrol
+			 * one.  Anyone else sees what is shared with them:
+			 * nodes may well exist.
+			 */
 			td.appendChild(el("div", { class: "notice__title",
-			    text: t("nodes.empty.title") }));
+			    text: t(isAdmin() ? "nodes.empty.title" :
+				"nodes.empty.unshared") }));
 			td.appendChild(el("div", { class: "notice__text",
 			    text: t(isAdmin() ? "nodes.empty.admin" :
 				"nodes.empty.user") }));
@@ -435,7 +471,8 @@
 			}
 		}
 		Y.clear(body).appendChild(el("tr", { class: "empty-row",
-		    dataset: { empty: filtered ? "filtered" : "none" } }, td));
+		    dataset: { empty: filtered ? "filtered" : isAdmin() ?
+			"none" : "unshared" } }, td));
 		placeEnroll(slot);
 	}
 
@@ -486,7 +523,7 @@
 			seen: el("td"),
 			agent: el("td", { class: "mono" })
 		};
-		var link = el("a", { href: "?node=" + encodeURIComponent(id),
+		var link = el("a", { href: nodeUrl(id),
 		    dataset: { action: "open" } });
 
 		cells.name.appendChild(link);
@@ -494,12 +531,18 @@
 		cells.name.appendChild(cells.marks);
 		cells.cpuSlot = el("span", { class: "spark-cell__slot" });
 		cells.cpuVal = el("span", { class: "spark-cell__value" });
+		cells.cpuAge = el("span", { class: "spark-cell__age", hidden: true });
 		cells.memSlot = el("span", { class: "spark-cell__slot" });
 		cells.memVal = el("span", { class: "spark-cell__value" });
-		cells.cpu.appendChild(el("div", { class: "spark-cell" },
-		    cells.cpuSlot, cells.cpuVal));
-		cells.mem.appendChild(el("div", { class: "spark-cell" },
-		    cells.memSlot, cells.memVal));
+		cells.memAge = el("span", { class: "spark-cell__age", hidden: true });
+		cells.cpuBox = el("div", { class: "spark-cell" }, cells.cpuSlot,
+		    el("span", { class: "spark-cell__text" }, cells.cpuVal,
+			cells.cpuAge));
+		cells.memBox = el("div", { class: "spark-cell" }, cells.memSlot,
+		    el("span", { class: "spark-cell__text" }, cells.memVal,
+			cells.memAge));
+		cells.cpu.appendChild(cells.cpuBox);
+		cells.mem.appendChild(cells.memBox);
 		return {
 			tr: el("tr", { class: "is-clickable", dataset: { nodeId: id } },
 			    cells.name, cells.host, cells.status, cells.cpu,
@@ -522,7 +565,7 @@
 
 	function updateRow(r, n) {
 		var c = r.cells, id = String(n.id), m = n.metrics || {};
-		var online = n.status === "online", mp = memPct(m);
+		var stale = isStale(n), mp = memPct(m);
 		var sel = S.selected === id;
 
 		r.node = n;
@@ -550,44 +593,78 @@
 			c.status.dataset.status = n.status || "";
 			Y.clear(c.status).appendChild(statusBadge(n.status));
 		}
-		if (changed(r, "cpu", [m.cpu, online])) {
+		if (changed(r, "cpu", [m.cpu, stale])) {
 			c.cpuVal.textContent = pct(m.cpu);
-			c.cpuVal.classList.toggle("muted", !online);
-			c.cpuVal.title = online ? "" : t("nodes.value.stale");
+			markStale(c.cpuBox, c.cpuAge, stale && finite(m.cpu));
 		}
-		if (changed(r, "mem", [m.mem_used, m.mem_total, online])) {
+		if (changed(r, "mem", [m.mem_used, m.mem_total, stale])) {
 			c.memVal.textContent = pct(mp);
-			c.memVal.classList.toggle("muted", !online);
 			c.memVal.title = mp === null ? "" : t("nodes.mem.title", {
 				used: C.formatBytes(m.mem_used),
 				total: C.formatBytes(m.mem_total)
-			}) + (online ? "" : " · " + t("nodes.value.stale"));
+			});
+			markStale(c.memBox, c.memAge, stale && mp !== null);
 		}
 		if (changed(r, "seenFull", n.last_seen || null)) {
 			c.seen.title = Y.formatTimeFull(n.last_seen);
 			c.seen.dataset.lastSeen = n.last_seen || "";
 			c.seen.classList.toggle("muted", !n.last_seen);
 		}
-		c.seen.textContent = ago(n.last_seen);
+		updateRowAge(r);
 		if (changed(r, "agent", n.agent_version || ""))
 			c.agent.textContent = n.agent_version || t("common.none");
 		if (changed(r, "spark", sparkSig(id)))
 			drawSparks(r, id);
 	}
 
+	/* Grey a value box (data-stale) and show its age beside it. */
+	function markStale(box, age, stale) {
+		box.classList.toggle("is-stale", stale);
+		if (stale)
+			box.dataset.stale = "1";
+		else
+			delete box.dataset.stale;
+		age.hidden = !stale;
+	}
+
+	/* Texts that age: last seen, and the age of greyed values. */
+	function setText(node, s) {
+		if (node.textContent !== s)
+			node.textContent = s;
+	}
+
+	function lastSeenText(n) {
+		return n.last_seen ? ago(n.last_seen) : t("nodes.seen.never");
+	}
+
+	function updateRowAge(r) {
+		var n = r.node, c = r.cells, age, title;
+
+		if (n === null)
+			return;
+		setText(c.seen, lastSeenText(n));
+		age = ago(n.last_seen);
+		title = isStale(n) ? staleTitle(n) : "";
+		[[c.cpuBox, c.cpuAge], [c.memBox, c.memAge]].forEach(function (p) {
+			if (p[1].hidden)
+				return;
+			setText(p[1], t("nodes.value.staleAge", { age: age }));
+			p[1].dataset.age = n.last_seen || "";
+			if (p[0].title !== title)
+				p[0].title = title;
+		});
+		if (c.cpuAge.hidden && c.cpuBox.title !== "")
+			c.cpuBox.title = "";
+		if (c.memAge.hidden && c.memBox.title !== "")
+			c.memBox.title = "";
+	}
+
 	function updateAgo() {
 		if (document.hidden)
 			return;
-		S.rows.forEach(function (r) {
-			var s = r.node ? ago(r.node.last_seen) : "";
-			if (r.cells.seen.textContent !== s)
-				r.cells.seen.textContent = s;
-		});
-		if (S.detail !== null) {
-			var f = $("detail-last-seen");
-			if (f !== null)
-				f.textContent = ago(S.detail.last_seen);
-		}
+		S.rows.forEach(updateRowAge);
+		if (S.detail !== null)
+			updateDetailAge(S.detail);
 	}
 
 	function onRowClick(ev) {
@@ -623,7 +700,7 @@
 			var fresh = n.status === "online" ? SPARK_FRESH_MS :
 			    SPARK_STALE_MS;
 
-			if (n.status === "new" || !n.last_seen)
+			if (n.status === "enrolled" || !n.last_seen)
 				return;		/* nothing recorded yet */
 			if (sp && (sp.busy || now - sp.at < fresh))
 				return;
@@ -703,14 +780,16 @@
 		});
 		Y.clear(r.cells.cpuSlot).appendChild(C.sparkline({
 			points: cpu, from: sp.from, to: sp.to, step: sp.step,
-			min: 0, max: 100, width: 60, height: 18, series: 1,
+			min: 0, max: 100, width: 120, height: 18, series: 1,
+			fill: true,
 			label: cpu.length ? t("nodes.spark.cpu", {
 				points: cpu.length, max: pct(maxCpu) }) :
 			    t("nodes.spark.none")
 		}));
 		Y.clear(r.cells.memSlot).appendChild(C.sparkline({
 			points: mem, from: sp.from, to: sp.to, step: sp.step,
-			min: 0, max: 100, width: 60, height: 18, series: 2,
+			min: 0, max: 100, width: 120, height: 18, series: 2,
+			fill: true,
 			label: mem.length ? t("nodes.spark.mem", {
 				points: mem.length, max: pct(maxMem) }) :
 			    t("nodes.spark.none")
@@ -719,17 +798,57 @@
 
 	/* ---- detail ---------------------------------------------------------- */
 
-	function setUrlNode(id) {
-		var p = new URLSearchParams(location.search);
-		var q;
+	/*
+	 * A node's address.  At the top level /ui/nodes/ID (the server
+	 * serves this page for it); framed, the host knows the frame by its
+	 * module URL, so ?node=ID.  Other query members (theme, lang) stay.
+	 */
+	var NODE_PATH = /^(.*\/nodes)\/([0-9]{1,18})\/?$/;
 
-		if (id !== null)
+	function listPath() {
+		var m = location.pathname.match(NODE_PATH);
+		return m ? m[1] : location.pathname.replace(/\/+$/, "");
+	}
+
+	function nodeFromUrl() {
+		var m = location.pathname.match(NODE_PATH);
+		var q = new URLSearchParams(location.search).get("node");
+
+		if (q !== null && /^[0-9]{1,18}$/.test(q))
+			return q;
+		return m ? m[2] : null;
+	}
+
+	function nodeUrl(id) {
+		var p = new URLSearchParams(location.search);
+		var path = listPath(), q;
+
+		p.delete("node");
+		if (id !== null && Y.framed)
 			p.set("node", id);
-		else
-			p.delete("node");
+		else if (id !== null)
+			path += "/" + encodeURIComponent(id);
 		q = p.toString();
-		history.replaceState(history.state, "",
-		    location.pathname + (q !== "" ? "?" + q : ""));
+		return path + (q !== "" ? "?" + q : "");
+	}
+
+	/* Opening or closing a node is a history entry (Back: the list). */
+	function pushNode(id) {
+		var url = nodeUrl(id);
+
+		if (url !== location.pathname + location.search)
+			history.pushState({ node: id }, "", url);
+	}
+
+	function onPopState() {
+		var id = nodeFromUrl();
+
+		if (id === S.selected)
+			return;
+		if (id === null)
+			closeDetail(true);
+		else
+			openDetail(id, false, true);
 	}
 
 	function markSelected() {
@@ -745,7 +864,7 @@
 		});
 	}
 
-	function openDetail(id, byUser) {
+	function openDetail(id, byUser, fromHistory) {
 		var panel = $("node-detail");
 
 		id = String(id);
@@ -759,7 +878,9 @@
 		S.selected = id;
 		S.detail = null;
 		S.dsig = {};
-		setUrlNode(id);
+		resetTasks();
+		if (byUser && !fromHistory)
+			pushNode(id);
 		markSelected();
 		buildDetail(id);
 		loadDetail(true);
@@ -767,7 +888,7 @@
 			panel.scrollIntoView({ block: "nearest" });
 	}
 
-	function closeDetail() {
+	function closeDetail(fromHistory) {
 		var panel = $("node-detail");
 		var id = S.selected;
 		var r;
@@ -776,7 +897,9 @@
 		S.selected = null;
 		S.detail = null;
 		S.detailSeq++;
-		setUrlNode(null);
+		resetTasks();
+		if (fromHistory !== true)
+			pushNode(null);
 		markSelected();
 		Y.clear(panel);
 		panel.hidden = true;
@@ -842,7 +965,9 @@
 			    dataset: { action: "close" },
 			    text: t("common.close"),
 			    "aria-label": t("nodes.action.close"),
-			    onclick: closeDetail }))));
+			    onclick: function () {
+				    closeDetail(false);
+			    } }))));
 		panel.appendChild(el("div", { id: "ping-result",
 		    class: "status-line", role: "status", "aria-live": "polite",
 		    dataset: { state: "idle" }, hidden: true }));
@@ -901,6 +1026,203 @@
 		S.detail = d;
 		renderDetail(d);
 		$("node-detail").dataset.state = "ready";
+		loadTasks(id);
+	}
+
+	/* ---- the node's tasks ------------------------------------------------ */
+
+	function resetTasks() {
+		S.tasks = null;
+		S.taskRows.clear();
+		S.tasksSeq++;
+	}
+
+	/* GET /tasks?node_id=: the tasks of the open node the caller sees. */
+	async function loadTasks(id) {
+		var seq = ++S.tasksSeq, res, box;
+
+		try {
+			res = await Y.api("GET", "/tasks" + Y.qs({
+				node_id: id,
+				limit: TASKS_MAX
+			}));
+		} catch (err) {
+			if (seq !== S.tasksSeq || S.selected !== id)
+				return;
+			box = $("detail-tasks");
+			/* Live: keep what is shown; first time: say why. */
+			if (S.tasks === null && box !== null) {
+				box.dataset.state = "error";
+				Y.clear(box).appendChild(el("div", {
+				    class: "muted", text: Y.errorText(err) }));
+			}
+			return;
+		}
+		if (seq !== S.tasksSeq || S.selected !== id)
+			return;
+		if (res === null || typeof res !== "object" ||
+		    !Array.isArray(res.items))
+			return;
+		S.tasks = {
+			id: id,
+			items: res.items.filter(function (x) {
+				return x !== null && typeof x === "object" &&
+				    (typeof x.id === "number" ||
+				    typeof x.id === "string");
+			}),
+			more: res.next !== undefined && res.next !== null &&
+			    res.next !== ""
+		};
+		renderTasks();
+	}
+
+	/* A task's own page: /ui/tasks/ID, keeping the look (theme, lang). */
+	function taskUrl(id) {
+		var p = new URLSearchParams(location.search), q = new URLSearchParams();
+
+		["theme", "lang"].forEach(function (k) {
+			if (p.has(k))
+				q.set(k, p.get(k));
+		});
+		q = q.toString();
+		return listPath().replace(/\/nodes$/, "/tasks") + "/" +
+		    encodeURIComponent(id) + (q !== "" ? "?" + q : "");
+	}
+
+	function onTaskClick(ev) {
+		var a = ev.target.closest("a[data-task-link]");
+
+		if (a === null || !Y.framed || ev.ctrlKey || ev.metaKey ||
+		    ev.shiftKey || ev.button !== 0)
+			return;
+		/* Framed: the host opens the module (yard:navigate). */
+		ev.preventDefault();
+		Y.navigate("tasks", "task=" + encodeURIComponent(a.dataset.taskLink));
+	}
+
+	function taskState(st) {
+		var k = "tasks.state." + st;
+		var v = t(k);
+		return v === k ? String(st) : v;
+	}
+
+	/*
+	 * The open node's tasks, patched in place (rows keyed by id, so a
+	 * focused link keeps its focus).  CPU and memory are greyed, with
+	 * their age, while the node is not online.
+	 */
+	function renderTasks() {
+		var box = $("detail-tasks"), d = S.detail, body, note;
+		var stale, keep = new Set();
+
+		if (box === null || S.tasks === null || d === null ||
+		    S.tasks.id !== String(d.id))
+			return;
+		box.dataset.state = "ready";
+		stale = isStale(d) && Boolean(d.last_seen);
+		if (S.tasks.items.length === 0) {
+			if (box.querySelector("[data-tasks-empty]") === null) {
+				S.taskRows.clear();
+				Y.clear(box).appendChild(el("div", { class: "muted",
+				    dataset: { tasksEmpty: "1" },
+				    text: t("nodes.tasks.empty") }));
+			}
+			return;
+		}
+		body = $("detail-tasks-body");
+		if (body === null) {
+			S.taskRows.clear();
+			Y.clear(box);
+			box.appendChild(el("div", { id: "detail-tasks-stale",
+			    class: "field__hint", hidden: true }));
+			body = el("tbody", { id: "detail-tasks-body" });
+			body.addEventListener("click", onTaskClick);
+			box.appendChild(el("div", { class: "table-wrap" },
+			    el("table", { class: "yard-table",
+				id: "detail-tasks-table" },
+				el("thead", null, el("tr", null,
+				    el("th", { scope: "col",
+					text: t("nodes.tasks.col.name") }),
+				    el("th", { scope: "col",
+					text: t("nodes.tasks.col.state") }),
+				    el("th", { scope: "col", class: "cell-num",
+					text: t("nodes.tasks.col.cpu") }),
+				    el("th", { scope: "col", class: "cell-num",
+					text: t("nodes.tasks.col.mem") }))),
+				body)));
+			box.appendChild(el("div", { id: "detail-tasks-more",
+			    class: "field__hint", hidden: true }));
+		}
+		note = $("detail-tasks-stale");
+		note.hidden = !stale;
+		setText(note, stale ? t("nodes.tasks.stale",
+		    { age: ago(d.last_seen) }) : "");
+		$("detail-tasks-more").hidden = !S.tasks.more;
+		setText($("detail-tasks-more"), S.tasks.more ?
+		    t("nodes.tasks.more", { n: S.tasks.items.length }) : "");
+		S.tasks.items.forEach(function (x, i) {
+			var id = String(x.id), r = S.taskRows.get(id);
+
+			if (r === undefined) {
+				r = makeTaskRow(id);
+				S.taskRows.set(id, r);
+			}
+			updateTaskRow(r, x, stale);
+			keep.add(id);
+			if (body.children[i] !== r.tr)
+				body.insertBefore(r.tr, body.children[i] || null);
+		});
+		S.taskRows.forEach(function (r, id) {
+			if (!keep.has(id)) {
+				r.tr.remove();
+				S.taskRows.delete(id);
+			}
+		});
+	}
+
+	function makeTaskRow(id) {
+		var c = {
+			link: el("a", { href: taskUrl(id),
+			    dataset: { taskLink: id } }),
+			state: el("td"),
+			cpu: el("td", { class: "cell-num" }),
+			mem: el("td", { class: "cell-num" })
+		};
+
+		return {
+			tr: el("tr", { dataset: { taskId: id } },
+			    el("td", { class: "cell-main cell-ellipsis" }, c.link),
+			    c.state, c.cpu, c.mem),
+			cells: c,
+			sig: {}
+		};
+	}
+
+	function updateTaskRow(r, x, stale) {
+		var c = r.cells, m = x.metrics && typeof x.metrics === "object" ?
+		    x.metrics : {};
+		var title = stale ? staleTitle(S.detail) : "";
+
+		if (changed(r, "name", x.name))
+			setText(c.link, String(x.name || "#" + x.id));
+		if (changed(r, "state", x.state)) {
+			r.tr.dataset.state = String(x.state || "");
+			setText(c.state, taskState(x.state));
+		}
+		if (changed(r, "vals", [m.cpu, m.rss, stale, title])) {
+			setText(c.cpu, pct(m.cpu));
+			setText(c.mem, finite(m.rss) ? C.formatBytes(m.rss) :
+			    t("common.none"));
+			[c.cpu, c.mem].forEach(function (td) {
+				var on = stale && td.textContent !== t("common.none");
+				td.classList.toggle("is-stale", on);
+				if (on)
+					td.dataset.stale = "1";
+				else
+					delete td.dataset.stale;
+				td.title = on ? title : "";
+			});
+		}
 	}
 
 	function detailMissing(id) {
@@ -979,6 +1301,13 @@
 			    el("div", { id: "detail-metrics" })));
 			body.appendChild(el("div", { class: "panel__section" },
 			    el("h3", { class: "section-title",
+				text: t("nodes.detail.tasks") }),
+			    el("div", { id: "detail-tasks",
+				dataset: { state: "loading" } },
+				el("div", { class: "muted",
+				    text: t("common.loading") }))));
+			body.appendChild(el("div", { class: "panel__section" },
+			    el("h3", { class: "section-title",
 				text: t("nodes.detail.facts") }),
 			    el("div", { id: "detail-facts" })));
 			sec = el("div", { class: "panel__section" },
@@ -995,6 +1324,7 @@
 			renderFacts(d);
 		if (dchanged("events", d.events))
 			renderEvents(d.events || []);
+		renderTasks();
 		if (dchanged("mute", [admin, d.level, d.name]))
 			renderMute(d);
 
@@ -1032,11 +1362,45 @@
 		return true;
 	}
 
-	function tile(label, value, sub, key) {
-		return el("div", { class: "tile", dataset: { metric: key } },
+	function tile(label, value, sub, key, d) {
+		var stale = d !== undefined && isStale(d);
+
+		return el("div", { class: stale ? "tile is-stale" : "tile",
+		    dataset: { metric: key, stale: stale ? "1" : null },
+		    title: stale ? staleTitle(d) : null },
 		    el("div", { class: "tile__label", text: label }),
 		    el("div", { class: "tile__value", text: value }),
-		    sub ? el("div", { class: "tile__sub", text: sub }) : null);
+		    sub ? el("div", { class: "tile__sub", text: sub }) : null,
+		    stale ? ageEl(d) : null);
+	}
+
+	/* "as of 5 min ago", kept current by updateDetailAge(). */
+	function ageEl(d) {
+		return el("div", { class: "stale-age",
+		    dataset: { age: d.last_seen || "" },
+		    text: t("nodes.value.staleAge", { age: ago(d.last_seen) }) });
+	}
+
+	function updateDetailAge(d) {
+		var f = $("detail-last-seen"), s = t("nodes.value.staleAge",
+		    { age: ago(d.last_seen) });
+
+		if (f !== null)
+			setText(f, lastSeenText(d));
+		document.querySelectorAll("#node-detail .stale-age")
+		    .forEach(function (n) {
+			    setText(n, s);
+		    });
+		document.querySelectorAll("#node-detail [data-stale][title]")
+		    .forEach(function (n) {
+			    var v = staleTitle(d);
+			    if (n.title !== v)
+				    n.title = v;
+		    });
+		if (S.tasks !== null && $("detail-tasks-stale") !== null &&
+		    !$("detail-tasks-stale").hidden)
+			setText($("detail-tasks-stale"), t("nodes.tasks.stale",
+			    { age: ago(d.last_seen) }));
 	}
 
 	function renderMetrics(d) {
@@ -1060,14 +1424,14 @@
 		}).join(" / ");
 		box.appendChild(el("div", { class: "tiles" },
 		    tile(t("nodes.metric.cpu"), pct(m.cpu), cpus !== null ?
-			t("nodes.metric.cpus", { n: cpus }) : null, "cpu"),
+			t("nodes.metric.cpus", { n: cpus }) : null, "cpu", d),
 		    tile(t("nodes.metric.mem"), pct(memPct(m)),
 			finite(m.mem_used) && finite(m.mem_total) ?
 			t("nodes.metric.memSub", {
 				used: C.formatBytes(m.mem_used),
 				total: C.formatBytes(m.mem_total)
-			}) : null, "mem"),
-		    tile(t("nodes.metric.load"), load, null, "load")));
+			}) : null, "mem", d),
+		    tile(t("nodes.metric.load"), load, null, "load", d)));
 	}
 
 	function factItem(key, value, opts) {
@@ -1125,7 +1489,12 @@
 		    C.formatBytes(f.mem_total) : none));
 		disks = Array.isArray(f.disks) && f.disks.length > 0 ?
 		    f.disks.map(function (k) {
-			    return el("div", { dataset: { disk: k.path || "" },
+			    var stale = isStale(d) && Boolean(d.last_seen);
+
+			    return el("div", { class: stale ? "is-stale" : null,
+				title: stale ? staleTitle(d) : null,
+				dataset: { disk: k.path || "",
+				    stale: stale ? "1" : null },
 				text: t("nodes.disk", {
 				    path: k.path || "?",
 				    free: finite(k.free) ? C.formatBytes(k.free) :
@@ -1134,6 +1503,8 @@
 					C.formatBytes(k.total) : none
 			    }) });
 		    }) : none;
+		if (Array.isArray(disks) && isStale(d) && d.last_seen)
+			disks.push(ageEl(d));
 		items.push(factItem("disks", disks));
 		items.push(factItem("uptime", finite(f.uptime) ?
 		    duration(f.uptime) : none, { title: d.last_seen ?
@@ -1143,7 +1514,7 @@
 		    f.agent_version), { mono: true }));
 		items.push(factItem("boot_id", str(f.boot_id), { mono: true }));
 		items.push(factItem("policy", policyText(f.policy)));
-		items.push(factItem("last_seen", ago(d.last_seen),
+		items.push(factItem("last_seen", lastSeenText(d),
 		    { id: "detail-last-seen", title: Y.formatTimeFull(
 		    d.last_seen) || null }));
 		items.push(factItem("enrolled_at", Y.formatTime(d.enrolled_at),
@@ -1185,7 +1556,7 @@
 			    eventStatus: e.status } },
 			    el("td", { title: Y.formatTimeFull(e.at),
 				text: Y.formatTime(e.at) }),
-			    el("td", null, statusBadge(e.status)),
+			    el("td", null, eventBadge(e.status)),
 			    el("td", { class: det ? "cell-wrap" : "cell-wrap muted",
 				text: det || t("common.none") })));
 		});

@@ -1,10 +1,13 @@
 /*
  * Yard "permissions" module page (admin only): pick a user (or ?user=ID),
- * list their grants, add a grant on a node or task, revoke one.  After
+ * or type an EWS account name (for someone who has never signed in: the
+ * first grant creates them, POST /grants {"user_sub"}), list their grants,
+ * add a grant on a node or task, revoke one.  After
  * every change the list is fetched again from the server.  Uses window.Yard
  * from shared/bridge.js; builds DOM with Yard.el (text only, no HTML).
  *
- * Test hooks: select#grant-user, form#grant-create with
+ * Test hooks: select#grant-user, input#grant-sub, #user-note[data-note],
+ * form#grant-create with
  * select#grant-target-type (node|task), select#grant-target,
  * select#grant-level (view|operate|manage); <tr data-grant-id data-target-type
  * data-target-id data-level>, buttons data-action="revoke";
@@ -25,6 +28,7 @@
 
 	var S = {
 		userId: null,		/* selected user id, as a string */
+		sub: null,		/* or an account name not listed yet */
 		users: [],
 		usersQ: "",
 		usersTruncated: false,
@@ -81,7 +85,13 @@
 
 		$("grant-user").addEventListener("change", function (ev) {
 			fieldError("user_id", null);
+			fieldError("user_sub", null);
+			$("grant-sub").value = "";
+			S.sub = null;
 			selectUser(ev.currentTarget.value);
+		});
+		$("grant-sub").addEventListener("input", function (ev) {
+			typedSub(ev.currentTarget.value);
 		});
 		filter.addEventListener("input", function () {
 			clearTimeout(S.filterTimer);
@@ -204,7 +214,8 @@
 			sel.appendChild(el("option", { value: id,
 			    dataset: { userSub: u.sub },
 			    text: userLabel(u) + (u.disabled ? " · " +
-				t("users.status.disabled") : "") }));
+				t("users.status.disabled") : "") +
+				(u.last_seen ? "" : " · " + t("perm.never.mark")) }));
 		});
 		/* Keep the selected user even when the filter hides them. */
 		if (S.userId !== null && !found)
@@ -218,8 +229,12 @@
 		var lines = [];
 		var u = S.userId !== null ? S.known.get(S.userId) : null;
 
-		if (S.users.length === 0 && S.usersQ === "")
+		if (S.users.length <= 1 && S.usersQ === "" && S.sub === null)
 			lines.push(t("perm.users.empty"));
+		if (S.sub !== null && S.userId === null)
+			lines.push(t("perm.sub.new", { sub: S.sub }));
+		if (u && !u.last_seen)
+			lines.push(t("perm.user.never", { user: userLabel(u) }));
 		if (S.usersTruncated)
 			lines.push(t("perm.users.truncated",
 			    { n: S.users.length }));
@@ -310,7 +325,8 @@
 		var opt;
 
 		$("grants-title").textContent = S.userId === null ?
-		    t("perm.grants.titleNone") :
+		    (S.sub !== null ? t("perm.grants.title", { user: S.sub }) :
+		    t("perm.grants.titleNone")) :
 		    t("perm.grants.title", { user: selectedLabel() });
 		/* A preselected user outside the list: name them from grants. */
 		if (S.userId !== null && !S.known.has(S.userId)) {
@@ -324,8 +340,9 @@
 		if (S.grants.length === 0) {
 			body.appendChild(el("tr", { class: "empty-row" },
 			    el("td", { colspan: "6", class: "empty",
-				text: S.userId === null ? t("perm.user.none") :
-				    t("perm.empty") })));
+				text: S.userId !== null ? t("perm.empty") :
+				    S.sub !== null ? t("perm.sub.new", { sub: S.sub }) :
+				    t("perm.user.none") })));
 		}
 		S.grants.forEach(function (g) {
 			body.appendChild(grantRow(g));
@@ -520,8 +537,8 @@
 					    { label: key }));
 				groups.get(key).appendChild(el("option", {
 					value: String(k.id),
-					text: k.name + (k.kind ? " · " + k.kind :
-					    "") }));
+					text: k.name + (k.kind ? " · " +
+					    kindLabel(k.kind) : "") }));
 			});
 			groups.forEach(function (g) {
 				sel.appendChild(g);
@@ -540,6 +557,12 @@
 		}
 	}
 
+	/* A task kind in the page language (console, jar, tomcat). */
+	function kindLabel(kind) {
+		var s = t("tasks.kind." + kind);
+		return s === "tasks.kind." + kind ? String(kind) : s;
+	}
+
 	function targetName(type, id) {
 		var x = (S.targets[type] || []).find(function (o) {
 			return String(o.id) === String(id);
@@ -553,6 +576,7 @@
 		var box = document.querySelector(
 		    '[data-field-error="' + name + '"]');
 		var input = name === "user_id" ? $("grant-user") :
+		    name === "user_sub" ? $("grant-sub") :
 		    name === "target" ? $("grant-target") :
 		    name === "level" ? $("grant-level") : null;
 
@@ -578,11 +602,16 @@
 		var body, r, who;
 
 		ev.preventDefault();
-		["user_id", "target", "level"].forEach(function (f) {
+		["user_id", "user_sub", "target", "level"].forEach(function (f) {
 			fieldError(f, null);
 		});
 		Y.banner($("banner"));
-		if (S.userId === null) {
+		if (S.userId === null && S.sub !== null && !subOk(S.sub)) {
+			fieldError("user_sub", t("perm.sub.bad"));
+			$("grant-sub").focus();
+			return;
+		}
+		if (S.userId === null && S.sub === null) {
 			fieldError("user_id", t("perm.add.needUser"));
 			$("grant-user").focus();
 			return;
@@ -592,9 +621,11 @@
 			$("grant-target").focus();
 			return;
 		}
-		body = { user_id: idValue(S.userId), level: level };
+		body = S.userId !== null ? { user_id: idValue(S.userId) } :
+		    { user_sub: S.sub };
+		body.level = level;
 		body[type === "task" ? "task_id" : "node_id"] = idValue(target);
-		who = selectedLabel();
+		who = S.userId !== null ? selectedLabel() : S.sub;
 
 		submit.disabled = true;
 		submit.setAttribute("aria-busy", "true");
@@ -608,21 +639,87 @@
 		}
 		submit.disabled = false;
 		submit.removeAttribute("aria-busy");
-		Y.banner($("banner"), "success", t(r.status === 200 ?
+		Y.banner($("banner"), "success", t(r.data && r.data.user_created ?
+		    "perm.sub.created" : r.status === 200 ?
 		    "perm.replaced" : "perm.added", {
 			user: who,
+			sub: who,
 			type: t("perm.typeIn." + type),
 			target: targetName(type, target),
 			level: levelLabel(level)
 		}));
 		$("grant-target").value = "";
+		if (S.userId === null && r.data && r.data.user_id !== undefined) {
+			/* The account is a user now: choose them, list again. */
+			S.sub = null;
+			$("grant-sub").value = "";
+			S.userId = String(r.data.user_id);
+			loadUsers(S.usersQ).then(function () {
+				if (!S.known.has(S.userId))
+					loadOneUser(S.userId);
+			});
+			selectUser(S.userId);
+			return;
+		}
 		loadGrants(true);
+	}
+
+	/*
+	 * An account name typed: a listed user of that name is chosen;
+	 * another name waits for its first grant, which creates the user.
+	 */
+	function typedSub(v) {
+		var found = null;
+
+		v = v.trim();
+		fieldError("user_sub", null);
+		fieldError("user_id", null);
+		S.known.forEach(function (u) {
+			if (u.sub === v)
+				found = u;
+		});
+		if (found !== null) {
+			S.sub = null;
+			if (S.userId !== String(found.id)) {
+				S.userId = String(found.id);
+				renderUserSelect();
+				selectUser(S.userId);
+			}
+			announce(t("perm.sub.existing", { sub: v }));
+			return;
+		}
+		S.sub = v === "" ? null : v;
+		if (S.userId !== null) {
+			S.userId = null;
+			renderUserSelect();
+			selectUser("");
+		} else {
+			renderUserNote();
+			renderGrants();
+		}
+		if (S.sub !== null && !subOk(S.sub))
+			fieldError("user_sub", t("perm.sub.bad"));
+	}
+
+	function announce(text) {
+		var box = $("user-note");
+
+		renderUserNote();
+		box.appendChild(el("div", { text: text }));
+		box.hidden = false;
+	}
+
+	/* The server's rule (api_sub_ok): 1-255 bytes, no controls, trimmed. */
+	function subOk(v) {
+		return v !== "" && new TextEncoder().encode(v).length <= 255 &&
+		    !/[\u0000-\u001f\u007f]/.test(v) && v.trim() === v;
 	}
 
 	function showAddError(err) {
 		var f = err.field;
 		var map = { node_id: "target", task_id: "target",
-		    target: "target", user_id: "user_id", level: "level" };
+		    target: "target", user_id: "user_id", level: "level",
+		    user_sub: "user_sub" };
 
 		if (err.status === 404 && !f)
 			f = "target";

@@ -23,6 +23,11 @@
 	var MAX_TIMER_MS = 2147483647;
 	var MAX_ATTEMPTS = 3;		/* tokens one API call may go through */
 	var SKEW_TRUST_S = 120;		/* local clock vs iat: beyond, trust life */
+	/* While the overlay shows, ask the host again after these (capped). */
+	var RETRY_MS = [5000, 15000, 30000, 60000];
+	var WAKE_ASK_MS = 2000;		/* at most one ask per focus/visibility */
+	var RETURN_URL_MAX = 2048;
+	var TOKEN_KEY = "yard.token";	/* top level only: sessionStorage */
 
 	var framed = (function () {
 		try {
@@ -46,10 +51,36 @@
 	/*
 	 * Yard.t(key, vars): the string for key in the page language, with
 	 * "{name}" replaced by vars.name.  Falls back to zh-CN, then the key.
+	 * With a number vars.count, "key_one" or "key_other" (the language's
+	 * plural category; Chinese has only "other") is taken first when the
+	 * language has it: English "tasks.count_one" is "{count} task".
 	 */
+	var pluralRules = (function () {
+		try {
+			return new Intl.PluralRules(lang);
+		} catch (e) {
+			return null;
+		}
+	})();
+
+	function pluralKey(table, key, n) {
+		var k = key + "_" + (pluralRules !== null ?
+		    pluralRules.select(n) : n === 1 ? "one" : "other");
+
+		if (Object.prototype.hasOwnProperty.call(table, k))
+			return k;
+		if (Object.prototype.hasOwnProperty.call(table, key + "_other"))
+			return key + "_other";
+		return key;
+	}
+
 	function t(key, vars) {
 		var table = strings[lang] || {};
-		var s = Object.prototype.hasOwnProperty.call(table, key) ?
+		var s;
+
+		if (vars && typeof vars.count === "number")
+			key = pluralKey(table, key, vars.count);
+		s = Object.prototype.hasOwnProperty.call(table, key) ?
 		    table[key] : undefined;
 		if (s === undefined && strings["zh-CN"] &&
 		    Object.prototype.hasOwnProperty.call(strings["zh-CN"], key))
@@ -322,10 +353,36 @@
 		if (typeof d.type !== "string")
 			return;
 		if (d.type === "ews:token") {
+			/* Where the sign-in link comes back to: the host's page. */
+			if (d.returnUrl !== undefined)
+				setReturnUrl(d.returnUrl);
 			if (!validToken(d.token))
 				return;
 			acceptToken(d.token);
 		}
+	}
+
+	/*
+	 * returnUrl (in ews:token): the host page to come back to after a
+	 * sign-in, i.e. the portal with this module open.  Only an absolute
+	 * http(s) URL on one of the EWS origins is kept; anything else is
+	 * ignored (the referrer, then the EWS origin, stand in).
+	 */
+	function setReturnUrl(v) {
+		var u;
+
+		if (typeof v !== "string" || v.length > RETURN_URL_MAX)
+			return;
+		try {
+			u = new URL(v);
+		} catch (e) {
+			return;
+		}
+		if ((u.protocol !== "https:" && u.protocol !== "http:") ||
+		    u.username !== "" || u.password !== "" ||
+		    cfg.ewsOrigins.indexOf(u.origin) === -1)
+			return;
+		A.returnUrl = u.href;
 	}
 
 	/* ---- token state --------------------------------------------------- */
@@ -342,7 +399,11 @@
 		askTimer: null,		/* the same request again */
 		asked: 0,		/* how often it was repeated */
 		refreshTimer: null,
-		expiryTimer: null
+		expiryTimer: null,
+		retryTimer: null,	/* overlay shown: ask the host again */
+		retries: 0,
+		lastWake: 0,
+		returnUrl: null		/* host page to come back to (framed) */
 	};
 	var readyFns = [];
 
@@ -418,6 +479,10 @@
 		scheduleRefresh();
 		if (A.stale)
 			return;		/* arrived expired: a refresh is asked */
+		clearTimer("retryTimer");
+		A.retries = 0;
+		if (!framed)
+			storeToken(tok);
 		setAuthState("ok");
 		flushWaiters();
 		if (!A.started) {
@@ -461,8 +526,62 @@
 
 	function markStale(tok) {
 		rememberRejected(tok);
+		dropStoredToken(tok);
 		if (tok === A.token)
 			A.stale = true;
+	}
+
+	/*
+	 * Top level only: the token rides along to the next Yard page this
+	 * tab opens by a same-origin link, in sessionStorage (this tab and
+	 * this origin only, never a URL, gone with the tab), until it
+	 * expires or the server refuses it.  Framed pages get theirs from
+	 * the host and store nothing.
+	 */
+	function storage() {
+		try {
+			return W.sessionStorage;
+		} catch (e) {
+			return null;	/* storage disabled */
+		}
+	}
+
+	function storeToken(tok) {
+		var st = storage();
+
+		if (framed || st === null)
+			return;
+		try {
+			st.setItem(TOKEN_KEY, tok);
+		} catch (e) {
+			/* full or refused: the next page signs in again */
+		}
+	}
+
+	function storedToken() {
+		var st = storage(), tok;
+
+		if (framed || st === null)
+			return null;
+		try {
+			tok = st.getItem(TOKEN_KEY);
+		} catch (e) {
+			return null;
+		}
+		return validToken(tok) ? tok : null;
+	}
+
+	function dropStoredToken(tok) {
+		var st = storage();
+
+		if (framed || st === null)
+			return;
+		try {
+			if (tok === undefined || st.getItem(TOKEN_KEY) === tok)
+				st.removeItem(TOKEN_KEY);
+		} catch (e) {
+			/* nothing to do */
+		}
 	}
 
 	/* Ask EWS for a fresh token; expire if none comes within 5 s. */
@@ -508,12 +627,66 @@
 		    ASK_AGAIN_MS[A.asked - 1] : 0));
 	}
 
-	/* The login URL with this page (without fragment) to come back to. */
+	/*
+	 * The login URL with the page to come back to.  Top level: this page
+	 * (without fragment).  Framed: never this bare page (it would open
+	 * without the portal around it) but the host's: the returnUrl it
+	 * gave, else the referrer when it is an EWS page, else the EWS
+	 * origin.
+	 */
+	function returnTo() {
+		var r = null;
+
+		if (!framed)
+			return W.location.href.split("#")[0];
+		if (A.returnUrl !== null)
+			return A.returnUrl;
+		try {
+			if (D.referrer && cfg.ewsOrigins.indexOf(
+			    new URL(D.referrer).origin) !== -1)
+				r = new URL(D.referrer).href.split("#")[0];
+		} catch (e) {
+			r = null;
+		}
+		if (r !== null)
+			return r;
+		return (targetOrigin || cfg.ewsOrigins[0]) + "/";
+	}
+
 	function loginUrl() {
-		var here = W.location.href.split("#")[0];
 		var base = cfg.loginUrl;
 		return base + (base.indexOf("?") !== -1 ? "&" : "?") +
-		    cfg.returnParam + "=" + encodeURIComponent(here);
+		    cfg.returnParam + "=" + encodeURIComponent(returnTo());
+	}
+
+	/*
+	 * While the overlay shows, keep asking the host for a token (it may
+	 * be able to refresh again: a network blip, a session renewed in
+	 * another tab), after 5 s, 15 s, 30 s, then every minute, and at once
+	 * when the tab is shown or focused again.  Whatever token comes,
+	 * asked or not, resumes the page where it was.
+	 */
+	function retryLater() {
+		var ms = RETRY_MS[Math.min(A.retries, RETRY_MS.length - 1)];
+
+		clearTimer("retryTimer");
+		A.retryTimer = W.setTimeout(function () {
+			A.retryTimer = null;
+			if (A.state !== "expired")
+				return;
+			A.retries++;
+			post({ type: "yard:token-request" });
+			retryLater();
+		}, ms);
+	}
+
+	function onWake() {
+		if (!framed || A.state !== "expired" ||
+		    D.visibilityState === "hidden" ||
+		    Date.now() - A.lastWake < WAKE_ASK_MS)
+			return;
+		A.lastWake = Date.now();
+		post({ type: "yard:token-request" });
 	}
 
 	/*
@@ -531,6 +704,7 @@
 		clearTimer("expiryTimer");
 		if (A.token !== null)
 			markStale(A.token);
+		dropStoredToken();
 		L = loginUrl();
 		if (!framed && !A.ready) {
 			A.state = "expired";
@@ -540,8 +714,13 @@
 		if (A.state === "expired")
 			return;
 		setAuthState("expired");
-		if (framed)
-			post({ type: "yard:login-expired", loginUrl: L });
+		if (framed) {
+			/* overlay: the page shows its own sign-in link (no banner). */
+			post({ type: "yard:login-expired", loginUrl: L,
+			    overlay: true });
+			A.retries = 0;
+			retryLater();
+		}
 		whenDom(function () {
 			var a = D.getElementById("yard-relogin");
 			if (a !== null)
@@ -601,10 +780,11 @@
 	 * {status, text, headers} unparsed (a download).
 	 */
 	async function request(method, path, body, raw) {
-		var attempt = 0, tok, res, text, data, opts;
+		var attempt = 0, tok, res, text, data, opts, draft;
 
 		if (cfg === null)
 			throw apiError(0, null, "config");
+		draft = takeSubmit(method);
 		for (;;) {
 			await waitToken();
 			tok = A.token;
@@ -658,6 +838,8 @@
 			} catch (e) {
 				throw apiError(0, null, "network");
 			}
+			if (res.ok && draft !== null)
+				clearDraft(draft.entry, draft.key); /* it went through */
 			if (raw && res.ok)
 				return { status: res.status, text: text,
 				    headers: res.headers };
@@ -726,10 +908,15 @@
 		api("GET", "/me").then(function (me) {
 			Yard.me = me;
 			A.ready = true;
+			/* The host shows only the modules this user can use. */
+			if (me && Array.isArray(me.modules))
+				post({ type: "yard:modules",
+				    modules: me.modules.slice() });
 			startBadge();
 			whenDom(function () {
 				renderUser(me);
 				readyFns.splice(0).forEach(runReady);
+				W.setTimeout(startDrafts, 0);
 			});
 		}, function (err) {
 			whenDom(function () {
@@ -814,7 +1001,65 @@
 			    text: t("auth.expired.text") }),
 			el("a", { id: "yard-relogin", class: "btn btn--primary",
 			    href: L, target: "_top", rel: "noopener",
-			    text: t("auth.expired.link") }))));
+			    text: t("auth.expired.link"),
+			    onclick: onRelogin }))));
+		D.getElementById("yard-expired").addEventListener("keydown",
+		    trapTab);
+	}
+
+	/*
+	 * Tab and Shift-Tab cycle within the overlay: inert keeps them off
+	 * the page under it, and this keeps them from leaving the frame for
+	 * the host page.
+	 */
+	function trapTab(ev) {
+		var f, i;
+
+		if (ev.key !== "Tab")
+			return;
+		f = Array.prototype.slice.call(ev.currentTarget.querySelectorAll(
+		    "a[href], button:not([disabled]), input, [tabindex]"));
+		ev.preventDefault();
+		if (f.length === 0)
+			return;
+		i = f.indexOf(D.activeElement);
+		i = ev.shiftKey ? (i <= 0 ? f.length - 1 : i - 1) :
+		    (i + 1) % f.length;
+		f[i].focus();
+	}
+
+	/*
+	 * The link itself takes the top window to the login (a click lets a
+	 * frame do that); framed, the host also hears of it, so that it can
+	 * go there itself (its own login, its own page to come back to).
+	 */
+	function onRelogin(ev) {
+		var a = ev.currentTarget;
+
+		a.setAttribute("href", loginUrl());
+		if (framed)
+			post({ type: "yard:relogin", loginUrl: loginUrl() });
+	}
+
+	var focusBefore = null;		/* focus when the overlay came */
+
+	/*
+	 * While the overlay shows, the rest of the page is inert: Tab stays
+	 * on the overlay and typing cannot reach the form under it (the form
+	 * keeps its content for when the sign-in comes back).
+	 */
+	function inertBehind(over, on) {
+		Array.prototype.forEach.call(D.body.children, function (c) {
+			if (c === over)
+				return;
+			if (on && !c.inert) {
+				c.inert = true;
+				c.dataset.yardInert = "1";
+			} else if (!on && c.dataset.yardInert === "1") {
+				c.inert = false;
+				delete c.dataset.yardInert;
+			}
+		});
 	}
 
 	function updateAuthUi() {
@@ -825,11 +1070,26 @@
 		if (signin === null || over === null)
 			return;
 		signin.hidden = A.state !== "pending";
-		over.hidden = A.state !== "expired";
+		a = D.getElementById("yard-relogin");
 		if (A.state === "expired") {
-			a = D.getElementById("yard-relogin");
 			a.setAttribute("href", loginUrl());
-			placeNear(over.firstChild, lastPointerY);
+			if (over.hidden) {
+				over.hidden = false;
+				focusBefore = D.activeElement;
+				inertBehind(over, true);
+				placeNear(over.firstChild, lastPointerY);
+				a.focus({ preventScroll: true });
+			}
+		} else if (!over.hidden) {
+			over.hidden = true;
+			inertBehind(over, false);
+			/* Back to where the user was (typing, say). */
+			if (focusBefore !== null && focusBefore !== D.body &&
+			    D.contains(focusBefore) &&
+			    (D.activeElement === a ||
+			    D.activeElement === D.body))
+				focusBefore.focus({ preventScroll: true });
+			focusBefore = null;
 		}
 	}
 
@@ -861,11 +1121,34 @@
 	}
 
 	/*
+	 * Focus goes back where it was when a dialog opened (the control that
+	 * opened it), if that is still on the page; else to the main region,
+	 * never to the body.
+	 */
+	function focusBack(prev) {
+		var m;
+
+		if (prev && prev !== D.body && prev.isConnected &&
+		    typeof prev.focus === "function") {
+			prev.focus();
+			if (D.activeElement === prev)
+				return;
+		}
+		m = D.querySelector("main") || D.body;
+		if (!m.hasAttribute("tabindex"))
+			m.setAttribute("tabindex", "-1");
+		m.focus();
+	}
+
+	/*
 	 * Yard.confirm({text, ok, danger}): an in-page modal (dialog#yard-confirm,
 	 * buttons data-action="confirm" / "cancel").  Resolves true or false.
+	 * A destructive confirmation (danger) opens with focus on Cancel, so
+	 * that Enter does not destroy; focus returns to the opener on close.
 	 */
 	function confirmBox(opts) {
 		var dlg = D.getElementById("yard-confirm");
+		var prev = D.activeElement;
 
 		if (dlg !== null)
 			dlg.remove();
@@ -879,6 +1162,7 @@
 					dlg.close();
 				dlg.remove();
 				D.body.classList.remove("yard-modal-open");
+				focusBack(prev);
 				resolve(v);
 			}
 			dlg = el("dialog", { id: "yard-confirm", class: "yard-dialog",
@@ -913,7 +1197,8 @@
 			dlg.showModal();
 			placeNear(dlg, opts.anchor ? opts.anchor.getBoundingClientRect().top :
 			    lastPointerY);
-			dlg.querySelector('[data-action="confirm"]').focus();
+			dlg.querySelector(opts.danger ? '[data-action="cancel"]' :
+			    '[data-action="confirm"]').focus();
 		});
 	}
 
@@ -956,7 +1241,7 @@
 	 * grew.
 	 */
 	function dialog(dlg, anchor, onclose) {
-		var done = false;
+		var done = false, prev = D.activeElement;
 
 		function close() {
 			if (done)
@@ -969,6 +1254,7 @@
 				D.body.classList.remove("yard-modal-open");
 			if (typeof onclose === "function")
 				onclose();
+			focusBack(prev);
 		}
 		dlg.addEventListener("cancel", function (ev) {
 			ev.preventDefault();
@@ -1150,6 +1436,431 @@
 		}, BADGE_POLL_MS);
 	}
 
+	/* ---- drafts: typed input survives a sign-in ------------------------ */
+
+	/*
+	 * Forms marked data-yard-draft="name" (or given to Yard.keepDrafts)
+	 * keep what the user types in sessionStorage (this tab only), per user
+	 * (sub), per page (path and query as opened, without theme/lang), per
+	 * form name, per form mode (data-mode) and, when the page sets one,
+	 * per data-yard-draft-scope (the object being edited; an edit form
+	 * without a scope keeps nothing).  A draft comes back when the page
+	 * is opened again (after a sign-in, say) and when the form's mode or
+	 * scope changes to the draft's.  A successful submit (the first
+	 * change request after the submit event answers 2xx), a reset, a
+	 * cancel button (data-action "cancel", "…-cancel" or "cancel-edit", or
+	 * data-yard-draft-cancel) and "discard" forget it.  Never kept:
+	 * password, file and hidden inputs, fields marked data-yard-secret
+	 * (or inside [data-yard-secret]), autocomplete=*password/one-time-code
+	 * and names that say password, secret or token.
+	 */
+	var DRAFT_PREFIX = "yard.draft";
+	var DRAFT_SAVE_MS = 400;
+	var DRAFT_MAX = 200000;		/* characters per form */
+	var DRAFT_LIFE_MS = 24 * 3600 * 1000;
+	var DRAFT_PENDING_MS = 60000;	/* wait for late <option>s */
+	var SUBMIT_WINDOW_MS = 10000;
+	var SECRET_NAME = /pass(word|wd)|secret|token|(^|[^a-z])otp([^a-z]|$)/i;
+	var draftPage = (function () {
+		var p = new URLSearchParams(W.location.search);
+		var s;
+
+		p.delete("theme");
+		p.delete("lang");
+		p.sort();
+		s = p.toString();
+		return W.location.pathname + (s !== "" ? "?" + s : "");
+	})();
+	var drafts = [];		/* {form, name, timer, pending, ...} */
+	var submitting = null;		/* {entry, at}: a submit just happened */
+	var draftsOn = false;
+
+	function draftEntry(form) {
+		var i;
+
+		for (i = 0; i < drafts.length; i++)
+			if (drafts[i].form === form)
+				return drafts[i];
+		return null;
+	}
+
+	/* The storage key of the form's current draft, or null: none kept. */
+	function draftKey(e) {
+		var mode = e.form.dataset.mode || "";
+		var scope = e.form.dataset.yardDraftScope || "";
+
+		if (Yard.me === null || typeof Yard.me !== "object" ||
+		    typeof Yard.me.sub !== "string")
+			return null;
+		if (mode === "edit" && scope === "")
+			return null;
+		return JSON.stringify([DRAFT_PREFIX, Yard.me.sub, draftPage,
+		    e.name, mode, scope]);
+	}
+
+	function secretField(c) {
+		var ac = (c.getAttribute("autocomplete") || "").toLowerCase();
+
+		return c.type === "password" || c.type === "file" ||
+		    c.type === "hidden" || c.closest("[data-yard-secret]") !==
+		    null || /password|one-time-code/.test(ac) ||
+		    SECRET_NAME.test(c.name || "") || SECRET_NAME.test(c.id || "");
+	}
+
+	/* The form's fields a draft keeps: [key, control] pairs. */
+	function draftFields(form) {
+		var out = [], seen = {};
+
+		Array.prototype.forEach.call(form.elements, function (c) {
+			var k = c.name || c.id;
+
+			if (!k || !/^(INPUT|SELECT|TEXTAREA)$/.test(c.tagName) ||
+			    /^(submit|button|reset|image)$/.test(c.type) ||
+			    secretField(c))
+				return;
+			if (c.type === "checkbox" || c.type === "radio")
+				k += "=" + c.value;
+			if (Object.prototype.hasOwnProperty.call(seen, k))
+				return;		/* ambiguous: keep the first */
+			seen[k] = true;
+			out.push([k, c]);
+		});
+		return out;
+	}
+
+	function fieldValue(c) {
+		if (c.type === "checkbox" || c.type === "radio")
+			return c.checked;
+		if (c.tagName === "SELECT" && c.multiple)
+			return Array.prototype.filter.call(c.options, function (o) {
+				return o.selected;
+			}).map(function (o) {
+				return o.value;
+			});
+		return c.value;
+	}
+
+	function fieldDefault(c) {
+		if (c.type === "checkbox" || c.type === "radio")
+			return c.defaultChecked;
+		if (c.tagName === "SELECT")
+			return null;	/* no reliable default: always kept */
+		return c.defaultValue;
+	}
+
+	function sameValue(a, b) {
+		return JSON.stringify(a) === JSON.stringify(b);
+	}
+
+	function readDraft(key) {
+		var st = storage(), d;
+
+		if (st === null || key === null)
+			return null;
+		try {
+			d = JSON.parse(st.getItem(key) || "null");
+		} catch (e) {
+			return null;
+		}
+		if (d === null || typeof d !== "object" || typeof d.at !==
+		    "number" || d.fields === null || typeof d.fields !==
+		    "object" || Date.now() - d.at > DRAFT_LIFE_MS)
+			return null;
+		return d;
+	}
+
+	function saveDraft(e) {
+		var key = draftKey(e), st = storage(), fields = {}, typed = false;
+		var text;
+
+		clearTimeout(e.timer);
+		e.timer = null;
+		if (key === null || st === null)
+			return;
+		draftFields(e.form).forEach(function (p) {
+			var v = fieldValue(p[1]);
+
+			fields[p[0]] = v;
+			if (!sameValue(v, fieldDefault(p[1])))
+				typed = true;
+		});
+		try {
+			if (!typed) {
+				st.removeItem(key);
+				return;
+			}
+			text = JSON.stringify({ at: Date.now(), fields: fields });
+			if (text.length <= DRAFT_MAX)
+				st.setItem(key, text);
+		} catch (err) {
+			/* storage full or refused: nothing kept */
+		}
+	}
+
+	function saveSoon(e) {
+		clearTimeout(e.timer);
+		e.timer = W.setTimeout(function () {
+			saveDraft(e);
+		}, DRAFT_SAVE_MS);
+	}
+
+	/*
+	 * Forget the form's current draft (saved, cancelled, discarded), or
+	 * the one under key (the draft a submit was made from).
+	 */
+	function clearDraft(e, key) {
+		var st = storage();
+
+		if (key === undefined)
+			key = draftKey(e);
+
+		clearTimeout(e.timer);
+		e.timer = null;
+		e.pending = {};
+		e.undo = null;
+		if (key !== null && st !== null) {
+			try {
+				st.removeItem(key);
+			} catch (err) {
+				/* nothing to do */
+			}
+		}
+		draftNote(e, false);
+	}
+
+	function setField(c, v) {
+		var i, found = false;
+
+		if (c.type === "checkbox" || c.type === "radio") {
+			c.checked = v === true;
+			return true;
+		}
+		if (c.tagName === "SELECT" && c.multiple) {
+			if (!Array.isArray(v))
+				return true;
+			for (i = 0; i < c.options.length; i++)
+				c.options[i].selected = v.indexOf(
+				    c.options[i].value) !== -1;
+			return true;
+		}
+		if (typeof v !== "string")
+			return true;
+		if (c.tagName === "SELECT") {
+			for (i = 0; i < c.options.length; i++)
+				if (c.options[i].value === v)
+					found = true;
+			if (!found)
+				return false;	/* its option may come later */
+		}
+		c.value = v;
+		return true;
+	}
+
+	/*
+	 * Put one value back and tell the page (its own listeners show the
+	 * fields of a kind, check a field, ...), in the form's order, so
+	 * that a change handler that resets later fields runs before them.
+	 */
+	function applyField(e, k, c, v) {
+		var before = fieldValue(c);
+
+		if (sameValue(before, v))
+			return;
+		if (!setField(c, v)) {
+			e.pending[k] = v;
+			return;
+		}
+		if (e.undo !== null && !Object.prototype.hasOwnProperty.call(
+		    e.undo, k))
+			e.undo[k] = before;
+		e.applying = true;
+		c.dispatchEvent(new Event("input", { bubbles: true }));
+		c.dispatchEvent(new Event("change", { bubbles: true }));
+		e.applying = false;
+	}
+
+	function restoreDraft(e) {
+		var d = readDraft(draftKey(e)), changed = false;
+
+		e.pending = {};
+		if (d === null)
+			return;
+		e.undo = {};
+		draftFields(e.form).forEach(function (p) {
+			if (!Object.prototype.hasOwnProperty.call(d.fields, p[0]))
+				return;
+			applyField(e, p[0], p[1], d.fields[p[0]]);
+		});
+		changed = Object.keys(e.undo).length > 0 ||
+		    Object.keys(e.pending).length > 0;
+		if (changed) {
+			e.pendingUntil = Date.now() + DRAFT_PENDING_MS;
+			draftNote(e, true);
+		}
+	}
+
+	/* <option>s that arrived late (a node list): their kept values. */
+	function applyPending(e) {
+		var keys = Object.keys(e.pending);
+
+		if (keys.length === 0)
+			return;
+		if (Date.now() > e.pendingUntil) {
+			e.pending = {};
+			return;
+		}
+		draftFields(e.form).forEach(function (p) {
+			var v;
+
+			if (!Object.prototype.hasOwnProperty.call(e.pending, p[0]))
+				return;
+			v = e.pending[p[0]];
+			delete e.pending[p[0]];
+			applyField(e, p[0], p[1], v);
+		});
+	}
+
+	/* "Your unsaved input is back" with a Discard button, before the form. */
+	function draftNote(e, on) {
+		var note = e.note;
+
+		if (!on) {
+			if (note !== null && note !== undefined)
+				note.remove();
+			e.note = null;
+			return;
+		}
+		if (note !== null && note !== undefined)
+			return;
+		e.note = el("div", { class: "banner banner--info",
+		    role: "status", dataset: { yardDraftNote: e.name } },
+		    el("span", { class: "banner__text",
+			text: t("draft.restored") }),
+		    el("button", { type: "button", class: "btn btn--small",
+			dataset: { action: "draft-discard" },
+			text: t("draft.discard"), onclick: function () {
+				discardDraft(e);
+			} }));
+		e.form.parentNode.insertBefore(e.note, e.form);
+	}
+
+	function discardDraft(e) {
+		var undo = e.undo || {};
+
+		draftFields(e.form).forEach(function (p) {
+			if (Object.prototype.hasOwnProperty.call(undo, p[0]) &&
+			    setField(p[1], undo[p[0]])) {
+				p[1].dispatchEvent(new Event("input",
+				    { bubbles: true }));
+				p[1].dispatchEvent(new Event("change",
+				    { bubbles: true }));
+			}
+		});
+		clearDraft(e);
+		if (e.form.elements.length > 0)
+			e.form.elements[0].focus();
+	}
+
+	/*
+	 * Yard.keepDrafts(form, name): keep the form's typed input as above
+	 * (data-yard-draft="name" on a form in the page does the same).
+	 */
+	function keepDrafts(form, name) {
+		var e;
+
+		if (!(form instanceof HTMLFormElement) || draftEntry(form) !==
+		    null)
+			return;
+		e = { form: form, name: String(name || form.id || "form"),
+		    timer: null, pending: {}, pendingUntil: 0, undo: null,
+		    note: null, applying: false };
+		drafts.push(e);
+		form.addEventListener("input", function (ev) {
+			if (e.applying)
+				return;
+			if (ev.target && Object.prototype.hasOwnProperty.call(
+			    e.pending, ev.target.name || ev.target.id))
+				delete e.pending[ev.target.name || ev.target.id];
+			saveSoon(e);
+		});
+		form.addEventListener("change", function () {
+			if (!e.applying)
+				saveSoon(e);
+		});
+		form.addEventListener("reset", function () {
+			clearDraft(e);
+		});
+		form.addEventListener("click", function (ev) {
+			var b = ev.target.closest ? ev.target.closest(
+			    "button, [role=button]") : null;
+
+			if (b !== null && (b.type === "reset" ||
+			    b.hasAttribute("data-yard-draft-cancel") ||
+			    /(^|-)cancel(-edit)?$/.test(b.dataset.action || "")))
+				clearDraft(e);
+		}, true);	/* before the page's own handler leaves edit mode */
+		/*
+		 * Mode or scope set (the page opened the form on another
+		 * object): that object's draft.  Options added: late values.
+		 */
+		new MutationObserver(function (recs) {
+			if (recs.some(function (r) {
+				return r.type === "attributes";
+			})) {
+				draftNote(e, false);
+				if (draftsOn)
+					restoreDraft(e);
+			} else {
+				applyPending(e);
+			}
+		}).observe(form, { attributes: true, attributeFilter:
+		    ["data-mode", "data-yard-draft-scope"], childList: true,
+		    subtree: true });
+		if (draftsOn)
+			restoreDraft(e);
+	}
+
+	/* Once /me has answered and the page's own init has run. */
+	function startDrafts() {
+		if (draftsOn)
+			return;
+		D.querySelectorAll("form[data-yard-draft]").forEach(
+		    function (f) {
+			keepDrafts(f, f.getAttribute("data-yard-draft"));
+		});
+		draftsOn = true;
+		drafts.forEach(restoreDraft);
+	}
+
+	/* A submit: the change request it makes next settles its draft. */
+	D.addEventListener("submit", function (ev) {
+		var e = draftEntry(ev.target);
+
+		if (e !== null) {
+			saveDraft(e);
+			submitting = { entry: e, key: draftKey(e),
+			    at: Date.now() };
+		}
+	}, true);
+
+	function takeSubmit(method) {
+		var s = submitting;
+
+		if (s === null || method === "GET" ||
+		    Date.now() - s.at > SUBMIT_WINDOW_MS)
+			return null;
+		submitting = null;
+		return s;
+	}
+
+	/* Leaving the page: write what is typed now, not 400 ms later. */
+	W.addEventListener("pagehide", function () {
+		drafts.forEach(function (e) {
+			if (e.timer !== null)
+				saveDraft(e);
+		});
+	});
+
 	/* ---- public object ------------------------------------------------- */
 
 	var Yard = {
@@ -1184,6 +1895,12 @@
 		bytes: bytes,
 		diffRow: diffRow,
 		setPageState: setPageState,
+		keepDrafts: keepDrafts,
+		clearDraft: function (form) {
+			var e = draftEntry(form);
+			if (e !== null)
+				clearDraft(e);
+		},
 		authState: function () {
 			return A.state;
 		}
@@ -1217,15 +1934,20 @@
 				    D.documentElement);
 			scheduleMeasure();
 		}
-		if (A.ready)
+		if (A.ready) {
 			readyFns.splice(0).forEach(runReady);
+			W.setTimeout(startDrafts, 0);
+		}
 	});
 
 	if (cfg === null)
 		return;
 
-	if (framed)
+	if (framed) {
 		W.addEventListener("message", onMessage);
+		D.addEventListener("visibilitychange", onWake);
+		W.addEventListener("focus", onWake);
+	}
 
 	/* Handoff 2: #access_token=JWT, removed from the address bar at once. */
 	var fragToken = null;
@@ -1240,9 +1962,13 @@
 		}
 	}
 
+	/* Top level: a link from another Yard page of this tab. */
+	if (!framed && fragToken === null)
+		fragToken = storedToken();
 	if (!framed) {
 		var dl = fragToken !== null ? tokenDeadline(fragToken) : null;
 		if (fragToken === null || (dl !== null && dl <= Date.now())) {
+			dropStoredToken();
 			A.state = "expired";
 			W.location.replace(loginUrl());
 			return;

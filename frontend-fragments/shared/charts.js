@@ -286,6 +286,9 @@
 	/*
 	 * A small chart for table cells: no axes, fixed y range (default
 	 * 0..100), breaks at gaps.  opts.series picks the colour class (1..3).
+	 * opts.fill: the chart stretches to its container's width (width is
+	 * then only the drawing's resolution; .spark--fill in base.css keeps
+	 * strokes unstretched).
 	 */
 	function sparkline(opts) {
 		var w = opts.width || 60, h = opts.height || 18;
@@ -334,8 +337,10 @@
 		});
 
 		node = svg("svg", {
-			class: "spark",
-			width: w, height: h, viewBox: "0 0 " + w + " " + h,
+			class: opts.fill ? "spark spark--fill" : "spark",
+			width: opts.fill ? "100%" : w, height: h,
+			viewBox: "0 0 " + w + " " + h,
+			preserveAspectRatio: opts.fill ? "none" : null,
 			role: "img", "aria-label": opts.label || null,
 			focusable: "false",
 			dataset: { points: pts.length }

@@ -556,7 +556,7 @@
 			}
 		});
 		$("tasks-count").textContent = t("tasks.count",
-		    { n: S.items.length });
+		    { count: S.items.length });
 		if (S.focus !== null) {
 			var row = body.querySelector('tr[data-task-id="' +
 			    S.focus + '"]');
@@ -880,6 +880,8 @@
 		k = sp[task.kind] || {};
 		h = sp.health || {};
 		S.editing = { id: task.id, spec: sp };
+		/* Typed edits are kept per task (bridge.js drafts). */
+		$("task-create").dataset.yardDraftScope = String(task.id);
 		if (!Array.prototype.some.call(f.node_id.options, function (o) {
 			return o.value === String(task.node_id);
 		}))
@@ -926,6 +928,7 @@
 		var f = $("task-create").elements;
 
 		S.editing = null;
+		delete $("task-create").dataset.yardDraftScope;
 		f.node_id.disabled = false;
 		f.kind.disabled = false;
 		$("task-create").dataset.mode = "create";

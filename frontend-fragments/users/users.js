@@ -1,11 +1,14 @@
 /*
  * Yard "users" module page (admin only): list, search and page through
- * users, create one, mark/unmark admin, disable/enable.  Uses window.Yard
+ * users (all, or those who never signed in), create one, mark/unmark
+ * admin, disable/enable.  The admin's own row offers neither (the server
+ * refuses both with 409 self); a user who never signed in is marked.  Uses window.Yard
  * from shared/bridge.js; builds DOM with Yard.el (text only, no HTML).
  *
- * Test hooks: <tr data-user-sub data-user-id data-admin data-disabled>,
- * buttons data-action="toggle-admin" | "toggle-disabled" | "grants",
- * form#user-create, #load-more, #user-search, #banner, #forbidden,
+ * Test hooks: <tr data-user-sub data-user-id data-admin data-disabled
+ * data-never data-self>, [data-badge=never], buttons data-action=
+ * "toggle-admin" | "toggle-disabled" | "grants", [data-self-note],
+ * form#user-create, #load-more, #user-search, #user-seen, #banner, #forbidden,
  * body[data-yard-page=loading|ready|forbidden|error].
  */
 (function () {
@@ -20,6 +23,7 @@
 
 	var S = {
 		q: "",
+		never: false,
 		items: [],
 		next: null,
 		seq: 0,
@@ -49,6 +53,10 @@
 				clearTimeout(S.searchTimer);
 				setQuery(search.value);
 			}
+		});
+		$("user-seen").addEventListener("change", function (ev) {
+			S.never = ev.currentTarget.value === "1";
+			load(true);
 		});
 		$("load-more").addEventListener("click", function () {
 			load(false);
@@ -85,6 +93,7 @@
 		try {
 			res = await Y.api("GET", "/users" + Y.qs({
 				q: S.q,
+				never_signed_in: S.never ? 1 : null,
 				limit: PAGE,
 				cursor: reset ? null : S.next
 			}));
@@ -156,19 +165,26 @@
 		var body = Y.clear($("users-body"));
 		var count = $("users-count");
 		var more = $("load-more");
+		var never;
 
 		if (S.items.length === 0) {
 			body.appendChild(el("tr", { class: "empty-row" },
 			    el("td", { colspan: "7", class: "empty",
 				text: S.q !== "" ?
 				    t("users.empty.search", { q: S.q }) :
+				    S.never ? t("users.empty.never") :
 				    t("users.empty") })));
 		}
 		S.items.forEach(function (u) {
 			body.appendChild(row(u));
 		});
+		never = S.items.filter(function (u) {
+			return !u.last_seen;
+		}).length;
 		count.textContent = t(S.next !== null ? "common.shownMore" :
-		    "common.shown", { n: S.items.length });
+		    "common.shown", { n: S.items.length }) +
+		    (never > 0 && !S.never ? " · " +
+			t("users.count.never", { count: never }) : "");
 		more.hidden = S.next === null;
 	}
 
@@ -204,7 +220,9 @@
 				userId: u.id,
 				admin: Boolean(u.admin),
 				roleAdmin: Boolean(u.role_admin),
-				disabled: Boolean(u.disabled)
+				disabled: Boolean(u.disabled),
+				never: !u.last_seen,
+				self: self
 			}
 		},
 		    el("td", { class: "cell-main mono" }, u.sub,
@@ -220,11 +238,16 @@
 			    text: t("users.status.disabled") }) :
 			el("span", { class: "badge badge--success",
 			    text: t("users.status.active") })),
-		    el("td", { title: Y.formatTimeFull(u.last_seen),
-			class: u.last_seen ? null : "muted",
-			text: Y.formatTime(u.last_seen) }),
+		    u.last_seen ? el("td", { title: Y.formatTimeFull(u.last_seen),
+			text: Y.formatTime(u.last_seen) }) :
+			el("td", null, el("span", { class: "badge badge--warning",
+			    dataset: { badge: "never" },
+			    title: t("users.never.title"),
+			    text: t("users.never") })),
 		    el("td", { class: "cell-actions" }, el("div",
-			{ class: "row-actions" },
+			{ class: "row-actions" }, self ? el("span", {
+			    class: "muted", dataset: { selfNote: "" },
+			    text: t("users.self.note") }) : [
 			el("button", { type: "button",
 			    class: "btn btn--small",
 			    dataset: { action: "toggle-admin" },
@@ -241,7 +264,7 @@
 				"users.action.disable"),
 			    onclick: function (ev) {
 				    toggle(u, "disabled", ev.currentTarget);
-			    } }),
+			    } })],
 			el("button", { type: "button",
 			    class: "btn btn--small btn--link",
 			    dataset: { action: "grants" },

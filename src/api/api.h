@@ -159,6 +159,12 @@ int api_body_bool(struct http_request *, struct api_ctx *, const char *,
 int api_body_id(struct http_request *, struct api_ctx *, const char *,
     int *present, int64_t *out);
 
+/* An EWS account name (a token's sub) typed by an admin: 1 to
+ * API_SUB_MAX bytes, no control characters (api_body_str checks those), no
+ * space at either end (users.c). */
+#define API_SUB_MAX 255
+int api_sub_ok(const char *);
+
 /* Peer address for the audit log. */
 void api_remote_addr(struct http_request *, char *, size_t);
 

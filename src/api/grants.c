@@ -3,8 +3,10 @@
  *
  * Grants (admin): a user may view, operate or manage one node (and all
  * its tasks) or one task; each level implies the ones before it.
- * Granting again on the same target changes the level.  Statements in
- * src/store/grants.c; every change drops the principal caches.
+ * Granting again on the same target changes the level.  A grant names
+ * its user by id, or by EWS account name (user_sub), which creates a user
+ * who has never signed in.  Statements in src/store/grants.c; every
+ * change drops the principal caches.
  */
 
 #include <stdint.h>
@@ -30,7 +32,8 @@ static struct http_state grants_states[] = {
 };
 
 struct grants_flow {
-	int64_t	    user;
+	int64_t	    user; /* or 0 */
+	const char *sub; /* or NULL; in c->body */
 	int64_t	    node; /* or 0 */
 	int64_t	    task; /* or 0 */
 	const char *level; /* in c->body */
@@ -95,16 +98,23 @@ grants_decode(struct http_request *req)
 	struct grants_flow *f;
 	int		    has_user, has_node, has_task;
 	int64_t		    uid, nid, tid;
-	const char	   *level;
+	const char	   *level, *sub;
 
 	if (!api_body_id(req, c, "user_id", &has_user, &uid) ||
+	    !api_body_str(req, c, "user_sub", 0, API_SUB_MAX, &sub) ||
 	    !api_body_id(req, c, "node_id", &has_node, &nid) ||
 	    !api_body_id(req, c, "task_id", &has_task, &tid) ||
 	    !api_body_str(req, c, "level", 1, 16, &level))
 		return (HTTP_STATE_COMPLETE);
-	if (!has_user)
+	if (has_user == (sub != NULL))
 		return (API_FIN(api_error(req, 400, "bad_request",
-		    "user_id is required", "user_id")));
+		    "give exactly one of user_id and user_sub",
+		    has_user ? "user_sub" : "user_id")));
+	if (sub != NULL && !api_sub_ok(sub))
+		return (API_FIN(api_error(req, 400, "bad_sub",
+		    "user_sub must be an EWS account name: 1 to 255 bytes, "
+		    "no control characters, no space at either end",
+		    "user_sub")));
 	if (has_node == has_task)
 		return (API_FIN(api_error(req, 400, "bad_request",
 		    "give exactly one of node_id and task_id",
@@ -113,7 +123,8 @@ grants_decode(struct http_request *req)
 		return (API_FIN(api_error(req, 400, "bad_request",
 		    "level must be view, operate or manage", "level")));
 	f = api_flow(c, sizeof(*f), NULL);
-	f->user = uid;
+	f->user = has_user ? uid : 0;
+	f->sub = sub;
 	f->node = has_node ? nid : 0;
 	f->task = has_task ? tid : 0;
 	f->level = level;
@@ -130,10 +141,16 @@ grants_put(struct http_request *req)
 	char		    remote[64];
 
 	api_remote_addr(req, remote, sizeof(remote));
-	s = api_store(req, c,
-	    store_grant_put(c->q, req, f->user, f->node, f->task, f->level,
-		c->who.user_id, c->claims.sub, remote),
-	    NULL);
+	if (f->sub != NULL)
+		s = api_store(req, c,
+		    store_grant_put_sub(c->q, req, f->sub, f->node, f->task,
+			f->level, c->who.user_id, c->claims.sub, remote),
+		    NULL);
+	else
+		s = api_store(req, c,
+		    store_grant_put(c->q, req, f->user, f->node, f->task,
+			f->level, c->who.user_id, c->claims.sub, remote),
+		    NULL);
 	if (s != API_GO)
 		return (api_state(s));
 	api_authz_changed(1);

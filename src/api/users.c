@@ -1,12 +1,13 @@
 /*
  * Copyright (c) 2026 Yard authors.  ISC licence.
  *
- * Users (admin): list, create (for YARD_AUTO_PROVISION=0), read, mark
- * admin or disabled.  Every change lands in the audit log in the same
+ * Users (admin): list (all, or those who never signed in), create (for
+ * YARD_AUTO_PROVISION=0), read, mark admin or disabled.  Every change lands in the audit log in the same
  * statement (src/store/users.c), so a rejected request changes nothing.
  */
 
 #include <stdint.h>
+#include <string.h>
 
 #include <kore/kore.h>
 #include <kore/http.h>
@@ -70,14 +71,15 @@ users_list(struct http_request *req)
 {
 	struct api_ctx *c = api_ctx_get(req);
 	enum api_step	s;
-	int64_t		limit, cursor;
+	int64_t		limit, cursor, never;
 	char		q[256];
 
 	if (!api_qs_page(req, &limit, &cursor) ||
-	    !api_qs_str(req, "q", 200, q, sizeof(q)))
+	    !api_qs_str(req, "q", 200, q, sizeof(q)) ||
+	    !api_qs_int(req, "never_signed_in", 0, 1, 0, &never))
 		return (HTTP_STATE_COMPLETE);
-	s = api_store(req, c, store_users_list(c->q, req, cursor, limit, q),
-	    NULL);
+	s = api_store(req, c,
+	    store_users_list(c->q, req, cursor, limit, q, never == 1), NULL);
 	if (s != API_GO)
 		return (api_state(s));
 	return (API_FIN(api_reply_list(req, c, limit)));
@@ -92,11 +94,16 @@ users_create(struct http_request *req)
 	char		remote[64];
 	int		has_admin, admin;
 
-	if (!api_body_str(req, c, "sub", 1, 255, &sub) ||
+	if (!api_body_str(req, c, "sub", 1, API_SUB_MAX, &sub) ||
 	    !api_body_str(req, c, "name", 0, 255, &name) ||
 	    !api_body_str(req, c, "email", 0, 255, &email) ||
 	    !api_body_bool(req, c, "admin", &has_admin, &admin))
 		return (HTTP_STATE_COMPLETE);
+	if (!api_sub_ok(sub))
+		return (API_FIN(api_error(req, 400, "bad_sub",
+		    "sub must be an EWS account name: 1 to 255 bytes, "
+		    "no control characters, no space at either end",
+		    "sub")));
 	api_remote_addr(req, remote, sizeof(remote));
 	s = api_store(req, c,
 	    store_user_create(c->q, req, sub, name, email, has_admin && admin,
@@ -105,6 +112,24 @@ users_create(struct http_request *req)
 	if (s != API_GO)
 		return (api_state(s));
 	return (API_FIN(api_reply_row(req, c, 201)));
+}
+
+/*
+ * Whether s can be a token's sub as an admin types it: the token rules
+ * (1 to 255 bytes; api_body_str has refused control characters) and no
+ * space at either end, which no account name has and a paste often does.
+ */
+int
+api_sub_ok(const char *s)
+{
+	size_t len;
+
+	len = strlen(s);
+	if (len == 0 || len > API_SUB_MAX)
+		return (0);
+	if (s[0] == ' ' || s[len - 1] == ' ')
+		return (0);
+	return (1);
 }
 
 static struct user_flow *

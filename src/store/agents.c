@@ -13,16 +13,20 @@ static const char *sql_node_secret =
     "SELECT encode(secret_hash, 'hex'), revoked_at IS NOT NULL FROM nodes"
     " WHERE id = $1::bigint";
 
-/* Consume the token and create the node in one statement. */
+/*
+ * Consume the token and create the node in one statement.  The node is
+ * "enrolled" with no last_seen: enrolment is not a heartbeat, and the
+ * node turns online with its agent's first one (020_node_enrolled.sql).
+ */
 static const char *sql_enroll =
     "WITH e AS (UPDATE enrollments SET used_at = now()"
     "  WHERE token_hash = decode($1, 'hex') AND used_at IS NULL"
     "  AND expires_at > now() RETURNING id, created_by),"
     " n AS (INSERT INTO nodes (name, hostname, secret_hash, enrolled_at,"
-    "  facts, agent_version, status, last_seen)"
+    "  facts, agent_version, status, status_changed_at)"
     "  SELECT CASE WHEN EXISTS (SELECT 1 FROM nodes WHERE name = $2)"
     "   THEN $2 || '-' || e.id ELSE $2 END, $2, decode($3, 'hex'), now(),"
-    "   $4::jsonb, $5, 'online', now() FROM e RETURNING id, name),"
+    "   $4::jsonb, $5, 'enrolled', now() FROM e RETURNING id, name),"
     " ev AS (INSERT INTO node_events (node_id, status) SELECT id, 'enrolled'"
     "  FROM n),"
     " a AS (INSERT INTO audit (actor_id, actor_sub, action, object_type,"

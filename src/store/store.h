@@ -619,7 +619,7 @@ enum store_step store_user_signin(struct store_q *, struct http_request *,
 /* Users whose sub, name or email contain text ("" for all), ids after
  * cursor: rows of (json text, id), one row past limit meaning more. */
 enum store_step store_users_list(struct store_q *, struct http_request *,
-    int64_t cursor, int64_t limit, const char *text);
+    int64_t cursor, int64_t limit, const char *text, int never);
 /* One row of one json text column; no row when there is no such user. */
 enum store_step store_user_get(struct store_q *, struct http_request *,
     int64_t user);
@@ -666,6 +666,13 @@ enum store_step store_grant_get(struct store_q *, struct http_request *,
 enum store_step store_grant_put(struct store_q *, struct http_request *,
     int64_t user, int64_t node, int64_t task, const char *level, int64_t actor,
     const char *actor_sub, const char *remote);
+/* Like store_grant_put, for the user whose sub (EWS account name) is
+ * given; a user not seen yet is created first, never signed in
+ * (user.create with "via":"grant"), in the same statement.  One row: 0 the
+ * grant as json text with user_created, 1 created (t/f). */
+enum store_step store_grant_put_sub(struct store_q *, struct http_request *,
+    const char *sub, int64_t node, int64_t task, const char *level,
+    int64_t actor, const char *actor_sub, const char *remote);
 /* Delete (grant.delete): one row (id) when it existed. */
 enum store_step store_grant_delete(struct store_q *, struct http_request *,
     int64_t grant, int64_t actor, const char *actor_sub, const char *remote);

@@ -49,6 +49,7 @@ static const char *sql_list =
     " FROM users WHERE id > $1::bigint AND ($2 = '' OR"
     " strpos(lower(sub), lower($2)) > 0 OR strpos(lower(name), lower($2)) > 0"
     " OR strpos(lower(email), lower($2)) > 0)"
+    " AND (NOT $4::boolean OR last_seen IS NULL)"
     " ORDER BY id LIMIT $3::bigint + 1) x";
 
 static const char *sql_create =
@@ -110,15 +111,16 @@ store_user_signin(struct store_q *q, struct http_request *req,
 
 enum store_step
 store_users_list(struct store_q *q, struct http_request *req, int64_t cursor,
-    int64_t limit, const char *text)
+    int64_t limit, const char *text, int never)
 {
 	char	    cur[24], lim[24];
-	const char *vals[3];
+	const char *vals[4];
 
 	vals[0] = STORE_NUM(cur, cursor);
 	vals[1] = text;
 	vals[2] = STORE_NUM(lim, limit);
-	return (store_run(q, req, sql_list, 3, vals));
+	vals[3] = STORE_BOOL(never);
+	return (store_run(q, req, sql_list, 4, vals));
 }
 
 enum store_step

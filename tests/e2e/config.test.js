@@ -60,7 +60,7 @@ test.before(async () => {
   const e = await s.api('POST', '/api/v1/enrollments', { token: admin });
   assert.strictEqual(e.status, 201, e.text);
   agent = await s.agent('config-page', s.yard.url, e.json.token);
-  await waitFor(() => s.sql(`SELECT status FROM nodes WHERE id = ${agent.nodeId}`) !== 'new', 15000, 'the agent online');
+  await waitFor(() => s.sql(`SELECT status FROM nodes WHERE id = ${agent.nodeId}`) === 'online', 15000, 'the agent online');
   // A task without a package: its tree is its deploy directory.
   deployDir = path.join(s.dir, 'deploy', 'gateway');
   fs.mkdirSync(path.join(deployDir, 'conf'), { recursive: true });

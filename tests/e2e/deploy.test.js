@@ -72,7 +72,7 @@ test.before(async () => {
   const e = await s.api('POST', '/api/v1/enrollments', { token: admin });
   assert.strictEqual(e.status, 201, e.text);
   agent = await s.agent('deploy-page', s.yard.url, e.json.token);
-  await waitFor(() => s.sql(`SELECT status FROM nodes WHERE id = ${agent.nodeId}`) !== 'new', 15000, 'the agent online');
+  await waitFor(() => s.sql(`SELECT status FROM nodes WHERE id = ${agent.nodeId}`) === 'online', 15000, 'the agent online');
   deployDir = path.join(s.dir, 'deploy', 'echo');
   const spec = { kind: 'console', deploy_dir: deployDir, stop_grace: 2,
     console: { command: '/bin/sh', args: ['run.sh'] },

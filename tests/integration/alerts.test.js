@@ -382,10 +382,12 @@ test('a memory grower fires task_memory', async () => {
   await eventIn(r, 'resolved', 15000);
 });
 
-test('a crasher fires task_restarts and task_crash_loop; an exiter fires task_exit', async () => {
-  const t = await kit.console('crasher', `sleep 1; exit 3 # ${marker}`, {
+test('a crasher fires task_restarts and task_crash_loop, and each resolves; an exiter fires task_exit', async () => {
+  const t = await kit.console('crasher', `[ -e ${flag('mended')} ] && exec sleep 100000; sleep 1; exit 3 # ${marker}`, {
     restart: { policy: 'on-failure', backoff_initial: 1, backoff_max: 1, crash_loop: 3 } });
-  const rr = rule('crasher restarts', 'task_restarts', 1, 0, { task_ids: [t], window_seconds: 600 });
+  // A short window (the API's minimum is longer; the evaluator takes any),
+  // so that the restarts leave it within the test.
+  const rr = rule('crasher restarts', 'task_restarts', 1, 0, { task_ids: [t], window_seconds: 20 });
   const rc = rule('crasher loop', 'task_crash_loop', 1, 1, { task_ids: [t] });
   await kit.command('start', t);
   const er = await eventIn(rr, 'firing', 30000);
@@ -393,6 +395,14 @@ test('a crasher fires task_restarts and task_crash_loop; an exiter fires task_ex
   const ec = await eventIn(rc, 'firing', 30000);
   assert.strictEqual(ec.value, 1);
   assert.ok(Number(s.sql(`SELECT sum(count) FROM task_restart_log WHERE task_id = ${t}`)) >= 2);
+  // Mended and started again, it runs: out of crash loop at once, and no
+  // restart left in the window 20 s later.  Each event resolves once.
+  fs.writeFileSync(flag('mended'), '');
+  await kit.command('start', t);
+  await eventIn(rc, 'resolved', 20000);
+  await eventIn(rr, 'resolved', 45000);
+  assert.deepStrictEqual(events(rc).map((e) => e.state), ['resolved']);
+  assert.deepStrictEqual(events(rr).map((e) => e.state), ['resolved']);
 
   const x = await kit.console('exiter', `[ -e ${flag('live')} ] && exec sleep 100000; sleep 1; exit 4 # ${marker}`,
     { restart: { policy: 'never' } });

@@ -257,7 +257,7 @@ test('node, task and command gauges are what PostgreSQL holds', async () => {
   const got = Object.fromEntries(Object.entries(m).filter(([k]) =>
     /^yard_(nodes|tasks|commands_recent)\{/.test(k)));
   assert.deepStrictEqual(got, want);
-  for (const p of ['online', 'new', 'lost', 'offline', 'revoked']) assert.strictEqual(got[`yard_nodes{presence="${p}"}`] >= 1, true, p);
+  for (const p of ['online', 'enrolled', 'lost', 'offline', 'revoked']) assert.strictEqual(got[`yard_nodes{presence="${p}"}`] >= 1, true, p);
   assert.strictEqual(got['yard_tasks{state="running"}'], 2);
   assert.strictEqual(got['yard_commands_recent{type="restart",state="succeeded"}'], 1, 'the 3-day-old one is not counted');
 });

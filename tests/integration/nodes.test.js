@@ -10,7 +10,7 @@ const { startStack, waitFor, sleep } = require('../lib/stack.js');
 
 let s, admin;
 test.before(async () => {
-  s = await startStack({ env: { YARD_NODE_OFFLINE_AFTER: '3', YARD_NODE_LOST_AFTER: '600' } });
+  s = await startStack({ env: { YARD_NODE_OFFLINE_AFTER: '3', YARD_NODE_LOST_AFTER: '600', YARD_ALERT_EVAL: '1' } });
   admin = s.adminToken('node-admin');
 });
 test.after(async () => { await s.stop(); });
@@ -112,6 +112,34 @@ test('forged, malformed and revoked credentials get 401', async () => {
   const node = await s.api('GET', `/api/v1/nodes/${n.id}`, { token: admin });
   assert.strictEqual(node.json.status, 'revoked');
   assert.ok(node.json.events.some((e) => e.status === 'revoked'));
+});
+
+test('an enrolled node is `enrolled` until its first heartbeat, then online, then offline; no presence alert before it connects', async () => {
+  const rule = Number(s.sql(`INSERT INTO alert_rules (name, kind, threshold, recovery, for_seconds, node_ids)
+    VALUES ('enrolled-offline', 'node_offline', 1, 1, 0, '{}') RETURNING id`));
+  const n = await enroll('app-enr');
+  const get = async () => (await s.api('GET', `/api/v1/nodes/${n.id}`, { token: admin })).json;
+  let d = await get();
+  assert.strictEqual(d.status, 'enrolled');
+  assert.strictEqual(d.last_seen, null, 'enrolment is not a heartbeat');
+  assert.ok(d.enrolled_at);
+  assert.deepStrictEqual(d.events.map((e) => e.status), ['enrolled']);
+  const listed = await s.api('GET', '/api/v1/nodes?status=enrolled', { token: admin });
+  assert.ok(listed.json.items.some((x) => x.id === n.id && x.status === 'enrolled'), listed.text);
+  // Past the offline delay (3 s) and several alert evaluations (1 s): still
+  // enrolled, and no node_offline event for a node that never connected.
+  await sleep(5000);
+  d = await get();
+  assert.strictEqual(d.status, 'enrolled');
+  assert.deepStrictEqual(d.events.map((e) => e.status), ['enrolled']);
+  assert.strictEqual(s.sql(`SELECT count(*) FROM alert_events WHERE node_id = ${n.id}`), '0');
+  assert.strictEqual((await beat(n)).status, 200);
+  await waitFor(async () => (d = await get()).status === 'online' && d.last_seen !== null, 5000, 'online');
+  await waitFor(async () => (await get()).events.some((e) => e.status === 'online'), 5000, 'first-connection event');
+  await waitFor(async () => (await get()).status === 'offline', 10000, 'offline after 3 s without heartbeats');
+  await waitFor(() => s.sql(`SELECT count(*) FROM alert_events WHERE rule_id = ${rule} AND node_id = ${n.id}`) === '1',
+    10000, 'node_offline once it had connected');
+  s.sql(`DELETE FROM alert_rules WHERE id = ${rule}`);
 });
 
 test('heartbeats make a node online; silence makes it offline, by the server clock', async () => {

@@ -359,8 +359,15 @@ async function browser() {
 // development EWS, opened at start (an EWS path), handed to fn with the
 // Yard frame; a full-page screenshot under tests/e2e/screenshots on the
 // way out (NAME.png, or NAME-failed.png when fn throws).
+// Where browser tests keep their screenshots: under the test log directory
+// of scripts/test.sh (YARD_TEST_LOGDIR), else tests/e2e/screenshots.
+function shotDir() {
+  return process.env.YARD_TEST_LOGDIR ? path.join(process.env.YARD_TEST_LOGDIR, 'screenshots') :
+    path.join(TOP, 'tests', 'e2e', 'screenshots');
+}
+
 async function withPage(b, stack, { name, sub, start, width = 1100, height = 900 }, fn) {
-  const shots = path.join(TOP, 'tests', 'e2e', 'screenshots');
+  const shots = shotDir();
   const ctx = await b.newContext({ viewport: { width, height } });
   const page = await ctx.newPage();
   fs.mkdirSync(shots, { recursive: true });
@@ -378,4 +385,4 @@ async function withPage(b, stack, { name, sub, start, width = 1100, height = 900
   }
 }
 
-module.exports = { startE2E, browser, withPage, startStack, netfake, freePort, pgCluster, psql, redisServer, yardServer, waitFor, sleep, TOP, TASK_USER };
+module.exports = { startE2E, browser, withPage, shotDir, startStack, netfake, freePort, pgCluster, psql, redisServer, yardServer, waitFor, sleep, TOP, TASK_USER };

@@ -7,11 +7,14 @@
 const NOTE = 'Development EWS — test tool, not for production';
 
 const LABELS = {
-  tasks: 'Tasks', nodes: 'Nodes', logs: 'Logs', metrics: 'Metrics', commands: 'Commands',
+  start: 'Yard', tasks: 'Tasks', nodes: 'Nodes', logs: 'Logs', metrics: 'Metrics', commands: 'Commands',
   packages: 'Packages', notifications: 'Notifications', permissions: 'Permissions',
   users: 'Users', alerts: 'Alerts',
 };
 const ADMIN_ONLY = new Set(['permissions', 'users']);
+// Opened, never listed: Yard's landing page, which goes on at once to the
+// first module the user can use (docs/ews-integration.md).
+const NOT_IN_MENU = new Set(['start']);
 
 function esc(v) {
   return String(v === undefined || v === null ? '' : v).replace(/[&<>"']/g, (c) => ({
@@ -28,7 +31,7 @@ function layout({ title, user, modules, active, body, scripts = [], bodyClass = 
 <nav class="ews-menu" aria-label="Menu">
   <div class="ews-menu__group">Yard — service scheduling</div>
   <ul id="ews-menu">
-${modules.map((m) => `    <li><a href="/?module=${esc(encodeURIComponent(m))}" data-module="${esc(m)}"${m === active ? ' class="active" aria-current="page"' : ''}>${esc(label(m))}${ADMIN_ONLY.has(m) ? ' <span class="ews-tag">admin</span>' : ''}</a></li>`).join('\n')}
+${modules.filter((m) => !NOT_IN_MENU.has(m)).map((m) => `    <li><a href="/?module=${esc(encodeURIComponent(m))}" data-module="${esc(m)}"${m === active ? ' class="active" aria-current="page"' : ''}>${esc(label(m))}${ADMIN_ONLY.has(m) ? ' <span class="ews-tag">admin</span>' : ''}</a></li>`).join('\n')}
   </ul>
   <div class="ews-menu__group">EWS</div>
   <ul>

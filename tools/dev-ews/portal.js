@@ -3,9 +3,15 @@
  *
  * The parent side of SPEC 3.2: answers yard:ready and yard:token-request
  * with ews:token (fetched from /api/token with the EWS session cookie),
- * resizes the frame, opens other modules on yard:navigate, shows the
- * unread count of yard:badge on the module's menu entry and handles
- * yard:login-expired.  Messages are accepted only from the Yard origin and
+ * resizes the frame, opens other modules on yard:navigate, lists in the
+ * menu only the modules yard:modules names, shows the unread count of
+ * yard:badge on the module's menu entry and handles yard:login-expired
+ * and yard:relogin.  Each ews:token carries returnUrl, this portal page
+ * with the module open, for the frame's sign-in link.  The portal's own
+ * "Sign in again" banner shows only when the frame shows no sign-in
+ * overlay of its own (one link, not two).  The portal opens Yard's
+ * "start" page first, which goes on to the first module the user can
+ * use; leaving it replaces its history entry.  Messages are accepted only from the Yard origin and
  * only from the Yard frame, and are treated as data.  #ews-status shows the
  * last event for people and tests; #ews-log keeps the recent ones.
  */
@@ -31,6 +37,11 @@
 	var bannerLink = document.getElementById('ews-expired-link');
 	var view = { module: cfg.module, query: cfg.query || '', theme: cfg.theme || '', lang: cfg.lang || '' };
 	var dropped = 0;
+	var frameOverlay = false;	/* the frame shows its own sign-in link */
+	var bannerTimer = null;
+	var BANNER_WAIT_MS = 6000;	/* Yard's 5 s wait, and a little */
+	var RELOGIN_WAIT_MS = 500;	/* the frame's link may be taking us */
+	var leaving = false;
 
 	function stamp() {
 		var d = new Date();
@@ -93,7 +104,11 @@
 			}
 			if (r.status === 401) {
 				status('no-session', 'no EWS session: sign in again');
-				showBanner('The EWS session ended.');
+				/*
+				 * A Yard page shows its own sign-in overlay once no
+				 * token comes; the banner is for frames that do not.
+				 */
+				bannerLater('The EWS session ended.');
 				return null;
 			}
 			if (!r.ok) {
@@ -104,13 +119,24 @@
 		}).then(function (j) {
 			if (j === null || typeof j.token !== 'string')
 				return;
-			post({ type: 'ews:token', token: j.token });
+			post({ type: 'ews:token', token: j.token,
+				returnUrl: location.origin + portalPath(view) });
 			hideBanner();
 			status('sent-token', 'sent token (' + why + '), expires ' +
 			    new Date(j.exp * 1000).toLocaleTimeString());
 		}, function (e) {
 			status('token-error', 'token request failed: ' + e.message);
 		});
+	}
+
+	function bannerLater(lead) {
+		if (frameOverlay || bannerTimer !== null)
+			return;
+		bannerTimer = setTimeout(function () {
+			bannerTimer = null;
+			if (!frameOverlay)
+				showBanner(lead);
+		}, BANNER_WAIT_MS);
 	}
 
 	function showBanner(lead) {
@@ -123,11 +149,24 @@
 	}
 
 	function hideBanner() {
+		if (bannerTimer !== null) {
+			clearTimeout(bannerTimer);
+			bannerTimer = null;
+		}
 		if (banner !== null)
 			banner.hidden = true;
 	}
 
+	/*
+	 * yard:login-expired {"loginUrl", "overlay":true}: with overlay the
+	 * frame shows its own sign-in link and keeps asking for a token, so
+	 * this portal shows no banner ("stay") or goes to its login at once
+	 * ("navigate"; the frame keeps its drafts across the trip).
+	 */
 	function onExpired(msg) {
+		frameOverlay = msg.overlay === true;
+		if (frameOverlay)
+			hideBanner();
 		status('login-expired', 'login expired from Yard');
 		/* The setting may have changed since this page was rendered. */
 		fetch('/api/settings', { credentials: 'same-origin', cache: 'no-store' }).then(function (r) {
@@ -136,6 +175,10 @@
 			return { on_expired: cfg.onExpired };
 		}).then(function (s) {
 			if (s.on_expired === 'stay') {
+				if (frameOverlay) {
+					status('login-expired', 'login expired from Yard (staying; Yard shows its sign-in link)');
+					return;
+				}
 				showBanner('Yard reports the login expired.');
 				status('login-expired', 'login expired from Yard (staying)');
 				return;
@@ -174,11 +217,13 @@
 		next.title = 'Yard — ' + v.module;
 		frame.parentNode.replaceChild(next, frame);
 		frame = next;
+		frameOverlay = false;
 		hideBanner();
 		setActiveMenu(v.module);
 		if (title !== null) {
 			link = document.querySelector('#ews-menu a[data-module="' + CSS.escape(v.module) + '"]');
-			title.textContent = link !== null ? link.firstChild.nodeValue : v.module;
+			title.textContent = link !== null ? link.firstChild.nodeValue :
+			    v.module === 'start' ? 'Yard' : v.module;
 		}
 		var fu = document.getElementById('ews-frame-url');
 		if (fu !== null) fu.textContent = src;
@@ -203,7 +248,11 @@
 		}
 		q = q.replace(/^\?/, '');
 		var v = { module: d.module, query: q, theme: view.theme, lang: view.lang };
-		history.pushState({ ews: v }, '', portalPath(v));
+		/* The landing page leaves no history entry: Back skips it. */
+		if (view.module === 'start')
+			history.replaceState({ ews: v }, '', portalPath(v));
+		else
+			history.pushState({ ews: v }, '', portalPath(v));
 		show(v);
 		status('navigated', 'navigated to ' + d.module + (q ? '?' + q : ''));
 	}
@@ -245,6 +294,28 @@
 		status('badge', 'badge ' + m + ': ' + n, true);
 	}
 
+	/*
+	 * yard:modules {"modules":["tasks",...]}: the modules this user can
+	 * use (Yard's /me).  Menu entries of other modules are hidden; the
+	 * menu says it is filtered (#ews-menu[data-filtered]).
+	 */
+	function onModules(d) {
+		var list = d.modules, menu = document.getElementById('ews-menu');
+		if (!Array.isArray(list) || list.length > 64 || !list.every(function (m) {
+			return typeof m === 'string' && /^[a-z][a-z0-9-]{0,31}$/.test(m);
+		}))
+			return;
+		if (menu === null)
+			return;
+		Array.prototype.forEach.call(menu.querySelectorAll('a[data-module]'), function (a) {
+			var li = a.closest('li') || a;
+			li.hidden = list.indexOf(a.dataset.module) === -1;
+		});
+		menu.dataset.filtered = 'true';
+		menu.dataset.modules = list.join(',');
+		status('modules', 'menu: ' + list.join(', '), true);
+	}
+
 	function onMessage(ev) {
 		var d = ev.data;
 
@@ -276,8 +347,23 @@
 		case 'yard:badge':
 			onBadge(d);
 			break;
+		case 'yard:modules':
+			onModules(d);
+			break;
 		case 'yard:login-expired':
 			onExpired(d);
+			break;
+		case 'yard:relogin':
+			/*
+			 * The user clicked the frame's sign-in link (which also
+			 * takes this window there): our login, back to this view.
+			 */
+			status('relogin', 'Yard asked to sign in again: going to the EWS login');
+			/* Only if its link did not take this window there already. */
+			setTimeout(function () {
+				if (!leaving)
+					location.href = loginUrl();
+			}, RELOGIN_WAIT_MS);
 			break;
 		default:
 			status('unknown', 'ignored message type ' + d.type.slice(0, 40), true);
@@ -285,6 +371,12 @@
 	}
 
 	window.addEventListener('message', onMessage);
+	window.addEventListener('beforeunload', function () {
+		leaving = true;
+	});
+	window.addEventListener('pageshow', function () {
+		leaving = false;
+	});
 
 	window.addEventListener('popstate', function (ev) {
 		var v = ev.state && ev.state.ews;

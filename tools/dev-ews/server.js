@@ -19,7 +19,7 @@ const { URL, URLSearchParams } = require('node:url');
 const pages = require('./pages.js');
 
 const TOP = path.resolve(__dirname, '..', '..');
-const DEFAULT_MODULES = 'tasks,nodes,logs,metrics,commands,packages,' +
+const DEFAULT_MODULES = 'start,tasks,nodes,logs,metrics,commands,packages,' +
   'notifications,permissions,users,alerts';
 const UPLOAD_MAX = 1024 * 1024 * 1024;	// 1 GiB, as YARD_PACKAGE_MAX_BYTES
 const FORM_MAX = 64 * 1024;		// login, settings, mint bodies
@@ -511,7 +511,7 @@ async function start(opts = {}) {
       return;
     }
     const p = url.searchParams;
-    const module = p.get('module') || (cfg.modules.includes('users') ? 'users' : cfg.modules[0]);
+    const module = p.get('module') || (cfg.modules.includes('start') ? 'start' : cfg.modules[0]);
     const query = p.get('query') || '';
     const theme = p.get('theme');
     const lang = p.get('lang');

@@ -369,8 +369,9 @@ test.describe('dev EWS', () => {
     assert.equal(cfg.yardOrigin, yard.url);
     assert.equal(cfg.module, 'logs');
 
+    assert.doesNotMatch(html, /href="\/\?module=start"/, 'the landing page is not a menu entry');
     r = await fetch(base + '/', { headers: { cookie } });
-    assert.match(await r.text(), new RegExp(`src="${yard.url}/ui/users"`), 'default module is users');
+    assert.match(await r.text(), new RegExp(`src="${yard.url}/ui/start"`), 'the portal opens Yard\'s landing page');
     r = await fetch(base + '/?module=evil', { headers: { cookie } });
     assert.equal(r.status, 404);
     r = await fetch(base + '/?module=tasks&query=' + 'x'.repeat(501), { headers: { cookie } });

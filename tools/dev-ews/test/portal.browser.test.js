@@ -30,9 +30,13 @@ function fakeYard(ewsOrigin) {
       res.end(`
         window.EWS = document.querySelector('meta[name=ews]').content;
         window.tokens = [];
+        window.msgs = [];
         window.send = (m) => parent.postMessage(m, EWS);
         addEventListener('message', (e) => {
-          if (e.origin === EWS && e.source === parent && e.data && e.data.type === 'ews:token') tokens.push(e.data.token);
+          if (e.origin === EWS && e.source === parent && e.data && e.data.type === 'ews:token') {
+            tokens.push(e.data.token);
+            msgs.push(e.data);
+          }
         });
         if (parent !== window) send({ type: 'yard:ready' });`);
       return;
@@ -198,6 +202,28 @@ test.describe('dev EWS portal in Chromium', { skip }, () => {
     await Promise.all([page.waitForURL(ews.url + '/?module=tasks&theme=dark'), page.click('#login-u-viewer')]);
     await waitEvent('sent-token');
     assert.match(await page.textContent('#ews-user-name'), /Vera Viewer/);
+  });
+
+  test('ews:token names the portal page to come back to; a frame with its own overlay gets no banner; relogin goes to the login', async () => {
+    await settings({ on_expired: 'stay' });
+    try {
+      let f = await yardFrame(/\/ui\/tasks/);
+      await f.waitForFunction(() => window.msgs.length >= 1);
+      assert.equal(await f.evaluate(() => window.msgs[window.msgs.length - 1].returnUrl),
+        ews.url + '/?module=tasks&theme=dark');
+      await f.evaluate(() => window.send({ type: 'yard:login-expired', loginUrl: 'http://evil.test/', overlay: true }));
+      await page.waitForFunction(() => /Yard shows its sign-in link/.test(document.getElementById('ews-status').textContent));
+      assert.equal(await page.isVisible('#ews-expired'), false);
+
+      f = await yardFrame(/\/ui\/tasks/);
+      await Promise.all([page.waitForURL(/\/login\?/),
+        f.evaluate(() => window.send({ type: 'yard:relogin', loginUrl: 'http://evil.test/' }))]);
+      assert.equal(page.url(), ews.url + '/login?redirect_uri=' + encodeURIComponent(ews.url + '/?module=tasks&theme=dark'));
+      await Promise.all([page.waitForURL(ews.url + '/?module=tasks&theme=dark'), page.click('#login-u-viewer')]);
+      await waitEvent('sent-token');
+    } finally {
+      await settings({ on_expired: 'navigate' });
+    }
   });
 
   test('top-level login for Yard lands on Yard with #access_token (CSP form-action allows it)', async () => {
