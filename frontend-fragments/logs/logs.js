@@ -212,8 +212,14 @@
 
 		/* Height: kept per user; the handle drags or takes arrows. */
 		h = Number(load("height"));
-		if (h >= MIN_H && h <= MAX_H)
+		if (h >= MIN_H && h <= MAX_H) {
 			setHeight(h);
+		} else {
+			$("l-handle").setAttribute("aria-valuenow",
+			    String(out.offsetHeight));
+			$("l-handle").setAttribute("aria-valuemin", String(MIN_H));
+			$("l-handle").setAttribute("aria-valuemax", String(MAX_H));
+		}
 		initHandle();
 		if (typeof ResizeObserver === "function")
 			new ResizeObserver(function () {
