@@ -601,8 +601,9 @@
 		$("log-status").textContent = text || "";
 	}
 
+	/* HH:mm:ss, as the line times: no "PM" on a Chinese page. */
 	function now() {
-		return new Date().toLocaleTimeString();
+		return fmtTime(Date.now());
 	}
 
 	/* Start afresh with text (stamped at). */
