@@ -498,6 +498,8 @@
 				maxB = Math.max(maxB, p[2]);
 		});
 		unit = C.bytesUnit(maxB);
+		if (unit.div < 1048576)
+			unit = { div: 1048576, unit: "MiB" };
 		name = $("metrics-task").selectedOptions.length ?
 		    $("metrics-task").selectedOptions[0].textContent : "";
 		$("task-title").textContent = t("metrics.task.title",
@@ -506,6 +508,7 @@
 		S.charts.tcpu.update(common({
 			chart: "task-cpu", height: 180, from: from, to: to,
 			step: res.step, points: pts.length, yMin: 0, yMax: null,
+			title: t("metrics.chart.taskCpu"),
 			label: t("metrics.task.cpu", { task: name }),
 			series: [{ name: t("metrics.series.cpu"), cls: 1,
 			    area: true, points: pts.map(function (p) {
@@ -514,7 +517,9 @@
 		}, null));
 		S.charts.tmem.update(common({
 			chart: "task-mem", height: 180, from: from, to: to,
-			step: res.step, points: pts.length, yMin: 0, yMax: null,
+			step: res.step, points: pts.length, yMin: null,
+			yMax: null, yFit: true,
+			title: t("metrics.chart.taskMem", { unit: unit.unit }),
 			label: t("metrics.task.mem", { task: name }),
 			series: [{ name: t("metrics.series.rss"), cls: 2,
 			    area: true, points: pts.map(function (p) {
@@ -534,10 +539,11 @@
 	 * unit when one is given) and the texts for no data.
 	 */
 	function common(o, unit) {
-		o.yFormat = unit ? function (v) {
-			return C.formatNumber(v, 1) + " " + unit.unit;
-		} : function (v) {
-			return C.formatNumber(v, 0) + "%";
+		/* Axis labels as precise as the tick step (the chart says). */
+		o.yFormat = unit ? function (v, dec) {
+			return C.formatNumber(v, dec) + " " + unit.unit;
+		} : function (v, dec) {
+			return C.formatNumber(v, dec) + "%";
 		};
 		o.valueFormat = unit ? function (v) {
 			return C.formatBytes(v * unit.div);
@@ -573,7 +579,7 @@
 		var from = Date.parse(res.from) / 1000;
 		var to = Date.parse(res.to) / 1000;
 		var step = finite(res.step) ? res.step : 0;
-		var cpu = [], used = [], total = [], sum = 0, n = 0, max = null;
+		var cpu = [], used = [], total = null, sum = 0, n = 0, max = null;
 		var maxBytes = 0, unit, last = null, name = currentName();
 		var labelVars;
 
@@ -588,17 +594,19 @@
 				n++;
 				max = max === null ? p[1] : Math.max(max, p[1]);
 			}
+			/* The axis fits what is used; the total is a mark. */
 			if (finite(p[2]))
 				maxBytes = Math.max(maxBytes, p[2]);
 			if (finite(p[3]))
-				maxBytes = Math.max(maxBytes, p[3]);
+				total = p[3];
 			if (finite(p[2]) && finite(p[3]))
 				last = p;
 		});
 		unit = C.bytesUnit(maxBytes);
+		if (unit.div < 1048576)
+			unit = { div: 1048576, unit: "MiB" };
 		pts.forEach(function (p) {
 			used.push([p[0], finite(p[2]) ? p[2] / unit.div : null]);
-			total.push([p[0], finite(p[3]) ? p[3] / unit.div : null]);
 		});
 
 		$("charts-note").hidden = true;
@@ -610,6 +618,7 @@
 		S.charts.cpu.update(common({
 			chart: "cpu", height: 220, from: from, to: to,
 			step: step, points: pts.length, yMin: 0, yMax: 100,
+			title: t("metrics.chart.cpuUnit"),
 			label: t("metrics.chart.label", Object.assign({
 			    chart: t("metrics.chart.cpu") }, labelVars)),
 			series: [{ name: t("metrics.series.cpu"), cls: 1,
@@ -617,15 +626,19 @@
 		}, null));
 		S.charts.mem.update(common({
 			chart: "mem", height: 220, from: from, to: to,
-			step: step, points: pts.length, yMin: 0, yMax: null,
+			step: step, points: pts.length, yMin: null, yMax: null,
+			yFit: true,
+			title: t("metrics.chart.memUnit", { unit: unit.unit }),
 			label: t("metrics.chart.label", Object.assign({
 			    chart: t("metrics.chart.mem") }, labelVars)),
 			series: [
 				{ name: t("metrics.series.used"), cls: 2,
-				    area: true, points: used },
-				{ name: t("metrics.series.total"), cls: 3,
-				    points: total }
-			]
+				    area: true, points: used }
+			],
+			marks: total === null ? [] : [{ kind: "total", fit: false,
+			    value: total / unit.div,
+			    label: t("metrics.mark.total",
+				{ total: C.formatBytes(total) }) }]
 		}, unit));
 
 		$("cpu-summary").textContent = n > 0 ? t("metrics.summary.cpu", {

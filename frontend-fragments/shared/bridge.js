@@ -1508,18 +1508,26 @@
 		    lastPointerY);
 	}
 
-	/* Yard.bytes(n): a size in B, KiB, MiB, ... (none: "—"). */
+	/*
+	 * Yard.bytes(n): a size in binary units, B, KiB, MiB, GiB ..., with 3
+	 * significant digits at most and no trailing zeros ("3 MiB",
+	 * "1.5 GiB", "12.3 KiB"; none: "—").  Every page's one byte format
+	 * (YardCharts.formatBytes is this).
+	 */
 	function bytes(n) {
-		var u = ["B", "KiB", "MiB", "GiB", "TiB"], i = 0;
+		var u = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"], i = 0, s;
 
 		if (typeof n !== "number" || !isFinite(n))
 			return t("common.none");
-		while (n >= 1024 && i < u.length - 1) {
+		while (Math.abs(n) >= 1024 && i < u.length - 1) {
 			n /= 1024;
 			i++;
 		}
-		return (i === 0 ? String(n) : n.toFixed(n < 10 ? 1 : 0)) +
-		    " " + u[i];
+		s = n.toFixed(i === 0 || Math.abs(n) >= 100 ? 0 :
+		    Math.abs(n) >= 10 ? 1 : 2);
+		if (s.indexOf(".") !== -1)
+			s = s.replace(/0+$/, "").replace(/\.$/, "");
+		return s + " " + u[i];
 	}
 
 	/*

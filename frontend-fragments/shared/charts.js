@@ -3,8 +3,9 @@
  * only (createElementNS, setAttribute, textContent), styled only through
  * classes from base.css (so theme.css colours apply, and CSP's
  * style-src 'self' holds: no style attributes, no inline <style>).
- * Exposes window.YardCharts.  Loaded after bridge.js (for nothing but
- * ordering: it does not need window.Yard).
+ * Exposes window.YardCharts (and module.exports, for node's unit tests
+ * of the pure helpers).  Loaded after bridge.js: the chart's own texts
+ * (legend, "reset zoom") come from Yard.t when the page has it.
  *
  * Data are series of [epoch_seconds, value] pairs.  A line breaks where
  * two consecutive points are more than 2 x step seconds apart (the node was
@@ -13,21 +14,30 @@
  *   YardCharts.sparkline({points, from, to, step, min, max, width,
  *       height, series, label})                          -> <svg>
  *   YardCharts.lineChart(container, opts)               -> {svg, update,
- *       destroy}; opts: chart (data-chart), label, height, from, to, step,
+ *       zoom(from, to), destroy}; opts: chart (data-chart), title (shown
+ *       above the chart, with its unit), label, height, from, to, step,
  *       points (data-points), series [{name, points, cls (1|2|3), area}],
- *       yMin, yMax (null: from the data), yFormat(v), valueFormat(v),
- *       emptyText, noDataText, marks [{value, kind, label}] (horizontal
- *       lines: kind "threshold" or "recovery"), spans [{from, to, kind,
- *       label}] (shaded time ranges, e.g. an alert's pending and firing
- *       parts; kind "firing", "pending" or "resolved")
- *   YardCharts.segments, niceTicks, timeTicks, timeLabel, bytesUnit,
- *   formatBytes, formatNumber, pad2
+ *       legend (false: no toggle buttons), yMin, yMax (null: from the
+ *       data), yFit (the data's range, not from 0), yFormat(v, decimals),
+ *       valueFormat(v), emptyText, noDataText, onZoom({from, to}|null),
+ *       marks [{value, kind, label, fit}] (horizontal lines: kind
+ *       "threshold", "recovery" or "total"; fit: false leaves the scale
+ *       to the data and shows a mark above it as a label at the top),
+ *       spans [{from, to, kind, label}] (shaded time ranges, e.g. an
+ *       alert's pending and firing parts; kind "firing", "pending" or
+ *       "resolved").
+ *       The head above the chart holds the title, one toggle button per
+ *       series (aria-pressed) and "reset zoom"; a drag across the plot
+ *       zooms the time axis, and with the chart focused + / - zoom, 0
+ *       resets, arrows step through the points.
+ *   YardCharts.segments, niceTicks, tickDecimals, tickLabels, timeTicks,
+ *   timeLabel, tipTime, bytesUnit, formatBytes, formatNumber, pad2
  */
 (function () {
 	"use strict";
 
 	var NS = "http://www.w3.org/2000/svg";
-	var D = document;
+	var D = typeof document !== "undefined" ? document : null;
 
 	/* Tick steps for time axes, in seconds. */
 	var TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800,
@@ -217,16 +227,58 @@
 		return s === "-0" ? "0" : s;
 	}
 
-	/* "1.5 GiB": 3 significant digits at most. */
+	/*
+	 * "1.5 GiB", "3 MiB": binary units, 3 significant digits at most,
+	 * trailing zeros dropped.  The one byte formatter of every page:
+	 * Yard.bytes (bridge.js) is this same function.
+	 */
 	function formatBytes(n) {
 		var u, v;
 
 		if (!finite(n))
 			return "";
+		if (typeof window !== "undefined" && window.Yard &&
+		    typeof window.Yard.bytes === "function")
+			return window.Yard.bytes(n);
+		/* Without the bridge (node's unit tests): the same rule. */
 		u = bytesUnit(n);
 		v = n / u.div;
-		return formatNumber(v, u.div === 1 ? 0 : v >= 100 ? 0 :
-		    v >= 10 ? 1 : 2) + " " + u.unit;
+		return formatNumber(v, u.div === 1 ? 0 : Math.abs(v) >= 100 ? 0 :
+		    Math.abs(v) >= 10 ? 1 : 2) + " " + u.unit;
+	}
+
+	/*
+	 * The decimals a tick step needs to be written exactly (0.25 -> 2,
+	 * 5 -> 0), so neighbouring ticks never read alike.
+	 */
+	function tickDecimals(step) {
+		var d, x;
+
+		if (!finite(step) || step <= 0)
+			return 0;
+		for (d = 0; d < 8; d++) {
+			x = step * Math.pow(10, d);
+			if (Math.abs(x - Math.round(x)) < 1e-6 * Math.max(1, x))
+				return d;
+		}
+		return 8;
+	}
+
+	/*
+	 * Ticks with their labels, a tick dropped when its label reads like
+	 * the one before (a format coarser than the step): [{v, text}].
+	 */
+	function tickLabels(ticks, fmt) {
+		var out = [], prev = null;
+
+		(ticks || []).forEach(function (v) {
+			var text = fmt(v);
+			if (text === prev)
+				return;
+			out.push({ v: v, text: text });
+			prev = text;
+		});
+		return out;
 	}
 
 	/* ---- sparkline ----------------------------------------------------- */
@@ -308,6 +360,30 @@
 
 	/* ---- line chart ---------------------------------------------------- */
 
+	var clipSeq = 0;
+
+	/* A page string (Yard.t) when the page has it, else the fallback. */
+	function tr(key, fallback, vars) {
+		var s;
+
+		if (window.Yard && typeof window.Yard.t === "function") {
+			s = window.Yard.t(key, vars);
+			if (s !== key)
+				return s;
+		}
+		return fallback;
+	}
+
+	function html(tag, cls, text) {
+		var n = D.createElement(tag);
+
+		if (cls)
+			n.className = cls;
+		if (text !== undefined)
+			n.textContent = text;
+		return n;
+	}
+
 	/* Index of the element of sorted times nearest to t. */
 	function nearest(times, t) {
 		var lo = 0, hi = times.length - 1, mid;
@@ -325,13 +401,76 @@
 		    hi : lo;
 	}
 
+	/* Pointer x in viewBox units, or null off the chart. */
+	function pointerX(ch, ev) {
+		var rect = ch.svg.getBoundingClientRect();
+
+		if (ch.geo === null || rect.width === 0)
+			return null;
+		return (ev.clientX - rect.left) * ch.geo.W / rect.width;
+	}
+
+	/* The time at viewBox x, clamped to the plot. */
+	function timeAt(g, px) {
+		px = Math.max(g.left, Math.min(g.left + g.pw, px));
+		return g.from + (px - g.left) / g.pw * (g.to - g.from);
+	}
+
+	/*
+	 * Zoom to [a, b] (epoch seconds) within the full range; a range that
+	 * covers it all, or null, resets.  At least 2 steps (or 10 s) wide.
+	 */
+	function setZoom(ch, a, b) {
+		var full = ch.full, min, c;
+
+		if (a === null || full === null) {
+			ch.zoom = null;
+		} else {
+			min = Math.max(10, finite(ch.opts.step) ?
+			    2 * ch.opts.step : 0);
+			if (b - a < min) {
+				c = (a + b) / 2;
+				a = c - min / 2;
+				b = c + min / 2;
+			}
+			a = Math.max(full.from, a);
+			b = Math.min(full.to, b);
+			ch.zoom = a <= full.from && b >= full.to || b <= a ? null :
+			    { from: a, to: b };
+		}
+		render(ch);
+		if (typeof ch.opts.onZoom === "function")
+			ch.opts.onZoom(ch.zoom);
+	}
+
+	/* Zoom in (factor < 1) or out (> 1) around time c. */
+	function zoomBy(ch, factor, c) {
+		var g = ch.geo, w;
+
+		if (g === null || ch.full === null)
+			return;
+		w = (g.to - g.from) * factor;
+		if (!finite(c))
+			c = (g.from + g.to) / 2;
+		setZoom(ch, c - w / 2, c + w / 2);
+	}
+
 	function lineChart(container, opts) {
 		var ch = {
 			container: container,
 			opts: opts || {},
+			head: html("div", "chart-head"),
+			title: html("div", "chart__title"),
+			legend: html("div", "chart-legend"),
+			reset: html("button", "btn btn--small chart__reset"),
 			svg: svg("svg", { class: "chart", tabindex: "0",
 			    role: "img", focusable: "true" }),
+			clip: "yard-chart-clip-" + (++clipSeq),
 			geo: null,
+			full: null,	/* the range the page gave */
+			zoom: null,	/* {from, to} within it, or null */
+			hidden: {},	/* series name -> true when toggled off */
+			drag: null,
 			hoverT: null,	/* time under the pointer, kept across updates */
 			hoverIdx: -1,	/* keyboard position */
 			width: 0,
@@ -339,33 +478,92 @@
 			raf: 0
 		};
 
+		ch.reset.type = "button";
+		ch.reset.hidden = true;
+		ch.reset.dataset.action = "reset-zoom";
+		ch.reset.addEventListener("click", function () {
+			setZoom(ch, null, null);
+			ch.svg.focus();
+		});
+		ch.legend.setAttribute("role", "group");
+		ch.head.appendChild(ch.title);
+		ch.head.appendChild(ch.legend);
+		ch.head.appendChild(ch.reset);
+		container.appendChild(ch.head);
 		container.appendChild(ch.svg);
+
+		ch.svg.addEventListener("pointerdown", function (ev) {
+			var g = ch.geo, px = pointerX(ch, ev);
+			if (g === null || px === null || ev.button !== 0 ||
+			    px < g.left || px > g.left + g.pw)
+				return;
+			ch.drag = { x0: px, x1: px, id: ev.pointerId };
+			try {
+				ch.svg.setPointerCapture(ev.pointerId);
+			} catch (e) {
+				/* not capturable: the drag still works inside */
+			}
+			ev.preventDefault();
+		});
 		ch.svg.addEventListener("pointermove", function (ev) {
-			var g = ch.geo, rect, px;
-			if (g === null)
+			var g = ch.geo, px = pointerX(ch, ev);
+			if (g === null || px === null)
 				return;
-			rect = ch.svg.getBoundingClientRect();
-			if (rect.width === 0)
+			if (ch.drag !== null) {
+				ch.drag.x1 = Math.max(g.left, Math.min(g.left + g.pw,
+				    px));
+				drawSelection(ch);
 				return;
-			px = (ev.clientX - rect.left) * g.W / rect.width;
+			}
 			if (px < g.left || px > g.left + g.pw) {
 				hideTip(ch);
 				return;
 			}
-			ch.hoverT = g.from + (px - g.left) / g.pw *
-			    (g.to - g.from);
+			ch.hoverT = timeAt(g, px);
 			ch.hoverIdx = -1;
 			showTip(ch);
 		});
-		ch.svg.addEventListener("pointerleave", function () {
+		ch.svg.addEventListener("pointerup", function (ev) {
+			var d = ch.drag, g = ch.geo, a, b;
+			if (d === null)
+				return;
+			ch.drag = null;
+			drawSelection(ch);
+			/* A click (under 6 px) is no zoom. */
+			if (g === null || Math.abs(d.x1 - d.x0) < 6)
+				return;
+			a = timeAt(g, Math.min(d.x0, d.x1));
+			b = timeAt(g, Math.max(d.x0, d.x1));
 			hideTip(ch);
+			setZoom(ch, a, b);
+		});
+		ch.svg.addEventListener("pointercancel", function () {
+			ch.drag = null;
+			drawSelection(ch);
+		});
+		ch.svg.addEventListener("pointerleave", function () {
+			if (ch.drag === null)
+				hideTip(ch);
 		});
 		ch.svg.addEventListener("blur", function () {
 			hideTip(ch);
 		});
 		ch.svg.addEventListener("keydown", function (ev) {
 			var g = ch.geo, n;
-			if (g === null || g.times.length === 0)
+			if (g === null)
+				return;
+			/* + / - zoom around the shown point; 0 resets. */
+			if (ev.key === "+" || ev.key === "=" || ev.key === "-" ||
+			    ev.key === "_" || ev.key === "0") {
+				ev.preventDefault();
+				if (ev.key === "0")
+					setZoom(ch, null, null);
+				else
+					zoomBy(ch, ev.key === "-" || ev.key === "_" ?
+					    2 : 0.5, ch.hoverT);
+				return;
+			}
+			if (g.times.length === 0)
 				return;
 			n = g.times.length;
 			if (ev.key === "ArrowLeft" || ev.key === "ArrowRight" ||
@@ -410,13 +608,102 @@
 				ch.opts = o || {};
 				render(ch);
 			},
+			/* zoom(from, to) in epoch seconds; zoom(null) resets. */
+			zoom: function (a, b) {
+				setZoom(ch, finite(a) ? a : null, b);
+			},
 			destroy: function () {
 				if (ch.ro !== null)
 					ch.ro.disconnect();
+				if (ch.head.parentNode)
+					ch.head.parentNode.removeChild(ch.head);
 				if (ch.svg.parentNode)
 					ch.svg.parentNode.removeChild(ch.svg);
 			}
 		};
+	}
+
+	/* The rubber band of a drag (rect.chart__select), or none. */
+	function drawSelection(ch) {
+		var g = ch.geo, d = ch.drag, r;
+
+		if (g === null)
+			return;
+		r = ch.svg.querySelector(".chart__select");
+		if (d === null) {
+			if (r !== null)
+				r.parentNode.removeChild(r);
+			return;
+		}
+		if (r === null) {
+			r = svg("rect", { class: "chart__select", y: g.top,
+			    height: g.ph });
+			ch.svg.appendChild(r);
+		}
+		r.setAttribute("x", r2(Math.min(d.x0, d.x1)));
+		r.setAttribute("width", r2(Math.max(1, Math.abs(d.x1 - d.x0))));
+	}
+
+	/*
+	 * The chart's head: its title (opts.title, with the unit), a legend
+	 * of toggle buttons (one per named series; aria-pressed says shown)
+	 * and "reset zoom" while zoomed.  The buttons are kept across
+	 * updates, so a live refresh does not take the focus away.
+	 */
+	function renderHead(ch, series) {
+		var o = ch.opts, have = {}, byName = {};
+
+		ch.title.textContent = o.title || "";
+		ch.title.hidden = !o.title;
+		if (o.chart)
+			ch.head.dataset.chart = o.chart;
+		ch.legend.setAttribute("aria-label", tr("charts.legend",
+		    "Series"));
+		ch.legend.hidden = o.legend === false || series.length === 0;
+		Array.prototype.forEach.call(ch.legend.children, function (b) {
+			byName[b.dataset.series] = b;
+		});
+		series.forEach(function (se, k) {
+			var b = byName[se.name], sw;
+			have[se.name] = true;
+			if (b === undefined) {
+				b = html("button", "chart-legend__btn");
+				b.type = "button";
+				b.dataset.series = se.name;
+				sw = html("span", "legend__swatch legend__swatch--" +
+				    (se.cls || 1));
+				sw.setAttribute("aria-hidden", "true");
+				b.appendChild(sw);
+				b.appendChild(html("span", "", se.name));
+				b.addEventListener("click", function () {
+					var n = b.dataset.series;
+					if (ch.hidden[n])
+						delete ch.hidden[n];
+					else
+						ch.hidden[n] = true;
+					render(ch);
+				});
+			}
+			b.setAttribute("aria-pressed", ch.hidden[se.name] ?
+			    "false" : "true");
+			b.title = tr(ch.hidden[se.name] ? "charts.series.show" :
+			    "charts.series.hide", ch.hidden[se.name] ?
+			    "Show {name}" : "Hide {name}", { name: se.name })
+			    .replace("{name}", se.name);
+			/* In the series' order; a button in place is not moved
+			 * (moving it would take its focus away). */
+			if (ch.legend.children[k] !== b)
+				ch.legend.insertBefore(b, ch.legend.children[k] ||
+				    null);
+		});
+		Object.keys(byName).forEach(function (n) {
+			if (!have[n])
+				ch.legend.removeChild(byName[n]);
+		});
+		ch.reset.textContent = tr("charts.resetZoom", "Reset zoom");
+		ch.reset.title = tr("charts.zoomHint",
+		    "Drag across the chart to zoom; + and - keys zoom, 0 resets");
+		ch.reset.hidden = ch.zoom === null;
 	}
 
 	function render(ch) {
@@ -424,19 +711,47 @@
 		var W = Math.floor(ch.container.clientWidth);
 		var H = o.height || 200;
 		var top = 10, right = 14, bottom = 22, left;
-		var series = (o.series || []).filter(Boolean);
-		var from = o.from, to = o.to, step = o.step;
-		var lo, hi, yt, labels, maxW, pw, ph, tt, span;
-		var plot, gx, gy, i, times, maxGap, any = false;
+		var all = (o.series || []).filter(Boolean);
+		var series, from = o.from, to = o.to, step = o.step;
+		var lo, hi, yt, labels, maxW, pw, ph, tt, span, pad, fmt, dec;
+		var plot, gx, gy, times, maxGap, any = false, lab, cnt;
 
 		ch.width = W;
+		if (!finite(from) || !finite(to) || to <= from) {
+			from = 0;
+			to = 1;
+		}
+		ch.full = { from: from, to: to };
+		if (ch.zoom !== null && (ch.zoom.to <= from ||
+		    ch.zoom.from >= to))
+			ch.zoom = null;
+		if (ch.zoom !== null) {
+			from = Math.max(from, ch.zoom.from);
+			to = Math.min(to, ch.zoom.to);
+		}
+		all.forEach(function (se, k) {
+			if (!se.name)
+				se.name = String(k + 1);
+		});
+		renderHead(ch, all.filter(function (se) {
+			return se.name;
+		}));
+		series = all.filter(function (se) {
+			return !ch.hidden[se.name];
+		});
+
 		while (s.firstChild)
 			s.removeChild(s.firstChild);
 		if (o.chart)
 			s.dataset.chart = o.chart;
 		s.dataset.points = String(o.points !== undefined ? o.points :
-		    series.length ? series[0].points.length : 0);
-		s.setAttribute("aria-label", o.label || "");
+		    all.length ? all[0].points.length : 0);
+		s.dataset.from = String(from);
+		s.dataset.to = String(to);
+		s.dataset.zoomed = String(ch.zoom !== null);
+		s.setAttribute("aria-label", (o.title ? o.title + ". " : "") +
+		    (o.label || "") + " " + tr("charts.zoomHint",
+		    "Drag across the chart to zoom; + and - keys zoom, 0 resets"));
 		if (W < 40) {
 			ch.geo = null;
 			return;
@@ -444,21 +759,19 @@
 		s.setAttribute("width", W);
 		s.setAttribute("height", H);
 		s.setAttribute("viewBox", "0 0 " + W + " " + H);
-		s.appendChild(svg("title", { text: o.label || "" }));
+		s.appendChild(svg("title", { text: o.label || o.title || "" }));
 
-		if (!finite(from) || !finite(to) || to <= from) {
-			from = 0;
-			to = 1;
-		}
 		span = to - from;
 		maxGap = finite(step) && step > 0 ? 2 * step : 0;
+		pad = finite(step) && step > 0 ? step : 0;
 
-		/* y range: fixed, or from the data. */
+		/* y range: fixed, or from the shown data. */
 		lo = finite(o.yMin) ? o.yMin : Infinity;
 		hi = finite(o.yMax) ? o.yMax : -Infinity;
 		series.forEach(function (se) {
 			se.points.forEach(function (p) {
-				if (!finite(p[1]))
+				if (!finite(p[1]) || p[0] < from - pad ||
+				    p[0] > to + pad)
 					return;
 				any = true;
 				if (!finite(o.yMin))
@@ -467,9 +780,10 @@
 					hi = Math.max(hi, p[1]);
 			});
 		});
-		/* A threshold off the data's scale would not be drawn. */
+		/* A threshold off the data's scale would not be drawn; a mark
+		 * with fit: false (a total) leaves the scale to the data. */
 		(o.marks || []).forEach(function (m) {
-			if (!m || !finite(m.value))
+			if (!m || !finite(m.value) || m.fit === false)
 				return;
 			if (!finite(o.yMin))
 				lo = Math.min(lo, m.value);
@@ -480,25 +794,43 @@
 			lo = 0;
 		if (!finite(hi))
 			hi = lo + 1;
-		if (!finite(o.yMin) && lo > 0)
+		if (o.yFit && !finite(o.yMin) && hi > lo) {
+			/* Fitted: a margin around the data, not down to 0. */
+			lo = Math.max(0, lo - (hi - lo) * 0.1);
+			hi = hi + (hi - lo) * 0.1;
+		} else if (!finite(o.yMin) && lo > 0) {
 			lo = 0;
-		yt = niceTicks(lo, hi, Math.max(2, Math.min(5,
-		    Math.floor((H - top - bottom) / 36))));
-		if (finite(o.yMin))
-			yt.min = o.yMin;
-		if (finite(o.yMax))
-			yt.max = Math.max(o.yMax, yt.min + 1e-9);
-		yt.ticks = yt.ticks.filter(function (v) {
-			return v >= yt.min - 1e-9 && v <= yt.max + 1e-9;
-		});
+		}
+		fmt = function (v) {
+			return o.yFormat ? o.yFormat(v, dec) : formatNumber(v, dec);
+		};
+		/*
+		 * Labels as precise as the step; a page format coarser than that
+		 * would repeat a label ("1%, 1%"): then fewer, wider steps.
+		 */
+		for (cnt = Math.max(2, Math.min(5, Math.floor((H - top - bottom) /
+		    36))); ; cnt--) {
+			yt = niceTicks(lo, hi, cnt);
+			if (finite(o.yMin))
+				yt.min = o.yMin;
+			if (finite(o.yMax))
+				yt.max = Math.max(o.yMax, yt.min + 1e-9);
+			yt.ticks = yt.ticks.filter(function (v) {
+				return v >= yt.min - 1e-9 && v <= yt.max + 1e-9;
+			});
+			dec = tickDecimals(yt.step);
+			lab = tickLabels(yt.ticks, fmt);
+			if (lab.length === yt.ticks.length || cnt <= 1)
+				break;
+		}
 
 		/* y labels first: their width decides the left margin. */
 		gy = svg("g", { class: "chart__y" });
 		s.appendChild(gy);
-		labels = yt.ticks.map(function (v) {
+		labels = lab.map(function (l) {
 			var tx = svg("text", { class: "chart__label",
 			    "text-anchor": "end", "dominant-baseline": "middle",
-			    text: o.yFormat ? o.yFormat(v) : formatNumber(v, 2) });
+			    text: l.text });
 			gy.appendChild(tx);
 			return tx;
 		});
@@ -524,11 +856,16 @@
 			return r2(top + ph - (v - yt.min) / (yt.max - yt.min) * ph);
 		}
 
+		/* Series outside a zoomed range are clipped to the plot. */
+		s.appendChild(svg("defs", {}, svg("clipPath", { id: ch.clip },
+		    svg("rect", { x: left, y: top - 2, width: pw,
+			height: ph + 4 }))));
+
 		/* Grid, y labels, x ticks and labels. */
 		plot = svg("g", { class: "chart__grid" });
 		s.insertBefore(plot, gy);
-		yt.ticks.forEach(function (v, k) {
-			var yy = Y(v);
+		lab.forEach(function (l, k) {
+			var yy = Y(l.v);
 			plot.appendChild(svg("line", { class: "chart__gridline",
 			    x1: left, x2: left + pw, y1: yy, y2: yy }));
 			labels[k].setAttribute("x", left - 6);
@@ -537,8 +874,10 @@
 		tt = timeTicks(from, to, Math.max(2, Math.floor(pw / 80)));
 		gx = svg("g", { class: "chart__x" });
 		s.appendChild(gx);
-		tt.ticks.forEach(function (t) {
-			var xx = X(t);
+		tickLabels(tt.ticks, function (x) {
+			return timeLabel(x, tt.step, span);
+		}).forEach(function (l) {
+			var xx = X(l.v);
 			plot.appendChild(svg("line", { class:
 			    "chart__gridline chart__gridline--x", x1: xx, x2: xx,
 			    y1: top, y2: top + ph }));
@@ -546,7 +885,7 @@
 			gx.appendChild(svg("text", { class: "chart__label",
 			    "text-anchor": xx - left < 24 ? "start" :
 			    left + pw - xx < 24 ? "end" : "middle", x: xx, y: H - 6,
-			    text: timeLabel(t, tt.step, span) }));
+			    text: l.text }));
 		});
 		s.appendChild(svg("line", { class: "chart__axis", x1: left,
 		    x2: left + pw, y1: top + ph + 0.5, y2: top + ph + 0.5 }));
@@ -561,7 +900,9 @@
 			var cls = se.cls || 1;
 			var segs = segments(se.points, maxGap);
 			var line = [], area = [], g = svg("g", {
-				class: "chart__series", dataset: { series: cls } });
+				class: "chart__series", "clip-path": "url(#" +
+				ch.clip + ")", dataset: { series: cls,
+				name: se.name } });
 			segs.forEach(function (sg) {
 				var d;
 				if (sg.length === 1) {
@@ -592,27 +933,29 @@
 			s.appendChild(g);
 		});
 
-		drawMarks(s, o.marks, yt, Y, left, pw);
+		drawMarks(s, o.marks, yt, Y, left, pw, top);
 
 		if (!any)
 			s.appendChild(svg("text", { class: "chart__empty",
 			    "text-anchor": "middle", "dominant-baseline": "middle",
 			    x: left + pw / 2, y: top + ph / 2,
-			    text: o.emptyText || "" }));
+			    text: series.length === 0 && all.length > 0 ?
+			    tr("charts.allHidden", "Every series is hidden") :
+			    o.emptyText || "" }));
 
-		/* Times for the tooltip: the union of all series' times. */
+		/* Times for the tooltip: the union of the shown series'. */
 		times = [];
 		series.forEach(function (se) {
 			se.points.forEach(function (p) {
-				if (finite(p[0]))
+				if (finite(p[0]) && p[0] >= from && p[0] <= to)
 					times.push(p[0]);
 			});
 		});
 		times.sort(function (a, b) {
 			return a - b;
 		});
-		times = times.filter(function (t, k) {
-			return k === 0 || t !== times[k - 1];
+		times = times.filter(function (x, k) {
+			return k === 0 || x !== times[k - 1];
 		});
 
 		ch.geo = { W: W, H: H, left: left, top: top, pw: pw, ph: ph,
@@ -620,8 +963,10 @@
 		    series: series, tip: svg("g", { class: "chart__tip",
 		    "aria-hidden": "true" }) };
 		s.appendChild(ch.geo.tip);
-		if (ch.hoverT !== null)
+		if (ch.hoverT !== null && ch.hoverT >= from && ch.hoverT <= to)
 			showTip(ch);
+		else
+			ch.hoverT = null;
 	}
 
 	/*
@@ -653,28 +998,42 @@
 		s.appendChild(g);
 	}
 
-	/* Horizontal lines (line.chart__mark[data-mark=kind][data-value]). */
-	function drawMarks(s, marks, yt, Y, left, pw) {
+	/*
+	 * Horizontal lines (line.chart__mark[data-mark=kind][data-value]);
+	 * kinds "threshold", "recovery", "total".  A mark above the scale
+	 * (fit: false) is only its label at the top edge, with an arrow
+	 * (text.chart__mark-label[data-off=above]).
+	 */
+	function drawMarks(s, marks, yt, Y, left, pw, top) {
 		var g;
 
 		if (!Array.isArray(marks) || marks.length === 0)
 			return;
 		g = svg("g", { class: "chart__marks" });
 		marks.forEach(function (m) {
-			var yy;
-			if (!m || !finite(m.value) || m.value < yt.min - 1e-9 ||
-			    m.value > yt.max + 1e-9)
+			var yy, kind = m && m.kind || "threshold";
+			if (!m || !finite(m.value))
+				return;
+			if (m.value > yt.max + 1e-9 && m.label) {
+				g.appendChild(svg("text", { class: "chart__mark-label " +
+				    "chart__mark-label--" + kind,
+				    x: left + pw - 4, y: top + 12,
+				    "text-anchor": "end", text: m.label + " \u2191",
+				    dataset: { mark: kind, value: m.value,
+				    off: "above" } }));
+				return;
+			}
+			if (m.value < yt.min - 1e-9 || m.value > yt.max + 1e-9)
 				return;
 			yy = Y(m.value);
 			g.appendChild(svg("line", { class: "chart__mark " +
-			    "chart__mark--" + (m.kind || "threshold"), x1: left,
+			    "chart__mark--" + kind, x1: left,
 			    x2: left + pw, y1: yy, y2: yy,
-			    dataset: { mark: m.kind || "threshold",
-			    value: m.value } },
+			    dataset: { mark: kind, value: m.value } },
 			    m.label ? svg("title", { text: m.label }) : null));
 			if (m.label)
 				g.appendChild(svg("text", { class: "chart__mark-label " +
-				    "chart__mark-label--" + (m.kind || "threshold"),
+				    "chart__mark-label--" + kind,
 				    x: left + pw - 4, y: r2(yy - 4),
 				    "text-anchor": "end", text: m.label }));
 		});
@@ -737,8 +1096,7 @@
 			lines.push({ cls: "chart__tip-value",
 			    text: o.noDataText || "" });
 		}
-		bx = 0;
-		texts = lines.map(function (l, k) {
+		texts = lines.map(function (l) {
 			var tx = svg("text", { class: "chart__tip-text " + l.cls,
 			    x: 0, y: 0, text: l.text });
 			tip.appendChild(tx);
@@ -772,11 +1130,13 @@
 		tip.dataset.t = String(t);
 	}
 
-	window.YardCharts = Object.freeze({
+	var api = {
 		sparkline: sparkline,
 		lineChart: lineChart,
 		segments: segments,
 		niceTicks: niceTicks,
+		tickDecimals: tickDecimals,
+		tickLabels: tickLabels,
 		timeTicks: timeTicks,
 		timeLabel: timeLabel,
 		tipTime: tipTime,
@@ -784,5 +1144,10 @@
 		formatBytes: formatBytes,
 		formatNumber: formatNumber,
 		pad2: pad2
-	});
+	};
+
+	if (typeof window !== "undefined")
+		window.YardCharts = Object.freeze(api);
+	if (typeof module === "object" && module.exports)
+		module.exports = api;
 })();

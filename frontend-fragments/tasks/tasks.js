@@ -395,7 +395,7 @@
 	function fmtMem(b) {
 		if (typeof b !== "number")
 			return "—";
-		return (b / 1048576).toFixed(b < 10485760 ? 1 : 0) + " MiB";
+		return Y.bytes(b);
 	}
 
 	/* Set a node's text only when it changed (no needless mutations). */

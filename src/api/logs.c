@@ -401,6 +401,10 @@ logs_reply(struct http_request *req, struct api_ctx *c, struct logs_flow *f)
 		if (api_val(c, 0, 4) != NULL)
 			(void)json_object_set_new(j, "matches",
 			    json_integer(api_val_int(c, 0, 4)));
+		/* When the server received the newest chunk of this text. */
+		if (api_val(c, 0, 11) != NULL)
+			(void)json_object_set_new(j, "at",
+			    json_integer(api_val_int(c, 0, 11)));
 		if (strcmp(mode, "follow") == 0)
 			(void)json_object_set_new(j, "request",
 			    json_string(f->request));

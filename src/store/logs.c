@@ -30,7 +30,8 @@ static const char *sql_create =
     "  (SELECT node_id FROM t), (SELECT lvl FROM t)";
 
 /*
- * What has arrived after chunk $4; a follow poll ($5) also keeps the
+ * What has arrived after chunk $4 (and when the newest of it did, epoch
+ * ms, column 11); a follow poll ($5) also keeps the
  * request wanted.  The caller must be the one who made it and still may
  * operate the task.  The keep-alive is a CTE the read does not use: an UPDATE
  * that waits for an agent's chunk would see that chunk's "done" (READ
@@ -46,7 +47,9 @@ static const char *sql_read =
     "  seq), '') FROM log_chunks WHERE request_id = r.id AND seq >"
     "  $4::integer), (SELECT max(seq) FROM log_chunks WHERE request_id ="
     "  r.id), r.mode, r.file, r.mode = 'follow' AND NOT r.done AND"
-    "  coalesce(r.answered_at, r.created_at) < now() - interval '15 seconds'"
+    "  coalesce(r.answered_at, r.created_at) < now() - interval '15 seconds',"
+    "  (SELECT (extract(epoch FROM max(received_at)) * 1000)::bigint"
+    "  FROM log_chunks WHERE request_id = r.id AND seq > $4::integer)"
     " FROM log_requests r JOIN tasks t ON t.id = r.task_id" STORE_TASK_LEVEL_JOIN
     " WHERE r.id = $6::uuid AND r.task_id = $1::bigint"
     "  AND r.user_id = $3::bigint AND lv.level >= CASE WHEN r.mode = 'file'"

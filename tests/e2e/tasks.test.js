@@ -103,7 +103,7 @@ test('create a console task, start it, watch it run, stop it', async () => {
     await f.locator('tr[data-task-name="web-echo"][data-state="running"]').waitFor({ timeout: 15000 });
     const pid = Number(s.sql(`SELECT pid FROM tasks WHERE name = 'web-echo'`));
     assert.ok(pid > 1);
-    await f.locator('tr[data-task-name="web-echo"] td[data-cell="mem"]', { hasText: /MiB/ }).waitFor({ timeout: 10000 });
+    await f.locator('tr[data-task-name="web-echo"] td[data-cell="mem"]', { hasText: / (KiB|MiB|GiB)$/ }).waitFor({ timeout: 10000 });
     await f.locator('tr[data-task-name="web-echo"] td[data-cell="uptime"]', { hasText: /\d/ }).waitFor({ timeout: 10000 });
     // Running: Stop in place of Start, Restart in the menu.
     assert.strictEqual(await row.locator('[data-action="start"]').count(), 0);

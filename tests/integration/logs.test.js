@@ -44,6 +44,8 @@ test('last lines and search of a running task', async () => {
   assert.deepStrictEqual(r.json.files, ['stdout']);
   assert.strictEqual(r.json.ended, true);
   assert.ok(r.json.size > 3000, JSON.stringify(r.json));
+  // When the server received that text (epoch ms; the page's line times).
+  assert.ok(Number.isInteger(r.json.at) && Math.abs(r.json.at - Date.now()) < 60000, JSON.stringify(r.json));
   assert.match(r.headers.get('cache-control'), /no-store/);
 
   r = await logs(counter, '?q=error&lines=10');
@@ -78,6 +80,7 @@ test('follow: an appended line reaches the browser in under a second', async () 
     fs.appendFileSync(logPath(id), `appended ${i}\n`);
     const r = await poll;
     assert.strictEqual(r.status, 200, r.text);
+    assert.ok(r.json.at >= t0 - 1000, JSON.stringify(r.json));
     assert.strictEqual(r.json.text, `appended ${i}\n`);
     assert.ok(r.json.seq > seq);
     seq = r.json.seq;
