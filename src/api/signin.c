@@ -43,6 +43,7 @@ struct ucache_entry {
 	struct auth_grant *grants;
 	size_t		   ngrants;
 	uint64_t	   loaded; /* kore_time_ms() */
+	uint32_t	   claims; /* ucache_claims() of the sign-in that loaded it */
 };
 
 static enum api_step signin_principal(struct http_request *, struct api_ctx *);
@@ -54,10 +55,11 @@ static void signin_log(const char *, int, const struct auth_seen *);
 static void signin_log_tick(void *, uint64_t);
 static void signin_field(char *, size_t, const char *, const char *);
 static void on_authz(const char *, size_t);
-static void ucache_put(const char *, int64_t, int, int,
+static void ucache_put(const struct auth_claims *, int64_t, int, int,
     const struct auth_grant *, size_t);
-static struct ucache_entry *ucache_get(const char *);
-static uint32_t		    ucache_hash(const char *);
+static struct ucache_entry *ucache_get(const struct auth_claims *);
+static uint32_t		    ucache_hash(uint32_t, const char *);
+static uint32_t		    ucache_claims(const struct auth_claims *);
 
 static struct ucache_entry ucache[UCACHE_SLOTS];
 
@@ -99,27 +101,42 @@ api_authz_changed(int publish)
 		    app.cfg.authz_cache_ttl);
 }
 
+/* FNV-1a over s and its terminating NUL, continuing from h. */
 static uint32_t
-ucache_hash(const char *s)
+ucache_hash(uint32_t h, const char *s)
 {
-	uint32_t h = 2166136261u;
-
-	while (*s != '\0') {
-		h ^= (unsigned char)*s++;
+	do {
+		h ^= (unsigned char)*s;
 		h *= 16777619u;
-	}
+	} while (*s++ != '\0');
 	return (h);
 }
 
+/*
+ * What a sign-in writes to the users row besides last_seen: a token whose
+ * name, e-mail or admin role differ from the cached sign-in's misses the
+ * cache, so that the row (and the names pages show) follow the IdP.
+ */
+static uint32_t
+ucache_claims(const struct auth_claims *cl)
+{
+	uint32_t h;
+
+	h = ucache_hash(2166136261u, cl->name);
+	h = ucache_hash(h, cl->email);
+	return (ucache_hash(h, cl->admin ? "1" : "0"));
+}
+
 static struct ucache_entry *
-ucache_get(const char *sub)
+ucache_get(const struct auth_claims *cl)
 {
 	struct ucache_entry *e;
 
 	if (app.cfg.authz_cache_ttl == 0)
 		return (NULL);
-	e = &ucache[ucache_hash(sub) % UCACHE_SLOTS];
-	if (e->user_id == 0 || strcmp(e->sub, sub) != 0)
+	e = &ucache[ucache_hash(2166136261u, cl->sub) % UCACHE_SLOTS];
+	if (e->user_id == 0 || strcmp(e->sub, cl->sub) != 0 ||
+	    e->claims != ucache_claims(cl))
 		return (NULL);
 	if (kore_time_ms() - e->loaded >
 	    (uint64_t)app.cfg.authz_cache_ttl * 1000)
@@ -128,7 +145,7 @@ ucache_get(const char *sub)
 }
 
 static void
-ucache_put(const char *sub, int64_t id, int admin, int disabled,
+ucache_put(const struct auth_claims *cl, int64_t id, int admin, int disabled,
     const struct auth_grant *g, size_t n)
 {
 	struct ucache_entry *e;
@@ -142,11 +159,12 @@ ucache_put(const char *sub, int64_t id, int admin, int disabled,
 			return;
 		memcpy(copy, g, n * sizeof(*g));
 	}
-	e = &ucache[ucache_hash(sub) % UCACHE_SLOTS];
+	e = &ucache[ucache_hash(2166136261u, cl->sub) % UCACHE_SLOTS];
 	free(e->grants);
 	memset(e, 0, sizeof(*e));
 	e->grants = copy;
-	kore_strlcpy(e->sub, sub, sizeof(e->sub));
+	e->claims = ucache_claims(cl);
+	kore_strlcpy(e->sub, cl->sub, sizeof(e->sub));
 	e->user_id = id;
 	e->admin = admin;
 	e->disabled = disabled;
@@ -419,7 +437,7 @@ signin_principal(struct http_request *req, struct api_ctx *c)
 	/* A query of ours in flight must finish even if another request
 	 * warmed the cache meanwhile, or its result would leak into the
 	 * handler's next statement. */
-	if (!store_q_busy(c->q) && (e = ucache_get(c->claims.sub)) != NULL) {
+	if (!store_q_busy(c->q) && (e = ucache_get(&c->claims)) != NULL) {
 		if (e->disabled) {
 			api_error(req, 403, "user_disabled",
 			    "this user is disabled in Yard", NULL);
@@ -467,7 +485,7 @@ signin_principal(struct http_request *req, struct api_ctx *c)
 		api_error(req, 500, "internal", "bad grants row", NULL);
 		return (API_DONE);
 	}
-	ucache_put(c->claims.sub, c->who.user_id, admin, disabled,
+	ucache_put(&c->claims, c->who.user_id, admin, disabled,
 	    c->who.grants, c->who.ngrants);
 	store_clear(c->q);
 	if (disabled) {

@@ -236,6 +236,21 @@ test('YARD_AUTO_PROVISION=0 admits only users an admin created', async () => {
   assert.strictEqual(r.status, 200);
 });
 
+test('a new name or e-mail in the token reaches the users row at once, cache or not', async () => {
+  // The first sign-ins carry one name; the next, moments later and well
+  // inside the principal cache's lifetime, brings one from the IdP.
+  const call = (tok) => s.api('GET', '/api/v1/me', { token: tok });
+  assert.strictEqual((await call(s.token('renamed'))).status, 200);
+  assert.strictEqual((await call(s.token('renamed'))).status, 200);
+  assert.strictEqual(s.sql(`SELECT name FROM users WHERE sub = 'renamed'`), 'Test User');
+  for (let i = 0; i < 4; i++) { // every worker, whichever answers
+    const r = await call(s.token('renamed', { name: 'Rena Med', email: 'rena@example.test' }));
+    assert.strictEqual(r.status, 200, r.text);
+  }
+  assert.strictEqual(s.sql(`SELECT name || ' ' || email FROM users WHERE sub = 'renamed'`),
+    'Rena Med rena@example.test');
+});
+
 test('users and grants: read one by id, change name and email, audited', async () => {
   const id = await userId('hugo');
   let r = await s.api('GET', `/api/v1/users/${id}`, { token: admin });
