@@ -141,8 +141,8 @@ auth_cfgdoc_build(json_t *body, const uint8_t *key, int64_t task, json_t **docp,
 	static const char *known[] = { "values", "apollo", "mappings", "files",
 		"env", "properties_file", "comment",
 		/* read-only members of GET's answer */
-		"task_id", "version", "author", "created_at", "restored_from",
-		"level", NULL };
+		"task_id", "version", "author", "author_name", "created_at",
+		"restored_from", "level", NULL };
 	const char	  *name;
 	json_t		  *v, *doc;
 	size_t		   i, total;
