@@ -41,7 +41,8 @@ test('task form in zh-CN: two refused fields, two Chinese messages, focus on the
     await page.click('#login-u-admin');
     const f = page.frameLocator('#yard-frame');
     const form = f.locator('#task-create');
-    await form.waitFor({ timeout: 15000 });
+    await f.locator('#task-new').click({ timeout: 15000 });
+    await form.waitFor({ timeout: 5000 });
     await f.locator(`#task-node option[value="${agent.nodeId}"]`).waitFor({ state: 'attached', timeout: 10000 });
     await f.locator('#task-node').selectOption(String(agent.nodeId));
     // Two refusals only the server makes: a name starting with a dash and
