@@ -1450,6 +1450,28 @@
 		lastPointerY = ev.clientY;
 	}, true);
 
+	/*
+	 * visibleBand(fn): calls fn(top, bottom) once with the band of our
+	 * viewport the user sees: framed, EWS shows only part of a tall page.
+	 * An IntersectionObserver with the implicit root measures it against
+	 * the top window's viewport, across origins too; where there is none,
+	 * nothing is called.
+	 */
+	function visibleBand(fn) {
+		var io;
+
+		if (typeof W.IntersectionObserver !== "function")
+			return;
+		io = new W.IntersectionObserver(function (es) {
+			var r = es[es.length - 1].intersectionRect;
+
+			io.disconnect();
+			if (r.height > 0)
+				fn(r.top, r.bottom);
+		});
+		io.observe(D.documentElement);
+	}
+
 	function placeNear(box, y) {
 		var h, top;
 
@@ -1461,6 +1483,14 @@
 		if (box.tagName === "DIALOG") {
 			box.style.margin = "0 auto";
 			box.style.top = top + "px";
+			visibleBand(function (vt, vb) {
+				var r = box.getBoundingClientRect(), at;
+
+				at = Math.max(vt + 8, Math.min(r.top,
+				    vb - r.height - 8));
+				if (Math.round(at) !== Math.round(r.top))
+					box.style.top = Math.round(at) + "px";
+			});
 		} else {
 			box.style.marginTop = "0";
 			box.style.marginTop = Math.max(0, top -
