@@ -43,6 +43,9 @@
 
 	D.documentElement.dataset.theme = theme;
 	D.documentElement.lang = lang;
+	/* Framed, vh is the content-high iframe's: CSS sizes by this. */
+	if (framed)
+		D.documentElement.dataset.framed = "";
 
 	/* ---- i18n ---------------------------------------------------------- */
 

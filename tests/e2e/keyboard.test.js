@@ -168,7 +168,7 @@ test('keyboard only: drawer, create, start, menu, stop with confirmation, logs',
     await page.keyboard.press('Enter');
     await page.waitForURL(/module=logs/, { timeout: 10000 });
     const id = s.sql(`SELECT id FROM tasks WHERE name = 'kbd-echo'`);
-    assert.strictEqual(await f.locator('#l-task').inputValue(), id);
+    assert.strictEqual(await f.locator('body[data-yard-page=ready] #l-task').inputValue(), id);
   });
   assert.strictEqual(s.sql(`SELECT string_agg(c.type || ':' || c.state, ',' ORDER BY c.seq) FROM commands c
     JOIN tasks t ON t.id = c.task_id WHERE t.name = 'kbd-echo'`), 'start:succeeded,stop:succeeded');

@@ -120,7 +120,7 @@ test('tabs: arrow keys, the tab in the address, and each tab\'s content', async 
     await f.locator('[role=tab][data-tab=logs]').click();
     await f.locator('[data-action=open-logs]').click();
     await page.waitForURL(/module=logs/, { timeout: 10000 });
-    assert.strictEqual(await f.locator('#l-task').inputValue(), String(taskId));
+    assert.strictEqual(await f.locator('body[data-yard-page=ready] #l-task').inputValue(), String(taskId));
   });
 });
 
