@@ -1026,15 +1026,17 @@
 	/* ---- auth UI: signing-in note and expired overlay ------------------ */
 
 	function buildAuthUi() {
-		var L = cfg ? loginUrl() : "#";
+		var L = cfg ? loginUrl() : "#", over;
 
 		if (D.getElementById("yard-expired") !== null)
 			return;
 		D.body.appendChild(el("div", { id: "yard-signin",
 		    role: "status", hidden: true, text: t("auth.signingIn") }));
-		D.body.appendChild(el("div", { id: "yard-expired",
+		/* A modal <dialog>: the top layer puts it over a page's own
+		 * open dialog (a drawer), which then goes inert like the rest. */
+		D.body.appendChild(el("dialog", { id: "yard-expired",
 		    role: "alertdialog", "aria-modal": "true",
-		    "aria-labelledby": "yard-expired-title", hidden: true },
+		    "aria-labelledby": "yard-expired-title" },
 		    el("div", { class: "yard-expired__box" },
 			el("div", { id: "yard-expired-title",
 			    class: "yard-expired__title",
@@ -1045,8 +1047,17 @@
 			    href: L, target: "_top", rel: "noopener",
 			    text: t("auth.expired.link"),
 			    onclick: onRelogin }))));
-		D.getElementById("yard-expired").addEventListener("keydown",
-		    trapTab);
+		over = D.getElementById("yard-expired");
+		over.addEventListener("keydown", trapTab);
+		/* Escape does not take it away; a second Escape, which Chrome
+		 * lets close a dialog anyway, finds it back at once. */
+		over.addEventListener("cancel", function (ev) {
+			ev.preventDefault();
+		});
+		over.addEventListener("close", function () {
+			if (A.state === "expired")
+				W.setTimeout(updateAuthUi, 0);
+		});
 	}
 
 	/*
@@ -1115,15 +1126,16 @@
 		a = D.getElementById("yard-relogin");
 		if (A.state === "expired") {
 			a.setAttribute("href", loginUrl());
-			if (over.hidden) {
-				over.hidden = false;
-				focusBefore = D.activeElement;
+			if (!over.open) {
+				if (focusBefore === null)
+					focusBefore = D.activeElement;
+				over.showModal();
 				inertBehind(over, true);
 				placeNear(over.firstChild, lastPointerY);
 				a.focus({ preventScroll: true });
 			}
-		} else if (!over.hidden) {
-			over.hidden = true;
+		} else if (over.open) {
+			over.close();
 			inertBehind(over, false);
 			/* Back to where the user was (typing, say). */
 			if (focusBefore !== null && focusBefore !== D.body &&
@@ -2027,6 +2039,9 @@
 		if (changed) {
 			e.pendingUntil = Date.now() + DRAFT_PENDING_MS;
 			draftNote(e, true);
+			/* A form in a closed drawer is for its page to show. */
+			e.form.dispatchEvent(new CustomEvent("yard:draft-restored",
+			    { bubbles: true }));
 		}
 	}
 

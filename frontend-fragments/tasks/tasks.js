@@ -1201,6 +1201,13 @@
 				first.focus();
 			}
 		});
+		/* A new task's draft came back (a reload, a sign-in): open the
+		 * drawer it was typed in. */
+		$("task-create").addEventListener("yard:draft-restored",
+		    function () {
+			if (!S.editing && !dlg.open)
+				openDrawer($("task-new"));
+		});
 		$("task-create").addEventListener("input", function (ev) {
 			var box = ev.target.getAttribute("aria-describedby");
 			if (box && $(box))

@@ -12,6 +12,7 @@ const assert = require('node:assert');
 const fs = require('node:fs');
 const path = require('node:path');
 const { startE2E, browser, waitFor, TOP } = require('../lib/stack.js');
+const { taskMenu, openTaskDrawer } = require('../lib/tasks.js');
 
 let s, b, nodeId;
 const shots = path.join(TOP, 'tests', 'e2e', 'screenshots');
@@ -92,7 +93,7 @@ test('framed: overlay keeps the draft, resumes in place, and its link signs in a
     await ews({ ttl: 6, on_expired: 'stay', refuse_refresh: false });
     await page.reload();
     let f = page.frameLocator('#yard-frame');
-    await f.locator('#task-create').waitFor({ timeout: 15000 });
+    await openTaskDrawer(f);
     await fillTaskForm(f, 'draft-web');
     await ews({ refuse_refresh: true });
 
@@ -147,8 +148,10 @@ test('framed: overlay keeps the draft, resumes in place, and its link signs in a
     await ews({ ttl: 4 });
     await page.reload();
     f = page.frameLocator('#yard-frame');
-    // The draft comes back on load, the node too once the list arrives.
+    // The draft comes back on load, in the drawer it was typed in, the
+    // node too once the list arrives.
     await f.locator('[data-yard-draft-note="task"]').waitFor({ timeout: 15000 });
+    await f.locator('#task-drawer[open]').waitFor({ timeout: 5000 });
     await waitFor(async () => await f.locator('#task-node').inputValue() === String(nodeId), 10000, 'node restored');
     assert.strictEqual(await f.locator('#task-name').inputValue(), 'draft-web');
     await f.locator('#task-name').fill('draft-web-2');
@@ -187,19 +190,19 @@ test('a cancelled edit forgets its draft; an edit draft stays with its task', as
     await page.waitForURL(/\/login/);
     await page.click('#login-u-admin');
     let f = page.frameLocator('#yard-frame');
-    const row = f.locator(`tr[data-task-id="${id}"]`);
-    await row.locator('[data-action=edit]').click({ timeout: 15000 });
+    await taskMenu(f.locator(`tr[data-task-id="${id}"]`), 'edit');
     await f.locator('#task-create[data-mode=edit]').waitFor();
     await f.locator('#task-args').fill('edited');
     await page.waitForTimeout(700);
     await page.reload();
     f = page.frameLocator('#yard-frame');
-    // The create form does not take the edit's draft ...
-    await f.locator('#task-create').waitFor({ timeout: 15000 });
+    // The create form does not take the edit's draft (nor opens for it) ...
+    await f.locator(`tr[data-task-id="${id}"]`).waitFor({ timeout: 15000 });
     await page.waitForTimeout(500);
     assert.strictEqual(await f.locator('[data-yard-draft-note]').count(), 0);
+    assert.strictEqual(await f.locator('#task-drawer[open]').count(), 0);
     // ... editing that task again does.
-    await f.locator(`tr[data-task-id="${id}"] [data-action=edit]`).click({ timeout: 15000 });
+    await taskMenu(f.locator(`tr[data-task-id="${id}"]`), 'edit');
     await f.locator('[data-yard-draft-note="task"]').waitFor({ timeout: 5000 });
     assert.strictEqual(await f.locator('#task-args').inputValue(), 'edited');
     await f.locator('#task-cancel-edit').click();
@@ -220,7 +223,7 @@ test('top level: the token carries over same-origin links in this tab, never in 
 
     // Yard.navigate (a task's Logs button) ...
     await Promise.all([page.waitForURL(`${s.yard.url}/ui/logs?task=${id}`),
-      page.locator(`tr[data-task-id="${id}"] [data-action=logs]`).click()]);
+      taskMenu(page.locator(`tr[data-task-id="${id}"]`), 'logs')]);
     await page.waitForFunction(() => document.body.dataset.yardAuth === 'ok', null, { timeout: 15000 });
     // ... and a plain link.
     await page.evaluate(() => {

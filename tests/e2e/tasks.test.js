@@ -11,6 +11,7 @@ const assert = require('node:assert');
 const fs = require('node:fs');
 const path = require('node:path');
 const { startE2E, browser, TOP } = require('../lib/stack.js');
+const { taskMenu, openTaskDrawer } = require('../lib/tasks.js');
 
 let s, b, agent, admin;
 
@@ -36,18 +37,6 @@ test.after(async () => {
   if (s) await s.stop();
 });
 
-// Open a row's "more" menu and pick an item.
-async function menu(f, row, action) {
-  await row.locator('[data-action="more"]').click({ timeout: 15000 });
-  await row.locator(`[role=menu] [data-action="${action}"]`).click({ timeout: 5000 });
-}
-
-// The create drawer, opened from "New task".
-async function openDrawer(f) {
-  await f.locator('#task-new').click({ timeout: 15000 });
-  await f.locator('#task-drawer[open]').waitFor({ timeout: 5000 });
-}
-
 async function withPage(name, sub, fn) {
   const ctx = await b.newContext({ viewport: { width: 1100, height: 900 } });
   const page = await ctx.newPage();
@@ -68,7 +57,7 @@ async function withPage(name, sub, fn) {
 test('create a console task, start it, watch it run, stop it', async () => {
   await withPage('tasks-run', 'u-admin', async (page, f) => {
     const form = f.locator('#task-create');
-    await openDrawer(f);
+    await openTaskDrawer(f);
     await f.locator(`#task-node option[value="${agent.nodeId}"]`).waitFor({ state: 'attached', timeout: 10000 });
     await f.locator('#task-node').selectOption(String(agent.nodeId));
     await f.locator('#task-name').fill('web-echo');
@@ -148,7 +137,7 @@ test('every action is on the Commands page, filtered by task, with its timeline'
     await page.waitForURL(/\/login/);
     await page.click('#login-u-admin');
     let f = page.frameLocator('#yard-frame');
-    await menu(f, f.locator('tr[data-task-name="web-echo"]'), 'history');
+    await taskMenu(f.locator('tr[data-task-name="web-echo"]'), 'history');
     await page.waitForURL(/module=commands/, { timeout: 10000 });
     f = page.frameLocator('#yard-frame');
     await f.locator('#commands-panel').waitFor({ timeout: 15000 });
@@ -187,7 +176,7 @@ test('every action is on the Commands page, filtered by task, with its timeline'
 test('uninstall from the page: confirmed, the task leaves the list', async () => {
   await withPage('tasks-uninstall', 'u-admin', async (page, f) => {
     const row = f.locator('tr[data-task-name="web-echo"]');
-    await menu(f, row, 'uninstall');
+    await taskMenu(row, 'uninstall');
     await f.locator('#yard-confirm [data-action="confirm"]').click({ timeout: 5000 });
     await f.locator('#task-last[data-state="succeeded"]', { hasText: /已卸载/ }).waitFor({ timeout: 15000 });
     await row.waitFor({ state: 'detached', timeout: 10000 });
@@ -209,7 +198,7 @@ test('Logs: open from the task row, follow new lines, search, download', async (
     await new Promise((res) => setTimeout(res, 100));
   }
   await withPage('tasks-logs', 'u-admin', async (page, f) => {
-    await menu(f, f.locator('tr[data-task-name="chatty"]'), 'logs');
+    await taskMenu(f.locator('tr[data-task-name="chatty"]'), 'logs');
     await page.waitForURL(/module=logs/, { timeout: 10000 });
     f = page.frameLocator('#yard-frame');
     const out = f.locator('#log-output[data-state="following"]');
@@ -242,7 +231,7 @@ test('Metrics: a task\'s CPU and memory beside its node\'s, from the task row', 
     await new Promise((res) => setTimeout(res, 200));
   }
   await withPage('tasks-metrics', 'u-admin', async (page, f) => {
-    await menu(f, f.locator('tr[data-task-name="chatty"]'), 'metrics');
+    await taskMenu(f.locator('tr[data-task-name="chatty"]'), 'metrics');
     await page.waitForURL(/module=metrics/, { timeout: 10000 });
     f = page.frameLocator('#yard-frame');
     await f.locator('#task-panel').waitFor({ state: 'visible', timeout: 15000 });
@@ -263,7 +252,7 @@ test('Edit: change a task\'s settings on the page; settings the form hides are k
   assert.strictEqual(r.status, 201, r.text);
   const id = r.json.id;
   await withPage('tasks-edit', 'u-admin', async (page, f) => {
-    await menu(f, f.locator('tr[data-task-name="editable"]'), 'edit');
+    await taskMenu(f.locator('tr[data-task-name="editable"]'), 'edit');
     await f.locator('#task-create[data-mode="edit"]').waitFor({ timeout: 10000 });
     assert.strictEqual(await f.locator('#task-name').inputValue(), 'editable');
     assert.strictEqual(await f.locator('#task-kind').isDisabled(), true);
@@ -296,7 +285,7 @@ test('a web task from the form: health-checked, running, then stopped', async ()
   const port = 20000 + Math.floor(Math.random() * 20000);
   await withPage('tasks-web', 'u-admin', async (page, f) => {
     const form = f.locator('#task-create');
-    await openDrawer(f);
+    await openTaskDrawer(f);
     await f.locator(`#task-node option[value="${agent.nodeId}"]`).waitFor({ state: 'attached', timeout: 10000 });
     await f.locator('#task-node').selectOption(String(agent.nodeId));
     await f.locator('#task-name').fill('web-python');

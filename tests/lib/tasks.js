@@ -90,4 +90,16 @@ function taskKit(s, token, agent) {
   return kit;
 }
 
-module.exports = { taskKit, environs, installId, cgroupOf, ownByTaskUser };
+// The Tasks page (f: its frame locator): a row's "more" menu item, and
+// the create drawer opened from "New task".
+async function taskMenu(row, action) {
+  await row.locator('[data-action="more"]').click({ timeout: 15000 });
+  await row.locator(`[role=menu] [data-action="${action}"]`).click({ timeout: 5000 });
+}
+
+async function openTaskDrawer(f) {
+  await f.locator('#task-new').click({ timeout: 15000 });
+  await f.locator('#task-drawer[open]').waitFor({ timeout: 5000 });
+}
+
+module.exports = { taskKit, environs, installId, cgroupOf, ownByTaskUser, taskMenu, openTaskDrawer };
