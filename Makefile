@@ -74,7 +74,7 @@ FUZZERS=	fuzz_token fuzz_jwks fuzz_grants fuzz_settings fuzz_pkg fuzz_cfgedit \
 FUZZERS+=	fuzz_alertrule
 FUZZ_SECONDS?=	30
 
-.PHONY: all agent deps run test unit integ e2e bench fuzz format format-check \
+.PHONY: all agent deps run test unit integ e2e bench deb fuzz format format-check \
 	lint lint-cppcheck lint-analyzer clean
 
 all: $(OBJDIR)/yard.so $(OBJDIR)/yard-agent
@@ -159,6 +159,10 @@ integ: all
 
 e2e: all
 	@./scripts/test.sh --only e2e
+
+# The Debian packages yard-server and yard-agent, into obj/deb/.
+deb: all
+	./scripts/build-deb.sh $(OBJDIR)/deb
 
 bench: deps all $(OBJDIR)/bench/verify_bench $(OBJDIR)/bench/agentsim \
     $(OBJDIR)/bench/sweep_bench $(OBJDIR)/bench/stage_bench \

@@ -91,7 +91,9 @@ async function redisServer(dir) {
 }
 
 // Start a Yard server.  env: extra YARD_* settings.
-async function yardServer(dir, env, fixedPort) {
+// cmd: the yard-server script (default the checkout's; a package's in
+// tests/integration/deb.test.js).
+async function yardServer(dir, env, fixedPort, cmd) {
   const port = fixedPort || await freePort();
   const log = path.join(dir, `yard-${port}.log`);
   const out = fs.openSync(log, 'a');
@@ -102,7 +104,7 @@ async function yardServer(dir, env, fixedPort) {
     YARD_HOME: TOP,
     YARD_WORKERS: '2',
   }, env);
-  const p = spawn(path.join(TOP, 'scripts', 'yard-server'), [], {
+  const p = spawn(cmd || path.join(TOP, 'scripts', 'yard-server'), [], {
     env: full, stdio: ['ignore', out, out], detached: true,
   });
   const url = `http://127.0.0.1:${port}`;
@@ -112,7 +114,7 @@ async function yardServer(dir, env, fixedPort) {
     logText() { return fs.readFileSync(this.log, 'utf8'); },
     async restart() {
       await this.stop();
-      const again = await yardServer(dir, env, port);
+      const again = await yardServer(dir, env, port, cmd);
       Object.assign(this, { proc: again.proc, log: again.log });
       logs.push(again.log);
     },
@@ -137,7 +139,8 @@ async function yardServer(dir, env, fixedPort) {
 }
 
 // startStack(opts): { pg, pgPort, db, redis, yard, dir, keys, token(),
-// stop() }.  opts.env adds settings; opts.keys chooses test keys.
+// stop() }.  opts.env adds settings; opts.keys chooses test keys; opts.serverCmd
+// runs another yard-server script.
 async function startStack(opts = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'yard-test-'));
   fs.chmodSync(dir, 0o755);
@@ -179,7 +182,7 @@ async function startStack(opts = {}) {
   }
   const servers = [];
   const agents = [];
-  const yard = await yardServer(dir, env, opts.port);
+  const yard = await yardServer(dir, env, opts.port, opts.serverCmd);
   servers.push(yard);
 
   const stack = {
@@ -217,7 +220,7 @@ async function startStack(opts = {}) {
     // opts.policy: members of its node policy over the default (roots
     // [the stack's dir], user yard-task when root, else our own account);
     // opts.env: variables added to the agent's environment
-    // (YARD_AGENT_NO_CGROUP=1, say).
+    // (YARD_AGENT_NO_CGROUP=1, say); opts.binary: another yard-agent.
     async agent(name, url = yard.url, token = null, opts = {}) {
       // Test files running at once get node ids far apart (older agents
       // marked tasks node<id>-<task>; marks are per installation now).
@@ -233,7 +236,8 @@ async function startStack(opts = {}) {
       const state = path.join(dir, 'agent-' + name);
       const policy = path.join(dir, `policy-${name}.json`);
       writePolicy(policy, opts.policy);
-      execFileSync(path.join(TOP, 'obj', 'yard-agent'), ['enroll', '--server', url, '--state-dir', state,
+      const bin = opts.binary || path.join(TOP, 'obj', 'yard-agent');
+      execFileSync(bin, ['enroll', '--server', url, '--state-dir', state,
         '--policy', policy],
       { env: Object.assign({}, process.env, { YARD_AGENT_TOKEN: tok.json.token }), stdio: 'pipe' });
       const nodeId = Number(JSON.parse(fs.readFileSync(path.join(state, 'node.json'), 'utf8')).node_id);
@@ -242,7 +246,7 @@ async function startStack(opts = {}) {
         name, state, nodeId, log, policy, proc: null,
         start() {
           const out = fs.openSync(log, 'a');
-          this.proc = spawn(path.join(TOP, 'obj', 'yard-agent'), ['run', '-d', '--state-dir', state,
+          this.proc = spawn(bin, ['run', '-d', '--state-dir', state,
             '--policy', policy],
           { stdio: ['ignore', out, out], env: Object.assign({}, process.env, opts.env || {}) });
           return this;
