@@ -58,6 +58,7 @@ MODULE_SRCS+=	src/store/pool.c
 MODULE_SRCS+=	src/store/config.c src/api/config.c src/auth/cfgdoc.c
 MODULE_SRCS+=	$(PKG_SRCS)
 MODULE_SRCS+=	src/store/alerts.c src/api/alerts.c
+MODULE_SRCS+=	src/api/dist.c
 MODULE_SRCS+=	src/api/uploads.c src/api/packages.c src/store/uploads.c \
 		src/store/packages.c
 # Instance-wide counters and the statement behind /metrics' gauges.

@@ -93,6 +93,25 @@ control() {
 
 umask 022
 
+# ---- yard-agent ------------------------------------------------------
+r=$work/yard-agent
+install -d "$r/usr/sbin" "$r/lib/systemd/system" "$r/etc/yard-agent"
+for b in yard-agent yard-agent-stage; do
+	install -m 0755 "$obj/$b" "$r/usr/sbin/$b"
+	strip --strip-unneeded --remove-section=.comment \
+	    --remove-section=.note "$r/usr/sbin/$b"
+done
+sed -e 's#/usr/local/bin/yard-agent#/usr/sbin/yard-agent#' \
+    "$top/conf/yard-agent.service" >"$r/lib/systemd/system/yard-agent.service"
+chmod 0644 "$r/lib/systemd/system/yard-agent.service"
+install -m 0644 "$top/conf/yard-agent-policy.json" \
+    "$r/etc/yard-agent/policy.json"
+docs "$r" yard-agent
+gzip -9n <"$top/agent/README.md" >"$r/usr/share/doc/yard-agent/README.md.gz"
+agent_deb=$(control "$r" yard-agent "$(shlibs "$r/usr/sbin/yard-agent" \
+    "$r/usr/sbin/yard-agent-stage")")
+echo "$agent_deb"
+
 # ---- yard-server -----------------------------------------------------
 r=$work/yard-server
 install -d "$r/usr/lib/yard" "$r/usr/share/yard/conf" \
@@ -120,26 +139,11 @@ install -m 0644 "$top/conf/yard.service" \
 install -m 0644 "$top/conf/deb/yard-server/yard.env" "$r/etc/yard/yard.env"
 install -m 0644 "$top/conf/nginx-yard.conf" \
     "$r/etc/nginx/sites-available/yard"
+# The agent's package, offered to new nodes (GET /agent/v1/dist).
+install -d "$r/usr/share/yard/dist"
+install -m 0644 "$agent_deb" "$r/usr/share/yard/dist/"
 docs "$r" yard-server
 for f in configuration.md operations.md ews-integration.md; do
 	gzip -9n <"$top/docs/$f" >"$r/usr/share/doc/yard-server/$f.gz"
 done
 control "$r" yard-server "$(shlibs "$r/usr/lib/yard/yard.so")"
-
-# ---- yard-agent ------------------------------------------------------
-r=$work/yard-agent
-install -d "$r/usr/sbin" "$r/lib/systemd/system" "$r/etc/yard-agent"
-for b in yard-agent yard-agent-stage; do
-	install -m 0755 "$obj/$b" "$r/usr/sbin/$b"
-	strip --strip-unneeded --remove-section=.comment \
-	    --remove-section=.note "$r/usr/sbin/$b"
-done
-sed -e 's#/usr/local/bin/yard-agent#/usr/sbin/yard-agent#' \
-    "$top/conf/yard-agent.service" >"$r/lib/systemd/system/yard-agent.service"
-chmod 0644 "$r/lib/systemd/system/yard-agent.service"
-install -m 0644 "$top/conf/yard-agent-policy.json" \
-    "$r/etc/yard-agent/policy.json"
-docs "$r" yard-agent
-gzip -9n <"$top/agent/README.md" >"$r/usr/share/doc/yard-agent/README.md.gz"
-control "$r" yard-agent "$(shlibs "$r/usr/sbin/yard-agent" \
-    "$r/usr/sbin/yard-agent-stage")"

@@ -278,6 +278,7 @@ kore_parent_configure(int argc, char **argv)
 	app_load_keys();
 	app_load_origins();
 	api_ui_load();
+	api_dist_load();
 	/* The outbox's secrets (SMTP password, callback HMAC key). */
 	api_outbox_load();
 

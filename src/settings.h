@@ -25,6 +25,7 @@ struct app_settings {
 	char   *pg_dsn;
 	char   *redis_url;
 	char   *package_dir;
+	char   *agent_dist_dir; /* yard-agent_*.deb offered to new nodes */
 	int64_t package_max_bytes;
 	char   *upload_dir; /* "": YARD_PACKAGE_DIR/uploads (same device) */
 	int64_t upload_chunk_max; /* bytes of one tus PATCH */

@@ -130,6 +130,8 @@
 			enroll(ev.currentTarget);
 		});
 		$("enroll-copy").addEventListener("click", copyEnroll);
+		$("enroll-arch").addEventListener("change", showInstall);
+		$("enroll-ca").addEventListener("input", showInstall);
 		document.querySelector('[data-action="close-enroll"]')
 		    .addEventListener("click", closeEnroll);
 		$("nodes-body").addEventListener("click", onRowClick);
@@ -1800,7 +1802,8 @@
 			return;
 		}
 		Y.banner($("banner"));
-		$("enroll-command").textContent = e.command;
+		S.enroll = e;
+		showInstall();
 		$("enroll-command").dataset.enrollmentId = String(e.id);
 		$("enroll-expiry").textContent = t("nodes.enroll.expiry",
 		    { time: Y.formatTime(e.expires_at) });
@@ -1812,7 +1815,71 @@
 		$("enroll-copy").focus();
 	}
 
+	/*
+	 * The line to paste on the new server: with an agent package offered
+	 * by this server (e.install), download, check, install, enrol and
+	 * start, for the chosen architecture, after trusting an internal CA
+	 * when its file is named; else the enrolment alone (the agent is
+	 * installed already).
+	 */
+	function showInstall() {
+		var e = S.enroll, inst, sel, ca, err, line, i;
+
+		if (e === null || e === undefined)
+			return;
+		inst = Array.isArray(e.install) ? e.install.filter(function (x) {
+			return x && typeof x.command === "string";
+		}) : [];
+		$("enroll-install").hidden = inst.length === 0;
+		$("enroll-only").hidden = inst.length === 0;
+		$("enroll-run").textContent = t(inst.length > 0 ?
+		    "nodes.enroll.install" : "nodes.enroll.run");
+		if (inst.length === 0) {
+			$("enroll-command").textContent = e.command;
+			return;
+		}
+		sel = $("enroll-arch");
+		if (sel.options.length !== inst.length) {
+			Y.clear(sel);
+			inst.forEach(function (x, k) {
+				sel.appendChild(el("option", { value: String(k),
+				    text: x.arch }));
+			});
+		}
+		$("enroll-arch-field").hidden = inst.length < 2;
+		i = Number(sel.value) || 0;
+		$("enroll-systems").textContent = t("nodes.enroll.systems", {
+			arch: inst.map(function (x) {
+				return x.arch;
+			}).join(", "),
+			name: inst[i].name, version: inst[i].version });
+		$("enroll-command").dataset.sha256 = inst[i].sha256;
+		line = inst[i].command;
+		ca = $("enroll-ca").value.trim();
+		err = $("enroll-ca-error");
+		err.hidden = true;
+		$("enroll-ca").removeAttribute("aria-invalid");
+		if (ca !== "") {
+			/* Into single quotes on a root shell: a plain path only. */
+			if (!/^\/[A-Za-z0-9._\/-]{1,199}$/.test(ca) ||
+			    /(^|\/)\.\.(\/|$)/.test(ca)) {
+				err.textContent = t("nodes.enroll.ca.bad");
+				err.hidden = false;
+				$("enroll-ca").setAttribute("aria-invalid", "true");
+			} else {
+				line = "install -m 0644 '" + ca +
+				    "' /usr/local/share/ca-certificates/" +
+				    "yard-ca.crt && update-ca-certificates && " +
+				    line;
+			}
+		}
+		$("enroll-command").textContent = line;
+		$("enroll-only-command").textContent = e.command;
+	}
+
 	function closeEnroll() {
+		S.enroll = null;
+		$("enroll-only-command").textContent = "";
 		$("enroll-command").textContent = "";
 		$("enroll-panel").hidden = true;
 		if (!$("enroll-btn").hidden)

@@ -222,6 +222,11 @@ void api_apollo_worker_init(void);
 
 /* UI: load pages and assets at start-up (parent). */
 void api_ui_load(void);
+/* The agent packages of YARD_AGENT_DIST_DIR (dist.c): read by the parent;
+ * api_dist_item(i) is {name, version, arch, size, sha256, url}. */
+void	api_dist_load(void);
+size_t	api_dist_count(void);
+json_t *api_dist_item(size_t);
 
 /* Handlers. */
 int api_health_get(struct http_request *);
@@ -272,6 +277,7 @@ int  api_packages(struct http_request *);
 int  api_package(struct http_request *);
 int  api_package_page(struct http_request *); /* .../manifest, .../diff */
 int  api_agent_package(struct http_request *);
+int  api_agent_dist(struct http_request *);
 int  api_ui_static(struct http_request *);
 /* Alerts (alerts.c). */
 int api_alert_rules(struct http_request *);

@@ -25,6 +25,7 @@ enum enroll_state { ENROLL_BEGIN = 0, ENROLL_LIST, ENROLL_CREATE };
 static int enroll_begin(struct http_request *);
 static int enroll_list(struct http_request *);
 static int enroll_create(struct http_request *);
+static json_t *enroll_install(const char *);
 
 static struct http_state enroll_states[] = {
 	KORE_HTTP_STATE(enroll_begin),
@@ -99,11 +100,54 @@ enroll_create(struct http_request *req)
 		return (api_state(s));
 	snprintf(cmd, sizeof(cmd), "yard-agent enroll --server %s --token %s",
 	    app.cfg.public_url, f->token);
-	j = json_pack("{s:I, s:s, s:s, s:s, s:s}", "id",
+	j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:o}", "id",
 	    (json_int_t)store_val_int(c->q, 0, 0), "token", f->token,
 	    "created_at", store_val(c->q, 0, 1), "expires_at",
-	    store_val(c->q, 0, 2), "command", cmd);
+	    store_val(c->q, 0, 2), "command", cmd, "install",
+	    enroll_install(f->token));
 	store_clear(c->q);
 	explicit_bzero(cmd, sizeof(cmd));
+	if (j == NULL)
+		return (API_FIN(api_error(req, 500, "internal", NULL, NULL)));
 	return (API_FIN(api_reply_json(req, 201, j)));
+}
+
+/*
+ * For each agent package this server offers (dist.c), the one line to
+ * run as root on a new Debian server: download it from here, check its
+ * SHA-256, install it, enrol with the token (through the environment:
+ * not in the process list) and start the agent.  Empty when there is no
+ * package, or when the public URL holds a character the shell's single
+ * quotes cannot.
+ */
+static json_t *
+enroll_install(const char *token)
+{
+	json_t	   *out, *it;
+	const char *url, *sha;
+	char	    line[2048];
+	size_t	    i;
+
+	if ((out = json_array()) == NULL)
+		return (NULL);
+	if (strchr(app.cfg.public_url, '\'') != NULL)
+		return (out);
+	for (i = 0; i < api_dist_count(); i++) {
+		if ((it = api_dist_item(i)) == NULL)
+			continue;
+		url = json_string_value(json_object_get(it, "url"));
+		sha = json_string_value(json_object_get(it, "sha256"));
+		(void)snprintf(line, sizeof(line),
+		    "curl -fsSLo /tmp/yard-agent.deb '%s' && "
+		    "echo '%s  /tmp/yard-agent.deb' | sha256sum -c --quiet - && "
+		    "apt-get install -y /tmp/yard-agent.deb && "
+		    "YARD_AGENT_TOKEN='%s' yard-agent enroll --server '%s' "
+		    "--state-dir /var/lib/yard-agent && "
+		    "systemctl start yard-agent",
+		    url, sha, token, app.cfg.public_url);
+		(void)json_object_set_new(it, "command", json_string(line));
+		explicit_bzero(line, sizeof(line));
+		(void)json_array_append_new(out, it);
+	}
+	return (out);
 }

@@ -95,6 +95,49 @@ test('admin enrols a node from the page and watches it come online', async () =>
   }
 });
 
+test('with an agent package to offer, the panel gives the one line to install, check, enrol and start', async () => {
+  // Another instance of the same cluster, offering a package (any bytes:
+  // the server only names and hashes it), opened at the top level.
+  const dist = fs.mkdtempSync(path.join(s.dir, 'dist-'));
+  const bytes = Buffer.from('not really a package\n');
+  fs.writeFileSync(path.join(dist, 'yard-agent_1.2.3-1_amd64.deb'), bytes);
+  fs.writeFileSync(path.join(dist, 'notes.txt'), 'skipped');
+  const sha = require('node:crypto').createHash('sha256').update(bytes).digest('hex');
+  const other = await s.startAnother({ YARD_AGENT_DIST_DIR: dist });
+  const ctx = await b.newContext({ viewport: { width: 1200, height: 900 } });
+  const page = await ctx.newPage();
+  try {
+    await page.goto(`${other.url}/ui/nodes?lang=zh-CN#access_token=${admin}`);
+    await page.locator('[data-action="enroll"]').click({ timeout: 15000 });
+    const box = page.locator('#enroll-command', { hasText: 'curl' });
+    await box.waitFor({ timeout: 10000 });
+    const line = (await box.innerText()).trim();
+    assert.match(line, new RegExp(`^curl -fsSLo /tmp/yard-agent\\.deb '${other.url}/agent/v1/dist/yard-agent_1\\.2\\.3-1_amd64\\.deb' && ` +
+      `echo '${sha}  /tmp/yard-agent\\.deb' \\| sha256sum -c --quiet - && apt-get install -y /tmp/yard-agent\\.deb && ` +
+      `YARD_AGENT_TOKEN='[A-Za-z0-9_-]{43}' yard-agent enroll --server '${other.url}' --state-dir /var/lib/yard-agent && ` +
+      'systemctl start yard-agent$'), line);
+    assert.match(await page.locator('#enroll-systems').innerText(), /Debian 12.*amd64.*1\.2\.3-1/);
+    // An internal CA: a bad path is refused by the field, a good one is
+    // trusted first.
+    await page.locator('#enroll-ca').fill("/root/ca.pem'; rm -rf /");
+    await page.locator('#enroll-ca-error').waitFor({ state: 'visible' });
+    assert.strictEqual((await box.innerText()).trim(), line);
+    await page.locator('#enroll-ca').fill('/root/yard-ca.pem');
+    await page.locator('#enroll-ca-error').waitFor({ state: 'hidden' });
+    assert.strictEqual((await box.innerText()).trim(),
+      "install -m 0644 '/root/yard-ca.pem' /usr/local/share/ca-certificates/yard-ca.crt && update-ca-certificates && " + line);
+    // The enrolment alone, for a server that has the agent.
+    await page.locator('#enroll-only summary').click();
+    assert.match((await page.locator('#enroll-only-command').innerText()).trim(),
+      /^yard-agent enroll --server \S+ --token [A-Za-z0-9_-]{43}$/);
+  } catch (e) {
+    await page.screenshot({ path: path.join(TOP, 'tests', 'e2e', 'screenshots', 'nodes-install.png'), fullPage: true }).catch(() => {});
+    throw e;
+  } finally {
+    await ctx.close();
+  }
+});
+
 test('a node enrolled but never connected reads so, with no heartbeat age', async () => {
   const e = await s.api('POST', '/api/v1/enrollments', { token: admin });
   assert.strictEqual(e.status, 201, e.text);

@@ -130,3 +130,77 @@ test('the packaged server serves the API and the pages from its own tree', async
   assert.match(ver.out, /^yard-agent \d+\.\d+\.\d+ /);
   assert.deepStrictEqual(s.deaths(), []);
 });
+
+test('the server offers the agent package it ships, with its SHA-256; nothing else', async () => {
+  const deb = debOf('yard-agent');
+  const bytes = fs.readFileSync(deb);
+  const sha = require('node:crypto').createHash('sha256').update(bytes).digest('hex');
+  const name = path.basename(deb);
+  let r = await fetch(s.yard.url + '/agent/v1/dist');
+  assert.strictEqual(r.status, 200);
+  const list = await r.json();
+  assert.deepStrictEqual(list.items.map((x) => [x.name, x.sha256, x.size, x.arch]),
+    [[name, sha, bytes.length, field(deb, 'Architecture')]]);
+  assert.strictEqual(list.items[0].version, field(deb, 'Version'));
+  assert.strictEqual(list.items[0].url, `${s.yard.url}/agent/v1/dist/${name}`);
+  // No credential needed: a new server has none yet.
+  r = await fetch(list.items[0].url);
+  assert.strictEqual(r.status, 200);
+  assert.strictEqual(r.headers.get('content-type'), 'application/vnd.debian.binary-package');
+  assert.ok(Buffer.from(await r.arrayBuffer()).equals(bytes));
+  r = await fetch(list.items[0].url + '.sha256');
+  assert.strictEqual(await r.text(), `${sha}  ${name}\n`);
+  for (const bad of ['/agent/v1/dist/yard-agent_9.9.9-1_amd64.deb', '/agent/v1/dist/..', '/agent/v1/dist/%2e%2e%2fyard.conf',
+    '/agent/v1/dist/../../etc/passwd', `/agent/v1/dist/${name}.sha256.sha256`, '/agent/v1/dist/yard.so']) {
+    r = await fetch(s.yard.url + bad);
+    assert.strictEqual(r.status, 404, bad);
+    await r.arrayBuffer();
+  }
+  r = await fetch(list.items[0].url, { method: 'POST' });
+  assert.strictEqual(r.status, 405);
+});
+
+test('the one line an enrolment gives installs the downloaded, checked package and the agent comes online', async () => {
+  const admin = s.adminToken();
+  const e = await s.api('POST', '/api/v1/enrollments', { token: admin });
+  assert.strictEqual(e.status, 201, e.text);
+  assert.strictEqual(e.json.install.length, 1);
+  const line = e.json.install[0].command;
+  assert.ok(line.includes(e.json.install[0].sha256) && line.includes(e.json.install[0].url), line);
+  assert.ok(line.includes(`YARD_AGENT_TOKEN='${e.json.token}' yard-agent enroll --server '${s.yard.url}'`), line);
+  assert.ok(!/--token/.test(line), 'the token stays out of the process list');
+
+  // Run it as it is, with the host's paths moved into a scratch root and
+  // apt-get and systemctl played by scripts: apt-get unpacks the .deb
+  // there, systemctl starts the unpacked agent.
+  const t = fs.mkdtempSync(path.join(os.tmpdir(), 'yard-line-'));
+  const fake = path.join(t, 'bin');
+  const r2 = path.join(t, 'root');
+  const state = path.join(t, 'state');
+  fs.mkdirSync(fake);
+  fs.writeFileSync(path.join(fake, 'apt-get'), `#!/bin/sh\n[ "$1 $2" = "install -y" ] || exit 9\ndpkg-deb -x "$3" "${r2}"\n`, { mode: 0o755 });
+  fs.writeFileSync(path.join(fake, 'systemctl'), `#!/bin/sh\n[ "$1 $2" = "start yard-agent" ] || exit 9\n` +
+    `"${r2}/usr/sbin/yard-agent" run -d --state-dir "${state}" >"${t}/agent.log" 2>&1 &\necho $! >"${t}/agent.pid"\n`, { mode: 0o755 });
+  const moved = line.replaceAll('/var/lib/yard-agent', state).replaceAll('/tmp/yard-agent.deb', path.join(t, 'yard-agent.deb'));
+  let pid = null;
+  try {
+    const r = run('sh', ['-c', moved], { env: Object.assign({}, process.env, { PATH: `${fake}:${r2}/usr/sbin:${process.env.PATH}` }) });
+    assert.strictEqual(r.code, 0, r.out + r.err);
+    pid = Number(fs.readFileSync(path.join(t, 'agent.pid'), 'utf8'));
+    const nodeId = Number(JSON.parse(fs.readFileSync(path.join(state, 'node.json'), 'utf8')).node_id);
+    await waitFor(async () => (await s.api('GET', `/api/v1/nodes/${nodeId}`, { token: admin })).json.status === 'online',
+      20000, 'the agent installed by the line online');
+    // A package changed on the way is refused before anything is installed.
+    fs.rmSync(r2, { recursive: true, force: true });
+    const e2 = await s.api('POST', '/api/v1/enrollments', { token: admin });
+    const bad = e2.json.install[0].command.replace(e2.json.install[0].sha256, '0'.repeat(64))
+      .replaceAll('/var/lib/yard-agent', path.join(t, 'state2')).replaceAll('/tmp/yard-agent.deb', path.join(t, 'yard-agent.deb'));
+    const r3 = run('sh', ['-c', bad], { env: Object.assign({}, process.env, { PATH: `${fake}:${process.env.PATH}` }) });
+    assert.notStrictEqual(r3.code, 0);
+    assert.ok(!fs.existsSync(r2), 'nothing installed');
+    assert.ok(!fs.existsSync(path.join(t, 'state2')), 'not enrolled');
+  } finally {
+    if (pid) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
+    fs.rmSync(t, { recursive: true, force: true });
+  }
+});
