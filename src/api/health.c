@@ -21,9 +21,19 @@
 #include "core/core.h"
 #include "store/store.h"
 
+/* GET and HEAD only: a probe that posts is a mistake worth a 405. */
+static int
+health_method(struct http_request *req)
+{
+	return (req->method == HTTP_METHOD_GET ||
+	    req->method == HTTP_METHOD_HEAD);
+}
+
 int
 api_health_get(struct http_request *req)
 {
+	if (!health_method(req))
+		return (api_error(req, 405, "method_not_allowed", NULL, NULL));
 	http_response_header(req, "content-type", "application/json");
 	http_response_header(req, "cache-control", "no-store");
 	http_response(req, 200, "{\"status\":\"ok\"}", 15);
@@ -50,6 +60,8 @@ static struct http_state ready_states[] = {
 int
 api_ready_get(struct http_request *req)
 {
+	if (!health_method(req))
+		return (api_error(req, 405, "method_not_allowed", NULL, NULL));
 	return (http_state_run(ready_states, API_NSTATES(ready_states), req));
 }
 
@@ -149,6 +161,8 @@ static struct http_state prom_states[] = {
 int
 api_prom_get(struct http_request *req)
 {
+	if (!health_method(req))
+		return (api_error(req, 405, "method_not_allowed", NULL, NULL));
 	return (http_state_run(prom_states, API_NSTATES(prom_states), req));
 }
 

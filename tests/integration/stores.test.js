@@ -23,6 +23,17 @@ test('healthz and readyz when everything is up', async () => {
   r = await (await fetch(s.yard.url + '/readyz')).json();
   // Keys from a PEM file only: no JWKS to follow.
   assert.deepStrictEqual(r, { status: 'ready', postgres: 'ok', redis: 'ok', jwks: { state: 'off' } });
+  // Probes read: any other method is a 405, as everywhere else.
+  for (const p of ['/healthz', '/readyz', '/metrics']) {
+    for (const method of ['POST', 'DELETE']) {
+      const x = await fetch(s.yard.url + p, { method });
+      assert.strictEqual(x.status, 405, `${method} ${p}`);
+      await x.arrayBuffer();
+    }
+    const get = await fetch(s.yard.url + p);
+    await get.arrayBuffer();
+    assert.strictEqual((await fetch(s.yard.url + p, { method: 'HEAD' })).status, get.status, `HEAD ${p}`);
+  }
 });
 
 test('Redis down: readyz 503 at once, the API still answers', async () => {
