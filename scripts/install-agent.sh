@@ -79,7 +79,6 @@ install -d -m 0755 /srv/yard
 if [ -d /etc/systemd/system ]; then
 	sed -e "s#/usr/local/bin/yard-agent#$prefix/bin/yard-agent#" \
 	    -e "s#--state-dir /var/lib/yard-agent#--state-dir $state_dir#" \
-	    -e "s#=/var/lib/yard-agent/node.json#=$state_dir/node.json#" \
 	    "$top/conf/yard-agent.service" >/etc/systemd/system/yard-agent.service
 	chmod 0644 /etc/systemd/system/yard-agent.service
 fi
