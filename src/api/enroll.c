@@ -118,7 +118,8 @@ enroll_create(struct http_request *req)
  * SHA-256, install it, enrol with the token (through the environment:
  * not in the process list) and start the agent.  Empty when there is no
  * package, or when the public URL holds a character the shell's single
- * quotes cannot.
+ * quotes cannot.  Restart, not start: the package's agent may be waiting
+ * for its enrolment already.
  */
 static json_t *
 enroll_install(const char *token)
@@ -143,7 +144,7 @@ enroll_install(const char *token)
 		    "apt-get install -y /tmp/yard-agent.deb && "
 		    "YARD_AGENT_TOKEN='%s' yard-agent enroll --server '%s' "
 		    "--state-dir /var/lib/yard-agent && "
-		    "systemctl start yard-agent",
+		    "systemctl restart yard-agent",
 		    url, sha, token, app.cfg.public_url);
 		(void)json_object_set_new(it, "command", json_string(line));
 		explicit_bzero(line, sizeof(line));

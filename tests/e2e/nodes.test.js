@@ -115,7 +115,7 @@ test('with an agent package to offer, the panel gives the one line to install, c
     assert.match(line, new RegExp(`^curl -fsSLo /tmp/yard-agent\\.deb '${other.url}/agent/v1/dist/yard-agent_1\\.2\\.3-1_amd64\\.deb' && ` +
       `echo '${sha}  /tmp/yard-agent\\.deb' \\| sha256sum -c --quiet - && apt-get install -y /tmp/yard-agent\\.deb && ` +
       `YARD_AGENT_TOKEN='[A-Za-z0-9_-]{43}' yard-agent enroll --server '${other.url}' --state-dir /var/lib/yard-agent && ` +
-      'systemctl start yard-agent$'), line);
+      'systemctl restart yard-agent$'), line);
     assert.match(await page.locator('#enroll-systems').innerText(), /Debian 12.*amd64.*1\.2\.3-1/);
     // An internal CA: a bad path is refused by the field, a good one is
     // trusted first.

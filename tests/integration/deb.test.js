@@ -87,8 +87,6 @@ test('conffiles, maintainer scripts and units', () => {
   assert.match(agentUnit, /^ExecStart=\/usr\/sbin\/yard-agent run /m);
   assert.match(agentUnit, /^KillMode=process$/m);
   assert.match(agentUnit, /^Delegate=yes$/m);
-  // An agent not enrolled yet is not started (and not restarted forever).
-  assert.match(agentUnit, /^ConditionPathExists=\/var\/lib\/yard-agent\/node\.json$/m);
   const serverUnit = fs.readFileSync(path.join(root, 'lib/systemd/system/yard-server.service'), 'utf8');
   for (const p of [serverUnit.match(/^ExecStart=(\S+)/m)[1], serverUnit.match(/YARD_MODULE=(\S+)/m)[1],
     agentUnit.match(/^ExecStart=(\S+)/m)[1]]) {
@@ -179,7 +177,7 @@ test('the one line an enrolment gives installs the downloaded, checked package a
   const state = path.join(t, 'state');
   fs.mkdirSync(fake);
   fs.writeFileSync(path.join(fake, 'apt-get'), `#!/bin/sh\n[ "$1 $2" = "install -y" ] || exit 9\ndpkg-deb -x "$3" "${r2}"\n`, { mode: 0o755 });
-  fs.writeFileSync(path.join(fake, 'systemctl'), `#!/bin/sh\n[ "$1 $2" = "start yard-agent" ] || exit 9\n` +
+  fs.writeFileSync(path.join(fake, 'systemctl'), `#!/bin/sh\n[ "$1 $2" = "restart yard-agent" ] || exit 9\n` +
     `"${r2}/usr/sbin/yard-agent" run -d --state-dir "${state}" >"${t}/agent.log" 2>&1 &\necho $! >"${t}/agent.pid"\n`, { mode: 0o755 });
   const moved = line.replaceAll('/var/lib/yard-agent', state).replaceAll('/tmp/yard-agent.deb', path.join(t, 'yard-agent.deb'));
   let pid = null;
