@@ -139,6 +139,8 @@ install -m 0644 "$top/conf/yard.service" \
 install -m 0644 "$top/conf/deb/yard-server/yard.env" "$r/etc/yard/yard.env"
 install -m 0644 "$top/conf/nginx-yard.conf" \
     "$r/etc/nginx/sites-available/yard"
+install -D -m 0644 "$top/conf/deb/yard-server/logrotate" \
+    "$r/etc/logrotate.d/yard-server"
 # The agent's package, offered to new nodes (GET /agent/v1/dist).
 install -d "$r/usr/share/yard/dist"
 install -m 0644 "$agent_deb" "$r/usr/share/yard/dist/"

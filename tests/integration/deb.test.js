@@ -69,7 +69,17 @@ test('every shared library the binaries load is a Depends', () => {
 test('conffiles, maintainer scripts and units', () => {
   const ctl = (d, f) => execFileSync('sh', ['-c', `dpkg-deb --ctrl-tarfile "${d}" | tar -xO ./${f}`], { encoding: 'utf8' });
   assert.deepStrictEqual(ctl(debOf('yard-server'), 'conffiles').trim().split('\n'),
-    ['/etc/yard/yard.env', '/etc/nginx/sites-available/yard']);
+    ['/etc/yard/yard.env', '/etc/nginx/sites-available/yard', '/etc/logrotate.d/yard-server']);
+  // The access log's rotation reads as logrotate wants it.
+  const lr = path.join(root, 'etc/logrotate.d/yard-server');
+  assert.match(fs.readFileSync(lr, 'utf8'), /^\/var\/lib\/yard\/run\/access\.log \{$/m);
+  // (the yard account exists where the package is installed, not here)
+  const lr2 = path.join(out, 'logrotate.conf');
+  fs.writeFileSync(lr2, fs.readFileSync(lr, 'utf8').replace(/^\tsu yard yard$/m, '\tsu root root'));
+  assert.notStrictEqual(fs.readFileSync(lr2, 'utf8'), fs.readFileSync(lr, 'utf8'));
+  const d = run('logrotate', ['-d', '-s', path.join(out, 'lr.state'), lr2]);
+  assert.strictEqual(d.code, 0, d.err);
+  assert.doesNotMatch(d.err, /error/i, d.err);
   assert.deepStrictEqual(ctl(debOf('yard-agent'), 'conffiles').trim().split('\n'), ['/etc/yard-agent/policy.json']);
   for (const d of debs) {
     for (const sc of ['postinst', 'prerm', 'postrm']) {
