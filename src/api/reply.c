@@ -148,6 +148,18 @@ api_error_fields_as(struct http_request *req, const struct agentproto_err *e,
 	return (api_reply_json(req, 400, j));
 }
 
+int
+api_error_field(struct http_request *req, const char *field, int code,
+    const char *arg_name, const char *arg, const char *msg)
+{
+	struct agentproto_err e;
+
+	agentproto_err_clear(&e);
+	agentproto_err_add(&e, "", field, (enum agentproto_code)code, 0, 0, 0,
+	    arg_name, arg, "%s", msg);
+	return (api_error_fields(req, &e));
+}
+
 void
 api_err_merge(struct agentproto_err *dst, const struct agentproto_err *src,
     const char *prefix)

@@ -119,3 +119,35 @@ test('POST /alerts/rules: every bad member at once; field and message stay the f
   assert.strictEqual(k.json.fields[0].code, 'enum');
   assert.match(k.json.message, /node_memory/);
 });
+
+test('query strings: a bad limit is one refusal with its code', async () => {
+  const r = await s.api('GET', '/api/v1/tasks?limit=0', { token: admin });
+  assert.strictEqual(r.status, 400, r.text);
+  assert.deepStrictEqual(r.json.fields, [{ field: 'limit', code: 'range', min: 1, max: 200 }]);
+  assert.strictEqual(r.json.field, 'limit');
+  assert.match(r.json.message, /limit must be an integer from 1 to 200/);
+  const n = await s.api('GET', '/api/v1/grants?user_id=abc', { token: admin });
+  assert.strictEqual(n.status, 400, n.text);
+  assert.deepStrictEqual(n.json.fields, [{ field: 'user_id', code: 'type', expected: 'integer' }]);
+  const t = await s.api('GET', '/api/v1/alerts/events?since=yesterday', { token: admin });
+  assert.strictEqual(t.status, 400, t.text);
+  assert.deepStrictEqual(t.json.fields, [{ field: 'since', code: 'format', expected: 'time' }]);
+  const l = await s.api('GET', `/api/v1/packages?q=${'x'.repeat(201)}`, { token: admin });
+  assert.strictEqual(l.status, 400, l.text);
+  assert.deepStrictEqual(l.json.fields, [{ field: 'q', code: 'too_long', max: 200 }]);
+  const o = await s.api('GET', '/api/v1/packages?order=up', { token: admin });
+  assert.strictEqual(o.status, 400, o.text);
+  assert.deepStrictEqual(o.json.fields, [{ field: 'order', code: 'enum', allowed: ['oldest', 'newest'] }]);
+});
+
+test('GET /enrollments: a bad limit and cursor answer together', async () => {
+  const before = count('enrollments');
+  const r = await s.api('GET', '/api/v1/enrollments?limit=500&cursor=x', { token: admin });
+  assert.strictEqual(r.status, 400, r.text);
+  assert.deepStrictEqual(r.json.fields, [
+    { field: 'limit', code: 'range', min: 1, max: 200 },
+    { field: 'cursor', code: 'type', expected: 'integer' },
+  ]);
+  assert.strictEqual(r.json.field, 'limit');
+  assert.strictEqual(count('enrollments'), before);
+});
