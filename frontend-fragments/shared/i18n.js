@@ -127,6 +127,9 @@ window.YardI18n = {
 		"field.immutable": "创建后不能修改。",
 		"field.invalid": "值不正确。",
 
+		/* field errors of mutes, packages and task configurations */
+		"field.range.next_90_days": "应为将来 90 天以内的时间。",
+
 		/* first run: start page */
 		"start.title": "Yard",
 		"start.opening": "正在打开…",
@@ -1302,6 +1305,9 @@ window.YardI18n = {
 		"field.outside_roots": "Outside the node's allowed directories ({roots}).",
 		"field.immutable": "Cannot change after creation.",
 		"field.invalid": "This value is not valid.",
+
+		/* field errors of mutes, packages and task configurations */
+		"field.range.next_90_days": "Must be in the future, at most 90 days ahead.",
 
 		/* first run: start page */
 		"start.title": "Yard",

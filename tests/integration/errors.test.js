@@ -151,3 +151,22 @@ test('GET /enrollments: a bad limit and cursor answer together', async () => {
   assert.strictEqual(r.json.field, 'limit');
   assert.strictEqual(count('enrollments'), before);
 });
+
+test('POST /mutes: every bad member at once, nothing muted', async () => {
+  const before = count('alert_mutes');
+  const r = await s.api('POST', '/api/v1/mutes', { token: admin, body: {
+    node_id: nodeId, task_id: 'x', until: 'tomorrow', reason: '', why: 1 } });
+  assert.strictEqual(r.status, 400, r.text);
+  assert.deepStrictEqual(r.json.fields, [
+    { field: 'why', code: 'unknown' },
+    { field: 'task_id', code: 'type', expected: 'id' },
+    { field: 'until', code: 'format', expected: 'time' },
+    { field: 'reason', code: 'required' },
+  ]);
+  assert.strictEqual(r.json.field, 'why');
+  const late = await s.api('POST', '/api/v1/mutes', { token: admin, body: {
+    node_id: nodeId, until: new Date(Date.now() + 91 * 86400e3).toISOString(), reason: 'x' } });
+  assert.strictEqual(late.status, 400, late.text);
+  assert.deepStrictEqual(late.json.fields, [{ field: 'until', code: 'range', expected: 'next_90_days' }]);
+  assert.strictEqual(count('alert_mutes'), before);
+});
