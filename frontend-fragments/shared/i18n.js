@@ -129,6 +129,7 @@ window.YardI18n = {
 
 		/* field errors of mutes, packages and task configurations */
 		"field.range.next_90_days": "应为将来 90 天以内的时间。",
+		"field.format.base64": "应为带填充的标准 Base64 编码。",
 
 		/* first run: start page */
 		"start.title": "Yard",
@@ -1308,6 +1309,7 @@ window.YardI18n = {
 
 		/* field errors of mutes, packages and task configurations */
 		"field.range.next_90_days": "Must be in the future, at most 90 days ahead.",
+		"field.format.base64": "Must be standard base64, with padding.",
 
 		/* first run: start page */
 		"start.title": "Yard",
