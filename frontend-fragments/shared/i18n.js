@@ -130,6 +130,7 @@ window.YardI18n = {
 		/* field errors of mutes, packages and task configurations */
 		"field.range.next_90_days": "应为将来 90 天以内的时间。",
 		"field.format.base64": "应为带填充的标准 Base64 编码。",
+		"field.pattern.apollo_name": "只能使用字母、数字和 _ . -，1 到 {max} 个字符。",
 
 		/* first run: start page */
 		"start.title": "Yard",
@@ -1310,6 +1311,7 @@ window.YardI18n = {
 		/* field errors of mutes, packages and task configurations */
 		"field.range.next_90_days": "Must be in the future, at most 90 days ahead.",
 		"field.format.base64": "Must be standard base64, with padding.",
+		"field.pattern.apollo_name": "Use 1 to {max} letters, digits and _ . - only.",
 
 		/* first run: start page */
 		"start.title": "Yard",

@@ -170,3 +170,45 @@ test('POST /mutes: every bad member at once, nothing muted', async () => {
   assert.deepStrictEqual(late.json.fields, [{ field: 'until', code: 'range', expected: 'next_90_days' }]);
   assert.strictEqual(count('alert_mutes'), before);
 });
+
+test('PUT /tasks/ID/config: every bad member at once, no version written', async () => {
+  const c = await s.api('POST', '/api/v1/tasks', { token: admin, body: {
+    node_id: nodeId, name: 'configured', spec: { kind: 'console', deploy_dir: '/opt/c', console: { command: 'x' } } } });
+  assert.strictEqual(c.status, 201, c.text);
+  const before = count('task_configs');
+  const r = await s.api('PUT', `/api/v1/tasks/${c.json.id}/config`, { token: admin, body: {
+    values: [{ key: '', value: 'x' }, { key: 'ok', value: 7 }],
+    apollo: { app_id: 'a b', cluster: 'default', namespaces: [] },
+    mappings: [{ key: 'ok', file: '/etc/x.xml', format: 'yaml', nodepath: 'a' }],
+    files: [{ path: 'f', content_base64: 'not base64!' }],
+    env: 'yes', comment: 'c'.repeat(501),
+  } });
+  assert.strictEqual(r.status, 400, r.text);
+  assert.deepStrictEqual(r.json.fields, [
+    { field: 'values[0].key', code: 'required' },
+    { field: 'values[1].value', code: 'type', expected: 'string' },
+    { field: 'apollo.app_id', code: 'pattern', max: 100, pattern: 'apollo_name' },
+    { field: 'apollo.namespaces', code: 'required' },
+    { field: 'mappings[0].file', code: 'not_relative' },
+    { field: 'mappings[0].format', code: 'enum', allowed: ['xml', 'json', 'properties'] },
+    { field: 'files[0].content_base64', code: 'format', expected: 'base64' },
+    { field: 'env', code: 'type', expected: 'boolean' },
+    { field: 'comment', code: 'too_long', max: 500 },
+  ]);
+  // The first refusal stays in field and message.
+  assert.strictEqual(r.json.field, 'values[0].key');
+  assert.match(r.json.message, /values\[0\]\.key must be a string of 1 to/);
+  assert.strictEqual(count('task_configs'), before);
+});
+
+test('POST /config/preview: every bad member at once', async () => {
+  const r = await s.api('POST', '/api/v1/config/preview', { token: admin, body: {
+    content_base64: 'not base64', format: 'yaml', nodepath: 7, value: 'x' } });
+  assert.strictEqual(r.status, 400, r.text);
+  assert.deepStrictEqual(r.json.fields, [
+    { field: 'format', code: 'enum', allowed: ['xml', 'json', 'properties'] },
+    { field: 'nodepath', code: 'type', expected: 'string' },
+    { field: 'content_base64', code: 'format', expected: 'base64' },
+  ]);
+  assert.strictEqual(r.json.field, 'format');
+});
