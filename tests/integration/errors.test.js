@@ -1,7 +1,9 @@
 // The API's 400 answers list every refused field at once, each with a
 // stable code and its parameters (docs/api.md, "Errors"), and keep
 // "field" and "message" (the first refusal) for older callers: task
-// create and edit, users, grants.
+// create and edit, users, grants, alert rules, mutes, the task
+// configuration and its preview, and query strings everywhere (uploads'
+// metadata: uploads.test.js).
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
