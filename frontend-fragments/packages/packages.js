@@ -115,12 +115,19 @@
 		} catch (err) {
 			if (seq !== S.seq)
 				return;
+			/* A refused search next to its box, in the page's
+			 * words; the list stays as it was. */
+			if (err.fields) {
+				Y.showFieldErrors($("pkg-search").parentNode, err);
+				return;
+			}
 			Y.banner($("banner"), "error", Y.errorText(err));
 			Y.setPageState(err.status === 403 ? "forbidden" : "error");
 			return;
 		}
 		if (seq !== S.seq)
 			return;
+		Y.clearFieldErrors($("pkg-search").parentNode);
 		S.items = more ? S.items.concat(res.items || []) :
 		    (res.items || []);
 		S.next = res.next || null;

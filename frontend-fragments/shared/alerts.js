@@ -199,9 +199,10 @@
 			    reason.value.trim() }, res;
 
 			ev.preventDefault();
+			Y.clearFieldErrors(ev.target);
 			fieldError("until", null);
 			fieldError("reason", null);
-			err.hidden = true;
+			Y.banner(err);
 			if (until.value === "" || isNaN(d.getTime()) ||
 			    d.getTime() <= Date.now()) {
 				fieldError("until", t("alerts.mute.error.until"));
@@ -221,11 +222,9 @@
 				res = await Y.api("POST", "/mutes", body);
 			} catch (e) {
 				ok.disabled = false;
-				if (!(e.field && fieldError(String(e.field).replace(
-				    /^(node_id|task_id)$/, "reason"), Y.errorText(e)))) {
-					err.textContent = Y.errorText(e);
-					err.hidden = false;
-				}
+				/* Each refusal in the page's words next to its
+				 * control; the target's and the rest in err. */
+				Y.showFieldErrors(ev.target, e, { banner: err });
 				return;
 			}
 			cache.at = 0;

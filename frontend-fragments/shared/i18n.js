@@ -127,6 +127,11 @@ window.YardI18n = {
 		"field.immutable": "创建后不能修改。",
 		"field.invalid": "值不正确。",
 
+		/* field errors of mutes, packages and task configurations */
+		"field.range.next_90_days": "应为将来 90 天以内的时间。",
+		"field.format.base64": "应为带填充的标准 Base64 编码。",
+		"field.pattern.apollo_name": "只能使用字母、数字和 _ . -，1 到 {max} 个字符。",
+
 		/* first run: start page */
 		"start.title": "Yard",
 		"start.opening": "正在打开…",
@@ -1311,6 +1316,11 @@ window.YardI18n = {
 		"field.outside_roots": "Outside the node's allowed directories ({roots}).",
 		"field.immutable": "Cannot change after creation.",
 		"field.invalid": "This value is not valid.",
+
+		/* field errors of mutes, packages and task configurations */
+		"field.range.next_90_days": "Must be in the future, at most 90 days ahead.",
+		"field.format.base64": "Must be standard base64, with padding.",
+		"field.pattern.apollo_name": "Use 1 to {max} letters, digits and _ . - only.",
 
 		/* first run: start page */
 		"start.title": "Yard",

@@ -1252,7 +1252,7 @@
 	}
 
 	/* The box for a member: values[3].value -> values[3] -> values. */
-	function showFieldError(member, text) {
+	function fieldBox(member) {
 		var f = member || "", box = null;
 
 		for (;;) {
@@ -1263,12 +1263,56 @@
 			f = /[.[]/.test(f) ? f.replace(/(\.[^.[]*|\[[^\]]*\])$/,
 			    "") : "";
 		}
+		return box;
+	}
+
+	function showFieldError(member, text) {
+		var box = fieldBox(member);
+
 		if (box === null)
 			return false;
 		box.textContent = text;
 		box.hidden = false;
 		box.scrollIntoView({ block: "center" });
 		return true;
+	}
+
+	/*
+	 * A refused PUT's fields (as Yard.showFieldErrors does; the panel's
+	 * boxes are its own), each in the page's words in the box of its
+	 * member (values[i] as the table's
+	 * row, see rowMember), several of one box together; those without a
+	 * box in the banner.  The first box is scrolled to.
+	 */
+	function showFieldErrors(err, idx) {
+		var first = null, rest = [];
+
+		err.fields.forEach(function (f) {
+			var box = fieldBox(rowMember(f.field, idx));
+			var text = Y.fieldText(f);
+
+			/* "invalid" (a nodepath the format refuses): only the
+			 * server's sentence says why; it is the first's. */
+			if (f.code === "invalid" && f.field === err.field &&
+			    err.serverMessage)
+				text = t("error.detail", { text: text,
+				    detail: err.serverMessage });
+
+			if (box === null) {
+				rest.push(t("error.field", { field: f.field,
+				    text: text }));
+				return;
+			}
+			box.textContent = box.hidden ? text :
+			    box.textContent + " " + text;
+			box.hidden = false;
+			if (first === null)
+				first = box;
+		});
+		if (first !== null)
+			first.scrollIntoView({ block: "center" });
+		if (rest.length > 0)
+			Y.banner($("config-banner"), "error", rest.join(" "));
 	}
 
 	/* The PUT body; {error, member} when the page can tell already. */
@@ -1347,10 +1391,13 @@
 				button.removeAttribute("aria-busy");
 			if (S === null || my !== S.seq)
 				return;
-			if (err.status === 400 && err.field && showFieldError(
-			    rowMember(err.field, b.idx), err.field + ": " +
-			    (err.serverMessage || Y.errorText(err))))
+			/* Every refusal in the page's language, never the
+			 * server's English sentence. */
+			if (err.status === 400 && err.fields &&
+			    err.fields.length > 0) {
+				showFieldErrors(err, b.idx);
 				return;
+			}
 			Y.banner($("config-banner"), "error", Y.errorText(err));
 			return;
 		}

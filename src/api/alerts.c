@@ -445,9 +445,9 @@ events_list(struct http_request *req)
 	if (state[0] != '\0' && strcmp(state, "pending") != 0 &&
 	    strcmp(state, "firing") != 0 && strcmp(state, "resolved") != 0 &&
 	    strcmp(state, "open") != 0)
-		return (API_FIN(api_error(req, 400, "bad_request",
-		    "state must be pending, firing, resolved or open",
-		    "state")));
+		return (API_FIN(api_error_field(req, "state", AGENTPROTO_C_ENUM,
+		    "allowed", "pending,firing,resolved,open",
+		    "state must be pending, firing, resolved or open")));
 	f.state = state;
 	f.since = since;
 	s = api_store(req, c, store_alert_events_list(c->q, req, &c->who, &f),
@@ -558,40 +558,46 @@ mutes_list(struct http_request *req)
 static int
 mutes_check(struct http_request *req)
 {
-	struct api_ctx	 *c = api_ctx_get(req);
-	struct mute_flow *f;
-	const char	 *key, *until, *reason;
-	json_t		 *v;
-	int64_t		  nid, tid;
-	int		  has_node, has_task;
+	struct api_ctx	     *c = api_ctx_get(req);
+	struct mute_flow     *f;
+	struct agentproto_err e;
+	const char	     *key, *until, *reason;
+	json_t		     *v;
+	int64_t		      nid, tid;
+	int		      has_node, has_task, ok_node, ok_task;
 
+	/* Every member checked, the refusals answered together. */
+	agentproto_err_clear(&e);
 	json_object_foreach(c->body, key, v)
 	{
 		if (strcmp(key, "node_id") != 0 &&
 		    strcmp(key, "task_id") != 0 && strcmp(key, "until") != 0 &&
 		    strcmp(key, "reason") != 0)
-			return (API_FIN(api_error(req, 400, "bad_request",
+			agentproto_err_add(&e, "", key, AGENTPROTO_C_UNKNOWN, 0,
+			    0, 0, NULL, NULL,
 			    "unknown member (node_id, task_id, until and"
-			    " reason are known)",
-			    NULL)));
+			    " reason are known)");
 	}
-	if (!api_body_id(req, c, "node_id", &has_node, &nid) ||
-	    !api_body_id(req, c, "task_id", &has_task, &tid) ||
-	    !api_body_str(req, c, "until", 1, 64, &until) ||
-	    !api_body_str(req, c, "reason", 1, 4 * MUTE_REASON_MAX, &reason))
-		return (HTTP_STATE_COMPLETE);
-	if (has_node == has_task)
-		return (API_FIN(api_error(req, 400, "bad_request",
-		    "give exactly one of node_id and task_id",
-		    has_node ? "task_id" : "node_id")));
-	if (!auth_alert_time_ok(until))
-		return (API_FIN(api_error(req, 400, "bad_request",
+	ok_node = api_check_id(c, &e, "node_id", &has_node, &nid);
+	ok_task = api_check_id(c, &e, "task_id", &has_task, &tid);
+	if (ok_node && ok_task && has_node == has_task)
+		agentproto_err_add(&e, "", has_node ? "task_id" : "node_id",
+		    has_node ? AGENTPROTO_C_NOT_ALLOWED : AGENTPROTO_C_REQUIRED,
+		    0, 0, 0, NULL, NULL,
+		    "give exactly one of node_id and task_id");
+	if (api_check_str(c, &e, "until", 1, 64, &until) &&
+	    !auth_alert_time_ok(until))
+		agentproto_err_add(&e, "", "until", AGENTPROTO_C_FORMAT, 0, 0,
+		    0, "expected", "time",
 		    "until must be an ISO 8601 date-time with a zone"
-		    " (2026-12-24T18:00:00Z)",
-		    "until")));
-	if (reason[0] == '\0' || utf8_chars(reason) > MUTE_REASON_MAX)
-		return (API_FIN(api_error(req, 400, "bad_request",
-		    "reason must be 1 to 500 characters", "reason")));
+		    " (2026-12-24T18:00:00Z)");
+	if (api_check_str(c, &e, "reason", 1, 4 * MUTE_REASON_MAX, &reason) &&
+	    utf8_chars(reason) > MUTE_REASON_MAX)
+		agentproto_err_add(&e, "", "reason", AGENTPROTO_C_TOO_LONG,
+		    AGENTPROTO_F_MAX, 0, MUTE_REASON_MAX, NULL, NULL,
+		    "reason must be 1 to 500 characters");
+	if (e.nf > 0 || e.lost > 0)
+		return (API_FIN(api_error_fields(req, &e)));
 	f = api_flow(c, sizeof(*f), NULL);
 	f->node = has_node ? nid : 0;
 	f->task = has_task ? tid : 0;
@@ -638,9 +644,9 @@ mutes_create(struct http_request *req)
 	}
 	if (!until_ok) {
 		store_clear(c->q);
-		return (API_FIN(api_error(req, 400, "bad_request",
-		    "until must be in the future and at most 90 days ahead",
-		    "until")));
+		return (API_FIN(api_error_field(req, "until",
+		    AGENTPROTO_C_RANGE, "expected", "next_90_days",
+		    "until must be in the future and at most 90 days ahead")));
 	}
 	return (API_FIN(api_reply_row(req, c, 201)));
 }

@@ -126,6 +126,13 @@ int api_error_fields(struct http_request *, const struct agentproto_err *e);
 /* The same with another first field and message (longer than e's). */
 int api_error_fields_as(struct http_request *, const struct agentproto_err *e,
     const char *field, const char *message);
+/* The same with another error code than bad_request (bad_metadata). */
+int api_error_fields_code(struct http_request *, const char *code,
+    const struct agentproto_err *e);
+/* The same for one refused field: code (enum agentproto_code) with an
+ * optional named argument ("allowed" "a,b"), msg as "message". */
+int api_error_field(struct http_request *, const char *field, int code,
+    const char *arg_name, const char *arg, const char *msg);
 /* Append src's refusals to dst, each path under prefix ("spec"). */
 void api_err_merge(struct agentproto_err *dst, const struct agentproto_err *src,
     const char *prefix);

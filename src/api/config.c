@@ -95,8 +95,9 @@ static struct http_state preview_states[] = {
 
 static struct config_flow *flow_get(struct api_ctx *);
 static void		   flow_free(void *);
-static int bad(struct http_request *, const char *, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
+static int bad(struct http_request *, const char *, enum agentproto_code,
+    int64_t, const char *, const char *, const char *, ...)
+    __attribute__((format(printf, 7, 8)));
 static int  body_json(struct http_request *, struct api_ctx *, size_t);
 static int  keeps_check(struct http_request *, struct config_flow *,
      const char *);
@@ -124,17 +125,24 @@ flow_free(void *p)
 	}
 }
 
-/* A 400 naming field, with a formatted message; returns 0. */
+/* A 400 with one refused field: code, max (< 0: none), a named argument
+ * and a formatted message; returns 0. */
 static int
-bad(struct http_request *req, const char *field, const char *fmt, ...)
+bad(struct http_request *req, const char *field, enum agentproto_code code,
+    int64_t max, const char *arg_name, const char *arg, const char *fmt, ...)
 {
-	va_list ap;
-	char	msg[512];
+	struct agentproto_err e;
+	va_list		      ap;
+	char		      msg[512];
 
 	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	api_error(req, 400, "bad_request", msg, field);
+	agentproto_err_clear(&e);
+	agentproto_err_add(&e, "", field, code, max >= 0 ? AGENTPROTO_F_MAX : 0,
+	    0, max >= 0 ? max : 0, arg_name, arg, "%s", msg);
+	/* The whole sentence as message (e.msg is shorter). */
+	api_error_fields_as(req, &e, field, msg);
 	return (0);
 }
 
@@ -266,6 +274,14 @@ config_route(struct http_request *req)
 				if (!json_is_string(v) ||
 				    json_string_length(v) > CFG_COMMENT_MAX)
 					return (API_FIN(bad(req, "comment",
+					    json_is_string(v)
+						? AGENTPROTO_C_TOO_LONG
+						: AGENTPROTO_C_TYPE,
+					    json_is_string(v) ? CFG_COMMENT_MAX
+							      : -1,
+					    json_is_string(v) ? NULL
+							      : "expected",
+					    json_is_string(v) ? NULL : "string",
 					    "comment must be a string of at "
 					    "most %d bytes",
 					    CFG_COMMENT_MAX)));
@@ -279,9 +295,9 @@ config_route(struct http_request *req)
 			return (HTTP_STATE_COMPLETE);
 		if (!auth_cfgdoc_build(c->body, app.config_key, f->task,
 			&f->doc, &f->comment, &derr))
-			return (
-			    API_FIN(api_error(req, 400, "bad_request", derr.msg,
-				derr.field[0] != '\0' ? derr.field : NULL)));
+			/* Every refusal; field and message the first's. */
+			return (API_FIN(api_error_fields_as(req, &derr.all,
+			    derr.field, derr.msg)));
 		req->fsm_state = CONFIG_CHECK;
 		break;
 	}
@@ -329,7 +345,8 @@ keeps_check(struct http_request *req, struct config_flow *f, const char *keys)
 			json_decref(ks);
 			(void)snprintf(field, sizeof(field),
 			    "values[%zu].value", i);
-			return (bad(req, field,
+			return (bad(req, field, AGENTPROTO_C_REQUIRED, -1, NULL,
+			    NULL,
 			    "%s is required: key %.200s has no stored secret "
 			    "to keep",
 			    field,
@@ -624,13 +641,15 @@ preview_begin(struct http_request *req)
 static int
 preview_run(struct http_request *req)
 {
-	struct api_ctx	   *c = api_ctx_get(req);
-	struct cfgedit_edit ed;
-	enum cfgedit_format fmt;
-	json_t		   *b64, *format, *np, *val, *out;
-	uint8_t		   *in;
-	char		   *res, err[CFGEDIT_ERR_MAX];
-	size_t		    inlen, reslen, line, i, endin, lastin, lastout;
+	struct api_ctx	     *c = api_ctx_get(req);
+	struct cfgedit_edit   ed;
+	struct agentproto_err e;
+	enum cfgedit_format   fmt;
+	json_t		     *b64, *format, *np, *val, *out;
+	uint8_t		     *in;
+	char		     *res, err[CFGEDIT_ERR_MAX];
+	size_t		      inlen, reslen, line, i, endin, lastin, lastout;
+	int		      fmt_ok;
 
 	if (!body_json(req, c, CFG_PREVIEW_MAX / 3 * 4 + 64 * 1024))
 		return (HTTP_STATE_COMPLETE);
@@ -638,32 +657,67 @@ preview_run(struct http_request *req)
 	format = json_object_get(c->body, "format");
 	np = json_object_get(c->body, "nodepath");
 	val = json_object_get(c->body, "value");
-	if (!json_is_string(format) ||
-	    cfgedit_format_parse(json_string_value(format), &fmt) != 0)
-		return (API_FIN(bad(req, "format",
-		    "format must be xml, json or properties")));
-	if (!json_is_string(np) || json_string_length(np) > CFGEDIT_PATH_MAX ||
-	    strlen(json_string_value(np)) != json_string_length(np))
-		return (API_FIN(bad(req, "nodepath",
+	/* Every member checked, the refusals answered together. */
+	agentproto_err_clear(&e);
+	fmt_ok = json_is_string(format) &&
+	    cfgedit_format_parse(json_string_value(format), &fmt) == 0;
+	if (!fmt_ok)
+		agentproto_err_add(&e, "", "format", AGENTPROTO_C_ENUM, 0, 0, 0,
+		    "allowed", "xml,json,properties",
+		    "format must be xml, json or properties");
+	if (!json_is_string(np))
+		agentproto_err_add(&e, "", "nodepath",
+		    np == NULL ? AGENTPROTO_C_REQUIRED : AGENTPROTO_C_TYPE, 0,
+		    0, 0, np == NULL ? NULL : "expected", "string",
 		    "nodepath must be a string of at most %d bytes",
-		    CFGEDIT_PATH_MAX)));
-	if (cfgedit_path_check(fmt, json_string_value(np), err, sizeof(err)) !=
-	    0)
-		return (API_FIN(bad(req, "nodepath", "nodepath: %s", err)));
-	if (!json_is_string(val) ||
-	    json_string_length(val) > AGENTPROTO_CFG_VALUE_MAX)
-		return (API_FIN(bad(req, "value",
+		    CFGEDIT_PATH_MAX);
+	else if (json_string_length(np) > CFGEDIT_PATH_MAX)
+		agentproto_err_add(&e, "", "nodepath", AGENTPROTO_C_TOO_LONG,
+		    AGENTPROTO_F_MAX, 0, CFGEDIT_PATH_MAX, NULL, NULL,
+		    "nodepath must be a string of at most %d bytes",
+		    CFGEDIT_PATH_MAX);
+	else if (strlen(json_string_value(np)) != json_string_length(np))
+		agentproto_err_add(&e, "", "nodepath", AGENTPROTO_C_FORMAT, 0,
+		    0, 0, "expected", "text",
+		    "nodepath must be a string of at most %d bytes",
+		    CFGEDIT_PATH_MAX);
+	else if (fmt_ok &&
+	    cfgedit_path_check(fmt, json_string_value(np), err, sizeof(err)) !=
+		0)
+		agentproto_err_add(&e, "", "nodepath", AGENTPROTO_C_INVALID, 0,
+		    0, 0, NULL, NULL, "nodepath: %.100s", err);
+	if (!json_is_string(val))
+		agentproto_err_add(&e, "", "value",
+		    val == NULL ? AGENTPROTO_C_REQUIRED : AGENTPROTO_C_TYPE, 0,
+		    0, 0, val == NULL ? NULL : "expected", "string",
 		    "value must be a string of at most %d bytes",
-		    AGENTPROTO_CFG_VALUE_MAX)));
-	if (!json_is_string(b64) ||
-	    !agentproto_b64_decode(json_string_value(b64),
-		json_string_length(b64), &in, &inlen))
-		return (API_FIN(bad(req, "content_base64",
-		    "content_base64 must be standard base64 (with padding)")));
-	if (inlen > CFG_PREVIEW_MAX) {
+		    AGENTPROTO_CFG_VALUE_MAX);
+	else if (json_string_length(val) > AGENTPROTO_CFG_VALUE_MAX)
+		agentproto_err_add(&e, "", "value", AGENTPROTO_C_TOO_LONG,
+		    AGENTPROTO_F_MAX, 0, AGENTPROTO_CFG_VALUE_MAX, NULL, NULL,
+		    "value must be a string of at most %d bytes",
+		    AGENTPROTO_CFG_VALUE_MAX);
+	in = NULL;
+	inlen = 0;
+	if (!json_is_string(b64))
+		agentproto_err_add(&e, "", "content_base64",
+		    b64 == NULL ? AGENTPROTO_C_REQUIRED : AGENTPROTO_C_TYPE, 0,
+		    0, 0, b64 == NULL ? NULL : "expected", "string",
+		    "content_base64 must be standard base64 (with padding)");
+	else if (!agentproto_b64_decode(json_string_value(b64),
+		     json_string_length(b64), &in, &inlen)) {
+		in = NULL;
+		agentproto_err_add(&e, "", "content_base64",
+		    AGENTPROTO_C_FORMAT, 0, 0, 0, "expected", "base64",
+		    "content_base64 must be standard base64 (with padding)");
+	} else if (inlen > CFG_PREVIEW_MAX)
+		agentproto_err_add(&e, "", "content_base64",
+		    AGENTPROTO_C_TOO_LONG, AGENTPROTO_F_MAX, 0, CFG_PREVIEW_MAX,
+		    NULL, NULL, "content_base64: at most %d bytes",
+		    CFG_PREVIEW_MAX);
+	if (e.nf > 0 || e.lost > 0) {
 		free(in);
-		return (API_FIN(bad(req, "content_base64",
-		    "content_base64: at most %d bytes", CFG_PREVIEW_MAX)));
+		return (API_FIN(api_error_fields(req, &e)));
 	}
 	memset(&ed, 0, sizeof(ed));
 	ed.path = json_string_value(np);

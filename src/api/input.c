@@ -3,8 +3,9 @@
  *
  * Reading a request: query-string values, the id in the path, the body
  * (read once) and its JSON members, and the peer's address.  Each checker
- * replies 400 (or 413) naming the offending field and returns 0 on bad
- * input, so a handler only has to return.
+ * replies 400 (or 413) naming the offending field, with its code in
+ * "fields" (docs/api.md, "Field errors"), and returns 0 on bad input, so
+ * a handler only has to return.
  */
 
 #include <sys/socket.h>
@@ -28,9 +29,14 @@
 
 static const char *qs_find(struct http_request *, const char *, char *, size_t,
     int *);
+static int	   qs_check_int(struct http_request *, struct agentproto_err *,
+	    const char *, int64_t, int64_t, int64_t, int64_t *);
+static int	   qs_check_str(struct http_request *, struct agentproto_err *,
+	    const char *, size_t, char *, size_t);
 static int	   body_text_ok(const char *);
 
-/* Find name in the query string; decode into buf.  NULL when absent. */
+/* Find name in the query string; decode into buf.  NULL when absent, or
+ * with *bad 1 when longer than len, 2 when it holds a %00. */
 static const char *
 qs_find(struct http_request *req, const char *name, char *buf, size_t len,
     int *bad)
@@ -74,17 +80,22 @@ qs_find(struct http_request *req, const char *name, char *buf, size_t len,
 		}
 		buf[o] = '\0';
 		if (strlen(buf) != o)
-			*bad = 1; /* %00 */
+			*bad = 2; /* %00 */
 		return (*bad ? NULL : buf);
 	}
 	return (NULL);
 }
 
-int
-api_qs_int(struct http_request *req, const char *name, int64_t min, int64_t max,
-    int64_t def, int64_t *out)
+/*
+ * The query-string checks behind api_qs_int() and the others: a refusal
+ * is added to e (and 0 returned), so a handler can answer several at
+ * once; 1 otherwise.
+ */
+static int
+qs_check_int(struct http_request *req, struct agentproto_err *e,
+    const char *name, int64_t min, int64_t max, int64_t def, int64_t *out)
 {
-	char	    buf[32], msg[128], *end;
+	char	    buf[32], *end;
 	const char *v;
 	long long   n;
 	int	    bad;
@@ -101,11 +112,59 @@ api_qs_int(struct http_request *req, const char *name, int64_t min, int64_t max,
 			*out = n;
 			return (1);
 		}
+		/* A number, only outside min..max: a range, else a type. */
+		bad = errno != 0 || end == v || *end != '\0';
 	}
-	snprintf(msg, sizeof(msg),
+	agentproto_err_add(e, "", name,
+	    bad ? AGENTPROTO_C_TYPE : AGENTPROTO_C_RANGE,
+	    bad ? 0 : AGENTPROTO_F_MIN | AGENTPROTO_F_MAX, min, max,
+	    bad ? "expected" : NULL, bad ? "integer" : NULL,
 	    "%s must be an integer from %" PRId64 " to %" PRId64, name, min,
 	    max);
-	api_error(req, 400, "bad_request", msg, name);
+	return (0);
+}
+
+static int
+qs_check_str(struct http_request *req, struct agentproto_err *e,
+    const char *name, size_t max, char *out, size_t outlen)
+{
+	const char *v;
+	size_t	    i;
+	int	    bad, ctl;
+
+	out[0] = '\0';
+	if (max + 1 > outlen)
+		max = outlen - 1;
+	if ((v = qs_find(req, name, out, max + 1, &bad)) == NULL && !bad)
+		return (1);
+	for (i = 0, ctl = 0; v != NULL && v[i] != '\0'; i++) {
+		if ((unsigned char)v[i] < 0x20)
+			ctl = 1;
+	}
+	if (!bad && !ctl)
+		return (1);
+	out[0] = '\0';
+	/* A control character or %00 (bad 2) is not one line; bad 1 is
+	 * longer than max. */
+	ctl |= bad == 2;
+	agentproto_err_add(e, "", name,
+	    ctl ? AGENTPROTO_C_FORMAT : AGENTPROTO_C_TOO_LONG,
+	    ctl ? 0 : AGENTPROTO_F_MAX, 0, (int64_t)max,
+	    ctl ? "expected" : NULL, ctl ? "one_line" : NULL,
+	    "%s: at most %zu characters, no control characters", name, max);
+	return (0);
+}
+
+int
+api_qs_int(struct http_request *req, const char *name, int64_t min, int64_t max,
+    int64_t def, int64_t *out)
+{
+	struct agentproto_err e;
+
+	agentproto_err_clear(&e);
+	if (qs_check_int(req, &e, name, min, max, def, out))
+		return (1);
+	api_error_fields(req, &e);
 	return (0);
 }
 
@@ -113,38 +172,30 @@ int
 api_qs_str(struct http_request *req, const char *name, size_t max, char *out,
     size_t outlen)
 {
-	const char *v;
-	char	    msg[128];
-	size_t	    i;
-	int	    bad;
+	struct agentproto_err e;
 
-	out[0] = '\0';
-	if (max + 1 > outlen)
-		max = outlen - 1;
-	if ((v = qs_find(req, name, out, max + 1, &bad)) == NULL && !bad)
+	agentproto_err_clear(&e);
+	if (qs_check_str(req, &e, name, max, out, outlen))
 		return (1);
-	for (i = 0; v != NULL && v[i] != '\0'; i++) {
-		if ((unsigned char)v[i] < 0x20)
-			bad = 1;
-	}
-	if (!bad)
-		return (1);
-	out[0] = '\0';
-	snprintf(msg, sizeof(msg),
-	    "%s: at most %zu characters, no control "
-	    "characters",
-	    name, max);
-	api_error(req, 400, "bad_request", msg, name);
+	api_error_fields(req, &e);
 	return (0);
 }
 
 int
 api_qs_page(struct http_request *req, int64_t *limit, int64_t *cursor)
 {
-	if (!api_qs_int(req, "limit", 1, API_LIMIT_MAX, API_LIMIT_DEFAULT,
-		limit))
-		return (0);
-	return (api_qs_int(req, "cursor", 0, INT64_MAX, 0, cursor));
+	struct agentproto_err e;
+	int		      ok;
+
+	/* Both checked: a bad limit and a bad cursor answer together. */
+	agentproto_err_clear(&e);
+	ok = qs_check_int(req, &e, "limit", 1, API_LIMIT_MAX, API_LIMIT_DEFAULT,
+	    limit);
+	ok &= qs_check_int(req, &e, "cursor", 0, INT64_MAX, 0, cursor);
+	if (ok)
+		return (1);
+	api_error_fields(req, &e);
+	return (0);
 }
 
 int
@@ -312,14 +363,18 @@ int
 api_qs_time(struct http_request *req, const char *name, char *out,
     size_t outlen)
 {
-	char msg[96];
+	struct agentproto_err e;
 
-	if (!api_qs_str(req, name, 35, out, outlen))
+	agentproto_err_clear(&e);
+	if (!qs_check_str(req, &e, name, 35, out, outlen)) {
+		api_error_fields(req, &e);
 		return (0);
+	}
 	if (out[0] == '\0' || api_time_ok(out))
 		return (1);
-	snprintf(msg, sizeof(msg), "%s must be an RFC 3339 date or time", name);
-	api_error(req, 400, "bad_request", msg, name);
+	agentproto_err_add(&e, "", name, AGENTPROTO_C_FORMAT, 0, 0, 0,
+	    "expected", "time", "%s must be an RFC 3339 date or time", name);
+	api_error_fields(req, &e);
 	return (0);
 }
 

@@ -121,8 +121,8 @@ pkgs_list(struct http_request *req)
 	else if (order[0] == '\0' || strcmp(order, "oldest") == 0)
 		f.newest = 0;
 	else
-		return (API_FIN(api_error(req, 400, "bad_request",
-		    "order: oldest or newest", "order")));
+		return (API_FIN(api_error_field(req, "order", AGENTPROTO_C_ENUM,
+		    "allowed", "oldest,newest", "order: oldest or newest")));
 	s = api_store(req, c, store_packages_list(c->q, req, &c->who, &f),
 	    NULL);
 	if (s != API_GO)
@@ -227,8 +227,9 @@ pkgpage_get(struct http_request *req)
 	    !api_qs_int(req, "task_id", 1, INT64_MAX, 0, &pg.task))
 		return (HTTP_STATE_COMPLETE);
 	if (pg.against > 0 && pg.task > 0)
-		return (API_FIN(api_error(req, 400, "bad_request",
-		    "give against or task_id, not both", "task_id")));
+		return (API_FIN(
+		    api_error_field(req, "task_id", AGENTPROTO_C_NOT_ALLOWED,
+			NULL, NULL, "give against or task_id, not both")));
 	/* A directory is named as in the manifest: no leading or trailing
 	 * "/" (the top is ""). */
 	while (strlen(path) > 0 && path[strlen(path) - 1] == '/')

@@ -20,6 +20,8 @@
 #include "store/store.h"
 
 static void api_headers(struct http_request *);
+static int  fields_reply(struct http_request *, const char *,
+     const struct agentproto_err *, const char *, const char *);
 
 static void
 api_headers(struct http_request *req)
@@ -125,14 +127,28 @@ int
 api_error_fields_as(struct http_request *req, const struct agentproto_err *e,
     const char *field, const char *msg)
 {
+	return (fields_reply(req, "bad_request", e, field, msg));
+}
+
+int
+api_error_fields_code(struct http_request *req, const char *code,
+    const struct agentproto_err *e)
+{
+	return (fields_reply(req, code, e, e->field, e->msg));
+}
+
+/* 400 with error code, e's refusals in "fields", field and msg first. */
+static int
+fields_reply(struct http_request *req, const char *code,
+    const struct agentproto_err *e, const char *field, const char *msg)
+{
 	json_t *j, *a;
 	size_t	i;
 
 	if (e->nf == 0)
-		return (api_error(req, 400, "bad_request",
-		    msg[0] != '\0' ? msg : NULL,
+		return (api_error(req, 400, code, msg[0] != '\0' ? msg : NULL,
 		    field[0] != '\0' ? field : NULL));
-	j = json_pack("{s:s,s:s}", "error", "bad_request", "message", msg);
+	j = json_pack("{s:s,s:s}", "error", code, "message", msg);
 	if (j != NULL && field[0] != '\0')
 		json_object_set_new(j, "field", json_string(field));
 	if (j == NULL || (a = json_array()) == NULL) {
@@ -146,6 +162,18 @@ api_error_fields_as(struct http_request *req, const struct agentproto_err *e,
 		json_object_set_new(j, "fields_lost",
 		    json_integer((json_int_t)e->lost));
 	return (api_reply_json(req, 400, j));
+}
+
+int
+api_error_field(struct http_request *req, const char *field, int code,
+    const char *arg_name, const char *arg, const char *msg)
+{
+	struct agentproto_err e;
+
+	agentproto_err_clear(&e);
+	agentproto_err_add(&e, "", field, (enum agentproto_code)code, 0, 0, 0,
+	    arg_name, arg, "%s", msg);
+	return (api_error_fields(req, &e));
 }
 
 void

@@ -381,41 +381,61 @@ create_begin(struct http_request *req)
 	return (api_state_begin(req, 0, CREATE_PARSE));
 }
 
-/* One Upload-Metadata value into out; 0 after replying 400. */
+/*
+ * One Upload-Metadata value into out (at most max bytes of text): 1, or
+ * 0 with the refusal added to e.  The header is at most UP_META_MAX, so
+ * any value decodes into tmp: too long and not base64 are told apart.
+ */
 static int
-meta_value(struct http_request *req, const char *key, const char *v,
+meta_value(struct agentproto_err *e, const char *key, const char *v,
     size_t vlen, char *out, size_t outlen, size_t max)
 {
-	char msg[128];
+	char tmp[UP_META_MAX + 1];
 	int  n;
 
-	n = up_b64_decode(v, vlen, out, outlen);
-	if (n < 0 || (size_t)n > max) {
-		(void)snprintf(msg, sizeof(msg),
+	n = up_b64_decode(v, vlen, tmp, sizeof(tmp));
+	if (n < 0) {
+		agentproto_err_add(e, "", key, AGENTPROTO_C_FORMAT, 0, 0, 0,
+		    "expected", "base64",
 		    "Upload-Metadata %s: base64 of at most %zu bytes of text",
 		    key, max);
-		(void)up_reply(req, 400, "bad_metadata", msg);
 		return (0);
 	}
+	if ((size_t)n > max || (size_t)n >= outlen) {
+		agentproto_err_add(e, "", key, AGENTPROTO_C_TOO_LONG,
+		    AGENTPROTO_F_MAX, 0, (int64_t)max, NULL, NULL,
+		    "Upload-Metadata %s: base64 of at most %zu bytes of text",
+		    key, max);
+		return (0);
+	}
+	memcpy(out, tmp, (size_t)n + 1);
 	return (1);
 }
 
-/* Upload-Metadata: "key base64,key base64"; unknown keys are ignored. */
+/*
+ * Upload-Metadata: "key base64,key base64"; unknown keys are ignored.
+ * Every key is checked, the refusals answered together (400
+ * bad_metadata with fields named after the keys); 0 after replying.
+ */
 static int
 up_meta(struct http_request *req, struct create_flow *f)
 {
-	const char *h, *p, *end, *sp, *vend;
-	char	    key[32], num[32];
-	size_t	    klen;
-	long long   id;
-	char	   *e;
+	struct agentproto_err e;
+	const char	     *h, *p, *end, *sp, *vend;
+	char		      key[32], num[32], *out, *x;
+	size_t		      klen, outlen;
+	long long	      id;
+	int		      named_bad = 0;
 
+	agentproto_err_clear(&e);
 	if (!http_request_header(req, "upload-metadata", &h))
 		h = "";
-	if (strlen(h) > UP_META_MAX)
-		return (up_reply(req, 400, "bad_metadata",
-			    "Upload-Metadata is too long"),
-		    0);
+	if (strlen(h) > UP_META_MAX) {
+		agentproto_err_add(&e, "", "", AGENTPROTO_C_TOO_LONG,
+		    AGENTPROTO_F_MAX, 0, UP_META_MAX, NULL, NULL,
+		    "Upload-Metadata is too long");
+		goto refuse;
+	}
 	for (p = h; *p != '\0'; p = (*end == ',') ? end + 1 : end) {
 		while (*p == ' ')
 			p++;
@@ -435,31 +455,39 @@ up_meta(struct http_request *req, struct create_flow *f)
 		sp = (sp != NULL) ? sp + 1 : end;
 		if (sp > vend)
 			sp = vend;
-		if (strcmp(key, "name") == 0 || strcmp(key, "filename") == 0 ||
-		    strcmp(key, "version") == 0 || strcmp(key, "notes") == 0) {
-			char  *out = strcmp(key, "name") == 0 ? f->name
-			     : strcmp(key, "filename") == 0   ? f->filename
-			     : strcmp(key, "version") == 0    ? f->version
-							      : f->notes;
-			size_t outlen = strcmp(key, "name") == 0
-			    ? sizeof(f->name)
-			    : strcmp(key, "filename") == 0 ? sizeof(f->filename)
-			    : strcmp(key, "version") == 0  ? sizeof(f->version)
-							   : sizeof(f->notes);
-			if (!meta_value(req, key, sp, (size_t)(vend - sp), out,
-				outlen, outlen - 1))
-				return (0);
+		out = NULL;
+		outlen = 0;
+		if (strcmp(key, "name") == 0) {
+			out = f->name;
+			outlen = sizeof(f->name);
+		} else if (strcmp(key, "filename") == 0) {
+			out = f->filename;
+			outlen = sizeof(f->filename);
+		} else if (strcmp(key, "version") == 0) {
+			out = f->version;
+			outlen = sizeof(f->version);
+		} else if (strcmp(key, "notes") == 0) {
+			out = f->notes;
+			outlen = sizeof(f->notes);
+		}
+		if (out != NULL) {
+			if (!meta_value(&e, key, sp, (size_t)(vend - sp), out,
+				outlen, outlen - 1) &&
+			    (out == f->name || out == f->filename))
+				named_bad = 1;
 		} else if (strcmp(key, "task_id") == 0 ||
 		    strcmp(key, "node_id") == 0) {
-			if (!meta_value(req, key, sp, (size_t)(vend - sp), num,
+			if (!meta_value(&e, key, sp, (size_t)(vend - sp), num,
 				sizeof(num), 20))
-				return (0);
+				continue;
 			errno = 0;
-			id = strtoll(num, &e, 10);
-			if (errno != 0 || *e != '\0' || e == num || id < 1)
-				return (up_reply(req, 400, "bad_metadata",
-					    "task_id and node_id are ids"),
-				    0);
+			id = strtoll(num, &x, 10);
+			if (errno != 0 || *x != '\0' || x == num || id < 1) {
+				agentproto_err_add(&e, "", key,
+				    AGENTPROTO_C_TYPE, 0, 0, 0, "expected",
+				    "id", "task_id and node_id are ids");
+				continue;
+			}
 			if (key[0] == 't')
 				f->n.task = id;
 			else
@@ -468,15 +496,19 @@ up_meta(struct http_request *req, struct create_flow *f)
 	}
 	if (f->name[0] == '\0')
 		(void)kore_strlcpy(f->name, f->filename, sizeof(f->name));
-	if (f->name[0] == '\0')
-		return (up_reply(req, 400, "bad_metadata",
-			    "Upload-Metadata needs name or filename"),
-		    0);
+	/* No name at all, unless a refused name or filename says why. */
+	if (f->name[0] == '\0' && !named_bad)
+		agentproto_err_add(&e, "", "name", AGENTPROTO_C_REQUIRED, 0, 0,
+		    0, NULL, NULL, "Upload-Metadata needs name or filename");
 	if (f->n.task > 0 && f->n.node > 0)
-		return (up_reply(req, 400, "bad_metadata",
-			    "give task_id or node_id, not both"),
-		    0);
-	return (1);
+		agentproto_err_add(&e, "", "task_id", AGENTPROTO_C_NOT_ALLOWED,
+		    0, 0, 0, NULL, NULL, "give task_id or node_id, not both");
+	if (e.nf == 0 && e.lost == 0)
+		return (1);
+refuse:
+	up_headers(req);
+	(void)api_error_fields_code(req, "bad_metadata", &e);
+	return (0);
 }
 
 static int

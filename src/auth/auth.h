@@ -313,14 +313,17 @@ void auth_cfg_free(char *, size_t);
  * "apollo","mappings","files","env","properties_file"}.
  */
 struct auth_cfgdoc_err {
-	char field[64]; /* the member, e.g. "values[2].key"; "" if none */
+	char field[64]; /* the first member, e.g. "values[2].key"; "" if none */
 	char msg[512]; /* names the member and the problem, never a value */
+	/* Every refused member with its code (docs/api.md, "Field errors"). */
+	struct agentproto_err all;
 };
 /*
  * The doc to store from a PUT body, every member checked (the limits of
  * AGENTPROTO_CFG_*, keys, paths, formats and nodepaths, a value or Apollo
  * for every mapped key, base64, Apollo's names): 1, *doc (a new
- * reference) and *comment (borrowed from body), or 0 with err.  A secret
+ * reference) and *comment (borrowed from body), or 0 with err (every
+ * refusal in err->all, the first in field and msg).  A secret
  * with a value is encrypted for task; one without is {"key","secret":
  * true,"keep":true}, to take the stored one.
  */

@@ -24,22 +24,19 @@
 #define CFG_APOLLO_NAME_MAX 100
 #define CFG_NAMESPACES_MAX  20
 
-/* Fail the build: note the error, free the doc. */
-#define DOC_FAIL(x) \
-	do { \
-		(void)(x); \
-		goto fail; \
-	} while (0)
-
-static int cfgdoc_bad(struct auth_cfgdoc_err *, const char *, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
+static int  cfgdoc_bad(struct auth_cfgdoc_err *, const char *,
+     enum agentproto_code, int64_t, const char *, const char *, const char *,
+     ...) __attribute__((format(printf, 7, 8)));
+static int  key_check(struct auth_cfgdoc_err *, const char *, json_t *);
+static int  relpath_check(struct auth_cfgdoc_err *, const char *, json_t *);
+static int  apollo_name_check(struct auth_cfgdoc_err *, const char *, json_t *);
 static int  key_ok(const char *, size_t);
 static int  relpath_ok(const char *);
 static int  apollo_name_ok(const char *);
 static int  doc_values(struct auth_cfgdoc_err *, const uint8_t *, int64_t,
      json_t *, json_t *);
 static int  doc_apollo(struct auth_cfgdoc_err *, json_t *, json_t *);
-static int  doc_mappings(struct auth_cfgdoc_err *, json_t *, json_t *);
+static int  doc_mappings(struct auth_cfgdoc_err *, json_t *, json_t *, int);
 static int  doc_files(struct auth_cfgdoc_err *, json_t *, json_t *, size_t *);
 static void diff_add(json_t *, const char *, const char *, const char *,
     json_t *, json_t *);
@@ -53,18 +50,108 @@ static int  secret_same(const uint8_t *, int64_t, const char *, json_t *,
 	     json_string_value(json_object_get((m), "nodepath"))), \
 	    (const char *)(buf))
 
-/* Note a bad member (field may be NULL) and its message; returns 0. */
+/*
+ * Note a refused member (field NULL: the body) with its code, max (< 0:
+ * none) and named argument; the first refusal also gives err's field and
+ * message.  Returns 0.
+ */
 static int
-cfgdoc_bad(struct auth_cfgdoc_err *err, const char *field, const char *fmt, ...)
+cfgdoc_bad(struct auth_cfgdoc_err *err, const char *field,
+    enum agentproto_code code, int64_t max, const char *arg_name,
+    const char *arg, const char *fmt, ...)
 {
 	va_list ap;
+	char	msg[sizeof(err->msg)];
 
-	(void)snprintf(err->field, sizeof(err->field), "%s",
-	    field != NULL ? field : "");
 	va_start(ap, fmt);
-	(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (err->all.nf == 0 && err->all.lost == 0) {
+		(void)snprintf(err->field, sizeof(err->field), "%s",
+		    field != NULL ? field : "");
+		memcpy(err->msg, msg, sizeof(err->msg));
+	}
+	agentproto_err_add(&err->all, "", field != NULL ? field : "", code,
+	    max >= 0 ? AGENTPROTO_F_MAX : 0, 0, max >= 0 ? max : 0, arg_name,
+	    arg, "%s", msg);
 	return (0);
+}
+
+/* A key (see key_ok) at field: 1, or 0 with its refusal noted. */
+static int
+key_check(struct auth_cfgdoc_err *err, const char *field, json_t *v)
+{
+	enum agentproto_code code;
+	const char	    *ex = NULL;
+
+	if (json_is_string(v) &&
+	    key_ok(json_string_value(v), json_string_length(v)))
+		return (1);
+	if (v == NULL || json_is_null(v) ||
+	    (json_is_string(v) && json_string_length(v) == 0))
+		code = AGENTPROTO_C_REQUIRED;
+	else if (!json_is_string(v)) {
+		code = AGENTPROTO_C_TYPE;
+		ex = "string";
+	} else if (json_string_length(v) > AGENTPROTO_CFG_KEY_MAX)
+		code = AGENTPROTO_C_TOO_LONG;
+	else {
+		code = AGENTPROTO_C_FORMAT;
+		ex = "one_line";
+	}
+	return (cfgdoc_bad(err, field, code,
+	    code == AGENTPROTO_C_TOO_LONG ? AGENTPROTO_CFG_KEY_MAX : -1,
+	    ex != NULL ? "expected" : NULL, ex,
+	    "%s must be a string of 1 to %d bytes without control characters",
+	    field, AGENTPROTO_CFG_KEY_MAX));
+}
+
+/* A path inside the task's tree (see relpath_ok) at field: 1, or 0 with
+ * its refusal noted. */
+static int
+relpath_check(struct auth_cfgdoc_err *err, const char *field, json_t *v)
+{
+	enum agentproto_code code;
+	const char	    *p;
+
+	if (json_is_string(v) && relpath_ok(json_string_value(v)))
+		return (1);
+	p = json_string_value(v);
+	if (v == NULL || json_is_null(v) || (p != NULL && p[0] == '\0'))
+		code = AGENTPROTO_C_REQUIRED;
+	else if (p == NULL)
+		code = AGENTPROTO_C_TYPE;
+	else if (p[0] == '/')
+		code = AGENTPROTO_C_NOT_RELATIVE;
+	else if (strlen(p) > AGENTPROTO_CFG_PATH_MAX)
+		code = AGENTPROTO_C_TOO_LONG;
+	else
+		code = AGENTPROTO_C_PATH;
+	return (cfgdoc_bad(err, field, code,
+	    code == AGENTPROTO_C_TOO_LONG ? AGENTPROTO_CFG_PATH_MAX : -1,
+	    code == AGENTPROTO_C_TYPE ? "expected" : NULL,
+	    code == AGENTPROTO_C_TYPE ? "string" : NULL,
+	    "%s must be a relative path of at most %d bytes without \"..\", "
+	    "\".\" or empty components",
+	    field, AGENTPROTO_CFG_PATH_MAX));
+}
+
+/* An Apollo name at field: 1, or 0 with its refusal noted. */
+static int
+apollo_name_check(struct auth_cfgdoc_err *err, const char *field, json_t *v)
+{
+	if (json_is_string(v) && apollo_name_ok(json_string_value(v)))
+		return (1);
+	if (v == NULL || json_is_null(v))
+		return (cfgdoc_bad(err, field, AGENTPROTO_C_REQUIRED, -1, NULL,
+		    NULL, "%s is required", field));
+	if (!json_is_string(v))
+		return (cfgdoc_bad(err, field, AGENTPROTO_C_TYPE, -1,
+		    "expected", "string", "%s must be a string", field));
+	return (cfgdoc_bad(err, field, AGENTPROTO_C_PATTERN,
+	    CFG_APOLLO_NAME_MAX, "pattern", "apollo_name",
+	    "%s must be 1 to %d characters of [A-Za-z0-9_.-]", field,
+	    CFG_APOLLO_NAME_MAX));
 }
 
 int
@@ -128,11 +215,12 @@ apollo_name_ok(const char *s)
 }
 
 /*
- * The new doc from a PUT body, every member checked (a 400 naming the
- * first bad one otherwise): values (secrets encrypted now; a secret
- * without a value is marked "keep"), apollo, mappings (each key has a
- * value, or Apollo may give it), files, env, properties_file, comment.
- * The members GET answers besides these are ignored.
+ * The new doc from a PUT body, every member checked (a 400 naming each
+ * bad one otherwise, the first in field and msg): values (secrets
+ * encrypted now; a secret without a value is marked "keep"), apollo,
+ * mappings (each key has a value, or Apollo may give it), files, env,
+ * properties_file, comment.  The members GET answers besides these are
+ * ignored.
  */
 int
 auth_cfgdoc_build(json_t *body, const uint8_t *key, int64_t task, json_t **docp,
@@ -146,9 +234,13 @@ auth_cfgdoc_build(json_t *body, const uint8_t *key, int64_t task, json_t **docp,
 	const char	  *name;
 	json_t		  *v, *doc;
 	size_t		   i, total;
+	int		   vals_ok, apollo_ok;
 
 	*docp = NULL;
 	*comment = "";
+	err->field[0] = '\0';
+	err->msg[0] = '\0';
+	agentproto_err_clear(&err->all);
 	json_object_foreach(body, name, v)
 	{
 		for (i = 0; known[i] != NULL; i++) {
@@ -156,53 +248,66 @@ auth_cfgdoc_build(json_t *body, const uint8_t *key, int64_t task, json_t **docp,
 				break;
 		}
 		if (known[i] == NULL)
-			return (cfgdoc_bad(err, name,
+			(void)cfgdoc_bad(err, name, AGENTPROTO_C_UNKNOWN, -1,
+			    NULL, NULL,
 			    "unknown member %.64s (values, apollo, mappings, "
 			    "files, env, properties_file, comment)",
-			    name));
+			    name);
 	}
 	if ((doc = json_object()) == NULL)
-		return (cfgdoc_bad(err, NULL, "out of memory"));
-	if (!doc_values(err, key, task, body, doc) ||
-	    !doc_apollo(err, body, doc) || !doc_mappings(err, body, doc) ||
-	    !doc_files(err, body, doc, &total))
-		goto fail;
+		return (cfgdoc_bad(err, NULL, AGENTPROTO_C_INVALID, -1, NULL,
+		    NULL, "out of memory"));
+	/* Every part, so that all refusals answer at once; a mapping's key
+	 * is looked up only when values and apollo are sound. */
+	vals_ok = doc_values(err, key, task, body, doc);
+	apollo_ok = doc_apollo(err, body, doc);
+	(void)doc_mappings(err, body, doc, vals_ok && apollo_ok);
+	(void)doc_files(err, body, doc, &total);
 
 	v = json_object_get(body, "env");
 	if (v != NULL && !json_is_null(v) && !json_is_boolean(v))
-		DOC_FAIL(cfgdoc_bad(err, "env", "env must be true or false"));
+		(void)cfgdoc_bad(err, "env", AGENTPROTO_C_TYPE, -1, "expected",
+		    "boolean", "env must be true or false");
 	(void)json_object_set_new(doc, "env", json_boolean(json_is_true(v)));
 
 	v = json_object_get(body, "properties_file");
-	if (v != NULL && !json_is_null(v) &&
-	    (!json_is_string(v) || !relpath_ok(json_string_value(v))))
-		DOC_FAIL(cfgdoc_bad(err, "properties_file",
-		    "properties_file must be null or a relative path of at "
-		    "most %d bytes without \"..\", \".\" or empty components",
-		    AGENTPROTO_CFG_PATH_MAX));
+	if (v != NULL && !json_is_null(v))
+		(void)relpath_check(err, "properties_file", v);
 	(void)json_object_set_new(doc, "properties_file",
 	    v != NULL && json_is_string(v) ? json_deep_copy(v) : json_null());
 
 	v = json_object_get(body, "comment");
 	if (v != NULL && !json_is_null(v)) {
-		if (!json_is_string(v) ||
-		    json_string_length(v) > CFG_COMMENT_MAX)
-			DOC_FAIL(cfgdoc_bad(err, "comment",
+		if (!json_is_string(v))
+			(void)cfgdoc_bad(err, "comment", AGENTPROTO_C_TYPE, -1,
+			    "expected", "string",
 			    "comment must be a string of at most %d bytes",
-			    CFG_COMMENT_MAX));
-		*comment = json_string_value(v);
+			    CFG_COMMENT_MAX);
+		else if (json_string_length(v) > CFG_COMMENT_MAX)
+			(void)cfgdoc_bad(err, "comment", AGENTPROTO_C_TOO_LONG,
+			    CFG_COMMENT_MAX, NULL, NULL,
+			    "comment must be a string of at most %d bytes",
+			    CFG_COMMENT_MAX);
+		else
+			*comment = json_string_value(v);
 	}
-	if (total > AGENTPROTO_CFG_TOTAL_MAX)
-		DOC_FAIL(cfgdoc_bad(err, NULL,
+	if (err->all.nf == 0 && err->all.lost == 0 &&
+	    total > AGENTPROTO_CFG_TOTAL_MAX)
+		(void)cfgdoc_bad(err, NULL, AGENTPROTO_C_TOO_LONG,
+		    AGENTPROTO_CFG_TOTAL_MAX, NULL, NULL,
 		    "the configuration is larger than %d bytes in all",
-		    AGENTPROTO_CFG_TOTAL_MAX));
+		    AGENTPROTO_CFG_TOTAL_MAX);
+	if (err->all.nf > 0 || err->all.lost > 0) {
+		*comment = "";
+		json_decref(doc);
+		return (0);
+	}
 	*docp = doc;
 	return (1);
-fail:
-	json_decref(doc);
-	return (0);
 }
 
+/* values: 1, or 0 with every refusal noted (the doc then holds the good
+ * ones only). */
 static int
 doc_values(struct auth_cfgdoc_err *err, const uint8_t *key, int64_t task,
     json_t *body, json_t *doc)
@@ -211,69 +316,76 @@ doc_values(struct auth_cfgdoc_err *err, const uint8_t *key, int64_t task,
 	const char *k;
 	char	    field[64], *enc;
 	size_t	    i;
+	int	    ok = 1, good;
 
+	out = json_array();
+	(void)json_object_set_new(doc, "values", out);
 	arr = json_object_get(body, "values");
 	if (arr == NULL || json_is_null(arr))
-		arr = NULL;
-	else if (!json_is_array(arr))
-		return (cfgdoc_bad(err, "values", "values must be an array"));
-	if (arr != NULL && json_array_size(arr) > AGENTPROTO_CFG_VALUES_MAX)
-		return (cfgdoc_bad(err, "values", "at most %d values",
+		return (1);
+	if (!json_is_array(arr))
+		return (cfgdoc_bad(err, "values", AGENTPROTO_C_TYPE, -1,
+		    "expected", "array", "values must be an array"));
+	if (json_array_size(arr) > AGENTPROTO_CFG_VALUES_MAX)
+		return (cfgdoc_bad(err, "values", AGENTPROTO_C_TOO_MANY,
+		    AGENTPROTO_CFG_VALUES_MAX, NULL, NULL, "at most %d values",
 		    AGENTPROTO_CFG_VALUES_MAX));
-	out = json_array();
 	seen = json_object();
-	(void)json_object_set_new(doc, "values", out);
 	json_array_foreach(arr, i, e)
 	{
 		(void)snprintf(field, sizeof(field), "values[%zu]", i);
 		if (!json_is_object(e)) {
-			json_decref(seen);
-			return (cfgdoc_bad(err, field, "%s must be an object",
-			    field));
+			ok = cfgdoc_bad(err, field, AGENTPROTO_C_TYPE, -1,
+			    "expected", "object", "%s must be an object",
+			    field);
+			continue;
 		}
+		good = 1;
 		(void)snprintf(field, sizeof(field), "values[%zu].key", i);
 		v = json_object_get(e, "key");
-		if (!json_is_string(v) ||
-		    !key_ok(json_string_value(v), json_string_length(v))) {
-			json_decref(seen);
-			return (cfgdoc_bad(err, field,
-			    "%s must be a string of 1 to %d bytes without "
-			    "control characters",
-			    field, AGENTPROTO_CFG_KEY_MAX));
+		k = NULL;
+		if (!key_check(err, field, v))
+			good = 0;
+		else if (json_object_get(seen, json_string_value(v)) != NULL)
+			good = cfgdoc_bad(err, field, AGENTPROTO_C_DUPLICATE,
+			    -1, NULL, NULL, "%s: key %.200s is given twice",
+			    field, json_string_value(v));
+		else {
+			k = json_string_value(v);
+			(void)json_object_set_new(seen, k, json_true());
 		}
-		k = json_string_value(v);
-		if (json_object_get(seen, k) != NULL) {
-			json_decref(seen);
-			return (cfgdoc_bad(err, field,
-			    "%s: key %.200s is given twice", field, k));
-		}
-		(void)json_object_set_new(seen, k, json_true());
 		s = json_object_get(e, "secret");
 		if (s != NULL && !json_is_null(s) && !json_is_boolean(s)) {
-			json_decref(seen);
 			(void)snprintf(field, sizeof(field),
 			    "values[%zu].secret", i);
-			return (cfgdoc_bad(err, field,
-			    "%s must be true or false", field));
+			good = cfgdoc_bad(err, field, AGENTPROTO_C_TYPE, -1,
+			    "expected", "boolean", "%s must be true or false",
+			    field);
 		}
 		(void)snprintf(field, sizeof(field), "values[%zu].value", i);
 		v = json_object_get(e, "value");
-		if (v != NULL && !json_is_null(v) &&
-		    (!json_is_string(v) ||
-			json_string_length(v) > AGENTPROTO_CFG_VALUE_MAX)) {
-			json_decref(seen);
-			return (cfgdoc_bad(err, field,
+		if (v != NULL && !json_is_null(v) && !json_is_string(v))
+			good = cfgdoc_bad(err, field, AGENTPROTO_C_TYPE, -1,
+			    "expected", "string",
 			    "%s must be a string of at most %d bytes", field,
-			    AGENTPROTO_CFG_VALUE_MAX));
+			    AGENTPROTO_CFG_VALUE_MAX);
+		else if (json_is_string(v) &&
+		    json_string_length(v) > AGENTPROTO_CFG_VALUE_MAX)
+			good = cfgdoc_bad(err, field, AGENTPROTO_C_TOO_LONG,
+			    AGENTPROTO_CFG_VALUE_MAX, NULL, NULL,
+			    "%s must be a string of at most %d bytes", field,
+			    AGENTPROTO_CFG_VALUE_MAX);
+		else if (!json_is_true(s) && !json_is_string(v))
+			good = cfgdoc_bad(err, field, AGENTPROTO_C_REQUIRED, -1,
+			    NULL, NULL,
+			    "%s is required (only a secret keeps its "
+			    "stored value when it has none)",
+			    field);
+		if (!good) {
+			ok = 0;
+			continue;
 		}
 		if (!json_is_true(s)) {
-			if (!json_is_string(v)) {
-				json_decref(seen);
-				return (cfgdoc_bad(err, field,
-				    "%s is required (only a secret keeps its "
-				    "stored value when it has none)",
-				    field));
-			}
 			o = json_pack("{s:s,s:O,s:b}", "key", k, "value", v,
 			    "secret", 0);
 		} else if (!json_is_string(v)) {
@@ -283,24 +395,27 @@ doc_values(struct auth_cfgdoc_err *err, const uint8_t *key, int64_t task,
 			enc = auth_cfg_encrypt(key, task, k,
 			    json_string_value(v), json_string_length(v));
 			if (enc == NULL) {
-				json_decref(seen);
-				return (
-				    cfgdoc_bad(err, field, "cannot encrypt"));
+				ok = cfgdoc_bad(err, field,
+				    AGENTPROTO_C_INVALID, -1, NULL, NULL,
+				    "%s: cannot encrypt", field);
+				continue;
 			}
 			o = json_pack("{s:s,s:s,s:b}", "key", k, "enc", enc,
 			    "secret", 1);
 			free(enc);
 		}
 		if (o == NULL) {
-			json_decref(seen);
-			return (cfgdoc_bad(err, field, "out of memory"));
+			ok = cfgdoc_bad(err, field, AGENTPROTO_C_INVALID, -1,
+			    NULL, NULL, "%s: out of memory", field);
+			continue;
 		}
 		(void)json_array_append_new(out, o);
 	}
 	json_decref(seen);
-	return (1);
+	return (ok);
 }
 
+/* apollo: 1, or 0 with every refusal noted. */
 static int
 doc_apollo(struct auth_cfgdoc_err *err, json_t *body, json_t *doc)
 {
@@ -308,15 +423,16 @@ doc_apollo(struct auth_cfgdoc_err *err, json_t *body, json_t *doc)
 	const char *name;
 	char	    field[64];
 	size_t	    i;
+	int	    ok = 1;
 
 	a = json_object_get(body, "apollo");
-	if (a == NULL || json_is_null(a)) {
+	if (a == NULL || json_is_null(a) || !json_is_object(a)) {
 		(void)json_object_set_new(doc, "apollo", json_null());
-		return (1);
+		if (a == NULL || json_is_null(a))
+			return (1);
+		return (cfgdoc_bad(err, "apollo", AGENTPROTO_C_TYPE, -1,
+		    "expected", "object", "apollo must be null or an object"));
 	}
-	if (!json_is_object(a))
-		return (cfgdoc_bad(err, "apollo",
-		    "apollo must be null or an object"));
 	json_object_foreach(a, name, v)
 	{
 		if (strcmp(name, "app_id") != 0 &&
@@ -327,8 +443,8 @@ doc_apollo(struct auth_cfgdoc_err *err, json_t *body, json_t *doc)
 		    strcmp(name, "status") != 0) {
 			(void)snprintf(field, sizeof(field), "apollo.%.40s",
 			    name);
-			return (
-			    cfgdoc_bad(err, field, "unknown member %s", field));
+			ok = cfgdoc_bad(err, field, AGENTPROTO_C_UNKNOWN, -1,
+			    NULL, NULL, "unknown member %s", field);
 		}
 	}
 	out = json_object();
@@ -337,53 +453,62 @@ doc_apollo(struct auth_cfgdoc_err *err, json_t *body, json_t *doc)
 		name = i == 0 ? "app_id" : "cluster";
 		(void)snprintf(field, sizeof(field), "apollo.%s", name);
 		v = json_object_get(a, name);
-		if (!json_is_string(v) || !apollo_name_ok(json_string_value(v)))
-			return (cfgdoc_bad(err, field,
-			    "%s must be 1 to %d characters of "
-			    "[A-Za-z0-9_.-]",
-			    field, CFG_APOLLO_NAME_MAX));
-		(void)json_object_set(out, name, v);
+		if (!apollo_name_check(err, field, v))
+			ok = 0;
+		else
+			(void)json_object_set(out, name, v);
 	}
 	ns = json_object_get(a, "namespaces");
-	if (!json_is_array(ns) || json_array_size(ns) < 1 ||
-	    json_array_size(ns) > CFG_NAMESPACES_MAX)
-		return (cfgdoc_bad(err, "apollo.namespaces",
+	if (ns == NULL || json_is_null(ns) ||
+	    (json_is_array(ns) && json_array_size(ns) == 0))
+		ok = cfgdoc_bad(err, "apollo.namespaces", AGENTPROTO_C_REQUIRED,
+		    -1, NULL, NULL,
 		    "apollo.namespaces must be an array of 1 to %d names",
-		    CFG_NAMESPACES_MAX));
-	json_array_foreach(ns, i, e)
-	{
-		if (!json_is_string(e) ||
-		    !apollo_name_ok(json_string_value(e))) {
+		    CFG_NAMESPACES_MAX);
+	else if (!json_is_array(ns))
+		ok = cfgdoc_bad(err, "apollo.namespaces", AGENTPROTO_C_TYPE, -1,
+		    "expected", "array",
+		    "apollo.namespaces must be an array of 1 to %d names",
+		    CFG_NAMESPACES_MAX);
+	else if (json_array_size(ns) > CFG_NAMESPACES_MAX)
+		ok = cfgdoc_bad(err, "apollo.namespaces", AGENTPROTO_C_TOO_MANY,
+		    CFG_NAMESPACES_MAX, NULL, NULL,
+		    "apollo.namespaces must be an array of 1 to %d names",
+		    CFG_NAMESPACES_MAX);
+	else {
+		json_array_foreach(ns, i, e)
+		{
 			(void)snprintf(field, sizeof(field),
 			    "apollo.namespaces[%zu]", i);
-			return (cfgdoc_bad(err, field,
-			    "%s must be 1 to %d characters of "
-			    "[A-Za-z0-9_.-]",
-			    field, CFG_APOLLO_NAME_MAX));
+			if (!apollo_name_check(err, field, e))
+				ok = 0;
 		}
+		(void)json_object_set(out, "namespaces", ns);
 	}
-	(void)json_object_set(out, "namespaces", ns);
 	for (i = 0; i < 2; i++) {
 		name = i == 0 ? "auto_apply" : "auto_restart";
 		(void)snprintf(field, sizeof(field), "apollo.%s", name);
 		v = json_object_get(a, name);
 		if (v != NULL && !json_is_null(v) && !json_is_boolean(v))
-			return (cfgdoc_bad(err, field,
-			    "%s must be true or false", field));
+			ok = cfgdoc_bad(err, field, AGENTPROTO_C_TYPE, -1,
+			    "expected", "boolean", "%s must be true or false",
+			    field);
 		(void)json_object_set_new(out, name,
 		    json_boolean(json_is_true(v)));
 	}
-	return (1);
+	return (ok);
 }
 
+/* mappings: 1, or 0 with every refusal noted; keys: look each key up in
+ * the doc's values (unless Apollo may give it). */
 static int
-doc_mappings(struct auth_cfgdoc_err *err, json_t *body, json_t *doc)
+doc_mappings(struct auth_cfgdoc_err *err, json_t *body, json_t *doc, int keys)
 {
 	enum cfgedit_format fmt;
 	json_t		   *arr, *e, *k, *file, *format, *np, *out, *vals, *x;
 	char		    field[64], why[CFGEDIT_ERR_MAX];
 	size_t		    i, j;
-	int		    found, apollo;
+	int		    found, apollo, ok = 1, good, fmt_ok;
 
 	arr = json_object_get(body, "mappings");
 	out = json_array();
@@ -391,65 +516,89 @@ doc_mappings(struct auth_cfgdoc_err *err, json_t *body, json_t *doc)
 	if (arr == NULL || json_is_null(arr))
 		return (1);
 	if (!json_is_array(arr))
-		return (
-		    cfgdoc_bad(err, "mappings", "mappings must be an array"));
+		return (cfgdoc_bad(err, "mappings", AGENTPROTO_C_TYPE, -1,
+		    "expected", "array", "mappings must be an array"));
 	if (json_array_size(arr) > AGENTPROTO_CFG_MAPPINGS_MAX)
-		return (cfgdoc_bad(err, "mappings", "at most %d mappings",
-		    AGENTPROTO_CFG_MAPPINGS_MAX));
+		return (cfgdoc_bad(err, "mappings", AGENTPROTO_C_TOO_MANY,
+		    AGENTPROTO_CFG_MAPPINGS_MAX, NULL, NULL,
+		    "at most %d mappings", AGENTPROTO_CFG_MAPPINGS_MAX));
 	vals = json_object_get(doc, "values");
 	apollo = json_is_object(json_object_get(doc, "apollo"));
 	json_array_foreach(arr, i, e)
 	{
 		(void)snprintf(field, sizeof(field), "mappings[%zu]", i);
-		if (!json_is_object(e))
-			return (cfgdoc_bad(err, field, "%s must be an object",
-			    field));
+		if (!json_is_object(e)) {
+			ok = cfgdoc_bad(err, field, AGENTPROTO_C_TYPE, -1,
+			    "expected", "object", "%s must be an object",
+			    field);
+			continue;
+		}
+		good = 1;
 		k = json_object_get(e, "key");
 		file = json_object_get(e, "file");
 		format = json_object_get(e, "format");
 		np = json_object_get(e, "nodepath");
 		(void)snprintf(field, sizeof(field), "mappings[%zu].key", i);
-		if (!json_is_string(k) ||
-		    !key_ok(json_string_value(k), json_string_length(k)))
-			return (cfgdoc_bad(err, field,
-			    "%s must be a string of 1 to %d bytes without "
-			    "control characters",
-			    field, AGENTPROTO_CFG_KEY_MAX));
-		found = 0;
-		json_array_foreach(vals, j, x)
-		{
-			if (strcmp(json_string_value(json_object_get(x, "key")),
-				json_string_value(k)) == 0)
-				found = 1;
+		if (!key_check(err, field, k))
+			good = 0;
+		else if (keys && !apollo) {
+			found = 0;
+			json_array_foreach(vals, j, x)
+			{
+				if (strcmp(json_string_value(
+					       json_object_get(x, "key")),
+					json_string_value(k)) == 0)
+					found = 1;
+			}
+			if (!found)
+				good = cfgdoc_bad(err, field,
+				    AGENTPROTO_C_NOT_FOUND, -1, NULL, NULL,
+				    "%s: key %.200s has no value (give it one "
+				    "in values, or take it from Apollo)",
+				    field, json_string_value(k));
 		}
-		if (!found && !apollo)
-			return (cfgdoc_bad(err, field,
-			    "%s: key %.200s has no value (give it one in "
-			    "values, or take it from Apollo)",
-			    field, json_string_value(k)));
 		(void)snprintf(field, sizeof(field), "mappings[%zu].file", i);
-		if (!json_is_string(file) ||
-		    !relpath_ok(json_string_value(file)))
-			return (cfgdoc_bad(err, field,
-			    "%s must be a relative path of at most %d bytes "
-			    "without \"..\", \".\" or empty components",
-			    field, AGENTPROTO_CFG_PATH_MAX));
+		if (!relpath_check(err, field, file))
+			good = 0;
 		(void)snprintf(field, sizeof(field), "mappings[%zu].format", i);
-		if (!json_is_string(format) ||
-		    cfgedit_format_parse(json_string_value(format), &fmt) != 0)
-			return (cfgdoc_bad(err, field,
-			    "%s must be xml, json or properties", field));
+		fmt_ok = json_is_string(format) &&
+		    cfgedit_format_parse(json_string_value(format), &fmt) == 0;
+		if (!fmt_ok)
+			good = cfgdoc_bad(err, field, AGENTPROTO_C_ENUM, -1,
+			    "allowed", "xml,json,properties",
+			    "%s must be xml, json or properties", field);
 		(void)snprintf(field, sizeof(field), "mappings[%zu].nodepath",
 		    i);
-		if (!json_is_string(np) ||
-		    json_string_length(np) > CFGEDIT_PATH_MAX ||
-		    strlen(json_string_value(np)) != json_string_length(np))
-			return (cfgdoc_bad(err, field,
+		if (np == NULL || json_is_null(np))
+			good = cfgdoc_bad(err, field, AGENTPROTO_C_REQUIRED, -1,
+			    NULL, NULL,
 			    "%s must be a string of at most %d bytes", field,
-			    CFGEDIT_PATH_MAX));
-		if (cfgedit_path_check(fmt, json_string_value(np), why,
+			    CFGEDIT_PATH_MAX);
+		else if (!json_is_string(np))
+			good = cfgdoc_bad(err, field, AGENTPROTO_C_TYPE, -1,
+			    "expected", "string",
+			    "%s must be a string of at most %d bytes", field,
+			    CFGEDIT_PATH_MAX);
+		else if (json_string_length(np) > CFGEDIT_PATH_MAX)
+			good = cfgdoc_bad(err, field, AGENTPROTO_C_TOO_LONG,
+			    CFGEDIT_PATH_MAX, NULL, NULL,
+			    "%s must be a string of at most %d bytes", field,
+			    CFGEDIT_PATH_MAX);
+		else if (strlen(json_string_value(np)) !=
+		    json_string_length(np))
+			good = cfgdoc_bad(err, field, AGENTPROTO_C_FORMAT, -1,
+			    "expected", "text",
+			    "%s must be a string of at most %d bytes", field,
+			    CFGEDIT_PATH_MAX);
+		else if (fmt_ok &&
+		    cfgedit_path_check(fmt, json_string_value(np), why,
 			sizeof(why)) != 0)
-			return (cfgdoc_bad(err, field, "%s: %s", field, why));
+			good = cfgdoc_bad(err, field, AGENTPROTO_C_INVALID, -1,
+			    NULL, NULL, "%s: %s", field, why);
+		if (!good) {
+			ok = 0;
+			continue;
+		}
 		/* One node, one mapping: which would win is no one's guess. */
 		json_array_foreach(out, j, x)
 		{
@@ -459,19 +608,24 @@ doc_mappings(struct auth_cfgdoc_err *err, json_t *body, json_t *doc)
 			    strcmp(json_string_value(
 				       json_object_get(x, "nodepath")),
 				json_string_value(np)) == 0)
-				return (cfgdoc_bad(err, field,
-				    "%s: mappings[%zu] already writes %.200s "
-				    "in %.200s",
-				    field, j, json_string_value(np),
-				    json_string_value(file)));
+				break;
+		}
+		if (j < json_array_size(out)) {
+			ok = cfgdoc_bad(err, field, AGENTPROTO_C_DUPLICATE, -1,
+			    NULL, NULL,
+			    "%s: mappings[%zu] already writes %.200s in %.200s",
+			    field, j, json_string_value(np),
+			    json_string_value(file));
+			continue;
 		}
 		(void)json_array_append_new(out,
 		    json_pack("{s:O,s:O,s:s,s:O}", "key", k, "file", file,
 			"format", cfgedit_format_name(fmt), "nodepath", np));
 	}
-	return (1);
+	return (ok);
 }
 
+/* files: 1, or 0 with every refusal noted; *total: the good ones' bytes. */
 static int
 doc_files(struct auth_cfgdoc_err *err, json_t *body, json_t *doc, size_t *total)
 {
@@ -480,6 +634,7 @@ doc_files(struct auth_cfgdoc_err *err, json_t *body, json_t *doc, size_t *total)
 	uint8_t	   *raw;
 	size_t	    i, len;
 	char	    field[64];
+	int	    ok = 1, good;
 
 	*total = 0;
 	arr = json_object_get(body, "files");
@@ -488,69 +643,82 @@ doc_files(struct auth_cfgdoc_err *err, json_t *body, json_t *doc, size_t *total)
 	if (arr == NULL || json_is_null(arr))
 		return (1);
 	if (!json_is_array(arr))
-		return (cfgdoc_bad(err, "files", "files must be an array"));
+		return (cfgdoc_bad(err, "files", AGENTPROTO_C_TYPE, -1,
+		    "expected", "array", "files must be an array"));
 	if (json_array_size(arr) > AGENTPROTO_CFG_FILES_MAX)
-		return (cfgdoc_bad(err, "files", "at most %d files",
+		return (cfgdoc_bad(err, "files", AGENTPROTO_C_TOO_MANY,
+		    AGENTPROTO_CFG_FILES_MAX, NULL, NULL, "at most %d files",
 		    AGENTPROTO_CFG_FILES_MAX));
 	seen = json_object();
 	json_array_foreach(arr, i, e)
 	{
 		(void)snprintf(field, sizeof(field), "files[%zu]", i);
 		if (!json_is_object(e)) {
-			json_decref(seen);
-			return (cfgdoc_bad(err, field, "%s must be an object",
-			    field));
+			ok = cfgdoc_bad(err, field, AGENTPROTO_C_TYPE, -1,
+			    "expected", "object", "%s must be an object",
+			    field);
+			continue;
 		}
+		good = 1;
 		json_object_foreach(e, name, p)
 		{
 			if (strcmp(name, "path") != 0 &&
 			    strcmp(name, "content_base64") != 0 &&
 			    strcmp(name, "size") != 0) {
-				json_decref(seen);
-				return (cfgdoc_bad(err, field,
-				    "%s: unknown member %.40s", field, name));
+				(void)snprintf(field, sizeof(field),
+				    "files[%zu].%.20s", i, name);
+				good = cfgdoc_bad(err, field,
+				    AGENTPROTO_C_UNKNOWN, -1, NULL, NULL,
+				    "%s: unknown member", field);
 			}
 		}
 		p = json_object_get(e, "path");
 		b = json_object_get(e, "content_base64");
 		(void)snprintf(field, sizeof(field), "files[%zu].path", i);
-		if (!json_is_string(p) || !relpath_ok(json_string_value(p))) {
-			json_decref(seen);
-			return (cfgdoc_bad(err, field,
-			    "%s must be a relative path of at most %d bytes "
-			    "without \"..\", \".\" or empty components",
-			    field, AGENTPROTO_CFG_PATH_MAX));
-		}
-		if (json_object_get(seen, json_string_value(p)) != NULL) {
-			json_decref(seen);
-			return (
-			    cfgdoc_bad(err, field, "%s: %.200s is given twice",
-				field, json_string_value(p)));
-		}
-		(void)json_object_set_new(seen, json_string_value(p),
-		    json_true());
+		if (!relpath_check(err, field, p))
+			good = 0;
+		else if (json_object_get(seen, json_string_value(p)) != NULL)
+			good = cfgdoc_bad(err, field, AGENTPROTO_C_DUPLICATE,
+			    -1, NULL, NULL, "%s: %.200s is given twice", field,
+			    json_string_value(p));
+		else
+			(void)json_object_set_new(seen, json_string_value(p),
+			    json_true());
 		(void)snprintf(field, sizeof(field),
 		    "files[%zu].content_base64", i);
-		if (!json_is_string(b) ||
-		    !agentproto_b64_decode(json_string_value(b),
-			json_string_length(b), &raw, &len)) {
-			json_decref(seen);
-			return (cfgdoc_bad(err, field,
-			    "%s must be standard base64 (with padding)",
-			    field));
+		len = 0;
+		if (b == NULL || json_is_null(b))
+			good = cfgdoc_bad(err, field, AGENTPROTO_C_REQUIRED, -1,
+			    NULL, NULL,
+			    "%s must be standard base64 (with padding)", field);
+		else if (!json_is_string(b))
+			good = cfgdoc_bad(err, field, AGENTPROTO_C_TYPE, -1,
+			    "expected", "string",
+			    "%s must be standard base64 (with padding)", field);
+		else if (!agentproto_b64_decode(json_string_value(b),
+			     json_string_length(b), &raw, &len))
+			good = cfgdoc_bad(err, field, AGENTPROTO_C_FORMAT, -1,
+			    "expected", "base64",
+			    "%s must be standard base64 (with padding)", field);
+		else {
+			free(raw);
+			if (len > AGENTPROTO_CFG_FILE_MAX)
+				good = cfgdoc_bad(err, field,
+				    AGENTPROTO_C_TOO_LONG,
+				    AGENTPROTO_CFG_FILE_MAX, NULL, NULL,
+				    "%s: at most %d bytes", field,
+				    AGENTPROTO_CFG_FILE_MAX);
 		}
-		free(raw);
-		if (len > AGENTPROTO_CFG_FILE_MAX) {
-			json_decref(seen);
-			return (cfgdoc_bad(err, field, "%s: at most %d bytes",
-			    field, AGENTPROTO_CFG_FILE_MAX));
+		if (!good) {
+			ok = 0;
+			continue;
 		}
 		*total += len;
 		(void)json_array_append_new(out,
 		    json_pack("{s:O,s:O}", "path", p, "content_base64", b));
 	}
 	json_decref(seen);
-	return (1);
+	return (ok);
 }
 
 /* A stored version as users see it: Yard's own values (secrets null). */

@@ -1,7 +1,9 @@
 // The API's 400 answers list every refused field at once, each with a
 // stable code and its parameters (docs/api.md, "Errors"), and keep
 // "field" and "message" (the first refusal) for older callers: task
-// create and edit, users, grants.
+// create and edit, users, grants, alert rules, mutes, the task
+// configuration and its preview, and query strings everywhere (uploads'
+// metadata: uploads.test.js).
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
@@ -118,4 +120,97 @@ test('POST /alerts/rules: every bad member at once; field and message stay the f
   assert.strictEqual(k.status, 400, k.text);
   assert.strictEqual(k.json.fields[0].code, 'enum');
   assert.match(k.json.message, /node_memory/);
+});
+
+test('query strings: a bad limit is one refusal with its code', async () => {
+  const r = await s.api('GET', '/api/v1/tasks?limit=0', { token: admin });
+  assert.strictEqual(r.status, 400, r.text);
+  assert.deepStrictEqual(r.json.fields, [{ field: 'limit', code: 'range', min: 1, max: 200 }]);
+  assert.strictEqual(r.json.field, 'limit');
+  assert.match(r.json.message, /limit must be an integer from 1 to 200/);
+  const n = await s.api('GET', '/api/v1/grants?user_id=abc', { token: admin });
+  assert.strictEqual(n.status, 400, n.text);
+  assert.deepStrictEqual(n.json.fields, [{ field: 'user_id', code: 'type', expected: 'integer' }]);
+  const t = await s.api('GET', '/api/v1/alerts/events?since=yesterday', { token: admin });
+  assert.strictEqual(t.status, 400, t.text);
+  assert.deepStrictEqual(t.json.fields, [{ field: 'since', code: 'format', expected: 'time' }]);
+  const l = await s.api('GET', `/api/v1/packages?q=${'x'.repeat(201)}`, { token: admin });
+  assert.strictEqual(l.status, 400, l.text);
+  assert.deepStrictEqual(l.json.fields, [{ field: 'q', code: 'too_long', max: 200 }]);
+  const o = await s.api('GET', '/api/v1/packages?order=up', { token: admin });
+  assert.strictEqual(o.status, 400, o.text);
+  assert.deepStrictEqual(o.json.fields, [{ field: 'order', code: 'enum', allowed: ['oldest', 'newest'] }]);
+});
+
+test('GET /enrollments: a bad limit and cursor answer together', async () => {
+  const before = count('enrollments');
+  const r = await s.api('GET', '/api/v1/enrollments?limit=500&cursor=x', { token: admin });
+  assert.strictEqual(r.status, 400, r.text);
+  assert.deepStrictEqual(r.json.fields, [
+    { field: 'limit', code: 'range', min: 1, max: 200 },
+    { field: 'cursor', code: 'type', expected: 'integer' },
+  ]);
+  assert.strictEqual(r.json.field, 'limit');
+  assert.strictEqual(count('enrollments'), before);
+});
+
+test('POST /mutes: every bad member at once, nothing muted', async () => {
+  const before = count('alert_mutes');
+  const r = await s.api('POST', '/api/v1/mutes', { token: admin, body: {
+    node_id: nodeId, task_id: 'x', until: 'tomorrow', reason: '', why: 1 } });
+  assert.strictEqual(r.status, 400, r.text);
+  assert.deepStrictEqual(r.json.fields, [
+    { field: 'why', code: 'unknown' },
+    { field: 'task_id', code: 'type', expected: 'id' },
+    { field: 'until', code: 'format', expected: 'time' },
+    { field: 'reason', code: 'required' },
+  ]);
+  assert.strictEqual(r.json.field, 'why');
+  const late = await s.api('POST', '/api/v1/mutes', { token: admin, body: {
+    node_id: nodeId, until: new Date(Date.now() + 91 * 86400e3).toISOString(), reason: 'x' } });
+  assert.strictEqual(late.status, 400, late.text);
+  assert.deepStrictEqual(late.json.fields, [{ field: 'until', code: 'range', expected: 'next_90_days' }]);
+  assert.strictEqual(count('alert_mutes'), before);
+});
+
+test('PUT /tasks/ID/config: every bad member at once, no version written', async () => {
+  const c = await s.api('POST', '/api/v1/tasks', { token: admin, body: {
+    node_id: nodeId, name: 'configured', spec: { kind: 'console', deploy_dir: '/opt/c', console: { command: 'x' } } } });
+  assert.strictEqual(c.status, 201, c.text);
+  const before = count('task_configs');
+  const r = await s.api('PUT', `/api/v1/tasks/${c.json.id}/config`, { token: admin, body: {
+    values: [{ key: '', value: 'x' }, { key: 'ok', value: 7 }],
+    apollo: { app_id: 'a b', cluster: 'default', namespaces: [] },
+    mappings: [{ key: 'ok', file: '/etc/x.xml', format: 'yaml', nodepath: 'a' }],
+    files: [{ path: 'f', content_base64: 'not base64!' }],
+    env: 'yes', comment: 'c'.repeat(501),
+  } });
+  assert.strictEqual(r.status, 400, r.text);
+  assert.deepStrictEqual(r.json.fields, [
+    { field: 'values[0].key', code: 'required' },
+    { field: 'values[1].value', code: 'type', expected: 'string' },
+    { field: 'apollo.app_id', code: 'pattern', max: 100, pattern: 'apollo_name' },
+    { field: 'apollo.namespaces', code: 'required' },
+    { field: 'mappings[0].file', code: 'not_relative' },
+    { field: 'mappings[0].format', code: 'enum', allowed: ['xml', 'json', 'properties'] },
+    { field: 'files[0].content_base64', code: 'format', expected: 'base64' },
+    { field: 'env', code: 'type', expected: 'boolean' },
+    { field: 'comment', code: 'too_long', max: 500 },
+  ]);
+  // The first refusal stays in field and message.
+  assert.strictEqual(r.json.field, 'values[0].key');
+  assert.match(r.json.message, /values\[0\]\.key must be a string of 1 to/);
+  assert.strictEqual(count('task_configs'), before);
+});
+
+test('POST /config/preview: every bad member at once', async () => {
+  const r = await s.api('POST', '/api/v1/config/preview', { token: admin, body: {
+    content_base64: 'not base64', format: 'yaml', nodepath: 7, value: 'x' } });
+  assert.strictEqual(r.status, 400, r.text);
+  assert.deepStrictEqual(r.json.fields, [
+    { field: 'format', code: 'enum', allowed: ['xml', 'json', 'properties'] },
+    { field: 'nodepath', code: 'type', expected: 'string' },
+    { field: 'content_base64', code: 'format', expected: 'base64' },
+  ]);
+  assert.strictEqual(r.json.field, 'format');
 });

@@ -154,6 +154,34 @@ test('a chunk cut mid-way: HEAD tells the offset, the upload resumes', async () 
   assert.strictEqual(s.sql(`SELECT sha256 FROM packages WHERE id = ${v.package_id}`), hex(data));
 });
 
+test('bad Upload-Metadata: every refused key at once, nothing held', async () => {
+  const before = Number(s.sql('SELECT count(*) FROM uploads'));
+  const r = await fetch(s.yard.url + '/api/v1/uploads', {
+    method: 'POST',
+    headers: {
+      authorization: 'Bearer ' + svc, 'tus-resumable': '1.0.0', 'upload-length': '100',
+      'upload-metadata': `version ${b64('v'.repeat(101))},task_id ${b64('abc')},notes !!`,
+    },
+  });
+  assert.strictEqual(r.status, 400);
+  assert.strictEqual(r.headers.get('tus-resumable'), '1.0.0');
+  const j = await r.json();
+  assert.strictEqual(j.error, 'bad_metadata');
+  assert.deepStrictEqual(j.fields, [
+    { field: 'version', code: 'too_long', max: 100 },
+    { field: 'task_id', code: 'type', expected: 'id' },
+    { field: 'notes', code: 'format', expected: 'base64' },
+    { field: 'name', code: 'required' },
+  ]);
+  // The first refusal stays in field and message.
+  assert.strictEqual(j.field, 'version');
+  assert.match(j.message, /version/);
+  const both = await create(svc, 100, { node_id: ids.node });
+  assert.strictEqual(both.status, 400);
+  assert.deepStrictEqual((await both.json()).fields, [{ field: 'task_id', code: 'not_allowed' }]);
+  assert.strictEqual(Number(s.sql('SELECT count(*) FROM uploads')), before);
+});
+
 test('a wrong offset is 409; a wrong checksum is 460 and appends nothing', async () => {
   const data = pkg('offsets');
   const loc = (await create(svc, data.length)).headers.get('location');

@@ -4,7 +4,7 @@
 'use strict';
 
 const ALLOWED = new Set(('Yard EWS yard-agent CPU PID URL URI ID UUID JWT JWKS HTTP HTTPS ' +
-  'JSON XML YAML API SSO TLS CA SMTP QQ Tomcat Java JVM JAR WAR java jar Apollo Linux Debian ' +
+  'JSON XML YAML Base64 API SSO TLS CA SMTP QQ Tomcat Java JVM JAR WAR java jar Apollo Linux Debian ' +
   'Windows PostgreSQL Redis properties zip war jar tar.gz B KiB MiB GiB TiB ms s SHA-256 SHA256 GBK GB18030 UTF-8 ' +
   'UTC GMT Ctrl Shift Alt Enter Esc Tab CATALINA_BASE CATALINA_HOME JAVA_HOME ' +
   'SIGTERM SIGKILL SIGINT SIGHUP SIGQUIT SIGUSR1 SIGUSR2 SIGSEGV SIGABRT SIGBUS SIGPIPE').split(' '));
