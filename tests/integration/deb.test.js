@@ -89,6 +89,14 @@ test('conffiles, maintainer scripts and units', () => {
       assert.strictEqual(n.code, 0, `${path.basename(d)} ${sc}: ${n.err}`);
     }
   }
+  // The configuration key: named by the settings, made once by postinst
+  // as the server reads it (64 hex characters), never replaced.
+  assert.match(fs.readFileSync(path.join(root, 'etc/yard/yard.env'), 'utf8'), /^YARD_CONFIG_KEY_FILE=\/etc\/yard\/config\.key$/m);
+  const post = ctl(debOf('yard-server'), 'postinst');
+  const made = post.match(/\(umask 077 &&\n\s*(od [^\n]*\\)\n/);
+  assert.ok(made && /if \[ ! -e \/etc\/yard\/config\.key \]/.test(post), post);
+  const key = run('sh', ['-c', made[1].replace(/\s*\\$/, '')]).out;
+  assert.match(key, /^[0-9a-f]{64}$/);
   // Purge keeps data unless asked; the agent's keeps task logs.
   assert.match(ctl(debOf('yard-agent'), 'postrm'), /YARD_PURGE_DATA/);
   assert.match(ctl(debOf('yard-server'), 'postrm'), /YARD_PURGE_DATA/);
