@@ -1084,6 +1084,9 @@
 		spec.restart = Object.assign(spec.restart || {},
 		    { policy: f.restart.value });
 		spec.log_files = lines(f.log_files.value);
+		spec.preserved_paths = lines(f.preserved_paths.value);
+		spec.shared_paths = lines(f.shared_paths.value);
+		spec.keep_releases = num(f.keep_releases);
 		if (f.health_path.value.trim() !== "") {
 			spec.health = Object.assign(spec.health || {},
 			    { path: f.health_path.value.trim() });
@@ -1299,6 +1302,9 @@
 		f.health_port.value = h.port || "";
 		f.health_interval.value = h.interval || "";
 		f.log_files.value = (sp.log_files || []).join("\n");
+		f.preserved_paths.value = (sp.preserved_paths || []).join("\n");
+		f.shared_paths.value = (sp.shared_paths || []).join("\n");
+		f.keep_releases.value = sp.keep_releases || "";
 		$("task-create").dataset.mode = "edit";
 		$("form-title").textContent = t("tasks.edit.title",
 		    { name: task.name });

@@ -247,7 +247,8 @@ test('Metrics: a task\'s CPU and memory beside its node\'s, from the task row', 
 test('Edit: change a task\'s settings on the page; settings the form hides are kept', async () => {
   const spec = { kind: 'console', deploy_dir: path.join(s.dir, 'deploy', 'editable'),
     console: { command: '/bin/sh', args: ['-c', 'exec sleep 300'] }, stop_grace: 4,
-    restart: { policy: 'always', backoff_initial: 7, backoff_max: 70, crash_loop: 3 } };
+    restart: { policy: 'always', backoff_initial: 7, backoff_max: 70, crash_loop: 3 },
+    preserved_paths: ['conf/local.properties'], keep_releases: 4 };
   let r = await s.api('POST', '/api/v1/tasks', { token: admin, body: { node_id: agent.nodeId, name: 'editable', spec } });
   assert.strictEqual(r.status, 201, r.text);
   const id = r.json.id;
@@ -266,6 +267,12 @@ test('Edit: change a task\'s settings on the page; settings the form hides are k
     await f.locator('#task-health-path').fill('/ready');
     await f.locator('#task-log-files').fill('logs/*.log');
     await f.locator('#task-grace').fill('9');
+    // What an update keeps, shown with the task's values and edited.
+    assert.strictEqual(await f.locator('#task-preserved').inputValue(), 'conf/local.properties');
+    assert.strictEqual(await f.locator('#task-keep').inputValue(), '4');
+    await f.locator('#task-preserved').fill('conf/local.properties\ndata/');
+    await f.locator('#task-shared').fill('uploads');
+    await f.locator('#task-keep').fill('3');
     await f.locator('#task-submit').click();
     await f.locator('#task-create[data-mode="create"]').waitFor({ state: 'attached', timeout: 10000 });
     assert.strictEqual(await f.locator('#task-drawer').isVisible(), false);
@@ -273,6 +280,9 @@ test('Edit: change a task\'s settings on the page; settings the form hides are k
   r = await s.api('GET', `/api/v1/tasks/${id}`, { token: admin });
   assert.strictEqual(r.json.spec.stop_grace, 9);
   assert.deepStrictEqual(r.json.spec.log_files, ['logs/*.log']);
+  assert.deepStrictEqual(r.json.spec.preserved_paths, ['conf/local.properties', 'data/']);
+  assert.deepStrictEqual(r.json.spec.shared_paths, ['uploads']);
+  assert.strictEqual(r.json.spec.keep_releases, 3);
   assert.strictEqual(r.json.spec.health.path, '/ready');
   assert.strictEqual(r.json.spec.health.port, 8080);
   // Kept although the form does not show them.
