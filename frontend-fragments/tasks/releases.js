@@ -689,6 +689,7 @@
 		});
 		if (own.length + items.length === 0)
 			list.appendChild(el("li", { class: "pick-list__item muted",
+			    role: "presentation",
 			    dataset: { empty: "" }, text: t(st.q ?
 				"packages.empty.filtered" : "packages.empty") }));
 		list.dataset.state = "ready";
@@ -704,8 +705,9 @@
 		var live = st.live && st.live.package_id === p.id;
 		var radio = el("input", { type: "radio", name: "deploy-package",
 		    value: String(p.id), checked: st.pkg && st.pkg.id === p.id });
+		/* In a radiogroup, not a list: the radios are what counts. */
 		var li = el("li", { class: "pick-list__item" + (st.pkg &&
-		    st.pkg.id === p.id ? " is-selected" : ""),
+		    st.pkg.id === p.id ? " is-selected" : ""), role: "presentation",
 		    dataset: { packageId: String(p.id), own: own ? "1" : "0" } },
 		    radio,
 		    el("span", { class: "pick-list__main",

@@ -5,7 +5,10 @@
 // request, an axe-core violation (WCAG 2.1 A and AA), text overflowing its
 // box, a page that never leaves "loading", and, in zh-CN, Latin-script
 // text that is not data (data: every string the API answered the page
-// with, plus product names and units).  Screenshots are kept under the
+// with, plus product names and units).  The dialogs and panels a user
+// opens (a task's drawer, menu, stop confirmation, mute, deploy and move
+// dialogs, the enrolment panel) get the same checks, open, in both
+// languages and themes.  Screenshots are kept under the
 // test log directory (YARD_TEST_LOGDIR/screenshots/walk) for review.
 'use strict';
 const test = require('node:test');
@@ -109,7 +112,8 @@ function inspect() {
   return out;
 }
 
-async function visit(p, lang, theme, width) {
+// open(page): what opens a dialog once the page is ready.
+async function visit(p, lang, theme, width, open) {
   const ctx = await b.newContext({ viewport: { width, height: 900 } });
   const page = await ctx.newPage();
   const problems = [];
@@ -136,6 +140,12 @@ async function visit(p, lang, theme, width) {
     await page.waitForTimeout(400);
     await Promise.all(pending);
     const seen = await page.evaluate(inspect);
+    if (open) {
+      await open(page);
+      await page.waitForTimeout(300);
+      await Promise.all(pending);
+      Object.assign(seen, await page.evaluate(inspect));
+    }
     if (seen.state !== 'ready') problems.push(`page state "${seen.state}", not ready`);
     problems.push(...seen.overflow.map((o) => 'overflow: ' + o));
     if (lang === 'zh-CN') {
@@ -170,4 +180,52 @@ for (const lang of ['zh-CN', 'en']) {
       assert.deepStrictEqual(problems, []);
     });
   }
+}
+
+// The dialogs: each opened the way a user opens it.
+function dialogs() {
+  const row = (id) => `tr[data-task-id="${id}"]`;
+  const menu = (id, action) => async (page) => {
+    await page.locator(`${row(id)} [data-action="more"]`).click({ timeout: 10000 });
+    await page.locator(`${row(id)} [role=menu] [data-action="${action}"]`).click({ timeout: 5000 });
+  };
+  return [
+    { name: 'task-drawer', path: '/ui/tasks', open: async (page) => {
+      await page.locator('#task-new').click({ timeout: 10000 });
+      await page.locator('#task-drawer[open]').waitFor({ timeout: 5000 });
+    } },
+    { name: 'task-menu', path: '/ui/tasks', open: async (page) => {
+      await page.locator(`${row(running)} [data-action="more"]`).click({ timeout: 10000 });
+      await page.locator(`${row(running)} [role=menu]`).waitFor({ timeout: 5000 });
+    } },
+    { name: 'stop-confirm', path: '/ui/tasks', open: async (page) => {
+      await page.locator(`${row(running)} [data-action="stop"]`).click({ timeout: 10000 });
+      await page.locator('#yard-confirm[open]').waitFor({ timeout: 5000 });
+    } },
+    { name: 'mute-dialog', path: '/ui/tasks', open: async (page) => {
+      await menu(running, 'mute')(page);
+      await page.locator('#mute-dialog[open]').waitFor({ timeout: 5000 });
+    } },
+    { name: 'deploy-dialog', path: '/ui/tasks', open: async (page) => {
+      await menu(fresh, 'deploy')(page);
+      await page.locator('#deploy-dialog[open]').waitFor({ timeout: 5000 });
+    } },
+    { name: 'move-dialog', path: '/ui/tasks', open: async (page) => {
+      await menu(fresh, 'move')(page);
+      await page.locator('#move-dialog[open]').waitFor({ timeout: 5000 });
+    } },
+    { name: 'enrol-panel', path: '/ui/nodes', open: async (page) => {
+      await page.locator('[data-action="enroll"]').first().click({ timeout: 10000 });
+      await page.locator('#enroll-command', { hasText: 'yard-agent' }).waitFor({ timeout: 5000 });
+    } },
+  ];
+}
+
+for (const lang of ['zh-CN', 'en']) {
+  test(`every dialog in ${lang}, light and dark: the same checks, open`, async () => {
+    const problems = [];
+    for (const theme of ['light', 'dark'])
+      for (const d of dialogs()) problems.push(...await visit(d, lang, theme, 1440, d.open));
+    assert.deepStrictEqual(problems, []);
+  });
 }
