@@ -564,7 +564,6 @@ mutes_check(struct http_request *req)
 	const char	     *key, *until, *reason;
 	json_t		     *v;
 	int64_t		      nid, tid;
-	int		      has_node, has_task, ok_node, ok_task;
 
 	/* Every member checked, the refusals answered together. */
 	agentproto_err_clear(&e);
@@ -578,13 +577,7 @@ mutes_check(struct http_request *req)
 			    "unknown member (node_id, task_id, until and"
 			    " reason are known)");
 	}
-	ok_node = api_check_id(c, &e, "node_id", &has_node, &nid);
-	ok_task = api_check_id(c, &e, "task_id", &has_task, &tid);
-	if (ok_node && ok_task && has_node == has_task)
-		agentproto_err_add(&e, "", has_node ? "task_id" : "node_id",
-		    has_node ? AGENTPROTO_C_NOT_ALLOWED : AGENTPROTO_C_REQUIRED,
-		    0, 0, 0, NULL, NULL,
-		    "give exactly one of node_id and task_id");
+	(void)api_check_target(c, &e, &nid, &tid);
 	if (api_check_str(c, &e, "until", 1, 64, &until) &&
 	    !auth_alert_time_ok(until))
 		agentproto_err_add(&e, "", "until", AGENTPROTO_C_FORMAT, 0, 0,
@@ -599,8 +592,8 @@ mutes_check(struct http_request *req)
 	if (e.nf > 0 || e.lost > 0)
 		return (API_FIN(api_error_fields(req, &e)));
 	f = api_flow(c, sizeof(*f), NULL);
-	f->node = has_node ? nid : 0;
-	f->task = has_task ? tid : 0;
+	f->node = nid;
+	f->task = tid;
 	f->until = until;
 	f->reason = reason;
 	req->fsm_state = MUTES_CREATE;

@@ -97,11 +97,11 @@ grants_decode(struct http_request *req)
 {
 	struct api_ctx	     *c = api_ctx_get(req);
 	struct grants_flow   *f;
-	int		      has_user, has_node, has_task;
+	int		      has_user;
 	int64_t		      uid, nid, tid;
 	const char	     *level, *sub;
 	struct agentproto_err e;
-	int		      ok_user, ok_sub, ok_node, ok_task;
+	int		      ok_user, ok_sub;
 
 	/* Every member checked, the refusals answered together. */
 	agentproto_err_clear(&e);
@@ -112,13 +112,7 @@ grants_decode(struct http_request *req)
 		    has_user ? AGENTPROTO_C_NOT_ALLOWED : AGENTPROTO_C_REQUIRED,
 		    0, 0, 0, NULL, NULL,
 		    "give exactly one of user_id and user_sub");
-	ok_node = api_check_id(c, &e, "node_id", &has_node, &nid);
-	ok_task = api_check_id(c, &e, "task_id", &has_task, &tid);
-	if (ok_node && ok_task && has_node == has_task)
-		agentproto_err_add(&e, "", has_node ? "task_id" : "node_id",
-		    has_node ? AGENTPROTO_C_NOT_ALLOWED : AGENTPROTO_C_REQUIRED,
-		    0, 0, 0, NULL, NULL,
-		    "give exactly one of node_id and task_id");
+	(void)api_check_target(c, &e, &nid, &tid);
 	if (api_check_str(c, &e, "level", 1, 16, &level) &&
 	    auth_level_parse(level) == AUTH_LEVEL_NONE)
 		agentproto_err_add(&e, "", "level", AGENTPROTO_C_ENUM, 0, 0, 0,
@@ -134,8 +128,8 @@ grants_decode(struct http_request *req)
 	f = api_flow(c, sizeof(*f), NULL);
 	f->user = has_user ? uid : 0;
 	f->sub = sub;
-	f->node = has_node ? nid : 0;
-	f->task = has_task ? tid : 0;
+	f->node = nid;
+	f->task = tid;
 	f->level = level;
 	req->fsm_state = GRANTS_PUT;
 	return (HTTP_STATE_CONTINUE);

@@ -346,6 +346,31 @@ api_check_id(struct api_ctx *c, struct agentproto_err *e, const char *name,
 	return (1);
 }
 
+/*
+ * A body naming exactly one of node_id and task_id (a grant's or a
+ * mute's target): *node and *task are the id given, the other 0.
+ */
+int
+api_check_target(struct api_ctx *c, struct agentproto_err *e, int64_t *node,
+    int64_t *task)
+{
+	int has_node, has_task, ok_node, ok_task;
+
+	*node = *task = 0;
+	ok_node = api_check_id(c, e, "node_id", &has_node, node);
+	ok_task = api_check_id(c, e, "task_id", &has_task, task);
+	if (!ok_node || !ok_task)
+		return (0);
+	if (has_node == has_task) {
+		agentproto_err_add(e, "", has_node ? "task_id" : "node_id",
+		    has_node ? AGENTPROTO_C_NOT_ALLOWED : AGENTPROTO_C_REQUIRED,
+		    0, 0, 0, NULL, NULL,
+		    "give exactly one of node_id and task_id");
+		return (0);
+	}
+	return (1);
+}
+
 int
 api_body_id(struct http_request *req, struct api_ctx *c, const char *name,
     int *present, int64_t *out)
