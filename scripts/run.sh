@@ -2,7 +2,8 @@
 # make run: PostgreSQL, Redis, the development EWS and the Yard server on
 # loopback, with state under var/.  Ctrl-C stops everything it started.
 # A YARD_PG_DSN or YARD_REDIS_URL in the environment points the server at
-# an existing store instead, and no local one is started.  A YARD_EWS_ISSUER
+# an existing store instead, and no local one is started (a
+# YARD_REDIS_PASSWORD_FILE goes with YARD_REDIS_URL only).  A YARD_EWS_ISSUER
 # other than dev-ews means a real EWS: no development EWS is started (set
 # its keys, origins and login URL too, see docs/configuration.md).
 # YARD_VAR_DIR moves the state directory (default var/).  Without
@@ -45,6 +46,12 @@ if [ -z "${YARD_PG_DSN:-}" ]; then
 	started_pg=1
 fi
 if [ -z "${YARD_REDIS_URL:-}" ]; then
+	# The local Redis has no password: one would only be refused.
+	if [ -n "${YARD_REDIS_PASSWORD_FILE:-}" ]; then
+		echo "run.sh: YARD_REDIS_PASSWORD_FILE needs YARD_REDIS_URL" \
+		    "(the Redis make run starts has no password)" >&2
+		exit 1
+	fi
 	redis_start "$var/redis" 16379
 	started_redis=1
 fi

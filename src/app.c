@@ -84,9 +84,15 @@ void kore_parent_configure(int, char **);
 void kore_worker_configure(void);
 
 static void	   app_load_keys(void);
+static void	   app_load_redis(void);
 static void	   app_load_config_key(void);
 static void	   app_load_origins(void);
 static const char *app_env(const char *);
+
+/* The Redis password from YARD_REDIS_PASSWORD_FILE, read by the parent;
+ * the workers send it in AUTH on every connection.  NULL: none. */
+static char  *app_redis_password;
+static size_t app_redis_password_len;
 
 static const char *
 app_env(const char *name)
@@ -151,6 +157,45 @@ app_load_keys(void)
 		fatal(
 		    "no usable verification key: set YARD_EWS_PUBLIC_KEY_FILE "
 		    "or YARD_EWS_JWKS_URL");
+}
+
+/*
+ * YARD_REDIS_URL is parsed here, as the workers will, so that a URL they
+ * could not use stops start-up; a password in it and in
+ * YARD_REDIS_PASSWORD_FILE as well is refused, never guessed between.
+ * The file is read once, like the other secrets: at most 4 KiB, a
+ * trailing newline dropped, never empty.
+ */
+static void
+app_load_redis(void)
+{
+	struct store_redis_addr addr;
+	const char	       *path = app.cfg.redis_password_file;
+	size_t			len;
+	int			in_url;
+
+	if (!store_redis_parse_url(app.cfg.redis_url, &addr))
+		fatal("YARD_REDIS_URL: expected redis://[:password@]host:port"
+		      "[/db] or unix:///path");
+	in_url = addr.password[0] != '\0';
+	explicit_bzero(&addr, sizeof(addr));
+	if (path == NULL)
+		return;
+	if (in_url)
+		fatal("YARD_REDIS_URL holds a password and "
+		      "YARD_REDIS_PASSWORD_FILE is set: give it in one place "
+		      "only (the file)");
+	if ((app_redis_password = app_file_read(path, 4096, &len)) == NULL)
+		fatal("YARD_REDIS_PASSWORD_FILE: cannot read %s: %s", path,
+		    errno == EFBIG ? "not a regular file of at most 4 KiB"
+				   : errno_s);
+	while (len > 0 &&
+	    (app_redis_password[len - 1] == '\n' ||
+		app_redis_password[len - 1] == '\r'))
+		app_redis_password[--len] = '\0';
+	if (len == 0)
+		fatal("YARD_REDIS_PASSWORD_FILE: %s is empty", path);
+	app_redis_password_len = len;
 }
 
 /*
@@ -271,6 +316,7 @@ kore_parent_configure(int argc, char **argv)
 		fatal("%s", err);
 	app.policy.map = &app.claim_map;
 
+	app_load_redis();
 	app_load_config_key();
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatal("curl_global_init failed");
@@ -341,5 +387,6 @@ kore_worker_configure(void)
 	api_outbox_worker_init();
 	/* Worker 1: the Apollo follower's duties (YARD_APOLLO_URL). */
 	api_apollo_worker_init();
+	store_redis_set_password(app_redis_password, app_redis_password_len);
 	core_redis_start(app.cfg.redis_url);
 }

@@ -53,6 +53,7 @@ static const struct set_def set_defs[] = {
 	{ "YARD_PUBLIC_URL",		SET_STR, S(public_url), "http://127.0.0.1:8080", 0, 0, CHECK_HTTP_URL_REQ },
 	{ "YARD_PG_DSN",		SET_STR, S(pg_dsn), "postgresql://yard@127.0.0.1:15432/yard?connect_timeout=2", 0, 0, CHECK_REQUIRED },
 	{ "YARD_REDIS_URL",		SET_STR, S(redis_url), "redis://127.0.0.1:16379/0", 0, 0, CHECK_REDIS_URL },
+	{ "YARD_REDIS_PASSWORD_FILE",	SET_STR, S(redis_password_file), "", 0, 0, CHECK_NONE },
 	{ "YARD_PACKAGE_DIR",		SET_STR, S(package_dir), "var/packages", 0, 0, CHECK_REQUIRED },
 	{ "YARD_AGENT_DIST_DIR",	SET_STR, S(agent_dist_dir), "dist", 0, 0, CHECK_NONE },
 	{ "YARD_PACKAGE_MAX_BYTES",	SET_INT, S(package_max_bytes), "1073741824", 1024, INT64_C(1) << 40, CHECK_NONE },

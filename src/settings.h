@@ -24,6 +24,7 @@ struct app_settings {
 	char   *public_url;
 	char   *pg_dsn;
 	char   *redis_url;
+	char   *redis_password_file; /* requirepass; NULL: none */
 	char   *package_dir;
 	char   *agent_dist_dir; /* yard-agent_*.deb offered to new nodes */
 	int64_t package_max_bytes;

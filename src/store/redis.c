@@ -6,6 +6,9 @@
  * connects are non-blocking (use an IP address or a unix socket, since a
  * host name would be resolved synchronously by hiredis), a timer pings and
  * reconnects, and callers learn about outages through store_redis_healthy().
+ * With a password, AUTH goes first on each connection and nothing else is
+ * sent until Redis accepts it; a refusal drops the connection, and the
+ * next tick tries again, exactly as when Redis is down.
  */
 
 #include <sys/epoll.h>
@@ -26,6 +29,8 @@
 #define RC_CONNECT_MAX_MS 3000
 #define RC_HEALTHY_MS	  3000
 #define RC_STALE_MS	  5000
+#define RC_LOG_EVERY_MS	  60000 /* a failure that lasts: once a minute */
+#define RC_ERRSTR_MAX	  200
 
 struct rconn {
 	struct kore_event  evt; /* first: Kore hands us this pointer */
@@ -38,6 +43,7 @@ struct rconn {
 	int		   connected;
 	int		   subscriber;
 	uint64_t	   started; /* when the connect began */
+	uint64_t	   auth_logged; /* last "authentication failed" line */
 };
 
 static void rc_connect(struct rconn *);
@@ -48,7 +54,9 @@ static void rc_del_read(void *);
 static void rc_add_write(void *);
 static void rc_del_write(void *);
 static void rc_cleanup(void *);
+static void rc_ready(struct rconn *);
 static void rc_on_connect(const redisAsyncContext *, int);
+static void rc_on_auth(redisAsyncContext *, void *, void *);
 static void rc_on_disconnect(const redisAsyncContext *, int);
 static void rc_on_pong(redisAsyncContext *, void *, void *);
 static void rc_on_sub(redisAsyncContext *, void *, void *);
@@ -60,7 +68,11 @@ static struct rconn rc_sub = { .name = "subscriber", .subscriber = 1 };
 static uint64_t	    rc_last_pong;
 static uint64_t	    rc_ping_sent;
 static int	    rc_ping_pending;
+static uint64_t	    rc_ping_logged;
 static void (*rc_message_cb)(const char *, const char *, size_t);
+static const char *rc_pass; /* NULL: no AUTH */
+static size_t	   rc_pass_len;
+static const char *rc_pass_from; /* the setting it came from */
 
 int
 store_redis_parse_url(const char *url, struct store_redis_addr *out)
@@ -116,12 +128,26 @@ store_redis_parse_url(const char *url, struct store_redis_addr *out)
 }
 
 void
+store_redis_set_password(const char *password, size_t len)
+{
+	rc_pass = password;
+	rc_pass_len = len;
+	rc_pass_from = "YARD_REDIS_PASSWORD_FILE";
+}
+
+void
 store_redis_init(const char *url,
     void (*on_message)(const char *, const char *, size_t))
 {
 	if (!store_redis_parse_url(url, &rc_addr)) {
 		kore_log(LOG_ERR, "redis: bad YARD_REDIS_URL");
 		return;
+	}
+	/* The parent refuses a password in both places. */
+	if (rc_pass == NULL && rc_addr.password[0] != '\0') {
+		rc_pass = rc_addr.password;
+		rc_pass_len = strlen(rc_addr.password);
+		rc_pass_from = "YARD_REDIS_URL";
 	}
 	rc_message_cb = on_message;
 	rc_connect(&rc_cmd);
@@ -181,16 +207,45 @@ rc_connect(struct rconn *rc)
 	redisAsyncSetConnectCallback(ac, rc_on_connect);
 	redisAsyncSetDisconnectCallback(ac, rc_on_disconnect);
 
-	/* Queued now, sent once the socket connects. */
-	if (rc_addr.password[0] != '\0')
-		redisAsyncCommand(ac, NULL, NULL, "AUTH %s", rc_addr.password);
+	/*
+	 * Nothing is queued before the socket connects (AUTH must be
+	 * answered first), so ask for the write event that tells hiredis
+	 * 0.14 the connect is done: it arms none by itself.
+	 */
+	rc_add_write(rc);
+}
+
+/*
+ * Connected, and authenticated when there is a password: subscribe, or
+ * select the database and ask for the first PING.
+ */
+static void
+rc_ready(struct rconn *rc)
+{
+	if (rc->ac == NULL)
+		return;
 	if (rc->subscriber) {
-		redisAsyncCommand(ac, rc_on_sub, NULL, "SUBSCRIBE %s %s %s %s",
-		    STORE_CHAN_AUTHZ, STORE_CHAN_WAKE, STORE_CHAN_NODES,
-		    STORE_CHAN_LOGS);
+		redisAsyncCommand(rc->ac, rc_on_sub, NULL,
+		    "SUBSCRIBE %s %s %s %s", STORE_CHAN_AUTHZ, STORE_CHAN_WAKE,
+		    STORE_CHAN_NODES, STORE_CHAN_LOGS);
 	} else if (rc_addr.db != 0) {
-		redisAsyncCommand(ac, NULL, NULL, "SELECT %d", rc_addr.db);
+		redisAsyncCommand(rc->ac, NULL, NULL, "SELECT %d", rc_addr.db);
 	}
+	rc->connected = 1;
+	rc->auth_logged = 0;
+	/* Healthy once a PING is answered: ask now rather than at the next
+	 * tick, or the connection reads as down for up to a second (each
+	 * worker's at its own moment: /readyz and /metrics answered by two
+	 * workers disagreed). */
+	if (!rc->subscriber && !rc_ping_pending &&
+	    redisAsyncCommand(rc->ac, rc_on_pong, NULL, "PING") == REDIS_OK) {
+		rc_ping_pending = 1;
+		rc_ping_sent = kore_time_ms();
+	}
+	/* Messages may have been missed while we were away. */
+	if (rc->subscriber && rc_message_cb != NULL)
+		rc_message_cb(STORE_CHAN_AUTHZ, "reconnected", 11);
+	kore_log(LOG_INFO, "redis: %s connected", rc->name);
 }
 
 static void
@@ -292,20 +347,48 @@ rc_on_connect(const redisAsyncContext *ac, int status)
 		    ac->errstr);
 		return;
 	}
-	rc->connected = 1;
-	/* Healthy once a PING is answered: ask now rather than at the next
-	 * tick, or the connection reads as down for up to a second (each
-	 * worker's at its own moment: /readyz and /metrics answered by two
-	 * workers disagreed). */
-	if (!rc->subscriber && !rc_ping_pending && rc->ac != NULL &&
-	    redisAsyncCommand(rc->ac, rc_on_pong, NULL, "PING") == REDIS_OK) {
-		rc_ping_pending = 1;
-		rc_ping_sent = kore_time_ms();
+	if (rc_pass == NULL) {
+		rc_ready(rc);
+		return;
 	}
-	/* Messages may have been missed while we were away. */
-	if (rc->subscriber && rc_message_cb != NULL)
-		rc_message_cb(STORE_CHAN_AUTHZ, "reconnected", 11);
-	kore_log(LOG_INFO, "redis: %s connected", rc->name);
+	/* %b: the password goes as one argument, whatever bytes it holds. */
+	if (rc->ac == NULL ||
+	    redisAsyncCommand(rc->ac, rc_on_auth, NULL, "AUTH %b", rc_pass,
+		rc_pass_len) != REDIS_OK)
+		kore_log(LOG_NOTICE, "redis: %s: cannot send AUTH", rc->name);
+}
+
+/*
+ * Redis's answer to AUTH.  Its error text (WRONGPASS, or "called without
+ * any password configured") never holds the password.  A refusal is an
+ * outage: the connection is dropped (freed once this callback returns)
+ * and the next tick connects again.
+ */
+static void
+rc_on_auth(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct rconn *rc = ac->data;
+	redisReply   *reply = r;
+	uint64_t      now;
+
+	if (reply == NULL) /* the context is going away */
+		return;
+	if (reply->type != REDIS_REPLY_ERROR) {
+		rc_ready(rc);
+		return;
+	}
+	now = kore_time_ms();
+	if (rc->auth_logged == 0 || now - rc->auth_logged >= RC_LOG_EVERY_MS) {
+		kore_log(LOG_ERR,
+		    "redis: %s: authentication failed (password from %s): "
+		    "%.*s",
+		    rc->name, rc_pass_from,
+		    (int)(reply->len > RC_ERRSTR_MAX ? RC_ERRSTR_MAX
+						     : reply->len),
+		    reply->str);
+		rc->auth_logged = now;
+	}
+	redisAsyncFree(ac);
 }
 
 static void
@@ -329,6 +412,17 @@ rc_on_pong(redisAsyncContext *ac, void *r, void *priv)
 	rc_ping_pending = 0;
 	if (reply != NULL && reply->type == REDIS_REPLY_STATUS)
 		rc_last_pong = kore_time_ms();
+	/* An error (NOAUTH: Redis wants a password we do not send) keeps
+	 * Redis down for us: say why, once a minute. */
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR &&
+	    (rc_ping_logged == 0 ||
+		kore_time_ms() - rc_ping_logged >= RC_LOG_EVERY_MS)) {
+		kore_log(LOG_ERR, "redis: command: PING refused: %.*s",
+		    (int)(reply->len > RC_ERRSTR_MAX ? RC_ERRSTR_MAX
+						     : reply->len),
+		    reply->str);
+		rc_ping_logged = kore_time_ms();
+	}
 }
 
 static void

@@ -53,6 +53,14 @@ int store_db_migrate(const char *conninfo, const char *dir, int wait_secs,
 void store_redis_init(const char *url,
     void (*on_message)(const char *chan, const char *msg, size_t len));
 
+/*
+ * Worker, before store_redis_init(): the password sent in AUTH, first, on
+ * every connection (YARD_REDIS_PASSWORD_FILE).  Borrowed: it must live as
+ * long as the worker.  NULL: the URL's password, if any.  A refused AUTH
+ * is logged and the connection dropped, as if Redis were down.
+ */
+void store_redis_set_password(const char *password, size_t len);
+
 /* 1 when the last PING was answered within the last 3 s. */
 int store_redis_healthy(void);
 
