@@ -4,7 +4,7 @@
 // systemd-analyze verify, and the packaged trees work: the server from the
 // package's own script, module, pages and migrations serves the API and a
 // page; the packaged agent enrols and comes online. Installing into a
-// whole Debian root (maintainer scripts, systemd) is not covered here.
+// whole Debian root (maintainer scripts run) is debroot.test.js's.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
