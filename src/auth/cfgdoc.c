@@ -77,6 +77,31 @@ cfgdoc_bad(struct auth_cfgdoc_err *err, const char *field,
 	return (0);
 }
 
+/*
+ * The list body.name of at most max items, and its (empty) copy in doc:
+ * 1 with *arr the list (NULL when absent or null) and *out the copy, or
+ * 0 with the refusal noted.
+ */
+static int
+cfgdoc_list(struct auth_cfgdoc_err *err, json_t *body, json_t *doc,
+    const char *name, size_t max, json_t **arr, json_t **out)
+{
+	*out = json_array();
+	(void)json_object_set_new(doc, name, *out);
+	*arr = json_object_get(body, name);
+	if (*arr == NULL || json_is_null(*arr)) {
+		*arr = NULL;
+		return (1);
+	}
+	if (!json_is_array(*arr))
+		return (cfgdoc_bad(err, name, AGENTPROTO_C_TYPE, -1,
+		    "expected", "array", "%s must be an array", name));
+	if (json_array_size(*arr) > max)
+		return (cfgdoc_bad(err, name, AGENTPROTO_C_TOO_MANY,
+		    (int64_t)max, NULL, NULL, "at most %zu %s", max, name));
+	return (1);
+}
+
 /* A key (see key_ok) at field: 1, or 0 with its refusal noted. */
 static int
 key_check(struct auth_cfgdoc_err *err, const char *field, json_t *v)
@@ -318,18 +343,11 @@ doc_values(struct auth_cfgdoc_err *err, const uint8_t *key, int64_t task,
 	size_t	    i;
 	int	    ok = 1, good;
 
-	out = json_array();
-	(void)json_object_set_new(doc, "values", out);
-	arr = json_object_get(body, "values");
-	if (arr == NULL || json_is_null(arr))
+	if (!cfgdoc_list(err, body, doc, "values", AGENTPROTO_CFG_VALUES_MAX,
+		&arr, &out))
+		return (0);
+	if (arr == NULL)
 		return (1);
-	if (!json_is_array(arr))
-		return (cfgdoc_bad(err, "values", AGENTPROTO_C_TYPE, -1,
-		    "expected", "array", "values must be an array"));
-	if (json_array_size(arr) > AGENTPROTO_CFG_VALUES_MAX)
-		return (cfgdoc_bad(err, "values", AGENTPROTO_C_TOO_MANY,
-		    AGENTPROTO_CFG_VALUES_MAX, NULL, NULL, "at most %d values",
-		    AGENTPROTO_CFG_VALUES_MAX));
 	seen = json_object();
 	json_array_foreach(arr, i, e)
 	{
@@ -510,18 +528,11 @@ doc_mappings(struct auth_cfgdoc_err *err, json_t *body, json_t *doc, int keys)
 	size_t		    i, j;
 	int		    found, apollo, ok = 1, good, fmt_ok;
 
-	arr = json_object_get(body, "mappings");
-	out = json_array();
-	(void)json_object_set_new(doc, "mappings", out);
-	if (arr == NULL || json_is_null(arr))
+	if (!cfgdoc_list(err, body, doc, "mappings",
+		AGENTPROTO_CFG_MAPPINGS_MAX, &arr, &out))
+		return (0);
+	if (arr == NULL)
 		return (1);
-	if (!json_is_array(arr))
-		return (cfgdoc_bad(err, "mappings", AGENTPROTO_C_TYPE, -1,
-		    "expected", "array", "mappings must be an array"));
-	if (json_array_size(arr) > AGENTPROTO_CFG_MAPPINGS_MAX)
-		return (cfgdoc_bad(err, "mappings", AGENTPROTO_C_TOO_MANY,
-		    AGENTPROTO_CFG_MAPPINGS_MAX, NULL, NULL,
-		    "at most %d mappings", AGENTPROTO_CFG_MAPPINGS_MAX));
 	vals = json_object_get(doc, "values");
 	apollo = json_is_object(json_object_get(doc, "apollo"));
 	json_array_foreach(arr, i, e)
@@ -637,18 +648,11 @@ doc_files(struct auth_cfgdoc_err *err, json_t *body, json_t *doc, size_t *total)
 	int	    ok = 1, good;
 
 	*total = 0;
-	arr = json_object_get(body, "files");
-	out = json_array();
-	(void)json_object_set_new(doc, "files", out);
-	if (arr == NULL || json_is_null(arr))
+	if (!cfgdoc_list(err, body, doc, "files", AGENTPROTO_CFG_FILES_MAX,
+		&arr, &out))
+		return (0);
+	if (arr == NULL)
 		return (1);
-	if (!json_is_array(arr))
-		return (cfgdoc_bad(err, "files", AGENTPROTO_C_TYPE, -1,
-		    "expected", "array", "files must be an array"));
-	if (json_array_size(arr) > AGENTPROTO_CFG_FILES_MAX)
-		return (cfgdoc_bad(err, "files", AGENTPROTO_C_TOO_MANY,
-		    AGENTPROTO_CFG_FILES_MAX, NULL, NULL, "at most %d files",
-		    AGENTPROTO_CFG_FILES_MAX));
 	seen = json_object();
 	json_array_foreach(arr, i, e)
 	{
