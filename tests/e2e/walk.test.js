@@ -17,10 +17,11 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { startE2E, browser, shotDir, waitFor, TOP } = require('../lib/stack.js');
 const { foreignWords, dataWords } = require('../lib/latin.js');
+const { taskKit } = require('../lib/tasks.js');
 
 const AXE = fs.readFileSync(path.join(TOP, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 
-let s, b, admin, agent, running, fresh;
+let s, b, admin, agent, running, fresh, kit;
 
 async function mint(sub, roles = []) {
   const r = await fetch(s.ews.url + '/api/mint', {
@@ -48,6 +49,7 @@ test.before(async () => {
   const e = await s.api('POST', '/api/v1/enrollments', { token: admin });
   assert.strictEqual(e.status, 201, e.text);
   agent = await s.agent('walk-node', s.yard.url, e.json.token);
+  kit = taskKit(s, admin, agent);
   running = await taskOf('walk-echo', 'echo started; while :; do echo tick; sleep 1; done');
   fresh = await taskOf('walk-idle', 'exec sleep 300');
   const c = await s.api('POST', '/api/v1/commands', { token: admin, body: { type: 'start', task_id: running } });
@@ -57,6 +59,8 @@ test.before(async () => {
   await new Promise((r) => setTimeout(r, 3000));
 });
 test.after(async () => {
+  // Tasks outlive their agent: end them with the stack.
+  if (kit) kit.killAll();
   if (b) await b.close();
   if (s) await s.stop();
 });
