@@ -11,8 +11,19 @@ const crypto = require('node:crypto');
 const { startStack, sleep } = require('../lib/stack.js');
 const jwt = require('../lib/jwt.js');
 
-const rsa = () => crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-const ec = () => crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+// Keys made as PEM and read back: exporting a JWK straight from a pair a
+// generate job still references can deadlock Node 20 for good (the job's
+// destructor, run by a garbage collection inside the export, waits for the
+// lock the export holds; seen in CI-like runs under load).
+function pair(type, opts) {
+  const p = crypto.generateKeyPairSync(type, Object.assign({
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  }, opts));
+  return { publicKey: crypto.createPublicKey(p.publicKey), privateKey: crypto.createPrivateKey(p.privateKey) };
+}
+const rsa = () => pair('rsa', { modulusLength: 2048 });
+const ec = () => pair('ec', { namedCurve: 'P-256' });
 
 function jwk(pair, kid, alg) {
   return Object.assign(pair.publicKey.export({ format: 'jwk' }), { kid, alg, use: 'sig' });

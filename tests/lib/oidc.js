@@ -27,13 +27,18 @@ const UPLOAD = 'packages:upload';
 const REDIRECT = 'http://127.0.0.1/cb';
 
 // A private JWK for alg ('RS256', 'ES256', ...) with kid.
+// The key is made as PEM and read back before its JWK is exported: an
+// export straight from a freshly generated pair can deadlock Node 20
+// (see tests/integration/jwks.test.js).
 function jwk(alg, kid) {
+  const pem = { privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' } };
   let pair;
-  if (alg.startsWith('RS')) pair = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-  else if (alg === 'ES256') pair = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  else if (alg === 'ES384') pair = crypto.generateKeyPairSync('ec', { namedCurve: 'P-384' });
+  if (alg.startsWith('RS')) pair = crypto.generateKeyPairSync('rsa', Object.assign({ modulusLength: 2048 }, pem));
+  else if (alg === 'ES256') pair = crypto.generateKeyPairSync('ec', Object.assign({ namedCurve: 'P-256' }, pem));
+  else if (alg === 'ES384') pair = crypto.generateKeyPairSync('ec', Object.assign({ namedCurve: 'P-384' }, pem));
   else throw new Error(`oidc: no key type for ${alg}`);
-  return Object.assign(pair.privateKey.export({ format: 'jwk' }), { kid, alg, use: 'sig' });
+  return Object.assign(crypto.createPrivateKey(pair.privateKey).export({ format: 'jwk' }), { kid, alg, use: 'sig' });
 }
 
 // The public half of a private JWK, as a JWKS would carry it.

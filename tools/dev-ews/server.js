@@ -167,7 +167,9 @@ function loadKeys(dir, log) {
     // 'wx': never clobber a key another process wrote meanwhile.
     fs.writeFileSync(privPath, pem, { mode: 0o600, flag: 'wx' });
     fs.chmodSync(privPath, 0o600);
-    privateKey = pair.privateKey;
+    // Read back: a key straight from the generate job can deadlock
+    // Node 20 in a later JWK export.
+    privateKey = crypto.createPrivateKey(pem);
     log(`dev-ews: generated a new RSA-2048 key in ${dir}`);
   } else {
     const st = fs.statSync(privPath);
