@@ -166,6 +166,55 @@ async function runSh(name, extraEnv, check) {
   assert.match(log(), /stopped/);
 }
 
+test('make-admin: creates or marks the user, audited; a second run changes nothing', async () => {
+  const sub = 'first-admin-' + crypto.randomBytes(3).toString('hex');
+  const token = s.token(sub, { iss: ISSUER });
+  // Before: an unknown user; a plain user once signed in.
+  let r = yardAdmin(['make-admin', sub, '--name', 'First Admin'], dsnEnv());
+  assert.strictEqual(r.code, 0, r.err);
+  assert.strictEqual(r.out, `yard-admin: user ${sub} created as an admin\n`);
+  const row = JSON.parse(s.sql(`SELECT row_to_json(u) FROM users u WHERE sub = '${sub}'`));
+  assert.strictEqual(row.admin, true);
+  assert.strictEqual(row.name, 'First Admin');
+  const me = await s.api('GET', '/api/v1/me', { token });
+  assert.strictEqual(me.status, 200);
+  assert.strictEqual(me.json.admin, true);
+  const users = await s.api('GET', '/api/v1/users', { token });
+  assert.strictEqual(users.status, 200, 'the marked user may use admin resources');
+
+  r = yardAdmin(['make-admin', sub], dsnEnv());
+  assert.strictEqual(r.code, 0, r.err);
+  assert.match(r.out, /is an admin already: nothing changed/);
+
+  // A disabled or unmarked user is marked and enabled again.
+  s.sql(`UPDATE users SET admin = false, disabled = true WHERE sub = '${sub}'`);
+  r = yardAdmin(['make-admin', sub], dsnEnv());
+  assert.strictEqual(r.out, `yard-admin: user ${sub} is an admin now\n`);
+  assert.strictEqual(s.sql(`SELECT admin AND NOT disabled FROM users WHERE sub = '${sub}'`), 't');
+  const audit = s.sql(`SELECT string_agg(a.action || ' ' || (a.detail->>'via'), ',' ORDER BY a.id) FROM audit a
+    JOIN users u ON a.object_type = 'user' AND a.object_id = u.id WHERE u.sub = '${sub}' AND a.actor_id IS NULL`);
+  assert.strictEqual(audit, 'user.create yard-admin,user.update yard-admin');
+
+  // Bad arguments: a clear error, nothing written.
+  const before = count('users');
+  for (const [args, re] of [
+    [['make-admin'], /usage/],
+    [['make-admin', ''], /SUB must be 1 to 255 characters/],
+    [['make-admin', 'x'.repeat(256)], /SUB must be 1 to 255 characters/],
+    [['make-admin', 'a\tb'], /control characters/],
+    [['make-admin', 'ok', '--name'], /--name needs a value/],
+    [['make-admin', 'ok', '--bogus'], /unknown argument: --bogus/],
+  ]) {
+    r = yardAdmin(args, dsnEnv());
+    assert.notStrictEqual(r.code, 0, args.join(' '));
+    assert.match(r.err, re, args.join(' '));
+  }
+  r = yardAdmin(['make-admin', 'ok'], { YARD_PG_DSN: 'postgresql://yard@127.0.0.1:1/yard?connect_timeout=1' });
+  assert.notStrictEqual(r.code, 0);
+  assert.match(r.err, /could not make ok an admin/);
+  assert.strictEqual(count('users'), before);
+});
+
 test('scripts/run.sh enrols its local agent when the issuer is a real EWS', async () => {
   await runSh('run-foreign', {
     YARD_EWS_ISSUER: ISSUER, YARD_EWS_PUBLIC_KEY_FILE: s.env.YARD_EWS_PUBLIC_KEY_FILE,
