@@ -75,7 +75,7 @@ FUZZERS=	fuzz_token fuzz_jwks fuzz_grants fuzz_settings fuzz_pkg fuzz_cfgedit \
 FUZZERS+=	fuzz_alertrule
 FUZZ_SECONDS?=	30
 
-.PHONY: all agent deps run test unit integ e2e bench deb fuzz format format-check \
+.PHONY: all agent deps run test unit integ e2e bench deb site fuzz format format-check \
 	lint lint-cppcheck lint-analyzer clean
 
 all: $(OBJDIR)/yard.so $(OBJDIR)/yard-agent
@@ -164,6 +164,16 @@ e2e: all
 # The Debian packages yard-server and yard-agent, into obj/deb/.
 deb: all
 	./scripts/build-deb.sh $(OBJDIR)/deb
+
+# The site bundle: both packages and install-site.sh in one directory and
+# tarball (obj/site/yard-site.tar.gz), for a fresh Debian 12 host:
+# tar xf yard-site.tar.gz && sudo yard-site/install-site.sh --host NAME ...
+site: all
+	rm -rf $(OBJDIR)/site
+	./scripts/build-deb.sh $(OBJDIR)/site/yard-site >/dev/null
+	install -m 0755 scripts/install-site.sh $(OBJDIR)/site/yard-site/
+	tar -C $(OBJDIR)/site -czf $(OBJDIR)/site/yard-site.tar.gz yard-site
+	@echo $(OBJDIR)/site/yard-site.tar.gz
 
 bench: deps all $(OBJDIR)/bench/verify_bench $(OBJDIR)/bench/agentsim \
     $(OBJDIR)/bench/sweep_bench $(OBJDIR)/bench/stage_bench \

@@ -130,10 +130,26 @@ install -m 0644 "$top"/src/store/migrations/*.sql \
 done
 for s in yard-server yard-admin; do
 	install -m 0755 "$top/scripts/$s" "$r/usr/share/yard/scripts/$s"
-	printf '#!/bin/sh\nexec /usr/share/yard/scripts/%s "$@"\n' "$s" \
-	    >"$r/usr/sbin/$s"
-	chmod 0755 "$r/usr/sbin/$s"
 done
+printf '#!/bin/sh\nexec /usr/share/yard/scripts/yard-server "$@"\n' \
+    >"$r/usr/sbin/yard-server"
+# yard-admin works on the server's database, package store and key: the
+# unit's settings, unless the caller set YARD_PG_DSN.
+cat >"$r/usr/sbin/yard-admin" <<'EOT'
+#!/bin/sh
+if [ -z "${YARD_PG_DSN+set}" ] && [ -r /etc/yard/yard.env ]; then
+	set -a
+	. /etc/yard/yard.env
+	set +a
+fi
+exec /usr/share/yard/scripts/yard-admin "$@"
+EOT
+chmod 0755 "$r/usr/sbin/yard-server" "$r/usr/sbin/yard-admin"
+install -m 0755 "$top/scripts/install-site.sh" \
+    "$r/usr/share/yard/scripts/install-site.sh"
+# The nginx site as shipped, for install-site.sh to fill in (the
+# conffile in /etc/nginx may carry an admin's edits).
+install -m 0644 "$top/conf/nginx-yard.conf" "$r/usr/share/yard/conf/"
 install -m 0644 "$top/conf/yard.service" \
     "$r/lib/systemd/system/yard-server.service"
 install -m 0644 "$top/conf/deb/yard-server/yard.env" "$r/etc/yard/yard.env"

@@ -27,7 +27,7 @@
 // should be none: leftovers() tells the test), unmounts and kills them,
 // and only then removes the tree (rm --one-file-system).
 'use strict';
-const { spawnSync } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -84,6 +84,68 @@ down
 exit $rc
 `;
 
+// A session's init: the same mounts, lo up, then a reaper as PID 1 that
+// holds the namespaces until close() (orphaned daemons are its children).
+const SESSION = `
+set -u
+r=$1
+mount -t proc proc "$r/proc" || exit 125
+mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$r/dev/pts" || exit 125
+mount --bind "$r/dev/pts/ptmx" "$r/dev/ptmx" || exit 125
+ip link set lo up || exit 125
+echo ready
+exec perl -e 'while (1) { sleep 1 if wait() == -1 }'
+`;
+
+// A long-lived set of namespaces over the root (see DebRoot.session()).
+class Session {
+  constructor(d, child, pid) {
+    this.d = d;
+    this.child = child;     // setpriv/unshare, a child of this process
+    this.pid = pid;         // the namespaces' init (host PID)
+  }
+
+  // Run cmd (sh -c) chrooted into the root, inside the session's
+  // namespaces; what it starts in the background stays until close().
+  // Background commands must not keep stdout/stderr open.
+  run(cmd, opts = {}) {
+    const env = Object.entries(opts.env || {}).map(([k, v]) => `${k}=${v}`);
+    const r = spawnSync('nsenter', ['--target', String(this.pid), '--mount', '--pid', '--net', '--',
+      'chroot', this.d.root, '/usr/bin/env', '-i', `PATH=${PATH}`, 'HOME=/root', 'LC_ALL=C.UTF-8',
+      'DEBIAN_FRONTEND=noninteractive', ...env, '/bin/sh', '-c', cmd], {
+      encoding: 'utf8', timeout: opts.timeout || 300000, killSignal: 'SIGKILL',
+      maxBuffer: 64 << 20, env: { PATH },
+    });
+    if (r.error || r.signal) {
+      const why = r.error ? r.error.message : `killed by ${r.signal}`;
+      return { code: -1, out: r.stdout || '', err: `${why}\n${r.stderr || ''}` };
+    }
+    return { code: r.status === null ? -1 : r.status, out: r.stdout, err: r.stderr };
+  }
+
+  must(cmd, opts) {
+    const r = this.run(cmd, opts);
+    if (r.code !== 0) throw new Error(`debroot session: '${cmd}' exited ${r.code}\n${r.out}\n${r.err}`);
+    return r.out;
+  }
+
+  // Run a host program (argv) in the session's network namespace only:
+  // it reaches the root's loopback services.
+  host(argv, opts = {}) {
+    return spawnSync('nsenter', ['--target', String(this.pid), '--net', '--', ...argv],
+      Object.assign({ encoding: 'utf8', timeout: 60000, killSignal: 'SIGKILL', maxBuffer: 64 << 20 }, opts));
+  }
+
+  // End the namespaces: every process in them dies, the mounts go.
+  close() {
+    try { this.child.kill('SIGKILL'); } catch { /* gone */ }
+    const until = Date.now() + 10000;
+    while (procsUnder(this.d.root).length && Date.now() < until) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+  }
+}
+
 class DebRoot {
   constructor(dir) {
     this.dir = dir;            // the temporary directory holding root/
@@ -123,6 +185,38 @@ class DebRoot {
     const r = this.run(cmd, opts);
     if (r.code !== 0) throw new Error(`debroot: '${cmd}' exited ${r.code}\n${r.out}\n${r.err}`);
     return r.out;
+  }
+
+  // A session: namespaces that outlive one command (services started by
+  // one run() answer the next), closed by session.close().  Resolves
+  // once the namespaces are up.
+  session() {
+    const child = spawn('setpriv', ['--pdeathsig', 'KILL', 'unshare', '--mount', '--pid', '--fork',
+      '--kill-child', '--propagation', 'private', '--net', '/bin/sh', '-c', SESSION, 'debroot', this.root],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH } });
+    return new Promise((resolve, reject) => {
+      let out = '';
+      let err = '';
+      const t = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`debroot session: not up: ${err}`)); }, 20000);
+      child.stderr.on('data', (b) => { err += b; });
+      child.on('exit', (code) => { clearTimeout(t); reject(new Error(`debroot session: exited ${code}: ${err}`)); });
+      child.stdout.on('data', (b) => {
+        out += b;
+        if (!out.includes('ready')) return;
+        clearTimeout(t);
+        child.removeAllListeners('exit');
+        // unshare --fork: the init is unshare's one child.
+        const kids = fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/);
+        if (kids.length !== 1 || !/^\d+$/.test(kids[0])) {
+          child.kill('SIGKILL');
+          reject(new Error(`debroot session: no init under ${child.pid}`));
+          return;
+        }
+        child.stdout.resume();
+        child.stderr.resume();
+        resolve(new Session(this, child, Number(kids[0])));
+      });
+    });
   }
 
   // Mounts and processes left in the root (both empty between runs).
@@ -174,4 +268,4 @@ function create(sources = SOURCES) {
   }
 }
 
-module.exports = { create, DebRoot };
+module.exports = { create, DebRoot, Session };
