@@ -19,7 +19,9 @@
  * One pattern: the words of one of the agent's formats, with {name}
  * where a value goes.  {name} is any text (at least one byte), {name:i}
  * an integer, {name:e} an errno's text (strerror(), kept as its symbolic
- * name: ENOENT), {name:f} a payload member's dotted path, {name:r}
+ * name: ENOENT), {name:f} a payload member's dotted path, {name:x} any
+ * text left out (English the output keeps: a codec's or curl's detail),
+ * {name:r}
  * another reason (name is then its code, and its parameters join
  * these).  fixed adds one parameter the pattern implies (the policy
  * rule it names), "name=value".  payload: only for "bad payload".
@@ -36,8 +38,8 @@ static const struct pattern patterns[] = {
 	/* Payload checks (commands.c, deploy.c, agentproto's codecs). */
 	{ "payload_missing", "{field:f} is missing", NULL, 1 },
 	{ "payload_missing", "package is missing", "field=package", 1 },
-	{ "payload_invalid", "{field:f} must {detail}", NULL, 1 },
-	{ "payload_invalid", "{field:f}: {detail}", NULL, 1 },
+	{ "payload_invalid", "{field:f} must {detail:x}", NULL, 1 },
+	{ "payload_invalid", "{field:f}: {detail:x}", NULL, 1 },
 	{ "config_keep_failed", "config: cannot keep it in the state directory", NULL, 0 },
 
 	/* Wrappers: what failed, with the reason inside. */
@@ -116,7 +118,7 @@ static const struct pattern patterns[] = {
 	{ "out_of_memory", "config: {file}: out of memory", NULL, 0 },
 	{ "config_no_value", "config: {file}: {nodepath}: no value for key \"{key}\"", NULL, 0 },
 	{ "config_file_error", "config: {file}: {errno:e}", NULL, 0 },
-	{ "config_edit", "config: {file}: {nodepath}: {detail}", NULL, 0 },
+	{ "config_edit", "config: {file}: {nodepath}: {detail:x}", NULL, 0 },
 
 	/* Release commands (deploy.c, fetch.c, stage.c). */
 	{ "release_is_live", "release {release:i} is live: use update", NULL, 0 },
@@ -130,9 +132,9 @@ static const struct pattern patterns[] = {
 	{ "not_enough_space", "not enough space in {dir}: {need:i} bytes needed, {free:i} free", NULL, 0 },
 	{ "package_entry", "package entry {entry}: {rule}", NULL, 0 },
 	{ "package_sha256", "downloaded package has SHA-256 {got}, not {want}: removed", NULL, 0 },
-	{ "download_status", "download of package {package} failed: server answered {status:i} {detail}", NULL, 0 },
+	{ "download_status", "download of package {package} failed: server answered {status:i} {detail:x}", NULL, 0 },
 	{ "download_status", "download of package {package} failed: server answered {status:i}", NULL, 0 },
-	{ "download_failed", "download of package {package} failed: {detail}", NULL, 0 },
+	{ "download_failed", "download of package {package} failed: {detail:x}", NULL, 0 },
 	{ "worker_lost", "the worker ended without an answer", NULL, 0 },
 	{ "ended_before_healthy", "it ended (exit status {exit_status:i}) before its health check passed", NULL, 0 },
 	{ "ended_in_window", "it ended (exit status {exit_status:i}) during its {window_s:i} s health window", NULL, 0 },
@@ -143,10 +145,10 @@ static const struct pattern patterns[] = {
 	{ "health_status", "HTTP {status:i}, expected {expected:i}", NULL, 0 },
 	{ "health_no_answer", "no answer yet", NULL, 0 },
 	{ "health_no_answer", "no answer", NULL, 0 },
-	{ "health_connect", "Failed to connect to {host} port {port:i} after {ms:i} ms: {detail}", NULL, 0 },
-	{ "health_connect", "Failed to connect to {host} port {port:i}: {detail}", NULL, 0 },
+	{ "health_connect", "Failed to connect to {host} port {port:i} after {ms:i} ms: {detail:x}", NULL, 0 },
+	{ "health_connect", "Failed to connect to {host} port {port:i}: {detail:x}", NULL, 0 },
 	{ "health_connect", "Couldn't connect to server", NULL, 0 },
-	{ "health_timeout", "Operation timed out after {ms:i} milliseconds with {detail}", NULL, 0 },
+	{ "health_timeout", "Operation timed out after {ms:i} milliseconds with {detail:x}", NULL, 0 },
 	{ "health_timeout", "Connection timed out after {ms:i} milliseconds", NULL, 0 },
 	{ "health_timeout", "Timeout was reached", NULL, 0 },
 	{ "health_empty_reply", "Empty reply from server", NULL, 0 },
@@ -287,6 +289,8 @@ capture(json_t *out, const char *name, size_t nlen, char t, const char *s,
 		json_decref(sub);
 		v = json_string(code);
 		break;
+	case 'x':
+		return (1); /* words the machine form leaves out */
 	default:
 		v = json_stringn(s, len);
 		break;

@@ -135,6 +135,8 @@ test_reason_payload(void **state)
 	    sizeof(code));
 	assert_string_equal(code, "payload_invalid");
 	assert_str(o, "field", "task.spec.kind");
+	/* The codec's English is not part of the machine form. */
+	assert_int_equal(json_object_size(o), 1);
 	json_decref(o);
 	o = classify("task.id is missing", 1, code, sizeof(code));
 	assert_string_equal(code, "payload_missing");
