@@ -96,6 +96,11 @@ static const struct pattern patterns[] = {
 	{ "cannot_enter", "cannot enter {path}: {errno:e}", NULL, 0 },
 	{ "cannot_unpack", "cannot unpack {path}: {errno:e}", NULL, 0 },
 	{ "cannot_move", "cannot move {path} to {to}: {errno:e}", NULL, 0 },
+	{ "cannot_copy", "cannot copy the link {path}: {errno:e}", NULL, 0 },
+	{ "cannot_copy", "cannot seed {path}: {errno:e}", NULL, 0 },
+	{ "cannot_copy", "the release has no conf/server.xml and {path} cannot be copied: {errno:e}", NULL, 0 },
+	{ "cannot_adopt", "cannot adopt {path}: {errno:e}", NULL, 0 },
+	{ "cannot_measure_space", "cannot measure the free space of {path}: {errno:e}", NULL, 0 },
 	{ "refuse_remove", "refusing to remove {path}", NULL, 0 },
 	{ "out_of_memory", "out of memory", NULL, 0 },
 
@@ -129,11 +134,31 @@ static const struct pattern patterns[] = {
 	{ "release_marked_bad", "release {release:i} is marked bad (it failed its start or health window)", NULL, 0 },
 	{ "rollback_none", "no release to roll back to", NULL, 0 },
 	{ "deploy_dir_exists", "{dir} already exists", NULL, 0 },
+	{ "deploy_dir_exists", "{dir} exists already", NULL, 0 },
+	{ "deploy_dir_exists", "{dir} exists and is not empty", NULL, 0 },
+	{ "package_refused", "package refused: {rule} ({detail:x})", NULL, 0 },
+	{ "package_unreadable", "cannot read the package: {detail:x}", NULL, 0 },
+	{ "package_unreadable", "cannot unpack: {detail:x}", NULL, 0 },
+	{ "package_unreadable", "package: more files than its check found", NULL, 0 },
+	{ "shared_not_dir", "shared path {path} is a file in the release, not a directory", NULL, 0 },
+	{ "tomcat_app_path", "tomcat.app_path {path} names no webapps directory", NULL, 0 },
+	{ "spec_path_invalid", "{field:f}: not a relative path", NULL, 0 },
+	{ "spec_path_invalid", "{field:f}: inside another shared path", NULL, 0 },
+	{ "move_mount_point", "{dir} is another file system (a mount point): move it by hand", NULL, 0 },
+	{ "move_device", "{path} is a device: not copied", NULL, 0 },
+	{ "copy_differs", "the copy {path} differs from {from} (type or mode)", "what=mode", 0 },
+	{ "copy_differs", "the copy {path} differs from {from} (link)", "what=link", 0 },
+	{ "copy_differs", "the copy {path} differs from {from} (bytes)", "what=bytes", 0 },
+	{ "move_refused", "cannot move {path} to {to}", NULL, 0 },
+	{ "journal_write_failed", "{path}: cannot write the release journal", NULL, 0 },
+	{ "not_a_directory", "{path} is not a directory", NULL, 0 },
 	{ "not_enough_space", "not enough space in {dir}: {need:i} bytes needed, {free:i} free", NULL, 0 },
 	{ "package_entry", "package entry {entry}: {rule}", NULL, 0 },
 	{ "package_sha256", "downloaded package has SHA-256 {got}, not {want}: removed", NULL, 0 },
-	{ "download_status", "download of package {package} failed: server answered {status:i} {detail:x}", NULL, 0 },
-	{ "download_status", "download of package {package} failed: server answered {status:i}", NULL, 0 },
+	{ "download_status", "download of package {package} failed: the server answered {status:i} {detail:x}", NULL, 0 },
+	{ "download_status", "download of package {package} failed: the server answered {status:i}", NULL, 0 },
+	{ "download_short", "download of package {package} ended short: {got:i} of {size:i} bytes", NULL, 0 },
+	{ "download_too_large", "the server sent more than {size:i} bytes", NULL, 0 },
 	{ "download_failed", "download of package {package} failed: {detail:x}", NULL, 0 },
 	{ "worker_lost", "the worker ended without an answer", NULL, 0 },
 	{ "ended_before_healthy", "it ended (exit status {exit_status:i}) before its health check passed", NULL, 0 },
@@ -153,6 +178,9 @@ static const struct pattern patterns[] = {
 	{ "health_timeout", "Timeout was reached", NULL, 0 },
 	{ "health_empty_reply", "Empty reply from server", NULL, 0 },
 	{ "health_too_large", "response larger than 256 KiB", NULL, 0 },
+
+	/* Last: any other "<path>: <error>" (the release journal's files). */
+	{ "file_error", "{path}: {errno:e}", NULL, 0 },
 };
 /* clang-format on */
 
@@ -184,11 +212,10 @@ static const struct {
 };
 /* clang-format on */
 
-#define NERRNOS (sizeof(errnos) / sizeof(errnos[0]))
+#define NERRNOS	  (sizeof(errnos) / sizeof(errnos[0]))
 #define DEPTH_MAX 3 /* nested reasons */
 
-static int classify(const char *, size_t, int, int, json_t *, char *,
-    size_t);
+static int classify(const char *, size_t, int, int, json_t *, char *, size_t);
 
 const char *
 agent_errno_name(const char *text, size_t len)
@@ -378,11 +405,13 @@ classify(const char *s, size_t len, int payload, int depth, json_t *out,
 			json_decref(try);
 			continue;
 		}
-		if (pt->fixed != NULL && (eq = strchr(pt->fixed, '=')) != NULL &&
+		if (pt->fixed != NULL &&
+		    (eq = strchr(pt->fixed, '=')) != NULL &&
 		    (size_t)(eq - pt->fixed) < sizeof(key)) {
 			memcpy(key, pt->fixed, (size_t)(eq - pt->fixed));
 			key[eq - pt->fixed] = '\0';
-			(void)json_object_set_new(try, key, json_string(eq + 1));
+			(void)json_object_set_new(try, key,
+			    json_string(eq + 1));
 		}
 		(void)json_object_update(out, try);
 		json_decref(try);
@@ -427,10 +456,11 @@ add_form(json_t *params, const char *name, const char *rcode)
 		(void)snprintf(code, sizeof(code), "health_no_answer");
 	} else
 		ok = classify(json_string_value(w), json_string_length(w),
-		    rcode != NULL && strcmp(rcode, "bad_payload") == 0, 0,
-		    vals, code, sizeof(code));
-	if (!ok || json_object_size(params) + json_object_size(vals) + 1 >
-		       AGENTPROTO_PARAMS_MAX) {
+		    rcode != NULL && strcmp(rcode, "bad_payload") == 0, 0, vals,
+		    code, sizeof(code));
+	if (!ok ||
+	    json_object_size(params) + json_object_size(vals) + 1 >
+		AGENTPROTO_PARAMS_MAX) {
 		json_decref(vals);
 		return;
 	}

@@ -24,10 +24,13 @@ static const char *const reason_codes[] = {
 	"account_groups",
 	"account_unknown",
 	"build_failed",
+	"cannot_adopt",
 	"cannot_chown",
+	"cannot_copy",
 	"cannot_create",
 	"cannot_enter",
 	"cannot_link",
+	"cannot_measure_space",
 	"cannot_move",
 	"cannot_open",
 	"cannot_read",
@@ -51,13 +54,17 @@ static const char *const reason_codes[] = {
 	"config_same_file",
 	"config_too_deep",
 	"config_too_large",
+	"copy_differs",
 	"deploy_dir_exists",
 	"dir_not_empty",
 	"download_failed",
+	"download_short",
 	"download_status",
+	"download_too_large",
 	"ended_before_healthy",
 	"ended_in_window",
 	"exec_failed",
+	"file_error",
 	"health_connect",
 	"health_empty_reply",
 	"health_failed_in_window",
@@ -65,12 +72,19 @@ static const char *const reason_codes[] = {
 	"health_status",
 	"health_timeout",
 	"health_too_large",
+	"journal_write_failed",
+	"move_device",
+	"move_mount_point",
+	"move_refused",
+	"not_a_directory",
 	"not_enough_space",
 	"not_healthy_within",
 	"nothing_deployed",
 	"out_of_memory",
 	"package_entry",
+	"package_refused",
 	"package_sha256",
+	"package_unreadable",
 	"payload_invalid",
 	"payload_missing",
 	"policy_account",
@@ -92,10 +106,13 @@ static const char *const reason_codes[] = {
 	"release_missing",
 	"release_not_kept",
 	"rollback_none",
+	"shared_not_dir",
 	"spawn_failed",
+	"spec_path_invalid",
 	"start_again_failed",
 	"start_failed",
 	"switch_back_failed",
+	"tomcat_app_path",
 	"worker_lost",
 };
 /* clang-format on */
@@ -135,8 +152,9 @@ errno_name_valid(const char *s)
 	if (s == NULL || s[0] != 'E' || s[1] == '\0')
 		return (0);
 	for (i = 1; s[i] != '\0'; i++) {
-		if (i > 15 || !((s[i] >= 'A' && s[i] <= 'Z') ||
-				  (s[i] >= '0' && s[i] <= '9')))
+		if (i > 15 ||
+		    !((s[i] >= 'A' && s[i] <= 'Z') ||
+			(s[i] >= '0' && s[i] <= '9')))
 			return (0);
 	}
 	return (1);
@@ -157,7 +175,8 @@ reason_ok(const json_t *params, const char *pfx)
 	(void)snprintf(name, sizeof(name), "%scode", pfx);
 	if ((v = json_object_get(params, name)) == NULL)
 		return (0);
-	if (!json_is_string(v) || !agentproto_reason_known(json_string_value(v)))
+	if (!json_is_string(v) ||
+	    !agentproto_reason_known(json_string_value(v)))
 		return (0);
 	for (i = 0; i < sizeof(nested) / sizeof(nested[0]); i++) {
 		(void)snprintf(name, sizeof(name), "%s%s", pfx, nested[i]);

@@ -142,8 +142,8 @@ test_reason_payload(void **state)
 	assert_string_equal(code, "payload_missing");
 	assert_str(o, "field", "task.id");
 	json_decref(o);
-	o = classify("package.sha256 must be 64 lower-case hex digits", 1,
-	    code, sizeof(code));
+	o = classify("package.sha256 must be 64 lower-case hex digits", 1, code,
+	    sizeof(code));
 	assert_string_equal(code, "payload_invalid");
 	assert_str(o, "field", "package.sha256");
 	json_decref(o);
@@ -234,6 +234,39 @@ test_reason_release(void **state)
 	json_decref(o);
 }
 
+static void
+test_reason_move_and_download(void **state)
+{
+	char	code[64];
+	json_t *o;
+
+	o = classify("download of package 9f2c0a1b2c3d failed: the server "
+		     "answered 404 not_found",
+	    0, code, sizeof(code));
+	assert_string_equal(code, "download_status");
+	assert_str(o, "package", "9f2c0a1b2c3d");
+	assert_int(o, "status", 404);
+	assert_int_equal(json_object_size(o), 2);
+	json_decref(o);
+	o = classify("the copy /srv/b/x differs from /srv/a/x (link)", 0, code,
+	    sizeof(code));
+	assert_string_equal(code, "copy_differs");
+	assert_str(o, "what", "link");
+	assert_str(o, "from", "/srv/a/x");
+	json_decref(o);
+	/* The catch-all comes last: a known format wins over it. */
+	o = classify("/var/lib/yard-agent/releases/7.json: Permission denied",
+	    0, code, sizeof(code));
+	assert_string_equal(code, "file_error");
+	assert_str(o, "errno", "EACCES");
+	json_decref(o);
+	o = classify("config: conf/a.xml: No such file or directory", 0, code,
+	    sizeof(code));
+	assert_string_equal(code, "config_file_error");
+	assert_str(o, "file", "conf/a.xml");
+	json_decref(o);
+}
+
 /* Every pattern's code is one agentproto (the server) knows. */
 static void
 test_reason_codes_known(void **state)
@@ -305,8 +338,8 @@ test_reason_in_result(void **state)
 	body = agent_result(0, 1, "start_failed",
 	    json_pack("{s:s}", "reason", "something new"), "start failed");
 	assert_non_null(r = json_loads(body, 0, NULL));
-	assert_null(json_object_get(json_object_get(r, "params"),
-	    "reason_code"));
+	assert_null(
+	    json_object_get(json_object_get(r, "params"), "reason_code"));
 	json_decref(r);
 	free(body);
 }
@@ -357,8 +390,7 @@ test_reason_server_filter(void **state)
 	    "\"reason_code\":\"start_failed\",\"reason_cause\":\"zzz\"}}";
 
 	memset(&err, 0, sizeof(err));
-	assert_int_equal(agentproto_result_decode(ok, strlen(ok), &r, &err),
-	    1);
+	assert_int_equal(agentproto_result_decode(ok, strlen(ok), &r, &err), 1);
 	assert_str(r.params, "reason_code", "exec_failed");
 	assert_str(r.params, "reason_errno", "ENOENT");
 	assert_str(r.params, "after", "y");
@@ -366,15 +398,17 @@ test_reason_server_filter(void **state)
 	assert_null(json_object_get(r.params, "after_path"));
 	agentproto_result_cleanup(&r);
 
-	assert_int_equal(
-	    agentproto_result_decode(badno, strlen(badno), &r, &err), 1);
+	assert_int_equal(agentproto_result_decode(badno, strlen(badno), &r,
+			     &err),
+	    1);
 	assert_str(r.params, "reason", "x");
 	assert_null(json_object_get(r.params, "reason_code"));
 	assert_int_equal(json_object_size(r.params), 1);
 	agentproto_result_cleanup(&r);
 
-	assert_int_equal(
-	    agentproto_result_decode(badcause, strlen(badcause), &r, &err), 1);
+	assert_int_equal(agentproto_result_decode(badcause, strlen(badcause),
+			     &r, &err),
+	    1);
 	assert_null(json_object_get(r.params, "reason_code"));
 	assert_null(json_object_get(r.params, "reason_cause"));
 	agentproto_result_cleanup(&r);
@@ -390,6 +424,7 @@ main(void)
 		cmocka_unit_test(test_reason_payload),
 		cmocka_unit_test(test_reason_nested),
 		cmocka_unit_test(test_reason_release),
+		cmocka_unit_test(test_reason_move_and_download),
 		cmocka_unit_test(test_reason_codes_known),
 		cmocka_unit_test(test_reason_in_result),
 		cmocka_unit_test(test_reason_within_limit),
