@@ -76,7 +76,6 @@ static const struct pattern patterns[] = {
 	{ "spawn_failed", "fork: {errno:e}", "what=fork", 0 },
 	{ "spawn_failed", "pipe: {errno:e}", "what=pipe", 0 },
 	{ "cgroup_failed", "cannot create its cgroup: {errno:e}", NULL, 0 },
-	{ "cgroup_failed", "cannot open {path}/cgroup.procs: {errno:e}", NULL, 0 },
 	{ "build_failed", "cannot build the environment", "what=environment", 0 },
 	{ "build_failed", "cannot build the command line", "what=command_line", 0 },
 	{ "release_missing", "the live release {path} is missing or not a directory of {dir}", NULL, 0 },
