@@ -3,7 +3,7 @@
 // codes") with no Latin word but the data it names (the program's path,
 // the error's symbolic name); every documented reason code has words in
 // both languages; an unknown code falls back to the agent's English
-// (issue 13).
+// (issue 13).  The tasks list tells a policy refusal by its code.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
@@ -71,6 +71,36 @@ test('a start whose program is missing reads in Chinese, naming only data', asyn
   } catch (e) {
     fs.mkdirSync(path.join(TOP, 'tests', 'e2e', 'screenshots'), { recursive: true });
     await page.screenshot({ path: path.join(TOP, 'tests', 'e2e', 'screenshots', 'reasons-zh.png'), fullPage: true }).catch(() => {});
+    throw e;
+  } finally {
+    await ctx.close();
+  }
+});
+
+test('the tasks list words a policy refusal in Chinese, and knows it for one from its code', async () => {
+  const id = await k.console('preload-zh', 'id', { env: { LD_PRELOAD: '/tmp/evil.so' } });
+  const d = await k.run('start', id);
+  assert.strictEqual(d.params.reason_code, 'policy_env_refused', JSON.stringify(d.params));
+  // The words say "policy:" too; that they are not what is read here,
+  // an output without them shows.
+  s.sql(`UPDATE commands SET output = 'start failed' WHERE id = '${d.id}'`);
+  const ctx = await b.newContext({ viewport: { width: 1100, height: 900 } });
+  const page = await ctx.newPage();
+  try {
+    await page.goto(`${s.ews.url}/?module=tasks&lang=zh-CN`);
+    await page.waitForURL(/\/login/);
+    await page.click('#login-u-admin');
+    const f = page.frameLocator('#yard-frame');
+    const box = f.locator(`tr[data-last-command-of="${id}"]`);
+    await box.waitFor({ timeout: 15000 });
+    assert.strictEqual(await box.getAttribute('data-policy'), '1');
+    const text = await box.locator('pre').innerText();
+    assert.strictEqual(text, '启动失败：节点策略（refuse_env）：不允许环境变量 LD_PRELOAD（匹配 LD_*）');
+    const data = dataWords([d.params.reason_rule, d.params.reason_name, d.params.reason_pattern]);
+    assert.deepStrictEqual(foreignWords(text, data), [], text);
+  } catch (e) {
+    fs.mkdirSync(path.join(TOP, 'tests', 'e2e', 'screenshots'), { recursive: true });
+    await page.screenshot({ path: path.join(TOP, 'tests', 'e2e', 'screenshots', 'reasons-tasks-zh.png'), fullPage: true }).catch(() => {});
     throw e;
   } finally {
     await ctx.close();
