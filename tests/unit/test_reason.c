@@ -9,12 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "agent.h"
+#include "release.h"
 
 /* text's code and values; the code is "" when it is none. */
 static json_t *
@@ -267,6 +269,87 @@ test_reason_move_and_download(void **state)
 	json_decref(o);
 }
 
+/* What a real failure says is worded by its code. */
+static const char *
+code_of(const char *why, int payload)
+{
+	static char code[64];
+	json_t	   *o = json_object();
+
+	assert_non_null(o);
+	if (!agent_reason_classify(why, payload, o, code, sizeof(code)))
+		(void)snprintf(code, sizeof(code), "(none: %.40s)", why);
+	json_decref(o);
+	return (code);
+}
+
+/*
+ * The agent's own functions, failing: their words read as a code.  A
+ * format changed without its pattern fails here, not on a page.
+ */
+static void
+test_reason_from_the_agent(void **state)
+{
+	struct agent_reljournal	 *j;
+	struct agent_policy	  pol;
+	struct agent_account	  acct;
+	struct agentproto_command c;
+	struct agent_cmd_args	  a;
+	json_t			 *spec;
+	char			  why[1024], err[256], rdir[PATH_MAX];
+	int64_t			  t;
+	const char		 *text = "{\"roots\":[\"/srv/yard\"],"
+					 "\"refuse_env\":[\"LD_*\"]}";
+
+	assert_non_null(j = calloc(1, sizeof(*j)));
+	j->live = j->last_good = j->pending = j->prev = -1;
+	j->next = 1;
+	(void)snprintf(j->dir, sizeof(j->dir), "/srv/yard/a");
+	assert_false(agent_deploy_decide(AGENTPROTO_CMD_UPDATE, j, 0, 0, -1, &t,
+	    why, sizeof(why)));
+	assert_string_equal(code_of(why, 0), "nothing_deployed");
+	assert_false(agent_deploy_decide(AGENTPROTO_CMD_DEPLOY, j, 1, 0, -1, &t,
+	    why, sizeof(why)));
+	assert_string_equal(code_of(why, 0), "dir_not_empty");
+	assert_false(agent_deploy_decide(AGENTPROTO_CMD_ROLLBACK, j, 0, 0, 9,
+	    &t, why, sizeof(why)));
+	assert_string_equal(code_of(why, 0), "release_not_kept");
+	j->live = 1;
+	assert_false(agent_deploy_decide(AGENTPROTO_CMD_DEPLOY, j, 0, 0, -1, &t,
+	    why, sizeof(why)));
+	assert_string_equal(code_of(why, 0), "release_is_live");
+	free(j);
+
+	/* The policy: outside the roots, a refused variable. */
+	agent_policy_default(&pol);
+	assert_true(
+	    agent_policy_parse(&pol, text, strlen(text), err, sizeof(err)));
+	assert_false(agent_policy_dir(&pol, "/etc", NULL, rdir, sizeof(rdir),
+	    NULL, why, sizeof(why)));
+	assert_string_equal(code_of(why, 0), "policy_outside_roots");
+	assert_non_null(
+	    spec = json_pack("{s:s, s:s, s:{s:s}}", "kind", "console",
+		"deploy_dir", "/srv/yard/x", "env", "LD_AUDIT", "x"));
+	assert_false(agent_policy_task(&pol, spec, NULL, &acct, rdir,
+	    sizeof(rdir), why, sizeof(why)));
+	assert_string_equal(code_of(why, 0), "policy_env_refused");
+	json_decref(spec);
+
+	/* Free space: far more than any disk has. */
+	assert_false(agent_rel_space("/tmp", UINT64_MAX / 2, why, sizeof(why)));
+	assert_string_equal(code_of(why, 0), "not_enough_space");
+
+	/* A release command's payload. */
+	memset(&c, 0, sizeof(c));
+	memset(&a, 0, sizeof(a));
+	c.kind = AGENTPROTO_CMD_DEPLOY;
+	assert_non_null(c.payload = json_pack("{s:{s:i}, s:{s:s}}", "task",
+			    "id", 7, "package", "sha256", "nothex"));
+	assert_false(agent_deploy_validate(&c, &a, why, sizeof(why)));
+	json_decref(c.payload);
+	assert_string_equal(code_of(why, 1), "payload_invalid");
+}
+
 /* Every pattern's code is one agentproto (the server) knows. */
 static void
 test_reason_codes_known(void **state)
@@ -425,6 +508,7 @@ main(void)
 		cmocka_unit_test(test_reason_nested),
 		cmocka_unit_test(test_reason_release),
 		cmocka_unit_test(test_reason_move_and_download),
+		cmocka_unit_test(test_reason_from_the_agent),
 		cmocka_unit_test(test_reason_codes_known),
 		cmocka_unit_test(test_reason_in_result),
 		cmocka_unit_test(test_reason_within_limit),
