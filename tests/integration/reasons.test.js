@@ -1,9 +1,9 @@
 // A result's reason in machine form, through a real agent and the real
 // server (docs/agent-protocol.md, "Reason codes"): a start whose program
 // is missing, a stop and a restart whose start then fails, a payload the
-// agent refuses, and a start the node policy refuses each come back with
-// reason_code and its values next to the agent's English words, which
-// stay as they were.
+// agent refuses, a start the node policy refuses and a health check that
+// never passes each come back with reason_code and its values next to
+// the agent's English words, which stay as they were.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
@@ -92,4 +92,22 @@ test('a start the node policy refuses names the rule', async () => {
     reason_code: 'policy_env_refused', reason_rule: 'refuse_env',
     reason_name: 'LD_PRELOAD', reason_pattern: 'LD_*',
   });
+});
+
+test('a start whose health check never passes: the check\'s reason in codes', async () => {
+  const port = 20000 + Math.floor(Math.random() * 10000);
+  const id = await kit.console('nohealth', 'exec sleep 300',
+    { health: { path: '/health', port, interval: 1, timeout: 1, start_timeout: 3 } });
+  const d = await kit.run('start', id);
+  assert.strictEqual(d.state, 'failed', d.output);
+  assert.strictEqual(d.code, 'start_unhealthy');
+  // Nothing listens there: libcurl's words ("Failed to connect to
+  // 127.0.0.1 port N after 2 ms: Couldn't connect to server") become
+  // health_connect, curl's own English left out.
+  assert.match(d.params.reason, /^Failed to connect to 127\.0\.0\.1 port \d+/);
+  assert.strictEqual(d.params.reason_code, 'health_connect', JSON.stringify(d.params));
+  assert.strictEqual(d.params.reason_port, port);
+  assert.strictEqual(d.params.reason_host, '127.0.0.1');
+  assert.ok(!('reason_detail' in d.params));
+  assert.strictEqual((await kit.run('stop', id)).state, 'succeeded');
 });
