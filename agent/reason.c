@@ -21,10 +21,11 @@
  * an integer, {name:e} an errno's text (strerror(), kept as its symbolic
  * name: ENOENT), {name:f} a payload member's dotted path, {name:x} any
  * text left out (English the output keeps: a codec's or curl's detail),
- * {name:r}
- * another reason (name is then its code, and its parameters join
- * these).  fixed adds one parameter the pattern implies (the policy
- * rule it names), "name=value".  payload: only for "bad payload".
+ * {name:r} another reason (name is then its code, and its parameters
+ * join these).  fixed adds one parameter the pattern implies (the
+ * policy rule it names), "name=value".  payload: only for "bad
+ * payload".  The first pattern that reads the whole text wins, so the
+ * more general ones come later.
  */
 struct pattern {
 	const char *code;
