@@ -186,6 +186,10 @@ static const struct pattern patterns[] = {
 	{ "health_timeout", "Connection timed out after {ms:i} milliseconds", NULL, 0 },
 	{ "health_timeout", "Timeout was reached", NULL, 0 },
 	{ "health_empty_reply", "Empty reply from server", NULL, 0 },
+	{ "health_bad_answer", "Recv failure: {detail:x}", NULL, 0 },
+	{ "health_bad_answer", "Send failure: {detail:x}", NULL, 0 },
+	{ "health_bad_answer", "Weird server reply", NULL, 0 },
+	{ "health_bad_answer", "Received HTTP/0.9 when not allowed", NULL, 0 },
 	{ "health_too_large", "response larger than 256 KiB", NULL, 0 },
 
 	/* Last: any other "<path>: <error>" (the release journal's files). */

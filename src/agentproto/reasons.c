@@ -66,6 +66,7 @@ static const char *const reason_codes[] = {
 	"ended_within",
 	"exec_failed",
 	"file_error",
+	"health_bad_answer",
 	"health_connect",
 	"health_empty_reply",
 	"health_failed_in_window",
