@@ -416,6 +416,24 @@ char *agent_result_with(int, int64_t, const char *, json_t *, const char *,
 json_t *agent_params_merge(json_t *, const char *);
 
 /*
+ * reason.c: a result's "reason" and "after" in machine form
+ * (docs/agent-protocol.md, "Reason codes").  agent_reason_params() adds
+ * to params (a result's, with its code rcode) <name>_code and
+ * <name>_<value> for "reason" and "after" when their words are one of
+ * the agent's formats, all of a reason's values or none, within
+ * AGENTPROTO_PARAMS_MAX members.  agent_reason_classify(): text's code
+ * (into code) and values (into out), 1, or 0 when it is none of them;
+ * payload: the words of a "bad payload".  agent_errno_name(): the
+ * symbolic name of the error whose strerror() text is text (len
+ * bytes), or NULL.
+ */
+void	    agent_reason_params(json_t *, const char *);
+int	    agent_reason_classify(const char *, int, json_t *, char *, size_t);
+const char *agent_errno_name(const char *, size_t);
+/* The code of the i-th of its patterns (tests); NULL past the last. */
+const char *agent_reason_pattern_code(size_t);
+
+/*
  * deploy.c: the release commands, deploy, update, rollback and move
  * (docs/deploy.md, "Commands on the node"), one at a time per task in
  * the order they came (a FIFO per task), each a state machine driven by

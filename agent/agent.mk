@@ -22,7 +22,7 @@ AGENTPROTO_SRCS=	src/agentproto/common.c src/agentproto/auth.c \
 		src/agentproto/facts.c src/agentproto/enroll.c \
 		src/agentproto/heartbeat.c src/agentproto/commands.c \
 		src/agentproto/logs.c src/agentproto/taskspec.c \
-		src/agentproto/config.c
+		src/agentproto/config.c src/agentproto/reasons.c
 AGENTPROTO_OBJS=	$(AGENTPROTO_SRCS:src/agentproto/%.c=$(OBJDIR)/agent/proto/%.o)
 # cfgedit: the agent splices a task's configuration into its files.
 AGENT_CFGEDIT_SRCS=	src/cfgedit/common.c src/cfgedit/cfgedit.c \
@@ -33,7 +33,7 @@ AGENT_SRCS=	agent/main.c agent/log.c agent/state.c agent/os_facts_linux.c \
 		agent/tasks.c agent/logs.c agent/logread.c agent/policy.c \
 		agent/cgroup.c agent/os_linux.c agent/commands.c \
 		agent/release.c agent/stage.c agent/fetch.c
-AGENT_SRCS+=	agent/deploy.c agent/config.c
+AGENT_SRCS+=	agent/deploy.c agent/config.c agent/reason.c
 AGENT_OBJS=	$(AGENT_SRCS:agent/%.c=$(OBJDIR)/agent/%.o) \
 		$(AGENTPROTO_OBJS) $(AGENT_CFGEDIT_OBJS)
 # src/pkg's checks, again on the node (the agent does not trust the
@@ -53,6 +53,7 @@ AGENT_UNIT_TESTS=	$(OBJDIR)/tests/test_agentproto \
 		$(OBJDIR)/tests/test_lifecycle $(OBJDIR)/tests/test_commands \
 		$(OBJDIR)/tests/test_release
 AGENT_UNIT_TESTS+=	$(OBJDIR)/tests/test_deploy $(OBJDIR)/tests/test_agentconfig
+AGENT_UNIT_TESTS+=	$(OBJDIR)/tests/test_reason
 AGENT_FUZZ_NAMES=	fuzz_agentproto_enroll fuzz_agentproto_heartbeat \
 		fuzz_agentproto_poll fuzz_agentproto_result \
 		fuzz_agentproto_auth fuzz_agentproto_task fuzz_procstat \
@@ -160,6 +161,11 @@ $(OBJDIR)/tests/test_commands: tests/unit/test_commands.c $(TASKS_TEST_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
 
+# A result's reason in machine form (reason.c) and the server's check.
+$(OBJDIR)/tests/test_reason: tests/unit/test_reason.c $(TASKS_TEST_SRCS)
+	@mkdir -p $(@D)
+	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
+
 # A task's configuration applied to real directories (config.c).
 $(OBJDIR)/tests/test_agentconfig: tests/unit/test_agentconfig.c \
     $(TASKS_TEST_SRCS) agent/config.h
@@ -174,7 +180,7 @@ $(OBJDIR)/tests/test_lifecycle: tests/unit/test_lifecycle.c $(TASKS_TEST_SRCS)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
 
 # The release engine on real directories (and a tmpfs when it may).
-RELEASE_SRCS=	agent/release.c agent/stage.c agent/fetch.c agent/state.c \
+RELEASE_SRCS=	agent/release.c agent/stage.c agent/fetch.c agent/state.c agent/reason.c \
 		$(AGENT_PKG_SRCS) $(PROCSTAT_SRCS)
 
 $(OBJDIR)/tests/test_release: tests/unit/test_release.c $(RELEASE_SRCS) \

@@ -758,6 +758,8 @@ result_body(int ok, int64_t received, const char *code, json_t *params,
 	char			*body;
 	size_t			 n;
 
+	/* "reason" and "after" in machine form too, from the whole words. */
+	agent_reason_params(params, code);
 	json_object_foreach(params, k, j)
 	{
 		if (!json_is_string(j) ||

@@ -1631,6 +1631,61 @@
 	}
 
 	/*
+	 * A reason's words (docs/agent-protocol.md, "Reason codes"): code
+	 * ("reason.<code>") with its values v, an errno by its name, a nested
+	 * reason (cause, health, account) by its own words; null when a code
+	 * is unknown here, so that the caller keeps the agent's English.
+	 */
+	function reasonWords(code, v, depth) {
+		var w = {}, ok = true;
+
+		if (typeof code !== "string" || depth > 3 ||
+		    !has("reason." + code))
+			return null;
+		Object.keys(v).forEach(function (k) {
+			w[k] = v[k];
+		});
+		if (typeof v.errno === "string")
+			w.errno = has("errno." + v.errno) ? t("reason.errno",
+			    { text: t("errno." + v.errno), name: v.errno }) :
+			    v.errno;
+		if (typeof v.what === "string" && has("reason.what." + v.what))
+			w.what = t("reason.what." + v.what);
+		["cause", "health", "account"].forEach(function (n) {
+			var sub = {}, s;
+
+			if (typeof v[n] !== "string")
+				return;
+			Object.keys(v).forEach(function (k) {
+				if (k !== n)
+					sub[k] = v[k];
+			});
+			if ((s = reasonWords(v[n], sub, depth + 1)) === null)
+				ok = false;
+			w[n] = s;
+		});
+		return ok ? t("reason." + code, w) : null;
+	}
+
+	/*
+	 * Yard.reasonText(params, name): a result's "reason" or "after"
+	 * (name) in the page language, from <name>_code and the
+	 * <name>_<value> members the agent added; null when there are none
+	 * or their code is not one this page knows.
+	 */
+	function reasonText(p, name) {
+		var v = {}, pre = name + "_";
+
+		if (!p || typeof p !== "object")
+			return null;
+		Object.keys(p).forEach(function (k) {
+			if (k.indexOf(pre) === 0)
+				v[k.slice(pre.length)] = p[k];
+		});
+		return reasonWords(p[pre + "code"], v, 0);
+	}
+
+	/*
 	 * Yard.commandText(cmd): what a command's result says, in the page
 	 * language, from its "code" and "params" (docs/agent-protocol.md,
 	 * "Result codes"): what came first (a stop, the task not running,
@@ -1654,6 +1709,12 @@
 		if (typeof p.step === "string")
 			v.step = has("progress.step." + p.step) ?
 			    t("progress.step." + p.step) : p.step || "—";
+		/* The agent's own words, in the page language when it sent
+		 * them in machine form too; else as they are. */
+		if (reasonText(p, "reason") !== null)
+			v.reason = reasonText(p, "reason");
+		if (reasonText(p, "after") !== null)
+			v.after = reasonText(p, "after");
 		if (code === "start_unhealthy" && !p.reason)
 			v.reason = t("command.part.noAnswer");
 		if (code === "uninstalled" && !p.dir_removed)
@@ -2243,6 +2304,7 @@
 		progressBar: progressBar,
 		commandType: commandType,
 		commandText: commandText,
+		reasonText: reasonText,
 		bytes: bytes,
 		diffRow: diffRow,
 		setPageState: setPageState,

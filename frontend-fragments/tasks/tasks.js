@@ -639,13 +639,23 @@
 		return r.extra;
 	}
 
-	/* The agent's refusal by policy reads "...: policy: <rule>". */
-	function isPolicy(output) {
-		return /(^|: )policy: /.test(output || "");
+	/*
+	 * Whether the agent refused by its policy: a policy_* reason code
+	 * (docs/agent-protocol.md, "Reason codes"; a start failed on one
+	 * inside a release command names it as its cause), else, from an
+	 * older agent, its words "...: policy: <rule>".
+	 */
+	function isPolicy(lc) {
+		var p = lc.params || {};
+
+		if (typeof p.reason_code === "string")
+			return /^policy_/.test(p.reason_code) ||
+			    /^policy_/.test(p.reason_cause || "");
+		return /(^|: )policy: /.test(lc.output || "");
 	}
 
 	function lastCommandRow(task, lc) {
-		var policy = isPolicy(lc.output);
+		var policy = isPolicy(lc);
 
 		return el("tr", { class: "row-detail", dataset: {
 		    lastCommandOf: String(task.id), commandState: lc.state,

@@ -626,6 +626,18 @@ int agentproto_progress_step_valid(const char *);
 /* 1 when s is a result code or a parameter's name: 1 to
  * AGENTPROTO_CODE_MAX of a-z, 0-9 and '_'. */
 int agentproto_code_valid(const char *);
+/*
+ * Reason codes (reasons.c; docs/agent-protocol.md, "Reason codes"): 1
+ * when code is one of the closed list; the i-th of them (sorted), NULL
+ * past the last.  agentproto_reason_filter() drops from a result's
+ * params every "reason_" member (and every "after_" one) unless they
+ * form a reason this code knows: <pfx>code and the nested codes
+ * (<pfx>account, <pfx>cause, <pfx>health) known, <pfx>errno a symbolic name.  The
+ * rest of params, "reason" and "after" themselves included, stays.
+ */
+int	    agentproto_reason_known(const char *);
+const char *agentproto_reason_at(size_t);
+void	    agentproto_reason_filter(json_t *);
 /* The i-th command type, in the documented order; NULL past the last. */
 const struct agentproto_cmd_def *agentproto_command_at(size_t);
 /*

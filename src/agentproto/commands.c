@@ -499,6 +499,9 @@ code_decode(const json_t *root, struct agentproto_result *r,
 			return (0);
 		}
 	}
+	/* A reason's machine form only when it is one this code knows (a
+	 * newer agent's code is dropped, its English "reason" stays). */
+	agentproto_reason_filter(r->params);
 	return (1);
 }
 

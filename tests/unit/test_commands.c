@@ -88,8 +88,11 @@ test_commands_ping_and_unknown(void **state)
 	assert_int_equal(out, AGENT_CMD_DONE);
 	assert_non_null(strstr(body, "bad payload: task.id is missing"));
 	assert_non_null(strstr(body, "\"code\":\"bad_payload\""));
-	assert_non_null(
-	    strstr(body, "\"params\":{\"reason\":\"task.id is missing\"}"));
+	/* The words, and the same in machine form (reason.c). */
+	assert_non_null(strstr(body,
+	    "\"params\":{\"reason\":\"task.id is missing\","
+	    "\"reason_field\":\"task.id\","
+	    "\"reason_code\":\"payload_missing\"}"));
 	free(body);
 	agent_tasks_free(ts);
 	free(ts);
