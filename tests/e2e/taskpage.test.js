@@ -200,6 +200,47 @@ test('a viewer\'s task page has no actions and no Logs tab', async () => {
   });
 });
 
+// Inside EWS the portal's own address follows the page (yard:location):
+// a task's tab and a node opened can be copied, bookmarked and reloaded.
+test('inside EWS the portal address follows a task\'s tab and a node; a reload opens them again', async () => {
+  await withPage('taskpage-portal-address', 'u-admin', '/?module=tasks&lang=en', async (page, f) => {
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const portalQuery = () => new URL(page.url()).searchParams;
+    await f.locator(`tr[data-task-id="${taskId}"] a[data-action=open]`).click({ timeout: 15000 });
+    await f.locator(`#task-page[data-task-id="${taskId}"][data-state=ready]`).waitFor({ timeout: 15000 });
+    await f.locator('[role=tab][data-tab=commands]').click();
+    await waitFor(() => portalQuery().get('query') === `task=${taskId}&tab=commands`, 5000,
+      'the portal address names the tab: ' + page.url());
+    assert.strictEqual(portalQuery().get('module'), 'tasks');
+    assert.strictEqual(portalQuery().get('lang'), 'en');
+    await f.locator('[role=tab][data-tab=releases]').click();
+    await waitFor(() => portalQuery().get('query') === `task=${taskId}&tab=releases`, 5000, 'follows the next tab');
+
+    // A reload of the portal (as a bookmark or a shared link would) opens
+    // the same task on the same tab.
+    await page.reload();
+    await f.locator(`#task-page[data-task-id="${taskId}"][data-state=ready]`).waitFor({ timeout: 15000 });
+    assert.strictEqual(await f.locator('[role=tab][data-tab=releases]').getAttribute('aria-selected'), 'true');
+    assert.strictEqual(await f.locator('#tab-releases').isVisible(), true);
+
+    // A node opened on the Nodes page: its own address, Back closes it.
+    await page.goto(`${s.ews.url}/?module=nodes&lang=en`);
+    await f.locator(`tr[data-node-id="${agent.nodeId}"] a[data-action=open]`).click({ timeout: 15000 });
+    await f.locator(`#node-detail[data-node-id="${agent.nodeId}"][data-state=ready]`).waitFor({ timeout: 10000 });
+    await waitFor(() => portalQuery().get('module') === 'nodes' && portalQuery().get('query') === `node=${agent.nodeId}`,
+      5000, 'the portal address names the node: ' + page.url());
+    const opened = page.url();
+    await page.goBack();
+    await f.locator('#node-detail[data-state="none"]').waitFor({ state: 'attached', timeout: 10000 });
+    await waitFor(() => portalQuery().get('module') === 'nodes' && !portalQuery().get('query'), 5000,
+      'Back in the frame: the portal address is the list again: ' + page.url());
+    await page.goto(opened);
+    await f.locator(`#node-detail[data-node-id="${agent.nodeId}"][data-state=ready]`).waitFor({ timeout: 15000 });
+    assert.deepStrictEqual(errors, []);
+  });
+});
+
 test('no worker died', () => {
   assert.deepStrictEqual(s.deaths(), []);
 });
