@@ -713,6 +713,7 @@ window.YardI18n = {
 		"logs.matches": "共 {n} 行匹配，显示最后 {shown} 行",
 		"logs.truncated": "内容过长，只显示了末尾部分",
 		"logs.restarting": "跟踪中断，正在重新连接……",
+		"logs.stopped": "已停止跟踪（离开了日志标签页）",
 		"logs.needOperate": "你可以查看任务 {name}，但读取它的日志需要“操作”权限。",
 		/* charts and logs (viz) */
 		"logs.searchHint": "输入即高亮；按回车跳到下一处，Shift+回车跳到上一处",
@@ -1911,6 +1912,7 @@ window.YardI18n = {
 		"logs.matches": "{n} matching lines; the last {shown} shown",
 		"logs.truncated": "Too long: only the end is shown",
 		"logs.restarting": "The follow stopped; reconnecting…",
+		"logs.stopped": "Follow stopped (the Logs tab was left)",
 		"logs.needOperate": "You may view task {name}, but reading its logs needs operate.",
 		/* charts and logs (viz) */
 		"logs.searchHint": "Hits are highlighted as you type; Enter jumps to the next, Shift+Enter to the previous",
