@@ -1796,6 +1796,87 @@
 		    module + (q !== "" ? "?" + q : ""));
 	}
 
+	/* ---- the frame's address, for the host --------------------------- */
+
+	/*
+	 * Framed, the host's own address does not change when a page moves
+	 * within itself (a task's tab, a node opened: history.pushState and
+	 * replaceState in the frame).  So the page tells the host where it
+	 * is, {"type":"yard:location","module":"tasks","query":"task=42&tab=
+	 * logs"}, once loaded and after every pushState, replaceState and
+	 * popstate (debounced; never the same twice in a row).  The host may
+	 * put it in its own address, and open the frame at it on a reload.
+	 * The rules of yard:navigate hold: a module name, a query of at most
+	 * LOCATION_QUERY_MAX characters without the look (theme, lang, which
+	 * the host owns) and never a token.  A page whose address breaks
+	 * them says nothing.
+	 */
+	var LOCATION_QUERY_MAX = 500;
+	var LOCATION_DELAY_MS = 60;
+	var TOKENISH_KEY = /token|jwt|secret|password/i;
+	var TOKENISH_VALUE =
+	    /[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/;
+	var locationTimer = null;
+	var lastLocation = null;
+
+	/* {module, query} of this page's address, or null. */
+	function locationOf() {
+		var m = /\/ui\/([a-z][a-z0-9-]{0,31})\/?$/.exec(
+		    W.location.pathname);
+		var p = new URLSearchParams(W.location.search), q, bad = false;
+
+		if (m === null)
+			return null;
+		p.delete("theme");
+		p.delete("lang");
+		p.forEach(function (v, k) {
+			if (TOKENISH_KEY.test(k) || TOKENISH_VALUE.test(v))
+				bad = true;
+		});
+		q = p.toString();
+		if (bad || q.length > LOCATION_QUERY_MAX)
+			return null;
+		return { module: m[1], query: q };
+	}
+
+	function sendLocation() {
+		var l = locationOf();
+
+		locationTimer = null;
+		if (l === null || (lastLocation !== null &&
+		    lastLocation.module === l.module &&
+		    lastLocation.query === l.query))
+			return;
+		lastLocation = l;
+		post({ type: "yard:location", module: l.module,
+		    query: l.query });
+	}
+
+	function scheduleLocation() {
+		if (!framed)
+			return;
+		if (locationTimer !== null)
+			W.clearTimeout(locationTimer);
+		locationTimer = W.setTimeout(sendLocation, LOCATION_DELAY_MS);
+	}
+
+	/* Framed: every change of the frame's address is told to the host. */
+	function watchLocation() {
+		["pushState", "replaceState"].forEach(function (k) {
+			var orig = W.history[k];
+
+			if (typeof orig !== "function")
+				return;
+			W.history[k] = function () {
+				var r = orig.apply(W.history, arguments);
+
+				scheduleLocation();
+				return r;
+			};
+		});
+		W.addEventListener("popstate", scheduleLocation);
+	}
+
 	/* ---- the inbox badge ---------------------------------------------- */
 
 	/*
@@ -2342,6 +2423,7 @@
 		});
 		updateAuthUi();
 		if (framed) {
+			scheduleLocation();
 			if (typeof ResizeObserver === "function")
 				new ResizeObserver(scheduleMeasure).observe(
 				    D.documentElement);
@@ -2357,6 +2439,7 @@
 		return;
 
 	if (framed) {
+		watchLocation();
 		W.addEventListener("message", onMessage);
 		D.addEventListener("visibilitychange", onWake);
 		W.addEventListener("focus", onWake);

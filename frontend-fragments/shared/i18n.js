@@ -597,8 +597,6 @@ window.YardI18n = {
 		"tasks.tab.releases": "版本",
 		"tasks.tab.config": "配置",
 		"tasks.tab.alerts": "告警",
-		"tasks.page.logsHint": "日志在日志页面查看：可实时跟踪、搜索和下载。",
-		"tasks.page.openLogs": "打开此任务的日志",
 		"tasks.page.allMetrics": "在指标页面查看更长时间范围",
 		"tasks.page.noMetrics": "最近一小时没有数据",
 		"tasks.page.noEvents": "还没有事件",
@@ -713,6 +711,7 @@ window.YardI18n = {
 		"logs.matches": "共 {n} 行匹配，显示最后 {shown} 行",
 		"logs.truncated": "内容过长，只显示了末尾部分",
 		"logs.restarting": "跟踪中断，正在重新连接……",
+		"logs.stopped": "已停止跟踪（离开了日志标签页）",
 		"logs.needOperate": "你可以查看任务 {name}，但读取它的日志需要“操作”权限。",
 		/* charts and logs (viz) */
 		"logs.searchHint": "输入即高亮；按回车跳到下一处，Shift+回车跳到上一处",
@@ -1951,8 +1950,6 @@ window.YardI18n = {
 		"tasks.tab.releases": "Releases",
 		"tasks.tab.config": "Configuration",
 		"tasks.tab.alerts": "Alerts",
-		"tasks.page.logsHint": "Logs open on the Logs page: follow, search and download them there.",
-		"tasks.page.openLogs": "Open this task's logs",
 		"tasks.page.allMetrics": "Longer ranges on the Metrics page",
 		"tasks.page.noMetrics": "No data in the last hour",
 		"tasks.page.noEvents": "No events yet",
@@ -2067,6 +2064,7 @@ window.YardI18n = {
 		"logs.matches": "{n} matching lines; the last {shown} shown",
 		"logs.truncated": "Too long: only the end is shown",
 		"logs.restarting": "The follow stopped; reconnecting…",
+		"logs.stopped": "Follow stopped (the Logs tab was left)",
 		"logs.needOperate": "You may view task {name}, but reading its logs needs operate.",
 		/* charts and logs (viz) */
 		"logs.searchHint": "Hits are highlighted as you type; Enter jumps to the next, Shift+Enter to the previous",

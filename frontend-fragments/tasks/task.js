@@ -5,7 +5,8 @@
  * last restart, and the actions the caller may take (Start or Stop and a
  * "more" menu, as on the list); tabs (role=tablist, arrow keys; the tab
  * in ?tab=, kept on reload and back) for the spec, the task's events
- * (GET /tasks/ID/events), logs, metrics, commands, releases
+ * (GET /tasks/ID/events), logs (the logs view of shared/logview.js for
+ * this task, following only while its tab is shown), metrics, commands, releases
  * (releases.js), configuration (config.js) and alert events.  The header
  * is asked for every 2 s and patched in place, so the focus stays.
  *
@@ -17,7 +18,9 @@
  * [data-kind], #events-more; #task-metrics svg[data-chart=cpu|mem];
  * #task-commands tr[data-command-id][data-type][data-state];
  * [data-releases-of] > .releases; #config-panel; #task-alerts
- * tr[data-event-id][data-state]; [data-action=back|open-logs].
+ * tr[data-event-id][data-state]; #task-logs[data-task-id] with the
+ * logs view's hooks (#log-output, #l-q, ...) and #l-banner;
+ * [data-action=back].
  */
 (function () {
 	"use strict";
@@ -375,6 +378,11 @@
 
 		if (P.tabs[name].tab.hidden)
 			name = "overview";
+		/* Leaving the Logs tab ends its follow. */
+		if (name !== "logs" && P.logs && P.logs.on) {
+			P.logs.on = false;
+			P.logs.view.stop();
+		}
 		P.tab = name;
 		TABS.forEach(function (n) {
 			var on = n === name;
@@ -406,18 +414,7 @@
 			events(false);
 			break;
 		case "logs":
-			if (!P.loaded.logs) {
-				P.loaded.logs = true;
-				panel.appendChild(el("p", { class: "muted",
-				    text: t("tasks.page.logsHint") }));
-				panel.appendChild(el("button", { type: "button",
-				    class: "btn btn--primary",
-				    dataset: { action: "open-logs" },
-				    text: t("tasks.page.openLogs"),
-				    onclick: function () {
-					    Y.navigate("logs", { task: task.id });
-				    } }));
-			}
+			logs(panel);
 			break;
 		case "metrics":
 			metrics();
@@ -441,6 +438,35 @@
 		case "alerts":
 			alerts();
 			break;
+		}
+	}
+
+	/* ---- Logs: the logs view (shared/logview.js), this task only --------- */
+
+	/*
+	 * Built on the first visit; each visit reads afresh (and follows,
+	 * when Follow is on) until the tab is left.  The API answers only
+	 * whoever may operate the task (the tab is hidden for the others).
+	 */
+	function logs(panel) {
+		var box, banner;
+
+		if (!P.logs) {
+			banner = el("div", { id: "l-banner", hidden: true });
+			box = el("div", { id: "task-logs", class: "panel",
+			    dataset: { taskId: String(P.id) } });
+			panel.appendChild(banner);
+			panel.appendChild(box);
+			window.YardLogView.build(box, {});
+			P.logs = { on: false, view: window.YardLogView.mount(box, {
+			    task: function () {
+				    return String(P.id);
+			    },
+			    banner: banner }) };
+		}
+		if (!P.logs.on) {
+			P.logs.on = true;
+			P.logs.view.start();
 		}
 	}
 

@@ -2,13 +2,14 @@
 // and at the top level as /ui/tasks/ID: the header (name, node, state in
 // colour and text, uptime, PID, health, last exit and restart, actions the
 // user may take), tabs with arrow keys and the tab kept in the address,
-// each tab's content (spec, events, logs link, metrics, commands, releases,
+// each tab's content (spec, events, the logs view, metrics, commands, releases,
 // configuration, alerts), the header patched in place while the focus
 // stays, and a viewer's page without actions.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
 const path = require('node:path');
+const fs = require('node:fs');
 const { startE2E, browser, withPage: signedIn, waitFor, sleep } = require('../lib/stack.js');
 
 let s, b, agent, admin, taskId;
@@ -118,9 +119,56 @@ test('tabs: arrow keys, the tab in the address, and each tab\'s content', async 
     await f.locator('[role=tab][data-tab=config]').click();
     await f.locator(`#config-panel[data-task-id="${taskId}"][data-state=ready]`).waitFor({ timeout: 10000 });
     await f.locator('[role=tab][data-tab=logs]').click();
-    await f.locator('[data-action=open-logs]').click();
-    await page.waitForURL(/module=logs/, { timeout: 10000 });
-    assert.strictEqual(await f.locator('body[data-yard-page=ready] #l-task').inputValue(), String(taskId));
+    await f.locator(`#tab-logs #task-logs[data-task-id="${taskId}"] #log-output`).waitFor({ timeout: 10000 });
+    assert.match(page.url(), /module=tasks/, 'the logs are in the tab, not on the Logs page');
+  });
+});
+
+// The Logs tab is the logs view (shared/logview.js) for this task only.
+test('the Logs tab shows the task\'s lines, follows, searches, and stops following when left', async () => {
+  const log = path.join(agent.state, 'logs', `${taskId}.log`);
+  await withPage('taskpage-logs', 'u-admin', `/?module=tasks&lang=en&query=${encodeURIComponent(`task=${taskId}&tab=logs`)}`, async (page, f) => {
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const polls = [], answers = [];
+    const isPoll = (u) => new RegExp(`/api/v1/tasks/${taskId}/logs\\?.*request=`).test(u);
+    page.on('request', (r) => { if (isPoll(r.url())) polls.push(Date.now()); });
+    page.on('requestfinished', (r) => { if (isPoll(r.url())) answers.push(Date.now()); });
+    await f.locator('#task-page[data-state=ready]').waitFor({ timeout: 15000 });
+    const out = f.locator('#tab-logs #log-output');
+    await f.locator('#tab-logs #log-output[data-state=following]').waitFor({ timeout: 15000 });
+    assert.strictEqual(await f.locator('#l-task').count(), 0, 'no task picker');
+    await out.locator('.log-line', { hasText: /^up$/ }).first().waitFor({ timeout: 5000 });
+    assert.match(await out.locator('.log-line').first().getAttribute('data-n'), /^\d+$/);
+
+    // Follow: a line the task writes shows up.
+    fs.appendFileSync(log, 'tab line one\n');
+    await out.locator('.log-line', { hasText: 'tab line one' }).waitFor({ timeout: 5000 });
+    assert.ok(polls.length >= 1, 'the tab follows with polls');
+
+    // Search: hits are marked.
+    await f.locator('#tab-logs #l-q').fill('LINE ONE');
+    await f.locator('#tab-logs #l-hits', { hasText: 'of 1' }).waitFor({ timeout: 5000 });
+    assert.deepStrictEqual(await out.locator('mark.log-hit').allTextContents(), ['line one']);
+
+    // Leaving the tab ends the follow: no poll after the one in flight.
+    await f.locator('[role=tab][data-tab=overview]').click();
+    await f.locator('#log-output[data-state=stopped]').waitFor({ state: 'attached', timeout: 5000 });
+    const left = Date.now();
+    fs.appendFileSync(log, 'while away\n'); // answers the poll in flight
+    await waitFor(() => answers.some((t) => t > left), 25000, 'the poll in flight answered');
+    const answered = answers.find((t) => t > left);
+    await sleep(1500);
+    assert.deepStrictEqual(polls.filter((t) => t > left + 200 || t >= answered).map((t) => t - left), [],
+      'no follow poll after leaving the tab');
+
+    // Back on the tab: read afresh (with what was written meanwhile), following again.
+    await f.locator('[role=tab][data-tab=logs]').click();
+    await f.locator('#tab-logs #log-output[data-state=following]').waitFor({ timeout: 15000 });
+    await out.locator('.log-line', { hasText: 'while away' }).waitFor({ timeout: 5000 });
+    fs.appendFileSync(log, 'tab line two\n');
+    await out.locator('.log-line', { hasText: 'tab line two' }).waitFor({ timeout: 5000 });
+    assert.deepStrictEqual(errors, []);
   });
 });
 
@@ -197,6 +245,47 @@ test('a viewer\'s task page has no actions and no Logs tab', async () => {
     assert.strictEqual(await f.locator('button:disabled').count(), 0, 'nothing greyed out');
     assert.strictEqual(await f.locator('[role=tab][data-tab=logs]').isVisible(), false);
     assert.strictEqual(await f.locator('[role=tab][data-tab=releases]').isVisible(), true);
+  });
+});
+
+// Inside EWS the portal's own address follows the page (yard:location):
+// a task's tab and a node opened can be copied, bookmarked and reloaded.
+test('inside EWS the portal address follows a task\'s tab and a node; a reload opens them again', async () => {
+  await withPage('taskpage-portal-address', 'u-admin', '/?module=tasks&lang=en', async (page, f) => {
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const portalQuery = () => new URL(page.url()).searchParams;
+    await f.locator(`tr[data-task-id="${taskId}"] a[data-action=open]`).click({ timeout: 15000 });
+    await f.locator(`#task-page[data-task-id="${taskId}"][data-state=ready]`).waitFor({ timeout: 15000 });
+    await f.locator('[role=tab][data-tab=commands]').click();
+    await waitFor(() => portalQuery().get('query') === `task=${taskId}&tab=commands`, 5000,
+      'the portal address names the tab: ' + page.url());
+    assert.strictEqual(portalQuery().get('module'), 'tasks');
+    assert.strictEqual(portalQuery().get('lang'), 'en');
+    await f.locator('[role=tab][data-tab=releases]').click();
+    await waitFor(() => portalQuery().get('query') === `task=${taskId}&tab=releases`, 5000, 'follows the next tab');
+
+    // A reload of the portal (as a bookmark or a shared link would) opens
+    // the same task on the same tab.
+    await page.reload();
+    await f.locator(`#task-page[data-task-id="${taskId}"][data-state=ready]`).waitFor({ timeout: 15000 });
+    assert.strictEqual(await f.locator('[role=tab][data-tab=releases]').getAttribute('aria-selected'), 'true');
+    assert.strictEqual(await f.locator('#tab-releases').isVisible(), true);
+
+    // A node opened on the Nodes page: its own address, Back closes it.
+    await page.goto(`${s.ews.url}/?module=nodes&lang=en`);
+    await f.locator(`tr[data-node-id="${agent.nodeId}"] a[data-action=open]`).click({ timeout: 15000 });
+    await f.locator(`#node-detail[data-node-id="${agent.nodeId}"][data-state=ready]`).waitFor({ timeout: 10000 });
+    await waitFor(() => portalQuery().get('module') === 'nodes' && portalQuery().get('query') === `node=${agent.nodeId}`,
+      5000, 'the portal address names the node: ' + page.url());
+    const opened = page.url();
+    await page.goBack();
+    await f.locator('#node-detail[data-state="none"]').waitFor({ state: 'attached', timeout: 10000 });
+    await waitFor(() => portalQuery().get('module') === 'nodes' && !portalQuery().get('query'), 5000,
+      'Back in the frame: the portal address is the list again: ' + page.url());
+    await page.goto(opened);
+    await f.locator(`#node-detail[data-node-id="${agent.nodeId}"][data-state=ready]`).waitFor({ timeout: 15000 });
+    assert.deepStrictEqual(errors, []);
   });
 });
 

@@ -1,7 +1,7 @@
 // Every page looked at, not only clicked: each module page (and a task's
-// and a node's own page) in zh-CN and English, light and dark, 1440 wide
-// (and 1024 wide in both languages' light theme), with a real agent and
-// real tasks behind it.  Each visit fails on a console error, a failed
+// own page, with its Logs tab, and a node's) in zh-CN and English, light
+// and dark, 1440 wide (and 1024 wide in both languages' light theme),
+// with a real agent and real tasks behind it.  Each visit fails on a console error, a failed
 // request, an axe-core violation (WCAG 2.1 A and AA), text overflowing its
 // box, a page that never leaves "loading", and, in zh-CN, Latin-script
 // text that is not data (data: every string the API answered the page
@@ -73,6 +73,8 @@ function pages() {
   const extra = { logs: `?task=${running}`, metrics: `?task=${running}` };
   const out = mods.map((m) => ({ name: m, path: `/ui/${m}${extra[m] || ''}` }));
   out.push({ name: 'task', path: `/ui/tasks/${running}` });
+  // The task page's Logs tab: the logs view, following the task.
+  out.push({ name: 'task-logs', path: `/ui/tasks/${running}?tab=logs` });
   out.push({ name: 'node', path: `/ui/nodes/${agent.nodeId}` });
   return out;
 }

@@ -6,7 +6,10 @@
  * resizes the frame, opens other modules on yard:navigate, lists in the
  * menu only the modules yard:modules names, shows the unread count of
  * yard:badge on the module's menu entry and handles yard:login-expired
- * and yard:relogin.  Each ews:token carries returnUrl, this portal page
+ * and yard:relogin.  yard:location (the frame moved within itself: a
+ * task's tab, a node) is reflected in this page's address with
+ * replaceState, /?module=M&query=Q, which the server opens again on a
+ * reload (the frame is not reloaded for it).  Each ews:token carries returnUrl, this portal page
  * with the module open, for the frame's sign-in link.  The portal's own
  * "Sign in again" banner shows only when the frame shows no sign-in
  * overlay of its own (one link, not two).  The portal opens Yard's
@@ -242,7 +245,7 @@
 			status('navigate-refused', 'refused navigate: module not in the menu');
 			return;
 		}
-		if (typeof q !== 'string' || q.length > cfg.queryMax) {
+		if (!queryOk(q)) {
 			status('navigate-refused', 'refused navigate: bad query');
 			return;
 		}
@@ -255,6 +258,62 @@
 			history.pushState({ ews: v }, '', portalPath(v));
 		show(v);
 		status('navigated', 'navigated to ' + d.module + (q ? '?' + q : ''));
+	}
+
+	/*
+	 * A query the frame may be opened with: a string of at most
+	 * cfg.queryMax characters that names no token (no member called
+	 * like one, no value shaped like a JWT).  The server checks an
+	 * address the same way (server.js, queryProblem).
+	 */
+	function queryOk(q) {
+		var bad = false;
+		if (typeof q !== 'string' || q.length > cfg.queryMax)
+			return false;
+		new URLSearchParams(q).forEach(function (v, k) {
+			if (/token|jwt|secret|password/i.test(k) ||
+			    /[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/.test(v))
+				bad = true;
+		});
+		return !bad;
+	}
+
+	/*
+	 * yard:location {"module","query"}: the frame moved within itself (a
+	 * task's tab, a node opened, Back inside the frame).  This page's
+	 * address follows (replaceState: the frame's own history entries
+	 * are what Back walks; a Back in the frame sends the older address
+	 * here again), so the address can be copied, bookmarked or reloaded.
+	 * The frame is not reloaded.  A module not in the menu, a query too
+	 * long or naming a token is refused and changes nothing.
+	 */
+	function onLocation(d) {
+		var q = d.query === undefined || d.query === null ? '' : d.query;
+		var v;
+		if (typeof d.module !== 'string' || cfg.modules.indexOf(d.module) === -1) {
+			status('location-refused', 'refused location: module not in the menu');
+			return;
+		}
+		if (!queryOk(q)) {
+			status('location-refused', 'refused location: bad query');
+			return;
+		}
+		q = q.replace(/^\?/, '');
+		if (d.module === view.module && q === view.query)
+			return;
+		v = { module: d.module, query: q, theme: view.theme, lang: view.lang };
+		view = v;
+		history.replaceState({ ews: v }, '', portalPath(v));
+		if (frame !== null) frame.title = 'Yard — ' + v.module;
+		setActiveMenu(v.module);
+		var back = document.querySelector('#ews-settings input[name="back"]');
+		if (back !== null) back.value = portalPath(v);
+		var look = document.getElementById('ews-look');
+		if (look !== null) {
+			look.elements.module.value = v.module;
+			look.elements.query.value = v.query;
+		}
+		status('location', 'frame at ' + v.module + (q ? '?' + q : ''), true);
 	}
 
 	function onResize(d) {
@@ -344,6 +403,9 @@
 		case 'yard:navigate':
 			onNavigate(d);
 			break;
+		case 'yard:location':
+			onLocation(d);
+			break;
 		case 'yard:badge':
 			onBadge(d);
 			break;
@@ -386,7 +448,8 @@
 				theme: /^(light|dark)$/.test(p.get('theme') || '') ? p.get('theme') : '',
 				lang: /^(zh-CN|en)$/.test(p.get('lang') || '') ? p.get('lang') : '' };
 		}
-		if (cfg.modules.indexOf(v.module) === -1)
+		if (typeof v.module !== 'string' || cfg.modules.indexOf(v.module) === -1 ||
+		    !queryOk(v.query || ''))
 			return;
 		show(v);
 	});

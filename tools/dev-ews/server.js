@@ -152,6 +152,19 @@ function resolveConfig(opts = {}) {
   };
 }
 
+// What is wrong with a frame query (from the portal's address), or null.
+// Too long, or naming a token: a member called like one, a value shaped
+// like a JWT.  Tokens never go into a URL; portal.js checks the query of
+// a yard:location or yard:navigate message the same way.
+function queryProblem(q) {
+  if (q.length > QUERY_MAX) return `query: longer than ${QUERY_MAX} characters.`;
+  for (const [k, v] of new URLSearchParams(q)) {
+    if (/token|jwt|secret|password/i.test(k) || /[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/.test(v))
+      return `query: "${k.slice(0, 40)}" looks like a token; tokens never go into an address.`;
+  }
+  return null;
+}
+
 // ---- keys -----------------------------------------------------------------
 
 // Load private.pem/public.pem from dir, generating a fresh RSA-2048 pair
@@ -527,9 +540,9 @@ async function start(opts = {}) {
     if (!cfg.modules.includes(module)) {
       status = 404;
       problem = `Unknown module "${module}": not in EWS_MODULES.`;
-    } else if (query.length > QUERY_MAX) {
+    } else if (queryProblem(query)) {
       status = 400;
-      problem = `query: longer than ${QUERY_MAX} characters.`;
+      problem = queryProblem(query);
     }
     const frameSrc = problem ? null : frameUrl(view);
     const config = {

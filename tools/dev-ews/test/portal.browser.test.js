@@ -157,8 +157,9 @@ test.describe('dev EWS portal in Chromium', { skip }, () => {
     assert.equal(page.url(), ews.url + '/?module=tasks&theme=dark');
 
     await f.evaluate(() => window.send({ type: 'yard:navigate', module: 'logs', query: 'task=42' }));
-    await waitEvent('navigated');
-    assert.equal(page.url(), ews.url + '/?module=logs&query=task%3D42&theme=dark');
+    // Not waitEvent('navigated'): the new frame's token may replace that
+    // status before it is looked at.
+    await page.waitForURL(ews.url + '/?module=logs&query=task%3D42&theme=dark');
     assert.equal(await page.$eval('#yard-frame', (i) => i.src), yard.url + '/ui/logs?task=42&theme=dark');
     assert.equal(await page.$eval('#ews-menu a.active', (a) => a.dataset.module), 'logs');
     await page.waitForFunction(() => document.getElementById('ews-status').dataset.event === 'sent-token');
@@ -168,6 +169,94 @@ test.describe('dev EWS portal in Chromium', { skip }, () => {
     await page.evaluate(() => history.back());
     await page.waitForFunction(() => /\/ui\/tasks/.test(document.getElementById('yard-frame').src));
     assert.equal(page.url(), ews.url + '/?module=tasks&theme=dark');
+  });
+
+  test('location: the address follows the frame, a reload opens it again, Back still works', async () => {
+    const errors = [];
+    const onErr = (e) => errors.push(e.message);
+    page.on('pageerror', onErr);
+    try {
+      const f = await yardFrame(/\/ui\/tasks/);
+      const frameEl = await page.$('#yard-frame');
+      const len = await page.evaluate(() => history.length);
+      await f.evaluate(() => window.send({ type: 'yard:location', module: 'tasks', query: 'task=42&tab=logs' }));
+      await page.waitForURL(ews.url + '/?module=tasks&query=task%3D42%26tab%3Dlogs&theme=dark');
+      // Not reloaded, no new history entry: the frame's own entries are Back's.
+      assert.ok(await frameEl.evaluate((i) => i.isConnected), 'the same iframe');
+      assert.equal(f.url(), yard.url + '/ui/tasks?theme=dark');
+      assert.equal(await page.evaluate(() => history.length), len);
+      assert.equal(await page.$eval('#ews-look', (x) => x.elements.query.value), 'task=42&tab=logs');
+
+      // Refused: nothing changes, nothing throws.
+      const here = page.url();
+      const bad = [
+        { module: 'evil', query: 'task=1' },
+        { module: 'javascript:alert(1)', query: '' },
+        { module: 42, query: '' },
+        { module: 'logs', query: 'x'.repeat(501) },
+        { module: 'logs', query: { task: 1 } },
+        { module: 'logs', query: 'access_token=abc' },
+        { module: 'logs', query: 'x=eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1LWFkbWluIn0.c2lnbmF0dXJl' },
+      ];
+      for (const m of bad) {
+        await page.evaluate(() => { document.getElementById('ews-status').dataset.event = ''; });
+        await f.evaluate((x) => window.send(Object.assign({ type: 'yard:location' }, x)), m);
+        await waitEvent('location-refused');
+        assert.equal(page.url(), here, JSON.stringify(m).slice(0, 80));
+      }
+      assert.ok(await frameEl.evaluate((i) => i.isConnected), 'still the same iframe');
+
+      // A reload opens the frame at that address.
+      await page.reload();
+      await waitEvent('sent-token');
+      assert.equal(await page.$eval('#yard-frame', (i) => i.src), yard.url + '/ui/tasks?task=42&tab=logs&theme=dark');
+
+      // Another module (a history entry), then the frame moves there;
+      // Back returns to the task's tab, Forward to where the frame was.
+      let g = await yardFrame(/\/ui\/tasks\?task=42/);
+      await g.evaluate(() => window.send({ type: 'yard:navigate', module: 'nodes', query: '' }));
+      await page.waitForURL(ews.url + '/?module=nodes&theme=dark');
+      g = await yardFrame(/\/ui\/nodes/);
+      await g.evaluate(() => window.send({ type: 'yard:location', module: 'nodes', query: 'node=7' }));
+      await page.waitForURL(ews.url + '/?module=nodes&query=node%3D7&theme=dark');
+      await page.evaluate(() => history.back());
+      await page.waitForURL(ews.url + '/?module=tasks&query=task%3D42%26tab%3Dlogs&theme=dark');
+      await page.waitForFunction(() => /\/ui\/tasks\?task=42&tab=logs/.test(document.getElementById('yard-frame').src));
+      await page.evaluate(() => history.forward());
+      await page.waitForURL(ews.url + '/?module=nodes&query=node%3D7&theme=dark');
+      await page.waitForFunction(() => /\/ui\/nodes\?node=7/.test(document.getElementById('yard-frame').src));
+      assert.deepEqual(errors, []);
+    } finally {
+      page.off('pageerror', onErr);
+    }
+    // Back where the later tests expect to be.
+    await page.goto(ews.url + '/?module=tasks&theme=dark');
+    await waitEvent('sent-token');
+  });
+
+  test('an address with a bad module, an oversized query or a token opens nothing', async () => {
+    const errors = [];
+    const onErr = (e) => errors.push(e.message);
+    page.on('pageerror', onErr);
+    try {
+      for (const [q, code, re] of [
+        ['module=evil', 404, /Unknown module/],
+        ['module=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E', 404, /Unknown module/],
+        ['module=tasks&query=' + 'x'.repeat(501), 400, /longer than 500/],
+        ['module=tasks&query=' + encodeURIComponent('access_token=abc'), 400, /looks like a token/],
+        ['module=logs&query=' + encodeURIComponent('t=eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1LWFkbWluIn0.c2lnbmF0dXJl'), 400, /looks like a token/],
+      ]) {
+        const r = await page.goto(ews.url + '/?' + q);
+        assert.equal(r.status(), code, q);
+        assert.match(await page.textContent('#ews-problem'), re);
+        assert.equal(await page.$('#yard-frame'), null, 'no frame for ' + q);
+      }
+      assert.deepEqual(errors, []);
+    } finally {
+      page.off('pageerror', onErr);
+    }
+    await page.goto(ews.url + '/?module=tasks&theme=dark');
+    await waitEvent('sent-token');
   });
 
   test('refusal switch: no token, status says so', async () => {
