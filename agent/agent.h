@@ -402,6 +402,19 @@ const struct agent_cmd *agent_command_get(enum agentproto_cmd_type);
 enum agent_cmd_outcome	agent_command_run(struct agent_tasks *,
      const struct agentproto_command *, int64_t, char **);
 /*
+ * The node's work as the run loop sees it: the tasks (tasks.c) and the
+ * release commands on them (deploy.c), which sit above the tasks.
+ * load: the tasks, then each one's release journal; tick: the tasks,
+ * then the release commands waiting for their events (ms until either
+ * wants to run again); pending: command id is in progress in either;
+ * pending_seq: the highest seq in progress (0: none); free: both.
+ */
+void	agent_work_load(struct agent_tasks *);
+int	agent_work_tick(struct agent_tasks *);
+int	agent_work_pending(const struct agent_tasks *, const char *);
+int64_t agent_work_pending_seq(const struct agent_tasks *);
+void	agent_work_free(struct agent_tasks *);
+/*
  * A finished command's result as JSON (malloc'd), or NULL: ok, received
  * (ms), its code and params (an object it takes, or NULL; the codes are
  * listed in docs/agent-protocol.md, "Result codes"), then the output.

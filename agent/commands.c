@@ -132,10 +132,16 @@ task_validate(const struct agentproto_command *c, struct agent_cmd_args *a,
 	return (1);
 }
 
+/* A deploy, update, rollback or move owns the task meanwhile. */
 static enum agent_cmd_outcome
 task_run(struct agent_tasks *ts, const struct agentproto_command *c,
     const struct agent_cmd_args *a, int64_t received, char **body)
 {
+	if (agent_deploy_busy(ts, a->task_id)) {
+		*body = agent_result(0, received, "deploy_busy", NULL,
+		    "busy: a deploy is in progress");
+		return (AGENT_CMD_DONE);
+	}
 	return (
 	    agent_tasks_command(ts, c, a->task_id, a->spec, received, body) == 0
 		? AGENT_CMD_LATER
@@ -197,6 +203,12 @@ static enum agent_cmd_outcome
 apply_run(struct agent_tasks *ts, const struct agentproto_command *c,
     const struct agent_cmd_args *a, int64_t received, char **body)
 {
+	if (agent_deploy_busy(ts, a->task_id)) {
+		*body = agent_result(0, received, "deploy_busy", NULL,
+		    "busy: a deploy is in progress; apply the configuration "
+		    "after it");
+		return (AGENT_CMD_DONE);
+	}
 	return (agent_tasks_apply_config(ts, c, a->task_id, a->spec, a->restart,
 		    received, body) == 0
 		? AGENT_CMD_LATER
@@ -209,4 +221,50 @@ ping_run(struct agent_tasks *ts, const struct agentproto_command *c,
 {
 	*body = agent_result(1, received, "pong", NULL, "pong");
 	return (AGENT_CMD_DONE);
+}
+
+void
+agent_work_load(struct agent_tasks *ts)
+{
+	size_t i;
+
+	agent_tasks_load(ts);
+	/* Each task's live release, and what a release command left. */
+	for (i = 0; i < ts->n; i++)
+		agent_deploy_recover(ts, &ts->v[i]);
+}
+
+int
+agent_work_tick(struct agent_tasks *ts)
+{
+	int next, k;
+
+	next = agent_tasks_tick(ts);
+	/* Release commands, after the tasks' events they wait for. */
+	if ((k = agent_deploy_tick(ts)) < next)
+		next = k;
+	return (next);
+}
+
+int
+agent_work_pending(const struct agent_tasks *ts, const char *id)
+{
+	return (agent_tasks_pending(ts, id) || agent_deploy_pending(ts, id));
+}
+
+int64_t
+agent_work_pending_seq(const struct agent_tasks *ts)
+{
+	int64_t a, b;
+
+	a = agent_tasks_pending_seq(ts);
+	b = agent_deploy_pending_seq(ts);
+	return (a > b ? a : b);
+}
+
+void
+agent_work_free(struct agent_tasks *ts)
+{
+	agent_deploy_free(ts);
+	agent_tasks_free(ts);
 }

@@ -165,7 +165,7 @@ state_load(struct agent_state *s)
 	s->tasks.node = &s->node;
 	s->tasks.arg = s;
 	s->tasks.multi = s->multi;
-	agent_tasks_load(&s->tasks);
+	agent_work_load(&s->tasks);
 	results_recover(s);
 	log_info("node %" PRId64 " on %s, commands after seq %" PRId64,
 	    s->node.node_id, s->node.server, s->journal.after);
@@ -180,7 +180,7 @@ state_unload(struct agent_state *s)
 	activity_stop(s, &s->res);
 	results_clear(s);
 	agent_logs_free(&s->logs);
-	agent_tasks_free(&s->tasks);
+	agent_work_free(&s->tasks);
 	if (s->enrolled)
 		agent_journal_close(&s->journal);
 	agent_node_wipe(&s->node);
@@ -396,7 +396,7 @@ poll_start(struct agent_state *s)
 
 	/* Past commands still in progress (a stop in its grace period) too:
 	 * the server would hand them out again at once. */
-	after = agent_tasks_pending_seq(&s->tasks);
+	after = agent_work_pending_seq(&s->tasks);
 	if (after < s->journal.after)
 		after = s->journal.after;
 	(void)snprintf(url, sizeof(url),
@@ -483,7 +483,7 @@ command_handle(struct agent_state *s, const struct agentproto_command *c)
 	int64_t			 now;
 
 	if ((e = agent_journal_find(&s->journal, c->id)) != NULL) {
-		if (agent_tasks_pending(&s->tasks, c->id)) {
+		if (agent_work_pending(&s->tasks, c->id)) {
 			log_debug("command %s is in progress", c->id);
 			return (0);
 		}
@@ -645,7 +645,7 @@ results_recover(struct agent_state *s)
 		/* Still at work (a stop in its grace period, a deploy): its
 		 * result comes when it is done. */
 		if (!(e->flags & AGENT_J_FINISHED) &&
-		    agent_tasks_pending(&s->tasks, e->id))
+		    agent_work_pending(&s->tasks, e->id))
 			continue;
 		if (!(e->flags & AGENT_J_FINISHED)) {
 			memset(&r, 0, sizeof(r));
@@ -833,7 +833,7 @@ agent_run(struct agent_opts *opts)
 	s->poll.name = "commands";
 	s->res.name = "results";
 
-	/* Children are collected in agent_tasks_tick(). */
+	/* Children are collected in agent_tasks_tick() (agent_work_tick()). */
 	if (!agent_os_events_init())
 		fatalx("cannot wait for signals");
 
@@ -879,7 +879,7 @@ agent_run(struct agent_opts *opts)
 			}
 			s->next_sample = 0;
 		}
-		tnext = agent_tasks_tick(&s->tasks);
+		tnext = agent_work_tick(&s->tasks);
 		if (s->tasks.changed) {
 			/* Report a task's new state now, not in 5 s. */
 			s->tasks.changed = 0;

@@ -351,8 +351,6 @@ agent_tasks_load(struct agent_tasks *ts)
 			ts->changed = 1;
 		}
 		rel_cmd_load(sl, json_object_get(o, "release_cmd"));
-		/* Its live release, and what a release command left. */
-		agent_deploy_recover(ts, sl);
 	}
 	json_decref(a);
 }
@@ -781,12 +779,6 @@ agent_tasks_command(struct agent_tasks *ts, const struct agentproto_command *c,
 	struct agent_slot *sl;
 	char		   why[1024];
 
-	/* A deploy, update, rollback or move owns the task meanwhile. */
-	if (agent_deploy_busy(ts, id)) {
-		*body = agent_result(0, received, "deploy_busy", NULL,
-		    "busy: a deploy is in progress");
-		return (1);
-	}
 	/* A start the policy refuses changes nothing here. */
 	if ((c->kind == AGENTPROTO_CMD_START ||
 		c->kind == AGENTPROTO_CMD_RESTART) &&
@@ -977,12 +969,6 @@ agent_tasks_apply_config(struct agent_tasks *ts,
 	char			 pnote[512];
 	int			 have;
 
-	if (agent_deploy_busy(ts, id)) {
-		*body = agent_result(0, received, "deploy_busy", NULL,
-		    "busy: a deploy is in progress; apply the configuration "
-		    "after it");
-		return (1);
-	}
 	if ((sl = agent_tasks_slot(ts, id, spec)) == NULL) {
 		*body = agent_result(0, received, "unknown_task", NULL,
 		    "unknown task: the command carries no task.spec");
@@ -1485,10 +1471,10 @@ agent_tasks_tick(struct agent_tasks *ts)
 {
 	uint64_t now;
 	size_t	 i;
-	int	 next = 60000, k;
+	int	 next = 60000;
 
 	if (ts->n == 0)
-		return (agent_deploy_tick(ts));
+		return (next);
 	for (i = 0; i < ts->n; i++)
 		ts->ptrs[i] = &ts->v[i].t;
 	agent_tasks_reap(ts->ptrs, ts->n);
@@ -1501,9 +1487,6 @@ agent_tasks_tick(struct agent_tasks *ts)
 		if (!slot_tick(ts, &ts->v[i], now, &next))
 			i--; /* this index again (wraps, then back to 0) */
 	}
-	/* Release commands, after the tasks' events they wait for. */
-	if ((k = agent_deploy_tick(ts)) < next)
-		next = k;
 	return (next);
 }
 
@@ -1849,7 +1832,7 @@ agent_tasks_pending(const struct agent_tasks *ts, const char *id)
 		if (strcmp(ts->v[i].cmd, id) == 0)
 			return (1);
 	}
-	return (agent_deploy_pending(ts, id));
+	return (0);
 }
 
 /* The highest seq of the commands in progress; 0 when none. */
@@ -1863,8 +1846,6 @@ agent_tasks_pending_seq(const struct agent_tasks *ts)
 		if (ts->v[i].cmd[0] != '\0' && ts->v[i].cmd_seq > max)
 			max = ts->v[i].cmd_seq;
 	}
-	if (agent_deploy_pending_seq(ts) > max)
-		max = agent_deploy_pending_seq(ts);
 	return (max);
 }
 
@@ -1873,7 +1854,6 @@ agent_tasks_free(struct agent_tasks *ts)
 {
 	size_t i;
 
-	agent_deploy_free(ts);
 	for (i = 0; i < ts->n; i++) {
 		if (ts->v[i].hx_ready) {
 			if (ts->v[i].hx.busy && ts->multi != NULL)

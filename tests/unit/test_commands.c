@@ -94,7 +94,7 @@ test_commands_ping_and_unknown(void **state)
 	    "\"reason_field\":\"task.id\","
 	    "\"reason_code\":\"payload_missing\"}"));
 	free(body);
-	agent_tasks_free(ts);
+	agent_work_free(ts);
 	free(ts);
 }
 
@@ -126,7 +126,7 @@ test_commands_task_payloads(void **state)
 	assert_non_null(strstr(body, "not running"));
 	assert_non_null(strstr(body, "\"code\":\"not_running\""));
 	free(body);
-	agent_tasks_free(ts);
+	agent_work_free(ts);
 	free(ts);
 }
 
@@ -220,7 +220,7 @@ test_commands_config(void **state)
 	assert_non_null(strstr(body, "unknown task"));
 	free(body);
 #undef SPEC5
-	agent_tasks_free(ts);
+	agent_work_free(ts);
 	free(ts);
 	(void)unlink(f);
 	(void)snprintf(f, sizeof(f), "%s/conf", tree);

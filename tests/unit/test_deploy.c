@@ -88,10 +88,10 @@ teardown(void **state)
 		}
 		if (busy == 0)
 			break;
-		(void)agent_tasks_tick(ts);
+		(void)agent_work_tick(ts);
 		usleep(20000);
 	}
-	agent_tasks_free(ts);
+	agent_work_free(ts);
 	free(ts);
 	return (0);
 }
@@ -332,7 +332,7 @@ tick_until_results(int n, int ms)
 	int waited;
 
 	for (waited = 0; nresults < n && waited < ms; waited += 20) {
-		(void)agent_tasks_tick(ts);
+		(void)agent_work_tick(ts);
 		usleep(20000);
 	}
 }
@@ -359,10 +359,10 @@ test_deploy_fifo(void **state)
 	assert_true(agent_deploy_busy(ts, 5));
 	assert_false(agent_deploy_busy(ts, 6));
 	assert_true(
-	    agent_tasks_pending(ts, "00000000-0000-4000-8000-000000000011"));
+	    agent_work_pending(ts, "00000000-0000-4000-8000-000000000011"));
 	assert_true(
-	    agent_tasks_pending(ts, "00000000-0000-4000-8000-000000000012"));
-	assert_int_equal(agent_tasks_pending_seq(ts), 12);
+	    agent_work_pending(ts, "00000000-0000-4000-8000-000000000012"));
+	assert_int_equal(agent_work_pending_seq(ts), 12);
 	free(p);
 	/* A start meanwhile: busy, answered at once. */
 	assert_true(
@@ -370,8 +370,21 @@ test_deploy_fifo(void **state)
 	assert_int_equal(command(AGENTPROTO_CMD_START, 13, p, &body),
 	    AGENT_CMD_DONE);
 	assert_non_null(strstr(body, "busy: a deploy is in progress"));
+	assert_non_null(strstr(body, "\"code\":\"deploy_busy\""));
 	free(body);
 	free(p);
+	/* So is an apply-config, and a stop. */
+	assert_int_equal(command(AGENTPROTO_CMD_APPLY_CONFIG, 14,
+			     "{\"task\":{\"id\":5}}", &body),
+	    AGENT_CMD_DONE);
+	assert_non_null(strstr(body, "apply the configuration after it"));
+	assert_non_null(strstr(body, "\"code\":\"deploy_busy\""));
+	free(body);
+	assert_int_equal(command(AGENTPROTO_CMD_STOP, 15,
+			     "{\"task\":{\"id\":5}}", &body),
+	    AGENT_CMD_DONE);
+	assert_non_null(strstr(body, "\"code\":\"deploy_busy\""));
+	free(body);
 	free(spec);
 	/* The first runs (its download step was reported), then the
 	 * second. */
@@ -387,7 +400,7 @@ test_deploy_fifo(void **state)
 	assert_non_null(strstr(results[0], "\"releases\":[]"));
 	assert_non_null(strstr(results[1], "deploy failed: not enrolled"));
 	assert_false(agent_deploy_busy(ts, 5));
-	assert_int_equal(agent_tasks_pending_seq(ts), 0);
+	assert_int_equal(agent_work_pending_seq(ts), 0);
 	/* Nothing was recorded in flight any more. */
 	assert_string_equal(agent_tasks_slot(ts, 5, NULL)->rel_cmd, "");
 }
@@ -584,7 +597,7 @@ test_deploy_recover(void **state)
 	free(s8);
 	free(s9);
 
-	agent_tasks_load(ts);
+	agent_work_load(ts);
 	assert_int_equal(ts->n, 2);
 	link_is("rc8", "releases/1");
 	link_is("rc9", "releases/1");
