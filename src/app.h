@@ -18,15 +18,15 @@
 #define APP_ORIGINS_MAX 16
 
 struct app_state {
-	struct app_settings cfg;
-	struct auth_policy  policy;
+	struct app_settings   cfg;
+	struct auth_policy    policy;
 	struct auth_claim_map claim_map; /* policy.map points here */
-	struct auth_keyset *keys;
-	char		   *origins[APP_ORIGINS_MAX];
-	size_t		    norigins;
-	char		   *csp_page; /* Content-Security-Policy for pages */
-	char		   *pg_conninfo; /* YARD_PG_DSN as given */
-	uint16_t	    listen_port;
+	struct auth_keyset   *keys;
+	char		     *origins[APP_ORIGINS_MAX];
+	size_t		      norigins;
+	char		     *csp_page; /* Content-Security-Policy for pages */
+	char		     *pg_conninfo; /* YARD_PG_DSN as given */
+	uint16_t	      listen_port;
 	uint8_t config_key[AUTH_CFGKEY_LEN]; /* YARD_CONFIG_KEY_FILE */
 };
 

@@ -183,8 +183,8 @@ int api_check_bool(struct api_ctx *, struct agentproto_err *e, const char *,
 int api_check_id(struct api_ctx *, struct agentproto_err *e, const char *,
     int *present, int64_t *out);
 /* Exactly one of node_id and task_id: the given id, the other 0. */
-int api_check_target(struct api_ctx *, struct agentproto_err *e,
-    int64_t *node, int64_t *task);
+int api_check_target(struct api_ctx *, struct agentproto_err *e, int64_t *node,
+    int64_t *task);
 /* Body member helpers over c->body: reply 400 naming the field on error. */
 int api_body_str(struct http_request *, struct api_ctx *, const char *,
     int required, size_t max, const char **out);

@@ -37,16 +37,16 @@
 #define DIST_NAME_MAX  96
 
 struct dist_file {
-	char	name[DIST_NAME_MAX]; /* yard-agent_0.1.0-1_amd64.deb */
-	char	version[DIST_NAME_MAX];
-	char	arch[32];
-	char	sha256[65];
-	char   *data;
-	size_t	len;
+	char   name[DIST_NAME_MAX]; /* yard-agent_0.1.0-1_amd64.deb */
+	char   version[DIST_NAME_MAX];
+	char   arch[32];
+	char   sha256[65];
+	char  *data;
+	size_t len;
 };
 
-static int dist_name(const char *, struct dist_file *);
-static int dist_add(const char *, const char *);
+static int		       dist_name(const char *, struct dist_file *);
+static int		       dist_add(const char *, const char *);
 static const struct dist_file *dist_find(const char *, size_t);
 
 static struct dist_file dist_files[DIST_FILES_MAX];
@@ -73,15 +73,15 @@ dist_name(const char *name, struct dist_file *f)
 	if (a + 1 >= e || memchr(a + 1, '_', (size_t)(e - a - 1)) != NULL ||
 	    (size_t)(e - a - 1) >= sizeof(f->arch))
 		return (0);
-	if (strspn(v, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		      "abcdefghijklmnopqrstuvwxyz.+~-") != (size_t)(a - v))
+	if (strspn(v,
+		"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		"abcdefghijklmnopqrstuvwxyz.+~-") != (size_t)(a - v))
 		return (0);
 	if (strspn(a + 1, "0123456789abcdefghijklmnopqrstuvwxyz-") !=
 	    (size_t)(e - a - 1))
 		return (0);
 	(void)kore_strlcpy(f->name, name, sizeof(f->name));
-	(void)snprintf(f->version, sizeof(f->version), "%.*s", (int)(a - v),
-	    v);
+	(void)snprintf(f->version, sizeof(f->version), "%.*s", (int)(a - v), v);
 	(void)snprintf(f->arch, sizeof(f->arch), "%.*s", (int)(e - a - 1),
 	    a + 1);
 	return (1);
@@ -101,25 +101,28 @@ dist_add(const char *dir, const char *name)
 	int		  fd;
 
 	if (dist_nfiles == DIST_FILES_MAX) {
-		kore_log(LOG_WARNING, "dist: more than %d packages in %s: "
-				      "%s skipped",
+		kore_log(LOG_WARNING,
+		    "dist: more than %d packages in %s: "
+		    "%s skipped",
 		    DIST_FILES_MAX, dir, name);
 		return (0);
 	}
 	f = &dist_files[dist_nfiles];
 	memset(f, 0, sizeof(*f));
 	if (!dist_name(name, f)) {
-		kore_log(LOG_NOTICE, "dist: %s/%s is not named "
-				     "yard-agent_<version>_<arch>.deb: skipped",
+		kore_log(LOG_NOTICE,
+		    "dist: %s/%s is not named "
+		    "yard-agent_<version>_<arch>.deb: skipped",
 		    dir, name);
 		return (0);
 	}
 	(void)snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size <= 0 || st.st_size > DIST_FILE_MAX) {
-		kore_log(LOG_WARNING, "dist: %s: not a regular file of 1 B "
-				      "to %d MiB: skipped",
+	    fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    st.st_size > DIST_FILE_MAX) {
+		kore_log(LOG_WARNING,
+		    "dist: %s: not a regular file of 1 B "
+		    "to %d MiB: skipped",
 		    path, DIST_FILE_MAX >> 20);
 		if (fd != -1)
 			(void)close(fd);
@@ -171,8 +174,8 @@ api_dist_load(void)
 		(void)dist_add(dir, de->d_name);
 	}
 	(void)closedir(d);
-	kore_log(LOG_NOTICE, "dist: %zu agent package(s) from %s",
-	    dist_nfiles, dir);
+	kore_log(LOG_NOTICE, "dist: %zu agent package(s) from %s", dist_nfiles,
+	    dir);
 }
 
 static const struct dist_file *
@@ -204,8 +207,8 @@ api_dist_item(size_t i)
 	(void)snprintf(url, sizeof(url), "%s/agent/v1/dist/%s",
 	    app.cfg.public_url, f->name);
 	return (json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "name", f->name,
-	    "version", f->version, "arch", f->arch, "size",
-	    (json_int_t)f->len, "sha256", f->sha256, "url", url));
+	    "version", f->version, "arch", f->arch, "size", (json_int_t)f->len,
+	    "sha256", f->sha256, "url", url));
 }
 
 /* GET or HEAD /agent/v1/dist, /agent/v1/dist/<name>[.sha256]: public. */

@@ -22,9 +22,9 @@
 
 enum enroll_state { ENROLL_BEGIN = 0, ENROLL_LIST, ENROLL_CREATE };
 
-static int enroll_begin(struct http_request *);
-static int enroll_list(struct http_request *);
-static int enroll_create(struct http_request *);
+static int     enroll_begin(struct http_request *);
+static int     enroll_list(struct http_request *);
+static int     enroll_create(struct http_request *);
 static json_t *enroll_install(const char *);
 
 static struct http_state enroll_states[] = {

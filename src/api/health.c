@@ -25,8 +25,8 @@
 static int
 health_method(struct http_request *req)
 {
-	return (req->method == HTTP_METHOD_GET ||
-	    req->method == HTTP_METHOD_HEAD);
+	return (
+	    req->method == HTTP_METHOD_GET || req->method == HTTP_METHOD_HEAD);
 }
 
 int
@@ -148,7 +148,7 @@ ready_pg(struct http_request *req)
  */
 enum prom_state { PROM_DB = 0 };
 
-static int prom_db(struct http_request *);
+static int  prom_db(struct http_request *);
 static void prom_write(struct http_request *, struct api_ctx *, int);
 static void prom_jwks(struct kore_buf *);
 static void prom_store(struct kore_buf *, struct api_ctx *);
@@ -224,8 +224,7 @@ prom_jwks(struct kore_buf *b)
 	    "fetch that gave a usable JWKS (absent when none did).\n"
 	    "# TYPE yard_jwks_last_success_age_seconds gauge\n",
 	    st.configured ? 1 : 0, st.fetches, st.failures, st.keys,
-	    st.configured && (st.last_ok == 0 || st.last_try > st.last_ok),
-	    0);
+	    st.configured && (st.last_ok == 0 || st.last_try > st.last_ok), 0);
 	if (st.last_ok != 0)
 		kore_buf_appendf(b,
 		    "yard_jwks_last_success_age_seconds %" PRId64 "\n",

@@ -43,7 +43,7 @@ struct ucache_entry {
 	struct auth_grant *grants;
 	size_t		   ngrants;
 	uint64_t	   loaded; /* kore_time_ms() */
-	uint32_t	   claims; /* ucache_claims() of the sign-in that loaded it */
+	uint32_t claims; /* ucache_claims() of the sign-in that loaded it */
 };
 
 static enum api_step signin_principal(struct http_request *, struct api_ctx *);
@@ -310,9 +310,9 @@ signin_refuse(struct http_request *req, int result,
 	size_t	    plen;
 
 	reason = signin_reason(result);
-	code = result == CORE_SIGNIN_MISSING ? "missing_token"
-					     : auth_result_code(
-						   (enum auth_result)result);
+	code = result == CORE_SIGNIN_MISSING
+	    ? "missing_token"
+	    : auth_result_code((enum auth_result)result);
 	core_metrics_signin(result);
 	api_remote_addr(req, remote, sizeof(remote));
 	signin_log(remote, result, seen);
@@ -485,8 +485,8 @@ signin_principal(struct http_request *req, struct api_ctx *c)
 		api_error(req, 500, "internal", "bad grants row", NULL);
 		return (API_DONE);
 	}
-	ucache_put(&c->claims, c->who.user_id, admin, disabled,
-	    c->who.grants, c->who.ngrants);
+	ucache_put(&c->claims, c->who.user_id, admin, disabled, c->who.grants,
+	    c->who.ngrants);
 	store_clear(c->q);
 	if (disabled) {
 		api_error(req, 403, "user_disabled",

@@ -63,7 +63,7 @@ struct auth_claim_map {
 	char   names[AUTH_MAP_MAX][AUTH_MAP_PATH_MAX];
 	size_t nnames;
 	/* The e-mail address; "" for none. */
-	char   email[AUTH_MAP_PATH_MAX];
+	char email[AUTH_MAP_PATH_MAX];
 	/* Roles: each path's value, an array of strings or one string;
 	 * every path is read, the admin role found in any makes an admin. */
 	char   roles[AUTH_MAP_MAX][AUTH_MAP_PATH_MAX];

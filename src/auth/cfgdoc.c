@@ -94,8 +94,8 @@ cfgdoc_list(struct auth_cfgdoc_err *err, json_t *body, json_t *doc,
 		return (1);
 	}
 	if (!json_is_array(*arr))
-		return (cfgdoc_bad(err, name, AGENTPROTO_C_TYPE, -1,
-		    "expected", "array", "%s must be an array", name));
+		return (cfgdoc_bad(err, name, AGENTPROTO_C_TYPE, -1, "expected",
+		    "array", "%s must be an array", name));
 	if (json_array_size(*arr) > max)
 		return (cfgdoc_bad(err, name, AGENTPROTO_C_TOO_MANY,
 		    (int64_t)max, NULL, NULL, "at most %zu %s", max, name));

@@ -109,7 +109,6 @@ static size_t	sso_curl_write(char *, size_t, size_t, void *);
 static int	sso_task_run(struct kore_task *);
 static void	sso_task_done(struct kore_task *);
 
-
 static struct sso_shared     *sh;
 static struct auth_cache     *sso_cache;
 static struct kore_task	     *sso_task;

@@ -127,9 +127,9 @@ void core_metrics_init(void);
 void core_metrics_worker(void);
 /* The class of a route (its path or regex as configured). */
 enum core_route core_metrics_route(const char *);
-void core_metrics_http(const char *route, int status);
-void core_metrics_signin(int result);
-void core_metrics_token_cache(uint64_t hits, uint64_t misses);
+void		core_metrics_http(const char *route, int status);
+void		core_metrics_signin(int result);
+void		core_metrics_token_cache(uint64_t hits, uint64_t misses);
 /* A command handed to its agent for the first time, seconds after its
  * creation; _list: such numbers separated by blanks. */
 void core_metrics_dispatched(double);

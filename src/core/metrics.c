@@ -36,8 +36,8 @@
 #define MET_LIVE_MS   5000 /* a worker's slot older than this: gone */
 
 /* Upper bounds of the dispatch latency histogram, in seconds. */
-static const double met_bounds[] = { 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-	30, 60 };
+static const double met_bounds[] = { 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+	60 };
 #define MET_NBOUNDS (sizeof(met_bounds) / sizeof(met_bounds[0]))
 
 struct met_worker {
@@ -47,25 +47,25 @@ struct met_worker {
 };
 
 struct met_shm {
-	uint64_t	  signin[CORE_SIGNIN_N];
-	uint64_t	  cache_hits;
-	uint64_t	  cache_misses;
-	uint64_t	  http[CORE_NROUTES][MET_STATUS_N];
-	uint64_t	  dispatch[MET_NBOUNDS + 1]; /* non-cumulative; last +Inf */
-	uint64_t	  dispatch_us; /* sum, microseconds */
+	uint64_t signin[CORE_SIGNIN_N];
+	uint64_t cache_hits;
+	uint64_t cache_misses;
+	uint64_t http[CORE_NROUTES][MET_STATUS_N];
+	uint64_t dispatch[MET_NBOUNDS + 1]; /* non-cumulative; last +Inf */
+	uint64_t dispatch_us; /* sum, microseconds */
 	struct met_worker workers[MET_WORKERS];
 };
 
-static int met_http_request(void *, struct http_request *);
+static int  met_http_request(void *, struct http_request *);
 static void met_tick(void *, uint64_t);
 
-static struct met_shm	     *met;
-static struct kore_runtime   *met_native;
-static struct kore_runtime    met_runtime;
-static const char *const      met_routes[CORE_NROUTES] = { "api", "page",
-	     "agent", "health", "upload", "other" };
-static const char *const met_parked[CORE_NPARKED] = { "agent", "log", "jwks",
-	"other" };
+static struct met_shm	   *met;
+static struct kore_runtime *met_native;
+static struct kore_runtime  met_runtime;
+static const char *const    met_routes[CORE_NROUTES] = { "api", "page", "agent",
+	   "health", "upload", "other" };
+static const char *const    met_parked[CORE_NPARKED] = { "agent", "log", "jwks",
+	   "other" };
 
 static uint64_t
 met_load(const uint64_t *p)
@@ -379,8 +379,7 @@ core_metrics_write(struct kore_buf *b)
 	kore_buf_appendf(b,
 	    "yard_command_dispatch_seconds_sum %.6f\n"
 	    "yard_command_dispatch_seconds_count %llu\n",
-	    (double)met_load(&met->dispatch_us) / 1e6,
-	    (unsigned long long)cum);
+	    (double)met_load(&met->dispatch_us) / 1e6, (unsigned long long)cum);
 
 	memset(parked, 0, sizeof(parked));
 	for (i = 0; i < MET_WORKERS; i++) {
