@@ -4,7 +4,7 @@ set -eu
 PKGS="kore libjwt-dev libhiredis-dev libjansson-dev libcurl4-openssl-dev
 libpq-dev libarchive-dev libxml2-dev libcmocka-dev libssl-dev pkg-config
 postgresql-15 postgresql-client-15 redis-server chromium wrk gcc make clang
-cppcheck default-jdk-headless tomcat10 tomcat10-user fonts-wqy-microhei
+cppcheck clang-format default-jdk-headless tomcat10 tomcat10-user fonts-wqy-microhei
 dpkg-dev binutils lintian systemd logrotate mmdebstrap"
 # postgresql-client-15 (psql, pg_dump, pg_restore) comes with postgresql-15;
 # named because scripts/yard-admin backup and restore need them.

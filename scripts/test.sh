@@ -62,6 +62,15 @@ if [ -z "$only" ]; then
 		failed=$((failed + 1))
 	fi
 	sed 's/^/   /' "$logdir/check-layers.log"
+	# House style of every C file (make format-check): one counted check.
+	echo "== format-check"
+	if make -s format-check >"$logdir/format-check.log" 2>&1; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		grep -E '^[a-z][^:]*\.[ch]:' "$logdir/format-check.log" |
+		    cut -d: -f1 | sort | uniq -c | sed 's/^/   /'
+	fi
 	# The agent's platform seam (agent/os.h): one counted check.
 	echo "== check-agent-seam"
 	if scripts/check-agent-seam.sh >"$logdir/check-agent-seam.log" 2>&1; then
