@@ -739,7 +739,7 @@ window.YardI18n = {
 		"logs.earlier": "显示更早的行（还有 {n} 行）",
 		"logs.later": "显示更新的行（还有 {n} 行）",
 		"logs.stderr": "错误输出",
-		"logs.stderr.title": "任务把这一行写到了标准错误输出（stderr）",
+		"logs.stderr.title": "任务把这一行写到了标准错误输出",
 		"error.node_offline": "节点离线，暂时无法读取日志。",
 		"error.agent_timeout": "节点代理程序没有及时响应，请稍后重试。",
 		"error.log_unavailable": "无法读取该日志文件。",

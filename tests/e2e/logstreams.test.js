@@ -92,6 +92,6 @@ test('the mark is translated (Chinese)', async () => {
     const marked = lines.filter(([, m]) => m);
     assert.strictEqual(marked.length, 25);
     assert.ok(marked.every(([text, , label]) => text.startsWith('err ') && label === '错误输出'), JSON.stringify(marked[0]));
-    assert.match(await f.locator('.log-stream').first().getAttribute('title'), /stderr/);
+    assert.match(await f.locator('.log-stream').first().getAttribute('title'), /标准错误输出/);
   });
 });
