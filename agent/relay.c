@@ -403,8 +403,7 @@ main(int argc, char *argv[])
 			n = read(pfd[i].fd, buf[i] + have[i],
 			    sizeof(buf[i]) - have[i]);
 			if (n > 0) {
-				if (have[i] == 0)
-					since[i] = now;
+				since[i] = now; /* the last time it wrote */
 				have[i] += (size_t)n;
 				continue;
 			}
@@ -417,8 +416,8 @@ main(int argc, char *argv[])
 		/*
 		 * Whole lines go; a line begun but unfinished waits for its
 		 * end (so that the other stream cannot cut it in two), but not
-		 * longer than RELAY_PARTIAL_MS, nor past a full buffer or the
-		 * end of its stream.
+		 * once its stream was quiet for RELAY_PARTIAL_MS (a prompt),
+		 * nor past a full buffer or the end of its stream.
 		 */
 		for (i = 0; i < 2; i++) {
 			for (ready[i] = have[i];
@@ -439,7 +438,6 @@ main(int argc, char *argv[])
 				continue;
 			memmove(buf[i], buf[i] + ready[i], have[i] - ready[i]);
 			have[i] -= ready[i];
-			since[i] = now;
 		}
 	}
 	if (o.lost > 0 && o.log != -1)
