@@ -525,6 +525,7 @@ char *agent_log_search(const char *, const struct agent_confine *, const char *,
 char *agent_log_read(const char *, const struct agent_confine *, off_t *,
     uint64_t *, off_t, int *, struct agent_ranges *);
 int   agent_log_rotate(const char *, const struct agent_confine *, off_t, int);
+void  agent_log_settle(const char *);
 int agent_log_rotate_files(const json_t *, const struct agent_confine *, off_t,
     int);
 

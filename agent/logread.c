@@ -18,11 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
 
 #define LOG_SEARCH_LINE 4096 /* longer lines are searched in part */
+#define LOG_SETTLE_MS	300 /* an ended task's relay finishes in this */
 
 static char  *clean(const char *, size_t);
 static void   idx_shift(int, const char *, int, int);
@@ -599,6 +601,23 @@ agent_log_read(const char *path, const struct agent_confine *c, off_t *pos,
 	out = clean(buf, n);
 	free(buf);
 	return (out);
+}
+
+/*
+ * A task that just ended: its relay writes what it wrote last within
+ * moments.  Wait for it (it lets go of the log when done), at most
+ * LOG_SETTLE_MS, before its last lines are read.
+ */
+void
+agent_log_settle(const char *path)
+{
+	struct timespec nap;
+	int		i;
+
+	nap.tv_sec = 0;
+	nap.tv_nsec = 10 * 1000 * 1000;
+	for (i = 0; i < LOG_SETTLE_MS / 10 && agent_logidx_held(path); i++)
+		(void)nanosleep(&nap, NULL);
 }
 
 /*

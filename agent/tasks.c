@@ -639,6 +639,9 @@ log_end(struct agent_tasks *ts, struct agent_slot *sl)
 
 	(void)snprintf(path, sizeof(path), "%s/%" PRId64 ".log", ts->logdir,
 	    sl->t.id);
+	if (sl->t.state != AGENT_TASK_RUNNING &&
+	    sl->t.state != AGENT_TASK_STOPPING)
+		agent_log_settle(path); /* its relay's last writes */
 	if ((s = agent_log_tail(path, NULL, 20, &size, &trunc, NULL)) == NULL)
 		return (strdup(""));
 	if (strlen(s) > 4096) {

@@ -236,3 +236,19 @@ test('the relay rotates the log past limits.log_bytes; every part keeps its mark
     k2.killAll();
   }
 });
+
+test('a start that fails at once shows the stderr it wrote last', async () => {
+  // The relay writes what the task wrote just before it ended: the agent
+  // waits for it before it reads the last lines.
+  for (let i = 0; i < 3; i++) {
+    const port = 20000 + Math.floor(Math.random() * 10000);
+    const id = await kit.console(`failing${i}`, 'echo "out before"; echo "fatal: no config file" >&2; exit 3',
+      { health: { path: '/', port, interval: 1, timeout: 1 }, restart: { policy: 'never' } });
+    const d = await kit.run('start', id);
+    assert.strictEqual(d.state, 'failed', d.output);
+    assert.match(d.output, /the last lines of its log:\nout before\nfatal: no config file/, d.output);
+    const r = await logs(id, '?lines=10');
+    const lines = markedLines(r.json.text, r.json.stderr);
+    assert.deepStrictEqual(lines.map((l) => [l.line, l.err]), [['out before', false], ['fatal: no config file', true]]);
+  }
+});
