@@ -518,8 +518,8 @@ int	agent_log_path(const json_t *, const char *, int64_t, const char *,
 int	agent_log_open(const char *, const struct agent_confine *, off_t *);
 /* The last struct agent_ranges * (NULL: not wanted) gets the stderr
  * byte ranges of the text returned (logindex.h). */
-char   *agent_log_tail(const char *, const struct agent_confine *, int64_t,
-      off_t *, int *, struct agent_ranges *);
+char *agent_log_tail(const char *, const struct agent_confine *, int64_t,
+    off_t *, int *, struct agent_ranges *);
 char *agent_log_search(const char *, const struct agent_confine *, const char *,
     int64_t, int64_t *, off_t *, int *, struct agent_ranges *);
 char *agent_log_read(const char *, const struct agent_confine *, off_t *,

@@ -53,8 +53,7 @@ int64_t agent_logidx_count(int);
  * last range of out when they touch.  A bad index adds nothing.  1, or 0
  * when out of memory.
  */
-int agent_logidx_collect(int, int64_t, int64_t, int64_t,
-    struct agent_ranges *);
+int agent_logidx_collect(int, int64_t, int64_t, int64_t, struct agent_ranges *);
 /* Whether any byte in [from, to) is in a stderr range: 1, 0 (or -1). */
 int agent_logidx_any(int, int64_t, int64_t);
 /* Append [start, end) to r (merged with a touching last range). */

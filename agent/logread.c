@@ -29,7 +29,7 @@
 static char  *clean(const char *, size_t);
 static void   idx_shift(int, const char *, int, int);
 static int    part_open(const char *, const struct agent_confine *, off_t *,
-      int *);
+       int *);
 static size_t marks_cap(const char *, size_t *, struct agent_ranges *, int);
 
 /*
@@ -149,8 +149,7 @@ marks_cap(const char *t, size_t *n, struct agent_ranges *r, int keep_end)
 	}
 	/* After the line holding the end of the last range to go. */
 	cut = (size_t)r->v[2 * (r->n - AGENTPROTO_LOG_STDERR_MAX - 1) + 1];
-	for (drop = cut > 0 ? cut - 1 : 0; drop < *n && t[drop] != '\n';
-	     drop++)
+	for (drop = cut > 0 ? cut - 1 : 0; drop < *n && t[drop] != '\n'; drop++)
 		;
 	drop = drop < *n ? drop + 1 : *n;
 	for (k = 0, o = 0; k < r->n; k++) {

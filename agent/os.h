@@ -98,10 +98,10 @@ int agent_os_group_valid(const char *, int64_t);
 
 /* What agent_os_spawn() runs. */
 struct agent_os_spawn {
-	const char		   *file; /* looked up in envp's PATH */
-	const char *const	   *argv;
-	char *const		   *envp; /* the whole environment */
-	int			    logfd; /* stdout and stderr; stdin null */
+	const char	  *file; /* looked up in envp's PATH */
+	const char *const *argv;
+	char *const	  *envp; /* the whole environment */
+	int		   logfd; /* stdout and stderr; stdin null */
 	/*
 	 * When set: stdout and stderr go through the task's log relay
 	 * (AGENT_RELAY_PROGRAM) into this file, which marks what came

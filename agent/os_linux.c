@@ -344,16 +344,16 @@ agent_task_signal_marked(const struct agent_task *t, int sig)
  * signals; it dies only when both pipes are closed.
  */
 static int
-relay_start(const struct agent_os_spawn *sp, int *wout, int *werr,
-    char *why, size_t whylen)
+relay_start(const struct agent_os_spawn *sp, int *wout, int *werr, char *why,
+    size_t whylen)
 {
-	char	    prog[PATH_MAX], maxs[24], keeps[16], msg[256], *slash;
-	char	   *argv[5], *envp[1];
-	sigset_t    none;
-	pid_t	    pid;
-	ssize_t	    n;
-	int	    out[2] = { -1, -1 }, err[2] = { -1, -1 }, sfd[2] = { -1, -1 };
-	int	    fd, s, ok = 0;
+	char	 prog[PATH_MAX], maxs[24], keeps[16], msg[256], *slash;
+	char	*argv[5], *envp[1];
+	sigset_t none;
+	pid_t	 pid;
+	ssize_t	 n;
+	int	 out[2] = { -1, -1 }, err[2] = { -1, -1 }, sfd[2] = { -1, -1 };
+	int	 fd, s, ok = 0;
 
 	if ((n = readlink("/proc/self/exe", prog, sizeof(prog) - 1)) <= 0) {
 		(void)snprintf(why, whylen, "cannot find our executable: %s",
@@ -458,8 +458,7 @@ agent_os_spawn(struct agent_task *t, const struct agent_os_spawn *sp,
 	ssize_t n;
 	int	sfd[2], wout = -1, werr = -1;
 
-	if (sp->log != NULL &&
-	    !relay_start(sp, &wout, &werr, why, sizeof(why)))
+	if (sp->log != NULL && !relay_start(sp, &wout, &werr, why, sizeof(why)))
 		log_warnx("task %" PRId64 ": no log relay (%s): its stdout "
 			  "and stderr go to %s unmarked",
 		    t->id, why, sp->log);

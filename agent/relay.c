@@ -36,10 +36,10 @@
 
 #include "logindex.h"
 
-#define RELAY_BUF	(64 * 1024)
-#define RELAY_RETRY_S	10 /* a failed open or rotation is tried again */
-#define RELAY_KEEP_MAX	99
-#define RELAY_CHECK_S	10 /* the size of the log is checked this often */
+#define RELAY_BUF	 (64 * 1024)
+#define RELAY_RETRY_S	 10 /* a failed open or rotation is tried again */
+#define RELAY_KEEP_MAX	 99
+#define RELAY_CHECK_S	 10 /* the size of the log is checked this often */
 #define RELAY_PARTIAL_MS 200 /* an unfinished line waits for its end */
 
 struct out {
@@ -59,15 +59,15 @@ struct out {
 static char buf[2][RELAY_BUF];
 
 static uint64_t mono_ms(void);
-static void files_close(struct out *);
-static int  files_open(struct out *);
-static void idx_reset(struct out *);
-static void rotate(struct out *);
-static void emit(struct out *, const char *, size_t, int);
-static void note_lost(struct out *);
-static void check_size(struct out *);
-static void check_moved(struct out *);
-static void merge(struct out *, size_t, size_t);
+static void	files_close(struct out *);
+static int	files_open(struct out *);
+static void	idx_reset(struct out *);
+static void	rotate(struct out *);
+static void	emit(struct out *, const char *, size_t, int);
+static void	note_lost(struct out *);
+static void	check_size(struct out *);
+static void	check_moved(struct out *);
+static void	merge(struct out *, size_t, size_t);
 
 static uint64_t
 mono_ms(void)
@@ -278,8 +278,9 @@ check_moved(struct out *o)
 {
 	struct stat st;
 
-	if (o->log != -1 && (stat(o->path, &st) == -1 ||
-	    st.st_dev != o->dev || st.st_ino != o->ino))
+	if (o->log != -1 &&
+	    (stat(o->path, &st) == -1 || st.st_dev != o->dev ||
+		st.st_ino != o->ino))
 		(void)files_open(o);
 }
 
@@ -337,8 +338,9 @@ main(int argc, char *argv[])
 	char	     *end;
 
 	if (argc != 4) {
-		(void)fprintf(stderr, "usage: yard-agent-relay LOG MAX KEEP "
-				      "(stdout pipe on 3, stderr on 4)\n");
+		(void)fprintf(stderr,
+		    "usage: yard-agent-relay LOG MAX KEEP "
+		    "(stdout pipe on 3, stderr on 4)\n");
 		return (2);
 	}
 	memset(&o, 0, sizeof(o));
@@ -352,9 +354,10 @@ main(int argc, char *argv[])
 	if (errstr == NULL && (*end != '\0' || v < 0 || v > RELAY_KEEP_MAX))
 		errstr = "bad KEEP";
 	o.keep = (int)v;
-	if (errstr == NULL && (o.path[0] != '/' ||
-	    (size_t)snprintf(o.idxpath, sizeof(o.idxpath), "%s%s", o.path,
-		AGENT_LOGIDX_SUFFIX) >= sizeof(o.idxpath)))
+	if (errstr == NULL &&
+	    (o.path[0] != '/' ||
+		(size_t)snprintf(o.idxpath, sizeof(o.idxpath), "%s%s", o.path,
+		    AGENT_LOGIDX_SUFFIX) >= sizeof(o.idxpath)))
 		errstr = "bad LOG";
 	if (errstr == NULL &&
 	    (fcntl(3, F_GETFD) == -1 || fcntl(4, F_GETFD) == -1))
@@ -391,8 +394,8 @@ main(int argc, char *argv[])
 			if ((dl > now ? dl - now : 0) < wait)
 				wait = dl > now ? dl - now : 0;
 		}
-		if (open_fds > 0 &&
-		    (k = poll(pfd, 2, (int)wait)) == -1 && errno != EINTR)
+		if (open_fds > 0 && (k = poll(pfd, 2, (int)wait)) == -1 &&
+		    errno != EINTR)
 			break;
 		check_moved(&o);
 		now = mono_ms();

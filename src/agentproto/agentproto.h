@@ -321,14 +321,14 @@ struct agentproto_poll {
  * end) in order, apart, inside data; owned, NULL when none.
  */
 struct agentproto_logchunk {
-	int64_t seq;
-	char   *data;
-	int64_t size; /* the file's size: where this chunk ends */
-	int64_t matches;
-	int	truncated;
-	int	done;
-	char	error[AGENTPROTO_MESSAGE_MAX + 1];
-	json_t *files;
+	int64_t	 seq;
+	char	*data;
+	int64_t	 size; /* the file's size: where this chunk ends */
+	int64_t	 matches;
+	int	 truncated;
+	int	 done;
+	char	 error[AGENTPROTO_MESSAGE_MAX + 1];
+	json_t	*files;
 	int64_t *marks; /* 2 * nmarks */
 	size_t	 nmarks;
 };

@@ -114,10 +114,10 @@ struct chunk_flow {
 	char			  *marks; /* ch.marks as json text, malloc'd */
 };
 
-static int  chunk_auth(struct http_request *);
-static int  chunk_decode(struct http_request *);
-static int  chunk_store(struct http_request *);
-static void chunk_flow_free(void *);
+static int   chunk_auth(struct http_request *);
+static int   chunk_decode(struct http_request *);
+static int   chunk_store(struct http_request *);
+static void  chunk_flow_free(void *);
 static char *chunk_marks(const struct agentproto_logchunk *);
 
 static struct http_state chunk_states[] = {
@@ -616,8 +616,7 @@ chunk_decode(struct http_request *req)
 	if (f->ch.files != NULL)
 		f->files = json_dumps(f->ch.files, JSON_COMPACT);
 	if (f->ch.nmarks > 0 && (f->marks = chunk_marks(&f->ch)) == NULL)
-		return (API_FIN(api_error(req, 500, "internal", NULL,
-		    NULL)));
+		return (API_FIN(api_error(req, 500, "internal", NULL, NULL)));
 	req->fsm_state = CHUNK_STORE;
 	return (HTTP_STATE_CONTINUE);
 }

@@ -91,8 +91,8 @@ static int  logs_reply(struct http_request *, struct api_ctx *,
      struct logs_flow *);
 static int  task_id_from_path(struct http_request *, const char *, int64_t *);
 static json_t *logs_marks(const char *, const char *);
-static int  cfgfile_reply(struct http_request *, struct api_ctx *,
-     struct logs_flow *, int, const char *, const char *, uint64_t);
+static int     cfgfile_reply(struct http_request *, struct api_ctx *,
+	struct logs_flow *, int, const char *, const char *, uint64_t);
 
 /* Unanswered: the poll it went to may have been a dead one (an agent
  * restarting); the ledger hands it out again after 2 s, so wake the
@@ -426,9 +426,9 @@ logs_reply(struct http_request *req, struct api_ctx *c, struct logs_flow *f)
 static json_t *
 logs_marks(const char *json, const char *text)
 {
-	json_t	*all, *out, *r;
-	size_t	 i, len = text != NULL ? strlen(text) : 0;
-	int64_t	 s, e, prev = 0;
+	json_t *all, *out, *r;
+	size_t	i, len = text != NULL ? strlen(text) : 0;
+	int64_t s, e, prev = 0;
 
 	if ((out = json_array()) == NULL || json == NULL ||
 	    (all = json_loads(json, 0, NULL)) == NULL)
@@ -439,8 +439,8 @@ logs_marks(const char *json, const char *text)
 		e = json_integer_value(json_array_get(r, 1));
 		if (s < prev || e <= s || (uint64_t)e > len)
 			continue;
-		(void)json_array_append_new(out, json_pack("[I, I]",
-		    (json_int_t)s, (json_int_t)e));
+		(void)json_array_append_new(out,
+		    json_pack("[I, I]", (json_int_t)s, (json_int_t)e));
 		prev = e;
 	}
 	json_decref(all);

@@ -94,12 +94,12 @@ valid(const char *s)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
-	char	 path[128], *s;
-	off_t	 size, pos = 0;
-	uint64_t ino = 0;
-	int64_t	 matches, lines;
-	size_t	 total = 0, cut;
-	int	 trunc, restarted, i;
+	char		    path[128], *s;
+	off_t		    size, pos = 0;
+	uint64_t	    ino = 0;
+	int64_t		    matches, lines;
+	size_t		    total = 0, cut;
+	int		    trunc, restarted, i;
 	struct agent_ranges m;
 
 	if (dir[0] == '\0') {

@@ -205,9 +205,9 @@ static void
 relay_run(const char *log, long max, const char *const *lines, size_t n,
     int hold_ms, pid_t *pidp)
 {
-	char  self[PATH_MAX], prog[PATH_MAX + 32], maxs[24], *slash;
-	int   out[2], err[2], st;
-	pid_t pid;
+	char   self[PATH_MAX], prog[PATH_MAX + 32], maxs[24], *slash;
+	int    out[2], err[2], st;
+	pid_t  pid;
 	size_t i;
 
 	assert_true(readlink("/proc/self/exe", self, sizeof(self) - 1) > 0);
@@ -220,7 +220,8 @@ relay_run(const char *log, long max, const char *const *lines, size_t n,
 	assert_int_equal(pipe(err), 0);
 	if ((pid = fork()) == 0) {
 		/* Out of the way of 3 and 4 first, then into them. */
-		int o = fcntl(out[0], F_DUPFD, 10), e = fcntl(err[0], F_DUPFD, 10);
+		int o = fcntl(out[0], F_DUPFD, 10),
+		    e = fcntl(err[0], F_DUPFD, 10);
 
 		(void)close(out[1]);
 		(void)close(err[1]);
@@ -283,8 +284,8 @@ check_marked(const char *file)
 			in |= (int64_t)i >= r.v[2 * k] &&
 			    (int64_t)i < r.v[2 * k + 1];
 		if (in != (buf[ls] == 'E'))
-			fail_msg("%s: byte %zu (line \"%.20s\") marked %d", file,
-			    i, buf + ls, in);
+			fail_msg("%s: byte %zu (line \"%.20s\") marked %d",
+			    file, i, buf + ls, in);
 	}
 	agent_ranges_free(&r);
 }
@@ -294,7 +295,7 @@ test_logindex_relay_marks(void **state)
 {
 	static const char *const lines[] = { "oOut one\n", "eErr one\n",
 		"oOut two\n", "eErr two\n", "eErr three\n", "oOut three\n" };
-	char log[128];
+	char			 log[128];
 
 	(void)snprintf(log, sizeof(log), "%s/r.log", dir);
 	relay_run(log, 0, lines, 6, 100, NULL);
@@ -344,7 +345,7 @@ test_logindex_relay_truncated(void **state)
 	static const char *const first[] = { "eErr before\n", "eErr again\n" };
 	static const char *const second[] = { "oOut after the truncate\n",
 		"eErr after\n" };
-	char log[128];
+	char			 log[128];
 
 	(void)snprintf(log, sizeof(log), "%s/t.log", dir);
 	relay_run(log, 0, first, 2, 0, NULL);

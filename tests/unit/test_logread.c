@@ -120,7 +120,8 @@ test_tail_bounded(void **state)
 	(void)fclose(f);
 	/* Asking for more lines than fit: at most LOG_RAW_MAX, whole
 	 * lines only, and it says so. */
-	assert_non_null(s = agent_log_tail(path, NULL, 5000, &size, &trunc, NULL));
+	assert_non_null(
+	    s = agent_log_tail(path, NULL, 5000, &size, &trunc, NULL));
 	assert_true(strlen(s) <= LOG_RAW_MAX);
 	assert_true(strlen(s) > LOG_RAW_MAX - 200);
 	assert_int_equal(strlen(s) % 100, 0);
@@ -153,17 +154,17 @@ test_search(void **state)
 	put("7.log.2", "ERROR a\nok\n");
 	put("7.log.1", "error b\n");
 	put("7.log", "fine\nan Error c\nERROR d\n");
-	assert_non_null(
-	    s = agent_log_search(path, NULL, "error", 2, &m, &size, &trunc, NULL));
+	assert_non_null(s = agent_log_search(path, NULL, "error", 2, &m, &size,
+			    &trunc, NULL));
 	assert_string_equal(s, "an Error c\nERROR d\n");
 	assert_int_equal(m, 4);
 	free(s);
-	assert_non_null(
-	    s = agent_log_search(path, NULL, "error", 10, &m, &size, &trunc, NULL));
+	assert_non_null(s = agent_log_search(path, NULL, "error", 10, &m, &size,
+			    &trunc, NULL));
 	assert_string_equal(s, "ERROR a\nerror b\nan Error c\nERROR d\n");
 	free(s);
-	assert_non_null(
-	    s = agent_log_search(path, NULL, "nothing", 10, &m, &size, &trunc, NULL));
+	assert_non_null(s = agent_log_search(path, NULL, "nothing", 10, &m,
+			    &size, &trunc, NULL));
 	assert_string_equal(s, "");
 	assert_int_equal(m, 0);
 	free(s);
