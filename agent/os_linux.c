@@ -392,6 +392,9 @@ relay_start(const struct agent_os_spawn *sp, int *wout, int *werr, char *why,
 		sigemptyset(&none);
 		(void)sigprocmask(SIG_SETMASK, &none, NULL);
 		(void)setsid();
+		/* It may run for months: hold no directory of ours. */
+		if (chdir("/") == -1)
+			_exit(126);
 		/* Out of the way of 3 and 4 first, then into them. */
 		if ((s = fcntl(sfd[1], F_DUPFD_CLOEXEC, 10)) == -1 ||
 		    (out[0] = fcntl(out[0], F_DUPFD_CLOEXEC, 10)) == -1 ||

@@ -110,7 +110,9 @@ test('interleaved stdout and stderr, and a 2 MB burst: exactly the stderr lines 
   // human pace: "err pN" right after "out pN" (the relay is woken by
   // each write; only what both pipes hold at once has no known order).
   const misplaced = order.filter((l, k) => /^err p(\d+)$/.test(l) && order[k - 1] !== 'out p' + l.slice(5));
-  assert.ok(misplaced.length <= 4, `${misplaced.length} of 40 paced stderr lines out of place: ${misplaced.slice(0, 5)}`);
+  // (A machine busy enough to leave the relay unscheduled for 20 ms can
+  // still let two lines meet in the pipes: a few are allowed.)
+  assert.ok(misplaced.length <= 8, `${misplaced.length} of 40 paced stderr lines out of place: ${misplaced.slice(0, 5)}`);
 
   // A search: its matches keep their marks.
   r = await logs(id, '?q=' + encodeURIComponent(' 29') + '&lines=100');
