@@ -420,14 +420,18 @@ main(int argc, char *argv[])
 		 * Whole lines go; a line begun but unfinished waits for its
 		 * end (so that the other stream cannot cut it in two), but not
 		 * once its stream was quiet for RELAY_PARTIAL_MS (a prompt),
-		 * nor past a full buffer or the end of its stream.
+		 * nor when it fills the buffer, nor past the end of its
+		 * stream.
 		 */
 		for (i = 0; i < 2; i++) {
 			for (ready[i] = have[i];
 			     ready[i] > 0 && buf[i][ready[i] - 1] != '\n';
 			     ready[i]--)
 				;
-			if (have[i] == sizeof(buf[i]) || pfd[i].fd == -1 ||
+			/* A full buffer: its whole lines, or all of it when
+			 * it holds one line longer than itself. */
+			if ((have[i] == sizeof(buf[i]) && ready[i] == 0) ||
+			    pfd[i].fd == -1 ||
 			    (have[i] > 0 && now >= since[i] + RELAY_PARTIAL_MS))
 				ready[i] = have[i];
 		}

@@ -218,6 +218,9 @@ relay_run(const char *log, long max, const char *const *lines, size_t n,
 	(void)snprintf(maxs, sizeof(maxs), "%ld", max);
 	assert_int_equal(pipe(out), 0);
 	assert_int_equal(pipe(err), 0);
+	/* As the agent makes them: more than the relay reads at once. */
+	(void)fcntl(out[1], F_SETPIPE_SZ, 256 * 1024);
+	(void)fcntl(err[1], F_SETPIPE_SZ, 256 * 1024);
 	if ((pid = fork()) == 0) {
 		/* Out of the way of 3 and 4 first, then into them. */
 		int o = fcntl(out[0], F_DUPFD, 10),
@@ -238,7 +241,8 @@ relay_run(const char *log, long max, const char *const *lines, size_t n,
 		int	    fd = lines[i][0] == 'e' ? err[1] : out[1];
 
 		assert_int_equal(write(fd, l, strlen(l)), (ssize_t)strlen(l));
-		(void)usleep(2000); /* one read each */
+		if (n < 1000)
+			(void)usleep(2000); /* one read each */
 	}
 	if (hold_ms > 0) {
 		(void)usleep(hold_ms * 1000);
@@ -261,7 +265,8 @@ static void
 check_marked(const char *file)
 {
 	struct agent_ranges r;
-	char		    ip[PATH_MAX + 16], buf[65536];
+	static char	    buf[1024 * 1024];
+	char		    ip[PATH_MAX + 16];
 	ssize_t		    n;
 	size_t		    i, k;
 	int		    fd, idx, in;
@@ -338,6 +343,30 @@ test_logindex_relay_rotates(void **state)
 	}
 }
 
+/*
+ * A burst on both streams (the relay reads full buffers): no line is
+ * cut by the other stream's, every byte marked right.
+ */
+static void
+test_logindex_relay_burst(void **state)
+{
+	static const char *lines[6000];
+	static char	   text[6000][128];
+	char		   log[128];
+	size_t		   i;
+
+	for (i = 0; i < 6000; i++) {
+		(void)snprintf(text[i], sizeof(text[i]),
+		    "%c%s line %06zu ........................................"
+		    "..............................\n",
+		    i % 2 ? 'e' : 'o', i % 2 ? "Err" : "Out", i);
+		lines[i] = text[i];
+	}
+	(void)snprintf(log, sizeof(log), "%s/burst.log", dir);
+	relay_run(log, 0, lines, 6000, 0, NULL);
+	check_marked(log);
+}
+
 /* A log truncated by hand: the relay drops the index's old marks. */
 static void
 test_logindex_relay_truncated(void **state)
@@ -381,6 +410,7 @@ main(void)
 		cmocka_unit_test(test_logindex_relay_marks),
 		cmocka_unit_test(test_logindex_relay_rotates),
 		cmocka_unit_test(test_logindex_relay_truncated),
+		cmocka_unit_test(test_logindex_relay_burst),
 	};
 
 	return (cmocka_run_group_tests(tests, setup, teardown));
