@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 
 #include "agentproto/agentproto.h"
+#include "logindex.h"
 #include "os.h"
 
 #define AGENT_VERSION	       "0.1.0"
@@ -170,6 +171,7 @@ struct agent_task {
 	pid_t		      stop_pid; /* the stop script while it runs */
 	int		      stop_status; /* its wait status; -1 running */
 	char		     *log; /* logdir/<id>.log, from the last start */
+	off_t		      log_max; /* its relay rotates past; 0: default */
 	int64_t		      started_ms; /* wall clock */
 	struct agent_proc     proc;
 	char		      cgroup[AGENT_CGROUP_MAX]; /* "": none */
@@ -195,6 +197,7 @@ int  agent_task_adopt(struct agent_task *, pid_t, int64_t);
 int  agent_task_signal_marked(const struct agent_task *, int);
 void agent_task_cleanup(struct agent_task *);
 int  agent_task_log_rotate(const char *, int64_t, off_t, int);
+void agent_task_log_init(struct agent_task *, const char *, off_t);
 int  agent_task_remove_files(const struct agent_task *, const char *, char *,
      size_t);
 int  agent_task_set_rdir(struct agent_task *, const char *);
@@ -526,13 +529,16 @@ json_t *agent_log_files(const json_t *, const struct agent_confine *);
 int	agent_log_path(const json_t *, const char *, int64_t, const char *,
 	const struct agent_confine *, char *, size_t);
 int	agent_log_open(const char *, const struct agent_confine *, off_t *);
-char   *agent_log_tail(const char *, const struct agent_confine *, int64_t,
-      off_t *, int *);
+/* The last struct agent_ranges * (NULL: not wanted) gets the stderr
+ * byte ranges of the text returned (logindex.h). */
+char *agent_log_tail(const char *, const struct agent_confine *, int64_t,
+    off_t *, int *, struct agent_ranges *);
 char *agent_log_search(const char *, const struct agent_confine *, const char *,
-    int64_t, int64_t *, off_t *, int *);
+    int64_t, int64_t *, off_t *, int *, struct agent_ranges *);
 char *agent_log_read(const char *, const struct agent_confine *, off_t *,
-    uint64_t *, off_t, int *);
+    uint64_t *, off_t, int *, struct agent_ranges *);
 int   agent_log_rotate(const char *, const struct agent_confine *, off_t, int);
+void  agent_log_settle(const char *);
 int agent_log_rotate_files(const json_t *, const struct agent_confine *, off_t,
     int);
 

@@ -33,7 +33,7 @@ AGENT_SRCS=	agent/main.c agent/log.c agent/state.c agent/os_facts_linux.c \
 		agent/tasks.c agent/logs.c agent/logread.c agent/policy.c \
 		agent/cgroup.c agent/os_linux.c agent/commands.c \
 		agent/release.c agent/stage.c agent/fetch.c
-AGENT_SRCS+=	agent/deploy.c agent/config.c agent/reason.c
+AGENT_SRCS+=	agent/deploy.c agent/config.c agent/reason.c agent/logindex.c
 AGENT_OBJS=	$(AGENT_SRCS:agent/%.c=$(OBJDIR)/agent/%.o) \
 		$(AGENTPROTO_OBJS) $(AGENT_CFGEDIT_OBJS)
 # src/pkg's checks, again on the node (the agent does not trust the
@@ -46,6 +46,10 @@ AGENT_STAGE_OBJS=	$(OBJDIR)/agent/stage_main.o \
 		    $(AGENT_OBJS)) \
 		$(AGENT_PKG_SRCS:src/pkg/%.c=$(OBJDIR)/agent/pkg/%.o)
 AGENT_BIN=	$(OBJDIR)/yard-agent
+# The log relay each task's output goes through (agent/relay.c): libc
+# only, as it runs beside every task for as long as the task does.
+AGENT_RELAY_BIN=	$(OBJDIR)/yard-agent-relay
+AGENT_RELAY_OBJS=	$(OBJDIR)/agent/relay.o $(OBJDIR)/agent/logindex.o
 AGENT_UNIT_TESTS=	$(OBJDIR)/tests/test_agentproto \
 		$(OBJDIR)/tests/test_procstat $(OBJDIR)/tests/test_supervise \
 		$(OBJDIR)/tests/test_logread $(OBJDIR)/tests/test_cgroup \
@@ -54,6 +58,7 @@ AGENT_UNIT_TESTS=	$(OBJDIR)/tests/test_agentproto \
 		$(OBJDIR)/tests/test_release
 AGENT_UNIT_TESTS+=	$(OBJDIR)/tests/test_deploy $(OBJDIR)/tests/test_agentconfig
 AGENT_UNIT_TESTS+=	$(OBJDIR)/tests/test_reason
+AGENT_UNIT_TESTS+=	$(OBJDIR)/tests/test_logindex
 AGENT_FUZZ_NAMES=	fuzz_agentproto_enroll fuzz_agentproto_heartbeat \
 		fuzz_agentproto_poll fuzz_agentproto_result \
 		fuzz_agentproto_auth fuzz_agentproto_task fuzz_procstat \
@@ -90,9 +95,20 @@ AGENT_SAVED_GOAL:=	$(.DEFAULT_GOAL)
 
 agent-build: $(AGENT_BIN)
 
-# The agent comes with its stage program (found next to it).
-$(AGENT_BIN): $(AGENT_OBJS) $(AGENT_STAGE_BIN)
+# The agent comes with its stage program and its log relay (found next
+# to it).
+$(AGENT_BIN): $(AGENT_OBJS) $(AGENT_STAGE_BIN) $(AGENT_RELAY_BIN)
 	$(CC) $(AGENT_LDFLAGS) -o $@ $(AGENT_OBJS) $(AGENT_LDLIBS)
+
+$(AGENT_RELAY_BIN): $(AGENT_RELAY_OBJS)
+	$(CC) $(AGENT_LDFLAGS) -o $@ $(AGENT_RELAY_OBJS)
+
+# The stderr index on real files, and the relay writing it.
+$(OBJDIR)/tests/test_logindex: tests/unit/test_logindex.c agent/logindex.c \
+    agent/logindex.h $(AGENT_RELAY_BIN)
+	@mkdir -p $(@D)
+	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ tests/unit/test_logindex.c \
+	    agent/logindex.c -lcmocka
 
 $(AGENT_STAGE_BIN): $(AGENT_STAGE_OBJS)
 	$(CC) $(AGENT_LDFLAGS) -o $@ $(AGENT_STAGE_OBJS) $(AGENT_STAGE_LDLIBS)
@@ -139,7 +155,8 @@ $(OBJDIR)/tests/test_procstat: tests/unit/test_procstat.c $(PROCSTAT_SRCS)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
 
 $(OBJDIR)/tests/test_supervise: tests/unit/test_supervise.c \
-    agent/supervise.c agent/logread.c agent/policy.c $(PROCSTAT_SRCS)
+    agent/supervise.c agent/logread.c agent/logindex.c agent/policy.c \
+    $(PROCSTAT_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LDLIBS) -lcmocka
 
@@ -222,7 +239,8 @@ $(OBJDIR)/fuzz/fuzz_deploy_payload: tests/fuzz/fuzz_deploy_payload.c \
 	    -fsanitize=fuzzer,address,undefined -o $@ $^ \
 	    $(shell pkg-config --libs $(AGENT_STAGE_PKGS))
 
-LOGREAD_SRCS=	agent/logread.c agent/policy.c $(PROCSTAT_SRCS)
+LOGREAD_SRCS=	agent/logread.c agent/logindex.c agent/policy.c \
+		$(PROCSTAT_SRCS)
 
 # The policy parser and path checks, Kore-free (and the log they use).
 POLICY_SRCS=	agent/policy.c $(PROCSTAT_SRCS)
@@ -285,4 +303,4 @@ ifneq ("$(AGENT_SAVED_GOAL)", "")
 .DEFAULT_GOAL:=	$(AGENT_SAVED_GOAL)
 endif
 
--include $(AGENT_OBJS:.o=.d)
+-include $(AGENT_OBJS:.o=.d) $(AGENT_RELAY_OBJS:.o=.d)

@@ -18,13 +18,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
 
 #define LOG_SEARCH_LINE 4096 /* longer lines are searched in part */
+#define LOG_SETTLE_MS	300 /* an ended task's relay finishes in this */
 
-static char *clean(const char *, size_t);
+static char  *clean(const char *, size_t);
+static void   idx_shift(int, const char *, int, int);
+static int    part_open(const char *, const struct agent_confine *, off_t *,
+       int *);
+static size_t marks_cap(const char *, size_t *, struct agent_ranges *, int);
 
 /*
  * Open a regular file for reading.  Unconfined (c NULL: the agent's own
@@ -68,6 +74,96 @@ clean(const char *buf, size_t n)
 		return (NULL);
 	(void)agentproto_utf8_clean(out, n + 1, buf, n);
 	return (out);
+}
+
+/*
+ * Open a part of a log to read it, with its stderr index in *idx (-1:
+ * none; only the captured output, c NULL, has one).  *size is where
+ * reading stops: the size seen under the index's lock, before which
+ * every stderr byte has its record (the relay writes both under it), of
+ * the log that belongs to the index (a rotation renames both under it).
+ */
+static int
+part_open(const char *path, const struct agent_confine *c, off_t *size,
+    int *idx)
+{
+	struct stat a, b;
+	char	    ip[PATH_MAX + 32];
+	int	    fd, i, locked, same;
+
+	*idx = -1;
+	if (c != NULL ||
+	    (size_t)snprintf(ip, sizeof(ip), "%s%s", path,
+		AGENT_LOGIDX_SUFFIX) >= sizeof(ip))
+		return (agent_log_open(path, c, size));
+	for (i = 0; i < 3; i++) {
+		if ((*idx = open(ip, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+			break;
+		locked = agent_logidx_lock(*idx, 0);
+		same = stat(ip, &a) == 0 && fstat(*idx, &b) == 0 &&
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+		if (same || !locked) {
+			fd = agent_log_open(path, NULL, size);
+			if (locked)
+				agent_logidx_unlock(*idx);
+			if (fd == -1 || !same) {
+				(void)close(*idx);
+				*idx = -1;
+			}
+			return (fd);
+		}
+		/* Rotated meanwhile: the new pair. */
+		agent_logidx_unlock(*idx);
+		(void)close(*idx);
+		*idx = -1;
+	}
+	return (agent_log_open(path, NULL, size));
+}
+
+/*
+ * At most AGENTPROTO_LOG_STDERR_MAX ranges in r over text t of *n bytes:
+ * keep_end 0 shortens the text (*n) before the first range too many,
+ * after the last whole line when there is one; keep_end 1 drops whole
+ * lines from its start.  Returns how many leading bytes to drop (then
+ * the ranges are moved by as much).
+ */
+static size_t
+marks_cap(const char *t, size_t *n, struct agent_ranges *r, int keep_end)
+{
+	size_t	k, cut, drop, o;
+	int64_t s, e;
+
+	if (r == NULL || r->n <= AGENTPROTO_LOG_STDERR_MAX)
+		return (0);
+	if (!keep_end) {
+		cut = (size_t)r->v[2 * AGENTPROTO_LOG_STDERR_MAX];
+		for (k = cut; k > 0 && t[k - 1] != '\n'; k--)
+			;
+		*n = k > 0 ? k : cut;
+		for (k = 0; k < r->n && r->v[2 * k] < (int64_t)*n; k++) {
+			if (r->v[2 * k + 1] > (int64_t)*n)
+				r->v[2 * k + 1] = (int64_t)*n;
+		}
+		r->n = k;
+		return (0);
+	}
+	/* After the line holding the end of the last range to go. */
+	cut = (size_t)r->v[2 * (r->n - AGENTPROTO_LOG_STDERR_MAX - 1) + 1];
+	for (drop = cut > 0 ? cut - 1 : 0; drop < *n && t[drop] != '\n'; drop++)
+		;
+	drop = drop < *n ? drop + 1 : *n;
+	for (k = 0, o = 0; k < r->n; k++) {
+		s = r->v[2 * k] - (int64_t)drop;
+		e = r->v[2 * k + 1] - (int64_t)drop;
+		if (e <= 0)
+			continue;
+		r->v[2 * o] = s < 0 ? 0 : s;
+		r->v[2 * o + 1] = e;
+		o++;
+	}
+	r->n = o;
+	*n -= drop;
+	return (drop);
 }
 
 /*
@@ -212,21 +308,24 @@ agent_log_path(const json_t *spec, const char *logdir, int64_t id,
 /*
  * The last `lines` lines of path (reaching into path.1 when the current
  * part is short), at most LOG_RAW_MAX bytes of them, as clean text.
- * *size is the current part's size (where a follow goes on from).
+ * *size is the current part's size (where a follow goes on from).  With
+ * marks, the text's stderr ranges are added to it.
  */
 char *
 agent_log_tail(const char *path, const struct agent_confine *c, int64_t lines,
-    off_t *size, int *truncated)
+    off_t *size, int *truncated, struct agent_ranges *marks)
 {
+	struct agent_ranges pr[2];
 	char   *buf, *p, *start, *end, part[AGENT_PATH_MAX * 2 + 16];
 	off_t	sz, from = 0;
-	size_t	have = 0, want, n;
+	size_t	have = 0, want, n, k, len, drop;
 	ssize_t r;
-	int64_t nl;
-	int	fd, i;
+	int64_t nl, a, b, at;
+	int	fd, idx, i, ok = 1;
 
 	*truncated = 0;
 	*size = 0;
+	memset(pr, 0, sizeof(pr));
 	if ((buf = malloc(LOG_RAW_MAX)) == NULL)
 		return (NULL);
 	end = buf + LOG_RAW_MAX;
@@ -234,7 +333,7 @@ agent_log_tail(const char *path, const struct agent_confine *c, int64_t lines,
 	for (i = 0; i < 2 && have < LOG_RAW_MAX; i++) {
 		(void)snprintf(part, sizeof(part), i == 0 ? "%s" : "%s.1",
 		    path);
-		if ((fd = agent_log_open(part, c, &sz)) == -1) {
+		if ((fd = part_open(part, c, &sz, &idx)) == -1) {
 			if (i == 0 && errno != ENOENT) {
 				free(buf);
 				return (NULL);
@@ -257,6 +356,13 @@ agent_log_tail(const char *path, const struct agent_confine *c, int64_t lines,
 		if (n < want) /* shrank meanwhile: keep what was read */
 			memmove(end - have - n, end - have - want, n);
 		have += n;
+		/* Its marks, where its bytes lie in buf. */
+		if (marks != NULL && idx != -1 &&
+		    !agent_logidx_collect(idx, from, from + (off_t)n,
+			LOG_RAW_MAX - (int64_t)have, &pr[i]))
+			ok = 0;
+		if (idx != -1)
+			(void)close(idx);
 		for (nl = 0, p = end - have; p < end - 1; p++)
 			nl += *p == '\n';
 		if (nl >= lines)
@@ -279,39 +385,71 @@ agent_log_tail(const char *path, const struct agent_confine *c, int64_t lines,
 			p++;
 		*truncated = 1;
 	}
-	p = clean(p, (size_t)(end - p));
+	/* The older part's marks first, as its bytes come first. */
+	at = p - buf;
+	for (i = 1; i >= 0 && marks != NULL && ok; i--) {
+		for (k = 0; k < pr[i].n && ok; k++) {
+			a = pr[i].v[2 * k] - at;
+			b = pr[i].v[2 * k + 1] - at;
+			if (b > 0)
+				ok = agent_ranges_add(marks, a < 0 ? 0 : a, b);
+		}
+	}
+	agent_ranges_free(&pr[0]);
+	agent_ranges_free(&pr[1]);
+	if (!ok) {
+		free(buf);
+		errno = ENOMEM;
+		return (NULL);
+	}
+	len = (size_t)(end - p);
+	if ((drop = marks_cap(p, &len, marks, 1)) > 0)
+		*truncated = 1;
+	p = clean(p + drop, len);
 	free(buf);
 	return (p);
 }
 
 /*
  * The last `lines` lines of all parts (oldest first) that contain q,
- * case-insensitively; *matches counts every matching line.
+ * case-insensitively; *matches counts every matching line.  With marks,
+ * each line of the answer that holds a byte the task wrote to stderr is
+ * a range of it (its newline included).
  */
 char *
 agent_log_search(const char *path, const struct agent_confine *c, const char *q,
-    int64_t lines, int64_t *matches, off_t *size, int *truncated)
+    int64_t lines, int64_t *matches, off_t *size, int *truncated,
+    struct agent_ranges *marks)
 {
 	char  **ring, *line = NULL, part[AGENT_PATH_MAX * 2 + 16], *out, *o;
 	char   *copy;
-	size_t	cap = 0, total = 0, k, n, start;
+	size_t	cap = 0, total = 0, k, n, start, drop, ll;
 	ssize_t len;
-	off_t	sz;
+	off_t	sz, at;
 	FILE   *f;
-	int64_t have = 0;
-	int	fd, i;
+	int64_t have = 0, *roff = NULL, *rlen = NULL;
+	int	fd, i, *rpart = NULL, idx[AGENT_LOG_KEEP + 1];
 
 	*matches = 0;
 	*truncated = 0;
 	*size = 0;
-	if ((ring = calloc((size_t)lines, sizeof(*ring))) == NULL)
+	for (i = 0; i <= AGENT_LOG_KEEP; i++)
+		idx[i] = -1;
+	if ((ring = calloc((size_t)lines, sizeof(*ring))) == NULL ||
+	    (roff = calloc((size_t)lines, sizeof(*roff))) == NULL ||
+	    (rlen = calloc((size_t)lines, sizeof(*rlen))) == NULL ||
+	    (rpart = calloc((size_t)lines, sizeof(*rpart))) == NULL) {
+		free(ring);
+		free(roff);
+		free(rlen);
 		return (NULL);
+	}
 	for (i = AGENT_LOG_KEEP; i >= 0; i--) {
 		if (i == 0)
 			(void)snprintf(part, sizeof(part), "%s", path);
 		else
 			(void)snprintf(part, sizeof(part), "%s.%d", path, i);
-		if ((fd = agent_log_open(part, c, &sz)) == -1)
+		if ((fd = part_open(part, c, &sz, &idx[i])) == -1)
 			continue;
 		if (i == 0)
 			*size = sz;
@@ -319,20 +457,24 @@ agent_log_search(const char *path, const struct agent_confine *c, const char *q,
 			(void)close(fd);
 			continue;
 		}
-		while ((len = getline(&line, &cap, f)) > 0) {
-			if ((size_t)len > LOG_SEARCH_LINE) {
-				line[LOG_SEARCH_LINE] = '\0';
-				len = LOG_SEARCH_LINE;
-			}
+		/* Up to the size seen: past it, a mark may be missing yet. */
+		for (at = 0; at < sz && (len = getline(&line, &cap, f)) > 0;
+		     at += len) {
+			ll = (size_t)len > LOG_SEARCH_LINE ? LOG_SEARCH_LINE
+							   : (size_t)len;
+			line[ll] = '\0';
 			if (strcasestr(line, q) == NULL)
 				continue;
 			(*matches)++;
 			/* Out of memory: the match is counted, not kept. */
-			if ((copy = strndup(line, (size_t)len)) == NULL)
+			if ((copy = strndup(line, ll)) == NULL)
 				continue;
 			k = (size_t)(have % lines);
 			free(ring[k]);
 			ring[k] = copy;
+			roff[k] = (int64_t)at;
+			rlen[k] = (int64_t)len;
+			rpart[k] = i;
 			have++;
 		}
 		(void)fclose(f);
@@ -351,21 +493,42 @@ agent_log_search(const char *path, const struct agent_confine *c, const char *q,
 	}
 	if ((out = o = malloc(total + 1)) != NULL) {
 		for (; k < n; k++) {
-			char  *l = ring[(start + k) % (size_t)lines];
-			size_t ll = strlen(l);
+			size_t r = (start + k) % (size_t)lines;
+			char  *l = ring[r];
+			char  *b = o;
 
+			ll = strlen(l);
 			memcpy(o, l, ll);
 			o += ll;
 			if (ll == 0 || l[ll - 1] != '\n')
 				*o++ = '\n';
+			if (marks != NULL && idx[rpart[r]] != -1 &&
+			    agent_logidx_any(idx[rpart[r]], roff[r],
+				roff[r] + rlen[r]) == 1 &&
+			    !agent_ranges_add(marks, b - out, o - out)) {
+				free(out);
+				out = NULL;
+				break;
+			}
 		}
-		*o = '\0';
+		if (out != NULL)
+			*o = '\0';
 	}
 	for (k = 0; k < (size_t)lines; k++)
 		free(ring[k]);
 	free(ring);
+	free(roff);
+	free(rlen);
+	free(rpart);
+	for (i = 0; i <= AGENT_LOG_KEEP; i++) {
+		if (idx[i] != -1)
+			(void)close(idx[i]);
+	}
 	if (out != NULL) {
-		o = clean(out, strlen(out));
+		n = strlen(out);
+		if ((drop = marks_cap(out, &n, marks, 1)) > 0)
+			*truncated = 1;
+		o = clean(out + drop, n);
 		free(out);
 		out = o;
 	}
@@ -377,21 +540,22 @@ agent_log_search(const char *path, const struct agent_confine *c, const char *q,
  * when there is one (so that a chunk ends on a whole line and a
  * character); *pos moves past what was taken.  A file that shrank or was
  * replaced (rotated) is read again from its start.  NULL on error; ""
- * when nothing is new.
+ * when nothing is new.  With marks, the text's stderr ranges are added
+ * to it (and the text ends before a range too many).
  */
 char *
 agent_log_read(const char *path, const struct agent_confine *c, off_t *pos,
-    uint64_t *ino, off_t limit, int *restarted)
+    uint64_t *ino, off_t limit, int *restarted, struct agent_ranges *marks)
 {
 	struct stat st;
 	char	   *buf, *out;
 	size_t	    want, n = 0;
 	ssize_t	    r;
 	off_t	    sz;
-	int	    fd;
+	int	    fd, idx;
 
 	*restarted = 0;
-	if ((fd = agent_log_open(path, c, &sz)) == -1)
+	if ((fd = part_open(path, c, &sz, &idx)) == -1)
 		return (errno == ENOENT ? strdup("") : NULL);
 	if (fstat(fd, &st) == 0) {
 		if (*ino != 0 && *ino != (uint64_t)st.st_ino)
@@ -407,6 +571,8 @@ agent_log_read(const char *path, const struct agent_confine *c, off_t *pos,
 	want = sz - *pos > LOG_RAW_MAX ? LOG_RAW_MAX : (size_t)(sz - *pos);
 	if ((buf = malloc(want + 1)) == NULL) {
 		(void)close(fd);
+		if (idx != -1)
+			(void)close(idx);
 		return (NULL);
 	}
 	while (n < want) {
@@ -420,10 +586,56 @@ agent_log_read(const char *path, const struct agent_confine *c, off_t *pos,
 	 * a line longer than a chunk is sent in pieces. */
 	while (n > 0 && buf[n - 1] != '\n' && memchr(buf, '\n', n) != NULL)
 		n--;
+	if (marks != NULL && idx != -1 &&
+	    !agent_logidx_collect(idx, *pos, *pos + (off_t)n, 0, marks)) {
+		(void)close(idx);
+		free(buf);
+		errno = ENOMEM;
+		return (NULL);
+	}
+	if (idx != -1)
+		(void)close(idx);
+	(void)marks_cap(buf, &n, marks, 0);
 	*pos += (off_t)n;
 	out = clean(buf, n);
 	free(buf);
 	return (out);
+}
+
+/*
+ * A task that just ended: its relay writes what it wrote last within
+ * moments.  Wait for it (it lets go of the log when done), at most
+ * LOG_SETTLE_MS, before its last lines are read.
+ */
+void
+agent_log_settle(const char *path)
+{
+	struct timespec nap;
+	int		i;
+
+	nap.tv_sec = 0;
+	nap.tv_nsec = 10 * 1000 * 1000;
+	for (i = 0; i < LOG_SETTLE_MS / 10 && agent_logidx_held(path); i++)
+		(void)nanosleep(&nap, NULL);
+}
+
+/*
+ * The stderr index of part `from` of base (0: base itself; -1: none)
+ * becomes part to's; a part left without one loses the one it had.
+ */
+static void
+idx_shift(int dfd, const char *base, int from, int to)
+{
+	char f[PATH_MAX + 32], t[PATH_MAX + 32];
+
+	if (from == 0)
+		(void)snprintf(f, sizeof(f), "%s%s", base, AGENT_LOGIDX_SUFFIX);
+	else
+		(void)snprintf(f, sizeof(f), "%s.%d%s", base, from,
+		    AGENT_LOGIDX_SUFFIX);
+	(void)snprintf(t, sizeof(t), "%s.%d%s", base, to, AGENT_LOGIDX_SUFFIX);
+	if (from == -1 || renameat(dfd, f, dfd, t) == -1)
+		(void)unlinkat(dfd, t, 0);
 }
 
 /*
@@ -491,12 +703,17 @@ agent_log_rotate(const char *path, const struct agent_confine *c, off_t max,
 	for (i = keep - 1; i >= 1; i--) {
 		(void)snprintf(from, sizeof(from), "%s.%d", base, i);
 		(void)snprintf(to, sizeof(to), "%s.%d", base, i + 1);
-		if (renameat(dfd, from, dfd, to) == -1 && errno != ENOENT)
-			goto done;
+		if (renameat(dfd, from, dfd, to) == -1) {
+			if (errno != ENOENT)
+				goto done;
+		} else if (c == NULL)
+			idx_shift(dfd, base, i, i + 1);
 	}
 	(void)snprintf(to, sizeof(to), "%s.1", base);
 	if (unlinkat(dfd, to, 0) == -1 && errno != ENOENT)
 		goto done;
+	if (c == NULL)
+		idx_shift(dfd, base, -1, 1);
 	if ((out = openat(dfd, to,
 		 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640)) ==
 	    -1)
@@ -510,8 +727,12 @@ agent_log_rotate(const char *path, const struct agent_confine *c, off_t max,
 			break;
 		}
 	}
-	if (n == 0 && ftruncate(wfd, 0) == 0)
+	if (n == 0 && ftruncate(wfd, 0) == 0) {
 		ret = 1;
+		/* The captured output's stderr index goes with the copy. */
+		if (c == NULL)
+			idx_shift(dfd, base, 0, 1);
+	}
 done:
 	if (out != -1)
 		(void)close(out);

@@ -291,11 +291,13 @@ static int
 req_step(struct agent_logreq *q)
 {
 	struct agentproto_logchunk c;
+	struct agent_ranges	   marks;
 	off_t			   size;
 	size_t			   n;
 	int			   restarted = 0;
 	uint64_t		   now = agent_mono_ms();
 
+	memset(&marks, 0, sizeof(marks));
 	if (q->body != NULL)
 		return (1);
 	if (q->last)
@@ -316,13 +318,15 @@ req_step(struct agent_logreq *q)
 	} else if (q->seq == 0 && q->r.mode != AGENTPROTO_LOG_DOWNLOAD) {
 		if (q->r.q[0] != '\0')
 			c.data = agent_log_search(q->path, req_conf(q), q->r.q,
-			    q->r.lines, &c.matches, &size, &c.truncated);
+			    q->r.lines, &c.matches, &size, &c.truncated,
+			    &marks);
 		else
 			c.data = agent_log_tail(q->path, req_conf(q),
-			    q->r.lines, &size, &c.truncated);
+			    q->r.lines, &size, &c.truncated, &marks);
 		if (c.data == NULL) {
 			req_fail(q, "cannot read %s: %s", q->r.file,
 			    strerror(errno));
+			agent_ranges_free(&marks);
 			return (1);
 		}
 		c.size = size;
@@ -335,7 +339,7 @@ req_step(struct agent_logreq *q)
 		if (q->pos >= q->end)
 			c.data = strdup("");
 		else if ((c.data = agent_log_read(q->path, req_conf(q), &q->pos,
-			      &q->ino, q->end, &restarted)) == NULL) {
+			      &q->ino, q->end, &restarted, NULL)) == NULL) {
 			req_fail(q, "cannot read %s: %s", q->r.file,
 			    strerror(errno));
 			return (1);
@@ -353,13 +357,16 @@ req_step(struct agent_logreq *q)
 			return (0);
 		q->next = now + LOG_FOLLOW_MS;
 		if ((c.data = agent_log_read(q->path, req_conf(q), &q->pos,
-			 &q->ino, 0, &restarted)) == NULL)
+			 &q->ino, 0, &restarted, &marks)) == NULL)
 			c.data = strdup("");
-		if (c.data == NULL)
+		if (c.data == NULL) {
+			agent_ranges_free(&marks);
 			return (0);
+		}
 		if (c.data[0] == '\0' &&
 		    now - q->last_post < LOG_KEEPALIVE_MS) {
 			free(c.data);
+			agent_ranges_free(&marks);
 			return (0);
 		}
 		c.size = q->pos;
@@ -367,9 +374,13 @@ req_step(struct agent_logreq *q)
 		if (now - q->started > LOG_FOLLOW_MAX_MS)
 			c.done = 1;
 	}
+	/* Downloads are plain text: no marks are read for them. */
+	c.marks = marks.v;
+	c.nmarks = marks.n;
 	q->body = agentproto_logchunk_encode(&c);
 	q->last = c.done;
 	free(c.data);
+	agent_ranges_free(&marks);
 	if (q->body == NULL)
 		return (-1);
 	return (1);

@@ -98,10 +98,20 @@ int agent_os_group_valid(const char *, int64_t);
 
 /* What agent_os_spawn() runs. */
 struct agent_os_spawn {
-	const char		   *file; /* looked up in envp's PATH */
-	const char *const	   *argv;
-	char *const		   *envp; /* the whole environment */
-	int			    logfd; /* stdout and stderr; stdin null */
+	const char	  *file; /* looked up in envp's PATH */
+	const char *const *argv;
+	char *const	  *envp; /* the whole environment */
+	int		   logfd; /* stdout and stderr; stdin null */
+	/*
+	 * When set: stdout and stderr go through the task's log relay
+	 * (AGENT_RELAY_PROGRAM) into this file, which marks what came
+	 * from stderr and rotates the file past log_max bytes keeping
+	 * log_keep parts; logfd is then only the fallback when no relay
+	 * can be started (said in the agent's log).
+	 */
+	const char		   *log;
+	int64_t			    log_max;
+	int			    log_keep;
 	const char		   *dir; /* working directory; NULL: fails */
 	int			    dir_exact; /* dir must be its real path */
 	const char		   *cwd; /* then this (relative to dir) */
@@ -109,8 +119,18 @@ struct agent_os_spawn {
 };
 
 /*
+ * The log relay, found next to the agent's own executable: a process
+ * apart from the agent (its own session, none of the agent's signals,
+ * never killed with the agent or with the task) that reads the task's
+ * stdout and stderr pipes until both are closed by every process that
+ * holds them; see agent/relay.c.
+ */
+#define AGENT_RELAY_PROGRAM "yard-agent-relay"
+
+/*
  * Run sp->file as a process of its own, detached from the agent's
- * terminal and session, with nothing of the agent's open but logfd.
+ * terminal and session, with nothing of the agent's open but logfd (or
+ * the relay's pipes, sp->log).
  * When tracked, it becomes the leader of the task's group (t->cgroup,
  * t->uid are set; what the task's last run left in its group is killed
  * first); the stop script is not tracked.  Returns only once the program

@@ -42,6 +42,9 @@
 
 #define MARK_ENV    "YARD_TASK_MARK"
 #define ENVIRON_MAX (256 * 1024)
+/* Each of a relayed task's pipes holds this much before the task waits
+ * (the relay is slow to read only when the disk is). */
+#define RELAY_PIPE_SIZE (256 * 1024)
 
 /* cgroup.procs of the task's cgroup, for the child agent_os_spawn()
  * forks. */
@@ -49,7 +52,9 @@ static int spawn_cgfd = -1;
 /* The signals the loop waits for, as a descriptor curl polls. */
 static int sigfd = -1;
 
-static void child_exec(const struct agent_os_spawn *, int);
+static void child_exec(const struct agent_os_spawn *, int, int, int);
+static int  relay_start(const struct agent_os_spawn *, int *, int *, char *,
+     size_t);
 static int  cgroup_prepare(struct agent_task *, char *, size_t);
 static void cgroup_enter(int);
 static int  has_mark(pid_t, const char *);
@@ -100,9 +105,10 @@ exit_code(int status)
 /*
  * In the child: never returns.  A failure before exec is written to
  * statusfd (close-on-exec: the parent reads EOF when exec succeeded).
+ * out and err are the relay's pipes (-1: both go to sp->logfd).
  */
 static void
-child_exec(const struct agent_os_spawn *sp, int statusfd)
+child_exec(const struct agent_os_spawn *sp, int statusfd, int out, int err)
 {
 	const struct agent_account *a = sp->acct;
 	char			    here[PATH_MAX];
@@ -122,8 +128,13 @@ child_exec(const struct agent_os_spawn *sp, int statusfd)
 		if (fd > 0)
 			(void)close(fd);
 	}
-	(void)dup2(sp->logfd, 1);
-	(void)dup2(sp->logfd, 2);
+	if (out != -1 && err != -1) {
+		(void)dup2(out, 1);
+		(void)dup2(err, 2);
+	} else {
+		(void)dup2(sp->logfd, 1);
+		(void)dup2(sp->logfd, 2);
+	}
 	/* Nothing else of the agent's reaches the program: its
 	 * connections, journal and state files close on exec. */
 	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == -1) {
@@ -325,9 +336,121 @@ agent_task_signal_marked(const struct agent_task *t, int sig)
 }
 
 /*
+ * Start the log relay (AGENT_RELAY_PROGRAM next to our executable) on
+ * two new pipes; 1 with their write ends (close-on-exec) for the task,
+ * or 0 with why.  Waits only for the exec.  The relay is our child until
+ * we exit (agent_os_reap() collects it like any), in a session of its
+ * own, with no environment and none of our descriptors or blocked
+ * signals; it dies only when both pipes are closed.
+ */
+static int
+relay_start(const struct agent_os_spawn *sp, int *wout, int *werr, char *why,
+    size_t whylen)
+{
+	char	 prog[PATH_MAX], maxs[24], keeps[16], msg[256], *slash;
+	char	*argv[5], *envp[1];
+	sigset_t none;
+	pid_t	 pid;
+	ssize_t	 n;
+	int	 out[2] = { -1, -1 }, err[2] = { -1, -1 }, sfd[2] = { -1, -1 };
+	int	 fd, s, ok = 0;
+
+	if ((n = readlink("/proc/self/exe", prog, sizeof(prog) - 1)) <= 0) {
+		(void)snprintf(why, whylen, "cannot find our executable: %s",
+		    strerror(errno));
+		return (0);
+	}
+	prog[n] = '\0';
+	if ((slash = strrchr(prog, '/')) != NULL)
+		*slash = '\0';
+	if (strlen(prog) + 1 + strlen(AGENT_RELAY_PROGRAM) >= sizeof(prog)) {
+		(void)snprintf(why, whylen, "path too long");
+		return (0);
+	}
+	(void)strcat(prog, "/" AGENT_RELAY_PROGRAM);
+	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1 ||
+	    pipe2(sfd, O_CLOEXEC) == -1) {
+		(void)snprintf(why, whylen, "pipe: %s", strerror(errno));
+		goto done;
+	}
+	(void)fcntl(out[1], F_SETPIPE_SZ, RELAY_PIPE_SIZE);
+	(void)fcntl(err[1], F_SETPIPE_SZ, RELAY_PIPE_SIZE);
+	(void)snprintf(maxs, sizeof(maxs), "%" PRId64, sp->log_max);
+	(void)snprintf(keeps, sizeof(keeps), "%d", sp->log_keep);
+	argv[0] = (char *)(uintptr_t)AGENT_RELAY_PROGRAM;
+	argv[1] = (char *)(uintptr_t)sp->log;
+	argv[2] = maxs;
+	argv[3] = keeps;
+	argv[4] = NULL;
+	envp[0] = NULL;
+	if ((pid = fork()) == -1) {
+		(void)snprintf(why, whylen, "fork: %s", strerror(errno));
+		goto done;
+	}
+	if (pid == 0) {
+		/* System calls only (the agent may have threads). */
+		sigemptyset(&none);
+		(void)sigprocmask(SIG_SETMASK, &none, NULL);
+		(void)setsid();
+		/* It may run for months: hold no directory of ours. */
+		if (chdir("/") == -1)
+			_exit(126);
+		/* Out of the way of 3 and 4 first, then into them. */
+		if ((s = fcntl(sfd[1], F_DUPFD_CLOEXEC, 10)) == -1 ||
+		    (out[0] = fcntl(out[0], F_DUPFD_CLOEXEC, 10)) == -1 ||
+		    (err[0] = fcntl(err[0], F_DUPFD_CLOEXEC, 10)) == -1 ||
+		    dup2(out[0], 3) == -1 || dup2(err[0], 4) == -1) {
+			dprintf(sfd[1], "cannot set up the relay: %s",
+			    strerror(errno));
+			_exit(126);
+		}
+		if ((fd = open("/dev/null", O_RDWR)) != -1) {
+			(void)dup2(fd, 0);
+			(void)dup2(fd, 1);
+			(void)dup2(fd, 2);
+		}
+		(void)close_range(5, ~0U, CLOSE_RANGE_CLOEXEC);
+		execve(prog, argv, envp);
+		dprintf(s, "cannot run %s: %s", prog, strerror(errno));
+		_exit(127);
+	}
+	(void)close(sfd[1]);
+	sfd[1] = -1;
+	do {
+		n = read(sfd[0], msg, sizeof(msg) - 1);
+	} while (n == -1 && errno == EINTR);
+	if (n != 0) {
+		msg[n > 0 ? n : 0] = '\0';
+		(void)snprintf(why, whylen, "%s",
+		    n > 0 ? msg : "the relay did not start");
+		(void)waitpid(pid, NULL, 0);
+		goto done;
+	}
+	*wout = out[1];
+	*werr = err[1];
+	out[1] = err[1] = -1;
+	ok = 1;
+done:
+	if (out[0] != -1)
+		(void)close(out[0]);
+	if (out[1] != -1)
+		(void)close(out[1]);
+	if (err[0] != -1)
+		(void)close(err[0]);
+	if (err[1] != -1)
+		(void)close(err[1]);
+	if (sfd[0] != -1)
+		(void)close(sfd[0]);
+	if (sfd[1] != -1)
+		(void)close(sfd[1]);
+	return (ok);
+}
+
+/*
  * Fork and exec in a session of its own (child_exec()); the task's
- * processes (tracked) enter its cgroup, the stop script does not.  Waits
- * only for the exec.
+ * processes (tracked) enter its cgroup, the stop script does not.  Its
+ * output goes through a relay when sp->log is set and one starts.
+ * Waits only for the exec.
  */
 pid_t
 agent_os_spawn(struct agent_task *t, const struct agent_os_spawn *sp,
@@ -336,8 +459,12 @@ agent_os_spawn(struct agent_task *t, const struct agent_os_spawn *sp,
 	char	why[256];
 	pid_t	pid = -1;
 	ssize_t n;
-	int	sfd[2];
+	int	sfd[2], wout = -1, werr = -1;
 
+	if (sp->log != NULL && !relay_start(sp, &wout, &werr, why, sizeof(why)))
+		log_warnx("task %" PRId64 ": no log relay (%s): its stdout "
+			  "and stderr go to %s unmarked",
+		    t->id, why, sp->log);
 	if (tracked && !cgroup_prepare(t, err, errlen))
 		goto done;
 	if (pipe2(sfd, O_CLOEXEC) == -1) {
@@ -352,7 +479,7 @@ agent_os_spawn(struct agent_task *t, const struct agent_os_spawn *sp,
 	}
 	if (pid == 0) {
 		(void)close(sfd[0]);
-		child_exec(sp, sfd[1]);
+		child_exec(sp, sfd[1], wout, werr);
 	}
 	/* Wait for exec (EOF) or the reason it did not happen. */
 	(void)close(sfd[1]);
@@ -370,6 +497,11 @@ agent_os_spawn(struct agent_task *t, const struct agent_os_spawn *sp,
 	if (tracked && pid != -1)
 		t->uid = agent_proc_uid((int)pid);
 done:
+	/* Only the task holds the pipes now: the relay ends with it. */
+	if (wout != -1)
+		(void)close(wout);
+	if (werr != -1)
+		(void)close(werr);
 	if (spawn_cgfd != -1) {
 		(void)close(spawn_cgfd);
 		spawn_cgfd = -1;

@@ -37,7 +37,7 @@ static char **child_env(const struct agent_task *, const json_t *, size_t *,
     int);
 static char **argv_build(const struct agent_task *, const char **);
 static pid_t  spawn(struct agent_task *, const char *, const char *const *, int,
-     int, char *, size_t);
+     const char *, int64_t, int, char *, size_t);
 static void   env_free(char **, size_t);
 static int    stop_script(struct agent_task *);
 static const char *tomcat_script(const struct agent_task *, const char *);
@@ -340,13 +340,15 @@ env_free(char **envp, size_t ninh)
 
 /*
  * Run file as a process of its own (agent_os_spawn()), with the task's
- * environment (its mark when mark is set) and logfd as stdout and
- * stderr.  The task's processes (mark set) are its tracked group; the
+ * environment (its mark when mark is set) and its output through a log
+ * relay into log (which rotates it past log_max; 0: never), or into
+ * logfd when log is NULL or no relay starts.  The task's processes (mark set) are its tracked group; the
  * stop script is not.  Returns the pid, or -1 with why.
  */
 static pid_t
 spawn(struct agent_task *t, const char *file, const char *const *argv,
-    int logfd, int mark, char *err, size_t errlen)
+    int logfd, const char *log, int64_t log_max, int mark, char *err,
+    size_t errlen)
 {
 	struct agent_os_spawn sp;
 	char		    **envp;
@@ -363,6 +365,9 @@ spawn(struct agent_task *t, const char *file, const char *const *argv,
 	sp.argv = argv;
 	sp.envp = envp;
 	sp.logfd = logfd;
+	sp.log = log;
+	sp.log_max = log_max;
+	sp.log_keep = AGENT_LOG_KEEP;
 	sp.dir_exact = t->rdir != NULL || t->reldir != NULL;
 	sp.dir = task_dir(t);
 	sp.cwd = json_string_value(
@@ -375,7 +380,9 @@ spawn(struct agent_task *t, const char *file, const char *const *argv,
 
 /*
  * Start the task.  One instance per task: refused while it runs or
- * stops.  stdout and stderr go to logdir/<id>.log (appended).  Returns 1
+ * stops.  stdout and stderr go to logdir/<id>.log (appended; through the
+ * task's log relay, which marks stderr and rotates it past t->log_max).
+ * Returns 1
  * once the program is exec'd in its own session, or 0 with why in err
  * (including "cannot run X: ..." from the child).
  */
@@ -445,7 +452,8 @@ agent_task_start(struct agent_task *t, const char *logdir, char *err,
 		(void)snprintf(err, errlen, "cannot build the command line");
 		goto done;
 	}
-	if ((pid = spawn(t, file, (const char *const *)argv, logfd, 1, err,
+	if ((pid = spawn(t, file, (const char *const *)argv, logfd, path,
+		 t->log_max > 0 ? t->log_max : AGENT_LOG_MAX, 1, err,
 		 errlen)) == -1)
 		goto done;
 
@@ -510,7 +518,9 @@ stop_script(struct agent_task *t)
 		log_warn("task %" PRId64 ": /dev/null", t->id);
 		return (0);
 	}
-	pid = spawn(t, argv[0], argv, logfd, 0, err, sizeof(err));
+	/* Through a relay too (stderr marked), which leaves rotation to
+	 * the task's: the script is short-lived. */
+	pid = spawn(t, argv[0], argv, logfd, t->log, 0, 0, err, sizeof(err));
 	if (pid == -1) {
 		log_warnx("task %" PRId64 ": stop script: %s: SIGTERM", t->id,
 		    err);
@@ -738,7 +748,27 @@ agent_task_log_rotate(const char *logdir, int64_t id, off_t max, int keep)
 	char path[1200];
 
 	(void)snprintf(path, sizeof(path), "%s/%" PRId64 ".log", logdir, id);
+	/* While a relay writes it, the relay rotates it (by rename, with
+	 * its stderr index); the agent rotates only a log none holds (no
+	 * relay could start, or a task from an agent before relays). */
+	if (agent_logidx_held(path))
+		return (0);
 	return (agent_log_rotate(path, NULL, max, keep));
+}
+
+/*
+ * Where the task's output goes (for its stop script too, once adopted)
+ * and the size its relay rotates it past (max; 0: AGENT_LOG_MAX).
+ */
+void
+agent_task_log_init(struct agent_task *t, const char *logdir, off_t max)
+{
+	char path[1200];
+
+	t->log_max = max;
+	(void)snprintf(path, sizeof(path), "%s/%" PRId64 ".log", logdir, t->id);
+	free(t->log);
+	t->log = strdup(path);
 }
 
 /*
@@ -752,7 +782,7 @@ agent_task_remove_files(const struct agent_task *t, const char *logdir,
     char *why, size_t whylen)
 {
 	const char *dir;
-	char	    path[1200];
+	char	    path[1200], idx[1220];
 	int	    i;
 
 	agent_os_task_forget(t);
@@ -764,6 +794,10 @@ agent_task_remove_files(const struct agent_task *t, const char *logdir,
 			(void)snprintf(path, sizeof(path),
 			    "%s/%" PRId64 ".log.%d", logdir, t->id, i);
 		(void)unlink(path);
+		/* Its stderr index. */
+		(void)snprintf(idx, sizeof(idx), "%s%s", path,
+		    AGENT_LOGIDX_SUFFIX);
+		(void)unlink(idx);
 	}
 	dir = json_string_value(json_object_get(t->spec, "deploy_dir"));
 	if (!t->created_dir || dir == NULL)

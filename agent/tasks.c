@@ -334,6 +334,7 @@ agent_tasks_load(struct agent_tasks *ts)
 			 * next start is checked. */
 			adopt_account(sl,
 			    json_string_value(json_object_get(o, "user")));
+			agent_task_log_init(&sl->t, ts->logdir, ts->log_max);
 			sl->adopted_at = agent_now_ms();
 			/* Its start as it was (older agents kept none). */
 			sl->t.started_ms = json_integer_value(
@@ -550,6 +551,7 @@ start(struct agent_tasks *ts, struct agent_slot *sl, char *why, size_t len)
 	if (ok) {
 		if (run != NULL)
 			sl->t.spec = run;
+		agent_task_log_init(&sl->t, ts->logdir, ts->log_max);
 		ok = agent_task_start(&sl->t, ts->logdir, why, len);
 		sl->t.spec = spec;
 	}
@@ -635,7 +637,10 @@ log_end(struct agent_tasks *ts, struct agent_slot *sl)
 
 	(void)snprintf(path, sizeof(path), "%s/%" PRId64 ".log", ts->logdir,
 	    sl->t.id);
-	if ((s = agent_log_tail(path, NULL, 20, &size, &trunc)) == NULL)
+	if (sl->t.state != AGENT_TASK_RUNNING &&
+	    sl->t.state != AGENT_TASK_STOPPING)
+		agent_log_settle(path); /* its relay's last writes */
+	if ((s = agent_log_tail(path, NULL, 20, &size, &trunc, NULL)) == NULL)
 		return (strdup(""));
 	if (strlen(s) > 4096) {
 		p = s + strlen(s) - 4096;

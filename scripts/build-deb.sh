@@ -16,7 +16,7 @@ out=${1:-$top/obj/deb}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 obj=$top/obj
-for f in yard.so yard-agent yard-agent-stage; do
+for f in yard.so yard-agent yard-agent-stage yard-agent-relay; do
 	[ -f "$obj/$f" ] || { echo "build-deb: $obj/$f missing: run make" >&2; exit 1; }
 done
 version=${YARD_DEB_VERSION:-$(sed -n \
@@ -96,7 +96,7 @@ umask 022
 # ---- yard-agent ------------------------------------------------------
 r=$work/yard-agent
 install -d "$r/usr/sbin" "$r/lib/systemd/system" "$r/etc/yard-agent"
-for b in yard-agent yard-agent-stage; do
+for b in yard-agent yard-agent-stage yard-agent-relay; do
 	install -m 0755 "$obj/$b" "$r/usr/sbin/$b"
 	strip --strip-unneeded --remove-section=.comment \
 	    --remove-section=.note "$r/usr/sbin/$b"
@@ -109,7 +109,7 @@ install -m 0644 "$top/conf/yard-agent-policy.json" \
 docs "$r" yard-agent
 gzip -9n <"$top/agent/README.md" >"$r/usr/share/doc/yard-agent/README.md.gz"
 agent_deb=$(control "$r" yard-agent "$(shlibs "$r/usr/sbin/yard-agent" \
-    "$r/usr/sbin/yard-agent-stage")")
+    "$r/usr/sbin/yard-agent-stage" "$r/usr/sbin/yard-agent-relay")")
 echo "$agent_deb"
 
 # ---- yard-server -----------------------------------------------------

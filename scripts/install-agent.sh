@@ -58,6 +58,9 @@ install -m 0755 "$binary" "$prefix/bin/yard-agent.new"
 # Its stage program (builds releases; found next to the agent) first.
 install -m 0755 "$binary-stage" "$prefix/bin/yard-agent-stage.new"
 mv -f "$prefix/bin/yard-agent-stage.new" "$prefix/bin/yard-agent-stage"
+# Its log relay (one beside each task; found next to the agent).
+install -m 0755 "$binary-relay" "$prefix/bin/yard-agent-relay.new"
+mv -f "$prefix/bin/yard-agent-relay.new" "$prefix/bin/yard-agent-relay"
 mv -f "$prefix/bin/yard-agent.new" "$prefix/bin/yard-agent"
 install -d -m 0700 "$state_dir"
 chmod 0700 "$state_dir"

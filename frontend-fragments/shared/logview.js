@@ -34,7 +34,9 @@
  * #l-search, #l-prev, #l-next, #l-hits, #l-context, #l-wrap, #l-pause,
  * #l-earlier, #l-later, #l-handle, #log-output (data-state = loading |
  * following | paused | done | error | stopped; data-lines: lines read)
- * with .log-line[data-n][data-time] children and mark.log-hit (current:
+ * with .log-line[data-n][data-time] children (a stderr line also
+ * .log-line--stderr[data-stream=stderr] with span.log-stream) and
+ * mark.log-hit (current:
  * .log-hit--current), #log-status.
  */
 (function () {
@@ -362,19 +364,51 @@
 
 		/* ---- lines -------------------------------------------------------- */
 
-		/* Text into lines stamped `at` (epoch ms; the server's receipt). */
-		function split(text, at) {
-			var parts, out = [];
+		/* UTF-8 bytes of s (the answer's stderr ranges count bytes). */
+		function utf8Len(s) {
+			var n = 0, i, c;
+
+			for (i = 0; i < s.length; i++) {
+				c = s.charCodeAt(i);
+				if (c < 0x80)
+					n += 1;
+				else if (c < 0x800)
+					n += 2;
+				else if (c >= 0xd800 && c <= 0xdbff &&
+				    i + 1 < s.length) {
+					n += 4;
+					i++;
+				} else
+					n += 3;
+			}
+			return n;
+		}
+
+		/*
+		 * Text into lines stamped `at` (epoch ms; the server's
+		 * receipt); err: the line holds a byte the task wrote to
+		 * stderr (its newline included), from the answer's `stderr`
+		 * byte ranges.
+		 */
+		function split(text, at, stderr) {
+			var parts, out = [], pos = 0, r = 0;
 
 			if (!text)
 				return out;
+			stderr = stderr || [];
 			/* A chunk that ends a line half way continues the last one. */
 			parts = text.split("\n");
 			if (parts[parts.length - 1] === "")
 				parts.pop();
 			parts.forEach(function (s, k) {
+				var end = pos + utf8Len(s) + 1;
+
+				while (r < stderr.length && stderr[r][1] <= pos)
+					r++;
 				out.push({ text: s, at: at, own: OWN_TIME.test(s),
-				    cont: k === 0 && S.open });
+				    cont: k === 0 && S.open,
+				    err: r < stderr.length && stderr[r][0] < end });
+				pos = end;
 			});
 			S.open = text.charAt(text.length - 1) !== "\n";
 			return out;
@@ -402,6 +436,8 @@
 				if (!l.cont || S.lines.length === 0)
 					return true;
 				S.lines[S.lines.length - 1].text += l.text;
+				S.lines[S.lines.length - 1].err =
+				    S.lines[S.lines.length - 1].err || l.err;
 				if (S.to === S.lines.length)
 					S.dirty = true;
 				return false;
@@ -457,16 +493,28 @@
 			    p(d.getSeconds());
 		}
 
-		/* One line: number and time as attributes (CSS draws them). */
+		/*
+		 * One line: number and time as attributes (CSS draws them);
+		 * a line the task wrote to stderr is .log-line--stderr
+		 * (data-stream) with a visible, translated label that a copy
+		 * of the text leaves out.
+		 */
 		function lineNode(i) {
-			var l = S.lines[i], n = el("div", { class: "log-line",
+			var l = S.lines[i], n = el("div", { class: "log-line" +
+			    (l.err ? " log-line--stderr" : ""),
 			    dataset: { n: String(S.first + i) } });
 			var low, ql, k = 0, j;
 
 			if (!l.own && l.at)
 				n.dataset.time = fmtTime(l.at);
+			if (l.err) {
+				n.dataset.stream = "stderr";
+				n.appendChild(el("span", { class: "log-stream",
+				    text: t("logs.stderr"),
+				    title: t("logs.stderr.title") }));
+			}
 			if (S.q === "") {
-				n.textContent = l.text;
+				n.appendChild(document.createTextNode(l.text));
 				return n;
 			}
 			low = l.text.toLowerCase();
@@ -640,9 +688,9 @@
 		}
 
 		/* Start afresh with text (stamped at). */
-		function show(text, at) {
+		function show(text, at, stderr) {
 			clearLines();
-			S.lines = split(text, at);
+			S.lines = split(text, at, stderr);
 			S.to = S.lines.length;
 			S.from = Math.max(0, S.to - DOM_LINES);
 			$("log-output").dataset.lines = String(S.lines.length);
@@ -702,7 +750,7 @@
 				return;
 			S.preset.file = undefined;
 			setFiles(res.files, p.file);
-			show(res.text, res.at || Date.now());
+			show(res.text, res.at || Date.now(), res.stderr);
 			var note = p.q !== "" ? t("logs.matches", { n: res.matches || 0,
 			    shown: S.lines.length }) :
 			    t("logs.loaded", { n: p.lines, time: now() });
@@ -732,7 +780,8 @@
 				if (gen !== S.gen)
 					return;
 				if (res.text) {
-					add = split(res.text, res.at || Date.now());
+					add = split(res.text, res.at || Date.now(),
+					    res.stderr);
 					if (S.paused)
 						Array.prototype.push.apply(S.pending, add);
 					else

@@ -284,6 +284,8 @@ struct agentproto_command {
 #define AGENTPROTO_LOG_LINES_MAX 5000
 #define AGENTPROTO_LOG_DATA_MAX	 (128 * 1024)
 #define AGENTPROTO_LOG_FILES_MAX 64
+/* A chunk's "stderr": at most this many byte ranges of its data. */
+#define AGENTPROTO_LOG_STDERR_MAX 2048
 
 enum agentproto_log_mode {
 	AGENTPROTO_LOG_TAIL = 0, /* the last lines (or matches of q) */
@@ -314,17 +316,21 @@ struct agentproto_poll {
 /*
  * POST /agent/v1/logs/{id}: one chunk of a log request's answer.  data is
  * owned (valid UTF-8, at most AGENTPROTO_LOG_DATA_MAX bytes), files owned
- * (an array of strings) or NULL; matches is -1 when absent.
+ * (an array of strings) or NULL; matches is -1 when absent.  marks: the
+ * byte ranges of data the task wrote to stderr, nmarks pairs (start,
+ * end) in order, apart, inside data; owned, NULL when none.
  */
 struct agentproto_logchunk {
-	int64_t seq;
-	char   *data;
-	int64_t size; /* the file's size: where this chunk ends */
-	int64_t matches;
-	int	truncated;
-	int	done;
-	char	error[AGENTPROTO_MESSAGE_MAX + 1];
-	json_t *files;
+	int64_t	 seq;
+	char	*data;
+	int64_t	 size; /* the file's size: where this chunk ends */
+	int64_t	 matches;
+	int	 truncated;
+	int	 done;
+	char	 error[AGENTPROTO_MESSAGE_MAX + 1];
+	json_t	*files;
+	int64_t *marks; /* 2 * nmarks */
+	size_t	 nmarks;
 };
 
 /* A result's progress step and releases (struct agentproto_result). */

@@ -111,6 +111,60 @@ agentproto_log_mode_name(enum agentproto_log_mode m)
 	return ("tail");
 }
 
+/*
+ * A chunk's "stderr": at most AGENTPROTO_LOG_STDERR_MAX [start, end]
+ * pairs of integers, 0 <= start < end <= len (data's bytes), each after
+ * the one before (start >= its end).
+ */
+static int
+marks_decode(const json_t *m, size_t len, struct agentproto_logchunk *c,
+    struct agentproto_err *err)
+{
+	const json_t *r, *a, *b;
+	char	      cp[32];
+	size_t	      i, n;
+	int64_t	      s, e, prev = 0;
+
+	if (!json_is_array(m) ||
+	    (n = json_array_size(m)) > AGENTPROTO_LOG_STDERR_MAX) {
+		agentproto_err_set(err, "", "stderr",
+		    "must be an array of at most %d byte ranges",
+		    AGENTPROTO_LOG_STDERR_MAX);
+		return (0);
+	}
+	if (n == 0)
+		return (1);
+	if ((c->marks = calloc(n, 2 * sizeof(*c->marks))) == NULL) {
+		agentproto_err_set(err, "", "stderr", "out of memory");
+		return (0);
+	}
+	json_array_foreach(m, i, r)
+	{
+		(void)snprintf(cp, sizeof(cp), "stderr[%zu]", i);
+		if (!json_is_array(r) || json_array_size(r) != 2 ||
+		    !json_is_integer(a = json_array_get(r, 0)) ||
+		    !json_is_integer(b = json_array_get(r, 1))) {
+			agentproto_err_set(err, "", cp,
+			    "must be [start, end], two integers");
+			return (0);
+		}
+		s = json_integer_value(a);
+		e = json_integer_value(b);
+		if (s < prev || e <= s || (uint64_t)e > len) {
+			agentproto_err_set(err, "", cp,
+			    "must be a byte range of data after the one "
+			    "before: %s <= start < end <= %zu",
+			    i == 0 ? "0" : "its end", len);
+			return (0);
+		}
+		c->marks[2 * i] = s;
+		c->marks[2 * i + 1] = e;
+		prev = e;
+	}
+	c->nmarks = n;
+	return (1);
+}
+
 int
 agentproto_logchunk_decode(const char *buf, size_t len,
     struct agentproto_logchunk *c, struct agentproto_err *err)
@@ -191,6 +245,9 @@ agentproto_logchunk_decode(const char *buf, size_t len,
 		}
 		c->files = json_incref((json_t *)(uintptr_t)m);
 	}
+	if ((m = agentproto_member(root, "", "stderr", 0, err)) != NULL &&
+	    !marks_decode(m, strlen(c->data), c, err))
+		goto cleanup;
 	ret = 1;
 cleanup:
 	json_decref(root);
@@ -207,12 +264,16 @@ agentproto_logchunk_cleanup(struct agentproto_logchunk *c)
 	if (c->files != NULL)
 		json_decref(c->files);
 	c->files = NULL;
+	free(c->marks);
+	c->marks = NULL;
+	c->nmarks = 0;
 }
 
 char *
 agentproto_logchunk_encode(const struct agentproto_logchunk *c)
 {
-	json_t *o;
+	json_t *o, *m;
+	size_t	i;
 
 	if ((o = json_object()) == NULL)
 		return (NULL);
@@ -234,6 +295,17 @@ agentproto_logchunk_encode(const struct agentproto_logchunk *c)
 	if (c->files != NULL &&
 	    !agentproto_set(o, "files", json_incref(c->files)))
 		goto fail;
+	if (c->nmarks > 0) {
+		if ((m = json_array()) == NULL ||
+		    !agentproto_set(o, "stderr", m))
+			goto fail;
+		for (i = 0; i < c->nmarks; i++) {
+			if (json_array_append_new(m,
+				json_pack("[I, I]", (json_int_t)c->marks[2 * i],
+				    (json_int_t)c->marks[2 * i + 1])) == -1)
+				goto fail;
+		}
+	}
 	return (agentproto_dump(o));
 fail:
 	json_decref(o);

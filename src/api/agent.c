@@ -111,12 +111,14 @@ struct chunk_flow {
 	char			   request[37];
 	struct agentproto_logchunk ch; /* decoded, owned */
 	char			  *files; /* ch.files as json text, malloc'd */
+	char			  *marks; /* ch.marks as json text, malloc'd */
 };
 
-static int  chunk_auth(struct http_request *);
-static int  chunk_decode(struct http_request *);
-static int  chunk_store(struct http_request *);
-static void chunk_flow_free(void *);
+static int   chunk_auth(struct http_request *);
+static int   chunk_decode(struct http_request *);
+static int   chunk_store(struct http_request *);
+static void  chunk_flow_free(void *);
+static char *chunk_marks(const struct agentproto_logchunk *);
 
 static struct http_state chunk_states[] = {
 	KORE_HTTP_STATE(chunk_auth),
@@ -554,7 +556,31 @@ chunk_flow_free(void *arg)
 	struct chunk_flow *f = arg;
 
 	free(f->files);
+	free(f->marks);
 	agentproto_logchunk_cleanup(&f->ch);
+}
+
+/* A chunk's stderr ranges (validated by the decoder) as json text,
+ * malloc'd; NULL when out of memory. */
+static char *
+chunk_marks(const struct agentproto_logchunk *ch)
+{
+	struct kore_buf b;
+	char	       *out;
+	size_t		i;
+
+	kore_buf_init(&b, 16 * ch->nmarks + 2);
+	kore_buf_append(&b, "[", 1);
+	for (i = 0; i < ch->nmarks; i++)
+		kore_buf_appendf(&b, "%s[%" PRId64 ",%" PRId64 "]",
+		    i > 0 ? "," : "", ch->marks[2 * i], ch->marks[2 * i + 1]);
+	kore_buf_append(&b, "]", 1);
+	if ((out = malloc(b.offset + 1)) != NULL) {
+		memcpy(out, b.data, b.offset);
+		out[b.offset] = '\0';
+	}
+	kore_buf_cleanup(&b);
+	return (out);
 }
 
 static int
@@ -589,6 +615,8 @@ chunk_decode(struct http_request *req)
 		    API_FIN(api_agent_error(req, 400, "bad_request", &err)));
 	if (f->ch.files != NULL)
 		f->files = json_dumps(f->ch.files, JSON_COMPACT);
+	if (f->ch.nmarks > 0 && (f->marks = chunk_marks(&f->ch)) == NULL)
+		return (API_FIN(api_error(req, 500, "internal", NULL, NULL)));
 	req->fsm_state = CHUNK_STORE;
 	return (HTTP_STATE_CONTINUE);
 }
@@ -613,6 +641,7 @@ chunk_store(struct http_request *req)
 	ch.size = f->ch.size;
 	ch.matches = f->ch.matches;
 	ch.truncated = f->ch.truncated;
+	ch.stderr_ranges = f->marks;
 	s = api_store(req, c, store_agent_log_chunk(c->q, req, &ch), NULL);
 	if (s != API_GO)
 		return (api_state(s));

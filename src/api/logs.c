@@ -90,8 +90,9 @@ static int  logs_park(struct http_request *, struct api_ctx *,
 static int  logs_reply(struct http_request *, struct api_ctx *,
      struct logs_flow *);
 static int  task_id_from_path(struct http_request *, const char *, int64_t *);
-static int  cfgfile_reply(struct http_request *, struct api_ctx *,
-     struct logs_flow *, int, const char *, const char *, uint64_t);
+static json_t *logs_marks(const char *, const char *);
+static int     cfgfile_reply(struct http_request *, struct api_ctx *,
+	struct logs_flow *, int, const char *, const char *, uint64_t);
 
 /* Unanswered: the poll it went to may have been a dead one (an agent
  * restarting); the ledger hands it out again after 2 s, so wake the
@@ -408,9 +409,42 @@ logs_reply(struct http_request *req, struct api_ctx *c, struct logs_flow *f)
 		if (strcmp(mode, "follow") == 0)
 			(void)json_object_set_new(j, "request",
 			    json_string(f->request));
+		/* Which bytes of text the task wrote to stderr. */
+		(void)json_object_set_new(j, "stderr",
+		    logs_marks(api_val(c, 0, 12), text));
 	}
 	api_db_clear(c);
 	return (API_FIN(api_reply_json(req, 200, j)));
+}
+
+/*
+ * The stderr ranges the read gathered (json text; the agent's, checked
+ * when they arrived, moved to where each chunk starts in text) as an
+ * array of [start, end] byte ranges; each is checked again against text
+ * (a range past it is dropped), so the page can trust them.
+ */
+static json_t *
+logs_marks(const char *json, const char *text)
+{
+	json_t *all, *out, *r;
+	size_t	i, len = text != NULL ? strlen(text) : 0;
+	int64_t s, e, prev = 0;
+
+	if ((out = json_array()) == NULL || json == NULL ||
+	    (all = json_loads(json, 0, NULL)) == NULL)
+		return (out);
+	json_array_foreach(all, i, r)
+	{
+		s = json_integer_value(json_array_get(r, 0));
+		e = json_integer_value(json_array_get(r, 1));
+		if (s < prev || e <= s || (uint64_t)e > len)
+			continue;
+		(void)json_array_append_new(out,
+		    json_pack("[I, I]", (json_int_t)s, (json_int_t)e));
+		prev = e;
+	}
+	json_decref(all);
+	return (out);
 }
 
 /*

@@ -139,8 +139,9 @@ static const char *sql_log_chunk =
     "WITH r AS (SELECT id, mode, done, wanted_until > now() AS wanted"
     "  FROM log_requests WHERE id = $1::uuid AND node_id = $2::bigint"
     "  FOR UPDATE),"
-    " c AS (INSERT INTO log_chunks (request_id, seq, data)"
-    "  SELECT id, $3::integer, $4 FROM r WHERE NOT done AND ($4 <> ''"
+    " c AS (INSERT INTO log_chunks (request_id, seq, data, stderr)"
+    "  SELECT id, $3::integer, $4, $11::jsonb FROM r WHERE NOT done AND"
+    "  ($4 <> ''"
     "  OR $3::integer = 0 OR $5::boolean) ON CONFLICT DO NOTHING"
     "  RETURNING seq),"
     " u AS (UPDATE log_requests l SET done = $5::boolean, answered_at = now(),"
@@ -230,7 +231,7 @@ store_agent_log_chunk(struct store_q *q, struct http_request *req,
     const struct store_log_chunk *ch)
 {
 	char	    nid[24], seq[24], size[24], m[24];
-	const char *vals[10];
+	const char *vals[11];
 
 	vals[0] = ch->request;
 	vals[1] = STORE_NUM(nid, ch->node);
@@ -242,7 +243,8 @@ store_agent_log_chunk(struct store_q *q, struct http_request *req,
 	vals[7] = STORE_NUM(size, ch->size);
 	vals[8] = ch->matches >= 0 ? STORE_NUM(m, ch->matches) : NULL;
 	vals[9] = STORE_BOOL(ch->truncated);
-	return (store_run(q, req, sql_log_chunk, 10, vals));
+	vals[10] = ch->stderr_ranges;
+	return (store_run(q, req, sql_log_chunk, 11, vals));
 }
 
 enum store_step

@@ -31,7 +31,8 @@ static const char *sql_create =
 
 /*
  * What has arrived after chunk $4 (and when the newest of it did, epoch
- * ms, column 11); a follow poll ($5) also keeps the
+ * ms, column 11; its stderr byte ranges, column 12); a follow poll ($5)
+ * also keeps the
  * request wanted.  The caller must be the one who made it and still may
  * operate the task.  The keep-alive is a CTE the read does not use: an UPDATE
  * that waits for an agent's chunk would see that chunk's "done" (READ
@@ -49,7 +50,15 @@ static const char *sql_read =
     "  r.id), r.mode, r.file, r.mode = 'follow' AND NOT r.done AND"
     "  coalesce(r.answered_at, r.created_at) < now() - interval '15 seconds',"
     "  (SELECT (extract(epoch FROM max(received_at)) * 1000)::bigint"
-    "  FROM log_chunks WHERE request_id = r.id AND seq > $4::integer)"
+    "  FROM log_chunks WHERE request_id = r.id AND seq > $4::integer),"
+    /* The chunks' stderr ranges, moved to where each chunk starts in the
+     * text above (column 12, json). */
+    "  (SELECT coalesce(jsonb_agg(jsonb_build_array((e->>0)::bigint + x.off,"
+    "  (e->>1)::bigint + x.off) ORDER BY x.seq, e.n), '[]')::text FROM"
+    "  (SELECT seq, stderr, sum(octet_length(data)) OVER (ORDER BY seq) -"
+    "  octet_length(data) AS off FROM log_chunks WHERE request_id = r.id"
+    "  AND seq > $4::integer) x, jsonb_array_elements(coalesce(x.stderr,"
+    "  '[]')) WITH ORDINALITY AS e(e, n))"
     " FROM log_requests r JOIN tasks t ON t.id = r.task_id" STORE_TASK_LEVEL_JOIN
     " WHERE r.id = $6::uuid AND r.task_id = $1::bigint"
     "  AND r.user_id = $3::bigint AND lv.level >= CASE WHEN r.mode = 'file'"

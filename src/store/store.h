@@ -424,6 +424,7 @@ struct store_log_chunk {
 	int64_t	    size;
 	int64_t	    matches; /* < 0: not sent */
 	int	    truncated;
+	const char *stderr_ranges; /* json [[start, end], ...]; NULL: none */
 };
 /* One row (1 when the node has that request else 0, whether someone still
  * follows it as a boolean (NULL when no such request), how many changes a

@@ -3,6 +3,8 @@
  *
  * libFuzzer harness for a log chunk (server side) and the answer to it
  * (agent side): what decodes is bounded, valid, and survives a round trip.
+ * Its stderr ranges lie inside data, in order, apart, at most
+ * AGENTPROTO_LOG_STDERR_MAX, and come back the same.
  */
 
 #include <stddef.h>
@@ -35,12 +37,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		if (!agentproto_log_file_valid(json_string_value(f)))
 			abort();
 	}
+	if (c.nmarks > AGENTPROTO_LOG_STDERR_MAX ||
+	    (c.nmarks > 0) != (c.marks != NULL))
+		abort();
+	for (i = 0; i < c.nmarks; i++) {
+		if (c.marks[2 * i] < (i == 0 ? 0 : c.marks[2 * i - 1]) ||
+		    c.marks[2 * i + 1] <= c.marks[2 * i] ||
+		    (size_t)c.marks[2 * i + 1] > strlen(c.data))
+			abort();
+	}
 	if ((s = agentproto_logchunk_encode(&c)) == NULL)
 		abort();
 	if (!agentproto_logchunk_decode(s, strlen(s), &c2, &err) ||
 	    strcmp(c.data, c2.data) != 0 || c.seq != c2.seq ||
 	    c.done != c2.done || c.matches != c2.matches ||
-	    strcmp(c.error, c2.error) != 0)
+	    strcmp(c.error, c2.error) != 0 || c.nmarks != c2.nmarks ||
+	    (c.nmarks > 0 &&
+		memcmp(c.marks, c2.marks, 2 * c.nmarks * sizeof(*c.marks)) !=
+		    0))
 		abort();
 	agentproto_logchunk_cleanup(&c2);
 	agentproto_logchunk_cleanup(&c);

@@ -48,7 +48,7 @@ test('two packages, named and versioned as the agent, lintian without errors', (
 
 test('every shared library the binaries load is a Depends', () => {
   for (const [pkg, bins] of [['yard-server', ['usr/lib/yard/yard.so']],
-    ['yard-agent', ['usr/sbin/yard-agent', 'usr/sbin/yard-agent-stage']]]) {
+    ['yard-agent', ['usr/sbin/yard-agent', 'usr/sbin/yard-agent-stage', 'usr/sbin/yard-agent-relay']]]) {
     const deps = field(debOf(pkg), 'Depends').split(',').map((x) => x.trim().split(/[\s(]/)[0]);
     for (const b of bins) {
       const needed = execFileSync('objdump', ['-p', path.join(root, b)], { encoding: 'utf8' })

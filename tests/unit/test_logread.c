@@ -77,26 +77,26 @@ test_tail(void **state)
 	int   trunc;
 
 	put("7.log", "one\ntwo\nthree\n");
-	assert_non_null(s = agent_log_tail(path, NULL, 2, &size, &trunc));
+	assert_non_null(s = agent_log_tail(path, NULL, 2, &size, &trunc, NULL));
 	assert_string_equal(s, "two\nthree\n");
 	assert_int_equal(size, 14);
 	assert_int_equal(trunc, 0);
 	free(s);
 	/* An unfinished last line counts as a line. */
 	put("7.log", "one\ntwo\nthr");
-	assert_non_null(s = agent_log_tail(path, NULL, 2, &size, &trunc));
+	assert_non_null(s = agent_log_tail(path, NULL, 2, &size, &trunc, NULL));
 	assert_string_equal(s, "two\nthr");
 	free(s);
 	/* Short current part: the rotated one supplies the rest. */
 	put("7.log.1", "old1\nold2\n");
 	put("7.log", "new\n");
-	assert_non_null(s = agent_log_tail(path, NULL, 3, &size, &trunc));
+	assert_non_null(s = agent_log_tail(path, NULL, 3, &size, &trunc, NULL));
 	assert_string_equal(s, "old1\nold2\nnew\n");
 	assert_int_equal(size, 4);
 	free(s);
 	/* No file yet: nothing, not an error. */
 	(void)snprintf(path, sizeof(path), "%s/8.log", dir);
-	assert_non_null(s = agent_log_tail(path, NULL, 3, &size, &trunc));
+	assert_non_null(s = agent_log_tail(path, NULL, 3, &size, &trunc, NULL));
 	assert_string_equal(s, "");
 	free(s);
 	(void)snprintf(path, sizeof(path), "%s/7.log", dir);
@@ -120,7 +120,8 @@ test_tail_bounded(void **state)
 	(void)fclose(f);
 	/* Asking for more lines than fit: at most LOG_RAW_MAX, whole
 	 * lines only, and it says so. */
-	assert_non_null(s = agent_log_tail(path, NULL, 5000, &size, &trunc));
+	assert_non_null(
+	    s = agent_log_tail(path, NULL, 5000, &size, &trunc, NULL));
 	assert_true(strlen(s) <= LOG_RAW_MAX);
 	assert_true(strlen(s) > LOG_RAW_MAX - 200);
 	assert_int_equal(strlen(s) % 100, 0);
@@ -137,7 +138,7 @@ test_dirty_bytes(void **state)
 	int   trunc;
 
 	put("7.log", "caf\xc3\xa9 \x1b[31mred\x1b[0m \xff\xfe\n");
-	assert_non_null(s = agent_log_tail(path, NULL, 5, &size, &trunc));
+	assert_non_null(s = agent_log_tail(path, NULL, 5, &size, &trunc, NULL));
 	assert_string_equal(s, "caf\xc3\xa9 ?[31mred?[0m ??\n");
 	free(s);
 }
@@ -153,17 +154,17 @@ test_search(void **state)
 	put("7.log.2", "ERROR a\nok\n");
 	put("7.log.1", "error b\n");
 	put("7.log", "fine\nan Error c\nERROR d\n");
-	assert_non_null(
-	    s = agent_log_search(path, NULL, "error", 2, &m, &size, &trunc));
+	assert_non_null(s = agent_log_search(path, NULL, "error", 2, &m, &size,
+			    &trunc, NULL));
 	assert_string_equal(s, "an Error c\nERROR d\n");
 	assert_int_equal(m, 4);
 	free(s);
-	assert_non_null(
-	    s = agent_log_search(path, NULL, "error", 10, &m, &size, &trunc));
+	assert_non_null(s = agent_log_search(path, NULL, "error", 10, &m, &size,
+			    &trunc, NULL));
 	assert_string_equal(s, "ERROR a\nerror b\nan Error c\nERROR d\n");
 	free(s);
-	assert_non_null(
-	    s = agent_log_search(path, NULL, "nothing", 10, &m, &size, &trunc));
+	assert_non_null(s = agent_log_search(path, NULL, "nothing", 10, &m,
+			    &size, &trunc, NULL));
 	assert_string_equal(s, "");
 	assert_int_equal(m, 0);
 	free(s);
@@ -180,23 +181,23 @@ test_read_chunks(void **state)
 	put("7.log", "a\nb\npartial");
 	/* Up to the last newline first, then the unfinished line. */
 	assert_non_null(
-	    s = agent_log_read(path, NULL, &pos, &ino, 0, &restarted));
+	    s = agent_log_read(path, NULL, &pos, &ino, 0, &restarted, NULL));
 	assert_string_equal(s, "a\nb\n");
 	assert_int_equal(pos, 4);
 	free(s);
 	assert_non_null(
-	    s = agent_log_read(path, NULL, &pos, &ino, 0, &restarted));
+	    s = agent_log_read(path, NULL, &pos, &ino, 0, &restarted, NULL));
 	assert_string_equal(s, "partial");
 	free(s);
 	assert_non_null(
-	    s = agent_log_read(path, NULL, &pos, &ino, 0, &restarted));
+	    s = agent_log_read(path, NULL, &pos, &ino, 0, &restarted, NULL));
 	assert_string_equal(s, "");
 	assert_int_equal(restarted, 0);
 	free(s);
 	/* Truncated (copy-truncate rotation): read again from the start. */
 	put("7.log", "new\n");
 	assert_non_null(
-	    s = agent_log_read(path, NULL, &pos, &ino, 0, &restarted));
+	    s = agent_log_read(path, NULL, &pos, &ino, 0, &restarted, NULL));
 	assert_string_equal(s, "new\n");
 	assert_int_equal(restarted, 1);
 	free(s);
@@ -209,14 +210,14 @@ test_read_chunks(void **state)
 		assert_int_equal(rename(o, path), 0);
 	}
 	assert_non_null(
-	    s = agent_log_read(path, NULL, &pos, &ino, 0, &restarted));
+	    s = agent_log_read(path, NULL, &pos, &ino, 0, &restarted, NULL));
 	assert_string_equal(s, "x\ny\nz\nw\n");
 	assert_int_equal(restarted, 1);
 	free(s);
 	/* A limit stops a download where the file was when it began. */
 	pos = 0;
 	assert_non_null(
-	    s = agent_log_read(path, NULL, &pos, &ino, 4, &restarted));
+	    s = agent_log_read(path, NULL, &pos, &ino, 4, &restarted, NULL));
 	assert_string_equal(s, "x\ny\n");
 	free(s);
 }
