@@ -196,22 +196,22 @@ installed() {
 	    sed -n 's/^install ok installed //p'
 }
 
-todo=
+wanted=
 for p in $debian_pkgs; do
-	[ -n "$(installed "$p")" ] || todo="$todo $p"
+	[ -n "$(installed "$p")" ] || wanted="$wanted $p"
 done
 for f in "$server_deb" "$agent_deb"; do
 	p=$(dpkg-deb -f "$f" Package)
 	v=$(dpkg-deb -f "$f" Version)
 	iv=$(installed "$p")
 	if [ -z "$iv" ] || dpkg --compare-versions "$iv" lt "$v"; then
-		todo="$todo $p=$v"
+		wanted="$wanted $p=$v"
 	elif [ "$iv" != "$v" ]; then
 		say "$p $iv is installed, newer than $v in $debs: kept"
 	fi
 done
 upgraded=0
-if [ -n "$todo" ]; then
+if [ -n "$wanted" ]; then
 	if [ "$offline" -eq 0 ]; then
 		apt-get update -qq || die "apt-get update failed"
 	fi
@@ -220,8 +220,8 @@ if [ -n "$todo" ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 	    --no-install-recommends -o Dpkg::Options::=--force-confold \
 	    $debian_pkgs "$server_deb" "$agent_deb" ||
-	    die "apt-get could not install:$todo"
-	changed "installed or upgraded:$todo"
+	    die "apt-get could not install:$wanted"
+	changed "installed or upgraded:$wanted"
 	upgraded=1
 else
 	say "packages: already installed"
