@@ -16,14 +16,6 @@ const { startE2E, browser, withPage: signedIn, waitFor, TOP } = require('../lib/
 
 let s, b, admin, nodeId, taskId, otherTask, firingId, resolvedId, diskId;
 
-async function mint(sub, roles = []) {
-  const r = await fetch(s.ews.url + '/api/mint', {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ sub, roles }),
-  });
-  return (await r.json()).token;
-}
-
 const one = (sql) => s.sql(sql).split('\n')[0];
 
 test.before(async () => {
@@ -31,14 +23,14 @@ test.before(async () => {
   // from resolving them while the pages show them.
   s = await startE2E({ env: { YARD_ALERT_EVAL: '3600' } });
   b = await browser();
-  admin = await mint('e2e-admin', ['yard-admin']);
+  admin = await s.mint('e2e-admin', ['yard-admin']);
   assert.strictEqual((await s.api('GET', '/api/v1/me', { token: admin })).status, 200);
   nodeId = Number(one(`INSERT INTO nodes (name, hostname) VALUES ('alert-node', 'alert.local') RETURNING id`));
   taskId = Number(one(`INSERT INTO tasks (node_id, name, kind) VALUES (${nodeId}, 'mall', 'console') RETURNING id`));
   otherTask = Number(one(`INSERT INTO tasks (node_id, name, kind) VALUES (${nodeId}, 'quiet', 'console') RETURNING id`));
   // The implementer manages mall; the viewer only sees it.
   for (const [sub, roles, level] of [['u-impl', ['implementer'], 'manage'], ['u-viewer', [], 'view']]) {
-    const tok = await mint(sub, roles);
+    const tok = await s.mint(sub, roles);
     assert.strictEqual((await s.api('GET', '/api/v1/me', { token: tok })).status, 200);
     const uid = Number(one(`SELECT id FROM users WHERE sub = '${sub}'`));
     const r = await s.api('POST', '/api/v1/grants', { token: admin, body: { user_id: uid, task_id: taskId, level } });

@@ -36,16 +36,8 @@ const BLOB = Buffer.from([0xff, 0xfe, 0x00, 0x01, 0x80, 0x0a]);
 
 let s, b, agent, admin, taskId, deployDir;
 
-async function mint(sub, roles = []) {
-  const r = await fetch(s.ews.url + '/api/mint', {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ sub, roles }),
-  });
-  return (await r.json()).token;
-}
-
 async function grant(sub, roles, g) {
-  const tok = await mint(sub, roles);
+  const tok = await s.mint(sub, roles);
   assert.strictEqual((await s.api('GET', '/api/v1/me', { token: tok })).status, 200);
   const uid = Number(s.sql(`SELECT id FROM users WHERE sub = '${sub}'`));
   const r = await s.api('POST', '/api/v1/grants', { token: admin, body: Object.assign({ user_id: uid }, g) });
@@ -56,7 +48,7 @@ async function grant(sub, roles, g) {
 test.before(async () => {
   s = await startE2E({ env: { YARD_HEARTBEAT_INTERVAL: '1' } });
   b = await browser();
-  admin = await mint('e2e-admin', ['yard-admin']);
+  admin = await s.mint('e2e-admin', ['yard-admin']);
   const e = await s.api('POST', '/api/v1/enrollments', { token: admin });
   assert.strictEqual(e.status, 201, e.text);
   agent = await s.agent('config-page', s.yard.url, e.json.token);
@@ -416,7 +408,7 @@ test('a viewer sees the configuration read-only, secrets masked, no file reads',
     assert.ok(!bodies.some((x) => x.includes(SECRET)), 'the secret came in an answer');
     assert.ok(!bodies.some((x) => /\/config\/file/.test(x)), 'a viewer read a deployed file');
   });
-  const viewer = await mint('u-viewer');
+  const viewer = await s.mint('u-viewer');
   const r = await s.api('PUT', `/api/v1/tasks/${taskId}/config`, { token: viewer,
     body: { values: [], apollo: null, mappings: [], files: [], env: false, properties_file: null, comment: 'no' } });
   assert.strictEqual(r.status, 403, r.text);

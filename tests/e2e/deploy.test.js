@@ -18,16 +18,8 @@ const { zip } = require('../lib/zip.js');
 
 let s, b, agent, admin, taskId, deployDir, pkg1, pkg2;
 
-async function mint(sub, roles = []) {
-  const r = await fetch(s.ews.url + '/api/mint', {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ sub, roles }),
-  });
-  return (await r.json()).token;
-}
-
 async function grant(sub, roles, g) {
-  const tok = await mint(sub, roles);
+  const tok = await s.mint(sub, roles);
   assert.strictEqual((await s.api('GET', '/api/v1/me', { token: tok })).status, 200);
   const uid = Number(s.sql(`SELECT id FROM users WHERE sub = '${sub}'`));
   const r = await s.api('POST', '/api/v1/grants', { token: admin, body: Object.assign({ user_id: uid }, g) });
@@ -68,7 +60,7 @@ async function upload(version, files) {
 test.before(async () => {
   s = await startE2E({ env: { YARD_HEARTBEAT_INTERVAL: '1' } });
   b = await browser();
-  admin = await mint('e2e-admin', ['yard-admin']);
+  admin = await s.mint('e2e-admin', ['yard-admin']);
   const e = await s.api('POST', '/api/v1/enrollments', { token: admin });
   assert.strictEqual(e.status, 201, e.text);
   agent = await s.agent('deploy-page', s.yard.url, e.json.token);
@@ -291,7 +283,7 @@ test('a viewer sees the releases but no deploy control', async () => {
     assert.strictEqual(await f.locator('[data-action=attach]').count(), 0);
   });
   // The server refuses the viewer anyway.
-  const r = await s.api('POST', '/api/v1/commands', { token: await mint('u-viewer'),
+  const r = await s.api('POST', '/api/v1/commands', { token: await s.mint('u-viewer'),
     body: { type: 'rollback', task_id: taskId, release: 2 } });
   assert.strictEqual(r.status, 403, r.text);
 });

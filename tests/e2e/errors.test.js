@@ -11,18 +11,10 @@ const { startE2E, browser, TOP } = require('../lib/stack.js');
 
 let s, b, agent;
 
-async function mint(sub, roles = []) {
-  const r = await fetch(s.ews.url + '/api/mint', {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ sub, roles }),
-  });
-  return (await r.json()).token;
-}
-
 test.before(async () => {
   s = await startE2E({ env: { YARD_HEARTBEAT_INTERVAL: '1' } });
   b = await browser();
-  const admin = await mint('e2e-admin', ['yard-admin']);
+  const admin = await s.mint('e2e-admin', ['yard-admin']);
   const e = await s.api('POST', '/api/v1/enrollments', { token: admin });
   assert.strictEqual(e.status, 201, e.text);
   agent = await s.agent('errors-page', s.yard.url, e.json.token);

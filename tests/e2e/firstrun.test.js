@@ -17,16 +17,8 @@ const { startE2E, browser, TOP } = require('../lib/stack.js');
 let s, b, admin, n1, taskA;
 const shots = path.join(TOP, 'tests', 'e2e', 'screenshots');
 
-async function mint(sub, roles = []) {
-  const r = await fetch(s.ews.url + '/api/mint', {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ sub, roles }),
-  });
-  return (await r.json()).token;
-}
-
 async function userId(sub) {
-  assert.strictEqual((await s.api('GET', '/api/v1/me', { token: await mint(sub) })).status, 200);
+  assert.strictEqual((await s.api('GET', '/api/v1/me', { token: await s.mint(sub) })).status, 200);
   return Number(s.sql(`SELECT id FROM users WHERE sub = '${sub}'`));
 }
 
@@ -74,7 +66,7 @@ async function ready(frame, module) {
 test.before(async () => {
   s = await startE2E();
   b = await browser();
-  admin = await mint('e2e-admin', ['yard-admin']);
+  admin = await s.mint('e2e-admin', ['yard-admin']);
   n1 = Number(s.sql(`INSERT INTO nodes (name, hostname) VALUES ('fr-node', 'fr.local') RETURNING id`));
   taskA = Number(s.sql(`INSERT INTO tasks (node_id, name, kind) VALUES (${n1}, 'clock', 'console') RETURNING id`));
   s.sql(`INSERT INTO tasks (node_id, name, kind) VALUES (${n1}, 'beat', 'jar')`);

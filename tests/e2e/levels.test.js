@@ -20,16 +20,8 @@ const POLICY = {
   user: 'yard-task', kinds: {}, refuse_env: ['LD_*'], limits: { tasks: 256, log_bytes: 10485760 },
 };
 
-async function mint(sub, roles = []) {
-  const r = await fetch(s.ews.url + '/api/mint', {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ sub, roles }),
-  });
-  return (await r.json()).token;
-}
-
 async function userId(sub) {
-  assert.strictEqual((await s.api('GET', '/api/v1/me', { token: await mint(sub) })).status, 200);
+  assert.strictEqual((await s.api('GET', '/api/v1/me', { token: await s.mint(sub) })).status, 200);
   return Number(s.sql(`SELECT id FROM users WHERE sub = '${sub}'`));
 }
 
@@ -42,7 +34,7 @@ async function grant(sub, target, level) {
 test.before(async () => {
   s = await startE2E();
   b = await browser();
-  admin = await mint('e2e-admin', ['yard-admin']);
+  admin = await s.mint('e2e-admin', ['yard-admin']);
   n1 = Number(s.sql(`INSERT INTO nodes (name, hostname, facts) VALUES ('lv-node', 'lv.local',
     '${JSON.stringify({ hostname: 'lv.local', policy: POLICY })}') RETURNING id`));
   n2 = Number(s.sql(`INSERT INTO nodes (name, hostname) VALUES ('lv-other', 'other.local') RETURNING id`));

@@ -12,18 +12,10 @@ const { taskKit } = require('../lib/tasks.js');
 
 let s, b, admin, agent, kit, id, go;
 
-async function mint(sub, roles = []) {
-  const r = await fetch(s.ews.url + '/api/mint', {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ sub, roles }),
-  });
-  return (await r.json()).token;
-}
-
 test.before(async () => {
   s = await startE2E({ env: { YARD_HEARTBEAT_INTERVAL: '1' } });
   b = await browser();
-  admin = await mint('e2e-admin', ['yard-admin']);
+  admin = await s.mint('e2e-admin', ['yard-admin']);
   const e = await s.api('POST', '/api/v1/enrollments', { token: admin });
   assert.strictEqual(e.status, 201, e.text);
   agent = await s.agent('streams-page', s.yard.url, e.json.token);

@@ -14,19 +14,12 @@ const { startE2E, browser, withPage, TOP } = require('../lib/stack.js');
 
 let s, b, admin, stale, staleTask;
 
-async function mint(sub, roles = []) {
-  const r = await fetch(s.ews.url + '/api/mint', {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ sub, roles }),
-  });
-  return (await r.json()).token;
-}
 const one = (sql) => s.sql(sql).split('\n')[0];
 
 test.before(async () => {
   s = await startE2E({ env: { YARD_HEARTBEAT_INTERVAL: '1' } });
   b = await browser();
-  admin = await mint('e2e-admin', ['yard-admin']);
+  admin = await s.mint('e2e-admin', ['yard-admin']);
   assert.strictEqual((await s.api('GET', '/api/v1/me', { token: admin })).status, 200);
   // A node last heard from 5 minutes ago (offline), with half an hour of
   // samples before that, and a task that was running on it.

@@ -15,22 +15,14 @@ const SHOTS = path.join(TOP, 'tests', 'e2e', 'screenshots');
 let s, b, admin, taskId, uid;
 const pkgs = [];
 
-async function mint(sub, roles = []) {
-  const r = await fetch(s.ews.url + '/api/mint', {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ sub, roles }),
-  });
-  return (await r.json()).token;
-}
-
 test.before(async () => {
   s = await startE2E();
   b = await browser();
-  admin = await mint('e2e-admin', ['yard-admin']);
+  admin = await s.mint('e2e-admin', ['yard-admin']);
   assert.strictEqual((await s.api('GET', '/api/v1/me', { token: admin })).status, 200);
   const node = Number(s.sql(`INSERT INTO nodes (name, hostname) VALUES ('inbox-node', 'inbox.local') RETURNING id`).split('\n')[0]);
   taskId = Number(s.sql(`INSERT INTO tasks (node_id, name, kind) VALUES (${node}, 'mall', 'tomcat') RETURNING id`).split('\n')[0]);
-  const tok = await mint('u-impl', ['implementer']);
+  const tok = await s.mint('u-impl', ['implementer']);
   assert.strictEqual((await s.api('GET', '/api/v1/me', { token: tok })).status, 200);
   uid = Number(s.sql(`SELECT id FROM users WHERE sub = 'u-impl'`));
   const r = await s.api('POST', '/api/v1/grants', { token: admin, body: { user_id: uid, task_id: taskId, level: 'manage' } });

@@ -20,16 +20,8 @@ const { zip } = require('../lib/zip.js');
 const SHOTS = path.join(TOP, 'tests', 'e2e', 'screenshots');
 let s, b, admin, taskId, pkgId, prevId, tmp;
 
-async function mint(sub, roles = []) {
-  const r = await fetch(s.ews.url + '/api/mint', {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ sub, roles }),
-  });
-  return (await r.json()).token;
-}
-
 async function userWith(sub, roles, grant) {
-  const tok = await mint(sub, roles);
+  const tok = await s.mint(sub, roles);
   assert.strictEqual((await s.api('GET', '/api/v1/me', { token: tok })).status, 200);
   const uid = Number(s.sql(`SELECT id FROM users WHERE sub = '${sub}'`));
   const r = await s.api('POST', '/api/v1/grants', { token: admin, body: Object.assign({ user_id: uid }, grant) });
@@ -41,7 +33,7 @@ test.before(async () => {
   s = await startE2E();
   b = await browser();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'yard-pkgpage-'));
-  admin = await mint('e2e-admin', ['yard-admin']);
+  admin = await s.mint('e2e-admin', ['yard-admin']);
   const e = await s.api('POST', '/api/v1/enrollments', { token: admin });
   assert.strictEqual(e.status, 201, e.text);
   const r = await fetch(s.yard.url + '/agent/v1/enroll', {
@@ -197,7 +189,7 @@ test('a viewer sees the package without Attach; the deep link opens it', async (
   const ctx = await b.newContext({ viewport: { width: 800, height: 800 } });
   try {
     const page = await ctx.newPage();
-    const tok = await mint('u-viewer');
+    const tok = await s.mint('u-viewer');
     await page.goto(`${s.yard.url}/ui/packages/${pkgId}?lang=en&theme=dark#access_token=${tok}`);
     await page.locator(`#package-detail[data-package-id="${pkgId}"][data-state=ready]`).waitFor({ timeout: 15000 });
     assert.strictEqual(new URL(page.url()).hash, '');

@@ -14,18 +14,10 @@ const { startE2E, browser, withPage: signedIn, waitFor, sleep } = require('../li
 
 let s, b, agent, admin, taskId;
 
-async function mint(sub, roles = []) {
-  const r = await fetch(s.ews.url + '/api/mint', {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ sub, roles }),
-  });
-  return (await r.json()).token;
-}
-
 test.before(async () => {
   s = await startE2E({ env: { YARD_HEARTBEAT_INTERVAL: '1' } });
   b = await browser();
-  admin = await mint('e2e-admin', ['yard-admin']);
+  admin = await s.mint('e2e-admin', ['yard-admin']);
   const e = await s.api('POST', '/api/v1/enrollments', { token: admin });
   assert.strictEqual(e.status, 201, e.text);
   agent = await s.agent('taskpage', s.yard.url, e.json.token);
@@ -216,7 +208,7 @@ test('/ui/tasks/ID at the top level opens the page on the tab of the address', a
   const ctx = await b.newContext({ viewport: { width: 1100, height: 900 } });
   const page = await ctx.newPage();
   try {
-    const tok = await mint('e2e-admin', ['yard-admin']);
+    const tok = await s.mint('e2e-admin', ['yard-admin']);
     await page.goto(`${s.yard.url}/ui/tasks/${taskId}?lang=en&tab=commands#access_token=${tok}`);
     await page.locator(`#task-page[data-task-id="${taskId}"][data-state=ready]`).waitFor({ timeout: 15000 });
     assert.strictEqual(await page.locator('[role=tab][data-tab=commands]').getAttribute('aria-selected'), 'true');
@@ -231,7 +223,7 @@ test('/ui/tasks/ID at the top level opens the page on the tab of the address', a
 });
 
 test('a viewer\'s task page has no actions and no Logs tab', async () => {
-  assert.strictEqual((await s.api('GET', '/api/v1/me', { token: await mint('u-viewer') })).status, 200);
+  assert.strictEqual((await s.api('GET', '/api/v1/me', { token: await s.mint('u-viewer') })).status, 200);
   const uid = s.sql(`SELECT id FROM users WHERE sub = 'u-viewer'`);
   const r = await s.api('POST', '/api/v1/grants', { token: admin, body: { user_id: Number(uid), task_id: taskId, level: 'view' } });
   assert.strictEqual(r.status, 201, r.text);

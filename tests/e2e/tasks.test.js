@@ -16,18 +16,10 @@ const { taskMenu, openTaskDrawer } = require('../lib/tasks.js');
 let s, b, agent, admin;
 
 // A token from the development EWS (the server trusts only its keys).
-async function mint(sub, roles = []) {
-  const r = await fetch(s.ews.url + '/api/mint', {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ sub, roles }),
-  });
-  return (await r.json()).token;
-}
-
 test.before(async () => {
   s = await startE2E({ env: { YARD_HEARTBEAT_INTERVAL: '1' } });
   b = await browser();
-  admin = await mint('e2e-admin', ['yard-admin']);
+  admin = await s.mint('e2e-admin', ['yard-admin']);
   const e = await s.api('POST', '/api/v1/enrollments', { token: admin });
   assert.strictEqual(e.status, 201, e.text);
   agent = await s.agent('tasks-page', s.yard.url, e.json.token);
@@ -111,7 +103,7 @@ test('create a console task, start it, watch it run, stop it', async () => {
 });
 
 test('a viewer sees the task but no action buttons, with a view-only note saying why', async () => {
-  assert.strictEqual((await s.api('GET', '/api/v1/me', { token: await mint('u-viewer') })).status, 200);
+  assert.strictEqual((await s.api('GET', '/api/v1/me', { token: await s.mint('u-viewer') })).status, 200);
   const uid = s.sql(`SELECT id FROM users WHERE sub = 'u-viewer'`);
   const r = await s.api('POST', '/api/v1/grants', { token: admin, body: { user_id: Number(uid), node_id: agent.nodeId, level: 'view' } });
   assert.strictEqual(r.status, 201, r.text);

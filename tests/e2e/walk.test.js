@@ -23,14 +23,6 @@ const AXE = fs.readFileSync(path.join(TOP, 'node_modules', 'axe-core', 'axe.min.
 
 let s, b, admin, agent, running, fresh, kit;
 
-async function mint(sub, roles = []) {
-  const r = await fetch(s.ews.url + '/api/mint', {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ sub, roles }),
-  });
-  return (await r.json()).token;
-}
-
 async function taskOf(name, script) {
   const r = await s.api('POST', '/api/v1/tasks', {
     token: admin,
@@ -45,7 +37,7 @@ async function taskOf(name, script) {
 test.before(async () => {
   s = await startE2E({ env: { YARD_HEARTBEAT_INTERVAL: '1' } });
   b = await browser();
-  admin = await mint('walk-admin', ['yard-admin']);
+  admin = await s.mint('walk-admin', ['yard-admin']);
   const e = await s.api('POST', '/api/v1/enrollments', { token: admin });
   assert.strictEqual(e.status, 201, e.text);
   agent = await s.agent('walk-node', s.yard.url, e.json.token);

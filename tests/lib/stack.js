@@ -321,7 +321,8 @@ async function netfake(mode, ...ports) {
 }
 
 // startE2E(opts): a stack whose tokens come from a real development EWS
-// (tools/dev-ews) on its own port.  Adds ews: {url, close}.
+// (tools/dev-ews) on its own port.  Adds ews: {url, close} and
+// mint(sub, roles): a token from it.
 async function startE2E(opts = {}) {
   const devEws = require(path.join(TOP, 'tools', 'dev-ews', 'server.js'));
   const yardPort = await freePort();
@@ -341,6 +342,14 @@ async function startE2E(opts = {}) {
   });
   const stop = stack.stop.bind(stack);
   stack.ews = ews;
+  // A token for sub with roles, signed by the development EWS.
+  stack.mint = async (sub, roles = []) => {
+    const r = await fetch(ews.url + '/api/mint', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sub, roles }),
+    });
+    return (await r.json()).token;
+  };
   stack.stop = async () => {
     await ews.close();
     fs.rmSync(keyDir, { recursive: true, force: true });
